@@ -1,0 +1,100 @@
+/** The documents the coordinator stores (the same shape in the local store and in MongoDB). */
+import type { AttemptStatus, ExperimentStatus, TrialStatus, WorkerStatus } from './states.js';
+import type { Params } from './spec/space.js';
+
+export interface BestTrial {
+  trialId: string;
+  number: number;
+  params: Params;
+  metric: string;
+  value: number;
+  /** With replicates: the mean over seeds and its 95% confidence half-width. */
+  ci?: number;
+  replicates?: number;
+}
+
+export interface ExperimentDoc {
+  id: string;
+  name: string;
+  kind: 'Sweep' | 'Pipeline';
+  status: ExperimentStatus;
+  /** The validated spec (defaults filled in). */
+  spec: Record<string, unknown>;
+  /** Client request id that created it; a retried submit returns the same experiment. */
+  requestId: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Trials created so far; the next trial number. Never reused, never skipped. */
+  trialsCreated: number;
+  best?: BestTrial;
+  error?: string;
+  /** Pipelines: per-stage state (see coordinator/pipelines). */
+  stages?: Record<string, unknown>;
+}
+
+export interface AttemptDoc {
+  n: number;
+  id: string;
+  workerId: string;
+  status: AttemptStatus;
+  startedAt: number;
+  endedAt?: number;
+  /** Epoch milliseconds; renewed by the worker's heartbeats. */
+  leaseExpiresAt: number;
+  error?: string;
+}
+
+export interface TrialDoc {
+  id: string;
+  experimentId: string;
+  number: number;
+  status: TrialStatus;
+  params: Params;
+  seed: number;
+  attempts: AttemptDoc[];
+  /** Last value of each metric reported (per-step values live in the metrics collection). */
+  metrics: Record<string, number>;
+  /** Highest step reported. */
+  lastStep?: number;
+  /** Facts from the runtime: backend, dropped rows... */
+  info?: Record<string, unknown>;
+  /** Latest checkpoint artifact and the step it holds. */
+  checkpoint?: { artifactId: string; step: number };
+  /** PBT: where this trial's weights came from. */
+  lineage?: { fromTrial: number; step: number; params: Params }[];
+  /** replicates: the configuration index this trial is a seed of. */
+  config?: number;
+  error?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface MetricDoc {
+  experimentId: string;
+  trialId: string;
+  attempt: number;
+  step: number;
+  time: number;
+  values: Record<string, number>;
+}
+
+export interface WorkerDoc {
+  id: string;
+  status: WorkerStatus;
+  slots: { cpus: number; gpus: string[]; memoryBytes: number };
+  labels: Record<string, string>;
+  runtimes: string[];
+  lastSeenAt: number;
+}
+
+export interface ArtifactMeta {
+  id: string;
+  experimentId: string;
+  trialId?: string;
+  kind: string;
+  size: number;
+  sha256: string;
+  createdAt: number;
+  /** Free-form: step, stage name... */
+  meta?: Record<string, unknown>;
+}

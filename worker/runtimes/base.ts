@@ -1,0 +1,59 @@
+import type { Params } from '../../shared/spec/space.js';
+import type { TrialConfig } from '../../shared/spec/schema.js';
+
+/** Everything a runtime needs to run one attempt of a trial (or a pipeline stage). */
+export interface AttemptContext {
+  experimentId: string;
+  trialId: string;
+  trialNumber: number;
+  attemptId: string;
+  attemptNumber: number;
+  /** The trial block of the spec with this trial's params merged in (see resolveTrialConfig). */
+  config: TrialConfig;
+  /** The trial's params exactly as suggested (flat, dotted keys). */
+  params: Params;
+  /** Seed for everything random in this trial (data split, init, shuffling). */
+  seed: number;
+  /** GPU ids assigned by the worker (empty on CPU). */
+  gpuIds: string[];
+  /** Aborted when the coordinator stops the attempt (cancel, prune) or the worker shuts down. */
+  signal: AbortSignal;
+  /** Report metrics for a step (epoch). Steps must increase; a step already reported is ignored. */
+  report(step: number, metrics: Record<string, number>): void;
+  /** The trial's latest checkpoint (from an earlier attempt) and a way to save a new one. */
+  checkpoint: {
+    load(): Promise<Checkpoint | undefined>;
+    save(checkpoint: Checkpoint): Promise<void>;
+  };
+  /** Free-form log line for the trial (goes to the worker's log, bound to the trial). */
+  log(line: string): void;
+}
+
+export interface Checkpoint {
+  /** Last step (epoch) included in the checkpoint; a resumed attempt continues at step + 1. */
+  step: number;
+  data: Buffer;
+}
+
+export interface RunResult {
+  /** Final metrics (e.g. test_accuracy); merged over the last reported step's metrics. */
+  metrics: Record<string, number>;
+  /** Facts about the run recorded with the trial: backend, dropped rows, durations... */
+  info: Record<string, unknown>;
+}
+
+/** A training runtime: `tfjs` (built-in tasks) or `command` (any program). */
+export interface Runtime {
+  readonly name: string;
+  run(ctx: AttemptContext): Promise<RunResult>;
+}
+
+/** Thrown by a runtime when the failure will not go away on retry (bad config, missing file). */
+export class PermanentRunError extends Error {
+  override readonly name = 'PermanentRunError';
+}
+
+/** Thrown (or the abort reason) when an attempt stops because it was asked to. */
+export class StoppedError extends Error {
+  override readonly name = 'StoppedError';
+}
