@@ -26,7 +26,7 @@ export function conditionHolds(domain: Domain, params: Params): boolean {
     const actual = params[parent];
     if (actual === undefined) return false;
     const allowed = Array.isArray(expected) && !Array.isArray(actual) ? (expected as ParamValue[]) : [expected];
-    if (!allowed.some((value) => sameValue(value, actual))) return false;
+    if (!allowed.some((value) => sameValue(value as ParamValue, actual))) return false;
   }
   return true;
 }

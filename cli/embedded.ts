@@ -1,0 +1,93 @@
+/**
+ * The embedded default: a coordinator (local store in a directory, in-process bus — or
+ * MongoDB/NATS when MONGODB_URI/NATS_URL are set) on a loopback port, plus N local worker
+ * processes. Used by `trellis run` and by the integration tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Coordinator } from '../coordinator/coordinator.js';
+import { startServer, type ServerHandle } from '../coordinator/server.js';
+import { createStore } from '../coordinator/store/registry.js';
+import { createBus } from '../coordinator/bus/registry.js';
+
+export interface EmbeddedOptions {
+  dir: string;
+  workers: number;
+  log: Logger;
+  leaseMs?: number;
+  /** CPUs each worker advertises (default: the machine's CPUs shared among the workers). */
+  cpusPerWorker?: number;
+  /** Extra environment for worker processes. */
+  workerEnv?: Record<string, string>;
+  listen?: string;
+}
+
+export interface Embedded {
+  coordinator: Coordinator;
+  server: ServerHandle;
+  address: string;
+  workers: ChildProcess[];
+  /** Spawns one more worker process; returns it. */
+  spawnWorker(id?: string): ChildProcess;
+  close(): Promise<void>;
+}
+
+export const CLI_PATH = fileURLToPath(new URL('./main.js', import.meta.url));
+
+export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
+  mkdirSync(join(options.dir, 'logs'), { recursive: true });
+  const store = createStore({ ...process.env, dir: join(options.dir, 'store') });
+  const bus = createBus({ ...process.env });
+  const coordinator = new Coordinator({ store, bus, log: options.log, ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) });
+  await coordinator.start();
+  const server = await startServer(coordinator, options.listen ?? '127.0.0.1:0', options.log);
+  const cpus = options.cpusPerWorker ?? Math.max(1, Math.floor(availableParallelism() / Math.max(1, options.workers)));
+  const workers: ChildProcess[] = [];
+  let spawned = 0;
+
+  const spawnWorker = (id?: string): ChildProcess => {
+    const n = spawned++;
+    const logFile = openSync(join(options.dir, 'logs', `worker-${n}.log`), 'a');
+    const child = spawn(
+      process.execPath,
+      [CLI_PATH, 'worker', '--coordinator', server.address, '--cpus', String(cpus), '--id', id ?? `local-${process.pid}-${n}`],
+      { stdio: ['ignore', logFile, logFile], env: { ...process.env, ...options.workerEnv } },
+    );
+    closeSync(logFile);
+    workers.push(child);
+    return child;
+  };
+  for (let i = 0; i < options.workers; i++) spawnWorker();
+
+  let closing: Promise<void> | undefined;
+  return {
+    coordinator,
+    server,
+    address: server.address,
+    workers,
+    spawnWorker,
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all(workers.map((child) => stopChild(child, 10_000)));
+        await server.close();
+        await coordinator.close();
+      })()),
+  };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

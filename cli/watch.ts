@@ -1,0 +1,70 @@
+/**
+ * `trellis watch`: reads NATS JetStream directly when NATS_URL is set, otherwise the
+ * coordinator's WatchEvents stream (the same events with the same seq). Exits 0 when the
+ * experiment succeeded, 1 when it failed or was cancelled.
+ */
+import { TrellisClient } from '../client/index.js';
+import type { TrellisEvent } from '../shared/events.js';
+import { ProgressView } from './render.js';
+
+export interface WatchOptions {
+  coordinator: string;
+  fromStart: boolean;
+  json: boolean;
+}
+
+function isFinal(event: TrellisEvent): boolean {
+  return event.type === 'experiment.state' && ['succeeded', 'failed', 'cancelled'].includes(String(event.payload.status));
+}
+
+async function* natsEvents(url: string, id: string, fromStart: boolean, signal: AbortSignal): AsyncGenerator<TrellisEvent> {
+  const { createBus } = await import('../coordinator/bus/registry.js');
+  const bus = createBus({ NATS_URL: url });
+  await bus.start();
+  try {
+    yield* bus.subscribe({ experimentId: id, ...(fromStart ? { fromSeq: 1 } : {}), signal });
+  } finally {
+    await bus.close();
+  }
+}
+
+export async function watchEvents(id: string, options: WatchOptions): Promise<number> {
+  const client = new TrellisClient(options.coordinator, { timeoutMs: 5000 });
+  const abort = new AbortController();
+  let view: ProgressView | undefined;
+  let status = 'running';
+  try {
+    let totals = { trials: 0, epochs: 1, metric: 'val_accuracy' };
+    try {
+      const experiment = await client.get(id);
+      const spec = experiment.spec as { budget?: { trials?: number }; trial?: { epochs?: number; objective?: { metric?: string } } };
+      totals = { trials: spec.budget?.trials ?? 0, epochs: spec.trial?.epochs ?? 1, metric: spec.trial?.objective?.metric ?? 'val_accuracy' };
+      status = experiment.status;
+      if (!options.fromStart && ['succeeded', 'failed', 'cancelled'].includes(status)) {
+        if (!options.json) process.stderr.write(`${id} is already ${status}\n`);
+        return status === 'succeeded' ? 0 : 1;
+      }
+    } catch (err) {
+      // Reading NATS directly needs no coordinator; without NATS the error is the answer.
+      if (!process.env.NATS_URL) throw err;
+    }
+    if (!options.json) view = new ProgressView(totals.trials, totals.epochs, totals.metric);
+    const events = process.env.NATS_URL
+      ? natsEvents(process.env.NATS_URL, id, options.fromStart, abort.signal)
+      : client.watch(id, { ...(options.fromStart ? { fromSeq: 1 } : {}), signal: abort.signal });
+    for await (const event of events) {
+      if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
+      else view?.onEvent(event);
+      if (isFinal(event)) {
+        status = String(event.payload.status);
+        break;
+      }
+    }
+  } finally {
+    abort.abort();
+    view?.stop();
+    client.close();
+  }
+  if (!options.json) process.stderr.write(`${id}: ${status}\n`);
+  return status === 'succeeded' ? 0 : 1;
+}

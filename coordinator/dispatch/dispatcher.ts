@@ -1,0 +1,153 @@
+/**
+ * The dispatcher: connected workers, their free capacity, and the FIFO of attempts waiting for
+ * a slot. A waiting attempt is placed as soon as a worker with room for it exists; its
+ * resources stay reserved until `release`.
+ */
+import type { CoordinatorMessage } from '../../shared/generated/trellis/v1/CoordinatorMessage.js';
+import { couldEverFit, place, type Placement, type SlotRequest, type WorkerCapacity } from './slots.js';
+
+export interface WorkerSession {
+  send(message: CoordinatorMessage): void;
+  /** Ends the stream from the coordinator's side. */
+  end(): void;
+}
+
+interface ConnectedWorker {
+  capacity: WorkerCapacity;
+  session: WorkerSession;
+  /** attempt id → what it holds on this worker. */
+  holds: Map<string, { cpus: number; gpuIds: string[]; memoryBytes: number }>;
+}
+
+interface Waiter {
+  key: string;
+  request: SlotRequest;
+  resolve: (placement: Placement) => void;
+  reject: (err: Error) => void;
+}
+
+export class Dispatcher {
+  private readonly workers = new Map<string, ConnectedWorker>();
+  private waiting: Waiter[] = [];
+
+  /** Adds or replaces a worker session. Holds (from a reconnect) are re-applied by the caller. */
+  addWorker(capacity: Omit<WorkerCapacity, 'usedCpus' | 'usedGpus' | 'usedMemoryBytes' | 'running'>, session: WorkerSession): void {
+    const previous = this.workers.get(capacity.id);
+    const worker: ConnectedWorker = {
+      capacity: { ...capacity, usedCpus: 0, usedGpus: new Set(), usedMemoryBytes: 0, running: 0 },
+      session,
+      holds: new Map(),
+    };
+    // A reconnect keeps what the old session held: those attempts still run on that machine.
+    if (previous) for (const [attemptId, hold] of previous.holds) this.applyHold(worker, attemptId, hold);
+    this.workers.set(capacity.id, worker);
+    this.pump();
+  }
+
+  removeWorker(workerId: string, session: WorkerSession): void {
+    const worker = this.workers.get(workerId);
+    if (worker && worker.session === session) {
+      worker.capacity.accepting = false;
+      // Keep the entry (holds stay until their leases are settled) but send nothing more to it.
+      worker.session = { send: () => undefined, end: () => undefined };
+    }
+  }
+
+  setAccepting(workerId: string, accepting: boolean): void {
+    const worker = this.workers.get(workerId);
+    if (worker) worker.capacity.accepting = accepting;
+    if (accepting) this.pump();
+  }
+
+  isConnected(workerId: string): boolean {
+    return this.workers.get(workerId)?.capacity.accepting ?? false;
+  }
+
+  send(workerId: string, message: CoordinatorMessage): boolean {
+    const worker = this.workers.get(workerId);
+    if (!worker) return false;
+    worker.session.send(message);
+    return true;
+  }
+
+  /** Waits until the request fits a worker, then reserves it under `key` (the attempt id). */
+  waitForSlot(key: string, request: SlotRequest, signal?: AbortSignal): Promise<Placement> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const waiter: Waiter = { key, request, resolve, reject };
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.waiting = this.waiting.filter((w) => w !== waiter);
+          reject(signal.reason as Error);
+        },
+        { once: true },
+      );
+      this.waiting.push(waiter);
+      this.pump();
+    });
+  }
+
+  /** Records that `attemptId` holds resources on the worker (a reconnect or a resumed attempt). */
+  hold(workerId: string, attemptId: string, hold: { cpus: number; gpuIds: string[]; memoryBytes: number }): void {
+    const worker = this.workers.get(workerId);
+    if (worker && !worker.holds.has(attemptId)) this.applyHold(worker, attemptId, hold);
+  }
+
+  release(attemptId: string): void {
+    for (const worker of this.workers.values()) {
+      const hold = worker.holds.get(attemptId);
+      if (!hold) continue;
+      worker.holds.delete(attemptId);
+      worker.capacity.usedCpus -= hold.cpus;
+      worker.capacity.usedMemoryBytes -= hold.memoryBytes;
+      for (const gpu of hold.gpuIds) worker.capacity.usedGpus.delete(gpu);
+      worker.capacity.running -= 1;
+    }
+    this.pump();
+  }
+
+  /** Requests that no connected worker could ever run (for a warning). */
+  unplaceable(): SlotRequest[] {
+    const connected = [...this.workers.values()].filter((w) => w.capacity.accepting).map((w) => w.capacity);
+    if (connected.length === 0) return [];
+    return this.waiting.filter((w) => !connected.some((c) => couldEverFit(c, w.request))).map((w) => w.request);
+  }
+
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  workerIds(): string[] {
+    return [...this.workers.keys()];
+  }
+
+  private applyHold(worker: ConnectedWorker, attemptId: string, hold: { cpus: number; gpuIds: string[]; memoryBytes: number }): void {
+    worker.holds.set(attemptId, hold);
+    worker.capacity.usedCpus += hold.cpus;
+    worker.capacity.usedMemoryBytes += hold.memoryBytes;
+    for (const gpu of hold.gpuIds) worker.capacity.usedGpus.add(gpu);
+    worker.capacity.running += 1;
+  }
+
+  private pump(): void {
+    if (this.waiting.length === 0) return;
+    const capacities = [...this.workers.values()].map((w) => w.capacity);
+    const still: Waiter[] = [];
+    for (const waiter of this.waiting) {
+      const placement = place(capacities, waiter.request);
+      if (!placement) {
+        still.push(waiter);
+        continue;
+      }
+      const worker = this.workers.get(placement.workerId)!;
+      this.applyHold(worker, waiter.key, {
+        cpus: waiter.request.cpus,
+        gpuIds: placement.gpuIds,
+        memoryBytes: waiter.request.memoryBytes,
+      });
+      waiter.resolve(placement);
+    }
+    this.waiting = still;
+  }
+}

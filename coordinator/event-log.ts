@@ -1,0 +1,128 @@
+/**
+ * EventLog: gives each experiment's events a gap-free `seq`, stores them (the outbox, the
+ * system of record for replay), then publishes them on the bus and marks them published.
+ *
+ * Order of work (invariant 1, "state first, then event"): callers emit after their state
+ * change is stored. Per experiment, events are handled by one sequential drain loop, so seq
+ * order is emit order. A bus that is down delays publishing, never storing: the loop retries
+ * with backoff, and `start()` re-publishes what a previous coordinator stored but did not
+ * publish (the bus drops duplicates by message id).
+ */
+import type { Logger } from 'pino';
+import type { EventBus } from './bus/base.js';
+import type { Store } from './store/base.js';
+import type { TrellisEvent } from '../shared/events.js';
+
+type Pending = Omit<TrellisEvent, 'seq' | 'time'> & { time?: number };
+
+interface Lane {
+  next: number | undefined;
+  queue: Pending[];
+  draining: Promise<void> | undefined;
+  waiters: (() => void)[];
+}
+
+export class EventLog {
+  private readonly lanes = new Map<string, Lane>();
+  private closed = false;
+  private readonly listeners = new Set<(event: TrellisEvent) => void>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly bus: EventBus,
+    private readonly log: Logger,
+  ) {}
+
+  /** Re-publishes events stored but not yet acknowledged by the bus (after a restart). */
+  async republishPending(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const batch = await this.store.unpublishedEvents(500);
+      if (batch.length === 0) return total;
+      const byExperiment = new Map<string, number[]>();
+      for (const event of batch) {
+        await this.bus.publish(event);
+        const id = event.experimentId ?? '_';
+        byExperiment.set(id, [...(byExperiment.get(id) ?? []), event.seq]);
+      }
+      for (const [experimentId, seqs] of byExperiment) await this.store.markPublished(experimentId, seqs);
+      total += batch.length;
+    }
+  }
+
+  /** In-process observers (the experiment runners' own waiting, tests). Called after storing. */
+  onStored(listener: (event: TrellisEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: Pending): void {
+    if (this.closed) return;
+    const key = event.experimentId ?? '_workers';
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { next: undefined, queue: [], draining: undefined, waiters: [] };
+      this.lanes.set(key, lane);
+    }
+    lane.queue.push(event);
+    if (!lane.draining) lane.draining = this.drain(key, lane);
+  }
+
+  /** Resolves when every event emitted so far for the experiment is stored and published. */
+  async flush(experimentId?: string): Promise<void> {
+    const lanes = experimentId ? [this.lanes.get(experimentId)] : [...this.lanes.values()];
+    await Promise.all(lanes.map((lane) => lane?.draining ?? Promise.resolve()));
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private async drain(key: string, lane: Lane): Promise<void> {
+    const isWorkerLane = key === '_workers';
+    let delay = 100;
+    while (lane.queue.length > 0 && !this.closed) {
+      const batch = lane.queue.splice(0, lane.queue.length);
+      let events: TrellisEvent[] | undefined;
+      // Seqs are handed out once; a failed store write is retried with the same events
+      // (appendEvents is idempotent on seq), so no gap and no duplicate can appear.
+      for (;;) {
+        try {
+          if (!events) {
+            if (!isWorkerLane && lane.next === undefined) lane.next = (await this.store.lastEventSeq(key)) + 1;
+            const now = Date.now();
+            events = batch.map((e) => ({ ...e, time: e.time ?? now, seq: isWorkerLane ? 0 : lane.next!++ }));
+          }
+          if (!isWorkerLane) await this.store.appendEvents(events);
+          break;
+        } catch (err) {
+          this.log.warn({ err, experimentId: key }, 'storing events failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          delay = Math.min(delay * 2, 5000);
+          if (this.closed) return;
+        }
+      }
+      delay = 100;
+      for (const event of events) for (const listener of this.listeners) listener(event);
+      await this.publishAll(events, isWorkerLane ? undefined : key);
+    }
+    lane.draining = undefined;
+  }
+
+  private async publishAll(events: TrellisEvent[], experimentId: string | undefined): Promise<void> {
+    let delay = 100;
+    for (;;) {
+      try {
+        for (const event of events) await this.bus.publish(event);
+        if (experimentId) await this.store.markPublished(experimentId, events.map((e) => e.seq));
+        return;
+      } catch (err) {
+        if (this.closed) return;
+        this.log.warn({ err }, 'publishing events failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  }
+}

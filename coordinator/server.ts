@@ -1,0 +1,160 @@
+/**
+ * The coordinator's gRPC server: ExperimentService and WorkerService adapted onto the
+ * Coordinator, plus the standard health service (NOT_SERVING until the store and bus are up,
+ * and again while closing) and server reflection (so grpcurl works).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import type { Logger } from 'pino';
+import { loadProto, type ExperimentServiceHandlers, type WorkerServiceHandlers } from '../shared/proto.js';
+import { toGrpcError } from '../shared/errors.js';
+import { eventToProto, experimentToProto, trialToProto } from '../shared/convert.js';
+import type { Coordinator } from './coordinator.js';
+import type { ExperimentStatus } from '../shared/states.js';
+
+/** Wraps an async unary handler: every error goes through the one mapping to gRPC codes. */
+function unary<Req, Res>(
+  log: Logger,
+  fn: (request: Req) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    fn(call.request).then(
+      (response) => callback(null, response),
+      (err: unknown) => {
+        const mapped = toGrpcError(err);
+        if (mapped.code === grpc.status.INTERNAL) log.error({ err }, 'request failed');
+        callback(mapped as grpc.ServiceError);
+      },
+    );
+  };
+}
+
+export interface ServerHandle {
+  address: string;
+  port: number;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startServer(coordinator: Coordinator, listen: string, log: Logger): Promise<ServerHandle> {
+  const { definition, proto } = loadProto();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 256 * 1024 * 1024,
+    'grpc.max_send_message_length': 256 * 1024 * 1024,
+    'grpc.keepalive_time_ms': 20_000,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+
+  const experiments: ExperimentServiceHandlers = {
+    SubmitExperiment: unary(log, async (req) => {
+      const { experiment, created } = await coordinator.submit(req.spec, req.request_id);
+      return { experiment: experimentToProto(experiment), created };
+    }),
+    GetExperiment: unary(log, async (req) => ({ experiment: experimentToProto(await coordinator.get(req.id)) })),
+    ListExperiments: unary(log, async (req) => ({
+      experiments: (await coordinator.list(req.status as ExperimentStatus[])).map(experimentToProto),
+    })),
+    ListTrials: unary(log, async (req) => ({ trials: (await coordinator.trials(req.experiment_id)).map(trialToProto) })),
+    CancelExperiment: unary(log, async (req) => ({ experiment: experimentToProto(await coordinator.cancel(req.id)) })),
+    ExportMetrics: unary(log, async (req) => ({
+      rows: (await coordinator.exportMetrics(req.experiment_id)).map((m) => ({
+        trial_id: m.trialId,
+        trial_number: m.trialNumber,
+        attempt: m.attempt,
+        step: m.step,
+        time_ms: String(m.time),
+        values: m.values,
+      })),
+    })),
+    WatchEvents: (call) => {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      call.on('close', () => abort.abort());
+      void (async () => {
+        try {
+          for await (const event of coordinator.watch(call.request.experiment_id, Number(call.request.from_seq), abort.signal)) {
+            if (!call.write(eventToProto(event))) await new Promise((resolve) => call.once('drain', resolve));
+          }
+          call.end();
+        } catch (err) {
+          call.destroy(Object.assign(new Error(String(toGrpcError(err).details)), toGrpcError(err)));
+        }
+      })();
+    },
+  };
+
+  const workers: WorkerServiceHandlers = {
+    Connect: (call) => {
+      let ended = false;
+      const connection = coordinator.connectWorker(
+        {
+          send: (message) => {
+            if (!ended) call.write(message);
+          },
+          end: () => {
+            if (!ended) {
+              ended = true;
+              call.end();
+            }
+          },
+        },
+        log,
+      );
+      call.on('data', (message) => connection.onMessage(message));
+      const closed = (): void => {
+        if (ended) return;
+        ended = true;
+        connection.onClose();
+      };
+      call.on('end', () => {
+        closed();
+        call.end();
+      });
+      call.on('error', closed);
+      call.on('cancelled', closed);
+      call.on('close', closed);
+    },
+    PutArtifact: unary(log, async (req) => ({
+      artifact_id: await coordinator.putArtifact(req.attempt_id, req.kind, req.step, Buffer.from(req.data)),
+    })),
+    GetArtifact: unary(log, async (req) => {
+      const artifact = await coordinator.getArtifact(req.artifact_id);
+      return { data: artifact.data, kind: artifact.kind };
+    }),
+  };
+
+  server.addService(proto.trellis.v1.ExperimentService.service, experiments);
+  server.addService(proto.trellis.v1.WorkerService.service, workers);
+
+  const health = new HealthImplementation({ '': 'NOT_SERVING', 'trellis.v1.ExperimentService': 'NOT_SERVING', 'trellis.v1.WorkerService': 'NOT_SERVING' });
+  health.addToServer(server);
+  const setHealth = (status: 'SERVING' | 'NOT_SERVING'): void => {
+    for (const name of ['', 'trellis.v1.ExperimentService', 'trellis.v1.WorkerService']) health.setStatus(name, status);
+  };
+  setHealth(coordinator.status === 'running' ? 'SERVING' : 'NOT_SERVING');
+  coordinator.onStateChange((state) => setHealth(state === 'running' ? 'SERVING' : 'NOT_SERVING'));
+  new ReflectionService(definition).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
+  const host = listen.slice(0, listen.lastIndexOf(':')) || '127.0.0.1';
+  let closing: Promise<void> | undefined;
+  return {
+    address: `${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`,
+    port,
+    close: (graceMs = 2000) =>
+      (closing ??= new Promise<void>((resolve) => {
+        setHealth('NOT_SERVING');
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      })),
+  };
+}

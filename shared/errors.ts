@@ -1,0 +1,66 @@
+/**
+ * The error hierarchy of Trellis, and the one place that maps it onto gRPC status codes.
+ * Servers throw these; `toGrpcError` turns any error into a ServiceError; clients turn a
+ * ServiceError back with `fromGrpcError`, so a CLI can choose its exit code.
+ */
+import * as grpc from '@grpc/grpc-js';
+
+export class TrellisError extends Error {
+  readonly code: grpc.status = grpc.status.INTERNAL;
+}
+
+/** Bad input: a spec or request field. The message names the field and the rule. */
+export class InvalidArgumentError extends TrellisError {
+  override readonly name = 'InvalidArgumentError';
+  override readonly code = grpc.status.INVALID_ARGUMENT;
+  constructor(readonly issues: string[]) {
+    super(issues.join('\n'));
+  }
+}
+
+export class NotFoundError extends TrellisError {
+  override readonly name = 'NotFoundError';
+  override readonly code = grpc.status.NOT_FOUND;
+}
+
+/** The request is valid but the state does not allow it (cancel a finished experiment). */
+export class FailedPreconditionError extends TrellisError {
+  override readonly name = 'FailedPreconditionError';
+  override readonly code = grpc.status.FAILED_PRECONDITION;
+}
+
+export class UnavailableError extends TrellisError {
+  override readonly name = 'UnavailableError';
+  override readonly code = grpc.status.UNAVAILABLE;
+}
+
+const BY_CODE = new Map<grpc.status, (message: string) => TrellisError>([
+  [grpc.status.INVALID_ARGUMENT, (m) => new InvalidArgumentError(m.split('\n'))],
+  [grpc.status.NOT_FOUND, (m) => new NotFoundError(m)],
+  [grpc.status.FAILED_PRECONDITION, (m) => new FailedPreconditionError(m)],
+  [grpc.status.UNAVAILABLE, (m) => new UnavailableError(m)],
+]);
+
+function isServiceError(err: unknown): err is grpc.ServiceError {
+  return typeof err === 'object' && err !== null && 'code' in err && 'details' in err;
+}
+
+export function toGrpcError(err: unknown): Partial<grpc.ServiceError> {
+  if (err instanceof TrellisError) return { code: err.code, details: err.message, message: err.message };
+  const name = (err as Error | undefined)?.name;
+  if (name === 'StoreUnavailableError' || name === 'MongoServerSelectionError' || name === 'MongoNetworkError') {
+    return { code: grpc.status.UNAVAILABLE, details: `store unavailable: ${(err as Error).message}` };
+  }
+  if (name === 'IllegalTransitionError') {
+    return { code: grpc.status.FAILED_PRECONDITION, details: (err as Error).message };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: grpc.status.INTERNAL, details: message, message };
+}
+
+/** A client-side view of a failed call: the matching TrellisError subclass, or the error as is. */
+export function fromGrpcError(err: unknown): Error {
+  if (!isServiceError(err)) return err instanceof Error ? err : new Error(String(err));
+  const make = BY_CODE.get(err.code);
+  return make ? make(err.details) : new TrellisError(`${grpc.status[err.code]}: ${err.details}`);
+}

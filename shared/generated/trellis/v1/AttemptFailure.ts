@@ -1,0 +1,14 @@
+// Original file: proto/trellis/v1/worker.proto
+
+
+export interface AttemptFailure {
+  'attempt_id'?: (string);
+  'error'?: (string);
+  'retryable'?: (boolean);
+}
+
+export interface AttemptFailure__Output {
+  'attempt_id': (string);
+  'error': (string);
+  'retryable': (boolean);
+}

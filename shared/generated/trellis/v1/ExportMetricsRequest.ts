@@ -1,0 +1,10 @@
+// Original file: proto/trellis/v1/experiment.proto
+
+
+export interface ExportMetricsRequest {
+  'experiment_id'?: (string);
+}
+
+export interface ExportMetricsRequest__Output {
+  'experiment_id': (string);
+}

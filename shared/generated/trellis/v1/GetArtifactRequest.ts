@@ -1,0 +1,10 @@
+// Original file: proto/trellis/v1/worker.proto
+
+
+export interface GetArtifactRequest {
+  'artifact_id'?: (string);
+}
+
+export interface GetArtifactRequest__Output {
+  'artifact_id': (string);
+}

@@ -1,0 +1,11 @@
+// Original file: proto/trellis/v1/experiment.proto
+
+import type { Experiment as _trellis_v1_Experiment, Experiment__Output as _trellis_v1_Experiment__Output } from '../../trellis/v1/Experiment.js';
+
+export interface ListExperimentsResponse {
+  'experiments'?: (_trellis_v1_Experiment)[];
+}
+
+export interface ListExperimentsResponse__Output {
+  'experiments': (_trellis_v1_Experiment__Output)[];
+}

@@ -1,0 +1,10 @@
+// Original file: proto/trellis/v1/experiment.proto
+
+
+export interface ListTrialsRequest {
+  'experiment_id'?: (string);
+}
+
+export interface ListTrialsRequest__Output {
+  'experiment_id': (string);
+}

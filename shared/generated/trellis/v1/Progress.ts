@@ -1,0 +1,14 @@
+// Original file: proto/trellis/v1/worker.proto
+
+
+export interface Progress {
+  'attempt_id'?: (string);
+  'step'?: (number);
+  'metrics'?: ({[key: string]: number | string});
+}
+
+export interface Progress__Output {
+  'attempt_id': (string);
+  'step': (number);
+  'metrics': ({[key: string]: number});
+}

@@ -1,0 +1,12 @@
+// Original file: proto/trellis/v1/worker.proto
+
+
+export interface Stop {
+  'attempt_id'?: (string);
+  'reason'?: (string);
+}
+
+export interface Stop__Output {
+  'attempt_id': (string);
+  'reason': (string);
+}

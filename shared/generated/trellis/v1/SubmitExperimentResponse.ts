@@ -1,0 +1,13 @@
+// Original file: proto/trellis/v1/experiment.proto
+
+import type { Experiment as _trellis_v1_Experiment, Experiment__Output as _trellis_v1_Experiment__Output } from '../../trellis/v1/Experiment.js';
+
+export interface SubmitExperimentResponse {
+  'experiment'?: (_trellis_v1_Experiment | null);
+  'created'?: (boolean);
+}
+
+export interface SubmitExperimentResponse__Output {
+  'experiment': (_trellis_v1_Experiment__Output | null);
+  'created': (boolean);
+}

@@ -1,0 +1,13 @@
+// Original file: proto/trellis/v1/experiment.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface WatchEventsRequest {
+  'experiment_id'?: (string);
+  'from_seq'?: (number | string | Long);
+}
+
+export interface WatchEventsRequest__Output {
+  'experiment_id': (string);
+  'from_seq': (string);
+}
