@@ -13,6 +13,8 @@ import { Coordinator } from '../coordinator/coordinator.js';
 import { startServer, type ServerHandle } from '../coordinator/server.js';
 import { createStore } from '../coordinator/store/registry.js';
 import { createBus } from '../coordinator/bus/registry.js';
+import type { Store } from '../coordinator/store/base.js';
+import type { EventBus } from '../coordinator/bus/base.js';
 
 export interface EmbeddedOptions {
   dir: string;
@@ -24,6 +26,9 @@ export interface EmbeddedOptions {
   /** Extra environment for worker processes. */
   workerEnv?: Record<string, string>;
   listen?: string;
+  /** Explicit store and bus (tests); default: chosen from the environment. */
+  store?: Store;
+  bus?: EventBus;
 }
 
 export interface Embedded {
@@ -31,8 +36,8 @@ export interface Embedded {
   server: ServerHandle;
   address: string;
   workers: ChildProcess[];
-  /** Spawns one more worker process; returns it. */
-  spawnWorker(id?: string): ChildProcess;
+  /** Spawns one more worker process (optionally pointed at another address, e.g. a proxy). */
+  spawnWorker(id?: string, address?: string): ChildProcess;
   close(): Promise<void>;
 }
 
@@ -40,8 +45,8 @@ export const CLI_PATH = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
-  const store = createStore({ ...process.env, dir: join(options.dir, 'store') });
-  const bus = createBus({ ...process.env });
+  const store = options.store ?? createStore({ ...process.env, dir: join(options.dir, 'store') });
+  const bus = options.bus ?? createBus({ ...process.env });
   const coordinator = new Coordinator({ store, bus, log: options.log, ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) });
   await coordinator.start();
   const server = await startServer(coordinator, options.listen ?? '127.0.0.1:0', options.log);
@@ -49,12 +54,12 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   const workers: ChildProcess[] = [];
   let spawned = 0;
 
-  const spawnWorker = (id?: string): ChildProcess => {
+  const spawnWorker = (id?: string, address = server.address): ChildProcess => {
     const n = spawned++;
     const logFile = openSync(join(options.dir, 'logs', `worker-${n}.log`), 'a');
     const child = spawn(
       process.execPath,
-      [CLI_PATH, 'worker', '--coordinator', server.address, '--cpus', String(cpus), '--id', id ?? `local-${process.pid}-${n}`],
+      [CLI_PATH, 'worker', '--coordinator', address, '--cpus', String(cpus), '--id', id ?? `local-${process.pid}-${n}`],
       { stdio: ['ignore', logFile, logFile], env: { ...process.env, ...options.workerEnv } },
     );
     closeSync(logFile);

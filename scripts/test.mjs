@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// `npm test`: brings up the test services (NATS JetStream and FerretDB on loopback) unless
+// MONGODB_URI and NATS_URL are already set, runs every test file under dist/test with node's
+// test runner, and brings the services down again. Exit code: the test runner's.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const only = process.argv.slice(2); // optional: folders or files under dist/test to run
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...findTests(path));
+    else if (name.endsWith('.test.js')) out.push(path);
+  }
+  return out;
+}
+
+const files = (only.length > 0 ? only.map((p) => join(root, p)) : [join(root, 'dist', 'test')]).flatMap((p) =>
+  statSync(p).isDirectory() ? findTests(p) : [p],
+);
+
+let started = false;
+const services = await import('./services.mjs');
+if (!process.env.MONGODB_URI || !process.env.NATS_URL) {
+  const env = await services.up();
+  Object.assign(process.env, env);
+  started = true;
+}
+
+const code = await new Promise((resolve) => {
+  const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+    stdio: 'inherit',
+    env: { ...process.env, TRELLIS_LOG_LEVEL: process.env.TRELLIS_LOG_LEVEL ?? 'warn', TRELLIS_TF_BACKEND: process.env.TRELLIS_TF_BACKEND ?? 'wasm' },
+  });
+  child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+});
+
+if (started) await services.down();
+process.exit(code);
