@@ -149,6 +149,9 @@ export function buildProgram(): Command {
     .option('--cpus <n>', 'CPUs each local worker advertises', positiveNumber('--cpus'))
     .action(async (specPath: string, opts: { workers: number; json?: boolean; dir: string; cpus?: number }) => {
       const text = readSpec(specPath);
+      // Check the spec before starting anything: a bad spec exits 2 with nothing started.
+      const { validateSpecText } = await import('../coordinator/experiments/validate.js');
+      validateSpecText(text);
       const log = createLogger('trellis', process.env.TRELLIS_LOG_LEVEL ?? 'warn');
       const { startEmbedded } = await import('./embedded.js');
       const started = Date.now();

@@ -41,7 +41,7 @@ export function formatIssues(error: z.ZodError): string[] {
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') {
       message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
-    } else if (issue.code === 'invalid_value' && 'values' in issue) {
+    } else if (issue.code === 'invalid_value' && 'values' in issue && /^Invalid/.test(message)) {
       message = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     }
     lines.push(path ? `${path}: ${message}` : message);

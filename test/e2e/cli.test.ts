@@ -1,0 +1,107 @@
+/**
+ * End to end through the `trellis` command exactly as a user runs it (embedded default, no
+ * servers): real worker processes training TensorFlow.js models on optdigits.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI_PATH } from '../../cli/embedded.js';
+
+function trellis(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  // The embedded default: no MONGODB_URI or NATS_URL.
+  const env = { ...process.env };
+  delete env.MONGODB_URI;
+  delete env.NATS_URL;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+describe('trellis run (embedded)', () => {
+  it('runs a sweep on optdigits and prints one JSON document with a best val_accuracy >= 0.9', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-e2e-'));
+    try {
+      writeFileSync(
+        join(dir, 'sweep.yaml'),
+        `apiVersion: trellis/v1
+kind: Sweep
+name: e2e-optdigits
+trial:
+  runtime: tfjs
+  task: classify
+  dataset: optdigits
+  model: { type: mlp, hidden: [64] }
+  epochs: 4
+search:
+  algorithm: grid
+  space:
+    lr: { choice: [0.003, 0.01] }
+budget: { trials: 2, concurrency: 2 }
+`,
+      );
+      const result = await trellis(['run', 'sweep.yaml', '--workers', '2', '--json'], dir);
+      assert.equal(result.code, 0, result.stderr.slice(-2000));
+      const doc = JSON.parse(result.stdout) as {
+        experiment: { status: string; kind: string };
+        trials: { status: string; params: { lr: number }; metrics: Record<string, number>; attempts: number; worker: string; backend: string }[];
+        best: { metric: string; value: number; params: { lr: number } };
+      };
+      assert.equal(doc.experiment.status, 'succeeded');
+      assert.equal(doc.experiment.kind, 'Sweep');
+      assert.deepEqual(doc.trials.map((t) => t.params.lr).sort(), [0.003, 0.01]);
+      for (const t of doc.trials) {
+        assert.equal(t.status, 'succeeded');
+        assert.ok(t.metrics.test_accuracy! > 0.8, `test_accuracy ${t.metrics.test_accuracy}`);
+        for (const m of ['loss', 'accuracy', 'val_loss', 'val_accuracy']) assert.equal(typeof t.metrics[m], 'number', m);
+        assert.ok(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(t.backend), `backend ${t.backend}`);
+      }
+      assert.equal(doc.best.metric, 'val_accuracy');
+      assert.ok(doc.best.value >= 0.9, `best val_accuracy ${doc.best.value}`);
+      assert.equal(doc.best.value, Math.max(...doc.trials.map((t) => t.metrics.val_accuracy!)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 on a bad spec, naming the field, and starts nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-e2e-'));
+    try {
+      writeFileSync(
+        join(dir, 'bad.yaml'),
+        `apiVersion: trellis/v1
+kind: Sweep
+name: bad
+trial: { runtime: tfjs, task: classify, dataset: optdigits }
+search:
+  space:
+    lr: { loguniform: [0, 0.1] }
+`,
+      );
+      const result = await trellis(['run', 'bad.yaml', '--workers', '1', '--json'], dir);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /search\.space\.lr\.loguniform: low must be > 0/);
+      assert.equal(result.stdout, '', 'nothing on stdout');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 on unknown flags and missing files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-e2e-'));
+    try {
+      assert.equal((await trellis(['run', 'missing.yaml'], dir)).code, 2);
+      assert.equal((await trellis(['run', 'x.yaml', '--workers', 'zero'], dir)).code, 2);
+      assert.equal((await trellis(['frobnicate'], dir)).code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
