@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Store } from './store/base.js';
 import type { EventBus } from './bus/base.js';
 import { EventLog } from './event-log.js';
+import { retrying } from './store/retrying.js';
 import { Dispatcher, type WorkerSession } from './dispatch/dispatcher.js';
 import { LeaseTable } from './dispatch/leases.js';
 import { SweepRunner } from './experiments/sweep-runner.js';
@@ -50,6 +51,9 @@ export class Coordinator {
   private closing: Promise<void> | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private readonly stateListeners = new Set<(state: State) => void>();
+  /** The store as the coordinator's own bookkeeping sees it: waits out outages. */
+  private readonly patient: Store;
+  private readonly lifetime = new AbortController();
 
   constructor(options: CoordinatorOptions) {
     this.store = options.store;
@@ -58,7 +62,8 @@ export class Coordinator {
     const leaseMs = options.leaseMs ?? (Number(process.env.TRELLIS_LEASE_MS) || 30_000);
     this.leases = new LeaseTable(leaseMs);
     this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
-    this.events = new EventLog(this.store, this.bus, this.log);
+    this.patient = retrying(this.store, this.log, this.lifetime.signal);
+    this.events = new EventLog(this.patient, this.bus, this.log);
   }
 
   get status(): State {
@@ -92,6 +97,7 @@ export class Coordinator {
   close(timeoutMs = 5000): Promise<void> {
     this.closing ??= (async () => {
       this.setState('closing');
+      this.lifetime.abort();
       if (this.leaseTimer) clearInterval(this.leaseTimer);
       await Promise.race([this.events.close(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
       const errors: unknown[] = [];
@@ -344,7 +350,7 @@ export class Coordinator {
   async putArtifact(attemptId: string, kind: string, step: number, data: Buffer): Promise<string> {
     const lease = this.leases.get(attemptId);
     if (!lease) throw new FailedPreconditionError(`attempt ${attemptId} holds no lease; its artifact is refused`);
-    const meta = await this.store.putArtifact(
+    const meta = await this.patient.putArtifact(
       { id: `${attemptId}-${kind}-${step}-${randomUUID().slice(0, 6)}`, experimentId: lease.experimentId, trialId: lease.trialId, kind, meta: { step, attemptId } },
       data,
     );
@@ -352,7 +358,7 @@ export class Coordinator {
   }
 
   async getArtifact(id: string): Promise<{ kind: string; data: Buffer }> {
-    const artifact = await this.store.getArtifact(requireId(id));
+    const artifact = await this.patient.getArtifact(requireId(id));
     if (!artifact) throw new NotFoundError(`artifact ${id} not found`);
     return { kind: artifact.meta.kind, data: artifact.data };
   }
@@ -367,7 +373,7 @@ export class Coordinator {
   private startRunner(experiment: ExperimentDoc): void {
     if (this.runners.has(experiment.id)) return;
     const runner = new SweepRunner(experiment, {
-      store: this.store,
+      store: this.patient,
       events: this.events,
       dispatcher: this.dispatcher,
       leases: this.leases,
@@ -396,7 +402,7 @@ export class Coordinator {
   ): Promise<void> {
     try {
       if (hello) {
-        await this.store.upsertWorker({
+        await this.patient.upsertWorker({
           id: workerId,
           status,
           slots: {
@@ -409,8 +415,8 @@ export class Coordinator {
           lastSeenAt: Date.now(),
         });
       } else {
-        const known = (await this.store.listWorkers()).find((w) => w.id === workerId);
-        if (known) await this.store.upsertWorker({ ...known, status, lastSeenAt: Date.now() });
+        const known = (await this.patient.listWorkers()).find((w) => w.id === workerId);
+        if (known) await this.patient.upsertWorker({ ...known, status, lastSeenAt: Date.now() });
       }
       this.events.emit({ type: 'worker.state', workerId, payload: { status } });
     } catch (err) {

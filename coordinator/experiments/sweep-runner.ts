@@ -16,7 +16,7 @@ import type { Params } from '../../shared/spec/space.js';
 import { resolveTrialConfig } from '../../shared/spec/resolve.js';
 import type { AttemptDoc, BestTrial, ExperimentDoc, TrialDoc } from '../../shared/types.js';
 import { assertTransition, isTerminal, type AttemptStatus, type TrialStatus } from '../../shared/states.js';
-import type { Store } from '../store/base.js';
+import type { Store, TrialExpect } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { LeaseTable } from '../dispatch/leases.js';
@@ -210,10 +210,11 @@ export class SweepRunner {
     const claimed = await this.withTrial(pending.id, async () => {
       const current = this.trials.get(pending.number)!;
       assertTransition('trial', current.status, 'running');
-      return this.ctx.store.updateTrial(
+      return this.casTrial(
         pending.id,
         { status: 'pending', attemptCount: n - 1 },
         { status: 'running', attempts: [...current.attempts, attempt], updatedAt: now },
+        (doc) => doc.status === 'running' && doc.attempts[n - 1]?.id === attemptId,
       );
     });
     if (!claimed) {
@@ -321,7 +322,9 @@ export class SweepRunner {
       patch.info = outcome.info;
     }
     if (status === 'failed' && error) patch.error = error;
-    const updated = await this.ctx.store.updateTrial(trial.id, { status: trial.status, attemptCount: trial.attempts.length }, patch);
+    const updated = await this.casTrial(trial.id, { status: trial.status, attemptCount: trial.attempts.length }, patch, (doc) =>
+      doc.status === status && doc.attempts.length === attempts.length && doc.attempts[doc.attempts.length - 1]?.status === attemptStatus,
+    );
     if (!updated) throw new Error(`trial ${trial.id} changed under the coordinator`);
     this.trials.set(number, updated);
     this.ctx.leases.release(attempt.id);
@@ -549,6 +552,23 @@ export class SweepRunner {
         ...(error ? { error } : {}),
       },
     });
+  }
+
+  /**
+   * Compare-and-set on a trial. When the store was unreachable the call is retried, and a write
+   * that did land the first time then fails its precondition: `applied` recognises our own
+   * write in the stored document so it is not mistaken for someone else's.
+   */
+  private async casTrial(
+    id: string,
+    expect: TrialExpect,
+    patch: Partial<TrialDoc>,
+    applied: (doc: TrialDoc) => boolean,
+  ): Promise<TrialDoc | undefined> {
+    const updated = await this.ctx.store.updateTrial(id, expect, patch);
+    if (updated) return updated;
+    const stored = await this.ctx.store.getTrial(id);
+    return stored && applied(stored) ? stored : undefined;
   }
 
   private withTrial<T>(trialId: string, fn: () => Promise<T>): Promise<T> {
