@@ -2,9 +2,14 @@ import type { Params, Space } from '../../shared/spec/space.js';
 
 /** What a search algorithm may know about a trial that was already suggested. */
 export interface TrialObservation {
+  /** The number the params were suggested for (the configuration index under replicates). */
   number: number;
   params: Params;
-  /** pending/running trials have no value yet; algorithms may treat them as "liars". */
+  /**
+   * running: suggested and not finished (TPE's constant liar treats it as the worst value);
+   * pruned: stopped early by the scheduler (ranked by its last intermediate value, below every
+   * complete trial); failed: ignored.
+   */
   state: 'running' | 'complete' | 'pruned' | 'failed';
   /** Objective value, already oriented so that larger is better (mode applied once). */
   value?: number;
@@ -15,7 +20,11 @@ export interface TrialObservation {
 export interface SearchOptions {
   space: Space;
   seed: number;
-  /** Algorithm-specific settings from the spec's `search` block (e.g. tpe.startup). */
+  /**
+   * Algorithm-specific settings: the extra keys of the spec's `search` block (e.g. tpe's
+   * `startup`). The structural keys `algorithm`, `seed`, `space` and `replicates` are ignored if
+   * present; any other unknown key is an error naming it.
+   */
   settings: Record<string, unknown>;
 }
 
@@ -25,6 +34,15 @@ export interface SearchOptions {
  * Contract: `suggest` is a pure function of (options, number, history) — the same seed and
  * history give the same params — so a restarted coordinator resumes a sweep by asking again
  * for the next number. It returns `undefined` when the space is exhausted (grid).
+ * Algorithms keep no state between calls; an entry of `history` with the requested number
+ * itself is ignored.
+ *
+ * Replicates (`search.replicates: k`, see replicates.ts): the runner asks once per
+ * *configuration*, not per trial. Trials `c·k … c·k + k − 1` share configuration `c` and differ
+ * only in their seed; the runner calls `suggest(c, history)` where history holds one
+ * observation per configuration (number = configuration index, value = the mean of its
+ * completed replicates, state `running` until all k have finished), and reuses the params for
+ * the k trials.
  */
 export interface SearchAlgorithm {
   readonly name: string;
@@ -34,3 +52,6 @@ export interface SearchAlgorithm {
 }
 
 export type SearchFactory = (options: SearchOptions) => SearchAlgorithm;
+
+/** Keys of the spec's `search` block that are not algorithm settings. */
+export const SEARCH_STRUCTURAL_KEYS = ['algorithm', 'seed', 'space', 'replicates'] as const;

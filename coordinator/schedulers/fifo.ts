@@ -1,0 +1,25 @@
+/** FIFO: the do-nothing scheduler; every trial runs to the end. */
+import { SettingsReader } from '../search/settings.js';
+import type { Scheduler, SchedulerDecision, SchedulerOptions } from './base.js';
+import { SCHEDULER_STRUCTURAL_KEYS } from './base.js';
+import { CONTINUE } from './decisions.js';
+
+export class FifoScheduler implements Scheduler {
+  readonly name = 'fifo';
+
+  constructor(options: SchedulerOptions) {
+    new SettingsReader('scheduler', options.settings, SCHEDULER_STRUCTURAL_KEYS).done();
+  }
+
+  onTrialAdd(): void {}
+
+  onResult(): SchedulerDecision {
+    return CONTINUE;
+  }
+
+  onTrialComplete(): void {}
+}
+
+export function createFifo(options: SchedulerOptions): Scheduler {
+  return new FifoScheduler(options);
+}

@@ -1,0 +1,33 @@
+/** Search algorithms by name: the names the spec's `search.algorithm` accepts. */
+import { InvalidArgumentError } from '../../shared/errors.js';
+import type { SearchAlgorithm, SearchFactory, SearchOptions } from './base.js';
+import { createGrid } from './grid.js';
+import { createRandom } from './random.js';
+import { createSobol } from './sobol.js';
+import { createTpe } from './tpe.js';
+
+const FACTORIES: ReadonlyMap<string, SearchFactory> = new Map([
+  ['grid', createGrid],
+  ['random', createRandom],
+  ['sobol', createSobol],
+  ['tpe', createTpe],
+]);
+
+export function searchAlgorithmNames(): string[] {
+  return [...FACTORIES.keys()];
+}
+
+/**
+ * Creates an algorithm, validating its settings. Throws an InvalidArgumentError naming the
+ * field: `search.algorithm: unknown algorithm "X"; allowed: grid, random, sobol, tpe`, or the
+ * setting (`search.startup: must be an integer >= 1, got 0`).
+ */
+export function createSearch(name: string, options: SearchOptions): SearchAlgorithm {
+  const factory = FACTORIES.get(name);
+  if (!factory) {
+    throw new InvalidArgumentError([
+      `search.algorithm: unknown algorithm ${JSON.stringify(name)}; allowed: ${searchAlgorithmNames().join(', ')}`,
+    ]);
+  }
+  return factory(options);
+}

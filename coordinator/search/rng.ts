@@ -1,0 +1,70 @@
+/**
+ * Seeded randomness for the search algorithms and schedulers.
+ *
+ * Every random draw comes from a generator derived from a hash of its keys (the spec seed, the
+ * trial number, a purpose label...), never from a generator that advances with history, so a
+ * suggestion is a pure function of its keys: the same seed and trial number give the same
+ * draws whatever was asked before, in whatever order.
+ */
+import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
+
+export type { RandomGenerator };
+
+const GOLDEN = 0x9e3779b9;
+
+/** MurmurHash3's 32-bit finaliser: a bijective avalanche mix. */
+export function fmix32(value: number): number {
+  let h = value >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** FNV-1a of a string, used to turn purpose labels ("tpe.candidates") into hash keys. */
+export function hashString(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Hashes a list of keys (integers up to 2^53, negative allowed, or strings) into 32 bits. */
+export function hashKeys(keys: readonly (number | string)[], salt = 0): number {
+  let h = fmix32(GOLDEN ^ salt);
+  for (const key of keys) {
+    if (typeof key === 'string') {
+      h = fmix32(h ^ hashString(key)) + GOLDEN;
+      continue;
+    }
+    const lo = key >>> 0;
+    const hi = Math.floor(key / 4294967296) >>> 0;
+    h = fmix32((h ^ lo) >>> 0);
+    h = fmix32((h + hi + GOLDEN) >>> 0);
+  }
+  return fmix32(h);
+}
+
+/** A xoroshiro128+ generator whose 128-bit state is a hash of the keys. */
+export function rngFor(...keys: (number | string)[]): RandomGenerator {
+  const state: number[] = [0, 1, 2, 3].map((word) => hashKeys(keys, word + 1) | 0);
+  // xoroshiro's all-zero state is a fixed point; a 2^-128 event, but cheap to rule out.
+  if ((state[0]! | state[1]! | state[2]! | state[3]!) === 0) state[0] = 1;
+  return xoroshiro128plusFromState(state);
+}
+
+/** A uniform draw in [0, 1) with 53 random bits. */
+export function uniform(rng: RandomGenerator): number {
+  return uniformFloat64(rng);
+}
+
+/** A uniform integer in [0, n). */
+export function below(rng: RandomGenerator, n: number): number {
+  return Math.min(n - 1, Math.floor(uniformFloat64(rng) * n));
+}
