@@ -1,0 +1,39 @@
+/**
+ * The tfjs runtime's task registry (`trial.task`, default `classify`) and the task-level config
+ * checks the coordinator runs when a spec is submitted.
+ */
+import type { TrialConfig } from '../../shared/spec/schema.js';
+import { PermanentRunError } from '../runtimes/base.js';
+import type { Task } from './base.js';
+import { classifyTask } from './classify.js';
+
+export const DEFAULT_TASK = 'classify';
+
+const tasks = new Map<string, Task>();
+
+/** Adds (or replaces) a task. */
+export function registerTask(task: Task): void {
+  tasks.set(task.name, task);
+}
+
+registerTask(classifyTask);
+
+export function taskNames(): string[] {
+  return [...tasks.keys()].sort();
+}
+
+/** The task of that name; unknown → PermanentRunError listing the task names. */
+export function getTask(name: string): Task {
+  const task = tasks.get(name);
+  if (!task) throw new PermanentRunError(`trial.task: unknown task "${name}"; tasks: ${taskNames().join(', ')}`);
+  return task;
+}
+
+/** Task-level problems with a trial config, as `trial.FIELD: message` strings (empty when fine). */
+export function validateTaskConfig(config: TrialConfig): string[] {
+  if (config.runtime === 'command') return [];
+  const name = config.task ?? DEFAULT_TASK;
+  const task = tasks.get(name);
+  if (!task) return [`trial.task: unknown task "${name}"; tasks: ${taskNames().join(', ')}`];
+  return task.validate ? task.validate(config) : [];
+}
