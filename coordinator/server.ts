@@ -77,7 +77,8 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
           }
           call.end();
         } catch (err) {
-          call.destroy(Object.assign(new Error(String(toGrpcError(err).details)), toGrpcError(err)));
+          // grpc-js sends a server stream's error status when the call emits 'error'.
+          call.emit('error', toGrpcError(err));
         }
       })();
     },

@@ -144,9 +144,13 @@ export class WorkerAgent {
       if (this.status === 'stopped') return;
       const wait = Math.round(backoff * (0.5 + Math.random() / 2));
       this.log.warn({ retryInMs: wait, welcomed }, 'disconnected from coordinator; reconnecting');
+      // Not unref'd: a worker waiting to reconnect must stay alive (shutdown wakes it).
       await new Promise<void>((resolve) => {
-        this.wakeLoop = resolve;
-        setTimeout(resolve, wait).unref();
+        const timer = setTimeout(resolve, wait);
+        this.wakeLoop = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
       this.wakeLoop = undefined;
       backoff = Math.min(max, backoff * 2);

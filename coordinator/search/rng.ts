@@ -56,7 +56,11 @@ export function rngFor(...keys: (number | string)[]): RandomGenerator {
   const state: number[] = [0, 1, 2, 3].map((word) => hashKeys(keys, word + 1) | 0);
   // xoroshiro's all-zero state is a fixed point; a 2^-128 event, but cheap to rule out.
   if ((state[0]! | state[1]! | state[2]! | state[3]!) === 0) state[0] = 1;
-  return xoroshiro128plusFromState(state);
+  const rng = xoroshiro128plusFromState(state);
+  // xoroshiro128+'s first outputs are weakly mixed functions of the state (s0 + s1): related
+  // keys then give near-identical first draws. Discarding a few outputs decorrelates them.
+  for (let i = 0; i < 4; i++) rng.next();
+  return rng;
 }
 
 /** A uniform draw in [0, 1) with 53 random bits. */

@@ -548,3 +548,14 @@ describe('replicates', () => {
     assert.ok(ranked[1]!.ci95 > 0);
   });
 });
+
+describe('random: draws of neighbouring trial numbers are unrelated', () => {
+  it('no two of the first 20 one-dimensional draws are within 1e-4 of each other (seeds 0..4)', async () => {
+    const { createSearch } = await import('../../coordinator/search/registry.js');
+    for (let seed = 0; seed < 5; seed++) {
+      const search = createSearch('random', { space: { x: { kind: 'uniform', low: 0, high: 1 } }, seed, settings: {} });
+      const xs = Array.from({ length: 20 }, (_, n) => search.suggest(n, [])!.x as number).sort((a, b) => a - b);
+      for (let i = 1; i < xs.length; i++) assert.ok(xs[i]! - xs[i - 1]! > 1e-4, `seed ${seed}: ${xs[i - 1]} and ${xs[i]}`);
+    }
+  });
+});
