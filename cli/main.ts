@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { TrellisClient } from '../client/index.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
-import { describeTrials, leaderboard, ProgressView, runDocument } from './render.js';
+import { describeTrials, leaderboard, pipelineSummary, ProgressView, runDocument } from './render.js';
 import type { ExperimentView } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
 
@@ -72,7 +72,7 @@ async function followAndReport(
     view.stop();
   }
   const trials = await client.trials(experiment.id);
-  print(json, runDocument(final, trials), () => leaderboard(final, trials));
+  print(json, runDocument(final, trials), () => (final.kind === 'Pipeline' ? pipelineSummary(final) : leaderboard(final, trials)));
   return exitCodeOf(final);
 }
 
@@ -147,7 +147,8 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document on stdout')
     .option('--dir <path>', 'state directory (store, logs)', process.env.TRELLIS_HOME ?? '.trellis')
     .option('--cpus <n>', 'CPUs each local worker advertises', positiveNumber('--cpus'))
-    .action(async (specPath: string, opts: { workers: number; json?: boolean; dir: string; cpus?: number }) => {
+    .option('--no-cache', 'pipelines: do not reuse cached stage outputs')
+    .action(async (specPath: string, opts: { workers: number; json?: boolean; dir: string; cpus?: number; cache: boolean }) => {
       const text = readSpec(specPath);
       // Check the spec before starting anything: a bad spec exits 2 with nothing started.
       const { validateSpecText } = await import('../coordinator/experiments/validate.js');
@@ -164,7 +165,7 @@ export function buildProgram(): Command {
       const client = new TrellisClient(embedded.address);
       let code = 1;
       try {
-        const { experiment } = await client.submit(text);
+        const { experiment } = await client.submit(text, { noCache: !opts.cache });
         if (!opts.json) process.stderr.write(`experiment ${experiment.id}: ${opts.workers} local workers, logs in ${opts.dir}/logs\n`);
         code = await followAndReport(client, experiment, !!opts.json);
         if (!opts.json) process.stderr.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
@@ -272,7 +273,9 @@ export function buildProgram(): Command {
       try {
         const experiment = opts.wait ? await client.wait(id) : await client.get(id);
         const trials = await client.trials(id);
-        print(!!opts.json, runDocument(experiment, trials), () => leaderboard(experiment, trials));
+        print(!!opts.json, runDocument(experiment, trials), () =>
+          experiment.kind === 'Pipeline' ? pipelineSummary(experiment) : leaderboard(experiment, trials),
+        );
         if (opts.wait) process.exitCode = exitCodeOf(experiment);
       } finally {
         client.close();
@@ -357,6 +360,38 @@ export function buildProgram(): Command {
       const client = new TrellisClient(opts.coordinator);
       try {
         process.stdout.write(await exportExperiment(client, id, opts.format, !!opts.steps));
+      } finally {
+        client.close();
+      }
+    });
+
+  program
+    .command('expand')
+    .description("print a spec with its pipeline template expanded into stages (checked like a submit)")
+    .argument('<spec>', 'spec file (YAML or JSON)')
+    .option('--json', 'print JSON instead of YAML')
+    .action(async (specPath: string, opts: { json?: boolean }) => {
+      const { validateSpecText } = await import('../coordinator/experiments/validate.js');
+      const { parseSpecText } = await import('../shared/spec/load.js');
+      const { expandTemplate } = await import('../coordinator/pipelines/templates/registry.js');
+      const text = readSpec(specPath);
+      validateSpecText(text);
+      const expanded = expandTemplate(parseSpecText(text));
+      if (opts.json) process.stdout.write(`${JSON.stringify(expanded, null, 2)}\n`);
+      else process.stdout.write((await import('yaml')).stringify(expanded, { lineWidth: 0, aliasDuplicateObjects: false }));
+    });
+
+  program
+    .command('report')
+    .description("compare a pipeline's arms: every stage with test metrics")
+    .argument('<id>', 'experiment id')
+    .addOption(coordinatorOption())
+    .option('--markdown', 'a Markdown table')
+    .action(async (id: string, opts: { coordinator: string; markdown?: boolean }) => {
+      const { armsReport } = await import('./render.js');
+      const client = new TrellisClient(opts.coordinator);
+      try {
+        process.stdout.write(`${armsReport(await client.get(id), !!opts.markdown)}\n`);
       } finally {
         client.close();
       }

@@ -6,6 +6,7 @@
 import cliProgress from 'cli-progress';
 import type { ExperimentView, TrialView } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
+import type { StageState } from '../shared/types.js';
 
 export interface RunDocument {
   experiment: { id: string; name: string; kind: string; status: string; error?: string };
@@ -54,8 +55,62 @@ export function runDocument(experiment: ExperimentView, trials: TrialView[]): Ru
           ...(experiment.best.ci !== undefined ? { ci: experiment.best.ci, replicates: experiment.best.replicates } : {}),
         }
       : null,
-    ...(experiment.stages ? { stages: experiment.stages } : {}),
+    ...(experiment.stages ? { stages: stagesDocument(experiment.stages as Record<string, StageState>) } : {}),
   };
+}
+
+/** `stages: {NAME: {status, cached, metrics, outputs, best?}}` of a pipeline's JSON document. */
+export function stagesDocument(stages: Record<string, StageState>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(stages).map(([name, s]) => [
+      name,
+      {
+        status: s.status,
+        cached: s.cached,
+        metrics: s.metrics ?? {},
+        outputs: summariseOutputs(s.outputs ?? {}),
+        ...(s.best ? { best: { trialId: s.best.trialId, params: s.best.params, metric: s.best.metric, value: s.best.value } } : {}),
+        ...(s.childId ? { experimentId: s.childId } : {}),
+        attempt: s.attempt,
+        ...(s.error ? { error: s.error } : {}),
+      },
+    ]),
+  );
+}
+
+/** Long arrays (weights, index lists) are shown by size, not spelled out. */
+function summariseOutputs(outputs: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(outputs).map(([k, v]) => {
+      const json = JSON.stringify(v) ?? '';
+      if (json.length <= 512) return [k, v];
+      return [k, Array.isArray(v) ? { length: v.length } : { bytes: json.length }];
+    }),
+  );
+}
+
+/**
+ * The comparison table of a pipeline's arms: every stage that reported test metrics, with
+ * those metrics as columns.
+ */
+export function armsReport(experiment: ExperimentView, markdown: boolean): string {
+  const stages = (experiment.stages ?? {}) as Record<string, StageState>;
+  const arms = Object.entries(stages).filter(([, s]) => Object.keys(s.metrics ?? {}).some((m) => m.startsWith('test_')));
+  const columns = [...new Set(arms.flatMap(([, s]) => Object.keys(s.metrics ?? {}).filter((m) => m.startsWith('test_') && !m.includes('.'))))].sort();
+  const header = ['arm', 'status', 'cached', ...columns];
+  const rows = arms.map(([name, s]) => [name, s.status, s.cached ? 'yes' : 'no', ...columns.map((c) => formatValue(s.metrics?.[c] ?? '-'))]);
+  const title = `${experiment.name} (${experiment.id}): ${experiment.status}`;
+  if (rows.length === 0) return `${title}\nno stage has reported test metrics yet`;
+  if (markdown) {
+    return [
+      `**${title}**`,
+      '',
+      `| ${header.join(' | ')} |`,
+      `| ${header.map(() => '---').join(' | ')} |`,
+      ...rows.map((r) => `| ${r.join(' | ')} |`),
+    ].join('\n');
+  }
+  return `${title}\n${table([header, ...rows])}`;
 }
 
 function formatValue(value: unknown): string {
@@ -156,6 +211,11 @@ export class ProgressView {
       const info = value !== undefined ? `${this.metric}=${value.toFixed(4)}` : '';
       if (this.multibar) this.bar(n).update(Math.min(step, this.epochs), { info });
       else this.stream.write(`trial ${n} step ${step} ${info}\n`);
+    } else if (event.type === 'stage.state') {
+      const p = event.payload;
+      const line = `stage ${event.stage} ${String(p.status)}${p.cached ? ' (cached)' : ''}${p.error ? `: ${String(p.error)}` : ''}`;
+      if (this.multibar) this.multibar.log(`${line}\n`);
+      else this.stream.write(`${line}\n`);
     } else if (event.type === 'trial.state' && n !== undefined) {
       const status = String(event.payload.status);
       if (this.multibar) {
@@ -203,4 +263,14 @@ export function describeTrials(trials: TrialView[]): string {
     ]);
   }
   return table(rows);
+}
+
+/** A pipeline's stages and then its arms table. */
+export function pipelineSummary(experiment: ExperimentView): string {
+  const stages = (experiment.stages ?? {}) as Record<string, StageState>;
+  const rows = [['stage', 'status', 'cached', 'attempt', 'sweep']];
+  for (const [name, s] of Object.entries(stages)) rows.push([name, s.status, s.cached ? 'yes' : 'no', String(s.attempt), s.childId ?? '-']);
+  const lines = [table(rows), '', armsReport(experiment, false)];
+  if (experiment.error) lines.push(`error: ${experiment.error}`);
+  return lines.join('\n');
 }

@@ -12,7 +12,9 @@ import { retrying } from './store/retrying.js';
 import { Dispatcher, type WorkerSession } from './dispatch/dispatcher.js';
 import { LeaseTable } from './dispatch/leases.js';
 import { SweepRunner } from './experiments/sweep-runner.js';
-import { validateSpecText } from './experiments/validate.js';
+import { validateSpec, validateSpecText, type ValidatedSpec } from './experiments/validate.js';
+import { PipelineRunner } from './pipelines/engine.js';
+import { trellisVersion } from '../shared/version.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../shared/errors.js';
 import { isTerminal, type ExperimentStatus } from '../shared/states.js';
 import type { TrellisEvent } from '../shared/events.js';
@@ -45,6 +47,7 @@ export class Coordinator {
   readonly heartbeatMs: number;
   private readonly log: Logger;
   private readonly runners = new Map<string, SweepRunner>();
+  private readonly pipelines = new Map<string, PipelineRunner>();
   private readonly runs = new Set<Promise<void>>();
   private state: State = 'created';
   private starting: Promise<void> | undefined;
@@ -116,9 +119,15 @@ export class Coordinator {
 
   // ---------------------------------------------------------------- the client API
 
-  async submit(specText: string, requestId?: string): Promise<{ experiment: ExperimentDoc; created: boolean }> {
+  async submit(specText: string, requestId?: string, options: { noCache?: boolean } = {}): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     this.assertRunning();
     const spec = validateSpecText(specText);
+    if (spec.kind === 'Pipeline' && options.noCache) spec.cache = false;
+    return this.create(spec, requestId);
+  }
+
+  /** Stores a validated spec as a new experiment (idempotent by request id) and starts it. */
+  private async create(spec: ValidatedSpec, requestId: string | undefined, parentId?: string): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     const now = Date.now();
     const doc: ExperimentDoc = {
       id: `${spec.name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}-${randomUUID().slice(0, 8)}`,
@@ -130,8 +139,9 @@ export class Coordinator {
       createdAt: now,
       updatedAt: now,
       trialsCreated: 0,
+      ...(parentId ? { parentId } : {}),
     };
-    const result = await this.store.createExperiment(doc);
+    const result = await (parentId ? this.patient : this.store).createExperiment(doc);
     if (result.created) {
       this.events.emit({ type: 'experiment.state', experimentId: doc.id, payload: { status: 'pending', name: doc.name, kind: doc.kind } });
       this.startRunner(result.experiment);
@@ -160,7 +170,7 @@ export class Coordinator {
     if (isTerminal('experiment', experiment.status)) {
       throw new FailedPreconditionError(`experiment ${id} is already ${experiment.status}; only pending or running experiments can be cancelled`);
     }
-    const runner = this.runners.get(id);
+    const runner = this.runners.get(id) ?? this.pipelines.get(id);
     const cancelled = runner
       ? await runner.cancel()
       : await this.store.updateExperiment(id, { status: ['pending', 'running'] }, { status: 'cancelled', updatedAt: Date.now() });
@@ -371,7 +381,34 @@ export class Coordinator {
   // ---------------------------------------------------------------- internals
 
   private startRunner(experiment: ExperimentDoc): void {
-    if (this.runners.has(experiment.id)) return;
+    if (this.runners.has(experiment.id) || this.pipelines.has(experiment.id)) return;
+    if (experiment.kind === 'Pipeline') {
+      const pipeline = new PipelineRunner(experiment, {
+        store: this.patient,
+        events: this.events,
+        log: this.log,
+        codeVersion: trellisVersion(),
+        submitChild: async (spec, requestId, parentId) => {
+          // Large outputs arrive as {"$artifact": id} (resolved on the worker). Validate a copy in
+          // which they read as pending references, which task validators leave alone; store the
+          // spec (defaults filled in) with the references intact.
+          validateSpec(artifactRefsAsPending(spec));
+          const validated = validateSpec(spec, { skipTaskChecks: true });
+          return (await this.create(validated, requestId, parentId)).experiment;
+        },
+        waitForExperiment: (id) => this.waitForExperiment(id),
+        cancelExperiment: async (id) => {
+          await this.cancel(id).catch(() => undefined);
+        },
+      });
+      this.pipelines.set(experiment.id, pipeline);
+      const run = pipeline.run().finally(() => {
+        this.runs.delete(run);
+        this.pipelines.delete(experiment.id);
+      });
+      this.runs.add(run);
+      return;
+    }
     const runner = new SweepRunner(experiment, {
       store: this.patient,
       events: this.events,
@@ -385,6 +422,39 @@ export class Coordinator {
       this.runners.delete(experiment.id);
     });
     this.runs.add(run);
+  }
+
+  /** Resolves with the experiment once it is terminal (from its state event, or the store). */
+  private waitForExperiment(id: string): Promise<ExperimentDoc> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const check = (): void => {
+        this.patient.getExperiment(id).then(
+          (doc) => {
+            if (settled) return;
+            if (!doc) {
+              settled = true;
+              unsubscribe();
+              reject(new NotFoundError(`experiment ${id} not found`));
+            } else if (isTerminal('experiment', doc.status)) {
+              settled = true;
+              unsubscribe();
+              resolve(doc);
+            }
+          },
+          (err: unknown) => {
+            if (settled) return;
+            settled = true;
+            unsubscribe();
+            reject(err as Error);
+          },
+        );
+      };
+      const unsubscribe = this.events.onStored((event) => {
+        if (event.experimentId === id && isFinalEvent(event)) check();
+      });
+      check();
+    });
   }
 
   private expireLeases(): void {
@@ -432,6 +502,17 @@ export class Coordinator {
     this.state = state;
     for (const listener of this.stateListeners) listener(state);
   }
+}
+
+/** A copy with every `{"$artifact": id}` replaced by the placeholder text `${artifact.id}`. */
+function artifactRefsAsPending(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(artifactRefsAsPending);
+  if (value && typeof value === 'object') {
+    const ref = (value as { $artifact?: unknown }).$artifact;
+    if (typeof ref === 'string' && Object.keys(value).length === 1) return `\${artifact.${ref}}`;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, artifactRefsAsPending(v)]));
+  }
+  return value;
 }
 
 function isFinalEvent(event: TrellisEvent): boolean {

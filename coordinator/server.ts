@@ -47,7 +47,7 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
 
   const experiments: ExperimentServiceHandlers = {
     SubmitExperiment: unary(log, async (req) => {
-      const { experiment, created } = await coordinator.submit(req.spec, req.request_id);
+      const { experiment, created } = await coordinator.submit(req.spec, req.request_id, { noCache: req.no_cache });
       return { experiment: experimentToProto(experiment), created };
     }),
     GetExperiment: unary(log, async (req) => ({ experiment: experimentToProto(await coordinator.get(req.id)) })),

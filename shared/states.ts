@@ -12,6 +12,8 @@ export type TrialStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'prun
  */
 export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'lost' | 'handed_back' | 'cancelled' | 'pruned';
 export type WorkerStatus = 'connected' | 'draining' | 'disconnected';
+/** A pipeline stage. `pending → succeeded` directly is a cache hit; `running → pending` a retry. */
+export type StageStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 const EXPERIMENT: Record<ExperimentStatus, readonly ExperimentStatus[]> = {
   pending: ['running', 'cancelled', 'failed'],
@@ -47,7 +49,16 @@ const WORKER: Record<WorkerStatus, readonly WorkerStatus[]> = {
   disconnected: ['connected'],
 };
 
-const MACHINES = { experiment: EXPERIMENT, trial: TRIAL, attempt: ATTEMPT, worker: WORKER } as const;
+const STAGE: Record<StageStatus, readonly StageStatus[]> = {
+  pending: ['running', 'succeeded', 'skipped', 'cancelled', 'failed'],
+  running: ['pending', 'succeeded', 'failed', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  skipped: [],
+  cancelled: [],
+};
+
+const MACHINES = { experiment: EXPERIMENT, trial: TRIAL, attempt: ATTEMPT, worker: WORKER, stage: STAGE } as const;
 type Machines = typeof MACHINES;
 export type MachineName = keyof Machines;
 type StatusOf<M extends MachineName> = keyof Machines[M] & string;
@@ -80,3 +91,4 @@ export function isTerminal<M extends MachineName>(machine: M, status: StatusOf<M
 export const EXPERIMENT_STATUSES = Object.keys(EXPERIMENT) as ExperimentStatus[];
 export const TRIAL_STATUSES = Object.keys(TRIAL) as TrialStatus[];
 export const ATTEMPT_STATUSES = Object.keys(ATTEMPT) as AttemptStatus[];
+export const STAGE_STATUSES = Object.keys(STAGE) as StageStatus[];

@@ -1,5 +1,5 @@
 /** The documents the coordinator stores (the same shape in the local store and in MongoDB). */
-import type { AttemptStatus, ExperimentStatus, TrialStatus, WorkerStatus } from './states.js';
+import type { AttemptStatus, ExperimentStatus, StageStatus, TrialStatus, WorkerStatus } from './states.js';
 import type { Params } from './spec/space.js';
 
 export interface BestTrial {
@@ -28,8 +28,10 @@ export interface ExperimentDoc {
   trialsCreated: number;
   best?: BestTrial;
   error?: string;
-  /** Pipelines: per-stage state (see coordinator/pipelines). */
-  stages?: Record<string, unknown>;
+  /** Pipelines: per-stage state (see coordinator/pipelines/engine.ts). */
+  stages?: Record<string, StageState>;
+  /** A pipeline stage's sweep: the pipeline it belongs to. */
+  parentId?: string;
 }
 
 export interface AttemptDoc {
@@ -97,4 +99,24 @@ export interface ArtifactMeta {
   createdAt: number;
   /** Free-form: step, stage name... */
   meta?: Record<string, unknown>;
+}
+
+/** One pipeline stage's state, stored in its pipeline's experiment document. */
+export interface StageState {
+  status: StageStatus;
+  /** Outputs reused from an earlier identical stage instead of running. */
+  cached: boolean;
+  /** How many times the stage has been started (its retry count + 1). */
+  attempt: number;
+  /** The child Sweep experiment running (or that ran) the stage. */
+  childId?: string;
+  /** Params with every `${stages...}` reference resolved. */
+  inputs?: Record<string, unknown>;
+  cacheKey?: string;
+  outputs?: Record<string, unknown>;
+  metrics?: Record<string, number>;
+  best?: BestTrial;
+  error?: string;
+  startedAt?: number;
+  endedAt?: number;
 }

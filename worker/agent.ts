@@ -51,6 +51,8 @@ interface RunningAttempt {
 }
 
 const OUTBOX_LIMIT = 10_000;
+/** Outputs whose JSON is longer than this travel as artifacts (see storeLargeOutputs). */
+const OUTPUT_INLINE_LIMIT = 64 * 1024;
 
 export class WorkerAgent {
   readonly id: string;
@@ -268,9 +270,13 @@ export class WorkerAgent {
     try {
       const runtime = await getRuntime(a.runtime);
       const ctx = this.contextFor(attempt, log);
+      ctx.config = (await this.resolveArtifactRefs(ctx.config)) as typeof ctx.config;
       log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt started');
       const result = await runtime.run(ctx);
       if (attempt.controller.signal.aborted) throw attempt.controller.signal.reason;
+      if (result.info.outputs && typeof result.info.outputs === 'object') {
+        result.info.outputs = await this.storeLargeOutputs(a.attempt_id, result.info.outputs as Record<string, unknown>);
+      }
       this.send({
         result: {
           attempt_id: a.attempt_id,
@@ -333,6 +339,45 @@ export class WorkerAgent {
       },
       log: (line) => log.info({ line }, 'trial log'),
     };
+  }
+
+  /**
+   * Stage outputs larger than OUTPUT_INLINE_LIMIT travel as artifacts: the value is stored with
+   * PutArtifact and replaced by `{ "$artifact": id }`. A later stage's config holding such a
+   * reference gets the value back (resolveArtifactRefs) before its task sees it.
+   */
+  private async storeLargeOutputs(attemptId: string, outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(outputs)) {
+      const json = JSON.stringify(value);
+      if (json !== undefined && json.length > OUTPUT_INLINE_LIMIT) {
+        const response = await this.unary<{ artifact_id: string }>('PutArtifact', {
+          attempt_id: attemptId,
+          kind: `output-${key}`,
+          step: 0,
+          data: Buffer.from(json),
+        });
+        out[key] = { $artifact: response.artifact_id };
+      } else {
+        out[key] = value;
+      }
+    }
+    return out;
+  }
+
+  private async resolveArtifactRefs(value: unknown): Promise<unknown> {
+    if (Array.isArray(value)) return Promise.all(value.map((v) => this.resolveArtifactRefs(v)));
+    if (value && typeof value === 'object') {
+      const ref = (value as { $artifact?: unknown }).$artifact;
+      if (typeof ref === 'string' && Object.keys(value).length === 1) {
+        const response = await this.unary<{ data: Buffer }>('GetArtifact', { artifact_id: ref });
+        return JSON.parse(Buffer.from(response.data).toString('utf8')) as unknown;
+      }
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = await this.resolveArtifactRefs(v);
+      return out;
+    }
+    return value;
   }
 
   private unary<T>(method: 'GetArtifact' | 'PutArtifact', request: object): Promise<T> {

@@ -9,12 +9,15 @@ import { formatIssues, parseSpecText, SpecError } from '../../shared/spec/load.j
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { createSearch } from '../search/registry.js';
 import { createScheduler } from '../schedulers/registry.js';
-import { validateTaskConfig } from '../../worker/tasks/registry.js';
+import { defaultObjectiveOf, validateTaskConfig } from '../../worker/tasks/registry.js';
 import { resolveLoss } from '../../worker/losses/index.js';
 import type { Params } from '../../shared/spec/space.js';
 import { resolveTrialConfig } from '../../shared/spec/resolve.js';
+import { parsePipeline, PipelineSpecError, type PipelineSpec } from '../pipelines/spec.js';
+import { stageKindOf } from '../pipelines/stage-kinds/registry.js';
+import { expandTemplate, TemplateError } from '../pipelines/templates/registry.js';
 
-export type ValidatedSpec = SweepSpec;
+export type ValidatedSpec = SweepSpec | PipelineSpec;
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -29,15 +32,75 @@ export function validateSpecText(text: string): ValidatedSpec {
   }
 }
 
-export function validateSpec(raw: unknown): ValidatedSpec {
+export interface ValidateOptions {
+  /** Skip the task's own config checks (already done on a copy; see Coordinator.submitChild). */
+  skipTaskChecks?: boolean;
+}
+
+export function validateSpec(raw: unknown, options: ValidateOptions = {}): ValidatedSpec {
   const kind = (raw as { kind?: unknown } | null)?.kind;
-  if (kind === 'Pipeline') {
-    throw new InvalidArgumentError(['kind: Pipeline specs are not supported by this coordinator yet']);
+  if (kind === 'Pipeline') return validatePipeline(raw);
+  return validateSweep(raw, options);
+}
+
+/**
+ * A pipeline: templates expanded, the DAG and references checked, then every stage's sweep
+ * validated like a submitted sweep — fields still holding a `${stages...}` reference are
+ * checked when the stage runs, once the reference is resolved.
+ */
+export function validatePipeline(raw: unknown): PipelineSpec {
+  let spec: PipelineSpec;
+  try {
+    spec = parsePipeline(expandTemplate(raw));
+  } catch (err) {
+    if (err instanceof PipelineSpecError || err instanceof TemplateError) throw new InvalidArgumentError(err.issues);
+    throw err;
   }
+  const issues: string[] = [];
+  for (const stage of spec.stages) {
+    const kind = stageKindOf(stage);
+    const params = withoutRefs(stage.params) as Record<string, unknown>;
+    const child = kind.childSpec(stage, stage.sweep ? { ...params, __sweep: withoutRefs(stage.sweep) } : params, spec);
+    try {
+      validateSweep(child);
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      const field = stage.sweep ? 'sweep' : 'params';
+      for (const issue of err.issues) issues.push(`stages.${stage.name}.${field}: ${issue.replace(/^trial\./, '')}`);
+    }
+  }
+  if (issues.length > 0) throw new InvalidArgumentError(issues);
+  return spec;
+}
+
+/**
+ * The value with every field that holds a `${stages...}` reference left out — except under
+ * `options`, where tasks' own validators recognise (and skip) unresolved references.
+ */
+function withoutRefs(value: unknown, key?: string): unknown {
+  if (key === 'options') return value;
+  if (typeof value === 'string') return value.includes('${stages.') ? undefined : value;
+  if (Array.isArray(value)) return value.some((v) => withoutRefs(v) === undefined) ? undefined : value;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const kept = withoutRefs(v, k);
+      if (kept !== undefined) out[k] = kept;
+    }
+    return out;
+  }
+  return value;
+}
+
+export function validateSweep(raw: unknown, options: ValidateOptions = {}): SweepSpec {
   const parsed = sweepSpecSchema.safeParse(raw);
   if (!parsed.success) throw new InvalidArgumentError(formatIssues(parsed.error));
   const spec = parsed.data;
   const issues: string[] = [];
+  // A task that reports another headline metric (embed: val_recall_at_1) supplies the objective.
+  const rawTrial = (raw as { trial?: { objective?: unknown } }).trial;
+  const taskObjective = spec.trial.runtime === 'tfjs' ? defaultObjectiveOf(spec.trial.task) : undefined;
+  if (rawTrial?.objective === undefined && taskObjective) spec.trial.objective = { ...taskObjective };
 
   const { algorithm, seed, space, replicates: _replicates, ...searchSettings } = spec.search;
   try {
@@ -54,7 +117,7 @@ export function validateSpec(raw: unknown): ValidatedSpec {
 
   if (spec.trial.runtime === 'command') {
     if (!spec.trial.command) issues.push('trial.command: required when trial.runtime is command');
-  } else {
+  } else if (!options.skipTaskChecks) {
     for (const problem of validateTaskConfig(spec.trial)) issues.push(problem);
   }
   issues.push(...validateLossSpace(spec));

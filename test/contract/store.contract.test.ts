@@ -237,9 +237,9 @@ function storeContract(backend: Backend): void {
     it('a patch replaces top-level fields, removes undefined ones and never changes id', async () => {
       const exp = experiment({ error: 'boom', best: { trialId: 't', number: 0, params: { lr: 1 }, metric: 'acc', value: 0.5 } });
       await h.store.createExperiment(exp);
-      const updated = await h.store.updateExperiment(exp.id, {}, { error: undefined, id: 'hijack', stages: { 'pre.train': { status: 'done' } } });
+      const updated = await h.store.updateExperiment(exp.id, {}, { error: undefined, id: 'hijack', stages: { 'pre.train': { status: 'succeeded', cached: false, attempt: 1 } } });
       const { error: _error, ...rest } = exp;
-      assert.deepEqual(updated, { ...rest, stages: { 'pre.train': { status: 'done' } } });
+      assert.deepEqual(updated, { ...rest, stages: { 'pre.train': { status: 'succeeded', cached: false, attempt: 1 } } });
       assert.deepEqual(await h.store.getExperiment(exp.id), updated);
       assert.equal(await h.store.getExperiment('hijack'), undefined);
       // An empty patch with a matching expect returns the document unchanged.

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateSpec, validateSpecText } from '../../coordinator/experiments/validate.js';
+import { validateSweep as validateSpec, validateSpecText } from '../../coordinator/experiments/validate.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { resolveTrialConfig } from '../../shared/spec/resolve.js';
 import { pruneLossParams } from '../../coordinator/experiments/loss-params.js';
@@ -56,7 +56,8 @@ name: yaml-spec
 trial: { runtime: command, command: [echo, hi] }
 `);
     assert.equal(spec.name, 'yaml-spec');
-    assert.equal(spec.trial.runtime, 'command');
+    assert.equal(spec.kind, 'Sweep');
+    assert.equal(spec.kind === 'Sweep' && spec.trial.runtime, 'command');
   });
 
   const bad: [string, (s: Record<string, any>) => void, RegExp][] = [

@@ -17,6 +17,8 @@ export interface Task {
   /** One line for listings. */
   description?: string;
   run(ctx: AttemptContext, backend: TaskBackend): Promise<RunResult>;
+  /** The objective when the spec names none (classify: val_accuracy, max). */
+  defaultObjective?: { metric: string; mode: 'max' | 'min' };
   /** Problems with a trial config that can be found without data: `trial.FIELD: message`. */
   validate?(config: TrialConfig): string[];
 }

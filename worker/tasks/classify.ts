@@ -71,6 +71,83 @@ interface CheckpointMeta {
   optimizerNames: string[];
 }
 
+/**
+ * classify's `options`:
+ * - `trainIndices: number[]` — train on these rows of the training split (repeats allowed):
+ *   USEFUL's upsampled distribution;
+ * - `exportTrainOutputs: true` — after training, return every training example's logits, loss
+ *   and label as `info.outputs.trainOutputs` (USEFUL's clustering input).
+ * A value still holding a `${stages...}` reference is checked when the stage runs.
+ */
+const CLASSIFY_OPTIONS = ['trainIndices', 'exportTrainOutputs'];
+
+function classifyOptionProblems(options: Record<string, unknown> | undefined): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(options ?? {})) {
+    if (!CLASSIFY_OPTIONS.includes(key)) {
+      problems.push(`trial.options.${key}: unknown option for task classify; allowed: ${CLASSIFY_OPTIONS.join(', ')}`);
+    } else if (typeof value === 'string' && value.includes('${')) {
+      continue;
+    } else if (key === 'trainIndices' && !(Array.isArray(value) && value.every((i) => Number.isInteger(i) && (i as number) >= 0))) {
+      problems.push('trial.options.trainIndices: must be a list of row indices (integers >= 0) into the training split');
+    } else if (key === 'exportTrainOutputs' && typeof value !== 'boolean') {
+      problems.push('trial.options.exportTrainOutputs: must be true or false');
+    }
+  }
+  return problems;
+}
+
+/** The training split restricted to (and repeated along) `indices`. */
+function selectRows(split: DataSplit & { cleanY: Int32Array }, indices: readonly number[], d: number): DataSplit & { cleanY: Int32Array } {
+  const bad = indices.find((i) => !Number.isInteger(i) || i < 0 || i >= split.size);
+  if (bad !== undefined) {
+    throw new PermanentRunError(`trial.options.trainIndices: ${bad} is not a row of the training split (0..${split.size - 1})`);
+  }
+  const x = new Float32Array(indices.length * d);
+  const y = new Int32Array(indices.length);
+  const cleanY = new Int32Array(indices.length);
+  const ids = new Int32Array(indices.length);
+  const groups = split.groups ? new Int32Array(indices.length) : undefined;
+  indices.forEach((row, i) => {
+    x.set(split.x.subarray(row * d, row * d + d), i * d);
+    y[i] = split.y[row]!;
+    cleanY[i] = split.cleanY[row]!;
+    ids[i] = split.ids[row]!;
+    if (groups) groups[i] = split.groups![row]!;
+  });
+  return { x, y, cleanY, ids, ...(groups ? { groups } : {}), size: indices.length };
+}
+
+/** Every example's raw logits, cross-entropy and label, in split order. */
+async function trainOutputs(
+  tf: typeof tfType,
+  model: Model,
+  split: DataSplit,
+  d: number,
+  k: number,
+): Promise<{ logits: number[][]; losses: number[]; labels: number[] }> {
+  const logits: number[][] = [];
+  const losses: number[] = [];
+  for (let start = 0; start < split.size; start += EVAL_CHUNK) {
+    const end = Math.min(split.size, start + EVAL_CHUNK);
+    const [l, ce] = tf.tidy(() => {
+      const x = tf.tensor2d(split.x.subarray(start * d, end * d), [end - start, d]);
+      const y = tf.tensor1d(split.y.subarray(start, end), 'int32');
+      const out = model.apply(x).logits;
+      const ce = tf.neg(tf.sum(tf.mul(tf.logSoftmax(out), tf.oneHot(y, k)), 1));
+      return [out, ce];
+    });
+    const lv = (await l.data()) as Float32Array;
+    const cv = (await ce.data()) as Float32Array;
+    tf.dispose([l, ce]);
+    for (let i = 0; i < end - start; i++) {
+      logits.push(Array.from(lv.subarray(i * k, (i + 1) * k), (v) => Number(v.toFixed(5))));
+      losses.push(Number(cv[i]!.toFixed(6)));
+    }
+  }
+  return { logits, losses, labels: Array.from(split.y) };
+}
+
 function hasGroupColumn(config: TrialConfig): boolean {
   const dataset = config.dataset;
   if (dataset === undefined) return false;
@@ -91,6 +168,7 @@ export function validateClassifyConfig(config: TrialConfig): string[] {
     const shape = datasetShape(config.dataset);
     if (!shape) problems.push('trial.model.type: cnn needs an image shape; give dataset.shape');
   }
+  problems.push(...classifyOptionProblems(config.options));
   let definition: LossDefinition | undefined;
   try {
     definition = resolveLoss(config.loss as LossSpec).definition;
@@ -312,6 +390,11 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
   const data = loadDataset(config, ctx.seed);
   const k = data.numClasses;
   const d = data.numFeatures;
+  const optionProblems = classifyOptionProblems(config.options);
+  if (optionProblems.length > 0) throw new PermanentRunError(optionProblems.join('; '));
+  const originalTrainSize = data.train.size;
+  const trainIndices = config.options?.trainIndices as number[] | undefined;
+  if (trainIndices) data.train = selectRows(data.train, trainIndices, d);
   if (k < 2) throw new PermanentRunError(`trial.dataset: ${data.name} has ${k} class; classify needs at least 2`);
 
   const modelSpec = config.model ?? { type: 'mlp' as ModelType, hidden: [128], dropout: 0 };
@@ -467,9 +550,12 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
       Object.assign(metrics, finalMetrics(data, data.test, await evaluate(tf, model, data.test, d, k), 'test'));
     }
     const meanEpoch = epochTimes.length > 0 ? epochTimes.reduce((a, b) => a + b, 0) / epochTimes.length : undefined;
+    const outputs = config.options?.exportTrainOutputs === true ? { trainOutputs: await trainOutputs(tf, model, data.train, d, k) } : undefined;
     return {
       metrics,
       info: {
+        ...(outputs ? { outputs } : {}),
+        ...(trainIndices ? { trainIndicesFrom: originalTrainSize } : {}),
         backend: backend.name,
         task: 'classify',
         dataset: data.name,

@@ -6,6 +6,10 @@ import type { TrialConfig } from '../../shared/spec/schema.js';
 import { PermanentRunError } from '../runtimes/base.js';
 import type { Task } from './base.js';
 import { classifyTask } from './classify.js';
+import { embedTask } from './embed.js';
+import { preferenceTask } from './preference.js';
+import { mlffBiasTask, mlffTrainTask } from './mlff/stages.js';
+import { usefulClusterTask } from './useful.js';
 
 export const DEFAULT_TASK = 'classify';
 
@@ -17,6 +21,11 @@ export function registerTask(task: Task): void {
 }
 
 registerTask(classifyTask);
+registerTask(embedTask);
+registerTask(preferenceTask);
+registerTask(mlffTrainTask);
+registerTask(mlffBiasTask);
+registerTask(usefulClusterTask);
 
 export function taskNames(): string[] {
   return [...tasks.keys()].sort();
@@ -27,6 +36,11 @@ export function getTask(name: string): Task {
   const task = tasks.get(name);
   if (!task) throw new PermanentRunError(`trial.task: unknown task "${name}"; tasks: ${taskNames().join(', ')}`);
   return task;
+}
+
+/** The objective a task reports by default (used when the spec gives none). */
+export function defaultObjectiveOf(name: string | undefined): { metric: string; mode: 'max' | 'min' } | undefined {
+  return tasks.get(name ?? DEFAULT_TASK)?.defaultObjective;
 }
 
 /** Task-level problems with a trial config, as `trial.FIELD: message` strings (empty when fine). */
