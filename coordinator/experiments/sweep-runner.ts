@@ -163,7 +163,13 @@ export class SweepRunner {
       number,
       status: 'pending',
       params,
-      seed: this.spec.trial.seed ?? deriveSeed(searchSeed, number),
+      // A swept `seed` param sets the trial's seed; replicates get distinct derived seeds.
+      seed:
+        typeof params.seed === 'number' && k === 1
+          ? params.seed
+          : k > 1
+            ? deriveSeed(searchSeed, number)
+            : (this.spec.trial.seed ?? deriveSeed(searchSeed, number)),
       attempts: [],
       metrics: {},
       ...(k > 1 ? { config } : {}),

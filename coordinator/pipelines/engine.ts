@@ -11,7 +11,8 @@
  * Caching: a stage's key hashes its kind, its fully resolved child spec (references replaced by
  * the values they name), the sha256 of every input artifact and the code version. A finished
  * stage stores its result as the artifact `stage-cache-<key>`; a later stage with the same key
- * reuses it (`cached: true`) unless the pipeline says `cache: false` (`--no-cache`).
+ * reuses it (`cached: true`). A pipeline with `cache: false` (`--no-cache`) neither reads nor
+ * writes the cache.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -136,45 +137,41 @@ export class PipelineRunner {
       }
     }
 
-    while (!this.cancelled) {
-      if (state.status === 'pending') {
-        state = await this.setStage(stage.name, {
-          status: 'running',
-          attempt: state.attempt + 1,
-          inputs: publicInputs(inputs),
-          cacheKey,
-          startedAt: Date.now(),
-        });
-      }
-      const requestId = `${this.id}:${stage.name}:${state.attempt}`;
-      let child: ExperimentDoc;
-      try {
-        child = await this.ctx.submitChild(childSpec, requestId, this.id);
-      } catch (err) {
-        await this.setStage(stage.name, { status: 'failed', error: `stages.${stage.name}: ${(err as Error).message}`, endedAt: Date.now() });
-        return;
-      }
-      if (state.childId !== child.id) state = await this.setStage(stage.name, { childId: child.id });
-      const final = await this.ctx.waitForExperiment(child.id);
-      if (this.cancelled) return;
-      if (final.status === 'succeeded') {
-        const result = await this.collect(final);
-        await this.setStage(stage.name, { ...result, status: 'succeeded', cached: false, endedAt: Date.now() });
-        const entry = { ...result, childId: final.id };
-        await this.ctx.store
-          .putArtifact({ id: `stage-cache-${cacheKey}`, experimentId: this.id, kind: 'stage-cache', meta: { stage: stage.name } }, Buffer.from(JSON.stringify(entry)))
-          .catch((err: unknown) => this.log.warn({ err, stage: stage.name }, 'stage result not cached'));
-        return;
-      }
+    if (state.status === 'pending') {
+      state = await this.setStage(stage.name, {
+        status: 'running',
+        attempt: state.attempt + 1,
+        inputs: publicInputs(inputs),
+        cacheKey,
+        startedAt: Date.now(),
+      });
+    }
+    // One child sweep per stage run; its request id makes a restarted coordinator find it again.
+    const requestId = `${this.id}:${stage.name}:${state.attempt}`;
+    let child: ExperimentDoc;
+    try {
+      child = await this.ctx.submitChild(childSpec, requestId, this.id);
+    } catch (err) {
+      await this.setStage(stage.name, { status: 'failed', error: `stages.${stage.name}: ${(err as Error).message}`, endedAt: Date.now() });
+      return;
+    }
+    if (state.childId !== child.id) state = await this.setStage(stage.name, { childId: child.id });
+    const final = await this.ctx.waitForExperiment(child.id);
+    if (this.cancelled) return;
+    if (final.status !== 'succeeded') {
       const error = final.error ?? `stage sweep ${final.id} ${final.status}`;
-      if (state.attempt < stage.retry.attempts && final.status === 'failed') {
-        this.log.warn({ stage: stage.name, attempt: state.attempt, error }, 'stage failed; retrying');
-        state = await this.setStage(stage.name, { status: 'pending', error });
-        continue;
-      }
       await this.setStage(stage.name, { status: final.status === 'cancelled' ? 'cancelled' : 'failed', error, endedAt: Date.now() });
       return;
     }
+    const result = await this.collect(final);
+    await this.setStage(stage.name, { ...result, status: 'succeeded', cached: false, endedAt: Date.now() });
+    if (this.spec.cache === false) return; // --no-cache neither reads nor writes the cache
+    await this.ctx.store
+      .putArtifact(
+        { id: `stage-cache-${cacheKey}`, experimentId: this.id, kind: 'stage-cache', meta: { stage: stage.name } },
+        Buffer.from(JSON.stringify({ ...result, childId: final.id })),
+      )
+      .catch((err: unknown) => this.log.warn({ err, stage: stage.name }, 'stage result not cached'));
   }
 
   /** The stage's result: its best trial's outputs and metrics (and, for sweeps, the best). */

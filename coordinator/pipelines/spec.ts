@@ -24,8 +24,11 @@ export const stageSchema = z.strictObject({
   /** A sweep stage: a full sweep (trial, search, scheduler, budget, resources); its best trial is the result. */
   sweep: z.looseObject({ trial: z.record(z.string(), z.unknown()) }).optional(),
   resources: resourcesSchema.optional(),
-  /** How many times the stage runs before the pipeline fails (each run retries lost attempts itself). */
-  retry: z.strictObject({ attempts: z.number().int().min(1).max(10).default(1) }).default({ attempts: 1 }),
+  /**
+   * Retry policy: attempts of the stage's trial (a failed or lost attempt is retried, resuming
+   * from its checkpoint) before the stage — and so the pipeline — fails.
+   */
+  retry: z.strictObject({ attempts: z.number().int().min(1).max(10).default(3) }).default({ attempts: 3 }),
 });
 
 export const pipelineSpecSchema = z.strictObject({

@@ -9,14 +9,15 @@
  *   NAME (dotted names such as `${params.loss.q}`; lists as JSON), `${trial.number}`,
  *   `${trial.seed}`, `${trial.id}` and `${trial.attempt}` the trial's facts; `$${` stands for a
  *   literal `${`. Other `${...}` text is left alone.
- * - Environment: the worker's environment, then `trial.env`, then `TRELLIS_PARAMS` (JSON of the
- *   params), `TRELLIS_PARAMS_FILE`, `TRELLIS_TRIAL_ID`, `TRELLIS_TRIAL_NUMBER`,
+ * - Environment: the worker's environment, then `trial.env`, then `TRELLIS_PARAMS` (JSON of
+ *   `trial.options` overlaid with the params), `TRELLIS_PARAMS_FILE`, `TRELLIS_TRIAL_ID`, `TRELLIS_TRIAL_NUMBER`,
  *   `TRELLIS_ATTEMPT`, `TRELLIS_SEED`, `TRELLIS_CHECKPOINT_DIR`, `TRELLIS_CHECKPOINT_EVERY`,
  *   `TRELLIS_RESUME_STEP` (only when resuming) and `CUDA_VISIBLE_DEVICES` (the assigned GPUs,
  *   empty when none so CUDA sees no device). `PYTHONUNBUFFERED=1` unless already set, so that
  *   Python prints each metric line as it happens.
  * - Metrics: every stdout line that is a JSON object is a report. Its finite numeric fields are
  *   metrics; `step` (else `epoch`) is the step, otherwise steps count up from the resume step.
+ *   A line `{"outputs": {...}}` sets the attempt's outputs (what later pipeline stages reference).
  *   A line with `"final": true` is not a step: its metrics only go into the result (e.g.
  *   `{"final": true, "test_accuracy": 0.93}`). Python's `NaN`/`Infinity` are accepted and
  *   dropped with a log line. Any other stdout line, and all of stderr, goes to the trial log.
@@ -158,6 +159,8 @@ export interface ParsedLine {
   step?: number;
   checkpoint: boolean;
   final: boolean;
+  /** A line `{"outputs": {...}}`: the stage outputs a pipeline's later stages may reference. */
+  outputs?: Record<string, unknown>;
   /** Fields whose value was NaN or ±Infinity (dropped). */
   nonFinite: string[];
 }
@@ -216,8 +219,10 @@ export function parseMetricLine(line: string): ParsedLine | undefined {
     nonFinite: [],
   };
   if (stepKey) parsed.step = fields[stepKey] as number;
+  const outputs = fields.outputs;
+  if (outputs && typeof outputs === 'object' && !Array.isArray(outputs)) parsed.outputs = outputs as Record<string, unknown>;
   for (const [key, value] of Object.entries(fields)) {
-    if (key === stepKey || key === 'step') continue;
+    if (key === stepKey || key === 'step' || key === 'outputs') continue;
     const number = numeric(value);
     if (number !== undefined) parsed.metrics[key] = number;
     else if (isNonFinite(value)) parsed.nonFinite.push(key);
@@ -389,7 +394,8 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
   try {
     const checkpointDir = join(tempDir, 'checkpoint');
     await mkdir(checkpointDir);
-    const paramsJson = JSON.stringify(ctx.params);
+    // `trial.options` (free-form values, e.g. a pipeline stage's resolved inputs) come with the params.
+    const paramsJson = JSON.stringify({ ...(ctx.config.options ?? {}), ...ctx.params });
     const paramsFile = join(tempDir, 'params.json');
     await writeFile(paramsFile, paramsJson);
 
@@ -430,6 +436,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
 
     // --- metrics and checkpoints from stdout
     const finalMetrics: Record<string, number> = {};
+    const stageOutputs: Record<string, unknown> = {};
     let lastStep = resumeStep;
     let saves: Promise<void> = Promise.resolve();
     let saveFailure: unknown;
@@ -475,6 +482,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       if (parsed.nonFinite.length > 0) {
         ctx.log(`non-finite metric values dropped (${parsed.nonFinite.join(', ')}): ${line}`);
       }
+      if (parsed.outputs) Object.assign(stageOutputs, parsed.outputs);
       const hasMetrics = Object.keys(parsed.metrics).length > 0;
       if (parsed.final) {
         Object.assign(finalMetrics, parsed.metrics);
@@ -610,6 +618,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
 
     const info: Record<string, unknown> = { exitCode: 0, durationMs, command: program };
     if (resumeStep !== undefined) info.resumedFromStep = resumeStep;
+    if (Object.keys(stageOutputs).length > 0) info.outputs = stageOutputs;
     return { metrics: finalMetrics, info };
   } finally {
     await rm(tempDir, { recursive: true, force: true });

@@ -26,6 +26,7 @@ export const sweepStage: StageKind = {
       ...resolved,
       trial,
       resources: resolved.resources ?? stage.resources ?? pipeline.resources,
+      budget: { maxAttempts: stage.retry.attempts, ...(resolved.budget as object | undefined) },
     };
   },
 };

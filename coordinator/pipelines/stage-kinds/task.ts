@@ -36,7 +36,7 @@ export const taskStage: StageKind = {
       trial,
       resources: stage.resources ?? pipeline.resources,
       search: { algorithm: 'random', seed: 0, space: {} },
-      budget: { trials: 1, concurrency: 1, maxAttempts: 3 },
+      budget: { trials: 1, concurrency: 1, maxAttempts: stage.retry.attempts },
     };
   },
 };
