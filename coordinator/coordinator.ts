@@ -182,11 +182,21 @@ export class Coordinator {
     return cancelled;
   }
 
+  /**
+   * Per-step metrics of every trial. A step reported by several attempts (an attempt lost after
+   * reporting a step its checkpoint did not yet hold, then resumed) appears once, with the
+   * values of the latest attempt: the history of a resumed trial has no duplicated steps.
+   */
   async exportMetrics(id: string): Promise<(MetricDoc & { trialNumber: number })[]> {
     const trials = await this.trials(id);
     const rows: (MetricDoc & { trialNumber: number })[] = [];
     for (const trial of trials) {
-      for (const m of await this.store.listMetrics(trial.id)) rows.push({ ...m, trialNumber: trial.number });
+      const byStep = new Map<number, MetricDoc>();
+      for (const m of await this.store.listMetrics(trial.id)) {
+        const seen = byStep.get(m.step);
+        if (!seen || m.attempt >= seen.attempt) byStep.set(m.step, m);
+      }
+      for (const m of [...byStep.values()].sort((a, b) => a.step - b.step)) rows.push({ ...m, trialNumber: trial.number });
     }
     return rows;
   }
