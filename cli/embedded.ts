@@ -36,8 +36,8 @@ export interface Embedded {
   server: ServerHandle;
   address: string;
   workers: ChildProcess[];
-  /** Spawns one more worker process (optionally pointed at another address, e.g. a proxy). */
-  spawnWorker(id?: string, address?: string): ChildProcess;
+  /** Spawns one more worker process (optionally at another address, e.g. a proxy, with extra flags). */
+  spawnWorker(id?: string, options?: { address?: string; args?: string[] }): ChildProcess;
   close(): Promise<void>;
 }
 
@@ -54,12 +54,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   const workers: ChildProcess[] = [];
   let spawned = 0;
 
-  const spawnWorker = (id?: string, address = server.address): ChildProcess => {
+  const spawnWorker = (id?: string, spawnOptions: { address?: string; args?: string[] } = {}): ChildProcess => {
+    const address = spawnOptions.address ?? server.address;
     const n = spawned++;
     const logFile = openSync(join(options.dir, 'logs', `worker-${n}.log`), 'a');
     const child = spawn(
       process.execPath,
-      [CLI_PATH, 'worker', '--coordinator', address, '--cpus', String(cpus), '--id', id ?? `local-${process.pid}-${n}`],
+      [CLI_PATH, 'worker', '--coordinator', address, '--cpus', String(cpus), '--id', id ?? `local-${process.pid}-${n}`, ...(spawnOptions.args ?? [])],
       { stdio: ['ignore', logFile, logFile], env: { ...process.env, ...options.workerEnv } },
     );
     closeSync(logFile);

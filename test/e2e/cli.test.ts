@@ -94,6 +94,19 @@ search:
     }
   });
 
+  it('lists every loss with its inputs, params and defaults (losses --json)', async () => {
+    const result = await trellis(['losses', '--json'], tmpdir());
+    assert.equal(result.code, 0, result.stderr);
+    const { losses } = JSON.parse(result.stdout) as { losses: { name: string; inputs: string[]; params: { name: string; default: unknown }[] }[] };
+    assert.deepEqual(
+      losses.map((l) => l.name).sort(),
+      ['aldr', 'anyloss', 'bias', 'ce', 'compsum', 'fairreg', 'focal', 'gce', 'gfl', 'groupdro', 'ldr', 'ms', 'mw', 'prototriplet', 'rdpo', 'tcm', 'worstgroup', 'zloss'],
+    );
+    const gce = losses.find((l) => l.name === 'gce')!;
+    assert.deepEqual(gce.params.map((p) => [p.name, p.default]), [['q', 0.7]]);
+    assert.deepEqual(gce.inputs, ['logits', 'labels']);
+  });
+
   it('exits 2 on unknown flags and missing files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-e2e-'));
     try {

@@ -88,7 +88,7 @@ describe('a sweep on a coordinator with two worker processes', () => {
     const proxyAddress = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
     const client = new TrellisClient(cluster.address);
     try {
-      cluster.spawnWorker('flaky-worker', proxyAddress);
+      cluster.spawnWorker('flaky-worker', { address: proxyAddress });
       await waitForWorkers(cluster, 1);
       const { experiment } = await client.submit(sweepSpec({ trials: 1, concurrency: 1, steps: 8, delay: 150 }));
       await cluster.waitForEvent((e) => e.type === 'trial.metric' && e.experimentId === experiment.id);
