@@ -1,0 +1,161 @@
+/**
+ * Helpers shared by the benchmark suites: statistics, timing, progress lines on stderr, and
+ * running the Python peers (Optuna, Ray Tune) from bench/.venv.
+ *
+ * Contract with a peer script (bench/peers/*.py): it is run as `python SCRIPT ARGS...`, writes
+ * progress to stderr and exactly one JSON object as the last line of stdout. A script whose
+ * library is not installed prints `{"missing": "..."}`.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file runs from dist/bench/). */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const PEERS_DIR = join(ROOT, 'bench', 'peers');
+export const VENV_PYTHON = join(ROOT, 'bench', '.venv', 'bin', 'python');
+export const SETUP_HINT = 'run bench/peers/setup';
+
+/** A peer's figures, or why there are none. */
+export type PeerResult = Record<string, unknown> & { missing?: string; error?: string };
+
+/** Writes one progress line to stderr (stdout belongs to the JSON document). */
+export function progress(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+export function now(): number {
+  return performance.now();
+}
+
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? NaN : values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+/** Sample standard deviation (n − 1); 0 for a single value. */
+export function sd(values: readonly number[]): number {
+  if (values.length < 2) return 0;
+  const m = mean(values);
+  return Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / (values.length - 1));
+}
+
+/** Linear-interpolation percentile (q in [0, 1]). */
+export function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+export function median(values: readonly number[]): number {
+  return percentile(values, 0.5);
+}
+
+/** Rounds for the JSON document (keeps it readable; figures are noisy beyond 3–4 digits). */
+export function round(value: number, digits = 4): number {
+  if (!Number.isFinite(value)) return value;
+  const magnitude = Math.max(0, digits - 1 - Math.floor(Math.log10(Math.abs(value) || 1)));
+  const f = 10 ** Math.min(magnitude, 12);
+  return Math.round(value * f) / f;
+}
+
+/** a / b, rounded; null when either is missing. */
+export function ratio(a: number | undefined, b: number | undefined): number | null {
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;
+  return round(a / b, 3);
+}
+
+/** The numeric field `key` of a peer result, when the peer ran. */
+export function peerNumber(peer: PeerResult | undefined, ...path: string[]): number | undefined {
+  let value: unknown = peer;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return typeof value === 'number' ? value : undefined;
+}
+
+export function machine(): Record<string, unknown> {
+  const list = cpus();
+  return {
+    cpu: list[0]?.model ?? 'unknown',
+    cores: list.length,
+    memory_gib: round(totalmem() / 2 ** 30, 3),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+export function havePython(): boolean {
+  return existsSync(VENV_PYTHON);
+}
+
+/**
+ * Runs bench/peers/SCRIPT with ARGS under bench/.venv's Python and returns its JSON result.
+ * Missing venv → `{ missing }` (unless `anyPython`: then the system python3); a crash, a timeout or unparsable output → `{ error }` (the suite
+ * still reports Trellis's figures).
+ */
+export function runPeer(script: string, args: string[], timeoutMs: number, options: { anyPython?: boolean } = {}): Promise<PeerResult> {
+  let python = VENV_PYTHON;
+  if (!havePython()) {
+    if (!options.anyPython) return Promise.resolve({ missing: SETUP_HINT });
+    python = 'python3'; // a script without dependencies (curve.py) runs on the system Python
+  }
+  return new Promise((resolve) => {
+    const child = spawn(python, [join(PEERS_DIR, script), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        PYTHONUNBUFFERED: '1',
+        PYTHONPATH: PEERS_DIR,
+        // Ray: no dashboard, no usage reporting, quiet.
+        RAY_USAGE_STATS_ENABLED: '0',
+        RAY_DEDUP_LOGS: '0',
+        TUNE_DISABLE_AUTO_CALLBACK_LOGGERS: '1',
+      },
+      detached: true,
+    });
+    let stdout = '';
+    let stderrTail = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderrTail = (stderrTail + chunk).slice(-4000);
+      for (const line of chunk.split('\n')) if (line.startsWith('peer:')) process.stderr.write(`bench: ${line}\n`);
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ error: `could not start ${script}: ${err.message}` });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) return resolve({ error: `${script} ran past ${Math.round(timeoutMs / 1000)} s and was killed` });
+      const last = stdout.trim().split('\n').pop() ?? '';
+      try {
+        const parsed = JSON.parse(last) as PeerResult;
+        if (code !== 0 && !parsed.error && !parsed.missing) parsed.error = `${script} exited with ${code}`;
+        resolve(parsed);
+      } catch {
+        resolve({ error: `${script} exited with ${code} without a JSON result; stderr tail: ${stderrTail.slice(-600)}` });
+      }
+    });
+  });
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

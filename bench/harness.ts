@@ -1,0 +1,193 @@
+/**
+ * Ways to stand up Trellis for a benchmark:
+ *
+ * - `startLocalCoordinator`: a Coordinator over a LocalStore (temp directory) + LocalBus, or any
+ *   given store/bus, with no gRPC server — to be driven by fake worker sessions.
+ * - `connectFakeWorker`: a WorkerSession attached with `coordinator.connectWorker`, as the gRPC
+ *   server does for a real stream; the caller decides what to do with each assignment.
+ * - `startEmbeddedCluster`: `startEmbedded` (coordinator + gRPC server + worker processes), the
+ *   same path as `trellis run` and the integration tests.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Coordinator, type WorkerConnection } from '../coordinator/coordinator.js';
+import { LocalStore } from '../coordinator/store/local.js';
+import { LocalBus } from '../coordinator/bus/local.js';
+import type { Store } from '../coordinator/store/base.js';
+import type { EventBus } from '../coordinator/bus/base.js';
+import type { WorkerSession } from '../coordinator/dispatch/dispatcher.js';
+import { startEmbedded, type Embedded } from '../cli/embedded.js';
+import { createLogger, type Logger } from '../shared/log.js';
+import type { CoordinatorMessage } from '../shared/generated/trellis/v1/CoordinatorMessage.js';
+import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
+import type { Assignment } from '../shared/generated/trellis/v1/Assignment.js';
+
+/** Log level of the benchmarked processes: TRELLIS_LOG_LEVEL, else warn (what the tests use). */
+export function benchLogLevel(): string {
+  return process.env.TRELLIS_LOG_LEVEL ?? 'warn';
+}
+
+export function benchLogger(): Logger {
+  return createLogger('bench', benchLogLevel());
+}
+
+export function tempDir(prefix: string): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `trellis-bench-${prefix}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface LocalCoordinator {
+  coordinator: Coordinator;
+  close(): Promise<void>;
+}
+
+/** A coordinator without gRPC; by default on a LocalStore in a temp directory (fsync per write with `durable`). */
+export async function startLocalCoordinator(options: { store?: Store; bus?: EventBus; log?: Logger; durable?: boolean } = {}): Promise<LocalCoordinator> {
+  const temp = options.store ? undefined : tempDir('coord');
+  const store = options.store ?? new LocalStore(join(temp!.dir, 'store'), { durable: options.durable ?? false });
+  const bus = options.bus ?? new LocalBus();
+  const coordinator = new Coordinator({ store, bus, log: options.log ?? benchLogger() });
+  await coordinator.start();
+  return {
+    coordinator,
+    close: async () => {
+      await coordinator.close();
+      temp?.remove();
+    },
+  };
+}
+
+export interface FakeWorker {
+  id: string;
+  connection: WorkerConnection;
+  /** Sends a message to the coordinator as if it came over the worker's stream. */
+  post(message: Partial<WorkerMessage__Output> & { body: NonNullable<WorkerMessage__Output['body']> }): void;
+  disconnect(): void;
+}
+
+/**
+ * Connects a worker session that lives in this process. `onAssign` is called for each
+ * assignment (synchronously, from inside the coordinator's send: defer any reply).
+ */
+export function connectFakeWorker(
+  coordinator: Coordinator,
+  options: { id: string; cpus: number; onAssign: (assignment: Assignment, worker: FakeWorker) => void; onStop?: (attemptId: string) => void },
+): FakeWorker {
+  let worker!: FakeWorker;
+  const session: WorkerSession = {
+    send(message: CoordinatorMessage) {
+      if (message.assign) options.onAssign(message.assign, worker);
+      else if (message.stop) options.onStop?.(message.stop.attempt_id ?? '');
+    },
+    end() {},
+  };
+  const connection = coordinator.connectWorker(session);
+  worker = {
+    id: options.id,
+    connection,
+    post: (message) => connection.onMessage(message as WorkerMessage__Output),
+    disconnect: () => connection.onClose(),
+  };
+  worker.post({
+    body: 'hello',
+    hello: {
+      worker_id: options.id,
+      slots: { cpus: options.cpus, gpus: [], memory_bytes: '0' },
+      labels: {},
+      runtimes: ['command', 'tfjs'],
+      version: 'bench',
+      running_attempt_ids: [],
+    },
+  });
+  return worker;
+}
+
+/** Resolves when `count` workers have been welcomed (their `worker.state connected` events). */
+export function waitForWorkers(coordinator: Coordinator, count: number, timeoutMs = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ids = new Set<string>();
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`only ${ids.size} of ${count} workers connected within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const unsubscribe = coordinator.events.onStored((event) => {
+      if (event.type !== 'worker.state' || event.payload.status !== 'connected') return;
+      ids.add(event.workerId ?? '');
+      if (ids.size >= count) {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    });
+  });
+}
+
+export interface EmbeddedCluster {
+  embedded: Embedded;
+  close(): Promise<void>;
+}
+
+/** startEmbedded on a LocalStore in a temp directory (fsync per write with `durable`) and a LocalBus; waits for the workers. */
+export async function startEmbeddedCluster(options: { workers: number; cpusPerWorker: number; durable?: boolean }): Promise<EmbeddedCluster> {
+  const temp = tempDir('embedded');
+  const log = benchLogger();
+  const embedded = await startEmbedded({
+    dir: temp.dir,
+    workers: 0,
+    log,
+    cpusPerWorker: options.cpusPerWorker,
+    store: new LocalStore(join(temp.dir, 'store'), { durable: options.durable ?? false }),
+    bus: new LocalBus(),
+    workerEnv: { TRELLIS_LOG_LEVEL: benchLogLevel() },
+  });
+  const connected = waitForWorkers(embedded.coordinator, options.workers);
+  for (let i = 0; i < options.workers; i++) embedded.spawnWorker(`bench-${i}`);
+  await connected;
+  return {
+    embedded,
+    close: async () => {
+      await embedded.close();
+      temp.remove();
+    },
+  };
+}
+
+export interface SweepOptions {
+  name: string;
+  trials: number;
+  concurrency: number;
+  command?: string[];
+  algorithm?: string;
+  seed?: number;
+}
+
+/** A command-runtime sweep over one float parameter (what every dispatch workload uses). */
+export function sweepSpec(options: SweepOptions): string {
+  return JSON.stringify({
+    apiVersion: 'trellis/v1',
+    kind: 'Sweep',
+    name: options.name,
+    trial: {
+      runtime: 'command',
+      command: options.command ?? ['/bin/true'],
+      objective: { metric: 'score', mode: 'max' },
+      stopGraceSeconds: 1,
+      checkpointEvery: 0,
+    },
+    resources: { cpus: 1 },
+    search: { algorithm: options.algorithm ?? 'random', seed: options.seed ?? 1, space: { x: { uniform: [0, 1] } } },
+    budget: { trials: options.trials, concurrency: options.concurrency, maxAttempts: 1 },
+  });
+}
+
+/** Submits a sweep, waits until the coordinator is idle; returns wall seconds and the experiment id. */
+export async function runSweep(coordinator: Coordinator, spec: string): Promise<{ seconds: number; experimentId: string }> {
+  const t0 = performance.now();
+  const { experiment } = await coordinator.submit(spec);
+  await coordinator.idle();
+  const seconds = (performance.now() - t0) / 1000;
+  const done = await coordinator.get(experiment.id);
+  if (done.status !== 'succeeded') throw new Error(`benchmark sweep ${experiment.id} ended ${done.status}: ${done.error ?? ''}`);
+  return { seconds, experimentId: experiment.id };
+}

@@ -1,0 +1,271 @@
+/**
+ * Suite `ingest`: metric reports per second through coordinator → store → bus.
+ *
+ * A fake in-process worker session (Coordinator.connectWorker, no gRPC) takes K assignments of
+ * one sweep and keeps them running; then each of the K attempts reports progress in a closed
+ * loop: step s+1 is sent as soon as step s's metric document is stored, so K reports are in
+ * flight at any time (the coordinator's own queueing, not an unbounded backlog, is measured).
+ *
+ * - reports_per_second: R reports ÷ (first send → last `trial.metric` event delivered by the bus).
+ * - stored latency: report sent → its metric document stored (the store's appendMetrics
+ *   resolved; measured by wrapping the store). bus latency: report sent → its event delivered
+ *   to a live bus subscriber.
+ *
+ * Backends: LocalStore (temp directory) + LocalBus; MongoStore + NatsBus when MONGODB_URI and
+ * NATS_URL are set or .services.env exists (`node scripts/services.mjs up`), on a fresh database
+ * that is dropped afterwards.
+ *
+ * `calls`: every store call and bus publish made while the suite ran, timed by wrapping the
+ * store and bus (count, mean/p50/p99 and total ms per method), to show where the time goes.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import type { Store } from '../coordinator/store/base.js';
+import type { EventBus } from '../coordinator/bus/base.js';
+import { LocalStore } from '../coordinator/store/local.js';
+import { LocalBus } from '../coordinator/bus/local.js';
+import { MongoStore } from '../coordinator/store/mongo.js';
+import { NatsBus } from '../coordinator/bus/nats.js';
+import type { MetricDoc } from '../shared/types.js';
+import { connectFakeWorker, startLocalCoordinator, sweepSpec, tempDir, type FakeWorker } from './harness.js';
+import { percentile, progress, ratio, round, ROOT } from './common.js';
+
+export interface IngestOptions {
+  attempts: number;
+  reports: number;
+  remoteReports?: number;
+}
+
+interface Backend {
+  name: string;
+  store: Store;
+  bus: EventBus;
+  cleanup(): Promise<void>;
+}
+
+/** Durations (ms) of calls, by method name. */
+class CallTimes {
+  private readonly times = new Map<string, number[]>();
+
+  add(name: string, ms: number): void {
+    let list = this.times.get(name);
+    if (!list) this.times.set(name, (list = []));
+    list.push(ms);
+  }
+
+  /** Per method: calls, mean, p50, p99 and total ms, busiest first. */
+  summary(): Record<string, Record<string, number>> {
+    const rows = [...this.times].map(([name, list]) => {
+      const total = list.reduce((s, v) => s + v, 0);
+      return [name, { calls: list.length, mean_ms: round(total / list.length), p50_ms: round(percentile(list, 0.5)), p99_ms: round(percentile(list, 0.99)), total_ms: round(total) }] as const;
+    });
+    return Object.fromEntries(rows.sort((a, b) => b[1].total_ms - a[1].total_ms));
+  }
+}
+
+/**
+ * Wraps a store: every async method's duration goes into `times`, and each stored metric
+ * document calls `onStored`.
+ */
+function timedStore(inner: Store, times: CallTimes, onStored: (doc: MetricDoc) => void): Store {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...args: unknown[]) => unknown).bind(target);
+      if (typeof prop !== 'string' || prop === 'start' || prop === 'close') return fn;
+      return async (...args: unknown[]): Promise<unknown> => {
+        const t0 = performance.now();
+        const result = await fn(...args);
+        times.add(prop, performance.now() - t0);
+        if (prop === 'appendMetrics') for (const doc of args[0] as MetricDoc[]) onStored(doc);
+        return result;
+      };
+    },
+  });
+}
+
+/** Wraps a bus so that the duration of each `publish` goes into `times`. */
+function timedBus(inner: EventBus, times: CallTimes): EventBus {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...args: unknown[]) => unknown).bind(target);
+      if (prop !== 'publish') return fn;
+      return async (...args: unknown[]): Promise<unknown> => {
+        const t0 = performance.now();
+        const result = await fn(...args);
+        times.add('bus.publish', performance.now() - t0);
+        return result;
+      };
+    },
+  });
+}
+
+function servicesEnv(): { MONGODB_URI?: string; NATS_URL?: string } {
+  const env: Record<string, string> = {};
+  const file = join(ROOT, '.services.env');
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+      if (m) env[m[1]!] = m[2]!;
+    }
+  }
+  return {
+    ...((process.env.MONGODB_URI ?? env.MONGODB_URI) ? { MONGODB_URI: process.env.MONGODB_URI ?? env.MONGODB_URI } : {}),
+    ...((process.env.NATS_URL ?? env.NATS_URL) ? { NATS_URL: process.env.NATS_URL ?? env.NATS_URL } : {}),
+  };
+}
+
+async function measure(backend: Backend, attempts: number, reports: number): Promise<Record<string, unknown>> {
+  const sentAt = new Map<string, number>();
+  const storedLatency: number[] = [];
+  const busLatency: number[] = [];
+  const stepOf = new Map<string, number>(); // trialId → last step sent
+  let sent = 0;
+  let stored = 0;
+  let delivered = 0;
+  let lastDelivery = 0;
+  let firstSend = 0;
+  let resolveDone: (() => void) | undefined;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const attemptOf = new Map<string, string>(); // trialId → attemptId
+  let worker: FakeWorker | undefined;
+
+  const send = (trialId: string): void => {
+    if (sent >= reports) return;
+    const step = (stepOf.get(trialId) ?? 0) + 1;
+    stepOf.set(trialId, step);
+    sent++;
+    sentAt.set(`${trialId}:${step}`, performance.now());
+    worker!.post({ body: 'progress', progress: { attempt_id: attemptOf.get(trialId)!, step, metrics: { loss: 1 / step, accuracy: 1 - 1 / (step + 1) } } });
+  };
+
+  const times = new CallTimes();
+  const store = timedStore(backend.store, times, (doc) => {
+    const t0 = sentAt.get(`${doc.trialId}:${doc.step}`);
+    if (t0 === undefined) return;
+    storedLatency.push(performance.now() - t0);
+    stored++;
+    setImmediate(() => send(doc.trialId));
+  });
+  const local = await startLocalCoordinator({ store, bus: timedBus(backend.bus, times) });
+  const coordinator = local.coordinator;
+  const assigned = new Promise<void>((resolve) => {
+    worker = connectFakeWorker(coordinator, {
+      id: 'ingest-0',
+      cpus: attempts,
+      onAssign: (assignment) => {
+        attemptOf.set(assignment.trial_id ?? '', assignment.attempt_id ?? '');
+        if (attemptOf.size === attempts) setImmediate(resolve);
+      },
+    });
+  });
+  const { experiment } = await coordinator.submit(sweepSpec({ name: `ingest-${backend.name}`, trials: attempts, concurrency: attempts }));
+  await assigned;
+  // Heartbeats keep the leases, as a real worker's do.
+  const heartbeat = setInterval(
+    () => worker!.post({ body: 'heartbeat', heartbeat: { running_attempt_ids: [...attemptOf.values()] } }),
+    coordinator.heartbeatMs,
+  );
+
+  // A live subscriber: what a `trellis watch` client would see.
+  const abort = new AbortController();
+  const subscription = (async () => {
+    for await (const event of backend.bus.subscribe({ experimentId: experiment.id, signal: abort.signal })) {
+      if (event.type !== 'trial.metric') continue;
+      const t0 = sentAt.get(`${event.trialId}:${String(event.payload.step)}`);
+      if (t0 === undefined) continue;
+      lastDelivery = performance.now();
+      busLatency.push(lastDelivery - t0);
+      delivered++;
+      if (delivered >= reports) resolveDone?.();
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the subscription is live (NATS consumer created)
+
+  firstSend = performance.now();
+  for (const trialId of attemptOf.keys()) send(trialId);
+  const timeout = setTimeout(() => resolveDone?.(), 240_000);
+  await done;
+  clearTimeout(timeout);
+  const seconds = (lastDelivery - firstSend) / 1000;
+
+  // Finish the attempts so the experiment ends cleanly.
+  for (const attemptId of attemptOf.values()) worker!.post({ body: 'result', result: { attempt_id: attemptId, metrics: { score: 1 }, info_json: '' } });
+  await coordinator.idle();
+  clearInterval(heartbeat);
+  abort.abort();
+  await Promise.race([subscription.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+  await local.close();
+  await backend.cleanup();
+  if (delivered < reports) throw new Error(`${backend.name}: only ${delivered} of ${reports} reports reached the bus (${stored} stored)`);
+  return {
+    store: backend.store.kind,
+    bus: backend.bus.kind,
+    attempts,
+    reports,
+    seconds: round(seconds),
+    reports_per_second: round(reports / seconds),
+    stored_latency_ms: { p50: round(percentile(storedLatency, 0.5)), p99: round(percentile(storedLatency, 0.99)), max: round(Math.max(...storedLatency)) },
+    bus_latency_ms: { p50: round(percentile(busLatency, 0.5)), p99: round(percentile(busLatency, 0.99)), max: round(Math.max(...busLatency)) },
+    calls: times.summary(),
+  };
+}
+
+function localBackend(): Backend {
+  const temp = tempDir('ingest');
+  return { name: 'local', store: new LocalStore(join(temp.dir, 'store')), bus: new LocalBus(), cleanup: async () => temp.remove() };
+}
+
+function remoteBackend(env: { MONGODB_URI: string; NATS_URL: string }): Backend {
+  const db = `trellis_bench_${process.pid}_${Date.now().toString(36)}`;
+  return {
+    name: 'mongo-nats',
+    store: new MongoStore({ uri: env.MONGODB_URI, db }),
+    bus: new NatsBus({ servers: env.NATS_URL }),
+    cleanup: async () => {
+      const client = new MongoClient(env.MONGODB_URI, { serverSelectionTimeoutMS: 2000 });
+      try {
+        await client.connect();
+        await client.db(db).dropDatabase();
+      } catch {
+        // best effort: a test database left behind is harmless
+      } finally {
+        await client.close().catch(() => undefined);
+      }
+    },
+  };
+}
+
+export async function runIngest(options: IngestOptions): Promise<Record<string, unknown>> {
+  progress(`ingest: local store + in-process bus, ${options.attempts} attempts, ${options.reports} reports`);
+  const local = await measure(localBackend(), options.attempts, options.reports);
+  progress(`ingest: local: ${String(local.reports_per_second)} reports/s`);
+  const env = servicesEnv();
+  let remote: Record<string, unknown>;
+  if (env.MONGODB_URI && env.NATS_URL) {
+    const reports = options.remoteReports ?? Math.min(options.reports, 5000);
+    progress(`ingest: MongoStore (${env.MONGODB_URI.replace(/\/\/[^@]*@/, '//')}) + NatsBus, ${reports} reports`);
+    try {
+      remote = await measure(remoteBackend({ MONGODB_URI: env.MONGODB_URI, NATS_URL: env.NATS_URL }), options.attempts, reports);
+      progress(`ingest: mongo + nats: ${String(remote.reports_per_second)} reports/s`);
+    } catch (err) {
+      remote = { error: err instanceof Error ? err.message : String(err) };
+    }
+  } else {
+    remote = { missing: 'set MONGODB_URI and NATS_URL, or run `node scripts/services.mjs up` (writes .services.env)' };
+  }
+  return {
+    settings: {
+      attempts: options.attempts,
+      loop: 'closed: each attempt sends its next report when the previous one is stored (K reports in flight)',
+      worker: 'fake in-process worker session (Coordinator.connectWorker), no gRPC',
+    },
+    trellis: { local, mongo_nats: remote },
+    ratios: { local_over_mongo_nats: ratio(local.reports_per_second as number, remote.reports_per_second as number | undefined) },
+    goals: {},
+  };
+}
