@@ -74,15 +74,21 @@ export class Dispatcher {
   waitForSlot(key: string, request: SlotRequest, signal?: AbortSignal): Promise<Placement> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason as Error);
-      const waiter: Waiter = { key, request, resolve, reject };
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.waiting = this.waiting.filter((w) => w !== waiter);
-          reject(signal.reason as Error);
+      const onAbort = (): void => {
+        this.waiting = this.waiting.filter((w) => w !== waiter);
+        reject(signal!.reason as Error);
+      };
+      // The listener goes as soon as the slot is granted: a long sweep must not pile them up.
+      const waiter: Waiter = {
+        key,
+        request,
+        resolve: (placement) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(placement);
         },
-        { once: true },
-      );
+        reject,
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(waiter);
       this.pump();
     });

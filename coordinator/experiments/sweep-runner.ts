@@ -64,6 +64,10 @@ export class SweepRunner {
   private readonly trials = new Map<number, TrialDoc>();
   private readonly running = new Map<string, Running>();
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Reports waiting for their trial's chain, by attempt (see onProgress). */
+  private readonly pendingReports = new Map<string, { step: number; metrics: Record<string, number> }[]>();
+  /** Oriented objective value by step, per trial: the learning curves TPE uses for pruned trials. */
+  private readonly curves = new Map<number, Record<number, number>>();
   private readonly abort = new AbortController();
   private nextNumber = 0;
   private readonly sign: number;
@@ -150,7 +154,7 @@ export class SweepRunner {
     const config = Math.floor(number / k);
     let params: Params | undefined;
     if (number % k !== 0) params = this.trials.get(config * k)?.params;
-    params ??= this.search.suggest(config, this.observations());
+    params ??= this.search.suggest(config, this.search.usesHistory === false ? [] : this.observations());
     if (!params) {
       this.nextNumber = number; // exhausted (grid): the number stays free, nothing is skipped
       return undefined;
@@ -352,38 +356,60 @@ export class SweepRunner {
     return this.running.has(attemptId);
   }
 
+  /**
+   * A metric report. Reports that arrive while the trial's previous write is in flight are
+   * batched: one appendMetrics and one trial update for all of them, then an event and a
+   * scheduler decision for each, in order.
+   */
   onProgress(attemptId: string, step: number, metrics: Record<string, number>): void {
     const running = this.running.get(attemptId);
     if (!running) return;
+    const queued = this.pendingReports.get(attemptId);
+    if (queued) {
+      queued.push({ step, metrics });
+      return;
+    }
+    const batch = [{ step, metrics }];
+    this.pendingReports.set(attemptId, batch);
     void this.withTrial(running.trialId, async () => {
+      this.pendingReports.delete(attemptId);
       if (!this.running.has(attemptId)) return; // ended while queued
       const trial = this.trials.get(running.number)!;
       const attempt = trial.attempts[trial.attempts.length - 1]!;
-      const fresh = await this.ctx.store.appendMetrics([
-        { experimentId: this.id, trialId: trial.id, attempt: attempt.n, step, time: Date.now(), values: metrics },
-      ]);
-      if (fresh === 0) return; // a replayed report
+      const now = Date.now();
+      const fresh = await this.ctx.store.appendMetrics(
+        batch.map((r) => ({ experimentId: this.id, trialId: trial.id, attempt: attempt.n, step: r.step, time: now, values: r.metrics })),
+      );
+      if (fresh === 0) return; // replayed reports
+      const merged = Object.assign({}, trial.metrics, ...batch.map((r) => r.metrics)) as Record<string, number>;
+      const lastStep = Math.max(trial.lastStep ?? -Infinity, ...batch.map((r) => r.step));
       const updated = await this.ctx.store.updateTrial(
         trial.id,
         { status: 'running', attemptCount: trial.attempts.length },
-        { metrics: { ...trial.metrics, ...metrics }, lastStep: Math.max(step, trial.lastStep ?? -Infinity), updatedAt: Date.now() },
+        { metrics: merged, lastStep, updatedAt: now },
       );
       if (updated) this.trials.set(running.number, updated);
-      this.ctx.events.emit({
-        type: 'trial.metric',
-        experimentId: this.id,
-        trialId: trial.id,
-        trialNumber: trial.number,
-        payload: { step, attempt: attempt.n, values: metrics },
-      });
-      const value = metrics[this.spec.trial.objective.metric];
-      if (value === undefined) return;
-      const decision = this.scheduler.onResult({ number: trial.number, params: trial.params }, step, value * this.sign);
-      if (decision.action === 'stop') {
-        this.stopAttempt(attemptId, 'pruned');
-        running.settle({ kind: 'pruned', reason: decision.reason });
-      } else if (decision.action === 'exploit') {
-        await this.exploit(trial, attemptId, decision.checkpointOf, decision.params, step, decision.reason);
+      const metric = this.spec.trial.objective.metric;
+      for (const report of batch) {
+        this.ctx.events.emit({
+          type: 'trial.metric',
+          experimentId: this.id,
+          trialId: trial.id,
+          trialNumber: trial.number,
+          payload: { step: report.step, attempt: attempt.n, values: report.metrics },
+        });
+        const value = report.metrics[metric];
+        if (value === undefined || !this.running.has(attemptId)) continue;
+        const curve = this.curves.get(trial.number) ?? {};
+        curve[report.step] = value * this.sign;
+        this.curves.set(trial.number, curve);
+        const decision = this.scheduler.onResult({ number: trial.number, params: trial.params }, report.step, value * this.sign);
+        if (decision.action === 'stop') {
+          this.stopAttempt(attemptId, 'pruned');
+          running.settle({ kind: 'pruned', reason: decision.reason });
+        } else if (decision.action === 'exploit') {
+          await this.exploit(trial, attemptId, decision.checkpointOf, decision.params, report.step, decision.reason);
+        }
       }
     }).catch((err: unknown) => this.log.error({ err, attemptId }, 'progress not recorded'));
   }
@@ -525,7 +551,14 @@ export class SweepRunner {
         out.push({ number: config, params: first.params, state: 'complete', value: mean * this.sign });
       } else if (group.some((t) => t.status === 'pruned')) {
         const value = first.metrics[metric];
-        out.push({ number: config, params: first.params, state: 'pruned', ...(value !== undefined ? { value: value * this.sign } : {}) });
+        const intermediate = this.curves.get(first.number);
+        out.push({
+          number: config,
+          params: first.params,
+          state: 'pruned',
+          ...(value !== undefined ? { value: value * this.sign } : {}),
+          ...(intermediate ? { intermediate } : {}),
+        });
       } else if (group.every((t) => t.status === 'failed' || t.status === 'cancelled')) {
         out.push({ number: config, params: first.params, state: 'failed' });
       } else {

@@ -49,6 +49,11 @@ export interface SearchAlgorithm {
   suggest(number: number, history: readonly TrialObservation[]): Params | undefined;
   /** Number of configurations in the space if it is finite (grid), else undefined. */
   readonly size?: number;
+  /**
+   * False when `suggest` ignores the history (grid, random, sobol): the runner then skips
+   * building it, which matters at thousands of trials. Default true.
+   */
+  readonly usesHistory?: boolean;
 }
 
 export type SearchFactory = (options: SearchOptions) => SearchAlgorithm;

@@ -55,6 +55,7 @@ export function gridAxis(domain: Domain, points: number): { count: number; at(in
 
 export class GridSearch implements SearchAlgorithm {
   readonly name = 'grid';
+  readonly usesHistory = false;
   readonly size: number;
   private readonly axes: Axis[];
   /** For each position, the already-assigned parents that conditions at or after it read. */

@@ -19,6 +19,7 @@ export function randomParams(space: Space, seed: number, number: number, purpose
 
 export class RandomSearch implements SearchAlgorithm {
   readonly name = 'random';
+  readonly usesHistory = false;
   private readonly space: Space;
   private readonly seed: number;
 

@@ -114,6 +114,7 @@ export class SobolSequence {
 
 export class SobolSearch implements SearchAlgorithm {
   readonly name = 'sobol';
+  readonly usesHistory = false;
   private readonly space: Space;
   private readonly order: string[];
   private readonly sequence: SobolSequence;
