@@ -6,6 +6,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { trialSchema } from '../../shared/spec/schema.js';
+import { fakeAttempt, type FakeAttempt } from '../helpers/attempt.js';
 import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint, type RunResult } from '../../worker/runtimes/base.js';
 import {
   DEFAULT_PREFERENCE_OPTIONS,
@@ -26,43 +27,10 @@ before(async () => {
   await tf.ready();
 });
 
-interface Attempt {
-  ctx: AttemptContext;
-  reports: Array<{ step: number; metrics: Record<string, number> }>;
-  store: Checkpoint[];
-  controller: AbortController;
-}
+type Attempt = FakeAttempt;
 
 function attempt(trial: Record<string, unknown>, seed = 1, store: Checkpoint[] = []): Attempt {
-  const reports: Attempt['reports'] = [];
-  const controller = new AbortController();
-  const ctx: AttemptContext = {
-    experimentId: 'exp-pref',
-    trialId: 'trial-1',
-    trialNumber: 1,
-    attemptId: `trial-1/attempt-${store.length + 1}`,
-    attemptNumber: store.length + 1,
-    config: trialSchema.parse({ task: 'preference', ...trial }),
-    params: {},
-    seed,
-    gpuIds: [],
-    signal: controller.signal,
-    report(step, metrics) {
-      const last = reports.at(-1);
-      if (last && step <= last.step) return;
-      reports.push({ step, metrics: { ...metrics } });
-    },
-    checkpoint: {
-      async load() {
-        return store.at(-1);
-      },
-      async save(checkpoint) {
-        store.push({ step: checkpoint.step, data: Buffer.from(checkpoint.data) });
-      },
-    },
-    log() {},
-  };
-  return { ctx, reports, store, controller };
+  return fakeAttempt('preference', trial, seed, store);
 }
 
 async function train(flipRate: number, epsilon: number, seed: number, epochs = 20): Promise<RunResult> {
