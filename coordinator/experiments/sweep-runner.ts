@@ -108,6 +108,7 @@ export class SweepRunner {
     }
     this.nextNumber = Math.max(this.experiment.trialsCreated, ...existing.map((t) => t.number + 1), 0);
 
+    const resumed = this.experiment.status === 'running';
     if (this.experiment.status === 'pending') {
       const updated = await this.ctx.store.updateExperiment(this.id, { status: 'pending' }, { status: 'running', updatedAt: Date.now() });
       if (!updated) return;
@@ -115,6 +116,7 @@ export class SweepRunner {
       this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status: 'running' } });
     }
     if (this.experiment.status !== 'running') return;
+    if (resumed) await this.reconcileEvents(existing);
 
     const jobs: Promise<void>[] = [];
     for (const trial of existing) {
@@ -125,6 +127,50 @@ export class SweepRunner {
     }
     await Promise.all(jobs);
     await this.finish();
+  }
+
+  /**
+   * After a restart: a coordinator killed between storing a change and storing its event left
+   * that event unwritten. Every trial's state and every stored metric report that the event log
+   * does not show yet is emitted now, so the stream ends up describing the stored state.
+   */
+  private async reconcileEvents(trials: TrialDoc[]): Promise<void> {
+    const lastState = new Map<number, string>();
+    const metricSteps = new Map<number, Set<string>>();
+    let experimentState: string | undefined;
+    for (const event of await this.ctx.store.listEvents(this.id, 1)) {
+      if (event.type === 'experiment.state') experimentState = String(event.payload.status);
+      if (event.trialNumber === undefined) continue;
+      if (event.type === 'trial.state') lastState.set(event.trialNumber, String(event.payload.status));
+      if (event.type === 'trial.metric') {
+        const seen = metricSteps.get(event.trialNumber) ?? new Set<string>();
+        seen.add(`${String(event.payload.attempt)}:${String(event.payload.step)}`);
+        metricSteps.set(event.trialNumber, seen);
+      }
+    }
+    let emitted = 0;
+    if (experimentState !== 'running') {
+      this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status: 'running' } });
+      emitted++;
+    }
+    for (const trial of trials) {
+      for (const m of await this.ctx.store.listMetrics(trial.id)) {
+        if (metricSteps.get(trial.number)?.has(`${m.attempt}:${m.step}`)) continue;
+        this.ctx.events.emit({
+          type: 'trial.metric',
+          experimentId: this.id,
+          trialId: trial.id,
+          trialNumber: trial.number,
+          payload: { step: m.step, attempt: m.attempt, values: m.values },
+        });
+        emitted++;
+      }
+      if (lastState.get(trial.number) !== trial.status) {
+        this.emitTrialState(trial);
+        emitted++;
+      }
+    }
+    if (emitted > 0) this.log.info({ emitted }, 'emitted events a killed coordinator had not stored');
   }
 
   /** The job of one trial: create it (unless resuming), then run attempts until it is terminal. */

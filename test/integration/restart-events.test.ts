@@ -1,0 +1,66 @@
+/**
+ * A coordinator killed between storing a change and storing its event: the restarted
+ * coordinator emits what the event log is missing, with contiguous seq.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Coordinator } from '../../coordinator/coordinator.js';
+import { LocalStore } from '../../coordinator/store/local.js';
+import { LocalBus } from '../../coordinator/bus/local.js';
+import { createLogger } from '../../shared/log.js';
+import { sweepSpec } from '../helpers/cluster.js';
+
+describe('events after a restart', () => {
+  it('re-emits stored changes whose events were never stored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-reconcile-'));
+    const log = createLogger('test', 'warn');
+    try {
+      // Coordinator A: a sweep whose trials wait for a worker (there is none).
+      const a = new Coordinator({ store: new LocalStore(dir), bus: new LocalBus(), log });
+      await a.start();
+      const { experiment } = await a.submit(sweepSpec({ trials: 2, concurrency: 2 }));
+      const pendingTrials = new Promise<void>((resolve) => {
+        const seen = new Set<number>();
+        a.events.onStored((e) => {
+          if (e.type === 'trial.state' && e.experimentId === experiment.id) seen.add(e.trialNumber!);
+          if (seen.size === 2) resolve();
+        });
+      });
+      await pendingTrials;
+      await a.close();
+
+      // The "crash window": a metric report and a state change stored, their events not.
+      const store = new LocalStore(dir);
+      await store.start();
+      const [t0] = await store.listTrials(experiment.id);
+      const eventsBefore = await store.listEvents(experiment.id, 1);
+      await store.appendMetrics([{ experimentId: experiment.id, trialId: t0!.id, attempt: 1, step: 1, time: Date.now(), values: { score: 0.5 } }]);
+      await store.updateTrial(t0!.id, { status: 'pending' }, { status: 'failed', error: 'failed before the crash', updatedAt: Date.now() });
+      await store.close();
+
+      // Coordinator B resumes and fills in the log.
+      const b = new Coordinator({ store: new LocalStore(dir), bus: new LocalBus(), log });
+      const reconciled = new Promise<void>((resolve) => {
+        b.events.onStored((e) => {
+          if (e.type === 'trial.state' && e.trialNumber === 0 && e.payload.status === 'failed') resolve();
+        });
+      });
+      await b.start();
+      await reconciled;
+      await b.events.flush(experiment.id);
+      const events = await b.store.listEvents(experiment.id, 1);
+      events.forEach((e, i) => assert.equal(e.seq, i + 1));
+      const added = events.slice(eventsBefore.length);
+      assert.ok(added.some((e) => e.type === 'trial.state' && e.trialNumber === 0 && e.payload.status === 'failed'), JSON.stringify(added));
+      assert.ok(added.some((e) => e.type === 'trial.metric' && e.trialNumber === 0 && e.payload.step === 1));
+      assert.equal(added.filter((e) => e.type === 'trial.state' && e.trialNumber === 1).length, 0, 'nothing re-emitted for an unchanged trial');
+      await b.cancel(experiment.id);
+      await b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
