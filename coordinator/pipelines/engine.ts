@@ -64,6 +64,7 @@ export class PipelineRunner {
   }
 
   private async drive(): Promise<void> {
+    if (this.experiment.status === 'running') await this.reconcileEvents();
     if (this.experiment.status === 'pending') {
       const updated = await this.ctx.store.updateExperiment(this.id, { status: 'pending' }, { status: 'running', stages: this.stages, updatedAt: Date.now() });
       if (!updated) return;
@@ -89,6 +90,18 @@ export class PipelineRunner {
       await Promise.race(running.values());
     }
     await this.finish();
+  }
+
+  /** After a restart: emits the stage states a killed coordinator stored but did not publish. */
+  private async reconcileEvents(): Promise<void> {
+    const last = new Map<string, string>();
+    for (const event of await this.ctx.store.listEvents(this.id, 1)) {
+      if (event.type === 'stage.state' && event.stage) last.set(event.stage, String(event.payload.status));
+    }
+    for (const [name, state] of Object.entries(this.stages)) {
+      if (state.status === 'pending' || last.get(name) === state.status) continue;
+      this.ctx.events.emit({ type: 'stage.state', experimentId: this.id, stage: name, payload: { status: state.status, cached: state.cached, attempt: state.attempt } });
+    }
   }
 
   /** Stages not yet finished whose needs have all succeeded (and running ones, after a restart). */
