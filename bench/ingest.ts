@@ -3,8 +3,12 @@
  *
  * A fake in-process worker session (Coordinator.connectWorker, no gRPC) takes K assignments of
  * one sweep and keeps them running; then each of the K attempts reports progress in a closed
- * loop: step s+1 is sent as soon as step s's metric document is stored, so K reports are in
- * flight at any time (the coordinator's own queueing, not an unbounded backlog, is measured).
+ * loop with a window of W reports: an attempt sends its next step as soon as one of its metric
+ * documents is stored, so K·W reports are in flight at any time (the coordinator's own
+ * queueing, not an unbounded backlog, is measured). The suite runs W = 1 (one report in flight
+ * per attempt: the runner never has two reports of one trial to batch) and W = `window`
+ * (reports queue behind the trial's previous write, as when a training loop reports faster
+ * than the store keeps up, and the runner batches them).
  *
  * - reports_per_second: R reports ÷ (first send → last `trial.metric` event delivered by the bus).
  * - stored latency: report sent → its metric document stored (the store's appendMetrics
@@ -35,6 +39,8 @@ export interface IngestOptions {
   attempts: number;
   reports: number;
   remoteReports?: number;
+  /** Reports in flight per attempt in the second ("window") measurement. */
+  window?: number;
 }
 
 interface Backend {
@@ -119,7 +125,7 @@ function servicesEnv(): { MONGODB_URI?: string; NATS_URL?: string } {
   };
 }
 
-async function measure(backend: Backend, attempts: number, reports: number): Promise<Record<string, unknown>> {
+async function measure(backend: Backend, attempts: number, reports: number, window: number): Promise<Record<string, unknown>> {
   const sentAt = new Map<string, number>();
   const storedLatency: number[] = [];
   const busLatency: number[] = [];
@@ -187,7 +193,7 @@ async function measure(backend: Backend, attempts: number, reports: number): Pro
   await new Promise((resolve) => setTimeout(resolve, 200)); // the subscription is live (NATS consumer created)
 
   firstSend = performance.now();
-  for (const trialId of attemptOf.keys()) send(trialId);
+  for (let w = 0; w < window; w++) for (const trialId of attemptOf.keys()) send(trialId);
   const timeout = setTimeout(() => resolveDone?.(), 240_000);
   await done;
   clearTimeout(timeout);
@@ -202,16 +208,25 @@ async function measure(backend: Backend, attempts: number, reports: number): Pro
   await local.close();
   await backend.cleanup();
   if (delivered < reports) throw new Error(`${backend.name}: only ${delivered} of ${reports} reports reached the bus (${stored} stored)`);
+  const calls = times.summary();
+  const per = (method: string): number | null => {
+    const c = calls[method];
+    return c?.calls !== undefined ? round(c.calls / reports) : null;
+  };
   return {
     store: backend.store.kind,
     bus: backend.bus.kind,
     attempts,
+    window,
     reports,
     seconds: round(seconds),
     reports_per_second: round(reports / seconds),
     stored_latency_ms: { p50: round(percentile(storedLatency, 0.5)), p99: round(percentile(storedLatency, 0.99)), max: round(Math.max(...storedLatency)) },
     bus_latency_ms: { p50: round(percentile(busLatency, 0.5)), p99: round(percentile(busLatency, 0.99)), max: round(Math.max(...busLatency)) },
-    calls: times.summary(),
+    // The trial update and the metric append per report: 1 each without batching. The trial
+    // updates include the attempts' start and end (2 per attempt).
+    calls_per_report: { updateTrial: per('updateTrial'), appendMetrics: per('appendMetrics') },
+    calls,
   };
 }
 
@@ -240,32 +255,51 @@ function remoteBackend(env: { MONGODB_URI: string; NATS_URL: string }): Backend 
   };
 }
 
-export async function runIngest(options: IngestOptions): Promise<Record<string, unknown>> {
-  progress(`ingest: local store + in-process bus, ${options.attempts} attempts, ${options.reports} reports`);
-  const local = await measure(localBackend(), options.attempts, options.reports);
-  progress(`ingest: local: ${String(local.reports_per_second)} reports/s`);
-  const env = servicesEnv();
-  let remote: Record<string, unknown>;
-  if (env.MONGODB_URI && env.NATS_URL) {
-    const reports = options.remoteReports ?? Math.min(options.reports, 5000);
-    progress(`ingest: MongoStore (${env.MONGODB_URI.replace(/\/\/[^@]*@/, '//')}) + NatsBus, ${reports} reports`);
-    try {
-      remote = await measure(remoteBackend({ MONGODB_URI: env.MONGODB_URI, NATS_URL: env.NATS_URL }), options.attempts, reports);
-      progress(`ingest: mongo + nats: ${String(remote.reports_per_second)} reports/s`);
-    } catch (err) {
-      remote = { error: err instanceof Error ? err.message : String(err) };
-    }
-  } else {
-    remote = { missing: 'set MONGODB_URI and NATS_URL, or run `node scripts/services.mjs up` (writes .services.env)' };
+async function remoteMeasure(env: { MONGODB_URI?: string; NATS_URL?: string }, attempts: number, reports: number, window: number): Promise<Record<string, unknown>> {
+  if (!env.MONGODB_URI || !env.NATS_URL) {
+    return { missing: 'set MONGODB_URI and NATS_URL, or run `node scripts/services.mjs up` (writes .services.env)' };
   }
+  progress(`ingest: MongoStore (${env.MONGODB_URI.replace(/\/\/[^@]*@/, '//')}) + NatsBus, ${reports} reports, window ${window}`);
+  try {
+    const remote = await measure(remoteBackend({ MONGODB_URI: env.MONGODB_URI, NATS_URL: env.NATS_URL }), attempts, reports, window);
+    progress(`ingest: mongo + nats, window ${window}: ${String(remote.reports_per_second)} reports/s`);
+    return remote;
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export async function runIngest(options: IngestOptions): Promise<Record<string, unknown>> {
+  const window = options.window ?? 8;
+  const env = servicesEnv();
+  const remoteReports = options.remoteReports ?? Math.min(options.reports, 5000);
+  const run = async (w: number): Promise<{ local: Record<string, unknown>; mongo_nats: Record<string, unknown> }> => {
+    progress(`ingest: local store + in-process bus, ${options.attempts} attempts, ${options.reports} reports, window ${w}`);
+    const local = await measure(localBackend(), options.attempts, options.reports, w);
+    progress(`ingest: local, window ${w}: ${String(local.reports_per_second)} reports/s`);
+    return { local, mongo_nats: await remoteMeasure(env, options.attempts, remoteReports, w) };
+  };
+  const closed = await run(1);
+  const windowed = window > 1 ? await run(window) : undefined;
+  const rate = (r: Record<string, unknown> | undefined): number | undefined => r?.reports_per_second as number | undefined;
   return {
     settings: {
       attempts: options.attempts,
-      loop: 'closed: each attempt sends its next report when the previous one is stored (K reports in flight)',
+      window,
+      loop: 'closed: each attempt sends its next report when one of its reports is stored (attempts × window reports in flight); window 1, then `window`',
       worker: 'fake in-process worker session (Coordinator.connectWorker), no gRPC',
     },
-    trellis: { local, mongo_nats: remote },
-    ratios: { local_over_mongo_nats: ratio(local.reports_per_second as number, remote.reports_per_second as number | undefined) },
+    trellis: { ...closed, ...(windowed ? { windowed } : {}) },
+    ratios: {
+      local_over_mongo_nats: ratio(rate(closed.local), rate(closed.mongo_nats)),
+      ...(windowed
+        ? {
+            windowed_local_over_mongo_nats: ratio(rate(windowed.local), rate(windowed.mongo_nats)),
+            windowed_over_window_1_local: ratio(rate(windowed.local), rate(closed.local)),
+            windowed_over_window_1_mongo_nats: ratio(rate(windowed.mongo_nats), rate(closed.mongo_nats)),
+          }
+        : {}),
+    },
     goals: {},
   };
 }

@@ -45,6 +45,7 @@ interface CliOptions {
   attempts: number;
   reports: number;
   remoteReports: number;
+  window: number;
 }
 
 async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unknown>> {
@@ -64,7 +65,7 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
     case 'search':
       return runSearch({ seeds: o.seeds, budget: o.budget, maxEpochs: o.maxEpochs, concurrency: o.concurrency, raySeeds: o.raySeeds, peers: o.peers, target: o.target });
     case 'ingest':
-      return runIngest({ attempts: o.attempts, reports: o.reports, remoteReports: o.remoteReports });
+      return runIngest({ attempts: o.attempts, reports: o.reports, remoteReports: o.remoteReports, window: o.window });
   }
 }
 
@@ -99,6 +100,7 @@ const program = new Command()
   .addOption(new Option('--attempts <n>', 'ingest: running attempts reporting at once').argParser(positiveInt('--attempts')).default(32))
   .addOption(new Option('--reports <n>', 'ingest: reports on the local store + bus').argParser(positiveInt('--reports')).default(20000))
   .addOption(new Option('--remote-reports <n>', 'ingest: reports on MongoStore + NatsBus (FerretDB is slow)').argParser(positiveInt('--remote-reports')).default(1000))
+  .addOption(new Option('--window <n>', 'ingest: reports in flight per attempt in the second measurement (the first uses 1; 1 skips the second)').argParser(positiveInt('--window')).default(8))
   .action(async (suiteName: string, o: CliOptions) => {
     if (!(SUITES as readonly string[]).includes(suiteName)) {
       program.error(`unknown suite ${JSON.stringify(suiteName)}; allowed: ${SUITES.join(', ')}`, { exitCode: 2 });

@@ -9,9 +9,10 @@
  *   `maxEpochs` (complete); `scheduler.onTrialComplete` is called and its slot immediately
  *   gets a new trial from `search.suggest(number, history)`.
  * - History as the runner builds it (coordinator/experiments/sweep-runner.ts `observations`):
- *   complete trials with their value, pruned trials with their last value and no intermediate
- *   values, running trials as `running` (TPE's constant liar). With `intermediates: true` the
- *   pruned trials also carry their per-epoch values (what TPE's split can rank them by).
+ *   complete trials with their value, pruned trials with their last value and their per-epoch
+ *   values (`intermediate`, what TPE's split ranks them by), running trials as `running` (TPE's
+ *   constant liar). `intermediates: false` leaves the per-epoch values out, as the runner did
+ *   before commit 6f65a56.
  * - The run stops when the budget of epochs is spent; the result is, after each epoch, the best
  *   accuracy reported so far and the true (noiseless, full-training) value of the config that
  *   reported it — the incumbent a user would pick.
@@ -31,7 +32,10 @@ export interface SimulationOptions {
   budget: number;
   maxEpochs: number;
   concurrency: number;
-  /** Give TPE the intermediate values of pruned trials (the runner does not today). */
+  /**
+   * Give TPE the per-epoch values of pruned trials, as the runner does (default true); false is
+   * the runner before commit 6f65a56, which passed pruned trials with their last value only.
+   */
   intermediates?: boolean;
 }
 
@@ -97,7 +101,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       const stop = decision.action === 'stop';
       if (!stop && trial.epoch < options.maxEpochs) continue;
       const observation: TrialObservation = stop
-        ? { number: trial.number, params: trial.params, state: 'pruned', value, ...(options.intermediates ? { intermediate: { ...trial.values } } : {}) }
+        ? { number: trial.number, params: trial.params, state: 'pruned', value, ...(options.intermediates !== false ? { intermediate: { ...trial.values } } : {}) }
         : { number: trial.number, params: trial.params, state: 'complete', value };
       history.set(trial.number, observation);
       if (stop) pruned++;

@@ -40,7 +40,10 @@ def optuna_run(seed, budget, max_epochs, concurrency):
     from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    # A fixed study name: HyperbandPruner assigns trials to brackets by crc32(study name, trial
+    # number), and create_study's default name is random, which made runs irreproducible.
     study = optuna.create_study(
+        study_name=f"bench-search-{seed}",
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3),
