@@ -268,7 +268,10 @@ export class Coordinator {
     const holder = (attemptId: string, what: string): SweepRunner | undefined => {
       const runner = runnerOf(attemptId);
       if (runner && workerId && this.leases.holds(attemptId, workerId, Date.now())) return runner;
-      log.warn({ attemptId, workerId }, `rejected ${what} from an attempt this worker does not hold (lost or unknown)`);
+      // A stop confirmation or last checkpoint of an attempt we already ended (pruned, cancelled,
+      // exploited) is expected; anything else from an attempt not held is worth a warning.
+      const expected = what === 'stopped' || what === 'checkpoint';
+      log[expected ? 'debug' : 'warn']({ attemptId, workerId }, `rejected ${what} from an attempt this worker does not hold (lost or unknown)`);
       if (what !== 'result' && what !== 'failure' && what !== 'stopped') {
         session.send({ stop: { attempt_id: attemptId, reason: 'not leased to this worker' } });
       }
