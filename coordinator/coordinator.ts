@@ -89,8 +89,8 @@ export class Coordinator {
       for (const experiment of unfinished) this.startRunner(experiment);
       if (unfinished.length > 0) this.log.info({ experiments: unfinished.length }, 'resumed unfinished experiments');
       const tick = Math.max(25, Math.min(1000, Math.floor(this.leases.leaseMs / 4)));
+      // Ref'd on purpose: a running coordinator keeps its process alive; close() clears it.
       this.leaseTimer = setInterval(() => this.expireLeases(), tick);
-      this.leaseTimer.unref();
       this.setState('running');
     })();
     return this.starting;
