@@ -57,6 +57,7 @@ export class Coordinator {
   /** The store as the coordinator's own bookkeeping sees it: waits out outages. */
   private readonly patient: Store;
   private readonly lifetime = new AbortController();
+  private readonly warnedUnplaceable = new Set<string>();
 
   constructor(options: CoordinatorOptions) {
     this.store = options.store;
@@ -306,7 +307,7 @@ export class Coordinator {
             for (const attemptId of hello.running_attempt_ids ?? []) {
               const runner = runnerOf(attemptId);
               if (runner && this.leases.adopt(attemptId, workerId, Date.now())) {
-                this.dispatcher.hold(workerId, attemptId, { ...runner.resourcesOfAttempt(), gpuIds: [] });
+                this.dispatcher.hold(workerId, attemptId, runner.resourcesOfAttempt(attemptId));
                 log.info({ attemptId }, 'worker reconnected with a running attempt; lease kept');
               } else {
                 session.send({ stop: { attempt_id: attemptId, reason: 'lease expired or unknown attempt' } });
@@ -470,7 +471,18 @@ export class Coordinator {
     });
   }
 
+  /** Warns (once per kind of request) about attempts that no connected worker could ever run. */
+  private warnUnplaceable(): void {
+    for (const request of this.dispatcher.unplaceable()) {
+      const key = JSON.stringify(request);
+      if (this.warnedUnplaceable.has(key)) continue;
+      this.warnedUnplaceable.add(key);
+      this.log.warn({ request }, 'trials are waiting for resources that no connected worker has (runtime, labels, cpus, gpus or memory)');
+    }
+  }
+
   private expireLeases(): void {
+    this.warnUnplaceable();
     for (const lease of this.leases.takeExpired(Date.now())) {
       this.log.warn({ attemptId: lease.attemptId, workerId: lease.workerId }, 'lease expired; attempt lost');
       this.runners.get(lease.experimentId)?.lose(lease.attemptId, `lease expired on worker ${lease.workerId}`);

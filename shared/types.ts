@@ -38,6 +38,8 @@ export interface AttemptDoc {
   n: number;
   id: string;
   workerId: string;
+  /** GPUs the attempt holds on its worker. */
+  gpuIds?: string[];
   status: AttemptStatus;
   startedAt: number;
   endedAt?: number;

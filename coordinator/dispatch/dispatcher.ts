@@ -59,10 +59,6 @@ export class Dispatcher {
     if (accepting) this.pump();
   }
 
-  isConnected(workerId: string): boolean {
-    return this.workers.get(workerId)?.capacity.accepting ?? false;
-  }
-
   send(workerId: string, message: CoordinatorMessage): boolean {
     const worker = this.workers.get(workerId);
     if (!worker) return false;
@@ -122,10 +118,6 @@ export class Dispatcher {
 
   get waitingCount(): number {
     return this.waiting.length;
-  }
-
-  workerIds(): string[] {
-    return [...this.workers.keys()];
   }
 
   private applyHold(worker: ConnectedWorker, attemptId: string, hold: { cpus: number; gpuIds: string[]; memoryBytes: number }): void {

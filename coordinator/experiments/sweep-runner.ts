@@ -259,6 +259,7 @@ export class SweepRunner {
       n,
       id: attemptId,
       workerId: placement.workerId,
+      ...(placement.gpuIds.length > 0 ? { gpuIds: placement.gpuIds } : {}),
       status: 'running',
       startedAt: now,
       leaseExpiresAt: now + this.ctx.leases.leaseMs,
@@ -507,15 +508,12 @@ export class SweepRunner {
     this.running.get(attemptId)?.settle({ kind: 'lost', reason });
   }
 
-  /** The trial ids and params of attempts running on a worker (to rebuild holds on reconnect). */
-  attemptInfo(attemptId: string): { trialId: string } | undefined {
-    const running = this.running.get(attemptId);
-    return running ? { trialId: running.trialId } : undefined;
-  }
-
-  resourcesOfAttempt(): { cpus: number; memoryBytes: number } {
+  /** What a running attempt holds on its worker (to rebuild the hold when the worker reconnects). */
+  resourcesOfAttempt(attemptId: string): { cpus: number; memoryBytes: number; gpuIds: string[] } {
     const r = this.request();
-    return { cpus: r.cpus, memoryBytes: r.memoryBytes };
+    const running = this.running.get(attemptId);
+    const attempt = running ? this.trials.get(running.number)?.attempts.find((a) => a.id === attemptId) : undefined;
+    return { cpus: r.cpus, memoryBytes: r.memoryBytes, gpuIds: attempt?.gpuIds ?? [] };
   }
 
   private stopAttempt(attemptId: string, reason: string): void {
