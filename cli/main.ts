@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { TrellisClient } from '../client/index.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
-import { describeTrials, leaderboard, pipelineSummary, ProgressView, runDocument } from './render.js';
+import { describeTrials, leaderboard, pipelineSummary, ProgressView, runDocument, trialsDocument } from './render.js';
 import type { ExperimentView } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
 
@@ -312,9 +312,7 @@ export function buildProgram(): Command {
       const client = new TrellisClient(opts.coordinator);
       try {
         const trials = await client.trials(id);
-        print(!!opts.json, { trials: runDocument({ id, name: '', kind: 'Sweep', status: 'running', spec: {}, createdAt: 0, updatedAt: 0, trialsCreated: 0 }, trials).trials }, () =>
-          describeTrials(trials),
-        );
+        print(!!opts.json, { trials: trialsDocument(trials) }, () => describeTrials(trials));
       } finally {
         client.close();
       }

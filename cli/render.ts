@@ -35,17 +35,7 @@ export function runDocument(experiment: ExperimentView, trials: TrialView[]): Ru
       status: experiment.status,
       ...(experiment.error ? { error: experiment.error } : {}),
     },
-    trials: trials.map((t) => ({
-      id: t.id,
-      number: t.number,
-      status: t.status,
-      params: t.params,
-      metrics: t.metrics,
-      attempts: t.attempts,
-      worker: t.worker,
-      ...(typeof t.info?.backend === 'string' ? { backend: t.info.backend } : {}),
-      ...(t.error ? { error: t.error } : {}),
-    })),
+    trials: trialsDocument(trials),
     best: experiment.best
       ? {
           trialId: experiment.best.trialId,
@@ -57,6 +47,21 @@ export function runDocument(experiment: ExperimentView, trials: TrialView[]): Ru
       : null,
     ...(experiment.stages ? { stages: stagesDocument(experiment.stages as Record<string, StageState>) } : {}),
   };
+}
+
+/** The trials of a JSON document: what a user compares, without the attempt details. */
+export function trialsDocument(trials: TrialView[]): RunDocument['trials'] {
+  return trials.map((t) => ({
+    id: t.id,
+    number: t.number,
+    status: t.status,
+    params: t.params,
+    metrics: t.metrics,
+    attempts: t.attempts,
+    worker: t.worker,
+    ...(typeof t.info?.backend === 'string' ? { backend: t.info.backend } : {}),
+    ...(t.error ? { error: t.error } : {}),
+  }));
 }
 
 /** `stages: {NAME: {status, cached, metrics, outputs, best?}}` of a pipeline's JSON document. */
