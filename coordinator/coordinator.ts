@@ -15,7 +15,7 @@ import { SweepRunner } from './experiments/sweep-runner.js';
 import { validateSpec, validateSpecText, type ValidatedSpec } from './experiments/validate.js';
 import { PipelineRunner } from './pipelines/engine.js';
 import { trellisVersion } from '../shared/version.js';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../shared/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '../shared/errors.js';
 import { isTerminal, type ExperimentStatus } from '../shared/states.js';
 import type { TrellisEvent } from '../shared/events.js';
 import type { ExperimentDoc, MetricDoc, TrialDoc } from '../shared/types.js';
@@ -58,6 +58,9 @@ export class Coordinator {
   private readonly patient: Store;
   private readonly lifetime = new AbortController();
   private readonly warnedUnplaceable = new Set<string>();
+  /** False until the attempts running before a restart hold leases again. */
+  private resumed = false;
+  private readonly resumeWaiters: (() => void)[] = [];
 
   constructor(options: CoordinatorOptions) {
     this.store = options.store;
@@ -88,6 +91,10 @@ export class Coordinator {
       if (republished > 0) this.log.info({ republished }, 're-published events stored before a restart');
       const unfinished = await this.store.listExperiments({ status: ['pending', 'running'] });
       for (const experiment of unfinished) this.startRunner(experiment);
+      // Workers' hellos wait for this (see connectWorker): their attempts must be leased again.
+      await Promise.all([...this.runners.values()].map((runner) => runner.ready));
+      this.resumed = true;
+      for (const release of this.resumeWaiters.splice(0)) release();
       if (unfinished.length > 0) this.log.info({ experiments: unfinished.length }, 'resumed unfinished experiments');
       const tick = Math.max(25, Math.min(1000, Math.floor(this.leases.leaseMs / 4)));
       // Ref'd on purpose: a running coordinator keeps its process alive; close() clears it.
@@ -152,12 +159,14 @@ export class Coordinator {
   }
 
   async get(id: string): Promise<ExperimentDoc> {
+    this.assertRunning();
     const experiment = await this.store.getExperiment(requireId(id));
     if (!experiment) throw new NotFoundError(`experiment ${id} not found`);
     return experiment;
   }
 
   list(status?: ExperimentStatus[]): Promise<ExperimentDoc[]> {
+    this.assertRunning();
     return this.store.listExperiments(status && status.length > 0 ? { status } : undefined);
   }
 
@@ -271,7 +280,7 @@ export class Coordinator {
       if (runner && workerId && this.leases.holds(attemptId, workerId, Date.now())) return runner;
       // A stop confirmation or last checkpoint of an attempt we already ended (pruned, cancelled,
       // exploited) is expected; anything else from an attempt not held is worth a warning.
-      const expected = what === 'stopped' || what === 'checkpoint';
+      const expected = what === 'stopped' || what === 'checkpoint' || (!runner && (what === 'result' || what === 'failure'));
       log[expected ? 'debug' : 'warn']({ attemptId, workerId }, `rejected ${what} from an attempt this worker does not hold (lost or unknown)`);
       if (what !== 'result' && what !== 'failure' && what !== 'stopped') {
         session.send({ stop: { attempt_id: attemptId, reason: 'not leased to this worker' } });
@@ -279,90 +288,108 @@ export class Coordinator {
       return undefined;
     };
 
-    return {
-      onMessage: (message) => {
-        switch (message.body) {
-          case 'hello': {
-            const hello = message.hello!;
-            if (!hello.worker_id) {
-              session.end();
-              return;
-            }
-            workerId = hello.worker_id;
-            log = log.child({ workerId });
-            const gpus = (hello.slots?.gpus ?? []).map((g) => g.id);
-            this.dispatcher.addWorker(
-              {
-                id: workerId,
-                cpus: hello.slots?.cpus ?? 1,
-                gpus,
-                memoryBytes: Number(hello.slots?.memory_bytes ?? 0),
-                labels: hello.labels ?? {},
-                runtimes: hello.runtimes ?? [],
-                accepting: false,
-              },
-              session,
-            );
-            // A reconnect: keep the attempts whose lease is still valid, stop the others.
-            for (const attemptId of hello.running_attempt_ids ?? []) {
-              const runner = runnerOf(attemptId);
-              if (runner && this.leases.adopt(attemptId, workerId, Date.now())) {
-                this.dispatcher.hold(workerId, attemptId, runner.resourcesOfAttempt(attemptId));
-                log.info({ attemptId }, 'worker reconnected with a running attempt; lease kept');
-              } else {
-                session.send({ stop: { attempt_id: attemptId, reason: 'lease expired or unknown attempt' } });
-              }
-            }
-            session.send({ welcome: { lease_ms: String(this.leases.leaseMs), heartbeat_ms: String(this.heartbeatMs) } });
-            this.dispatcher.setAccepting(workerId, true);
-            void this.recordWorker(workerId, 'connected', hello);
-            log.info({ slots: hello.slots, runtimes: hello.runtimes }, 'worker connected');
+    // Until the coordinator has resumed its experiments, a worker's messages wait (in order):
+    // its hello must find the attempts it still runs.
+    let backlog: WorkerMessage__Output[] | undefined;
+    const accept = (message: WorkerMessage__Output): void => {
+      if (this.resumed && !backlog) return handle(message);
+      if (!backlog) {
+        backlog = [];
+        this.resumeWaiters.push(() => {
+          const queued = backlog ?? [];
+          backlog = undefined;
+          for (const m of queued) handle(m);
+        });
+      }
+      backlog.push(message);
+    };
+    const handle = (message: WorkerMessage__Output): void => {
+      switch (message.body) {
+        case 'hello': {
+          const hello = message.hello!;
+          if (!hello.worker_id) {
+            session.end();
             return;
           }
-          case 'heartbeat': {
-            if (!workerId) return;
-            const unknown = this.leases.renew(workerId, message.heartbeat?.running_attempt_ids ?? [], Date.now());
-            for (const attemptId of unknown) {
-              if (runnerOf(attemptId) && this.leases.get(attemptId)?.workerId === workerId) continue;
+          workerId = hello.worker_id;
+          log = log.child({ workerId });
+          const gpus = (hello.slots?.gpus ?? []).map((g) => g.id);
+          this.dispatcher.addWorker(
+            {
+              id: workerId,
+              cpus: hello.slots?.cpus ?? 1,
+              gpus,
+              memoryBytes: Number(hello.slots?.memory_bytes ?? 0),
+              labels: hello.labels ?? {},
+              runtimes: hello.runtimes ?? [],
+              accepting: false,
+            },
+            session,
+          );
+          // A reconnect: keep the attempts whose lease is still valid, stop the others.
+          for (const attemptId of hello.running_attempt_ids ?? []) {
+            const runner = runnerOf(attemptId);
+            if (runner && this.leases.adopt(attemptId, workerId, Date.now())) {
+              this.dispatcher.hold(workerId, attemptId, runner.resourcesOfAttempt(attemptId));
+              log.info({ attemptId }, 'worker reconnected with a running attempt; lease kept');
+            } else {
               session.send({ stop: { attempt_id: attemptId, reason: 'lease expired or unknown attempt' } });
             }
-            return;
           }
-          case 'progress': {
-            const p = message.progress!;
-            holder(p.attempt_id, 'progress')?.onProgress(p.attempt_id, p.step, p.metrics ?? {});
-            return;
-          }
-          case 'checkpoint': {
-            const c = message.checkpoint!;
-            holder(c.attempt_id, 'checkpoint')?.onCheckpoint(c.attempt_id, c.artifact_id, c.step);
-            return;
-          }
-          case 'result': {
-            const r = message.result!;
-            holder(r.attempt_id, 'result')?.onResult(r.attempt_id, r.metrics ?? {}, parseJson(r.info_json));
-            return;
-          }
-          case 'failure': {
-            const f = message.failure!;
-            holder(f.attempt_id, 'failure')?.onFailure(f.attempt_id, f.error, f.retryable);
-            return;
-          }
-          case 'stopped': {
-            const s = message.stopped!;
-            holder(s.attempt_id, 'stopped')?.onStopped(s.attempt_id, s.reason);
-            return;
-          }
-          case 'draining': {
-            if (workerId) this.dispatcher.setAccepting(workerId, false);
-            log.info('worker draining');
-            return;
-          }
-          default:
-            return;
+          session.send({ welcome: { lease_ms: String(this.leases.leaseMs), heartbeat_ms: String(this.heartbeatMs) } });
+          this.dispatcher.setAccepting(workerId, true);
+          void this.recordWorker(workerId, 'connected', hello);
+          log.info({ slots: hello.slots, runtimes: hello.runtimes }, 'worker connected');
+          return;
         }
-      },
+        case 'heartbeat': {
+          if (!workerId) return;
+          const unknown = this.leases.renew(workerId, message.heartbeat?.running_attempt_ids ?? [], Date.now());
+          for (const attemptId of unknown) {
+            if (runnerOf(attemptId) && this.leases.get(attemptId)?.workerId === workerId) continue;
+            session.send({ stop: { attempt_id: attemptId, reason: 'lease expired or unknown attempt' } });
+          }
+          return;
+        }
+        case 'progress': {
+          const p = message.progress!;
+          holder(p.attempt_id, 'progress')?.onProgress(p.attempt_id, p.step, p.metrics ?? {});
+          return;
+        }
+        case 'checkpoint': {
+          const c = message.checkpoint!;
+          holder(c.attempt_id, 'checkpoint')?.onCheckpoint(c.attempt_id, c.artifact_id, c.step);
+          return;
+        }
+        case 'result': {
+          const r = message.result!;
+          holder(r.attempt_id, 'result')?.onResult(r.attempt_id, r.metrics ?? {}, parseJson(r.info_json));
+          return;
+        }
+        case 'failure': {
+          const f = message.failure!;
+          holder(f.attempt_id, 'failure')?.onFailure(f.attempt_id, f.error, f.retryable);
+          return;
+        }
+        case 'stopped': {
+          const s = message.stopped!;
+          holder(s.attempt_id, 'stopped')?.onStopped(s.attempt_id, s.reason);
+          return;
+        }
+        case 'draining': {
+          if (workerId) this.dispatcher.setAccepting(workerId, false);
+          log.info('worker draining');
+          return;
+        }
+        default:
+          return;
+      }
+    };
+
+    return {
+      onMessage: accept,
       onClose: () => {
+        backlog = undefined; // messages of a session that already ended are not handled
         if (!workerId) return;
         this.dispatcher.removeWorker(workerId, session);
         void this.recordWorker(workerId, 'disconnected');
@@ -519,8 +546,9 @@ export class Coordinator {
     }
   }
 
+  /** Calls before start() finished or after close() began get UNAVAILABLE: retry later. */
   private assertRunning(): void {
-    if (this.state !== 'running') throw new FailedPreconditionError(`coordinator is ${this.state}`);
+    if (this.state !== 'running') throw new UnavailableError(`coordinator is ${this.state}; try again shortly`);
   }
 
   private setState(state: State): void {

@@ -63,10 +63,17 @@ export class WorkerAgent {
   private readonly attempts = new Map<string, RunningAttempt>();
   private outbox: WorkerMessage[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The coordinator's heartbeat interval, from its welcome. */
+  private heartbeatMs: number | undefined;
   private loop: Promise<void> | undefined;
   private shutdownPromise: Promise<void> | undefined;
   private wakeLoop: (() => void) | undefined;
   private readonly connectedListeners = new Set<() => void>();
+  /** Outcomes not yet known to have reached the coordinator (see writeTracked). */
+  private readonly unconfirmed = new Map<
+    string,
+    { message: WorkerMessage; sentAt: number; call: grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage__Output> | undefined }
+  >();
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 4)}`;
@@ -155,7 +162,9 @@ export class WorkerAgent {
         };
       });
       this.wakeLoop = undefined;
-      backoff = Math.min(max, backoff * 2);
+      // Never wait longer than a heartbeat interval: the lease (three of them) must not run out
+      // while the coordinator is back and the worker is still backing off.
+      backoff = Math.min(max, this.heartbeatMs ?? max, backoff * 2);
     }
   }
 
@@ -176,8 +185,12 @@ export class WorkerAgent {
           welcomed = true;
           onWelcome();
           const every = Math.max(20, Number(message.welcome?.heartbeat_ms ?? 1000));
+          this.heartbeatMs = every;
           if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-          this.heartbeatTimer = setInterval(() => this.write({ heartbeat: { running_attempt_ids: this.runningAttempts } }), every);
+          this.heartbeatTimer = setInterval(() => {
+            this.write({ heartbeat: { running_attempt_ids: this.runningAttempts } });
+            this.forgetDelivered(3 * every);
+          }, every);
           this.heartbeatTimer.unref();
           for (const listener of this.connectedListeners) listener();
         } else if (message.body === 'assign') {
@@ -207,9 +220,16 @@ export class WorkerAgent {
         },
       });
       if (this.state === 'draining') call.write({ draining: {} });
+      // Outcomes written to the previous stream may have died with it (a write to a broken
+      // stream is lost silently): send them again. The coordinator ignores an outcome it has.
+      for (const entry of this.unconfirmed.values()) {
+        entry.sentAt = Date.now();
+        entry.call = call;
+        call.write(entry.message);
+      }
       const pending = this.outbox;
       this.outbox = [];
-      for (const message of pending) call.write(message);
+      for (const message of pending) this.writeTracked(call, message);
     });
   }
 
@@ -217,10 +237,27 @@ export class WorkerAgent {
     this.call?.write(message);
   }
 
+  /**
+   * An attempt's outcome (result, failure, stopped) is kept until the stream it went out on has
+   * stayed up for a few heartbeats after it, and re-sent on the next connection otherwise.
+   */
+  private writeTracked(call: grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage__Output>, message: WorkerMessage): void {
+    const attemptId = message.result?.attempt_id ?? message.failure?.attempt_id ?? message.stopped?.attempt_id;
+    if (attemptId) this.unconfirmed.set(attemptId, { message, sentAt: Date.now(), call });
+    call.write(message);
+  }
+
+  private forgetDelivered(afterMs: number): void {
+    const now = Date.now();
+    for (const [attemptId, entry] of this.unconfirmed) {
+      if (entry.call === this.call && now - entry.sentAt > afterMs) this.unconfirmed.delete(attemptId);
+    }
+  }
+
   /** Sends now, or keeps the message until the next connection (bounded; progress dropped first). */
   private send(message: WorkerMessage): void {
     if (this.call) {
-      this.call.write(message);
+      this.writeTracked(this.call, message);
       return;
     }
     if (this.outbox.length >= OUTBOX_LIMIT) {

@@ -73,6 +73,9 @@ export class SweepRunner {
   private readonly sign: number;
   private readonly log: Logger;
   private done: Promise<void> | undefined;
+  private readonly resumedOutcomes = new Map<number, Promise<AttemptOutcome>>();
+  private markReady: () => void = () => undefined;
+  private readonly readyPromise = new Promise<void>((resolve) => (this.markReady = resolve));
 
   constructor(
     private experiment: ExperimentDoc,
@@ -94,10 +97,17 @@ export class SweepRunner {
 
   /** Starts (or resumes after a restart) and resolves when the experiment is terminal. */
   run(): Promise<void> {
-    this.done ??= this.drive().catch((err: unknown) => {
-      this.log.error({ err }, 'experiment runner failed');
-    });
+    this.done ??= this.drive()
+      .catch((err: unknown) => {
+        this.log.error({ err }, 'experiment runner failed');
+      })
+      .finally(() => this.markReady());
     return this.done;
+  }
+
+  /** Resolves once the attempts running before a restart hold leases again. */
+  get ready(): Promise<void> {
+    return this.readyPromise;
   }
 
   private async drive(): Promise<void> {
@@ -107,6 +117,12 @@ export class SweepRunner {
       this.scheduler.onTrialAdd({ number: trial.number, params: trial.params });
     }
     this.nextNumber = Math.max(this.experiment.trialsCreated, ...existing.map((t) => t.number + 1), 0);
+    // Attempts that were running when the coordinator stopped get a fresh lease now, before any
+    // worker's hello is handled, so a worker that reconnects keeps its attempt.
+    if (this.experiment.status === 'running') {
+      for (const trial of existing) if (trial.status === 'running') this.resumedOutcomes.set(trial.number, this.awaitResumed(trial));
+    }
+    this.markReady();
 
     const resumed = this.experiment.status === 'running';
     if (this.experiment.status === 'pending') {
@@ -183,7 +199,7 @@ export class SweepRunner {
       while (!isTerminal('trial', trial.status)) {
         if (this.abort.signal.aborted) return;
         const outcome: AttemptOutcome =
-          trial.status === 'running' ? await this.awaitResumed(trial) : await this.dispatchAttempt(trial);
+          trial.status === 'running' ? await this.resumedOutcome(trial) : await this.dispatchAttempt(trial);
         const id = trial.id;
         trial = await this.withTrial(id, () => this.settle(id, outcome));
       }
@@ -307,6 +323,12 @@ export class SweepRunner {
       this.stopAttempt(attemptId, 'cancelled');
       this.running.get(attemptId)?.settle({ kind: 'cancelled' });
     }
+    return outcome;
+  }
+
+  private resumedOutcome(trial: TrialDoc): Promise<AttemptOutcome> {
+    const outcome = this.resumedOutcomes.get(trial.number) ?? this.awaitResumed(trial);
+    this.resumedOutcomes.delete(trial.number);
     return outcome;
   }
 
