@@ -25,14 +25,8 @@ import {
   type LossTensors,
 } from '../losses/index.js';
 import { PermanentRunError, type AttemptContext, type RunResult } from '../runtimes/base.js';
-import {
-  decodeCheckpoint,
-  encodeCheckpoint,
-  recordToTensor,
-  snapshotTensors,
-  type TensorRecord,
-} from '../runtimes/tfjs/checkpoint.js';
-import { throwIfStopped, yieldToEventLoop, type Task, type TaskBackend } from './base.js';
+import { encodeCheckpoint } from '../runtimes/tfjs/checkpoint.js';
+import { throwIfStopped, type Task, type TaskBackend } from './base.js';
 import {
   accuracy,
   aucBinary,
@@ -42,7 +36,24 @@ import {
   macroF1,
   argmaxRows,
 } from './metrics.js';
-import { buildModel, imageShape, type Model, type ModelType } from './models.js';
+import type { Model } from './models.js';
+import {
+  addAndDispose,
+  batchBoundary,
+  buildTaskModel,
+  checkDiverged,
+  finishEpoch,
+  cnnInputShape,
+  loadTraining,
+  makeOptimizer,
+  minimizeWithDecay,
+  missingModelWeights,
+  modelSpecOf,
+  openCheckpoint,
+  resumeTraining,
+  trainingInfo,
+  snapshotTraining,
+} from './training.js';
 
 /** Inputs `classify` can give a loss (`probs` only for two classes, `groups` only with a group column). */
 const PROVIDED_INPUTS: readonly LossInputName[] = [
@@ -198,18 +209,6 @@ function lossName(spec: unknown): string {
   return typeof spec === 'string' ? spec : ((spec as { name?: string }).name ?? '?');
 }
 
-function makeOptimizer(tf: typeof tfType, config: TrialConfig): tfType.Optimizer {
-  switch (config.optimizer) {
-    case 'sgd':
-      return tf.train.momentum(config.lr, 0.9);
-    case 'rmsprop':
-      return tf.train.rmsprop(config.lr);
-    case 'adam':
-    default:
-      return tf.train.adam(config.lr);
-  }
-}
-
 /** Per-sample `likelihoods`: the frequency of the sample's class over the largest class frequency. */
 function classLikelihoods(labels: Int32Array, numClasses: number): Float32Array {
   const counts = new Float64Array(numClasses);
@@ -273,21 +272,7 @@ function finalMetrics(data: PreparedDataset, split: DataSplit, evaluation: Evalu
   return metrics;
 }
 
-/**
- * Adam keeps β₁ᵗ and β₂ᵗ in variables that getWeights() leaves out (setWeights recomputes them
- * with pow(), which differs from the running product in the last float32 bits). Saving them makes
- * a resumed run bit-identical to an uninterrupted one.
- */
-function adamBetaPowers(optimizer: tfType.Optimizer): Array<{ name: string; tensor: tfType.Variable }> {
-  const internals = optimizer as unknown as { accBeta1?: tfType.Variable; accBeta2?: tfType.Variable };
-  const out: Array<{ name: string; tensor: tfType.Variable }> = [];
-  if (internals.accBeta1 && internals.accBeta2) {
-    out.push({ name: 'optimizer/accBeta1', tensor: internals.accBeta1 });
-    out.push({ name: 'optimizer/accBeta2', tensor: internals.accBeta2 });
-  }
-  return out;
-}
-
+/** Saves the weights, the optimizer's state with Adam's β powers, the loss state and the RNG position. */
 async function saveCheckpoint(
   ctx: AttemptContext,
   model: Model,
@@ -296,14 +281,7 @@ async function saveCheckpoint(
   rng: Rng,
   epoch: number,
 ): Promise<void> {
-  const optimizerWeights = await optimizer.getWeights();
-  const tensors: TensorRecord[] = [
-    ...(await snapshotTensors(model.variables.map((tensor, i) => ({ name: `model/${model.names[i]!}`, tensor })))),
-    ...(await snapshotTensors(optimizerWeights.map((w, i) => ({ name: `optimizer/${i}`, tensor: w.tensor })))),
-    ...(await snapshotTensors(adamBetaPowers(optimizer))),
-  ];
-  // getWeights() returns the iteration count as a fresh scalar; the moments are the optimizer's own.
-  optimizerWeights[0]?.tensor.dispose();
+  const { tensors, optimizerNames } = await snapshotTraining(model, optimizer, true);
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
     epoch,
@@ -313,7 +291,7 @@ async function saveCheckpoint(
     loss: JSON.stringify(ctx.config.loss),
     ...(loss.saveState ? { lossState: loss.saveState() } : {}),
     modelNames: model.names,
-    optimizerNames: optimizerWeights.map((w) => w.name),
+    optimizerNames,
   };
   await ctx.checkpoint.save({ step: epoch, data: encodeCheckpoint(meta, tensors) });
 }
@@ -327,24 +305,13 @@ async function restoreCheckpoint(
   optimizer: tfType.Optimizer,
   loss: LossInstance,
 ): Promise<{ epoch: number; rng: Rng } | string> {
-  let decoded;
-  try {
-    decoded = decodeCheckpoint<CheckpointMeta>(data);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  const { meta, tensors } = decoded;
-  if (meta?.format !== CHECKPOINT_FORMAT) return `unknown checkpoint format ${JSON.stringify(meta?.format)}`;
-  if (meta.signature !== model.signature) return 'checkpoint is from a different model architecture';
+  const opened = openCheckpoint<CheckpointMeta>(data, CHECKPOINT_FORMAT, model);
+  if (typeof opened === 'string') return opened;
+  const { meta, byName } = opened;
   if (meta.optimizer !== ctx.config.optimizer) return `checkpoint is from optimizer ${meta.optimizer}`;
   if (meta.loss !== JSON.stringify(ctx.config.loss)) return 'checkpoint is from a different loss';
-  const byName = new Map(tensors.map((t) => [t.name, t]));
-  for (const [i, variable] of model.variables.entries()) {
-    const record = byName.get(`model/${model.names[i]!}`);
-    if (!record || record.shape.join('x') !== variable.shape.join('x')) {
-      return `checkpoint lacks weights for ${model.names[i]!}`;
-    }
-  }
+  const missing = missingModelWeights(model, byName);
+  if (missing) return missing;
   // The loss state first: if it is rejected, nothing has been changed yet (the caller makes a new loss).
   if (meta.lossState !== undefined && loss.loadState) {
     try {
@@ -353,26 +320,7 @@ async function restoreCheckpoint(
       return `the loss rejected its saved state (${(err as Error).message})`;
     }
   }
-  for (const [i, variable] of model.variables.entries()) {
-    const value = recordToTensor(tf, byName.get(`model/${model.names[i]!}`)!);
-    variable.assign(value);
-    value.dispose();
-  }
-  const optimizerTensors = meta.optimizerNames.map((name, i) => {
-    const record = byName.get(`optimizer/${i}`);
-    if (!record) throw new PermanentRunError(`corrupt checkpoint: optimizer tensor ${i} missing`);
-    return { name, tensor: recordToTensor(tf, record) };
-  });
-  await optimizer.setWeights(optimizerTensors);
-  for (const { tensor } of optimizerTensors) tensor.dispose();
-  for (const { name, tensor } of adamBetaPowers(optimizer)) {
-    const record = byName.get(name);
-    if (record && record.shape.length === tensor.shape.length) {
-      const value = recordToTensor(tf, record);
-      tensor.assign(value);
-      value.dispose();
-    }
-  }
+  await loadTraining(tf, byName, meta.optimizerNames, model, optimizer);
   return { epoch: meta.epoch, rng: Rng.fromState(meta.rng) };
 }
 
@@ -397,18 +345,8 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
   if (trainIndices) data.train = selectRows(data.train, trainIndices, d);
   if (k < 2) throw new PermanentRunError(`trial.dataset: ${data.name} has ${k} class; classify needs at least 2`);
 
-  const modelSpec = config.model ?? { type: 'mlp' as ModelType, hidden: [128], dropout: 0 };
-  let shape: number[] | undefined;
-  if (modelSpec.type === 'cnn') {
-    if (!data.shape) throw new PermanentRunError('trial.model.type: cnn needs an image shape; give dataset.shape');
-    shape = imageShape(data.shape);
-    const size = shape.reduce((a, b) => a * b, 1);
-    if (size !== d) {
-      throw new PermanentRunError(
-        `trial.dataset.shape: [${data.shape.join(', ')}] holds ${size} values but the dataset has ${d} features`,
-      );
-    }
-  }
+  const modelSpec = modelSpecOf(config);
+  const shape = cnnInputShape(modelSpec, data.shape, d);
 
   let definition: LossDefinition;
   let loss: LossInstance;
@@ -427,40 +365,22 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
     throw new PermanentRunError(`trial.dataset.group: loss ${definition.name} needs a group column (dataset.group)`);
   }
 
-  const model = buildModel(
-    tf,
-    {
-      type: modelSpec.type,
-      hidden: modelSpec.hidden,
-      dropout: modelSpec.dropout,
-      ...(modelSpec.filters ? { filters: modelSpec.filters } : {}),
-      inputSize: d,
-      numClasses: k,
-      ...(shape ? { shape } : {}),
-      nativeConv: backend.name === 'tensorflow' || backend.name === 'tensorflow-gpu',
-    },
-    Rng.create(ctx.seed, 'init'),
-  );
+  const model = buildTaskModel(backend, modelSpec, d, k, shape, ctx.seed);
   const optimizer = makeOptimizer(tf, config);
   const epochTimes: number[] = [];
   let resumedFrom: number | undefined;
 
   try {
-    let rng = Rng.create(ctx.seed, 'train');
-    let startEpoch = 1;
-    const saved = await ctx.checkpoint.load();
-    if (saved) {
-      const restored = await restoreCheckpoint(tf, saved.data, ctx, model, optimizer, loss);
-      if (typeof restored === 'string') {
-        ctx.log(`classify: ignoring the checkpoint at step ${saved.step} (${restored}); starting from epoch 1`);
+    const start = await resumeTraining(
+      ctx,
+      'classify',
+      (saved) => restoreCheckpoint(tf, saved, ctx, model, optimizer, loss),
+      () => {
         loss = createLoss(config.loss as LossSpec);
-      } else {
-        rng = restored.rng;
-        startEpoch = restored.epoch + 1;
-        resumedFrom = restored.epoch;
-        ctx.log(`classify: resumed from the checkpoint of epoch ${restored.epoch}`);
-      }
-    }
+      },
+    );
+    const { rng, startEpoch } = start;
+    resumedFrom = start.resumedFrom;
 
     const train = data.train;
     const n = train.size;
@@ -479,9 +399,7 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
       let lossSum: tfType.Scalar = tf.scalar(0);
       let correctSum: tfType.Scalar = tf.scalar(0);
       for (let start = 0; start < n; start += batchSize) {
-        throwIfStopped(ctx.signal, `in epoch ${epoch}`);
-        await yieldToEventLoop();
-        throwIfStopped(ctx.signal, `in epoch ${epoch}`);
+        await batchBoundary(ctx, epoch);
         const b = Math.min(batchSize, n - start);
         for (let i = 0; i < b; i++) {
           const row = order[start + i]!;
@@ -501,47 +419,34 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
           if (likelihoods) extra.likelihoods = tf.tensor1d(likelihoodBatch.subarray(0, b), 'float32');
           let dataLoss: tfType.Scalar | undefined;
           let correct: tfType.Scalar | undefined;
-          optimizer.minimize(
-            () => {
-              const { logits, features } = model.apply(x, { training: true, seed: dropoutSeed });
-              const inputs: LossTensors = { ...extra, logits, labels: y };
-              if (wanted.has('features')) inputs.features = features;
-              if (wanted.has('probs') && k === 2) inputs.probs = tf.softmax(logits).slice([0, 1], [b, 1]).reshape([b]);
-              const value = loss.compute(inputs);
-              dataLoss = tf.keep(value.mul(b)) as tfType.Scalar;
-              correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'))) as tfType.Scalar;
-              if (weightDecay > 0) return tf.add(value, tf.mul(model.sumSquaredKernels(), 0.5 * weightDecay)) as tfType.Scalar;
-              return value;
-            },
-            false,
-            model.variables,
-          );
+          minimizeWithDecay(tf, optimizer, model, weightDecay, () => {
+            const { logits, features } = model.apply(x, { training: true, seed: dropoutSeed });
+            const inputs: LossTensors = { ...extra, logits, labels: y };
+            if (wanted.has('features')) inputs.features = features;
+            if (wanted.has('probs') && k === 2) inputs.probs = tf.softmax(logits).slice([0, 1], [b, 1]).reshape([b]);
+            const value = loss.compute(inputs);
+            dataLoss = tf.keep(value.mul(b)) as tfType.Scalar;
+            correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'))) as tfType.Scalar;
+            return value;
+          });
           return [dataLoss!, correct!];
         });
-        const nextLoss = tf.add(lossSum, batchLoss) as tfType.Scalar;
-        const nextCorrect = tf.add(correctSum, batchCorrect) as tfType.Scalar;
-        tf.dispose([lossSum, correctSum, batchLoss, batchCorrect]);
-        lossSum = nextLoss;
-        correctSum = nextCorrect;
+        lossSum = addAndDispose(tf, lossSum, batchLoss);
+        correctSum = addAndDispose(tf, correctSum, batchCorrect);
       }
       const trainLoss = (await lossSum.data())[0]! / n;
       const trainAccuracy = (await correctSum.data())[0]! / n;
       tf.dispose([lossSum, correctSum]);
-      if (!Number.isFinite(trainLoss)) {
-        throw new PermanentRunError(`training diverged: the loss is ${trainLoss} in epoch ${epoch} (try a lower lr)`);
-      }
+      checkDiverged(trainLoss, epoch);
       const metrics: Record<string, number> = { loss: trainLoss, accuracy: trainAccuracy };
       if (data.validation.size > 0) {
         const val = await evaluate(tf, model, data.validation, d, k);
         metrics.val_loss = val.loss;
         metrics.val_accuracy = accuracy(data.validation.y, val.predictions);
       }
-      epochTimes.push((Date.now() - epochStart) / 1000);
-      ctx.report(epoch, metrics);
-      const every = config.checkpointEvery;
-      if (every > 0 && (epoch % every === 0 || epoch === config.epochs)) {
-        await saveCheckpoint(ctx, model, optimizer, loss, rng, epoch);
-      }
+      await finishEpoch(ctx, epoch, metrics, epochTimes, epochStart, () =>
+        saveCheckpoint(ctx, model, optimizer, loss, rng, epoch),
+      );
     }
 
     throwIfStopped(ctx.signal, 'before the final evaluation');
@@ -549,7 +454,6 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
     if (data.test.size > 0) {
       Object.assign(metrics, finalMetrics(data, data.test, await evaluate(tf, model, data.test, d, k), 'test'));
     }
-    const meanEpoch = epochTimes.length > 0 ? epochTimes.reduce((a, b) => a + b, 0) / epochTimes.length : undefined;
     const outputs = config.options?.exportTrainOutputs === true ? { trainOutputs: await trainOutputs(tf, model, data.train, d, k) } : undefined;
     return {
       metrics,
@@ -570,10 +474,7 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
         params: model.params,
         model: modelSpec.type,
         loss: lossName(config.loss),
-        epochsRun: epochTimes.length,
-        ...(resumedFrom !== undefined ? { resumedFromEpoch: resumedFrom } : {}),
-        ...(meanEpoch !== undefined ? { epochSeconds: Number(meanEpoch.toFixed(4)) } : {}),
-        durationMs: Date.now() - started,
+        ...trainingInfo(epochTimes, resumedFrom, started),
       },
     };
   } finally {

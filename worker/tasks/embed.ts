@@ -35,15 +35,29 @@ import { loadDataset, type DataSplit } from '../data/load.js';
 import { Rng } from '../data/rng.js';
 import { createLoss, LossConfigError, resolveLoss, type LossInstance, type LossSpec } from '../losses/index.js';
 import { PermanentRunError, type AttemptContext, type RunResult } from '../runtimes/base.js';
+import { throwIfStopped, type Task, type TaskBackend } from './base.js';
+import type { Model } from './models.js';
 import {
-  decodeCheckpoint,
-  encodeCheckpoint,
-  recordToTensor,
-  snapshotTensors,
-  type TensorRecord,
-} from '../runtimes/tfjs/checkpoint.js';
-import { throwIfStopped, yieldToEventLoop, type Task, type TaskBackend } from './base.js';
-import { buildModel, imageShape, type Model, type ModelType } from './models.js';
+  addAndDispose,
+  batchBoundary,
+  buildTaskModel,
+  checkDiverged,
+  finishEpoch,
+  cnnInputShape,
+  intOption,
+  lossName,
+  makeOptimizer,
+  minimizeWithDecay,
+  modelSpecOf,
+  restoreModelCheckpoint,
+  resumeTraining,
+  saveModelCheckpoint,
+  trainingInfo,
+  unknownOptions,
+} from './training.js';
+
+// Formerly defined here; kept as exports of this module.
+export { intOption, makeOptimizer, restoreModelCheckpoint, saveModelCheckpoint, unknownOptions } from './training.js';
 
 export const EMBED_LOSSES = ['ms', 'tcm', 'prototriplet'] as const;
 export type EmbedLossName = (typeof EMBED_LOSSES)[number];
@@ -80,33 +94,6 @@ export const DEFAULT_EMBED_OPTIONS: EmbedOptions = {
   episodes: 100,
 };
 
-/** Reads an integer option in [min, max] (default when absent); problems go to `problems`. */
-export function intOption(
-  options: Record<string, unknown>,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  problems: string[],
-): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    problems.push(`trial.options.${name}: must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
-    return fallback;
-  }
-  return value;
-}
-
-/** Flags option names a task does not know (typos would otherwise be ignored silently). */
-export function unknownOptions(options: Record<string, unknown>, known: readonly string[], task: string, problems: string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      problems.push(`trial.options.${key}: unknown option for task ${task}; options: ${known.join(', ')}`);
-    }
-  }
-}
-
 /** `embed`'s options with defaults filled; problems as `trial.options.NAME: message`. */
 export function parseEmbedOptions(raw: Record<string, unknown> | undefined, problems: string[] = []): EmbedOptions {
   const options = raw ?? {};
@@ -128,14 +115,6 @@ export function parseEmbedOptions(raw: Record<string, unknown> | undefined, prob
     queries: intOption(options, 'queries', d.queries, 1, 1_000_000, problems),
     episodes: intOption(options, 'episodes', d.episodes, 1, 1_000_000, problems),
   };
-}
-
-function lossName(spec: unknown): string {
-  if (typeof spec === 'string') return spec;
-  if (typeof spec === 'object' && spec !== null && typeof (spec as { name?: unknown }).name === 'string') {
-    return (spec as { name: string }).name;
-  }
-  return JSON.stringify(spec);
 }
 
 /** `embed`'s config checks (no file access). */
@@ -315,99 +294,6 @@ export function fewShotAccuracy(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Checkpoints (shared with the preference task): model weights, optimizer state, RNG position.
-
-interface ModelCheckpointMeta {
-  format: string;
-  epoch: number;
-  rng: number[];
-  signature: string;
-  /** What else must match for the checkpoint to apply (optimizer, loss, task options...). */
-  fingerprint: string;
-  modelNames: string[];
-  optimizerNames: string[];
-}
-
-/** Saves the model's weights, the optimizer's state and the RNG position as the checkpoint of `epoch`. */
-export async function saveModelCheckpoint(
-  ctx: AttemptContext,
-  format: string,
-  fingerprint: string,
-  model: Model,
-  optimizer: tfType.Optimizer,
-  rng: Rng,
-  epoch: number,
-): Promise<void> {
-  const optimizerWeights = await optimizer.getWeights();
-  const tensors: TensorRecord[] = [
-    ...(await snapshotTensors(model.variables.map((tensor, i) => ({ name: `model/${model.names[i]!}`, tensor })))),
-    ...(await snapshotTensors(optimizerWeights.map((w, i) => ({ name: `optimizer/${i}`, tensor: w.tensor })))),
-  ];
-  // getWeights() returns the iteration count as a fresh scalar; the moments are the optimizer's own.
-  optimizerWeights[0]?.tensor.dispose();
-  const meta: ModelCheckpointMeta = {
-    format,
-    epoch,
-    rng: rng.getState(),
-    signature: model.signature,
-    fingerprint,
-    modelNames: model.names,
-    optimizerNames: optimizerWeights.map((w) => w.name),
-  };
-  await ctx.checkpoint.save({ step: epoch, data: encodeCheckpoint(meta, tensors) });
-}
-
-/** Restores a checkpoint saved by `saveModelCheckpoint`; returns its epoch and RNG, or why not. */
-export async function restoreModelCheckpoint(
-  tf: typeof tfType,
-  data: Buffer,
-  format: string,
-  fingerprint: string,
-  model: Model,
-  optimizer: tfType.Optimizer,
-): Promise<{ epoch: number; rng: Rng } | string> {
-  let decoded;
-  try {
-    decoded = decodeCheckpoint<ModelCheckpointMeta>(data);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  const { meta, tensors } = decoded;
-  if (meta?.format !== format) return `unknown checkpoint format ${JSON.stringify(meta?.format)}`;
-  if (meta.signature !== model.signature) return 'checkpoint is from a different model architecture';
-  if (meta.fingerprint !== fingerprint) return 'checkpoint is from a different optimizer, loss or task options';
-  const byName = new Map(tensors.map((t) => [t.name, t]));
-  for (const [i, variable] of model.variables.entries()) {
-    const record = byName.get(`model/${model.names[i]!}`);
-    if (!record || record.shape.join('x') !== variable.shape.join('x')) return `checkpoint lacks weights for ${model.names[i]!}`;
-  }
-  for (let i = 0; i < meta.optimizerNames.length; i++) {
-    if (!byName.has(`optimizer/${i}`)) return `checkpoint lacks optimizer tensor ${i}`;
-  }
-  for (const [i, variable] of model.variables.entries()) {
-    const value = recordToTensor(tf, byName.get(`model/${model.names[i]!}`)!);
-    variable.assign(value);
-    value.dispose();
-  }
-  const optimizerTensors = meta.optimizerNames.map((name, i) => ({ name, tensor: recordToTensor(tf, byName.get(`optimizer/${i}`)!) }));
-  await optimizer.setWeights(optimizerTensors);
-  for (const { tensor } of optimizerTensors) tensor.dispose();
-  return { epoch: meta.epoch, rng: Rng.fromState(meta.rng) };
-}
-
-export function makeOptimizer(tf: typeof tfType, config: TrialConfig): tfType.Optimizer {
-  switch (config.optimizer) {
-    case 'sgd':
-      return tf.train.momentum(config.lr, 0.9);
-    case 'rmsprop':
-      return tf.train.rmsprop(config.lr);
-    case 'adam':
-    default:
-      return tf.train.adam(config.lr);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The task.
 
 function l2Normalize(tf: typeof tfType, x: tfType.Tensor2D): tfType.Tensor2D {
@@ -457,17 +343,9 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
 
   const data = loadDataset({ ...config, dataset: config.dataset ?? DEFAULT_EMBED_DATASET }, ctx.seed);
   const d = data.numFeatures;
-  const modelSpec = config.model ?? { type: 'mlp' as ModelType, hidden: [128], dropout: 0 };
+  const modelSpec = modelSpecOf(config);
   const dim = modelSpec.embedding ?? DEFAULT_EMBEDDING_DIM;
-  let shape: number[] | undefined;
-  if (modelSpec.type === 'cnn') {
-    if (!data.shape) throw new PermanentRunError('trial.model.type: cnn needs an image shape; give dataset.shape');
-    shape = imageShape(data.shape);
-    const size = shape.reduce((a, b) => a * b, 1);
-    if (size !== d) {
-      throw new PermanentRunError(`trial.dataset.shape: [${data.shape.join(', ')}] holds ${size} values but the dataset has ${d} features`);
-    }
-  }
+  const shape = cnnInputShape(modelSpec, data.shape, d);
 
   const heldOut = heldOutIndices(options.heldOutClasses, data.classes, data.name);
   // Training classes: not held out, with at least 2 examples (an anchor needs a positive).
@@ -504,20 +382,7 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
     throw err;
   }
 
-  const model = buildModel(
-    tf,
-    {
-      type: modelSpec.type,
-      hidden: modelSpec.hidden,
-      dropout: modelSpec.dropout,
-      ...(modelSpec.filters ? { filters: modelSpec.filters } : {}),
-      inputSize: d,
-      numClasses: dim,
-      ...(shape ? { shape } : {}),
-      nativeConv: backend.name === 'tensorflow' || backend.name === 'tensorflow-gpu',
-    },
-    Rng.create(ctx.seed, 'init'),
-  );
+  const model = buildTaskModel(backend, modelSpec, d, dim, shape, ctx.seed);
   const optimizer = makeOptimizer(tf, config);
   const fingerprint = JSON.stringify({
     optimizer: config.optimizer,
@@ -533,20 +398,11 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
   const testUnseen = (row: number): boolean => heldOut.has(data.test.y[row]!);
 
   try {
-    let rng = Rng.create(ctx.seed, 'train');
-    let startEpoch = 1;
-    const saved = await ctx.checkpoint.load();
-    if (saved) {
-      const restored = await restoreModelCheckpoint(tf, saved.data, CHECKPOINT_FORMAT, fingerprint, model, optimizer);
-      if (typeof restored === 'string') {
-        ctx.log(`embed: ignoring the checkpoint at step ${saved.step} (${restored}); starting from epoch 1`);
-      } else {
-        rng = restored.rng;
-        startEpoch = restored.epoch + 1;
-        resumedFrom = restored.epoch;
-        ctx.log(`embed: resumed from the checkpoint of epoch ${restored.epoch}`);
-      }
-    }
+    const start = await resumeTraining(ctx, 'embed', (saved) =>
+      restoreModelCheckpoint(tf, saved, CHECKPOINT_FORMAT, fingerprint, model, optimizer),
+    );
+    const { rng, startEpoch } = start;
+    resumedFrom = start.resumedFrom;
     if (resumedFrom === undefined && data.validation.size > 1) {
       untrainedValRecall = recallAt1(await embedSplit(tf, model, data.validation, d, dim), data.validation.y, dim);
     }
@@ -563,9 +419,7 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
       const queues = trainClasses.map((y) => ({ rows: byClass.get(y)!, order: rng.permutation(byClass.get(y)!.length), next: 0 }));
       let lossSum: tfType.Scalar = tf.scalar(0);
       for (let batch = 0; batch < batchesPerEpoch; batch++) {
-        throwIfStopped(ctx.signal, `in epoch ${epoch}`);
-        await yieldToEventLoop();
-        throwIfStopped(ctx.signal, `in epoch ${epoch}`);
+        await batchBoundary(ctx, epoch);
         const picked = rng.permutation(trainClasses.length).subarray(0, P);
         for (let p = 0; p < P; p++) {
           const queue = queues[picked[p]!]!;
@@ -585,37 +439,28 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
           const x = tf.tensor2d(xBatch, [batchRows, d]);
           const y = tf.tensor1d(yBatch, 'int32');
           let value: tfType.Scalar | undefined;
-          optimizer.minimize(
-            () => {
-              const e = l2Normalize(tf, model.apply(x, { training: true, seed: dropoutSeed }).logits);
-              let l: tfType.Scalar;
-              if (lossKind === 'prototriplet') {
-                const grouped = e.reshape([P, K, dim]);
-                const prototypes = tf.mean(grouped.slice([0, 0, 0], [P, support, dim]), 1) as tfType.Tensor2D;
-                const queries = grouped.slice([0, support, 0], [P, queriesPerClass, dim]).reshape([P * queriesPerClass, dim]);
-                l = loss.compute({ queries, prototypes, labels: tf.tensor1d(protoLabels, 'int32') });
-              } else {
-                l = loss.compute({ embeddings: e, labels: y });
-                if (base) l = tf.add(base.compute({ embeddings: e, labels: y }), l) as tfType.Scalar;
-              }
-              value = tf.keep(l.clone());
-              if (weightDecay > 0) return tf.add(l, tf.mul(model.sumSquaredKernels(), 0.5 * weightDecay)) as tfType.Scalar;
-              return l;
-            },
-            false,
-            model.variables,
-          );
+          minimizeWithDecay(tf, optimizer, model, weightDecay, () => {
+            const e = l2Normalize(tf, model.apply(x, { training: true, seed: dropoutSeed }).logits);
+            let l: tfType.Scalar;
+            if (lossKind === 'prototriplet') {
+              const grouped = e.reshape([P, K, dim]);
+              const prototypes = tf.mean(grouped.slice([0, 0, 0], [P, support, dim]), 1) as tfType.Tensor2D;
+              const queries = grouped.slice([0, support, 0], [P, queriesPerClass, dim]).reshape([P * queriesPerClass, dim]);
+              l = loss.compute({ queries, prototypes, labels: tf.tensor1d(protoLabels, 'int32') });
+            } else {
+              l = loss.compute({ embeddings: e, labels: y });
+              if (base) l = tf.add(base.compute({ embeddings: e, labels: y }), l) as tfType.Scalar;
+            }
+            value = tf.keep(l.clone());
+            return l;
+          });
           return value!;
         });
-        const next = tf.add(lossSum, batchLoss) as tfType.Scalar;
-        tf.dispose([lossSum, batchLoss]);
-        lossSum = next;
+        lossSum = addAndDispose(tf, lossSum, batchLoss);
       }
       const trainLoss = (await lossSum.data())[0]! / batchesPerEpoch;
       lossSum.dispose();
-      if (!Number.isFinite(trainLoss)) {
-        throw new PermanentRunError(`training diverged: the loss is ${trainLoss} in epoch ${epoch} (try a lower lr)`);
-      }
+      checkDiverged(trainLoss, epoch);
       const metrics: Record<string, number> = { loss: trainLoss };
       if (data.validation.size > 1) {
         const val = await embedSplit(tf, model, data.validation, d, dim);
@@ -625,12 +470,9 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
           if (Number.isFinite(unseen)) metrics.val_recall_at_1_unseen = unseen;
         }
       }
-      epochTimes.push((Date.now() - epochStart) / 1000);
-      ctx.report(epoch, metrics);
-      const every = config.checkpointEvery;
-      if (every > 0 && (epoch % every === 0 || epoch === config.epochs)) {
-        await saveModelCheckpoint(ctx, CHECKPOINT_FORMAT, fingerprint, model, optimizer, rng, epoch);
-      }
+      await finishEpoch(ctx, epoch, metrics, epochTimes, epochStart, () =>
+        saveModelCheckpoint(ctx, CHECKPOINT_FORMAT, fingerprint, model, optimizer, rng, epoch),
+      );
     }
 
     throwIfStopped(ctx.signal, 'before the final evaluation');
@@ -652,7 +494,6 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
       }
     }
     for (const [key, value] of Object.entries(metrics)) if (!Number.isFinite(value)) delete metrics[key];
-    const meanEpoch = epochTimes.length > 0 ? epochTimes.reduce((a, b) => a + b, 0) / epochTimes.length : undefined;
     return {
       metrics,
       info: {
@@ -677,10 +518,7 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
         flippedLabels: data.flippedLabels,
         ...info,
         ...(untrainedValRecall !== undefined ? { untrainedValRecallAt1: untrainedValRecall } : {}),
-        epochsRun: epochTimes.length,
-        ...(resumedFrom !== undefined ? { resumedFromEpoch: resumedFrom } : {}),
-        ...(meanEpoch !== undefined ? { epochSeconds: Number(meanEpoch.toFixed(4)) } : {}),
-        durationMs: Date.now() - started,
+        ...trainingInfo(epochTimes, resumedFrom, started),
       },
     };
   } finally {

@@ -30,9 +30,23 @@ import type { Objective, TrialConfig } from '../../shared/spec/schema.js';
 import { Rng } from '../data/rng.js';
 import { createLoss, LossConfigError, resolveLoss, type LossInstance, type LossSpec } from '../losses/index.js';
 import { PermanentRunError, type AttemptContext, type RunResult } from '../runtimes/base.js';
-import { throwIfStopped, yieldToEventLoop, type Task, type TaskBackend } from './base.js';
-import { intOption, makeOptimizer, restoreModelCheckpoint, saveModelCheckpoint, unknownOptions } from './embed.js';
+import { throwIfStopped, type Task, type TaskBackend } from './base.js';
 import { buildModel, type Model } from './models.js';
+import {
+  addAndDispose,
+  batchBoundary,
+  checkDiverged,
+  finishEpoch,
+  intOption,
+  lossName,
+  makeOptimizer,
+  minimizeWithDecay,
+  restoreModelCheckpoint,
+  resumeTraining,
+  saveModelCheckpoint,
+  trainingInfo,
+  unknownOptions,
+} from './training.js';
 
 export const PREFERENCE_DEFAULT_OBJECTIVE: Objective = { metric: 'val_pref_accuracy', mode: 'max' };
 const CHECKPOINT_FORMAT = 'trellis.preference/1';
@@ -102,14 +116,6 @@ export function parsePreferenceOptions(raw: Record<string, unknown> | undefined,
   };
   if (options.dataSeed !== undefined) parsed.dataSeed = intOption(options, 'dataSeed', 0, 0, Number.MAX_SAFE_INTEGER, problems);
   return parsed;
-}
-
-function lossName(spec: unknown): string {
-  if (typeof spec === 'string') return spec;
-  if (typeof spec === 'object' && spec !== null && typeof (spec as { name?: unknown }).name === 'string') {
-    return (spec as { name: string }).name;
-  }
-  return JSON.stringify(spec);
 }
 
 /** `preference`'s config checks. */
@@ -374,20 +380,11 @@ export async function runPreference(ctx: AttemptContext, backend: TaskBackend): 
       return s;
     };
 
-    let rng = Rng.create(ctx.seed, 'train');
-    let startEpoch = 1;
-    const saved = await ctx.checkpoint.load();
-    if (saved) {
-      const restored = await restoreModelCheckpoint(tf, saved.data, CHECKPOINT_FORMAT, fingerprint, model, optimizer);
-      if (typeof restored === 'string') {
-        ctx.log(`preference: ignoring the checkpoint at step ${saved.step} (${restored}); starting from epoch 1`);
-      } else {
-        rng = restored.rng;
-        startEpoch = restored.epoch + 1;
-        resumedFrom = restored.epoch;
-        ctx.log(`preference: resumed from the checkpoint of epoch ${restored.epoch}`);
-      }
-    }
+    const start = await resumeTraining(ctx, 'preference', (saved) =>
+      restoreModelCheckpoint(tf, saved, CHECKPOINT_FORMAT, fingerprint, model, optimizer),
+    );
+    const { rng, startEpoch } = start;
+    resumedFrom = start.resumedFrom;
 
     const train = data.train;
     const n = train.size;
@@ -402,9 +399,7 @@ export async function runPreference(ctx: AttemptContext, backend: TaskBackend): 
       const order = rng.permutation(n);
       let lossSum: tfType.Scalar = tf.scalar(0);
       for (let start = 0; start < n; start += batchSize) {
-        throwIfStopped(ctx.signal, `in epoch ${epoch}`);
-        await yieldToEventLoop();
-        throwIfStopped(ctx.signal, `in epoch ${epoch}`);
+        await batchBoundary(ctx, epoch);
         const b = Math.min(batchSize, n - start);
         for (let i = 0; i < b; i++) {
           const p = order[start + i]!;
@@ -418,39 +413,27 @@ export async function runPreference(ctx: AttemptContext, backend: TaskBackend): 
           const xb = tf.gather(x, idx) as tfType.Tensor2D;
           const ref = tf.tensor1d(refBatch.subarray(0, b));
           let value: tfType.Scalar | undefined;
-          optimizer.minimize(
-            () => {
-              const s = model.apply(xb, { training: true, seed: dropoutSeed }).logits.reshape([2 * b]);
-              const margins = tf.sub(tf.sub(s.slice([0], [b]), s.slice([b], [b])), ref);
-              const l = loss.compute({ margins });
-              value = tf.keep(tf.mul(l, b)) as tfType.Scalar;
-              if (weightDecay > 0) return tf.add(l, tf.mul(model.sumSquaredKernels(), 0.5 * weightDecay)) as tfType.Scalar;
-              return l;
-            },
-            false,
-            model.variables,
-          );
+          minimizeWithDecay(tf, optimizer, model, weightDecay, () => {
+            const s = model.apply(xb, { training: true, seed: dropoutSeed }).logits.reshape([2 * b]);
+            const margins = tf.sub(tf.sub(s.slice([0], [b]), s.slice([b], [b])), ref);
+            const l = loss.compute({ margins });
+            value = tf.keep(tf.mul(l, b)) as tfType.Scalar;
+            return l;
+          });
           return value!;
         });
-        const next = tf.add(lossSum, batchLoss) as tfType.Scalar;
-        tf.dispose([lossSum, batchLoss]);
-        lossSum = next;
+        lossSum = addAndDispose(tf, lossSum, batchLoss);
       }
       const trainLoss = (await lossSum.data())[0]! / n;
       lossSum.dispose();
-      if (!Number.isFinite(trainLoss)) {
-        throw new PermanentRunError(`training diverged: the loss is ${trainLoss} in epoch ${epoch} (try a lower lr)`);
-      }
+      checkDiverged(trainLoss, epoch);
       const f = await logRatios();
       const metrics: Record<string, number> = { loss: trainLoss, val_pref_accuracy: preferenceAccuracy(f, data.validation) };
       const corr = pearsonOver(f, data.reward, data.valItems);
       if (Number.isFinite(corr)) metrics.val_reward_corr = corr;
-      epochTimes.push((Date.now() - epochStart) / 1000);
-      ctx.report(epoch, metrics);
-      const every = config.checkpointEvery;
-      if (every > 0 && (epoch % every === 0 || epoch === config.epochs)) {
-        await saveModelCheckpoint(ctx, CHECKPOINT_FORMAT, fingerprint, model, optimizer, rng, epoch);
-      }
+      await finishEpoch(ctx, epoch, metrics, epochTimes, epochStart, () =>
+        saveModelCheckpoint(ctx, CHECKPOINT_FORMAT, fingerprint, model, optimizer, rng, epoch),
+      );
     }
 
     throwIfStopped(ctx.signal, 'before the final evaluation');
@@ -460,7 +443,6 @@ export async function runPreference(ctx: AttemptContext, backend: TaskBackend): 
     if (Number.isFinite(corr)) metrics.test_reward_corr = corr;
     const slope = slopeOver(f, data.reward, data.testItems, beta);
     if (Number.isFinite(slope)) metrics.test_reward_slope = slope;
-    const meanEpoch = epochTimes.length > 0 ? epochTimes.reduce((a, b) => a + b, 0) / epochTimes.length : undefined;
     return {
       metrics,
       info: {
@@ -483,10 +465,7 @@ export async function runPreference(ctx: AttemptContext, backend: TaskBackend): 
         flippedPairs: data.flipped.length,
         trainLabelDisagreement: n > 0 ? data.trainDisagree / n : 0,
         evalPairs: options.evalPairs,
-        epochsRun: epochTimes.length,
-        ...(resumedFrom !== undefined ? { resumedFromEpoch: resumedFrom } : {}),
-        ...(meanEpoch !== undefined ? { epochSeconds: Number(meanEpoch.toFixed(4)) } : {}),
-        durationMs: Date.now() - started,
+        ...trainingInfo(epochTimes, resumedFrom, started),
       },
     };
   } finally {
