@@ -8,7 +8,8 @@
  * With --json exactly one JSON document goes to stdout; logs go to stderr.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -437,7 +438,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+/** True when this file is the program being run (also through the `trellis` bin symlink). */
+function isMain(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
   main(process.argv).then(
     (code) => {
       process.exitCode = code;

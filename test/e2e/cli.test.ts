@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_PATH } from '../../cli/embedded.js';
@@ -105,6 +105,23 @@ search:
     const gce = losses.find((l) => l.name === 'gce')!;
     assert.deepEqual(gce.params.map((p) => [p.name, p.default]), [['q', 0.7]]);
     assert.deepEqual(gce.inputs, ['logits', 'labels']);
+  });
+
+  it('runs through a symlink, as the installed `trellis` bin is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-bin-'));
+    try {
+      symlinkSync(CLI_PATH, join(dir, 'trellis'));
+      const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(dir, 'trellis'), 'losses', '--json']);
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.on('exit', (code) => resolve({ code: code ?? 1, stdout }));
+      });
+      assert.equal(result.code, 0);
+      assert.equal((JSON.parse(result.stdout) as { losses: unknown[] }).losses.length, 18);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 2 on unknown flags and missing files', async () => {
