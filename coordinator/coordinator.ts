@@ -14,7 +14,7 @@ import { LeaseTable } from './dispatch/leases.js';
 import { SweepRunner } from './experiments/sweep-runner.js';
 import { validateSpec, validateSpecText, type ValidatedSpec } from './experiments/validate.js';
 import { PipelineRunner } from './pipelines/engine.js';
-import { trellisVersion } from '../shared/version.js';
+import { codeVersion } from '../shared/version.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '../shared/errors.js';
 import { isTerminal, type ExperimentStatus } from '../shared/states.js';
 import type { TrellisEvent } from '../shared/events.js';
@@ -428,7 +428,7 @@ export class Coordinator {
         store: this.patient,
         events: this.events,
         log: this.log,
-        codeVersion: trellisVersion(),
+        codeVersion: codeVersion(),
         submitChild: async (spec, requestId, parentId) => {
           // Large outputs arrive as {"$artifact": id} (resolved on the worker). Validate a copy in
           // which they read as pending references, which task validators leave alone; store the

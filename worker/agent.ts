@@ -15,7 +15,7 @@ import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignme
 import type { AttemptContext, Checkpoint } from './runtimes/base.js';
 import { PermanentRunError, StoppedError } from './runtimes/base.js';
 import { getRuntime, runtimeNames } from './runtimes/registry.js';
-import { trellisVersion } from '../shared/version.js';
+import { codeVersion } from '../shared/version.js';
 import type { TrialConfig } from '../shared/spec/schema.js';
 import type { Params } from '../shared/spec/space.js';
 
@@ -215,7 +215,7 @@ export class WorkerAgent {
           },
           labels: this.options.labels ?? {},
           runtimes: this.options.runtimes ?? runtimeNames(),
-          version: trellisVersion(),
+          version: codeVersion(),
           running_attempt_ids: this.runningAttempts,
         },
       });
@@ -318,7 +318,7 @@ export class WorkerAgent {
         result: {
           attempt_id: a.attempt_id,
           metrics: finiteOnly(result.metrics),
-          info_json: JSON.stringify({ ...result.info, workerId: this.id, durationMs: Date.now() - started }),
+          info_json: JSON.stringify({ ...result.info, workerId: this.id, codeVersion: codeVersion(), durationMs: Date.now() - started }),
         },
       });
       log.info({ metrics: result.metrics, ms: Date.now() - started }, 'attempt succeeded');
