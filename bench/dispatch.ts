@@ -195,9 +195,12 @@ export async function runDispatch(options: DispatchOptions): Promise<Record<stri
   const ray = peerNumber(peers.ray_tune, 'trials_per_second');
   const optuna = peerNumber(peers.optuna, 'trials_per_second');
   const optunaNoFsync = peerNumber(peers.optuna, 'noop_no_fsync', 'trials_per_second');
+  const optunaProcess = peerNumber(peers.optuna, 'noop_process', 'trials_per_second');
   const ratios = {
     command_vs_ray_tune: ratio(embedded.command.trials_per_second, ray),
     command_vs_optuna: ratio(embedded.command.trials_per_second, optuna),
+    /** The same workload on both sides: one no-op process per trial (Optuna: subprocess.run). */
+    command_vs_optuna_process: ratio(embedded.command.trials_per_second, optunaProcess),
     inprocess_vs_ray_tune: ratio(inprocess.trials_per_second, ray),
     inprocess_vs_optuna: ratio(inprocess.trials_per_second, optuna),
     like_for_like_durability: {
@@ -213,6 +216,7 @@ export async function runDispatch(options: DispatchOptions): Promise<Record<stri
   const goals = {
     dispatch_20x_ray_tune: goal(ratios.command_vs_ray_tune, 20, 'command runtime trials/s ÷ Ray Tune trials/s'),
     dispatch_2x_optuna: goal(ratios.command_vs_optuna, 2, 'command runtime trials/s ÷ Optuna trials/s (each with its default storage)'),
+    dispatch_2x_optuna_same_workload: goal(ratios.command_vs_optuna_process, 2, 'command runtime ÷ Optuna whose objective also starts one no-op process per trial'),
     dispatch_2x_optuna_inprocess: goal(ratios.inprocess_vs_optuna, 2, 'in-process trials/s ÷ Optuna trials/s (Optuna too runs its objectives in process)'),
     dispatch_2x_optuna_no_fsync: goal(ratios.like_for_like_durability.command_vs_optuna_no_fsync, 2, 'command runtime ÷ Optuna with fsync disabled (neither syncs the disk)'),
     overhead_1_02: { value: overheadRatio, target: '<= 1.02', met: overheadRatio <= 1.02 },

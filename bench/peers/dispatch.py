@@ -54,8 +54,9 @@ def _journal(path):
     return JournalStorage(JournalFileBackend(path))
 
 
-def _optuna_worker(path, study_name, n_trials, seed, barrier, out, fsync):
+def _optuna_worker(path, study_name, n_trials, seed, barrier, out, fsync, spawn=False):
     import optuna
+    import subprocess
 
     if not fsync:
         os.fsync = lambda fd: None  # reference only: JournalFileBackend fsyncs every append
@@ -64,7 +65,11 @@ def _optuna_worker(path, study_name, n_trials, seed, barrier, out, fsync):
     study = optuna.load_study(study_name=study_name, storage=_journal(path), sampler=optuna.samplers.RandomSampler(seed=seed))
 
     def objective(trial):
-        return trial.suggest_float("x", 0.0, 1.0)
+        x = trial.suggest_float("x", 0.0, 1.0)
+        if spawn:
+            # The same workload as Trellis's command runtime: one no-op process per trial.
+            subprocess.run(["/bin/true"], check=True)
+        return x
 
     barrier.wait()
     start = time.time()
@@ -72,13 +77,13 @@ def _optuna_worker(path, study_name, n_trials, seed, barrier, out, fsync):
     out.put((start, time.time()))
 
 
-def optuna_noop(args, tmp, fsync=True):
+def optuna_noop(args, tmp, fsync=True, spawn=False):
     """For each process count, `reps` runs on fresh journals (median run); the fastest count is `noop`."""
     by_procs = {}
-    label = "" if fsync else " (fsync disabled)"
+    label = ("" if fsync else " (fsync disabled)") + (" spawning /bin/true per trial" if spawn else "")
     for procs in [int(p) for p in args.procs.split(",") if p]:
         log(f"optuna: {args.trials} no-op trials, {procs} process(es) on one journal file{label}")
-        runs = [_optuna_noop_once(args, tmp, f"{procs}-{r}-{fsync}", procs, fsync) for r in range(args.reps)]
+        runs = [_optuna_noop_once(args, tmp, f"{procs}-{r}-{fsync}-{spawn}", procs, fsync, spawn) for r in range(args.reps)]
         for r in runs:
             log(f"optuna: {procs} process(es){label}: {r['trials']} no-op trials in {r['seconds']:.3f} s")
         walls = sorted(r["seconds"] for r in runs)
@@ -88,7 +93,7 @@ def optuna_noop(args, tmp, fsync=True):
     return best, by_procs
 
 
-def _optuna_noop_once(args, tmp, rep, procs, fsync):
+def _optuna_noop_once(args, tmp, rep, procs, fsync, spawn=False):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -98,7 +103,7 @@ def _optuna_noop_once(args, tmp, rep, procs, fsync):
     barrier = ctx.Barrier(procs)
     out = ctx.Queue()
     shares = [args.trials // procs + (1 if i < args.trials % procs else 0) for i in range(procs)]
-    procs = [ctx.Process(target=_optuna_worker, args=(path, "noop", n, 100 + i, barrier, out, fsync)) for i, n in enumerate(shares)]
+    procs = [ctx.Process(target=_optuna_worker, args=(path, "noop", n, 100 + i, barrier, out, fsync, spawn)) for i, n in enumerate(shares)]
     for p in procs:
         p.start()
     spans = [out.get() for _ in procs]
@@ -193,6 +198,7 @@ def main():
         if args.peer == "optuna":
             noop, by_procs = optuna_noop(args, tmp)
             noop_nofsync, by_procs_nofsync = optuna_noop(args, tmp, fsync=False)
+            noop_process, by_procs_process = optuna_noop(args, tmp, spawn=True)
             log(f"optuna: {args.sleep_trials} trials of {args.sleep} s, {args.concurrency} threads")
             slept = optuna_sleep(args, tmp)
             result = {
@@ -201,6 +207,8 @@ def main():
                 "noop_by_processes": by_procs,
                 "noop_no_fsync": noop_nofsync,
                 "noop_no_fsync_by_processes": by_procs_nofsync,
+                "noop_process": noop_process,
+                "noop_process_by_processes": by_procs_process,
                 "sleep": slept,
                 "storage": "JournalStorage(JournalFileBackend): fsync after every append",
                 "sampler": "RandomSampler",
