@@ -1,0 +1,39 @@
+/**
+ * Backend selection falls through a native package that is installed but fails to load
+ * (simulated with module hooks in a child process) to the WebAssembly backend.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const REGISTER = fileURLToPath(new URL('../../../test/fixtures/broken-native/register.mjs', import.meta.url));
+const BACKEND = pathToFileURL(fileURLToPath(new URL('../../worker/runtimes/tfjs/backend.js', import.meta.url))).href;
+
+describe('tfjs backend selection', () => {
+  it('falls back to wasm when tfjs-node-gpu and tfjs-node are present but fail to load', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-backend-'));
+    try {
+      const log = join(dir, 'attempted');
+      const env: NodeJS.ProcessEnv = { ...process.env, BROKEN_NATIVE_LOG: log };
+      delete env.TRELLIS_TF_BACKEND;
+      const script = `import(${JSON.stringify(BACKEND)}).then((m) => m.selectBackend(true)).then((b) => console.log(b.name, b.tf.getBackend()))`;
+      const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', pathToFileURL(REGISTER).href, '--input-type=module', '-e', script], { env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.trim(), 'wasm wasm');
+      assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'], 'both native packages were tried first');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
