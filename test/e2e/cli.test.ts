@@ -9,21 +9,7 @@ import { mkdtempSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_PATH } from '../../cli/embedded.js';
-
-function trellis(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  // The embedded default: no MONGODB_URI or NATS_URL.
-  const env = { ...process.env };
-  delete env.MONGODB_URI;
-  delete env.NATS_URL;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+import { trellis } from '../helpers/cli.js';
 
 describe('trellis run (embedded)', () => {
   it('runs a sweep on optdigits and prints one JSON document with a best val_accuracy >= 0.9', async () => {

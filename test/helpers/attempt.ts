@@ -3,6 +3,7 @@
  * (steps must increase, as the worker enforces), checkpoints go to an in-memory list (pass the
  * same list to a second attempt to resume), and the controller stops the attempt.
  */
+import * as tf from '@tensorflow/tfjs';
 import { trialSchema } from '../../shared/spec/schema.js';
 import type { AttemptContext, Checkpoint } from '../../worker/runtimes/base.js';
 
@@ -43,4 +44,12 @@ export function fakeAttempt(task: string, trial: Record<string, unknown>, seed =
     log() {},
   };
   return { ctx, reports, store, controller };
+}
+
+/** Puts this test process on the WebAssembly backend (call from `before`); returns the task backend. */
+export async function useWasmBackend(): Promise<{ name: string; tf: typeof tf }> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  await tf.setBackend('wasm');
+  await tf.ready();
+  return { name: 'wasm', tf };
 }

@@ -23,26 +23,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_PATH } from '../../cli/embedded.js';
-
-function trellis(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  // The embedded default: no MONGODB_URI or NATS_URL.
-  const env = { ...process.env };
-  delete env.MONGODB_URI;
-  delete env.NATS_URL;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+import { trellis } from '../helpers/cli.js';
 
 const SPEC = `apiVersion: trellis/v1
 kind: Sweep

@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { trialSchema } from '../../shared/spec/schema.js';
-import { fakeAttempt, type FakeAttempt } from '../helpers/attempt.js';
+import { fakeAttempt, useWasmBackend, type FakeAttempt } from '../helpers/attempt.js';
 import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint } from '../../worker/runtimes/base.js';
 import {
   embedTask,
@@ -20,9 +20,7 @@ import {
 const backend = { name: 'wasm', tf };
 
 before(async () => {
-  await import('@tensorflow/tfjs-backend-wasm');
-  await tf.setBackend('wasm');
-  await tf.ready();
+  await useWasmBackend();
 });
 
 type Attempt = FakeAttempt;

@@ -171,6 +171,24 @@ export function perSampleCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D):
 }
 
 /** Rows scaled to unit L2 norm (a zero row stays zero instead of 0/0). */
+/**
+ * Embedding losses' common start: the batch's L2-normalised cosine similarity matrix (tensor,
+ * for the gradient, and its values, for mining) and the labels. Call inside tf.tidy.
+ */
+export function labelledSimilarities(
+  loss: string,
+  inputs: LossTensors,
+): { b: number; labels: Int32Array | Float32Array | Uint8Array; sim: tf.Tensor2D; s: Float32Array | Int32Array | Uint8Array } {
+  const emb = requireInput(loss, inputs, 'embeddings', 2) as tf.Tensor2D;
+  const b = emb.shape[0];
+  const labelsT = intVector(loss, inputs, 'labels');
+  expectRows(loss, 'labels', labelsT, b);
+  const labels = labelsT.dataSync();
+  const e = l2Normalize(emb);
+  const sim = tf.matMul(e, e, false, true) as tf.Tensor2D;
+  return { b, labels, sim, s: sim.dataSync() };
+}
+
 export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
   const norm = tf.sqrt(tf.maximum(tf.sum(tf.square(x), 1, true), 1e-12));
   return tf.div(x, norm) as tf.Tensor2D;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { expectRows, intVector, l2Normalize, numParam, requireInput, type LossDefinition } from './base.js';
+import { labelledSimilarities, numParam, type LossDefinition } from './base.js';
 
 /** Same-label similarities at or above 1 − this are the anchor itself (or a duplicate). */
 const SELF_EPS = 1e-5;
@@ -35,14 +35,7 @@ export const msLoss: LossDefinition = {
     return {
       compute: (inputs) =>
         tf.tidy(() => {
-          const emb = requireInput('ms', inputs, 'embeddings', 2) as tf.Tensor2D;
-          const b = emb.shape[0];
-          const labelsT = intVector('ms', inputs, 'labels');
-          expectRows('ms', 'labels', labelsT, b);
-          const labels = labelsT.dataSync();
-          const e = l2Normalize(emb);
-          const sim = tf.matMul(e, e, false, true);
-          const s = sim.dataSync();
+          const { b, labels, sim, s } = labelledSimilarities('ms', inputs);
 
           const posMask = new Float32Array(b * b);
           const negMask = new Float32Array(b * b);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { expectRows, intVector, l2Normalize, numParam, requireInput, type LossDefinition } from './base.js';
+import { labelledSimilarities, numParam, type LossDefinition } from './base.js';
 
 /**
  * Threshold-consistent margin (TCM) regulariser (Zhang et al., 2023) on cosine similarities of
@@ -29,14 +29,7 @@ export const tcmLoss: LossDefinition = {
     return {
       compute: (inputs) =>
         tf.tidy(() => {
-          const emb = requireInput('tcm', inputs, 'embeddings', 2) as tf.Tensor2D;
-          const b = emb.shape[0];
-          const labelsT = intVector('tcm', inputs, 'labels');
-          expectRows('tcm', 'labels', labelsT, b);
-          const labels = labelsT.dataSync();
-          const e = l2Normalize(emb);
-          const sim = tf.matMul(e, e, false, true);
-          const s = sim.dataSync();
+          const { b, labels, sim, s } = labelledSimilarities('tcm', inputs);
           const posMask = new Float32Array(b * b);
           const negMask = new Float32Array(b * b);
           let nPos = 0;

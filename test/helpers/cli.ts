@@ -1,0 +1,17 @@
+/** Runs the `trellis` command as a user does, on the embedded default (no MONGODB_URI or NATS_URL). */
+import { spawn } from 'node:child_process';
+import { CLI_PATH } from '../../cli/embedded.js';
+
+export function trellis(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  delete env.MONGODB_URI;
+  delete env.NATS_URL;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
