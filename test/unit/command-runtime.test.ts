@@ -366,6 +366,32 @@ describe('command runtime: checkpoints', () => {
     }
   });
 
+  it('never saves a directory that changed while it was copied, and never fails on a renamed temp file', async () => {
+    const store: Checkpoint[] = [];
+    const attempt = fakeAttempt({ command: [node, program('churn.mjs'), '40'], store });
+    await commandRuntime.run(attempt.ctx);
+    assert.ok(!attempt.logs.some((line) => line.includes('could not be saved')), JSON.stringify(attempt.logs));
+    assert.ok(store.length >= 1);
+    assert.equal(store.at(-1)!.step, 40, 'the directory at exit is saved');
+    const dir = await mkdtemp(join(tmpdir(), 'trellis-cmd-test-'));
+    try {
+      for (const saved of store) {
+        const target = join(dir, String(store.indexOf(saved)));
+        await mkdir(target);
+        await unpackArchive(saved.data, target);
+        const state = JSON.parse(await readFile(join(target, 'state.json'), 'utf8')) as { step: number };
+        // The directory at any one moment holds state.json and step.txt of the same step, or
+        // step.txt one behind while the next step's state is being written; a copy read over
+        // a longer stretch could pair them any other way.
+        const step = Number(await readFile(join(target, 'step.txt'), 'utf8'));
+        assert.ok(state.step === step || state.step === step + 1, `state.json at step ${state.step}, step.txt at ${step}`);
+        assert.ok(saved.step <= state.step);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('packs the checkpoint dir at a successful exit when the program wrote it without saying so', async () => {
     const store: Checkpoint[] = [];
     const attempt = fakeAttempt({ command: [node, program('checkpointer.mjs'), '4', '0', 'silent'], store });

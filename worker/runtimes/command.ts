@@ -24,16 +24,18 @@
  * - Checkpoints: `TRELLIS_CHECKPOINT_DIR` is a fresh directory per attempt, filled with the
  *   trial's last checkpoint when there is one. The line `{"checkpoint": true, "step": N}` means
  *   "the directory now holds my state after step N": the runtime packs it and saves it. Write
- *   the files first (atomically, e.g. write then rename), then print the line; the copy is taken
- *   when the line is read, so leave the files alone for a moment or checkpoint less often than
- *   every few milliseconds. At a successful exit a non-empty directory that differs from the
+ *   the files first (atomically, e.g. write then rename), then print the line. The copy is taken
+ *   when the line is read and only kept if the directory held still while it was read (checked
+ *   by stat before and after, retried a few times); a directory that keeps changing skips that
+ *   checkpoint with a log line rather than saving a torn mix of two steps. At a successful exit a non-empty directory that differs from the
  *   last saved checkpoint is saved too (at the last reported step).
  * - Stop: on abort the whole process group gets SIGTERM, then SIGKILL after
  *   `trial.stopGraceSeconds`; the attempt rejects with StoppedError. Processes left in the
  *   group after the program exits are killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, readdir, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, readdir, rm, stat, lstat, writeFile, chmod } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -245,11 +247,26 @@ const KIND_END = 0;
 const KIND_FILE = 1;
 const KIND_DIR = 2;
 
-/** Packs a directory tree (files and directories; symlinks and others are skipped and named). */
-export async function packDirectory(dir: string): Promise<{ data: Buffer; files: number; skipped: string[] }> {
+/** A packed checkpoint directory. `stable` is false when the tree changed while it was read. */
+export interface PackedDirectory {
+  data: Buffer;
+  files: number;
+  skipped: string[];
+  stable: boolean;
+}
+
+/**
+ * Packs a directory tree (files and directories; symlinks and others are skipped and named).
+ * The program may still be writing while we read, so the tree's stat signature (paths, sizes,
+ * mtimes, inodes) is taken before and after; a file that vanishes mid-read (a temp file being
+ * renamed into place) or any change between the two makes the pack unstable, not an error.
+ */
+export async function packDirectory(dir: string): Promise<PackedDirectory> {
+  const before = await treeSignature(dir);
   const parts: Buffer[] = [MAGIC];
   const skipped: string[] = [];
   let files = 0;
+  let vanished = false;
   const header = (kind: number, mode: number, path: string): void => {
     const name = Buffer.from(path, 'utf8');
     const head = Buffer.alloc(9);
@@ -259,16 +276,20 @@ export async function packDirectory(dir: string): Promise<{ data: Buffer; files:
     parts.push(head, name);
   };
   const walk = async (absolute: string, relative: string): Promise<void> => {
-    const entries = await readdir(absolute, { withFileTypes: true });
+    const entries = await ifPresent(readdir(absolute, { withFileTypes: true }));
+    if (entries === undefined) return void (vanished = true);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const path = relative ? `${relative}/${entry.name}` : entry.name;
       const full = join(absolute, entry.name);
       if (entry.isDirectory()) {
-        header(KIND_DIR, (await stat(full)).mode, path);
+        const info = await ifPresent(stat(full));
+        if (info === undefined) return void (vanished = true);
+        header(KIND_DIR, info.mode, path);
         await walk(full, path);
       } else if (entry.isFile()) {
-        const [content, info] = await Promise.all([readFile(full), stat(full)]);
+        const [content, info] = await Promise.all([ifPresent(readFile(full)), ifPresent(stat(full))]);
+        if (content === undefined || info === undefined) return void (vanished = true);
         header(KIND_FILE, info.mode, path);
         const size = Buffer.alloc(8);
         size.writeBigUInt64BE(BigInt(content.length));
@@ -281,7 +302,54 @@ export async function packDirectory(dir: string): Promise<{ data: Buffer; files:
   };
   await walk(dir, '');
   parts.push(Buffer.from([KIND_END]));
-  return { data: Buffer.concat(parts), files, skipped };
+  const stable = !vanished && before === (await treeSignature(dir));
+  return { data: Buffer.concat(parts), files, skipped, stable };
+}
+
+/**
+ * Packs dir until two stat signatures taken around the read agree (up to `tries` times, with a
+ * short pause between). Returns undefined when the tree never held still: a torn copy (weights of
+ * one step, state of another) is worse than a skipped checkpoint.
+ */
+export async function snapshotDirectory(dir: string, tries = 4): Promise<PackedDirectory | undefined> {
+  for (let attempt = 1; attempt <= tries; attempt++) {
+    const packed = await packDirectory(dir);
+    if (packed.stable) return packed;
+    if (attempt < tries) await delay(10 * attempt);
+  }
+  return undefined;
+}
+
+/** Paths, kinds, sizes, nanosecond mtimes and inodes of everything under dir, in sorted order. */
+async function treeSignature(dir: string): Promise<string> {
+  const lines: string[] = [];
+  const walk = async (absolute: string, relative: string): Promise<void> => {
+    const names = await ifPresent(readdir(absolute));
+    if (names === undefined) return void lines.push(`${relative}\0gone`);
+    names.sort();
+    for (const name of names) {
+      const path = relative ? `${relative}/${name}` : name;
+      const info = await ifPresent(lstat(join(absolute, name), { bigint: true }));
+      if (info === undefined) {
+        lines.push(`${path}\0gone`);
+        continue;
+      }
+      lines.push(`${path}\0${info.mode}\0${info.size}\0${info.mtimeNs}\0${info.ino}`);
+      if (info.isDirectory()) await walk(join(absolute, name), path);
+    }
+  };
+  await walk(dir, '');
+  return lines.join('\n');
+}
+
+/** The promise's value, or undefined when it failed because the path no longer exists. */
+async function ifPresent<T>(pending: Promise<T>): Promise<T | undefined> {
+  try {
+    return await pending;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 /** Unpacks an archive made by packDirectory into dir. Throws on anything malformed or unsafe. */
@@ -450,12 +518,17 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     const saveCheckpoint = (
       step: number,
       atExit: boolean,
-      packed: Promise<Awaited<ReturnType<typeof packDirectory>>>,
+      snapshot: Promise<PackedDirectory | undefined>,
     ): void => {
       const why = atExit ? 'at exit' : 'checkpoint line';
       saves = saves.then(async () => {
         try {
-          const { data, files, skipped } = await packed;
+          const packed = await snapshot;
+          if (packed === undefined) {
+            ctx.log(`checkpoint for step ${step} (${why}) skipped: ${checkpointDir} kept changing while it was copied`);
+            return;
+          }
+          const { data, files, skipped } = packed;
           if (files === 0) {
             if (!atExit) ctx.log(`checkpoint for step ${step} (${why}) ignored: ${checkpointDir} holds no files`);
             return;
@@ -501,7 +574,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
           return;
         }
         const step = parsed.step ?? lastStep ?? 0;
-        saveCheckpoint(step, false, packDirectory(checkpointDir));
+        saveCheckpoint(step, false, snapshotDirectory(checkpointDir));
       }
     };
 
@@ -608,7 +681,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
 
     if (checkpointEvery !== 0) {
       const finalStep = Math.max(lastStep ?? 0, lastSavedStep ?? 0);
-      saveCheckpoint(finalStep, true, packDirectory(checkpointDir));
+      saveCheckpoint(finalStep, true, snapshotDirectory(checkpointDir));
     }
     await saves;
     if (saveFailure !== undefined) {
