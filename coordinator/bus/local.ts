@@ -1,11 +1,15 @@
 /**
  * LocalBus: the in-process event bus of embedded mode.
  *
- * Keeps every experiment event in memory, per experiment in publish order, for `fromSeq`
- * replay; drops a re-published event (same `eventId`); hands each subscriber its own queue.
+ * Keeps the most recent `historyLimit` experiment events in memory (across experiments, the
+ * oldest published dropped first), per experiment in publish order, for `fromSeq` replay; drops
+ * a re-published event (same `eventId`); hands each subscriber its own queue. The coordinator
+ * replays from its store, so the bus's history only serves direct subscribers.
  *
- * Known limits (fine for one process running a sweep, not for a long-lived server):
- * - the history grows with every experiment event published and is never trimmed;
+ * Known limits:
+ * - replay covers only the events still held; an event re-published after events of its
+ *   experiment with a higher-or-equal seq were dropped from the history is treated as a
+ *   duplicate (the outbox re-publishes at start, long before that many events follow);
  * - a subscriber that does not read keeps every event published since in its queue
  *   (no back-pressure, no drop policy);
  * - worker events are de-duplicated against the last `workerDedupWindow` worker event ids only.
@@ -17,17 +21,27 @@ import type { EventBus, SubscribeOptions } from './base.js';
 export interface LocalBusOptions {
   /** How many recent worker-event ids are remembered for de-duplication. Default 10 000. */
   workerDedupWindow?: number;
+  /** How many experiment events are kept for replay, over all experiments. Default 100 000. */
+  historyLimit?: number;
 }
 
 interface ExperimentHistory {
+  /** Held events in publish order; those before `head` have been dropped. */
   events: TrellisEvent[];
+  head: number;
   seqs: Set<number>;
+  /** The highest seq dropped from the history: anything at or below it counts as seen. */
+  droppedThrough: number;
 }
 
 export class LocalBus implements EventBus {
   readonly kind = 'local';
   private readonly workerDedupWindow: number;
+  private readonly historyLimit: number;
   private readonly history = new Map<string, ExperimentHistory>();
+  /** The experiment of every held event, oldest first (from `publishedHead` on). */
+  private published: ExperimentHistory[] = [];
+  private publishedHead = 0;
   private readonly recentWorkerIds = new Set<string>();
   private readonly subscribers = new Set<Subscription>();
   private closed = false;
@@ -37,6 +51,15 @@ export class LocalBus implements EventBus {
     if (!(this.workerDedupWindow >= 1)) {
       throw new TypeError(`LocalBus: workerDedupWindow is ${options.workerDedupWindow}, but must be >= 1`);
     }
+    this.historyLimit = options.historyLimit ?? 100_000;
+    if (!Number.isInteger(this.historyLimit) || this.historyLimit < 1) {
+      throw new TypeError(`LocalBus: historyLimit is ${options.historyLimit}, but must be an integer >= 1`);
+    }
+  }
+
+  /** How many experiment events the history holds now (at most `historyLimit`). */
+  get historySize(): number {
+    return this.published.length - this.publishedHead;
   }
 
   async start(): Promise<void> {
@@ -55,10 +78,12 @@ export class LocalBus implements EventBus {
     const stored = structuredClone(event);
     if (stored.experimentId !== undefined) {
       let h = this.history.get(stored.experimentId);
-      if (!h) this.history.set(stored.experimentId, (h = { events: [], seqs: new Set() }));
-      if (h.seqs.has(stored.seq)) return;
+      if (!h) this.history.set(stored.experimentId, (h = { events: [], head: 0, seqs: new Set(), droppedThrough: 0 }));
+      if (h.seqs.has(stored.seq) || stored.seq <= h.droppedThrough) return;
       h.seqs.add(stored.seq);
       h.events.push(stored);
+      this.published.push(h);
+      if (this.historySize > this.historyLimit) this.dropOldest();
     } else {
       const id = eventId(stored);
       if (this.recentWorkerIds.has(id)) return;
@@ -69,6 +94,26 @@ export class LocalBus implements EventBus {
       }
     }
     for (const sub of this.subscribers) if (sub.wants(stored)) sub.push(stored);
+  }
+
+  private dropOldest(): void {
+    const h = this.published[this.publishedHead]!;
+    this.publishedHead++;
+    const dropped = h.events[h.head]!;
+    h.head++;
+    h.seqs.delete(dropped.seq);
+    h.droppedThrough = Math.max(h.droppedThrough, dropped.seq);
+    if (h.head === h.events.length) {
+      h.events = [];
+      h.head = 0;
+    } else if (h.head > 1024 && h.head * 2 > h.events.length) {
+      h.events = h.events.slice(h.head);
+      h.head = 0;
+    }
+    if (this.publishedHead > 1024 && this.publishedHead * 2 > this.published.length) {
+      this.published = this.published.slice(this.publishedHead);
+      this.publishedHead = 0;
+    }
   }
 
   /**
@@ -85,7 +130,10 @@ export class LocalBus implements EventBus {
     if (options.fromSeq !== undefined) {
       const from = options.fromSeq;
       const sources = options.experimentId !== undefined ? [this.history.get(options.experimentId)] : [...this.history.values()];
-      for (const h of sources) if (h) for (const e of h.events) if (e.seq >= from) sub.push(e);
+      for (const h of sources) {
+        if (!h) continue;
+        for (let i = h.head; i < h.events.length; i++) if (h.events[i]!.seq >= from) sub.push(h.events[i]!);
+      }
     }
     this.subscribers.add(sub);
     return sub;

@@ -331,6 +331,42 @@ describe('NatsBus: outages', () => {
   });
 });
 
+describe('LocalBus: bounded history', () => {
+  it('keeps the newest historyLimit events over all experiments, replays those, and still drops re-publishes', async () => {
+    const bus = new LocalBus({ historyLimit: 5 });
+    await bus.start();
+    const controller = new AbortController();
+    try {
+      for (const seq of range(1, 4)) await bus.publish(ev('a', seq));
+      for (const seq of range(1, 3)) await bus.publish(ev('b', seq));
+      assert.equal(bus.historySize, 5, 'two of a\'s events were dropped');
+      const replayA = new Reader(bus.subscribe({ experimentId: 'a', fromSeq: 1, signal: controller.signal }));
+      const replayB = new Reader(bus.subscribe({ experimentId: 'b', fromSeq: 1, signal: controller.signal }));
+      // a re-published event that was dropped stays dropped; a new one goes through
+      await bus.publish(ev('a', 1));
+      await bus.publish(ev('a', 5));
+      await replayA.waitForSeq('a', 5);
+      await replayB.waitForSeq('b', 3);
+      assert.deepEqual(replayA.of('a'), [3, 4, 5]);
+      assert.deepEqual(replayB.of('b'), [1, 2, 3]);
+      assert.equal(bus.historySize, 5);
+      for (const seq of range(6, 3000)) await bus.publish(ev('a', seq));
+      assert.equal(bus.historySize, 5);
+      const tail = new Reader(bus.subscribe({ fromSeq: 1, signal: controller.signal }));
+      await tail.waitForSeq('a', 3000);
+      assert.deepEqual(tail.of('a'), range(2996, 3000));
+      assert.deepEqual(tail.of('b'), []);
+    } finally {
+      controller.abort();
+      await bus.close();
+    }
+  });
+
+  it('refuses a historyLimit below 1', () => {
+    assert.throws(() => new LocalBus({ historyLimit: 0 }), /historyLimit is 0, but must be an integer >= 1/);
+  });
+});
+
 describe('bus registry', () => {
   it('picks NatsBus with NATS_URL and LocalBus without', () => {
     assert.equal(createBus({ NATS_URL: natsUrl() }).kind, 'nats');

@@ -48,8 +48,10 @@ describe('pipelines', () => {
       const { experiment } = await client.submit(
         pipelineSpec('diamond', [
           stage('a', [], markers, { value: 1 }),
-          stage('b', ['a'], markers, { value: 10, inputs: ['${stages.a.outputs.value}'], holdMs: 1200 }),
-          stage('c', ['a'], markers, { value: 100, inputs: ['${stages.a.outputs.value}'], holdMs: 1200 }),
+          // Each branch holds until the other has started (or 30 s pass): run one after the
+          // other, the first would end before the second started.
+          stage('b', ['a'], markers, { value: 10, inputs: ['${stages.a.outputs.value}'], waitFor: ['c'], holdMs: 30_000 }),
+          stage('c', ['a'], markers, { value: 100, inputs: ['${stages.a.outputs.value}'], waitFor: ['b'], holdMs: 30_000 }),
           stage('d', ['b', 'c'], markers, { value: 1000, inputs: ['${stages.b.outputs.value}', '${stages.c.outputs.value}'] }),
         ]),
       );

@@ -33,6 +33,9 @@ describe('schedulers and replicates in the runner', () => {
       let pidAliveWhenNextStarted: boolean | undefined;
       const { experiment } = await client.submit(
         spec({
+          // The pruned program ignores SIGTERM and the grace is long: it stays alive until the
+          // test kills it, so trial 2 can only have started on a slot freed at the prune.
+          trial: { runtime: 'command', command: [process.execPath, TRAINER], epochs: 8, objective: { metric: 'score', mode: 'max' }, stopGraceSeconds: 120 },
           search: { algorithm: 'grid', space: { rate: { choice: [0.5, 0.1, 0.6] }, ignoreTerm: { choice: [true] }, markers: { choice: [markers] } } },
           scheduler: { type: 'asha', grace: 1, reduction: 2, max: 8 },
           budget: { trials: 3, concurrency: 3 },
@@ -40,8 +43,7 @@ describe('schedulers and replicates in the runner', () => {
       );
       const pruned = await cluster.waitForEvent((e) => e.experimentId === experiment.id && e.type === 'trial.state' && e.payload.status === 'pruned');
       assert.equal(pruned.trialNumber, 1, 'the slow learner (rate 0.1) is cut at the first rung');
-      // With one slot, the next trial runs while the pruned program (which ignores SIGTERM for
-      // its 3 s grace) is still alive: the slot was freed when the trial was pruned.
+      // With one slot, the next trial runs while the pruned program is still alive.
       const { readdirSync, readFileSync } = await import('node:fs');
       const pidOf = (trialNumber: number): number | undefined =>
         readdirSync(markers)
@@ -57,6 +59,7 @@ describe('schedulers and replicates in the runner', () => {
         pidAliveWhenNextStarted = false;
       }
       assert.equal(pidAliveWhenNextStarted, true, 'trial 2 started while the pruned program was still stopping');
+      process.kill(prunedPid, 'SIGKILL');
       const final = await client.wait(experiment.id);
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
