@@ -25,7 +25,7 @@ import { createSearch } from '../search/registry.js';
 import type { SearchAlgorithm, TrialObservation } from '../search/base.js';
 import { createScheduler } from '../schedulers/registry.js';
 import type { Scheduler } from '../schedulers/base.js';
-import { summarise } from '../search/replicates.js';
+import { BestTracker } from './best.js';
 import { pruneLossParams } from './loss-params.js';
 
 export interface RunnerContext {
@@ -62,6 +62,7 @@ export class SweepRunner {
   private readonly search: SearchAlgorithm;
   private readonly scheduler: Scheduler;
   private readonly trials = new Map<number, TrialDoc>();
+  private readonly bestTracker: BestTracker;
   private readonly running = new Map<string, Running>();
   private readonly chains = new Map<string, Promise<unknown>>();
   /** Reports waiting for their trial's chain, by attempt (see onProgress). */
@@ -84,6 +85,7 @@ export class SweepRunner {
     this.spec = experiment.spec as unknown as SweepSpec;
     this.log = ctx.log.child({ experimentId: experiment.id });
     this.sign = this.spec.trial.objective.mode === 'max' ? 1 : -1;
+    this.bestTracker = new BestTracker(this.spec.trial.objective, this.spec.search.replicates);
     this.queue = new PQueue({ concurrency: this.spec.budget.concurrency });
     const { algorithm, seed, space, replicates: _r, ...settings } = this.spec.search;
     this.search = createSearch(algorithm, { space, seed, settings });
@@ -113,7 +115,7 @@ export class SweepRunner {
   private async drive(): Promise<void> {
     const existing = await this.ctx.store.listTrials(this.id);
     for (const trial of existing) {
-      this.trials.set(trial.number, trial);
+      this.putTrial(trial);
       this.scheduler.onTrialAdd({ number: trial.number, params: trial.params });
     }
     this.nextNumber = Math.max(this.experiment.trialsCreated, ...existing.map((t) => t.number + 1), 0);
@@ -245,7 +247,7 @@ export class SweepRunner {
     const inserted = await this.ctx.store.insertTrial(trial);
     const stored = inserted ? trial : await this.ctx.store.getTrial(trial.id);
     if (!stored) throw new Error(`trial ${trial.id} could not be created`);
-    this.trials.set(number, stored);
+    this.putTrial(stored);
     await this.ctx.store.updateExperiment(this.id, {}, { trialsCreated: this.nextNumber, updatedAt: now });
     this.scheduler.onTrialAdd({ number, params: stored.params });
     this.emitTrialState(stored);
@@ -296,7 +298,7 @@ export class SweepRunner {
       this.log.warn({ trialId: pending.id }, 'lease claim lost; trial is not ours');
       throw new Cancelled();
     }
-    this.trials.set(claimed.number, claimed);
+    this.putTrial(claimed);
     const outcome = this.track(claimed, attemptId);
     this.ctx.leases.grant({ attemptId, trialId: claimed.id, experimentId: this.id, workerId: placement.workerId }, now);
     this.emitTrialState(claimed);
@@ -405,7 +407,7 @@ export class SweepRunner {
       doc.status === status && doc.attempts.length === attempts.length && doc.attempts[doc.attempts.length - 1]?.status === attemptStatus,
     );
     if (!updated) throw new Error(`trial ${trial.id} changed under the coordinator`);
-    this.trials.set(number, updated);
+    this.putTrial(updated);
     this.ctx.leases.release(attempt.id);
     this.ctx.dispatcher.release(attempt.id);
     this.running.delete(attempt.id);
@@ -457,7 +459,7 @@ export class SweepRunner {
         { status: 'running', attemptCount: trial.attempts.length },
         { metrics: merged, lastStep, updatedAt: now },
       );
-      if (updated) this.trials.set(running.number, updated);
+      if (updated) this.putTrial(updated);
       const metric = this.spec.trial.objective.metric;
       for (const report of batch) {
         this.ctx.events.emit({
@@ -494,7 +496,7 @@ export class SweepRunner {
       { params, lineage, checkpoint: donor.checkpoint, updatedAt: Date.now() },
     );
     if (!updated) return;
-    this.trials.set(trial.number, updated);
+    this.putTrial(updated);
     this.stopAttempt(attemptId, 'exploit');
     this.running.get(attemptId)?.settle({ kind: 'requeued', reason: `pbt: ${reason}` });
   }
@@ -509,7 +511,7 @@ export class SweepRunner {
         { status: 'running', attemptCount: trial.attempts.length },
         { checkpoint: { artifactId, step }, updatedAt: Date.now() },
       );
-      if (updated) this.trials.set(running.number, updated);
+      if (updated) this.putTrial(updated);
     }).catch((err: unknown) => this.log.error({ err, attemptId }, 'checkpoint not recorded'));
   }
 
@@ -573,7 +575,7 @@ export class SweepRunner {
         if (current.status !== 'pending') return;
         const updated = await this.ctx.store.updateTrial(current.id, { status: 'pending' }, { status: 'cancelled', updatedAt: Date.now() });
         if (updated) {
-          this.trials.set(trial.number, updated);
+          this.putTrial(updated);
           this.emitTrialState(updated);
         }
       });
@@ -634,8 +636,14 @@ export class SweepRunner {
     return out.sort((a, b) => a.number - b.number);
   }
 
+  /** Records a trial's latest document (and, once it is terminal, its part in the best). */
+  private putTrial(trial: TrialDoc): void {
+    this.trials.set(trial.number, trial);
+    this.bestTracker.observe(trial);
+  }
+
   private async updateBest(): Promise<void> {
-    const best = computeBest([...this.trials.values()], this.spec);
+    const best = this.bestTracker.best();
     if (!best || JSON.stringify(best) === JSON.stringify(this.experiment.best)) return;
     const updated = await this.ctx.store.updateExperiment(this.id, {}, { best, updatedAt: Date.now() });
     if (updated) this.experiment = updated;
@@ -694,36 +702,4 @@ export function deriveSeed(searchSeed: number, number: number): number {
   h = Math.imul(h ^ (number + 0x7f4a7c15), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
   return (h ^ (h >>> 16)) % 2147483647;
-}
-
-/**
- * The best trial by the objective. Succeeded trials first (pruned ones ran at lower fidelity);
- * with replicates, configurations are ranked by their mean over seeds, with a 95% CI.
- */
-export function computeBest(trials: TrialDoc[], spec: SweepSpec): BestTrial | undefined {
-  const { metric, mode } = spec.trial.objective;
-  const sign = mode === 'max' ? 1 : -1;
-  const k = spec.search.replicates;
-  const pool = trials.filter((t) => t.status === 'succeeded' && Number.isFinite(t.metrics[metric]));
-  const candidates = pool.length > 0 ? pool : trials.filter((t) => t.status === 'pruned' && Number.isFinite(t.metrics[metric]));
-  if (candidates.length === 0) return undefined;
-  if (k <= 1) {
-    let best = candidates[0]!;
-    for (const t of candidates) if (t.metrics[metric]! * sign > best.metrics[metric]! * sign) best = t;
-    return { trialId: best.id, number: best.number, params: best.params, metric, value: best.metrics[metric]! };
-  }
-  const groups = new Map<number, TrialDoc[]>();
-  for (const t of candidates) {
-    const config = Math.floor(t.number / k);
-    groups.set(config, [...(groups.get(config) ?? []), t]);
-  }
-  let best: BestTrial | undefined;
-  for (const group of groups.values()) {
-    const stats = summarise(group.map((t) => t.metrics[metric]!));
-    const first = group.reduce((a, b) => (a.number < b.number ? a : b));
-    if (!best || stats.mean * sign > best.value * sign) {
-      best = { trialId: first.id, number: first.number, params: first.params, metric, value: stats.mean, ci: stats.ci95, replicates: group.length };
-    }
-  }
-  return best;
 }

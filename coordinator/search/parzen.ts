@@ -185,15 +185,24 @@ class CategoricalKernels implements Kernels {
     const K = m + 1;
     const C = choices;
     this.p = new Float64Array(K * C);
+    this.logP = new Float64Array(K * C);
     const base = parameters.priorWeight / K;
     const rowSum = 1 + C * base;
+    // An observation's row holds only two values: the smoothed mass of its own choice and of
+    // every other one; their logs are taken once.
+    const other = base / rowSum;
+    const own = (base + 1) / rowSum;
+    const logOther = Math.log(other);
+    const logOwn = Math.log(own);
     for (let k = 0; k < m; k++) {
       const row = k * C;
-      for (let c = 0; c < C; c++) this.p[row + c] = base / rowSum;
-      this.p[row + observations[k]!]! += 1 / rowSum;
+      this.p.fill(other, row, row + C);
+      this.logP.fill(logOther, row, row + C);
+      this.p[row + observations[k]!] = own;
+      this.logP[row + observations[k]!] = logOwn;
     }
-    for (let c = 0; c < C; c++) this.p[m * C + c] = 1 / C;
-    this.logP = this.p.map(Math.log);
+    this.p.fill(1 / C, m * C, K * C);
+    this.logP.fill(-Math.log(C), m * C, K * C);
   }
 
   addLog(x: number, terms: Float64Array): void {
@@ -218,6 +227,8 @@ export class ParzenEstimator {
   private readonly cumW: Float64Array;
   private readonly kernels: Kernels[];
   private readonly terms: Float64Array;
+  /** Every dimension takes few distinct values (ints, choices). */
+  private readonly discrete: boolean;
 
   /**
    * @param observations one array per dimension, internal values (category indexes for
@@ -238,6 +249,7 @@ export class ParzenEstimator {
       acc += w;
       this.cumW[k] = acc;
     }
+    this.discrete = specs.every((spec) => spec.kind === 'categorical' || spec.discrete);
     this.kernels = specs.map((spec, d) =>
       spec.kind === 'numeric'
         ? new NumericKernels(observations[d]!, spec, parameters, specs.length)
@@ -263,11 +275,12 @@ export class ParzenEstimator {
 
   /**
    * log density (mass for discrete dimensions) of each point; points given per dimension.
-   * One-dimensional estimators evaluate each distinct value once (ints and choices repeat).
+   * One-dimensional estimators of a discrete dimension (ints, choices) evaluate each distinct
+   * value once, as those repeat; continuous candidates practically never do.
    */
   logPdf(points: Float64Array[], count: number): Float64Array {
     const out = new Float64Array(count);
-    const seen = this.kernels.length === 1 ? new Map<number, number>() : undefined;
+    const seen = this.kernels.length === 1 && this.discrete ? new Map<number, number>() : undefined;
     for (let i = 0; i < count; i++) {
       if (seen) {
         const x = points[0]![i]!;
