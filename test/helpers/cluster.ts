@@ -31,7 +31,9 @@ export async function startCluster(options: { workers: number; leaseMs?: number;
     dir,
     workers: options.workers,
     log,
-    leaseMs: options.leaseMs ?? 2000,
+    // Long enough that a worker starved of CPU on a loaded machine keeps its lease; tests that
+    // need a lease to run out after a kill pass a shorter one.
+    leaseMs: options.leaseMs ?? 6000,
     cpusPerWorker: options.cpusPerWorker ?? 1,
     store: new LocalStore(join(dir, 'store')),
     bus: new LocalBus(),

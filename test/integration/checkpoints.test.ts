@@ -10,7 +10,7 @@ import { exited, startCluster, waitForWorkers } from '../helpers/cluster.js';
 
 describe('checkpoints through the coordinator', () => {
   it('a tfjs trial resumes from its last checkpoint after its worker is killed', async () => {
-    const cluster = await startCluster({ workers: 2, leaseMs: 1500 });
+    const cluster = await startCluster({ workers: 2, leaseMs: 3000 });
     const client = new TrellisClient(cluster.address);
     try {
       await waitForWorkers(cluster, 2);

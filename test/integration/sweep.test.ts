@@ -36,7 +36,7 @@ describe('a sweep on a coordinator with two worker processes', () => {
   });
 
   it('requeues the trial of a worker killed with SIGKILL; it completes on the other worker and counts once', async () => {
-    const cluster = await startCluster({ workers: 2, leaseMs: 1500 });
+    const cluster = await startCluster({ workers: 2, leaseMs: 3000 });
     const client = new TrellisClient(cluster.address);
     try {
       const [first] = await waitForWorkers(cluster, 2);
