@@ -69,6 +69,10 @@ export class SweepRunner {
   private readonly pendingReports = new Map<string, { step: number; metrics: Record<string, number> }[]>();
   /** Oriented objective value by step, per trial: the learning curves TPE uses for pruned trials. */
   private readonly curves = new Map<number, Record<number, number>>();
+  /** observations(): the cached history, by configuration, and the entries to rebuild. */
+  private readonly observationCache: TrialObservation[] = [];
+  private readonly staleConfigs = new Set<number>();
+  private observedConfigs = 0;
   private readonly abort = new AbortController();
   private nextNumber = 0;
   private readonly sign: number;
@@ -474,6 +478,7 @@ export class SweepRunner {
         const curve = this.curves.get(trial.number) ?? {};
         curve[report.step] = value * this.sign;
         this.curves.set(trial.number, curve);
+        this.staleConfigs.add(Math.floor(trial.number / this.spec.search.replicates));
         const decision = this.scheduler.onResult({ number: trial.number, params: trial.params }, report.step, value * this.sign);
         if (decision.action === 'stop') {
           this.stopAttempt(attemptId, 'pruned');
@@ -602,44 +607,55 @@ export class SweepRunner {
 
   // ---- helpers ----
 
-  private observations(): TrialObservation[] {
+  /**
+   * The search history, one observation per configuration in number order. Rebuilt only for
+   * the configurations whose trials changed since the last call (marked by putTrial and by new
+   * curve points), so each suggestion costs O(changed), not O(trials).
+   */
+  private observations(): readonly TrialObservation[] {
+    for (const config of this.staleConfigs) {
+      if (this.observationCache[config] === undefined) this.observedConfigs++;
+      this.observationCache[config] = this.observe(config);
+    }
+    this.staleConfigs.clear();
+    // A coordinator killed while creating trials concurrently can leave a number unused.
+    return this.observedConfigs === this.observationCache.length ? this.observationCache : this.observationCache.filter(Boolean);
+  }
+
+  private observe(config: number): TrialObservation {
     const metric = this.spec.trial.objective.metric;
     const k = this.spec.search.replicates;
-    const byConfig = new Map<number, TrialDoc[]>();
-    for (const trial of this.trials.values()) {
-      const config = Math.floor(trial.number / k);
-      byConfig.set(config, [...(byConfig.get(config) ?? []), trial]);
+    const group: TrialDoc[] = [];
+    for (let number = config * k; number < (config + 1) * k; number++) {
+      const trial = this.trials.get(number);
+      if (trial) group.push(trial);
     }
-    const out: TrialObservation[] = [];
-    for (const [config, group] of byConfig) {
-      const done = group.filter((t) => t.status === 'succeeded' && t.metrics[metric] !== undefined);
-      const first = group[0]!;
-      if (done.length > 0) {
-        const mean = done.reduce((s, t) => s + t.metrics[metric]!, 0) / done.length;
-        out.push({ number: config, params: first.params, state: 'complete', value: mean * this.sign });
-      } else if (group.some((t) => t.status === 'pruned')) {
-        const value = first.metrics[metric];
-        const intermediate = this.curves.get(first.number);
-        out.push({
-          number: config,
-          params: first.params,
-          state: 'pruned',
-          ...(value !== undefined ? { value: value * this.sign } : {}),
-          ...(intermediate ? { intermediate } : {}),
-        });
-      } else if (group.every((t) => t.status === 'failed' || t.status === 'cancelled')) {
-        out.push({ number: config, params: first.params, state: 'failed' });
-      } else {
-        out.push({ number: config, params: first.params, state: 'running' });
-      }
+    const first = group[0]!;
+    const done = group.filter((t) => t.status === 'succeeded' && t.metrics[metric] !== undefined);
+    if (done.length > 0) {
+      const mean = done.reduce((s, t) => s + t.metrics[metric]!, 0) / done.length;
+      return { number: config, params: first.params, state: 'complete', value: mean * this.sign };
     }
-    return out.sort((a, b) => a.number - b.number);
+    if (group.some((t) => t.status === 'pruned')) {
+      const value = first.metrics[metric];
+      const intermediate = this.curves.get(first.number);
+      return {
+        number: config,
+        params: first.params,
+        state: 'pruned',
+        ...(value !== undefined ? { value: value * this.sign } : {}),
+        ...(intermediate ? { intermediate: { ...intermediate } } : {}),
+      };
+    }
+    if (group.every((t) => t.status === 'failed' || t.status === 'cancelled')) return { number: config, params: first.params, state: 'failed' };
+    return { number: config, params: first.params, state: 'running' };
   }
 
   /** Records a trial's latest document (and, once it is terminal, its part in the best). */
   private putTrial(trial: TrialDoc): void {
     this.trials.set(trial.number, trial);
     this.bestTracker.observe(trial);
+    this.staleConfigs.add(Math.floor(trial.number / this.spec.search.replicates));
   }
 
   private async updateBest(): Promise<void> {
