@@ -1,0 +1,86 @@
+/**
+ * The history the runner hands the search algorithm (one observation per configuration, kept
+ * up to date incrementally) equals one computed from scratch from the stored trials.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Coordinator } from '../../coordinator/coordinator.js';
+import { LocalStore } from '../../coordinator/store/local.js';
+import { LocalBus } from '../../coordinator/bus/local.js';
+import { TpeSearch } from '../../coordinator/search/tpe.js';
+import type { TrialObservation } from '../../coordinator/search/base.js';
+import type { TrialDoc } from '../../shared/types.js';
+import { createLogger } from '../../shared/log.js';
+
+const REPLICATES = 2;
+
+/** What the search should know of configurations 0..config-1 once all their trials ended. */
+function expectedHistory(trials: TrialDoc[], config: number): TrialObservation[] {
+  const out: TrialObservation[] = [];
+  for (let c = 0; c < config; c++) {
+    const group = trials.filter((t) => Math.floor(t.number / REPLICATES) === c);
+    const done = group.filter((t) => t.status === 'succeeded');
+    const params = group.find((t) => t.number === c * REPLICATES)!.params;
+    if (done.length > 0) out.push({ number: c, params, state: 'complete', value: done.reduce((s, t) => s + t.metrics.score!, 0) / done.length });
+    else out.push({ number: c, params, state: 'failed' });
+  }
+  return out;
+}
+
+describe('the search history seen by the algorithm', () => {
+  it('matches a from-scratch history at every suggestion (replicates, failures)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-history-'));
+    const calls: { number: number; history: TrialObservation[] }[] = [];
+    const original = TpeSearch.prototype.suggest;
+    TpeSearch.prototype.suggest = function (this: TpeSearch, number, history) {
+      calls.push({ number, history: structuredClone([...history]) });
+      return original.call(this, number, history);
+    };
+    const coordinator = new Coordinator({ store: new LocalStore(dir), bus: new LocalBus(), log: createLogger('test', 'error') });
+    try {
+      await coordinator.start();
+      const connection = coordinator.connectWorker({
+        send: (message) => {
+          const assign = message.assign;
+          if (!assign) return;
+          const attemptId = assign.attempt_id!;
+          const x = (JSON.parse(assign.params_json!) as { x: number }).x;
+          // Trials 6 and 7 (both seeds of configuration 3) and trial 10 fail; the rest succeed.
+          setImmediate(() =>
+            [6, 7, 10].includes(Number(assign.trial_number))
+              ? connection.onMessage({ body: 'failure', failure: { attempt_id: attemptId, error: 'diverged', retryable: false } })
+              : connection.onMessage({ body: 'result', result: { attempt_id: attemptId, metrics: { score: Math.sin(5 * x) + Number(assign.trial_number) / 100 }, info_json: '{}' } }),
+          );
+        },
+        end: () => undefined,
+      });
+      connection.onMessage({ body: 'hello', hello: { worker_id: 'w', slots: { cpus: 1, gpus: [], memory_bytes: '0' }, labels: {}, runtimes: ['command'], version: 'test', running_attempt_ids: [] } });
+      const { experiment } = await coordinator.submit(
+        JSON.stringify({
+          apiVersion: 'trellis/v1',
+          kind: 'Sweep',
+          name: 'history',
+          trial: { runtime: 'command', command: ['/bin/true'], objective: { metric: 'score', mode: 'max' } },
+          search: { algorithm: 'tpe', seed: 5, startup: 3, replicates: REPLICATES, space: { x: { uniform: [0, 1] } } },
+          budget: { trials: 20, concurrency: 1, maxAttempts: 1 },
+        }),
+      );
+      await coordinator.idle();
+      const trials = await coordinator.trials(experiment.id);
+      assert.equal(trials.length, 20);
+      assert.deepEqual(calls.map((c) => c.number), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'one suggestion per configuration');
+      for (const call of calls) assert.deepEqual(call.history, expectedHistory(trials, call.number), `history for configuration ${call.number}`);
+      const last = calls.at(-1)!.history;
+      assert.equal(last[3]!.state, 'failed', 'a configuration whose seeds all failed');
+      assert.equal(last[5]!.state, 'complete', 'one failed seed leaves the other');
+      assert.equal(last[5]!.value, trials.find((t) => t.number === 11)!.metrics.score);
+    } finally {
+      TpeSearch.prototype.suggest = original;
+      await coordinator.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
