@@ -31,7 +31,9 @@
  *   last saved checkpoint is saved too (at the last reported step).
  * - Stop: on abort the whole process group gets SIGTERM, then SIGKILL after
  *   `trial.stopGraceSeconds`; the attempt rejects with StoppedError. Processes left in the
- *   group after the program exits are killed.
+ *   group after the program exits are killed. On Linux the program is started through
+ *   `setpriv --pdeathsig KILL` where available (parent-death.ts), so a worker killed outright
+ *   takes it along instead of leaving it to train beside the retried attempt.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, readdir, rm, stat, lstat, writeFile, chmod } from 'node:fs/promises';
@@ -39,6 +41,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { existsSync } from 'node:fs';
+import { findProgram, parentDeathPrefix } from './parent-death.js';
 import type { ParamValue, Params } from '../../shared/spec/space.js';
 import {
   PermanentRunError,
@@ -585,11 +589,28 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     };
 
-    // --- spawn
+    // --- spawn (through setpriv where it can tie the program's life to this worker's)
+    const deathPrefix = await parentDeathPrefix();
+    let file = program;
+    let fileArgs = args;
+    if (deathPrefix) {
+      const resolved = await findProgram(program, env.PATH);
+      if (!resolved) {
+        const exists = program.includes('/') && existsSync(program);
+        throw new PermanentRunError(
+          exists
+            ? `cannot run ${JSON.stringify(program)}: not an executable file (trial.command[0])`
+            : `program not found: ${JSON.stringify(program)} (trial.command[0]; not on PATH or no such file)`,
+        );
+      }
+      file = deathPrefix[0]!;
+      fileArgs = [...deathPrefix.slice(1), resolved, ...args];
+    }
+    if (ctx.signal.aborted) throw stopError(ctx.signal);
     const started = Date.now();
     let child: ChildProcess;
     try {
-      child = spawn(program, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(file, fileArgs, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       throw new PermanentRunError(`cannot start ${JSON.stringify(program)}: ${describe(err)}`);
     }
@@ -689,7 +710,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       ctx.log(`note: at least one checkpoint could not be saved (${describe(saveFailure)})`);
     }
 
-    const info: Record<string, unknown> = { exitCode: 0, durationMs, command: program };
+    const info: Record<string, unknown> = { exitCode: 0, durationMs, command: program, diesWithWorker: deathPrefix !== undefined };
     if (resumeStep !== undefined) info.resumedFromStep = resumeStep;
     if (Object.keys(stageOutputs).length > 0) info.outputs = stageOutputs;
     return { metrics: finalMetrics, info };

@@ -1,0 +1,62 @@
+/**
+ * A worker killed outright takes its running programs with it (Linux, setpriv's parent-death
+ * signal): the program must not train on beside the attempt the coordinator hands out again.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TrellisClient } from '../../client/index.js';
+import { exited, startCluster, waitForWorkers } from '../helpers/cluster.js';
+import { waitUntil } from '../helpers/services.js';
+import { parentDeathPrefix } from '../../worker/runtimes/parent-death.js';
+
+const SLEEPER = fileURLToPath(new URL('../../../test/fixtures/integration/sleeper.mjs', import.meta.url));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('a worker killed with SIGKILL', () => {
+  it('takes its running program with it', async (t) => {
+    if (process.platform !== 'linux') return t.skip('parent-death signals are Linux only');
+    assert.ok(await parentDeathPrefix(), 'setpriv --pdeathsig is available on this machine (util-linux)');
+    const markers = mkdtempSync(join(tmpdir(), 'trellis-death-'));
+    const cluster = await startCluster({ workers: 1 });
+    const client = new TrellisClient(cluster.address);
+    let pid: number | undefined;
+    try {
+      await waitForWorkers(cluster, 1);
+      const { experiment } = await client.submit(
+        JSON.stringify({
+          apiVersion: 'trellis/v1',
+          kind: 'Sweep',
+          name: 'death',
+          trial: { runtime: 'command', command: [process.execPath, SLEEPER], objective: { metric: 'score', mode: 'max' } },
+          search: { algorithm: 'grid', space: { markers: { choice: [markers] } } },
+          budget: { trials: 1, concurrency: 1 },
+        }),
+      );
+      await cluster.waitForEvent((e) => e.type === 'trial.metric' && e.experimentId === experiment.id);
+      pid = Number(readdirSync(markers).find((f) => f.endsWith('.started'))!.split('.')[0]);
+      assert.ok(alive(pid), 'the program runs');
+      const worker = cluster.workers[0]!;
+      worker.kill('SIGKILL');
+      await exited(worker);
+      // The program would stay silent for two minutes: only the parent-death signal ends it now.
+      await waitUntil(() => !alive(pid!), 10_000, `program ${pid} to end after its worker died`);
+    } finally {
+      if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+      client.close();
+      await cluster.stop();
+      rmSync(markers, { recursive: true, force: true });
+    }
+  });
+});
