@@ -10,12 +10,15 @@ Contract (see README.md):
   * the GPU is whatever CUDA_VISIBLE_DEVICES shows (the worker pins it; empty means CPU).
 """
 import argparse
+import atexit
 import csv
 import json
 import os
 import random
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,8 +93,14 @@ def main():
     dropout = float(params.get("dropout", 0.0))
     weight_decay = float(params.get("weight_decay", 0.0))
 
-    checkpoint_dir = Path(os.environ.get("TRELLIS_CHECKPOINT_DIR", HERE / "checkpoint"))
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    # Run alone (no TRELLIS_CHECKPOINT_DIR), each run starts fresh in a temporary directory
+    # rather than resuming whatever an earlier run left beside the script.
+    if os.environ.get("TRELLIS_CHECKPOINT_DIR"):
+        checkpoint_dir = Path(os.environ["TRELLIS_CHECKPOINT_DIR"])
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        checkpoint_dir = Path(tempfile.mkdtemp(prefix="trellis-train-"))
+        atexit.register(shutil.rmtree, checkpoint_dir, True)
     checkpoint_path = checkpoint_dir / "checkpoint.pt"
     checkpoint_every = int(os.environ.get("TRELLIS_CHECKPOINT_EVERY", "1"))
 
