@@ -27,8 +27,9 @@
  *   the files first (atomically, e.g. write then rename), then print the line. The copy is taken
  *   when the line is read and only kept if the directory held still while it was read (checked
  *   by stat before and after, retried a few times); a directory that keeps changing skips that
- *   checkpoint with a log line rather than saving a torn mix of two steps. At a successful exit a non-empty directory that differs from the
- *   last saved checkpoint is saved too (at the last reported step).
+ *   checkpoint with a log line rather than saving a torn mix of two steps. At a successful
+ *   exit a non-empty directory that differs from the last saved checkpoint is saved too (at
+ *   the last reported step).
  * - Stop: on abort the whole process group gets SIGTERM, then SIGKILL after
  *   `trial.stopGraceSeconds`; the attempt rejects with StoppedError. Processes left in the
  *   group after the program exits are killed. On Linux the program is started through
