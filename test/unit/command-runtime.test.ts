@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, mkdir, readFile, rm, writeFile, symlink } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,6 @@ import {
   substitute,
   unpackArchive,
 } from '../../worker/runtimes/command.js';
-import { findProgram } from '../../worker/runtimes/parent-death.js';
 
 // dist-cmd/test/unit → repository root (the fixtures are not copied by tsc).
 const here = dirname(fileURLToPath(import.meta.url));
@@ -303,27 +302,7 @@ describe('command runtime: failures', () => {
   });
 });
 
-describe('command runtime: finding the program', () => {
-  it('finds a program by path or on PATH, executable files only', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'trellis-cmd-test-'));
-    try {
-      const tool = join(dir, 'tool');
-      const plain = join(dir, 'plain');
-      await writeFile(tool, '#!/bin/sh\n');
-      await chmod(tool, 0o755);
-      await writeFile(plain, 'data');
-      await mkdir(join(dir, 'sub'));
-      assert.equal(await findProgram('tool', `/nonexistent:${dir}`), tool);
-      assert.equal(await findProgram(tool, ''), tool);
-      assert.equal(await findProgram('./tool', '', dir), tool);
-      assert.equal(await findProgram('plain', dir), undefined, 'not executable');
-      assert.equal(await findProgram('sub', dir), undefined, 'a directory');
-      assert.equal(await findProgram('tool', '/nonexistent'), undefined);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
+describe('command runtime: a file that is not a program', () => {
   it('a file that is not executable is a PermanentRunError naming it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'trellis-cmd-test-'));
     try {

@@ -32,9 +32,8 @@
  *   the last reported step).
  * - Stop: on abort the whole process group gets SIGTERM, then SIGKILL after
  *   `trial.stopGraceSeconds`; the attempt rejects with StoppedError. Processes left in the
- *   group after the program exits are killed. On Linux the program is started through
- *   `setpriv --pdeathsig KILL` where available (parent-death.ts), so a worker killed outright
- *   takes it along instead of leaving it to train beside the retried attempt.
+ *   group after the program exits are killed. A worker killed outright takes the groups of
+ *   its running programs along (reaper.ts), so they do not train on beside the retried attempt.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, readdir, rm, stat, lstat, writeFile, chmod } from 'node:fs/promises';
@@ -42,8 +41,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { existsSync } from 'node:fs';
-import { findProgram, parentDeathPrefix } from './parent-death.js';
+import { reapWithWorker } from './reaper.js';
 import type { ParamValue, Params } from '../../shared/spec/space.js';
 import {
   PermanentRunError,
@@ -590,28 +588,11 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     };
 
-    // --- spawn (through setpriv where it can tie the program's life to this worker's)
-    const deathPrefix = await parentDeathPrefix();
-    let file = program;
-    let fileArgs = args;
-    if (deathPrefix) {
-      const resolved = await findProgram(program, env.PATH);
-      if (!resolved) {
-        const exists = program.includes('/') && existsSync(program);
-        throw new PermanentRunError(
-          exists
-            ? `cannot run ${JSON.stringify(program)}: not an executable file (trial.command[0])`
-            : `program not found: ${JSON.stringify(program)} (trial.command[0]; not on PATH or no such file)`,
-        );
-      }
-      file = deathPrefix[0]!;
-      fileArgs = [...deathPrefix.slice(1), resolved, ...args];
-    }
-    if (ctx.signal.aborted) throw stopError(ctx.signal);
+    // --- spawn
     const started = Date.now();
     let child: ChildProcess;
     try {
-      child = spawn(file, fileArgs, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(program, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       throw new PermanentRunError(`cannot start ${JSON.stringify(program)}: ${describe(err)}`);
     }
@@ -636,6 +617,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     };
 
     type Outcome = { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null } | { kind: 'error'; error: NodeJS.ErrnoException };
+    let reaped: ReturnType<typeof reapWithWorker> | undefined;
     const outcome = await new Promise<Outcome>((resolveOutcome) => {
       let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
       let drainTimer: NodeJS.Timeout | undefined;
@@ -647,6 +629,10 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
         resolveOutcome(value);
       };
       child.once('spawn', () => {
+        reaped = reapWithWorker(child.pid!);
+        if (reaped.uncovered !== undefined && reaped.uncovered !== 'TRELLIS_REAPER=0') {
+          ctx.log(`note: ${program} would outlive a worker killed outright: ${reaped.uncovered}`);
+        }
         ctx.signal.addEventListener('abort', onAbort, { once: true });
         if (ctx.signal.aborted) onAbort();
       });
@@ -661,6 +647,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
         if (child.pid !== undefined && killGroup(child.pid, 'SIGKILL')) {
           ctx.log(`killed processes left in the process group of ${program} (pid ${child.pid})`);
         }
+        reaped?.release();
         drainTimer = setTimeout(() => {
           ctx.log(`output of ${program} still open ${PIPE_DRAIN_MS / 1000}s after exit (a process left its group?): closing it`);
           child.stdout?.destroy();
@@ -711,7 +698,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       ctx.log(`note: at least one checkpoint could not be saved (${describe(saveFailure)})`);
     }
 
-    const info: Record<string, unknown> = { exitCode: 0, durationMs, command: program, diesWithWorker: deathPrefix !== undefined };
+    const info: Record<string, unknown> = { exitCode: 0, durationMs, command: program };
     if (resumeStep !== undefined) info.resumedFromStep = resumeStep;
     if (Object.keys(stageOutputs).length > 0) info.outputs = stageOutputs;
     return { metrics: finalMetrics, info };

@@ -1,0 +1,103 @@
+/**
+ * Programs that die with their worker.
+ *
+ * The command runtime starts each program in its own process group so that a stop reaches its
+ * whole tree. A worker killed outright (SIGKILL, the OOM killer) cannot pass the stop on, and
+ * the program would train on, holding its GPU, while the coordinator hands the trial to another
+ * worker: two runs of one trial.
+ *
+ * The reaper is a small helper process, started once per worker in a session of its own, that
+ * reads "+PGID" and "-PGID" lines on its stdin. Only the worker holds the other end of that pipe
+ * (libuv opens it close-on-exec, so programs do not inherit it). When the worker dies, however
+ * it dies, the kernel closes the pipe; the reaper sees end-of-file and SIGKILLs every process
+ * group still registered, data-loader children included, then exits. Groups are removed when
+ * their program exits, so a recycled pid is never hit. It costs a pipe write per start and end
+ * of a program, and nothing when nothing goes wrong.
+ *
+ * `TRELLIS_REAPER=0` turns it off. If the reaper cannot be started, programs still run and the
+ * attempt's log says they would outlive the worker; one that dies is started again.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/** The helper's whole program (run by the worker's own Node.js binary). */
+const REAPER_SOURCE = `
+const groups = new Set();
+let pending = '';
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  pending += chunk;
+  let end;
+  while ((end = pending.indexOf('\\n')) >= 0) {
+    const line = pending.slice(0, end);
+    pending = pending.slice(end + 1);
+    const pgid = Number(line.slice(1));
+    if (!Number.isInteger(pgid) || pgid <= 1) continue;
+    if (line[0] === '+') groups.add(pgid);
+    else if (line[0] === '-') groups.delete(pgid);
+  }
+});
+process.stdin.on('end', () => {
+  for (const pgid of groups) {
+    try { process.kill(-pgid, 'SIGKILL'); } catch {}
+  }
+  process.exit(0);
+});
+`;
+
+type ReaperState = { kind: 'off' } | { kind: 'running'; child: ChildProcess } | { kind: 'failed'; reason: string };
+
+
+let state: ReaperState | undefined;
+
+function start(): ReaperState {
+  if (process.env.TRELLIS_REAPER === '0') return { kind: 'off' };
+  try {
+    const child = spawn(process.execPath, ['-e', REAPER_SOURCE], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    // Neither the helper nor its pipe may keep the worker's event loop alive.
+    child.unref();
+    const stdin = child.stdin! as typeof child.stdin & { unref?: () => void };
+    stdin.unref?.();
+    stdin.on('error', () => undefined); // EPIPE once the helper is gone: see `exit` below
+    // A reaper that fails or dies is started again for the next program; the programs it
+    // covered are on their own until they end.
+    const forget = (): void => {
+      if (state?.kind === 'running' && state.child === child) state = undefined;
+    };
+    child.on('error', forget);
+    child.on('exit', forget);
+    return { kind: 'running', child };
+  } catch (err) {
+    return { kind: 'failed', reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
+ * Registers a program's process group with the reaper (started on first use). Returns a
+ * function that unregisters it, to call once the program has exited, and a reason when the
+ * group is not covered.
+ */
+export function reapWithWorker(pgid: number): { release: () => void; uncovered?: string } {
+  state ??= start();
+  const current = state;
+  if (current.kind !== 'running') {
+    return { release: () => undefined, uncovered: current.kind === 'off' ? 'TRELLIS_REAPER=0' : current.reason };
+  }
+  current.child.stdin!.write(`+${pgid}\n`);
+  let released = false;
+  return {
+    release: () => {
+      if (released) return;
+      released = true;
+      if (state === current && current.child.stdin!.writable) current.child.stdin!.write(`-${pgid}\n`);
+    },
+  };
+}
+
+/** The reaper's pid (tests), or undefined when it is not running. */
+export function reaperPid(): number | undefined {
+  return state?.kind === 'running' ? state.child.pid : undefined;
+}
