@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { TrellisClient } from '../../client/index.js';
 import { startCluster, waitForWorkers } from '../helpers/cluster.js';
 import { summarise } from '../../coordinator/search/replicates.js';
+import { processEnded } from '../helpers/services.js';
 
 const TRAINER = fileURLToPath(new URL('../../../test/fixtures/integration/pbt-trainer.mjs', import.meta.url));
 
@@ -30,7 +31,6 @@ describe('schedulers and replicates in the runner', () => {
     const client = new TrellisClient(cluster.address);
     try {
       await waitForWorkers(cluster, 1);
-      let pidAliveWhenNextStarted: boolean | undefined;
       const { experiment } = await client.submit(
         spec({
           // The pruned program ignores SIGTERM and the grace is long: it stays alive until the
@@ -52,13 +52,7 @@ describe('schedulers and replicates in the runner', () => {
           .find((m) => m.trial.endsWith(`-t${trialNumber}`))?.pid;
       await cluster.waitForEvent((e) => e.experimentId === experiment.id && e.type === 'trial.state' && e.trialNumber === 2 && e.payload.status === 'running');
       const prunedPid = pidOf(1)!;
-      try {
-        process.kill(prunedPid, 0);
-        pidAliveWhenNextStarted = true;
-      } catch {
-        pidAliveWhenNextStarted = false;
-      }
-      assert.equal(pidAliveWhenNextStarted, true, 'trial 2 started while the pruned program was still stopping');
+      assert.ok(!processEnded(prunedPid), 'trial 2 started while the pruned program was still stopping');
       process.kill(prunedPid, 'SIGKILL');
       const final = await client.wait(experiment.id);
       assert.equal(final.status, 'succeeded');

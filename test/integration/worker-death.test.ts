@@ -10,18 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrellisClient } from '../../client/index.js';
 import { exited, startCluster, waitForWorkers } from '../helpers/cluster.js';
-import { waitUntil } from '../helpers/services.js';
+import { processEnded, waitUntil } from '../helpers/services.js';
 
 const SLEEPER = fileURLToPath(new URL('../../../test/fixtures/integration/sleeper.mjs', import.meta.url));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('a worker killed with SIGKILL', () => {
   it('takes its running program with it', async () => {
@@ -43,14 +34,14 @@ describe('a worker killed with SIGKILL', () => {
       );
       await cluster.waitForEvent((e) => e.type === 'trial.metric' && e.experimentId === experiment.id);
       pid = Number(readdirSync(markers).find((f) => f.endsWith('.started'))!.split('.')[0]);
-      assert.ok(alive(pid), 'the program runs');
+      assert.ok(!processEnded(pid), 'the program runs');
       const worker = cluster.workers[0]!;
       worker.kill('SIGKILL');
       await exited(worker);
       // The program would stay silent for two minutes: only the reaper ends it now.
-      await waitUntil(() => !alive(pid!), 10_000, `program ${pid} to end after its worker died`);
+      await waitUntil(() => processEnded(pid!), 10_000, `program ${pid} to end after its worker died`);
     } finally {
-      if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+      if (pid !== undefined && !processEnded(pid)) process.kill(pid, 'SIGKILL');
       client.close();
       await cluster.stop();
       rmSync(markers, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,6 +17,7 @@ import {
   substitute,
   unpackArchive,
 } from '../../worker/runtimes/command.js';
+import { processEnded } from '../helpers/services.js';
 
 // dist-cmd/test/unit → repository root (the fixtures are not copied by tsc).
 const here = dirname(fileURLToPath(import.meta.url));
@@ -98,17 +99,6 @@ function fakeAttempt(options: {
       return new Promise((resolveWait) => waiters.push({ pattern, resolve: resolveWait }));
     },
   };
-}
-
-/** True when the process is gone (or a zombie nobody has reaped yet: it runs no more). */
-function processEnded(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state === 'Z' || state === 'X';
-  } catch {
-    return true;
-  }
 }
 
 describe('command runtime: metrics', () => {

@@ -8,19 +8,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { waitUntil } from '../helpers/services.js';
+import { processEnded, waitUntil } from '../helpers/services.js';
 
 const HOST = fileURLToPath(new URL('../../../test/fixtures/programs/reaper-host.mjs', import.meta.url));
 const REAPER = new URL('../../worker/runtimes/reaper.js', import.meta.url).href;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('reaper', () => {
   it('SIGKILLs the registered groups of a host killed outright, not the released ones', async () => {
@@ -29,14 +20,14 @@ describe('reaper', () => {
     const pids = JSON.parse(line) as { covered: number; released: number; reaper: number };
     try {
       assert.ok(Number.isInteger(pids.reaper), 'the reaper started');
-      assert.ok(alive(pids.covered) && alive(pids.released) && alive(pids.reaper));
+      assert.ok(!processEnded(pids.covered) && !processEnded(pids.released) && !processEnded(pids.reaper));
       host.kill('SIGKILL');
       await once(host, 'exit');
-      await waitUntil(() => !alive(pids.covered), 10_000, 'the covered program to be killed');
-      await waitUntil(() => !alive(pids.reaper), 10_000, 'the reaper to exit');
-      assert.ok(alive(pids.released), 'a released group is left alone');
+      await waitUntil(() => processEnded(pids.covered), 10_000, 'the covered program to be killed');
+      await waitUntil(() => processEnded(pids.reaper), 10_000, 'the reaper to exit');
+      assert.ok(!processEnded(pids.released), 'a released group is left alone');
     } finally {
-      for (const pid of [pids.covered, pids.released, pids.reaper]) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of [pids.covered, pids.released, pids.reaper]) if (!processEnded(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });
