@@ -630,9 +630,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       };
       child.once('spawn', () => {
         reaped = reapWithWorker(child.pid!);
-        if (reaped.uncovered !== undefined && reaped.uncovered !== 'TRELLIS_REAPER=0') {
-          ctx.log(`note: ${program} would outlive a worker killed outright: ${reaped.uncovered}`);
-        }
+        if (reaped.problem) ctx.log(`note: ${program} would outlive a worker killed outright: ${reaped.problem}`);
         ctx.signal.addEventListener('abort', onAbort, { once: true });
         if (ctx.signal.aborted) onAbort();
       });

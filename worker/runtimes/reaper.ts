@@ -77,15 +77,14 @@ function start(): ReaperState {
 
 /**
  * Registers a program's process group with the reaper (started on first use). Returns a
- * function that unregisters it, to call once the program has exited, and a reason when the
- * group is not covered.
+ * function that unregisters it, to call once the program has exited, and `problem` when the
+ * reaper should cover the group but cannot (not when it is turned off).
  */
-export function reapWithWorker(pgid: number): { release: () => void; uncovered?: string } {
+export function reapWithWorker(pgid: number): { release: () => void; problem?: string } {
   state ??= start();
   const current = state;
-  if (current.kind !== 'running') {
-    return { release: () => undefined, uncovered: current.kind === 'off' ? 'TRELLIS_REAPER=0' : current.reason };
-  }
+  if (current.kind === 'off') return { release: () => undefined };
+  if (current.kind === 'failed') return { release: () => undefined, problem: current.reason };
   current.child.stdin!.write(`+${pgid}\n`);
   let released = false;
   return {
