@@ -47,7 +47,6 @@ process.stdin.on('end', () => {
 
 type ReaperState = { kind: 'off' } | { kind: 'running'; child: ChildProcess } | { kind: 'failed'; reason: string };
 
-
 let state: ReaperState | undefined;
 
 function start(): ReaperState {
@@ -61,7 +60,7 @@ function start(): ReaperState {
     child.unref();
     const stdin = child.stdin! as typeof child.stdin & { unref?: () => void };
     stdin.unref?.();
-    stdin.on('error', () => undefined); // EPIPE once the helper is gone: see `exit` below
+    stdin.on('error', () => undefined); // EPIPE once the helper is gone: `forget` below handles it
     // A reaper that fails or dies is started again for the next program; the programs it
     // covered are on their own until they end.
     const forget = (): void => {
