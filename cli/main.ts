@@ -38,6 +38,16 @@ function print(json: boolean, document: unknown, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(document, null, 2)}\n` : `${text()}\n`);
 }
 
+/** Runs `use` with a client of the coordinator at `address`, closed afterwards whatever happens. */
+async function withClient(address: string, use: (client: TrellisClient) => Promise<void>): Promise<void> {
+  const client = new TrellisClient(address);
+  try {
+    await use(client);
+  } finally {
+    client.close();
+  }
+}
+
 function exitCodeOf(experiment: ExperimentView): number {
   return experiment.status === 'succeeded' ? 0 : 1;
 }
@@ -246,8 +256,7 @@ export function buildProgram(): Command {
     .option('--request-id <id>', 'idempotency key: a retried submit returns the same experiment')
     .option('--no-cache', 'pipelines: do not reuse cached stage outputs')
     .action(async (specPath: string, opts: { coordinator: string; wait?: boolean; json?: boolean; requestId?: string; cache: boolean }) => {
-      const client = new TrellisClient(opts.coordinator);
-      try {
+      await withClient(opts.coordinator, async (client) => {
         const { experiment } = await client.submit(readSpec(specPath), {
           ...(opts.requestId ? { requestId: opts.requestId } : {}),
           noCache: !opts.cache,
@@ -257,9 +266,7 @@ export function buildProgram(): Command {
         } else {
           print(!!opts.json, { experiment: runDocument(experiment, []).experiment }, () => `submitted ${experiment.id} (${experiment.status})`);
         }
-      } finally {
-        client.close();
-      }
+      });
     });
 
   program
@@ -270,17 +277,14 @@ export function buildProgram(): Command {
     .option('--wait', 'wait until it ends')
     .option('--json', 'print one JSON document on stdout')
     .action(async (id: string, opts: { coordinator: string; wait?: boolean; json?: boolean }) => {
-      const client = new TrellisClient(opts.coordinator);
-      try {
+      await withClient(opts.coordinator, async (client) => {
         const experiment = opts.wait ? await client.wait(id) : await client.get(id);
         const trials = await client.trials(id);
         print(!!opts.json, runDocument(experiment, trials), () =>
           experiment.kind === 'Pipeline' ? pipelineSummary(experiment) : leaderboard(experiment, trials),
         );
         if (opts.wait) process.exitCode = exitCodeOf(experiment);
-      } finally {
-        client.close();
-      }
+      });
     });
 
   program
@@ -290,17 +294,14 @@ export function buildProgram(): Command {
     .option('--status <statuses>', 'comma-separated statuses to show')
     .option('--json', 'print one JSON document on stdout')
     .action(async (opts: { coordinator: string; status?: string; json?: boolean }) => {
-      const client = new TrellisClient(opts.coordinator);
-      try {
+      await withClient(opts.coordinator, async (client) => {
         const experiments = await client.list((opts.status?.split(',') ?? []) as ExperimentView['status'][]);
         print(
           !!opts.json,
           { experiments: experiments.map((e) => ({ id: e.id, name: e.name, kind: e.kind, status: e.status, trials: e.trialsCreated })) },
           () => experiments.map((e) => `${e.id}  ${e.kind}  ${e.status}  ${e.trialsCreated} trials`).join('\n') || 'no experiments',
         );
-      } finally {
-        client.close();
-      }
+      });
     });
 
   program
@@ -310,13 +311,10 @@ export function buildProgram(): Command {
     .addOption(coordinatorOption())
     .option('--json', 'print one JSON document on stdout')
     .action(async (id: string, opts: { coordinator: string; json?: boolean }) => {
-      const client = new TrellisClient(opts.coordinator);
-      try {
+      await withClient(opts.coordinator, async (client) => {
         const trials = await client.trials(id);
         print(!!opts.json, { trials: trialsDocument(trials) }, () => describeTrials(trials));
-      } finally {
-        client.close();
-      }
+      });
     });
 
   program
@@ -338,13 +336,10 @@ export function buildProgram(): Command {
     .addOption(coordinatorOption())
     .option('--json', 'print one JSON document on stdout')
     .action(async (id: string, opts: { coordinator: string; json?: boolean }) => {
-      const client = new TrellisClient(opts.coordinator);
-      try {
+      await withClient(opts.coordinator, async (client) => {
         const experiment = await client.cancel(id);
         print(!!opts.json, { experiment: runDocument(experiment, []).experiment }, () => `${experiment.id}: ${experiment.status}`);
-      } finally {
-        client.close();
-      }
+      });
     });
 
   program
@@ -356,12 +351,9 @@ export function buildProgram(): Command {
     .option('--steps', 'per-step metrics instead of one row per trial')
     .action(async (id: string, opts: { coordinator: string; format: 'csv' | 'json'; steps?: boolean }) => {
       const { exportExperiment } = await import('./export.js');
-      const client = new TrellisClient(opts.coordinator);
-      try {
+      await withClient(opts.coordinator, async (client) => {
         process.stdout.write(await exportExperiment(client, id, opts.format, !!opts.steps));
-      } finally {
-        client.close();
-      }
+      });
     });
 
   program
@@ -388,12 +380,9 @@ export function buildProgram(): Command {
     .option('--markdown', 'a Markdown table')
     .action(async (id: string, opts: { coordinator: string; markdown?: boolean }) => {
       const { armsReport } = await import('./render.js');
-      const client = new TrellisClient(opts.coordinator);
-      try {
+      await withClient(opts.coordinator, async (client) => {
         process.stdout.write(`${armsReport(await client.get(id), !!opts.markdown)}\n`);
-      } finally {
-        client.close();
-      }
+      });
     });
 
   program

@@ -178,13 +178,7 @@ export class SweepRunner {
     for (const trial of trials) {
       for (const m of await this.ctx.store.listMetrics(trial.id)) {
         if (metricSteps.get(trial.number)?.has(`${m.attempt}:${m.step}`)) continue;
-        this.ctx.events.emit({
-          type: 'trial.metric',
-          experimentId: this.id,
-          trialId: trial.id,
-          trialNumber: trial.number,
-          payload: { step: m.step, attempt: m.attempt, values: m.values },
-        });
+        this.emitTrialMetric(trial, m.attempt, m.step, m.values);
         emitted++;
       }
       if (lastState.get(trial.number) !== trial.status) {
@@ -466,19 +460,13 @@ export class SweepRunner {
       if (updated) this.putTrial(updated);
       const metric = this.spec.trial.objective.metric;
       for (const report of batch) {
-        this.ctx.events.emit({
-          type: 'trial.metric',
-          experimentId: this.id,
-          trialId: trial.id,
-          trialNumber: trial.number,
-          payload: { step: report.step, attempt: attempt.n, values: report.metrics },
-        });
+        this.emitTrialMetric(trial, attempt.n, report.step, report.metrics);
         const value = report.metrics[metric];
         if (value === undefined || !this.running.has(attemptId)) continue;
         const curve = this.curves.get(trial.number) ?? {};
         curve[report.step] = value * this.sign;
         this.curves.set(trial.number, curve);
-        this.staleConfigs.add(Math.floor(trial.number / this.spec.search.replicates));
+        this.markHistoryStale(trial.number);
         const decision = this.scheduler.onResult({ number: trial.number, params: trial.params }, report.step, value * this.sign);
         if (decision.action === 'stop') {
           this.stopAttempt(attemptId, 'pruned');
@@ -655,7 +643,12 @@ export class SweepRunner {
   private putTrial(trial: TrialDoc): void {
     this.trials.set(trial.number, trial);
     this.bestTracker.observe(trial);
-    this.staleConfigs.add(Math.floor(trial.number / this.spec.search.replicates));
+    this.markHistoryStale(trial.number);
+  }
+
+  /** The search history entry of this trial's configuration must be rebuilt (if one is kept). */
+  private markHistoryStale(number: number): void {
+    if (this.search.usesHistory !== false) this.staleConfigs.add(Math.floor(number / this.spec.search.replicates));
   }
 
   private async updateBest(): Promise<void> {
@@ -663,6 +656,16 @@ export class SweepRunner {
     if (!best || JSON.stringify(best) === JSON.stringify(this.experiment.best)) return;
     const updated = await this.ctx.store.updateExperiment(this.id, {}, { best, updatedAt: Date.now() });
     if (updated) this.experiment = updated;
+  }
+
+  private emitTrialMetric(trial: TrialDoc, attempt: number, step: number, values: Record<string, number>): void {
+    this.ctx.events.emit({
+      type: 'trial.metric',
+      experimentId: this.id,
+      trialId: trial.id,
+      trialNumber: trial.number,
+      payload: { step, attempt, values },
+    });
   }
 
   private emitTrialState(trial: TrialDoc, error?: string): void {

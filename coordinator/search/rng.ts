@@ -9,30 +9,16 @@
 import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
+import { fmix32, fnv1a } from '../../shared/hash.js';
 
 export type { RandomGenerator };
+export { fmix32 };
 
 const GOLDEN = 0x9e3779b9;
 
-/** MurmurHash3's 32-bit finaliser: a bijective avalanche mix. */
-export function fmix32(value: number): number {
-  let h = value >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 /** FNV-1a of a string, used to turn purpose labels ("tpe.candidates") into hash keys. */
 export function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+  return fnv1a(text);
 }
 
 /** Hashes a list of keys (integers up to 2^53, negative allowed, or strings) into 32 bits. */

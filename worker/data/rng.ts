@@ -7,23 +7,12 @@ import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
+import { fmix32, fnv1a } from '../../shared/hash.js';
 
 /** A 32-bit seed for an independent stream (`split`, `noise`, `init`...) derived from the trial seed. */
 export function deriveSeed(seed: number, stream: string): number {
   // FNV-1a over the stream name, mixed with the seed (murmur3 finaliser).
-  let h = 0x811c9dc5;
-  for (let i = 0; i < stream.length; i++) {
-    h ^= stream.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= Math.floor(seed) | 0;
-  h ^= Math.floor(seed / 0x100000000) | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(fnv1a(stream) ^ (Math.floor(seed) | 0) ^ (Math.floor(seed / 0x100000000) | 0));
 }
 
 export class Rng {

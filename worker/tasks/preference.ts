@@ -273,32 +273,9 @@ export function preferenceAccuracy(f: ArrayLike<number>, pairs: PreferencePairs)
   return credit / pairs.size;
 }
 
-/** Least-squares slope of `scale`·a on b over `items` (NaN when b is constant). */
-export function slopeOver(a: ArrayLike<number>, b: ArrayLike<number>, items: ArrayLike<number>, scale = 1): number {
+/** Centred sums of squares and products of a and b over `items`. */
+function comomentsOver(a: ArrayLike<number>, b: ArrayLike<number>, items: ArrayLike<number>): { sab: number; saa: number; sbb: number } {
   const n = items.length;
-  if (n < 2) return NaN;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[items[i]!]!;
-    mb += b[items[i]!]!;
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const db = b[items[i]!]! - mb;
-    sab += (a[items[i]!]! - ma) * db;
-    sbb += db * db;
-  }
-  return sbb > 0 ? (scale * sab) / sbb : NaN;
-}
-
-/** Pearson correlation of a and b over `items` (NaN when either is constant). */
-export function pearsonOver(a: ArrayLike<number>, b: ArrayLike<number>, items: ArrayLike<number>): number {
-  const n = items.length;
-  if (n < 2) return NaN;
   let ma = 0;
   let mb = 0;
   for (let i = 0; i < n; i++) {
@@ -317,6 +294,20 @@ export function pearsonOver(a: ArrayLike<number>, b: ArrayLike<number>, items: A
     saa += da * da;
     sbb += db * db;
   }
+  return { sab, saa, sbb };
+}
+
+/** Least-squares slope of `scale`·a on b over `items` (NaN when b is constant). */
+export function slopeOver(a: ArrayLike<number>, b: ArrayLike<number>, items: ArrayLike<number>, scale = 1): number {
+  if (items.length < 2) return NaN;
+  const { sab, sbb } = comomentsOver(a, b, items);
+  return sbb > 0 ? (scale * sab) / sbb : NaN;
+}
+
+/** Pearson correlation of a and b over `items` (NaN when either is constant). */
+export function pearsonOver(a: ArrayLike<number>, b: ArrayLike<number>, items: ArrayLike<number>): number {
+  if (items.length < 2) return NaN;
+  const { sab, saa, sbb } = comomentsOver(a, b, items);
   return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
 }
 

@@ -40,6 +40,7 @@ import { PermanentRunError } from '../../runtimes/base.js';
 import { trialSchema, type TrialConfig } from '../../../shared/spec/schema.js';
 import { throwIfStopped, type Task } from '../base.js';
 import { flatten3, generateFrames, mixSeed, Rng, type Frames } from './system.js';
+import { fnv1a } from '../../../shared/hash.js';
 import {
   createModel,
   DEFAULT_MLFF_CONFIG,
@@ -91,10 +92,7 @@ export function heldOutFrames(sys: SystemOptions, which: 'val' | 'test', n: numb
 
 /** FNV-1a over the float32 positions: lets a stage check it regenerated the frames it was given weights for. */
 export function framesHash(frames: Frames): string {
-  const bytes = new Uint8Array(flatten3(frames.positions).buffer);
-  let h = 0x811c9dc5;
-  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return fnv1a(new Uint8Array(flatten3(frames.positions).buffer)).toString(16).padStart(8, '0');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
  */
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { fmix32 } from '../../../shared/hash.js';
 
 /** Boltzmann constant in kcal/(mol·K) (the value the ASTEROID code uses). */
 export const K_B = 0.001987204259;
@@ -141,12 +142,7 @@ export function mixSeed(...parts: number[]): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 /** A small seeded random source: uniform [0,1), standard normal, integers, shuffles. */
