@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { messageOf } from '../helpers/errors.js';
 import fc from 'fast-check';
 import type { Params, Space } from '../../shared/spec/space.js';
 import type { Scheduler, SchedulerDecision, SchedulerOptions } from '../../coordinator/schedulers/base.js';
@@ -13,15 +14,6 @@ const FC = { seed: 31337, numRuns: 50 };
 
 function make(type: string, settings: Record<string, unknown> = {}, extra: Partial<SchedulerOptions> = {}): Scheduler {
   return createScheduler(type, { settings, seed: 0, ...extra });
-}
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return '(no error)';
 }
 
 const trial = (number: number, params: Params = {}) => ({ number, params });

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { messageOf } from '../helpers/errors.js';
 import fc from 'fast-check';
 import type { Params, Space } from '../../shared/spec/space.js';
 import type { SearchAlgorithm, TrialObservation } from '../../coordinator/search/base.js';
@@ -36,15 +37,6 @@ const MIXED: Space = {
 
 function create(name: string, space: Space, seed = 0, settings: Record<string, unknown> = {}): SearchAlgorithm {
   return createSearch(name, { space, seed, settings });
-}
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return '(no error)';
 }
 
 /** Conditional presence: momentum and nesterov iff sgd; dampening iff nesterov === false. */
