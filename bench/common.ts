@@ -99,7 +99,12 @@ export function havePython(): boolean {
  * Missing venv → `{ missing }` (unless `anyPython`: then the system python3); a crash, a timeout or unparsable output → `{ error }` (the suite
  * still reports Trellis's figures).
  */
-export function runPeer(script: string, args: string[], timeoutMs: number, options: { anyPython?: boolean } = {}): Promise<PeerResult> {
+export function runPeer(
+  script: string,
+  args: string[],
+  timeoutMs: number,
+  options: { anyPython?: boolean } = {},
+): Promise<PeerResult> {
   let python = VENV_PYTHON;
   if (!havePython()) {
     if (!options.anyPython) return Promise.resolve({ missing: SETUP_HINT });
@@ -149,7 +154,9 @@ export function runPeer(script: string, args: string[], timeoutMs: number, optio
         if (code !== 0 && !parsed.error && !parsed.missing) parsed.error = `${script} exited with ${code}`;
         resolve(parsed);
       } catch {
-        resolve({ error: `${script} exited with ${code} without a JSON result; stderr tail: ${stderrTail.slice(-600)}` });
+        resolve({
+          error: `${script} exited with ${code} without a JSON result; stderr tail: ${stderrTail.slice(-600)}`,
+        });
       }
     });
   });

@@ -80,7 +80,9 @@ function optimizerIndex(p: CurveParams): number {
 export function finalClean(p: CurveParams): number {
   const o = optimizerIndex(p);
   const L = Math.log10(p.lr);
-  return PEAK[o]! - 0.06 * (L - L_STAR[o]!) ** 2 - W_MOMENTUM[o]! * (p.momentum - 0.9) ** 2 - 0.4 * (p.dropout - 0.2) ** 2;
+  return (
+    PEAK[o]! - 0.06 * (L - L_STAR[o]!) ** 2 - W_MOMENTUM[o]! * (p.momentum - 0.9) ** 2 - 0.4 * (p.dropout - 0.2) ** 2
+  );
 }
 
 export function finalAccuracy(p: CurveParams): number {
@@ -123,7 +125,12 @@ export function asCurveParams(params: Params): CurveParams {
 export function optimumAt(epochs: number): { value: number; params: CurveParams } {
   let best = { value: -Infinity, params: { lr: 1, momentum: 0, dropout: 0, optimizer: 'adam' } as CurveParams };
   const clean = (p: CurveParams): number => trueValue(p, epochs);
-  const search = (lo: CurveParams, hi: CurveParams, steps: [number, number, number], optimizers: readonly string[]): void => {
+  const search = (
+    lo: CurveParams,
+    hi: CurveParams,
+    steps: [number, number, number],
+    optimizers: readonly string[],
+  ): void => {
     for (const optimizer of optimizers) {
       for (let i = 0; i <= steps[0]; i++) {
         const L = Math.log10(lo.lr) + ((Math.log10(hi.lr) - Math.log10(lo.lr)) * i) / steps[0];
@@ -139,12 +146,27 @@ export function optimumAt(epochs: number): { value: number; params: CurveParams 
       }
     }
   };
-  search({ lr: 1e-4, momentum: 0, dropout: 0, optimizer: '' }, { lr: 1, momentum: 1, dropout: 0.6, optimizer: '' }, [400, 50, 30], OPTIMIZERS);
+  search(
+    { lr: 1e-4, momentum: 0, dropout: 0, optimizer: '' },
+    { lr: 1, momentum: 1, dropout: 0.6, optimizer: '' },
+    [400, 50, 30],
+    OPTIMIZERS,
+  );
   const c = best.params;
   const L = Math.log10(c.lr);
   search(
-    { lr: 10 ** Math.max(-4, L - 0.02), momentum: Math.max(0, c.momentum - 0.02), dropout: Math.max(0, c.dropout - 0.02), optimizer: '' },
-    { lr: 10 ** Math.min(0, L + 0.02), momentum: Math.min(1, c.momentum + 0.02), dropout: Math.min(0.6, c.dropout + 0.02), optimizer: '' },
+    {
+      lr: 10 ** Math.max(-4, L - 0.02),
+      momentum: Math.max(0, c.momentum - 0.02),
+      dropout: Math.max(0, c.dropout - 0.02),
+      optimizer: '',
+    },
+    {
+      lr: 10 ** Math.min(0, L + 0.02),
+      momentum: Math.min(1, c.momentum + 0.02),
+      dropout: Math.min(0.6, c.dropout + 0.02),
+      optimizer: '',
+    },
     [40, 40, 40],
     [c.optimizer],
   );

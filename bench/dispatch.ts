@@ -17,13 +17,7 @@
  * Peers (bench/peers/dispatch.py): Optuna (journal file, several processes) and Ray Tune.
  */
 import type { Coordinator } from '../coordinator/coordinator.js';
-import {
-  connectFakeWorker,
-  runSweep,
-  startEmbeddedCluster,
-  startLocalCoordinator,
-  sweepSpec,
-} from './harness.js';
+import { connectFakeWorker, runSweep, startEmbeddedCluster, startLocalCoordinator, sweepSpec } from './harness.js';
 import { median, peerNumber, progress, ratio, round, runPeer, type PeerResult } from './common.js';
 
 export interface DispatchOptions {
@@ -50,14 +44,20 @@ interface Throughput {
 
 function throughput(trials: number, runs: number[]): Throughput {
   const seconds = median(runs);
-  return { trials, runs_seconds: runs.map((s) => round(s)), seconds: round(seconds), trials_per_second: round(trials / seconds) };
+  return {
+    trials,
+    runs_seconds: runs.map((s) => round(s)),
+    seconds: round(seconds),
+    trials_per_second: round(trials / seconds),
+  };
 }
 
 /** Coordinator-side attempt durations (assignment sent → result settled) of an experiment. */
 async function attemptStats(coordinator: Coordinator, experimentId: string): Promise<Record<string, number>> {
   const trials = await coordinator.store.listTrials(experimentId);
   const durations: number[] = [];
-  for (const trial of trials) for (const a of trial.attempts) if (a.endedAt !== undefined) durations.push(a.endedAt - a.startedAt);
+  for (const trial of trials)
+    for (const a of trial.attempts) if (a.endedAt !== undefined) durations.push(a.endedAt - a.startedAt);
   durations.sort((a, b) => a - b);
   return {
     attempt_ms_p50: round(median(durations)),
@@ -65,7 +65,10 @@ async function attemptStats(coordinator: Coordinator, experimentId: string): Pro
   };
 }
 
-async function embeddedRuns(options: DispatchOptions, durable: boolean): Promise<{ command: Throughput; overhead?: Record<string, unknown> }> {
+async function embeddedRuns(
+  options: DispatchOptions,
+  durable: boolean,
+): Promise<{ command: Throughput; overhead?: Record<string, unknown> }> {
   const label = durable ? ' (durable store)' : '';
   progress(`dispatch: embedded cluster (${WORKERS} worker processes × ${CPUS_PER_WORKER} slots)${label}`);
   const cluster = await startEmbeddedCluster({ workers: WORKERS, cpusPerWorker: CPUS_PER_WORKER, durable });
@@ -74,7 +77,10 @@ async function embeddedRuns(options: DispatchOptions, durable: boolean): Promise
     await runSweep(coordinator, sweepSpec({ name: 'warmup', trials: 32, concurrency: CONCURRENCY }));
     const runs: number[] = [];
     for (let r = 0; r < options.reps; r++) {
-      const { seconds } = await runSweep(coordinator, sweepSpec({ name: `noop-${r}`, trials: options.trials, concurrency: CONCURRENCY }));
+      const { seconds } = await runSweep(
+        coordinator,
+        sweepSpec({ name: `noop-${r}`, trials: options.trials, concurrency: CONCURRENCY }),
+      );
       progress(`dispatch: command runtime${label}, ${options.trials} no-op trials in ${seconds.toFixed(2)} s`);
       runs.push(seconds);
     }
@@ -82,9 +88,16 @@ async function embeddedRuns(options: DispatchOptions, durable: boolean): Promise
     const ideal = Math.ceil(options.sleepTrials / CONCURRENCY) * SLEEP_S;
     const { seconds, experimentId } = await runSweep(
       coordinator,
-      sweepSpec({ name: 'sleep', trials: options.sleepTrials, concurrency: CONCURRENCY, command: ['sleep', String(SLEEP_S)] }),
+      sweepSpec({
+        name: 'sleep',
+        trials: options.sleepTrials,
+        concurrency: CONCURRENCY,
+        command: ['sleep', String(SLEEP_S)],
+      }),
     );
-    progress(`dispatch: command runtime, ${options.sleepTrials} × sleep ${SLEEP_S} in ${seconds.toFixed(2)} s (ideal ${ideal} s)`);
+    progress(
+      `dispatch: command runtime, ${options.sleepTrials} × sleep ${SLEEP_S} in ${seconds.toFixed(2)} s (ideal ${ideal} s)`,
+    );
     return {
       command: throughput(options.trials, runs),
       overhead: {
@@ -102,7 +115,11 @@ async function embeddedRuns(options: DispatchOptions, durable: boolean): Promise
 }
 
 /** A coordinator and a fake worker that answers each assignment after `delayMs` (0: next turn). */
-async function inProcessRun(spec: string, delayMs: number, durable: boolean): Promise<{ seconds: number; stats: Record<string, number> }> {
+async function inProcessRun(
+  spec: string,
+  delayMs: number,
+  durable: boolean,
+): Promise<{ seconds: number; stats: Record<string, number> }> {
   const local = await startLocalCoordinator({ durable });
   try {
     connectFakeWorker(local.coordinator, {
@@ -110,7 +127,10 @@ async function inProcessRun(spec: string, delayMs: number, durable: boolean): Pr
       cpus: CONCURRENCY,
       onAssign: (assignment, worker) => {
         const answer = (): void =>
-          worker.post({ body: 'result', result: { attempt_id: assignment.attempt_id ?? '', metrics: { score: 1 }, info_json: '' } });
+          worker.post({
+            body: 'result',
+            result: { attempt_id: assignment.attempt_id ?? '', metrics: { score: 1 }, info_json: '' },
+          });
         if (delayMs > 0) setTimeout(answer, delayMs);
         else setImmediate(answer);
       },
@@ -127,7 +147,11 @@ async function inProcessNoop(options: DispatchOptions, durable: boolean): Promis
   await inProcessRun(sweepSpec({ name: 'warmup', trials: 64, concurrency: CONCURRENCY }), 0, durable);
   const runs: number[] = [];
   for (let r = 0; r < options.reps; r++) {
-    const { seconds } = await inProcessRun(sweepSpec({ name: `noop-${r}`, trials: options.trials, concurrency: CONCURRENCY }), 0, durable);
+    const { seconds } = await inProcessRun(
+      sweepSpec({ name: `noop-${r}`, trials: options.trials, concurrency: CONCURRENCY }),
+      0,
+      durable,
+    );
     progress(`dispatch: in-process fake worker${label}, ${options.trials} no-op trials in ${seconds.toFixed(3)} s`);
     runs.push(seconds);
   }
@@ -136,9 +160,22 @@ async function inProcessNoop(options: DispatchOptions, durable: boolean): Promis
 
 async function inProcessOverhead(options: DispatchOptions): Promise<Record<string, unknown>> {
   const ideal = Math.ceil(options.sleepTrials / CONCURRENCY) * SLEEP_S;
-  const { seconds, stats } = await inProcessRun(sweepSpec({ name: 'sleep', trials: options.sleepTrials, concurrency: CONCURRENCY }), SLEEP_S * 1000, false);
-  progress(`dispatch: in-process fake worker, ${options.sleepTrials} × 1 s in ${seconds.toFixed(2)} s (ideal ${ideal} s)`);
-  return { trials: options.sleepTrials, concurrency: CONCURRENCY, seconds: round(seconds), ideal_seconds: ideal, overhead_ratio: round(seconds / ideal), ...stats };
+  const { seconds, stats } = await inProcessRun(
+    sweepSpec({ name: 'sleep', trials: options.sleepTrials, concurrency: CONCURRENCY }),
+    SLEEP_S * 1000,
+    false,
+  );
+  progress(
+    `dispatch: in-process fake worker, ${options.sleepTrials} × 1 s in ${seconds.toFixed(2)} s (ideal ${ideal} s)`,
+  );
+  return {
+    trials: options.sleepTrials,
+    concurrency: CONCURRENCY,
+    seconds: round(seconds),
+    ideal_seconds: ideal,
+    overhead_ratio: round(seconds / ideal),
+    ...stats,
+  };
 }
 
 function peerSummary(peer: PeerResult): PeerResult {
@@ -163,7 +200,19 @@ export async function runDispatch(options: DispatchOptions): Promise<Record<stri
     peers.optuna = peerSummary(
       await runPeer(
         'dispatch.py',
-        ['optuna', '--trials', String(options.trials), '--sleep-trials', String(options.sleepTrials), '--concurrency', String(CONCURRENCY), '--procs', options.optunaProcs === 1 ? '1' : `1,${options.optunaProcs}`, '--reps', String(options.reps)],
+        [
+          'optuna',
+          '--trials',
+          String(options.trials),
+          '--sleep-trials',
+          String(options.sleepTrials),
+          '--concurrency',
+          String(CONCURRENCY),
+          '--procs',
+          options.optunaProcs === 1 ? '1' : `1,${options.optunaProcs}`,
+          '--reps',
+          String(options.reps),
+        ],
         300_000,
       ),
     );
@@ -171,7 +220,15 @@ export async function runDispatch(options: DispatchOptions): Promise<Record<stri
     peers.ray_tune = peerSummary(
       await runPeer(
         'dispatch.py',
-        ['ray', '--trials', String(options.rayTrials), '--sleep-trials', String(options.raySleepTrials), '--concurrency', String(CONCURRENCY)],
+        [
+          'ray',
+          '--trials',
+          String(options.rayTrials),
+          '--sleep-trials',
+          String(options.raySleepTrials),
+          '--concurrency',
+          String(CONCURRENCY),
+        ],
         420_000,
       ),
     );
@@ -185,7 +242,10 @@ export async function runDispatch(options: DispatchOptions): Promise<Record<stri
     trials_per_second: embedded.command.trials_per_second,
     command: embedded.command,
     command_durable: embeddedDurable.command,
-    inprocess: { ...inprocess, worker: 'fake worker session on Coordinator.connectWorker, answers each assignment on the next event-loop turn' },
+    inprocess: {
+      ...inprocess,
+      worker: 'fake worker session on Coordinator.connectWorker, answers each assignment on the next event-loop turn',
+    },
     inprocess_durable: inprocessDurable,
     overhead_ratio: overhead.overhead_ratio,
     overhead,
@@ -209,20 +269,48 @@ export async function runDispatch(options: DispatchOptions): Promise<Record<stri
       command_vs_optuna_no_fsync: ratio(embedded.command.trials_per_second, optunaNoFsync),
       inprocess_vs_optuna_no_fsync: ratio(inprocess.trials_per_second, optunaNoFsync),
     },
-    overhead_trellis_over_ray_tune: ratio(overhead.overhead_ratio as number, peerNumber(peers.ray_tune, 'overhead_ratio')),
+    overhead_trellis_over_ray_tune: ratio(
+      overhead.overhead_ratio as number,
+      peerNumber(peers.ray_tune, 'overhead_ratio'),
+    ),
     overhead_trellis_over_optuna: ratio(overhead.overhead_ratio as number, peerNumber(peers.optuna, 'overhead_ratio')),
   };
   const overheadRatio = overhead.overhead_ratio as number;
   const goals = {
     dispatch_20x_ray_tune: goal(ratios.command_vs_ray_tune, 20, 'command runtime trials/s ÷ Ray Tune trials/s'),
-    dispatch_2x_optuna: goal(ratios.command_vs_optuna, 2, 'command runtime trials/s ÷ Optuna trials/s (each with its default storage)'),
-    dispatch_2x_optuna_same_workload: goal(ratios.command_vs_optuna_process, 2, 'command runtime ÷ Optuna whose objective also starts one no-op process per trial'),
-    dispatch_2x_optuna_inprocess: goal(ratios.inprocess_vs_optuna, 2, 'in-process trials/s ÷ Optuna trials/s (Optuna too runs its objectives in process)'),
-    dispatch_2x_optuna_no_fsync: goal(ratios.like_for_like_durability.command_vs_optuna_no_fsync, 2, 'command runtime ÷ Optuna with fsync disabled (neither syncs the disk)'),
+    dispatch_2x_optuna: goal(
+      ratios.command_vs_optuna,
+      2,
+      'command runtime trials/s ÷ Optuna trials/s (each with its default storage)',
+    ),
+    dispatch_2x_optuna_same_workload: goal(
+      ratios.command_vs_optuna_process,
+      2,
+      'command runtime ÷ Optuna whose objective also starts one no-op process per trial',
+    ),
+    dispatch_2x_optuna_inprocess: goal(
+      ratios.inprocess_vs_optuna,
+      2,
+      'in-process trials/s ÷ Optuna trials/s (Optuna too runs its objectives in process)',
+    ),
+    dispatch_2x_optuna_no_fsync: goal(
+      ratios.like_for_like_durability.command_vs_optuna_no_fsync,
+      2,
+      'command runtime ÷ Optuna with fsync disabled (neither syncs the disk)',
+    ),
     overhead_1_02: { value: overheadRatio, target: '<= 1.02', met: overheadRatio <= 1.02 },
   };
   return {
-    settings: { trials: options.trials, sleep_trials: options.sleepTrials, reps: options.reps, workers: WORKERS, cpus_per_worker: CPUS_PER_WORKER, concurrency: CONCURRENCY, store: 'local', bus: 'local' },
+    settings: {
+      trials: options.trials,
+      sleep_trials: options.sleepTrials,
+      reps: options.reps,
+      workers: WORKERS,
+      cpus_per_worker: CPUS_PER_WORKER,
+      concurrency: CONCURRENCY,
+      store: 'local',
+      bus: 'local',
+    },
     trellis,
     peers,
     ratios,

@@ -43,7 +43,9 @@ export interface LocalCoordinator {
 }
 
 /** A coordinator without gRPC; by default on a LocalStore in a temp directory (fsync per write with `durable`). */
-export async function startLocalCoordinator(options: { store?: Store; bus?: EventBus; log?: Logger; durable?: boolean } = {}): Promise<LocalCoordinator> {
+export async function startLocalCoordinator(
+  options: { store?: Store; bus?: EventBus; log?: Logger; durable?: boolean } = {},
+): Promise<LocalCoordinator> {
   const temp = options.store ? undefined : tempDir('coord');
   const store = options.store ?? new LocalStore(join(temp!.dir, 'store'), { durable: options.durable ?? false });
   const bus = options.bus ?? new LocalBus();
@@ -72,7 +74,12 @@ export interface FakeWorker {
  */
 export function connectFakeWorker(
   coordinator: Coordinator,
-  options: { id: string; cpus: number; onAssign: (assignment: Assignment, worker: FakeWorker) => void; onStop?: (attemptId: string) => void },
+  options: {
+    id: string;
+    cpus: number;
+    onAssign: (assignment: Assignment, worker: FakeWorker) => void;
+    onStop?: (attemptId: string) => void;
+  },
 ): FakeWorker {
   let worker!: FakeWorker;
   const session: WorkerSession = {
@@ -129,7 +136,11 @@ export interface EmbeddedCluster {
 }
 
 /** startEmbedded on a LocalStore in a temp directory (fsync per write with `durable`) and a LocalBus; waits for the workers. */
-export async function startEmbeddedCluster(options: { workers: number; cpusPerWorker: number; durable?: boolean }): Promise<EmbeddedCluster> {
+export async function startEmbeddedCluster(options: {
+  workers: number;
+  cpusPerWorker: number;
+  durable?: boolean;
+}): Promise<EmbeddedCluster> {
   const temp = tempDir('embedded');
   const log = benchLogger();
   const embedded = await startEmbedded({
@@ -182,12 +193,16 @@ export function sweepSpec(options: SweepOptions): string {
 }
 
 /** Submits a sweep, waits until the coordinator is idle; returns wall seconds and the experiment id. */
-export async function runSweep(coordinator: Coordinator, spec: string): Promise<{ seconds: number; experimentId: string }> {
+export async function runSweep(
+  coordinator: Coordinator,
+  spec: string,
+): Promise<{ seconds: number; experimentId: string }> {
   const t0 = performance.now();
   const { experiment } = await coordinator.submit(spec);
   await coordinator.idle();
   const seconds = (performance.now() - t0) / 1000;
   const done = await coordinator.get(experiment.id);
-  if (done.status !== 'succeeded') throw new Error(`benchmark sweep ${experiment.id} ended ${done.status}: ${done.error ?? ''}`);
+  if (done.status !== 'succeeded')
+    throw new Error(`benchmark sweep ${experiment.id} ended ${done.status}: ${done.error ?? ''}`);
   return { seconds, experimentId: experiment.id };
 }

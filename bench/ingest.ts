@@ -64,7 +64,16 @@ class CallTimes {
   summary(): Record<string, Record<string, number>> {
     const rows = [...this.times].map(([name, list]) => {
       const total = list.reduce((s, v) => s + v, 0);
-      return [name, { calls: list.length, mean_ms: round(total / list.length), p50_ms: round(percentile(list, 0.5)), p99_ms: round(percentile(list, 0.99)), total_ms: round(total) }] as const;
+      return [
+        name,
+        {
+          calls: list.length,
+          mean_ms: round(total / list.length),
+          p50_ms: round(percentile(list, 0.5)),
+          p99_ms: round(percentile(list, 0.99)),
+          total_ms: round(total),
+        },
+      ] as const;
     });
     return Object.fromEntries(rows.sort((a, b) => b[1].total_ms - a[1].total_ms));
   }
@@ -120,12 +129,19 @@ function servicesEnv(): { MONGODB_URI?: string; NATS_URL?: string } {
     }
   }
   return {
-    ...((process.env.MONGODB_URI ?? env.MONGODB_URI) ? { MONGODB_URI: process.env.MONGODB_URI ?? env.MONGODB_URI } : {}),
+    ...((process.env.MONGODB_URI ?? env.MONGODB_URI)
+      ? { MONGODB_URI: process.env.MONGODB_URI ?? env.MONGODB_URI }
+      : {}),
     ...((process.env.NATS_URL ?? env.NATS_URL) ? { NATS_URL: process.env.NATS_URL ?? env.NATS_URL } : {}),
   };
 }
 
-async function measure(backend: Backend, attempts: number, reports: number, window: number): Promise<Record<string, unknown>> {
+async function measure(
+  backend: Backend,
+  attempts: number,
+  reports: number,
+  window: number,
+): Promise<Record<string, unknown>> {
   const sentAt = new Map<string, number>();
   const storedLatency: number[] = [];
   const busLatency: number[] = [];
@@ -146,7 +162,14 @@ async function measure(backend: Backend, attempts: number, reports: number, wind
     stepOf.set(trialId, step);
     sent++;
     sentAt.set(`${trialId}:${step}`, performance.now());
-    worker!.post({ body: 'progress', progress: { attempt_id: attemptOf.get(trialId)!, step, metrics: { loss: 1 / step, accuracy: 1 - 1 / (step + 1) } } });
+    worker!.post({
+      body: 'progress',
+      progress: {
+        attempt_id: attemptOf.get(trialId)!,
+        step,
+        metrics: { loss: 1 / step, accuracy: 1 - 1 / (step + 1) },
+      },
+    });
   };
 
   const times = new CallTimes();
@@ -169,7 +192,9 @@ async function measure(backend: Backend, attempts: number, reports: number, wind
       },
     });
   });
-  const { experiment } = await coordinator.submit(sweepSpec({ name: `ingest-${backend.name}`, trials: attempts, concurrency: attempts }));
+  const { experiment } = await coordinator.submit(
+    sweepSpec({ name: `ingest-${backend.name}`, trials: attempts, concurrency: attempts }),
+  );
   await assigned;
   // Heartbeats keep the leases, as a real worker's do.
   const heartbeat = setInterval(
@@ -200,14 +225,16 @@ async function measure(backend: Backend, attempts: number, reports: number, wind
   const seconds = (lastDelivery - firstSend) / 1000;
 
   // Finish the attempts so the experiment ends cleanly.
-  for (const attemptId of attemptOf.values()) worker!.post({ body: 'result', result: { attempt_id: attemptId, metrics: { score: 1 }, info_json: '' } });
+  for (const attemptId of attemptOf.values())
+    worker!.post({ body: 'result', result: { attempt_id: attemptId, metrics: { score: 1 }, info_json: '' } });
   await coordinator.idle();
   clearInterval(heartbeat);
   abort.abort();
   await Promise.race([subscription.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
   await local.close();
   await backend.cleanup();
-  if (delivered < reports) throw new Error(`${backend.name}: only ${delivered} of ${reports} reports reached the bus (${stored} stored)`);
+  if (delivered < reports)
+    throw new Error(`${backend.name}: only ${delivered} of ${reports} reports reached the bus (${stored} stored)`);
   const calls = times.summary();
   const per = (method: string): number | null => {
     const c = calls[method];
@@ -221,8 +248,16 @@ async function measure(backend: Backend, attempts: number, reports: number, wind
     reports,
     seconds: round(seconds),
     reports_per_second: round(reports / seconds),
-    stored_latency_ms: { p50: round(percentile(storedLatency, 0.5)), p99: round(percentile(storedLatency, 0.99)), max: round(Math.max(...storedLatency)) },
-    bus_latency_ms: { p50: round(percentile(busLatency, 0.5)), p99: round(percentile(busLatency, 0.99)), max: round(Math.max(...busLatency)) },
+    stored_latency_ms: {
+      p50: round(percentile(storedLatency, 0.5)),
+      p99: round(percentile(storedLatency, 0.99)),
+      max: round(Math.max(...storedLatency)),
+    },
+    bus_latency_ms: {
+      p50: round(percentile(busLatency, 0.5)),
+      p99: round(percentile(busLatency, 0.99)),
+      max: round(Math.max(...busLatency)),
+    },
     // The trial update and the metric append per report: 1 each without batching. The trial
     // updates include the attempts' start and end (2 per attempt).
     calls_per_report: { updateTrial: per('updateTrial'), appendMetrics: per('appendMetrics') },
@@ -232,7 +267,12 @@ async function measure(backend: Backend, attempts: number, reports: number, wind
 
 function localBackend(): Backend {
   const temp = tempDir('ingest');
-  return { name: 'local', store: new LocalStore(join(temp.dir, 'store')), bus: new LocalBus(), cleanup: async () => temp.remove() };
+  return {
+    name: 'local',
+    store: new LocalStore(join(temp.dir, 'store')),
+    bus: new LocalBus(),
+    cleanup: async () => temp.remove(),
+  };
 }
 
 function remoteBackend(env: { MONGODB_URI: string; NATS_URL: string }): Backend {
@@ -255,13 +295,25 @@ function remoteBackend(env: { MONGODB_URI: string; NATS_URL: string }): Backend 
   };
 }
 
-async function remoteMeasure(env: { MONGODB_URI?: string; NATS_URL?: string }, attempts: number, reports: number, window: number): Promise<Record<string, unknown>> {
+async function remoteMeasure(
+  env: { MONGODB_URI?: string; NATS_URL?: string },
+  attempts: number,
+  reports: number,
+  window: number,
+): Promise<Record<string, unknown>> {
   if (!env.MONGODB_URI || !env.NATS_URL) {
     return { missing: 'set MONGODB_URI and NATS_URL, or run `node scripts/services.mjs up` (writes .services.env)' };
   }
-  progress(`ingest: MongoStore (${env.MONGODB_URI.replace(/\/\/[^@]*@/, '//')}) + NatsBus, ${reports} reports, window ${window}`);
+  progress(
+    `ingest: MongoStore (${env.MONGODB_URI.replace(/\/\/[^@]*@/, '//')}) + NatsBus, ${reports} reports, window ${window}`,
+  );
   try {
-    const remote = await measure(remoteBackend({ MONGODB_URI: env.MONGODB_URI, NATS_URL: env.NATS_URL }), attempts, reports, window);
+    const remote = await measure(
+      remoteBackend({ MONGODB_URI: env.MONGODB_URI, NATS_URL: env.NATS_URL }),
+      attempts,
+      reports,
+      window,
+    );
     progress(`ingest: mongo + nats, window ${window}: ${String(remote.reports_per_second)} reports/s`);
     return remote;
   } catch (err) {
@@ -274,14 +326,17 @@ export async function runIngest(options: IngestOptions): Promise<Record<string, 
   const env = servicesEnv();
   const remoteReports = options.remoteReports ?? Math.min(options.reports, 5000);
   const run = async (w: number): Promise<{ local: Record<string, unknown>; mongo_nats: Record<string, unknown> }> => {
-    progress(`ingest: local store + in-process bus, ${options.attempts} attempts, ${options.reports} reports, window ${w}`);
+    progress(
+      `ingest: local store + in-process bus, ${options.attempts} attempts, ${options.reports} reports, window ${w}`,
+    );
     const local = await measure(localBackend(), options.attempts, options.reports, w);
     progress(`ingest: local, window ${w}: ${String(local.reports_per_second)} reports/s`);
     return { local, mongo_nats: await remoteMeasure(env, options.attempts, remoteReports, w) };
   };
   const closed = await run(1);
   const windowed = window > 1 ? await run(window) : undefined;
-  const rate = (r: Record<string, unknown> | undefined): number | undefined => r?.reports_per_second as number | undefined;
+  const rate = (r: Record<string, unknown> | undefined): number | undefined =>
+    r?.reports_per_second as number | undefined;
   return {
     settings: {
       attempts: options.attempts,

@@ -27,12 +27,23 @@ connectFakeWorker(local.coordinator, {
   id: 'fake-0',
   cpus: 16,
   onAssign: (assignment, worker) =>
-    setImmediate(() => worker.post({ body: 'result', result: { attempt_id: assignment.attempt_id ?? '', metrics: { score: 1 }, info_json: '' } })),
+    setImmediate(() =>
+      worker.post({
+        body: 'result',
+        result: { attempt_id: assignment.attempt_id ?? '', metrics: { score: 1 }, info_json: '' },
+      }),
+    ),
 });
 await runSweep(local.coordinator, sweepSpec({ name: 'warmup', trials: 64, concurrency: 16, algorithm }));
 const { seconds } = await runSweep(local.coordinator, sweepSpec({ name: 'noop', trials, concurrency: 16, algorithm }));
 await local.close();
 process.stdout.write(
-  JSON.stringify({ trials, algorithm, seconds: Math.round(seconds * 1000) / 1000, trials_per_second: Math.round(trials / seconds), max_listener_warnings: listenerWarnings }) + '\n',
+  JSON.stringify({
+    trials,
+    algorithm,
+    seconds: Math.round(seconds * 1000) / 1000,
+    trials_per_second: Math.round(trials / seconds),
+    max_listener_warnings: listenerWarnings,
+  }) + '\n',
 );
 process.exit(0);

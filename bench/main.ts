@@ -63,7 +63,15 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
     case 'suggest':
       return runSuggest({ sizes: o.sizes.split(',').map((s) => positiveInt('--sizes')(s.trim())), peers: o.peers });
     case 'search':
-      return runSearch({ seeds: o.seeds, budget: o.budget, maxEpochs: o.maxEpochs, concurrency: o.concurrency, raySeeds: o.raySeeds, peers: o.peers, target: o.target });
+      return runSearch({
+        seeds: o.seeds,
+        budget: o.budget,
+        maxEpochs: o.maxEpochs,
+        concurrency: o.concurrency,
+        raySeeds: o.raySeeds,
+        peers: o.peers,
+        target: o.target,
+      });
     case 'ingest':
       return runIngest({ attempts: o.attempts, reports: o.reports, remoteReports: o.remoteReports, window: o.window });
   }
@@ -72,7 +80,8 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
 function summary(doc: Record<string, unknown>): string {
   const goals = (doc.goals ?? {}) as Record<string, { value?: unknown; target?: unknown; met?: unknown }>;
   const lines = Object.entries(goals).map(
-    ([name, g]) => `  ${g.met === true ? 'met    ' : g.met === false ? 'MISSED ' : 'n/a    '} ${name}: ${JSON.stringify(g.value)} (target ${String(g.target)})`,
+    ([name, g]) =>
+      `  ${g.met === true ? 'met    ' : g.met === false ? 'MISSED ' : 'n/a    '} ${name}: ${JSON.stringify(g.value)} (target ${String(g.target)})`,
   );
   return lines.length > 0 ? `goals:\n${lines.join('\n')}\n` : '';
 }
@@ -85,22 +94,72 @@ const program = new Command()
   .option('--save', 'also write the document to bench/results/SUITE.json')
   .option('--no-peers', 'skip Optuna and Ray Tune')
   .addOption(new Option('--trials <n>', 'dispatch: no-op trials').argParser(positiveInt('--trials')).default(200))
-  .addOption(new Option('--sleep-trials <n>', 'dispatch: 1 s trials (16 concurrent)').argParser(positiveInt('--sleep-trials')).default(64))
-  .addOption(new Option('--reps <n>', 'dispatch: repetitions of each no-op run (median reported)').argParser(positiveInt('--reps')).default(3))
-  .addOption(new Option('--ray-trials <n>', 'dispatch: Ray Tune no-op trials (Ray is slow here)').argParser(positiveInt('--ray-trials')).default(30))
-  .addOption(new Option('--ray-sleep-trials <n>', 'dispatch: Ray Tune 1 s trials').argParser(positiveInt('--ray-sleep-trials')).default(64))
-  .addOption(new Option('--optuna-procs <n>', 'dispatch: Optuna processes sharing the journal (1 process is tried too; the faster is reported)').argParser(positiveInt('--optuna-procs')).default(2))
+  .addOption(
+    new Option('--sleep-trials <n>', 'dispatch: 1 s trials (16 concurrent)')
+      .argParser(positiveInt('--sleep-trials'))
+      .default(64),
+  )
+  .addOption(
+    new Option('--reps <n>', 'dispatch: repetitions of each no-op run (median reported)')
+      .argParser(positiveInt('--reps'))
+      .default(3),
+  )
+  .addOption(
+    new Option('--ray-trials <n>', 'dispatch: Ray Tune no-op trials (Ray is slow here)')
+      .argParser(positiveInt('--ray-trials'))
+      .default(30),
+  )
+  .addOption(
+    new Option('--ray-sleep-trials <n>', 'dispatch: Ray Tune 1 s trials')
+      .argParser(positiveInt('--ray-sleep-trials'))
+      .default(64),
+  )
+  .addOption(
+    new Option(
+      '--optuna-procs <n>',
+      'dispatch: Optuna processes sharing the journal (1 process is tried too; the faster is reported)',
+    )
+      .argParser(positiveInt('--optuna-procs'))
+      .default(2),
+  )
   .addOption(new Option('--sizes <list>', 'suggest: finished-trial counts').default('100,1000,2000'))
   .addOption(new Option('--seeds <n>', 'search: seeds per method').argParser(positiveInt('--seeds')).default(10))
   .addOption(new Option('--budget <epochs>', 'search: epochs per run').argParser(positiveInt('--budget')).default(600))
-  .addOption(new Option('--max-epochs <n>', 'search: epochs of a full trial').argParser(positiveInt('--max-epochs')).default(27))
-  .addOption(new Option('--concurrency <n>', 'search: trials at once').argParser(positiveInt('--concurrency')).default(4))
-  .addOption(new Option('--ray-seeds <n>', 'search: seeds for Ray Tune (the first N of --seeds; Ray is slow here)').argParser(positiveInt('--ray-seeds')).default(5))
+  .addOption(
+    new Option('--max-epochs <n>', 'search: epochs of a full trial').argParser(positiveInt('--max-epochs')).default(27),
+  )
+  .addOption(
+    new Option('--concurrency <n>', 'search: trials at once').argParser(positiveInt('--concurrency')).default(4),
+  )
+  .addOption(
+    new Option('--ray-seeds <n>', 'search: seeds for Ray Tune (the first N of --seeds; Ray is slow here)')
+      .argParser(positiveInt('--ray-seeds'))
+      .default(5),
+  )
   .addOption(new Option('--target <regret>', 'search: regret target (accuracy points)').argParser(Number).default(0.02))
-  .addOption(new Option('--attempts <n>', 'ingest: running attempts reporting at once').argParser(positiveInt('--attempts')).default(32))
-  .addOption(new Option('--reports <n>', 'ingest: reports on the local store + bus').argParser(positiveInt('--reports')).default(20000))
-  .addOption(new Option('--remote-reports <n>', 'ingest: reports on MongoStore + NatsBus (FerretDB is slow)').argParser(positiveInt('--remote-reports')).default(1000))
-  .addOption(new Option('--window <n>', 'ingest: reports in flight per attempt in the second measurement (the first uses 1; 1 skips the second)').argParser(positiveInt('--window')).default(8))
+  .addOption(
+    new Option('--attempts <n>', 'ingest: running attempts reporting at once')
+      .argParser(positiveInt('--attempts'))
+      .default(32),
+  )
+  .addOption(
+    new Option('--reports <n>', 'ingest: reports on the local store + bus')
+      .argParser(positiveInt('--reports'))
+      .default(20000),
+  )
+  .addOption(
+    new Option('--remote-reports <n>', 'ingest: reports on MongoStore + NatsBus (FerretDB is slow)')
+      .argParser(positiveInt('--remote-reports'))
+      .default(1000),
+  )
+  .addOption(
+    new Option(
+      '--window <n>',
+      'ingest: reports in flight per attempt in the second measurement (the first uses 1; 1 skips the second)',
+    )
+      .argParser(positiveInt('--window'))
+      .default(8),
+  )
   .action(async (suiteName: string, o: CliOptions) => {
     if (!(SUITES as readonly string[]).includes(suiteName)) {
       program.error(`unknown suite ${JSON.stringify(suiteName)}; allowed: ${SUITES.join(', ')}`, { exitCode: 2 });

@@ -34,7 +34,10 @@ export interface SearchOptions {
   target?: number;
 }
 
-type Method = Omit<SimulationOptions, 'seed' | 'budget' | 'maxEpochs' | 'concurrency'> & { label: string; note?: string };
+type Method = Omit<SimulationOptions, 'seed' | 'budget' | 'maxEpochs' | 'concurrency'> & {
+  label: string;
+  note?: string;
+};
 
 function methods(maxEpochs: number): Method[] {
   const asha = { grace: 1, reduction: 3, max: maxEpochs };
@@ -44,7 +47,13 @@ function methods(maxEpochs: number): Method[] {
     { label: 'asha', algorithm: 'random', scheduler: 'asha', schedulerSettings: asha },
     { label: 'tpe+asha', algorithm: 'tpe', scheduler: 'asha', schedulerSettings: asha },
     { label: 'hyperband', algorithm: 'random', scheduler: 'hyperband', schedulerSettings: asha },
-    { label: 'tpe+hyperband', algorithm: 'tpe', scheduler: 'hyperband', schedulerSettings: asha, note: 'like for like with Optuna TPE + HyperbandPruner' },
+    {
+      label: 'tpe+hyperband',
+      algorithm: 'tpe',
+      scheduler: 'hyperband',
+      schedulerSettings: asha,
+      note: 'like for like with Optuna TPE + HyperbandPruner',
+    },
     {
       label: 'tpe+asha (no intermediates)',
       algorithm: 'tpe',
@@ -90,12 +99,28 @@ function figures(run: RunCurve, fStar: number, target: number, optunaBest: numbe
   };
 }
 
-function aggregate(runs: RunCurve[], fStar: number, target: number, optunaBestBySeed: Map<number, number>, budget: number): Record<string, unknown> {
+function aggregate(
+  runs: RunCurve[],
+  fStar: number,
+  target: number,
+  optunaBestBySeed: Map<number, number>,
+  budget: number,
+): Record<string, unknown> {
   const per = runs.map((r) => ({ seed: r.seed, ...figures(r, fStar, target, optunaBestBySeed.get(r.seed)) }));
-  const stat = (values: number[]): { mean: number; sd: number } => ({ mean: round(mean(values)), sd: round(sd(values)) });
+  const stat = (values: number[]): { mean: number; sd: number } => ({
+    mean: round(mean(values)),
+    sd: round(sd(values)),
+  });
   const reached = (key: 'epochs_to_target' | 'epochs_to_optuna_best'): Record<string, unknown> => {
     const values = per.map((p) => p[key]).filter((v): v is number => v !== null);
-    return { ...stat(values), reached: `${values.length}/${per.length}`, median_unreached_as_inf: medianWithInf(per.map((p) => p[key]), budget) };
+    return {
+      ...stat(values),
+      reached: `${values.length}/${per.length}`,
+      median_unreached_as_inf: medianWithInf(
+        per.map((p) => p[key]),
+        budget,
+      ),
+    };
   };
   return {
     seeds: runs.length,
@@ -145,7 +170,14 @@ export async function runSearch(options: SearchOptions): Promise<Record<string, 
   const seeds = Array.from({ length: options.seeds }, (_, i) => i);
 
   const peers: Record<string, PeerResult> = {};
-  const common = ['--budget', String(options.budget), '--max-epochs', String(options.maxEpochs), '--concurrency', String(options.concurrency)];
+  const common = [
+    '--budget',
+    String(options.budget),
+    '--max-epochs',
+    String(options.maxEpochs),
+    '--concurrency',
+    String(options.concurrency),
+  ];
   if (options.peers) {
     progress('search: Optuna TPE + HyperbandPruner');
     peers.optuna = await runPeer('search.py', ['optuna', '--seeds', seeds.join(','), ...common], 300_000);
@@ -162,10 +194,24 @@ export async function runSearch(options: SearchOptions): Promise<Record<string, 
   for (const method of methods(options.maxEpochs)) {
     const runs: RunCurve[] = seeds.map((seed) => {
       const { label: _label, note: _note, ...sim } = method;
-      return { seed, ...simulate({ ...sim, seed, budget: options.budget, maxEpochs: options.maxEpochs, concurrency: options.concurrency }) };
+      return {
+        seed,
+        ...simulate({
+          ...sim,
+          seed,
+          budget: options.budget,
+          maxEpochs: options.maxEpochs,
+          concurrency: options.concurrency,
+        }),
+      };
     });
-    results[method.label] = { ...(method.note ? { note: method.note } : {}), ...aggregate(runs, fStar, target, optunaBestBySeed, options.budget) };
-    progress(`search: trellis ${method.label}: mean final best ${round(mean(runs.map((r) => r.best[r.best.length - 1]!)))}`);
+    results[method.label] = {
+      ...(method.note ? { note: method.note } : {}),
+      ...aggregate(runs, fStar, target, optunaBestBySeed, options.budget),
+    };
+    progress(
+      `search: trellis ${method.label}: mean final best ${round(mean(runs.map((r) => r.best[r.best.length - 1]!)))}`,
+    );
   }
   const simSeconds = (performance.now() - t0) / 1000;
 
@@ -178,14 +224,20 @@ export async function runSearch(options: SearchOptions): Promise<Record<string, 
   for (const [name, peer] of Object.entries(peers)) {
     const runs = peer.runs as RunCurve[] | undefined;
     peerFigures[name] = runs
-      ? { ...Object.fromEntries(Object.entries(peer).filter(([k]) => k !== 'runs')), ...aggregate(runs, fStar, target, optunaBestBySeed, options.budget) }
+      ? {
+          ...Object.fromEntries(Object.entries(peer).filter(([k]) => k !== 'runs')),
+          ...aggregate(runs, fStar, target, optunaBestBySeed, options.budget),
+        }
       : peer;
   }
 
   const tpeAsha = results['tpe+asha']!;
-  const mine = (tpeAsha.epochs_to_optuna_best as { median_unreached_as_inf: number | null } | null)?.median_unreached_as_inf ?? null;
-  const theirs = (peerFigures.optuna as { epochs_to_optuna_best?: { median_unreached_as_inf: number | null } } | undefined)?.epochs_to_optuna_best
-    ?.median_unreached_as_inf ?? null;
+  const mine =
+    (tpeAsha.epochs_to_optuna_best as { median_unreached_as_inf: number | null } | null)?.median_unreached_as_inf ??
+    null;
+  const theirs =
+    (peerFigures.optuna as { epochs_to_optuna_best?: { median_unreached_as_inf: number | null } } | undefined)
+      ?.epochs_to_optuna_best?.median_unreached_as_inf ?? null;
   const optunaRan = optunaRuns.length > 0;
   return {
     settings: {
@@ -204,10 +256,15 @@ export async function runSearch(options: SearchOptions): Promise<Record<string, 
     goals: {
       tpe_asha_reaches_optuna_best_no_later: {
         value: optunaRan ? { trellis_tpe_asha_median_epochs: mine, optuna_median_epochs: theirs } : null,
-        target: 'median over seeds of epochs until Optuna\'s final best (same seed): TPE+ASHA <= Optuna (never reached counts as infinite)',
+        target:
+          "median over seeds of epochs until Optuna's final best (same seed): TPE+ASHA <= Optuna (never reached counts as infinite)",
         met: !optunaRan ? null : theirs === null ? mine !== null || null : mine !== null && mine <= theirs,
       },
-      ray_tune_epochs_to_target: { value: peerNumber(peerFigures.ray_tune as PeerResult, 'epochs_to_target', 'mean') ?? null, target: 'reference only', met: null },
+      ray_tune_epochs_to_target: {
+        value: peerNumber(peerFigures.ray_tune as PeerResult, 'epochs_to_target', 'mean') ?? null,
+        target: 'reference only',
+        met: null,
+      },
     },
   };
 }

@@ -57,7 +57,11 @@ interface Running {
 }
 
 export function simulate(options: SimulationOptions): SimulationResult {
-  const search = createSearch(options.algorithm, { space: CURVE_SPACE, seed: options.seed, settings: options.searchSettings ?? {} });
+  const search = createSearch(options.algorithm, {
+    space: CURVE_SPACE,
+    seed: options.seed,
+    settings: options.searchSettings ?? {},
+  });
   const scheduler = createScheduler(options.scheduler, {
     settings: options.schedulerSettings ?? {},
     seed: options.seed,
@@ -101,7 +105,13 @@ export function simulate(options: SimulationOptions): SimulationResult {
       const stop = decision.action === 'stop';
       if (!stop && trial.epoch < options.maxEpochs) continue;
       const observation: TrialObservation = stop
-        ? { number: trial.number, params: trial.params, state: 'pruned', value, ...(options.intermediates !== false ? { intermediate: { ...trial.values } } : {}) }
+        ? {
+            number: trial.number,
+            params: trial.params,
+            state: 'pruned',
+            value,
+            ...(options.intermediates !== false ? { intermediate: { ...trial.values } } : {}),
+          }
         : { number: trial.number, params: trial.params, state: 'complete', value };
       history.set(trial.number, observation);
       if (stop) pruned++;

@@ -62,8 +62,18 @@ interface Timing {
 }
 
 /** Calls `suggest` until ~`budgetMs` have passed (at least `minCalls`, at most `maxCalls`). */
-function timeSuggest(multivariate: boolean, history: TrialObservation[], budgetMs = 1500, minCalls = 20, maxCalls = 400): Timing {
-  const tpe = createSearch('tpe', { space: SUGGEST_SPACE, seed: 11, settings: multivariate ? { multivariate: true } : {} });
+function timeSuggest(
+  multivariate: boolean,
+  history: TrialObservation[],
+  budgetMs = 1500,
+  minCalls = 20,
+  maxCalls = 400,
+): Timing {
+  const tpe = createSearch('tpe', {
+    space: SUGGEST_SPACE,
+    seed: 11,
+    settings: multivariate ? { multivariate: true } : {},
+  });
   const n = history.length;
   for (let i = 0; i < 5; i++) tpe.suggest(n + 1000 + i, history); // warm-up (JIT)
   const times: number[] = [];
@@ -74,7 +84,12 @@ function timeSuggest(multivariate: boolean, history: TrialObservation[], budgetM
     times.push(performance.now() - t0);
     if (r + 1 >= minCalls && performance.now() - start > budgetMs) break;
   }
-  return { n, calls: times.length, ms_median: round(median(times)), ms_mean: round(times.reduce((s, t) => s + t, 0) / times.length) };
+  return {
+    n,
+    calls: times.length,
+    ms_median: round(median(times)),
+    ms_mean: round(times.reduce((s, t) => s + t, 0) / times.length),
+  };
 }
 
 export async function runSuggest(options: SuggestOptions): Promise<Record<string, unknown>> {
@@ -100,13 +115,20 @@ export async function runSuggest(options: SuggestOptions): Promise<Record<string
     } else {
       optuna = { missing: 'skipped (--no-peers)' };
     }
-    const ratios: Record<string, Record<string, number | null>> = { univariate: {}, multivariate: {}, default_vs_default: {} };
+    const ratios: Record<string, Record<string, number | null>> = {
+      univariate: {},
+      multivariate: {},
+      default_vs_default: {},
+    };
     for (const n of options.sizes) {
       const key = String(n);
       for (const mode of ['univariate', 'multivariate'] as const) {
         ratios[mode]![key] = ratio(peerNumber(optuna, mode, key, 'ms_median'), trellis[mode]![key]!.ms_median);
       }
-      ratios.default_vs_default![key] = ratio(peerNumber(optuna, 'multivariate', key, 'ms_median'), trellis.univariate![key]!.ms_median);
+      ratios.default_vs_default![key] = ratio(
+        peerNumber(optuna, 'multivariate', key, 'ms_median'),
+        trellis.univariate![key]!.ms_median,
+      );
     }
     const at1000 = trellis.univariate!['1000']?.ms_median;
     const speedup1000 = ratios.univariate!['1000'] ?? null;
@@ -115,16 +137,26 @@ export async function runSuggest(options: SuggestOptions): Promise<Record<string
       settings: {
         space: 'x uniform[0,1], y uniform[-5,5], lr loguniform[1e-5,1e-1], kind choice{a,b,c,d}',
         sizes: options.sizes,
-        trellis: 'tpe defaults (startup 10, candidates 24, priorWeight 1, constantLiar true); univariate is the default',
-        optuna: 'TPESampler defaults (n_startup_trials 10, n_ei_candidates 24); multivariate=True is Optuna 5\'s default',
+        trellis:
+          'tpe defaults (startup 10, candidates 24, priorWeight 1, constantLiar true); univariate is the default',
+        optuna:
+          "TPESampler defaults (n_startup_trials 10, n_ei_candidates 24); multivariate=True is Optuna 5's default",
       },
       trellis: { ms_per_suggestion: trellis },
       peers: { optuna },
       ratios: { optuna_ms_over_trellis_ms: ratios },
       goals: {
         ms_at_1000_le_5: { value: at1000 ?? null, target: '<= 5 ms', met: at1000 === undefined ? null : at1000 <= 5 },
-        speedup_vs_optuna_univariate_ge_5: { value: speedup1000, target: '>= 5 (at 1000 trials)', met: speedup1000 === null ? null : speedup1000 >= 5 },
-        speedup_vs_optuna_multivariate_ge_5: { value: speedupMv1000, target: '>= 5 (at 1000 trials)', met: speedupMv1000 === null ? null : speedupMv1000 >= 5 },
+        speedup_vs_optuna_univariate_ge_5: {
+          value: speedup1000,
+          target: '>= 5 (at 1000 trials)',
+          met: speedup1000 === null ? null : speedup1000 >= 5,
+        },
+        speedup_vs_optuna_multivariate_ge_5: {
+          value: speedupMv1000,
+          target: '>= 5 (at 1000 trials)',
+          met: speedupMv1000 === null ? null : speedupMv1000 >= 5,
+        },
       },
     };
   } finally {

@@ -47,7 +47,12 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
   const store = options.store ?? createStore({ ...process.env, dir: join(options.dir, 'store') });
   const bus = options.bus ?? createBus({ ...process.env });
-  const coordinator = new Coordinator({ store, bus, log: options.log, ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) });
+  const coordinator = new Coordinator({
+    store,
+    bus,
+    log: options.log,
+    ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+  });
   await coordinator.start();
   const server = await startServer(coordinator, options.listen ?? '127.0.0.1:0', options.log);
   const cpus = options.cpusPerWorker ?? Math.max(1, Math.floor(availableParallelism() / Math.max(1, options.workers)));
@@ -60,7 +65,17 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     const logFile = openSync(join(options.dir, 'logs', `worker-${n}.log`), 'a');
     const child = spawn(
       process.execPath,
-      [CLI_PATH, 'worker', '--coordinator', address, '--cpus', String(cpus), '--id', id ?? `local-${process.pid}-${n}`, ...(spawnOptions.args ?? [])],
+      [
+        CLI_PATH,
+        'worker',
+        '--coordinator',
+        address,
+        '--cpus',
+        String(cpus),
+        '--id',
+        id ?? `local-${process.pid}-${n}`,
+        ...(spawnOptions.args ?? []),
+      ],
       { stdio: ['ignore', logFile, logFile], env: { ...process.env, ...options.workerEnv } },
     );
     closeSync(logFile);

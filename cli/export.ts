@@ -13,7 +13,12 @@ function toCsv(rows: Record<string, unknown>[]): string {
   return [columns.join(','), ...rows.map((row) => columns.map((c) => csvCell(row[c])).join(','))].join('\n') + '\n';
 }
 
-export async function exportExperiment(client: TrellisClient, id: string, format: 'csv' | 'json', steps: boolean): Promise<string> {
+export async function exportExperiment(
+  client: TrellisClient,
+  id: string,
+  format: 'csv' | 'json',
+  steps: boolean,
+): Promise<string> {
   if (steps) {
     const rows = (await client.exportMetrics(id)).map((m) => ({
       trial: m.trialNumber,

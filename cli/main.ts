@@ -74,8 +74,16 @@ async function followAndReport(
   json: boolean,
   quiet = false,
 ): Promise<number> {
-  const spec = experiment.spec as { budget?: { trials?: number }; trial?: { epochs?: number; objective?: { metric?: string } } };
-  const view = new ProgressView(spec.budget?.trials ?? 0, spec.trial?.epochs ?? 1, spec.trial?.objective?.metric ?? 'val_accuracy', !quiet);
+  const spec = experiment.spec as {
+    budget?: { trials?: number };
+    trial?: { epochs?: number; objective?: { metric?: string } };
+  };
+  const view = new ProgressView(
+    spec.budget?.trials ?? 0,
+    spec.trial?.epochs ?? 1,
+    spec.trial?.objective?.metric ?? 'val_accuracy',
+    !quiet,
+  );
   let final: ExperimentView;
   try {
     final = await client.wait(experiment.id, (event: TrellisEvent) => view.onEvent(event));
@@ -83,7 +91,9 @@ async function followAndReport(
     view.stop();
   }
   const trials = await client.trials(experiment.id);
-  print(json, runDocument(final, trials), () => (final.kind === 'Pipeline' ? pipelineSummary(final) : leaderboard(final, trials)));
+  print(json, runDocument(final, trials), () =>
+    final.kind === 'Pipeline' ? pipelineSummary(final) : leaderboard(final, trials),
+  );
   return exitCodeOf(final);
 }
 
@@ -148,7 +158,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   const coordinatorOption = (): Option =>
-    new Option('--coordinator <host:port>', 'coordinator address (env TRELLIS_COORDINATOR)').default(DEFAULT_COORDINATOR);
+    new Option('--coordinator <host:port>', 'coordinator address (env TRELLIS_COORDINATOR)').default(
+      DEFAULT_COORDINATOR,
+    );
 
   program
     .command('run')
@@ -159,33 +171,41 @@ export function buildProgram(): Command {
     .option('--dir <path>', 'state directory (store, logs)', process.env.TRELLIS_HOME ?? '.trellis')
     .option('--cpus <n>', 'CPUs each local worker advertises', positiveNumber('--cpus'))
     .option('--no-cache', 'pipelines: do not reuse cached stage outputs')
-    .action(async (specPath: string, opts: { workers: number; json?: boolean; dir: string; cpus?: number; cache: boolean }) => {
-      const text = readSpec(specPath);
-      // Check the spec before starting anything: a bad spec exits 2 with nothing started.
-      const { validateSpecText } = await import('../coordinator/experiments/validate.js');
-      validateSpecText(text);
-      const log = createLogger('trellis', process.env.TRELLIS_LOG_LEVEL ?? 'warn');
-      const { startEmbedded } = await import('./embedded.js');
-      const started = Date.now();
-      const embedded = await startEmbedded({
-        dir: resolve(opts.dir),
-        workers: opts.workers,
-        log,
-        ...(opts.cpus ? { cpusPerWorker: opts.cpus } : {}),
-      });
-      const client = new TrellisClient(embedded.address);
-      let code = 1;
-      try {
-        const { experiment } = await client.submit(text, { noCache: !opts.cache });
-        if (!opts.json) process.stderr.write(`experiment ${experiment.id}: ${opts.workers} local workers, logs in ${opts.dir}/logs\n`);
-        code = await followAndReport(client, experiment, !!opts.json);
-        if (!opts.json) process.stderr.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-      } finally {
-        client.close();
-        await embedded.close();
-      }
-      process.exitCode = code;
-    });
+    .action(
+      async (
+        specPath: string,
+        opts: { workers: number; json?: boolean; dir: string; cpus?: number; cache: boolean },
+      ) => {
+        const text = readSpec(specPath);
+        // Check the spec before starting anything: a bad spec exits 2 with nothing started.
+        const { validateSpecText } = await import('../coordinator/experiments/validate.js');
+        validateSpecText(text);
+        const log = createLogger('trellis', process.env.TRELLIS_LOG_LEVEL ?? 'warn');
+        const { startEmbedded } = await import('./embedded.js');
+        const started = Date.now();
+        const embedded = await startEmbedded({
+          dir: resolve(opts.dir),
+          workers: opts.workers,
+          log,
+          ...(opts.cpus ? { cpusPerWorker: opts.cpus } : {}),
+        });
+        const client = new TrellisClient(embedded.address);
+        let code = 1;
+        try {
+          const { experiment } = await client.submit(text, { noCache: !opts.cache });
+          if (!opts.json)
+            process.stderr.write(
+              `experiment ${experiment.id}: ${opts.workers} local workers, logs in ${opts.dir}/logs\n`,
+            );
+          code = await followAndReport(client, experiment, !!opts.json);
+          if (!opts.json) process.stderr.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        } finally {
+          client.close();
+          await embedded.close();
+        }
+        process.exitCode = code;
+      },
+    );
 
   program
     .command('coordinator')
@@ -224,9 +244,23 @@ export function buildProgram(): Command {
     .option('--memory <bytes>', 'memory to advertise in bytes', (v) => Number(v), totalmem())
     .option('--labels <k=v,...>', 'labels trials can require')
     .option('--runtimes <names>', 'runtimes to offer, comma-separated (default all)')
-    .option('--grace <seconds>', 'on SIGTERM, wait this long for running attempts before handing them back', positiveNumber('--grace'), 30)
+    .option(
+      '--grace <seconds>',
+      'on SIGTERM, wait this long for running attempts before handing them back',
+      positiveNumber('--grace'),
+      30,
+    )
     .action(
-      async (opts: { coordinator: string; id?: string; cpus: number; gpus?: string; memory: number; labels?: string; runtimes?: string; grace: number }) => {
+      async (opts: {
+        coordinator: string;
+        id?: string;
+        cpus: number;
+        gpus?: string;
+        memory: number;
+        labels?: string;
+        runtimes?: string;
+        grace: number;
+      }) => {
         const log = createLogger('worker');
         const { WorkerAgent } = await import('../worker/agent.js');
         const agent = new WorkerAgent({
@@ -255,19 +289,28 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document on stdout')
     .option('--request-id <id>', 'idempotency key: a retried submit returns the same experiment')
     .option('--no-cache', 'pipelines: do not reuse cached stage outputs')
-    .action(async (specPath: string, opts: { coordinator: string; wait?: boolean; json?: boolean; requestId?: string; cache: boolean }) => {
-      await withClient(opts.coordinator, async (client) => {
-        const { experiment } = await client.submit(readSpec(specPath), {
-          ...(opts.requestId ? { requestId: opts.requestId } : {}),
-          noCache: !opts.cache,
+    .action(
+      async (
+        specPath: string,
+        opts: { coordinator: string; wait?: boolean; json?: boolean; requestId?: string; cache: boolean },
+      ) => {
+        await withClient(opts.coordinator, async (client) => {
+          const { experiment } = await client.submit(readSpec(specPath), {
+            ...(opts.requestId ? { requestId: opts.requestId } : {}),
+            noCache: !opts.cache,
+          });
+          if (opts.wait) {
+            process.exitCode = await followAndReport(client, experiment, !!opts.json);
+          } else {
+            print(
+              !!opts.json,
+              { experiment: runDocument(experiment, []).experiment },
+              () => `submitted ${experiment.id} (${experiment.status})`,
+            );
+          }
         });
-        if (opts.wait) {
-          process.exitCode = await followAndReport(client, experiment, !!opts.json);
-        } else {
-          print(!!opts.json, { experiment: runDocument(experiment, []).experiment }, () => `submitted ${experiment.id} (${experiment.status})`);
-        }
-      });
-    });
+      },
+    );
 
   program
     .command('status')
@@ -298,8 +341,18 @@ export function buildProgram(): Command {
         const experiments = await client.list((opts.status?.split(',') ?? []) as ExperimentView['status'][]);
         print(
           !!opts.json,
-          { experiments: experiments.map((e) => ({ id: e.id, name: e.name, kind: e.kind, status: e.status, trials: e.trialsCreated })) },
-          () => experiments.map((e) => `${e.id}  ${e.kind}  ${e.status}  ${e.trialsCreated} trials`).join('\n') || 'no experiments',
+          {
+            experiments: experiments.map((e) => ({
+              id: e.id,
+              name: e.name,
+              kind: e.kind,
+              status: e.status,
+              trials: e.trialsCreated,
+            })),
+          },
+          () =>
+            experiments.map((e) => `${e.id}  ${e.kind}  ${e.status}  ${e.trialsCreated} trials`).join('\n') ||
+            'no experiments',
         );
       });
     });
@@ -326,7 +379,11 @@ export function buildProgram(): Command {
     .option('--json', 'one event per line (JSON) on stdout')
     .action(async (id: string, opts: { coordinator: string; fromStart?: boolean; json?: boolean }) => {
       const { watchEvents } = await import('./watch.js');
-      process.exitCode = await watchEvents(id, { coordinator: opts.coordinator, fromStart: !!opts.fromStart, json: !!opts.json });
+      process.exitCode = await watchEvents(id, {
+        coordinator: opts.coordinator,
+        fromStart: !!opts.fromStart,
+        json: !!opts.json,
+      });
     });
 
   program
@@ -338,7 +395,11 @@ export function buildProgram(): Command {
     .action(async (id: string, opts: { coordinator: string; json?: boolean }) => {
       await withClient(opts.coordinator, async (client) => {
         const experiment = await client.cancel(id);
-        print(!!opts.json, { experiment: runDocument(experiment, []).experiment }, () => `${experiment.id}: ${experiment.status}`);
+        print(
+          !!opts.json,
+          { experiment: runDocument(experiment, []).experiment },
+          () => `${experiment.id}: ${experiment.status}`,
+        );
       });
     });
 
@@ -358,7 +419,7 @@ export function buildProgram(): Command {
 
   program
     .command('expand')
-    .description("print a spec with its pipeline template expanded into stages (checked like a submit)")
+    .description('print a spec with its pipeline template expanded into stages (checked like a submit)')
     .argument('<spec>', 'spec file (YAML or JSON)')
     .option('--json', 'print JSON instead of YAML')
     .action(async (specPath: string, opts: { json?: boolean }) => {
@@ -369,7 +430,10 @@ export function buildProgram(): Command {
       validateSpecText(text);
       const expanded = expandTemplate(parseSpecText(text));
       if (opts.json) process.stdout.write(`${JSON.stringify(expanded, null, 2)}\n`);
-      else process.stdout.write((await import('yaml')).stringify(expanded, { lineWidth: 0, aliasDuplicateObjects: false }));
+      else
+        process.stdout.write(
+          (await import('yaml')).stringify(expanded, { lineWidth: 0, aliasDuplicateObjects: false }),
+        );
     });
 
   program
@@ -399,7 +463,12 @@ export function buildProgram(): Command {
               `${l.name.padEnd(13)} ${l.family.padEnd(14)} inputs: ${l.inputs.join(', ')}${l.stateful ? ' (stateful)' : ''}\n` +
               `${''.padEnd(14)}${l.description}\n` +
               (l.params.length > 0
-                ? l.params.map((p) => `${''.padEnd(14)}- ${p.name} = ${String(p.default)}${p.values ? ` (${p.values.join(' | ')})` : p.min !== undefined || p.max !== undefined ? ` in [${p.min ?? '-inf'}, ${p.max ?? 'inf'}]` : ''}: ${p.description}`).join('\n') + '\n'
+                ? l.params
+                    .map(
+                      (p) =>
+                        `${''.padEnd(14)}- ${p.name} = ${String(p.default)}${p.values ? ` (${p.values.join(' | ')})` : p.min !== undefined || p.max !== undefined ? ` in [${p.min ?? '-inf'}, ${p.max ?? 'inf'}]` : ''}: ${p.description}`,
+                    )
+                    .join('\n') + '\n'
                 : ''),
           )
           .join('\n'),
@@ -418,7 +487,12 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : 2;
     }
-    if (err instanceof UsageError || err instanceof InvalidArgumentError || err instanceof NotFoundError || err instanceof FailedPreconditionError) {
+    if (
+      err instanceof UsageError ||
+      err instanceof InvalidArgumentError ||
+      err instanceof NotFoundError ||
+      err instanceof FailedPreconditionError
+    ) {
       process.stderr.write(`trellis: ${err.message}\n`);
       return 2;
     }

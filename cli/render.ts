@@ -21,7 +21,14 @@ export interface RunDocument {
     backend?: string;
     error?: string;
   }[];
-  best: { trialId: string; params: Record<string, unknown>; metric: string; value: number; ci?: number; replicates?: number } | null;
+  best: {
+    trialId: string;
+    params: Record<string, unknown>;
+    metric: string;
+    value: number;
+    ci?: number;
+    replicates?: number;
+  } | null;
   stages?: Record<string, unknown>;
 }
 
@@ -42,7 +49,9 @@ export function runDocument(experiment: ExperimentView, trials: TrialView[]): Ru
           params: experiment.best.params,
           metric: experiment.best.metric,
           value: experiment.best.value,
-          ...(experiment.best.ci !== undefined ? { ci: experiment.best.ci, replicates: experiment.best.replicates } : {}),
+          ...(experiment.best.ci !== undefined
+            ? { ci: experiment.best.ci, replicates: experiment.best.replicates }
+            : {}),
         }
       : null,
     ...(experiment.stages ? { stages: stagesDocument(experiment.stages as Record<string, StageState>) } : {}),
@@ -74,7 +83,9 @@ export function stagesDocument(stages: Record<string, StageState>): Record<strin
         cached: s.cached,
         metrics: s.metrics ?? {},
         outputs: summariseOutputs(s.outputs ?? {}),
-        ...(s.best ? { best: { trialId: s.best.trialId, params: s.best.params, metric: s.best.metric, value: s.best.value } } : {}),
+        ...(s.best
+          ? { best: { trialId: s.best.trialId, params: s.best.params, metric: s.best.metric, value: s.best.value } }
+          : {}),
         ...(s.childId ? { experimentId: s.childId } : {}),
         attempt: s.attempt,
         ...(s.error ? { error: s.error } : {}),
@@ -100,10 +111,21 @@ function summariseOutputs(outputs: Record<string, unknown>): Record<string, unkn
  */
 export function armsReport(experiment: ExperimentView, markdown: boolean): string {
   const stages = (experiment.stages ?? {}) as Record<string, StageState>;
-  const arms = Object.entries(stages).filter(([, s]) => Object.keys(s.metrics ?? {}).some((m) => m.startsWith('test_')));
-  const columns = [...new Set(arms.flatMap(([, s]) => Object.keys(s.metrics ?? {}).filter((m) => m.startsWith('test_') && !m.includes('.'))))].sort();
+  const arms = Object.entries(stages).filter(([, s]) =>
+    Object.keys(s.metrics ?? {}).some((m) => m.startsWith('test_')),
+  );
+  const columns = [
+    ...new Set(
+      arms.flatMap(([, s]) => Object.keys(s.metrics ?? {}).filter((m) => m.startsWith('test_') && !m.includes('.'))),
+    ),
+  ].sort();
   const header = ['arm', 'status', 'cached', ...columns];
-  const rows = arms.map(([name, s]) => [name, s.status, s.cached ? 'yes' : 'no', ...columns.map((c) => formatValue(s.metrics?.[c] ?? '-'))]);
+  const rows = arms.map(([name, s]) => [
+    name,
+    s.status,
+    s.cached ? 'yes' : 'no',
+    ...columns.map((c) => formatValue(s.metrics?.[c] ?? '-')),
+  ]);
   const title = `${experiment.name} (${experiment.id}): ${experiment.status}`;
   if (rows.length === 0) return `${title}\nno stage has reported test metrics yet`;
   if (markdown) {
@@ -135,12 +157,20 @@ function formatParams(params: Record<string, unknown>): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Trials ranked by the objective, best first. */
 export function leaderboard(experiment: ExperimentView, trials: TrialView[]): string {
-  const objective = (experiment.spec.trial as { objective?: { metric: string; mode: string } } | undefined)?.objective ?? {
+  const objective = (experiment.spec.trial as { objective?: { metric: string; mode: string } } | undefined)
+    ?.objective ?? {
     metric: 'val_accuracy',
     mode: 'max',
   };
@@ -152,7 +182,9 @@ export function leaderboard(experiment: ExperimentView, trials: TrialView[]): st
     if (vb === undefined) return -1;
     return sign * (va - vb);
   });
-  const extra = ['test_accuracy', 'val_loss'].filter((m) => m !== objective.metric && trials.some((t) => t.metrics[m] !== undefined));
+  const extra = ['test_accuracy', 'val_loss'].filter(
+    (m) => m !== objective.metric && trials.some((t) => t.metrics[m] !== undefined),
+  );
   const rows = [['#', 'trial', 'status', objective.metric, ...extra, 'params']];
   ranked.forEach((t, i) =>
     rows.push([
@@ -166,8 +198,13 @@ export function leaderboard(experiment: ExperimentView, trials: TrialView[]): st
   );
   const lines = [`${experiment.name} (${experiment.id}): ${experiment.status}`, table(rows)];
   if (experiment.best) {
-    const ci = experiment.best.ci !== undefined ? ` ± ${formatValue(experiment.best.ci)} (95% CI over ${experiment.best.replicates} seeds)` : '';
-    lines.push(`best: trial ${experiment.best.number} ${experiment.best.metric}=${formatValue(experiment.best.value)}${ci} ${formatParams(experiment.best.params)}`);
+    const ci =
+      experiment.best.ci !== undefined
+        ? ` ± ${formatValue(experiment.best.ci)} (95% CI over ${experiment.best.replicates} seeds)`
+        : '';
+    lines.push(
+      `best: trial ${experiment.best.number} ${experiment.best.metric}=${formatValue(experiment.best.value)}${ci} ${formatParams(experiment.best.params)}`,
+    );
   }
   if (experiment.error) lines.push(`error: ${experiment.error}`);
   return lines.join('\n');
@@ -274,7 +311,8 @@ export function describeTrials(trials: TrialView[]): string {
 export function pipelineSummary(experiment: ExperimentView): string {
   const stages = (experiment.stages ?? {}) as Record<string, StageState>;
   const rows = [['stage', 'status', 'cached', 'attempt', 'sweep']];
-  for (const [name, s] of Object.entries(stages)) rows.push([name, s.status, s.cached ? 'yes' : 'no', String(s.attempt), s.childId ?? '-']);
+  for (const [name, s] of Object.entries(stages))
+    rows.push([name, s.status, s.cached ? 'yes' : 'no', String(s.attempt), s.childId ?? '-']);
   const lines = [table(rows), '', armsReport(experiment, false)];
   if (experiment.error) lines.push(`error: ${experiment.error}`);
   return lines.join('\n');

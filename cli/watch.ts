@@ -14,10 +14,17 @@ export interface WatchOptions {
 }
 
 function isFinal(event: TrellisEvent): boolean {
-  return event.type === 'experiment.state' && ['succeeded', 'failed', 'cancelled'].includes(String(event.payload.status));
+  return (
+    event.type === 'experiment.state' && ['succeeded', 'failed', 'cancelled'].includes(String(event.payload.status))
+  );
 }
 
-async function* natsEvents(url: string, id: string, fromStart: boolean, signal: AbortSignal): AsyncGenerator<TrellisEvent> {
+async function* natsEvents(
+  url: string,
+  id: string,
+  fromStart: boolean,
+  signal: AbortSignal,
+): AsyncGenerator<TrellisEvent> {
   const { createBus } = await import('../coordinator/bus/registry.js');
   const bus = createBus({ NATS_URL: url });
   await bus.start();
@@ -37,8 +44,15 @@ export async function watchEvents(id: string, options: WatchOptions): Promise<nu
     let totals = { trials: 0, epochs: 1, metric: 'val_accuracy' };
     try {
       const experiment = await client.get(id);
-      const spec = experiment.spec as { budget?: { trials?: number }; trial?: { epochs?: number; objective?: { metric?: string } } };
-      totals = { trials: spec.budget?.trials ?? 0, epochs: spec.trial?.epochs ?? 1, metric: spec.trial?.objective?.metric ?? 'val_accuracy' };
+      const spec = experiment.spec as {
+        budget?: { trials?: number };
+        trial?: { epochs?: number; objective?: { metric?: string } };
+      };
+      totals = {
+        trials: spec.budget?.trials ?? 0,
+        epochs: spec.trial?.epochs ?? 1,
+        metric: spec.trial?.objective?.metric ?? 'val_accuracy',
+      };
       status = experiment.status;
       if (!options.fromStart && ['succeeded', 'failed', 'cancelled'].includes(status)) {
         if (!options.json) process.stderr.write(`${id} is already ${status}\n`);

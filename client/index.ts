@@ -63,38 +63,59 @@ export class TrellisClient {
   }
 
   /** Submits a spec (YAML or JSON text). The same requestId returns the same experiment. */
-  async submit(spec: string, options: { requestId?: string; noCache?: boolean } = {}): Promise<{ experiment: ExperimentView; created: boolean }> {
-    const response = await this.call<{ experiment: Parameters<typeof experimentFromProto>[0]; created: boolean }>('SubmitExperiment', {
-      request_id: options.requestId ?? randomUUID(),
-      spec,
-      no_cache: options.noCache ?? false,
-    });
+  async submit(
+    spec: string,
+    options: { requestId?: string; noCache?: boolean } = {},
+  ): Promise<{ experiment: ExperimentView; created: boolean }> {
+    const response = await this.call<{ experiment: Parameters<typeof experimentFromProto>[0]; created: boolean }>(
+      'SubmitExperiment',
+      {
+        request_id: options.requestId ?? randomUUID(),
+        spec,
+        no_cache: options.noCache ?? false,
+      },
+    );
     return { experiment: experimentFromProto(response.experiment), created: response.created };
   }
 
   async get(id: string): Promise<ExperimentView> {
-    const response = await this.call<{ experiment: Parameters<typeof experimentFromProto>[0] }>('GetExperiment', { id });
+    const response = await this.call<{ experiment: Parameters<typeof experimentFromProto>[0] }>('GetExperiment', {
+      id,
+    });
     return experimentFromProto(response.experiment);
   }
 
   async list(status: ExperimentStatus[] = []): Promise<ExperimentView[]> {
-    const response = await this.call<{ experiments: Parameters<typeof experimentFromProto>[0][] }>('ListExperiments', { status });
+    const response = await this.call<{ experiments: Parameters<typeof experimentFromProto>[0][] }>('ListExperiments', {
+      status,
+    });
     return response.experiments.map(experimentFromProto);
   }
 
   async trials(experimentId: string): Promise<TrialView[]> {
-    const response = await this.call<{ trials: Parameters<typeof trialFromProto>[0][] }>('ListTrials', { experiment_id: experimentId });
+    const response = await this.call<{ trials: Parameters<typeof trialFromProto>[0][] }>('ListTrials', {
+      experiment_id: experimentId,
+    });
     return response.trials.map(trialFromProto);
   }
 
   async cancel(id: string): Promise<ExperimentView> {
-    const response = await this.call<{ experiment: Parameters<typeof experimentFromProto>[0] }>('CancelExperiment', { id });
+    const response = await this.call<{ experiment: Parameters<typeof experimentFromProto>[0] }>('CancelExperiment', {
+      id,
+    });
     return experimentFromProto(response.experiment);
   }
 
   async exportMetrics(experimentId: string): Promise<MetricRow[]> {
     const response = await this.call<{
-      rows: { trial_id: string; trial_number: number; attempt: number; step: number; time_ms: string; values: Record<string, number> }[];
+      rows: {
+        trial_id: string;
+        trial_number: number;
+        attempt: number;
+        step: number;
+        time_ms: string;
+        values: Record<string, number>;
+      }[];
     }>('ExportMetrics', { experiment_id: experimentId });
     return response.rows.map((r) => ({
       trialId: r.trial_id,
@@ -110,7 +131,10 @@ export class TrellisClient {
    * The experiment's events as an async iterator: history from `fromSeq` (1 = the whole
    * history; omitted = live only), then live; ends after the experiment's terminal state.
    */
-  async *watch(experimentId: string, options: { fromSeq?: number; signal?: AbortSignal } = {}): AsyncGenerator<TrellisEvent> {
+  async *watch(
+    experimentId: string,
+    options: { fromSeq?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<TrellisEvent> {
     const call = this.client.WatchEvents({ experiment_id: experimentId, from_seq: String(options.fromSeq ?? 0) });
     const onAbort = (): void => call.cancel();
     options.signal?.addEventListener('abort', onAbort);
@@ -147,7 +171,12 @@ export class TrellisClient {
 
   private call<T>(method: string, request: object): Promise<T> {
     return new Promise((resolve, reject) => {
-      const fn = (this.client as unknown as Record<string, (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: T) => void) => void>)[method]!;
+      const fn = (
+        this.client as unknown as Record<
+          string,
+          (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: T) => void) => void
+        >
+      )[method]!;
       fn.call(this.client, request, { deadline: new Date(Date.now() + this.timeoutMs) }, (err, value) =>
         err ? reject(fromGrpcError(err)) : resolve(value as T),
       );

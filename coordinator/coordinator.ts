@@ -127,7 +127,11 @@ export class Coordinator {
 
   // ---------------------------------------------------------------- the client API
 
-  async submit(specText: string, requestId?: string, options: { noCache?: boolean } = {}): Promise<{ experiment: ExperimentDoc; created: boolean }> {
+  async submit(
+    specText: string,
+    requestId?: string,
+    options: { noCache?: boolean } = {},
+  ): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     this.assertRunning();
     const spec = validateSpecText(specText);
     if (spec.kind === 'Pipeline' && options.noCache) spec.cache = false;
@@ -135,10 +139,17 @@ export class Coordinator {
   }
 
   /** Stores a validated spec as a new experiment (idempotent by request id) and starts it. */
-  private async create(spec: ValidatedSpec, requestId: string | undefined, parentId?: string): Promise<{ experiment: ExperimentDoc; created: boolean }> {
+  private async create(
+    spec: ValidatedSpec,
+    requestId: string | undefined,
+    parentId?: string,
+  ): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     const now = Date.now();
     const doc: ExperimentDoc = {
-      id: `${spec.name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}-${randomUUID().slice(0, 8)}`,
+      id: `${spec.name
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, 40)}-${randomUUID().slice(0, 8)}`,
       name: spec.name,
       kind: spec.kind,
       status: 'pending',
@@ -151,7 +162,11 @@ export class Coordinator {
     };
     const result = await (parentId ? this.patient : this.store).createExperiment(doc);
     if (result.created) {
-      this.events.emit({ type: 'experiment.state', experimentId: doc.id, payload: { status: 'pending', name: doc.name, kind: doc.kind } });
+      this.events.emit({
+        type: 'experiment.state',
+        experimentId: doc.id,
+        payload: { status: 'pending', name: doc.name, kind: doc.kind },
+      });
       this.startRunner(result.experiment);
       this.log.info({ experimentId: doc.id, name: doc.name }, 'experiment submitted');
     }
@@ -178,12 +193,18 @@ export class Coordinator {
   async cancel(id: string): Promise<ExperimentDoc> {
     const experiment = await this.get(id);
     if (isTerminal('experiment', experiment.status)) {
-      throw new FailedPreconditionError(`experiment ${id} is already ${experiment.status}; only pending or running experiments can be cancelled`);
+      throw new FailedPreconditionError(
+        `experiment ${id} is already ${experiment.status}; only pending or running experiments can be cancelled`,
+      );
     }
     const runner = this.runners.get(id) ?? this.pipelines.get(id);
     const cancelled = runner
       ? await runner.cancel()
-      : await this.store.updateExperiment(id, { status: ['pending', 'running'] }, { status: 'cancelled', updatedAt: Date.now() });
+      : await this.store.updateExperiment(
+          id,
+          { status: ['pending', 'running'] },
+          { status: 'cancelled', updatedAt: Date.now() },
+        );
     if (!cancelled) {
       const now = await this.get(id);
       throw new FailedPreconditionError(`experiment ${id} is already ${now.status}`);
@@ -206,7 +227,8 @@ export class Coordinator {
         const seen = byStep.get(m.step);
         if (!seen || m.attempt >= seen.attempt) byStep.set(m.step, m);
       }
-      for (const m of [...byStep.values()].sort((a, b) => a.step - b.step)) rows.push({ ...m, trialNumber: trial.number });
+      for (const m of [...byStep.values()].sort((a, b) => a.step - b.step))
+        rows.push({ ...m, trialNumber: trial.number });
     }
     return rows;
   }
@@ -280,8 +302,12 @@ export class Coordinator {
       if (runner && workerId && this.leases.holds(attemptId, workerId, Date.now())) return runner;
       // A stop confirmation or last checkpoint of an attempt we already ended (pruned, cancelled,
       // exploited) is expected; anything else from an attempt not held is worth a warning.
-      const expected = what === 'stopped' || what === 'checkpoint' || (!runner && (what === 'result' || what === 'failure'));
-      log[expected ? 'debug' : 'warn']({ attemptId, workerId }, `rejected ${what} from an attempt this worker does not hold (lost or unknown)`);
+      const expected =
+        what === 'stopped' || what === 'checkpoint' || (!runner && (what === 'result' || what === 'failure'));
+      log[expected ? 'debug' : 'warn'](
+        { attemptId, workerId },
+        `rejected ${what} from an attempt this worker does not hold (lost or unknown)`,
+      );
       if (what !== 'result' && what !== 'failure' && what !== 'stopped') {
         session.send({ stop: { attempt_id: attemptId, reason: 'not leased to this worker' } });
       }
@@ -402,7 +428,13 @@ export class Coordinator {
     const lease = this.leases.get(attemptId);
     if (!lease) throw new FailedPreconditionError(`attempt ${attemptId} holds no lease; its artifact is refused`);
     const meta = await this.patient.putArtifact(
-      { id: `${attemptId}-${kind}-${step}-${randomUUID().slice(0, 6)}`, experimentId: lease.experimentId, trialId: lease.trialId, kind, meta: { step, attemptId } },
+      {
+        id: `${attemptId}-${kind}-${step}-${randomUUID().slice(0, 6)}`,
+        experimentId: lease.experimentId,
+        trialId: lease.trialId,
+        kind,
+        meta: { step, attemptId },
+      },
       data,
     );
     return meta.id;
@@ -504,7 +536,10 @@ export class Coordinator {
       const key = JSON.stringify(request);
       if (this.warnedUnplaceable.has(key)) continue;
       this.warnedUnplaceable.add(key);
-      this.log.warn({ request }, 'trials are waiting for resources that no connected worker has (runtime, labels, cpus, gpus or memory)');
+      this.log.warn(
+        { request },
+        'trials are waiting for resources that no connected worker has (runtime, labels, cpus, gpus or memory)',
+      );
     }
   }
 
@@ -569,7 +604,9 @@ function artifactRefsAsPending(value: unknown): unknown {
 }
 
 function isFinalEvent(event: TrellisEvent): boolean {
-  return event.type === 'experiment.state' && ['succeeded', 'failed', 'cancelled'].includes(String(event.payload.status));
+  return (
+    event.type === 'experiment.state' && ['succeeded', 'failed', 'cancelled'].includes(String(event.payload.status))
+  );
 }
 
 function requireId(id: string): string {

@@ -115,7 +115,11 @@ export class EventLog {
     for (;;) {
       try {
         for (const event of events) await this.bus.publish(event);
-        if (experimentId) await this.store.markPublished(experimentId, events.map((e) => e.seq));
+        if (experimentId)
+          await this.store.markPublished(
+            experimentId,
+            events.map((e) => e.seq),
+          );
         return;
       } catch (err) {
         if (this.closed) return;

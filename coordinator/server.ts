@@ -14,10 +14,7 @@ import type { Coordinator } from './coordinator.js';
 import type { ExperimentStatus } from '../shared/states.js';
 
 /** Wraps an async unary handler: every error goes through the one mapping to gRPC codes. */
-function unary<Req, Res>(
-  log: Logger,
-  fn: (request: Req) => Promise<Res>,
-): grpc.handleUnaryCall<Req, Res> {
+function unary<Req, Res>(log: Logger, fn: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     fn(call.request).then(
       (response) => callback(null, response),
@@ -54,7 +51,9 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
     ListExperiments: unary(log, async (req) => ({
       experiments: (await coordinator.list(req.status as ExperimentStatus[])).map(experimentToProto),
     })),
-    ListTrials: unary(log, async (req) => ({ trials: (await coordinator.trials(req.experiment_id)).map(trialToProto) })),
+    ListTrials: unary(log, async (req) => ({
+      trials: (await coordinator.trials(req.experiment_id)).map(trialToProto),
+    })),
     CancelExperiment: unary(log, async (req) => ({ experiment: experimentToProto(await coordinator.cancel(req.id)) })),
     ExportMetrics: unary(log, async (req) => ({
       rows: (await coordinator.exportMetrics(req.experiment_id)).map((m) => ({
@@ -72,7 +71,11 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
       call.on('close', () => abort.abort());
       void (async () => {
         try {
-          for await (const event of coordinator.watch(call.request.experiment_id, Number(call.request.from_seq), abort.signal)) {
+          for await (const event of coordinator.watch(
+            call.request.experiment_id,
+            Number(call.request.from_seq),
+            abort.signal,
+          )) {
             if (!call.write(eventToProto(event))) await new Promise((resolve) => call.once('drain', resolve));
           }
           call.end();
@@ -127,7 +130,11 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
   server.addService(proto.trellis.v1.ExperimentService.service, experiments);
   server.addService(proto.trellis.v1.WorkerService.service, workers);
 
-  const health = new HealthImplementation({ '': 'NOT_SERVING', 'trellis.v1.ExperimentService': 'NOT_SERVING', 'trellis.v1.WorkerService': 'NOT_SERVING' });
+  const health = new HealthImplementation({
+    '': 'NOT_SERVING',
+    'trellis.v1.ExperimentService': 'NOT_SERVING',
+    'trellis.v1.WorkerService': 'NOT_SERVING',
+  });
   health.addToServer(server);
   const setHealth = (status: 'SERVING' | 'NOT_SERVING'): void => {
     for (const name of ['', 'trellis.v1.ExperimentService', 'trellis.v1.WorkerService']) health.setStatus(name, status);
@@ -137,7 +144,9 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
   new ReflectionService(definition).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    ),
   );
   const host = listen.slice(0, listen.lastIndexOf(':')) || '127.0.0.1';
   let closing: Promise<void> | undefined;

@@ -177,8 +177,14 @@ async function orchestrated() {
     const doc = JSON.parse(out.stdout);
     const results = doc.trials
       .sort((a, b) => a.number - b.number)
-      .map((t) => ({ loss: t.params.loss, test_accuracy: t.metrics.test_accuracy, backend: t.backend, status: t.status }));
-    if (results.some((r) => r.status !== 'succeeded')) throw new Error(`a trial did not succeed: ${JSON.stringify(results)}`);
+      .map((t) => ({
+        loss: t.params.loss,
+        test_accuracy: t.metrics.test_accuracy,
+        backend: t.backend,
+        status: t.status,
+      }));
+    if (results.some((r) => r.status !== 'succeeded'))
+      throw new Error(`a trial did not succeed: ${JSON.stringify(results)}`);
     return { seconds, results, workerTask: workerTaskSeconds(dir) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -199,7 +205,14 @@ async function standaloneFresh() {
   const out = await new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [fileURLToPath(import.meta.url), '--child', '--epochs', String(epochs), '--checkpoint-every', String(checkpointEvery)],
+      [
+        fileURLToPath(import.meta.url),
+        '--child',
+        '--epochs',
+        String(epochs),
+        '--checkpoint-every',
+        String(checkpointEvery),
+      ],
       { env: process.env },
     );
     let stdout = '';
@@ -228,7 +241,12 @@ for (let rep = 1; rep <= reps; rep++) {
   const b = await orchestrated();
   const c = await standaloneFresh();
   const maxDiff = Math.max(
-    ...a.results.map((r, i) => Math.max(Math.abs(r.test_accuracy - b.results[i].test_accuracy), Math.abs(r.test_accuracy - c.results[i].test_accuracy))),
+    ...a.results.map((r, i) =>
+      Math.max(
+        Math.abs(r.test_accuracy - b.results[i].test_accuracy),
+        Math.abs(r.test_accuracy - c.results[i].test_accuracy),
+      ),
+    ),
   );
   const ratio = b.seconds / a.seconds;
   ratios.push(ratio);
@@ -249,7 +267,8 @@ for (let rep = 1; rep <= reps; rep++) {
   console.log(JSON.stringify(row));
 }
 const sorted = [...ratios].sort((x, y) => x - y);
-const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+const median =
+  sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 const med = (xs) => {
   const s = xs.filter((x) => x !== undefined).sort((x, y) => x - y);
   if (s.length === 0) return undefined;
@@ -271,7 +290,9 @@ console.log(
     median_standalone_fresh_train_s: round(med(rows.map((r) => r.standalone_fresh_train_s))),
     median_ratio: round(median),
     median_ratio_fresh: round(med(rows.map((r) => r.ratio_fresh))),
-    median_task_ratio: round(med(rows.map((r) => (r.worker_task_s === undefined ? undefined : r.worker_task_s / r.standalone_s)))),
+    median_task_ratio: round(
+      med(rows.map((r) => (r.worker_task_s === undefined ? undefined : r.worker_task_s / r.standalone_s))),
+    ),
   }),
 );
 process.exit(0);

@@ -33,7 +33,11 @@ const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const TEMPLATES = {
   asteroid: {
     arms: [
-      { stage: 'finetune', label: 'finetune (bias-aware pretrain → fine-tune)', labelScoreMatching: 'finetune (score-matching pretrain → fine-tune)' },
+      {
+        stage: 'finetune',
+        label: 'finetune (bias-aware pretrain → fine-tune)',
+        labelScoreMatching: 'finetune (score-matching pretrain → fine-tune)',
+      },
       { stage: 'uniform-finetune', label: 'uniform-finetune (uniform pretrain → fine-tune)' },
       { stage: 'baseline', label: 'baseline (accurate only, scratch)' },
     ],
@@ -80,7 +84,16 @@ function usage(message, code = 2) {
 }
 
 function parseArgs(argv) {
-  const opts = { seeds: [1, 2, 3, 4, 5], params: {}, workers: 2, dir: undefined, out: undefined, json: false, cache: true, label: undefined };
+  const opts = {
+    seeds: [1, 2, 3, 4, 5],
+    params: {},
+    workers: 2,
+    dir: undefined,
+    out: undefined,
+    json: false,
+    cache: true,
+    label: undefined,
+  };
   let target;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -106,7 +119,8 @@ function parseArgs(argv) {
         } catch (err) {
           usage(`--params is not JSON: ${err.message}`);
         }
-        if (opts.params === null || typeof opts.params !== 'object' || Array.isArray(opts.params)) usage('--params must be a JSON object');
+        if (opts.params === null || typeof opts.params !== 'object' || Array.isArray(opts.params))
+          usage('--params must be a JSON object');
         break;
       case '--workers':
         opts.workers = Number(value());
@@ -146,8 +160,10 @@ function loadBaseSpec(target) {
   const path = TEMPLATES[target] ? join(ROOT, 'examples', 'pipelines', `${target}.yaml`) : resolve(target);
   if (!existsSync(path)) usage(`no spec at ${path}`);
   const spec = parseYaml(readFileSync(path, 'utf8'));
-  if (!spec || typeof spec !== 'object' || typeof spec.template !== 'string') usage(`${path} is not a template pipeline spec`);
-  if (!TEMPLATES[spec.template]) usage(`template ${spec.template} has no comparison defined here (know: ${Object.keys(TEMPLATES).join(', ')})`);
+  if (!spec || typeof spec !== 'object' || typeof spec.template !== 'string')
+    usage(`${path} is not a template pipeline spec`);
+  if (!TEMPLATES[spec.template])
+    usage(`template ${spec.template} has no comparison defined here (know: ${Object.keys(TEMPLATES).join(', ')})`);
   return { path, spec };
 }
 
@@ -192,7 +208,13 @@ function sd(xs) {
 
 function summary(xs) {
   const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x));
-  return { n: v.length, mean: v.length ? mean(v) : NaN, sd: sd(v), min: v.length ? Math.min(...v) : NaN, max: v.length ? Math.max(...v) : NaN };
+  return {
+    n: v.length,
+    mean: v.length ? mean(v) : NaN,
+    sd: sd(v),
+    min: v.length ? Math.min(...v) : NaN,
+    max: v.length ? Math.max(...v) : NaN,
+  };
 }
 
 function fmt(x, digits = 4) {
@@ -241,7 +263,13 @@ function aggregate(config, runs) {
   const diagnostics = config.diagnostics
     .map(([stage, metric]) => ({ stage, metric, ...summary(ok.map((r) => r.diagnostics[`${stage}.${metric}`])) }))
     .filter((d) => d.n > 0);
-  return { arms, comparisons, ordering: { stages: config.ordering, metric: primary, held: orderingHeld, n: ok.length }, diagnostics, wall: summary(runs.map((r) => r.wallS)) };
+  return {
+    arms,
+    comparisons,
+    ordering: { stages: config.ordering, metric: primary, held: orderingHeld, n: ok.length },
+    diagnostics,
+    wall: summary(runs.map((r) => r.wallS)),
+  };
 }
 
 function markdown(result, config) {
@@ -250,26 +278,38 @@ function markdown(result, config) {
   const arrow = config.better === 'lower' ? '↓' : '↑';
   lines.push(`### ${result.label}`);
   lines.push('');
-  lines.push(`Template \`${result.template}\`, params \`${JSON.stringify(result.params)}\`, seeds ${result.seeds.join(', ')} (n = ${result.runs.filter((r) => !r.error).length} succeeded).`);
+  lines.push(
+    `Template \`${result.template}\`, params \`${JSON.stringify(result.params)}\`, seeds ${result.seeds.join(', ')} (n = ${result.runs.filter((r) => !r.error).length} succeeded).`,
+  );
   lines.push('');
   lines.push(`| arm | ${config.metrics.map((m) => `${m} ${arrow} (mean ± sd)`).join(' | ')} | n |`);
   lines.push(`| --- | ${config.metrics.map(() => '---').join(' | ')} | --- |`);
   for (const arm of agg.arms) {
-    lines.push(`| ${arm.label} | ${config.metrics.map((m) => pm(arm.metrics[m])).join(' | ')} | ${arm.metrics[config.metrics[0]].n} |`);
+    lines.push(
+      `| ${arm.label} | ${config.metrics.map((m) => pm(arm.metrics[m])).join(' | ')} | ${arm.metrics[config.metrics[0]].n} |`,
+    );
   }
   lines.push('');
-  lines.push(`Paired differences (same seed), a − b; "a better" counts seeds where a is better (${config.better} is better):`);
+  lines.push(
+    `Paired differences (same seed), a − b; "a better" counts seeds where a is better (${config.better} is better):`,
+  );
   lines.push('');
   lines.push('| a − b | metric | mean ± sd | relative | a better | paired t |');
   lines.push('| --- | --- | --- | --- | --- | --- |');
   for (const c of agg.comparisons) {
-    lines.push(`| ${c.a} − ${c.b} | ${c.metric} | ${pm(c.diff)} | ${pct(c.relative.mean)} ± ${pct(c.relative.sd)} | ${c.wins}/${c.n} | ${fmt(c.t, 2)} |`);
+    lines.push(
+      `| ${c.a} − ${c.b} | ${c.metric} | ${pm(c.diff)} | ${pct(c.relative.mean)} ± ${pct(c.relative.sd)} | ${c.wins}/${c.n} | ${fmt(c.t, 2)} |`,
+    );
   }
   lines.push('');
-  lines.push(`Full claimed ordering (${agg.ordering.stages.join(' better than ')}) on ${agg.ordering.metric}: held in ${agg.ordering.held}/${agg.ordering.n} seeds.`);
+  lines.push(
+    `Full claimed ordering (${agg.ordering.stages.join(' better than ')}) on ${agg.ordering.metric}: held in ${agg.ordering.held}/${agg.ordering.n} seeds.`,
+  );
   if (agg.diagnostics.length) {
     lines.push('');
-    lines.push(`Diagnostics: ${agg.diagnostics.map((d) => `${d.stage}.${d.metric} ${fmt(d.mean, 3)} ± ${fmt(d.sd, 3)}`).join('; ')}.`);
+    lines.push(
+      `Diagnostics: ${agg.diagnostics.map((d) => `${d.stage}.${d.metric} ${fmt(d.mean, 3)} ± ${fmt(d.sd, 3)}`).join('; ')}.`,
+    );
   }
   lines.push('');
   lines.push(`Per seed (${config.metrics[0]}), wall time of each run:`);
@@ -280,11 +320,15 @@ function markdown(result, config) {
     if (r.error) {
       lines.push(`| ${r.seed} | ${config.arms.map(() => 'failed').join(' | ')} | ${fmt(r.wallS, 1)} | ${r.error} |`);
     } else {
-      lines.push(`| ${r.seed} | ${config.arms.map((a) => fmt(r.arms[a.stage]?.[config.metrics[0]])).join(' | ')} | ${fmt(r.wallS, 1)} | ${r.cached.join(', ') || '—'} |`);
+      lines.push(
+        `| ${r.seed} | ${config.arms.map((a) => fmt(r.arms[a.stage]?.[config.metrics[0]])).join(' | ')} | ${fmt(r.wallS, 1)} | ${r.cached.join(', ') || '—'} |`,
+      );
     }
   }
   lines.push('');
-  lines.push(`Wall time per run: ${pm(agg.wall, 1)} s (total ${fmt(result.totalWallS, 1)} s, ${result.workers} workers).`);
+  lines.push(
+    `Wall time per run: ${pm(agg.wall, 1)} s (total ${fmt(result.totalWallS, 1)} s, ${result.workers} workers).`,
+  );
   lines.push('');
   lines.push('Command:');
   lines.push('');
@@ -308,12 +352,16 @@ async function main() {
   delete params.seed;
   const scoreMatching = params.pretrainLoss === 'score-matching';
   if (scoreMatching) config.diagnostics = config.diagnostics.filter(([stage]) => stage !== 'bias');
-  const arms = config.arms.map((a) => ({ ...a, label: scoreMatching && a.labelScoreMatching ? a.labelScoreMatching : a.label }));
+  const arms = config.arms.map((a) => ({
+    ...a,
+    label: scoreMatching && a.labelScoreMatching ? a.labelScoreMatching : a.label,
+  }));
   const cfg = { ...config, arms };
 
   const dir = opts.dir ? resolve(opts.dir) : mkdtempSync(join(tmpdir(), 'trellis-repro-'));
   mkdirSync(dir, { recursive: true });
-  const label = opts.label ?? `${baseSpec.template}${Object.keys(opts.params).length ? ` ${JSON.stringify(opts.params)}` : ''}`;
+  const label =
+    opts.label ?? `${baseSpec.template}${Object.keys(opts.params).length ? ` ${JSON.stringify(opts.params)}` : ''}`;
   process.stderr.write(`reproduce ${label}: seeds ${opts.seeds.join(',')}, state under ${dir}\n`);
 
   const runs = [];
@@ -332,7 +380,8 @@ async function main() {
         if (stage.cached) run.cached.push(name);
         if (stage.status !== 'succeeded' && !run.error) run.error = `stage ${name} ${stage.status}`;
       }
-      for (const arm of cfg.arms) if (r.doc.stages[arm.stage]?.metrics) run.arms[arm.stage] = r.doc.stages[arm.stage].metrics;
+      for (const arm of cfg.arms)
+        if (r.doc.stages[arm.stage]?.metrics) run.arms[arm.stage] = r.doc.stages[arm.stage].metrics;
       for (const [stage, metric] of cfg.diagnostics) {
         const v = r.doc.stages[stage]?.metrics?.[metric];
         if (typeof v === 'number') run.diagnostics[`${stage}.${metric}`] = v;

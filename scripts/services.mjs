@@ -17,7 +17,20 @@
  * Also a module: `import { up, down, stop, start, restart, readEnv } from './services.mjs'`.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -179,10 +192,14 @@ function ensureNatsServer() {
   const found = which('nats-server');
   if (found) return found;
   if (process.getuid?.() !== 0) {
-    throw new Error('nats-server is not installed and this is not root: install it (Debian/Ubuntu: sudo apt-get install -y nats-server) or set NATS_URL');
+    throw new Error(
+      'nats-server is not installed and this is not root: install it (Debian/Ubuntu: sudo apt-get install -y nats-server) or set NATS_URL',
+    );
   }
   log('installing nats-server (apt-get)');
-  execFileSync('sh', ['-c', 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nats-server'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('sh', ['-c', 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nats-server'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const installed = which('nats-server');
   if (!installed) throw new Error('apt-get install nats-server finished but nats-server is not on PATH');
   return installed;
@@ -205,19 +222,28 @@ function ferretdbWorks(bin) {
  */
 function ensureFerretdb() {
   if (process.env.FERRETDB_BIN) {
-    if (!ferretdbWorks(process.env.FERRETDB_BIN)) throw new Error(`FERRETDB_BIN=${process.env.FERRETDB_BIN} does not run as FerretDB ${FERRETDB_VERSION}`);
+    if (!ferretdbWorks(process.env.FERRETDB_BIN))
+      throw new Error(`FERRETDB_BIN=${process.env.FERRETDB_BIN} does not run as FerretDB ${FERRETDB_VERSION}`);
     return process.env.FERRETDB_BIN;
   }
   if (!which('go')) {
     const guess = join(process.env.HOME ?? '/root', 'go', 'bin', 'ferretdb');
     if (ferretdbWorks(guess)) return guess;
-    throw new Error(`FerretDB is not built and Go is not installed: install Go, or set MONGODB_URI to a MongoDB server`);
+    throw new Error(
+      `FerretDB is not built and Go is not installed: install Go, or set MONGODB_URI to a MongoDB server`,
+    );
   }
   const bin = join(goEnv('GOPATH').split(':')[0], 'bin', 'ferretdb');
   if (ferretdbWorks(bin)) return bin;
   log(`building FerretDB ${FERRETDB_VERSION} into ${bin} (a few minutes the first time)`);
-  const info = JSON.parse(execFileSync('go', ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
-  if (!info.Dir) throw new Error(`go mod download ${FERRETDB_MODULE}@${FERRETDB_VERSION} gave no directory: ${info.Error ?? ''}`);
+  const info = JSON.parse(
+    execFileSync('go', ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  if (!info.Dir)
+    throw new Error(`go mod download ${FERRETDB_MODULE}@${FERRETDB_VERSION} gave no directory: ${info.Error ?? ''}`);
   const src = mkdtempSync(join(tmpdir(), 'trellis-ferretdb-src-'));
   try {
     cpSync(info.Dir, src, { recursive: true });

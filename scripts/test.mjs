@@ -35,7 +35,11 @@ if (!process.env.MONGODB_URI || !process.env.NATS_URL) {
 const code = await new Promise((resolve) => {
   const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
     stdio: 'inherit',
-    env: { ...process.env, TRELLIS_LOG_LEVEL: process.env.TRELLIS_LOG_LEVEL ?? 'warn', TRELLIS_TF_BACKEND: process.env.TRELLIS_TF_BACKEND ?? 'wasm' },
+    env: {
+      ...process.env,
+      TRELLIS_LOG_LEVEL: process.env.TRELLIS_LOG_LEVEL ?? 'warn',
+      TRELLIS_TF_BACKEND: process.env.TRELLIS_TF_BACKEND ?? 'wasm',
+    },
   });
   child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
 });

@@ -143,7 +143,13 @@ export function trialFromProto(p: Trial__Output): TrialView {
     ...(p.info_json ? { info: unjson(p.info_json, {}) } : {}),
     ...(p.error ? { error: p.error } : {}),
     ...(p.lineage_json ? { lineage: unjson<unknown[]>(p.lineage_json, []) } : {}),
-    attemptHistory: p.attempts.map((a) => ({ n: a.n, id: a.id, workerId: a.worker_id, status: a.status, ...(a.error ? { error: a.error } : {}) })),
+    attemptHistory: p.attempts.map((a) => ({
+      n: a.n,
+      id: a.id,
+      workerId: a.worker_id,
+      status: a.status,
+      ...(a.error ? { error: a.error } : {}),
+    })),
   };
 }
 

@@ -5,12 +5,7 @@
  * trellis.v1.exp.<id>.stage.<name>.state, trellis.v1.worker.<id>.state.
  */
 export type EventType =
-  | 'experiment.state'
-  | 'trial.state'
-  | 'trial.metric'
-  | 'attempt.state'
-  | 'stage.state'
-  | 'worker.state';
+  'experiment.state' | 'trial.state' | 'trial.metric' | 'attempt.state' | 'stage.state' | 'worker.state';
 
 export interface TrellisEvent {
   /** Per-experiment sequence number (0 for worker events, which belong to no experiment). */

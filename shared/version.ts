@@ -9,7 +9,8 @@ let cachedCode: string | undefined;
 
 /** The package version. */
 export function trellisVersion(): string {
-  cachedVersion ??= (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  cachedVersion ??= (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string })
+    .version;
   return cachedVersion;
 }
 

@@ -72,7 +72,11 @@ export class WorkerAgent {
   /** Outcomes not yet known to have reached the coordinator (see writeTracked). */
   private readonly unconfirmed = new Map<
     string,
-    { message: WorkerMessage; sentAt: number; call: grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage__Output> | undefined }
+    {
+      message: WorkerMessage;
+      sentAt: number;
+      call: grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage__Output> | undefined;
+    }
   >();
 
   constructor(private readonly options: WorkerOptions) {
@@ -210,7 +214,11 @@ export class WorkerAgent {
           worker_id: this.id,
           slots: {
             cpus: this.options.cpus,
-            gpus: (this.options.gpus ?? []).map((g) => ({ id: g.id, name: g.name, memory_bytes: String(g.memoryBytes) })),
+            gpus: (this.options.gpus ?? []).map((g) => ({
+              id: g.id,
+              name: g.name,
+              memory_bytes: String(g.memoryBytes),
+            })),
             memory_bytes: String(this.options.memoryBytes ?? 0),
           },
           labels: this.options.labels ?? {},
@@ -241,7 +249,10 @@ export class WorkerAgent {
    * An attempt's outcome (result, failure, stopped) is kept until the stream it went out on has
    * stayed up for a few heartbeats after it, and re-sent on the next connection otherwise.
    */
-  private writeTracked(call: grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage__Output>, message: WorkerMessage): void {
+  private writeTracked(
+    call: grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage__Output>,
+    message: WorkerMessage,
+  ): void {
     const attemptId = message.result?.attempt_id ?? message.failure?.attempt_id ?? message.stopped?.attempt_id;
     if (attemptId) this.unconfirmed.set(attemptId, { message, sentAt: Date.now(), call });
     call.write(message);
@@ -312,13 +323,21 @@ export class WorkerAgent {
       const result = await runtime.run(ctx);
       if (attempt.controller.signal.aborted) throw attempt.controller.signal.reason;
       if (result.info.outputs && typeof result.info.outputs === 'object') {
-        result.info.outputs = await this.storeLargeOutputs(a.attempt_id, result.info.outputs as Record<string, unknown>);
+        result.info.outputs = await this.storeLargeOutputs(
+          a.attempt_id,
+          result.info.outputs as Record<string, unknown>,
+        );
       }
       this.send({
         result: {
           attempt_id: a.attempt_id,
           metrics: finiteOnly(result.metrics),
-          info_json: JSON.stringify({ ...result.info, workerId: this.id, codeVersion: codeVersion(), durationMs: Date.now() - started }),
+          info_json: JSON.stringify({
+            ...result.info,
+            workerId: this.id,
+            codeVersion: codeVersion(),
+            durationMs: Date.now() - started,
+          }),
         },
       });
       log.info({ metrics: result.metrics, ms: Date.now() - started }, 'attempt succeeded');
@@ -371,7 +390,9 @@ export class WorkerAgent {
             step: checkpoint.step,
             data: checkpoint.data,
           });
-          this.send({ checkpoint: { attempt_id: a.attempt_id, artifact_id: response.artifact_id, step: checkpoint.step } });
+          this.send({
+            checkpoint: { attempt_id: a.attempt_id, artifact_id: response.artifact_id, step: checkpoint.step },
+          });
         },
       },
       log: (line) => log.info({ line }, 'trial log'),
@@ -383,7 +404,10 @@ export class WorkerAgent {
    * PutArtifact and replaced by `{ "$artifact": id }`. A later stage's config holding such a
    * reference gets the value back (resolveArtifactRefs) before its task sees it.
    */
-  private async storeLargeOutputs(attemptId: string, outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private async storeLargeOutputs(
+    attemptId: string,
+    outputs: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(outputs)) {
       const json = JSON.stringify(value);
@@ -420,17 +444,20 @@ export class WorkerAgent {
   private unary<T>(method: 'GetArtifact' | 'PutArtifact', request: object): Promise<T> {
     return new Promise((resolve, reject) => {
       const deadline = new Date(Date.now() + 120_000);
-      (this.client[method] as unknown as (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: T) => void) => void)(
-        request,
-        { deadline },
-        (err, value) => (err ? reject(err) : resolve(value as T)),
-      );
+      (
+        this.client[method] as unknown as (
+          r: object,
+          o: grpc.CallOptions,
+          cb: (e: grpc.ServiceError | null, v?: T) => void,
+        ) => void
+      )(request, { deadline }, (err, value) => (err ? reject(err) : resolve(value as T)));
     });
   }
 }
 
 function finiteOnly(metrics: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(metrics)) if (typeof value === 'number' && !Number.isNaN(value)) out[key] = value;
+  for (const [key, value] of Object.entries(metrics))
+    if (typeof value === 'number' && !Number.isNaN(value)) out[key] = value;
   return out;
 }

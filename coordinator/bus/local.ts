@@ -129,7 +129,8 @@ export class LocalBus implements EventBus {
     }
     if (options.fromSeq !== undefined) {
       const from = options.fromSeq;
-      const sources = options.experimentId !== undefined ? [this.history.get(options.experimentId)] : [...this.history.values()];
+      const sources =
+        options.experimentId !== undefined ? [this.history.get(options.experimentId)] : [...this.history.values()];
       for (const h of sources) {
         if (!h) continue;
         for (let i = h.head; i < h.events.length; i++) if (h.events[i]!.seq >= from) sub.push(h.events[i]!);
@@ -159,7 +160,8 @@ class Subscription implements AsyncIterable<TrellisEvent> {
     if (this.options.experimentId !== undefined && e.experimentId !== this.options.experimentId) return false;
     // A replaying subscriber asked for seq >= fromSeq; worker events (seq 0) are live only
     // and only go to subscribers of every experiment.
-    if (this.options.fromSeq !== undefined && e.experimentId !== undefined && e.seq < this.options.fromSeq) return false;
+    if (this.options.fromSeq !== undefined && e.experimentId !== undefined && e.seq < this.options.fromSeq)
+      return false;
     return true;
   }
 

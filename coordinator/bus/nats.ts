@@ -14,8 +14,22 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect, ConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
-import type { ConsumerMessages, JetStreamClient, JetStreamManager, OrderedConsumerOptions, StreamConfig } from '@nats-io/jetstream';
-import { DeliverPolicy, DiscardPolicy, JetStreamApiError, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import type {
+  ConsumerMessages,
+  JetStreamClient,
+  JetStreamManager,
+  OrderedConsumerOptions,
+  StreamConfig,
+} from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
 
 import type { TrellisEvent } from '../../shared/events.js';
 import { eventId, SUBJECT_ROOT, subjectOf } from '../../shared/events.js';
@@ -75,7 +89,8 @@ export class NatsBus implements EventBus {
       ['publishTimeoutMs', this.publishTimeoutMs, 1],
       ['ackTimeoutMs', this.ackTimeoutMs, 1],
     ] as const) {
-      if (!(Number.isFinite(value) && value >= min)) throw new TypeError(`NatsBus: ${key} is ${value}, but must be >= ${min}`);
+      if (!(Number.isFinite(value) && value >= min))
+        throw new TypeError(`NatsBus: ${key} is ${value}, but must be >= ${min}`);
     }
   }
 
@@ -91,8 +106,10 @@ export class NatsBus implements EventBus {
       this.js = undefined;
       this.jsm = undefined;
       await nc?.close().catch(() => undefined);
-      throw isRetryable(err) || err instanceof Error && /ECONNREFUSED|CONNECTION_REFUSED/i.test(err.message)
-        ? new BusUnavailableError(`NATS is unreachable at ${this.servers.join(',')}: ${(err as Error).message}`, { cause: err })
+      throw isRetryable(err) || (err instanceof Error && /ECONNREFUSED|CONNECTION_REFUSED/i.test(err.message))
+        ? new BusUnavailableError(`NATS is unreachable at ${this.servers.join(',')}: ${(err as Error).message}`, {
+            cause: err,
+          })
         : err;
     });
     return this.startPromise;
@@ -155,14 +172,20 @@ export class NatsBus implements EventBus {
     const deadline = Date.now() + this.publishTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        await js.publish(subject, payload, { msgID, timeout: Math.max(1, Math.min(this.ackTimeoutMs, deadline - Date.now())) });
+        await js.publish(subject, payload, {
+          msgID,
+          timeout: Math.max(1, Math.min(this.ackTimeoutMs, deadline - Date.now())),
+        });
         return;
       } catch (err) {
         if (this.closed) throw new Error('NatsBus: closed while publishing', { cause: err });
         if (!isRetryable(err)) throw err;
         const left = deadline - Date.now();
         if (left <= 0) {
-          throw new BusUnavailableError(`NATS did not acknowledge ${msgID} within ${this.publishTimeoutMs} ms: ${(err as Error).message}`, { cause: err });
+          throw new BusUnavailableError(
+            `NATS did not acknowledge ${msgID} within ${this.publishTimeoutMs} ms: ${(err as Error).message}`,
+            { cause: err },
+          );
         }
         await sleep(Math.min(left, backoffMs(attempt)), this.closeController.signal);
       }
@@ -185,7 +208,11 @@ export class NatsBus implements EventBus {
     return { [Symbol.asyncIterator]: () => this.iterate(options, subscribedAt, livePoint) };
   }
 
-  private async *iterate(options: SubscribeOptions, subscribedAt: number, livePoint: Promise<number | undefined> | undefined): AsyncGenerator<TrellisEvent> {
+  private async *iterate(
+    options: SubscribeOptions,
+    subscribedAt: number,
+    livePoint: Promise<number | undefined> | undefined,
+  ): AsyncGenerator<TrellisEvent> {
     const { signal, fromSeq, experimentId } = options;
     const stopped = (): boolean => this.closed || signal?.aborted === true;
     if (stopped()) return;
@@ -319,7 +346,10 @@ function isRetryable(err: unknown): boolean {
   if (err instanceof TimeoutError || err instanceof NoRespondersError || err instanceof ConnectionError) return true;
   if (err instanceof RequestError) return true;
   if (err instanceof JetStreamApiError) return err.code === 503;
-  return err instanceof Error && (err.name === 'JetStreamNotEnabled' || err.name === 'TimeoutError' || err.name === 'NoRespondersError');
+  return (
+    err instanceof Error &&
+    (err.name === 'JetStreamNotEnabled' || err.name === 'TimeoutError' || err.name === 'NoRespondersError')
+  );
 }
 
 function backoffMs(attempt: number): number {

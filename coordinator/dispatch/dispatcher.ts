@@ -31,7 +31,10 @@ export class Dispatcher {
   private waiting: Waiter[] = [];
 
   /** Adds or replaces a worker session. Holds (from a reconnect) are re-applied by the caller. */
-  addWorker(capacity: Omit<WorkerCapacity, 'usedCpus' | 'usedGpus' | 'usedMemoryBytes' | 'running'>, session: WorkerSession): void {
+  addWorker(
+    capacity: Omit<WorkerCapacity, 'usedCpus' | 'usedGpus' | 'usedMemoryBytes' | 'running'>,
+    session: WorkerSession,
+  ): void {
     const previous = this.workers.get(capacity.id);
     const worker: ConnectedWorker = {
       capacity: { ...capacity, usedCpus: 0, usedGpus: new Set(), usedMemoryBytes: 0, running: 0 },
@@ -120,7 +123,11 @@ export class Dispatcher {
     return this.waiting.length;
   }
 
-  private applyHold(worker: ConnectedWorker, attemptId: string, hold: { cpus: number; gpuIds: string[]; memoryBytes: number }): void {
+  private applyHold(
+    worker: ConnectedWorker,
+    attemptId: string,
+    hold: { cpus: number; gpuIds: string[]; memoryBytes: number },
+  ): void {
     worker.holds.set(attemptId, hold);
     worker.capacity.usedCpus += hold.cpus;
     worker.capacity.usedMemoryBytes += hold.memoryBytes;

@@ -22,7 +22,8 @@ export function computeBest(trials: readonly TrialDoc[], spec: SweepSpec): BestT
   const sign = mode === 'max' ? 1 : -1;
   const k = spec.search.replicates;
   const pool = trials.filter((t) => t.status === 'succeeded' && Number.isFinite(t.metrics[metric]));
-  const candidates = pool.length > 0 ? pool : trials.filter((t) => t.status === 'pruned' && Number.isFinite(t.metrics[metric]));
+  const candidates =
+    pool.length > 0 ? pool : trials.filter((t) => t.status === 'pruned' && Number.isFinite(t.metrics[metric]));
   if (candidates.length === 0) return undefined;
   const groups = new Map<number, TrialDoc[]>();
   for (const t of candidates) {
@@ -34,16 +35,26 @@ export function computeBest(trials: readonly TrialDoc[], spec: SweepSpec): BestT
   let best: { config: number; mean: number } | undefined;
   for (const [config, group] of groups) {
     const mean = group.reduce((s, t) => s + t.metrics[metric]!, 0) / group.length;
-    if (!best || mean * sign > best.mean * sign || (mean === best.mean && config < best.config)) best = { config, mean };
+    if (!best || mean * sign > best.mean * sign || (mean === best.mean && config < best.config))
+      best = { config, mean };
   }
   return describeGroup(groups.get(best!.config)!, metric, k);
 }
 
 function describeGroup(group: readonly TrialDoc[], metric: string, k: number): BestTrial {
   const first = group.reduce((a, b) => (a.number < b.number ? a : b));
-  if (k <= 1) return { trialId: first.id, number: first.number, params: first.params, metric, value: first.metrics[metric]! };
+  if (k <= 1)
+    return { trialId: first.id, number: first.number, params: first.params, metric, value: first.metrics[metric]! };
   const stats = summarise(group.map((t) => t.metrics[metric]!));
-  return { trialId: first.id, number: first.number, params: first.params, metric, value: stats.mean, ci: stats.ci95, replicates: group.length };
+  return {
+    trialId: first.id,
+    number: first.number,
+    params: first.params,
+    metric,
+    value: stats.mean,
+    ci: stats.ci95,
+    replicates: group.length,
+  };
 }
 
 interface Group {

@@ -94,7 +94,12 @@ export class SweepRunner {
     const { algorithm, seed, space, replicates: _r, ...settings } = this.spec.search;
     this.search = createSearch(algorithm, { space, seed, settings });
     const { type, ...schedulerSettings } = this.spec.scheduler;
-    this.scheduler = createScheduler(type, { settings: schedulerSettings, seed, maxSteps: this.spec.trial.epochs, space });
+    this.scheduler = createScheduler(type, {
+      settings: schedulerSettings,
+      seed,
+      maxSteps: this.spec.trial.epochs,
+      space,
+    });
   }
 
   get id(): string {
@@ -126,13 +131,18 @@ export class SweepRunner {
     // Attempts that were running when the coordinator stopped get a fresh lease now, before any
     // worker's hello is handled, so a worker that reconnects keeps its attempt.
     if (this.experiment.status === 'running') {
-      for (const trial of existing) if (trial.status === 'running') this.resumedOutcomes.set(trial.number, this.awaitResumed(trial));
+      for (const trial of existing)
+        if (trial.status === 'running') this.resumedOutcomes.set(trial.number, this.awaitResumed(trial));
     }
     this.markReady();
 
     const resumed = this.experiment.status === 'running';
     if (this.experiment.status === 'pending') {
-      const updated = await this.ctx.store.updateExperiment(this.id, { status: 'pending' }, { status: 'running', updatedAt: Date.now() });
+      const updated = await this.ctx.store.updateExperiment(
+        this.id,
+        { status: 'pending' },
+        { status: 'running', updatedAt: Date.now() },
+      );
       if (!updated) return;
       this.experiment = updated;
       this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status: 'running' } });
@@ -339,7 +349,10 @@ export class SweepRunner {
       return Promise.resolve({ kind: 'lost', reason: 'no running attempt recorded' });
     }
     const outcome = this.track(trial, attempt.id);
-    this.ctx.leases.grant({ attemptId: attempt.id, trialId: trial.id, experimentId: this.id, workerId: attempt.workerId }, Date.now());
+    this.ctx.leases.grant(
+      { attemptId: attempt.id, trialId: trial.id, experimentId: this.id, workerId: attempt.workerId },
+      Date.now(),
+    );
     return outcome;
   }
 
@@ -401,8 +414,14 @@ export class SweepRunner {
       patch.info = outcome.info;
     }
     if (status === 'failed' && error) patch.error = error;
-    const updated = await this.casTrial(trial.id, { status: trial.status, attemptCount: trial.attempts.length }, patch, (doc) =>
-      doc.status === status && doc.attempts.length === attempts.length && doc.attempts[doc.attempts.length - 1]?.status === attemptStatus,
+    const updated = await this.casTrial(
+      trial.id,
+      { status: trial.status, attemptCount: trial.attempts.length },
+      patch,
+      (doc) =>
+        doc.status === status &&
+        doc.attempts.length === attempts.length &&
+        doc.attempts[doc.attempts.length - 1]?.status === attemptStatus,
     );
     if (!updated) throw new Error(`trial ${trial.id} changed under the coordinator`);
     this.putTrial(updated);
@@ -411,7 +430,10 @@ export class SweepRunner {
     this.running.delete(attempt.id);
     if (isTerminal('trial', status)) {
       const value = updated.metrics[this.spec.trial.objective.metric];
-      this.scheduler.onTrialComplete({ number, params: updated.params }, value === undefined ? undefined : value * this.sign);
+      this.scheduler.onTrialComplete(
+        { number, params: updated.params },
+        value === undefined ? undefined : value * this.sign,
+      );
       await this.updateBest();
     }
     this.emitTrialState(updated, error);
@@ -447,7 +469,14 @@ export class SweepRunner {
       const attempt = trial.attempts[trial.attempts.length - 1]!;
       const now = Date.now();
       const fresh = await this.ctx.store.appendMetrics(
-        batch.map((r) => ({ experimentId: this.id, trialId: trial.id, attempt: attempt.n, step: r.step, time: now, values: r.metrics })),
+        batch.map((r) => ({
+          experimentId: this.id,
+          trialId: trial.id,
+          attempt: attempt.n,
+          step: r.step,
+          time: now,
+          values: r.metrics,
+        })),
       );
       if (fresh === 0) return; // replayed reports
       const merged = Object.assign({}, trial.metrics, ...batch.map((r) => r.metrics)) as Record<string, number>;
@@ -467,7 +496,11 @@ export class SweepRunner {
         curve[report.step] = value * this.sign;
         this.curves.set(trial.number, curve);
         this.markHistoryStale(trial.number);
-        const decision = this.scheduler.onResult({ number: trial.number, params: trial.params }, report.step, value * this.sign);
+        const decision = this.scheduler.onResult(
+          { number: trial.number, params: trial.params },
+          report.step,
+          value * this.sign,
+        );
         if (decision.action === 'stop') {
           this.stopAttempt(attemptId, 'pruned');
           running.settle({ kind: 'pruned', reason: decision.reason });
@@ -479,7 +512,14 @@ export class SweepRunner {
   }
 
   /** PBT: continue this trial from another trial's checkpoint with perturbed params. */
-  private async exploit(trial: TrialDoc, attemptId: string, donorNumber: number, params: Params, step: number, reason: string): Promise<void> {
+  private async exploit(
+    trial: TrialDoc,
+    attemptId: string,
+    donorNumber: number,
+    params: Params,
+    step: number,
+    reason: string,
+  ): Promise<void> {
     const donor = this.trials.get(donorNumber);
     if (!donor?.checkpoint) return; // nothing to copy yet: carry on
     const lineage = [...(trial.lineage ?? []), { fromTrial: donorNumber, step, params: trial.params }];
@@ -566,7 +606,11 @@ export class SweepRunner {
       await this.withTrial(trial.id, async () => {
         const current = this.trials.get(trial.number)!;
         if (current.status !== 'pending') return;
-        const updated = await this.ctx.store.updateTrial(current.id, { status: 'pending' }, { status: 'cancelled', updatedAt: Date.now() });
+        const updated = await this.ctx.store.updateTrial(
+          current.id,
+          { status: 'pending' },
+          { status: 'cancelled', updatedAt: Date.now() },
+        );
         if (updated) {
           this.putTrial(updated);
           this.emitTrialState(updated);
@@ -589,7 +633,11 @@ export class SweepRunner {
     );
     if (!updated) return;
     this.experiment = updated;
-    this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status, ...(error ? { error } : {}), best: updated.best } });
+    this.ctx.events.emit({
+      type: 'experiment.state',
+      experimentId: this.id,
+      payload: { status, ...(error ? { error } : {}), best: updated.best },
+    });
     this.log.info({ status, trials: trials.length }, 'experiment finished');
   }
 
@@ -607,7 +655,9 @@ export class SweepRunner {
     }
     this.staleConfigs.clear();
     // A coordinator killed while creating trials concurrently can leave a number unused.
-    return this.observedConfigs === this.observationCache.length ? this.observationCache : this.observationCache.filter(Boolean);
+    return this.observedConfigs === this.observationCache.length
+      ? this.observationCache
+      : this.observationCache.filter(Boolean);
   }
 
   private observe(config: number): TrialObservation {
@@ -635,7 +685,8 @@ export class SweepRunner {
         ...(intermediate ? { intermediate: { ...intermediate } } : {}),
       };
     }
-    if (group.every((t) => t.status === 'failed' || t.status === 'cancelled')) return { number: config, params: first.params, state: 'failed' };
+    if (group.every((t) => t.status === 'failed' || t.status === 'cancelled'))
+      return { number: config, params: first.params, state: 'failed' };
     return { number: config, params: first.params, state: 'running' };
   }
 

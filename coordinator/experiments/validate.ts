@@ -130,10 +130,7 @@ function validateLossSpace(spec: SweepSpec): string[] {
   if (spec.trial.runtime === 'command') return [];
   const issues: string[] = [];
   const lossDomain = spec.search.space.loss;
-  const choices: Params[] =
-    lossDomain?.kind === 'choice'
-      ? lossDomain.values.map((value) => ({ loss: value }))
-      : [{}];
+  const choices: Params[] = lossDomain?.kind === 'choice' ? lossDomain.values.map((value) => ({ loss: value })) : [{}];
   const swept = Object.keys(spec.search.space).filter((key) => key.startsWith('loss.'));
   const paramsSeen = new Set<string>();
   for (const params of choices) {

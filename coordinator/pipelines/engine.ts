@@ -66,7 +66,11 @@ export class PipelineRunner {
   private async drive(): Promise<void> {
     if (this.experiment.status === 'running') await this.reconcileEvents();
     if (this.experiment.status === 'pending') {
-      const updated = await this.ctx.store.updateExperiment(this.id, { status: 'pending' }, { status: 'running', stages: this.stages, updatedAt: Date.now() });
+      const updated = await this.ctx.store.updateExperiment(
+        this.id,
+        { status: 'pending' },
+        { status: 'running', stages: this.stages, updatedAt: Date.now() },
+      );
       if (!updated) return;
       this.experiment = updated;
       this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status: 'running' } });
@@ -100,7 +104,12 @@ export class PipelineRunner {
     }
     for (const [name, state] of Object.entries(this.stages)) {
       if (state.status === 'pending' || last.get(name) === state.status) continue;
-      this.ctx.events.emit({ type: 'stage.state', experimentId: this.id, stage: name, payload: { status: state.status, cached: state.cached, attempt: state.attempt } });
+      this.ctx.events.emit({
+        type: 'stage.state',
+        experimentId: this.id,
+        stage: name,
+        payload: { status: state.status, cached: state.cached, attempt: state.attempt },
+      });
     }
   }
 
@@ -120,7 +129,16 @@ export class PipelineRunner {
     return {
       outputs: state.outputs ?? {},
       metrics: state.metrics ?? {},
-      ...(state.best ? { best: { params: state.best.params, value: state.best.value, metric: state.best.metric, trialId: state.best.trialId } } : {}),
+      ...(state.best
+        ? {
+            best: {
+              params: state.best.params,
+              value: state.best.value,
+              metric: state.best.metric,
+              trialId: state.best.trialId,
+            },
+          }
+        : {}),
     };
   }
 
@@ -130,12 +148,21 @@ export class PipelineRunner {
     let childSpec: Record<string, unknown>;
     let inputs: Record<string, unknown>;
     try {
-      inputs = (stage.sweep
-        ? { ...(substitute(stage.params, (n) => this.results(n)) as object), __sweep: substitute(stage.sweep, (n) => this.results(n)) }
-        : substitute(stage.params, (n) => this.results(n))) as Record<string, unknown>;
+      inputs = (
+        stage.sweep
+          ? {
+              ...(substitute(stage.params, (n) => this.results(n)) as object),
+              __sweep: substitute(stage.sweep, (n) => this.results(n)),
+            }
+          : substitute(stage.params, (n) => this.results(n))
+      ) as Record<string, unknown>;
       childSpec = kind.childSpec(stage, inputs, this.spec);
     } catch (err) {
-      await this.setStage(stage.name, { status: 'failed', error: `stages.${stage.name}: ${(err as Error).message}`, endedAt: Date.now() });
+      await this.setStage(stage.name, {
+        status: 'failed',
+        error: `stages.${stage.name}: ${(err as Error).message}`,
+        endedAt: Date.now(),
+      });
       return;
     }
     const cacheKey = await this.cacheKey(kind.name, childSpec);
@@ -143,8 +170,18 @@ export class PipelineRunner {
     if (state.status === 'pending' && this.spec.cache !== false) {
       const hit = await this.ctx.store.getArtifact(`stage-cache-${cacheKey}`);
       if (hit) {
-        const cached = JSON.parse(hit.data.toString('utf8')) as Pick<StageState, 'outputs' | 'metrics' | 'best' | 'childId'>;
-        await this.setStage(stage.name, { ...cached, status: 'succeeded', cached: true, inputs: publicInputs(inputs), cacheKey, endedAt: Date.now() });
+        const cached = JSON.parse(hit.data.toString('utf8')) as Pick<
+          StageState,
+          'outputs' | 'metrics' | 'best' | 'childId'
+        >;
+        await this.setStage(stage.name, {
+          ...cached,
+          status: 'succeeded',
+          cached: true,
+          inputs: publicInputs(inputs),
+          cacheKey,
+          endedAt: Date.now(),
+        });
         this.log.info({ stage: stage.name, from: cached.childId }, 'stage reused a cached result');
         return;
       }
@@ -165,7 +202,11 @@ export class PipelineRunner {
     try {
       child = await this.ctx.submitChild(childSpec, requestId, this.id);
     } catch (err) {
-      await this.setStage(stage.name, { status: 'failed', error: `stages.${stage.name}: ${(err as Error).message}`, endedAt: Date.now() });
+      await this.setStage(stage.name, {
+        status: 'failed',
+        error: `stages.${stage.name}: ${(err as Error).message}`,
+        endedAt: Date.now(),
+      });
       return;
     }
     if (state.childId !== child.id) state = await this.setStage(stage.name, { childId: child.id });
@@ -173,7 +214,11 @@ export class PipelineRunner {
     if (this.cancelled) return;
     if (final.status !== 'succeeded') {
       const error = final.error ?? `stage sweep ${final.id} ${final.status}`;
-      await this.setStage(stage.name, { status: final.status === 'cancelled' ? 'cancelled' : 'failed', error, endedAt: Date.now() });
+      await this.setStage(stage.name, {
+        status: final.status === 'cancelled' ? 'cancelled' : 'failed',
+        error,
+        endedAt: Date.now(),
+      });
       return;
     }
     const result = await this.collect(final);
@@ -188,7 +233,9 @@ export class PipelineRunner {
   }
 
   /** The stage's result: its best trial's outputs and metrics (and, for sweeps, the best). */
-  private async collect(child: ExperimentDoc): Promise<{ outputs: Record<string, unknown>; metrics: Record<string, number>; best?: BestTrial }> {
+  private async collect(
+    child: ExperimentDoc,
+  ): Promise<{ outputs: Record<string, unknown>; metrics: Record<string, number>; best?: BestTrial }> {
     const trials = await this.ctx.store.listTrials(child.id);
     const best: TrialDoc | undefined =
       (child.best && trials.find((t) => t.id === child.best!.trialId)) ?? trials.find((t) => t.status === 'succeeded');
@@ -196,7 +243,9 @@ export class PipelineRunner {
     return {
       outputs,
       metrics: best?.metrics ?? {},
-      ...(this.spec.stages.find((s) => `${this.spec.name}.${s.name}` === child.name)?.sweep && child.best ? { best: child.best } : {}),
+      ...(this.spec.stages.find((s) => `${this.spec.name}.${s.name}` === child.name)?.sweep && child.best
+        ? { best: child.best }
+        : {}),
     };
   }
 
@@ -207,7 +256,10 @@ export class PipelineRunner {
       const artifact = await this.ctx.store.getArtifact(id);
       artifacts[id] = artifact?.meta.sha256 ?? 'missing';
     }
-    return createHash('sha256').update(stableStringify({ kind, spec: rest, artifacts, code: this.ctx.codeVersion })).digest('hex').slice(0, 32);
+    return createHash('sha256')
+      .update(stableStringify({ kind, spec: rest, artifacts, code: this.ctx.codeVersion }))
+      .digest('hex')
+      .slice(0, 32);
   }
 
   private setStage(name: string, patch: Partial<StageState>): Promise<StageState> {
@@ -215,16 +267,34 @@ export class PipelineRunner {
       const before = this.stages[name]!;
       if (patch.status && patch.status !== before.status) assertTransition('stage', before.status, patch.status);
       const next: StageState = { ...before, ...patch };
-      if (patch.status && patch.status !== 'failed' && patch.status !== 'pending' && next.error && patch.error === undefined) delete next.error;
+      if (
+        patch.status &&
+        patch.status !== 'failed' &&
+        patch.status !== 'pending' &&
+        next.error &&
+        patch.error === undefined
+      )
+        delete next.error;
       this.stages = { ...this.stages, [name]: next };
-      const updated = await this.ctx.store.updateExperiment(this.id, {}, { stages: this.stages, updatedAt: Date.now() });
+      const updated = await this.ctx.store.updateExperiment(
+        this.id,
+        {},
+        { stages: this.stages, updatedAt: Date.now() },
+      );
       if (updated) this.experiment = updated;
       if (patch.status && patch.status !== before.status) {
         this.ctx.events.emit({
           type: 'stage.state',
           experimentId: this.id,
           stage: name,
-          payload: { status: next.status, cached: next.cached, attempt: next.attempt, ...(next.childId ? { childId: next.childId } : {}), ...(next.metrics ? { metrics: next.metrics } : {}), ...(next.error && next.status !== 'succeeded' ? { error: next.error } : {}) },
+          payload: {
+            status: next.status,
+            cached: next.cached,
+            attempt: next.attempt,
+            ...(next.childId ? { childId: next.childId } : {}),
+            ...(next.metrics ? { metrics: next.metrics } : {}),
+            ...(next.error && next.status !== 'succeeded' ? { error: next.error } : {}),
+          },
         });
       }
       return next;
@@ -234,14 +304,20 @@ export class PipelineRunner {
   }
 
   async cancel(): Promise<ExperimentDoc | undefined> {
-    const updated = await this.ctx.store.updateExperiment(this.id, { status: ['pending', 'running'] }, { status: 'cancelled', updatedAt: Date.now() });
+    const updated = await this.ctx.store.updateExperiment(
+      this.id,
+      { status: ['pending', 'running'] },
+      { status: 'cancelled', updatedAt: Date.now() },
+    );
     if (!updated) return undefined;
     this.experiment = updated;
     this.cancelled = true;
     for (const stage of this.spec.stages) {
       const state = this.stages[stage.name]!;
-      if (state.status === 'running' && state.childId) await this.ctx.cancelExperiment(state.childId).catch(() => undefined);
-      if (state.status === 'running' || state.status === 'pending') await this.setStage(stage.name, { status: 'cancelled', endedAt: Date.now() });
+      if (state.status === 'running' && state.childId)
+        await this.ctx.cancelExperiment(state.childId).catch(() => undefined);
+      if (state.status === 'running' || state.status === 'pending')
+        await this.setStage(stage.name, { status: 'cancelled', endedAt: Date.now() });
     }
     this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status: 'cancelled' } });
     return this.experiment;
@@ -254,12 +330,23 @@ export class PipelineRunner {
       if (this.stages[stage.name]!.status === 'pending') await this.setStage(stage.name, { status: 'skipped' });
     }
     const status = failed.length === 0 ? 'succeeded' : 'failed';
-    const error = failed.length > 0 ? failed.map((s) => `stage ${s.name} failed: ${this.stages[s.name]!.error ?? ''}`).join('; ') : undefined;
+    const error =
+      failed.length > 0
+        ? failed.map((s) => `stage ${s.name} failed: ${this.stages[s.name]!.error ?? ''}`).join('; ')
+        : undefined;
     await this.writes;
-    const updated = await this.ctx.store.updateExperiment(this.id, { status: 'running' }, { status, updatedAt: Date.now(), ...(error ? { error } : {}) });
+    const updated = await this.ctx.store.updateExperiment(
+      this.id,
+      { status: 'running' },
+      { status, updatedAt: Date.now(), ...(error ? { error } : {}) },
+    );
     if (!updated) return;
     this.experiment = updated;
-    this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status, ...(error ? { error } : {}) } });
+    this.ctx.events.emit({
+      type: 'experiment.state',
+      experimentId: this.id,
+      payload: { status, ...(error ? { error } : {}) },
+    });
     this.log.info({ status }, 'pipeline finished');
   }
 }

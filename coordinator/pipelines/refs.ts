@@ -19,14 +19,22 @@ const REF = /\$\{stages\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_.-]+)\}/g;
 const SECTIONS = ['outputs', 'best', 'metrics'] as const;
 
 /** Every reference in a value (deep), with the path where it appears (for error messages). */
-export function findRefs(value: unknown, where: string[] = []): { ref: StageRef | { invalid: string }; at: string[] }[] {
+export function findRefs(
+  value: unknown,
+  where: string[] = [],
+): { ref: StageRef | { invalid: string }; at: string[] }[] {
   const found: { ref: StageRef | { invalid: string }; at: string[] }[] = [];
   if (typeof value === 'string') {
     for (const match of value.matchAll(REF)) {
       const [text, stage, rest] = match as unknown as [string, string, string];
       const [section, ...path] = rest.split('.');
       if (!(SECTIONS as readonly string[]).includes(section!)) {
-        found.push({ ref: { invalid: `${text}: expected stages.NAME.outputs.KEY, stages.NAME.best.params.P, stages.NAME.best.value or stages.NAME.metrics.M` }, at: where });
+        found.push({
+          ref: {
+            invalid: `${text}: expected stages.NAME.outputs.KEY, stages.NAME.best.params.P, stages.NAME.best.value or stages.NAME.metrics.M`,
+          },
+          at: where,
+        });
       } else {
         found.push({ ref: { stage, section: section as StageRef['section'], path, text }, at: where });
       }
@@ -49,7 +57,8 @@ export interface StageResults {
 }
 
 function lookup(results: StageResults, ref: StageRef): unknown {
-  let node: unknown = ref.section === 'outputs' ? results.outputs : ref.section === 'metrics' ? results.metrics : results.best;
+  let node: unknown =
+    ref.section === 'outputs' ? results.outputs : ref.section === 'metrics' ? results.metrics : results.best;
   for (const key of ref.path) {
     if (node === null || typeof node !== 'object') return undefined;
     node = (node as Record<string, unknown>)[key];

@@ -109,7 +109,10 @@ function checkRef(
   }
   const kind = stageKindOf(target);
   if (ref.section === 'best') {
-    if (!kind.hasBest) return [`${fieldPath}: ${ref.text}: stage "${ref.stage}" is a ${kind.name} stage and has no best trial (only sweep stages do)`];
+    if (!kind.hasBest)
+      return [
+        `${fieldPath}: ${ref.text}: stage "${ref.stage}" is a ${kind.name} stage and has no best trial (only sweep stages do)`,
+      ];
     const [part] = ref.path;
     if (part !== 'params' && part !== 'value' && part !== 'metric' && part !== 'trialId') {
       return [`${fieldPath}: ${ref.text}: best has params.NAME, value, metric and trialId`];
@@ -121,10 +124,13 @@ function checkRef(
     const key = ref.path[0];
     if (!key) return [`${fieldPath}: ${ref.text}: name the output (outputs.KEY)`];
     if (outputs !== '*' && !outputs.includes(key)) {
-      return [`${fieldPath}: ${ref.text}: stage "${ref.stage}" (${kind.describe(target)}) does not produce output "${key}"; it produces: ${outputs.join(', ') || 'none'}`];
+      return [
+        `${fieldPath}: ${ref.text}: stage "${ref.stage}" (${kind.describe(target)}) does not produce output "${key}"; it produces: ${outputs.join(', ') || 'none'}`,
+      ];
     }
   }
-  if (ref.section === 'metrics' && ref.path.length === 0) return [`${fieldPath}: ${ref.text}: name the metric (metrics.NAME)`];
+  if (ref.section === 'metrics' && ref.path.length === 0)
+    return [`${fieldPath}: ${ref.text}: name the metric (metrics.NAME)`];
   return [];
 }
 

@@ -53,7 +53,12 @@ export function explore(space: Space, params: Params, settings: PbtSettings, rng
   return out;
 }
 
-function exploreOne(domain: Domain, value: ParamValue | undefined, settings: PbtSettings, rng: RandomGenerator): ParamValue {
+function exploreOne(
+  domain: Domain,
+  value: ParamValue | undefined,
+  settings: PbtSettings,
+  rng: RandomGenerator,
+): ParamValue {
   const resample = uniform(rng) < settings.resample;
   if (domain.kind === 'choice') {
     const index = value === undefined ? -1 : choiceIndex(domain, value);

@@ -47,7 +47,8 @@ export function gridAxis(domain: Domain, points: number): { count: number; at(in
       if (points === 1) return { count: 1, at: () => Math.exp((lo + hi) / 2) };
       return {
         count: points,
-        at: (i) => (i === 0 ? domain.low : i === points - 1 ? domain.high : Math.exp(lo + ((hi - lo) * i) / (points - 1))),
+        at: (i) =>
+          i === 0 ? domain.low : i === points - 1 ? domain.high : Math.exp(lo + ((hi - lo) * i) / (points - 1)),
       };
     }
   }
@@ -69,7 +70,12 @@ export class GridSearch implements SearchAlgorithm {
     const space: Space = options.space;
     const order = paramOrder(space);
     const parents = new Set(order.flatMap((name) => Object.keys(space[name]!.when ?? {})));
-    this.axes = order.map((name) => ({ name, domain: space[name]!, isParent: parents.has(name), ...gridAxis(space[name]!, points) }));
+    this.axes = order.map((name) => ({
+      name,
+      domain: space[name]!,
+      isParent: parents.has(name),
+      ...gridAxis(space[name]!, points),
+    }));
     this.relevant = order.map((_, i) => {
       const later = new Set(order.slice(i).flatMap((name) => Object.keys(space[name]!.when ?? {})));
       return order.slice(0, i).filter((name) => later.has(name));

@@ -21,8 +21,7 @@ import type { RandomGenerator } from './rng.js';
 import { uniform } from './rng.js';
 
 export type DimSpec =
-  | { kind: 'numeric'; low: number; high: number; discrete: boolean }
-  | { kind: 'categorical'; choices: number };
+  { kind: 'numeric'; low: number; high: number; discrete: boolean } | { kind: 'categorical'; choices: number };
 
 export interface ParzenParameters {
   priorWeight: number;
@@ -113,7 +112,9 @@ class NumericKernels implements Kernels {
           // (no erfc) is accurate enough there and keeps the term finite.
           row[k] =
             logCoef[k]! +
-            (z > 8 || z < -8 ? -0.5 * z * z - LOG_SQRT_2PI + this.logInvSigma[k]! : logNormalMass((d - 0.5) * inv, (d + 0.5) * inv));
+            (z > 8 || z < -8
+              ? -0.5 * z * z - LOG_SQRT_2PI + this.logInvSigma[k]!
+              : logNormalMass((d - 0.5) * inv, (d + 0.5) * inv));
         }
         this.massCache.set(x, row);
       }

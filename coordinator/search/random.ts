@@ -14,7 +14,9 @@ import { SettingsReader } from './settings.js';
 
 /** The random configuration for (seed, number); `purpose` separates independent streams. */
 export function randomParams(space: Space, seed: number, number: number, purpose = 'random'): Params {
-  return assign(space, paramOrder(space), (name, domain) => fromUnit(domain, uniform(rngFor(seed, number, purpose, name))));
+  return assign(space, paramOrder(space), (name, domain) =>
+    fromUnit(domain, uniform(rngFor(seed, number, purpose, name))),
+  );
 }
 
 export class RandomSearch implements SearchAlgorithm {

@@ -95,7 +95,8 @@ export class SobolSequence {
     if (dimensions > SOBOL_MAX_DIMENSIONS) throw new Error(`sobol supports at most ${SOBOL_MAX_DIMENSIONS} dimensions`);
     this.v = Array.from({ length: dimensions }, (_, d) => directions(d));
     this.shift = new Uint32Array(dimensions);
-    if (shiftSeed !== undefined) for (let d = 0; d < dimensions; d++) this.shift[d] = hashKeys([shiftSeed, 'sobol.shift', d]);
+    if (shiftSeed !== undefined)
+      for (let d = 0; d < dimensions; d++) this.shift[d] = hashKeys([shiftSeed, 'sobol.shift', d]);
   }
 
   /** Point `index` (0-based; index 0 is the origin before shifting); index < 2^32. */

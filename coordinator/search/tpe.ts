@@ -76,7 +76,8 @@ function makeDim(name: string, domain: Domain): Dim {
         name,
         domain,
         spec: { kind: 'numeric', low: Math.log(domain.low), high: Math.log(domain.high), discrete: false },
-        toInternal: (value) => (typeof value === 'number' && value > 0 && Number.isFinite(value) ? Math.log(value) : undefined),
+        toInternal: (value) =>
+          typeof value === 'number' && value > 0 && Number.isFinite(value) ? Math.log(value) : undefined,
         toValue: (x) => clamp(Math.exp(x), domain.low, domain.high),
       };
     case 'int':
@@ -85,8 +86,14 @@ function makeDim(name: string, domain: Domain): Dim {
         return {
           name,
           domain,
-          spec: { kind: 'numeric', low: Math.log(domain.low - 0.5), high: Math.log(domain.high + 0.5), discrete: false },
-          toInternal: (value) => (typeof value === 'number' && value > 0 && Number.isFinite(value) ? Math.log(value) : undefined),
+          spec: {
+            kind: 'numeric',
+            low: Math.log(domain.low - 0.5),
+            high: Math.log(domain.high + 0.5),
+            discrete: false,
+          },
+          toInternal: (value) =>
+            typeof value === 'number' && value > 0 && Number.isFinite(value) ? Math.log(value) : undefined,
           toValue: (x) => clamp(Math.round(Math.exp(x)), domain.low, domain.high),
         };
       }
@@ -169,7 +176,8 @@ export function splitTrials(number: number, history: readonly TrialObservation[]
   const above: TrialObservation[] = [];
   for (const trial of trials) {
     if (good.has(trial)) below.push(trial);
-    else if (isComplete(trial) || trial.state === 'pruned' || (trial.state === 'running' && constantLiar)) above.push(trial);
+    else if (isComplete(trial) || trial.state === 'pruned' || (trial.state === 'running' && constantLiar))
+      above.push(trial);
   }
   return { below, above, finished };
 }
@@ -240,7 +248,10 @@ export class TpeSearch implements SearchAlgorithm {
   }
 
   /** Observations of `dims` in the trials that have all of them, with their weights. */
-  private observe(trials: readonly TrialObservation[], dims: readonly Dim[]): { values: Float64Array[]; weights: Float64Array } {
+  private observe(
+    trials: readonly TrialObservation[],
+    dims: readonly Dim[],
+  ): { values: Float64Array[]; weights: Float64Array } {
     const columns = dims.map(() => new Float64Array(trials.length));
     let count = 0;
     for (const trial of trials) {

@@ -46,7 +46,11 @@ export interface Store {
   getExperiment(id: string): Promise<ExperimentDoc | undefined>;
   /** Newest first (createdAt descending, then id descending). */
   listExperiments(filter?: { status?: ExperimentStatus[] }): Promise<ExperimentDoc[]>;
-  updateExperiment(id: string, expect: ExperimentExpect, patch: Partial<ExperimentDoc>): Promise<ExperimentDoc | undefined>;
+  updateExperiment(
+    id: string,
+    expect: ExperimentExpect,
+    patch: Partial<ExperimentDoc>,
+  ): Promise<ExperimentDoc | undefined>;
 
   /** Inserts; false when (experimentId, number) or the id already exists (nothing changes). */
   insertTrial(doc: TrialDoc): Promise<boolean>;

@@ -102,13 +102,15 @@ export class LocalStore implements Store {
     this.durable = options.durable ?? false;
     this.useLock = options.lock ?? true;
     this.compactAfterBytes = options.compactAfterBytes ?? 64 * 1024 * 1024;
-    if (!(this.compactAfterBytes > 0)) throw new TypeError(`LocalStore: compactAfterBytes is ${options.compactAfterBytes}, but must be > 0`);
+    if (!(this.compactAfterBytes > 0))
+      throw new TypeError(`LocalStore: compactAfterBytes is ${options.compactAfterBytes}, but must be > 0`);
   }
 
   // ---------------------------------------------------------------- lifecycle
 
   start(): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') return Promise.reject(new Error('LocalStore: already closed'));
+    if (this.state === 'closing' || this.state === 'closed')
+      return Promise.reject(new Error('LocalStore: already closed'));
     this.startPromise ??= this.doStart().catch((err: unknown) => {
       this.state = 'closed';
       throw err;
@@ -169,9 +171,12 @@ export class LocalStore implements Store {
 
   private assertOpen(): void {
     if (this.state !== 'open') {
-      throw new Error(this.state === 'closing' || this.state === 'closed' ? 'LocalStore: closed' : 'LocalStore: not started');
+      throw new Error(
+        this.state === 'closing' || this.state === 'closed' ? 'LocalStore: closed' : 'LocalStore: not started',
+      );
     }
-    if (this.failure) throw new Error(`LocalStore: a journal write failed earlier: ${this.failure.message}`, { cause: this.failure });
+    if (this.failure)
+      throw new Error(`LocalStore: a journal write failed earlier: ${this.failure.message}`, { cause: this.failure });
   }
 
   // ---------------------------------------------------------------- journal
@@ -199,7 +204,9 @@ export class LocalStore implements Store {
     switch (rec.t) {
       case 'header':
         if (rec.format !== FORMAT || rec.version > FORMAT_VERSION) {
-          throw new Error(`LocalStore: ${join(this.dir, JOURNAL)} has format ${rec.format} v${rec.version}; this build reads ${FORMAT} v${FORMAT_VERSION}`);
+          throw new Error(
+            `LocalStore: ${join(this.dir, JOURNAL)} has format ${rec.format} v${rec.version}; this build reads ${FORMAT} v${FORMAT_VERSION}`,
+          );
         }
         return;
       case 'exp':
@@ -368,7 +375,11 @@ export class LocalStore implements Store {
     return out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
 
-  async updateExperiment(id: string, expect: ExperimentExpect, patch: Partial<ExperimentDoc>): Promise<ExperimentDoc | undefined> {
+  async updateExperiment(
+    id: string,
+    expect: ExperimentExpect,
+    patch: Partial<ExperimentDoc>,
+  ): Promise<ExperimentDoc | undefined> {
     this.assertOpen();
     const doc = this.experiments.get(id);
     if (!doc || !matchesStatus(doc.status, expect.status)) return undefined;
@@ -556,7 +567,9 @@ export class LocalStore implements Store {
 const NUM_TAG = '$trellis:num';
 
 function encode(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { [NUM_TAG]: String(v) } : v));
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? { [NUM_TAG]: String(v) } : v,
+  );
 }
 
 function reviveNumbers(_key: string, v: unknown): unknown {

@@ -124,18 +124,24 @@ export class MongoStore implements Store {
     this.uri = uri;
     this.dbName = options.db ?? (process.env.TRELLIS_DB || 'trellis');
     if (!/^[^/\\. "$*<>:|?]{1,63}$/.test(this.dbName)) {
-      throw new TypeError(`MongoStore: database name ${JSON.stringify(this.dbName)} is not valid (1-63 characters, none of /\\. "$*<>:|?)`);
+      throw new TypeError(
+        `MongoStore: database name ${JSON.stringify(this.dbName)} is not valid (1-63 characters, none of /\\. "$*<>:|?)`,
+      );
     }
     this.writeConcern = options.writeConcern ?? parseWriteConcern(process.env.TRELLIS_WRITE_CONCERN);
     this.serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? 2000;
     this.connectTimeoutMS = options.connectTimeoutMS ?? 2000;
     const cas = options.cas ?? (process.env.TRELLIS_MONGO_CAS || 'auto');
-    if (cas !== 'native' && cas !== 'claims' && cas !== 'auto') throw new TypeError(`MongoStore: cas is ${JSON.stringify(cas)}, but must be native, claims or auto`);
+    if (cas !== 'native' && cas !== 'claims' && cas !== 'auto')
+      throw new TypeError(`MongoStore: cas is ${JSON.stringify(cas)}, but must be native, claims or auto`);
     this.casOption = cas;
     this.staleClaimMs = options.staleClaimMs ?? 10_000;
-    if (!(this.staleClaimMs > 0)) throw new TypeError(`MongoStore: staleClaimMs is ${options.staleClaimMs}, but must be > 0`);
+    if (!(this.staleClaimMs > 0))
+      throw new TypeError(`MongoStore: staleClaimMs is ${options.staleClaimMs}, but must be > 0`);
     if (!(this.serverSelectionTimeoutMS > 0)) {
-      throw new TypeError(`MongoStore: serverSelectionTimeoutMS is ${options.serverSelectionTimeoutMS}, but must be > 0`);
+      throw new TypeError(
+        `MongoStore: serverSelectionTimeoutMS is ${options.serverSelectionTimeoutMS}, but must be > 0`,
+      );
     }
   }
 
@@ -190,7 +196,9 @@ export class MongoStore implements Store {
     }
     const schema = await meta.findOne({ _id: 'schema' });
     if (schema && schema.version > SCHEMA_VERSION) {
-      throw new Error(`MongoStore: database ${this.dbName} has schema version ${schema.version}; this build knows up to ${SCHEMA_VERSION} (upgrade trellis)`);
+      throw new Error(
+        `MongoStore: database ${this.dbName} has schema version ${schema.version}; this build knows up to ${SCHEMA_VERSION} (upgrade trellis)`,
+      );
     }
     this.db = db;
     this.bucket = new GridFSBucket(db, { bucketName: 'artifacts' });
@@ -265,11 +273,17 @@ export class MongoStore implements Store {
     });
   }
 
-  async updateExperiment(id: string, expect: ExperimentExpect, patch: Partial<ExperimentDoc>): Promise<ExperimentDoc | undefined> {
+  async updateExperiment(
+    id: string,
+    expect: ExperimentExpect,
+    patch: Partial<ExperimentDoc>,
+  ): Promise<ExperimentDoc | undefined> {
     const filter: Document = {};
     addStatus(filter, expect.status);
     if (expect.trialsCreated !== undefined) filter.trialsCreated = expect.trialsCreated;
-    const test = (doc: Document): boolean => matchesStatus(doc.status, expect.status) && (expect.trialsCreated === undefined || doc.trialsCreated === expect.trialsCreated);
+    const test = (doc: Document): boolean =>
+      matchesStatus(doc.status, expect.status) &&
+      (expect.trialsCreated === undefined || doc.trialsCreated === expect.trialsCreated);
     return this.casUpdate<ExperimentDoc>('experiments', id, filter, test, patch);
   }
 
@@ -307,7 +321,8 @@ export class MongoStore implements Store {
     if (patch.number !== undefined) filter.number = patch.number;
     const test = (doc: Document): boolean =>
       matchesStatus(doc.status, expect.status) &&
-      (expect.attemptCount === undefined || (Array.isArray(doc.attempts) && doc.attempts.length === expect.attemptCount)) &&
+      (expect.attemptCount === undefined ||
+        (Array.isArray(doc.attempts) && doc.attempts.length === expect.attemptCount)) &&
       (patch.experimentId === undefined || doc.experimentId === patch.experimentId) &&
       (patch.number === undefined || doc.number === patch.number);
     return this.casUpdate<TrialDoc>('trials', id, filter, test, patch);
@@ -317,7 +332,13 @@ export class MongoStore implements Store {
    * A compare-and-set update of one document: `filter` and `test` state the same expectation,
    * as a query (native mode) and as a predicate on the stored document (claims mode).
    */
-  private async casUpdate<T>(name: 'experiments' | 'trials', id: string, filter: Document, test: (doc: Document) => boolean, patch: object): Promise<T | undefined> {
+  private async casUpdate<T>(
+    name: 'experiments' | 'trials',
+    id: string,
+    filter: Document,
+    test: (doc: Document) => boolean,
+    patch: object,
+  ): Promise<T | undefined> {
     const update = toUpdate(patch);
     return this.run(async () => {
       const col = this.col(name);
@@ -327,7 +348,11 @@ export class MongoStore implements Store {
       }
       if (this.casMode === 'native') {
         // findAndModify without `fields`: FerretDB v1 does not implement its projection.
-        const doc = await col.findOneAndUpdate({ ...filter, _id: id } as Filter<Raw>, { ...update, $inc: { _rev: 1 } }, { returnDocument: 'after' });
+        const doc = await col.findOneAndUpdate(
+          { ...filter, _id: id } as Filter<Raw>,
+          { ...update, $inc: { _rev: 1 } },
+          { returnDocument: 'after' },
+        );
         return optional(doc, fromRaw<T>);
       }
       return optional((await this.claimUpdate(name, id, test, update)) ?? null, fromRaw<T>);
@@ -343,7 +368,12 @@ export class MongoStore implements Store {
    * writer that read r after the claim was released) and releases the claim. A claim left by a
    * crashed writer is broken after `staleClaimMs`.
    */
-  private async claimUpdate(name: 'experiments' | 'trials', id: string, test: (doc: Document) => boolean, update: UpdateFilter<Raw>): Promise<Raw | undefined> {
+  private async claimUpdate(
+    name: 'experiments' | 'trials',
+    id: string,
+    test: (doc: Document) => boolean,
+    update: UpdateFilter<Raw>,
+  ): Promise<Raw | undefined> {
     const col = this.col(name);
     const claims = this.database().collection<{ _id: string; at: number }>('cas');
     await this.releaseOrphanClaims(claims);
@@ -370,7 +400,10 @@ export class MongoStore implements Store {
       let matched = 0;
       try {
         const $set = { ...(update.$set as Document | undefined), _rev: rev + 1 };
-        const res = await col.updateOne({ _id: id, _rev: rev } as Filter<Raw>, { ...update, $set } as UpdateFilter<Raw>);
+        const res = await col.updateOne(
+          { _id: id, _rev: rev } as Filter<Raw>,
+          { ...update, $set } as UpdateFilter<Raw>,
+        );
         matched = res.matchedCount;
       } finally {
         await claims.deleteOne({ _id: claimId }).catch(() => {
@@ -427,7 +460,10 @@ export class MongoStore implements Store {
 
   async listEvents(experimentId: string, fromSeq = 1): Promise<TrellisEvent[]> {
     return this.run(async () => {
-      const docs = await this.col('events').find({ experimentId, seq: { $gte: fromSeq } }).sort({ seq: 1 }).toArray();
+      const docs = await this.col('events')
+        .find({ experimentId, seq: { $gte: fromSeq } })
+        .sort({ seq: 1 })
+        .toArray();
       return docs.map(eventFromRaw);
     });
   }
@@ -442,14 +478,23 @@ export class MongoStore implements Store {
   async unpublishedEvents(limit = 1000): Promise<TrellisEvent[]> {
     if (limit <= 0) return [];
     return this.run(async () => {
-      const docs = await this.col('events').find({ published: false }).sort({ experimentId: 1, seq: 1 }).limit(limit).toArray();
+      const docs = await this.col('events')
+        .find({ published: false })
+        .sort({ experimentId: 1, seq: 1 })
+        .limit(limit)
+        .toArray();
       return docs.map(eventFromRaw);
     });
   }
 
   async markPublished(experimentId: string, seqs: number[]): Promise<void> {
     if (seqs.length === 0) return;
-    await this.run(() => this.col('events').updateMany({ experimentId, seq: { $in: seqs }, published: false }, { $set: { published: true } }));
+    await this.run(() =>
+      this.col('events').updateMany(
+        { experimentId, seq: { $in: seqs }, published: false },
+        { $set: { published: true } },
+      ),
+    );
   }
 
   // ---------------------------------------------------------------- workers
@@ -459,7 +504,9 @@ export class MongoStore implements Store {
   }
 
   async listWorkers(): Promise<WorkerDoc[]> {
-    return this.run(async () => (await this.col('workers').find({}).sort({ _id: 1 }).toArray()).map(fromRaw<WorkerDoc>));
+    return this.run(async () =>
+      (await this.col('workers').find({}).sort({ _id: 1 }).toArray()).map(fromRaw<WorkerDoc>),
+    );
   }
 
   // ---------------------------------------------------------------- artifacts
@@ -475,7 +522,10 @@ export class MongoStore implements Store {
       await this.database().collection('artifacts.chunks').deleteMany({ files_id: meta.id });
       const stored: ArtifactMeta = { ...structuredClone(meta), size: data.length, sha256, createdAt: Date.now() };
       const { id: _id, size: _size, ...rest } = stored;
-      const upload = this.bucket!.openUploadStream(meta.id, { id: meta.id as never, metadata: encodeKeys(rest) as Document });
+      const upload = this.bucket!.openUploadStream(meta.id, {
+        id: meta.id as never,
+        metadata: encodeKeys(rest) as Document,
+      });
       try {
         await pipeline(Readable.from([data]), upload);
       } catch (err) {
@@ -505,7 +555,9 @@ function parseWriteConcern(value: string | undefined): W {
   if (!value) return 'majority';
   if (value === 'majority') return value;
   if (/^\d+$/.test(value)) return Number(value);
-  throw new TypeError(`TRELLIS_WRITE_CONCERN is ${JSON.stringify(value)}, but must be 'majority' or a number of members`);
+  throw new TypeError(
+    `TRELLIS_WRITE_CONCERN is ${JSON.stringify(value)}, but must be 'majority' or a number of members`,
+  );
 }
 
 export function isDuplicateKey(err: unknown): boolean {
@@ -530,11 +582,22 @@ export function isUnavailable(err: unknown): boolean {
     return true;
   }
   if (err instanceof MongoServerError && typeof err.code === 'number' && UNAVAILABLE_CODES.has(err.code)) return true;
-  if (err instanceof MongoBulkWriteError && (!err.writeErrors || (Array.isArray(err.writeErrors) && err.writeErrors.length === 0))) {
+  if (
+    err instanceof MongoBulkWriteError &&
+    (!err.writeErrors || (Array.isArray(err.writeErrors) && err.writeErrors.length === 0))
+  ) {
     // A bulk write cut off by the connection: no per-document errors, a pool-reset label.
-    return err.hasErrorLabel('ResetPool') || err.hasErrorLabel('RetryableWriteError') || /closed|timed out|ECONN/i.test(err.message);
+    return (
+      err.hasErrorLabel('ResetPool') ||
+      err.hasErrorLabel('RetryableWriteError') ||
+      /closed|timed out|ECONN/i.test(err.message)
+    );
   }
-  return err instanceof MongoError && (err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('ResetPool')) && !(err instanceof MongoServerError && err.code === 11000);
+  return (
+    err instanceof MongoError &&
+    (err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('ResetPool')) &&
+    !(err instanceof MongoServerError && err.code === 11000)
+  );
 }
 
 function mapError(err: unknown): unknown {

@@ -26,12 +26,15 @@ export function createStore(env: StoreEnv): Store {
       ...(env.TRELLIS_WRITE_CONCERN ? { writeConcern: parseW(env.TRELLIS_WRITE_CONCERN) } : {}),
     });
   }
-  if (!env.dir) throw new TypeError('createStore: MONGODB_URI is not set, so a local store directory (dir) is required');
+  if (!env.dir)
+    throw new TypeError('createStore: MONGODB_URI is not set, so a local store directory (dir) is required');
   return new LocalStore(env.dir, { durable: env.TRELLIS_DURABLE === '1' || env.TRELLIS_DURABLE === 'true' });
 }
 
 function parseW(value: string): 'majority' | number {
   if (value === 'majority') return value;
   if (/^\d+$/.test(value)) return Number(value);
-  throw new TypeError(`TRELLIS_WRITE_CONCERN is ${JSON.stringify(value)}, but must be 'majority' or a number of members`);
+  throw new TypeError(
+    `TRELLIS_WRITE_CONCERN is ${JSON.stringify(value)}, but must be 'majority' or a number of members`,
+  );
 }

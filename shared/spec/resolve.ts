@@ -24,7 +24,13 @@ export function resolveTrialConfig(trial: TrialConfig, params: Params): TrialCon
     const value = params[key];
     const existing = node[leaf];
     // Setting `loss: gce` over `loss: {name: ce, q: ...}` replaces the loss, keeping nothing stale.
-    if (leaf === 'loss' && parts.length === 1 && typeof value === 'string' && existing && typeof existing === 'object') {
+    if (
+      leaf === 'loss' &&
+      parts.length === 1 &&
+      typeof value === 'string' &&
+      existing &&
+      typeof existing === 'object'
+    ) {
       node[leaf] = { name: value };
     } else {
       node[leaf] = value;

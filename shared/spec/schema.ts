@@ -10,13 +10,7 @@ import { z } from 'zod';
 import type { Condition, Domain, ParamValue, Space } from './space.js';
 import { orderedParams } from './space.js';
 
-const paramValue = z.union([
-  z.number(),
-  z.string(),
-  z.boolean(),
-  z.array(z.number()),
-  z.array(z.string()),
-]);
+const paramValue = z.union([z.number(), z.string(), z.boolean(), z.array(z.number()), z.array(z.string())]);
 
 function pair(raw: unknown): [number, number] | undefined {
   if (!Array.isArray(raw) || raw.length !== 2) return undefined;
@@ -106,7 +100,11 @@ export const spaceSchema = z.record(z.string(), z.unknown()).transform((raw, ctx
   const space: Space = {};
   for (const [name, body] of Object.entries(raw)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(name)) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'parameter names are identifiers joined by dots (loss.q)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: 'parameter names are identifiers joined by dots (loss.q)',
+      });
       continue;
     }
     const domain = parseDomain(body, (path, message) =>
@@ -171,10 +169,7 @@ export const modelSchema = z.strictObject({
   embedding: positiveInt.optional(),
 });
 
-export const lossSpecSchema = z.union([
-  z.string().min(1),
-  z.looseObject({ name: z.string().min(1) }),
-]);
+export const lossSpecSchema = z.union([z.string().min(1), z.looseObject({ name: z.string().min(1) })]);
 
 export const objectiveSchema = z.strictObject({
   metric: z.string().min(1).default('val_accuracy'),
@@ -243,9 +238,7 @@ export const budgetSchema = z.strictObject({
 export const sweepSpecSchema = z.strictObject({
   apiVersion: z.literal('trellis/v1', { error: 'must be trellis/v1' }),
   kind: z.literal('Sweep'),
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits, ".", "_" or "-"'),
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits, ".", "_" or "-"'),
   description: z.string().optional(),
   trial: trialSchema,
   resources: resourcesSchema.default({ cpus: 1, gpus: 0 }),

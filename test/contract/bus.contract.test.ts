@@ -15,7 +15,15 @@ import type { TrellisEvent } from '../../shared/events.js';
 import { natsUrl, startPrivateNats, TcpProxy, uniqueName, waitUntil } from '../helpers/services.js';
 
 function ev(experimentId: string, seq: number, over: Partial<TrellisEvent> = {}): TrellisEvent {
-  return { seq, type: 'trial.metric', time: 1_700_000_000_000 + seq, experimentId, trialNumber: seq % 3, payload: { step: seq, values: { 'val.acc': seq / 100 } }, ...over };
+  return {
+    seq,
+    type: 'trial.metric',
+    time: 1_700_000_000_000 + seq,
+    experimentId,
+    trialNumber: seq % 3,
+    payload: { step: seq, values: { 'val.acc': seq / 100 } },
+    ...over,
+  };
 }
 
 function workerEvent(workerId: string, time: number): TrellisEvent {
@@ -57,7 +65,10 @@ class Reader {
 
   /** Waits until the experiment's event `seq` arrived. */
   async waitForSeq(experimentId: string, seq: number): Promise<void> {
-    await this.waitFor((events) => events.some((e) => e.experimentId === experimentId && e.seq === seq), `${experimentId} seq ${seq}`);
+    await this.waitFor(
+      (events) => events.some((e) => e.experimentId === experimentId && e.seq === seq),
+      `${experimentId} seq ${seq}`,
+    );
   }
 
   async ended(timeoutMs = 10_000): Promise<void> {
@@ -125,7 +136,10 @@ for (const backend of backends) {
         await bus.publish(ev(b, seq));
       }
       await reader.waitForSeq(a, 30);
-      assert.deepEqual(reader.events.map((e) => e.seq), range(1, 30));
+      assert.deepEqual(
+        reader.events.map((e) => e.seq),
+        range(1, 30),
+      );
       assert.ok(reader.events.every((e) => e.experimentId === a));
       assert.deepEqual(reader.events[4], ev(a, 5));
     });
@@ -178,10 +192,16 @@ for (const backend of backends) {
       await bus.publish(workerEvent(w, 1)); // the same worker event again
       await bus.publish(ev(b, 1));
       await bus.publish(ev(a, 2));
-      await all.waitFor((events) => events.some((e) => e.experimentId === a && e.seq === 2) && events.some((e) => e.experimentId === b), 'a2 and b1');
+      await all.waitFor(
+        (events) => events.some((e) => e.experimentId === a && e.seq === 2) && events.some((e) => e.experimentId === b),
+        'a2 and b1',
+      );
       assert.deepEqual(all.of(a), [1, 2]);
       assert.deepEqual(all.of(b), [1]);
-      assert.deepEqual(all.events.filter((e) => e.workerId === w), [workerEvent(w, 1)]);
+      assert.deepEqual(
+        all.events.filter((e) => e.workerId === w),
+        [workerEvent(w, 1)],
+      );
       // Replay skips worker events (seq 0): they are live only.
       const replay = subscribe({ fromSeq: 1 });
       await replay.waitFor((events) => events.some((e) => e.experimentId === a && e.seq === 2), 'replayed a2');
@@ -229,7 +249,11 @@ describe('NatsBus: outages', () => {
   it('publish waits through a connection cut and subscriptions resume without gaps', async () => {
     const proxy = TcpProxy.forUrl(natsUrl());
     await proxy.start();
-    const bus = new NatsBus({ servers: `nats://127.0.0.1:${proxy.port}`, publishTimeoutMs: 20_000, ackTimeoutMs: 1000 });
+    const bus = new NatsBus({
+      servers: `nats://127.0.0.1:${proxy.port}`,
+      publishTimeoutMs: 20_000,
+      ackTimeoutMs: 1000,
+    });
     const controller = new AbortController();
     try {
       await bus.start();
@@ -339,7 +363,7 @@ describe('LocalBus: bounded history', () => {
     try {
       for (const seq of range(1, 4)) await bus.publish(ev('a', seq));
       for (const seq of range(1, 3)) await bus.publish(ev('b', seq));
-      assert.equal(bus.historySize, 5, 'two of a\'s events were dropped');
+      assert.equal(bus.historySize, 5, "two of a's events were dropped");
       const replayA = new Reader(bus.subscribe({ experimentId: 'a', fromSeq: 1, signal: controller.signal }));
       const replayB = new Reader(bus.subscribe({ experimentId: 'b', fromSeq: 1, signal: controller.signal }));
       // a re-published event that was dropped stays dropped; a new one goes through

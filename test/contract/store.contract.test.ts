@@ -10,7 +10,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-
 import { MongoClient } from 'mongodb';
 
 import type { Store } from '../../coordinator/store/base.js';
@@ -32,7 +31,10 @@ function experiment(over: Partial<ExperimentDoc> = {}): ExperimentDoc {
     name: 'optdigits-losses',
     kind: 'Sweep',
     status: 'pending',
-    spec: { apiVersion: 'trellis/v1', search: { space: { 'model.hidden': { choice: [64, 128] }, lr: { loguniform: [1e-4, 0.1] } } } },
+    spec: {
+      apiVersion: 'trellis/v1',
+      search: { space: { 'model.hidden': { choice: [64, 128] }, lr: { loguniform: [1e-4, 0.1] } } },
+    },
     requestId: `req-${id}`,
     createdAt: 1_700_000_000_000,
     updatedAt: 1_700_000_000_000,
@@ -58,15 +60,38 @@ function trial(experimentId: string, number: number, over: Partial<TrialDoc> = {
 }
 
 function attempt(n: number, workerId: string, over: Partial<AttemptDoc> = {}): AttemptDoc {
-  return { n, id: `att-${n}-${workerId}`, workerId, status: 'running', startedAt: 1_700_000_001_000, leaseExpiresAt: 1_700_000_031_000, ...over };
+  return {
+    n,
+    id: `att-${n}-${workerId}`,
+    workerId,
+    status: 'running',
+    startedAt: 1_700_000_001_000,
+    leaseExpiresAt: 1_700_000_031_000,
+    ...over,
+  };
 }
 
 function metric(trialId: string, attemptN: number, step: number, value: number, experimentId = 'exp'): MetricDoc {
-  return { experimentId, trialId, attempt: attemptN, step, time: 1_700_000_002_000 + step, values: { val_accuracy: value, 'train.loss': 1 - value } };
+  return {
+    experimentId,
+    trialId,
+    attempt: attemptN,
+    step,
+    time: 1_700_000_002_000 + step,
+    values: { val_accuracy: value, 'train.loss': 1 - value },
+  };
 }
 
 function event(experimentId: string, seq: number, over: Partial<TrellisEvent> = {}): TrellisEvent {
-  return { seq, type: 'trial.state', time: 1_700_000_003_000 + seq, experimentId, trialNumber: 0, payload: { status: 'running', 'a.b': seq }, ...over };
+  return {
+    seq,
+    type: 'trial.state',
+    time: 1_700_000_003_000 + seq,
+    experimentId,
+    trialNumber: 0,
+    payload: { status: 'running', 'a.b': seq },
+    ...over,
+  };
 }
 
 function worker(id: string, over: Partial<WorkerDoc> = {}): WorkerDoc {
@@ -198,9 +223,18 @@ function storeContract(backend: Backend): void {
       const mid = experiment({ createdAt: 2, status: 'running' });
       const recent = experiment({ createdAt: 3, status: 'running' });
       for (const e of [mid, old, recent]) await h.store.createExperiment(e);
-      assert.deepEqual((await h.store.listExperiments()).map((e) => e.id), [recent.id, mid.id, old.id]);
-      assert.deepEqual((await h.store.listExperiments({ status: ['running'] })).map((e) => e.id), [recent.id, mid.id]);
-      assert.deepEqual((await h.store.listExperiments({ status: ['succeeded', 'failed'] })).map((e) => e.id), [old.id]);
+      assert.deepEqual(
+        (await h.store.listExperiments()).map((e) => e.id),
+        [recent.id, mid.id, old.id],
+      );
+      assert.deepEqual(
+        (await h.store.listExperiments({ status: ['running'] })).map((e) => e.id),
+        [recent.id, mid.id],
+      );
+      assert.deepEqual(
+        (await h.store.listExperiments({ status: ['succeeded', 'failed'] })).map((e) => e.id),
+        [old.id],
+      );
       assert.deepEqual(await h.store.listExperiments({ status: ['cancelled'] }), []);
     });
 
@@ -211,13 +245,24 @@ function storeContract(backend: Backend): void {
           const exp = experiment({ status: from });
           await h.store.createExperiment(exp);
           for (const other of EXPERIMENT_STATUSES.filter((s) => s !== from)) {
-            assert.equal(await h.store.updateExperiment(exp.id, { status: other }, { status: to }), undefined, `${other} is not ${from}`);
+            assert.equal(
+              await h.store.updateExperiment(exp.id, { status: other }, { status: to }),
+              undefined,
+              `${other} is not ${from}`,
+            );
           }
           assert.deepEqual(await h.store.getExperiment(exp.id), exp);
-          const updated = await h.store.updateExperiment(exp.id, { status: from }, { status: to, updatedAt: exp.updatedAt + 1 });
+          const updated = await h.store.updateExperiment(
+            exp.id,
+            { status: from },
+            { status: to, updatedAt: exp.updatedAt + 1 },
+          );
           assert.deepEqual(updated, { ...exp, status: to, updatedAt: exp.updatedAt + 1 }, `${from} → ${to}`);
           // The same transition again is refused: the expectation is stale now.
-          assert.equal(await h.store.updateExperiment(exp.id, { status: from }, { status: to, error: 'again' }), undefined);
+          assert.equal(
+            await h.store.updateExperiment(exp.id, { status: from }, { status: to, error: 'again' }),
+            undefined,
+          );
           assert.deepEqual(await h.store.getExperiment(exp.id), updated);
         }
       }
@@ -226,20 +271,37 @@ function storeContract(backend: Backend): void {
     it('experiment compare-and-set on a status list and on trialsCreated', async () => {
       const exp = experiment({ status: 'running' });
       await h.store.createExperiment(exp);
-      const claimed = await h.store.updateExperiment(exp.id, { status: ['pending', 'running'], trialsCreated: 0 }, { trialsCreated: 1 });
+      const claimed = await h.store.updateExperiment(
+        exp.id,
+        { status: ['pending', 'running'], trialsCreated: 0 },
+        { trialsCreated: 1 },
+      );
       assert.equal(claimed?.trialsCreated, 1);
       assert.equal(await h.store.updateExperiment(exp.id, { trialsCreated: 0 }, { trialsCreated: 1 }), undefined);
-      assert.equal(await h.store.updateExperiment(exp.id, { status: ['succeeded', 'failed'] }, { status: 'cancelled' }), undefined);
+      assert.equal(
+        await h.store.updateExperiment(exp.id, { status: ['succeeded', 'failed'] }, { status: 'cancelled' }),
+        undefined,
+      );
       assert.equal((await h.store.getExperiment(exp.id))?.trialsCreated, 1);
       assert.equal(await h.store.updateExperiment('no-such-experiment', {}, { status: 'failed' }), undefined);
     });
 
     it('a patch replaces top-level fields, removes undefined ones and never changes id', async () => {
-      const exp = experiment({ error: 'boom', best: { trialId: 't', number: 0, params: { lr: 1 }, metric: 'acc', value: 0.5 } });
+      const exp = experiment({
+        error: 'boom',
+        best: { trialId: 't', number: 0, params: { lr: 1 }, metric: 'acc', value: 0.5 },
+      });
       await h.store.createExperiment(exp);
-      const updated = await h.store.updateExperiment(exp.id, {}, { error: undefined, id: 'hijack', stages: { 'pre.train': { status: 'succeeded', cached: false, attempt: 1 } } });
+      const updated = await h.store.updateExperiment(
+        exp.id,
+        {},
+        { error: undefined, id: 'hijack', stages: { 'pre.train': { status: 'succeeded', cached: false, attempt: 1 } } },
+      );
       const { error: _error, ...rest } = exp;
-      assert.deepEqual(updated, { ...rest, stages: { 'pre.train': { status: 'succeeded', cached: false, attempt: 1 } } });
+      assert.deepEqual(updated, {
+        ...rest,
+        stages: { 'pre.train': { status: 'succeeded', cached: false, attempt: 1 } },
+      });
       assert.deepEqual(await h.store.getExperiment(exp.id), updated);
       assert.equal(await h.store.getExperiment('hijack'), undefined);
       // An empty patch with a matching expect returns the document unchanged.
@@ -252,7 +314,10 @@ function storeContract(backend: Backend): void {
       for (const n of [2, 0, 1]) assert.equal(await h.store.insertTrial(trial(exp.id, n)), true);
       assert.equal(await h.store.insertTrial({ ...trial(exp.id, 1), id: 'another-id' }), false);
       assert.equal(await h.store.insertTrial({ ...trial(exp.id, 9), id: trial(exp.id, 0).id }), false);
-      assert.deepEqual((await h.store.listTrials(exp.id)).map((t) => t.number), [0, 1, 2]);
+      assert.deepEqual(
+        (await h.store.listTrials(exp.id)).map((t) => t.number),
+        [0, 1, 2],
+      );
       assert.deepEqual(await h.store.getTrial(trial(exp.id, 1).id), trial(exp.id, 1));
       assert.deepEqual(await h.store.listTrials('no-such-experiment'), []);
       assert.equal(await h.store.getTrial('no-such-trial'), undefined);
@@ -271,7 +336,11 @@ function storeContract(backend: Backend): void {
           }
           assert.equal(await h.store.updateTrial(t.id, { status: [from], attemptCount: 1 }, { status: to }), undefined);
           assert.deepEqual(await h.store.getTrial(t.id), t);
-          const updated = await h.store.updateTrial(t.id, { status: TRIAL_STATUSES.filter((s) => s === from || s === 'cancelled'), attemptCount: 0 }, { status: to, updatedAt: t.updatedAt + 5 });
+          const updated = await h.store.updateTrial(
+            t.id,
+            { status: TRIAL_STATUSES.filter((s) => s === from || s === 'cancelled'), attemptCount: 0 },
+            { status: to, updatedAt: t.updatedAt + 5 },
+          );
           assert.deepEqual(updated, { ...t, status: to, updatedAt: t.updatedAt + 5 }, `${from} → ${to}`);
           assert.equal(await h.store.updateTrial(t.id, { status: from }, { status: to, error: 'again' }), undefined);
           assert.deepEqual(await h.store.getTrial(t.id), updated);
@@ -286,7 +355,13 @@ function storeContract(backend: Backend): void {
         await h.store.insertTrial(t);
         const claimers = ['w-a', 'w-b', 'w-c', 'w-d'];
         const results = await Promise.all(
-          claimers.map((w) => h.store.updateTrial(t.id, { status: 'pending', attemptCount: 0 }, { status: 'running', attempts: [attempt(1, w)] })),
+          claimers.map((w) =>
+            h.store.updateTrial(
+              t.id,
+              { status: 'pending', attemptCount: 0 },
+              { status: 'running', attempts: [attempt(1, w)] },
+            ),
+          ),
         );
         const winners = results.filter((r) => r !== undefined);
         assert.equal(winners.length, 1, `round ${round}: ${winners.length} winners`);
@@ -301,17 +376,39 @@ function storeContract(backend: Backend): void {
       const exp = experiment();
       const t = trial(exp.id, 0);
       await h.store.insertTrial(t);
-      const first = await h.store.updateTrial(t.id, { status: 'pending', attemptCount: 0 }, { status: 'running', attempts: [attempt(1, 'w-a')] });
+      const first = await h.store.updateTrial(
+        t.id,
+        { status: 'pending', attemptCount: 0 },
+        { status: 'running', attempts: [attempt(1, 'w-a')] },
+      );
       assert.ok(first);
-      const lost = await h.store.updateTrial(t.id, { status: 'running', attemptCount: 1 }, { status: 'pending', attempts: [{ ...first.attempts[0]!, status: 'lost', endedAt: 5 }] });
+      const lost = await h.store.updateTrial(
+        t.id,
+        { status: 'running', attemptCount: 1 },
+        { status: 'pending', attempts: [{ ...first.attempts[0]!, status: 'lost', endedAt: 5 }] },
+      );
       assert.equal(lost?.status, 'pending');
       // A late claim based on the old attempt count loses; the right one wins.
-      assert.equal(await h.store.updateTrial(t.id, { status: 'pending', attemptCount: 0 }, { status: 'running', attempts: [attempt(1, 'late')] }), undefined);
-      const second = await h.store.updateTrial(t.id, { status: 'pending', attemptCount: 1 }, { status: 'running', attempts: [...lost.attempts, attempt(2, 'w-b')] });
-      assert.deepEqual(second?.attempts.map((a) => [a.n, a.workerId, a.status]), [
-        [1, 'w-a', 'lost'],
-        [2, 'w-b', 'running'],
-      ]);
+      assert.equal(
+        await h.store.updateTrial(
+          t.id,
+          { status: 'pending', attemptCount: 0 },
+          { status: 'running', attempts: [attempt(1, 'late')] },
+        ),
+        undefined,
+      );
+      const second = await h.store.updateTrial(
+        t.id,
+        { status: 'pending', attemptCount: 1 },
+        { status: 'running', attempts: [...lost.attempts, attempt(2, 'w-b')] },
+      );
+      assert.deepEqual(
+        second?.attempts.map((a) => [a.n, a.workerId, a.status]),
+        [
+          [1, 'w-a', 'lost'],
+          [2, 'w-b', 'running'],
+        ],
+      );
       // A patch that names another experimentId or number is refused.
       assert.equal(await h.store.updateTrial(t.id, {}, { number: 99 }), undefined);
       assert.equal(await h.store.updateTrial(t.id, {}, { experimentId: 'other' }), undefined);
@@ -321,9 +418,23 @@ function storeContract(backend: Backend): void {
     it('metric writes are idempotent on (trialId, attempt, step) and sorted', async () => {
       const trialId = uniqueName('trial');
       assert.equal(await h.store.appendMetrics([]), 0);
-      assert.equal(await h.store.appendMetrics([metric(trialId, 1, 2, 0.5), metric(trialId, 1, 1, 0.4), metric(trialId, 1, 1, 0.9)]), 2);
+      assert.equal(
+        await h.store.appendMetrics([
+          metric(trialId, 1, 2, 0.5),
+          metric(trialId, 1, 1, 0.4),
+          metric(trialId, 1, 1, 0.9),
+        ]),
+        2,
+      );
       // A retried report (even with other values) changes nothing: the first one wins.
-      assert.equal(await h.store.appendMetrics([metric(trialId, 1, 1, 0.99), metric(trialId, 1, 3, 0.6), metric(trialId, 2, 1, 0.3)]), 2);
+      assert.equal(
+        await h.store.appendMetrics([
+          metric(trialId, 1, 1, 0.99),
+          metric(trialId, 1, 3, 0.6),
+          metric(trialId, 2, 1, 0.3),
+        ]),
+        2,
+      );
       assert.equal(await h.store.appendMetrics([metric(trialId, 1, 3, 0.6)]), 0);
       const listed = await h.store.listMetrics(trialId);
       assert.deepEqual(
@@ -341,21 +452,39 @@ function storeContract(backend: Backend): void {
 
     it('concurrent identical metric writes store one report', async () => {
       const trialId = uniqueName('trial');
-      const counts = await Promise.all([1, 2, 3, 4, 5].map(() => h.store.appendMetrics([metric(trialId, 1, 1, 0.5), metric(trialId, 1, 2, 0.6)])));
-      assert.equal(counts.reduce((a, b) => a + b, 0), 2);
+      const counts = await Promise.all(
+        [1, 2, 3, 4, 5].map(() => h.store.appendMetrics([metric(trialId, 1, 1, 0.5), metric(trialId, 1, 2, 0.6)])),
+      );
+      assert.equal(
+        counts.reduce((a, b) => a + b, 0),
+        2,
+      );
       assert.equal((await h.store.listMetrics(trialId)).length, 2);
     });
 
     it('non-finite numbers and odd keys round-trip', async () => {
       const trialId = uniqueName('trial');
-      const odd: MetricDoc = { ...metric(trialId, 1, 1, 0), values: { loss: Number.NaN, up: Number.POSITIVE_INFINITY, down: Number.NEGATIVE_INFINITY, 'x.y': 1, $z: 2, 'p%q': 3 } };
+      const odd: MetricDoc = {
+        ...metric(trialId, 1, 1, 0),
+        values: {
+          loss: Number.NaN,
+          up: Number.POSITIVE_INFINITY,
+          down: Number.NEGATIVE_INFINITY,
+          'x.y': 1,
+          $z: 2,
+          'p%q': 3,
+        },
+      };
       await h.store.appendMetrics([odd]);
       const exp = experiment();
       await h.store.createExperiment(exp);
       await h.store.insertTrial(trial(exp.id, 0, { metrics: { loss: Number.NaN } }));
       const check = async (): Promise<void> => {
         assert.deepEqual(await h.store.listMetrics(trialId), [odd]);
-        assert.deepEqual(await h.store.getTrial(trial(exp.id, 0).id), trial(exp.id, 0, { metrics: { loss: Number.NaN } }));
+        assert.deepEqual(
+          await h.store.getTrial(trial(exp.id, 0).id),
+          trial(exp.id, 0, { metrics: { loss: Number.NaN } }),
+        );
         assert.deepEqual(await h.store.getExperiment(exp.id), exp);
       };
       await check();
@@ -375,11 +504,17 @@ function storeContract(backend: Backend): void {
       assert.equal(await h.store.lastEventSeq(a), 3);
       assert.equal(await h.store.lastEventSeq(b), 1);
       const [first, second] = [a, b].sort();
-      const expected = [...(first === a ? [event(a, 1), event(a, 2), event(a, 3)] : [event(b, 1)]), ...(second === a ? [event(a, 1), event(a, 2), event(a, 3)] : [event(b, 1)])];
+      const expected = [
+        ...(first === a ? [event(a, 1), event(a, 2), event(a, 3)] : [event(b, 1)]),
+        ...(second === a ? [event(a, 1), event(a, 2), event(a, 3)] : [event(b, 1)]),
+      ];
       assert.deepEqual(await h.store.unpublishedEvents(), expected);
       assert.deepEqual(await h.store.unpublishedEvents(2), expected.slice(0, 2));
       await h.store.markPublished(a, [1, 3, 99]);
-      assert.deepEqual(await h.store.unpublishedEvents(), [event(a, 2), event(b, 1)].sort((x, y) => (x.experimentId! < y.experimentId! ? -1 : 1)));
+      assert.deepEqual(
+        await h.store.unpublishedEvents(),
+        [event(a, 2), event(b, 1)].sort((x, y) => (x.experimentId! < y.experimentId! ? -1 : 1)),
+      );
       await h.store.markPublished(a, [1]);
       await h.store.markPublished(b, []);
       // Appending a published event again leaves it published.
@@ -392,7 +527,12 @@ function storeContract(backend: Backend): void {
     });
 
     it('the outbox refuses worker events and bad seqs', async () => {
-      await assert.rejects(h.store.appendEvents([{ seq: 0, type: 'worker.state', time: 1, workerId: 'w', payload: { status: 'connected' } }]), TypeError);
+      await assert.rejects(
+        h.store.appendEvents([
+          { seq: 0, type: 'worker.state', time: 1, workerId: 'w', payload: { status: 'connected' } },
+        ]),
+        TypeError,
+      );
       await assert.rejects(h.store.appendEvents([event('e', 0)]), TypeError);
       await assert.rejects(h.store.appendEvents([event('e', 1.5)]), TypeError);
       assert.deepEqual(await h.store.unpublishedEvents(), []);
@@ -402,14 +542,20 @@ function storeContract(backend: Backend): void {
       await h.store.upsertWorker(worker('w-2'));
       await h.store.upsertWorker(worker('w-1'));
       await h.store.upsertWorker(worker('w-2', { status: 'draining', lastSeenAt: 9 }));
-      assert.deepEqual(await h.store.listWorkers(), [worker('w-1'), worker('w-2', { status: 'draining', lastSeenAt: 9 })]);
+      assert.deepEqual(await h.store.listWorkers(), [
+        worker('w-1'),
+        worker('w-2', { status: 'draining', lastSeenAt: 9 }),
+      ]);
     });
 
     it('artifacts round-trip bytes and sha256, and are immutable', async () => {
       const data = randomBytes(600 * 1024 + 17); // several GridFS chunks
       const sha = createHash('sha256').update(data).digest('hex');
       const id = uniqueName('ckpt');
-      const meta = await h.store.putArtifact({ id, experimentId: 'exp-1', trialId: 'trial-1', kind: 'checkpoint', meta: { step: 3, 'lr.final': 0.1 } }, data);
+      const meta = await h.store.putArtifact(
+        { id, experimentId: 'exp-1', trialId: 'trial-1', kind: 'checkpoint', meta: { step: 3, 'lr.final': 0.1 } },
+        data,
+      );
       assert.equal(meta.size, data.length);
       assert.equal(meta.sha256, sha);
       assert.ok(meta.createdAt > 0);
@@ -417,9 +563,17 @@ function storeContract(backend: Backend): void {
       assert.ok(got);
       assert.deepEqual(got.meta, meta);
       assert.ok(got.data.equals(data));
-      assert.deepEqual(await h.store.putArtifact({ id, experimentId: 'exp-1', kind: 'checkpoint' }, Buffer.from(data)), meta);
-      await assert.rejects(h.store.putArtifact({ id, experimentId: 'exp-1', kind: 'checkpoint' }, Buffer.from('other')));
-      const empty = await h.store.putArtifact({ id: `${id}/../empty`, experimentId: 'exp-1', kind: 'index' }, Buffer.alloc(0));
+      assert.deepEqual(
+        await h.store.putArtifact({ id, experimentId: 'exp-1', kind: 'checkpoint' }, Buffer.from(data)),
+        meta,
+      );
+      await assert.rejects(
+        h.store.putArtifact({ id, experimentId: 'exp-1', kind: 'checkpoint' }, Buffer.from('other')),
+      );
+      const empty = await h.store.putArtifact(
+        { id: `${id}/../empty`, experimentId: 'exp-1', kind: 'index' },
+        Buffer.alloc(0),
+      );
       assert.equal(empty.size, 0);
       assert.equal(empty.sha256, createHash('sha256').update(Buffer.alloc(0)).digest('hex'));
       assert.equal((await h.store.getArtifact(empty.id))?.data.length, 0);
@@ -437,12 +591,19 @@ function storeContract(backend: Backend): void {
       const t1 = trial(exp.id, 1);
       await h.store.insertTrial(t0);
       await h.store.insertTrial(t1);
-      const claimed = await h.store.updateTrial(t0.id, { status: 'pending', attemptCount: 0 }, { status: 'running', attempts: [attempt(1, 'w-1')] });
+      const claimed = await h.store.updateTrial(
+        t0.id,
+        { status: 'pending', attemptCount: 0 },
+        { status: 'running', attempts: [attempt(1, 'w-1')] },
+      );
       await h.store.appendMetrics([metric(t0.id, 1, 1, 0.5, exp.id), metric(t0.id, 1, 2, 0.7, exp.id)]);
       await h.store.appendEvents([event(exp.id, 1), event(exp.id, 2)]);
       await h.store.markPublished(exp.id, [1]);
       await h.store.upsertWorker(worker('w-1'));
-      const art = await h.store.putArtifact({ id: uniqueName('a'), experimentId: exp.id, kind: 'weights' }, Buffer.from('weights'));
+      const art = await h.store.putArtifact(
+        { id: uniqueName('a'), experimentId: exp.id, kind: 'weights' },
+        Buffer.from('weights'),
+      );
       const snapshot = async (s: Store) => ({
         experiments: await s.listExperiments(),
         trials: await s.listTrials(exp.id),
@@ -458,8 +619,21 @@ function storeContract(backend: Backend): void {
       const reopened = await h.reopen();
       assert.deepEqual(await snapshot(reopened), before);
       // And it goes on working: the second trial can still be claimed once.
-      assert.ok(await reopened.updateTrial(t1.id, { status: 'pending', attemptCount: 0 }, { status: 'running', attempts: [attempt(1, 'w-1')] }));
-      assert.equal(await reopened.updateTrial(t1.id, { status: 'pending', attemptCount: 0 }, { status: 'running', attempts: [attempt(1, 'w-2')] }), undefined);
+      assert.ok(
+        await reopened.updateTrial(
+          t1.id,
+          { status: 'pending', attemptCount: 0 },
+          { status: 'running', attempts: [attempt(1, 'w-1')] },
+        ),
+      );
+      assert.equal(
+        await reopened.updateTrial(
+          t1.id,
+          { status: 'pending', attemptCount: 0 },
+          { status: 'running', attempts: [attempt(1, 'w-2')] },
+        ),
+        undefined,
+      );
     });
 
     it('documents returned are copies', async () => {
@@ -525,12 +699,16 @@ describe('LocalStore: journal', () => {
         await Promise.all(batch);
         process.stdout.write('acked ' + (step * 10 + 4) + '\\n');
       }`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, tmp.dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, tmp.dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let lastAcked = 0;
     let out = '';
     await new Promise<void>((resolve, reject) => {
       child.on('error', reject);
-      child.on('exit', (code, sig) => (sig === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code} ${sig}`))));
+      child.on('exit', (code, sig) =>
+        sig === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code} ${sig}`)),
+      );
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         const m = [...out.matchAll(/acked (\d+)/g)];
@@ -574,7 +752,10 @@ describe('LocalStore: journal', () => {
     await store.start();
     const writes: Promise<number>[] = [];
     for (let step = 0; step < 2000; step++) writes.push(store.appendMetrics([metric('t', 1, step, step / 2000)]));
-    assert.equal((await Promise.all(writes)).reduce((a, b) => a + b, 0), 2000);
+    assert.equal(
+      (await Promise.all(writes)).reduce((a, b) => a + b, 0),
+      2000,
+    );
     await store.close();
     const again = new LocalStore(tmp.dir);
     await again.start();
@@ -601,7 +782,11 @@ describe('MongoStore: connection and schema', () => {
     await proxy.start();
     const port = proxy.port;
     await proxy.stop(); // a port that was free a moment ago and is closed now
-    const store = new MongoStore({ uri: `mongodb://127.0.0.1:${port}/`, db: uniqueName('t'), serverSelectionTimeoutMS: 300 });
+    const store = new MongoStore({
+      uri: `mongodb://127.0.0.1:${port}/`,
+      db: uniqueName('t'),
+      serverSelectionTimeoutMS: 300,
+    });
     await assert.rejects(store.start(), StoreUnavailableError);
     await store.close();
   });
@@ -610,7 +795,11 @@ describe('MongoStore: connection and schema', () => {
     const proxy = TcpProxy.forUrl(mongoUri());
     await proxy.start();
     const db = uniqueName('trellis_test');
-    const store = new MongoStore({ uri: `mongodb://127.0.0.1:${proxy.port}/?directConnection=true`, db, serverSelectionTimeoutMS: 500 });
+    const store = new MongoStore({
+      uri: `mongodb://127.0.0.1:${proxy.port}/?directConnection=true`,
+      db,
+      serverSelectionTimeoutMS: 500,
+    });
     try {
       await store.start();
       const exp = experiment();
@@ -619,7 +808,11 @@ describe('MongoStore: connection and schema', () => {
       await assert.rejects(store.getExperiment(exp.id), StoreUnavailableError);
       await assert.rejects(store.appendMetrics([metric('t', 1, 1, 0.5)]), StoreUnavailableError);
       await proxy.restore();
-      const back = await waitUntil(async () => store.getExperiment(exp.id).catch(() => undefined), 15_000, 'MongoDB back');
+      const back = await waitUntil(
+        async () => store.getExperiment(exp.id).catch(() => undefined),
+        15_000,
+        'MongoDB back',
+      );
       assert.deepEqual(back, exp);
       assert.equal(await store.appendMetrics([metric('t', 1, 1, 0.5)]), 1);
       await store.dropDatabase();
@@ -636,7 +829,8 @@ describe('MongoStore: connection and schema', () => {
     await store.start();
     const client = new MongoClient(uri, { serverSelectionTimeoutMS: 2000 });
     try {
-      const names = async (col: string) => (await client.db(db).collection(col).listIndexes().toArray()).map((i) => i.name as string);
+      const names = async (col: string) =>
+        (await client.db(db).collection(col).listIndexes().toArray()).map((i) => i.name as string);
       assert.ok((await names('metrics')).includes('trialId_attempt_step_unique'));
       assert.ok((await names('metrics')).includes('trialId_step'));
       assert.ok((await names('events')).includes('experimentId_seq_unique'));
@@ -645,7 +839,10 @@ describe('MongoStore: connection and schema', () => {
       const meta = await client.db(db).collection<{ _id: string; version: number }>('meta').findOne({ _id: 'schema' });
       assert.equal(meta?.version, SCHEMA_VERSION);
       await store.close();
-      await client.db(db).collection<{ _id: string; version: number }>('meta').updateOne({ _id: 'schema' }, { $set: { version: SCHEMA_VERSION + 1 } });
+      await client
+        .db(db)
+        .collection<{ _id: string; version: number }>('meta')
+        .updateOne({ _id: 'schema' }, { $set: { version: SCHEMA_VERSION + 1 } });
       await assert.rejects(new MongoStore({ uri, db }).start(), /schema version/);
     } finally {
       await store.close();
@@ -665,5 +862,3 @@ describe('MongoStore: connection and schema', () => {
     }
   });
 });
-
-

@@ -37,7 +37,14 @@ budget: { trials: 2, concurrency: 2 }
       assert.equal(result.code, 0, result.stderr.slice(-2000));
       const doc = JSON.parse(result.stdout) as {
         experiment: { status: string; kind: string };
-        trials: { status: string; params: { lr: number }; metrics: Record<string, number>; attempts: number; worker: string; backend: string }[];
+        trials: {
+          status: string;
+          params: { lr: number };
+          metrics: Record<string, number>;
+          attempts: number;
+          worker: string;
+          backend: string;
+        }[];
         best: { metric: string; value: number; params: { lr: number } };
       };
       assert.equal(doc.experiment.status, 'succeeded');
@@ -46,7 +53,8 @@ budget: { trials: 2, concurrency: 2 }
       for (const t of doc.trials) {
         assert.equal(t.status, 'succeeded');
         assert.ok(t.metrics.test_accuracy! > 0.8, `test_accuracy ${t.metrics.test_accuracy}`);
-        for (const m of ['loss', 'accuracy', 'val_loss', 'val_accuracy']) assert.equal(typeof t.metrics[m], 'number', m);
+        for (const m of ['loss', 'accuracy', 'val_loss', 'val_accuracy'])
+          assert.equal(typeof t.metrics[m], 'number', m);
         assert.ok(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(t.backend), `backend ${t.backend}`);
       }
       assert.equal(doc.best.metric, 'val_accuracy');
@@ -83,13 +91,34 @@ search:
   it('lists every loss with its inputs, params and defaults (losses --json)', async () => {
     const result = await trellis(['losses', '--json'], tmpdir());
     assert.equal(result.code, 0, result.stderr);
-    const { losses } = JSON.parse(result.stdout) as { losses: { name: string; inputs: string[]; params: { name: string; default: unknown }[] }[] };
-    assert.deepEqual(
-      losses.map((l) => l.name).sort(),
-      ['aldr', 'anyloss', 'bias', 'ce', 'compsum', 'fairreg', 'focal', 'gce', 'gfl', 'groupdro', 'ldr', 'ms', 'mw', 'prototriplet', 'rdpo', 'tcm', 'worstgroup', 'zloss'],
-    );
+    const { losses } = JSON.parse(result.stdout) as {
+      losses: { name: string; inputs: string[]; params: { name: string; default: unknown }[] }[];
+    };
+    assert.deepEqual(losses.map((l) => l.name).sort(), [
+      'aldr',
+      'anyloss',
+      'bias',
+      'ce',
+      'compsum',
+      'fairreg',
+      'focal',
+      'gce',
+      'gfl',
+      'groupdro',
+      'ldr',
+      'ms',
+      'mw',
+      'prototriplet',
+      'rdpo',
+      'tcm',
+      'worstgroup',
+      'zloss',
+    ]);
     const gce = losses.find((l) => l.name === 'gce')!;
-    assert.deepEqual(gce.params.map((p) => [p.name, p.default]), [['q', 0.7]]);
+    assert.deepEqual(
+      gce.params.map((p) => [p.name, p.default]),
+      [['q', 0.7]],
+    );
     assert.deepEqual(gce.inputs, ['logits', 'labels']);
   });
 

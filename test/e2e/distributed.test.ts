@@ -104,14 +104,22 @@ async function deploy(leaseMs = 3000): Promise<Deployment> {
 /** `trellis watch ID --from-start --json` as a user runs it; returns the events it printed. */
 function watchFromStart(id: string, env: NodeJS.ProcessEnv, address: string): Promise<TrellisEvent[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, 'watch', id, '--from-start', '--json', '--coordinator', address], { env });
+    const child = spawn(process.execPath, [CLI_PATH, 'watch', id, '--from-start', '--json', '--coordinator', address], {
+      env,
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`watch exited ${code}: ${err.slice(-2000)}`));
-      resolve(out.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as TrellisEvent));
+      resolve(
+        out
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as TrellisEvent),
+      );
     });
   });
 }
@@ -136,9 +144,14 @@ describe('distributed: coordinator + 2 workers + MongoDB + NATS JetStream', () =
     const d = await deploy();
     const client = new TrellisClient(d.address, { timeoutMs: 5000 });
     try {
-      const { experiment } = await client.submit(sweepSpec({ name: 'kill-coordinator', trials: 6, concurrency: 2, steps: 5, delay: 120 }));
+      const { experiment } = await client.submit(
+        sweepSpec({ name: 'kill-coordinator', trials: 6, concurrency: 2, steps: 5, delay: 120 }),
+      );
       // Mid-sweep: at least one trial done, others still to come.
-      await waitFor(() => client.trials(experiment.id), (ts) => ts.some((t) => t.status === 'succeeded') && ts.length < 6);
+      await waitFor(
+        () => client.trials(experiment.id),
+        (ts) => ts.some((t) => t.status === 'succeeded') && ts.length < 6,
+      );
       d.coordinator.kill('SIGKILL');
       await exited(d.coordinator);
       d.coordinator = await d.startCoordinator();
@@ -146,16 +159,30 @@ describe('distributed: coordinator + 2 workers + MongoDB + NATS JetStream', () =
       const final = await client.wait(experiment.id);
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
-      assert.deepEqual(trials.map((t) => t.number), [0, 1, 2, 3, 4, 5], 'no number reused or skipped');
+      assert.deepEqual(
+        trials.map((t) => t.number),
+        [0, 1, 2, 3, 4, 5],
+        'no number reused or skipped',
+      );
       for (const t of trials) {
         assert.equal(t.status, 'succeeded');
-        assert.equal(t.attemptHistory.filter((a) => a.status === 'succeeded').length, 1, `trial ${t.number} counted once`);
+        assert.equal(
+          t.attemptHistory.filter((a) => a.status === 'succeeded').length,
+          1,
+          `trial ${t.number} counted once`,
+        );
       }
       const viaNats = await watchFromStart(experiment.id, d.env, d.address);
       assertContiguous(viaNats);
       const viaCoordinator = await watchFromStart(experiment.id, { ...d.env, NATS_URL: '' }, d.address);
-      assert.deepEqual(viaCoordinator.map((e) => [e.seq, e.type]), viaNats.map((e) => [e.seq, e.type]), 'the same events with the same seq');
-      const succeeded = viaNats.filter((e) => e.type === 'trial.state' && e.payload.status === 'succeeded').map((e) => e.trialNumber);
+      assert.deepEqual(
+        viaCoordinator.map((e) => [e.seq, e.type]),
+        viaNats.map((e) => [e.seq, e.type]),
+        'the same events with the same seq',
+      );
+      const succeeded = viaNats
+        .filter((e) => e.type === 'trial.state' && e.payload.status === 'succeeded')
+        .map((e) => e.trialNumber);
       assert.deepEqual(succeeded.sort(), [0, 1, 2, 3, 4, 5]);
     } finally {
       client.close();
@@ -167,8 +194,13 @@ describe('distributed: coordinator + 2 workers + MongoDB + NATS JetStream', () =
     const d = await deploy();
     const client = new TrellisClient(d.address, { timeoutMs: 5000 });
     try {
-      const { experiment } = await client.submit(sweepSpec({ name: 'restart-nats', trials: 4, concurrency: 2, steps: 5, delay: 120 }));
-      await waitFor(() => client.trials(experiment.id), (ts) => ts.some((t) => Object.keys(t.metrics).length > 0));
+      const { experiment } = await client.submit(
+        sweepSpec({ name: 'restart-nats', trials: 4, concurrency: 2, steps: 5, delay: 120 }),
+      );
+      await waitFor(
+        () => client.trials(experiment.id),
+        (ts) => ts.some((t) => Object.keys(t.metrics).length > 0),
+      );
       await (await services()).restart('nats');
       const final = await client.wait(experiment.id);
       assert.equal(final.status, 'succeeded');
@@ -189,8 +221,13 @@ describe('distributed: coordinator + 2 workers + MongoDB + NATS JetStream', () =
     const svc = await services();
     let mongoStopped = false;
     try {
-      const { experiment } = await client.submit(sweepSpec({ name: 'mongo-outage', trials: 4, concurrency: 2, steps: 4, delay: 150 }));
-      await waitFor(() => client.trials(experiment.id), (ts) => ts.some((t) => t.status === 'running'));
+      const { experiment } = await client.submit(
+        sweepSpec({ name: 'mongo-outage', trials: 4, concurrency: 2, steps: 4, delay: 150 }),
+      );
+      await waitFor(
+        () => client.trials(experiment.id),
+        (ts) => ts.some((t) => t.status === 'running'),
+      );
       await svc.stop('mongo');
       mongoStopped = true;
       await assert.rejects(client.get(experiment.id), { name: 'UnavailableError' });
@@ -199,7 +236,10 @@ describe('distributed: coordinator + 2 workers + MongoDB + NATS JetStream', () =
       const final = await client.wait(experiment.id);
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
-      assert.deepEqual(trials.map((t) => t.number), [0, 1, 2, 3]);
+      assert.deepEqual(
+        trials.map((t) => t.number),
+        [0, 1, 2, 3],
+      );
       for (const t of trials) assert.equal(t.status, 'succeeded');
       assertContiguous(await watchFromStart(experiment.id, { ...d.env, NATS_URL: '' }, d.address));
     } finally {
@@ -214,7 +254,9 @@ describe('distributed: coordinator + 2 workers + MongoDB + NATS JetStream', () =
     const client = new TrellisClient(d.address, { timeoutMs: 5000 });
     try {
       await assert.rejects(client.get('no-such-experiment'), { name: 'NotFoundError' });
-      const { experiment } = await client.submit(sweepSpec({ name: 'finished', trials: 1, concurrency: 1, steps: 1, delay: 1 }));
+      const { experiment } = await client.submit(
+        sweepSpec({ name: 'finished', trials: 1, concurrency: 1, steps: 1, delay: 1 }),
+      );
       assert.equal((await client.wait(experiment.id)).status, 'succeeded');
       await assert.rejects(client.cancel(experiment.id), (err: Error) => {
         assert.equal(err.name, 'FailedPreconditionError');

@@ -14,7 +14,12 @@ export interface FakeAttempt {
   controller: AbortController;
 }
 
-export function fakeAttempt(task: string, trial: Record<string, unknown>, seed = 1, store: Checkpoint[] = []): FakeAttempt {
+export function fakeAttempt(
+  task: string,
+  trial: Record<string, unknown>,
+  seed = 1,
+  store: Checkpoint[] = [],
+): FakeAttempt {
   const reports: FakeAttempt['reports'] = [];
   const controller = new AbortController();
   const ctx: AttemptContext = {

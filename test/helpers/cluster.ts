@@ -24,7 +24,12 @@ export interface Cluster extends Embedded {
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { workers: number; leaseMs?: number; cpusPerWorker?: number; workerEnv?: Record<string, string> }): Promise<Cluster> {
+export async function startCluster(options: {
+  workers: number;
+  leaseMs?: number;
+  cpusPerWorker?: number;
+  workerEnv?: Record<string, string>;
+}): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-it-'));
   const log = createLogger('test', process.env.TRELLIS_LOG_LEVEL ?? 'warn');
   const embedded = await startEmbedded({
@@ -61,7 +66,8 @@ export async function startCluster(options: { workers: number; leaseMs?: number;
         const waiter = { predicate, resolve };
         waiters.add(waiter);
         setTimeout(() => {
-          if (waiters.delete(waiter)) reject(new Error(`no matching event within ${timeoutMs} ms; last: ${JSON.stringify(seen.slice(-3))}`));
+          if (waiters.delete(waiter))
+            reject(new Error(`no matching event within ${timeoutMs} ms; last: ${JSON.stringify(seen.slice(-3))}`));
         }, timeoutMs).unref();
       });
     },
@@ -90,7 +96,14 @@ export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-export function sweepSpec(overrides: { name?: string; trials?: number; concurrency?: number; steps?: number; delay?: number; maxAttempts?: number }): string {
+export function sweepSpec(overrides: {
+  name?: string;
+  trials?: number;
+  concurrency?: number;
+  steps?: number;
+  delay?: number;
+  maxAttempts?: number;
+}): string {
   return JSON.stringify({
     apiVersion: 'trellis/v1',
     kind: 'Sweep',
@@ -110,6 +123,10 @@ export function sweepSpec(overrides: { name?: string; trials?: number; concurren
         delay: { choice: [overrides.delay ?? 30] },
       },
     },
-    budget: { trials: overrides.trials ?? 4, concurrency: overrides.concurrency ?? 2, maxAttempts: overrides.maxAttempts ?? 3 },
+    budget: {
+      trials: overrides.trials ?? 4,
+      concurrency: overrides.concurrency ?? 2,
+      maxAttempts: overrides.maxAttempts ?? 3,
+    },
   });
 }

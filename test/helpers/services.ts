@@ -15,7 +15,8 @@ export interface ServiceEnv {
   MONGODB_URI: string;
 }
 
-const HOW = 'start the test services with `node scripts/services.mjs up` (npm test does it), or set NATS_URL and MONGODB_URI';
+const HOW =
+  'start the test services with `node scripts/services.mjs up` (npm test does it), or set NATS_URL and MONGODB_URI';
 
 function findRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -77,7 +78,11 @@ export function tempDir(prefix = 'trellis-test-'): { dir: string; remove(): void
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function waitUntil<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+export async function waitUntil<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -18,12 +18,21 @@ describe('checkpoints through the coordinator', () => {
         apiVersion: 'trellis/v1',
         kind: 'Sweep',
         name: 'resume',
-        trial: { runtime: 'tfjs', task: 'classify', dataset: 'optdigits', model: { type: 'mlp', hidden: [32] }, epochs: 6, checkpointEvery: 1 },
+        trial: {
+          runtime: 'tfjs',
+          task: 'classify',
+          dataset: 'optdigits',
+          model: { type: 'mlp', hidden: [32] },
+          epochs: 6,
+          checkpointEvery: 1,
+        },
         budget: { trials: 1, concurrency: 1 },
       };
       const { experiment } = await client.submit(JSON.stringify(spec));
       // A checkpoint of epoch 2 exists once epoch 3 is reported (reports come before saves).
-      const metric = await cluster.waitForEvent((e) => e.type === 'trial.metric' && e.experimentId === experiment.id && Number(e.payload.step) >= 3);
+      const metric = await cluster.waitForEvent(
+        (e) => e.type === 'trial.metric' && e.experimentId === experiment.id && Number(e.payload.step) >= 3,
+      );
       const [running] = await client.trials(experiment.id);
       const victim = cluster.workers.find((w) => w.spawnargs.includes(running!.worker))!;
       victim.kill('SIGKILL');
@@ -33,9 +42,15 @@ describe('checkpoints through the coordinator', () => {
       assert.equal(final.status, 'succeeded');
       const [trial] = await client.trials(experiment.id);
       assert.equal(trial!.attempts, 2);
-      assert.deepEqual(trial!.attemptHistory.map((a) => a.status), ['lost', 'succeeded']);
+      assert.deepEqual(
+        trial!.attemptHistory.map((a) => a.status),
+        ['lost', 'succeeded'],
+      );
       const resumedFrom = Number(trial!.info?.resumedFromEpoch);
-      assert.ok(resumedFrom >= 2 && resumedFrom < 6, `resumed from epoch ${resumedFrom} (killed after epoch ${metric.payload.step})`);
+      assert.ok(
+        resumedFrom >= 2 && resumedFrom < 6,
+        `resumed from epoch ${resumedFrom} (killed after epoch ${metric.payload.step})`,
+      );
       const steps = (await client.exportMetrics(experiment.id)).map((m) => m.step);
       assert.deepEqual(steps, [1, 2, 3, 4, 5, 6], 'each epoch once');
       assert.ok(trial!.metrics.test_accuracy! > 0.8);

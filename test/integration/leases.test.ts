@@ -29,7 +29,17 @@ function fakeWorker(coordinator: Coordinator, id: string) {
     },
     end: () => undefined,
   });
-  connection.onMessage({ body: 'hello', hello: { worker_id: id, slots: { cpus: 1, gpus: [], memory_bytes: '0' }, labels: {}, runtimes: ['command'], version: 'test', running_attempt_ids: [] } });
+  connection.onMessage({
+    body: 'hello',
+    hello: {
+      worker_id: id,
+      slots: { cpus: 1, gpus: [], memory_bytes: '0' },
+      labels: {},
+      runtimes: ['command'],
+      version: 'test',
+      running_attempt_ids: [],
+    },
+  });
   return {
     connection,
     nextAssignment: (): Promise<Assignment> => {
@@ -55,7 +65,12 @@ function waitForEvent(coordinator: Coordinator, predicate: (e: TrellisEvent) => 
 describe('leases', () => {
   it('an expired lease ends the attempt as lost, requeues the trial, and rejects its late result', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-lease-'));
-    const coordinator = new Coordinator({ store: new LocalStore(dir), bus: new LocalBus(), log: createLogger('test', 'error'), leaseMs: 300 });
+    const coordinator = new Coordinator({
+      store: new LocalStore(dir),
+      bus: new LocalBus(),
+      log: createLogger('test', 'error'),
+      leaseMs: 300,
+    });
     try {
       await coordinator.start();
       const a = fakeWorker(coordinator, 'a');
@@ -63,7 +78,14 @@ describe('leases', () => {
       const first = await a.nextAssignment();
       assert.equal(first.attempt, 1);
       // No heartbeats: the lease runs out and the trial goes back to pending.
-      await waitForEvent(coordinator, (e) => e.type === 'trial.state' && e.experimentId === experiment.id && e.payload.status === 'pending' && e.payload.attempt === 1);
+      await waitForEvent(
+        coordinator,
+        (e) =>
+          e.type === 'trial.state' &&
+          e.experimentId === experiment.id &&
+          e.payload.status === 'pending' &&
+          e.payload.attempt === 1,
+      );
       // The worker is still connected and free again, so attempt 2 goes to it.
       const second = await a.nextAssignment();
       assert.equal(second.attempt, 2);
@@ -76,16 +98,25 @@ describe('leases', () => {
       await coordinator.events.flush(experiment.id);
       let [trial] = await coordinator.trials(experiment.id);
       assert.equal(trial!.status, 'running', 'the late result of the lost attempt is rejected');
-      assert.deepEqual(trial!.attempts.map((x) => x.status), ['lost', 'running']);
+      assert.deepEqual(
+        trial!.attempts.map((x) => x.status),
+        ['lost', 'running'],
+      );
       assert.equal(trial!.metrics.val_score, undefined);
 
-      const done = waitForEvent(coordinator, (e) => e.type === 'experiment.state' && e.experimentId === experiment.id && e.payload.status === 'succeeded');
+      const done = waitForEvent(
+        coordinator,
+        (e) => e.type === 'experiment.state' && e.experimentId === experiment.id && e.payload.status === 'succeeded',
+      );
       a.result(second.attempt_id!, { val_score: 0.5 });
       await done;
       clearInterval(heartbeats);
       [trial] = await coordinator.trials(experiment.id);
       assert.equal(trial!.status, 'succeeded');
-      assert.deepEqual(trial!.attempts.map((x) => x.status), ['lost', 'succeeded']);
+      assert.deepEqual(
+        trial!.attempts.map((x) => x.status),
+        ['lost', 'succeeded'],
+      );
       assert.equal(trial!.metrics.val_score, 0.5);
     } finally {
       await coordinator.close();
@@ -95,7 +126,11 @@ describe('leases', () => {
 
   it('a retried submit with the same request id returns the same experiment', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-lease-'));
-    const coordinator = new Coordinator({ store: new LocalStore(dir), bus: new LocalBus(), log: createLogger('test', 'error') });
+    const coordinator = new Coordinator({
+      store: new LocalStore(dir),
+      bus: new LocalBus(),
+      log: createLogger('test', 'error'),
+    });
     try {
       await coordinator.start();
       const first = await coordinator.submit(sweepSpec({ trials: 1 }), 'request-42');

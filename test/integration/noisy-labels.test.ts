@@ -84,7 +84,17 @@ describe('noisy labels on optdigits (trellis run, embedded)', () => {
         assert.ok(train < 0.75, `${name}: accuracy on the noisy training labels ${train} (60% are clean)`);
         acc.set(name, test);
       }
-      assert.deepEqual([...acc.keys()].sort(), ['ce/1', 'ce/2', 'ce/3', 'gce/1', 'gce/2', 'gce/3', 'ldr/1', 'ldr/2', 'ldr/3']);
+      assert.deepEqual([...acc.keys()].sort(), [
+        'ce/1',
+        'ce/2',
+        'ce/3',
+        'gce/1',
+        'gce/2',
+        'gce/3',
+        'ldr/1',
+        'ldr/2',
+        'ldr/3',
+      ]);
 
       for (const robust of ['gce', 'ldr']) {
         const diffs = [1, 2, 3].map((seed) => acc.get(`${robust}/${seed}`)! - acc.get(`ce/${seed}`)!);

@@ -17,7 +17,12 @@ import type { StageState } from '../../shared/types.js';
 
 const STAGE = fileURLToPath(new URL('../../../test/fixtures/integration/stage.mjs', import.meta.url));
 
-function stage(name: string, needs: string[], markers: string, options: Record<string, unknown> = {}): Record<string, unknown> {
+function stage(
+  name: string,
+  needs: string[],
+  markers: string,
+  options: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { name, needs, command: [process.execPath, STAGE], params: { options: { name, markers, ...options } } };
 }
 
@@ -50,27 +55,54 @@ describe('pipelines', () => {
           stage('a', [], markers, { value: 1 }),
           // Each branch holds until the other has started (or 30 s pass): run one after the
           // other, the first would end before the second started.
-          stage('b', ['a'], markers, { value: 10, inputs: ['${stages.a.outputs.value}'], waitFor: ['c'], holdMs: 30_000 }),
-          stage('c', ['a'], markers, { value: 100, inputs: ['${stages.a.outputs.value}'], waitFor: ['b'], holdMs: 30_000 }),
-          stage('d', ['b', 'c'], markers, { value: 1000, inputs: ['${stages.b.outputs.value}', '${stages.c.outputs.value}'] }),
+          stage('b', ['a'], markers, {
+            value: 10,
+            inputs: ['${stages.a.outputs.value}'],
+            waitFor: ['c'],
+            holdMs: 30_000,
+          }),
+          stage('c', ['a'], markers, {
+            value: 100,
+            inputs: ['${stages.a.outputs.value}'],
+            waitFor: ['b'],
+            holdMs: 30_000,
+          }),
+          stage('d', ['b', 'c'], markers, {
+            value: 1000,
+            inputs: ['${stages.b.outputs.value}', '${stages.c.outputs.value}'],
+          }),
         ]),
       );
       const final = await client.wait(experiment.id);
       assert.equal(final.status, 'succeeded', final.error);
       const stages = stagesOf(final);
-      assert.deepEqual(Object.fromEntries(Object.entries(stages).map(([k, s]) => [k, s.status])), { a: 'succeeded', b: 'succeeded', c: 'succeeded', d: 'succeeded' });
+      assert.deepEqual(Object.fromEntries(Object.entries(stages).map(([k, s]) => [k, s.status])), {
+        a: 'succeeded',
+        b: 'succeeded',
+        c: 'succeeded',
+        d: 'succeeded',
+      });
       assert.equal(stages.b!.outputs!.value, 11);
       assert.equal(stages.c!.outputs!.value, 101);
       assert.equal(stages.d!.outputs!.value, 1000 + 11 + 101);
       assert.equal(stages.d!.metrics!.test_value, 1112);
       assert.deepEqual(stages.d!.inputs, { options: { name: 'd', markers, value: 1000, inputs: [11, 101] } });
       // b and c overlapped in time: independent branches ran in parallel.
-      assert.ok(time(markers, 'b', 'started') < time(markers, 'c', 'ended') && time(markers, 'c', 'started') < time(markers, 'b', 'ended'));
+      assert.ok(
+        time(markers, 'b', 'started') < time(markers, 'c', 'ended') &&
+          time(markers, 'c', 'started') < time(markers, 'b', 'ended'),
+      );
       // d started only after both ended.
       assert.ok(time(markers, 'd', 'started') >= Math.max(time(markers, 'b', 'ended'), time(markers, 'c', 'ended')));
       for (const name of ['a', 'b', 'c', 'd']) assert.equal(runs(markers, name), 1);
       const stageEvents = cluster.seen.filter((e) => e.experimentId === experiment.id && e.type === 'stage.state');
-      assert.deepEqual(stageEvents.filter((e) => e.payload.status === 'succeeded').map((e) => e.stage).sort(), ['a', 'b', 'c', 'd']);
+      assert.deepEqual(
+        stageEvents
+          .filter((e) => e.payload.status === 'succeeded')
+          .map((e) => e.stage)
+          .sort(),
+        ['a', 'b', 'c', 'd'],
+      );
     } finally {
       client.close();
       await cluster.stop();
@@ -83,19 +115,30 @@ describe('pipelines', () => {
     const cluster = await startCluster({ workers: 1 });
     const client = new TrellisClient(cluster.address);
     try {
-      const retried = { ...stage('flaky', ['first'], markers, { value: 2, failUntil: 2, inputs: ['${stages.first.outputs.value}'] }), retry: { attempts: 2 } };
-      const { experiment } = await client.submit(pipelineSpec('retry', [stage('first', [], markers, { value: 5 }), retried]));
+      const retried = {
+        ...stage('flaky', ['first'], markers, { value: 2, failUntil: 2, inputs: ['${stages.first.outputs.value}'] }),
+        retry: { attempts: 2 },
+      };
+      const { experiment } = await client.submit(
+        pipelineSpec('retry', [stage('first', [], markers, { value: 5 }), retried]),
+      );
       const final = await client.wait(experiment.id);
       assert.equal(final.status, 'succeeded', final.error);
       assert.equal(stagesOf(final).flaky!.outputs!.value, 7);
       assert.equal(runs(markers, 'flaky'), 2, 'failed once, retried once');
       assert.equal(runs(markers, 'first'), 1, 'the finished stage did not run again');
       const [trial] = await client.trials(stagesOf(final).flaky!.childId!);
-      assert.deepEqual(trial!.attemptHistory.map((a) => a.status), ['failed', 'succeeded']);
+      assert.deepEqual(
+        trial!.attemptHistory.map((a) => a.status),
+        ['failed', 'succeeded'],
+      );
 
       // A stage that keeps failing fails the pipeline; stages after it are skipped.
       const { experiment: doomed } = await client.submit(
-        pipelineSpec('doomed', [{ ...stage('bad', [], markers, { failUntil: 99 }), retry: { attempts: 2 } }, stage('after', ['bad'], markers)]),
+        pipelineSpec('doomed', [
+          { ...stage('bad', [], markers, { failUntil: 99 }), retry: { attempts: 2 } },
+          stage('after', ['bad'], markers),
+        ]),
       );
       const failed = await client.wait(doomed.id);
       assert.equal(failed.status, 'failed');
@@ -116,7 +159,11 @@ describe('pipelines', () => {
     const client = new TrellisClient(cluster.address);
     try {
       const spec = (value: number, extra: Record<string, unknown> = {}) =>
-        pipelineSpec('cache', [stage('a', [], markers, { value }), stage('b', ['a'], markers, { inputs: ['${stages.a.outputs.value}'] })], extra);
+        pipelineSpec(
+          'cache',
+          [stage('a', [], markers, { value }), stage('b', ['a'], markers, { inputs: ['${stages.a.outputs.value}'] })],
+          extra,
+        );
       const first = await client.wait((await client.submit(spec(1))).experiment.id);
       assert.equal(first.status, 'succeeded');
       assert.equal(runs(markers, 'a'), 1);
@@ -158,7 +205,10 @@ describe('pipelines', () => {
     const address = `127.0.0.1:${port}`;
     const env = { ...process.env, MONGODB_URI: '', NATS_URL: '', TRELLIS_LEASE_MS: '3000', TRELLIS_LOG_LEVEL: 'info' };
     const startCoordinator = async (): Promise<ChildProcess> => {
-      const child = spawn(process.execPath, [CLI_PATH, 'coordinator', '--listen', address, '--dir', dir], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [CLI_PATH, 'coordinator', '--listen', address, '--dir', dir], {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let log = '';
       await new Promise<void>((resolve, reject) => {
         child.stderr!.on('data', (d: Buffer) => {
@@ -170,7 +220,11 @@ describe('pipelines', () => {
       return child;
     };
     let coordinator = await startCoordinator();
-    const worker = spawn(process.execPath, [CLI_PATH, 'worker', '--coordinator', address, '--cpus', '2', '--id', 'pipeline-worker'], { env, stdio: 'ignore' });
+    const worker = spawn(
+      process.execPath,
+      [CLI_PATH, 'worker', '--coordinator', address, '--cpus', '2', '--id', 'pipeline-worker'],
+      { env, stdio: 'ignore' },
+    );
     const client = new TrellisClient(address, { timeoutMs: 5000 });
     try {
       const { experiment } = await client.submit(
@@ -196,7 +250,11 @@ describe('pipelines', () => {
       assert.equal(runs(markers, 'a'), 1, 'a finished before the kill and was not rerun');
       assert.equal(runs(markers, 'c'), 1);
       assert.ok(runs(markers, 'b') >= 1);
-      assert.equal((await client.list()).filter((e) => e.name === 'restart.b').length, 1, 'one child sweep for b, found again after the restart');
+      assert.equal(
+        (await client.list()).filter((e) => e.name === 'restart.b').length,
+        1,
+        'one child sweep for b, found again after the restart',
+      );
     } finally {
       client.close();
       await stopChild(worker, 5000);

@@ -37,8 +37,14 @@ describe('events after a restart', () => {
       await store.start();
       const [t0] = await store.listTrials(experiment.id);
       const eventsBefore = await store.listEvents(experiment.id, 1);
-      await store.appendMetrics([{ experimentId: experiment.id, trialId: t0!.id, attempt: 1, step: 1, time: Date.now(), values: { score: 0.5 } }]);
-      await store.updateTrial(t0!.id, { status: 'pending' }, { status: 'failed', error: 'failed before the crash', updatedAt: Date.now() });
+      await store.appendMetrics([
+        { experimentId: experiment.id, trialId: t0!.id, attempt: 1, step: 1, time: Date.now(), values: { score: 0.5 } },
+      ]);
+      await store.updateTrial(
+        t0!.id,
+        { status: 'pending' },
+        { status: 'failed', error: 'failed before the crash', updatedAt: Date.now() },
+      );
       await store.close();
 
       // Coordinator B resumes and fills in the log.
@@ -54,9 +60,16 @@ describe('events after a restart', () => {
       const events = await b.store.listEvents(experiment.id, 1);
       events.forEach((e, i) => assert.equal(e.seq, i + 1));
       const added = events.slice(eventsBefore.length);
-      assert.ok(added.some((e) => e.type === 'trial.state' && e.trialNumber === 0 && e.payload.status === 'failed'), JSON.stringify(added));
+      assert.ok(
+        added.some((e) => e.type === 'trial.state' && e.trialNumber === 0 && e.payload.status === 'failed'),
+        JSON.stringify(added),
+      );
       assert.ok(added.some((e) => e.type === 'trial.metric' && e.trialNumber === 0 && e.payload.step === 1));
-      assert.equal(added.filter((e) => e.type === 'trial.state' && e.trialNumber === 1).length, 0, 'nothing re-emitted for an unchanged trial');
+      assert.equal(
+        added.filter((e) => e.type === 'trial.state' && e.trialNumber === 1).length,
+        0,
+        'nothing re-emitted for an unchanged trial',
+      );
       await b.cancel(experiment.id);
       await b.close();
     } finally {

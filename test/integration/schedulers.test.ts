@@ -19,7 +19,13 @@ function spec(overrides: Record<string, unknown>): string {
     apiVersion: 'trellis/v1',
     kind: 'Sweep',
     name: 'sched',
-    trial: { runtime: 'command', command: [process.execPath, TRAINER], epochs: 8, objective: { metric: 'score', mode: 'max' }, stopGraceSeconds: 3 },
+    trial: {
+      runtime: 'command',
+      command: [process.execPath, TRAINER],
+      epochs: 8,
+      objective: { metric: 'score', mode: 'max' },
+      stopGraceSeconds: 3,
+    },
     ...overrides,
   });
 }
@@ -35,13 +41,28 @@ describe('schedulers and replicates in the runner', () => {
         spec({
           // The pruned program ignores SIGTERM and the grace is long: it stays alive until the
           // test kills it, so trial 2 can only have started on a slot freed at the prune.
-          trial: { runtime: 'command', command: [process.execPath, TRAINER], epochs: 8, objective: { metric: 'score', mode: 'max' }, stopGraceSeconds: 120 },
-          search: { algorithm: 'grid', space: { rate: { choice: [0.5, 0.1, 0.6] }, ignoreTerm: { choice: [true] }, markers: { choice: [markers] } } },
+          trial: {
+            runtime: 'command',
+            command: [process.execPath, TRAINER],
+            epochs: 8,
+            objective: { metric: 'score', mode: 'max' },
+            stopGraceSeconds: 120,
+          },
+          search: {
+            algorithm: 'grid',
+            space: {
+              rate: { choice: [0.5, 0.1, 0.6] },
+              ignoreTerm: { choice: [true] },
+              markers: { choice: [markers] },
+            },
+          },
           scheduler: { type: 'asha', grace: 1, reduction: 2, max: 8 },
           budget: { trials: 3, concurrency: 3 },
         }),
       );
-      const pruned = await cluster.waitForEvent((e) => e.experimentId === experiment.id && e.type === 'trial.state' && e.payload.status === 'pruned');
+      const pruned = await cluster.waitForEvent(
+        (e) => e.experimentId === experiment.id && e.type === 'trial.state' && e.payload.status === 'pruned',
+      );
       assert.equal(pruned.trialNumber, 1, 'the slow learner (rate 0.1) is cut at the first rung');
       // With one slot, the next trial runs while the pruned program is still alive.
       const { readdirSync, readFileSync } = await import('node:fs');
@@ -50,14 +71,23 @@ describe('schedulers and replicates in the runner', () => {
           .filter((f) => f.endsWith('.started'))
           .map((f) => ({ pid: Number(f.split('.')[0]), trial: readFileSync(join(markers, f), 'utf8') }))
           .find((m) => m.trial.endsWith(`-t${trialNumber}`))?.pid;
-      await cluster.waitForEvent((e) => e.experimentId === experiment.id && e.type === 'trial.state' && e.trialNumber === 2 && e.payload.status === 'running');
+      await cluster.waitForEvent(
+        (e) =>
+          e.experimentId === experiment.id &&
+          e.type === 'trial.state' &&
+          e.trialNumber === 2 &&
+          e.payload.status === 'running',
+      );
       const prunedPid = pidOf(1)!;
       assert.ok(!processEnded(prunedPid), 'trial 2 started while the pruned program was still stopping');
       process.kill(prunedPid, 'SIGKILL');
       const final = await client.wait(experiment.id);
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
-      assert.deepEqual(trials.map((t) => t.status), ['succeeded', 'pruned', 'succeeded']);
+      assert.deepEqual(
+        trials.map((t) => t.status),
+        ['succeeded', 'pruned', 'succeeded'],
+      );
       assert.equal(trials[1]!.metrics.score !== undefined, true, 'a pruned trial keeps its metrics');
       assert.equal(final.best?.number, 2);
     } finally {
@@ -73,15 +103,27 @@ describe('schedulers and replicates in the runner', () => {
     try {
       const { experiment } = await client.submit(
         spec({
-          trial: { runtime: 'command', command: [process.execPath, TRAINER], objective: { metric: 'final_score', mode: 'max' } },
-          search: { algorithm: 'grid', replicates: 3, space: { rate: { choice: [0.1, 0.3] }, steps: { choice: [2] }, delay: { choice: [5] } } },
+          trial: {
+            runtime: 'command',
+            command: [process.execPath, TRAINER],
+            objective: { metric: 'final_score', mode: 'max' },
+          },
+          search: {
+            algorithm: 'grid',
+            replicates: 3,
+            space: { rate: { choice: [0.1, 0.3] }, steps: { choice: [2] }, delay: { choice: [5] } },
+          },
           budget: { trials: 6, concurrency: 4 },
         }),
       );
       const final = await client.wait(experiment.id);
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
-      assert.deepEqual(trials.map((t) => t.params.rate), [0.1, 0.1, 0.1, 0.3, 0.3, 0.3], 'each configuration runs k times');
+      assert.deepEqual(
+        trials.map((t) => t.params.rate),
+        [0.1, 0.1, 0.1, 0.3, 0.3, 0.3],
+        'each configuration runs k times',
+      );
       assert.equal(new Set(trials.map((t) => t.seed)).size, 6, 'with k different seeds');
       const best = trials.slice(3).map((t) => t.metrics.final_score!);
       const stats = summarise(best);
@@ -96,14 +138,23 @@ describe('schedulers and replicates in the runner', () => {
     }
   });
 
-  it('PBT: a bottom trial continues from a top trial\'s checkpoint with perturbed params, and records its lineage', async () => {
+  it("PBT: a bottom trial continues from a top trial's checkpoint with perturbed params, and records its lineage", async () => {
     const cluster = await startCluster({ workers: 2, cpusPerWorker: 2 });
     const client = new TrellisClient(cluster.address);
     try {
       const { experiment } = await client.submit(
         spec({
-          trial: { runtime: 'command', command: [process.execPath, TRAINER], epochs: 10, checkpointEvery: 1, objective: { metric: 'score', mode: 'max' } },
-          search: { algorithm: 'grid', space: { rate: { choice: [0.05, 0.5, 0.06, 0.45] }, steps: { choice: [10] }, delay: { choice: [120] } } },
+          trial: {
+            runtime: 'command',
+            command: [process.execPath, TRAINER],
+            epochs: 10,
+            checkpointEvery: 1,
+            objective: { metric: 'score', mode: 'max' },
+          },
+          search: {
+            algorithm: 'grid',
+            space: { rate: { choice: [0.05, 0.5, 0.06, 0.45] }, steps: { choice: [10] }, delay: { choice: [120] } },
+          },
           scheduler: { type: 'pbt', interval: 3, quantile: 0.25, perturb: [0.8, 1.2], resample: 0 },
           budget: { trials: 4, concurrency: 4 },
         }),
@@ -116,10 +167,16 @@ describe('schedulers and replicates in the runner', () => {
       for (const t of exploited) {
         const step = t.lineage![0] as { fromTrial: number; step: number; params: { rate: number } };
         const donor = trials.find((d) => d.number === step.fromTrial)!;
-        assert.ok([0.5, 0.45].includes(donor.params.rate as number) || donor.lineage, `copied from a top trial (${step.fromTrial})`);
+        assert.ok(
+          [0.5, 0.45].includes(donor.params.rate as number) || donor.lineage,
+          `copied from a top trial (${step.fromTrial})`,
+        );
         const rate = t.params.rate as number;
         assert.ok(rate >= 0.05 && rate <= 0.5, `perturbed within the domain: ${rate}`);
-        assert.ok(t.attemptHistory.some((a) => a.status === 'handed_back'), 'the exploited attempt was restarted');
+        assert.ok(
+          t.attemptHistory.some((a) => a.status === 'handed_back'),
+          'the exploited attempt was restarted',
+        );
         assert.ok(t.metrics.score! > 10 * 0.06, `it continued from the donor's state (score ${t.metrics.score})`);
       }
     } finally {

@@ -24,7 +24,13 @@ function expectedHistory(trials: TrialDoc[], config: number): TrialObservation[]
     const group = trials.filter((t) => Math.floor(t.number / REPLICATES) === c);
     const done = group.filter((t) => t.status === 'succeeded');
     const params = group.find((t) => t.number === c * REPLICATES)!.params;
-    if (done.length > 0) out.push({ number: c, params, state: 'complete', value: done.reduce((s, t) => s + t.metrics.score!, 0) / done.length });
+    if (done.length > 0)
+      out.push({
+        number: c,
+        params,
+        state: 'complete',
+        value: done.reduce((s, t) => s + t.metrics.score!, 0) / done.length,
+      });
     else out.push({ number: c, params, state: 'failed' });
   }
   return out;
@@ -39,7 +45,11 @@ describe('the search history seen by the algorithm', () => {
       calls.push({ number, history: structuredClone([...history]) });
       return original.call(this, number, history);
     };
-    const coordinator = new Coordinator({ store: new LocalStore(dir), bus: new LocalBus(), log: createLogger('test', 'error') });
+    const coordinator = new Coordinator({
+      store: new LocalStore(dir),
+      bus: new LocalBus(),
+      log: createLogger('test', 'error'),
+    });
     try {
       await coordinator.start();
       const connection = coordinator.connectWorker({
@@ -51,13 +61,33 @@ describe('the search history seen by the algorithm', () => {
           // Trials 6 and 7 (both seeds of configuration 3) and trial 10 fail; the rest succeed.
           setImmediate(() =>
             [6, 7, 10].includes(Number(assign.trial_number))
-              ? connection.onMessage({ body: 'failure', failure: { attempt_id: attemptId, error: 'diverged', retryable: false } })
-              : connection.onMessage({ body: 'result', result: { attempt_id: attemptId, metrics: { score: Math.sin(5 * x) + Number(assign.trial_number) / 100 }, info_json: '{}' } }),
+              ? connection.onMessage({
+                  body: 'failure',
+                  failure: { attempt_id: attemptId, error: 'diverged', retryable: false },
+                })
+              : connection.onMessage({
+                  body: 'result',
+                  result: {
+                    attempt_id: attemptId,
+                    metrics: { score: Math.sin(5 * x) + Number(assign.trial_number) / 100 },
+                    info_json: '{}',
+                  },
+                }),
           );
         },
         end: () => undefined,
       });
-      connection.onMessage({ body: 'hello', hello: { worker_id: 'w', slots: { cpus: 1, gpus: [], memory_bytes: '0' }, labels: {}, runtimes: ['command'], version: 'test', running_attempt_ids: [] } });
+      connection.onMessage({
+        body: 'hello',
+        hello: {
+          worker_id: 'w',
+          slots: { cpus: 1, gpus: [], memory_bytes: '0' },
+          labels: {},
+          runtimes: ['command'],
+          version: 'test',
+          running_attempt_ids: [],
+        },
+      });
       const { experiment } = await coordinator.submit(
         JSON.stringify({
           apiVersion: 'trellis/v1',
@@ -71,8 +101,17 @@ describe('the search history seen by the algorithm', () => {
       await coordinator.idle();
       const trials = await coordinator.trials(experiment.id);
       assert.equal(trials.length, 20);
-      assert.deepEqual(calls.map((c) => c.number), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'one suggestion per configuration');
-      for (const call of calls) assert.deepEqual(call.history, expectedHistory(trials, call.number), `history for configuration ${call.number}`);
+      assert.deepEqual(
+        calls.map((c) => c.number),
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        'one suggestion per configuration',
+      );
+      for (const call of calls)
+        assert.deepEqual(
+          call.history,
+          expectedHistory(trials, call.number),
+          `history for configuration ${call.number}`,
+        );
       const last = calls.at(-1)!.history;
       assert.equal(last[3]!.state, 'failed', 'a configuration whose seeds all failed');
       assert.equal(last[5]!.state, 'complete', 'one failed seed leaves the other');

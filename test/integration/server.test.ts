@@ -20,18 +20,49 @@ describe('coordinator services', () => {
     const cluster = await startCluster({ workers: 0 });
     try {
       const health = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { enums: String })) as unknown as {
-        grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { Check: Unary } } } };
+        grpc: {
+          health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { Check: Unary } } };
+        };
       };
       const client = new health.grpc.health.v1.Health(cluster.address, grpc.credentials.createInsecure());
       for (const service of ['', 'trellis.v1.ExperimentService', 'trellis.v1.WorkerService']) {
-        const response = await new Promise<Record<string, unknown>>((resolve, reject) => client.Check({ service }, (err, res) => (err ? reject(err) : resolve(res))));
+        const response = await new Promise<Record<string, unknown>>((resolve, reject) =>
+          client.Check({ service }, (err, res) => (err ? reject(err) : resolve(res))),
+        );
         assert.equal(response.status, 'SERVING', service || '(server)');
       }
       client.close();
 
-      const reflectionProto = join(projectRoot(), 'node_modules', '@grpc', 'reflection', 'build', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto');
-      const reflection = grpc.loadPackageDefinition(protoLoader.loadSync(reflectionProto, { keepCase: true })) as unknown as {
-        grpc: { reflection: { v1: { ServerReflection: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { ServerReflectionInfo(): grpc.ClientDuplexStream<object, { list_services_response?: { service: { name: string }[] } }> } } } };
+      const reflectionProto = join(
+        projectRoot(),
+        'node_modules',
+        '@grpc',
+        'reflection',
+        'build',
+        'proto',
+        'grpc',
+        'reflection',
+        'v1',
+        'reflection.proto',
+      );
+      const reflection = grpc.loadPackageDefinition(
+        protoLoader.loadSync(reflectionProto, { keepCase: true }),
+      ) as unknown as {
+        grpc: {
+          reflection: {
+            v1: {
+              ServerReflection: new (
+                a: string,
+                c: grpc.ChannelCredentials,
+              ) => grpc.Client & {
+                ServerReflectionInfo(): grpc.ClientDuplexStream<
+                  object,
+                  { list_services_response?: { service: { name: string }[] } }
+                >;
+              };
+            };
+          };
+        };
       };
       const rc = new reflection.grpc.reflection.v1.ServerReflection(cluster.address, grpc.credentials.createInsecure());
       const call = rc.ServerReflectionInfo();
@@ -43,7 +74,10 @@ describe('coordinator services', () => {
         call.on('error', reject);
         call.write({ list_services: '' });
       });
-      assert.ok(names.includes('trellis.v1.ExperimentService') && names.includes('trellis.v1.WorkerService'), names.join(', '));
+      assert.ok(
+        names.includes('trellis.v1.ExperimentService') && names.includes('trellis.v1.WorkerService'),
+        names.join(', '),
+      );
       rc.close();
     } finally {
       await cluster.stop();
@@ -56,7 +90,9 @@ describe('coordinator services', () => {
     try {
       const first = cluster.spawnWorker('leaving', { args: ['--grace', '0.5'] });
       await waitForWorkers(cluster, 1);
-      const { experiment } = await client.submit(sweepSpec({ name: 'handback', trials: 1, concurrency: 1, steps: 30, delay: 100 }));
+      const { experiment } = await client.submit(
+        sweepSpec({ name: 'handback', trials: 1, concurrency: 1, steps: 30, delay: 100 }),
+      );
       await cluster.waitForEvent((e) => e.type === 'trial.metric' && e.experimentId === experiment.id);
       cluster.spawnWorker('staying');
       // SIGTERM: the worker drains, waits 0.5 s for its 3 s attempt, then hands it back.
@@ -72,10 +108,18 @@ describe('coordinator services', () => {
 
       const csv = await exportExperiment(client, experiment.id, 'csv', false);
       const [header, row] = csv.trim().split('\n');
-      assert.match(header!, /^trial,trial_id,status,attempts,seed,param\.delay,param\.steps,param\.x,metric\.score,metric\.val_score$/);
+      assert.match(
+        header!,
+        /^trial,trial_id,status,attempts,seed,param\.delay,param\.steps,param\.x,metric\.score,metric\.val_score$/,
+      );
       assert.match(row!, /^0,handback-[0-9a-f]+-t0,succeeded,\d,/);
-      const steps = JSON.parse(await exportExperiment(client, experiment.id, 'json', true)) as { steps: { step: number }[] };
-      assert.deepEqual(steps.steps.map((s) => s.step), Array.from({ length: 30 }, (_, i) => i + 1));
+      const steps = JSON.parse(await exportExperiment(client, experiment.id, 'json', true)) as {
+        steps: { step: number }[];
+      };
+      assert.deepEqual(
+        steps.steps.map((s) => s.step),
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
     } finally {
       client.close();
       await cluster.stop();

@@ -20,7 +20,10 @@ describe('a sweep on a coordinator with two worker processes', () => {
       const final = await client.wait(experiment.id);
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
-      assert.deepEqual(trials.map((t) => t.number), [0, 1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        trials.map((t) => t.number),
+        [0, 1, 2, 3, 4, 5],
+      );
       for (const t of trials) {
         assert.equal(t.status, 'succeeded');
         assert.equal(t.attempts, 1);
@@ -62,7 +65,9 @@ describe('a sweep on a coordinator with two worker processes', () => {
       assert.equal(killed.attemptHistory[1]!.status, 'succeeded');
       assert.notEqual(killed.attemptHistory[1]!.workerId, victimId);
       // Counted once: one succeeded attempt per trial, and one terminal state event per trial.
-      const terminal = cluster.seen.filter((e) => e.experimentId === experiment.id && e.type === 'trial.state' && e.payload.status === 'succeeded');
+      const terminal = cluster.seen.filter(
+        (e) => e.experimentId === experiment.id && e.type === 'trial.state' && e.payload.status === 'succeeded',
+      );
       assert.deepEqual(terminal.map((e) => e.trialNumber).sort(), [0, 1]);
     } finally {
       client.close();
@@ -92,18 +97,26 @@ describe('a sweep on a coordinator with two worker processes', () => {
       await waitForWorkers(cluster, 1);
       const { experiment } = await client.submit(sweepSpec({ trials: 1, concurrency: 1, steps: 8, delay: 150 }));
       await cluster.waitForEvent((e) => e.type === 'trial.metric' && e.experimentId === experiment.id);
-      const connectedBefore = cluster.seen.filter((e) => e.type === 'worker.state' && e.payload.status === 'connected').length;
+      const connectedBefore = cluster.seen.filter(
+        (e) => e.type === 'worker.state' && e.payload.status === 'connected',
+      ).length;
       for (const s of sockets) s.destroy();
       // The worker notices, reconnects through the proxy, and says which attempt it still runs.
       await cluster.waitForEvent(
-        (e) => e.type === 'worker.state' && e.payload.status === 'connected' && cluster.seen.filter((x) => x.type === 'worker.state' && x.payload.status === 'connected').length > connectedBefore,
+        (e) =>
+          e.type === 'worker.state' &&
+          e.payload.status === 'connected' &&
+          cluster.seen.filter((x) => x.type === 'worker.state' && x.payload.status === 'connected').length >
+            connectedBefore,
       );
       const final = await client.wait(experiment.id);
       assert.equal(final.status, 'succeeded');
       const [trial] = await client.trials(experiment.id);
       assert.equal(trial!.attempts, 1, 'the reconnecting worker kept its attempt; nothing was handed out twice');
       assert.equal(trial!.status, 'succeeded');
-      const assigned = cluster.seen.filter((e) => e.type === 'trial.state' && e.payload.status === 'running' && e.experimentId === experiment.id);
+      const assigned = cluster.seen.filter(
+        (e) => e.type === 'trial.state' && e.payload.status === 'running' && e.experimentId === experiment.id,
+      );
       assert.equal(assigned.length, 1);
     } finally {
       client.close();
@@ -123,12 +136,17 @@ describe('a sweep on a coordinator with two worker processes', () => {
       await cluster.waitForEvent((e) => e.type === 'trial.metric' && e.experimentId === experiment.id);
       const cancelled = await client.cancel(experiment.id);
       assert.equal(cancelled.status, 'cancelled');
-      await cluster.waitForEvent((e) => e.type === 'experiment.state' && e.experimentId === experiment.id && e.payload.status === 'cancelled');
+      await cluster.waitForEvent(
+        (e) => e.type === 'experiment.state' && e.experimentId === experiment.id && e.payload.status === 'cancelled',
+      );
       const trials = await client.trials(experiment.id);
       assert.ok(trials.length <= 2, `no trial beyond the running ones was created (${trials.length})`);
       for (const t of trials) assert.equal(t.status, 'cancelled');
       // Each program that started was told to stop (SIGTERM) by its worker.
-      const started = await eventually(() => readdirSync(markers).filter((f) => f.endsWith('.started')), (list) => list.length > 0);
+      const started = await eventually(
+        () => readdirSync(markers).filter((f) => f.endsWith('.started')),
+        (list) => list.length > 0,
+      );
       await eventually(
         () => readdirSync(markers).filter((f) => f.endsWith('.stopped')),
         (stopped) => stopped.length === started.length,

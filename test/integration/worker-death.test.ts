@@ -27,13 +27,21 @@ describe('a worker killed with SIGKILL', () => {
           apiVersion: 'trellis/v1',
           kind: 'Sweep',
           name: 'death',
-          trial: { runtime: 'command', command: [process.execPath, SLEEPER], objective: { metric: 'score', mode: 'max' } },
+          trial: {
+            runtime: 'command',
+            command: [process.execPath, SLEEPER],
+            objective: { metric: 'score', mode: 'max' },
+          },
           search: { algorithm: 'grid', space: { markers: { choice: [markers] } } },
           budget: { trials: 1, concurrency: 1 },
         }),
       );
       await cluster.waitForEvent((e) => e.type === 'trial.metric' && e.experimentId === experiment.id);
-      pid = Number(readdirSync(markers).find((f) => f.endsWith('.started'))!.split('.')[0]);
+      pid = Number(
+        readdirSync(markers)
+          .find((f) => f.endsWith('.started'))!
+          .split('.')[0],
+      );
       assert.ok(!processEnded(pid), 'the program runs');
       const worker = cluster.workers[0]!;
       worker.kill('SIGKILL');

@@ -92,7 +92,16 @@ describe('toy system: analytic potentials', () => {
       const { forces } = morse(x);
       const grad = centralDiff((p) => morse(p).energy, x, 1e-5);
       assert.ok(maxAbs(forces) > 0.5, 'frames should carry non-trivial forces');
-      assert.ok(maxAbsDiff(forces, grad.map((g) => -g)) < 1e-6, `max diff ${maxAbsDiff(forces, grad.map((g) => -g))}`);
+      assert.ok(
+        maxAbsDiff(
+          forces,
+          grad.map((g) => -g),
+        ) < 1e-6,
+        `max diff ${maxAbsDiff(
+          forces,
+          grad.map((g) => -g),
+        )}`,
+      );
     }
   });
 
@@ -100,13 +109,23 @@ describe('toy system: analytic potentials', () => {
     for (const x of configs) {
       const b = bias(x);
       const grad = centralDiff((p) => bias(p).energy, x, 1e-5);
-      assert.ok(maxAbsDiff(b.forces, grad.map((g) => -g)) < 1e-6);
+      assert.ok(
+        maxAbsDiff(
+          b.forces,
+          grad.map((g) => -g),
+        ) < 1e-6,
+      );
       const cheap = potential('cheap', x);
       const acc = potential('accurate', x);
       assert.ok(Math.abs(cheap.energy - acc.energy - b.energy) < 1e-12);
       for (let k = 0; k < x.length; k++) assert.ok(Math.abs(cheap.forces[k]! - acc.forces[k]! - b.forces[k]!) < 1e-12);
       const cheapGrad = centralDiff((p) => potential('cheap', p).energy, x, 1e-5);
-      assert.ok(maxAbsDiff(cheap.forces, cheapGrad.map((g) => -g)) < 1e-6);
+      assert.ok(
+        maxAbsDiff(
+          cheap.forces,
+          cheapGrad.map((g) => -g),
+        ) < 1e-6,
+      );
     }
   });
 
@@ -145,7 +164,10 @@ describe('toy system: analytic potentials', () => {
       assert.ok(Math.abs(mags[i]! - mag / f.length) < 1e-9);
     }
     const sorted = [...mags].sort((a, b) => a - b);
-    assert.ok(sorted[sorted.length - 1]! > 4 * sorted[4]!, `bias should vary: ${sorted[4]} … ${sorted[sorted.length - 1]}`);
+    assert.ok(
+      sorted[sorted.length - 1]! > 4 * sorted[4]!,
+      `bias should vary: ${sorted[4]} … ${sorted[sorted.length - 1]}`,
+    );
     // Accurate frames carry no bias fields.
     assert.equal(generateFrames({ n: 2, seed: 3, potential: 'accurate' }).biasMagnitude, undefined);
   });
@@ -179,7 +201,10 @@ describe('MLFF model', () => {
         const grad = centralDiff(e, x, 1e-2);
         const f = forces[i]!.flat();
         assert.ok(maxAbs(f) > 0.05, 'forces should not vanish');
-        const diff = maxAbsDiff(f, grad.map((g) => -g));
+        const diff = maxAbsDiff(
+          f,
+          grad.map((g) => -g),
+        );
         assert.ok(diff < 3e-3 * Math.max(1, maxAbs(f)), `frame ${i}: max |F + ∂E/∂R| = ${diff}`);
       }
     } finally {
@@ -190,7 +215,10 @@ describe('MLFF model', () => {
   it('the gradient of a force loss w.r.t. the weights (second order) matches central differences', () => {
     const model = createModel(tf, weights);
     const R = tf.tensor3d(flatten3(frames.positions), [frames.n, 6, 3]);
-    const C = tf.tensor3d(Array.from({ length: frames.n * 18 }, (_, k) => Math.sin(k + 1)), [frames.n, 6, 3]);
+    const C = tf.tensor3d(
+      Array.from({ length: frames.n * 18 }, (_, k) => Math.sin(k + 1)),
+      [frames.n, 6, 3],
+    );
     try {
       const lossOf = (): tf.Scalar => tf.sum(tf.mul(energyAndForces(tf, model, R).forces, C)) as tf.Scalar;
       const { value, grads } = tf.variableGrads(lossOf, model.vars);
@@ -205,7 +233,10 @@ describe('MLFF model', () => {
           return tf.tidy(() => lossOf().dataSync()[0]!);
         };
         const fd = (at(1e-2) - at(-1e-2)) / 2e-2;
-        assert.ok(Math.abs(fd - g[k]!) < 2e-2 * Math.max(1, Math.abs(g[k]!)), `weight ${k}: autodiff ${g[k]} vs fd ${fd}`);
+        assert.ok(
+          Math.abs(fd - g[k]!) < 2e-2 * Math.max(1, Math.abs(g[k]!)),
+          `weight ${k}: autodiff ${g[k]} vs fd ${fd}`,
+        );
       }
       tf.tidy(() => w0.assign(tf.tensor(base, w0.shape)));
       tf.dispose([value, ...Object.values(grads)]);
@@ -219,7 +250,11 @@ describe('MLFF model', () => {
   it('energy is invariant to rotations, translations and atom permutations; forces rotate with the frame', () => {
     const x = frames.positions[0]!;
     const th = 0.7;
-    const rot = (v: number[]): number[] => [Math.cos(th) * v[0]! - Math.sin(th) * v[1]!, Math.sin(th) * v[0]! + Math.cos(th) * v[1]!, v[2]!];
+    const rot = (v: number[]): number[] => [
+      Math.cos(th) * v[0]! - Math.sin(th) * v[1]!,
+      Math.sin(th) * v[0]! + Math.cos(th) * v[1]!,
+      v[2]!,
+    ];
     const moved = x.map((v) => rot(v).map((c, d) => c + [0.3, -1.2, 2][d]!));
     const perm = [3, 1, 5, 0, 2, 4];
     const permuted = perm.map((p) => x[p]!);
@@ -266,8 +301,26 @@ describe('ASTEROID losses', () => {
   });
 
   it('e_i is the mean over atoms and xyz of |F_teacher − F_cheap|', () => {
-    const t = [[[1, 2, 3], [0, 0, 0]], [[1, 1, 1], [1, 1, 1]]];
-    const c = [[[0, 2, 5], [0, 0, -3]], [[1, 1, 1], [1, 1, 1]]];
+    const t = [
+      [
+        [1, 2, 3],
+        [0, 0, 0],
+      ],
+      [
+        [1, 1, 1],
+        [1, 1, 1],
+      ],
+    ];
+    const c = [
+      [
+        [0, 2, 5],
+        [0, 0, -3],
+      ],
+      [
+        [1, 1, 1],
+        [1, 1, 1],
+      ],
+    ];
     assert.deepEqual(biasErrors(t, c), [(1 + 0 + 2 + 0 + 0 + 3) / 6, 0]);
   });
 
@@ -279,8 +332,21 @@ describe('ASTEROID losses', () => {
     const w = tf.tensor1d([0.5, 2]);
     // MAE_E = 1.5; per-frame force MAE = [1, 3]; weighted mean = (0.5·1 + 2·3)/2 = 3.25.
     const rho = 0.9;
-    const plain = energyForceLoss(tf, { predEnergy: predE, trueEnergy: trueE, predForces: predF, trueForces: trueF, rho });
-    const weighted = energyForceLoss(tf, { predEnergy: predE, trueEnergy: trueE, predForces: predF, trueForces: trueF, weights: w, rho });
+    const plain = energyForceLoss(tf, {
+      predEnergy: predE,
+      trueEnergy: trueE,
+      predForces: predF,
+      trueForces: trueF,
+      rho,
+    });
+    const weighted = energyForceLoss(tf, {
+      predEnergy: predE,
+      trueEnergy: trueE,
+      predForces: predF,
+      trueForces: trueF,
+      weights: w,
+      rho,
+    });
     assert.ok(Math.abs(plain.dataSync()[0]! - (0.1 * 1.5 + 0.9 * 2)) < 1e-5);
     assert.ok(Math.abs(weighted.dataSync()[0]! - (0.1 * 1.5 + 0.9 * 3.25)) < 1e-5);
     tf.dispose([predE, trueE, predF, trueF, w, plain, weighted]);
@@ -360,7 +426,10 @@ describe('ASTEROID losses', () => {
           return tf.tidy(() => lossOf().dataSync()[0]!);
         };
         const fd = (at(1e-2) - at(-1e-2)) / 2e-2;
-        assert.ok(Math.abs(fd - g[k]!) < 3e-2 * Math.max(1, Math.abs(g[k]!)), `weight ${k}: autodiff ${g[k]} vs fd ${fd}`);
+        assert.ok(
+          Math.abs(fd - g[k]!) < 3e-2 * Math.max(1, Math.abs(g[k]!)),
+          `weight ${k}: autodiff ${g[k]} vs fd ${fd}`,
+        );
       }
       tf.tidy(() => w0.assign(tf.tensor(base, w0.shape)));
       tf.dispose([value, ...Object.values(grads)]);
@@ -391,7 +460,11 @@ describe('ASTEROID stages', () => {
 
   before(async () => {
     const { ctx, reports } = localContext('teacher', {}, 1);
-    const out = await trainMlff(tf, ctx, parseTrainOptions({ seed: 1, epochs: 60, frames: 30, testFrames: 60, valFrames: 30 }));
+    const out = await trainMlff(
+      tf,
+      ctx,
+      parseTrainOptions({ seed: 1, epochs: 60, frames: 30, testFrames: 60, valFrames: 30 }),
+    );
     teacher = out.weights;
     teacherMetrics = out.metrics;
     teacherReports = reports;
@@ -405,7 +478,10 @@ describe('ASTEROID stages', () => {
     // Against the untrained model on the same held-out test set.
     const test = heldOutFrames({ atoms: 6, temperature: 500, dataSeed: 1 }, 'test', 60);
     const untrained = maes(predictWith(tf, initWeights(DEFAULT_MLFF_CONFIG, 5, 0), test.positions), test);
-    assert.ok(teacherMetrics.test_force_mae! < 0.5 * untrained.force, `${teacherMetrics.test_force_mae} vs untrained ${untrained.force}`);
+    assert.ok(
+      teacherMetrics.test_force_mae! < 0.5 * untrained.force,
+      `${teacherMetrics.test_force_mae} vs untrained ${untrained.force}`,
+    );
     const first3 = teacherReports.slice(0, 3).map((r) => r.metrics.loss!);
     const last3 = teacherReports.slice(-3).map((r) => r.metrics.loss!);
     assert.ok(Math.max(...last3) < Math.min(...first3));
@@ -421,38 +497,74 @@ describe('ASTEROID stages', () => {
     out.outputs.weights.forEach((w, i) => assert.ok(Math.abs(w - Math.exp(-out.outputs.e[i]!)) < 1e-12));
     // A perfect teacher (the accurate potential itself) recovers the bias exactly: e = injected bias.
     const cheap = trainFrames({ atoms: 6, temperature: 500, dataSeed: 1 }, 'cheap', 200);
-    const exact = biasErrors(cheap.positions.map((p) => {
-      const f = morse(p.flat()).forces;
-      return p.map((_, a) => [f[3 * a]!, f[3 * a + 1]!, f[3 * a + 2]!]);
-    }), cheap.forces);
+    const exact = biasErrors(
+      cheap.positions.map((p) => {
+        const f = morse(p.flat()).forces;
+        return p.map((_, a) => [f[3 * a]!, f[3 * a + 1]!, f[3 * a + 2]!]);
+      }),
+      cheap.forces,
+    );
     exact.forEach((e, i) => assert.ok(Math.abs(e - cheap.biasMagnitude![i]!) < 1e-9));
     assert.ok(Math.abs(sampleRankCorrelation(biasWeights(exact), cheap.biasMagnitude!) + 1) < 1e-12);
     assert.equal(out.outputs.framesHash, framesHash(cheap));
   });
 
   it('mlff-bias and mlff-train tasks: outputs pass between stages; wrong frames or options fail permanently', async () => {
-    assert.deepEqual(mlffTasks.map((t) => t.name), ['mlff-train', 'mlff-bias']);
-    const bias = await mlffBiasTask.run(localContext('bias', { seed: 1, teacherWeights: teacher, frames: 40 }, 1).ctx, backend);
-    const outputs = bias.info.outputs as { weights: number[]; e: number[]; teacherEnergies: number[]; framesHash: string };
+    assert.deepEqual(
+      mlffTasks.map((t) => t.name),
+      ['mlff-train', 'mlff-bias'],
+    );
+    const bias = await mlffBiasTask.run(
+      localContext('bias', { seed: 1, teacherWeights: teacher, frames: 40 }, 1).ctx,
+      backend,
+    );
+    const outputs = bias.info.outputs as {
+      weights: number[];
+      e: number[];
+      teacherEnergies: number[];
+      framesHash: string;
+    };
     assert.equal(outputs.weights.length, 40);
     assert.equal(outputs.teacherEnergies.length, 40);
     // Pretrain on the weighted cheap frames with teacher energies (weights passed as a JSON string, as a pipeline might).
     const pre = await mlffTrainTask.run(
-      localContext('pre', {
-        seed: 1, data: 'cheap', frames: 40, epochs: 2, weights: outputs.weights, framesHash: outputs.framesHash,
-        energyLabels: 'teacher', teacherWeights: JSON.stringify(teacher), testFrames: 20, valFrames: 10,
-      }, 1).ctx,
+      localContext(
+        'pre',
+        {
+          seed: 1,
+          data: 'cheap',
+          frames: 40,
+          epochs: 2,
+          weights: outputs.weights,
+          framesHash: outputs.framesHash,
+          energyLabels: 'teacher',
+          teacherWeights: JSON.stringify(teacher),
+          testFrames: 20,
+          valFrames: 10,
+        },
+        1,
+      ).ctx,
       backend,
     );
     const checkpoint = (pre.info.outputs as { checkpoint: MlffWeights }).checkpoint;
     assert.equal(validateWeights(JSON.parse(JSON.stringify(checkpoint))).values.length, 6);
     assert.ok(Number.isFinite(pre.metrics.test_force_mae!));
     // Fine-tune from it.
-    const fine = await mlffTrainTask.run(localContext('fine', { seed: 1, epochs: 2, frames: 20, init: checkpoint, testFrames: 20, valFrames: 10 }, 1).ctx, backend);
+    const fine = await mlffTrainTask.run(
+      localContext('fine', { seed: 1, epochs: 2, frames: 20, init: checkpoint, testFrames: 20, valFrames: 10 }, 1).ctx,
+      backend,
+    );
     assert.equal(fine.info.initialised, 'init');
     // Frames regenerated from another data seed do not match the weights' hash.
     await assert.rejects(
-      mlffTrainTask.run(localContext('x', { seed: 2, data: 'cheap', frames: 40, epochs: 1, weights: outputs.weights, framesHash: outputs.framesHash }, 2).ctx, backend),
+      mlffTrainTask.run(
+        localContext(
+          'x',
+          { seed: 2, data: 'cheap', frames: 40, epochs: 1, weights: outputs.weights, framesHash: outputs.framesHash },
+          2,
+        ).ctx,
+        backend,
+      ),
       (err: unknown) => err instanceof PermanentRunError && /hash/.test(err.message),
     );
     await assert.rejects(
@@ -474,26 +586,51 @@ describe('ASTEROID stages', () => {
     const config = (options: Record<string, unknown>) => trialSchema.parse({ task: 'mlff-train', options });
     assert.deepEqual(mlffTrainTask.validate!(config({ data: 'accurate', frames: 20 })), []);
     assert.match(mlffTrainTask.validate!(config({ data: 'dft' })).join('\n'), /^trial\.options\.data: /);
-    assert.deepEqual(mlffTrainTask.validate!(config({ frames: 3, weights: [1, 1] })), ['trial.options.weights: 2 entries for 3 frames']);
+    assert.deepEqual(mlffTrainTask.validate!(config({ frames: 3, weights: [1, 1] })), [
+      'trial.options.weights: 2 entries for 3 frames',
+    ]);
     assert.deepEqual(mlffTrainTask.validate!(config({ energyLabels: 'teacher' })), [
       'trial.options.teacherWeights: required when energyLabels is "teacher"',
     ]);
-    assert.deepEqual(mlffTrainTask.validate!(config({ energyLabels: 'teacher', teacherWeights: '${stages.teacher.outputs.checkpoint}' })), []);
+    assert.deepEqual(
+      mlffTrainTask.validate!(
+        config({ energyLabels: 'teacher', teacherWeights: '${stages.teacher.outputs.checkpoint}' }),
+      ),
+      [],
+    );
     assert.deepEqual(mlffBiasTask.validate!(config({ teacherWeights: '${stages.teacher.outputs.checkpoint}' })), []);
     assert.match(mlffBiasTask.validate!(config({})).join('\n'), /trial\.options\.teacherWeights/);
-    assert.match(mlffBiasTask.validate!(config({ teacherWeights: { format: 'nope' } })).join('\n'), /invalid MLFF weights/);
+    assert.match(
+      mlffBiasTask.validate!(config({ teacherWeights: { format: 'nope' } })).join('\n'),
+      /invalid MLFF weights/,
+    );
   });
 
   it('the held-out test set depends only on the data seed (same in every arm)', async () => {
-    const a = await trainMlff(tf, localContext('a', {}, 1).ctx, parseTrainOptions({ seed: 4, epochs: 1, frames: 5, testFrames: 20, valFrames: 5 }));
-    const b = await trainMlff(tf, localContext('b', {}, 1).ctx, parseTrainOptions({ seed: 4, data: 'cheap', epochs: 1, frames: 7, testFrames: 20, valFrames: 5 }));
+    const a = await trainMlff(
+      tf,
+      localContext('a', {}, 1).ctx,
+      parseTrainOptions({ seed: 4, epochs: 1, frames: 5, testFrames: 20, valFrames: 5 }),
+    );
+    const b = await trainMlff(
+      tf,
+      localContext('b', {}, 1).ctx,
+      parseTrainOptions({ seed: 4, data: 'cheap', epochs: 1, frames: 7, testFrames: 20, valFrames: 5 }),
+    );
     const testA = heldOutFrames({ atoms: 6, temperature: 500, dataSeed: 4 }, 'test', 20);
     assert.equal(a.info.dataSeed, 4);
     assert.equal(b.info.dataSeed, 4);
     // The reported test MAE is the one on exactly these frames.
-    assert.ok(Math.abs(maes(predictWith(tf, a.weights, testA.positions), testA).force - a.metrics.test_force_mae!) < 1e-9);
-    assert.ok(Math.abs(maes(predictWith(tf, b.weights, testA.positions), testA).force - b.metrics.test_force_mae!) < 1e-9);
-    assert.notEqual(framesHash(testA), framesHash(heldOutFrames({ atoms: 6, temperature: 500, dataSeed: 5 }, 'test', 20)));
+    assert.ok(
+      Math.abs(maes(predictWith(tf, a.weights, testA.positions), testA).force - a.metrics.test_force_mae!) < 1e-9,
+    );
+    assert.ok(
+      Math.abs(maes(predictWith(tf, b.weights, testA.positions), testA).force - b.metrics.test_force_mae!) < 1e-9,
+    );
+    assert.notEqual(
+      framesHash(testA),
+      framesHash(heldOutFrames({ atoms: 6, temperature: 500, dataSeed: 5 }, 'test', 20)),
+    );
   });
 
   it('resuming from the stage’s checkpoint gives the same weights as an uninterrupted run', async () => {
@@ -522,14 +659,26 @@ describe('ASTEROID stages', () => {
     const { ctx } = localContext('stop', {}, 1);
     const controller = new AbortController();
     controller.abort(new StoppedError('cancelled'));
-    await assert.rejects(trainMlff(tf, { ...ctx, signal: controller.signal }, parseTrainOptions({ epochs: 3, frames: 5 })), StoppedError);
+    await assert.rejects(
+      trainMlff(tf, { ...ctx, signal: controller.signal }, parseTrainOptions({ epochs: 3, frames: 5 })),
+      StoppedError,
+    );
   });
 
   it('score-matching pretraining runs as a stage', async () => {
     const out = await trainMlff(
       tf,
       localContext('sm', {}, 1).ctx,
-      parseTrainOptions({ seed: 1, data: 'cheap', pretrainLoss: 'score-matching', frames: 20, epochs: 2, testFrames: 10, valFrames: 5, batchSize: 10 }),
+      parseTrainOptions({
+        seed: 1,
+        data: 'cheap',
+        pretrainLoss: 'score-matching',
+        frames: 20,
+        epochs: 2,
+        testFrames: 10,
+        valFrames: 5,
+        batchSize: 10,
+      }),
     );
     assert.equal(out.info.loss, 'score-matching');
     assert.ok(Number.isFinite(out.metrics.loss!));
@@ -538,12 +687,21 @@ describe('ASTEROID stages', () => {
   it('the arm set runs end to end (small)', async () => {
     const tensorsBefore = tf.memory().numTensors;
     const r = await runAsteroidArms(backend, {
-      seed: 2, accurateFrames: 10, cheapFrames: 30, teacherEpochs: 3, pretrainEpochs: 2, finetuneEpochs: 2, testFrames: 20,
+      seed: 2,
+      accurateFrames: 10,
+      cheapFrames: 30,
+      teacherEpochs: 3,
+      pretrainEpochs: 2,
+      finetuneEpochs: 2,
+      testFrames: 20,
       trainOptions: { valFrames: 5 },
     });
     assert.deepEqual(Object.keys(r.arms).sort(), ['asteroid', 'baseline', 'uniform']);
     for (const arm of Object.values(r.arms)) assert.ok(Number.isFinite(arm.test_force_mae) && arm.test_force_mae > 0);
-    assert.deepEqual(r.stages.map((s) => s.stage), ['teacher', 'bias', 'asteroid-pretrain', 'asteroid-finetune', 'uniform-pretrain', 'uniform-finetune']);
+    assert.deepEqual(
+      r.stages.map((s) => s.stage),
+      ['teacher', 'bias', 'asteroid-pretrain', 'asteroid-finetune', 'uniform-pretrain', 'uniform-finetune'],
+    );
     assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensors leak across the stages');
   });
 });

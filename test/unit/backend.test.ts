@@ -22,7 +22,11 @@ describe('tfjs backend selection', () => {
       delete env.TRELLIS_TF_BACKEND;
       const script = `import(${JSON.stringify(BACKEND)}).then((m) => m.selectBackend(true)).then((b) => console.log(b.name, b.tf.getBackend()))`;
       const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', pathToFileURL(REGISTER).href, '--input-type=module', '-e', script], { env });
+        const child = spawn(
+          process.execPath,
+          ['--import', pathToFileURL(REGISTER).href, '--input-type=module', '-e', script],
+          { env },
+        );
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -31,7 +35,11 @@ describe('tfjs backend selection', () => {
       });
       assert.equal(result.code, 0, result.stderr);
       assert.equal(result.stdout.trim(), 'wasm wasm');
-      assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'], 'both native packages were tried first');
+      assert.deepEqual(
+        readFileSync(log, 'utf8').trim().split('\n'),
+        ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
+        'both native packages were tried first',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

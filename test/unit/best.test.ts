@@ -61,7 +61,11 @@ describe('best trial', () => {
           fc.record({
             status: fc.constantFrom(...statuses),
             // Few distinct values, so ties are common; sometimes no metric or a non-finite one.
-            score: fc.oneof(fc.integer({ min: 0, max: 4 }).map((v) => v / 4), fc.constant(undefined), fc.constant(Number.NaN)),
+            score: fc.oneof(
+              fc.integer({ min: 0, max: 4 }).map((v) => v / 4),
+              fc.constant(undefined),
+              fc.constant(Number.NaN),
+            ),
             // Trials end in any order, not by number.
             arrival: fc.double({ min: 0, max: 1, noNaN: true }),
           }),

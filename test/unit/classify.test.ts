@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { projectRoot } from '../../shared/paths.js';
 import { trialSchema, type TrialConfig } from '../../shared/spec/schema.js';
-import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint, type RunResult } from '../../worker/runtimes/base.js';
+import {
+  PermanentRunError,
+  StoppedError,
+  type AttemptContext,
+  type Checkpoint,
+  type RunResult,
+} from '../../worker/runtimes/base.js';
 import { selectBackend, type Backend } from '../../worker/runtimes/tfjs/backend.js';
 import { decodeCheckpoint, encodeCheckpoint, type TensorRecord } from '../../worker/runtimes/tfjs/checkpoint.js';
 import { tfjsRuntime } from '../../worker/runtimes/tfjs/runtime.js';
@@ -33,7 +39,12 @@ interface Harness {
 
 function makeContext(
   config: TrialConfig,
-  options: { seed?: number; store?: MemoryCheckpoints; attempt?: number; onReport?: (step: number, h: Harness) => void } = {},
+  options: {
+    seed?: number;
+    store?: MemoryCheckpoints;
+    attempt?: number;
+    onReport?: (step: number, h: Harness) => void;
+  } = {},
 ): Harness {
   const store = options.store ?? new MemoryCheckpoints();
   const controller = new AbortController();
@@ -141,7 +152,10 @@ describe('classify: MLP on optdigits', () => {
 
   it('does not leak tensors across epochs or after the run', () => {
     assert.equal(tensorCounts.length, 4);
-    assert.ok(tensorCounts.every((n) => n === tensorCounts[0]), `numTensors per epoch ${tensorCounts.join(', ')}`);
+    assert.ok(
+      tensorCounts.every((n) => n === tensorCounts[0]),
+      `numTensors per epoch ${tensorCounts.join(', ')}`,
+    );
     assert.equal(backend.tf.memory().numTensors, tensorsBefore);
   });
 
@@ -182,7 +196,10 @@ describe('classify: MLP on optdigits', () => {
     // Same seed, same weights as the uninterrupted run at epoch 2.
     const uninterrupted2 = weights(store.saved[1]!);
     const interrupted2 = weights(resumeStore.saved[1]!);
-    assert.deepEqual(interrupted2.get('model/dense0/kernel')!.values, uninterrupted2.get('model/dense0/kernel')!.values);
+    assert.deepEqual(
+      interrupted2.get('model/dense0/kernel')!.values,
+      uninterrupted2.get('model/dense0/kernel')!.values,
+    );
 
     const second = makeContext(config, { store: resumeStore, attempt: 2 });
     const resumed = await tfjsRuntime.run(second.ctx);
@@ -205,7 +222,10 @@ describe('classify: MLP on optdigits', () => {
   it('stops before training when the signal is already aborted', async () => {
     const h = makeContext(trial({ dataset: 'optdigits', epochs: 1 }));
     h.controller.abort(new StoppedError('cancelled by user'));
-    await assert.rejects(tfjsRuntime.run(h.ctx), (err: unknown) => err instanceof StoppedError && err.message === 'cancelled by user');
+    await assert.rejects(
+      tfjsRuntime.run(h.ctx),
+      (err: unknown) => err instanceof StoppedError && err.message === 'cancelled by user',
+    );
     assert.equal(h.reports.length, 0);
   });
 });
@@ -236,7 +256,15 @@ describe('classify: other models and data', () => {
 
   it('im2col convolution matches tf.conv2d', () => {
     const { tf } = backend;
-    const options = { type: 'cnn' as const, hidden: [8], dropout: 0, filters: [3, 5], inputSize: 36, numClasses: 4, shape: [6, 6] };
+    const options = {
+      type: 'cnn' as const,
+      hidden: [8],
+      dropout: 0,
+      filters: [3, 5],
+      inputSize: 36,
+      numClasses: 4,
+      shape: [6, 6],
+    };
     const a = buildModel(tf, options, Rng.create(1, 'init'));
     const b = buildModel(tf, { ...options, nativeConv: true }, Rng.create(1, 'init'));
     const x = tf.randomNormal([5, 36], 0, 1, 'float32', 7) as import('@tensorflow/tfjs').Tensor2D;
@@ -267,7 +295,12 @@ describe('classify: other models and data', () => {
     assert.deepEqual(result.info.classes, ['no', 'yes']);
     assert.equal(result.info.testSize, 72);
     assert.ok(m.test_auc! > 0.75, `test_auc ${m.test_auc}`);
-    for (const key of ['test_accuracy', 'test_worst_group_accuracy', 'test_group_accuracy.A', 'test_group_accuracy.B']) {
+    for (const key of [
+      'test_accuracy',
+      'test_worst_group_accuracy',
+      'test_group_accuracy.A',
+      'test_group_accuracy.B',
+    ]) {
       assert.ok(m[key]! >= 0 && m[key]! <= 1, `${key} ${m[key]}`);
     }
     const groupValues = [m['test_group_accuracy.A']!, m['test_group_accuracy.B']!];
@@ -284,15 +317,23 @@ describe('classify: other models and data', () => {
       h.reports.map((r) => r.step),
       [1],
     );
-    assert.ok(h.logs.some((l) => /ignoring the checkpoint at step 3 \(not a trellis tfjs checkpoint/.test(l)), h.logs.join('\n'));
+    assert.ok(
+      h.logs.some((l) => /ignoring the checkpoint at step 3 \(not a trellis tfjs checkpoint/.test(l)),
+      h.logs.join('\n'),
+    );
     // A checkpoint of another architecture is not loaded either.
-    const other = makeContext(trial({ dataset: 'optdigits-mini', epochs: 2, model: { type: 'mlp', hidden: [8] } }), { store });
+    const other = makeContext(trial({ dataset: 'optdigits-mini', epochs: 2, model: { type: 'mlp', hidden: [8] } }), {
+      store,
+    });
     await tfjsRuntime.run(other.ctx);
     assert.deepEqual(
       other.reports.map((r) => r.step),
       [1, 2],
     );
-    assert.ok(other.logs.some((l) => /different model architecture/.test(l)), other.logs.join('\n'));
+    assert.ok(
+      other.logs.some((l) => /different model architecture/.test(l)),
+      other.logs.join('\n'),
+    );
   });
 
   it('sgd with label noise reports the flipped labels', async () => {
@@ -314,7 +355,10 @@ describe('task registry and config checks', () => {
   it('lists tasks and names unknown ones', () => {
     assert.ok(taskNames().includes('classify'));
     assert.equal(getTask('classify').name, 'classify');
-    assert.throws(() => getTask('regress'), (err: unknown) => err instanceof PermanentRunError && /tasks: .*classify/.test(err.message));
+    assert.throws(
+      () => getTask('regress'),
+      (err: unknown) => err instanceof PermanentRunError && /tasks: .*classify/.test(err.message),
+    );
   });
 
   it('accepts a valid classify config', () => {
@@ -346,13 +390,21 @@ describe('task registry and config checks', () => {
       'trial.dataset.group: loss groupdro needs a group column (dataset.group)',
     ]);
     const embedding = validateTaskConfig(trial({ dataset: 'optdigits', loss: 'tcm' }));
-    assert.match(embedding[0]!, /^trial\.loss: tcm \(family embedding\) does not fit task classify, which takes classification, group, binary/);
+    assert.match(
+      embedding[0]!,
+      /^trial\.loss: tcm \(family embedding\) does not fit task classify, which takes classification, group, binary/,
+    );
   });
 
   it('refuses a bad config at run time with PermanentRunError', async () => {
     const h = makeContext(trial({ dataset: { path: 'test/fixtures/missing.csv', label: 'y' } }));
-    await assert.rejects(tfjsRuntime.run(h.ctx), (err: unknown) => err instanceof PermanentRunError && /missing\.csv/.test(err.message));
-    const shape = makeContext(trial({ dataset: { path: 'test/fixtures/groups.csv', label: 'label', shape: [3, 3] }, model: { type: 'cnn' } }));
+    await assert.rejects(
+      tfjsRuntime.run(h.ctx),
+      (err: unknown) => err instanceof PermanentRunError && /missing\.csv/.test(err.message),
+    );
+    const shape = makeContext(
+      trial({ dataset: { path: 'test/fixtures/groups.csv', label: 'label', shape: [3, 3] }, model: { type: 'cnn' } }),
+    );
     await assert.rejects(tfjsRuntime.run(shape.ctx), /holds 9 values but the dataset has 7 features/);
   });
 });

@@ -48,7 +48,10 @@ function fakeAttempt(options: {
   const store = options.store ?? [];
   const controller = new AbortController();
   const waiters: Array<{ pattern: RegExp; resolve: (match: RegExpExecArray) => void }> = [];
-  const config: TrialConfig = { ...trialSchema.parse({ runtime: 'command', command: options.command }), ...options.trial };
+  const config: TrialConfig = {
+    ...trialSchema.parse({ runtime: 'command', command: options.command }),
+    ...options.trial,
+  };
   const attemptNumber = options.attemptNumber ?? 1;
   const ctx: AttemptContext = {
     experimentId: 'exp-1',
@@ -117,7 +120,13 @@ describe('command runtime: metrics', () => {
     assert.equal(result.info.exitCode, 0);
     assert.equal(result.info.command, node);
     assert.equal(typeof result.info.durationMs, 'number');
-    for (const line of ['starting metrics fixture', 'not json {', 'a warning on stderr', '[1, 2, 3]', 'last line without newline']) {
+    for (const line of [
+      'starting metrics fixture',
+      'not json {',
+      'a warning on stderr',
+      '[1, 2, 3]',
+      'last line without newline',
+    ]) {
       assert.ok(attempt.logs.includes(line), `log has ${JSON.stringify(line)}: ${JSON.stringify(attempt.logs)}`);
     }
     assert.ok(attempt.logs.some((line) => line.includes('non-finite') && line.includes('acc')));
@@ -242,7 +251,10 @@ describe('command runtime: params and environment', () => {
   });
 
   it('an unknown ${params.X} is a PermanentRunError naming X and the known params', async () => {
-    const attempt = fakeAttempt({ command: [node, '-e', '', '--x=${params.lossq}'], params: { lr: 0.1, 'loss.q': 0.5 } });
+    const attempt = fakeAttempt({
+      command: [node, '-e', '', '--x=${params.lossq}'],
+      params: { lr: 0.1, 'loss.q': 0.5 },
+    });
     await assert.rejects(commandRuntime.run(attempt.ctx), (err: unknown) => {
       assert.ok(err instanceof PermanentRunError);
       assert.match(err.message, /params\.lossq/);
@@ -351,14 +363,20 @@ describe('command runtime: checkpoints', () => {
     const store: Checkpoint[] = [];
     const first = fakeAttempt({ command: [node, program('checkpointer.mjs'), '6', '3'], store, attemptNumber: 1 });
     await assert.rejects(commandRuntime.run(first.ctx), /exited with code 1[\s\S]*simulated crash after step 3/);
-    assert.deepEqual(first.reports.map((r) => r.step), [1, 2, 3]);
+    assert.deepEqual(
+      first.reports.map((r) => r.step),
+      [1, 2, 3],
+    );
     assert.ok(first.logs.includes('resume env=none file=0'));
     assert.equal(store.at(-1)?.step, 3);
 
     const second = fakeAttempt({ command: [node, program('checkpointer.mjs'), '6', '0'], store, attemptNumber: 2 });
     const result = await commandRuntime.run(second.ctx);
     assert.ok(second.logs.includes('resume env=3 file=3'), JSON.stringify(second.logs));
-    assert.deepEqual(second.reports.map((r) => r.step), [4, 5, 6]);
+    assert.deepEqual(
+      second.reports.map((r) => r.step),
+      [4, 5, 6],
+    );
     assert.equal(result.info.resumedFromStep, 3);
     assert.deepEqual(result.metrics, { loss: 1 / 6 });
     const last = store.at(-1)!;
@@ -393,7 +411,10 @@ describe('command runtime: checkpoints', () => {
         // step.txt one behind while the next step's state is being written; a copy read over
         // a longer stretch could pair them any other way.
         const step = Number(await readFile(join(target, 'step.txt'), 'utf8'));
-        assert.ok(state.step === step || state.step === step + 1, `state.json at step ${state.step}, step.txt at ${step}`);
+        assert.ok(
+          state.step === step || state.step === step + 1,
+          `state.json at step ${state.step}, step.txt at ${step}`,
+        );
         assert.ok(saved.step <= state.step);
       }
     } finally {
@@ -409,7 +430,11 @@ describe('command runtime: checkpoints', () => {
     assert.equal(store[0]!.step, 4);
 
     // Resumed and already done: nothing changes, nothing is saved again.
-    const again = fakeAttempt({ command: [node, program('checkpointer.mjs'), '4', '0', 'silent'], store, attemptNumber: 2 });
+    const again = fakeAttempt({
+      command: [node, program('checkpointer.mjs'), '4', '0', 'silent'],
+      store,
+      attemptNumber: 2,
+    });
     await commandRuntime.run(again.ctx);
     assert.deepEqual(again.reports, []);
     assert.equal(store.length, 1);
@@ -487,9 +512,17 @@ describe('command runtime: a Python program (stdlib only)', () => {
     assert.ok(first.logs.includes('done'));
     assert.equal(store.at(-1)?.step, 2);
 
-    const second = fakeAttempt({ command: ['python3', '-c', script, '4'], params: { lr: 0.5 }, store, attemptNumber: 2 });
+    const second = fakeAttempt({
+      command: ['python3', '-c', script, '4'],
+      params: { lr: 0.5 },
+      store,
+      attemptNumber: 2,
+    });
     await commandRuntime.run(second.ctx);
-    assert.deepEqual(second.reports.map((r) => r.step), [3, 4]);
+    assert.deepEqual(
+      second.reports.map((r) => r.step),
+      [3, 4],
+    );
     assert.equal(store.at(-1)?.step, 4);
   });
 });

@@ -67,7 +67,9 @@ describe('parseCsv', () => {
 
 describe('header handling', () => {
   it('reads optdigits with its header line and a copy without one to the same columns and rows', () => {
-    const withHeader = readCsvTable(join(root, 'datasets/optdigits/optdigits.tra'), { defaultColumns: optdigitsColumns });
+    const withHeader = readCsvTable(join(root, 'datasets/optdigits/optdigits.tra'), {
+      defaultColumns: optdigitsColumns,
+    });
     const without = readCsvTable(fixture('optdigits-noheader.csv'), { defaultColumns: optdigitsColumns });
     assert.equal(withHeader.hadHeader, true);
     assert.equal(without.hadHeader, false);
@@ -125,7 +127,10 @@ describe('header handling', () => {
       () => loadDataset(config({ dataset: { path: fixture('mixed.csv'), label: 'label', group: 'grp' } }), 1),
       /group column "grp" not found/,
     );
-    assert.throws(() => loadDataset(config({ dataset: 'mnist' }), 1), /unknown built-in dataset "mnist"; built-ins: .*optdigits/);
+    assert.throws(
+      () => loadDataset(config({ dataset: 'mnist' }), 1),
+      /unknown built-in dataset "mnist"; built-ins: .*optdigits/,
+    );
   });
 });
 
@@ -224,7 +229,10 @@ describe('splits', () => {
     assert.equal(a.validation.length, 20);
     assert.equal(a.test.length, 10);
     const all = [...a.train, ...a.validation, ...a.test].sort((x, y) => x - y);
-    assert.deepEqual(all, Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      all,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
   });
 
   it('take validation from the training file and the test set from the test file', () => {
@@ -240,7 +248,10 @@ describe('splits', () => {
     const trainIds = new Set(one.train.ids);
     assert.ok([...one.validation.ids].every((id) => !trainIds.has(id) && id < 3823));
     assert.ok([...one.test.ids].every((id) => id >= 3823));
-    assert.deepEqual([...one.test.ids], Array.from({ length: 1797 }, (_, i) => 3823 + i));
+    assert.deepEqual(
+      [...one.test.ids],
+      Array.from({ length: 1797 }, (_, i) => 3823 + i),
+    );
   });
 
   it('rejects fractions that leave nothing to train on', () => {

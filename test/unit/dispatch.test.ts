@@ -13,9 +13,15 @@ describe('leases', () => {
     leases.grant({ ...base, attemptId: 'a2', workerId: 'w2' }, 0);
     assert.deepEqual(leases.renew('w1', ['a1'], 900), []);
     assert.deepEqual(leases.takeExpired(999), []);
-    assert.deepEqual(leases.takeExpired(1000).map((l) => l.attemptId), ['a2']);
+    assert.deepEqual(
+      leases.takeExpired(1000).map((l) => l.attemptId),
+      ['a2'],
+    );
     assert.deepEqual(leases.takeExpired(1899), []);
-    assert.deepEqual(leases.takeExpired(1900).map((l) => l.attemptId), ['a1']);
+    assert.deepEqual(
+      leases.takeExpired(1900).map((l) => l.attemptId),
+      ['a1'],
+    );
     assert.equal(leases.size, 0);
   });
 
@@ -57,7 +63,10 @@ const request = { cpus: 1, gpus: 0, memoryBytes: 0, runtime: 'tfjs', labels: {} 
 
 describe('slot matching', () => {
   it('places on the least loaded worker that fits', () => {
-    const placement = place([worker('a', { running: 2, usedCpus: 2 }), worker('b', { running: 1, usedCpus: 1 })], request);
+    const placement = place(
+      [worker('a', { running: 2, usedCpus: 2 }), worker('b', { running: 1, usedCpus: 1 })],
+      request,
+    );
     assert.equal(placement?.workerId, 'b');
   });
 
@@ -68,7 +77,10 @@ describe('slot matching', () => {
       workerId: 'g',
       gpuIds: ['1'],
     });
-    assert.equal(place([worker('m', { memoryBytes: 100, usedMemoryBytes: 60 })], { ...request, memoryBytes: 50 }), undefined);
+    assert.equal(
+      place([worker('m', { memoryBytes: 100, usedMemoryBytes: 60 })], { ...request, memoryBytes: 50 }),
+      undefined,
+    );
     assert.equal(place([worker('c', { runtimes: ['command'] })], request), undefined);
     assert.equal(place([worker('l', { labels: { gpu: 't4' } })], { ...request, labels: { gpu: 'a100' } }), undefined);
     assert.equal(place([worker('d', { accepting: false })], request), undefined);
@@ -83,10 +95,13 @@ describe('slot matching', () => {
 });
 
 describe('dispatcher', () => {
-  it('hands slots out FIFO as capacity frees, never over a worker\'s CPUs', async () => {
+  it("hands slots out FIFO as capacity frees, never over a worker's CPUs", async () => {
     const dispatcher = new Dispatcher();
     const sent: unknown[] = [];
-    dispatcher.addWorker({ id: 'w', cpus: 2, gpus: [], memoryBytes: 0, labels: {}, runtimes: ['tfjs'], accepting: true }, { send: (m) => sent.push(m), end: () => undefined });
+    dispatcher.addWorker(
+      { id: 'w', cpus: 2, gpus: [], memoryBytes: 0, labels: {}, runtimes: ['tfjs'], accepting: true },
+      { send: (m) => sent.push(m), end: () => undefined },
+    );
     const order: string[] = [];
     const waits = ['a', 'b', 'c'].map((key) => dispatcher.waitForSlot(key, request).then(() => order.push(key)));
     await Promise.resolve();

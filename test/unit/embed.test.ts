@@ -43,9 +43,18 @@ describe('embed: retrieval metrics on hand-built embeddings', () => {
     assert.equal(recallAt1(emb, [0, 0, 1, 0, 1], 1), 0.4);
     assert.equal(recallAt1(emb, [0, 0, 1, 1, 1], 1), 1);
     // Only rows with label 1.
-    assert.equal(recallAt1(emb, [0, 0, 1, 0, 1], 1, (i) => [2, 4].includes(i)), 0);
+    assert.equal(
+      recallAt1(emb, [0, 0, 1, 0, 1], 1, (i) => [2, 4].includes(i)),
+      0,
+    );
     // Row 0 at (0,0) has two nearest rows at distance 1: one same-label, one not → 1/2.
-    const tie = rows([[0, 0], [1, 0], [0, 1], [5, 5], [5, 6]]);
+    const tie = rows([
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [5, 5],
+      [5, 6],
+    ]);
     assert.deepEqual(Array.from(nearestNeighbourHits(tie, [0, 0, 1, 1, 1], 2)), [0.5, 1, 0, 1, 1]);
     assert.equal(recallAt1(tie, [0, 0, 1, 1, 1], 2), 0.7);
   });
@@ -66,7 +75,13 @@ describe('embed: retrieval metrics on hand-built embeddings', () => {
         labels.push(c);
       }
     }
-    const separated = fewShotAccuracy(rows(points), labels, 3, { ways: 2, shots: 3, queries: 5, episodes: 40, seed: 7 });
+    const separated = fewShotAccuracy(rows(points), labels, 3, {
+      ways: 2,
+      shots: 3,
+      queries: 5,
+      episodes: 40,
+      seed: 7,
+    });
     assert.deepEqual(separated, { accuracy: 1, episodes: 40, ways: 2, queries: 40 * 2 * 5 });
 
     // Every example of classes 0 and 1 sits on the same point: whatever the support, their
@@ -81,8 +96,15 @@ describe('embed: retrieval metrics on hand-built embeddings', () => {
     const capped = fewShotAccuracy(rows(twins), labels, 3, { ways: 10, shots: 6, queries: 15, episodes: 3, seed: 3 });
     assert.deepEqual(capped, { accuracy: 0.75, episodes: 3, ways: 4, queries: 3 * 4 * 2 });
     // Restricted to classes 2 and 3; and too few eligible classes → undefined.
-    assert.equal(fewShotAccuracy(rows(twins), labels, 3, { ways: 5, shots: 1, queries: 3, episodes: 5, seed: 1, classes: [2, 3] })?.accuracy, 1);
-    assert.equal(fewShotAccuracy(rows(twins), labels, 3, { ways: 5, shots: 8, queries: 3, episodes: 5, seed: 1 }), undefined);
+    assert.equal(
+      fewShotAccuracy(rows(twins), labels, 3, { ways: 5, shots: 1, queries: 3, episodes: 5, seed: 1, classes: [2, 3] })
+        ?.accuracy,
+      1,
+    );
+    assert.equal(
+      fewShotAccuracy(rows(twins), labels, 3, { ways: 5, shots: 8, queries: 3, episodes: 5, seed: 1 }),
+      undefined,
+    );
   });
 
   it('few-shot episodes are seeded: same seed, same value', () => {
@@ -109,7 +131,9 @@ describe('embed: config validation', () => {
     for (const loss of ['ms', 'tcm', 'prototriplet', { name: 'ms', beta: 20 }]) {
       assert.deepEqual(validateEmbedConfig(config({ loss })), [], JSON.stringify(loss));
     }
-    assert.deepEqual(validateEmbedConfig(config({})), ['trial.loss: task embed needs an embedding loss (ms, tcm, prototriplet), got ce']);
+    assert.deepEqual(validateEmbedConfig(config({})), [
+      'trial.loss: task embed needs an embedding loss (ms, tcm, prototriplet), got ce',
+    ]);
     assert.deepEqual(validateEmbedConfig(config({ loss: { name: 'rdpo', epsilon: 0.1 } })), [
       'trial.loss: task embed needs an embedding loss (ms, tcm, prototriplet), got rdpo',
     ]);
@@ -158,7 +182,10 @@ describe('embed: training on optdigits', () => {
     // Seen (seed 1, wasm): untrained val recall@1 0.846 → 0.928, 0.948 after epochs 1, 2;
     // test recall@1 0.968 and 5-way 5-shot accuracy 0.951 (40 episodes).
     const untrained = result.info.untrainedValRecallAt1 as number;
-    assert.deepEqual(run.reports.map((r) => r.step), [1, 2]);
+    assert.deepEqual(
+      run.reports.map((r) => r.step),
+      [1, 2],
+    );
     const last = run.reports.at(-1)!.metrics;
     assert.ok(last.val_recall_at_1! > untrained + 0.03, `val recall ${last.val_recall_at_1} vs untrained ${untrained}`);
     assert.ok(last.val_recall_at_1! >= 0.7);
@@ -167,7 +194,10 @@ describe('embed: training on optdigits', () => {
     assert.ok(result.metrics.test_fewshot_accuracy! >= 0.7, `few-shot ${result.metrics.test_fewshot_accuracy}`);
     assert.ok(result.metrics.test_fewshot_accuracy! <= 1);
     assert.equal(result.info.batchesPerEpoch, Math.ceil((result.info.trainSize as number) / 32));
-    assert.deepEqual(run.store.map((c) => c.step), [1, 2]);
+    assert.deepEqual(
+      run.store.map((c) => c.step),
+      [1, 2],
+    );
 
     // A second attempt finds the epoch-2 checkpoint: nothing left to train, same final metrics.
     const resumed = attempt({ ...small, loss: 'ms' }, 1, run.store);
@@ -188,7 +218,12 @@ describe('embed: training on optdigits', () => {
     assert.ok(last.val_recall_at_1! > (result.info.untrainedValRecallAt1 as number));
     assert.ok(last.val_recall_at_1! >= 0.7, `val recall ${last.val_recall_at_1}`);
     for (const key of ['val_recall_at_1_unseen']) assert.ok(last[key]! > 0.5 && last[key]! <= 1, `${key} ${last[key]}`);
-    for (const key of ['test_recall_at_1', 'test_fewshot_accuracy', 'test_recall_at_1_unseen', 'test_fewshot_accuracy_unseen']) {
+    for (const key of [
+      'test_recall_at_1',
+      'test_fewshot_accuracy',
+      'test_recall_at_1_unseen',
+      'test_fewshot_accuracy_unseen',
+    ]) {
       assert.ok(result.metrics[key]! > 0.5 && result.metrics[key]! <= 1, `${key} ${result.metrics[key]}`);
     }
   });
@@ -201,7 +236,10 @@ describe('embed: training on optdigits', () => {
       run.controller.abort();
     };
     await assert.rejects(embedTask.run(run.ctx, backend), StoppedError);
-    assert.deepEqual(run.reports.map((r) => r.step), [1]);
+    assert.deepEqual(
+      run.reports.map((r) => r.step),
+      [1],
+    );
     assert.ok(run.reports[0]!.metrics.val_recall_at_1! > 0.7);
   });
 });

@@ -70,19 +70,23 @@ describe('ALGORITHMS.md §3 test vectors', () => {
   });
 
   it('bias: the table batch → 1.212090 (first call)', async () => {
-    const l = await computeLoss('bias', {}, {
-      features: [
-        [1, 2, 3, 4],
-        [0, 0, 0, 4],
-        [1, 1, 1, 1],
-      ],
-      logits: [
-        [2, 1, 0],
-        [0, 1, 2],
-        [1, 1, 1],
-      ],
-      labels: [0, 0, 2],
-    });
+    const l = await computeLoss(
+      'bias',
+      {},
+      {
+        features: [
+          [1, 2, 3, 4],
+          [0, 0, 0, 4],
+          [1, 1, 1, 1],
+        ],
+        logits: [
+          [2, 1, 0],
+          [0, 1, 2],
+          [1, 1, 1],
+        ],
+        labels: [0, 0, 2],
+      },
+    );
     close(l, 1.21209, 1e-5, 'bias');
   });
 
@@ -106,7 +110,12 @@ describe('ALGORITHMS.md §3 test vectors', () => {
   });
 
   it('aldr first call (c=0.1, λ0=10, α=2) → −0.903275 and λ = 9.984868', async () => {
-    close(await computeLoss('aldr', { c: 0.1, lambda0: 10, alpha: 2 }, { logits: H, labels: Y }), -0.903275, 1e-5, 'aldr');
+    close(
+      await computeLoss('aldr', { c: 0.1, lambda0: 10, alpha: 2 }, { logits: H, labels: Y }),
+      -0.903275,
+      1e-5,
+      'aldr',
+    );
     const loss = createLoss({ name: 'aldr', c: 0.1, lambda0: 10, alpha: 2 });
     tf.tidy(() => loss.compute({ logits: tf.tensor2d(H), labels: tf.tensor1d(Y, 'int32') }));
     const state = loss.saveState!() as { lambdas: Array<[number, number]> };
@@ -119,22 +128,31 @@ describe('ALGORITHMS.md §3 test vectors', () => {
     const inputs = { probs: [0.9, 0.2, 0.7, 0.4], labels: [1, 0, 0, 1] };
     close(await computeLoss('anyloss', { metric: 'f1', L: 73 }, inputs), 0.499748, 1e-5, 'f1');
     close(await computeLoss('anyloss', { metric: 'accuracy', L: 73 }, inputs), 0.499831, 1e-5, 'accuracy');
-    close(await computeLoss('anyloss', { metric: 'balanced_accuracy', L: 73 }, inputs), 0.499832, 1e-5, 'balanced_accuracy');
+    close(
+      await computeLoss('anyloss', { metric: 'balanced_accuracy', L: 73 }, inputs),
+      0.499832,
+      1e-5,
+      'balanced_accuracy',
+    );
     // gmean has no vector in the table: TP ≈ 1.000675, TN ≈ 1.0000005, y1 = y0 = 2 →
     // 1 − sqrt(TP·TN/4) ≈ 0.499832 (derived by hand from the same A(p)).
     close(await computeLoss('anyloss', { metric: 'gmean', L: 73 }, inputs), 0.499832, 1e-5, 'gmean');
   });
 
   it('ms: the table embeddings → 0.339372', async () => {
-    const l = await computeLoss('ms', {}, {
-      embeddings: [
-        [1, 0],
-        [0.8, 0.6],
-        [0.6, 0.8],
-        [0, 1],
-      ],
-      labels: [0, 0, 1, 1],
-    });
+    const l = await computeLoss(
+      'ms',
+      {},
+      {
+        embeddings: [
+          [1, 0],
+          [0.8, 0.6],
+          [0.6, 0.8],
+          [0, 1],
+        ],
+        labels: [0, 0, 1, 1],
+      },
+    );
     close(l, 0.339372, 1e-5, 'ms');
   });
 
@@ -143,31 +161,39 @@ describe('ALGORITHMS.md §3 test vectors', () => {
   });
 
   it('tcm: the table embeddings → 0.51788', async () => {
-    const l = await computeLoss('tcm', {}, {
-      embeddings: [
-        [0, 1],
-        [0.43, 0.9],
-        [1, 0],
-        [0.5, 0.5],
-      ],
-      labels: [0, 0, 1, 1],
-    });
+    const l = await computeLoss(
+      'tcm',
+      {},
+      {
+        embeddings: [
+          [0, 1],
+          [0.43, 0.9],
+          [1, 0],
+          [0.5, 0.5],
+        ],
+        labels: [0, 0, 1, 1],
+      },
+    );
     close(l, 0.51788, 1e-5, 'tcm');
   });
 
   it('prototriplet: the table queries → 0.3000', async () => {
-    const l = await computeLoss('prototriplet', {}, {
-      prototypes: [
-        [0, 0],
-        [2, 0],
-      ],
-      queries: [
-        [0.5, 0],
-        [1.5, 0],
-        [1.2, 0],
-      ],
-      labels: [0, 1, 0],
-    });
+    const l = await computeLoss(
+      'prototriplet',
+      {},
+      {
+        prototypes: [
+          [0, 0],
+          [2, 0],
+        ],
+        queries: [
+          [0.5, 0],
+          [1.5, 0],
+          [1.2, 0],
+        ],
+        labels: [0, 1, 0],
+      },
+    );
     close(l, 0.3, 1e-4, 'prototriplet');
   });
 
@@ -203,7 +229,12 @@ describe('values derived by hand', () => {
   });
 
   it('compsum τ=1 equals ce, τ=2 equals 1 − p_y, τ=0 equals 1/p_y − 1', async () => {
-    close(await computeLoss('compsum', { tau: 1 }, { logits, labels }), await computeLoss('ce', {}, { logits, labels }), 1e-6, 'τ=1');
+    close(
+      await computeLoss('compsum', { tau: 1 }, { logits, labels }),
+      await computeLoss('ce', {}, { logits, labels }),
+      1e-6,
+      'τ=1',
+    );
     close(await computeLoss('compsum', { tau: 2 }, { logits, labels }), meanOf(py.map((p) => 1 - p)), 1e-5, 'τ=2');
     close(await computeLoss('compsum', { tau: 0 }, { logits, labels }), meanOf(py.map((p) => 1 / p - 1)), 1e-3, 'τ=0');
   });
@@ -256,7 +287,12 @@ describe('values derived by hand', () => {
   it('bias with α = 0 is (1 − β) · ce', async () => {
     const features = matrix(rng(3), 6, 5);
     const ce = await computeLoss('ce', {}, { logits, labels });
-    close(await computeLoss('bias', { alpha: 0, beta: 0.25 }, { logits, labels, features }), 0.75 * ce, 1e-5, 'bias α=0');
+    close(
+      await computeLoss('bias', { alpha: 0, beta: 0.25 }, { logits, labels, features }),
+      0.75 * ce,
+      1e-5,
+      'bias α=0',
+    );
   });
 
   it('prototriplet: a query between two prototypes, hand distances', async () => {
@@ -286,7 +322,22 @@ describe('values derived by hand', () => {
 
   it('ms and tcm are 0 when no pair qualifies', async () => {
     // One sample per class: no positive pair, every anchor is skipped.
-    close(await computeLoss('ms', {}, { embeddings: [[1, 0], [0, 1]], labels: [0, 1] }), 0, 0, 'ms');
+    close(
+      await computeLoss(
+        'ms',
+        {},
+        {
+          embeddings: [
+            [1, 0],
+            [0, 1],
+          ],
+          labels: [0, 1],
+        },
+      ),
+      0,
+      0,
+      'ms',
+    );
     // Orthogonal classes, identical positives: no positive below 0.9, no negative above 0.5.
     const embeddings = [
       [1, 0],
@@ -301,13 +352,17 @@ describe('values derived by hand', () => {
     const loss = createLoss('ce');
     const g = tf.tidy(() => {
       const labelsT = tf.tensor1d(labels, 'int32');
-      return tf.grad((x: tf.Tensor) => loss.compute({ logits: x, labels: labelsT }))(tf.tensor2d(logits)).arraySync() as number[][];
+      return tf
+        .grad((x: tf.Tensor) => loss.compute({ logits: x, labels: labelsT }))(tf.tensor2d(logits))
+        .arraySync() as number[][];
     });
     logits.forEach((row, i) => {
       const m = Math.max(...row);
       const e = row.map((v) => Math.exp(v - m));
       const s = e.reduce((a, b) => a + b, 0);
-      row.forEach((_, k) => close(g[i]![k]!, (e[k]! / s - (k === labels[i] ? 1 : 0)) / logits.length, 1e-6, `grad[${i}][${k}]`));
+      row.forEach((_, k) =>
+        close(g[i]![k]!, (e[k]! / s - (k === labels[i] ? 1 : 0)) / logits.length, 1e-6, `grad[${i}][${k}]`),
+      );
     });
   });
 });
@@ -322,8 +377,14 @@ describe('gradients are finite on random inputs', () => {
     const logits = matrix(rand, N, K, scale);
     const labels = Array.from({ length: N }, (_, i) => i % K);
     const classification = { inputs: { logits, labels }, wrt: ['logits'] as LossInputName[] };
-    const groups = { inputs: { logits, labels, groups: labels.map((y) => ['a', 'b', 'c'][y % 3]!) }, wrt: ['logits'] as LossInputName[] };
-    const embedding = { inputs: { embeddings: matrix(rand, N, 4), labels: [0, 0, 1, 1, 2, 2, 0, 1] }, wrt: ['embeddings'] as LossInputName[] };
+    const groups = {
+      inputs: { logits, labels, groups: labels.map((y) => ['a', 'b', 'c'][y % 3]!) },
+      wrt: ['logits'] as LossInputName[],
+    };
+    const embedding = {
+      inputs: { embeddings: matrix(rand, N, 4), labels: [0, 0, 1, 1, 2, 2, 0, 1] },
+      wrt: ['embeddings'] as LossInputName[],
+    };
     return {
       ce: classification,
       focal: classification,
@@ -334,11 +395,17 @@ describe('gradients are finite on random inputs', () => {
       gce: classification,
       ldr: classification,
       aldr: { inputs: { logits, labels, sampleIds: labels.map((_, i) => 100 + i) }, wrt: ['logits'] },
-      anyloss: { inputs: { probs: labels.map(() => 0.3 + 0.4 * rand()), labels: labels.map((y) => y % 2) }, wrt: ['probs'] },
+      anyloss: {
+        inputs: { probs: labels.map(() => 0.3 + 0.4 * rand()), labels: labels.map((y) => y % 2) },
+        wrt: ['probs'],
+      },
       ms: embedding,
       mw: { inputs: { positives: [0.3, 1.2, -0.4], negatives: [0.1, 0.9, -1, 2] }, wrt: ['positives', 'negatives'] },
       tcm: embedding,
-      prototriplet: { inputs: { queries: matrix(rand, 6, 4), prototypes: matrix(rand, 3, 4), labels: [0, 1, 2, 0, 1, 2] }, wrt: ['queries', 'prototypes'] },
+      prototriplet: {
+        inputs: { queries: matrix(rand, 6, 4), prototypes: matrix(rand, 3, 4), labels: [0, 1, 2, 0, 1, 2] },
+        wrt: ['queries', 'prototypes'],
+      },
       rdpo: { inputs: { margins: labels.map(() => (rand() * 2 - 1) * 5) }, wrt: ['margins'] },
       worstgroup: groups,
       fairreg: groups,
@@ -346,7 +413,11 @@ describe('gradients are finite on random inputs', () => {
     };
   }
 
-  function gradients(name: string, c: { inputs: LossArrayInputs; wrt: LossInputName[] }, params: Record<string, unknown> = {}): number[][] {
+  function gradients(
+    name: string,
+    c: { inputs: LossArrayInputs; wrt: LossInputName[] },
+    params: Record<string, unknown> = {},
+  ): number[][] {
     const def = getLossDefinition(name);
     const loss = createLoss({ name, ...params });
     return tf.tidy(() => {
@@ -375,14 +446,19 @@ describe('gradients are finite on random inputs', () => {
         for (const [i, g] of gs.entries()) {
           assert.ok(g.every(Number.isFinite), `${name}: d/d${c.wrt[i]} has a non-finite entry: ${g}`);
         }
-        assert.ok(gs.some((g) => g.some((v) => v !== 0)), `${name}: gradient is identically zero`);
+        assert.ok(
+          gs.some((g) => g.some((v) => v !== 0)),
+          `${name}: gradient is identically zero`,
+        );
       }
     });
   }
 
   it('classification losses stay finite on constant (all-zero) logits and confident ones', () => {
     const zeros = Array.from({ length: N }, () => Array.from({ length: K }, () => 0));
-    const confident = Array.from({ length: N }, (_, i) => Array.from({ length: K }, (_, k) => (k === i % K ? 80 : -80)));
+    const confident = Array.from({ length: N }, (_, i) =>
+      Array.from({ length: K }, (_, k) => (k === i % K ? 80 : -80)),
+    );
     const labels = Array.from({ length: N }, (_, i) => i % K);
     const extras = (logits: number[][]): LossArrayInputs => ({
       logits,
@@ -450,16 +526,40 @@ describe('stateful losses round-trip their state', () => {
     tf.tidy(() => loss.compute(tensorsFromArrays(def, { logits: [[1, 0]], labels: [0], features: [[0, 0, 0]] })));
     assert.deepEqual(loss.saveState!(), { globalMin: 0 });
     // Next batch: variances [2, 8]. With g = 0: ṽ = [2/6, 8/6]; a fresh instance has g = 2: ṽ = [0, 1].
-    const next = { logits: [[1, 0], [0, 1]], labels: [0, 0], features: [[0, 2], [0, 4]] };
-    close(tf.tidy(() => loss.compute(tensorsFromArrays(def, next)).dataSync()[0]!), 0.908703, 1e-5, 'with state');
-    close(tf.tidy(() => createLoss('bias').compute(tensorsFromArrays(def, next)).dataSync()[0]!), 0.799011, 1e-5, 'fresh');
+    const next = {
+      logits: [
+        [1, 0],
+        [0, 1],
+      ],
+      labels: [0, 0],
+      features: [
+        [0, 2],
+        [0, 4],
+      ],
+    };
+    close(
+      tf.tidy(() => loss.compute(tensorsFromArrays(def, next)).dataSync()[0]!),
+      0.908703,
+      1e-5,
+      'with state',
+    );
+    close(
+      tf.tidy(() => createLoss('bias').compute(tensorsFromArrays(def, next)).dataSync()[0]!),
+      0.799011,
+      1e-5,
+      'fresh',
+    );
   });
 
   it('aldr: the second call uses the stored λ (hand value)', () => {
     const def = getLossDefinition('aldr');
     const loss = createLoss('aldr');
-    const first = tf.tidy(() => loss.compute(tensorsFromArrays(def, { logits: H, labels: Y, sampleIds: [42] })).dataSync()[0]!);
-    const second = tf.tidy(() => loss.compute(tensorsFromArrays(def, { logits: H, labels: Y, sampleIds: [42] })).dataSync()[0]!);
+    const first = tf.tidy(
+      () => loss.compute(tensorsFromArrays(def, { logits: H, labels: Y, sampleIds: [42] })).dataSync()[0]!,
+    );
+    const second = tf.tidy(
+      () => loss.compute(tensorsFromArrays(def, { logits: H, labels: Y, sampleIds: [42] })).dataSync()[0]!,
+    );
     close(first, -0.903275, 1e-5, 'first');
     close(second, -0.903275, 1e-5, 'second');
     const state = loss.saveState!() as { lambdas: Array<[number, number]> };
@@ -497,7 +597,12 @@ describe('registry, resolution and errors', () => {
 
   it('registers exactly the documented losses with the documented param names', () => {
     assert.deepEqual(lossNames().sort(), Object.keys(expectedParams).sort());
-    for (const def of listLosses()) assert.deepEqual(def.params.map((p) => p.name), expectedParams[def.name], def.name);
+    for (const def of listLosses())
+      assert.deepEqual(
+        def.params.map((p) => p.name),
+        expectedParams[def.name],
+        def.name,
+      );
   });
 
   it('every default resolves, and stateful flags match', () => {
@@ -517,16 +622,24 @@ describe('registry, resolution and errors', () => {
     assert.deepEqual(aldr.optionalInputs, ['sampleIds']);
     assert.equal(aldr.stateful, true);
     assert.deepEqual(d.find((x) => x.name === 'gfl')!.inputs, ['logits', 'labels', 'likelihoods']);
-    assert.deepEqual(d.find((x) => x.name === 'anyloss')!.params[0]!.values, ['f1', 'accuracy', 'balanced_accuracy', 'gmean']);
+    assert.deepEqual(d.find((x) => x.name === 'anyloss')!.params[0]!.values, [
+      'f1',
+      'accuracy',
+      'balanced_accuracy',
+      'gmean',
+    ]);
   });
 
   it('an unknown loss names the valid ones', () => {
-    assert.throws(() => getLossDefinition('hinge'), (err: unknown) => {
-      assert.ok(err instanceof LossConfigError);
-      assert.match(err.message, /^unknown loss 'hinge'; valid losses: ce, focal, gfl, /);
-      for (const n of lossNames()) assert.ok(err.message.includes(n));
-      return true;
-    });
+    assert.throws(
+      () => getLossDefinition('hinge'),
+      (err: unknown) => {
+        assert.ok(err instanceof LossConfigError);
+        assert.match(err.message, /^unknown loss 'hinge'; valid losses: ce, focal, gfl, /);
+        for (const n of lossNames()) assert.ok(err.message.includes(n));
+        return true;
+      },
+    );
     assert.throws(() => resolveLoss({ name: 'nope' }), /unknown loss 'nope'/);
   });
 
@@ -540,11 +653,18 @@ describe('registry, resolution and errors', () => {
       [{ name: 'zloss', b: Number.NaN }, 'loss zloss: b must be a number in (-∞, ∞), got NaN'],
       [{ name: 'gce', gamma: 1 }, "loss gce: unknown parameter 'gamma'; allowed parameters: q"],
       [{ name: 'ce', q: 1 }, "loss ce: unknown parameter 'q'; ce takes no parameters"],
-      [{ name: 'anyloss', metric: 'auc' }, 'loss anyloss: metric must be one of f1, accuracy, balanced_accuracy, gmean, got "auc"'],
+      [
+        { name: 'anyloss', metric: 'auc' },
+        'loss anyloss: metric must be one of f1, accuracy, balanced_accuracy, gmean, got "auc"',
+      ],
       [{ name: 'aldr', alpha: 0.5 }, 'loss aldr: alpha must be in [1, ∞), got 0.5'],
     ];
     for (const [spec, message] of cases) {
-      assert.throws(() => resolveLoss(spec), (err: unknown) => err instanceof LossConfigError && err.message === message, message);
+      assert.throws(
+        () => resolveLoss(spec),
+        (err: unknown) => err instanceof LossConfigError && err.message === message,
+        message,
+      );
     }
     assert.throws(() => createLoss({ name: 'gce', q: 2 }), LossConfigError);
     assert.throws(() => resolveLoss(42 as unknown as string), /a loss spec is a loss name or \{ name, \.\.\.params \}/);
@@ -554,23 +674,44 @@ describe('registry, resolution and errors', () => {
     const expectReject = (p: Promise<number>, pattern: RegExp) =>
       assert.rejects(p, (err: unknown) => err instanceof LossConfigError && pattern.test(err.message));
     await expectReject(computeLoss('ce', {}, { logits: H }), /^loss ce: missing input 'labels'$/);
-    await expectReject(computeLoss('ce', {}, { logits: H, labels: [3] }), /^loss ce: input 'labels' must be an array of 1 integers in \[0, 2\], got \[3\]$/);
+    await expectReject(
+      computeLoss('ce', {}, { logits: H, labels: [3] }),
+      /^loss ce: input 'labels' must be an array of 1 integers in \[0, 2\], got \[3\]$/,
+    );
     await expectReject(computeLoss('ce', {}, { logits: H, labels: [0, 1] }), /^loss ce: input 'labels'/);
     await expectReject(computeLoss('ce', {}, { logits: [[1, 2], [3]], labels: [0, 0] }), /^loss ce: input 'logits'/);
     await expectReject(computeLoss('ce', {}, { logits: [[1], [2]], labels: [0, 0] }), /^loss ce: input 'logits'/);
-    await expectReject(computeLoss('gfl', {}, { logits: H, labels: Y, likelihoods: [1.5] }), /^loss gfl: input 'likelihoods'/);
-    await expectReject(computeLoss('bias', {}, { logits: H, labels: Y, features: [[1], [2]] }), /^loss bias: input 'features'/);
-    await expectReject(computeLoss('fairreg', {}, { logits: H, labels: Y, groups: [] }), /^loss fairreg: input 'groups'/);
+    await expectReject(
+      computeLoss('gfl', {}, { logits: H, labels: Y, likelihoods: [1.5] }),
+      /^loss gfl: input 'likelihoods'/,
+    );
+    await expectReject(
+      computeLoss('bias', {}, { logits: H, labels: Y, features: [[1], [2]] }),
+      /^loss bias: input 'features'/,
+    );
+    await expectReject(
+      computeLoss('fairreg', {}, { logits: H, labels: Y, groups: [] }),
+      /^loss fairreg: input 'groups'/,
+    );
     await expectReject(computeLoss('anyloss', {}, { probs: [0.2], labels: [2] }), /^loss anyloss: input 'labels'/);
-    await expectReject(computeLoss('prototriplet', {}, { queries: [[0, 0]], prototypes: [[1, 1, 1]], labels: [0] }), /^loss prototriplet: input 'prototypes'/);
+    await expectReject(
+      computeLoss('prototriplet', {}, { queries: [[0, 0]], prototypes: [[1, 1, 1]], labels: [0] }),
+      /^loss prototriplet: input 'prototypes'/,
+    );
     await expectReject(computeLoss('rdpo', {}, { margins: [] }), /^loss rdpo: input 'margins'/);
-    await expectReject(computeLoss('gce', { q: 3 }, { logits: H, labels: Y }), /^loss gce: q must be in \(0, 1\], got 3$/);
+    await expectReject(
+      computeLoss('gce', { q: 3 }, { logits: H, labels: Y }),
+      /^loss gce: q must be in \(0, 1\], got 3$/,
+    );
     await expectReject(computeLoss('softmax', {}, {}), /^unknown loss 'softmax'/);
   });
 
   it('compute on tensors checks presence and rank', () => {
     const loss = createLoss('tcm');
-    assert.throws(() => loss.compute({ labels: tf.tensor1d([0], 'int32') }), /^LossConfigError: loss tcm: missing input 'embeddings'$/);
+    assert.throws(
+      () => loss.compute({ labels: tf.tensor1d([0], 'int32') }),
+      /^LossConfigError: loss tcm: missing input 'embeddings'$/,
+    );
     assert.throws(
       () => tf.tidy(() => createLoss('ce').compute({ logits: tf.tensor1d([1, 2]), labels: tf.tensor1d([0], 'int32') })),
       /^LossConfigError: loss ce: input 'logits' must have rank 2, got shape \[2\]$/,

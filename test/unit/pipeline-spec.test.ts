@@ -31,10 +31,18 @@ function issuesOf(spec: unknown): string[] {
 describe('pipeline spec validation', () => {
   it('accepts a diamond with references to needed stages', () => {
     const spec = validateSpec(
-      pipeline([cmd('a'), cmd('b', ['a'], { inputs: ['${stages.a.outputs.value}'] }), cmd('c', ['a']), cmd('d', ['b', 'c'], { inputs: ['${stages.b.outputs.value}', '${stages.c.outputs.value}'] })]),
+      pipeline([
+        cmd('a'),
+        cmd('b', ['a'], { inputs: ['${stages.a.outputs.value}'] }),
+        cmd('c', ['a']),
+        cmd('d', ['b', 'c'], { inputs: ['${stages.b.outputs.value}', '${stages.c.outputs.value}'] }),
+      ]),
     ) as PipelineSpec;
     assert.equal(spec.kind, 'Pipeline');
-    assert.deepEqual(spec.stages.map((s) => s.name), ['a', 'b', 'c', 'd']);
+    assert.deepEqual(
+      spec.stages.map((s) => s.name),
+      ['a', 'b', 'c', 'd'],
+    );
     assert.equal(spec.stages[0]!.retry.attempts, 3);
   });
 
@@ -57,7 +65,12 @@ describe('pipeline spec validation', () => {
   it('refuses a reference to an output the stage kind does not produce', () => {
     const stages = [
       { name: 'train', task: 'mlff-train', params: { options: { data: 'accurate' } } },
-      { name: 'next', needs: ['train'], task: 'mlff-train', params: { options: { init: '${stages.train.outputs.weights}' } } },
+      {
+        name: 'next',
+        needs: ['train'],
+        task: 'mlff-train',
+        params: { options: { init: '${stages.train.outputs.weights}' } },
+      },
     ];
     assert.deepEqual(issuesOf(pipeline(stages)), [
       'stages.next.params.options.init: ${stages.train.outputs.weights}: stage "train" (task mlff-train) does not produce output "weights"; it produces: checkpoint',
@@ -76,54 +89,131 @@ describe('pipeline spec validation', () => {
         cmd('a'),
         cmd('a'),
         { name: 'both', task: 'classify', sweep: { trial: { task: 'classify' } } },
-        { name: 'tune', sweep: { trial: { runtime: 'tfjs', task: 'classify', dataset: 'optdigits' }, search: { space: { lr: { loguniform: [0, 1] } } } } },
+        {
+          name: 'tune',
+          sweep: {
+            trial: { runtime: 'tfjs', task: 'classify', dataset: 'optdigits' },
+            search: { space: { lr: { loguniform: [0, 1] } } },
+          },
+        },
       ]),
     );
     assert.ok(issues.includes('stages[1].name: duplicate stage name "a"'), JSON.stringify(issues));
-    assert.ok(issues.includes('stages.both: a stage is either a task (runtime, task, command) or a sweep, not both'), JSON.stringify(issues));
+    assert.ok(
+      issues.includes('stages.both: a stage is either a task (runtime, task, command) or a sweep, not both'),
+      JSON.stringify(issues),
+    );
   });
 
   it('checks a stage sweep like a submitted sweep, naming the stage', () => {
     const issues = issuesOf(
-      pipeline([{ name: 'tune', sweep: { trial: { runtime: 'tfjs', task: 'classify', dataset: 'optdigits' }, search: { space: { lr: { loguniform: [0, 1] } } } } }]),
+      pipeline([
+        {
+          name: 'tune',
+          sweep: {
+            trial: { runtime: 'tfjs', task: 'classify', dataset: 'optdigits' },
+            search: { space: { lr: { loguniform: [0, 1] } } },
+          },
+        },
+      ]),
     );
     assert.deepEqual(issues, ['stages.tune.sweep: search.space.lr.loguniform: low must be > 0']);
   });
 
   it('expands templates and rejects unknown ones and bad template params', () => {
-    const expanded = expandTemplate({ apiVersion: 'trellis/v1', kind: 'Pipeline', name: 'u', template: 'useful', params: { epochs: 5 } }) as { stages: { name: string }[] };
-    assert.deepEqual(expanded.stages.map((s) => s.name), ['baseline', 'early', 'cluster', 'retrain']);
-    assert.deepEqual(issuesOf({ apiVersion: 'trellis/v1', kind: 'Pipeline', name: 'x', template: 'nope' }), ['template: unknown template "nope"; allowed: asteroid, useful']);
-    assert.match(issuesOf({ apiVersion: 'trellis/v1', kind: 'Pipeline', name: 'x', template: 'asteroid', params: { gamma: -1 } })[0]!, /^params\.gamma: /);
+    const expanded = expandTemplate({
+      apiVersion: 'trellis/v1',
+      kind: 'Pipeline',
+      name: 'u',
+      template: 'useful',
+      params: { epochs: 5 },
+    }) as { stages: { name: string }[] };
+    assert.deepEqual(
+      expanded.stages.map((s) => s.name),
+      ['baseline', 'early', 'cluster', 'retrain'],
+    );
+    assert.deepEqual(issuesOf({ apiVersion: 'trellis/v1', kind: 'Pipeline', name: 'x', template: 'nope' }), [
+      'template: unknown template "nope"; allowed: asteroid, useful',
+    ]);
+    assert.match(
+      issuesOf({
+        apiVersion: 'trellis/v1',
+        kind: 'Pipeline',
+        name: 'x',
+        template: 'asteroid',
+        params: { gamma: -1 },
+      })[0]!,
+      /^params\.gamma: /,
+    );
   });
 
   it('the asteroid template validates and wires the bias weights into pretraining', () => {
-    const spec = validateSpec({ apiVersion: 'trellis/v1', kind: 'Pipeline', name: 'a', template: 'asteroid' }) as PipelineSpec;
-    assert.deepEqual(spec.stages.map((s) => s.name), ['teacher', 'bias', 'pretrain', 'finetune', 'baseline', 'uniform-pretrain', 'uniform-finetune']);
+    const spec = validateSpec({
+      apiVersion: 'trellis/v1',
+      kind: 'Pipeline',
+      name: 'a',
+      template: 'asteroid',
+    }) as PipelineSpec;
+    assert.deepEqual(
+      spec.stages.map((s) => s.name),
+      ['teacher', 'bias', 'pretrain', 'finetune', 'baseline', 'uniform-pretrain', 'uniform-finetune'],
+    );
     const pretrain = spec.stages.find((s) => s.name === 'pretrain')!;
     assert.equal((pretrain.params.options as { weights: string }).weights, '${stages.bias.outputs.weights}');
-    const score = validateSpec({ apiVersion: 'trellis/v1', kind: 'Pipeline', name: 'a', template: 'asteroid', params: { pretrainLoss: 'score-matching' } }) as PipelineSpec;
-    assert.equal(score.stages.some((s) => s.name === 'bias'), false);
+    const score = validateSpec({
+      apiVersion: 'trellis/v1',
+      kind: 'Pipeline',
+      name: 'a',
+      template: 'asteroid',
+      params: { pretrainLoss: 'score-matching' },
+    }) as PipelineSpec;
+    assert.equal(
+      score.stages.some((s) => s.name === 'bias'),
+      false,
+    );
   });
 });
 
 describe('references and hashing', () => {
   const results = (name: string) =>
-    name === 'a' ? { outputs: { value: 3, list: [1, 2] }, metrics: { acc: 0.9 }, best: { params: { lr: 0.01 }, value: 0.9, metric: 'acc', trialId: 't' } } : undefined;
+    name === 'a'
+      ? {
+          outputs: { value: 3, list: [1, 2] },
+          metrics: { acc: 0.9 },
+          best: { params: { lr: 0.01 }, value: 0.9, metric: 'acc', trialId: 't' },
+        }
+      : undefined;
 
   it('substitutes whole-string references by value and embedded ones by text', () => {
     assert.deepEqual(
-      substitute({ x: '${stages.a.outputs.value}', y: 'lr=${stages.a.best.params.lr}', z: ['${stages.a.outputs.list}'], m: '${stages.a.metrics.acc}' }, results),
+      substitute(
+        {
+          x: '${stages.a.outputs.value}',
+          y: 'lr=${stages.a.best.params.lr}',
+          z: ['${stages.a.outputs.list}'],
+          m: '${stages.a.metrics.acc}',
+        },
+        results,
+      ),
       { x: 3, y: 'lr=0.01', z: [[1, 2]], m: 0.9 },
     );
   });
 
   it('names a reference that resolves to nothing', () => {
-    assert.throws(() => substitute('${stages.a.outputs.missing}', results), /\$\{stages\.a\.outputs\.missing\}: stage a produced no such value/);
+    assert.throws(
+      () => substitute('${stages.a.outputs.missing}', results),
+      /\$\{stages\.a\.outputs\.missing\}: stage a produced no such value/,
+    );
   });
 
   it('finds no cycle in a DAG', () => {
-    assert.equal(findCycle([{ name: 'a', needs: [] }, { name: 'b', needs: ['a'] }] as never), undefined);
+    assert.equal(
+      findCycle([
+        { name: 'a', needs: [] },
+        { name: 'b', needs: ['a'] },
+      ] as never),
+      undefined,
+    );
   });
 
   it('hashes objects independently of key order', () => {

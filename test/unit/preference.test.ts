@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { trialSchema } from '../../shared/spec/schema.js';
 import { fakeAttempt, useWasmBackend, type FakeAttempt } from '../helpers/attempt.js';
-import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint, type RunResult } from '../../worker/runtimes/base.js';
+import {
+  PermanentRunError,
+  StoppedError,
+  type AttemptContext,
+  type Checkpoint,
+  type RunResult,
+} from '../../worker/runtimes/base.js';
 import {
   DEFAULT_PREFERENCE_OPTIONS,
   generatePreferenceData,
@@ -79,11 +85,17 @@ describe('preference: config validation', () => {
 
   it('needs rdpo and valid options', () => {
     assert.deepEqual(validatePreferenceConfig(config({ loss: 'rdpo' })), []);
-    assert.deepEqual(validatePreferenceConfig(config({ loss: { name: 'rdpo', epsilon: 0.2 }, model: { type: 'mlp', hidden: [16] } })), []);
+    assert.deepEqual(
+      validatePreferenceConfig(config({ loss: { name: 'rdpo', epsilon: 0.2 }, model: { type: 'mlp', hidden: [16] } })),
+      [],
+    );
     assert.deepEqual(validatePreferenceConfig(config({ loss: 'ms' })), [
       'trial.loss: task preference needs the preference loss rdpo (epsilon 0 is plain DPO), got ms',
     ]);
-    assert.match(validatePreferenceConfig(config({ loss: { name: 'rdpo', epsilon: 0.5 } }))[0]!, /^trial\.loss: loss rdpo: epsilon must be in/);
+    assert.match(
+      validatePreferenceConfig(config({ loss: { name: 'rdpo', epsilon: 0.5 } }))[0]!,
+      /^trial\.loss: loss rdpo: epsilon must be in/,
+    );
     const problems = validatePreferenceConfig(
       config({ loss: 'rdpo', dataset: 'optdigits', options: { flipRate: 0.5, d: 0, reference: 'policy', pears: 10 } }),
     );
@@ -94,7 +106,11 @@ describe('preference: config validation', () => {
       'trial.options.flipRate: must be a number in [0, 0.5), got 0.5',
       'trial.options.d: must be an integer in [1, 4096], got 0',
     ]);
-    assert.deepEqual(parsePreferenceOptions({ d: 4, flipRate: 0 }), { ...DEFAULT_PREFERENCE_OPTIONS, d: 4, flipRate: 0 });
+    assert.deepEqual(parsePreferenceOptions({ d: 4, flipRate: 0 }), {
+      ...DEFAULT_PREFERENCE_OPTIONS,
+      d: 4,
+      flipRate: 0,
+    });
   });
 
   it('run refuses a non-preference loss', async () => {
@@ -111,7 +127,10 @@ describe('preference: DPO and robust DPO', () => {
     const run = attempt({ loss: 'rdpo', epochs: 3, lr: 0.01, options: { flipRate: 0 } }, 1);
     const result = await preferenceTask.run(run.ctx, backend);
     // Seen (seed 1, β 0.1): val 0.917 0.921 0.929; test accuracy 0.919, reward correlation 0.965.
-    assert.deepEqual(run.reports.map((r) => r.step), [1, 2, 3]);
+    assert.deepEqual(
+      run.reports.map((r) => r.step),
+      [1, 2, 3],
+    );
     assert.ok(result.metrics.test_pref_accuracy! >= 0.85, `test accuracy ${result.metrics.test_pref_accuracy}`);
     assert.ok(result.metrics.test_reward_corr! >= 0.9, `reward corr ${result.metrics.test_reward_corr}`);
     assert.ok(run.reports.at(-1)!.metrics.val_pref_accuracy! >= 0.85);
@@ -134,16 +153,30 @@ describe('preference: DPO and robust DPO', () => {
       const rdpo = await train(0.2, 0.2, seed);
       const [a, b] = [dpo.metrics, rdpo.metrics];
       assert.equal(rdpo.info.flippedPairs, 800);
-      assert.ok(a.test_pref_accuracy! >= 0.9 && b.test_pref_accuracy! >= 0.9, `seed ${seed}: ${a.test_pref_accuracy} ${b.test_pref_accuracy}`);
-      assert.ok(b.test_pref_accuracy! >= a.test_pref_accuracy! - 0.02, `seed ${seed}: rDPO ${b.test_pref_accuracy} vs DPO ${a.test_pref_accuracy}`);
+      assert.ok(
+        a.test_pref_accuracy! >= 0.9 && b.test_pref_accuracy! >= 0.9,
+        `seed ${seed}: ${a.test_pref_accuracy} ${b.test_pref_accuracy}`,
+      );
+      assert.ok(
+        b.test_pref_accuracy! >= a.test_pref_accuracy! - 0.02,
+        `seed ${seed}: rDPO ${b.test_pref_accuracy} vs DPO ${a.test_pref_accuracy}`,
+      );
       assert.ok(b.test_reward_corr! >= 0.95 && a.test_reward_corr! >= 0.95);
       assert.ok(a.test_reward_slope! < 0.6, `seed ${seed}: DPO slope ${a.test_reward_slope}`);
-      assert.ok(b.test_reward_slope! > 0.8 && b.test_reward_slope! < 1.2, `seed ${seed}: rDPO slope ${b.test_reward_slope}`);
+      assert.ok(
+        b.test_reward_slope! > 0.8 && b.test_reward_slope! < 1.2,
+        `seed ${seed}: rDPO slope ${b.test_reward_slope}`,
+      );
     }
   });
 
   it('an abort stops with StoppedError, and the next attempt resumes to the same result', async () => {
-    const trial = { loss: { name: 'rdpo', beta: 1, epsilon: 0.1 }, epochs: 4, lr: 0.01, options: { items: 200, pairs: 1000 } };
+    const trial = {
+      loss: { name: 'rdpo', beta: 1, epsilon: 0.1 },
+      epochs: 4,
+      lr: 0.01,
+      options: { items: 200, pairs: 1000 },
+    };
     const whole = await preferenceTask.run(attempt(trial, 3).ctx, backend);
 
     const first = attempt(trial, 3);
@@ -153,13 +186,22 @@ describe('preference: DPO and robust DPO', () => {
       if (step === 2) first.controller.abort();
     };
     await assert.rejects(preferenceTask.run(first.ctx, backend), StoppedError);
-    assert.deepEqual(first.reports.map((r) => r.step), [1, 2]);
-    assert.deepEqual(first.store.map((c) => c.step), [1, 2]);
+    assert.deepEqual(
+      first.reports.map((r) => r.step),
+      [1, 2],
+    );
+    assert.deepEqual(
+      first.store.map((c) => c.step),
+      [1, 2],
+    );
 
     const second = attempt(trial, 3, first.store);
     const resumed = await preferenceTask.run(second.ctx, backend);
     assert.equal(resumed.info.resumedFromEpoch, 2);
-    assert.deepEqual(second.reports.map((r) => r.step), [3, 4]);
+    assert.deepEqual(
+      second.reports.map((r) => r.step),
+      [3, 4],
+    );
     // Not bit-identical: tfjs's Adam.setWeights recomputes β₁ᵗ, β₂ᵗ as powers where the
     // uninterrupted run multiplied them step by step, so the weights differ in the last float bits.
     assert.deepEqual(Object.keys(resumed.metrics).sort(), Object.keys(whole.metrics).sort());

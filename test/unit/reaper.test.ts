@@ -27,7 +27,8 @@ describe('reaper', () => {
       await waitUntil(() => processEnded(pids.reaper), 10_000, 'the reaper to exit');
       assert.ok(!processEnded(pids.released), 'a released group is left alone');
     } finally {
-      for (const pid of [pids.covered, pids.released, pids.reaper]) if (!processEnded(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of [pids.covered, pids.released, pids.reaper])
+        if (!processEnded(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });

@@ -49,24 +49,51 @@ describe('scheduler registry', () => {
   });
 
   it('validates settings with messages naming the field', () => {
-    assert.equal(messageOf(() => make('asha', { reduction: 1 })), 'scheduler.reduction: must be >= 2, got 1');
-    assert.equal(messageOf(() => make('hyperband', { reduction: 1 })), 'scheduler.reduction: must be >= 2, got 1');
-    assert.equal(messageOf(() => make('asha', { grace: 0 })), 'scheduler.grace: must be an integer >= 1, got 0');
-    assert.equal(messageOf(() => make('asha', { grace: 5, max: 3 })), 'scheduler.max: must be >= grace (5), got 3');
-    assert.equal(messageOf(() => make('median', { minTrials: 0 })), 'scheduler.minTrials: must be an integer >= 1, got 0');
-    assert.equal(messageOf(() => make('fifo', { grace: 1 })), 'scheduler.grace: unknown setting; allowed: (none)');
+    assert.equal(
+      messageOf(() => make('asha', { reduction: 1 })),
+      'scheduler.reduction: must be >= 2, got 1',
+    );
+    assert.equal(
+      messageOf(() => make('hyperband', { reduction: 1 })),
+      'scheduler.reduction: must be >= 2, got 1',
+    );
+    assert.equal(
+      messageOf(() => make('asha', { grace: 0 })),
+      'scheduler.grace: must be an integer >= 1, got 0',
+    );
+    assert.equal(
+      messageOf(() => make('asha', { grace: 5, max: 3 })),
+      'scheduler.max: must be >= grace (5), got 3',
+    );
+    assert.equal(
+      messageOf(() => make('median', { minTrials: 0 })),
+      'scheduler.minTrials: must be an integer >= 1, got 0',
+    );
+    assert.equal(
+      messageOf(() => make('fifo', { grace: 1 })),
+      'scheduler.grace: unknown setting; allowed: (none)',
+    );
     assert.equal(
       messageOf(() => make('asha', { eta: 3 })),
       'scheduler.eta: unknown setting; allowed: grace, max, reduction',
     );
     const space: Space = { lr: { kind: 'uniform', low: 0, high: 1 } };
-    assert.equal(messageOf(() => make('pbt', { quantile: 0.75 }, { space })), 'scheduler.quantile: must be > 0 and <= 0.5, got 0.75');
-    assert.equal(messageOf(() => make('pbt', { resample: 2 }, { space })), 'scheduler.resample: must be >= 0 and <= 1, got 2');
+    assert.equal(
+      messageOf(() => make('pbt', { quantile: 0.75 }, { space })),
+      'scheduler.quantile: must be > 0 and <= 0.5, got 0.75',
+    );
+    assert.equal(
+      messageOf(() => make('pbt', { resample: 2 }, { space })),
+      'scheduler.resample: must be >= 0 and <= 1, got 2',
+    );
     assert.equal(
       messageOf(() => make('pbt', { perturb: [1.2] }, { space })),
       'scheduler.perturb: must be a pair [low, high] of numbers > 0 with low <= high, got [1.2]',
     );
-    assert.equal(messageOf(() => make('pbt')), 'scheduler.type: pbt needs the search space (search.space)');
+    assert.equal(
+      messageOf(() => make('pbt')),
+      'scheduler.type: pbt needs the search space (search.space)',
+    );
     assert.doesNotThrow(() => make('asha', { type: 'asha' }));
   });
 });
@@ -75,9 +102,14 @@ describe('fifo', () => {
   it('never stops anything (property)', () => {
     const fifo = make('fifo');
     fc.assert(
-      fc.property(fc.nat({ max: 100 }), fc.integer({ min: 0, max: 1000 }), fc.double({ noNaN: true }), (n, step, value) => {
-        assert.deepEqual(fifo.onResult(trial(n), step, value), { action: 'continue' });
-      }),
+      fc.property(
+        fc.nat({ max: 100 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.double({ noNaN: true }),
+        (n, step, value) => {
+          assert.deepEqual(fifo.onResult(trial(n), step, value), { action: 'continue' });
+        },
+      ),
       FC,
     );
     assert.equal(fifo.needsCheckpoints, undefined);
@@ -93,7 +125,9 @@ describe('median stopping rule', () => {
       [0.4, 0.8],
       [0.7, 0.7],
     ];
-    curves.forEach((curve, n) => curve.forEach((v, i) => assert.equal(median.onResult(trial(n), i + 1, v).action, 'continue')));
+    curves.forEach((curve, n) =>
+      curve.forEach((v, i) => assert.equal(median.onResult(trial(n), i + 1, v).action, 'continue')),
+    );
     // Running means at step 2: 0.55, 0.6, 0.7 → median 0.6.
     const low = median.onResult(trial(3), 1, 0.58);
     // At step 1 the others' values are 0.5, 0.4, 0.7 → median 0.5; 0.58 is above.
@@ -173,7 +207,10 @@ describe('hyperband', () => {
       hb.brackets.map((b) => b.milestones),
       [[1, 3], [3], []],
     );
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map((n) => hb.bracketOf(n)), [0, 1, 2, 0, 1, 2, 0]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 6].map((n) => hb.bracketOf(n)),
+      [0, 1, 2, 0, 1, 2, 0],
+    );
     // Bracket 0 = trials 0, 3, 6; bracket 1 = 1, 4, 7; bracket 2 = 2, 5, 8.
     const levels = [0.5, 0.3, 0.1, 0.9, 0.6, 0.05, 0.2, 0.1, 0.0];
     const curves = levels.map((level) => Array.from({ length: 9 }, () => level));
@@ -181,7 +218,17 @@ describe('hyperband', () => {
     //   rung 3: t0 0.5, t3 0.9 → fewer than 3 → continue.
     // Bracket 1, first rung at 3: t1 0.3, t4 0.6 continue; t7 0.1 < cut 0.4 → stop at 3.
     // Bracket 2 has no rung below max: never stops.
-    assert.deepEqual(run(hb, curves), [undefined, undefined, undefined, undefined, undefined, undefined, 1, 3, undefined]);
+    assert.deepEqual(run(hb, curves), [
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      1,
+      3,
+      undefined,
+    ]);
   });
 });
 
@@ -225,7 +272,10 @@ describe('pbt', () => {
         (seed, raw) => {
           const values = raw.map((v) => v / 1000);
           const { params, decisions } = population(seed, { resample: 0 }, values);
-          const ranked = values.map((v, n) => [v, n] as const).sort((a, b) => a[0] - b[0]).map(([, n]) => n);
+          const ranked = values
+            .map((v, n) => [v, n] as const)
+            .sort((a, b) => a[0] - b[0])
+            .map(([, n]) => n);
           // q = ceil(8 · 0.25) = 2 bottom and 2 top trials.
           const bottom = new Set(ranked.slice(0, 2));
           const top = new Set(ranked.slice(6));
@@ -267,7 +317,8 @@ describe('pbt', () => {
     fc.assert(
       fc.property(fc.nat({ max: 1_000_000 }), (seed) => {
         const { decisions } = population(seed, { resample: 0.5, perturb: [0.5, 3] }, values);
-        for (const d of decisions) if (d.action === 'exploit') assert.ok(isValidConfig(SPACE, d.params), JSON.stringify(d.params));
+        for (const d of decisions)
+          if (d.action === 'exploit') assert.ok(isValidConfig(SPACE, d.params), JSON.stringify(d.params));
         assert.deepEqual(population(seed, { resample: 0.5, perturb: [0.5, 3] }, values).decisions, decisions);
       }),
       { ...FC, numRuns: 30 },

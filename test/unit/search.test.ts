@@ -78,13 +78,34 @@ describe('search registry', () => {
   });
 
   it('validates settings with messages naming the field', () => {
-    assert.equal(messageOf(() => create('tpe', MIXED, 0, { startup: 0 })), 'search.startup: must be an integer >= 1, got 0');
-    assert.equal(messageOf(() => create('tpe', MIXED, 0, { candidates: 2.5 })), 'search.candidates: must be an integer >= 1, got 2.5');
-    assert.equal(messageOf(() => create('tpe', MIXED, 0, { multivariate: 'yes' })), 'search.multivariate: must be true or false, got "yes"');
-    assert.equal(messageOf(() => create('tpe', MIXED, 0, { priorWeight: 0 })), 'search.priorWeight: must be > 0, got 0');
-    assert.equal(messageOf(() => create('grid', MIXED, 0, { gridPoints: 0 })), 'search.gridPoints: must be an integer >= 1, got 0');
-    assert.equal(messageOf(() => create('sobol', MIXED, 0, { scramble: 1 })), 'search.scramble: must be true or false, got 1');
-    assert.equal(messageOf(() => create('random', MIXED, 0, { startup: 3 })), 'search.startup: unknown setting; allowed: (none)');
+    assert.equal(
+      messageOf(() => create('tpe', MIXED, 0, { startup: 0 })),
+      'search.startup: must be an integer >= 1, got 0',
+    );
+    assert.equal(
+      messageOf(() => create('tpe', MIXED, 0, { candidates: 2.5 })),
+      'search.candidates: must be an integer >= 1, got 2.5',
+    );
+    assert.equal(
+      messageOf(() => create('tpe', MIXED, 0, { multivariate: 'yes' })),
+      'search.multivariate: must be true or false, got "yes"',
+    );
+    assert.equal(
+      messageOf(() => create('tpe', MIXED, 0, { priorWeight: 0 })),
+      'search.priorWeight: must be > 0, got 0',
+    );
+    assert.equal(
+      messageOf(() => create('grid', MIXED, 0, { gridPoints: 0 })),
+      'search.gridPoints: must be an integer >= 1, got 0',
+    );
+    assert.equal(
+      messageOf(() => create('sobol', MIXED, 0, { scramble: 1 })),
+      'search.scramble: must be true or false, got 1',
+    );
+    assert.equal(
+      messageOf(() => create('random', MIXED, 0, { startup: 3 })),
+      'search.startup: unknown setting; allowed: (none)',
+    );
     assert.equal(
       messageOf(() => create('grid', MIXED, 0, { points: 3 })),
       'search.points: unknown setting; allowed: gridPoints',
@@ -95,7 +116,10 @@ describe('search registry', () => {
 
   it('reports every problem at once', () => {
     const err = messageOf(() => create('tpe', MIXED, 0, { startup: -1, candidates: 0 }));
-    assert.equal(err, 'search.startup: must be an integer >= 1, got -1\nsearch.candidates: must be an integer >= 1, got 0');
+    assert.equal(
+      err,
+      'search.startup: must be an integer >= 1, got -1\nsearch.candidates: must be an integer >= 1, got 0',
+    );
   });
 });
 
@@ -117,12 +141,19 @@ describe('grid', () => {
   });
 
   it('discretises continuous domains evenly, and log-evenly for loguniform', () => {
-    const grid = create('grid', { lr: { kind: 'loguniform', low: 1e-4, high: 1 }, p: { kind: 'uniform', low: 0, high: 1 } }, 0, {
-      gridPoints: 5,
-    });
+    const grid = create(
+      'grid',
+      { lr: { kind: 'loguniform', low: 1e-4, high: 1 }, p: { kind: 'uniform', low: 0, high: 1 } },
+      0,
+      {
+        gridPoints: 5,
+      },
+    );
     assert.equal(grid.size, 25);
     const lrs = Array.from({ length: 5 }, (_, i) => grid.suggest(i * 5, [])!.lr as number);
-    [1e-4, 1e-3, 1e-2, 1e-1, 1].forEach((expected, i) => assert.ok(Math.abs(lrs[i]! / expected - 1) < 1e-12, `${lrs[i]} vs ${expected}`));
+    [1e-4, 1e-3, 1e-2, 1e-1, 1].forEach((expected, i) =>
+      assert.ok(Math.abs(lrs[i]! / expected - 1) < 1e-12, `${lrs[i]} vs ${expected}`),
+    );
     assert.deepEqual(
       Array.from({ length: 5 }, (_, i) => grid.suggest(i, [])!.p),
       [0, 0.25, 0.5, 0.75, 1],
@@ -169,7 +200,11 @@ describe('grid', () => {
           const when = space[name]!.when;
           return !when || Object.entries(when).every(([p, v]) => keep(p) && acc[p] === v);
         };
-        const cleaned = Object.fromEntries(Object.entries(acc).filter(([name]) => keep(name)).sort());
+        const cleaned = Object.fromEntries(
+          Object.entries(acc)
+            .filter(([name]) => keep(name))
+            .sort(),
+        );
         seen.add(JSON.stringify(cleaned));
         return;
       }
@@ -196,14 +231,20 @@ describe('random', () => {
     const a = create('random', MIXED, 7);
     const b = create('random', MIXED, 7);
     const forward = Array.from({ length: 20 }, (_, n) => a.suggest(n, []));
-    const backward = Array.from({ length: 20 }, (_, i) => b.suggest(19 - i, [{ number: 0, params: {}, state: 'failed' }])).reverse();
+    const backward = Array.from({ length: 20 }, (_, i) =>
+      b.suggest(19 - i, [{ number: 0, params: {}, state: 'failed' }]),
+    ).reverse();
     assert.deepEqual(forward, backward);
     assert.notDeepEqual(create('random', MIXED, 8).suggest(0, []), forward[0]);
     assert.notDeepEqual(forward[0], forward[1]);
   });
 
   it('covers ints inclusively and loguniform uniformly in log space', () => {
-    const alg = create('random', { k: { kind: 'int', low: 0, high: 2 }, lr: { kind: 'loguniform', low: 1e-6, high: 1 } }, 3);
+    const alg = create(
+      'random',
+      { k: { kind: 'int', low: 0, high: 2 }, lr: { kind: 'loguniform', low: 1e-6, high: 1 } },
+      3,
+    );
     const counts = [0, 0, 0];
     let lowDecades = 0;
     const N = 3000;
@@ -285,27 +326,36 @@ describe('sobol', () => {
       checkConditions(params);
     }
     const choice = create('sobol', { c: { kind: 'choice', values: ['a', 'b', 'c', 'd'] } }, 0, { scramble: false });
-    assert.deepEqual([0, 1, 2, 3].map((n) => choice.suggest(n, [])!.c), ['c', 'd', 'b', 'b']);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((n) => choice.suggest(n, [])!.c),
+      ['c', 'd', 'b', 'b'],
+    );
   });
 
   it('fills the space more evenly than random for parallel suggestions', () => {
     // Mean best-so-far after 32 points of the quadratic, over 8 seeds.
     const best = (name: string): number => {
       let sum = 0;
-      for (let seed = 0; seed < 8; seed++) sum += Math.max(...sweep(create(name, CUBE, seed), 32, quadratic).map((t) => t.value!));
+      for (let seed = 0; seed < 8; seed++)
+        sum += Math.max(...sweep(create(name, CUBE, seed), 32, quadratic).map((t) => t.value!));
       return sum / 8;
     };
     assert.ok(best('sobol') > best('random'));
   });
 
   it('rejects spaces beyond its direction numbers', () => {
-    const big: Space = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`p${i}`, { kind: 'uniform', low: 0, high: 1 }]));
-    assert.equal(messageOf(() => create('sobol', big)), 'search.space: sobol supports at most 32 parameters, got 33');
+    const big: Space = Object.fromEntries(
+      Array.from({ length: 33 }, (_, i) => [`p${i}`, { kind: 'uniform', low: 0, high: 1 }]),
+    );
+    assert.equal(
+      messageOf(() => create('sobol', big)),
+      'search.space: sobol supports at most 32 parameters, got 33',
+    );
   });
 });
 
 describe('tpe', () => {
-  it('follows Optuna\'s gamma and weights', () => {
+  it("follows Optuna's gamma and weights", () => {
     assert.deepEqual([1, 10, 11, 100, 250, 251, 1000].map(defaultGamma), [1, 1, 2, 10, 25, 25, 25]);
     assert.deepEqual([...defaultWeights(3)], [1, 1, 1]);
     const w = defaultWeights(30);
@@ -329,8 +379,14 @@ describe('tpe', () => {
     // 14 finished → gamma 2: the complete trial, then the pruned one furthest with the best value.
     const liar = splitTrials(99, history, true);
     assert.equal(liar.finished, 14);
-    assert.deepEqual(liar.below.map((t) => t.number), [0, 5]);
-    assert.deepEqual(liar.above.map((t) => t.number), [1, 2, 3, ...Array.from({ length: 10 }, (_, i) => i + 6)]);
+    assert.deepEqual(
+      liar.below.map((t) => t.number),
+      [0, 5],
+    );
+    assert.deepEqual(
+      liar.above.map((t) => t.number),
+      [1, 2, 3, ...Array.from({ length: 10 }, (_, i) => i + 6)],
+    );
     const honest = splitTrials(99, history, false);
     assert.ok(!honest.above.some((t) => t.number === 3));
     // The requested number itself is ignored.
@@ -345,16 +401,27 @@ describe('tpe', () => {
       value: i === 7 || i === 3 || i === 20 ? 5 : i / 100,
     }));
     // 30 finished → gamma 3: exactly the three tied best values.
-    assert.deepEqual(splitTrials(30, history, true).below.map((t) => t.number), [3, 7, 20]);
+    assert.deepEqual(
+      splitTrials(30, history, true).below.map((t) => t.number),
+      [3, 7, 20],
+    );
     history[20]!.value = 0;
     history[10]!.value = 0.29;
     // Now the third place is a tie between 0.29 (trial 10) and 29/100 (trial 29): the lower number wins.
-    assert.deepEqual(splitTrials(30, history, true).below.map((t) => t.number), [3, 7, 10]);
+    assert.deepEqual(
+      splitTrials(30, history, true).below.map((t) => t.number),
+      [3, 7, 10],
+    );
   });
 
   it('uses random startup trials until `startup` trials have finished', () => {
     const tpe = create('tpe', CUBE, 4, { startup: 5 });
-    const few: TrialObservation[] = [0, 1, 2, 3].map((n) => ({ number: n, params: { x: 0, y: 0, z: 0 }, state: 'complete', value: n }));
+    const few: TrialObservation[] = [0, 1, 2, 3].map((n) => ({
+      number: n,
+      params: { x: 0, y: 0, z: 0 },
+      state: 'complete',
+      value: n,
+    }));
     assert.deepEqual(tpe.suggest(9, few), tpe.suggest(9, []));
     const enough = [...few, { number: 4, params: { x: 1, y: 1, z: 1 }, state: 'complete' as const, value: 10 }];
     assert.notDeepEqual(tpe.suggest(9, enough), tpe.suggest(9, []));
@@ -419,7 +486,9 @@ describe('tpe', () => {
             assert.ok(isValidConfig(MIXED, params), JSON.stringify(params));
             checkConditions(params);
             // Same seed and history (in any order) → same params, from a fresh instance too.
-            const shuffled = [...history].sort((a, b) => ((a.number * 7919 + shuffleSeed) % 101) - ((b.number * 7919 + shuffleSeed) % 101));
+            const shuffled = [...history].sort(
+              (a, b) => ((a.number * 7919 + shuffleSeed) % 101) - ((b.number * 7919 + shuffleSeed) % 101),
+            );
             assert.deepEqual(create('tpe', MIXED, seed, { startup: 3, multivariate }).suggest(size, shuffled), params);
           },
         ),
@@ -431,7 +500,8 @@ describe('tpe', () => {
   it('beats random search on a 3-dim quadratic (median best over 8 seeds, 60 trials)', () => {
     const medianBest = (name: string, settings: Record<string, unknown> = {}): number => {
       const bests: number[] = [];
-      for (let seed = 0; seed < 8; seed++) bests.push(Math.max(...sweep(create(name, CUBE, seed, settings), 60, quadratic).map((t) => t.value!)));
+      for (let seed = 0; seed < 8; seed++)
+        bests.push(Math.max(...sweep(create(name, CUBE, seed, settings), 60, quadratic).map((t) => t.value!)));
       bests.sort((a, b) => a - b);
       return (bests[3]! + bests[4]!) / 2;
     };
@@ -452,7 +522,11 @@ describe('tpe', () => {
     const random = create('random', space, 0);
     const history: TrialObservation[] = Array.from({ length: 1000 }, (_, n) => {
       const p = random.suggest(n, [])!;
-      const value = -(((p.x as number) - 1) ** 2) - Math.log10(p.lr as number) ** 2 - (p.c === 'b' ? 0 : 1) - ((p.k as number) - 7) ** 2 / 25;
+      const value =
+        -(((p.x as number) - 1) ** 2) -
+        Math.log10(p.lr as number) ** 2 -
+        (p.c === 'b' ? 0 : 1) -
+        ((p.k as number) - 7) ** 2 / 25;
       return { number: n, params: p, state: 'complete', value };
     });
     for (const multivariate of [false, true]) {
@@ -487,8 +561,14 @@ describe('normal functions', () => {
 
 describe('replicates', () => {
   it('maps trials to configurations and replicates', () => {
-    assert.deepEqual([0, 1, 2, 3, 5, 6].map((n) => configOfTrial(n, 3)), [0, 0, 0, 1, 1, 2]);
-    assert.deepEqual([0, 1, 2, 3, 5, 6].map((n) => replicateOfTrial(n, 3)), [0, 1, 2, 0, 2, 0]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 5, 6].map((n) => configOfTrial(n, 3)),
+      [0, 0, 0, 1, 1, 2],
+    );
+    assert.deepEqual(
+      [0, 1, 2, 3, 5, 6].map((n) => replicateOfTrial(n, 3)),
+      [0, 1, 2, 0, 2, 0],
+    );
     assert.deepEqual(trialsOfConfig(2, 3), [6, 7, 8]);
   });
 
@@ -547,7 +627,8 @@ describe('random: draws of neighbouring trial numbers are unrelated', () => {
     for (let seed = 0; seed < 5; seed++) {
       const search = createSearch('random', { space: { x: { kind: 'uniform', low: 0, high: 1 } }, seed, settings: {} });
       const xs = Array.from({ length: 20 }, (_, n) => search.suggest(n, [])!.x as number).sort((a, b) => a - b);
-      for (let i = 1; i < xs.length; i++) assert.ok(xs[i]! - xs[i - 1]! > 1e-4, `seed ${seed}: ${xs[i - 1]} and ${xs[i]}`);
+      for (let i = 1; i < xs.length; i++)
+        assert.ok(xs[i]! - xs[i - 1]! > 1e-4, `seed ${seed}: ${xs[i - 1]} and ${xs[i]}`);
     }
   });
 });

@@ -61,39 +61,97 @@ trial: { runtime: command, command: [echo, hi] }
   });
 
   const bad: [string, (s: Record<string, any>) => void, RegExp][] = [
-    ['loguniform low <= 0', (s) => (s.search.space.lr = { loguniform: [0, 1] }), /^search\.space\.lr\.loguniform: low must be > 0$/],
-    ['uniform low >= high', (s) => (s.search.space.lr = { uniform: [1, 1] }), /^search\.space\.lr\.uniform: low must be < high$/],
-    ['int not integers', (s) => (s.search.space.n = { int: [1.5, 3] }), /^search\.space\.n\.int: low and high must be integers$/],
-    ['empty choice', (s) => (s.search.space.opt = { choice: [] }), /^search\.space\.opt\.choice: must be a non-empty list/],
-    ['two kinds', (s) => (s.search.space.lr = { uniform: [0, 1], int: [0, 1] }), /^search\.space\.lr: must have exactly one of/],
-    ['unknown domain field', (s) => (s.search.space.lr = { uniform: [0, 1], step: 2 }), /^search\.space\.lr\.step: unknown field/],
-    ['condition on unknown param', (s) => (s.search.space['loss.q'].when = { optimizer: 'sgd' }), /^search\.space\.loss\.q\.when\.optimizer: names no parameter/],
-    ['condition value not a choice', (s) => (s.search.space['loss.q'].when = { loss: 'mse' }), /^search\.space\.loss\.q\.when\.loss: "mse" is not one of loss's choices/],
+    [
+      'loguniform low <= 0',
+      (s) => (s.search.space.lr = { loguniform: [0, 1] }),
+      /^search\.space\.lr\.loguniform: low must be > 0$/,
+    ],
+    [
+      'uniform low >= high',
+      (s) => (s.search.space.lr = { uniform: [1, 1] }),
+      /^search\.space\.lr\.uniform: low must be < high$/,
+    ],
+    [
+      'int not integers',
+      (s) => (s.search.space.n = { int: [1.5, 3] }),
+      /^search\.space\.n\.int: low and high must be integers$/,
+    ],
+    [
+      'empty choice',
+      (s) => (s.search.space.opt = { choice: [] }),
+      /^search\.space\.opt\.choice: must be a non-empty list/,
+    ],
+    [
+      'two kinds',
+      (s) => (s.search.space.lr = { uniform: [0, 1], int: [0, 1] }),
+      /^search\.space\.lr: must have exactly one of/,
+    ],
+    [
+      'unknown domain field',
+      (s) => (s.search.space.lr = { uniform: [0, 1], step: 2 }),
+      /^search\.space\.lr\.step: unknown field/,
+    ],
+    [
+      'condition on unknown param',
+      (s) => (s.search.space['loss.q'].when = { optimizer: 'sgd' }),
+      /^search\.space\.loss\.q\.when\.optimizer: names no parameter/,
+    ],
+    [
+      'condition value not a choice',
+      (s) => (s.search.space['loss.q'].when = { loss: 'mse' }),
+      /^search\.space\.loss\.q\.when\.loss: "mse" is not one of loss's choices/,
+    ],
     ['unknown top-level field', (s) => (s.budgets = {}), /unknown field budgets/],
     ['wrong apiVersion', (s) => (s.apiVersion = 'v2'), /^apiVersion: must be trellis\/v1$/],
     ['bad name', (s) => (s.name = 'has spaces'), /^name: must be 1-100 letters/],
     ['negative epochs', (s) => (s.trial.epochs = -1), /^trial\.epochs: /],
-    ['unknown algorithm', (s) => (s.search.algorithm = 'bayes'), /search\.algorithm: unknown algorithm "bayes"; allowed: .*grid.*random/],
-    ['unknown scheduler', (s) => (s.scheduler = { type: 'sha' }), /scheduler\.type: unknown scheduler "sha"; allowed: /],
+    [
+      'unknown algorithm',
+      (s) => (s.search.algorithm = 'bayes'),
+      /search\.algorithm: unknown algorithm "bayes"; allowed: .*grid.*random/,
+    ],
+    [
+      'unknown scheduler',
+      (s) => (s.scheduler = { type: 'sha' }),
+      /scheduler\.type: unknown scheduler "sha"; allowed: /,
+    ],
     ['unknown loss', (s) => (s.search.space.loss = { choice: ['gce', 'hinge'] }), /search\.space\.loss: .*hinge/],
-    ['bad loss param', (s) => (s.trial.loss = { name: 'gce', q: 1.5 }), /trial\.loss: loss gce: q must be in \(0, 1\], got 1\.5/],
-    ['swept param of no loss', (s) => (s.search.space = { 'loss.gamma2': { uniform: [0, 1] } }), /search\.space\.loss\.gamma2: none of the losses/],
-    ['command runtime without command', (s) => (s.trial = { runtime: 'command' }), /^trial\.command: required when trial\.runtime is command$/],
+    [
+      'bad loss param',
+      (s) => (s.trial.loss = { name: 'gce', q: 1.5 }),
+      /trial\.loss: loss gce: q must be in \(0, 1\], got 1\.5/,
+    ],
+    [
+      'swept param of no loss',
+      (s) => (s.search.space = { 'loss.gamma2': { uniform: [0, 1] } }),
+      /search\.space\.loss\.gamma2: none of the losses/,
+    ],
+    [
+      'command runtime without command',
+      (s) => (s.trial = { runtime: 'command' }),
+      /^trial\.command: required when trial\.runtime is command$/,
+    ],
     ['zero concurrency', (s) => (s.budget.concurrency = 0), /^budget\.concurrency: /],
   ];
   for (const [what, patch, expected] of bad) {
     it(`rejects ${what}, naming the field`, () => {
       const issues = issuesOf(withPatch(patch));
-      assert.ok(issues.some((i) => expected.test(i)), `issues ${JSON.stringify(issues)} do not match ${expected}`);
+      assert.ok(
+        issues.some((i) => expected.test(i)),
+        `issues ${JSON.stringify(issues)} do not match ${expected}`,
+      );
     });
   }
 
   it('reports YAML syntax errors with their position', () => {
-    assert.throws(() => validateSpecText('apiVersion: trellis/v1\nkind: [Sweep\n'), (err: Error) => {
-      assert.ok(err instanceof InvalidArgumentError);
-      assert.match(err.message, /^spec: not valid YAML or JSON at line \d+, column \d+/);
-      return true;
-    });
+    assert.throws(
+      () => validateSpecText('apiVersion: trellis/v1\nkind: [Sweep\n'),
+      (err: Error) => {
+        assert.ok(err instanceof InvalidArgumentError);
+        assert.match(err.message, /^spec: not valid YAML or JSON at line \d+, column \d+/);
+        return true;
+      },
+    );
   });
 });
 
@@ -107,7 +165,7 @@ describe('resolving a trial config from params', () => {
     assert.equal(spec.trial.lr, 1e-3, 'the spec itself is not modified');
   });
 
-  it("drops loss params the chosen loss does not define", () => {
+  it('drops loss params the chosen loss does not define', () => {
     const spec = validateSpec(good);
     const config = pruneLossParams(resolveTrialConfig(spec.trial, { loss: 'ce', 'loss.q': 0.5 }));
     assert.deepEqual(config.loss, { name: 'ce' });

@@ -11,7 +11,14 @@ import {
 } from '../../shared/states.js';
 
 const LEGAL = {
-  experiment: ['pending>running', 'pending>cancelled', 'pending>failed', 'running>succeeded', 'running>failed', 'running>cancelled'],
+  experiment: [
+    'pending>running',
+    'pending>cancelled',
+    'pending>failed',
+    'running>succeeded',
+    'running>failed',
+    'running>cancelled',
+  ],
   trial: [
     'pending>running',
     'pending>cancelled',
@@ -22,7 +29,14 @@ const LEGAL = {
     'running>pruned',
     'running>cancelled',
   ],
-  attempt: ['running>succeeded', 'running>failed', 'running>lost', 'running>handed_back', 'running>cancelled', 'running>pruned'],
+  attempt: [
+    'running>succeeded',
+    'running>failed',
+    'running>lost',
+    'running>handed_back',
+    'running>cancelled',
+    'running>pruned',
+  ],
 } as const;
 
 describe('state machines', () => {
@@ -49,7 +63,13 @@ describe('state machines', () => {
   }
 
   it('terminal states are exactly those with no way out', () => {
-    assert.deepEqual(TRIAL_STATUSES.filter((s) => isTerminal('trial', s)), ['succeeded', 'failed', 'pruned', 'cancelled']);
-    assert.deepEqual(EXPERIMENT_STATUSES.filter((s) => isTerminal('experiment', s)), ['succeeded', 'failed', 'cancelled']);
+    assert.deepEqual(
+      TRIAL_STATUSES.filter((s) => isTerminal('trial', s)),
+      ['succeeded', 'failed', 'pruned', 'cancelled'],
+    );
+    assert.deepEqual(
+      EXPERIMENT_STATUSES.filter((s) => isTerminal('experiment', s)),
+      ['succeeded', 'failed', 'cancelled'],
+    );
   });
 });

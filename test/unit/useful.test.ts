@@ -92,7 +92,13 @@ describe('USEFUL clusterAndUpsample', () => {
 
   it('picks cluster 0 when it is the high-loss one (the choice follows the loss, not the id)', () => {
     // The first example is in the not-learned group here.
-    const logits = [[0, 3], [0.1, 3], [4, 0], [4.1, 0], [3.9, 0.1]];
+    const logits = [
+      [0, 3],
+      [0.1, 3],
+      [4, 0],
+      [4.1, 0],
+      [3.9, 0.1],
+    ];
     const losses = [2, 2.5, 0.1, 0.1, 0.2];
     const r = clusterAndUpsample({ logits, losses, labels: [0, 0, 0, 0, 0], seed: 3 });
     assert.equal(r.perClass[0]!.chosen, 0);
@@ -118,11 +124,24 @@ describe('USEFUL clusterAndUpsample', () => {
   it('the new index list has n + upsampled entries and every chosen example appears exactly twice', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ label: fc.integer({ min: 0, max: 3 }), a: fc.double({ min: -5, max: 5, noNaN: true }), b: fc.double({ min: -5, max: 5, noNaN: true }), loss: fc.double({ min: 0, max: 10, noNaN: true }) }), { minLength: 1, maxLength: 40 }),
+        fc.array(
+          fc.record({
+            label: fc.integer({ min: 0, max: 3 }),
+            a: fc.double({ min: -5, max: 5, noNaN: true }),
+            b: fc.double({ min: -5, max: 5, noNaN: true }),
+            loss: fc.double({ min: 0, max: 10, noNaN: true }),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
         fc.integer({ min: 0, max: 1000 }),
         (rows, seed) => {
           const n = rows.length;
-          const r = clusterAndUpsample({ logits: rows.map((x) => [x.a, x.b]), losses: rows.map((x) => x.loss), labels: rows.map((x) => x.label), seed });
+          const r = clusterAndUpsample({
+            logits: rows.map((x) => [x.a, x.b]),
+            losses: rows.map((x) => x.loss),
+            labels: rows.map((x) => x.label),
+            seed,
+          });
           assert.equal(r.indices.length, n + r.upsampled);
           const chosen = new Set(r.perClass.flatMap((p) => p.upsampledIndices));
           assert.equal(chosen.size, r.upsampled);
@@ -146,7 +165,17 @@ describe('USEFUL clusterAndUpsample', () => {
   it('is deterministic for a seed; identical logits and single examples are left alone', () => {
     const input = handBuilt();
     assert.deepEqual(clusterAndUpsample({ ...input, seed: 5 }), clusterAndUpsample({ ...input, seed: 5 }));
-    const same = clusterAndUpsample({ logits: [[1, 1], [1, 1], [1, 1], [2, 0]], losses: [1, 2, 3, 4], labels: [0, 0, 0, 1], seed: 1 });
+    const same = clusterAndUpsample({
+      logits: [
+        [1, 1],
+        [1, 1],
+        [1, 1],
+        [2, 0],
+      ],
+      losses: [1, 2, 3, 4],
+      labels: [0, 0, 0, 1],
+      seed: 1,
+    });
     assert.deepEqual(same.skipped, [0, 1]);
     assert.equal(same.upsampled, 0);
     assert.deepEqual(same.indices, [0, 1, 2, 3]);
@@ -154,7 +183,13 @@ describe('USEFUL clusterAndUpsample', () => {
   });
 
   it('per-example cross-entropy: h = [2, 1, 0], y = 0 → 0.407606', () => {
-    const l = perExampleCrossEntropy([[2, 1, 0], [0, 0]], [0, 1]);
+    const l = perExampleCrossEntropy(
+      [
+        [2, 1, 0],
+        [0, 0],
+      ],
+      [0, 1],
+    );
     assert.ok(Math.abs(l[0]! - 0.407606) < 1e-6);
     assert.ok(Math.abs(l[1]! - Math.LN2) < 1e-12);
   });
@@ -164,10 +199,20 @@ describe('USEFUL clusterAndUpsample', () => {
     const backend = { name: 'cpu', tf: undefined as never };
     const { ctx, reports } = context({ trainOutputs: JSON.stringify(input), seed: 1 });
     const result = await usefulClusterTask.run(ctx, backend);
-    const outputs = result.info.outputs as { indices: number[]; upsampled: number; perClass: { class: number; chosen: number }[] };
+    const outputs = result.info.outputs as {
+      indices: number[];
+      upsampled: number;
+      perClass: { class: number; chosen: number }[];
+    };
     assert.deepEqual(outputs.indices, clusterAndUpsample({ ...input, seed: 1 }).indices);
     assert.equal(outputs.upsampled, 5);
-    assert.deepEqual(outputs.perClass.map((p) => [p.class, p.chosen]), [[0, 1], [1, 1]]);
+    assert.deepEqual(
+      outputs.perClass.map((p) => [p.class, p.chosen]),
+      [
+        [0, 1],
+        [1, 1],
+      ],
+    );
     assert.equal(result.metrics.upsampled, 5);
     assert.ok(Math.abs(result.metrics.upsampled_fraction! - 5 / 13) < 1e-12);
     assert.equal(reports.length, 1);

@@ -130,7 +130,9 @@ export function readCsvTable(path: string, options: ReadCsvOptions = {}): CsvTab
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new PermanentRunError(
-      code === 'ENOENT' ? `dataset file not found: ${name}` : `cannot read dataset file ${name}: ${(err as Error).message}`,
+      code === 'ENOENT'
+        ? `dataset file not found: ${name}`
+        : `cannot read dataset file ${name}: ${(err as Error).message}`,
     );
   }
   let parsed: ParsedCsv;
@@ -161,7 +163,8 @@ export function tableFromRows(parsed: ParsedCsv, name: string, defaultColumns?: 
     dataLines = lines.slice(1);
     const seen = new Set<string>();
     for (const column of columns) {
-      if (seen.has(column)) throw new PermanentRunError(`${name}: duplicate column name "${column}" in the header line`);
+      if (seen.has(column))
+        throw new PermanentRunError(`${name}: duplicate column name "${column}" in the header line`);
       seen.add(column);
     }
   }

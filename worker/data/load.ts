@@ -64,8 +64,13 @@ function listColumns(columns: string[]): string {
 function columnIndex(table: CsvTable, column: string, role: string, file: string): number {
   const index = table.columns.indexOf(column);
   if (index < 0) {
-    const hint = !table.hadHeader || table.columns.every((c) => /^[-+.\deE]+$/.test(c)) ? ' (does the file have a header line?)' : '';
-    throw new PermanentRunError(`${role} column "${column}" not found in ${file}; columns: ${listColumns(table.columns)}${hint}`);
+    const hint =
+      !table.hadHeader || table.columns.every((c) => /^[-+.\deE]+$/.test(c))
+        ? ' (does the file have a header line?)'
+        : '';
+    throw new PermanentRunError(
+      `${role} column "${column}" not found in ${file}; columns: ${listColumns(table.columns)}${hint}`,
+    );
   }
   return index;
 }
@@ -80,9 +85,9 @@ export function loadDataset(config: DataConfig, seed: number): PreparedDataset {
     ? readCsvTable(source.testPath, { ...(source.defaultColumns ? { defaultColumns: source.defaultColumns } : {}) })
     : undefined;
 
-  const featureNames =
-    source.features ?? trainTable.columns.filter((c) => c !== source.label && c !== source.group);
-  if (featureNames.length === 0) throw new PermanentRunError(`${source.trainPath}: no feature columns besides the label`);
+  const featureNames = source.features ?? trainTable.columns.filter((c) => c !== source.label && c !== source.group);
+  if (featureNames.length === 0)
+    throw new PermanentRunError(`${source.trainPath}: no feature columns besides the label`);
   if (featureNames.includes(source.label)) {
     throw new PermanentRunError(`trial.dataset.features: the label column "${source.label}" cannot be a feature`);
   }

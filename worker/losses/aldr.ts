@@ -85,7 +85,13 @@ class AldrLossInstance implements LossInstance {
     if (!Array.isArray(entries)) throw stateError('aldr', 'expected { lambdas: [[id, lambda], ...] }');
     const next = new Map<number, number>();
     for (const e of entries) {
-      if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'number' || typeof e[1] !== 'number' || !Number.isFinite(e[1])) {
+      if (
+        !Array.isArray(e) ||
+        e.length !== 2 ||
+        typeof e[0] !== 'number' ||
+        typeof e[1] !== 'number' ||
+        !Number.isFinite(e[1])
+      ) {
         throw stateError('aldr', `bad entry ${JSON.stringify(e)}`);
       }
       next.set(e[0], e[1]);
@@ -97,17 +103,27 @@ class AldrLossInstance implements LossInstance {
 
 export const aldrLoss: LossDefinition = {
   name: 'aldr',
-  description: 'Adaptive LDR-KL: LDR-KL with a per-sample λ_i updated from the KL of the prediction to uniform (stateful, keyed by sampleIds).',
+  description:
+    'Adaptive LDR-KL: LDR-KL with a per-sample λ_i updated from the KL of the prediction to uniform (stateful, keyed by sampleIds).',
   inputs: ['logits', 'labels'],
   optionalInputs: ['sampleIds'],
   params: [
     { name: 'c', description: 'margin c added to the non-target classes', default: 0.1, min: 0 },
     { name: 'lambda0', description: 'initial and reference λ0', default: 10, min: 0, exclusiveMin: true },
-    { name: 'alpha', description: 'adaptation strength α (λ_i = λ0(1 − KL/(α log K)); ≥ 1 keeps λ_i positive)', default: 2, min: 1 },
+    {
+      name: 'alpha',
+      description: 'adaptation strength α (λ_i = λ0(1 − KL/(α log K)); ≥ 1 keeps λ_i positive)',
+      default: 2,
+      min: 1,
+    },
   ],
   stateful: true,
   family: 'classification',
   create(params) {
-    return new AldrLossInstance(numParam('aldr', params, 'c'), numParam('aldr', params, 'lambda0'), numParam('aldr', params, 'alpha'));
+    return new AldrLossInstance(
+      numParam('aldr', params, 'c'),
+      numParam('aldr', params, 'lambda0'),
+      numParam('aldr', params, 'alpha'),
+    );
   },
 };

@@ -19,7 +19,8 @@ export type AnyLossMetric = (typeof ANYLOSS_METRICS)[number];
  */
 export const anyLoss: LossDefinition = {
   name: 'anyloss',
-  description: 'AnyLoss: 1 − a confusion-matrix metric (f1, accuracy, balanced_accuracy, gmean) on sigmoid-amplified probabilities (binary).',
+  description:
+    'AnyLoss: 1 − a confusion-matrix metric (f1, accuracy, balanced_accuracy, gmean) on sigmoid-amplified probabilities (binary).',
   inputs: ['probs', 'labels'],
   params: [
     { name: 'metric', description: 'the metric to optimise', default: 'f1', values: [...ANYLOSS_METRICS] },

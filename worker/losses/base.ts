@@ -107,7 +107,12 @@ export function strParam(loss: string, params: Record<string, LossParamValue>, n
 }
 
 /** The named input, checked for presence and rank (`rank` may list several accepted ranks). */
-export function requireInput(loss: string, inputs: LossTensors, name: LossInputName, rank?: number | number[]): tf.Tensor {
+export function requireInput(
+  loss: string,
+  inputs: LossTensors,
+  name: LossInputName,
+  rank?: number | number[],
+): tf.Tensor {
   const t = inputs[name];
   if (!t) throw new LossConfigError(`loss ${loss}: missing input '${name}'`);
   if (rank !== undefined) {
@@ -129,12 +134,17 @@ export function expectRows(loss: string, name: LossInputName, t: tf.Tensor, n: n
 }
 
 /** `logits` [N, K] and int32 `labels` [N], checked against each other. */
-export function classificationInputs(loss: string, inputs: LossTensors): { logits: tf.Tensor2D; labels: tf.Tensor1D; numClasses: number } {
+export function classificationInputs(
+  loss: string,
+  inputs: LossTensors,
+): { logits: tf.Tensor2D; labels: tf.Tensor1D; numClasses: number } {
   const logits = requireInput(loss, inputs, 'logits', 2) as tf.Tensor2D;
   const labels = intVector(loss, inputs, 'labels');
   expectRows(loss, 'labels', labels, logits.shape[0]);
   if (logits.shape[1] < 2) {
-    throw new LossConfigError(`loss ${loss}: input 'logits' must have at least 2 classes, got shape [${logits.shape.join(', ')}]`);
+    throw new LossConfigError(
+      `loss ${loss}: input 'logits' must have at least 2 classes, got shape [${logits.shape.join(', ')}]`,
+    );
   }
   return { logits, labels, numClasses: logits.shape[1] };
 }
@@ -143,7 +153,8 @@ export function classificationInputs(loss: string, inputs: LossTensors): { logit
 export function intVector(loss: string, inputs: LossTensors, name: LossInputName): tf.Tensor1D {
   let t = requireInput(loss, inputs, name, [1, 2]);
   if (t.rank === 2) {
-    if (t.shape[1] !== 1) throw new LossConfigError(`loss ${loss}: input '${name}' must be [N], got shape [${t.shape.join(', ')}]`);
+    if (t.shape[1] !== 1)
+      throw new LossConfigError(`loss ${loss}: input '${name}' must be [N], got shape [${t.shape.join(', ')}]`);
     t = tf.reshape(t, [-1]);
   }
   return (t.dtype === 'int32' ? t : tf.cast(t, 'int32')) as tf.Tensor1D;
@@ -153,7 +164,8 @@ export function intVector(loss: string, inputs: LossTensors, name: LossInputName
 export function floatVector(loss: string, inputs: LossTensors, name: LossInputName): tf.Tensor1D {
   let t = requireInput(loss, inputs, name, [1, 2]);
   if (t.rank === 2) {
-    if (t.shape[1] !== 1) throw new LossConfigError(`loss ${loss}: input '${name}' must be [N], got shape [${t.shape.join(', ')}]`);
+    if (t.shape[1] !== 1)
+      throw new LossConfigError(`loss ${loss}: input '${name}' must be [N], got shape [${t.shape.join(', ')}]`);
     t = tf.reshape(t, [-1]);
   }
   return (t.dtype === 'float32' ? t : tf.cast(t, 'float32')) as tf.Tensor1D;
@@ -178,7 +190,12 @@ export function perSampleCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D):
 export function labelledSimilarities(
   loss: string,
   inputs: LossTensors,
-): { b: number; labels: Int32Array | Float32Array | Uint8Array; sim: tf.Tensor2D; s: Float32Array | Int32Array | Uint8Array } {
+): {
+  b: number;
+  labels: Int32Array | Float32Array | Uint8Array;
+  sim: tf.Tensor2D;
+  s: Float32Array | Int32Array | Uint8Array;
+} {
   const emb = requireInput(loss, inputs, 'embeddings', 2) as tf.Tensor2D;
   const b = emb.shape[0];
   const labelsT = intVector(loss, inputs, 'labels');
@@ -203,7 +220,11 @@ export function logSigmoid(x: tf.Tensor): tf.Tensor {
  * Group ids of a batch mapped to 0..G−1 in order of first appearance, with a constant one-hot
  * membership matrix [N, G] and the group sizes.
  */
-export function groupMembership(loss: string, inputs: LossTensors, n: number): { membership: tf.Tensor2D; counts: number[]; index: number[] } {
+export function groupMembership(
+  loss: string,
+  inputs: LossTensors,
+  n: number,
+): { membership: tf.Tensor2D; counts: number[]; index: number[] } {
   const groups = intVector(loss, inputs, 'groups');
   expectRows(loss, 'groups', groups, n);
   const ids = groups.dataSync();
@@ -220,7 +241,10 @@ export function groupMembership(loss: string, inputs: LossTensors, n: number): {
     index.push(g);
     counts[g] = (counts[g] ?? 0) + 1;
   }
-  const membership = tf.cast(tf.oneHot(tf.tensor1d(index, 'int32'), Math.max(counts.length, 1)), 'float32') as tf.Tensor2D;
+  const membership = tf.cast(
+    tf.oneHot(tf.tensor1d(index, 'int32'), Math.max(counts.length, 1)),
+    'float32',
+  ) as tf.Tensor2D;
   return { membership, counts, index };
 }
 

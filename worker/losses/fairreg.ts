@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { classificationInputs, groupMeans, groupMembership, numParam, perSampleCrossEntropy, type LossDefinition } from './base.js';
+import {
+  classificationInputs,
+  groupMeans,
+  groupMembership,
+  numParam,
+  perSampleCrossEntropy,
+  type LossDefinition,
+} from './base.js';
 
 /**
  * Fairness-regularised loss (formula INFERRED): the mean cross-entropy plus λ times the total

@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { classificationInputs, expectRows, floatVector, numParam, perSampleCrossEntropy, type LossDefinition } from './base.js';
+import {
+  classificationInputs,
+  expectRows,
+  floatVector,
+  numParam,
+  perSampleCrossEntropy,
+  type LossDefinition,
+} from './base.js';
 
 /**
  * Generalized focal loss as used by DatasetEquity: each sample's cross-entropy is weighted by
@@ -9,10 +16,16 @@ import { classificationInputs, expectRows, floatVector, numParam, perSampleCross
  */
 export const gflLoss: LossDefinition = {
   name: 'gfl',
-  description: 'Generalized focal loss (DatasetEquity): CE weighted per sample by (η + (1 − p_s)^γ)/(η + 1), p_s = cluster likelihood.',
+  description:
+    'Generalized focal loss (DatasetEquity): CE weighted per sample by (η + (1 − p_s)^γ)/(η + 1), p_s = cluster likelihood.',
   inputs: ['logits', 'labels', 'likelihoods'],
   params: [
-    { name: 'eta', description: 'floor η of the weight (weight of the most common samples is η/(η+1))', default: 1, min: 0 },
+    {
+      name: 'eta',
+      description: 'floor η of the weight (weight of the most common samples is η/(η+1))',
+      default: 1,
+      min: 0,
+    },
     { name: 'gamma', description: 'exponent γ on (1 − p_s)', default: 5, min: 0 },
   ],
   stateful: false,

@@ -65,7 +65,8 @@ function checkParam(loss: string, spec: LossParamSpec, value: unknown): LossPara
   }
   const belowMin = spec.min !== undefined && (spec.exclusiveMin ? value <= spec.min : value < spec.min);
   const aboveMax = spec.max !== undefined && (spec.exclusiveMax ? value >= spec.max : value > spec.max);
-  if (belowMin || aboveMax) throw new LossConfigError(`loss ${loss}: ${spec.name} must be in ${allowed}, got ${formatValue(value)}`);
+  if (belowMin || aboveMax)
+    throw new LossConfigError(`loss ${loss}: ${spec.name} must be in ${allowed}, got ${formatValue(value)}`);
   return value;
 }
 
@@ -161,7 +162,9 @@ interface VectorRule {
 
 function inputError(loss: string, input: string, rule: string, value: unknown): LossConfigError {
   const shown = formatValue(value);
-  return new LossConfigError(`loss ${loss}: input '${input}' ${rule}, got ${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}`);
+  return new LossConfigError(
+    `loss ${loss}: input '${input}' ${rule}, got ${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}`,
+  );
 }
 
 function checkVector(loss: string, input: string, value: unknown, rule: VectorRule = {}): number[] {
@@ -180,16 +183,27 @@ function checkVector(loss: string, input: string, value: unknown, rule: VectorRu
   for (const v of value) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw inputError(loss, input, rule_, value);
     if (rule.integer && !Number.isInteger(v)) throw inputError(loss, input, rule_, value);
-    if ((rule.min !== undefined && v < rule.min) || (rule.max !== undefined && v > rule.max)) throw inputError(loss, input, rule_, value);
+    if ((rule.min !== undefined && v < rule.min) || (rule.max !== undefined && v > rule.max))
+      throw inputError(loss, input, rule_, value);
   }
   return value as number[];
 }
 
-function checkMatrix(loss: string, input: string, value: unknown, rows?: number, cols?: number, minCols = 1): number[][] {
+function checkMatrix(
+  loss: string,
+  input: string,
+  value: unknown,
+  rows?: number,
+  cols?: number,
+  minCols = 1,
+): number[][] {
   const shape = `${rows ?? 'N'}×${cols ?? 'D'}`;
-  const bounds = [rows === undefined ? 'N ≥ 1' : '', cols === undefined ? `D ≥ ${minCols}` : ''].filter(Boolean).join(', ');
+  const bounds = [rows === undefined ? 'N ≥ 1' : '', cols === undefined ? `D ≥ ${minCols}` : '']
+    .filter(Boolean)
+    .join(', ');
   const rule = `must be a ${shape} array of finite numbers (equal-length rows${bounds ? `, ${bounds}` : ''})`;
-  if (!Array.isArray(value) || value.length === 0 || (rows !== undefined && value.length !== rows)) throw inputError(loss, input, rule, value);
+  if (!Array.isArray(value) || value.length === 0 || (rows !== undefined && value.length !== rows))
+    throw inputError(loss, input, rule, value);
   const width = cols ?? (Array.isArray(value[0]) ? (value[0] as unknown[]).length : -1);
   if (width < minCols) throw inputError(loss, input, rule, value);
   for (const row of value) {
@@ -273,14 +287,21 @@ export function tensorsFromArrays(definition: LossDefinition, inputs: LossArrayI
     out.features = tf.tensor2d(features);
   }
   if (has('likelihoods')) {
-    out.likelihoods = tf.tensor1d(checkVector(loss, 'likelihoods', raw.likelihoods, { ...(n !== undefined ? { length: n } : {}), min: 0, max: 1 }));
+    out.likelihoods = tf.tensor1d(
+      checkVector(loss, 'likelihoods', raw.likelihoods, { ...(n !== undefined ? { length: n } : {}), min: 0, max: 1 }),
+    );
   }
   if (has('groups')) out.groups = tf.tensor1d(groupIds(loss, raw.groups, n ?? 0), 'int32');
   if (has('sampleIds')) {
-    out.sampleIds = tf.tensor1d(checkVector(loss, 'sampleIds', raw.sampleIds, { ...(n !== undefined ? { length: n } : {}), integer: true }), 'int32');
+    out.sampleIds = tf.tensor1d(
+      checkVector(loss, 'sampleIds', raw.sampleIds, { ...(n !== undefined ? { length: n } : {}), integer: true }),
+      'int32',
+    );
   }
-  if (has('positives')) out.positives = tf.tensor1d(checkVector(loss, 'positives', raw.positives, { allowEmpty: true }));
-  if (has('negatives')) out.negatives = tf.tensor1d(checkVector(loss, 'negatives', raw.negatives, { allowEmpty: true }));
+  if (has('positives'))
+    out.positives = tf.tensor1d(checkVector(loss, 'positives', raw.positives, { allowEmpty: true }));
+  if (has('negatives'))
+    out.negatives = tf.tensor1d(checkVector(loss, 'negatives', raw.negatives, { allowEmpty: true }));
   if (has('margins')) out.margins = tf.tensor1d(checkVector(loss, 'margins', raw.margins));
   return out;
 }
@@ -296,7 +317,11 @@ async function ensureBackend(): Promise<void> {
  * (defaults filled, validated). A fresh instance is created per call, so a stateful loss gives
  * its first-call value; all tensors are disposed.
  */
-export async function computeLoss(name: string, params: Record<string, unknown>, inputs: LossArrayInputs): Promise<number> {
+export async function computeLoss(
+  name: string,
+  params: Record<string, unknown>,
+  inputs: LossArrayInputs,
+): Promise<number> {
   const { definition, params: resolved } = resolveLoss({ ...params, name });
   const instance = definition.create(resolved);
   await ensureBackend();

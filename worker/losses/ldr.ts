@@ -15,7 +15,13 @@ export const ldrLoss: LossDefinition = {
   inputs: ['logits', 'labels'],
   params: [
     { name: 'c', description: 'margin c added to the non-target classes', default: 2, min: 0 },
-    { name: 'lambda', description: 'KL regularisation strength λ (temperature of the worst-case label distribution)', default: 1, min: 0, exclusiveMin: true },
+    {
+      name: 'lambda',
+      description: 'KL regularisation strength λ (temperature of the worst-case label distribution)',
+      default: 1,
+      min: 0,
+      exclusiveMin: true,
+    },
   ],
   stateful: false,
   family: 'classification',

@@ -12,7 +12,8 @@ const EXCLUDE = 1e9;
  */
 export const prototripletLoss: LossDefinition = {
   name: 'prototriplet',
-  description: 'Prototype triplet loss: hinge on distance to own prototype minus distance to nearest other prototype plus margin (few-shot).',
+  description:
+    'Prototype triplet loss: hinge on distance to own prototype minus distance to nearest other prototype plus margin (few-shot).',
   inputs: ['queries', 'prototypes', 'labels'],
   params: [{ name: 'margin', description: 'triplet margin m', default: 0.5, min: 0 }],
   stateful: false,

@@ -12,8 +12,21 @@ export const rdpoLoss: LossDefinition = {
   description: 'Robust DPO: [−(1−ε) log σ(βh) + ε log σ(−βh)]/(1 − 2ε) on chosen-minus-rejected log-ratio margins h.',
   inputs: ['margins'],
   params: [
-    { name: 'beta', description: 'inverse temperature β of the implicit reward', default: 0.1, min: 0, exclusiveMin: true },
-    { name: 'epsilon', description: 'assumed preference label-flip rate ε (0 = DPO)', default: 0, min: 0, max: 0.5, exclusiveMax: true },
+    {
+      name: 'beta',
+      description: 'inverse temperature β of the implicit reward',
+      default: 0.1,
+      min: 0,
+      exclusiveMin: true,
+    },
+    {
+      name: 'epsilon',
+      description: 'assumed preference label-flip rate ε (0 = DPO)',
+      default: 0,
+      min: 0,
+      max: 0.5,
+      exclusiveMax: true,
+    },
   ],
   stateful: false,
   family: 'preference',

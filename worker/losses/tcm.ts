@@ -11,7 +11,8 @@ import { labelledSimilarities, numParam, type LossDefinition } from './base.js';
  */
 export const tcmLoss: LossDefinition = {
   name: 'tcm',
-  description: 'Threshold-consistent margin regulariser: penalises positive pairs below m⁺ and negative pairs above m⁻ (cosine).',
+  description:
+    'Threshold-consistent margin regulariser: penalises positive pairs below m⁺ and negative pairs above m⁻ (cosine).',
   inputs: ['embeddings', 'labels'],
   params: [
     { name: 'lambdaPos', description: 'weight λ⁺ of the positive-pair term', default: 1, min: 0 },
@@ -51,7 +52,10 @@ export const tcmLoss: LossDefinition = {
           }
           const pos = tf.sum(tf.mul(tf.sub(marginPos, sim), tf.tensor2d(posMask, [b, b])));
           const neg = tf.sum(tf.mul(tf.sub(sim, marginNeg), tf.tensor2d(negMask, [b, b])));
-          return tf.add(tf.mul(lambdaPos / Math.max(nPos, 1), pos), tf.mul(lambdaNeg / Math.max(nNeg, 1), neg)) as tf.Scalar;
+          return tf.add(
+            tf.mul(lambdaPos / Math.max(nPos, 1), pos),
+            tf.mul(lambdaNeg / Math.max(nNeg, 1), neg),
+          ) as tf.Scalar;
         }),
     };
   },

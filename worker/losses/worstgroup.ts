@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { classificationInputs, groupMeans, groupMembership, perSampleCrossEntropy, type LossDefinition } from './base.js';
+import {
+  classificationInputs,
+  groupMeans,
+  groupMembership,
+  perSampleCrossEntropy,
+  type LossDefinition,
+} from './base.js';
 
 /**
  * Worst-group loss (formula INFERRED): the mean cross-entropy of each group present in the

@@ -184,7 +184,13 @@ function replaceNonFiniteTokens(text: string): string {
       continue;
     }
     const rest = text.slice(i, i + 9);
-    const token = rest.startsWith('-Infinity') ? '-Infinity' : rest.startsWith('Infinity') ? 'Infinity' : rest.startsWith('NaN') ? 'NaN' : undefined;
+    const token = rest.startsWith('-Infinity')
+      ? '-Infinity'
+      : rest.startsWith('Infinity')
+        ? 'Infinity'
+        : rest.startsWith('NaN')
+          ? 'NaN'
+          : undefined;
     if (token) {
       out += `{"__nonfinite":"${token}"}`;
       i += token.length;
@@ -216,7 +222,8 @@ export function parseMetricLine(line: string): ParsedLine | undefined {
     typeof value === 'object' && value !== null && '__nonfinite' in value && Object.keys(value).length === 1;
   const numeric = (value: unknown): number | undefined =>
     typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-  const stepKey = numeric(fields.step) !== undefined ? 'step' : numeric(fields.epoch) !== undefined ? 'epoch' : undefined;
+  const stepKey =
+    numeric(fields.step) !== undefined ? 'step' : numeric(fields.epoch) !== undefined ? 'epoch' : undefined;
   const parsed: ParsedLine = {
     metrics: {},
     checkpoint: fields.checkpoint === true,
@@ -225,7 +232,8 @@ export function parseMetricLine(line: string): ParsedLine | undefined {
   };
   if (stepKey) parsed.step = fields[stepKey] as number;
   const outputs = fields.outputs;
-  if (outputs && typeof outputs === 'object' && !Array.isArray(outputs)) parsed.outputs = outputs as Record<string, unknown>;
+  if (outputs && typeof outputs === 'object' && !Array.isArray(outputs))
+    parsed.outputs = outputs as Record<string, unknown>;
   for (const [key, value] of Object.entries(fields)) {
     if (key === stepKey || key === 'step' || key === 'outputs') continue;
     const number = numeric(value);
@@ -371,7 +379,8 @@ export async function unpackArchive(data: Buffer, dir: string): Promise<number> 
     const kind = data.readUInt8(offset);
     offset += 1;
     if (kind === KIND_END) break;
-    if (kind !== KIND_FILE && kind !== KIND_DIR) throw new Error(`checkpoint archive has an unknown entry kind ${kind}`);
+    if (kind !== KIND_FILE && kind !== KIND_DIR)
+      throw new Error(`checkpoint archive has an unknown entry kind ${kind}`);
     need(8);
     const mode = data.readUInt32BE(offset);
     const nameLength = data.readUInt32BE(offset + 4);
@@ -461,7 +470,9 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     userEnv[key] = substitute(value, sub, `trial.env.${key}`);
   }
 
-  const tempDir = await mkdtemp(join(tmpdir(), `trellis-${ctx.attemptId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-`));
+  const tempDir = await mkdtemp(
+    join(tmpdir(), `trellis-${ctx.attemptId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-`),
+  );
   try {
     const checkpointDir = join(tempDir, 'checkpoint');
     await mkdir(checkpointDir);
@@ -518,11 +529,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
      * save exactly; at exit the directory is saved only when it changed since the last save (or
      * the restore), so an unchanged directory is never relabelled with a later step.
      */
-    const saveCheckpoint = (
-      step: number,
-      atExit: boolean,
-      snapshot: Promise<PackedDirectory | undefined>,
-    ): void => {
+    const saveCheckpoint = (step: number, atExit: boolean, snapshot: Promise<PackedDirectory | undefined>): void => {
       const why = atExit ? 'at exit' : 'checkpoint line';
       saves = saves.then(async () => {
         try {
@@ -536,7 +543,8 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
             if (!atExit) ctx.log(`checkpoint for step ${step} (${why}) ignored: ${checkpointDir} holds no files`);
             return;
           }
-          if (skipped.length > 0) ctx.log(`checkpoint: skipped entries that are not files or directories: ${skipped.join(', ')}`);
+          if (skipped.length > 0)
+            ctx.log(`checkpoint: skipped entries that are not files or directories: ${skipped.join(', ')}`);
           if (lastSavedData && data.equals(lastSavedData) && (atExit || lastSavedStep === step)) return;
           const checkpoint: Checkpoint = { step, data };
           await ctx.checkpoint.save(checkpoint);
@@ -567,7 +575,11 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
         ctx.report(step, parsed.metrics);
         Object.assign(finalMetrics, parsed.metrics);
         if (lastStep === undefined || step > lastStep) lastStep = step;
-      } else if (parsed.step !== undefined && !parsed.checkpoint && (lastStep === undefined || parsed.step > lastStep)) {
+      } else if (
+        parsed.step !== undefined &&
+        !parsed.checkpoint &&
+        (lastStep === undefined || parsed.step > lastStep)
+      ) {
         lastStep = parsed.step;
       }
       if (parsed.checkpoint) {
@@ -616,7 +628,9 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       }, graceMs);
     };
 
-    type Outcome = { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null } | { kind: 'error'; error: NodeJS.ErrnoException };
+    type Outcome =
+      | { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null }
+      | { kind: 'error'; error: NodeJS.ErrnoException };
     let reaped: ReturnType<typeof reapWithWorker> | undefined;
     const outcome = await new Promise<Outcome>((resolveOutcome) => {
       let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -647,7 +661,9 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
         }
         reaped?.release();
         drainTimer = setTimeout(() => {
-          ctx.log(`output of ${program} still open ${PIPE_DRAIN_MS / 1000}s after exit (a process left its group?): closing it`);
+          ctx.log(
+            `output of ${program} still open ${PIPE_DRAIN_MS / 1000}s after exit (a process left its group?): closing it`,
+          );
           child.stdout?.destroy();
           child.stderr?.destroy();
           finish({ kind: 'exit', ...exited! });
@@ -666,7 +682,9 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     if (outcome.kind === 'error') {
       const code = outcome.error.code;
       if (code === 'ENOENT') {
-        throw new PermanentRunError(`program not found: ${JSON.stringify(program)} (trial.command[0]; not on PATH or no such file)`);
+        throw new PermanentRunError(
+          `program not found: ${JSON.stringify(program)} (trial.command[0]; not on PATH or no such file)`,
+        );
       }
       if (code === 'EACCES' || code === 'ENOTDIR' || code === 'ENOEXEC') {
         throw new PermanentRunError(`cannot run ${JSON.stringify(program)}: ${describe(outcome.error)}`);
@@ -682,7 +700,10 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     if (outcome.code !== 0) {
       await saves;
       const how = outcome.signal ? `was killed by signal ${outcome.signal}` : `exited with code ${outcome.code}`;
-      const tail = stderrTail.length > 0 ? `last ${stderrTail.length} lines of stderr:\n${stderrTail.join('\n')}` : '(no stderr output)';
+      const tail =
+        stderrTail.length > 0
+          ? `last ${stderrTail.length} lines of stderr:\n${stderrTail.join('\n')}`
+          : '(no stderr output)';
       throw new Error(`${program} ${how} after ${(durationMs / 1000).toFixed(1)}s; ${tail}`);
     }
 

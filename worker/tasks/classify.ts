@@ -99,8 +99,13 @@ function classifyOptionProblems(options: Record<string, unknown> | undefined): s
       problems.push(`trial.options.${key}: unknown option for task classify; allowed: ${CLASSIFY_OPTIONS.join(', ')}`);
     } else if (typeof value === 'string' && value.includes('${')) {
       continue;
-    } else if (key === 'trainIndices' && !(Array.isArray(value) && value.every((i) => Number.isInteger(i) && (i as number) >= 0))) {
-      problems.push('trial.options.trainIndices: must be a list of row indices (integers >= 0) into the training split');
+    } else if (
+      key === 'trainIndices' &&
+      !(Array.isArray(value) && value.every((i) => Number.isInteger(i) && (i as number) >= 0))
+    ) {
+      problems.push(
+        'trial.options.trainIndices: must be a list of row indices (integers >= 0) into the training split',
+      );
     } else if (key === 'exportTrainOutputs' && typeof value !== 'boolean') {
       problems.push('trial.options.exportTrainOutputs: must be true or false');
     }
@@ -109,10 +114,16 @@ function classifyOptionProblems(options: Record<string, unknown> | undefined): s
 }
 
 /** The training split restricted to (and repeated along) `indices`. */
-function selectRows(split: DataSplit & { cleanY: Int32Array }, indices: readonly number[], d: number): DataSplit & { cleanY: Int32Array } {
+function selectRows(
+  split: DataSplit & { cleanY: Int32Array },
+  indices: readonly number[],
+  d: number,
+): DataSplit & { cleanY: Int32Array } {
   const bad = indices.find((i) => !Number.isInteger(i) || i < 0 || i >= split.size);
   if (bad !== undefined) {
-    throw new PermanentRunError(`trial.options.trainIndices: ${bad} is not a row of the training split (0..${split.size - 1})`);
+    throw new PermanentRunError(
+      `trial.options.trainIndices: ${bad} is not a row of the training split (0..${split.size - 1})`,
+    );
   }
   const x = new Float32Array(indices.length * d);
   const y = new Int32Array(indices.length);
@@ -224,7 +235,13 @@ interface Evaluation {
   loss: number;
 }
 
-async function evaluate(tf: typeof tfType, model: Model, split: DataSplit, numFeatures: number, numClasses: number): Promise<Evaluation> {
+async function evaluate(
+  tf: typeof tfType,
+  model: Model,
+  split: DataSplit,
+  numFeatures: number,
+  numClasses: number,
+): Promise<Evaluation> {
   const probs = new Float32Array(split.size * numClasses);
   let lossSum = 0;
   for (let start = 0; start < split.size; start += EVAL_CHUNK) {
@@ -245,7 +262,12 @@ async function evaluate(tf: typeof tfType, model: Model, split: DataSplit, numFe
   return { probs, predictions: argmaxRows(probs, numClasses), loss: split.size > 0 ? lossSum / split.size : NaN };
 }
 
-function finalMetrics(data: PreparedDataset, split: DataSplit, evaluation: Evaluation, prefix: string): Record<string, number> {
+function finalMetrics(
+  data: PreparedDataset,
+  split: DataSplit,
+  evaluation: Evaluation,
+  prefix: string,
+): Record<string, number> {
   const metrics: Record<string, number> = {};
   if (split.size === 0) return metrics;
   const k = data.numClasses;
@@ -454,7 +476,10 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
     if (data.test.size > 0) {
       Object.assign(metrics, finalMetrics(data, data.test, await evaluate(tf, model, data.test, d, k), 'test'));
     }
-    const outputs = config.options?.exportTrainOutputs === true ? { trainOutputs: await trainOutputs(tf, model, data.train, d, k) } : undefined;
+    const outputs =
+      config.options?.exportTrainOutputs === true
+        ? { trainOutputs: await trainOutputs(tf, model, data.train, d, k) }
+        : undefined;
     return {
       metrics,
       info: {
@@ -485,7 +510,8 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
 
 export const classifyTask: Task = {
   name: 'classify',
-  description: 'Supervised classification (linear, MLP or CNN) on a CSV or built-in dataset with any classification loss',
+  description:
+    'Supervised classification (linear, MLP or CNN) on a CSV or built-in dataset with any classification loss',
   run: runClassify,
   validate: validateClassifyConfig,
 };

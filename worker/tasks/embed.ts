@@ -103,7 +103,9 @@ export function parseEmbedOptions(raw: Record<string, unknown> | undefined, prob
   const held = options.heldOutClasses;
   if (held !== undefined) {
     if (!Array.isArray(held) || held.some((c) => typeof c !== 'number' && typeof c !== 'string')) {
-      problems.push(`trial.options.heldOutClasses: must be a list of class values (numbers or strings), got ${JSON.stringify(held)}`);
+      problems.push(
+        `trial.options.heldOutClasses: must be a list of class values (numbers or strings), got ${JSON.stringify(held)}`,
+      );
     } else heldOutClasses = [...(held as Array<number | string>)];
   }
   return {
@@ -150,9 +152,14 @@ export function validateEmbedConfig(config: TrialConfig): string[] {
  * nearest, the fraction of them with the row's label (the expected hit under random tie-breaking).
  * A row with no other row gets NaN.
  */
-export function nearestNeighbourHits(embeddings: ArrayLike<number>, labels: ArrayLike<number>, dim: number): Float64Array {
+export function nearestNeighbourHits(
+  embeddings: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  dim: number,
+): Float64Array {
   const n = labels.length;
-  if (embeddings.length !== n * dim) throw new RangeError(`nearestNeighbourHits: ${embeddings.length} values for ${n} rows of ${dim}`);
+  if (embeddings.length !== n * dim)
+    throw new RangeError(`nearestNeighbourHits: ${embeddings.length} values for ${n} rows of ${dim}`);
   const hits = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let best = Infinity;
@@ -234,7 +241,8 @@ export function fewShotAccuracy(
   options: FewShotOptions,
 ): FewShotResult | undefined {
   const n = labels.length;
-  if (embeddings.length !== n * dim) throw new RangeError(`fewShotAccuracy: ${embeddings.length} values for ${n} rows of ${dim}`);
+  if (embeddings.length !== n * dim)
+    throw new RangeError(`fewShotAccuracy: ${embeddings.length} values for ${n} rows of ${dim}`);
   const allowed = options.classes ? new Set(options.classes) : undefined;
   const members = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
@@ -301,7 +309,13 @@ function l2Normalize(tf: typeof tfType, x: tfType.Tensor2D): tfType.Tensor2D {
 }
 
 /** L2-normalised embeddings of a split, row-major [size, dim]. */
-async function embedSplit(tf: typeof tfType, model: Model, split: DataSplit, numFeatures: number, dim: number): Promise<Float32Array> {
+async function embedSplit(
+  tf: typeof tfType,
+  model: Model,
+  split: DataSplit,
+  numFeatures: number,
+  dim: number,
+): Promise<Float32Array> {
   const out = new Float32Array(split.size * dim);
   for (let start = 0; start < split.size; start += EVAL_CHUNK) {
     const end = Math.min(split.size, start + EVAL_CHUNK);
@@ -416,7 +430,11 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
     for (let epoch = startEpoch; epoch <= config.epochs; epoch++) {
       const epochStart = Date.now();
       // Per-class queues for this epoch (drawn from the RNG, so a checkpoint's RNG state suffices).
-      const queues = trainClasses.map((y) => ({ rows: byClass.get(y)!, order: rng.permutation(byClass.get(y)!.length), next: 0 }));
+      const queues = trainClasses.map((y) => ({
+        rows: byClass.get(y)!,
+        order: rng.permutation(byClass.get(y)!.length),
+        next: 0,
+      }));
       let lossSum: tfType.Scalar = tf.scalar(0);
       for (let batch = 0; batch < batchesPerEpoch; batch++) {
         await batchBoundary(ctx, epoch);
@@ -445,7 +463,9 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
             if (lossKind === 'prototriplet') {
               const grouped = e.reshape([P, K, dim]);
               const prototypes = tf.mean(grouped.slice([0, 0, 0], [P, support, dim]), 1) as tfType.Tensor2D;
-              const queries = grouped.slice([0, support, 0], [P, queriesPerClass, dim]).reshape([P * queriesPerClass, dim]);
+              const queries = grouped
+                .slice([0, support, 0], [P, queriesPerClass, dim])
+                .reshape([P * queriesPerClass, dim]);
               l = loss.compute({ queries, prototypes, labels: tf.tensor1d(protoLabels, 'int32') });
             } else {
               l = loss.compute({ embeddings: e, labels: y });
@@ -481,11 +501,22 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
     if (data.test.size > 1) {
       const test = await embedSplit(tf, model, data.test, d, dim);
       metrics.test_recall_at_1 = recallAt1(test, data.test.y, dim);
-      const fewShotOptions = { ways: options.ways, shots: options.shots, queries: options.queries, episodes: options.episodes, seed: ctx.seed };
+      const fewShotOptions = {
+        ways: options.ways,
+        shots: options.shots,
+        queries: options.queries,
+        episodes: options.episodes,
+        seed: ctx.seed,
+      };
       const fewShot = fewShotAccuracy(test, data.test.y, dim, fewShotOptions);
       if (fewShot) {
         metrics.test_fewshot_accuracy = fewShot.accuracy;
-        info.fewShot = { ways: fewShot.ways, shots: options.shots, episodes: fewShot.episodes, queries: fewShot.queries };
+        info.fewShot = {
+          ways: fewShot.ways,
+          shots: options.shots,
+          episodes: fewShot.episodes,
+          queries: fewShot.queries,
+        };
       }
       if (heldOut.size > 0) {
         metrics.test_recall_at_1_unseen = recallAt1(test, data.test.y, dim, testUnseen);
@@ -529,7 +560,8 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
 
 export const embedTask: Task & { defaultObjective: Objective } = {
   name: 'embed',
-  description: 'Metric learning: an L2-normalised embedding network trained with ms, ms + tcm or prototriplet; recall@1 and few-shot accuracy',
+  description:
+    'Metric learning: an L2-normalised embedding network trained with ms, ms + tcm or prototriplet; recall@1 and few-shot accuracy',
   run: runEmbed,
   validate: validateEmbedConfig,
   defaultObjective: EMBED_DEFAULT_OBJECTIVE,

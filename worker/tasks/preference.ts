@@ -95,7 +95,10 @@ function numberOption(
 }
 
 /** `preference`'s options with defaults filled; problems as `trial.options.NAME: message`. */
-export function parsePreferenceOptions(raw: Record<string, unknown> | undefined, problems: string[] = []): PreferenceOptions {
+export function parsePreferenceOptions(
+  raw: Record<string, unknown> | undefined,
+  problems: string[] = [],
+): PreferenceOptions {
   const options = raw ?? {};
   const d = DEFAULT_PREFERENCE_OPTIONS;
   unknownOptions(options, OPTION_NAMES, 'preference', problems);
@@ -114,7 +117,8 @@ export function parsePreferenceOptions(raw: Record<string, unknown> | undefined,
     evalPairs: intOption(options, 'evalPairs', d.evalPairs, 1, 100_000_000, problems),
     reference,
   };
-  if (options.dataSeed !== undefined) parsed.dataSeed = intOption(options, 'dataSeed', 0, 0, Number.MAX_SAFE_INTEGER, problems);
+  if (options.dataSeed !== undefined)
+    parsed.dataSeed = intOption(options, 'dataSeed', 0, 0, Number.MAX_SAFE_INTEGER, problems);
   return parsed;
 }
 
@@ -132,8 +136,10 @@ export function validatePreferenceConfig(config: TrialConfig): string[] {
       else throw err;
     }
   }
-  if (config.dataset !== undefined) problems.push('trial.dataset: task preference generates its own data (see trial.options); remove dataset');
-  if (config.model?.type === 'cnn') problems.push('trial.model.type: task preference takes a linear or mlp scorer, got cnn');
+  if (config.dataset !== undefined)
+    problems.push('trial.dataset: task preference generates its own data (see trial.options); remove dataset');
+  if (config.model?.type === 'cnn')
+    problems.push('trial.model.type: task preference takes a linear or mlp scorer, got cnn');
   parsePreferenceOptions(config.options, problems);
   return problems;
 }
@@ -228,7 +234,8 @@ export function generatePreferenceData(options: PreferenceOptions, seed: number)
   const testItems = order.slice(0, nTest).sort();
   const valItems = order.slice(nTest, nTest + nVal).sort();
   const trainItems = order.slice(nTest + nVal).sort();
-  if (trainItems.length < 2) throw new PermanentRunError(`trial.options.items: ${items} items leave fewer than 2 training items`);
+  if (trainItems.length < 2)
+    throw new PermanentRunError(`trial.options.items: ${items} items leave fewer than 2 training items`);
 
   const chosen = new Int32Array(options.pairs);
   const rejected = new Int32Array(options.pairs);
@@ -274,7 +281,11 @@ export function preferenceAccuracy(f: ArrayLike<number>, pairs: PreferencePairs)
 }
 
 /** Centred sums of squares and products of a and b over `items`. */
-function comomentsOver(a: ArrayLike<number>, b: ArrayLike<number>, items: ArrayLike<number>): { sab: number; saa: number; sbb: number } {
+function comomentsOver(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  items: ArrayLike<number>,
+): { sab: number; saa: number; sbb: number } {
   const n = items.length;
   let ma = 0;
   let mb = 0;
@@ -400,7 +411,10 @@ export async function runPreference(ctx: AttemptContext, backend: TaskBackend): 
         }
         const dropoutSeed = rng.uint32();
         const batchLoss = tf.tidy(() => {
-          const idx = tf.concat([tf.tensor1d(chosenBatch.subarray(0, b), 'int32'), tf.tensor1d(rejectedBatch.subarray(0, b), 'int32')]);
+          const idx = tf.concat([
+            tf.tensor1d(chosenBatch.subarray(0, b), 'int32'),
+            tf.tensor1d(rejectedBatch.subarray(0, b), 'int32'),
+          ]);
           const xb = tf.gather(x, idx) as tfType.Tensor2D;
           const ref = tf.tensor1d(refBatch.subarray(0, b));
           let value: tfType.Scalar | undefined;
@@ -419,7 +433,10 @@ export async function runPreference(ctx: AttemptContext, backend: TaskBackend): 
       lossSum.dispose();
       checkDiverged(trainLoss, epoch);
       const f = await logRatios();
-      const metrics: Record<string, number> = { loss: trainLoss, val_pref_accuracy: preferenceAccuracy(f, data.validation) };
+      const metrics: Record<string, number> = {
+        loss: trainLoss,
+        val_pref_accuracy: preferenceAccuracy(f, data.validation),
+      };
       const corr = pearsonOver(f, data.reward, data.valItems);
       if (Number.isFinite(corr)) metrics.val_reward_corr = corr;
       await finishEpoch(ctx, epoch, metrics, epochTimes, epochStart, () =>
@@ -468,7 +485,8 @@ export async function runPreference(ctx: AttemptContext, backend: TaskBackend): 
 
 export const preferenceTask: Task & { defaultObjective: Objective } = {
   name: 'preference',
-  description: 'Toy Bradley–Terry preference learning with DPO / robust DPO (rdpo) on synthetic pairs with flipped labels',
+  description:
+    'Toy Bradley–Terry preference learning with DPO / robust DPO (rdpo) on synthetic pairs with flipped labels',
   run: runPreference,
   validate: validatePreferenceConfig,
   defaultObjective: PREFERENCE_DEFAULT_OBJECTIVE,

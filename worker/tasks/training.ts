@@ -43,7 +43,12 @@ export function intOption(
 }
 
 /** Flags option names a task does not know (typos would otherwise be ignored silently). */
-export function unknownOptions(options: Record<string, unknown>, known: readonly string[], task: string, problems: string[]): void {
+export function unknownOptions(
+  options: Record<string, unknown>,
+  known: readonly string[],
+  task: string,
+  problems: string[],
+): void {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
       problems.push(`trial.options.${key}: unknown option for task ${task}; options: ${known.join(', ')}`);
@@ -72,7 +77,11 @@ export function modelSpecOf(config: TrialConfig): ModelSpec {
  * For a cnn: the dataset's image shape as [H, W, C], checked against the feature count (throws
  * PermanentRunError when missing or mismatched); for other models `undefined`.
  */
-export function cnnInputShape(spec: ModelSpec, datasetShape: number[] | undefined, features: number): number[] | undefined {
+export function cnnInputShape(
+  spec: ModelSpec,
+  datasetShape: number[] | undefined,
+  features: number,
+): number[] | undefined {
   if (spec.type !== 'cnn') return undefined;
   if (!datasetShape) throw new PermanentRunError('trial.model.type: cnn needs an image shape; give dataset.shape');
   const shape = imageShape(datasetShape);
@@ -311,7 +320,8 @@ export function openCheckpoint<M extends { format: string; signature: string }>(
 export function missingModelWeights(model: Model, byName: Map<string, TensorRecord>): string | undefined {
   for (const [i, variable] of model.variables.entries()) {
     const record = byName.get(`model/${model.names[i]!}`);
-    if (!record || record.shape.join('x') !== variable.shape.join('x')) return `checkpoint lacks weights for ${model.names[i]!}`;
+    if (!record || record.shape.join('x') !== variable.shape.join('x'))
+      return `checkpoint lacks weights for ${model.names[i]!}`;
   }
   return undefined;
 }

@@ -67,11 +67,14 @@ export function clusterAndUpsample(input: UsefulInput): UsefulResult {
   const { logits, losses, labels, seed } = input;
   const n = labels.length;
   if (logits.length !== n || losses.length !== n) {
-    throw new Error(`clusterAndUpsample: ${logits.length} logits, ${losses.length} losses, ${n} labels — they must match`);
+    throw new Error(
+      `clusterAndUpsample: ${logits.length} logits, ${losses.length} losses, ${n} labels — they must match`,
+    );
   }
   const dim = logits[0]?.length ?? 0;
   logits.forEach((row, i) => {
-    if (row.length !== dim) throw new Error(`clusterAndUpsample: logits row ${i} has ${row.length} values, expected ${dim}`);
+    if (row.length !== dim)
+      throw new Error(`clusterAndUpsample: logits row ${i} has ${row.length} values, expected ${dim}`);
     if (row.some((v) => !Number.isFinite(v))) throw new Error(`clusterAndUpsample: logits row ${i} is not finite`);
   });
   losses.forEach((l, i) => {
@@ -130,7 +133,8 @@ export function perExampleCrossEntropy(logits: number[][], labels: number[]): nu
   if (logits.length !== labels.length) throw new Error('perExampleCrossEntropy: logits and labels differ in length');
   return logits.map((h, i) => {
     const y = labels[i]!;
-    if (!Number.isInteger(y) || y < 0 || y >= h.length) throw new Error(`perExampleCrossEntropy: label ${y} out of range`);
+    if (!Number.isInteger(y) || y < 0 || y >= h.length)
+      throw new Error(`perExampleCrossEntropy: label ${y} out of range`);
     const m = Math.max(...h);
     const lse = m + Math.log(h.reduce((s, v) => s + Math.exp(v - m), 0));
     return lse - h[y]!;
@@ -188,7 +192,12 @@ export const usefulClusterTask: Task = {
       throw new PermanentRunError(`useful-cluster: ${(err as Error).message}`);
     }
     const n = trainOutputs.labels.length;
-    const perClass = result.perClass.map(({ class: cls, sizes, chosen, meanLoss }) => ({ class: cls, sizes, chosen, meanLoss }));
+    const perClass = result.perClass.map(({ class: cls, sizes, chosen, meanLoss }) => ({
+      class: cls,
+      sizes,
+      chosen,
+      meanLoss,
+    }));
     const metrics = {
       upsampled: result.upsampled,
       upsampled_fraction: n > 0 ? result.upsampled / n : 0,
@@ -196,7 +205,9 @@ export const usefulClusterTask: Task = {
       classes_skipped: result.skipped.length,
     };
     ctx.report(1, metrics);
-    ctx.log(`useful-cluster: ${result.upsampled} of ${n} examples upsampled (${result.perClass.length} classes clustered, ${result.skipped.length} skipped)`);
+    ctx.log(
+      `useful-cluster: ${result.upsampled} of ${n} examples upsampled (${result.perClass.length} classes clustered, ${result.skipped.length} skipped)`,
+    );
     return {
       metrics,
       info: {

@@ -14,5 +14,9 @@ export interface StageKind {
   /** For messages: "task mlff-train", "sweep". */
   describe(stage: PipelineStage): string;
   /** The raw Sweep spec (before validation) that runs the stage, params already resolved. */
-  childSpec(stage: PipelineStage, resolvedParams: Record<string, unknown>, pipeline: PipelineSpec): Record<string, unknown>;
+  childSpec(
+    stage: PipelineStage,
+    resolvedParams: Record<string, unknown>,
+    pipeline: PipelineSpec,
+  ): Record<string, unknown>;
 }

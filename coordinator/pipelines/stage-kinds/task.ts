@@ -20,7 +20,8 @@ export const TASK_OUTPUTS: Record<string, readonly string[]> = {
 export const taskStage: StageKind = {
   name: 'task',
   hasBest: false,
-  outputs: (stage) => (stage.command || stage.runtime === 'command' ? '*' : (TASK_OUTPUTS[stage.task ?? 'classify'] ?? '*')),
+  outputs: (stage) =>
+    stage.command || stage.runtime === 'command' ? '*' : (TASK_OUTPUTS[stage.task ?? 'classify'] ?? '*'),
   describe: (stage) => (stage.command ? 'command' : `task ${stage.task ?? 'classify'}`),
   childSpec(stage, params, pipeline) {
     const base: Record<string, unknown> = {

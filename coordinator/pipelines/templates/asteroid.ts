@@ -29,7 +29,8 @@ const paramsSchema = z.strictObject({
 
 export const asteroidTemplate: PipelineTemplate = {
   name: 'asteroid',
-  description: 'ASTEROID: teacher on accurate data → per-frame bias weights → bias-aware pretraining on cheap data → fine-tune; vs accurate-only and uniform pretraining',
+  description:
+    'ASTEROID: teacher on accurate data → per-frame bias weights → bias-aware pretraining on cheap data → fine-tune; vs accurate-only and uniform pretraining',
   expand(raw) {
     const p = parseParams(paramsSchema, raw);
     const system = {
@@ -41,8 +42,18 @@ export const asteroidTemplate: PipelineTemplate = {
       ...(p.temperature ? { temperature: p.temperature } : {}),
       ...(p.lr ? { lr: p.lr } : {}),
     };
-    const accurate = { ...system, data: 'accurate', frames: p.accurateFrames, ...(p.epochs ? { epochs: p.epochs } : {}) };
-    const cheap = { ...system, data: 'cheap', frames: p.cheapFrames, ...(p.pretrainEpochs ? { epochs: p.pretrainEpochs } : {}) };
+    const accurate = {
+      ...system,
+      data: 'accurate',
+      frames: p.accurateFrames,
+      ...(p.epochs ? { epochs: p.epochs } : {}),
+    };
+    const cheap = {
+      ...system,
+      data: 'cheap',
+      frames: p.cheapFrames,
+      ...(p.pretrainEpochs ? { epochs: p.pretrainEpochs } : {}),
+    };
     const train = (name: string, needs: string[], options: Record<string, unknown>): Record<string, unknown> => ({
       name,
       needs,
@@ -60,7 +71,17 @@ export const asteroidTemplate: PipelineTemplate = {
         needs: ['teacher'],
         runtime: 'tfjs',
         task: 'mlff-bias',
-        params: { options: { seed: p.seed, dataSeed: p.seed, frames: p.cheapFrames, gamma: p.gamma, teacherWeights: teacher, ...(p.atoms ? { atoms: p.atoms } : {}), ...(p.temperature ? { temperature: p.temperature } : {}) } },
+        params: {
+          options: {
+            seed: p.seed,
+            dataSeed: p.seed,
+            frames: p.cheapFrames,
+            gamma: p.gamma,
+            teacherWeights: teacher,
+            ...(p.atoms ? { atoms: p.atoms } : {}),
+            ...(p.temperature ? { temperature: p.temperature } : {}),
+          },
+        },
       });
       stages.push(
         train('pretrain', ['teacher', 'bias'], {
@@ -76,7 +97,12 @@ export const asteroidTemplate: PipelineTemplate = {
     // Same options as the teacher: the stage cache serves it once the teacher has run.
     stages.push(train('baseline', ['teacher'], accurate));
     stages.push(train('uniform-pretrain', ['teacher'], { ...cheap, energyLabels: 'teacher', teacherWeights: teacher }));
-    stages.push(train('uniform-finetune', ['uniform-pretrain'], { ...accurate, init: '${stages.uniform-pretrain.outputs.checkpoint}' }));
+    stages.push(
+      train('uniform-finetune', ['uniform-pretrain'], {
+        ...accurate,
+        init: '${stages.uniform-pretrain.outputs.checkpoint}',
+      }),
+    );
     return stages;
   },
 };

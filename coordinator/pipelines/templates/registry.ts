@@ -28,7 +28,8 @@ export function expandTemplate(raw: unknown): unknown {
   const { template, params, ...rest } = raw as { template: unknown; params?: unknown } & Record<string, unknown>;
   if (typeof template !== 'string') throw new TemplateError(['template: must be a template name']);
   const found = TEMPLATES[template];
-  if (!found) throw new TemplateError([`template: unknown template "${template}"; allowed: ${templateNames().join(', ')}`]);
+  if (!found)
+    throw new TemplateError([`template: unknown template "${template}"; allowed: ${templateNames().join(', ')}`]);
   if ('stages' in rest) throw new TemplateError(['stages: give either a template or stages, not both']);
   if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
     throw new TemplateError(['params: must be a mapping of template params']);

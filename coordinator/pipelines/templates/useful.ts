@@ -20,12 +20,15 @@ const paramsSchema = z.strictObject({
   batchSize: z.number().int().positive().default(64),
   optimizer: z.enum(['adam', 'sgd', 'rmsprop']).default('adam'),
   seed: z.number().int().min(0).default(0),
-  labelNoise: z.strictObject({ rate: z.number().min(0).max(1), kind: z.enum(['symmetric', 'asymmetric']).default('symmetric') }).optional(),
+  labelNoise: z
+    .strictObject({ rate: z.number().min(0).max(1), kind: z.enum(['symmetric', 'asymmetric']).default('symmetric') })
+    .optional(),
 });
 
 export const usefulTemplate: PipelineTemplate = {
   name: 'useful',
-  description: 'USEFUL: early training → per-class k-means on outputs → upsample the not-learned-early cluster ×2 → retrain; vs baseline',
+  description:
+    'USEFUL: early training → per-class k-means on outputs → upsample the not-learned-early cluster ×2 → retrain; vs baseline',
   expand(raw) {
     const p = parseParams(paramsSchema, raw);
     const training = {
@@ -40,7 +43,12 @@ export const usefulTemplate: PipelineTemplate = {
     };
     return [
       { name: 'baseline', runtime: 'tfjs', task: 'classify', params: { ...training, epochs: p.epochs } },
-      { name: 'early', runtime: 'tfjs', task: 'classify', params: { ...training, epochs: p.earlyEpochs, options: { exportTrainOutputs: true } } },
+      {
+        name: 'early',
+        runtime: 'tfjs',
+        task: 'classify',
+        params: { ...training, epochs: p.earlyEpochs, options: { exportTrainOutputs: true } },
+      },
       {
         name: 'cluster',
         needs: ['early'],

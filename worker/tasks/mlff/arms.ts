@@ -88,7 +88,12 @@ export function localContext(
 export async function runAsteroidArms(backend: { name: string; tf: TF }, opts: ArmsOptions): Promise<ArmsResult> {
   const started = Date.now();
   const dataSeed = opts.dataSeed ?? opts.seed;
-  const common = { seed: opts.seed, dataSeed, ...(opts.testFrames ? { testFrames: opts.testFrames } : {}), ...(opts.trainOptions ?? {}) };
+  const common = {
+    seed: opts.seed,
+    dataSeed,
+    ...(opts.testFrames ? { testFrames: opts.testFrames } : {}),
+    ...(opts.trainOptions ?? {}),
+  };
   const accurate = {
     ...common,
     data: 'accurate',
@@ -133,7 +138,10 @@ export async function runAsteroidArms(backend: { name: string; tf: TF }, opts: A
     baseline: { test_force_mae: teacher.metrics.test_force_mae!, test_energy_mae: teacher.metrics.test_energy_mae! },
   };
   const pretrainArms: [string, Record<string, unknown>][] = [
-    ['asteroid', { ...cheap, weights: biasOut.weights, framesHash: biasOut.framesHash, energyLabels: 'teacher', teacherWeights }],
+    [
+      'asteroid',
+      { ...cheap, weights: biasOut.weights, framesHash: biasOut.framesHash, energyLabels: 'teacher', teacherWeights },
+    ],
     ['uniform', { ...cheap, energyLabels: 'teacher', teacherWeights }],
   ];
   if (opts.scoreMatching) pretrainArms.push(['score', { ...cheap, pretrainLoss: 'score-matching' }]);

@@ -112,7 +112,9 @@ export function scoreMatchingLoss(
     const [batch, atoms] = [R.shape[0]!, R.shape[1]!];
     const n = opts.vectors.shape[0]!;
     if (opts.vectors.shape[1] !== batch || opts.vectors.shape[2] !== atoms || opts.vectors.shape[3] !== 3) {
-      throw new Error(`scoreMatchingLoss: vectors must be [n, ${batch}, ${atoms}, 3], got [${opts.vectors.shape.join(', ')}]`);
+      throw new Error(
+        `scoreMatchingLoss: vectors must be [n, ${batch}, ${atoms}, 3], got [${opts.vectors.shape.join(', ')}]`,
+      );
     }
     const F = forceFn(R);
     const loss1 = tf.mul(0.5, tf.sum(tf.square(F), -1)); // [B, atoms]

@@ -99,7 +99,11 @@ export function validateWeights(w: unknown): MlffWeights {
   if (!posInt(c.atoms) || c.atoms < 2 || !posInt(c.basis) || c.hidden.length === 0 || !c.hidden.every(posInt)) {
     bad('config needs integer atoms >= 2, basis >= 1 and a non-empty list of hidden widths');
   }
-  if (![c.muMin, c.muMax, c.cutoff].every((v) => typeof v === 'number' && Number.isFinite(v)) || !(c.cutoff > 0) || !(c.muMax >= c.muMin)) {
+  if (
+    ![c.muMin, c.muMax, c.cutoff].every((v) => typeof v === 'number' && Number.isFinite(v)) ||
+    !(c.cutoff > 0) ||
+    !(c.muMax >= c.muMin)
+  ) {
     bad('config needs finite muMin <= muMax and cutoff > 0');
   }
   const expected = paramShapes(c);
@@ -117,7 +121,9 @@ export function validateWeights(w: unknown): MlffWeights {
 export function createModel(tf: TF, weights: MlffWeights): MlffModel {
   const w = validateWeights(weights);
   // tidy disposes the initial values; variables survive it.
-  const vars = tf.tidy(() => w.shapes.map(({ shape }, i) => tf.variable(tf.tensor(w.values[i]!, shape, 'float32'), true)));
+  const vars = tf.tidy(() =>
+    w.shapes.map(({ shape }, i) => tf.variable(tf.tensor(w.values[i]!, shape, 'float32'), true)),
+  );
   return {
     config: w.config,
     vars,
@@ -157,7 +163,10 @@ export function features(tf: TF, config: MlffConfig, R: tfNs.Tensor): tfNs.Tenso
     const fc = tf.mul(0.5, tf.add(tf.cos(tf.mul(Math.PI / rc, clampMax(tf, r, rc))), 1));
     const mask = tf.mul(tf.sub(1, eye), fc); // zero on the diagonal and beyond the cutoff
     const k = config.basis;
-    const mus = Array.from({ length: k }, (_, i) => config.muMin + ((config.muMax - config.muMin) * i) / Math.max(1, k - 1));
+    const mus = Array.from(
+      { length: k },
+      (_, i) => config.muMin + ((config.muMax - config.muMin) * i) / Math.max(1, k - 1),
+    );
     const spacing = k > 1 ? (config.muMax - config.muMin) / (k - 1) : 1;
     const eta = 1 / (2 * spacing * spacing);
     const mu = tf.tensor1d(mus);
@@ -173,7 +182,10 @@ export function energy(tf: TF, model: MlffModel, R: tfNs.Tensor): tfNs.Tensor1D 
     const batch = R.shape[0]!;
     let h: tfNs.Tensor = tf.reshape(features(tf, model.config, R), [batch * atoms, basis]);
     for (let i = 0; i < hidden.length; i++) {
-      h = safeTanh(tf, tf.add(tf.matMul(h as tfNs.Tensor2D, model.vars[2 * i]! as tfNs.Tensor2D), model.vars[2 * i + 1]!));
+      h = safeTanh(
+        tf,
+        tf.add(tf.matMul(h as tfNs.Tensor2D, model.vars[2 * i]! as tfNs.Tensor2D), model.vars[2 * i + 1]!),
+      );
     }
     const L = hidden.length;
     const out = tf.add(tf.matMul(h as tfNs.Tensor2D, model.vars[2 * L]! as tfNs.Tensor2D), model.vars[2 * L + 1]!);
@@ -182,7 +194,11 @@ export function energy(tf: TF, model: MlffModel, R: tfNs.Tensor): tfNs.Tensor1D 
 }
 
 /** Energies [B] and forces F = −∂E/∂R [B, atoms, 3]; differentiable w.r.t. the weights. */
-export function energyAndForces(tf: TF, model: MlffModel, R: tfNs.Tensor): { energy: tfNs.Tensor1D; forces: tfNs.Tensor } {
+export function energyAndForces(
+  tf: TF,
+  model: MlffModel,
+  R: tfNs.Tensor,
+): { energy: tfNs.Tensor1D; forces: tfNs.Tensor } {
   // Frames are independent, so ∂(Σ_i E_i)/∂R_i = ∂E_i/∂R_i.
   const { value, grad } = tf.valueAndGrad((x: tfNs.Tensor) => tf.sum(energy(tf, model, x)) as tfNs.Scalar)(R);
   value.dispose();

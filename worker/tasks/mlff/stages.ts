@@ -92,7 +92,9 @@ export function heldOutFrames(sys: SystemOptions, which: 'val' | 'test', n: numb
 
 /** FNV-1a over the float32 positions: lets a stage check it regenerated the frames it was given weights for. */
 export function framesHash(frames: Frames): string {
-  return fnv1a(new Uint8Array(flatten3(frames.positions).buffer)).toString(16).padStart(8, '0');
+  return fnv1a(new Uint8Array(flatten3(frames.positions).buffer))
+    .toString(16)
+    .padStart(8, '0');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,7 +198,10 @@ function trialSetting(ctx: AttemptContext, key: 'epochs' | 'lr' | 'batchSize', f
   return fallback;
 }
 
-function systemOf(opts: { atoms: number; temperature: number; seed?: number | undefined; dataSeed?: number | undefined }, ctx: AttemptContext): SystemOptions {
+function systemOf(
+  opts: { atoms: number; temperature: number; seed?: number | undefined; dataSeed?: number | undefined },
+  ctx: AttemptContext,
+): SystemOptions {
   return { atoms: opts.atoms, temperature: opts.temperature, dataSeed: opts.dataSeed ?? opts.seed ?? ctx.seed };
 }
 
@@ -269,7 +274,11 @@ export interface TrainOutcome {
 }
 
 /** Energies [n] predicted by `weights` for `frames` (teacher pseudo-labels). */
-export function predictWith(tf: TF, weights: MlffWeights, positions: number[][][]): { energies: number[]; forces: number[][][] } {
+export function predictWith(
+  tf: TF,
+  weights: MlffWeights,
+  positions: number[][][],
+): { energies: number[]; forces: number[][][] } {
   const model = createModel(tf, weights);
   try {
     return predict(tf, model, positions);
@@ -297,7 +306,9 @@ export async function trainMlff(tf: TF, ctx: AttemptContext, opts: TrainOptions)
     throw new PermanentRunError('mlff-train: energyLabels "teacher" needs options.teacherWeights');
   }
   if (opts.init && opts.init.config.atoms !== opts.atoms) {
-    throw new PermanentRunError(`mlff-train: options.init was trained for ${opts.init.config.atoms} atoms, not ${opts.atoms}`);
+    throw new PermanentRunError(
+      `mlff-train: options.init was trained for ${opts.init.config.atoms} atoms, not ${opts.atoms}`,
+    );
   }
 
   const train = trainFrames(sys, opts.data, nFrames);
@@ -312,7 +323,8 @@ export async function trainMlff(tf: TF, ctx: AttemptContext, opts: TrainOptions)
 
   let energyTargets = train.energies;
   if (opts.energyLabels === 'teacher') {
-    if (opts.teacherWeights!.config.atoms !== opts.atoms) throw new PermanentRunError('mlff-train: teacherWeights were trained for another atom count');
+    if (opts.teacherWeights!.config.atoms !== opts.atoms)
+      throw new PermanentRunError('mlff-train: teacherWeights were trained for another atom count');
     energyTargets = predictWith(tf, opts.teacherWeights!, train.positions).energies;
   }
 
@@ -325,7 +337,8 @@ export async function trainMlff(tf: TF, ctx: AttemptContext, opts: TrainOptions)
     try {
       resume = JSON.parse(saved.data.toString('utf8')) as ResumeState;
       weights = validateWeights(resume.weights);
-      if (!Number.isInteger(resume.epoch) || !Array.isArray(resume.optimizer)) throw new Error('missing epoch or optimizer state');
+      if (!Number.isInteger(resume.epoch) || !Array.isArray(resume.optimizer))
+        throw new Error('missing epoch or optimizer state');
     } catch (err) {
       ctx.log(`mlff-train: ignoring unreadable checkpoint (${(err as Error).message})`);
       resume = undefined;
@@ -340,7 +353,8 @@ export async function trainMlff(tf: TF, ctx: AttemptContext, opts: TrainOptions)
   const allF = tf.tensor3d(flatten3(train.forces), [nFrames, atoms, 3]);
   const allE = tf.tensor1d(energyTargets);
   const allW = opts.weights ? tf.tensor1d(opts.weights) : undefined;
-  const evaluate = (frames: Frames): { energy: number; force: number } => maes(predict(tf, model, frames.positions), frames);
+  const evaluate = (frames: Frames): { energy: number; force: number } =>
+    maes(predict(tf, model, frames.positions), frames);
 
   let startEpoch = 1;
   let lastLoss = NaN;
@@ -370,7 +384,8 @@ export async function trainMlff(tf: TF, ctx: AttemptContext, opts: TrainOptions)
       if (opts.schedule === 'cosine') {
         // Epoch 1 runs at lr, the last at lr/20 (a constant lr leaves the final weights noisy).
         const t = epochs > 1 ? (epoch - 1) / (epochs - 1) : 1;
-        (optimizer as unknown as { learningRate: number }).learningRate = lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * t)));
+        (optimizer as unknown as { learningRate: number }).learningRate =
+          lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * t)));
       }
       let lossSum = 0;
       let count = 0;
@@ -381,9 +396,15 @@ export async function trainMlff(tf: TF, ctx: AttemptContext, opts: TrainOptions)
         const lossValue = tf.tidy(() => {
           const ids = tf.tensor1d(idx, 'int32');
           const R = tf.gather(allR, ids);
-          const probes = scoreMatching ? probeVectors(tf, opts.vectors, [b, atoms, 3], mixSeed(seed, 303, epoch, start)) : undefined;
+          const probes = scoreMatching
+            ? probeVectors(tf, opts.vectors, [b, atoms, 3], mixSeed(seed, 303, epoch, start))
+            : undefined;
           const { value, grads } = tf.variableGrads(() => {
-            if (probes) return scoreMatchingLoss(tf, (x) => modelForces(tf, model, x), R, { vectors: probes, temperature: opts.temperature });
+            if (probes)
+              return scoreMatchingLoss(tf, (x) => modelForces(tf, model, x), R, {
+                vectors: probes,
+                temperature: opts.temperature,
+              });
             const { energy, forces } = energyAndForces(tf, model, R);
             return energyForceLoss(tf, {
               predEnergy: energy,
@@ -394,7 +415,9 @@ export async function trainMlff(tf: TF, ctx: AttemptContext, opts: TrainOptions)
               rho: opts.rho,
             });
           }, varList);
-          optimizer.applyGradients(clipByGlobalNorm(tf, grads, opts.clip) as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+          optimizer.applyGradients(
+            clipByGlobalNorm(tf, grads, opts.clip) as unknown as Parameters<typeof optimizer.applyGradients>[0],
+          );
           return value.dataSync()[0]!;
         });
         if (!Number.isFinite(lossValue)) throw new Error(`mlff-train: loss became ${lossValue} at epoch ${epoch}`);
@@ -406,14 +429,19 @@ export async function trainMlff(tf: TF, ctx: AttemptContext, opts: TrainOptions)
       lastLoss = lossSum / count;
       lastVal = evaluate(val);
       ctx.report(epoch, { loss: lastLoss, val_force_mae: lastVal.force, val_energy_mae: lastVal.energy });
-      const due = epoch === epochs || (epoch % checkpointEvery === 0 && Date.now() - lastSave >= opts.checkpointSeconds * 1000);
+      const due =
+        epoch === epochs || (epoch % checkpointEvery === 0 && Date.now() - lastSave >= opts.checkpointSeconds * 1000);
       if (checkpointEvery > 0 && due) {
         lastSave = Date.now();
         const optWeights = await optimizer.getWeights();
         const state: ResumeState = {
           epoch,
           weights: getWeights(model),
-          optimizer: optWeights.map((w) => ({ name: w.name, shape: w.tensor.shape, values: Array.from(w.tensor.dataSync()) })),
+          optimizer: optWeights.map((w) => ({
+            name: w.name,
+            shape: w.tensor.shape,
+            values: Array.from(w.tensor.dataSync()),
+          })),
         };
         optWeights[0]?.tensor.dispose(); // the iteration count is a fresh scalar; the moments are the optimizer's own
         await ctx.checkpoint.save({ step: epoch, data: Buffer.from(JSON.stringify(state), 'utf8') });
@@ -480,7 +508,9 @@ export interface BiasOutcome {
 export function estimateBias(tf: TF, ctx: AttemptContext, opts: BiasOptions): BiasOutcome {
   const sys = systemOf(opts, ctx);
   if (opts.teacherWeights.config.atoms !== opts.atoms) {
-    throw new PermanentRunError(`mlff-bias: teacherWeights were trained for ${opts.teacherWeights.config.atoms} atoms, not ${opts.atoms}`);
+    throw new PermanentRunError(
+      `mlff-bias: teacherWeights were trained for ${opts.teacherWeights.config.atoms} atoms, not ${opts.atoms}`,
+    );
   }
   const cheap = trainFrames(sys, 'cheap', opts.frames);
   const teacher = predictWith(tf, opts.teacherWeights, cheap.positions);
@@ -500,7 +530,14 @@ export function estimateBias(tf: TF, ctx: AttemptContext, opts: BiasOptions): Bi
   }
   return {
     metrics,
-    outputs: { e, weights, teacherEnergies: teacher.energies, framesHash: framesHash(cheap), dataSeed: sys.dataSeed, frames: opts.frames },
+    outputs: {
+      e,
+      weights,
+      teacherEnergies: teacher.energies,
+      framesHash: framesHash(cheap),
+      dataSeed: sys.dataSeed,
+      frames: opts.frames,
+    },
     trueBias,
   };
 }
@@ -510,12 +547,14 @@ export function estimateBias(tf: TF, ctx: AttemptContext, opts: BiasOptions): Bi
 
 export const mlffTrainTask: MlffTask = {
   name: 'mlff-train',
-  description: 'ASTEROID stage: train the toy MLFF on accurate or cheap frames (teacher, pretrain, fine-tune, baseline)',
+  description:
+    'ASTEROID stage: train the toy MLFF on accurate or cheap frames (teacher, pretrain, fine-tune, baseline)',
   validate: (config) =>
     optionProblems(trainOptionsSchema, config, (o, pending) => {
       const problems: string[] = [];
       const frames = o.frames ?? STAGE_DEFAULTS[o.data].frames;
-      if (o.weights && o.weights.length !== frames) problems.push(`trial.options.weights: ${o.weights.length} entries for ${frames} frames`);
+      if (o.weights && o.weights.length !== frames)
+        problems.push(`trial.options.weights: ${o.weights.length} entries for ${frames} frames`);
       if (o.energyLabels === 'teacher' && !o.teacherWeights && !pending.has('teacherWeights')) {
         problems.push('trial.options.teacherWeights: required when energyLabels is "teacher"');
       }
@@ -552,4 +591,3 @@ export function parseTrainOptions(raw: unknown): TrainOptions {
 export function parseBiasOptions(raw: unknown): BiasOptions {
   return parseOptions(biasOptionsSchema, raw, 'mlff-bias');
 }
-
