@@ -46,11 +46,11 @@ import { StoreUnavailableError, assertOutboxEvent } from './base.js';
 export const SCHEMA_VERSION = 1;
 
 export interface MongoStoreOptions {
-  /** Connection string. Default: $MONGODB_URI. */
+  /** Connection string. Required (createStore passes $MONGODB_URI). */
   uri?: string;
-  /** Database name. Default: $TRELLIS_DB, else 'trellis'. */
+  /** Database name. Default: 'trellis'. */
   db?: string;
-  /** Write concern `w`: 'majority' or a number of members. Default: $TRELLIS_WRITE_CONCERN, else 'majority'. */
+  /** Write concern `w`: 'majority' or a number of members. Default: 'majority'. */
   writeConcern?: W;
   /** How long an operation waits for a reachable server before StoreUnavailableError. Default 2000 ms. */
   serverSelectionTimeoutMS?: number;
@@ -59,7 +59,7 @@ export interface MongoStoreOptions {
   /**
    * How compare-and-set updates are made: 'native' (findOneAndUpdate, atomic on MongoDB),
    * 'claims' (revision claims, for servers whose findAndModify is not atomic: FerretDB v1), or
-   * 'auto': claims on FerretDB, native otherwise. Default: $TRELLIS_MONGO_CAS, else 'auto'.
+   * 'auto': claims on FerretDB, native otherwise. Default: 'auto'.
    */
   cas?: 'native' | 'claims' | 'auto';
   /** Claims mode: a claim older than this is taken to be left by a crashed writer. Default 10 s. */
@@ -119,19 +119,19 @@ export class MongoStore implements Store {
   private readonly orphanClaims = new Set<string>();
 
   constructor(options: MongoStoreOptions = {}) {
-    const uri = options.uri ?? process.env.MONGODB_URI;
-    if (!uri) throw new TypeError('MongoStore: no connection string (set MONGODB_URI or pass uri)');
+    const uri = options.uri;
+    if (!uri) throw new TypeError('MongoStore: no connection string (pass uri, e.g. from MONGODB_URI)');
     this.uri = uri;
-    this.dbName = options.db ?? (process.env.TRELLIS_DB || 'trellis');
+    this.dbName = options.db ?? 'trellis';
     if (!/^[^/\\. "$*<>:|?]{1,63}$/.test(this.dbName)) {
       throw new TypeError(
         `MongoStore: database name ${JSON.stringify(this.dbName)} is not valid (1-63 characters, none of /\\. "$*<>:|?)`,
       );
     }
-    this.writeConcern = options.writeConcern ?? parseWriteConcern(process.env.TRELLIS_WRITE_CONCERN);
+    this.writeConcern = options.writeConcern ?? 'majority';
     this.serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? 2000;
     this.connectTimeoutMS = options.connectTimeoutMS ?? 2000;
-    const cas = options.cas ?? (process.env.TRELLIS_MONGO_CAS || 'auto');
+    const cas = options.cas ?? 'auto';
     if (cas !== 'native' && cas !== 'claims' && cas !== 'auto')
       throw new TypeError(`MongoStore: cas is ${JSON.stringify(cas)}, but must be native, claims or auto`);
     this.casOption = cas;
@@ -550,15 +550,6 @@ export class MongoStore implements Store {
 }
 
 // ------------------------------------------------------------------ helpers
-
-function parseWriteConcern(value: string | undefined): W {
-  if (!value) return 'majority';
-  if (value === 'majority') return value;
-  if (/^\d+$/.test(value)) return Number(value);
-  throw new TypeError(
-    `TRELLIS_WRITE_CONCERN is ${JSON.stringify(value)}, but must be 'majority' or a number of members`,
-  );
-}
 
 export function isDuplicateKey(err: unknown): boolean {
   if (err instanceof MongoBulkWriteError) {
