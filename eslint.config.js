@@ -4,11 +4,24 @@
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 import { boundariesConfig } from './scripts/lint-boundaries.mjs';
 
-export default tseslint.config(
-  { ignores: ['dist/', 'dist*/', 'node_modules/', 'shared/generated/', 'bench/results/', '.services/', '.trellis/'] },
+export default defineConfig(
+  {
+    ignores: [
+      'dist/',
+      'dist*/',
+      'node_modules/',
+      'shared/generated/',
+      'bench/results/',
+      '.services/',
+      '.trellis/',
+      'bench/.venv/',
+      'tmp/',
+    ],
+  },
   js.configs.recommended,
   {
     files: ['**/*.ts'],
