@@ -20,7 +20,6 @@
  * bytes (the lock, the journal writer, snapshots, artifact files).
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 
 import type { TrellisEvent } from '../../shared/events.js';
 import type { ExperimentStatus } from '../../shared/states.js';

@@ -17,7 +17,7 @@ import { StoreUnavailableError } from './base.js';
 
 export function isDuplicateKey(err: unknown): boolean {
   if (err instanceof MongoBulkWriteError) {
-    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    const errors = [err.writeErrors].flat();
     return errors.length > 0 && errors.every((e) => e.code === 11000);
   }
   return err instanceof MongoError && (err.code === 11000 || err.code === 11001);

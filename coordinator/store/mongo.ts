@@ -10,7 +10,6 @@
  * mongo-cas.ts (the two compare-and-set modes), mongo-errors.ts (duplicate keys, outages).
  */
 import {
-  GridFSBucket,
   MongoBulkWriteError,
   MongoClient,
   type Collection,

@@ -14,6 +14,7 @@ const PIPE_DRAIN_MS = 5000;
 export function describe(value: unknown): string {
   if (value instanceof Error) return value.message;
   if (value === undefined) return '';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown non-Error: show what it is
   return String(value);
 }
 
@@ -43,9 +44,9 @@ export interface Supervision {
   signal: AbortSignal;
   /** Between SIGTERM and SIGKILL on abort. */
   graceMs: number;
-  onStdoutLine(line: string): void;
-  onStderrLine(line: string): void;
-  log(line: string): void;
+  onStdoutLine: (line: string) => void;
+  onStderrLine: (line: string) => void;
+  log: (line: string) => void;
 }
 
 export type Outcome =

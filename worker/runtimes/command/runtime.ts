@@ -53,8 +53,9 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     const paramsFile = join(tempDir, 'params.json');
     await writeFile(paramsFile, paramsJson);
 
+    const log = (line: string): void => ctx.log(line);
     const checkpointEvery = config.checkpointEvery ?? 1;
-    const checkpoints = new CheckpointKeeper(checkpointDir, checkpointEvery, ctx.checkpoint, ctx.log);
+    const checkpoints = new CheckpointKeeper(checkpointDir, checkpointEvery, ctx.checkpoint, log);
     const resumeStep = await checkpoints.restore();
     if (ctx.signal.aborted) throw stopError(ctx.signal);
 
@@ -79,7 +80,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     const output = new ProgramOutput({
       resumeStep,
       report: (step, metrics) => ctx.report(step, metrics),
-      log: ctx.log,
+      log,
       checkpoint: (step) => checkpoints.requested(step),
     });
     const stderrTail: string[] = [];
@@ -92,11 +93,11 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       graceMs: Math.max(0, (config.stopGraceSeconds ?? 10) * 1000),
       onStdoutLine: output.onLine,
       onStderrLine: (line) => {
-        ctx.log(line);
+        log(line);
         stderrTail.push(line);
         if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
       },
-      log: ctx.log,
+      log,
     });
     const durationMs = Date.now() - started;
 
