@@ -15,15 +15,17 @@ import {
   type RunResult,
 } from '../../worker/runtimes/base.js';
 import {
-  DEFAULT_PREFERENCE_OPTIONS,
   generatePreferenceData,
-  parsePreferenceOptions,
   pearsonOver,
   preferenceAccuracy,
   preferenceTask,
   slopeOver,
-  validatePreferenceConfig,
 } from '../../worker/tasks/preference.js';
+import {
+  DEFAULT_PREFERENCE_OPTIONS,
+  parsePreferenceOptions,
+  validatePreferenceConfig,
+} from '../../shared/catalogue/tasks/preference.js';
 
 const backend = { name: 'wasm', tf };
 

@@ -15,12 +15,12 @@ import { classifyOptionProblems, validateClassifyConfig } from '../../shared/cat
 import { loadDataset, type DataSplit, type PreparedDataset } from '../data/load.js';
 import { Rng } from '../data/rng.js';
 import {
-  createLoss,
   LossConfigError,
   resolveLoss,
   type LossDefinition,
   type LossInputName,
   type LossInstance,
+  type LossParamValue,
   type LossSpec,
   type LossTensors,
 } from '../losses/index.js';
@@ -277,10 +277,13 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
   const shape = cnnInputShape(modelSpec, data.shape, d);
 
   let definition: LossDefinition;
+  let lossParams: Record<string, LossParamValue>;
   let loss: LossInstance;
   try {
-    definition = resolveLoss(config.loss as LossSpec).definition;
-    loss = createLoss(config.loss as LossSpec);
+    const resolved = resolveLoss(config.loss as LossSpec);
+    definition = resolved.definition;
+    lossParams = resolved.params;
+    loss = definition.create(lossParams);
   } catch (err) {
     if (err instanceof LossConfigError) throw new PermanentRunError(`trial.loss: ${err.message}`);
     throw err;
@@ -304,7 +307,7 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
       'classify',
       (saved) => restoreCheckpoint(tf, saved, ctx, model, optimizer, loss),
       () => {
-        loss = createLoss(config.loss as LossSpec);
+        loss = definition.create(lossParams);
       },
     );
     const { rng, startEpoch } = start;

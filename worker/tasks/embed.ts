@@ -60,15 +60,6 @@ import {
   trainingInfo,
 } from './training.js';
 
-export { fewShotAccuracy, nearestNeighbourHits, recallAt1 } from './retrieval.js';
-export {
-  DEFAULT_EMBED_OPTIONS,
-  EMBED_LOSSES,
-  parseEmbedOptions,
-  validateEmbedConfig,
-  type EmbedOptions,
-} from '../../shared/catalogue/tasks/embed.js';
-
 export const DEFAULT_EMBEDDING_DIM = 32;
 
 const CHECKPOINT_FORMAT = 'trellis.embed/1';

@@ -50,13 +50,6 @@ import {
   trainingInfo,
 } from './training.js';
 
-export {
-  DEFAULT_PREFERENCE_OPTIONS,
-  parsePreferenceOptions,
-  validatePreferenceConfig,
-  type PreferenceOptions,
-} from '../../shared/catalogue/tasks/preference.js';
-
 const CHECKPOINT_FORMAT = 'trellis.preference/1';
 
 // ---------------------------------------------------------------------------------------------

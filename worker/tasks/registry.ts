@@ -12,7 +12,7 @@ import { preferenceTask } from './preference.js';
 import { mlffBiasTask, mlffTrainTask } from './mlff/stages.js';
 import { usefulClusterTask } from './useful.js';
 
-export { DEFAULT_TASK, defaultObjectiveOf, taskNames, validateTaskConfig } from '../../shared/catalogue/tasks/index.js';
+export { DEFAULT_TASK } from '../../shared/catalogue/tasks/index.js';
 
 /** Every implementation, in any order. */
 export const TASK_IMPLEMENTATIONS: readonly Task[] = [
