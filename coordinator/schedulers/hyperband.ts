@@ -7,7 +7,6 @@
  * so the assignment is deterministic and survives a restart. Settings as ASHA's.
  */
 import type { Scheduler, SchedulerDecision, SchedulerOptions, SchedulerTrial } from './base.js';
-import { SCHEDULER_STRUCTURAL_KEYS } from './base.js';
 import type { AshaSettings } from './asha.js';
 import { parseAshaSettings, Rungs } from './asha.js';
 import { DecisionLog } from './decisions.js';

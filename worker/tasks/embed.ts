@@ -38,7 +38,6 @@ import {
   type EmbedLossName,
 } from '../../shared/catalogue/tasks/embed.js';
 import { loadDataset, type DataSplit } from '../data/load.js';
-import { Rng } from '../data/rng.js';
 import { fewShotAccuracy, recallAt1 } from './retrieval.js';
 import { createLoss, LossConfigError, type LossInstance, type LossSpec } from '../losses/index.js';
 import { PermanentRunError, type AttemptContext, type RunResult } from '../runtimes/base.js';
