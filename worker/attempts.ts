@@ -9,6 +9,7 @@ import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignme
 import type { TrialConfig } from '../shared/spec/schema.js';
 import type { Params } from '../shared/spec/space.js';
 import { codeVersion } from '../shared/version.js';
+import { mapArtifactRefsAsync } from '../shared/artifact-refs.js';
 import type { CoordinatorLink } from './connection.js';
 import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint } from './runtimes/base.js';
 import { getRuntime } from './runtimes/registry.js';
@@ -199,19 +200,11 @@ export class AttemptRunner {
     return out;
   }
 
-  private async resolveArtifactRefs(value: unknown): Promise<unknown> {
-    if (Array.isArray(value)) return Promise.all(value.map((v) => this.resolveArtifactRefs(v)));
-    if (value && typeof value === 'object') {
-      const ref = (value as { $artifact?: unknown }).$artifact;
-      if (typeof ref === 'string' && Object.keys(value).length === 1) {
-        const response = await this.link.unary<{ data: Buffer }>('GetArtifact', { artifact_id: ref });
-        return JSON.parse(Buffer.from(response.data).toString('utf8')) as unknown;
-      }
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = await this.resolveArtifactRefs(v);
-      return out;
-    }
-    return value;
+  private resolveArtifactRefs(value: unknown): Promise<unknown> {
+    return mapArtifactRefsAsync(value, async (id) => {
+      const response = await this.link.unary<{ data: Buffer }>('GetArtifact', { artifact_id: id });
+      return JSON.parse(Buffer.from(response.data).toString('utf8')) as unknown;
+    });
   }
 }
 
