@@ -28,9 +28,26 @@ export function print(json: boolean, document: unknown, text: () => string): voi
   process.stdout.write(json ? `${JSON.stringify(document, null, 2)}\n` : `${text()}\n`);
 }
 
+/** The `--token` of the command being run (main.ts sets it before the action); else TRELLIS_TOKEN. */
+let callerToken: string | undefined;
+
+export function setCallerToken(token: string | undefined): void {
+  callerToken = token;
+}
+
+export function getCallerToken(): string | undefined {
+  return callerToken ?? env().TRELLIS_TOKEN;
+}
+
+/** `--token`, added by main.ts to every command that talks to a coordinator. */
+export function tokenOption(): Option {
+  return new Option('--token <token>', 'token sent to the coordinator (env TRELLIS_TOKEN)');
+}
+
 /** Runs `use` with a client of the coordinator at `address`, closed afterwards whatever happens. */
 export async function withClient(address: string, use: (client: TrellisClient) => Promise<void>): Promise<void> {
-  const client = new TrellisClient(address);
+  const token = getCallerToken();
+  const client = new TrellisClient(address, token ? { token } : {});
   try {
     await use(client);
   } finally {

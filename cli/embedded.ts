@@ -16,6 +16,7 @@ import { createBus } from '../coordinator/bus/registry.js';
 import type { Store } from '../coordinator/store/base.js';
 import type { EventBus } from '../coordinator/bus/base.js';
 import { env, inheritedEnv } from '../shared/env.js';
+import { StaticTokens } from '../coordinator/auth/tokens.js';
 
 export interface EmbeddedOptions {
   dir: string;
@@ -27,6 +28,12 @@ export interface EmbeddedOptions {
   /** Extra environment for worker processes. */
   workerEnv?: Record<string, string>;
   listen?: string;
+  /**
+   * Require tokens: an ephemeral worker token is handed to the workers started here (through
+   * their environment, not their command line) and an admin token to the caller (`token`).
+   * `trellis run` sets it; tests that drive the coordinator without tokens leave it off.
+   */
+  ephemeralTokens?: boolean;
   /** Explicit store and bus (tests); default: chosen from the environment. */
   store?: Store;
   bus?: EventBus;
@@ -36,6 +43,8 @@ export interface Embedded {
   coordinator: Coordinator;
   server: ServerHandle;
   address: string;
+  /** The caller's token when `ephemeralTokens` was set. */
+  token?: string;
   workers: ChildProcess[];
   /** Spawns one more worker process (optionally at another address, e.g. a proxy, with extra flags). */
   spawnWorker(id?: string, options?: { address?: string; args?: string[] }): ChildProcess;
@@ -55,7 +64,15 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
   });
   await coordinator.start();
-  const server = await startServer(coordinator, options.listen ?? '127.0.0.1:0', options.log);
+  const tokens = options.ephemeralTokens ? new StaticTokens() : undefined;
+  const clientToken = tokens?.issue('local', 'admin');
+  const workerToken = tokens?.issue('local-workers', 'worker');
+  const server = await startServer(
+    coordinator,
+    options.listen ?? '127.0.0.1:0',
+    options.log,
+    tokens ? { auth: tokens } : {},
+  );
   const cpus = options.cpusPerWorker ?? Math.max(1, Math.floor(availableParallelism() / Math.max(1, options.workers)));
   const workers: ChildProcess[] = [];
   let spawned = 0;
@@ -75,9 +92,14 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
         String(cpus),
         '--id',
         id ?? `local-${process.pid}-${n}`,
+        // These workers run what this machine's own user submits to its own loopback coordinator.
+        '--allow-command',
         ...(spawnOptions.args ?? []),
       ],
-      { stdio: ['ignore', logFile, logFile], env: { ...inheritedEnv(), ...options.workerEnv } },
+      {
+        stdio: ['ignore', logFile, logFile],
+        env: { ...inheritedEnv(), ...options.workerEnv, ...(workerToken ? { TRELLIS_TOKEN: workerToken } : {}) },
+      },
     );
     closeSync(logFile);
     workers.push(child);
@@ -90,6 +112,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     coordinator,
     server,
     address: server.address,
+    ...(clientToken ? { token: clientToken } : {}),
     workers,
     spawnWorker,
     close: () =>

@@ -23,6 +23,7 @@ import {
 import type { TrellisEvent } from '../shared/events.js';
 import type { ExperimentStatus } from '../shared/states.js';
 import { env } from '../shared/env.js';
+import { tokenInterceptors } from '../shared/token-metadata.js';
 
 export type { ExperimentView, TrialView } from '../shared/convert.js';
 export type { TrellisEvent } from '../shared/events.js';
@@ -32,11 +33,15 @@ export {
   NotFoundError,
   FailedPreconditionError,
   UnavailableError,
+  UnauthenticatedError,
+  PermissionDeniedError,
 } from '../shared/errors.js';
 
 export interface ClientOptions {
   /** Deadline of each unary call in ms (default 30 s). */
   timeoutMs?: number;
+  /** Sent with every call (default TRELLIS_TOKEN); needed when the coordinator has tokens. */
+  token?: string;
 }
 
 export interface MetricRow {
@@ -59,6 +64,7 @@ export class TrellisClient {
     const { proto } = loadProto();
     this.client = new proto.trellis.v1.ExperimentService(address, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      interceptors: tokenInterceptors(options.token ?? env().TRELLIS_TOKEN),
     }) as unknown as ExperimentServiceClient;
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }

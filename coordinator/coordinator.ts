@@ -132,12 +132,12 @@ export class Coordinator {
   async submit(
     specText: string,
     requestId?: string,
-    options: { noCache?: boolean } = {},
+    options: { noCache?: boolean; owner?: string } = {},
   ): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     this.assertRunning();
     const spec = validateSpecText(specText);
     if (spec.kind === 'Pipeline' && options.noCache) spec.cache = false;
-    return this.create(spec, requestId);
+    return this.create(spec, requestId, undefined, options.owner);
   }
 
   /** Stores a validated spec as a new experiment (idempotent by request id) and starts it. */
@@ -145,6 +145,7 @@ export class Coordinator {
     spec: ValidatedSpec,
     requestId: string | undefined,
     parentId?: string,
+    owner?: string,
   ): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     const now = Date.now();
     const doc: ExperimentDoc = {
@@ -161,6 +162,7 @@ export class Coordinator {
       updatedAt: now,
       trialsCreated: 0,
       ...(parentId ? { parentId } : {}),
+      ...(owner ? { owner } : {}),
     };
     const result = await (parentId ? this.patient : this.store).createExperiment(doc);
     if (result.created) {
@@ -469,7 +471,8 @@ export class Coordinator {
           // spec (defaults filled in) with the references intact.
           validateSpec(mapArtifactRefs(spec, (id) => `\${artifact.${id}}`));
           const validated = validateSpec(spec, { skipTaskChecks: true });
-          return (await this.create(validated, requestId, parentId)).experiment;
+          // A stage's experiment belongs to whoever owns the pipeline.
+          return (await this.create(validated, requestId, parentId, experiment.owner)).experiment;
         },
         waitForExperiment: (id) => this.waitForExperiment(id),
         cancelExperiment: async (id) => {

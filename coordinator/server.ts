@@ -2,6 +2,10 @@
  * The coordinator's gRPC server: ExperimentService and WorkerService adapted onto the
  * Coordinator, plus the standard health service (NOT_SERVING until the store and bus are up,
  * and again while closing) and server reflection (so grpcurl works).
+ *
+ * Every ExperimentService and WorkerService handler goes through `admit` (auth/guard.ts) first:
+ * authentication and the role table live there, nowhere else. Specs leave through
+ * `redactEnv` (auth/redact.ts), events too.
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -13,19 +17,25 @@ import { eventToProto, experimentToProto, trialToProto } from '../shared/convert
 import type { Coordinator } from './coordinator.js';
 import type { ExperimentStatus } from '../shared/states.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
+import type { ExperimentDoc } from '../shared/types.js';
+import type { TrellisEvent } from '../shared/events.js';
+import { admit } from './auth/guard.js';
+import { assertOwner, type Identity } from './auth/policy.js';
+import { redactEnv } from './auth/redact.js';
+import type { Authenticator } from './auth/tokens.js';
 
-/** Wraps an async unary handler: every error goes through the one mapping to gRPC codes. */
-function unary<Req, Res>(log: Logger, fn: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    fn(call.request).then(
-      (response) => callback(null, response),
-      (err: unknown) => {
-        const mapped = toGrpcError(err);
-        if (mapped.code === grpc.status.INTERNAL) log.error({ err }, 'request failed');
-        callback(mapped as grpc.ServiceError);
-      },
-    );
-  };
+export interface ServerOptions {
+  /** Who may call what; absent: no authentication (every caller is an anonymous admin). */
+  auth?: Authenticator;
+}
+
+/** An experiment as clients see it: trial.env values redacted. */
+function visible(doc: ExperimentDoc): ReturnType<typeof experimentToProto> {
+  return experimentToProto({ ...doc, spec: redactEnv(doc.spec) as ExperimentDoc['spec'] });
+}
+
+function visibleEvent(event: TrellisEvent): ReturnType<typeof eventToProto> {
+  return eventToProto({ ...event, payload: redactEnv(event.payload) } as TrellisEvent);
 }
 
 export interface ServerHandle {
@@ -34,7 +44,34 @@ export interface ServerHandle {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startServer(coordinator: Coordinator, listen: string, log: Logger): Promise<ServerHandle> {
+export async function startServer(
+  coordinator: Coordinator,
+  listen: string,
+  log: Logger,
+  options: ServerOptions = {},
+): Promise<ServerHandle> {
+  /** Wraps an async unary handler: admission first, then every error through the one mapping to gRPC codes. */
+  const unary =
+    <Req, Res>(method: string, fn: (request: Req, who: Identity) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    (call, callback) => {
+      let who: Identity;
+      try {
+        who = admit(options.auth, call.metadata, method);
+      } catch (err) {
+        log.warn({ method, err: (err as Error).message }, 'call refused');
+        callback(toGrpcError(err) as grpc.ServiceError);
+        return;
+      }
+      fn(call.request, who).then(
+      (response) => callback(null, response),
+      (err: unknown) => {
+        const mapped = toGrpcError(err);
+        if (mapped.code === grpc.status.INTERNAL) log.error({ err }, 'request failed');
+        callback(mapped as grpc.ServiceError);
+      },
+    );
+  };
+
   const { definition, proto } = loadProto();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 256 * 1024 * 1024,
@@ -44,19 +81,30 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
   });
 
   const experiments: ExperimentServiceHandlers = {
-    SubmitExperiment: unary(log, async (req) => {
-      const { experiment, created } = await coordinator.submit(req.spec, req.request_id, { noCache: req.no_cache });
-      return { experiment: experimentToProto(experiment), created };
+    SubmitExperiment: unary('ExperimentService.SubmitExperiment', async (req, who) => {
+      const { experiment, created } = await coordinator.submit(req.spec, req.request_id, {
+        noCache: req.no_cache,
+        owner: who.name,
+      });
+      log.info({ experimentId: experiment.id, caller: who.name, role: who.role, created }, 'submit');
+      return { experiment: visible(experiment), created };
     }),
-    GetExperiment: unary(log, async (req) => ({ experiment: experimentToProto(await coordinator.get(req.id)) })),
-    ListExperiments: unary(log, async (req) => ({
-      experiments: (await coordinator.list(req.status as ExperimentStatus[])).map(experimentToProto),
+    GetExperiment: unary('ExperimentService.GetExperiment', async (req) => ({
+      experiment: visible(await coordinator.get(req.id)),
     })),
-    ListTrials: unary(log, async (req) => ({
+    ListExperiments: unary('ExperimentService.ListExperiments', async (req) => ({
+      experiments: (await coordinator.list(req.status as ExperimentStatus[])).map(visible),
+    })),
+    ListTrials: unary('ExperimentService.ListTrials', async (req) => ({
       trials: (await coordinator.trials(req.experiment_id)).map(trialToProto),
     })),
-    CancelExperiment: unary(log, async (req) => ({ experiment: experimentToProto(await coordinator.cancel(req.id)) })),
-    ExportMetrics: unary(log, async (req) => ({
+    CancelExperiment: unary('ExperimentService.CancelExperiment', async (req, who) => {
+      assertOwner(who, await coordinator.get(req.id));
+      const cancelled = await coordinator.cancel(req.id);
+      log.info({ experimentId: req.id, caller: who.name, role: who.role }, 'cancel');
+      return { experiment: visible(cancelled) };
+    }),
+    ExportMetrics: unary('ExperimentService.ExportMetrics', async (req) => ({
       rows: (await coordinator.exportMetrics(req.experiment_id)).map((m) => ({
         trial_id: m.trialId,
         trial_number: m.trialNumber,
@@ -67,6 +115,13 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
       })),
     })),
     WatchEvents: (call) => {
+      try {
+        admit(options.auth, call.metadata, 'ExperimentService.WatchEvents');
+      } catch (err) {
+        log.warn({ method: 'ExperimentService.WatchEvents', err: (err as Error).message }, 'call refused');
+        call.emit('error', toGrpcError(err));
+        return;
+      }
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
       call.on('close', () => abort.abort());
@@ -77,7 +132,7 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
             Number(call.request.from_seq),
             abort.signal,
           )) {
-            if (!call.write(eventToProto(event))) await new Promise((resolve) => call.once('drain', resolve));
+            if (!call.write(visibleEvent(event))) await new Promise((resolve) => call.once('drain', resolve));
           }
           call.end();
         } catch (err) {
@@ -90,6 +145,13 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
 
   const workers: WorkerServiceHandlers = {
     Connect: (call) => {
+      try {
+        admit(options.auth, call.metadata, 'WorkerService.Connect');
+      } catch (err) {
+        log.warn({ method: 'WorkerService.Connect', err: (err as Error).message }, 'call refused');
+        call.emit('error', toGrpcError(err));
+        return;
+      }
       let ended = false;
       const connection = coordinator.connectWorker(
         {
@@ -119,10 +181,10 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
       call.on('cancelled', closed);
       call.on('close', closed);
     },
-    PutArtifact: unary(log, async (req) => ({
+    PutArtifact: unary('WorkerService.PutArtifact', async (req) => ({
       artifact_id: await coordinator.putArtifact(req.attempt_id, req.kind, req.step, Buffer.from(req.data)),
     })),
-    GetArtifact: unary(log, async (req) => {
+    GetArtifact: unary('WorkerService.GetArtifact', async (req) => {
       const artifact = await coordinator.getArtifact(req.artifact_id);
       return { data: artifact.data, kind: artifact.kind };
     }),

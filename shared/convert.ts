@@ -43,6 +43,7 @@ export function experimentToProto(doc: ExperimentDoc): Experiment {
       : null,
     error: doc.error ?? '',
     stages_json: json(doc.stages),
+    owner: doc.owner ?? '',
   };
 }
 
@@ -59,6 +60,8 @@ export interface ExperimentView {
   best?: BestTrial;
   error?: string;
   stages?: Record<string, unknown>;
+  /** Who submitted it (absent for experiments stored before owners were recorded). */
+  owner?: string;
 }
 
 export function experimentFromProto(p: Experiment__Output): ExperimentView {
@@ -85,6 +88,7 @@ export function experimentFromProto(p: Experiment__Output): ExperimentView {
       : {}),
     ...(p.error ? { error: p.error } : {}),
     ...(p.stages_json ? { stages: unjson(p.stages_json, {}) } : {}),
+    ...(p.owner ? { owner: p.owner } : {}),
   };
 }
 

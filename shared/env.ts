@@ -37,6 +37,8 @@ const schema = z.object({
   // -- clients and the CLI
   TRELLIS_COORDINATOR: hostPort.default('127.0.0.1:50051'),
   TRELLIS_HOME: z.string().default('.trellis'),
+  /** The caller's token, sent as call metadata (clients and workers; `--token` overrides). */
+  TRELLIS_TOKEN: z.string().optional(),
   // -- the coordinator: store
   MONGODB_URI: z
     .string()
@@ -53,6 +55,8 @@ const schema = z.object({
     .default('majority'),
   TRELLIS_MONGO_CAS: oneOf(MONGO_CAS_MODES).default('auto'),
   TRELLIS_DURABLE: flag('fsync every local store journal write').default(false),
+  // -- the coordinator: authentication (coordinator/auth/tokens.ts)
+  TRELLIS_TOKENS_FILE: z.string().optional(),
   // -- the coordinator: events and leases
   NATS_URL: z
     .string()

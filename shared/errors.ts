@@ -34,11 +34,25 @@ export class UnavailableError extends TrellisError {
   override readonly code = grpc.status.UNAVAILABLE;
 }
 
+/** No credentials, or credentials the coordinator does not know. */
+export class UnauthenticatedError extends TrellisError {
+  override readonly name = 'UnauthenticatedError';
+  override readonly code = grpc.status.UNAUTHENTICATED;
+}
+
+/** Known caller, but its role (or ownership) does not allow the request. */
+export class PermissionDeniedError extends TrellisError {
+  override readonly name = 'PermissionDeniedError';
+  override readonly code = grpc.status.PERMISSION_DENIED;
+}
+
 const BY_CODE = new Map<grpc.status, (message: string) => TrellisError>([
   [grpc.status.INVALID_ARGUMENT, (m) => new InvalidArgumentError(m.split('\n'))],
   [grpc.status.NOT_FOUND, (m) => new NotFoundError(m)],
   [grpc.status.FAILED_PRECONDITION, (m) => new FailedPreconditionError(m)],
   [grpc.status.UNAVAILABLE, (m) => new UnavailableError(m)],
+  [grpc.status.UNAUTHENTICATED, (m) => new UnauthenticatedError(m)],
+  [grpc.status.PERMISSION_DENIED, (m) => new PermissionDeniedError(m)],
 ]);
 
 function isServiceError(err: unknown): err is grpc.ServiceError {

@@ -32,6 +32,8 @@ export interface ExperimentDoc {
   stages?: Record<string, StageState>;
   /** A pipeline stage's sweep: the pipeline it belongs to. */
   parentId?: string;
+  /** The authenticated name that submitted it (`anonymous` without tokens); absent before owners were recorded. */
+  owner?: string;
 }
 
 export interface AttemptDoc {

@@ -26,6 +26,30 @@ interface RunningAttempt {
   lastStep: number;
 }
 
+/** The worker operator's last line of defence: which runtimes, and which programs, it runs. */
+export interface RuntimePolicy {
+  offered: readonly string[];
+  /** Programs (trial.command[0]) the command runtime may start; absent: none. */
+  allowCommand?: RegExp;
+}
+
+/** Why this worker refuses the assignment, or undefined when it may run it. */
+export function refusal(policy: RuntimePolicy, runtime: string, command: readonly string[] | undefined): string | undefined {
+  if (runtime === 'command' && !policy.allowCommand) {
+    return 'this worker does not run programs: its operator did not start it with --allow-command';
+  }
+  if (!policy.offered.includes(runtime)) {
+    return `this worker does not offer the ${runtime} runtime (it offers ${policy.offered.join(', ') || 'none'})`;
+  }
+  if (runtime === 'command' && policy.allowCommand) {
+    const program = command?.[0] ?? '';
+    if (!policy.allowCommand.test(program)) {
+      return `program ${JSON.stringify(program)} does not match this worker's --allow-command pattern ${String(policy.allowCommand)}`;
+    }
+  }
+  return undefined;
+}
+
 export class AttemptRunner {
   private readonly attempts = new Map<string, RunningAttempt>();
 
@@ -33,6 +57,7 @@ export class AttemptRunner {
     private readonly workerId: string,
     private readonly link: CoordinatorLink,
     private readonly log: Logger,
+    private readonly policy: RuntimePolicy,
   ) {}
 
   get running(): string[] {
@@ -86,8 +111,10 @@ export class AttemptRunner {
     const log = this.log.child({ attemptId: a.attempt_id, trialId: a.trial_id });
     const started = Date.now();
     try {
-      const runtime = await getRuntime(a.runtime);
       const ctx = this.contextFor(attempt, log);
+      const refused = refusal(this.policy, a.runtime, ctx.config.command);
+      if (refused) throw new PermanentRunError(refused);
+      const runtime = await getRuntime(a.runtime);
       ctx.config = (await this.resolveArtifactRefs(ctx.config)) as typeof ctx.config;
       log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt started');
       const result = await runtime.run(ctx);

@@ -1,21 +1,36 @@
 /**
  * `trellis coordinator`: the coordinator's gRPC server, on MongoDB and NATS when MONGODB_URI and
- * NATS_URL are set, else on a local store and an in-process bus.
+ * NATS_URL are set, else on a local store and an in-process bus. Loopback by default; another
+ * address needs --tokens (or an explicit --insecure): coordinator/auth/exposure.ts.
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { env } from '../../shared/env.js';
 import { createLogger } from '../../shared/log.js';
-import { installShutdown } from '../common.js';
+import { installShutdown, UsageError } from '../common.js';
+import { exposureProblem, INSECURE_WARNING } from '../../coordinator/auth/exposure.js';
+
+const HOUR_MS = 3_600_000;
 
 export function addCoordinatorCommand(program: Command): void {
   program
     .command('coordinator')
     .description('run the coordinator (MongoDB and NATS when MONGODB_URI and NATS_URL are set, else embedded)')
-    .option('--listen <host:port>', 'address to listen on', '0.0.0.0:50051')
+    .option('--listen <host:port>', 'address to listen on (non-loopback needs --tokens or --insecure)', '127.0.0.1:50051')
     .option('--dir <path>', 'local store directory when MONGODB_URI is not set', env().TRELLIS_HOME)
-    .action(async (opts: { listen: string; dir: string }) => {
+    .option('--tokens <file>', 'require tokens from this file, re-read when it changes (env TRELLIS_TOKENS_FILE)')
+    .option('--insecure', 'allow a non-loopback --listen without tokens (warned about at start and hourly)')
+    .action(async (opts: { listen: string; dir: string; tokens?: string; insecure?: boolean }) => {
+      const tokensFile = opts.tokens ?? env().TRELLIS_TOKENS_FILE;
+      const problem = exposureProblem(opts.listen, !!tokensFile, !!opts.insecure);
+      if (problem) throw new UsageError(problem);
       const log = createLogger('coordinator');
+      const { TokenFile } = await import('../../coordinator/auth/tokens.js');
+      const auth = tokensFile
+        ? new TokenFile(resolve(tokensFile), (err) =>
+            log.error({ err: err.message }, 'tokens file changed but cannot be read; keeping the previous tokens'),
+          )
+        : undefined;
       const { Coordinator } = await import('../../coordinator/coordinator.js');
       const { startServer } = await import('../../coordinator/server.js');
       const { createStore } = await import('../../coordinator/store/registry.js');
@@ -25,12 +40,22 @@ export function addCoordinatorCommand(program: Command): void {
         bus: createBus(env()),
         log,
       });
-      const server = await startServer(coordinator, opts.listen, log);
+      const server = await startServer(coordinator, opts.listen, log, auth ? { auth } : {});
+      let warning: NodeJS.Timeout | undefined;
+      if (!auth && opts.insecure && exposureProblem(opts.listen, false, false)) {
+        log.warn(INSECURE_WARNING);
+        warning = setInterval(() => log.warn(INSECURE_WARNING), HOUR_MS);
+        warning.unref();
+      }
       installShutdown(async () => {
+        if (warning) clearInterval(warning);
         await server.close();
         await coordinator.close();
       });
-      log.info({ address: server.address, port: server.port }, 'coordinator listening');
+      log.info(
+        { address: server.address, port: server.port, tokens: auth ? `${auth.path} (${auth.size})` : 'none' },
+        'coordinator listening',
+      );
       await coordinator.start();
       log.info({ store: coordinator.store.kind, bus: coordinator.bus.kind }, 'coordinator serving');
       process.stderr.write(`LISTENING ${server.port}\n`);

@@ -35,9 +35,10 @@ export function addRunCommand(program: Command): void {
           dir: resolve(opts.dir),
           workers: opts.workers,
           log,
+          ephemeralTokens: true,
           ...(opts.cpus ? { cpusPerWorker: opts.cpus } : {}),
         });
-        const client = new TrellisClient(embedded.address);
+        const client = new TrellisClient(embedded.address, embedded.token ? { token: embedded.token } : {});
         let code = 1;
         try {
           const { experiment } = await client.submit(text, { noCache: !opts.cache });

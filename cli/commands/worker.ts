@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { availableParallelism, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { createLogger } from '../../shared/log.js';
-import { coordinatorOption, installShutdown, positiveNumber, UsageError } from '../common.js';
+import { coordinatorOption, getCallerToken, installShutdown, positiveNumber, UsageError } from '../common.js';
 
 function detectGpus(spec: string | undefined): { id: string; name: string; memoryBytes: number }[] {
   if (spec !== undefined) {
@@ -45,6 +45,16 @@ function parseLabels(value: string | undefined): Record<string, string> {
   return labels;
 }
 
+/** `--allow-command` alone allows any program; with a value, programs whose whole path matches it. */
+function commandPattern(value: string | true): RegExp {
+  if (value === true) return /^/;
+  try {
+    return new RegExp(`^(?:${value})$`);
+  } catch (err) {
+    throw new UsageError(`--allow-command: not a regular expression: ${(err as Error).message}`);
+  }
+}
+
 export function addWorkerCommand(program: Command): void {
   program
     .command('worker')
@@ -55,7 +65,11 @@ export function addWorkerCommand(program: Command): void {
     .option('--gpus <ids>', 'GPU ids to advertise, comma-separated (default: nvidia-smi, or none)')
     .option('--memory <bytes>', 'memory to advertise in bytes', (v) => Number(v), totalmem())
     .option('--labels <k=v,...>', 'labels trials can require')
-    .option('--runtimes <names>', 'runtimes to offer, comma-separated (default all)')
+    .option('--runtimes <names>', 'runtimes to offer, comma-separated (default all but command)')
+    .option(
+      '--allow-command [pattern]',
+      'offer the command runtime (runs programs a submitter names); with a pattern, only programs whose path fully matches this regular expression',
+    )
     .option(
       '--grace <seconds>',
       'on SIGTERM, wait this long for running attempts before handing them back',
@@ -71,10 +85,13 @@ export function addWorkerCommand(program: Command): void {
         memory: number;
         labels?: string;
         runtimes?: string;
+        allowCommand?: string | boolean;
+        token?: string;
         grace: number;
       }) => {
         const log = createLogger('worker');
         const { WorkerAgent } = await import('../../worker/agent.js');
+        const token = getCallerToken();
         const agent = new WorkerAgent({
           coordinator: opts.coordinator,
           ...(opts.id ? { id: opts.id } : {}),
@@ -83,6 +100,8 @@ export function addWorkerCommand(program: Command): void {
           memoryBytes: opts.memory,
           labels: parseLabels(opts.labels),
           ...(opts.runtimes ? { runtimes: opts.runtimes.split(',') } : {}),
+          ...(opts.allowCommand ? { allowCommand: commandPattern(opts.allowCommand) } : {}),
+          ...(token ? { token } : {}),
           log,
           shutdownGraceMs: opts.grace * 1000,
         });

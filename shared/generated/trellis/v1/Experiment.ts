@@ -15,6 +15,7 @@ export interface Experiment {
   'best'?: (_trellis_v1_Best | null);
   'error'?: (string);
   'stages_json'?: (string);
+  'owner'?: (string);
 }
 
 export interface Experiment__Output {
@@ -29,4 +30,5 @@ export interface Experiment__Output {
   'best': (_trellis_v1_Best__Output | null);
   'error': (string);
   'stages_json': (string);
+  'owner': (string);
 }
