@@ -63,14 +63,14 @@ export async function startServer(
         return;
       }
       fn(call.request, who).then(
-      (response) => callback(null, response),
-      (err: unknown) => {
-        const mapped = toGrpcError(err);
-        if (mapped.code === grpc.status.INTERNAL) log.error({ err }, 'request failed');
-        callback(mapped as grpc.ServiceError);
-      },
-    );
-  };
+        (response) => callback(null, response),
+        (err: unknown) => {
+          const mapped = toGrpcError(err);
+          if (mapped.code === grpc.status.INTERNAL) log.error({ err }, 'request failed');
+          callback(mapped as grpc.ServiceError);
+        },
+      );
+    };
 
   const { definition, proto } = loadProto();
   const server = new grpc.Server({

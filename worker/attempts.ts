@@ -34,7 +34,11 @@ export interface RuntimePolicy {
 }
 
 /** Why this worker refuses the assignment, or undefined when it may run it. */
-export function refusal(policy: RuntimePolicy, runtime: string, command: readonly string[] | undefined): string | undefined {
+export function refusal(
+  policy: RuntimePolicy,
+  runtime: string,
+  command: readonly string[] | undefined,
+): string | undefined {
   if (runtime === 'command' && !policy.allowCommand) {
     return 'this worker does not run programs: its operator did not start it with --allow-command';
   }

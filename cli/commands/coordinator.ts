@@ -16,7 +16,11 @@ export function addCoordinatorCommand(program: Command): void {
   program
     .command('coordinator')
     .description('run the coordinator (MongoDB and NATS when MONGODB_URI and NATS_URL are set, else embedded)')
-    .option('--listen <host:port>', 'address to listen on (non-loopback needs --tokens or --insecure)', '127.0.0.1:50051')
+    .option(
+      '--listen <host:port>',
+      'address to listen on (non-loopback needs --tokens or --insecure)',
+      '127.0.0.1:50051',
+    )
     .option('--dir <path>', 'local store directory when MONGODB_URI is not set', env().TRELLIS_HOME)
     .option('--tokens <file>', 'require tokens from this file, re-read when it changes (env TRELLIS_TOKENS_FILE)')
     .option('--insecure', 'allow a non-loopback --listen without tokens (warned about at start and hourly)')

@@ -10,7 +10,10 @@ export function redactEnv(value: unknown): unknown {
   if (!value || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
-    out[key] = key === 'env' && inner && typeof inner === 'object' && !Array.isArray(inner) ? redactMap(inner) : redactEnv(inner);
+    out[key] =
+      key === 'env' && inner && typeof inner === 'object' && !Array.isArray(inner)
+        ? redactMap(inner)
+        : redactEnv(inner);
   }
   return out;
 }
