@@ -171,15 +171,21 @@ export function buildProgram(): Command {
     .option('--dir <path>', 'state directory (store, logs)', process.env.TRELLIS_HOME ?? '.trellis')
     .option('--cpus <n>', 'CPUs each local worker advertises', positiveNumber('--cpus'))
     .option('--no-cache', 'pipelines: do not reuse cached stage outputs')
+    .option(
+      '--ui [host:port]',
+      'serve the web dashboard (default 127.0.0.1 on a free port), print its URL, stay up until Ctrl-C',
+    )
     .action(
       async (
         specPath: string,
-        opts: { workers: number; json?: boolean; dir: string; cpus?: number; cache: boolean },
+        opts: { workers: number; json?: boolean; dir: string; cpus?: number; cache: boolean; ui?: string | true },
       ) => {
         const text = readSpec(specPath);
         // Check the spec before starting anything: a bad spec exits 2 with nothing started.
         const { validateSpecText } = await import('../coordinator/experiments/validate.js');
         validateSpecText(text);
+        const ui = opts.ui === true ? '127.0.0.1:0' : opts.ui;
+        if (ui) (await import('../coordinator/http/server.js')).parseListen(ui, '--ui');
         const log = createLogger('trellis', process.env.TRELLIS_LOG_LEVEL ?? 'warn');
         const { startEmbedded } = await import('./embedded.js');
         const started = Date.now();
@@ -188,7 +194,9 @@ export function buildProgram(): Command {
           workers: opts.workers,
           log,
           ...(opts.cpus ? { cpusPerWorker: opts.cpus } : {}),
+          ...(ui ? { http: ui } : {}),
         });
+        if (embedded.http) process.stderr.write(`dashboard: ${embedded.http.url}\n`);
         const client = new TrellisClient(embedded.address);
         let code = 1;
         try {
@@ -199,6 +207,13 @@ export function buildProgram(): Command {
             );
           code = await followAndReport(client, experiment, !!opts.json);
           if (!opts.json) process.stderr.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+          if (embedded.http) {
+            process.stderr.write(`dashboard stays up at ${embedded.http.url}; Ctrl-C to stop\n`);
+            await new Promise((resolve) => {
+              process.once('SIGINT', resolve);
+              process.once('SIGTERM', resolve);
+            });
+          }
         } finally {
           client.close();
           await embedded.close();
@@ -212,7 +227,8 @@ export function buildProgram(): Command {
     .description('run the coordinator (MongoDB and NATS when MONGODB_URI and NATS_URL are set, else embedded)')
     .option('--listen <host:port>', 'address to listen on', '0.0.0.0:50051')
     .option('--dir <path>', 'local store directory when MONGODB_URI is not set', process.env.TRELLIS_HOME ?? '.trellis')
-    .action(async (opts: { listen: string; dir: string }) => {
+    .option('--http <host:port>', 'also serve the web dashboard and its read-only JSON API here')
+    .action(async (opts: { listen: string; dir: string; http?: string }) => {
       const log = createLogger('coordinator');
       const { Coordinator } = await import('../coordinator/coordinator.js');
       const { startServer } = await import('../coordinator/server.js');
@@ -223,8 +239,16 @@ export function buildProgram(): Command {
         bus: createBus({ ...process.env }),
         log,
       });
+      const { startHttpServer, parseListen } = await import('../coordinator/http/server.js');
+      if (opts.http) parseListen(opts.http);
       const server = await startServer(coordinator, opts.listen, log);
+      const http = opts.http ? await startHttpServer(coordinator, opts.http, log) : undefined;
+      if (http) {
+        log.info({ url: http.url }, 'dashboard listening');
+        process.stderr.write(`DASHBOARD ${http.url}\n`);
+      }
       installShutdown(async () => {
+        await http?.close();
         await server.close();
         await coordinator.close();
       });
@@ -442,9 +466,15 @@ export function buildProgram(): Command {
     .argument('<id>', 'experiment id')
     .addOption(coordinatorOption())
     .option('--markdown', 'a Markdown table')
-    .action(async (id: string, opts: { coordinator: string; markdown?: boolean }) => {
+    .option('--html <file>', 'write a static HTML report with its charts (opens offline, no server)')
+    .action(async (id: string, opts: { coordinator: string; markdown?: boolean; html?: string }) => {
       const { armsReport } = await import('./render.js');
       await withClient(opts.coordinator, async (client) => {
+        if (opts.html) {
+          const { writeHtmlReport } = await import('./report-html.js');
+          process.stderr.write(`report written to ${await writeHtmlReport(client, id, opts.html)}\n`);
+          return;
+        }
         process.stdout.write(`${armsReport(await client.get(id), !!opts.markdown)}\n`);
       });
     });
