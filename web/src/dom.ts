@@ -48,4 +48,6 @@ export const renders: Record<string, number> = {};
 export function counted(name: string): void {
   renders[name] = (renders[name] ?? 0) + 1;
 }
-(globalThis as { __trellis?: unknown }).__trellis = { renders };
+/** Chart instances by name, for the browser tests (they read a brushed range back). */
+export const charts: Record<string, unknown> = {};
+(globalThis as { __trellis?: unknown }).__trellis = { renders, charts };

@@ -89,28 +89,35 @@ export class SlicesChart {
       const xOf = (v: unknown): number => (typeof v === 'number' ? v : categories.indexOf(String(v)));
       const box = h('div', { class: 'slice' });
       this.grid.append(box);
+      // uPlot wants ascending x: points sorted by the param's value (ties kept).
+      const points = done
+        .map((t) => [xOf(t.params[param]), t.metrics[this.objective.metric]!] as const)
+        .sort((a, b) => a[0] - b[0]);
       const plot = new uPlot(
         {
-          mode: 2,
           width: 280,
           height: 180,
           legend: { show: false },
-          scales: { x: { time: false } },
+          cursor: { points: { show: false } },
+          scales: {
+            x: {
+              time: false,
+              ...(categories.length > 0 ? { range: [-0.5, categories.length - 0.5] as uPlot.Range.MinMax } : {}),
+            },
+          },
           axes: [
             {
               label: param,
-              ...(categories.length > 0
-                ? { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => categories[t] ?? '') }
-                : {}),
+              ...(categories.length > 0 ? { splits: () => categories.map((_, i) => i), values: () => categories } : {}),
             },
             { size: 50 },
           ],
-          series: [{}, { stroke: '#4269d0', fill: '#4269d0', paths: () => null, points: { show: true, size: 5 } }],
+          series: [
+            {},
+            { stroke: '#4269d0', fill: '#4269d0', paths: () => null, points: { show: true, size: 6, fill: '#4269d0' } },
+          ],
         },
-        [
-          null,
-          [done.map((t) => xOf(t.params[param])), done.map((t) => t.metrics[this.objective.metric]!)],
-        ] as unknown as uPlot.AlignedData,
+        [points.map((p) => p[0]), points.map((p) => p[1])],
         box,
       );
       this.plots.push(plot);

@@ -3,7 +3,7 @@
  * finished trial. Brushing an axis (drag along it) selects a range; `onBrush` gets the trial
  * numbers still active, or undefined when no axis is brushed.
  */
-import { h, counted } from '../dom.js';
+import { h, counted, charts } from '../dom.js';
 import { card } from './card.js';
 import { makeChart, exportersOf, type EChart } from './echarts.js';
 import type { DashTrial } from '../../../shared/dashboard.js';
@@ -94,27 +94,36 @@ export class ParallelChart {
     counted('parcoords');
   }
 
-  /** Brushes `dim` to [low, high] as a person dragging on the axis would (used by the tests). */
-  brush(dim: number, low: number, high: number): void {
-    this.chart?.dispatchAction({ type: 'axisAreaSelect', parallelAxisId: `axis-${dim}`, intervals: [[low, high]] });
+  /** The brushed ranges of each axis (data values), as the chart holds them. */
+  intervals(): number[][][] {
+    const model = this.model();
+    const out: number[][][] = [];
+    for (let i = 0; model?.getComponent('parallelAxis', i); i++)
+      out.push(model.getComponent('parallelAxis', i)!.activeIntervals ?? []);
+    return out;
+  }
+
+  private model(): Model | undefined {
+    return (this.chart as unknown as { getModel(): Model } | undefined)?.getModel();
   }
 
   private mount(): EChart {
     const chart = makeChart(this.box);
+    charts.parcoords = this;
     chart.on('axisareaselected', () => {
-      const series = (
-        chart as unknown as {
-          getModel(): { getSeriesByIndex(i: number): { getRawIndicesByActiveState(s: string): number[] } };
-        }
-      )
-        .getModel()
-        .getSeriesByIndex(0);
-      const axes = (chart.getOption().parallelAxis ?? []) as { areaSelectedIntervals?: unknown[] }[];
-      const brushed = axes.some((a) => (a.areaSelectedIntervals?.length ?? 0) > 0);
-      if (!brushed) return this.onBrush(undefined);
+      const series = this.model()!.getSeriesByIndex(0);
       const active = series.getRawIndicesByActiveState('active');
+      const inactive = series.getRawIndicesByActiveState('inactive');
+      // No brush leaves every line 'normal'; a brush marks each line active or inactive.
+      if (active.length === 0 && inactive.length === 0) return this.onBrush(undefined);
       this.onBrush(new Set(active.map((i) => this.numbers[i]!)));
     });
     return chart;
   }
+}
+
+/** The few ECharts model internals brushing needs (not in its public typings). */
+interface Model {
+  getSeriesByIndex(i: number): { getRawIndicesByActiveState(state: string): number[] };
+  getComponent(type: string, index: number): { activeIntervals?: number[][] } | undefined;
 }

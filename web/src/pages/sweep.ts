@@ -85,7 +85,11 @@ class SweepView {
 
   apply(event: TrellisEvent): void {
     if (event.type === 'experiment.state') {
-      this.experiment = { ...this.experiment, status: event.payload.status as DashExperiment['status'] };
+      this.experiment = {
+        ...this.experiment,
+        status: event.payload.status as DashExperiment['status'],
+        updatedAt: event.time,
+      };
       if (typeof event.payload.error === 'string') this.experiment.error = event.payload.error;
     } else if (event.type === 'trial.state' && event.trialNumber !== undefined) {
       const n = event.trialNumber;
