@@ -8,9 +8,10 @@
  * - `/api/events`: state changes of every experiment and worker (no per-step metrics), without
  *   ids: on a reconnect the page re-reads the lists it shows.
  *
- * Bounded: at most `maxClients` streams at once (more get 503), and a client that does not read
- * is dropped once `maxBufferedBytes` wait in its socket — a resumable stream tells it where to
- * resume (its last id), so a slow page loses nothing but time.
+ * Bounded: at most `maxClients` streams at once (more get 503). A client with more than
+ * `maxBufferedBytes` unread is given `drainTimeoutMs` to catch up (experiment streams) or dropped
+ * at once (the global stream, which is not paced); a dropped experiment stream resumes from its
+ * last id on reconnect, so a slow page loses nothing but time.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Coordinator } from '../coordinator.js';
@@ -22,11 +23,18 @@ export interface LiveLimits {
   maxClients: number;
   /** Bytes queued for one client before it is dropped (default 1 MiB). */
   maxBufferedBytes: number;
+  /** How long a client over `maxBufferedBytes` may take to catch up before it is dropped (default 10 s). */
+  drainTimeoutMs: number;
   /** Comment line sent this often so idle connections stay open (default 15 s). */
   keepAliveMs: number;
 }
 
-export const DEFAULT_LIVE_LIMITS: LiveLimits = { maxClients: 64, maxBufferedBytes: 1 << 20, keepAliveMs: 15_000 };
+export const DEFAULT_LIVE_LIMITS: LiveLimits = {
+  maxClients: 64,
+  maxBufferedBytes: 1 << 20,
+  drainTimeoutMs: 10_000,
+  keepAliveMs: 15_000,
+};
 
 export class TooManyClientsError extends Error {
   override readonly name = 'TooManyClientsError';
@@ -42,7 +50,8 @@ export class LiveFeed {
   private readonly global = new Set<Client>();
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
-  /** Streams dropped for reading too slowly (visible to tests and logs). */
+  private readonly watchers = new Set<() => void>();
+  /** Streams dropped for reading too slowly. */
   dropped = 0;
 
   constructor(
@@ -63,6 +72,16 @@ export class LiveFeed {
     return this.clients.size;
   }
 
+  /** Called after a stream opens, closes or is dropped (tests and metrics observe this). */
+  onChange(listener: () => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.watchers) listener();
+  }
+
   /** Streams state changes of everything; never ends on its own. */
   serveGlobal(req: IncomingMessage, res: ServerResponse): void {
     const client = this.open(req, res);
@@ -81,7 +100,7 @@ export class LiveFeed {
       }
       // watch() replays stored events from afterSeq + 1 and then follows the log gap-free.
       for await (const event of this.coordinator.watch(id, afterSeq + 1, client.abort.signal)) {
-        if (!this.send(client, frameOf(event))) return;
+        if (!(await this.sendPaced(client, frameOf(event)))) return;
       }
       if (!client.abort.signal.aborted) res.end('event: end\ndata: {}\n\n');
     } finally {
@@ -112,17 +131,49 @@ export class LiveFeed {
     const onClose = (): void => this.close(client);
     req.on('close', onClose);
     res.on('close', onClose);
+    this.changed();
     return client;
   }
 
-  /** Writes a frame; a client with too much unread is dropped (false). */
+  /**
+   * Writes a frame; over the buffer cap, waits for the client to catch up (a replay is written
+   * faster than any network reads) and drops it when it has not within `drainTimeoutMs`.
+   */
+  private async sendPaced(client: Client, frame: string): Promise<boolean> {
+    if (client.abort.signal.aborted) return false;
+    client.res.write(frame);
+    if (client.res.writableLength <= this.limits.maxBufferedBytes) return true;
+    const drained = await new Promise<boolean>((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        client.res.off('drain', onDrain);
+        client.abort.signal.removeEventListener('abort', onAbort);
+        resolve(ok);
+      };
+      const onDrain = (): void => done(true);
+      const onAbort = (): void => done(false);
+      const timer = setTimeout(() => done(false), this.limits.drainTimeoutMs);
+      client.res.on('drain', onDrain);
+      client.abort.signal.addEventListener('abort', onAbort);
+    });
+    if (drained) return true;
+    this.drop(client);
+    return false;
+  }
+
+  private drop(client: Client): void {
+    if (!this.clients.has(client)) return;
+    this.dropped++;
+    this.close(client);
+    client.res.destroy();
+  }
+
+  /** Writes a frame without waiting; a client with too much unread is dropped (false). */
   private send(client: Client, frame: string): boolean {
     if (client.abort.signal.aborted) return false;
     client.res.write(frame);
     if (client.res.writableLength > this.limits.maxBufferedBytes) {
-      this.dropped++;
-      this.close(client);
-      client.res.destroy();
+      this.drop(client);
       return false;
     }
     return true;
@@ -132,6 +183,7 @@ export class LiveFeed {
     if (!this.clients.delete(client)) return;
     client.abort.abort();
     if (!client.res.writableEnded) client.res.end();
+    this.changed();
   }
 }
 
