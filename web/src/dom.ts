@@ -50,4 +50,6 @@ export function counted(name: string): void {
 }
 /** Chart instances by name, for the browser tests (they read a brushed range back). */
 export const charts: Record<string, unknown> = {};
-(globalThis as { __trellis?: unknown }).__trellis = { renders, charts };
+/** Milliseconds of the latest run of timed steps (the bench reads `flush`). */
+export const timings: Record<string, number> = {};
+(globalThis as { __trellis?: unknown }).__trellis = { renders, charts, timings };

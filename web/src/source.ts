@@ -16,7 +16,8 @@ export interface Source {
   readonly live: boolean;
   experiments(status: string, name: string): Promise<{ experiments: DashExperiment[]; truncated: boolean }>;
   experiment(id: string): Promise<ExperimentPage>;
-  curves(id: string): Promise<DashCurves>;
+  /** Curves of every trial; `metrics` limits the values carried (the names of all are listed). */
+  curves(id: string, metrics?: string[]): Promise<DashCurves>;
   trial(id: string): Promise<{ trial: DashTrial; experiment: DashExperiment; curves: DashCurves }>;
   workers(): Promise<{ workers: DashWorker[] }>;
   /** Follows one experiment's events after `seq`; returns a function that stops following. */
@@ -45,8 +46,9 @@ export class ApiSource implements Source {
   experiment(id: string) {
     return getJson<ExperimentPage>(`/api/experiments/${encodeURIComponent(id)}`);
   }
-  curves(id: string) {
-    return getJson<DashCurves>(`/api/experiments/${encodeURIComponent(id)}/curves`);
+  curves(id: string, metrics?: string[]) {
+    const q = metrics ? `?metrics=${metrics.map(encodeURIComponent).join(',')}` : '';
+    return getJson<DashCurves>(`/api/experiments/${encodeURIComponent(id)}/curves${q}`);
   }
   trial(id: string) {
     return getJson<{ trial: DashTrial; experiment: DashExperiment; curves: DashCurves }>(

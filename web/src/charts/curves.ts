@@ -31,11 +31,17 @@ export class CurvesChart {
     private readonly curves: DashCurves,
     private readonly trials: Map<number, DashTrial>,
     objective: string,
+    /** Fetches a metric's values into `curves` (the page loads the objective's only at first). */
+    private readonly load: (metric: string) => Promise<void> = async () => undefined,
   ) {
     this.metric = curves.metrics.includes(objective) ? objective : (curves.metrics[0] ?? objective);
     this.select.addEventListener('change', () => {
       this.metric = this.select.value;
-      this.rebuild();
+      const ready = this.curves.values[this.metric] ? Promise.resolve() : this.load(this.metric);
+      ready.then(
+        () => this.rebuild(),
+        () => undefined,
+      );
     });
     const legend = h(
       'p',

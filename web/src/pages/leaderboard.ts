@@ -14,7 +14,8 @@ export class Leaderboard {
   readonly el: HTMLElement;
   private readonly table = h('table', { class: 'grid leaderboard' });
   private readonly more = h('button', { class: 'more' }, 'show more');
-  private readonly rows = new Map<number, { row: Row; el: HTMLTableSectionElement; open: boolean }>();
+  /** Rows by configuration; `stale` rows are redrawn when next shown (most of 10k never are). */
+  private readonly rows = new Map<number, Entry>();
   private filter: Set<number> | undefined;
   private sort: SortKey = 'objective';
   private limit = 100;
@@ -95,13 +96,12 @@ export class Leaderboard {
     const row = rowOf(config, members, this.objective.metric);
     const known = this.rows.get(config);
     const el = known?.el ?? h('tbody', { 'data-config': config });
-    const entry = { row, el, open: known?.open ?? false };
-    this.rows.set(config, entry);
-    this.draw(entry);
-    counted('leaderboard.row');
+    this.rows.set(config, { row, el, open: known?.open ?? false, stale: true });
   }
 
-  private draw(entry: { row: Row; el: HTMLTableSectionElement; open: boolean }): void {
+  private draw(entry: Entry): void {
+    entry.stale = false;
+    counted('leaderboard.row');
     const { row } = entry;
     const first = row.trials[0]!;
     const value =
@@ -174,6 +174,10 @@ export class Leaderboard {
     const wantedSet = new Set(wanted);
     for (const el of [...this.table.tBodies]) if (!wantedSet.has(el)) el.remove();
     let cursor = this.table.tHead?.nextSibling ?? null;
+    for (const r of shown) {
+      const entry = this.rows.get(r.config)!;
+      if (entry.stale) this.draw(entry);
+    }
     wanted.forEach((el, i) => {
       const rank = el.querySelector('td.rank');
       if (rank && rank.textContent !== String(i + 1)) rank.textContent = String(i + 1);
@@ -184,6 +188,13 @@ export class Leaderboard {
     this.more.textContent = `show more (${ranked.length - this.limit} hidden)`;
     this.el.dataset.rows = String(shown.length);
   }
+}
+
+interface Entry {
+  row: Row;
+  el: HTMLTableSectionElement;
+  open: boolean;
+  stale: boolean;
 }
 
 function mean(values: (number | undefined)[]): number | undefined {

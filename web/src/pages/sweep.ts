@@ -5,7 +5,7 @@
  * whole-sweep charts (history, parallel coordinates, slices, importance) only when a trial's
  * final value changes, at most once a second.
  */
-import { h, fmt, badge, duration } from '../dom.js';
+import { h, fmt, badge, duration, timings } from '../dom.js';
 import { card } from '../charts/card.js';
 import { CurvesChart } from '../charts/curves.js';
 import { ParallelChart } from '../charts/parcoords.js';
@@ -17,8 +17,14 @@ import type { DashCurves, DashExperiment, DashTrial } from '../../../shared/dash
 import type { TrellisEvent } from '../../../shared/events.js';
 
 export async function sweepPage(source: Source, id: string, root: HTMLElement): Promise<() => void> {
-  const [page, curves] = await Promise.all([source.experiment(id), source.curves(id)]);
-  const view = new SweepView(page.experiment, page.trials, curves);
+  const page = await source.experiment(id);
+  // The objective's curves first; another metric is fetched when someone picks it.
+  const curves = await source.curves(id, [objectiveOf(page.experiment.spec).metric]);
+  const view = new SweepView(page.experiment, page.trials, curves, async (metric) => {
+    const more = await source.curves(id, [metric]);
+    curves.values[metric] = more.values[metric] ?? {};
+    for (const [n, steps] of Object.entries(more.steps)) curves.steps[Number(n)] = steps;
+  });
   root.replaceChildren(view.el);
   view.mount();
   const stop = source.live ? source.follow(id, page.seq, (event) => view.apply(event)) : () => undefined;
@@ -49,12 +55,13 @@ class SweepView {
     private experiment: DashExperiment,
     trials: DashTrial[],
     private readonly data: DashCurves,
+    load: (metric: string) => Promise<void>,
   ) {
     for (const t of trials) this.trials.set(t.number, t);
     const objective = objectiveOf(experiment.spec);
     const k = replicatesOf(experiment.spec);
     this.leaderboard = new Leaderboard(this.trials, objective, k);
-    this.curves = new CurvesChart(data, this.trials, objective.metric);
+    this.curves = new CurvesChart(data, this.trials, objective.metric, load);
     this.history = new HistoryChart(objective);
     this.parallel = new ParallelChart(objective, (numbers) => this.leaderboard.setFilter(numbers));
     this.slices = new SlicesChart(objective);
@@ -72,10 +79,15 @@ class SweepView {
   }
 
   mount(): void {
-    this.drawHeader();
-    this.leaderboard.mount();
-    this.curves.rebuild();
-    this.drawHeavy();
+    const timed = (name: string, fn: () => void): void => {
+      const started = performance.now();
+      fn();
+      timings[`mount.${name}`] = performance.now() - started;
+    };
+    timed('header', () => this.drawHeader());
+    timed('leaderboard', () => this.leaderboard.mount());
+    timed('curves', () => this.curves.rebuild());
+    timed('heavy', () => this.drawHeavy());
   }
 
   stop(): void {
@@ -147,22 +159,17 @@ class SweepView {
     const replace = i >= 0 && steps[i] === step;
     if (i < 0) i = steps.length;
     if (!replace) steps.splice(i, 0, step);
-    for (const m of this.data.metrics) {
-      const ys = ((this.data.values[m] ??= {})[n] ??= new Array<number | null>(steps.length - (replace ? 0 : 1)).fill(
-        null,
-      ));
+    for (const m of Object.keys(this.data.values)) {
+      const ys = (this.data.values[m]![n] ??= new Array<number | null>(steps.length - (replace ? 0 : 1)).fill(null));
       const v = typeof values[m] === 'number' ? values[m] : null;
       if (replace) ys[i] = v;
       else ys.splice(i, 0, v);
     }
-    for (const m of Object.keys(values)) {
-      if (this.data.metrics.includes(m)) continue;
-      this.data.metrics.push(m);
-      this.data.values[m] = { [n]: steps.map((s) => (s === step ? values[m]! : null)) };
-    }
+    for (const m of Object.keys(values)) if (!this.data.metrics.includes(m)) this.data.metrics.push(m);
   }
 
   private flush(): void {
+    const started = performance.now();
     this.frame = 0;
     this.drawHeader();
     this.leaderboard.update(this.touched);
@@ -176,16 +183,22 @@ class SweepView {
         this.drawHeavy();
       }, wait);
     }
+    timings.flush = performance.now() - started;
   }
 
   private drawHeavy(): void {
     this.lastHeavy = Date.now();
     const trials = [...this.trials.values()];
-    this.history.update(trials);
-    this.parallel.update(trials);
-    this.slices.update(trials);
-    this.importance.update(trials);
-    this.drawGroups(trials);
+    const timed = (name: string, fn: () => void): void => {
+      const started = performance.now();
+      fn();
+      timings[name] = performance.now() - started;
+    };
+    timed('history', () => this.history.update(trials));
+    timed('parcoords', () => this.parallel.update(trials));
+    timed('slices', () => this.slices.update(trials));
+    timed('importance', () => this.importance.update(trials));
+    timed('groups', () => this.drawGroups(trials));
   }
 
   private drawHeader(): void {
