@@ -101,3 +101,21 @@ export function curvesOf(
   }
   return curves;
 }
+
+export interface Objective {
+  metric: string;
+  mode: 'min' | 'max';
+}
+
+export function objectiveOf(spec: Record<string, unknown>): Objective {
+  const trial = spec.trial as { objective?: { metric?: string; mode?: string } } | undefined;
+  return {
+    metric: trial?.objective?.metric ?? 'val_accuracy',
+    mode: trial?.objective?.mode === 'min' ? 'min' : 'max',
+  };
+}
+
+export function replicatesOf(spec: Record<string, unknown>): number {
+  const k = (spec.search as { replicates?: unknown } | undefined)?.replicates;
+  return typeof k === 'number' && Number.isInteger(k) && k > 1 ? k : 1;
+}

@@ -7,6 +7,7 @@ import type { Coordinator } from '../coordinator.js';
 import { InvalidArgumentError, NotFoundError } from '../../shared/errors.js';
 import {
   curvesOf,
+  replicatesOf,
   toDashExperiment,
   type DashCurves,
   type DashExperiment,
@@ -15,7 +16,6 @@ import {
 } from '../../shared/dashboard.js';
 import type { ExperimentStatus } from '../../shared/states.js';
 import type { ExperimentDoc, MetricDoc, TrialDoc } from '../../shared/types.js';
-import { replicatesOf } from '../../shared/dashboard-stats.js';
 
 type DashChild = { experiment: DashExperiment; trials: DashTrial[] };
 

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { curvesOf, progressOf } from '../../shared/dashboard.js';
-import { foldReplicates, groupMetrics, history, importance, rankRows } from '../../shared/dashboard-stats.js';
+import { foldReplicates, groupMetrics, history, importance, rankRows } from '../../web/src/stats.js';
 import type { TrialDoc } from '../../shared/types.js';
 import type { TrialStatus } from '../../shared/states.js';
 

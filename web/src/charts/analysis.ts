@@ -3,7 +3,7 @@ import { h, counted } from '../dom.js';
 import { card } from './card.js';
 import { uPlot, fit, exportersOfPlot } from './uplot.js';
 import { makeChart, exportersOf, type EChart } from './echarts.js';
-import { history, importance, type Objective } from '../../../shared/dashboard-stats.js';
+import { history, importance, type Objective } from '../stats.js';
 import type { DashTrial } from '../../../shared/dashboard.js';
 
 /** Objective per finished trial (dots) and the best so far (steps). */
@@ -126,7 +126,7 @@ export class SlicesChart {
   }
 }
 
-/** Importance as first-order variance shares (see shared/dashboard-stats.ts `importance`). */
+/** Importance as first-order variance shares (see web/src/stats.ts `importance`). */
 export class ImportanceChart {
   readonly el: HTMLElement;
   private readonly box = h('div', { class: 'echart' });

@@ -7,7 +7,7 @@ import { h, counted, charts } from '../dom.js';
 import { card } from './card.js';
 import { makeChart, exportersOf, type EChart } from './echarts.js';
 import type { DashTrial } from '../../../shared/dashboard.js';
-import type { Objective } from '../../../shared/dashboard-stats.js';
+import type { Objective } from '../stats.js';
 
 export class ParallelChart {
   readonly el: HTMLElement;

@@ -5,7 +5,7 @@
  */
 import { h, fmt, badge, counted } from '../dom.js';
 import { card } from '../charts/card.js';
-import { rankRows, rowOf, type Objective, type Row } from '../../../shared/dashboard-stats.js';
+import { rankRows, rowOf, type Objective, type Row } from '../stats.js';
 import type { DashTrial } from '../../../shared/dashboard.js';
 
 type SortKey = 'objective' | 'config';

@@ -8,7 +8,7 @@ import { h, fmt, badge, counted } from '../dom.js';
 import { card } from '../charts/card.js';
 import { makeChart, exportersOf, type EChart } from '../charts/echarts.js';
 import { summarise } from '../../../coordinator/search/replicates.js';
-import { replicatesOf } from '../../../shared/dashboard-stats.js';
+import { replicatesOf } from '../stats.js';
 import type { Source, ExperimentPage } from '../source.js';
 import type { StageState } from '../../../shared/types.js';
 import type { DashTrial } from '../../../shared/dashboard.js';

@@ -11,7 +11,7 @@ import { CurvesChart } from '../charts/curves.js';
 import { ParallelChart } from '../charts/parcoords.js';
 import { HistoryChart, ImportanceChart, SlicesChart } from '../charts/analysis.js';
 import { Leaderboard } from './leaderboard.js';
-import { groupMetrics, objectiveOf, replicatesOf } from '../../../shared/dashboard-stats.js';
+import { groupMetrics, objectiveOf, replicatesOf } from '../stats.js';
 import type { Source } from '../source.js';
 import type { DashCurves, DashExperiment, DashTrial } from '../../../shared/dashboard.js';
 import type { TrellisEvent } from '../../../shared/events.js';

@@ -2,7 +2,7 @@
 import { h, fmt, badge, duration } from '../dom.js';
 import { card } from '../charts/card.js';
 import { CurvesChart } from '../charts/curves.js';
-import { objectiveOf } from '../../../shared/dashboard-stats.js';
+import { objectiveOf } from '../stats.js';
 import type { Source } from '../source.js';
 
 export async function trialPage(source: Source, id: string, root: HTMLElement): Promise<() => void> {

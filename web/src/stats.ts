@@ -1,28 +1,14 @@
 /**
  * The numbers the dashboard derives from trials: replicate folding (mean ± 95% CI, as the
  * coordinator's best), best-so-far history, parameter importance and group metrics. Pure, so
- * they are unit-tested in Node and bundled into the browser unchanged.
+ * they are unit-tested in Node and bundled into the browser unchanged. The CI maths is the
+ * coordinator's own (coordinator/search/replicates.ts), so the page and `best` agree.
  */
-import { summarise } from '../coordinator/search/replicates.js';
-import type { TrialDoc } from './types.js';
+import { summarise } from '../../coordinator/search/replicates.js';
+import type { TrialDoc } from '../../shared/types.js';
+import type { Objective } from '../../shared/dashboard.js';
 
-export interface Objective {
-  metric: string;
-  mode: 'min' | 'max';
-}
-
-export function objectiveOf(spec: Record<string, unknown>): Objective {
-  const trial = spec.trial as { objective?: { metric?: string; mode?: string } } | undefined;
-  return {
-    metric: trial?.objective?.metric ?? 'val_accuracy',
-    mode: trial?.objective?.mode === 'min' ? 'min' : 'max',
-  };
-}
-
-export function replicatesOf(spec: Record<string, unknown>): number {
-  const k = (spec.search as { replicates?: unknown } | undefined)?.replicates;
-  return typeof k === 'number' && Number.isInteger(k) && k > 1 ? k : 1;
-}
+export { objectiveOf, replicatesOf, type Objective } from '../../shared/dashboard.js';
 
 /** One leaderboard row: a configuration and its seeds (one trial without replicates). */
 export interface Row {
