@@ -90,7 +90,8 @@ export function curvesOf(
     for (const name of Object.keys(doc.values)) names.add(name);
   }
   const metrics = [...names].sort();
-  const carried = only ? metrics.filter((m) => only.includes(m)) : metrics;
+  // A requested metric is carried even before anything reported it: a live page fills it in.
+  const carried = only ? [...new Set(only)].sort() : metrics;
   const curves: DashCurves = { metrics, steps: {}, values: Object.fromEntries(carried.map((m) => [m, {}])) };
   for (const [n, steps] of byTrial) {
     const docs = [...steps.values()].sort((a, b) => a.step - b.step);

@@ -26,6 +26,8 @@ export class CurvesChart {
   private order: number[] = [];
   private xs: number[] = [];
   private readonly dirty = new Set<number>();
+  /** Someone picked the metric; until then a metric with data is shown rather than an empty one. */
+  private chosen = false;
 
   constructor(
     private readonly curves: DashCurves,
@@ -36,6 +38,7 @@ export class CurvesChart {
   ) {
     this.metric = curves.metrics.includes(objective) ? objective : (curves.metrics[0] ?? objective);
     this.select.addEventListener('change', () => {
+      this.chosen = true;
       this.metric = this.select.value;
       const ready = this.curves.values[this.metric] ? Promise.resolve() : this.load(this.metric);
       ready.then(
@@ -66,6 +69,10 @@ export class CurvesChart {
 
   /** Draws from scratch (after mounting, or when the metric or the step range changes). */
   rebuild(): void {
+    if (!this.chosen && !this.hasData(this.metric)) {
+      const other = this.curves.metrics.find((m) => this.hasData(m));
+      if (other) this.metric = other;
+    }
     this.select.replaceChildren(
       ...this.curves.metrics.map((m) => h('option', { value: m, selected: m === this.metric }, m)),
     );
@@ -105,6 +112,11 @@ export class CurvesChart {
   /** Applies the touched trials: their series only, unless the step range grew. */
   flush(): void {
     if (this.dirty.size === 0 || !this.plot) return;
+    if (!this.chosen && this.order.length === 0) {
+      this.dirty.clear();
+      this.rebuild();
+      return;
+    }
     const values = this.curves.values[this.metric] ?? {};
     const known = new Set(this.order);
     const maxX = this.xs[this.xs.length - 1] ?? -Infinity;
@@ -132,6 +144,10 @@ export class CurvesChart {
     counted('curves.update');
   }
 
+  private hasData(metric: string): boolean {
+    return Object.keys(this.curves.values[metric] ?? {}).length > 0;
+  }
+
   private aligned(n: number): (number | null)[] {
     const steps = this.curves.steps[n] ?? [];
     const ys = this.curves.values[this.metric]?.[n] ?? [];
@@ -151,7 +167,8 @@ export class CurvesChart {
       stroke: style.stroke,
       width: 1,
       spanGaps: true,
-      points: { show: false },
+      // A trial with one point so far (or a metric reported once) is a dot, not an invisible line.
+      points: { show: () => (this.curves.steps[n]?.length ?? 0) <= 1, size: 5 },
       ...(style.dash ? { dash: style.dash } : {}),
     };
   }

@@ -133,7 +133,7 @@ function dagOption(
         borderWidth: state?.cached ? 3 : 0,
         borderType: 'dashed',
       },
-      label: { show: true, color: '#fff', formatter: `${s.name}\n${status}${state?.cached ? ' (cached)' : ''}` },
+      label: { show: true, color: '#fff', lineHeight: 16, formatter: `${s.name}\n${status}${state?.cached ? ' (cached)' : ''}` },
     };
   });
   const links = stages.flatMap((s) => s.needs.map((n) => ({ source: n, target: s.name })));
@@ -276,7 +276,7 @@ function barOption(arms: Arm[], metric: string): Record<string, unknown> {
     tooltip: {},
     grid: { left: 60, right: 20, top: 20, bottom: 60 },
     xAxis: { type: 'category', data: arms.map((a) => a.name), axisLabel: { rotate: 20 } },
-    yAxis: { type: 'value', scale: true, name: metric },
+    yAxis: { type: 'value', name: metric },
     series: [
       { type: 'bar', data: stats.map((s) => s?.mean ?? null), itemStyle: { color: '#4269d0' } },
       {

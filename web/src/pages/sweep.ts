@@ -18,8 +18,9 @@ import type { TrellisEvent } from '../../../shared/events.js';
 
 export async function sweepPage(source: Source, id: string, root: HTMLElement): Promise<() => void> {
   const page = await source.experiment(id);
-  // The objective's curves first; another metric is fetched when someone picks it.
-  const curves = await source.curves(id, [objectiveOf(page.experiment.spec).metric]);
+  // Small sweeps load every metric; large ones the objective's first, another when picked.
+  const all = page.trials.length <= 500;
+  const curves = await source.curves(id, all ? undefined : [objectiveOf(page.experiment.spec).metric]);
   const view = new SweepView(page.experiment, page.trials, curves, async (metric) => {
     const more = await source.curves(id, [metric]);
     curves.values[metric] = more.values[metric] ?? {};
@@ -165,7 +166,12 @@ class SweepView {
       if (replace) ys[i] = v;
       else ys.splice(i, 0, v);
     }
-    for (const m of Object.keys(values)) if (!this.data.metrics.includes(m)) this.data.metrics.push(m);
+    // A metric nobody had reported when the page loaded is followed from its first point on.
+    for (const m of Object.keys(values)) {
+      if (this.data.metrics.includes(m)) continue;
+      this.data.metrics.push(m);
+      this.data.values[m] = { [n]: steps.map((s) => (s === step ? values[m]! : null)) };
+    }
   }
 
   private flush(): void {
