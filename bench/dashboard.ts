@@ -19,7 +19,7 @@ import { startHttpServer } from '../coordinator/http/server.js';
 import { validateSpec } from '../coordinator/experiments/validate.js';
 import { createLogger } from '../shared/log.js';
 import type { MetricDoc, TrialDoc } from '../shared/types.js';
-import { launchBrowser } from '../test/helpers/browser.js';
+import { launchBrowser } from './browser.js';
 import { machine, progress, ROOT } from './common.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 10_000);
@@ -96,11 +96,8 @@ async function main(): Promise<void> {
       renders: { ...(globalThis as unknown as Trellis).__trellis.renders },
       flush_ms: (globalThis as unknown as Trellis).__trellis.timings.flush ?? -1,
     }));
-    const redrawn = Object.fromEntries(
-      Object.entries(after.renders)
-        .map(([k, v]) => [k, v - (before[k] ?? 0)])
-        .filter(([, d]) => (d as number) > 0),
-    );
+    const redrawn: Record<string, number> = {};
+    for (const [k, v] of Object.entries(after.renders)) if (v > (before[k] ?? 0)) redrawn[k] = v - (before[k] ?? 0);
     const interactive = runs.map((r) => r.interactive_ms).sort((a, b) => a - b);
     const result = {
       suite: 'dashboard',

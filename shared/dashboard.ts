@@ -84,7 +84,7 @@ export function curvesOf(
   const names = new Set<string>();
   for (const { trialNumber, doc } of rows) {
     let steps = byTrial.get(trialNumber);
-    if (!steps) byTrial.set(trialNumber, (steps = new Map()));
+    if (!steps) byTrial.set(trialNumber, (steps = new Map<number, MetricDoc>()));
     const seen = steps.get(doc.step);
     if (!seen || doc.attempt >= seen.attempt) steps.set(doc.step, doc);
     for (const name of Object.keys(doc.values)) names.add(name);

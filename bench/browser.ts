@@ -1,7 +1,7 @@
 /**
- * Debian's chromium driven by playwright-core (no browser download): headless, sandbox off (tests
- * run as root), no background networking, a fresh profile per launch. scripts/test.mjs installs
- * chromium when missing and sets TRELLIS_CHROMIUM.
+ * Debian's chromium driven by playwright-core (no browser download), for the dashboard's bench
+ * and browser tests: headless, sandbox off (tests run as root), no background networking, a fresh
+ * profile per launch. scripts/test.mjs installs chromium when missing and sets TRELLIS_CHROMIUM.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = process.env.TRELLIS_CHROMIUM ?? '/usr/bin/chromium';
 /** Where the browser tests write their screenshots (docs/screenshots holds a few committed ones). */
-export const SCREENSHOTS = fileURLToPath(new URL('../../screenshots/', import.meta.url));
+export const SCREENSHOTS = fileURLToPath(new URL('../screenshots/', import.meta.url));
 
 export interface Browser {
   context: BrowserContext;
