@@ -133,7 +133,12 @@ function dagOption(
         borderWidth: state?.cached ? 3 : 0,
         borderType: 'dashed',
       },
-      label: { show: true, color: '#fff', lineHeight: 16, formatter: `${s.name}\n${status}${state?.cached ? ' (cached)' : ''}` },
+      label: {
+        show: true,
+        color: '#fff',
+        lineHeight: 16,
+        formatter: `${s.name}\n${status}${state?.cached ? ' (cached)' : ''}`,
+      },
     };
   });
   const links = stages.flatMap((s) => s.needs.map((n) => ({ source: n, target: s.name })));
