@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startServer, type ServerHandle } from '../coordinator/server.js';
+import { startHttpServer, type HttpHandle } from '../coordinator/http/server.js';
 import { createStore } from '../coordinator/store/registry.js';
 import { createBus } from '../coordinator/bus/registry.js';
 import type { Store } from '../coordinator/store/base.js';
@@ -34,6 +35,8 @@ export interface EmbeddedOptions {
    * `trellis run` sets it; tests that drive the coordinator without tokens leave it off.
    */
   ephemeralTokens?: boolean;
+  /** Also serve the dashboard and its JSON API on this HOST:PORT (coordinator/http/). */
+  http?: string;
   /** Explicit store and bus (tests); default: chosen from the environment. */
   store?: Store;
   bus?: EventBus;
@@ -45,6 +48,8 @@ export interface Embedded {
   address: string;
   /** The caller's token when `ephemeralTokens` was set. */
   token?: string;
+  /** The dashboard, when `http` was given. */
+  http?: HttpHandle;
   workers: ChildProcess[];
   /** Spawns one more worker process (optionally at another address, e.g. a proxy, with extra flags). */
   spawnWorker(id?: string, options?: { address?: string; args?: string[] }): ChildProcess;
@@ -73,6 +78,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     options.log,
     tokens ? { auth: tokens } : {},
   );
+  const http = options.http ? await startHttpServer(coordinator, options.http, options.log) : undefined;
   const cpus = options.cpusPerWorker ?? Math.max(1, Math.floor(availableParallelism() / Math.max(1, options.workers)));
   const workers: ChildProcess[] = [];
   let spawned = 0;
@@ -113,11 +119,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     server,
     address: server.address,
     ...(clientToken ? { token: clientToken } : {}),
+    ...(http ? { http } : {}),
     workers,
     spawnWorker,
     close: () =>
       (closing ??= (async () => {
         await Promise.all(workers.map((child) => stopChild(child, 10_000)));
+        await http?.close();
         await server.close();
         await coordinator.close();
       })()),

@@ -23,11 +23,14 @@ export function addCoordinatorCommand(program: Command): void {
     )
     .option('--dir <path>', 'local store directory when MONGODB_URI is not set', env().TRELLIS_HOME)
     .option('--tokens <file>', 'require tokens from this file, re-read when it changes (env TRELLIS_TOKENS_FILE)')
-    .option('--insecure', 'allow a non-loopback --listen without tokens (warned about at start and hourly)')
-    .action(async (opts: { listen: string; dir: string; tokens?: string; insecure?: boolean }) => {
+    .option('--insecure', 'allow a non-loopback --listen or --http without tokens (warned about at start and hourly)')
+    .option('--http <host:port>', 'also serve the web dashboard and its read-only JSON API here')
+    .action(async (opts: { listen: string; dir: string; tokens?: string; insecure?: boolean; http?: string }) => {
       const tokensFile = opts.tokens ?? env().TRELLIS_TOKENS_FILE;
       const problem = exposureProblem(opts.listen, !!tokensFile, !!opts.insecure);
       if (problem) throw new UsageError(problem);
+      const httpProblem = opts.http ? exposureProblem(opts.http, !!tokensFile, !!opts.insecure) : undefined;
+      if (httpProblem) throw new UsageError(httpProblem.replace('--listen', '--http'));
       const log = createLogger('coordinator');
       const { TokenFile } = await import('../../coordinator/auth/tokens.js');
       const auth = tokensFile
@@ -44,15 +47,28 @@ export function addCoordinatorCommand(program: Command): void {
         bus: createBus(env()),
         log,
       });
+      const { startHttpServer, parseListen } = await import('../../coordinator/http/server.js');
+      if (opts.http) parseListen(opts.http);
       const server = await startServer(coordinator, opts.listen, log, auth ? { auth } : {});
+      const { httpAuthorizer } = await import('../../coordinator/auth/guard.js');
+      const http = opts.http
+        ? await startHttpServer(coordinator, opts.http, log, auth ? { authorize: httpAuthorizer(auth) } : {})
+        : undefined;
+      if (http) {
+        log.info({ url: http.url }, 'dashboard listening');
+        process.stderr.write(`DASHBOARD ${http.url}\n`);
+      }
       let warning: NodeJS.Timeout | undefined;
-      if (!auth && opts.insecure && exposureProblem(opts.listen, false, false)) {
+      const exposed = !auth && opts.insecure && exposureProblem(opts.listen, false, false);
+      const httpExposed = !auth && opts.insecure && opts.http && exposureProblem(opts.http, false, false);
+      if (exposed || httpExposed) {
         log.warn(INSECURE_WARNING);
         warning = setInterval(() => log.warn(INSECURE_WARNING), HOUR_MS);
         warning.unref();
       }
       installShutdown(async () => {
         if (warning) clearInterval(warning);
+        await http?.close();
         await server.close();
         await coordinator.close();
       });

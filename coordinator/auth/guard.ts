@@ -24,3 +24,17 @@ export function admit(auth: Authenticator | undefined, metadata: grpc.Metadata, 
   authorize(who, method);
   return who;
 }
+
+/**
+ * The same gate for the dashboard's HTTP API (coordinator/http/auth.ts's `Authorize`): a bearer
+ * `Authorization` header, authenticated by the same tokens; its routes only read, so a caller
+ * needs a role that may list experiments.
+ */
+export function httpAuthorizer(auth: Authenticator) {
+  return (request: { headers: { authorization?: string | undefined } }): { name: string; roles: string[] } => {
+    const match = /^Bearer\s+(\S+)$/i.exec((request.headers.authorization ?? '').trim());
+    const who = auth.authenticate(match?.[1]);
+    authorize(who, 'ExperimentService.ListExperiments');
+    return { name: who.name, roles: [who.role] };
+  };
+}
