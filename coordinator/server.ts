@@ -5,7 +5,7 @@
  *
  * Every ExperimentService and WorkerService handler goes through `admit` (auth/guard.ts) first:
  * authentication and the role table live there, nowhere else. Specs leave through
- * `redactEnv` (auth/redact.ts), events too.
+ * `redactEnv` (shared/redact.ts), events too.
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -21,7 +21,7 @@ import type { ExperimentDoc } from '../shared/types.js';
 import type { TrellisEvent } from '../shared/events.js';
 import { admit } from './auth/guard.js';
 import { assertOwner, type Identity } from './auth/policy.js';
-import { redactEnv } from './auth/redact.js';
+import { redactEnv } from '../shared/redact.js';
 import type { Authenticator } from './auth/tokens.js';
 
 export interface ServerOptions {

@@ -5,6 +5,7 @@
  * report the same way. Pure: imported by the browser bundle too.
  */
 import type { ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from './types.js';
+import { redactEnv } from './redact.js';
 
 export interface DashProgress {
   total: number;
@@ -67,8 +68,10 @@ export function budgetOf(spec: Record<string, unknown>): number {
 }
 
 export function toDashExperiment(doc: ExperimentDoc, trials?: readonly TrialDoc[]): DashExperiment {
-  const { requestId: _requestId, ...rest } = doc;
+  const { requestId: _requestId, ...shown } = doc;
   void _requestId;
+  // trial.env values never leave the coordinator (shared/redact.ts), here no more than over gRPC.
+  const rest = { ...shown, spec: redactEnv(doc.spec) as ExperimentDoc['spec'] };
   return trials ? { ...rest, progress: progressOf(trials, budgetOf(doc.spec)) } : rest;
 }
 
