@@ -2,8 +2,9 @@
  * Event reconciliation after a restart: a coordinator killed between storing a change and
  * storing its event left that event unwritten. Every trial's state and every stored metric
  * report that the event log does not show yet is emitted now, so the stream ends up describing
- * the stored state. Returns how many events were emitted.
+ * the stored state.
  */
+import type { Logger } from 'pino';
 import type { TrialDoc } from '../../shared/types.js';
 import type { Store } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
@@ -12,8 +13,8 @@ import type { TrialWriter } from './trial-writer.js';
 export async function reconcileEvents(
   experimentId: string,
   trials: readonly TrialDoc[],
-  ctx: { store: Store; events: EventLog; writer: TrialWriter },
-): Promise<number> {
+  ctx: { store: Store; events: EventLog; writer: TrialWriter; log: Logger },
+): Promise<void> {
   const lastState = new Map<number, string>();
   const metricSteps = new Map<number, Set<string>>();
   let experimentState: string | undefined;
@@ -43,5 +44,5 @@ export async function reconcileEvents(
       emitted++;
     }
   }
-  return emitted;
+  if (emitted > 0) ctx.log.info({ emitted }, 'emitted events a killed coordinator had not stored');
 }

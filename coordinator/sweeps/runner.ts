@@ -13,7 +13,7 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
-import type { SweepDoc, TrialDoc } from '../../shared/types.js';
+import type { ExperimentDoc, SweepDoc, TrialDoc } from '../../shared/types.js';
 import { isTerminal } from '../../shared/states.js';
 import type { Store } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
@@ -142,15 +142,11 @@ export class SweepRunner implements AttemptRouter {
         { status: 'running', updatedAt: Date.now() },
       );
       if (!updated) return;
-      this.experiment = updated as SweepDoc;
+      this.keep(updated);
       this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status: 'running' } });
     }
     if (this.experiment.status !== 'running') return;
-    if (resumed) {
-      const { store, events } = this.ctx;
-      const emitted = await reconcileEvents(this.id, existing, { store, events, writer: this.writer });
-      if (emitted > 0) this.log.info({ emitted }, 'emitted events a killed coordinator had not stored');
-    }
+    if (resumed) await reconcileEvents(this.id, existing, { ...this.ctx, writer: this.writer, log: this.log });
 
     const jobs: Promise<void>[] = [];
     for (const trial of existing) {
@@ -349,14 +345,14 @@ export class SweepRunner implements AttemptRouter {
   }
 
   /** Cancels: no new trials, running ones are told to stop, pending ones end cancelled. */
-  async cancel(): Promise<SweepDoc | undefined> {
+  async cancel(): Promise<ExperimentDoc | undefined> {
     const updated = await this.ctx.store.updateExperiment(
       this.id,
       { status: ['pending', 'running'] },
       { status: 'cancelled', updatedAt: Date.now() },
     );
     if (!updated) return undefined;
-    this.experiment = updated as SweepDoc;
+    this.keep(updated);
     // Queued jobs see the abort when they start and return at once (no new trials).
     this.abort.abort(new Cancelled('experiment cancelled'));
     for (const attemptId of [...this.running.keys()]) this.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
@@ -364,7 +360,7 @@ export class SweepRunner implements AttemptRouter {
     await this.queue.onIdle();
     await this.writer.cancelPending();
     this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status: 'cancelled' } });
-    return updated as SweepDoc;
+    return updated;
   }
 
   private async finish(): Promise<void> {
@@ -380,7 +376,7 @@ export class SweepRunner implements AttemptRouter {
       { status, updatedAt: Date.now(), ...(error ? { error } : {}) },
     );
     if (!updated) return;
-    this.experiment = updated as SweepDoc;
+    this.keep(updated);
     this.ctx.events.emit({
       type: 'experiment.state',
       experimentId: this.id,
@@ -389,10 +385,15 @@ export class SweepRunner implements AttemptRouter {
     this.log.info({ status, trials: trials.length }, 'experiment finished');
   }
 
+  /** Keeps the stored copy of the experiment (a sweep's document stays a sweep's). */
+  private keep(updated: ExperimentDoc): void {
+    if (updated.kind === 'Sweep') this.experiment = updated;
+  }
+
   private async updateBest(): Promise<void> {
     const best = this.bestTracker.best();
     if (!best || JSON.stringify(best) === JSON.stringify(this.experiment.best)) return;
     const updated = await this.ctx.store.updateExperiment(this.id, {}, { best, updatedAt: Date.now() });
-    if (updated) this.experiment = updated as SweepDoc;
+    if (updated) this.keep(updated);
   }
 }
