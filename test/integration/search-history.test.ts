@@ -42,6 +42,7 @@ describe('the search history seen by the algorithm', () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-history-'));
     const calls: { number: number; history: TrialObservation[] }[] = [];
     const sentSeeds = new Map<number, string>();
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(this)
     const original = TpeSearch.prototype.suggest;
     TpeSearch.prototype.suggest = function (this: TpeSearch, number, history) {
       calls.push({ number, history: structuredClone([...history]) });
