@@ -232,7 +232,7 @@ export class Coordinator {
    */
   async *watch(id: string, fromSeq: number, signal?: AbortSignal): AsyncGenerator<TrellisEvent> {
     const experiment = await this.get(id);
-    yield* this.events.follow(id, fromSeq, isTerminal('experiment', experiment.status), signal);
+    yield* this.events.follow(id, fromSeq, isTerminal('experiment', experiment.status), signal, this.store);
   }
 
   // ---------------------------------------------------------------- the worker side

@@ -65,13 +65,16 @@ export class EventLog {
    * An experiment's events: stored history from `fromSeq` (0 = none), then live ones, with the
    * same seq as on the bus; ends after the experiment's terminal state event. Events stored
    * between the replay and the first live one are fetched from the store (no gap). With
-   * `fromSeq` 0 and `ended` (the experiment is already terminal) it yields nothing.
+   * `fromSeq` 0 and `ended` (the experiment is already terminal) it yields nothing. `source` is
+   * the store history is read from: for a client's call, one that fails at once in an outage
+   * (UNAVAILABLE), not the event log's own, which waits outages out.
    */
   async *follow(
     experimentId: string,
     fromSeq: number,
     ended: boolean,
     signal?: AbortSignal,
+    source: Pick<Store, 'listEvents'> = this.store,
   ): AsyncGenerator<TrellisEvent> {
     const buffered: TrellisEvent[] = [];
     let wake: (() => void) | undefined;
@@ -85,7 +88,7 @@ export class EventLog {
     try {
       let last = 0;
       if (fromSeq > 0) {
-        for (const event of await this.store.listEvents(experimentId, fromSeq)) {
+        for (const event of await source.listEvents(experimentId, fromSeq)) {
           yield event;
           last = event.seq;
           if (isFinalEvent(event)) return;
@@ -106,7 +109,7 @@ export class EventLog {
         if (event.seq <= last) continue;
         if (event.seq > last + 1) {
           // Stored between our replay and the listener: fetch the gap from the store.
-          for (const missed of await this.store.listEvents(experimentId, last + 1)) {
+          for (const missed of await source.listEvents(experimentId, last + 1)) {
             if (missed.seq >= event.seq) break;
             yield missed;
             last = missed.seq;
