@@ -21,7 +21,7 @@ import {
   type TrialView,
 } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
-import type { ExperimentStatus } from '../shared/states.js';
+import { isTerminal, type ExperimentStatus } from '../shared/states.js';
 import { env } from '../shared/env.js';
 
 export type { ExperimentView, TrialView } from '../shared/convert.js';
@@ -158,7 +158,7 @@ export class TrellisClient {
       try {
         for await (const event of this.watch(experimentId, { fromSeq: 1 })) onEvent?.(event);
         const experiment = await this.get(experimentId);
-        if (['succeeded', 'failed', 'cancelled'].includes(experiment.status)) return experiment;
+        if (isTerminal('experiment', experiment.status)) return experiment;
       } catch (err) {
         if ((err as Error).name !== 'UnavailableError' || attempt > 100) throw err;
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** Math.min(attempt, 5))));

@@ -61,8 +61,8 @@ export function progressOf(trials: readonly TrialDoc[], total: number): DashProg
 }
 
 /** The trial budget of a sweep's spec (0 for a pipeline or when unset). */
-export function budgetOf(spec: Record<string, unknown>): number {
-  const budget = spec.budget as { trials?: unknown } | undefined;
+export function budgetOf(spec: object): number {
+  const budget = (spec as { budget?: unknown }).budget as { trials?: unknown } | undefined;
   return typeof budget?.trials === 'number' ? budget.trials : 0;
 }
 
@@ -116,7 +116,7 @@ export function objectiveOf(spec: Record<string, unknown>): Objective {
   };
 }
 
-export function replicatesOf(spec: Record<string, unknown>): number {
-  const k = (spec.search as { replicates?: unknown } | undefined)?.replicates;
+export function replicatesOf(spec: object): number {
+  const k = ((spec as { search?: unknown }).search as { replicates?: unknown } | undefined)?.replicates;
   return typeof k === 'number' && Number.isInteger(k) && k > 1 ? k : 1;
 }

@@ -18,6 +18,7 @@ import { LocalStore } from '../../coordinator/store/local.js';
 import { MongoStore, SCHEMA_VERSION } from '../../coordinator/store/mongo.js';
 import { createStore } from '../../coordinator/store/registry.js';
 import type { TrellisEvent } from '../../shared/events.js';
+import type { SweepSpec } from '../../shared/spec/schema.js';
 import { canTransition, EXPERIMENT_STATUSES, TRIAL_STATUSES } from '../../shared/states.js';
 import type { AttemptDoc, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
 import { mongoUri, TcpProxy, tempDir, uniqueName, waitUntil } from '../helpers/services.js';
@@ -31,16 +32,17 @@ function experiment(over: Partial<ExperimentDoc> = {}): ExperimentDoc {
     name: 'optdigits-losses',
     kind: 'Sweep',
     status: 'pending',
+    // A partial spec: the store keeps it as an opaque document.
     spec: {
       apiVersion: 'trellis/v1',
       search: { space: { 'model.hidden': { choice: [64, 128] }, lr: { loguniform: [1e-4, 0.1] } } },
-    },
+    } as unknown as SweepSpec,
     requestId: `req-${id}`,
     createdAt: 1_700_000_000_000,
     updatedAt: 1_700_000_000_000,
     trialsCreated: 0,
     ...over,
-  };
+  } as ExperimentDoc; // `over` may change the kind together with its spec
 }
 
 function trial(experimentId: string, number: number, over: Partial<TrialDoc> = {}): TrialDoc {
@@ -89,9 +91,9 @@ function event(experimentId: string, seq: number, over: Partial<TrellisEvent> = 
     time: 1_700_000_003_000 + seq,
     experimentId,
     trialNumber: 0,
-    payload: { status: 'running', 'a.b': seq },
+    payload: { status: 'running', params: { 'a.b': seq }, attempt: 1, workerId: 'w' },
     ...over,
-  };
+  } as TrellisEvent; // `over` may change the type together with its payload
 }
 
 function worker(id: string, over: Partial<WorkerDoc> = {}): WorkerDoc {
@@ -497,7 +499,11 @@ function storeContract(backend: Backend): void {
       const b = uniqueName('exp-b');
       assert.equal(await h.store.lastEventSeq(a), 0);
       await h.store.appendEvents([event(a, 1), event(a, 2), event(b, 1)]);
-      await h.store.appendEvents([event(a, 2, { payload: { changed: true } }), event(a, 3), event(a, 3)]);
+      await h.store.appendEvents([
+        event(a, 2, { payload: { status: 'failed', params: {}, attempt: 1, workerId: 'w' } }),
+        event(a, 3),
+        event(a, 3),
+      ]);
       assert.deepEqual(await h.store.listEvents(a), [event(a, 1), event(a, 2), event(a, 3)]);
       assert.deepEqual(await h.store.listEvents(a, 2), [event(a, 2), event(a, 3)]);
       assert.deepEqual(await h.store.listEvents(a, 4), []);
@@ -639,10 +645,10 @@ function storeContract(backend: Backend): void {
     it('documents returned are copies', async () => {
       const exp = experiment();
       const created = await h.store.createExperiment(exp);
-      created.experiment.spec.mutated = true;
+      (created.experiment.spec as unknown as Record<string, unknown>).mutated = true;
       exp.name = 'mutated after create';
       const got = await h.store.getExperiment(exp.id);
-      assert.equal(got?.spec.mutated, undefined);
+      assert.equal((got?.spec as unknown as Record<string, unknown>).mutated, undefined);
       assert.equal(got?.name, 'optdigits-losses');
       got!.status = 'failed';
       assert.equal((await h.store.getExperiment(exp.id))?.status, 'pending');

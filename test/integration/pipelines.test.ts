@@ -98,7 +98,7 @@ describe('pipelines', () => {
       const stageEvents = cluster.seen.filter((e) => e.experimentId === experiment.id && e.type === 'stage.state');
       assert.deepEqual(
         stageEvents
-          .filter((e) => e.payload.status === 'succeeded')
+          .filter((e) => e.type === 'stage.state' && e.payload.status === 'succeeded')
           .map((e) => e.stage)
           .sort(),
         ['a', 'b', 'c', 'd'],
