@@ -17,7 +17,11 @@ export interface DashProgress {
 }
 
 /** An experiment as the dashboard shows it: the document less the request id, plus progress. */
-export type DashExperiment = Omit<ExperimentDoc, 'requestId'> & { progress?: DashProgress };
+/** An experiment as the page sees it: JSON, so the spec is read field by field, not trusted to a type. */
+export type DashExperiment = Omit<ExperimentDoc, 'requestId' | 'spec'> & {
+  spec: Record<string, unknown>;
+  progress?: DashProgress;
+};
 
 /** A trial as stored (attempts with worker, times and errors; checkpoint; lineage). */
 export type DashTrial = TrialDoc;
@@ -67,9 +71,10 @@ export function budgetOf(spec: object): number {
 }
 
 export function toDashExperiment(doc: ExperimentDoc, trials?: readonly TrialDoc[]): DashExperiment {
-  const { requestId: _requestId, ...rest } = doc;
+  const { requestId: _requestId, spec, ...rest } = doc;
   void _requestId;
-  return trials ? { ...rest, progress: progressOf(trials, budgetOf(doc.spec)) } : rest;
+  const view = { ...rest, spec: { ...spec } as Record<string, unknown> };
+  return trials ? { ...view, progress: progressOf(trials, budgetOf(spec)) } : view;
 }
 
 /**
