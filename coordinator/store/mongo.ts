@@ -606,12 +606,21 @@ function mapError(err: unknown): unknown {
   return new StoreUnavailableError(`MongoDB is unreachable: ${msg}`, { cause: err });
 }
 
+/**
+ * Inserts `docs` unordered, skipping those whose `_id` exists; returns how many were new.
+ * An unordered insert attempts every document and reports one write error per document it
+ * refused, so the count is `docs - errors`. The server's `n` (the driver's insertedCount) is not
+ * used: mongo-java-server counts refused documents in it as well (docs/testing.md).
+ */
 async function insertIgnoringDuplicates(col: Collection<Raw>, docs: Raw[]): Promise<number> {
   try {
     const res = await col.insertMany(docs, { ordered: false });
     return res.insertedCount;
   } catch (err) {
-    if (err instanceof MongoBulkWriteError && isDuplicateKey(err)) return err.insertedCount;
+    if (err instanceof MongoBulkWriteError && isDuplicateKey(err)) {
+      const refused = Array.isArray(err.writeErrors) ? err.writeErrors.length : 1;
+      return docs.length - refused;
+    }
     if (docs.length === 1 && isDuplicateKey(err)) return 0;
     throw err;
   }
