@@ -12,6 +12,7 @@ import { LocalStore } from '../../coordinator/store/local.js';
 import { LocalBus } from '../../coordinator/bus/local.js';
 import { createLogger } from '../../shared/log.js';
 import { sweepSpec } from '../helpers/cluster.js';
+import { within } from '../helpers/deadline.js';
 
 describe('events after a restart', () => {
   it('re-emits stored changes whose events were never stored', async () => {
@@ -29,7 +30,7 @@ describe('events after a restart', () => {
           if (seen.size === 2) resolve();
         });
       });
-      await pendingTrials;
+      await within(pendingTrials, 15_000, 'a trial.state event for both trials');
       await a.close();
 
       // The "crash window": a metric report and a state change stored, their events not.
@@ -55,7 +56,7 @@ describe('events after a restart', () => {
         });
       });
       await b.start();
-      await reconciled;
+      await within(reconciled, 15_000, 'the re-emitted trial.state failed event of trial 0');
       await b.events.flush(experiment.id);
       const events = await b.store.listEvents(experiment.id, 1);
       events.forEach((e, i) => assert.equal(e.seq, i + 1));

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { TrellisClient } from '../../client/index.js';
 import { startCluster, waitForWorkers } from '../helpers/cluster.js';
 import { summarise } from '../../coordinator/search/replicates.js';
+import { WAIT_MS } from '../helpers/deadline.js';
 import { processEnded } from '../helpers/services.js';
 
 const TRAINER = fileURLToPath(new URL('../../../test/fixtures/integration/pbt-trainer.mjs', import.meta.url));
@@ -81,7 +82,7 @@ describe('schedulers and replicates in the runner', () => {
       const prunedPid = pidOf(1)!;
       assert.ok(!processEnded(prunedPid), 'trial 2 started while the pruned program was still stopping');
       process.kill(prunedPid, 'SIGKILL');
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
       assert.deepEqual(
@@ -116,7 +117,7 @@ describe('schedulers and replicates in the runner', () => {
           budget: { trials: 6, concurrency: 4 },
         }),
       );
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
       assert.deepEqual(
@@ -159,7 +160,7 @@ describe('schedulers and replicates in the runner', () => {
           budget: { trials: 4, concurrency: 4 },
         }),
       );
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
       const exploited = trials.filter((t) => (t.lineage?.length ?? 0) > 0);
