@@ -2,6 +2,8 @@
 import { spawn } from 'node:child_process';
 import { CLI_PATH } from '../../cli/embedded.js';
 
+const TIMEOUT_MS = 120_000;
+
 export function trellis(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env };
   delete env.MONGODB_URI;
@@ -12,6 +14,14 @@ export function trellis(args: string[], cwd: string): Promise<{ code: number; st
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    // A deadline, so a CLI that never exits fails the test naming the command.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      stderr += `\n(killed: trellis ${args.join(' ')} ran past ${TIMEOUT_MS} ms)`;
+    }, TIMEOUT_MS);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
   });
 }

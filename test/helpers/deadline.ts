@@ -4,8 +4,11 @@
  * --test-timeout in scripts/test.mjs is the backstop, and names only the test).
  */
 
-/** The deadline an experiment gets to finish: `client.wait(id, undefined, { timeoutMs: WAIT_MS })`. */
-export const WAIT_MS = 90_000;
+/**
+ * The deadline an experiment gets to finish: `client.wait(id, undefined, { timeoutMs: WAIT_MS })`.
+ * TRELLIS_TEST_WAIT_MS lowers it (scripts/mutate.mjs does, so a mutation that hangs fails fast).
+ */
+export const WAIT_MS = Number(process.env.TRELLIS_TEST_WAIT_MS ?? 90_000);
 
 /** `promise`, or a rejection naming `what` after `timeoutMs`. */
 export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {

@@ -164,6 +164,7 @@ describe('schedulers and replicates in the runner', () => {
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
       const exploited = trials.filter((t) => (t.lineage?.length ?? 0) > 0);
+      const rows = await client.exportMetrics(experiment.id);
       assert.ok(exploited.length >= 1, 'some trial exploited another');
       for (const t of exploited) {
         const step = t.lineage![0] as { fromTrial: number; step: number; params: { rate: number } };
@@ -178,7 +179,23 @@ describe('schedulers and replicates in the runner', () => {
           t.attemptHistory.some((a) => a.status === 'handed_back'),
           'the exploited attempt was restarted',
         );
-        assert.ok(t.metrics.score! > 10 * 0.06, `it continued from the donor's state (score ${t.metrics.score})`);
+        // Continued from the donor's state, not restarted: the exploited attempt's first report is
+        // not step 1, and its score is the donor's score at the step before plus one step at the
+        // new rate (seed noise differs by < 0.007). From scratch it would report step 1, score ≈ rate.
+        const handedBack = Math.max(...t.attemptHistory.filter((a) => a.status === 'handed_back').map((a) => a.n));
+        const after = rows.filter((r) => r.trialNumber === t.number && r.attempt > handedBack && 'score' in r.values);
+        const first = after.reduce((a, b) => (b.step < a.step ? b : a));
+        assert.ok(first.step > 1, `trial ${t.number} resumed at step ${first.step}, not from scratch`);
+        const last = t.lineage![t.lineage!.length - 1] as { fromTrial: number };
+        const donorBefore = rows.find(
+          (r) => r.trialNumber === last.fromTrial && r.step === first.step - 1 && 'score' in r.values,
+        );
+        assert.ok(donorBefore, `the donor reported step ${first.step - 1}`);
+        const expected = donorBefore.values.score! + rate;
+        assert.ok(
+          Math.abs(first.values.score! - expected) < 0.01,
+          `trial ${t.number} step ${first.step}: score ${first.values.score}, donor's state gives ${expected}`,
+        );
       }
     } finally {
       client.close();
