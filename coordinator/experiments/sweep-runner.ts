@@ -766,10 +766,14 @@ export class SweepRunner {
   }
 }
 
-/** The seed of trial `number` when the spec does not fix one: a stable mix of both. */
+/**
+ * The seed of trial `number` when the spec does not fix one: a stable mix of both, in
+ * [0, 2^31 - 1) like a spec's seed (numpy, for one, refuses negative seeds).
+ */
 export function deriveSeed(searchSeed: number, number: number): number {
   let h = (searchSeed ^ 0x9e3779b9) >>> 0;
   h = Math.imul(h ^ (number + 0x7f4a7c15), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) % 2147483647;
+  // `^` gives a signed 32-bit int: unsigned first, or half of all seeds come out negative.
+  return ((h ^ (h >>> 16)) >>> 0) % 2147483647;
 }

@@ -10,6 +10,7 @@ import { SobolSequence } from '../../coordinator/search/sobol.js';
 import { splitTrials } from '../../coordinator/search/tpe.js';
 import { defaultGamma, defaultWeights } from '../../coordinator/search/parzen.js';
 import { erfc, normalCdf, normalQuantile } from '../../coordinator/search/normal.js';
+import { deriveSeed } from '../../coordinator/experiments/sweep-runner.js';
 import {
   configOfTrial,
   rankConfigs,
@@ -576,9 +577,22 @@ describe('replicates', () => {
     const seeds = new Set<number>();
     for (let c = 0; c < 50; c++) for (let r = 0; r < 5; r++) seeds.add(seedOfReplicate(7, c, r));
     assert.equal(seeds.size, 250);
-    assert.equal(seedOfReplicate(7, 3, 1), seedOfReplicate(7, 3, 1));
     assert.notEqual(seedOfReplicate(8, 3, 1), seedOfReplicate(7, 3, 1));
     for (const s of seeds) assert.ok(Number.isInteger(s) && s >= 0 && s < 2 ** 31);
+  });
+
+  // The seeds production gives trials (replicates included) come from deriveSeed in the sweep
+  // runner, not from seedOfReplicate: tested here directly (review finding 5).
+  it("deriveSeed, the runner's trial seed: distinct per trial number and per search seed, 31-bit", () => {
+    const seeds = new Set<number>();
+    for (let n = 0; n < 2000; n++) seeds.add(deriveSeed(7, n));
+    assert.equal(seeds.size, 2000, 'no two trials of one sweep share a seed');
+    for (const s of seeds) assert.ok(Number.isInteger(s) && s >= 0 && s < 2 ** 31 - 1, `seed ${s}`);
+    for (let n = 0; n < 2000; n++)
+      assert.notEqual(deriveSeed(8, n), deriveSeed(7, n), `trial ${n}: another search seed gives another seed`);
+    // Mixed, not a shifted counter: neighbouring trials' seeds are far apart.
+    const gaps = Array.from({ length: 100 }, (_, n) => Math.abs(deriveSeed(7, n + 1) - deriveSeed(7, n)));
+    assert.ok(gaps.filter((g) => g < 1000).length < 3, 'neighbouring trial numbers give unrelated seeds');
   });
 
   it('summarises with a Student-t 95% half-width', () => {
