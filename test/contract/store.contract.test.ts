@@ -770,10 +770,35 @@ describe('LocalStore: journal', () => {
     const store = new LocalStore(tmp.dir, { durable: true });
     await store.start();
     const writes: Promise<number>[] = [];
-    for (let step = 0; step < 2000; step++) writes.push(store.appendMetrics([metric('t', 1, step, step / 2000)]));
-    assert.equal(
-      (await Promise.all(writes)).reduce((a, b) => a + b, 0),
-      2000,
+    // Grouping is seen by counting the journal's fsyncs (durable: one per write), order by the
+    // journal's lines: listMetrics sorts, so it could not tell.
+    const fh = await (await import('node:fs/promises')).open(join(tmp.dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(fh) as { datasync(): Promise<void> };
+    await fh.close();
+    const datasync = proto.datasync;
+    let syncs = 0;
+    proto.datasync = function (this: unknown) {
+      syncs++;
+      return datasync.call(this);
+    };
+    try {
+      for (let step = 0; step < 2000; step++) writes.push(store.appendMetrics([metric('t', 1, step, step / 2000)]));
+      assert.equal(
+        (await Promise.all(writes)).reduce((a, b) => a + b, 0),
+        2000,
+      );
+    } finally {
+      proto.datasync = datasync;
+    }
+    assert.ok(syncs >= 1 && syncs <= 5, `2000 writes in one tick took ${syncs} journal writes`);
+    const steps = readFileSync(join(tmp.dir, 'journal.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{"t":"metric"'))
+      .map((l) => (JSON.parse(l) as { d: { step: number } }).d.step);
+    assert.deepEqual(
+      steps,
+      Array.from({ length: 2000 }, (_, i) => i),
+      'journal lines in write order',
     );
     await store.close();
     const again = new LocalStore(tmp.dir);
