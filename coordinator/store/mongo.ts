@@ -1,6 +1,6 @@
 /**
  * MongoStore: the distributed-mode system of record, on MongoDB or anything that speaks its
- * wire protocol well enough (FerretDB v1 is the test server).
+ * wire protocol well enough (the tests run it on FerretDB v1 and on mongo-java-server).
  *
  * Only single-document atomic operations are used (findOneAndUpdate with the expected state in
  * the filter; inserts guarded by unique indexes): no transactions, no change streams, no partial

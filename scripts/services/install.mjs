@@ -150,7 +150,10 @@ export function ensureMongoNative() {
     const work = mkdtempSync(join(cacheDir(), 'build-'));
     try {
       cpSync(MONGO_NATIVE_SRC, work, { recursive: true });
-      execFileSync(mvn, ['-q', '-B', '-Dstyle.color=never', 'package'], { cwd: work, stdio: ['ignore', 'inherit', 'inherit'] });
+      execFileSync(mvn, ['-q', '-B', '-Dstyle.color=never', 'package'], {
+        cwd: work,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
       rmSync(dir, { recursive: true, force: true });
       renameSync(join(work, 'target'), dir); // one rename: a half-built folder is never seen as built
     } finally {
