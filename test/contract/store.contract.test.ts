@@ -22,6 +22,7 @@ import { createStore } from '../../coordinator/store/registry.js';
 import type { TrellisEvent } from '../../shared/events.js';
 import { canTransition, EXPERIMENT_STATUSES, TRIAL_STATUSES } from '../../shared/states.js';
 import type { AttemptDoc, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
+import { within } from '../helpers/deadline.js';
 import { mongoNativeUri, mongoUri, TcpProxy, tempDir, uniqueName, waitUntil } from '../helpers/services.js';
 
 // ------------------------------------------------------------------ fixtures
@@ -723,18 +724,22 @@ describe('LocalStore: journal', () => {
     });
     let lastAcked = 0;
     let out = '';
-    await new Promise<void>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (code, sig) =>
-        sig === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code} ${sig}`)),
-      );
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = [...out.matchAll(/acked (\d+)/g)];
-        lastAcked = Number(m.at(-1)?.[1] ?? 0);
-        if (lastAcked >= 2004) child.kill('SIGKILL');
-      });
-    });
+    await within(
+      new Promise<void>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('exit', (code, sig) =>
+          sig === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code} ${sig}`)),
+        );
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = [...out.matchAll(/acked (\d+)/g)];
+          lastAcked = Number(m.at(-1)?.[1] ?? 0);
+          if (lastAcked >= 2004) child.kill('SIGKILL');
+        });
+      }),
+      60_000,
+      'the writer child to ack 2004 writes and be killed',
+    );
     const store = new LocalStore(tmp.dir); // the dead child's LOCK is taken over
     await store.start();
     const steps = new Set((await store.listMetrics('t')).map((m) => m.step));

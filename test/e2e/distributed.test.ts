@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TrellisClient } from '../../client/index.js';
 import { CLI_PATH, stopChild } from '../../cli/embedded.js';
-import { WAIT_MS } from '../helpers/deadline.js';
+import { WAIT_MS, within } from '../helpers/deadline.js';
 import { mongoUri, natsUrl, uniqueName } from '../helpers/services.js';
 import { exited, sweepSpec } from '../helpers/cluster.js';
 import { projectRoot } from '../../shared/paths.js';
@@ -69,13 +69,17 @@ async function deploy(leaseMs = 3000): Promise<Deployment> {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let log = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        log += d.toString();
-        if (log.includes('coordinator serving')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`coordinator exited ${code}: ${log.slice(-2000)}`)));
-    });
+    await within(
+      new Promise<void>((resolve, reject) => {
+        child.stderr!.on('data', (d: Buffer) => {
+          log += d.toString();
+          if (log.includes('coordinator serving')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`coordinator exited ${code}: ${log.slice(-2000)}`)));
+      }),
+      30_000,
+      "the coordinator's 'coordinator serving' log line",
+    );
     child.stderr!.resume();
     return child;
   };
