@@ -20,6 +20,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -142,7 +143,7 @@ const MUTATIONS = [
     find: 'const config = Math.floor(number / k);',
     replace: 'const config = number % Math.ceil(this.spec.budget.trials / k);',
     tests: ['integration/schedulers.test.js'],
-    pattern: 'replicates',
+    pattern: 'k seeds per configuration',
   },
   {
     id: 'stable-stringify-constant',
@@ -214,7 +215,9 @@ function runTests(m, env) {
 /** The first failure message in node's spec output, for the report. */
 function firstFailure(out) {
   const m = /\n\s*(?:error|Error|AssertionError[^:]*):\s*['"]?([^\n]{0,140})/.exec(out);
-  return m ? m[1].trim() : '';
+  if (m) return m[1].trim();
+  const timedOut = /test timed out after (\d+)ms/.exec(out);
+  return timedOut ? `test timed out after ${timedOut[1]} ms` : '';
 }
 
 const opts = parseArgs(process.argv.slice(2));
@@ -277,9 +280,11 @@ try {
       writeFileSync(path, original);
     }
     const seconds = Math.round((Date.now() - t0) / 100) / 10;
+    const logFile = join(tmpdir(), `trellis-mutate-${m.id}.log`);
+    writeFileSync(logFile, run.out);
     const result = run.code === 0 ? 'SURVIVED' : 'killed';
     results.push({ ...m, result, seconds, note: run.code === 0 ? '' : firstFailure(run.out) });
-    process.stderr.write(`mutate: ${m.id}: ${result} (${seconds} s)\n`);
+    process.stderr.write(`mutate: ${m.id}: ${result} (${seconds} s; test output in ${logFile})\n`);
   }
 } finally {
   rmSync(COPY, { recursive: true, force: true });
