@@ -778,7 +778,7 @@ describe('LocalStore: journal', () => {
     // Grouping is seen by counting the journal's fsyncs (durable: one per write), order by the
     // journal's lines: listMetrics sorts, so it could not tell.
     const fh = await (await import('node:fs/promises')).open(join(tmp.dir, 'probe'), 'w');
-    const proto = Object.getPrototypeOf(fh) as { datasync(): Promise<void> };
+    const proto = Object.getPrototypeOf(fh) as { datasync: (this: unknown) => Promise<void> };
     await fh.close();
     const datasync = proto.datasync;
     let syncs = 0;
