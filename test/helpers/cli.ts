@@ -2,9 +2,12 @@
 import { spawn } from 'node:child_process';
 import { CLI_PATH } from '../../cli/embedded.js';
 
-const TIMEOUT_MS = 120_000;
-
-export function trellis(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+/** `timeoutMs` (default 120 s) kills a CLI that has not exited; keep it below the test's own timeout. */
+export function trellis(
+  args: string[],
+  cwd: string,
+  { timeoutMs = 120_000 }: { timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env };
   delete env.MONGODB_URI;
   delete env.NATS_URL;
@@ -17,8 +20,8 @@ export function trellis(args: string[], cwd: string): Promise<{ code: number; st
     // A deadline, so a CLI that never exits fails the test naming the command.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      stderr += `\n(killed: trellis ${args.join(' ')} ran past ${TIMEOUT_MS} ms)`;
-    }, TIMEOUT_MS);
+      stderr += `\n(killed: trellis ${args.join(' ')} ran past ${timeoutMs} ms)`;
+    }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? 1, stdout, stderr });
