@@ -101,6 +101,11 @@ export class MongoStore implements Store {
   private readonly casOption: 'native' | 'claims' | 'auto';
   private readonly cas: CompareAndSet;
 
+  /** The compare-and-set mode in use (known after start; 'auto' resolves to one of these). */
+  get casMode(): 'native' | 'claims' {
+    return this.cas.mode;
+  }
+
   constructor(options: MongoStoreOptions = {}) {
     const uri = options.uri;
     if (!uri) throw new TypeError('MongoStore: no connection string (pass uri, e.g. from MONGODB_URI)');
