@@ -28,6 +28,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { ensureFerretdb, ensureMongoNative, ensureNatsServer } from './services/install.mjs';
+
+export { ensureChromium } from './services/install.mjs';
 import { freePort, isAlive, log, mongoAnswers, natsAnswers, runs, stopPid, waitFor } from './services/processes.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

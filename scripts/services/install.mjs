@@ -38,6 +38,19 @@ function aptInstall(what, packages) {
   });
 }
 
+/**
+ * Debian's chromium, for the dashboard's browser tests (driven by playwright-core; no browser
+ * download). Installed with apt-get when missing and this is root; TRELLIS_CHROMIUM overrides.
+ */
+export function ensureChromium() {
+  const found = process.env.TRELLIS_CHROMIUM ?? which('chromium');
+  if (found) return found;
+  aptInstall('chromium (or set TRELLIS_CHROMIUM)', 'chromium');
+  const installed = which('chromium');
+  if (!installed) throw new Error('apt-get install chromium finished but chromium is not on PATH');
+  return installed;
+}
+
 export function ensureNatsServer() {
   const found = which('nats-server');
   if (found) return found;
