@@ -35,15 +35,15 @@ export function seedOfTrial(
 }
 
 /**
- * A stable mix of the search seed and the trial number. Note: the result is a signed 32-bit
- * value modulo 2^31 − 1, so it is negative for about half of all inputs; stored runs and the
- * reproductions depend on these exact values.
+ * A stable mix of the search seed and the trial number, in [0, 2^31 − 1) like a spec's seed
+ * (numpy, for one, refuses negative seeds).
  */
 export function derivedSeed(searchSeed: number, number: number): number {
   let h = (searchSeed ^ 0x9e3779b9) >>> 0;
   h = Math.imul(h ^ (number + 0x7f4a7c15), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) % 2147483647;
+  // `^` gives a signed 32-bit int: unsigned first, or half of all seeds come out negative.
+  return ((h ^ (h >>> 16)) >>> 0) % 2147483647;
 }
 
 /** Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..30. */

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrellisClient } from '../../client/index.js';
 import { exited, startCluster, waitForWorkers } from '../helpers/cluster.js';
+import { WAIT_MS } from '../helpers/deadline.js';
 
 describe('checkpoints through the coordinator', () => {
   it('a tfjs trial resumes from its last checkpoint after its worker is killed', async () => {
@@ -38,7 +39,7 @@ describe('checkpoints through the coordinator', () => {
       victim.kill('SIGKILL');
       await exited(victim);
 
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const [trial] = await client.trials(experiment.id);
       assert.equal(trial!.attempts, 2);

@@ -15,6 +15,7 @@ import { configOfTrial, seedOfTrial, trialsOfConfig } from '../../coordinator/se
 import type { TrialObservation } from '../../coordinator/search/base.js';
 import type { TrialDoc } from '../../shared/types.js';
 import { createLogger } from '../../shared/log.js';
+import { within } from '../helpers/deadline.js';
 
 const REPLICATES = 2;
 
@@ -102,7 +103,7 @@ describe('the search history seen by the algorithm', () => {
           budget: { trials: 20, concurrency: 1, maxAttempts: 1 },
         }),
       );
-      await coordinator.idle();
+      await within(coordinator.idle(), 30_000, 'the coordinator to be idle (all 20 trials finished)');
       const trials = await coordinator.trials(experiment.id);
       assert.equal(trials.length, 20);
       assert.deepEqual(

@@ -573,12 +573,25 @@ describe('replicates', () => {
     for (let n = 0; n < 250; n++)
       seeds.add(seedOfTrial(n, { searchSeed: 7, replicates: 5, params: { seed: 3 }, fixedSeed: 11 }));
     assert.equal(seeds.size, 250);
-    for (const s of seeds) assert.ok(Number.isInteger(s) && Math.abs(s) < 2 ** 31);
+    for (const s of seeds) assert.ok(Number.isInteger(s) && s >= 0 && s < 2 ** 31);
     assert.equal(seedOfTrial(4, { searchSeed: 7, replicates: 1, params: { seed: 3 }, fixedSeed: 11 }), 3);
     assert.equal(seedOfTrial(4, { searchSeed: 7, replicates: 1, params: {}, fixedSeed: 11 }), 11);
     assert.equal(seedOfTrial(4, { searchSeed: 7, replicates: 1, params: {} }), derivedSeed(7, 4));
-    assert.equal(derivedSeed(7, 4), derivedSeed(7, 4));
     assert.notEqual(derivedSeed(8, 4), derivedSeed(7, 4));
+  });
+
+  // The seeds production gives trials (replicates included) come from derivedSeed, through
+  // seedOfTrial in the sweep runner: tested here directly (review finding 5).
+  it("derivedSeed, the runner's trial seed: distinct per trial number and per search seed, 31-bit", () => {
+    const seeds = new Set<number>();
+    for (let n = 0; n < 2000; n++) seeds.add(derivedSeed(7, n));
+    assert.equal(seeds.size, 2000, 'no two trials of one sweep share a seed');
+    for (const s of seeds) assert.ok(Number.isInteger(s) && s >= 0 && s < 2 ** 31 - 1, `seed ${s}`);
+    for (let n = 0; n < 2000; n++)
+      assert.notEqual(derivedSeed(8, n), derivedSeed(7, n), `trial ${n}: another search seed gives another seed`);
+    // Mixed, not a shifted counter: neighbouring trials' seeds are far apart.
+    const gaps = Array.from({ length: 100 }, (_, n) => Math.abs(derivedSeed(7, n + 1) - derivedSeed(7, n)));
+    assert.ok(gaps.filter((g) => g < 1000).length < 3, 'neighbouring trial numbers give unrelated seeds');
   });
 
   it('summarises with a Student-t 95% half-width', () => {
