@@ -24,7 +24,7 @@ const paramsSchema = z.strictObject({
   accurateFrames: z.number().int().positive().default(50),
   /** Default 500 (toy), 1000 (molecules). */
   cheapFrames: z.number().int().positive().optional(),
-  /** Default 200 (toy), 60 (molecules). */
+  /** Default 200 (toy), 40 (molecules). */
   testFrames: z.number().int().positive().optional(),
   valFrames: z.number().int().positive().optional(),
   /** γ of the weights exp(−e/γ); 'median' = the median bias estimate. Default 1 (toy), 'median' (molecules). */
@@ -32,7 +32,10 @@ const paramsSchema = z.strictObject({
   /** Divide the weights by this; 'mean' = their mean. Default 1 (toy), 'mean' (molecules). */
   normalizer: z.union([z.number().positive(), z.literal('mean')]).optional(),
   rho: z.number().min(0).max(1).default(0.999),
+  /** Batch size of the accurate-data stages; default 25 (toy), 5 (molecules). */
   batchSize: z.number().int().positive().optional(),
+  /** Batch size of the pretraining; default 50. */
+  pretrainBatchSize: z.number().int().positive().optional(),
   /** MLFF size: { basis, hidden, cutoff, muMin, muMax }. */
   model: z
     .strictObject({
@@ -97,25 +100,28 @@ export const asteroidTemplate: PipelineTemplate = {
       dataSeed: p.seed,
       ...data,
       rho: p.rho,
-      ...(p.lr ? { lr: p.lr } : {}),
-      ...(p.batchSize ? { batchSize: p.batchSize } : {}),
+      ...(p.lr || !toy ? { lr: p.lr ?? 0.01 } : {}),
       ...(p.model ? { model: p.model } : {}),
     };
-    // Molecules: fewer epochs than the toy's stage defaults (300 / 40), sized so that a seed of
-    // the ethanol study (teacher, two pretrain → fine-tune arms) takes minutes on 2 cores.
-    const epochs = p.epochs ?? (toy ? undefined : 100);
-    const pretrainEpochs = p.pretrainEpochs ?? (toy ? undefined : 8);
+    // Molecules: fewer epochs than the toy's stage defaults (300 / 40) but small accurate
+    // batches and lr 0.01 (forces of tens of kcal/(mol·Å) need more Adam steps than epochs),
+    // sized so that one seed (teacher, two pretrain → fine-tune arms) takes minutes on 2 cores.
+    const epochs = p.epochs ?? (toy ? undefined : 60);
+    const pretrainEpochs = p.pretrainEpochs ?? (toy ? undefined : 5);
+    const batchSize = p.batchSize ?? (toy ? undefined : 5);
     const accurate = {
       ...system,
       data: 'accurate',
       frames: p.accurateFrames,
       ...(epochs ? { epochs } : {}),
+      ...(batchSize ? { batchSize } : {}),
     };
     const cheap = {
       ...system,
       data: 'cheap',
       frames: cheapFrames,
       ...(pretrainEpochs ? { epochs: pretrainEpochs } : {}),
+      ...(p.pretrainBatchSize ? { batchSize: p.pretrainBatchSize } : {}),
     };
     const train = (name: string, needs: string[], options: Record<string, unknown>): Record<string, unknown> => ({
       name,

@@ -38,6 +38,12 @@ export interface MlffConfig {
   hidden: number[];
   /** Atomic number of each atom (length `atoms`); absent: one element. */
   species?: number[];
+  /**
+   * Multiplies each atomic MLP's output (before its output bias; default 1). Molecules' forces
+   * are tens of kcal/(mol·Å): with a scale of that order the initial forces have the right size
+   * and Adam need not spend its steps growing the last layer.
+   */
+  energyScale?: number;
 }
 
 export const DEFAULT_MLFF_CONFIG: MlffConfig = {
@@ -131,6 +137,9 @@ export function validateWeights(w: unknown): MlffWeights {
     (!Array.isArray(c.species) || c.species.length !== c.atoms || !c.species.every((z) => posInt(z) && z <= 118))
   ) {
     bad('config.species must list one atomic number (1-118) per atom');
+  }
+  if (c.energyScale !== undefined && !(typeof c.energyScale === 'number' && c.energyScale > 0)) {
+    bad('config.energyScale must be a positive number');
   }
   if (
     ![c.muMin, c.muMax, c.cutoff].every((v) => typeof v === 'number' && Number.isFinite(v)) ||
@@ -240,10 +249,9 @@ export function energy(tf: TF, model: MlffModel, R: tfNs.Tensor): tfNs.Tensor1D 
         h = safeTanh(tf, tf.add(tf.matMul(h as tfNs.Tensor2D, v[2 * i]! as tfNs.Tensor2D), v[2 * i + 1]!));
       }
       const L = hidden.length;
-      const out = tf.reshape(tf.add(tf.matMul(h as tfNs.Tensor2D, v[2 * L]! as tfNs.Tensor2D), v[2 * L + 1]!), [
-        batch,
-        atoms,
-      ]);
+      const last = tf.matMul(h as tfNs.Tensor2D, v[2 * L]! as tfNs.Tensor2D);
+      const scaled = model.config.energyScale ? tf.mul(last, model.config.energyScale) : last;
+      const out = tf.reshape(tf.add(scaled, v[2 * L + 1]!), [batch, atoms]);
       if (elements.length === 1) return out;
       return tf.mul(
         out,

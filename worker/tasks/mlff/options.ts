@@ -37,7 +37,7 @@ const systemShape = {
   temperature: z.number().positive().default(500),
   seed: z.number().int().min(0).optional(),
   dataSeed: z.number().int().min(0).optional(),
-  /** Accurate held-out frames; default 200 / 50 (toy), 60 / 40 (molecules). */
+  /** Accurate held-out frames; default 200 / 50 (toy), 40 / 10 (molecules). */
   testFrames: z.number().int().positive().optional(),
   valFrames: z.number().int().positive().optional(),
 };
@@ -117,7 +117,7 @@ export function trialSetting(ctx: AttemptContext, key: 'epochs' | 'lr' | 'batchS
 }
 
 /** Held-out set sizes per system. */
-const HELD_OUT = { 'morse-toy': { testFrames: 200, valFrames: 50 }, molecule: { testFrames: 60, valFrames: 40 } };
+const HELD_OUT = { 'morse-toy': { testFrames: 200, valFrames: 50 }, molecule: { testFrames: 40, valFrames: 10 } };
 
 export function systemOf(
   opts: {

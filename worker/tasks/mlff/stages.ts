@@ -13,8 +13,8 @@
  * `mlff-train` options: `data` ('accurate' | 'cheap'), `frames` (50 | 500), `weights` (per frame),
  * `framesHash`, `energyLabels` ('reference' | 'teacher') + `teacherWeights`, `init`, `pretrainLoss`
  * ('energy-force' | 'score-matching') + `vectors`, `rho` (0.999), `epochs` (300 | 40), `lr`
- * (3e-3), `batchSize` (25 | 50), `schedule` ('cosine'), `clip` (10), `testFrames` (200 | 60),
- * `valFrames` (50 | 40), `model` ({ basis, hidden, cutoff, muMin, muMax }), and the system:
+ * (3e-3), `batchSize` (25 | 50), `schedule` ('cosine'), `clip` (10), `testFrames` (200 | 40),
+ * `valFrames` (50 | 10), `model` ({ basis, hidden, cutoff, muMin, muMax }), and the system:
  * `system` ('morse-toy' | 'ethanol'), `dataset` (a data set file), `atoms` (6, toy),
  * `temperature` (500 K, toy), `seed`, `dataSeed`. `mlff-bias` options: `teacherWeights`, `frames`
  * (500), `gamma` (1), `normalizer` (1) and the system. With the defaults the whole arm set

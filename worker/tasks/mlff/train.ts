@@ -49,9 +49,9 @@ function modelConfig(opts: TrainOptions, system: { atoms: number; species?: numb
   return {
     ...DEFAULT_MLFF_CONFIG,
     atoms: system.atoms,
-    // Molecules: bonds from 0.9 Å, the molecule within 4 Å; a smaller net than the toy's, so the
-    // per-element MLPs (three for ethanol) cost about what one toy MLP does.
-    ...(system.species ? { species: system.species, muMin: 0.7, muMax: 4, basis: 10, hidden: [16, 16] } : {}),
+    // Molecules: bonds from 0.9 Å, the whole molecule within 4 Å; atomic energies ×10, so the
+    // initial forces are of the size of real ones (tens of kcal/(mol·Å)).
+    ...(system.species ? { species: system.species, muMin: 0.7, muMax: 4, energyScale: 10 } : {}),
     ...(opts.model?.basis ? { basis: opts.model.basis } : {}),
     ...(opts.model?.hidden ? { hidden: opts.model.hidden } : {}),
     ...(opts.model?.cutoff ? { cutoff: opts.model.cutoff } : {}),
