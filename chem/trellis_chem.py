@@ -269,10 +269,16 @@ def cmd_label(a):
 def cmd_assemble(a):
     g = read_json(a.geometries)
     species = g['species']
-    sizes = {'cheap': a.cheap, 'accurate': a.accurate}
     if a.cheap + a.accurate > len(g['positions']):
         fail(f'--cheap + --accurate = {a.cheap + a.accurate} > {len(g["positions"])} geometries')
     ranges = {'cheap': range(0, a.cheap), 'accurate': range(a.cheap, a.cheap + a.accurate)}
+    if a.partial:
+        # Only the accurate frames labelled so far (a labelling run stopped early): still i.i.d.
+        # draws of the same sampling, recorded by index so the selection is reproducible.
+        ranges['accurate'] = [i for i in ranges['accurate']
+                              if os.path.exists(label_path(a.cache, 'accurate', g['hashes'][i]))]
+        if not ranges['accurate']:
+            fail('--partial: no accurate labels in the cache yet')
     out = {
         'format': 'trellis-mlff-dataset/v1',
         'molecule': g['molecule'],
@@ -300,13 +306,15 @@ def cmd_assemble(a):
             hashes.append(h)
         out['levels'][level] = {
             **prov, 'id': LEVELS[level]['id'], 'referenceEnergyHartree': e_ref, 'frames': len(energies),
+            'indices': list(rng),
             'positions': [g['positions'][i] for i in rng], 'energies': energies, 'forces': forces,
             'hashes': hashes,
         }
     write_json_atomic(a.out, out, compress=True)
     with open(a.out, 'rb') as f:
         digest = hashlib.sha256(f.read()).hexdigest()
-    emit({'final': True, 'cheap': sizes['cheap'], 'accurate': sizes['accurate'], 'bytes': os.path.getsize(a.out)})
+    emit({'final': True, 'cheap': len(ranges['cheap']), 'accurate': len(ranges['accurate']),
+          'bytes': os.path.getsize(a.out)})
     emit({'outputs': {'dataset': a.out, 'sha256': digest}})
 
 
@@ -332,6 +340,8 @@ def main(argv=None):
     asm.add_argument('--cheap', type=int, required=True)
     asm.add_argument('--accurate', type=int, required=True)
     asm.add_argument('--out', required=True)
+    asm.add_argument('--partial', action='store_true',
+                     help='accurate: only the frames of the range labelled so far (records their indices)')
     for sp in (s, lb, asm):
         sp.add_argument('--cache', default=argparse.SUPPRESS)
     a = p.parse_args(argv)

@@ -163,7 +163,7 @@ describe('ethanol data set and stages', () => {
   it('splits by seed: test and validation are disjoint from training and shared by every budget', () => {
     const test = heldOutFrames(ethanol(1), 'test');
     const small = trainFrames(ethanol(1), 'accurate', 25);
-    const large = trainFrames(ethanol(1), 'accurate', 100);
+    const large = trainFrames(ethanol(1), 'accurate', 75);
     assert.equal(test.n, 40);
     assert.deepEqual(large.positions.slice(0, 25), small.positions);
     const key = (p: number[][]): string => JSON.stringify(p);

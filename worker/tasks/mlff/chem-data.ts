@@ -26,6 +26,9 @@ export interface LevelData {
   energies: number[];
   forces: number[][][];
   hashes: string[];
+  /** Indices of the frames in the sampled geometries file. */
+  indices?: number[];
+  referenceEnergyHartree?: number;
 }
 
 export interface ChemDataset {
