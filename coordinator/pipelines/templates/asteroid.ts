@@ -60,7 +60,7 @@ const paramsSchema = z.strictObject({
 export const asteroidTemplate: PipelineTemplate = {
   name: 'asteroid',
   description:
-    'ASTEROID: teacher on accurate data → per-frame bias weights → bias-aware pretraining on cheap data → fine-tune; vs accurate-only and uniform pretraining',
+    'ASTEROID (toy or ethanol with PySCF labels): teacher on accurate data → per-frame bias weights → bias-aware pretraining on cheap data → fine-tune; vs accurate-only and uniform pretraining',
   expand(raw) {
     const p = parseParams(paramsSchema, raw);
     const toy = p.system === 'morse-toy';
