@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { parseParams, type PipelineTemplate } from './base.js';
 
 export const chemLabelsParamsShape = {
-  molecule: z.enum(['ethanol', 'water-dimer']).default('ethanol'),
+  molecule: z.enum(['ethanol']).default('ethanol'),
   cheapFrames: z.number().int().positive().max(50000).default(2000),
   accurateFrames: z.number().int().positive().max(10000).default(300),
   temperature: z.number().positive().default(500),
