@@ -44,9 +44,7 @@ import { predictWith, trainMlff } from './train.js';
 import {
   biasOptionsSchema,
   checkStopped,
-  optionProblems,
   parseOptions,
-  STAGE_DEFAULTS,
   systemOf,
   trainOptionsSchema,
   type BiasOptions,
@@ -134,19 +132,6 @@ export function estimateBias(tf: TF, ctx: AttemptContext, opts: BiasOptions): Bi
 
 export const mlffTrainTask: MlffTask = {
   name: 'mlff-train',
-  description:
-    'ASTEROID stage: train the MLFF (toy or molecule) on accurate or cheap frames (teacher, pretrain, fine-tune, baseline)',
-  validate: (config) =>
-    optionProblems(trainOptionsSchema, config, (o, pending) => {
-      const problems: string[] = [];
-      const frames = o.frames ?? STAGE_DEFAULTS[o.data].frames;
-      if (o.weights && o.weights.length !== frames)
-        problems.push(`trial.options.weights: ${o.weights.length} entries for ${frames} frames`);
-      if (o.energyLabels === 'teacher' && !o.teacherWeights && !pending.has('teacherWeights')) {
-        problems.push('trial.options.teacherWeights: required when energyLabels is "teacher"');
-      }
-      return problems;
-    }),
   async run(ctx, backend) {
     const opts = parseOptions(trainOptionsSchema, ctx.config.options, 'mlff-train');
     const out = await trainMlff(backend.tf, ctx, opts);
@@ -156,8 +141,6 @@ export const mlffTrainTask: MlffTask = {
 
 export const mlffBiasTask: MlffTask = {
   name: 'mlff-bias',
-  description: 'ASTEROID stage: a teacher over the cheap frames → per-frame bias e and weights exp(−e/γ)',
-  validate: (config) => optionProblems(biasOptionsSchema, config),
   async run(ctx, backend) {
     const started = Date.now();
     const opts = parseOptions(biasOptionsSchema, ctx.config.options, 'mlff-bias');
