@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commandRuntime } from '../../worker/runtimes/command.js';
+import { commandRuntime } from '../../worker/runtimes/command/runtime.js';
 import { localContext } from '../../worker/tasks/mlff/arms.js';
 import { loadChemDataset } from '../../worker/tasks/mlff/chem-data.js';
 import { trialSchema } from '../../shared/spec/schema.js';
