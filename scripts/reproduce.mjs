@@ -233,17 +233,10 @@ function pm(s, digits = 4) {
   return `${fmt(s.mean, digits)} ± ${fmt(s.sd, digits)}`;
 }
 
-/** Two-sided 95 % Student-t quantiles for 1..30 degrees of freedom (then the normal 1.96). */
-const T95 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
-  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
-];
-
-/** Half-width of the 95 % confidence interval of the mean (t with n − 1 df); NaN for n < 2. */
-function ci95(s) {
-  if (!(s.n >= 2)) return NaN;
-  return (T95[s.n - 2] ?? 1.96) * (s.sd / Math.sqrt(s.n));
-}
+/** Half-width of the 95 % CI of the mean: two-sided Student t (n − 1 df, 1..30, then 1.96); NaN for n < 2. */
+const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131];
+const T95_TAIL = [2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+const ci95 = (s) => (s.n >= 2 ? ([...T95, ...T95_TAIL][s.n - 2] ?? 1.96) * (s.sd / Math.sqrt(s.n)) : NaN);
 
 function pmCi(s, digits = 4) {
   return `${fmt(s.mean, digits)} ± ${fmt(ci95(s), digits)}`;
