@@ -133,7 +133,7 @@ describe('pipeline spec validation', () => {
       ['baseline', 'early', 'cluster', 'retrain'],
     );
     assert.deepEqual(issuesOf({ apiVersion: 'trellis/v1', kind: 'Pipeline', name: 'x', template: 'nope' }), [
-      'template: unknown template "nope"; allowed: asteroid, useful',
+      'template: unknown template "nope"; allowed: asteroid, chem-labels, useful',
     ]);
     assert.match(
       issuesOf({
