@@ -31,7 +31,7 @@ export interface ServerOptions {
 
 /** An experiment as clients see it: trial.env values redacted. */
 function visible(doc: ExperimentDoc): ReturnType<typeof experimentToProto> {
-  return experimentToProto({ ...doc, spec: redactEnv(doc.spec) as ExperimentDoc['spec'] });
+  return experimentToProto({ ...doc, spec: redactEnv(doc.spec) } as ExperimentDoc);
 }
 
 function visibleEvent(event: TrellisEvent): ReturnType<typeof eventToProto> {

@@ -46,6 +46,12 @@ export class PermissionDeniedError extends TrellisError {
   override readonly code = grpc.status.PERMISSION_DENIED;
 }
 
+/** A wait or call ran past its deadline; the message names what was awaited. */
+export class DeadlineExceededError extends TrellisError {
+  override readonly name = 'DeadlineExceededError';
+  override readonly code = grpc.status.DEADLINE_EXCEEDED;
+}
+
 const BY_CODE = new Map<grpc.status, (message: string) => TrellisError>([
   [grpc.status.INVALID_ARGUMENT, (m) => new InvalidArgumentError(m.split('\n'))],
   [grpc.status.NOT_FOUND, (m) => new NotFoundError(m)],
@@ -53,6 +59,7 @@ const BY_CODE = new Map<grpc.status, (message: string) => TrellisError>([
   [grpc.status.UNAVAILABLE, (m) => new UnavailableError(m)],
   [grpc.status.UNAUTHENTICATED, (m) => new UnauthenticatedError(m)],
   [grpc.status.PERMISSION_DENIED, (m) => new PermissionDeniedError(m)],
+  [grpc.status.DEADLINE_EXCEEDED, (m) => new DeadlineExceededError(m)],
 ]);
 
 function isServiceError(err: unknown): err is grpc.ServiceError {
