@@ -395,7 +395,7 @@ export class Coordinator {
         }
         case 'failure': {
           const f = message.failure!;
-          holder(f.attempt_id, 'failure')?.onFailure(f.attempt_id, f.error, f.retryable);
+          holder(f.attempt_id, 'failure')?.onFailure(f.attempt_id, f.error, f.retryable, f.kind);
           return;
         }
         case 'stopped': {

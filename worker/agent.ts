@@ -13,7 +13,7 @@ import type { WorkerMessage } from '../shared/generated/trellis/v1/WorkerMessage
 import type { CoordinatorMessage__Output } from '../shared/generated/trellis/v1/CoordinatorMessage.js';
 import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignment.js';
 import type { AttemptContext, Checkpoint } from './runtimes/base.js';
-import { PermanentRunError, StoppedError } from './runtimes/base.js';
+import { DivergedError, PermanentRunError, StoppedError } from './runtimes/base.js';
 import { getRuntime, runtimeNames } from './runtimes/registry.js';
 import { codeVersion } from '../shared/version.js';
 import type { TrialConfig } from '../shared/spec/schema.js';
@@ -352,7 +352,8 @@ export class WorkerAgent {
       }
       const message = err instanceof Error ? err.message : String(err);
       const retryable = !(err instanceof PermanentRunError);
-      this.send({ failure: { attempt_id: a.attempt_id, error: message.slice(0, 8000), retryable } });
+      const kind = err instanceof DivergedError ? err.kind : '';
+      this.send({ failure: { attempt_id: a.attempt_id, error: message.slice(0, 8000), retryable, kind } });
       log.warn({ err: message, retryable }, 'attempt failed');
     }
   }

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
 import { resolveTrialConfig } from '../../shared/spec/resolve.js';
-import type { AttemptDoc, ExperimentDoc, TrialDoc } from '../../shared/types.js';
+import type { AttemptDoc, ExperimentDoc, FailureKind, TrialDoc } from '../../shared/types.js';
 import { assertTransition, isTerminal, type AttemptStatus, type TrialStatus } from '../../shared/states.js';
 import type { Store, TrialExpect } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
@@ -39,7 +39,7 @@ export interface RunnerContext {
 /** How an attempt ended, as seen by the coordinator. */
 export type AttemptOutcome =
   | { kind: 'succeeded'; metrics: Record<string, number>; info: Record<string, unknown> }
-  | { kind: 'failed'; error: string; retryable: boolean }
+  | { kind: 'failed'; error: string; retryable: boolean; failureKind?: FailureKind }
   | { kind: 'lost'; reason: string }
   | { kind: 'handed_back' }
   | { kind: 'requeued'; reason: string }
@@ -373,6 +373,7 @@ export class SweepRunner {
     let attemptStatus: AttemptStatus;
     let status: TrialStatus;
     let error: string | undefined;
+    let failureKind: FailureKind | undefined;
     switch (outcome.kind) {
       case 'succeeded':
         attemptStatus = 'succeeded';
@@ -381,6 +382,7 @@ export class SweepRunner {
       case 'failed':
         attemptStatus = 'failed';
         error = outcome.error;
+        failureKind = outcome.failureKind;
         status = outcome.retryable && counted + 1 < this.spec.budget.maxAttempts ? 'pending' : 'failed';
         break;
       case 'lost':
@@ -406,7 +408,15 @@ export class SweepRunner {
     }
     assertTransition('trial', trial.status, status);
     const attempts = trial.attempts.map((a) =>
-      a.id === attempt.id ? { ...a, status: attemptStatus, endedAt: now, ...(error ? { error } : {}) } : a,
+      a.id === attempt.id
+        ? {
+            ...a,
+            status: attemptStatus,
+            endedAt: now,
+            ...(error ? { error } : {}),
+            ...(failureKind ? { failureKind } : {}),
+          }
+        : a,
     );
     const patch: Partial<TrialDoc> = { status, attempts, updatedAt: now };
     if (outcome.kind === 'succeeded') {
@@ -552,8 +562,9 @@ export class SweepRunner {
     this.running.get(attemptId)?.settle({ kind: 'succeeded', metrics, info });
   }
 
-  onFailure(attemptId: string, error: string, retryable: boolean): void {
-    this.running.get(attemptId)?.settle({ kind: 'failed', error, retryable });
+  onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string): void {
+    const known = failureKind === 'diverged' ? { failureKind: 'diverged' as const } : {};
+    this.running.get(attemptId)?.settle({ kind: 'failed', error, retryable, ...known });
   }
 
   onStopped(attemptId: string, reason: string): void {

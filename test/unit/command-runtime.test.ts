@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { sweepSpecSchema, trialSchema, type TrialConfig } from '../../shared/spec/schema.js';
 import { parseSpecText } from '../../shared/spec/load.js';
 import type { Params } from '../../shared/spec/space.js';
-import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint } from '../../worker/runtimes/base.js';
+import {
+  DivergedError,
+  PermanentRunError,
+  StoppedError,
+  type AttemptContext,
+  type Checkpoint,
+} from '../../worker/runtimes/base.js';
 import {
   LineSplitter,
   commandRuntime,
@@ -42,6 +48,8 @@ function fakeAttempt(options: {
   gpuIds?: string[];
   attemptNumber?: number;
   store?: Checkpoint[];
+  /** trial.objective.metric (default `loss`, what most fixtures report). */
+  objective?: string;
 }): FakeAttempt {
   const reports: FakeAttempt['reports'] = [];
   const logs: string[] = [];
@@ -49,7 +57,11 @@ function fakeAttempt(options: {
   const controller = new AbortController();
   const waiters: Array<{ pattern: RegExp; resolve: (match: RegExpExecArray) => void }> = [];
   const config: TrialConfig = {
-    ...trialSchema.parse({ runtime: 'command', command: options.command }),
+    ...trialSchema.parse({
+      runtime: 'command',
+      command: options.command,
+      objective: { metric: options.objective ?? 'loss', mode: 'min' },
+    }),
     ...options.trial,
   };
   const attemptNumber = options.attemptNumber ?? 1;
@@ -174,6 +186,54 @@ describe('command runtime: metrics', () => {
     assert.equal(parseMetricLine('[1, 2]'), undefined);
     assert.equal(parseMetricLine('{not json}'), undefined);
     assert.equal(parseMetricLine('epoch 3 done'), undefined);
+  });
+});
+
+describe('command runtime: results are never silent', () => {
+  it('accepts {"metrics": {...}, "step": N} as the flat form', async () => {
+    const attempt = fakeAttempt({ command: [node, program('loud.mjs'), 'nested'] });
+    const result = await commandRuntime.run(attempt.ctx);
+    assert.deepEqual(attempt.reports, [
+      { step: 1, metrics: { loss: 1, acc: 0.1 } },
+      { step: 2, metrics: { loss: 0.5, acc: 0.2 } },
+      { step: 3, metrics: { loss: 1 / 3, acc: 0.3 } },
+    ]);
+    assert.deepEqual(result.metrics, { loss: 1 / 3, acc: 0.3 });
+  });
+
+  it('fails a program that exits 0 without its objective, naming the metric, the malformed lines and the output tail', async () => {
+    const attempt = fakeAttempt({ command: [node, program('loud.mjs'), 'missing'], objective: 'val_loss' });
+    await assert.rejects(commandRuntime.run(attempt.ctx), (err: Error) => {
+      assert.ok(err instanceof PermanentRunError, String(err));
+      assert.match(err.message, /never reported the objective metric "val_loss"/);
+      assert.match(err.message, /3 line\(s\) looked like JSON but did not parse/);
+      assert.ok(err.message.includes('{"loss": 0.5, "step": 1'), err.message);
+      assert.ok(err.message.includes('{"val_loss" 0.3}'), err.message);
+      assert.match(err.message, /last 6 lines of output:\nepoch 1 done\n[^]*training finished$/);
+      return true;
+    });
+    assert.equal(attempt.logs.filter((line) => line.startsWith('malformed metric line')).length, 3);
+  });
+
+  it('a non-finite objective stops the program and fails the attempt as diverged', async () => {
+    const attempt = fakeAttempt({ command: [node, program('loud.mjs'), 'nan'], trial: { stopGraceSeconds: 5 } });
+    await assert.rejects(commandRuntime.run(attempt.ctx), (err: Error) => {
+      assert.ok(err instanceof DivergedError, String(err));
+      assert.equal((err as DivergedError).kind, 'diverged');
+      assert.match(err.message, /training diverged: the objective loss is not finite/);
+      return true;
+    });
+    assert.deepEqual(attempt.reports, [{ step: 1, metrics: { loss: 0.9 } }]);
+  });
+
+  it('a non-finite metric that is not the objective is dropped, not fatal', () => {
+    assert.deepEqual(parseMetricLine('{"metrics": {"loss": 0.2, "grad_norm": Infinity}, "step": 4}'), {
+      metrics: { loss: 0.2 },
+      step: 4,
+      checkpoint: false,
+      final: false,
+      nonFinite: ['grad_norm'],
+    });
   });
 });
 

@@ -44,6 +44,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { reapWithWorker } from './reaper.js';
 import type { ParamValue, Params } from '../../shared/spec/space.js';
 import {
+  DivergedError,
   PermanentRunError,
   StoppedError,
   type AttemptContext,
@@ -54,6 +55,10 @@ import {
 
 /** Lines of stderr quoted in the error of a failed run. */
 const STDERR_TAIL_LINES = 20;
+/** Lines of output (stdout and stderr) quoted when a program never reported its objective. */
+const OUTPUT_TAIL_LINES = 20;
+/** Malformed JSON-looking lines quoted (the rest are only counted). */
+const MALFORMED_SHOWN = 3;
 /** A line longer than this is cut and logged as is (a program printing without newlines). */
 const MAX_LINE_CHARS = 1 << 20;
 /** After the program exits, how long its output pipes may stay open (a process that left its group). */
@@ -202,6 +207,11 @@ function replaceNonFiniteTokens(text: string): string {
   return out;
 }
 
+/** True for a line that starts with `{`: meant as a report, so one that does not parse is counted (a cut line too). */
+export function looksLikeJsonObject(line: string): boolean {
+  return line.trimStart().startsWith('{');
+}
+
 /** Parses a stdout line; undefined when it is not a JSON object (then it is a log line). */
 export function parseMetricLine(line: string): ParsedLine | undefined {
   const text = line.trim();
@@ -234,12 +244,21 @@ export function parseMetricLine(line: string): ParsedLine | undefined {
   const outputs = fields.outputs;
   if (outputs && typeof outputs === 'object' && !Array.isArray(outputs))
     parsed.outputs = outputs as Record<string, unknown>;
-  for (const [key, value] of Object.entries(fields)) {
-    if (key === stepKey || key === 'step' || key === 'outputs') continue;
-    const number = numeric(value);
-    if (number !== undefined) parsed.metrics[key] = number;
-    else if (isNonFinite(value)) parsed.nonFinite.push(key);
-  }
+  const take = (entries: [string, unknown][]): void => {
+    for (const [key, value] of entries) {
+      const number = numeric(value);
+      if (number !== undefined) parsed.metrics[key] = number;
+      else if (isNonFinite(value)) parsed.nonFinite.push(key);
+    }
+  };
+  take(
+    Object.entries(fields).filter(
+      ([key]) => key !== stepKey && key !== 'step' && key !== 'outputs' && key !== 'metrics',
+    ),
+  );
+  // `{"metrics": {...}, "step": N}` is the same report as the flat form.
+  const nested = fields.metrics;
+  if (nested && typeof nested === 'object' && !Array.isArray(nested)) take(Object.entries(nested));
   return parsed;
 }
 
@@ -558,14 +577,33 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       });
     };
 
+    const objective = config.objective?.metric;
+    const outputTail: string[] = [];
+    const remember = (line: string): void => {
+      outputTail.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+      if (outputTail.length > OUTPUT_TAIL_LINES) outputTail.shift();
+    };
+    const malformed = { count: 0, first: [] as string[] };
+    let diverged: string | undefined;
     const onStdoutLine = (line: string): void => {
+      remember(line);
       const parsed = parseMetricLine(line);
       if (!parsed) {
-        ctx.log(line);
+        if (looksLikeJsonObject(line)) {
+          malformed.count += 1;
+          if (malformed.first.length < MALFORMED_SHOWN) malformed.first.push(line.slice(0, 500));
+          ctx.log(`malformed metric line (not JSON) #${malformed.count}: ${line}`);
+        } else ctx.log(line);
         return;
       }
       if (parsed.nonFinite.length > 0) {
         ctx.log(`non-finite metric values dropped (${parsed.nonFinite.join(', ')}): ${line}`);
+        if (objective && parsed.nonFinite.includes(objective) && diverged === undefined) {
+          // The objective went NaN/Inf: training diverged. Stop the program now rather than let it run on.
+          diverged = `training diverged: the objective ${objective} is not finite (${line.trim().slice(0, 300)})`;
+          ctx.log(`${diverged}; stopping the program`);
+          onAbort();
+        }
       }
       if (parsed.outputs) Object.assign(stageOutputs, parsed.outputs);
       const hasMetrics = Object.keys(parsed.metrics).length > 0;
@@ -597,6 +635,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     const stderrTail: string[] = [];
     const onStderrLine = (line: string): void => {
       ctx.log(line);
+      remember(line);
       stderrTail.push(line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     };
@@ -693,6 +732,10 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       throw new Error(`cannot start ${JSON.stringify(program)}: ${describe(outcome.error)}`);
     }
 
+    if (diverged !== undefined) {
+      await saves;
+      throw new DivergedError(diverged);
+    }
     if (stopping) {
       await saves;
       throw stopError(ctx.signal);
@@ -708,6 +751,22 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       throw new Error(`${program} ${how} after ${(durationMs / 1000).toFixed(1)}s; ${tail}`);
     }
 
+    const malformedNote =
+      malformed.count > 0
+        ? `; ${malformed.count} line(s) looked like JSON but did not parse, first: ${malformed.first.join(' | ')}`
+        : '';
+    // A program that exits 0 without its objective would make a "succeeded" trial with no result.
+    // A pipeline stage that prints `outputs` is judged by its outputs instead.
+    if (objective && finalMetrics[objective] === undefined && Object.keys(stageOutputs).length === 0) {
+      await saves;
+      const shown = outputTail.length > 0 ? outputTail.join('\n') : '(no output)';
+      throw new PermanentRunError(
+        `${program} exited 0 but never reported the objective metric "${objective}" (trial.objective.metric; ` +
+          `print a line such as {"${objective}": 0.5, "step": 1} or {"metrics": {"${objective}": 0.5}}` +
+          `)${malformedNote}; last ${outputTail.length} lines of output:\n${shown}`,
+      );
+    }
+
     if (checkpointEvery !== 0) {
       const finalStep = Math.max(lastStep ?? 0, lastSavedStep ?? 0);
       saveCheckpoint(finalStep, true, snapshotDirectory(checkpointDir));
@@ -720,6 +779,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
 
     const info: Record<string, unknown> = { exitCode: 0, durationMs, command: program };
     if (resumeStep !== undefined) info.resumedFromStep = resumeStep;
+    if (malformed.count > 0) info.malformedLines = { count: malformed.count, first: malformed.first };
     if (Object.keys(stageOutputs).length > 0) info.outputs = stageOutputs;
     return { metrics: finalMetrics, info };
   } finally {
