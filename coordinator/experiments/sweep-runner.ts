@@ -777,10 +777,15 @@ export class SweepRunner {
   }
 }
 
-/** The seed of trial `number` when the spec does not fix one: a stable mix of both. */
+/**
+ * The seed of trial `number` when the spec does not fix one: a stable mix of both, in
+ * [0, 2^31 − 2] (numpy.random.seed and friends refuse negatives). The `>>> 0` matters: `^`
+ * yields a signed 32-bit value, which made about half of all seeds negative before; the seeds
+ * that were already non-negative are unchanged by the fix.
+ */
 export function deriveSeed(searchSeed: number, number: number): number {
   let h = (searchSeed ^ 0x9e3779b9) >>> 0;
   h = Math.imul(h ^ (number + 0x7f4a7c15), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) % 2147483647;
+  return ((h ^ (h >>> 16)) >>> 0) % 2147483647;
 }
