@@ -587,6 +587,57 @@ describe('command runtime: a Python program (stdlib only)', () => {
   });
 });
 
+describe('command runtime: a Python program using the trellis SDK (sdk/python)', () => {
+  const sdkSrc = join(root, 'sdk', 'python', 'src');
+  const script = [
+    'import sys, time, trellis',
+    'p = trellis.params({"lr": 1.0, "epochs": 3})',
+    'for epoch in range(1, int(p["epochs"]) + 1):',
+    '    trellis.report(step=epoch, val_loss=p["lr"] / epoch, seed=trellis.seed())',
+    '    if p.get("wait_for_stop"):',
+    '        trellis.should_stop()  # installs the SIGTERM handler before saying it waits',
+    '        print("waiting", flush=True)',
+    '        while not trellis.should_stop(): time.sleep(0.01)',
+    '        print(f"stop seen after epoch {epoch}", file=sys.stderr, flush=True)',
+    '        sys.exit(0)',
+    'trellis.report_final(test_accuracy=0.75)',
+  ].join('\n');
+
+  it("its reports are the trial's metrics; the objective and the seed arrive", async () => {
+    const attempt = fakeAttempt({
+      command: ['python3', '-c', script],
+      params: { lr: 0.5 },
+      objective: 'val_loss',
+      trial: { env: { PYTHONPATH: sdkSrc } },
+    });
+    const result = await commandRuntime.run(attempt.ctx);
+    assert.deepEqual(attempt.reports, [
+      { step: 1, metrics: { val_loss: 0.5, seed: 1234 } },
+      { step: 2, metrics: { val_loss: 0.25, seed: 1234 } },
+      { step: 3, metrics: { val_loss: 0.5 / 3, seed: 1234 } },
+    ]);
+    assert.deepEqual(result.metrics, { val_loss: 0.5 / 3, seed: 1234, test_accuracy: 0.75 });
+  });
+
+  it('a stop request (SIGTERM) reaches trellis.should_stop() and the program ends on its own', async () => {
+    const attempt = fakeAttempt({
+      command: ['python3', '-c', script],
+      params: { wait_for_stop: true },
+      objective: 'val_loss',
+      trial: { env: { PYTHONPATH: sdkSrc }, stopGraceSeconds: 30 },
+    });
+    const running = commandRuntime.run(attempt.ctx);
+    await attempt.waitForLog(/^waiting$/);
+    attempt.controller.abort(new StoppedError('pruned'));
+    await assert.rejects(running, StoppedError);
+    assert.deepEqual(attempt.reports, [{ step: 1, metrics: { val_loss: 1, seed: 1234 } }]);
+    assert.ok(
+      !attempt.logs.some((line) => line.includes('SIGKILL') && line.includes('did not stop')),
+      'no SIGKILL needed',
+    );
+  });
+});
+
 describe('examples/pytorch', () => {
   it('sweep.yaml is a valid command-runtime sweep whose params train.py reads', async () => {
     const text = await readFile(join(root, 'examples', 'pytorch', 'sweep.yaml'), 'utf8');
@@ -597,7 +648,7 @@ describe('examples/pytorch', () => {
     assert.equal(Number(epochsArg), spec.trial.epochs, '--epochs matches trial.epochs');
     const script = await readFile(join(root, 'examples', 'pytorch', 'train.py'), 'utf8');
     for (const name of Object.keys(spec.search.space)) {
-      assert.ok(script.includes(`params.get("${name}"`), `train.py reads param ${name}`);
+      assert.ok(script.includes(`params["${name}"]`), `train.py reads param ${name}`);
     }
   });
 });
