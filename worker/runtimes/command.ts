@@ -16,11 +16,19 @@
  *   empty when none so CUDA sees no device). `PYTHONUNBUFFERED=1` unless already set, so that
  *   Python prints each metric line as it happens.
  * - Metrics: every stdout line that is a JSON object is a report. Its finite numeric fields are
- *   metrics; `step` (else `epoch`) is the step, otherwise steps count up from the resume step.
- *   A line `{"outputs": {...}}` sets the attempt's outputs (what later pipeline stages reference).
- *   A line with `"final": true` is not a step: its metrics only go into the result (e.g.
- *   `{"final": true, "test_accuracy": 0.93}`). Python's `NaN`/`Infinity` are accepted and
- *   dropped with a log line. Any other stdout line, and all of stderr, goes to the trial log.
+ *   metrics, and so are those of a nested `"metrics": {...}` object (`{"loss": 0.5, "step": 3}`
+ *   and `{"metrics": {"loss": 0.5}, "step": 3}` are the same report); `step` (else `epoch`) is
+ *   the step, otherwise steps count up from the resume step. A line `{"outputs": {...}}` sets
+ *   the attempt's outputs (what later pipeline stages reference). A line with `"final": true` is
+ *   not a step: its metrics only go into the result (e.g. `{"final": true, "test_accuracy": 0.93}`).
+ *   Python's `NaN`/`Infinity` are accepted and dropped with a log line. Any other stdout line,
+ *   and all of stderr, goes to the trial log.
+ * - Never silent: a line that starts with `{` but does not parse is counted, logged and shown
+ *   (the first few) in `info.malformedLines` and in the error below. A program that exits 0
+ *   without ever reporting `trial.objective.metric` (and printed no `outputs`, as a pipeline
+ *   stage does) fails permanently, naming the metric and quoting the last lines of output. A
+ *   non-finite value of the objective stops the program at once and fails the attempt with
+ *   DivergedError (`failureKind: diverged` on the attempt), never a success.
  * - Checkpoints: `TRELLIS_CHECKPOINT_DIR` is a fresh directory per attempt, filled with the
  *   trial's last checkpoint when there is one. The line `{"checkpoint": true, "step": N}` means
  *   "the directory now holds my state after step N": the runtime packs it and saves it. Write
@@ -30,8 +38,9 @@
  *   checkpoint with a log line rather than saving a torn mix of two steps. At a successful
  *   exit a non-empty directory that differs from the last saved checkpoint is saved too (at
  *   the last reported step).
- * - Stop: on abort the whole process group gets SIGTERM, then SIGKILL after
- *   `trial.stopGraceSeconds`; the attempt rejects with StoppedError. Processes left in the
+ * - Stop: on abort (the coordinator pruned or cancelled the attempt, or the worker drains) the
+ *   whole process group gets SIGTERM, then SIGKILL after `trial.stopGraceSeconds` (the Python
+ *   SDK's `trellis.should_stop()` turns that SIGTERM into a flag the training loop polls); the attempt rejects with StoppedError. Processes left in the
  *   group after the program exits are killed. A worker killed outright takes the groups of
  *   its running programs along (reaper.ts), so they do not train on beside the retried attempt.
  */
