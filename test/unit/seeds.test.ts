@@ -4,8 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { deriveSeed } from '../../coordinator/experiments/sweep-runner.js';
-import { seedOfReplicate } from '../../coordinator/search/replicates.js';
+import { derivedSeed as deriveSeed, seedOfTrial } from '../../coordinator/search/replicates.js';
 import { trialSchema } from '../../shared/spec/schema.js';
 
 const MAX = 2 ** 31 - 1;
@@ -33,15 +32,13 @@ describe('derived seeds', () => {
     assert.ok(high > 45_000 && high < 55_000, `${high} of 100,000 above 2^30`);
   });
 
-  it('seedOfReplicate(seed, config, r) is an integer in [0, 2^31 − 1] over 100,000 derivations', () => {
+  it('seedOfTrial with replicates (always derived) is an integer in [0, 2^31 − 1] over 100,000 trials', () => {
     let count = 0;
-    for (const seed of [0, 3, MAX, 2 ** 33]) {
-      for (let config = 0; config < 2500; config++) {
-        for (let r = 0; r < 10; r++) {
-          const value = seedOfReplicate(seed, config, r);
-          assert.ok(inRange(value), `seedOfReplicate(${seed}, ${config}, ${r}) = ${value}`);
-          count += 1;
-        }
+    for (const searchSeed of [0, 3, MAX, 2 ** 33]) {
+      for (let number = 0; number < 25_000; number++) {
+        const value = seedOfTrial(number, { searchSeed, replicates: 3, params: { seed: -5 } });
+        assert.ok(inRange(value), `seedOfTrial(${number}, searchSeed ${searchSeed}) = ${value}`);
+        count += 1;
       }
     }
     assert.equal(count, 100_000);
