@@ -108,6 +108,7 @@ export function trialToProto(doc: TrialDoc): Trial {
       status: a.status,
       started_at_ms: String(a.startedAt),
       ended_at_ms: String(a.endedAt ?? 0),
+      failure_kind: a.failureKind ?? '',
       error: a.error ?? '',
     })),
     worker_id: last?.workerId ?? '',
@@ -139,6 +140,8 @@ export interface TrialView {
     startedAt: number;
     endedAt?: number;
     error?: string;
+    /** Why it failed, when known: `diverged`. */
+    failureKind?: string;
   }[];
 }
 
@@ -163,6 +166,7 @@ export function trialFromProto(p: Trial__Output): TrialView {
       startedAt: Number(a.started_at_ms),
       ...(Number(a.ended_at_ms) > 0 ? { endedAt: Number(a.ended_at_ms) } : {}),
       ...(a.error ? { error: a.error } : {}),
+      ...(a.failure_kind ? { failureKind: a.failure_kind } : {}),
     })),
   };
 }

@@ -71,7 +71,12 @@ export interface AttemptDoc {
   /** Epoch milliseconds; renewed by the worker's heartbeats. */
   leaseExpiresAt: number;
   error?: string;
+  /** Why the attempt failed, when known: `diverged` = a non-finite objective or loss. */
+  failureKind?: FailureKind;
 }
+
+/** Failure kinds recorded on attempts (a seam that later kinds extend). */
+export type FailureKind = 'diverged';
 
 export interface TrialDoc {
   id: string;

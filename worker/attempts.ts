@@ -11,7 +11,13 @@ import type { Params } from '../shared/spec/space.js';
 import { codeVersion } from '../shared/version.js';
 import { mapArtifactRefsAsync } from '../shared/artifact-refs.js';
 import type { CoordinatorLink } from './connection.js';
-import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint } from './runtimes/base.js';
+import {
+  DivergedError,
+  PermanentRunError,
+  StoppedError,
+  type AttemptContext,
+  type Checkpoint,
+} from './runtimes/base.js';
 import { getRuntime } from './runtimes/registry.js';
 
 /** Outputs whose JSON is longer than this travel as artifacts (see storeLargeOutputs). */
@@ -154,7 +160,8 @@ export class AttemptRunner {
       }
       const message = err instanceof Error ? err.message : String(err);
       const retryable = !(err instanceof PermanentRunError);
-      this.link.send({ failure: { attempt_id: a.attempt_id, error: message.slice(0, 8000), retryable } });
+      const kind = err instanceof DivergedError ? err.kind : '';
+      this.link.send({ failure: { attempt_id: a.attempt_id, error: message.slice(0, 8000), retryable, kind } });
       log.warn({ err: message, retryable }, 'attempt failed');
     }
   }

@@ -314,8 +314,9 @@ export class SweepRunner implements AttemptRouter {
     this.running.get(attemptId)?.settle({ kind: 'succeeded', metrics, info });
   }
 
-  onFailure(attemptId: string, error: string, retryable: boolean): void {
-    this.running.get(attemptId)?.settle({ kind: 'failed', error, retryable });
+  onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string): void {
+    const known = failureKind === 'diverged' ? { failureKind: 'diverged' as const } : {};
+    this.running.get(attemptId)?.settle({ kind: 'failed', error, retryable, ...known });
   }
 
   onStopped(attemptId: string, reason: string): void {

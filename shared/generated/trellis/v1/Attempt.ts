@@ -10,6 +10,7 @@ export interface Attempt {
   'started_at_ms'?: (number | string | Long);
   'ended_at_ms'?: (number | string | Long);
   'error'?: (string);
+  'failure_kind'?: (string);
 }
 
 export interface Attempt__Output {
@@ -20,4 +21,5 @@ export interface Attempt__Output {
   'started_at_ms': (string);
   'ended_at_ms': (string);
   'error': (string);
+  'failure_kind': (string);
 }
