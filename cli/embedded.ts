@@ -15,6 +15,7 @@ import { createStore } from '../coordinator/store/registry.js';
 import { createBus } from '../coordinator/bus/registry.js';
 import type { Store } from '../coordinator/store/base.js';
 import type { EventBus } from '../coordinator/bus/base.js';
+import type { CoordinatorObserver } from '../coordinator/observer.js';
 
 export interface EmbeddedOptions {
   dir: string;
@@ -29,6 +30,8 @@ export interface EmbeddedOptions {
   /** Explicit store and bus (tests); default: chosen from the environment. */
   store?: Store;
   bus?: EventBus;
+  /** Told what the metrics need (coordinator/metrics.ts); none by default. */
+  observer?: CoordinatorObserver;
 }
 
 export interface Embedded {
@@ -52,6 +55,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     bus,
     log: options.log,
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
   });
   await coordinator.start();
   const server = await startServer(coordinator, options.listen ?? '127.0.0.1:0', options.log);

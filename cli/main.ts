@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { TrellisClient } from '../client/index.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
+import { parseListen, serveMetrics, type MetricsServer } from '../shared/metrics-http.js';
 import { describeTrials, leaderboard, pipelineSummary, ProgressView, runDocument, trialsDocument } from './render.js';
 import type { ExperimentView } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
@@ -134,6 +135,21 @@ function parseLabels(value: string | undefined): Record<string, string> {
   return labels;
 }
 
+/** `--metrics-listen HOST:PORT` (coordinator, worker): Prometheus /metrics, off unless given. */
+function metricsListenOption(): Option {
+  return new Option(
+    '--metrics-listen <host:port>',
+    'serve Prometheus metrics on http://HOST:PORT/metrics (off by default)',
+  ).argParser((value) => {
+    try {
+      parseListen(value);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    return value;
+  });
+}
+
 /** Runs `stop` once on SIGTERM/SIGINT; a second signal exits at once. */
 function installShutdown(stop: () => Promise<void>): void {
   let stopping = false;
@@ -212,24 +228,33 @@ export function buildProgram(): Command {
     .description('run the coordinator (MongoDB and NATS when MONGODB_URI and NATS_URL are set, else embedded)')
     .option('--listen <host:port>', 'address to listen on', '0.0.0.0:50051')
     .option('--dir <path>', 'local store directory when MONGODB_URI is not set', process.env.TRELLIS_HOME ?? '.trellis')
-    .action(async (opts: { listen: string; dir: string }) => {
+    .addOption(metricsListenOption())
+    .action(async (opts: { listen: string; dir: string; metricsListen?: string }) => {
       const log = createLogger('coordinator');
       const { Coordinator } = await import('../coordinator/coordinator.js');
       const { startServer } = await import('../coordinator/server.js');
       const { createStore } = await import('../coordinator/store/registry.js');
       const { createBus } = await import('../coordinator/bus/registry.js');
+      const { CoordinatorMetrics } = await import('../coordinator/metrics.js');
+      const metrics = opts.metricsListen ? new CoordinatorMetrics() : undefined;
+      const store = createStore({ ...process.env, dir: resolve(opts.dir, 'store') });
       const coordinator = new Coordinator({
-        store: createStore({ ...process.env, dir: resolve(opts.dir, 'store') }),
+        store: metrics ? metrics.timeStore(store) : store,
         bus: createBus({ ...process.env }),
         log,
+        ...(metrics ? { observer: metrics } : {}),
       });
+      metrics?.attach(coordinator);
+      const metricsServer = metrics ? await serveMetrics(metrics.registry, opts.metricsListen!, log) : undefined;
       const server = await startServer(coordinator, opts.listen, log);
       installShutdown(async () => {
         await server.close();
         await coordinator.close();
+        await metricsServer?.close();
       });
       log.info({ address: server.address, port: server.port }, 'coordinator listening');
       await coordinator.start();
+      await metrics?.seed(coordinator.store);
       log.info({ store: coordinator.store.kind, bus: coordinator.bus.kind }, 'coordinator serving');
       process.stderr.write(`LISTENING ${server.port}\n`);
     });
@@ -250,9 +275,11 @@ export function buildProgram(): Command {
       positiveNumber('--grace'),
       30,
     )
+    .addOption(metricsListenOption())
     .action(
       async (opts: {
         coordinator: string;
+        metricsListen?: string;
         id?: string;
         cpus: number;
         gpus?: string;
@@ -263,18 +290,27 @@ export function buildProgram(): Command {
       }) => {
         const log = createLogger('worker');
         const { WorkerAgent } = await import('../worker/agent.js');
+        const gpus = detectGpus(opts.gpus);
         const agent = new WorkerAgent({
           coordinator: opts.coordinator,
           ...(opts.id ? { id: opts.id } : {}),
           cpus: opts.cpus,
-          gpus: detectGpus(opts.gpus),
+          gpus,
           memoryBytes: opts.memory,
           labels: parseLabels(opts.labels),
           ...(opts.runtimes ? { runtimes: opts.runtimes.split(',') } : {}),
           log,
           shutdownGraceMs: opts.grace * 1000,
         });
-        installShutdown(() => agent.shutdown());
+        let metricsServer: MetricsServer | undefined;
+        if (opts.metricsListen) {
+          const { workerMetrics } = await import('../worker/metrics.js');
+          metricsServer = await serveMetrics(workerMetrics(agent, { cpus: opts.cpus, gpus }), opts.metricsListen, log);
+        }
+        installShutdown(async () => {
+          await agent.shutdown();
+          await metricsServer?.close();
+        });
         agent.start();
         log.info({ coordinator: opts.coordinator, id: agent.id }, 'worker started');
       },

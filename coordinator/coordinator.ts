@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Store } from './store/base.js';
 import type { EventBus } from './bus/base.js';
 import { EventLog } from './event-log.js';
+import type { CoordinatorObserver } from './observer.js';
 import { retrying } from './store/retrying.js';
 import { Dispatcher, type WorkerSession } from './dispatch/dispatcher.js';
 import { LeaseTable } from './dispatch/leases.js';
@@ -29,6 +30,8 @@ export interface CoordinatorOptions {
   leaseMs?: number;
   /** How often workers heartbeat (default a third of the lease). */
   heartbeatMs?: number;
+  /** Told what the metrics need beyond events (coordinator/metrics.ts). */
+  observer?: CoordinatorObserver;
 }
 
 export interface WorkerConnection {
@@ -46,6 +49,7 @@ export class Coordinator {
   readonly leases: LeaseTable;
   readonly heartbeatMs: number;
   private readonly log: Logger;
+  private readonly observer: CoordinatorObserver | undefined;
   private readonly runners = new Map<string, SweepRunner>();
   private readonly pipelines = new Map<string, PipelineRunner>();
   private readonly runs = new Set<Promise<void>>();
@@ -66,6 +70,7 @@ export class Coordinator {
     this.store = options.store;
     this.bus = options.bus;
     this.log = options.log;
+    this.observer = options.observer;
     const leaseMs = options.leaseMs ?? (Number(process.env.TRELLIS_LEASE_MS) || 30_000);
     this.leases = new LeaseTable(leaseMs);
     this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
@@ -488,6 +493,7 @@ export class Coordinator {
       dispatcher: this.dispatcher,
       leases: this.leases,
       log: this.log,
+      observer: this.observer,
     });
     this.runners.set(experiment.id, runner);
     const run = runner.run().finally(() => {

@@ -10,6 +10,7 @@
  * order, so a result can never be overtaken by an earlier progress report.
  */
 import PQueue from 'p-queue';
+import type { CoordinatorObserver } from '../observer.js';
 import type { Logger } from 'pino';
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
@@ -34,6 +35,7 @@ export interface RunnerContext {
   dispatcher: Dispatcher;
   leases: LeaseTable;
   log: Logger;
+  observer?: CoordinatorObserver | undefined;
 }
 
 /** How an attempt ended, as seen by the coordinator. */
@@ -437,6 +439,7 @@ export class SweepRunner {
       await this.updateBest();
     }
     this.emitTrialState(updated, error);
+    this.ctx.observer?.attemptEnded(attemptStatus);
     this.log.info({ trialId: trial.id, attempt: attempt.n, outcome: outcome.kind, status }, 'attempt ended');
     return updated;
   }
