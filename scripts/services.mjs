@@ -188,7 +188,7 @@ function tail(file, n = 30) {
 
 // ------------------------------------------------------------------ installation
 
-function ensureNatsServer() {
+export function ensureNatsServer() {
   const found = which('nats-server');
   if (found) return found;
   if (process.getuid?.() !== 0) {
@@ -220,7 +220,7 @@ function ferretdbWorks(bin) {
  * build/version/version.txt file content"): the module zip has no version.txt, which its
  * release build generates. So: fetch the module, copy it, write version.txt, `go build`.
  */
-function ensureFerretdb() {
+export function ensureFerretdb() {
   if (process.env.FERRETDB_BIN) {
     if (!ferretdbWorks(process.env.FERRETDB_BIN))
       throw new Error(`FERRETDB_BIN=${process.env.FERRETDB_BIN} does not run as FerretDB ${FERRETDB_VERSION}`);

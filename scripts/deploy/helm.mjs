@@ -1,0 +1,81 @@
+/**
+ * Helm for `npm run test:deploy`: helm v3.22.0 built with `go install` into GOPATH/bin (once;
+ * reused while it reports that version), kubernetes-validate (PyPI, offline Kubernetes
+ * schemas) in a venv under .tools/ (once), then `helm lint` and
+ * `helm template | kubernetes-validate --strict` for each values set.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './podman.mjs';
+
+const HELM_VERSION = 'v3.22.0';
+const KUBE_VERSION = '1.30';
+export const CHART = join(ROOT, 'deploy/helm/trellis');
+
+function log(msg) {
+  process.stderr.write(`test:deploy: ${msg}\n`);
+}
+
+export function ensureHelm() {
+  const gopath = execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8' }).trim().split(':')[0];
+  const bin = join(gopath, 'bin', 'helm');
+  const works = () =>
+    existsSync(bin) && spawnSync(bin, ['version', '--short'], { encoding: 'utf8' }).stdout?.startsWith(HELM_VERSION);
+  if (works()) return bin;
+  log(`building helm ${HELM_VERSION} with go install (a few minutes, once)`);
+  execFileSync('go', ['install', `helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (!works()) throw new Error(`go install helm@${HELM_VERSION} did not leave a working ${bin}`);
+  return bin;
+}
+
+export function ensureValidator() {
+  const venv = join(ROOT, '.tools', 'kubernetes-validate');
+  const bin = join(venv, 'bin', 'kubernetes-validate');
+  if (existsSync(bin)) return bin;
+  log('installing kubernetes-validate into .tools/kubernetes-validate (once)');
+  mkdirSync(join(ROOT, '.tools'), { recursive: true });
+  execFileSync('python3', ['-m', 'venv', venv], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', 'kubernetes-validate'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (!existsSync(bin)) throw new Error('pip install kubernetes-validate left no kubernetes-validate');
+  return bin;
+}
+
+/** Renders the chart with `--set` pairs (and values files); returns the YAML. */
+export function template(helm, { set = [], values = [], release = 'trellis', namespace = 'trellis' } = {}) {
+  const args = ['template', release, CHART, '--namespace', namespace];
+  for (const file of values) args.push('-f', file);
+  for (const pair of set) args.push('--set', pair);
+  return execFileSync(helm, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/**
+ * `helm lint --strict` and `helm template | kubernetes-validate --strict` for each values set.
+ * KEDA's ScaledObject has no schema among Kubernetes' own: it is checked by its own rules in
+ * the caller (see scripts/test-deploy.mjs). Returns how many documents were validated.
+ */
+export function lintAndValidate(helm, validator, sets) {
+  let documents = 0;
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-helm-'));
+  try {
+    for (const [name, set] of Object.entries(sets)) {
+      const lintArgs = ['lint', '--strict', CHART];
+      for (const pair of set) lintArgs.push('--set', pair);
+      execFileSync(helm, lintArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+      const yaml = template(helm, { set: [...set, 'keda.enabled=false'] });
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, yaml);
+      const r = spawnSync(validator, ['--strict', '--kubernetes-version', KUBE_VERSION, file], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`kubernetes-validate --strict (${name}):\n${r.stdout}${r.stderr}`);
+      documents += (r.stdout.match(/ is valid/g) ?? []).length;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return documents;
+}

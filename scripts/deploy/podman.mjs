@@ -1,0 +1,133 @@
+/**
+ * podman for `npm run test:deploy`: every call goes through here with the project's
+ * deploy/podman/containers.conf (runc, cgroupfs, no default ulimits: what works on the
+ * development machine) unless CONTAINERS_CONF is set. Everything started is recorded, and
+ * `cleanup()` removes it all (containers, pods, kube-played objects), also after a failure.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ENV = {
+  ...process.env,
+  CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? join(ROOT, 'deploy/podman/containers.conf'),
+};
+
+const containers = new Set();
+const kubeFiles = new Set();
+
+/** Runs `podman ...args`; resolves with stdout, rejects with stderr in the message. */
+export function podman(args, { timeoutMs = 120_000, input } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const child = execFile(
+      'podman',
+      args,
+      { env: ENV, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`podman ${args.slice(0, 3).join(' ')} ...: ${stderr.trim() || err.message}`));
+        else resolvePromise(stdout);
+      },
+    );
+    if (input !== undefined) child.stdin.end(input);
+  });
+}
+
+/** Streams a long podman command (a build) to stderr; resolves when it exits 0. */
+export function podmanStreaming(args, { timeoutMs }) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('podman', args, { env: ENV, stdio: ['ignore', 'inherit', 'inherit'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolvePromise();
+      else reject(new Error(`podman ${args[0]} failed (${signal ?? `exit ${code}`})`));
+    });
+  });
+}
+
+/** `podman run -d` on the host network; the container is removed by cleanup(). */
+export async function runContainer(name, image, command, { env = {}, volumes = [], user, entrypoint } = {}) {
+  containers.add(name);
+  const args = ['run', '-d', '--name', name, '--network', 'host'];
+  if (entrypoint) args.push('--entrypoint', entrypoint);
+  for (const [k, v] of Object.entries(env)) args.push('-e', `${k}=${v}`);
+  for (const v of volumes) args.push('-v', v);
+  if (user) args.push('--user', user);
+  await podman([...args, image, ...command]);
+}
+
+/** `podman kube play FILE`; cleanup() runs `podman kube down FILE`. */
+export async function kubePlay(file, extraArgs = []) {
+  kubeFiles.add(file);
+  return podman(['kube', 'play', '--network', 'host', ...extraArgs, file], { timeoutMs: 180_000 });
+}
+
+/**
+ * Resolves with the first log line of the container that matches; rejects after `timeoutMs`
+ * or when the container's log ends without one (it exited).
+ */
+export function waitForLog(name, pattern, timeoutMs, what = String(pattern)) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('podman', ['logs', '-f', name], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buffer = '';
+    let tail = [];
+    let settled = false;
+    const finish = (err, line) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      if (err) reject(err);
+      else resolvePromise(line);
+    };
+    const onData = (chunk) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        tail = [...tail.slice(-9), line];
+        if (pattern.test(line)) return finish(undefined, line);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', () => finish(new Error(`${name} logged no ${what} (log ended):\n${tail.join('\n')}`)));
+    const timer = setTimeout(
+      () => finish(new Error(`${name} logged no ${what} within ${timeoutMs} ms:\n${tail.join('\n')}`)),
+      timeoutMs,
+    );
+  });
+}
+
+/** True when the image exists in local storage. */
+export async function imageExists(image) {
+  try {
+    await podman(['image', 'exists', image]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes everything recorded, each step on its own (one failing does not skip the rest). */
+export async function cleanup() {
+  const problems = [];
+  for (const file of kubeFiles) {
+    try {
+      await podman(['kube', 'down', file], { timeoutMs: 120_000 });
+    } catch (err) {
+      problems.push(err.message);
+    }
+  }
+  kubeFiles.clear();
+  if (containers.size > 0) {
+    try {
+      await podman(['rm', '-f', '-t', '0', '--ignore', ...containers], { timeoutMs: 120_000 });
+    } catch (err) {
+      problems.push(err.message);
+    }
+  }
+  containers.clear();
+  return problems;
+}
