@@ -263,10 +263,15 @@ export function buildProgram(): Command {
     .command('worker')
     .description('run a worker that takes trials from a coordinator')
     .addOption(coordinatorOption())
-    .option('--id <id>', 'worker id (default host-pid-random)')
+    .addOption(new Option('--id <id>', 'worker id (default host-pid-random)').env('TRELLIS_WORKER_ID'))
     .option('--cpus <n>', 'CPU slots to advertise', positiveNumber('--cpus'), availableParallelism())
     .option('--gpus <ids>', 'GPU ids to advertise, comma-separated (default: nvidia-smi, or none)')
-    .option('--memory <bytes>', 'memory to advertise in bytes', (v) => Number(v), totalmem())
+    .addOption(
+      new Option('--memory <bytes>', 'memory to advertise in bytes')
+        .env('TRELLIS_WORKER_MEMORY')
+        .argParser(positiveNumber('--memory'))
+        .default(totalmem()),
+    )
     .option('--labels <k=v,...>', 'labels trials can require')
     .option('--runtimes <names>', 'runtimes to offer, comma-separated (default all)')
     .option(

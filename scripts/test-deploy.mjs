@@ -16,7 +16,16 @@ import { createServer } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, cleanup, imageExists, podman, podmanStreaming, runContainer, waitForLog } from './deploy/podman.mjs';
+import {
+  ROOT,
+  cleanup,
+  imageExists,
+  podman,
+  podmanStreaming,
+  runContainer,
+  startServices,
+  waitForLog,
+} from './deploy/podman.mjs';
 import { runScenario } from './deploy/scenario.mjs';
 import { ensureHelm, ensureValidator, lintAndValidate } from './deploy/helm.mjs';
 import { kubePhase } from './deploy/kube.mjs';
@@ -41,7 +50,8 @@ function log(msg) {
   process.stderr.write(`test:deploy: ${msg}\n`);
 }
 
-export const IMAGE = 'localhost/trellis:test-deploy';
+const IMAGE = 'localhost/trellis:test-deploy';
+const bins = () => ({ nats: ensureNatsServer(), ferretdb: ensureFerretdb() });
 const RUN = `td${process.pid}`;
 const started = Date.now();
 const timings = {};
@@ -98,31 +108,10 @@ async function buildImage() {
   await podmanStreaming(buildArgs, { timeoutMs: 30 * 60_000 });
 }
 
-/** NATS and FerretDB as containers of the Trellis image, running the host's binaries. */
-export async function startServices(prefix, natsPort, mongoPort) {
-  const nats = ensureNatsServer();
-  const ferretdb = ensureFerretdb();
-  await runContainer(`${prefix}-nats`, IMAGE, ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', '/tmp/js'], {
-    entrypoint: '/opt/nats-server',
-    volumes: [`${nats}:/opt/nats-server:ro`],
-  });
-  await runContainer(
-    `${prefix}-mongo`,
-    IMAGE,
-    [
-      '-c',
-      `mkdir -p /tmp/f/data /tmp/f/state && exec /opt/ferretdb --handler=sqlite --sqlite-url=file:/tmp/f/data/ --state-dir=/tmp/f/state --listen-addr=127.0.0.1:${mongoPort} --telemetry=disable --debug-addr=- --log-level=info`,
-    ],
-    { entrypoint: '/bin/sh', volumes: [`${ferretdb}:/opt/ferretdb:ro`] },
-  );
-  await waitForLog(`${prefix}-nats`, /Server is ready/, 60_000, 'NATS ready');
-  await waitForLog(`${prefix}-mongo`, /Listening on/i, 60_000, 'FerretDB listening');
-}
-
 async function runPhase() {
   const [natsPort, mongoPort, grpcPort, metricsPort, w1Metrics, w2Metrics] = await freePorts(6);
   const prefix = `trellis-${RUN}`;
-  await startServices(prefix, natsPort, mongoPort);
+  await startServices(IMAGE, prefix, natsPort, mongoPort, bins());
   const coordinator = `${prefix}-coordinator`;
   await runContainer(
     coordinator,
@@ -211,7 +200,7 @@ try {
   if (phases.includes('helm')) await timed('helm', helmPhase);
   if (phases.includes('kube')) {
     await cleanup();
-    await timed('kube', () => kubePhase({ image: IMAGE, run: RUN, facts, freePorts, log }));
+    await timed('kube', () => kubePhase({ image: IMAGE, run: RUN, facts, freePorts, bins: bins() }));
   }
 } catch (err) {
   failed = err;

@@ -30,10 +30,11 @@ interface Waiter {
   since: number;
 }
 
-/** What waiting and running attempts ask for, summed (the autoscaling signal). */
+/** What waiting and running attempts ask for, summed (the autoscaling signal); `pending`: the waiting part. */
 export interface Demand {
   cpu: number;
   gpu: number;
+  pending: { cpu: number; gpu: number };
 }
 
 export class Dispatcher {
@@ -138,11 +139,13 @@ export class Dispatcher {
 
   /** Slots demanded by attempts waiting for a worker plus those running (held) on one. */
   demand(): Demand {
-    const demand: Demand = { cpu: 0, gpu: 0 };
+    const demand: Demand = { cpu: 0, gpu: 0, pending: { cpu: 0, gpu: 0 } };
     for (const w of this.waiting) {
-      demand.cpu += w.request.cpus;
-      demand.gpu += w.request.gpus;
+      demand.pending.cpu += w.request.cpus;
+      demand.pending.gpu += w.request.gpus;
     }
+    demand.cpu = demand.pending.cpu;
+    demand.gpu = demand.pending.gpu;
     for (const worker of this.workers.values()) {
       for (const hold of worker.holds.values()) {
         demand.cpu += hold.cpus;

@@ -5,6 +5,8 @@
  * `cleanup()` removes it all (containers, pods, kube-played objects), also after a failure.
  */
 import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,7 +17,9 @@ const ENV = {
 };
 
 const containers = new Set();
+/** The YAML of each played manifest (kube down needs it again). */
 const kubeFiles = new Set();
+const secrets = new Set();
 
 /** Runs `podman ...args`; resolves with stdout, rejects with stderr in the message. */
 export function podman(args, { timeoutMs = 120_000, input } = {}) {
@@ -57,9 +61,42 @@ export async function runContainer(name, image, command, { env = {}, volumes = [
   await podman([...args, image, ...command]);
 }
 
+/**
+ * A podman secret that `podman kube play` resolves a `secretKeyRef` against. podman 4.3 reads
+ * such a secret as JSON of key -> base64 value (a Secret object in the played YAML is stored as
+ * YAML and then cannot be read back), so it is made here; cleanup() removes it.
+ */
+export async function createKubeSecret(name, data) {
+  const json = JSON.stringify(
+    Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  );
+  secrets.add(name);
+  await podman(['secret', 'create', name, '-'], { input: json });
+}
+
+/** NATS JetStream and FerretDB as containers of `image`, running the host's own binaries. */
+export async function startServices(image, prefix, natsPort, mongoPort, bins) {
+  await runContainer(`${prefix}-nats`, image, ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', '/tmp/js'], {
+    entrypoint: '/opt/nats-server',
+    volumes: [`${bins.nats}:/opt/nats-server:ro`],
+  });
+  await runContainer(
+    `${prefix}-mongo`,
+    image,
+    [
+      '-c',
+      'mkdir -p /tmp/f/data /tmp/f/state && exec /opt/ferretdb --handler=sqlite --sqlite-url=file:/tmp/f/data/ ' +
+        `--state-dir=/tmp/f/state --listen-addr=127.0.0.1:${mongoPort} --telemetry=disable --debug-addr=- --log-level=info`,
+    ],
+    { entrypoint: '/bin/sh', volumes: [`${bins.ferretdb}:/opt/ferretdb:ro`] },
+  );
+  await waitForLog(`${prefix}-nats`, /Server is ready/, 60_000, 'NATS ready');
+  await waitForLog(`${prefix}-mongo`, /Listening on/i, 60_000, 'FerretDB listening');
+}
+
 /** `podman kube play FILE`; cleanup() runs `podman kube down FILE`. */
 export async function kubePlay(file, extraArgs = []) {
-  kubeFiles.add(file);
+  kubeFiles.add(readFileSync(file, 'utf8'));
   return podman(['kube', 'play', '--network', 'host', ...extraArgs, file], { timeoutMs: 180_000 });
 }
 
@@ -113,11 +150,15 @@ export async function imageExists(image) {
 /** Removes everything recorded, each step on its own (one failing does not skip the rest). */
 export async function cleanup() {
   const problems = [];
-  for (const file of kubeFiles) {
+  for (const yaml of kubeFiles) {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-kube-down-'));
     try {
-      await podman(['kube', 'down', file], { timeoutMs: 120_000 });
+      writeFileSync(join(dir, 'played.yaml'), yaml);
+      await podman(['kube', 'down', join(dir, 'played.yaml')], { timeoutMs: 120_000 });
     } catch (err) {
       problems.push(err.message);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }
   kubeFiles.clear();
@@ -129,5 +170,13 @@ export async function cleanup() {
     }
   }
   containers.clear();
+  for (const name of secrets) {
+    try {
+      await podman(['secret', 'rm', name]);
+    } catch (err) {
+      problems.push(err.message);
+    }
+  }
+  secrets.clear();
   return problems;
 }
