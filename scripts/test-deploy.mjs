@@ -182,6 +182,7 @@ async function helmPhase() {
       'tls.existingSecret=trellis-tls',
       'mongodb.existingSecret=trellis-mongodb',
     ],
+    keda: ['worker.gpu.enabled=true', 'keda.enabled=true', 'worker.gpu.gpusPerWorker=2'],
   });
   facts.push(`helm: lint ok, ${documents} documents valid`);
 }

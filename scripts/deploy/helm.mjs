@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { ROOT } from './podman.mjs';
 
 const HELM_VERSION = 'v3.22.0';
@@ -57,7 +58,7 @@ export function template(helm, { set = [], values = [], release = 'trellis', nam
 /**
  * `helm lint --strict` and `helm template | kubernetes-validate --strict` for each values set.
  * KEDA's ScaledObject has no schema among Kubernetes' own: it is checked by its own rules in
- * the caller (see scripts/test-deploy.mjs). Returns how many documents were validated.
+ * checkScaledObject. Returns how many documents were validated.
  */
 export function lintAndValidate(helm, validator, sets) {
   let documents = 0;
@@ -67,15 +68,48 @@ export function lintAndValidate(helm, validator, sets) {
       const lintArgs = ['lint', '--strict', CHART];
       for (const pair of set) lintArgs.push('--set', pair);
       execFileSync(helm, lintArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-      const yaml = template(helm, { set: [...set, 'keda.enabled=false'] });
+      const yaml = template(helm, { set });
       const file = join(dir, `${name}.yaml`);
       writeFileSync(file, yaml);
       const r = spawnSync(validator, ['--strict', '--kubernetes-version', KUBE_VERSION, file], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`kubernetes-validate --strict (${name}):\n${r.stdout}${r.stderr}`);
+      if (r.status !== 0 || /\bERROR\b/.test(r.stdout + r.stderr)) {
+        throw new Error(`kubernetes-validate --strict (${name}):\n${r.stdout}${r.stderr}`);
+      }
+      // Only KEDA's kind may lack a schema; anything else unvalidated is a failure.
+      for (const line of (r.stdout + r.stderr).split('\n').filter((l) => /Couldn't find schema/.test(l))) {
+        if (!/kind ScaledObject with api version keda\.sh\/v1alpha1/.test(line)) throw new Error(`${name}: ${line}`);
+      }
       documents += (r.stdout.match(/ is valid/g) ?? []).length;
+      const docs = parseAllDocuments(yaml)
+        .map((d) => d.toJS())
+        .filter(Boolean);
+      const scaled = docs.find((d) => d.kind === 'ScaledObject');
+      if (scaled) checkScaledObject(scaled, docs, name);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   return documents;
+}
+
+/**
+ * KEDA's ScaledObject has no schema among Kubernetes' own: check what matters for safe scaling —
+ * it targets the GPU worker Deployment (which leaves `replicas` to KEDA), triggers on the GPU
+ * slots of pending and running attempts, one replica per gpusPerWorker slots.
+ */
+function checkScaledObject(scaled, docs, name) {
+  const gpu = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === scaled.spec.scaleTargetRef.name);
+  const fail = (what) => {
+    throw new Error(`${name}: ScaledObject ${scaled.metadata.name}: ${what}`);
+  };
+  if (!gpu) fail(`scaleTargetRef ${scaled.spec.scaleTargetRef.name} is no Deployment of the chart`);
+  if (gpu.spec.replicas !== undefined) fail('the scaled Deployment sets replicas (KEDA and helm upgrades would fight)');
+  const limit = gpu.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu'];
+  if (limit === undefined) fail('the scaled Deployment requests no nvidia.com/gpu');
+  const [trigger] = scaled.spec.triggers;
+  if (trigger?.type !== 'prometheus') fail('the trigger is not prometheus');
+  if (!/trellis_slots_demanded\{resource="gpu"\}/.test(trigger.metadata.query)) fail(`query ${trigger.metadata.query}`);
+  if (trigger.metricType !== 'AverageValue' || Number(trigger.metadata.threshold) !== Number(limit)) {
+    fail(`threshold ${trigger.metadata.threshold} (${trigger.metricType}) is not the ${limit} GPUs of a worker`);
+  }
 }
