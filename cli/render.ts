@@ -255,6 +255,7 @@ export class ProgressView {
       else this.stream.write(`trial ${n} step ${step} ${info}\n`);
     } else if (event.type === 'stage.state') {
       const p = event.payload;
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- payload is untyped until issue 9 §3a types it
       const line = `stage ${event.stage} ${String(p.status)}${p.cached ? ' (cached)' : ''}${p.error ? `: ${String(p.error)}` : ''}`;
       if (this.multibar) this.multibar.log(`${line}\n`);
       else this.stream.write(`${line}\n`);
@@ -269,6 +270,7 @@ export class ProgressView {
           bar.stop();
         }
       } else {
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- payload is untyped until issue 9 §3a types it
         this.stream.write(`trial ${n} ${status}${event.payload.error ? `: ${String(event.payload.error)}` : ''}\n`);
       }
     }

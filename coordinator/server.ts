@@ -12,6 +12,7 @@ import { toGrpcError } from '../shared/errors.js';
 import { eventToProto, experimentToProto, trialToProto } from '../shared/convert.js';
 import type { Coordinator } from './coordinator.js';
 import type { ExperimentStatus } from '../shared/states.js';
+import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 
 /** Wraps an async unary handler: every error goes through the one mapping to gRPC codes. */
 function unary<Req, Res>(log: Logger, fn: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
@@ -104,7 +105,7 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
         },
         log,
       );
-      call.on('data', (message) => connection.onMessage(message));
+      call.on('data', (message: WorkerMessage__Output) => connection.onMessage(message));
       const closed = (): void => {
         if (ended) return;
         ended = true;

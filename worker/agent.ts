@@ -342,7 +342,7 @@ export class WorkerAgent {
       });
       log.info({ metrics: result.metrics, ms: Date.now() - started }, 'attempt succeeded');
     } catch (err) {
-      const reason = attempt.controller.signal.aborted ? attempt.controller.signal.reason : undefined;
+      const reason: unknown = attempt.controller.signal.aborted ? attempt.controller.signal.reason : undefined;
       if (reason instanceof StoppedError || err instanceof StoppedError) {
         const why = reason instanceof StoppedError ? reason.message : (err as Error).message;
         this.send({ stopped: { attempt_id: a.attempt_id, reason: why === 'handed_back' ? 'handed_back' : 'stopped' } });

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
 import { resolveTrialConfig } from '../../shared/spec/resolve.js';
-import type { AttemptDoc, BestTrial, ExperimentDoc, TrialDoc } from '../../shared/types.js';
+import type { AttemptDoc, ExperimentDoc, TrialDoc } from '../../shared/types.js';
 import { assertTransition, isTerminal, type AttemptStatus, type TrialStatus } from '../../shared/states.js';
 import type { Store, TrialExpect } from '../store/base.js';
 import type { EventLog } from '../event-log.js';

@@ -41,7 +41,7 @@ export class Rungs {
     max: number,
   ) {
     this.milestones = rungMilestones(grace, reduction, max);
-    this.recorded = this.milestones.map(() => new Map());
+    this.recorded = this.milestones.map(() => new Map<number, number>());
   }
 
   /** The decision for a new (trial, step, value) report; records it at its rung. */

@@ -18,8 +18,10 @@ interface NumberRule {
 function show(value: unknown): string {
   if (value === undefined) return 'undefined';
   try {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- last resort for what JSON cannot show
     return JSON.stringify(value) ?? String(value);
   } catch {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- last resort (BigInt, cycles)
     return String(value);
   }
 }

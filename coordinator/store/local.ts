@@ -326,7 +326,7 @@ export class LocalStore implements Store {
 
   private insertMetric(doc: MetricDoc): boolean {
     let byKey = this.metrics.get(doc.trialId);
-    if (!byKey) this.metrics.set(doc.trialId, (byKey = new Map()));
+    if (!byKey) this.metrics.set(doc.trialId, (byKey = new Map<string, MetricDoc>()));
     const key = `${doc.attempt}:${doc.step}`;
     if (byKey.has(key)) return false;
     byKey.set(key, doc);

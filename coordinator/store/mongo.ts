@@ -562,7 +562,7 @@ function parseWriteConcern(value: string | undefined): W {
 
 export function isDuplicateKey(err: unknown): boolean {
   if (err instanceof MongoBulkWriteError) {
-    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    const errors = [err.writeErrors].flat();
     return errors.length > 0 && errors.every((e) => e.code === 11000);
   }
   return err instanceof MongoError && (err.code === 11000 || err.code === 11001);
@@ -685,7 +685,7 @@ function decodeKey(key: string): string {
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object') return false;
-  const proto = Object.getPrototypeOf(v);
+  const proto: unknown = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
 }
 

@@ -12,7 +12,7 @@ export class SpecError extends Error {
 /** Parses YAML (a superset of JSON). Syntax errors name the line and column. */
 export function parseSpecText(text: string): unknown {
   try {
-    const doc = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+    const doc: unknown = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
       throw new SpecError(['spec: must be a YAML or JSON mapping (apiVersion, kind, name, ...)']);
     }

@@ -55,6 +55,7 @@ class Reader {
   async waitFor(predicate: (events: TrellisEvent[]) => boolean, what: string, timeoutMs = 15_000): Promise<void> {
     await waitUntil(
       () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows whatever the subscription threw
         if (this.failure) throw this.failure;
         return predicate(this.events);
       },

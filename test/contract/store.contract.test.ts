@@ -830,7 +830,7 @@ describe('MongoStore: connection and schema', () => {
     const client = new MongoClient(uri, { serverSelectionTimeoutMS: 2000 });
     try {
       const names = async (col: string) =>
-        (await client.db(db).collection(col).listIndexes().toArray()).map((i) => i.name as string);
+        ((await client.db(db).collection(col).listIndexes().toArray()) as { name: string }[]).map((i) => i.name);
       assert.ok((await names('metrics')).includes('trialId_attempt_step_unique'));
       assert.ok((await names('metrics')).includes('trialId_step'));
       assert.ok((await names('events')).includes('experimentId_seq_unique'));

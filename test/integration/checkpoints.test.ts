@@ -49,7 +49,7 @@ describe('checkpoints through the coordinator', () => {
       const resumedFrom = Number(trial!.info?.resumedFromEpoch);
       assert.ok(
         resumedFrom >= 2 && resumedFrom < 6,
-        `resumed from epoch ${resumedFrom} (killed after epoch ${metric.payload.step})`,
+        `resumed from epoch ${resumedFrom} (killed after epoch ${String(metric.payload.step)})`,
       );
       const steps = (await client.exportMetrics(experiment.id)).map((m) => m.step);
       assert.deepEqual(steps, [1, 2, 3, 4, 5, 6], 'each epoch once');

@@ -40,6 +40,7 @@ describe('the search history seen by the algorithm', () => {
   it('matches a from-scratch history at every suggestion (replicates, failures)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-history-'));
     const calls: { number: number; history: TrialObservation[] }[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(this)
     const original = TpeSearch.prototype.suggest;
     TpeSearch.prototype.suggest = function (this: TpeSearch, number, history) {
       calls.push({ number, history: structuredClone([...history]) });

@@ -67,8 +67,8 @@ describe('coordinator services', () => {
       const rc = new reflection.grpc.reflection.v1.ServerReflection(cluster.address, grpc.credentials.createInsecure());
       const call = rc.ServerReflectionInfo();
       const names = await new Promise<string[]>((resolve, reject) => {
-        call.on('data', (msg) => {
-          resolve((msg.list_services_response?.service ?? []).map((s: { name: string }) => s.name));
+        call.on('data', (msg: { list_services_response?: { service: { name: string }[] } }) => {
+          resolve((msg.list_services_response?.service ?? []).map((s) => s.name));
           call.end();
         });
         call.on('error', reject);

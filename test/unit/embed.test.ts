@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { trialSchema } from '../../shared/spec/schema.js';
 import { fakeAttempt, useWasmBackend, type FakeAttempt } from '../helpers/attempt.js';
-import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint } from '../../worker/runtimes/base.js';
+import { PermanentRunError, StoppedError, type Checkpoint } from '../../worker/runtimes/base.js';
 import {
   embedTask,
   fewShotAccuracy,

@@ -255,7 +255,7 @@ describe('random', () => {
       assert.ok(lr >= 1e-6 && lr <= 1);
       if (lr < 1e-3) lowDecades++;
     }
-    for (const c of counts) assert.ok(Math.abs(c / N - 1 / 3) < 0.04, `int counts ${counts}`);
+    for (const c of counts) assert.ok(Math.abs(c / N - 1 / 3) < 0.04, `int counts ${counts.join(',')}`);
     // Half of the log range lies below 1e-3.
     assert.ok(Math.abs(lowDecades / N - 0.5) < 0.04, `below 1e-3: ${lowDecades / N}`);
   });

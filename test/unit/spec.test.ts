@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access -- patches build malformed specs on purpose */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateSweep as validateSpec, validateSpecText } from '../../coordinator/experiments/validate.js';

@@ -426,6 +426,7 @@ export async function unpackArchive(data: Buffer, dir: string): Promise<number> 
 function describe(value: unknown): string {
   if (value instanceof Error) return value.message;
   if (value === undefined) return '';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown non-Error: show what it is
   return String(value);
 }
 
