@@ -14,7 +14,6 @@
  */
 import { createServer } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ROOT,
