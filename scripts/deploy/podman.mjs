@@ -20,6 +20,8 @@ const containers = new Set();
 /** The YAML of each played manifest (kube down needs it again). */
 const kubeFiles = new Set();
 const secrets = new Set();
+/** Pods that kube play started: their containers go with their anonymous volumes (the image's VOLUME). */
+const pods = new Set();
 
 /** Runs `podman ...args`; resolves with stdout, rejects with stderr in the message. */
 export function podman(args, { timeoutMs = 120_000, input } = {}) {
@@ -71,7 +73,14 @@ export async function createKubeSecret(name, data) {
     Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   );
   secrets.add(name);
-  await podman(['secret', 'create', name, '-'], { input: json });
+  // From a file: podman wants a real pipe for `-`, and node's child stdin is a socket.
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-secret-'));
+  try {
+    writeFileSync(join(dir, 'data.json'), json, { mode: 0o600 });
+    await podman(['secret', 'create', name, join(dir, 'data.json')]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** NATS JetStream and FerretDB as containers of `image`, running the host's own binaries. */
@@ -97,7 +106,9 @@ export async function startServices(image, prefix, natsPort, mongoPort, bins) {
 /** `podman kube play FILE`; cleanup() runs `podman kube down FILE`. */
 export async function kubePlay(file, extraArgs = []) {
   kubeFiles.add(readFileSync(file, 'utf8'));
-  return podman(['kube', 'play', '--network', 'host', ...extraArgs, file], { timeoutMs: 180_000 });
+  const out = await podman(['kube', 'play', ...extraArgs, file], { timeoutMs: 180_000 });
+  for (const m of out.matchAll(/^Pod:\n([0-9a-f]{64})$/gm)) pods.add(m[1]);
+  return out;
 }
 
 /**
@@ -150,6 +161,15 @@ export async function imageExists(image) {
 /** Removes everything recorded, each step on its own (one failing does not skip the rest). */
 export async function cleanup() {
   const problems = [];
+  for (const pod of pods) {
+    try {
+      const ids = (await podman(['ps', '-a', '-q', '--filter', `pod=${pod}`])).split('\n').filter(Boolean);
+      if (ids.length > 0) await podman(['rm', '-f', '-v', '-t', '0', ...ids], { timeoutMs: 120_000 });
+    } catch (err) {
+      problems.push(err.message);
+    }
+  }
+  pods.clear();
   for (const yaml of kubeFiles) {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-kube-down-'));
     try {
@@ -164,7 +184,7 @@ export async function cleanup() {
   kubeFiles.clear();
   if (containers.size > 0) {
     try {
-      await podman(['rm', '-f', '-t', '0', '--ignore', ...containers], { timeoutMs: 120_000 });
+      await podman(['rm', '-f', '-v', '-t', '0', '--ignore', ...containers], { timeoutMs: 120_000 });
     } catch (err) {
       problems.push(err.message);
     }
