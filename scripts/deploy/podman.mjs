@@ -163,7 +163,10 @@ export async function cleanup() {
   const problems = [];
   for (const pod of pods) {
     try {
-      const ids = (await podman(['ps', '-a', '-q', '--filter', `pod=${pod}`])).split('\n').filter(Boolean);
+      const ids = (await podman(['ps', '-a', '--filter', `pod=${pod}`, '--format', '{{.ID}} {{.IsInfra}}']))
+        .split('\n')
+        .filter((line) => line.endsWith(' false'))
+        .map((line) => line.split(' ')[0]);
       if (ids.length > 0) await podman(['rm', '-f', '-v', '-t', '0', ...ids], { timeoutMs: 120_000 });
     } catch (err) {
       problems.push(err.message);
