@@ -15,7 +15,7 @@ import { createStore } from '../coordinator/store/registry.js';
 import { createBus } from '../coordinator/bus/registry.js';
 import type { Store } from '../coordinator/store/base.js';
 import type { EventBus } from '../coordinator/bus/base.js';
-import type { CoordinatorObserver } from '../coordinator/observer.js';
+import type { CoordinatorMetrics } from '../coordinator/metrics.js';
 
 export interface EmbeddedOptions {
   dir: string;
@@ -30,8 +30,8 @@ export interface EmbeddedOptions {
   /** Explicit store and bus (tests); default: chosen from the environment. */
   store?: Store;
   bus?: EventBus;
-  /** Told what the metrics need (coordinator/metrics.ts); none by default. */
-  observer?: CoordinatorObserver;
+  /** Prometheus metrics of the coordinator (store timed, attempts observed, attached); none by default. */
+  metrics?: CoordinatorMetrics;
 }
 
 export interface Embedded {
@@ -48,15 +48,17 @@ export const CLI_PATH = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
-  const store = options.store ?? createStore({ ...process.env, dir: join(options.dir, 'store') });
+  const plainStore = options.store ?? createStore({ ...process.env, dir: join(options.dir, 'store') });
+  const store = options.metrics ? options.metrics.timeStore(plainStore) : plainStore;
   const bus = options.bus ?? createBus({ ...process.env });
   const coordinator = new Coordinator({
     store,
     bus,
     log: options.log,
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
-    ...(options.observer ? { observer: options.observer } : {}),
+    ...(options.metrics ? { observer: options.metrics } : {}),
   });
+  options.metrics?.attach(coordinator);
   await coordinator.start();
   const server = await startServer(coordinator, options.listen ?? '127.0.0.1:0', options.log);
   const cpus = options.cpusPerWorker ?? Math.max(1, Math.floor(availableParallelism() / Math.max(1, options.workers)));

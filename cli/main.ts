@@ -187,10 +187,11 @@ export function buildProgram(): Command {
     .option('--dir <path>', 'state directory (store, logs)', process.env.TRELLIS_HOME ?? '.trellis')
     .option('--cpus <n>', 'CPUs each local worker advertises', positiveNumber('--cpus'))
     .option('--no-cache', 'pipelines: do not reuse cached stage outputs')
+    .addOption(metricsListenOption())
     .action(
       async (
         specPath: string,
-        opts: { workers: number; json?: boolean; dir: string; cpus?: number; cache: boolean },
+        opts: { workers: number; json?: boolean; dir: string; cpus?: number; cache: boolean; metricsListen?: string },
       ) => {
         const text = readSpec(specPath);
         // Check the spec before starting anything: a bad spec exits 2 with nothing started.
@@ -199,12 +200,16 @@ export function buildProgram(): Command {
         const log = createLogger('trellis', process.env.TRELLIS_LOG_LEVEL ?? 'warn');
         const { startEmbedded } = await import('./embedded.js');
         const started = Date.now();
+        const { CoordinatorMetrics } = await import('../coordinator/metrics.js');
+        const metrics = opts.metricsListen ? new CoordinatorMetrics() : undefined;
         const embedded = await startEmbedded({
           dir: resolve(opts.dir),
           workers: opts.workers,
           log,
           ...(opts.cpus ? { cpusPerWorker: opts.cpus } : {}),
+          ...(metrics ? { metrics } : {}),
         });
+        const metricsServer = metrics ? await serveMetrics(metrics.registry, opts.metricsListen!, log) : undefined;
         const client = new TrellisClient(embedded.address);
         let code = 1;
         try {
@@ -217,6 +222,7 @@ export function buildProgram(): Command {
           if (!opts.json) process.stderr.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
         } finally {
           client.close();
+          await metricsServer?.close();
           await embedded.close();
         }
         process.exitCode = code;

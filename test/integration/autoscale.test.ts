@@ -40,9 +40,8 @@ describe('autoscaling on trellis_slots_demanded', () => {
       cpusPerWorker: 1,
       store: new LocalStore(join(dir, 'store')),
       bus: new LocalBus(),
-      observer: metrics,
+      metrics,
     });
-    metrics.attach(embedded.coordinator);
     const { coordinator } = embedded;
     const client = new TrellisClient(embedded.address);
     const series: Sample[] = [];

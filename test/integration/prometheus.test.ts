@@ -57,11 +57,10 @@ describe('coordinator metrics over HTTP', () => {
       log,
       leaseMs: 6000,
       cpusPerWorker: 1,
-      store: metrics.timeStore(new LocalStore(join(dir, 'store'))),
+      store: new LocalStore(join(dir, 'store')),
       bus: new LocalBus(),
-      observer: metrics,
+      metrics,
     });
-    metrics.attach(embedded.coordinator);
     const server = await serveMetrics(metrics.registry, '127.0.0.1:0', log);
     const client = new TrellisClient(embedded.address);
     const seen: TrellisEvent[] = [];

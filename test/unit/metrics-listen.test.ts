@@ -25,8 +25,8 @@ describe('--metrics-listen', () => {
   });
 
   it('is a usage error (exit 2) on the command line', async () => {
-    for (const command of ['coordinator', 'worker']) {
-      const { code, stderr } = await trellis([command, '--metrics-listen', 'nope'], tmpdir());
+    for (const command of [['coordinator'], ['worker'], ['run', 'examples/quickstart.yaml']]) {
+      const { code, stderr } = await trellis([...command, '--metrics-listen', 'nope'], tmpdir());
       assert.equal(code, 2, stderr);
       assert.match(stderr, /--metrics-listen: "nope" is not HOST:PORT/);
     }
