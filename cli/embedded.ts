@@ -16,6 +16,7 @@ import { createBus } from '../coordinator/bus/registry.js';
 import type { Store } from '../coordinator/store/base.js';
 import type { EventBus } from '../coordinator/bus/base.js';
 import type { CoordinatorMetrics } from '../coordinator/metrics.js';
+import { env, inheritedEnv } from '../shared/env.js';
 
 export interface EmbeddedOptions {
   dir: string;
@@ -48,9 +49,9 @@ export const CLI_PATH = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
-  const plainStore = options.store ?? createStore({ ...process.env, dir: join(options.dir, 'store') });
+  const plainStore = options.store ?? createStore({ ...env(), dir: join(options.dir, 'store') });
   const store = options.metrics ? options.metrics.timeStore(plainStore) : plainStore;
-  const bus = options.bus ?? createBus({ ...process.env });
+  const bus = options.bus ?? createBus(env());
   const coordinator = new Coordinator({
     store,
     bus,
@@ -82,7 +83,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
         id ?? `local-${process.pid}-${n}`,
         ...(spawnOptions.args ?? []),
       ],
-      { stdio: ['ignore', logFile, logFile], env: { ...process.env, ...options.workerEnv } },
+      { stdio: ['ignore', logFile, logFile], env: { ...inheritedEnv(), ...options.workerEnv } },
     );
     closeSync(logFile);
     workers.push(child);

@@ -22,6 +22,7 @@ import {
 } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
 import type { ExperimentStatus } from '../shared/states.js';
+import { env } from '../shared/env.js';
 
 export type { ExperimentView, TrialView } from '../shared/convert.js';
 export type { TrellisEvent } from '../shared/events.js';
@@ -52,7 +53,7 @@ export class TrellisClient {
   private readonly timeoutMs: number;
 
   constructor(
-    readonly address: string = process.env.TRELLIS_COORDINATOR ?? '127.0.0.1:50051',
+    readonly address: string = env().TRELLIS_COORDINATOR,
     options: ClientOptions = {},
   ) {
     const { proto } = loadProto();

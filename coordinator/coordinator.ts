@@ -20,7 +20,9 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, Unavailab
 import { isTerminal, type ExperimentStatus } from '../shared/states.js';
 import type { TrellisEvent } from '../shared/events.js';
 import type { ExperimentDoc, MetricDoc, TrialDoc } from '../shared/types.js';
+import { mapArtifactRefs } from '../shared/artifact-refs.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
+import { env } from '../shared/env.js';
 
 export interface CoordinatorOptions {
   store: Store;
@@ -71,7 +73,7 @@ export class Coordinator {
     this.bus = options.bus;
     this.log = options.log;
     this.observer = options.observer;
-    const leaseMs = options.leaseMs ?? (Number(process.env.TRELLIS_LEASE_MS) || 30_000);
+    const leaseMs = options.leaseMs ?? env().TRELLIS_LEASE_MS;
     this.leases = new LeaseTable(leaseMs);
     this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
     this.patient = retrying(this.store, this.log, this.lifetime.signal);
@@ -470,7 +472,7 @@ export class Coordinator {
           // Large outputs arrive as {"$artifact": id} (resolved on the worker). Validate a copy in
           // which they read as pending references, which task validators leave alone; store the
           // spec (defaults filled in) with the references intact.
-          validateSpec(artifactRefsAsPending(spec));
+          validateSpec(mapArtifactRefs(spec, (id) => `\${artifact.${id}}`));
           const validated = validateSpec(spec, { skipTaskChecks: true });
           return (await this.create(validated, requestId, parentId)).experiment;
         },
@@ -596,17 +598,6 @@ export class Coordinator {
     this.state = state;
     for (const listener of this.stateListeners) listener(state);
   }
-}
-
-/** A copy with every `{"$artifact": id}` replaced by the placeholder text `${artifact.id}`. */
-function artifactRefsAsPending(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(artifactRefsAsPending);
-  if (value && typeof value === 'object') {
-    const ref = (value as { $artifact?: unknown }).$artifact;
-    if (typeof ref === 'string' && Object.keys(value).length === 1) return `\${artifact.${ref}}`;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, artifactRefsAsPending(v)]));
-  }
-  return value;
 }
 
 function isFinalEvent(event: TrellisEvent): boolean {

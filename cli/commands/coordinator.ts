@@ -1,0 +1,48 @@
+/**
+ * `trellis coordinator`: the coordinator's gRPC server, on MongoDB and NATS when MONGODB_URI and
+ * NATS_URL are set, else on a local store and an in-process bus.
+ */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { env } from '../../shared/env.js';
+import { createLogger } from '../../shared/log.js';
+import { serveMetrics } from '../../shared/metrics-http.js';
+import { installShutdown, metricsListenOption } from '../common.js';
+
+export function addCoordinatorCommand(program: Command): void {
+  program
+    .command('coordinator')
+    .description('run the coordinator (MongoDB and NATS when MONGODB_URI and NATS_URL are set, else embedded)')
+    .option('--listen <host:port>', 'address to listen on', '0.0.0.0:50051')
+    .option('--dir <path>', 'local store directory when MONGODB_URI is not set', env().TRELLIS_HOME)
+    .addOption(metricsListenOption())
+    .action(async (opts: { listen: string; dir: string; metricsListen?: string }) => {
+      const log = createLogger('coordinator');
+      const { Coordinator } = await import('../../coordinator/coordinator.js');
+      const { startServer } = await import('../../coordinator/server.js');
+      const { createStore } = await import('../../coordinator/store/registry.js');
+      const { createBus } = await import('../../coordinator/bus/registry.js');
+      const { CoordinatorMetrics } = await import('../../coordinator/metrics.js');
+      const metrics = opts.metricsListen ? new CoordinatorMetrics() : undefined;
+      const store = createStore({ ...env(), dir: resolve(opts.dir, 'store') });
+      const coordinator = new Coordinator({
+        store: metrics ? metrics.timeStore(store) : store,
+        bus: createBus(env()),
+        log,
+        ...(metrics ? { observer: metrics } : {}),
+      });
+      metrics?.attach(coordinator);
+      const metricsServer = metrics ? await serveMetrics(metrics.registry, opts.metricsListen!, log) : undefined;
+      const server = await startServer(coordinator, opts.listen, log);
+      installShutdown(async () => {
+        await server.close();
+        await coordinator.close();
+        await metricsServer?.close();
+      });
+      log.info({ address: server.address, port: server.port }, 'coordinator listening');
+      await coordinator.start();
+      await metrics?.seed(coordinator.store);
+      log.info({ store: coordinator.store.kind, bus: coordinator.bus.kind }, 'coordinator serving');
+      process.stderr.write(`LISTENING ${server.port}\n`);
+    });
+}
