@@ -127,7 +127,15 @@ export interface TrialView {
   info?: Record<string, unknown>;
   error?: string;
   lineage?: unknown[];
-  attemptHistory: { n: number; id: string; workerId: string; status: string; error?: string }[];
+  attemptHistory: {
+    n: number;
+    id: string;
+    workerId: string;
+    status: string;
+    startedAt: number;
+    endedAt?: number;
+    error?: string;
+  }[];
 }
 
 export function trialFromProto(p: Trial__Output): TrialView {
@@ -148,6 +156,8 @@ export function trialFromProto(p: Trial__Output): TrialView {
       id: a.id,
       workerId: a.worker_id,
       status: a.status,
+      startedAt: Number(a.started_at_ms),
+      ...(Number(a.ended_at_ms) > 0 ? { endedAt: Number(a.ended_at_ms) } : {}),
       ...(a.error ? { error: a.error } : {}),
     })),
   };

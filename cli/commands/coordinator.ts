@@ -15,8 +15,9 @@ export function addCoordinatorCommand(program: Command): void {
     .description('run the coordinator (MongoDB and NATS when MONGODB_URI and NATS_URL are set, else embedded)')
     .option('--listen <host:port>', 'address to listen on', '0.0.0.0:50051')
     .option('--dir <path>', 'local store directory when MONGODB_URI is not set', env().TRELLIS_HOME)
+    .option('--http <host:port>', 'also serve the web dashboard and its read-only JSON API here')
     .addOption(metricsListenOption())
-    .action(async (opts: { listen: string; dir: string; metricsListen?: string }) => {
+    .action(async (opts: { listen: string; dir: string; http?: string; metricsListen?: string }) => {
       const log = createLogger('coordinator');
       const { Coordinator } = await import('../../coordinator/coordinator.js');
       const { startServer } = await import('../../coordinator/server.js');
@@ -32,9 +33,17 @@ export function addCoordinatorCommand(program: Command): void {
         ...(metrics ? { observer: metrics } : {}),
       });
       metrics?.attach(coordinator);
+      const { startHttpServer, parseListen } = await import('../../coordinator/http/server.js');
+      if (opts.http) parseListen(opts.http);
       const metricsServer = metrics ? await serveMetrics(metrics.registry, opts.metricsListen!, log) : undefined;
       const server = await startServer(coordinator, opts.listen, log);
+      const http = opts.http ? await startHttpServer(coordinator, opts.http, log) : undefined;
+      if (http) {
+        log.info({ url: http.url }, 'dashboard listening');
+        process.stderr.write(`DASHBOARD ${http.url}\n`);
+      }
       installShutdown(async () => {
+        await http?.close();
         await server.close();
         await coordinator.close();
         await metricsServer?.close();
