@@ -3,14 +3,52 @@
  * `seq` is per experiment, starts at 1 and has no gaps; consumers de-duplicate on it.
  * Subjects: trellis.v1.exp.<id>.state, trellis.v1.exp.<id>.trial.<n>.{state,metric},
  * trellis.v1.exp.<id>.stage.<name>.state, trellis.v1.worker.<id>.state.
+ *
+ * `EventPayloads` is the one map from event type to payload; `TrellisEvent` is a union
+ * discriminated by `type`, so `event.type === 'trial.metric'` narrows `event.payload`.
  */
-export type EventType =
-  'experiment.state' | 'trial.state' | 'trial.metric' | 'attempt.state' | 'stage.state' | 'worker.state';
+import type { Params } from './spec/space.js';
+import type { BestTrial } from './types.js';
+import { isTerminal, type ExperimentStatus, type StageStatus, type TrialStatus, type WorkerStatus } from './states.js';
 
-export interface TrellisEvent {
+export interface EventPayloads {
+  'experiment.state': {
+    status: ExperimentStatus;
+    /** On `pending` (the experiment was created). */
+    name?: string;
+    kind?: 'Sweep' | 'Pipeline';
+    error?: string;
+    /** On a sweep's terminal state, when it has a best trial. */
+    best?: BestTrial;
+  };
+  'trial.state': {
+    status: TrialStatus;
+    params: Params;
+    /** The latest attempt's number (0 before the first) and worker ('' before the first). */
+    attempt: number;
+    workerId: string;
+    /** On succeeded and pruned. */
+    metrics?: Record<string, number>;
+    error?: string;
+  };
+  'trial.metric': { step: number; attempt: number; values: Record<string, number> };
+  'stage.state': {
+    status: StageStatus;
+    cached: boolean;
+    attempt: number;
+    childId?: string;
+    metrics?: Record<string, number>;
+    error?: string;
+  };
+  'worker.state': { status: WorkerStatus };
+}
+
+export type EventType = keyof EventPayloads;
+
+interface EventOf<T extends EventType> {
   /** Per-experiment sequence number (0 for worker events, which belong to no experiment). */
   seq: number;
-  type: EventType;
+  type: T;
   /** Epoch milliseconds. */
   time: number;
   experimentId?: string;
@@ -18,8 +56,13 @@ export interface TrellisEvent {
   trialId?: string;
   workerId?: string;
   stage?: string;
-  payload: Record<string, unknown>;
+  payload: EventPayloads[T];
 }
+
+export type TrellisEvent = { [T in EventType]: EventOf<T> }[EventType];
+
+/** An event as emitted, before the event log gives it its `seq` and `time`. */
+export type NewEvent = { [T in EventType]: Omit<EventOf<T>, 'seq' | 'time'> }[EventType];
 
 export const SUBJECT_ROOT = 'trellis.v1';
 
@@ -29,7 +72,6 @@ export function subjectOf(event: TrellisEvent): string {
     case 'experiment.state':
       return `${exp}.state`;
     case 'trial.state':
-    case 'attempt.state':
       return `${exp}.trial.${event.trialNumber ?? 0}.state`;
     case 'trial.metric':
       return `${exp}.trial.${event.trialNumber ?? 0}.metric`;
@@ -43,6 +85,11 @@ export function subjectOf(event: TrellisEvent): string {
 /** Message id used for de-duplication of a re-published event. */
 export function eventId(event: TrellisEvent): string {
   return event.type === 'worker.state'
-    ? `w:${event.workerId}:${event.time}:${String(event.payload.status)}`
+    ? `w:${event.workerId}:${event.time}:${event.payload.status}`
     : `e:${event.experimentId}:${event.seq}`;
+}
+
+/** The experiment's terminal state event: the last event of its stream. */
+export function isFinalEvent(event: TrellisEvent): event is EventOf<'experiment.state'> {
+  return event.type === 'experiment.state' && isTerminal('experiment', event.payload.status);
 }
