@@ -3,6 +3,7 @@
  * the one-JSON-document output, a client that is always closed, flag parsers, following an
  * experiment to its end, and the shutdown of the long-running commands.
  */
+import { parseListen } from '../shared/metrics-http.js';
 import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TrellisClient } from '../client/index.js';
@@ -73,6 +74,21 @@ export function positiveNumber(name: string) {
     if (!(n > 0)) throw new UsageError(`${name}: must be a number > 0, got ${value}`);
     return n;
   };
+}
+
+/** `--metrics-listen HOST:PORT` (coordinator, worker, run): Prometheus /metrics, off unless given. */
+export function metricsListenOption(): Option {
+  return new Option(
+    '--metrics-listen <host:port>',
+    'serve Prometheus metrics on http://HOST:PORT/metrics (off by default)',
+  ).argParser((value) => {
+    try {
+      parseListen(value);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    return value;
+  });
 }
 
 /** `--coordinator`, defaulting to TRELLIS_COORDINATOR. */

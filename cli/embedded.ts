@@ -16,6 +16,7 @@ import { createStore } from '../coordinator/store/registry.js';
 import { createBus } from '../coordinator/bus/registry.js';
 import type { Store } from '../coordinator/store/base.js';
 import type { EventBus } from '../coordinator/bus/base.js';
+import type { CoordinatorMetrics } from '../coordinator/metrics.js';
 import { env, inheritedEnv } from '../shared/env.js';
 import { StaticTokens } from '../coordinator/auth/tokens.js';
 
@@ -40,6 +41,8 @@ export interface EmbeddedOptions {
   /** Explicit store and bus (tests); default: chosen from the environment. */
   store?: Store;
   bus?: EventBus;
+  /** Prometheus metrics of the coordinator (store timed, attempts observed, attached); none by default. */
+  metrics?: CoordinatorMetrics;
 }
 
 export interface Embedded {
@@ -60,14 +63,17 @@ export const CLI_PATH = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
-  const store = options.store ?? createStore({ ...env(), dir: join(options.dir, 'store') });
+  const plainStore = options.store ?? createStore({ ...env(), dir: join(options.dir, 'store') });
+  const store = options.metrics ? options.metrics.timeStore(plainStore) : plainStore;
   const bus = options.bus ?? createBus(env());
   const coordinator = new Coordinator({
     store,
     bus,
     log: options.log,
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+    ...(options.metrics ? { observer: options.metrics } : {}),
   });
+  options.metrics?.attach(coordinator);
   await coordinator.start();
   const tokens = options.ephemeralTokens ? new StaticTokens() : undefined;
   const clientToken = tokens?.issue('local', 'admin');

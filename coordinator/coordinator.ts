@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Store } from './store/base.js';
 import type { EventBus } from './bus/base.js';
 import { EventLog } from './event-log.js';
+import type { CoordinatorObserver } from './observer.js';
 import { retrying } from './store/retrying.js';
 import { Dispatcher, type WorkerSession } from './dispatch/dispatcher.js';
 import { LeaseTable } from './dispatch/leases.js';
@@ -31,6 +32,8 @@ export interface CoordinatorOptions {
   leaseMs?: number;
   /** How often workers heartbeat (default a third of the lease). */
   heartbeatMs?: number;
+  /** Told what the metrics need beyond events (coordinator/metrics.ts). */
+  observer?: CoordinatorObserver;
 }
 
 type State = 'created' | 'starting' | 'running' | 'closing' | 'closed';
@@ -43,6 +46,7 @@ export class Coordinator {
   readonly leases: LeaseTable;
   readonly heartbeatMs: number;
   private readonly log: Logger;
+  private readonly observer: CoordinatorObserver | undefined;
   private readonly runners = new Map<string, SweepRunner>();
   private readonly pipelines = new Map<string, PipelineRunner>();
   private readonly runs = new Set<Promise<void>>();
@@ -62,6 +66,7 @@ export class Coordinator {
     this.store = options.store;
     this.bus = options.bus;
     this.log = options.log;
+    this.observer = options.observer;
     const leaseMs = options.leaseMs ?? env().TRELLIS_LEASE_MS;
     this.leases = new LeaseTable(leaseMs);
     this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
@@ -324,6 +329,7 @@ export class Coordinator {
       dispatcher: this.dispatcher,
       leases: this.leases,
       log: this.log,
+      observer: this.observer,
     });
     this.runners.set(experiment.id, runner);
     const run = runner.run().finally(() => {

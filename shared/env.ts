@@ -70,6 +70,14 @@ const schema = z.object({
     .min(100, { error: 'must be a whole number of milliseconds >= 100' })
     .default(30_000),
   // -- workers
+  TRELLIS_WORKER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, { error: 'must be 1-253 letters, digits, ".", "_" or "-"' })
+    .optional(),
+  TRELLIS_WORKER_MEMORY: z.coerce
+    .number({ error: 'must be a number of bytes > 0' })
+    .positive({ error: 'must be a number of bytes > 0' })
+    .optional(),
   TRELLIS_REAPER: flag('kill the programs of a worker that dies').default(true),
   TRELLIS_TF_BACKEND: z
     .string()

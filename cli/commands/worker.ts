@@ -2,11 +2,20 @@
  * `trellis worker`: a worker that takes trials from a coordinator, advertising its CPUs, GPUs,
  * memory, labels and runtimes.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { availableParallelism, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { createLogger } from '../../shared/log.js';
-import { coordinatorOption, getCallerToken, installShutdown, positiveNumber, UsageError } from '../common.js';
+import { env } from '../../shared/env.js';
+import { serveMetrics, type MetricsServer } from '../../shared/metrics-http.js';
+import {
+  coordinatorOption,
+  getCallerToken,
+  installShutdown,
+  metricsListenOption,
+  positiveNumber,
+  UsageError,
+} from '../common.js';
 
 function detectGpus(spec: string | undefined): { id: string; name: string; memoryBytes: number }[] {
   if (spec !== undefined) {
@@ -60,10 +69,19 @@ export function addWorkerCommand(program: Command): void {
     .command('worker')
     .description('run a worker that takes trials from a coordinator')
     .addOption(coordinatorOption())
-    .option('--id <id>', 'worker id (default host-pid-random)')
+    .addOption(
+      new Option('--id <id>', 'worker id (env TRELLIS_WORKER_ID; default host-pid-random)').default(
+        env().TRELLIS_WORKER_ID,
+      ),
+    )
     .option('--cpus <n>', 'CPU slots to advertise', positiveNumber('--cpus'), availableParallelism())
     .option('--gpus <ids>', 'GPU ids to advertise, comma-separated (default: nvidia-smi, or none)')
-    .option('--memory <bytes>', 'memory to advertise in bytes', (v) => Number(v), totalmem())
+    .option(
+      '--memory <bytes>',
+      'memory to advertise in bytes (env TRELLIS_WORKER_MEMORY)',
+      positiveNumber('--memory'),
+      env().TRELLIS_WORKER_MEMORY ?? totalmem(),
+    )
     .option('--labels <k=v,...>', 'labels trials can require')
     .option('--runtimes <names>', 'runtimes to offer, comma-separated (default all but command)')
     .option(
@@ -76,9 +94,11 @@ export function addWorkerCommand(program: Command): void {
       positiveNumber('--grace'),
       30,
     )
+    .addOption(metricsListenOption())
     .action(
       async (opts: {
         coordinator: string;
+        metricsListen?: string;
         id?: string;
         cpus: number;
         gpus?: string;
@@ -92,11 +112,12 @@ export function addWorkerCommand(program: Command): void {
         const log = createLogger('worker');
         const { WorkerAgent } = await import('../../worker/agent.js');
         const token = getCallerToken();
+        const gpus = detectGpus(opts.gpus);
         const agent = new WorkerAgent({
           coordinator: opts.coordinator,
           ...(opts.id ? { id: opts.id } : {}),
           cpus: opts.cpus,
-          gpus: detectGpus(opts.gpus),
+          gpus,
           memoryBytes: opts.memory,
           labels: parseLabels(opts.labels),
           ...(opts.runtimes ? { runtimes: opts.runtimes.split(',') } : {}),
@@ -105,7 +126,15 @@ export function addWorkerCommand(program: Command): void {
           log,
           shutdownGraceMs: opts.grace * 1000,
         });
-        installShutdown(() => agent.shutdown());
+        let metricsServer: MetricsServer | undefined;
+        if (opts.metricsListen) {
+          const { workerMetrics } = await import('../../worker/metrics.js');
+          metricsServer = await serveMetrics(workerMetrics(agent, { cpus: opts.cpus, gpus }), opts.metricsListen, log);
+        }
+        installShutdown(async () => {
+          await agent.shutdown();
+          await metricsServer?.close();
+        });
         agent.start();
         log.info({ coordinator: opts.coordinator, id: agent.id }, 'worker started');
       },

@@ -19,6 +19,7 @@ import type { Store } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { LeaseTable } from '../dispatch/leases.js';
+import type { CoordinatorObserver } from '../observer.js';
 import type { AttemptRouter } from '../dispatch/worker-session.js';
 import type { SlotRequest } from '../dispatch/slots.js';
 import type { SearchAlgorithm } from '../search/base.js';
@@ -38,6 +39,7 @@ export interface RunnerContext {
   dispatcher: Dispatcher;
   leases: LeaseTable;
   log: Logger;
+  observer?: CoordinatorObserver | undefined;
 }
 
 interface Running {
@@ -264,6 +266,7 @@ export class SweepRunner implements AttemptRouter {
     if (!decision) return trial; // pruned/cancelled already applied
     const attempt = trial.attempts.at(-1)!;
     await this.apply(trial, attempt.id, decision);
+    this.ctx.observer?.attemptEnded(decision.attemptStatus);
     this.log.info(
       { trialId: trial.id, attempt: attempt.n, outcome: outcome.kind, status: trial.status },
       'attempt ended',

@@ -55,7 +55,7 @@ describe('security: safe defaults', () => {
 
   it('documents the loopback default in --help', async () => {
     const help = await cli(['coordinator', '--help']);
-    assert.match(help.stdout, /default: "127\.0\.0\.1:50051"/);
+    assert.match(help.stdout, /default:\s+"127\.0\.0\.1:50051"/);
     assert.match(help.stdout, /--tokens <file>/);
   });
 });
