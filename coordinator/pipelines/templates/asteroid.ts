@@ -10,6 +10,7 @@
  * pretraining uses the unlabeled cheap frames (sliced score matching) instead.
  */
 import { z } from 'zod';
+import { mlffModelShape } from '../../../shared/catalogue/tasks/mlff.js';
 import { parseParams, TemplateError, type PipelineTemplate } from './base.js';
 import { chemLabelsParamsShape, chemLabelStages } from './chem-labels.js';
 
@@ -37,15 +38,7 @@ const paramsSchema = z.strictObject({
   /** Batch size of the pretraining; default 50. */
   pretrainBatchSize: z.number().int().positive().optional(),
   /** MLFF size: { basis, hidden, cutoff, muMin, muMax }. */
-  model: z
-    .strictObject({
-      basis: z.number().int().positive().optional(),
-      hidden: z.array(z.number().int().positive()).min(1).optional(),
-      cutoff: z.number().positive().optional(),
-      muMin: z.number().positive().optional(),
-      muMax: z.number().positive().optional(),
-    })
-    .optional(),
+  model: z.strictObject(mlffModelShape).optional(),
   /** Epochs of the accurate-data stages (teacher, baseline, fine-tuning). */
   epochs: z.number().int().positive().optional(),
   /** Epochs of the cheap-data pretraining. */

@@ -13,6 +13,15 @@ import type { TrialConfig } from '../../spec/schema.js';
 import type { TaskDescriptor } from './base.js';
 import { parseJsonString } from './options.js';
 
+/** MLFF size: { basis, hidden, cutoff, muMin, muMax } (the asteroid template takes the same). */
+export const mlffModelShape = {
+  basis: z.number().int().positive().optional(),
+  hidden: z.array(z.number().int().positive()).min(1).optional(),
+  cutoff: z.number().positive().optional(),
+  muMin: z.number().positive().optional(),
+  muMax: z.number().positive().optional(),
+};
+
 export const MLFF_WEIGHTS_FORMAT = 'trellis-mlff/v1';
 
 /** The envelope of an `MlffWeights` object (or its JSON text): `invalid MLFF weights: ...`. */
@@ -68,15 +77,7 @@ export const mlffTrainOptionsSchema = z.object({
   checkpointSeconds: z.number().min(0).default(10),
   /** When given, must equal the hash of the regenerated training frames (see mlff-bias's output). */
   framesHash: z.string().optional(),
-  model: z
-    .object({
-      basis: z.number().int().positive().optional(),
-      hidden: z.array(z.number().int().positive()).min(1).optional(),
-      cutoff: z.number().positive().optional(),
-      muMin: z.number().positive().optional(),
-      muMax: z.number().positive().optional(),
-    })
-    .optional(),
+  model: z.object(mlffModelShape).optional(),
 });
 
 export const mlffBiasOptionsSchema = z.object({
