@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { TrellisClient } from '../client/index.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
+import { trellisVersion } from '../shared/version.js';
 import { describeTrials, leaderboard, pipelineSummary, ProgressView, runDocument, trialsDocument } from './render.js';
 import type { ExperimentView } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
@@ -155,6 +156,7 @@ function installShutdown(stop: () => Promise<void>): void {
 export function buildProgram(): Command {
   const program = new Command('trellis')
     .description('Distributed training orchestrator: sweeps and pipelines over gRPC, NATS JetStream and MongoDB')
+    .version(trellisVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride();
   const coordinatorOption = (): Option =>

@@ -19,6 +19,8 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, Unavailab
 import { isTerminal, type ExperimentStatus } from '../shared/states.js';
 import type { TrellisEvent } from '../shared/events.js';
 import type { ExperimentDoc, MetricDoc, TrialDoc } from '../shared/types.js';
+import type { WorkerStatus } from '../shared/states.js';
+import type { WorkerCapacity } from './dispatch/slots.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 
 export interface CoordinatorOptions {
@@ -29,6 +31,20 @@ export interface CoordinatorOptions {
   leaseMs?: number;
   /** How often workers heartbeat (default a third of the lease). */
   heartbeatMs?: number;
+}
+
+/** How often a heartbeat may move workers.lastSeenAt in the store (per worker). */
+export const LAST_SEEN_EVERY_MS = 5_000;
+
+/** A worker as ListWorkers shows it. */
+export interface WorkerView {
+  id: string;
+  status: WorkerStatus;
+  capacity: WorkerCapacity;
+  draining: boolean;
+  version: string;
+  /** Last hello or heartbeat (epoch ms); for a worker no longer held, the stored lastSeenAt. */
+  lastHeartbeatAt: number;
 }
 
 export interface WorkerConnection {
@@ -58,6 +74,7 @@ export class Coordinator {
   private readonly patient: Store;
   private readonly lifetime = new AbortController();
   private readonly warnedUnplaceable = new Set<string>();
+  private readonly lastSeenWritten = new Map<string, number>();
   /** False until the attempts running before a restart hold leases again. */
   private resumed = false;
   private readonly resumeWaiters: (() => void)[] = [];
@@ -351,6 +368,7 @@ export class Coordinator {
               accepting: false,
             },
             session,
+            hello.version ?? '',
           );
           // A reconnect: keep the attempts whose lease is still valid, stop the others.
           for (const attemptId of hello.running_attempt_ids ?? []) {
@@ -370,6 +388,8 @@ export class Coordinator {
         }
         case 'heartbeat': {
           if (!workerId) return;
+          this.dispatcher.touch(workerId);
+          this.recordSeen(workerId);
           const unknown = this.leases.renew(workerId, message.heartbeat?.running_attempt_ids ?? [], Date.now());
           for (const attemptId of unknown) {
             if (runnerOf(attemptId) && this.leases.get(attemptId)?.workerId === workerId) continue;
@@ -403,7 +423,9 @@ export class Coordinator {
           return;
         }
         case 'draining': {
-          if (workerId) this.dispatcher.setAccepting(workerId, false);
+          if (!workerId) return;
+          this.dispatcher.setDraining(workerId);
+          void this.recordWorker(workerId, 'draining');
           log.info('worker draining');
           return;
         }
@@ -552,9 +574,63 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Heartbeats move workers.lastSeenAt, at most once per LAST_SEEN_EVERY_MS per worker: the
+   * store sees a write per worker every few seconds, not one per heartbeat.
+   */
+  private recordSeen(workerId: string, now = Date.now()): void {
+    if (now - (this.lastSeenWritten.get(workerId) ?? 0) < LAST_SEEN_EVERY_MS) return;
+    this.lastSeenWritten.set(workerId, now);
+    void this.patient
+      .listWorkers()
+      .then(async (workers) => {
+        const known = workers.find((w) => w.id === workerId);
+        if (known && known.status !== 'disconnected') await this.patient.upsertWorker({ ...known, lastSeenAt: now });
+      })
+      .catch((err: unknown) => this.log.warn({ err, workerId }, 'worker lastSeenAt not recorded'));
+  }
+
+  /** Connected workers as the dispatcher sees them, with the stored ones it no longer holds. */
+  async workers(): Promise<WorkerView[]> {
+    this.assertRunning();
+    const live = new Map(this.dispatcher.snapshot().map((w) => [w.capacity.id, w]));
+    const views: WorkerView[] = [...live.values()].map((w) => ({
+      id: w.capacity.id,
+      status: !w.connected ? 'disconnected' : w.draining ? 'draining' : 'connected',
+      capacity: w.capacity,
+      draining: w.draining,
+      version: w.version,
+      lastHeartbeatAt: w.lastHeartbeatAt,
+    }));
+    for (const doc of await this.store.listWorkers()) {
+      if (live.has(doc.id)) continue;
+      views.push({
+        id: doc.id,
+        status: doc.status,
+        capacity: {
+          id: doc.id,
+          cpus: doc.slots.cpus,
+          gpus: doc.slots.gpus,
+          memoryBytes: doc.slots.memoryBytes,
+          labels: doc.labels,
+          runtimes: doc.runtimes,
+          usedCpus: 0,
+          usedGpus: new Set(),
+          usedMemoryBytes: 0,
+          running: 0,
+          accepting: false,
+        },
+        draining: doc.draining ?? doc.status === 'draining',
+        version: '',
+        lastHeartbeatAt: doc.lastSeenAt,
+      });
+    }
+    return views.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
   private async recordWorker(
     workerId: string,
-    status: 'connected' | 'disconnected',
+    status: 'connected' | 'draining' | 'disconnected',
     hello?: NonNullable<WorkerMessage__Output['hello']>,
   ): Promise<void> {
     try {
@@ -570,10 +646,18 @@ export class Coordinator {
           labels: hello.labels ?? {},
           runtimes: hello.runtimes ?? [],
           lastSeenAt: Date.now(),
+          draining: false,
         });
       } else {
         const known = (await this.patient.listWorkers()).find((w) => w.id === workerId);
-        if (known) await this.patient.upsertWorker({ ...known, status, lastSeenAt: Date.now() });
+        if (known) {
+          await this.patient.upsertWorker({
+            ...known,
+            status,
+            draining: status === 'draining',
+            lastSeenAt: Date.now(),
+          });
+        }
       }
       this.events.emit({ type: 'worker.state', workerId, payload: { status } });
     } catch (err) {

@@ -5,12 +5,15 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import { loadProto, type ExperimentServiceHandlers, type WorkerServiceHandlers } from '../shared/proto.js';
-import { toGrpcError } from '../shared/errors.js';
-import { eventToProto, experimentToProto, trialToProto } from '../shared/convert.js';
+import { InvalidArgumentError, toGrpcError } from '../shared/errors.js';
+import { eventToProto, experimentToProto, statusFromEnum, trialToProto } from '../shared/convert.js';
+import { fromStruct } from '../shared/struct.js';
+import { paginate } from './paging.js';
+import { workerToProto } from './workers-view.js';
 import type { Coordinator } from './coordinator.js';
+import { addReflection } from './reflection.js';
 import type { ExperimentStatus } from '../shared/states.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 
@@ -28,6 +31,22 @@ function unary<Req, Res>(log: Logger, fn: (request: Req) => Promise<Res>): grpc.
   };
 }
 
+/**
+ * Where WatchEvents starts, as the coordinator's `fromSeq` (0 = live only). The default, with
+ * nothing set, is the first event: the natural call misses nothing.
+ */
+export function watchStart(request: { from_seq?: string | number; from_start?: boolean; live_only?: boolean }): number {
+  const fromSeq = Number(request.from_seq ?? 0);
+  if (!Number.isSafeInteger(fromSeq) || fromSeq < 0) {
+    throw new InvalidArgumentError([`from_seq: ${String(request.from_seq)} is not a sequence number (0 or more)`]);
+  }
+  if (request.live_only && (fromSeq > 0 || request.from_start)) {
+    throw new InvalidArgumentError(['live_only: cannot be combined with from_seq or from_start']);
+  }
+  if (fromSeq > 0) return fromSeq;
+  return request.live_only ? 0 : 1;
+}
+
 export interface ServerHandle {
   address: string;
   port: number;
@@ -35,7 +54,7 @@ export interface ServerHandle {
 }
 
 export async function startServer(coordinator: Coordinator, listen: string, log: Logger): Promise<ServerHandle> {
-  const { definition, proto } = loadProto();
+  const { proto } = loadProto();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 256 * 1024 * 1024,
     'grpc.max_send_message_length': 256 * 1024 * 1024,
@@ -45,27 +64,55 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
 
   const experiments: ExperimentServiceHandlers = {
     SubmitExperiment: unary(log, async (req) => {
-      const { experiment, created } = await coordinator.submit(req.spec, req.request_id, { noCache: req.no_cache });
+      if (req.spec && req.spec_document) {
+        throw new InvalidArgumentError(['spec, spec_document: give one of them, not both']);
+      }
+      // A structured spec is JSON, and JSON is YAML: both go through the one validator.
+      const text = req.spec_document ? JSON.stringify(fromStruct(req.spec_document)) : req.spec;
+      const { experiment, created } = await coordinator.submit(text, req.request_id, { noCache: req.no_cache });
       return { experiment: experimentToProto(experiment), created };
     }),
     GetExperiment: unary(log, async (req) => ({ experiment: experimentToProto(await coordinator.get(req.id)) })),
-    ListExperiments: unary(log, async (req) => ({
-      experiments: (await coordinator.list(req.status as ExperimentStatus[])).map(experimentToProto),
-    })),
-    ListTrials: unary(log, async (req) => ({
-      trials: (await coordinator.trials(req.experiment_id)).map(trialToProto),
-    })),
+    ListExperiments: unary(log, async (req) => {
+      const statuses = [
+        ...(req.status ?? []),
+        ...(req.states ?? []).map((state) => statusFromEnum(state as string, '')).filter(Boolean),
+      ];
+      const { page, next_page_token } = paginate(
+        await coordinator.list(statuses as ExperimentStatus[]),
+        req,
+        { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
+        experimentToProto,
+      );
+      return { experiments: page, next_page_token };
+    }),
+    ListTrials: unary(log, async (req) => {
+      const { page, next_page_token } = paginate(
+        await coordinator.trials(req.experiment_id),
+        req,
+        { defaultSize: 1000, maxSize: 10_000, what: `trials of ${req.experiment_id}` },
+        trialToProto,
+      );
+      return { trials: page, next_page_token };
+    }),
+    ListWorkers: unary(log, async () => ({ workers: (await coordinator.workers()).map(workerToProto) })),
     CancelExperiment: unary(log, async (req) => ({ experiment: experimentToProto(await coordinator.cancel(req.id)) })),
-    ExportMetrics: unary(log, async (req) => ({
-      rows: (await coordinator.exportMetrics(req.experiment_id)).map((m) => ({
-        trial_id: m.trialId,
-        trial_number: m.trialNumber,
-        attempt: m.attempt,
-        step: m.step,
-        time_ms: String(m.time),
-        values: m.values,
-      })),
-    })),
+    ExportMetrics: unary(log, async (req) => {
+      const { page, next_page_token } = paginate(
+        await coordinator.exportMetrics(req.experiment_id),
+        req,
+        { defaultSize: 10_000, maxSize: 100_000, what: `metrics of ${req.experiment_id}` },
+        (m) => ({
+          trial_id: m.trialId,
+          trial_number: m.trialNumber,
+          attempt: m.attempt,
+          step: m.step,
+          time_ms: String(m.time),
+          values: m.values,
+        }),
+      );
+      return { rows: page, next_page_token };
+    }),
     WatchEvents: (call) => {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
@@ -74,7 +121,7 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
         try {
           for await (const event of coordinator.watch(
             call.request.experiment_id,
-            Number(call.request.from_seq),
+            watchStart(call.request),
             abort.signal,
           )) {
             if (!call.write(eventToProto(event))) await new Promise((resolve) => call.once('drain', resolve));
@@ -142,7 +189,7 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
   };
   setHealth(coordinator.status === 'running' ? 'SERVING' : 'NOT_SERVING');
   coordinator.onStateChange((state) => setHealth(state === 'running' ? 'SERVING' : 'NOT_SERVING'));
-  new ReflectionService(definition).addToServer(server);
+  addReflection(server);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) =>

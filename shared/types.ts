@@ -69,6 +69,8 @@ export interface TrialDoc {
   /** replicates: the configuration index this trial is a seed of. */
   config?: number;
   error?: string;
+  /** Set while no connected worker could ever run the trial (resources, runtime, labels). */
+  pendingReason?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -88,7 +90,10 @@ export interface WorkerDoc {
   slots: { cpus: number; gpus: string[]; memoryBytes: number };
   labels: Record<string, string>;
   runtimes: string[];
+  /** Hello, then heartbeats (throttled, see LAST_SEEN_EVERY_MS), and the disconnect. */
   lastSeenAt: number;
+  /** The worker said it is shutting down (status `draining`). */
+  draining?: boolean;
 }
 
 export interface ArtifactMeta {

@@ -277,9 +277,11 @@ export class SweepRunner {
     const n = pending.attempts.length + 1;
     const attemptId = `${pending.id}-a${n}`;
     const request = this.request();
-    const placement = await this.ctx.dispatcher.waitForSlot(attemptId, request, this.abort.signal).catch(() => {
-      throw new Cancelled();
-    });
+    const placement = await this.ctx.dispatcher
+      .waitForSlot(attemptId, request, this.abort.signal, (reason) => this.setPendingReason(pending.id, reason))
+      .catch(() => {
+        throw new Cancelled();
+      });
     const now = Date.now();
     const attempt: AttemptDoc = {
       n,
@@ -296,7 +298,12 @@ export class SweepRunner {
       return this.casTrial(
         pending.id,
         { status: 'pending', attemptCount: n - 1 },
-        { status: 'running', attempts: [...current.attempts, attempt], updatedAt: now },
+        {
+          status: 'running',
+          attempts: [...current.attempts, attempt],
+          updatedAt: now,
+          ...(current.pendingReason ? { pendingReason: '' } : {}),
+        },
         (doc) => doc.status === 'running' && doc.attempts[n - 1]?.id === attemptId,
       );
     });
@@ -719,6 +726,24 @@ export class SweepRunner {
     });
   }
 
+  /**
+   * Stores (and announces, as a trial.state event with `pendingReason`) why a pending trial
+   * cannot be placed on any connected worker; '' clears it once a worker could take it.
+   */
+  private setPendingReason(trialId: string, reason: string | undefined): void {
+    void this.withTrial(trialId, async () => {
+      const updated = await this.ctx.store.updateTrial(
+        trialId,
+        { status: 'pending' },
+        { pendingReason: reason ?? '', updatedAt: Date.now() },
+      );
+      if (!updated) return;
+      this.putTrial(updated);
+      if (reason) this.log.warn({ trialId, reason }, 'trial cannot be placed');
+      this.emitTrialState(updated);
+    }).catch((err: unknown) => this.log.warn({ err, trialId }, 'pending reason not recorded'));
+  }
+
   private emitTrialState(trial: TrialDoc, error?: string): void {
     const attempt = trial.attempts[trial.attempts.length - 1];
     this.ctx.events.emit({
@@ -733,6 +758,7 @@ export class SweepRunner {
         workerId: attempt?.workerId ?? '',
         ...(trial.status === 'succeeded' || trial.status === 'pruned' ? { metrics: trial.metrics } : {}),
         ...(error ? { error } : {}),
+        ...(trial.status === 'pending' && trial.pendingReason ? { pendingReason: trial.pendingReason } : {}),
       },
     });
   }

@@ -1,5 +1,6 @@
 // Original file: proto/trellis/v1/common.proto
 
+import type { AttemptStatus as _trellis_v1_AttemptStatus, AttemptStatus__Output as _trellis_v1_AttemptStatus__Output } from '../../trellis/v1/AttemptStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Attempt {
@@ -10,6 +11,7 @@ export interface Attempt {
   'started_at_ms'?: (number | string | Long);
   'ended_at_ms'?: (number | string | Long);
   'error'?: (string);
+  'state'?: (_trellis_v1_AttemptStatus);
 }
 
 export interface Attempt__Output {
@@ -20,4 +22,5 @@ export interface Attempt__Output {
   'started_at_ms': (string);
   'ended_at_ms': (string);
   'error': (string);
+  'state': (_trellis_v1_AttemptStatus__Output);
 }
