@@ -38,6 +38,8 @@ export {
 export interface ClientOptions {
   /** Deadline of each unary call in ms (default 30 s). */
   timeoutMs?: number;
+  /** Largest message accepted (default 256 MiB; list answers come in pages of at most ~2 MB). */
+  maxReceiveBytes?: number;
 }
 
 export interface WorkerView {
@@ -77,7 +79,7 @@ export class TrellisClient {
   ) {
     const { proto } = loadProto();
     this.client = new proto.trellis.v1.ExperimentService(address, grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      'grpc.max_receive_message_length': options.maxReceiveBytes ?? 256 * 1024 * 1024,
     }) as unknown as ExperimentServiceClient;
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }

@@ -10,14 +10,22 @@ import type { ExperimentDoc, TrialDoc, BestTrial } from './types.js';
 import type { TrellisEvent, EventType } from './events.js';
 import type { ExperimentStatus, TrialStatus } from './states.js';
 import type { Params } from './spec/space.js';
+import type { ExperimentStatus as ExperimentStatusEnum } from './generated/trellis/v1/ExperimentStatus.js';
+import type { TrialStatus as TrialStatusEnum } from './generated/trellis/v1/TrialStatus.js';
+import type { AttemptStatus as AttemptStatusEnum } from './generated/trellis/v1/AttemptStatus.js';
+import type { WorkerStatus as WorkerStatusEnum } from './generated/trellis/v1/WorkerStatus.js';
 import { fromListValue, fromStruct, toListValue, toStruct, type ProtoListValue, type ProtoStruct } from './struct.js';
 
+interface StatusEnums {
+  EXPERIMENT: ExperimentStatusEnum;
+  TRIAL: TrialStatusEnum;
+  ATTEMPT: AttemptStatusEnum;
+  WORKER: WorkerStatusEnum;
+}
+
 /** `running` ⇄ `TRIAL_STATUS_RUNNING` (the proto enums are the status names, prefixed). */
-export function statusToEnum<T extends string>(
-  prefix: 'EXPERIMENT' | 'TRIAL' | 'ATTEMPT' | 'WORKER',
-  status: string,
-): T {
-  return (status ? `${prefix}_STATUS_${status.toUpperCase()}` : `${prefix}_STATUS_UNSPECIFIED`) as T;
+export function statusToEnum<P extends keyof StatusEnums>(prefix: P, status: string): StatusEnums[P] {
+  return (status ? `${prefix}_STATUS_${status.toUpperCase()}` : `${prefix}_STATUS_UNSPECIFIED`) as StatusEnums[P];
 }
 
 /** The status name of an enum value, or `fallback` (the deprecated string field) when unset. */

@@ -292,7 +292,7 @@ export class MongoStore implements Store {
   async insertTrial(doc: TrialDoc): Promise<boolean> {
     return this.run(async () => {
       try {
-        await this.col('trials').insertOne({ ...toRaw(doc), _rev: 0 });
+        await this.col('trials').insertOne({ ...toRaw(doc), paramList: paramList(doc.params), _rev: 0 });
         return true;
       } catch (err) {
         if (isDuplicateKey(err)) return false;
@@ -325,7 +325,8 @@ export class MongoStore implements Store {
         (Array.isArray(doc.attempts) && doc.attempts.length === expect.attemptCount)) &&
       (patch.experimentId === undefined || doc.experimentId === patch.experimentId) &&
       (patch.number === undefined || doc.number === patch.number);
-    return this.casUpdate<TrialDoc>('trials', id, filter, test, patch);
+    const withList = patch.params ? { ...patch, paramList: paramList(patch.params) } : patch;
+    return this.casUpdate<TrialDoc>('trials', id, filter, test, withList);
   }
 
   /**
@@ -646,8 +647,17 @@ function toRaw(doc: { id: string }): Raw {
   return { ...(encodeKeys(doc) as Document), _id: doc.id };
 }
 
+/**
+ * Trials also store their params as `paramList: [{ name, value }]`, names exactly as written:
+ * `params` keys are escaped (`opt.lr` is `opt%2Elr`), so a query by a dotted name goes through
+ * the list: `{ paramList: { $elemMatch: { name: "opt.lr", value: { $lt: 0.01 } } } }`.
+ */
+function paramList(params: Record<string, unknown>): Document[] {
+  return Object.entries(params).map(([name, value]) => ({ name, value: encodeKeys(value) }));
+}
+
 function fromRaw<T>(raw: Document): T {
-  const { _id, _rev, ...rest } = raw;
+  const { _id, _rev, paramList: _paramList, ...rest } = raw;
   return decodeKeys(rest) as T;
 }
 
