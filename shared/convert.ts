@@ -51,15 +51,43 @@ function unjson<T>(text: string | undefined, fallback: T): T {
   }
 }
 
+const DOMAIN_KINDS = new Set(['choice', 'uniform', 'loguniform', 'int']);
+
+/** A parsed domain ({kind: 'uniform', low, high}) back as written ({uniform: [low, high]}). */
+function domainAsWritten(domain: Record<string, unknown>): Record<string, unknown> {
+  const { kind, values, low, high, ...rest } = domain;
+  return { [kind as string]: kind === 'choice' ? values : [low, high], ...rest };
+}
+
+/**
+ * The stored spec as a submittable document: search spaces are stored parsed (domains with a
+ * `kind`), and SubmitExperiment takes them as written, so every `space` is turned back.
+ */
+export function submittableSpec(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => submittableSpec(v));
+  if (!value || typeof value !== 'object') return value;
+  const entries = Object.entries(value as Record<string, unknown>);
+  const isParsedSpace =
+    key === 'space' &&
+    entries.every(([, d]) => d && typeof d === 'object' && DOMAIN_KINDS.has(String((d as { kind?: unknown }).kind)));
+  return Object.fromEntries(
+    entries.map(([k, v]) => [
+      k,
+      isParsedSpace ? domainAsWritten(v as Record<string, unknown>) : submittableSpec(v, k),
+    ]),
+  );
+}
+
 export function experimentToProto(doc: ExperimentDoc): Experiment {
+  const spec = submittableSpec(doc.spec) as Record<string, unknown>;
   return {
     id: doc.id,
     name: doc.name,
     kind: doc.kind,
     status: doc.status,
     state: statusToEnum('EXPERIMENT', doc.status),
-    spec_json: json(doc.spec),
-    spec: toStruct(doc.spec as unknown as Record<string, unknown>),
+    spec_json: json(spec),
+    spec: toStruct(spec),
     created_at_ms: String(doc.createdAt),
     updated_at_ms: String(doc.updatedAt),
     trials_created: doc.trialsCreated,

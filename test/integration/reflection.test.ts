@@ -70,7 +70,7 @@ describe('reflection with grpcurl', () => {
         if (described.has(symbol)) continue;
         const text = await grpcurl([address, 'describe', symbol]);
         described.set(symbol, text);
-        for (const m of text.matchAll(/\.([a-z]\w*(?:\.\w+)*\.[A-Z]\w*)\b/g)) {
+        for (const m of text.matchAll(/(?<=[\s(<,])\.([a-z]\w*(?:\.\w+)*\.[A-Z]\w*)\b/g)) {
           const ref = m[1]!.replace(/\.(\w+Entry)$/, '');
           if (!described.has(ref)) queue.push(ref);
         }

@@ -68,7 +68,7 @@ describe('API contracts', () => {
       payload: {},
     });
     assert.equal(subject, 'trellis.v1.worker.gpu-1%2Elab%2Eexample%2Ecom.state');
-    assert.equal(subject.split('.').length, 4);
+    assert.equal(subject.split('.').length, 5, 'trellis.v1.worker.<one token>.state');
     assert.equal(subjectToken(''), '%');
   });
 
