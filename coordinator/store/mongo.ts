@@ -650,7 +650,7 @@ function toRaw(doc: { id: string }): Raw {
 /**
  * Trials also store their params as `paramList: [{ name, value }]`, names exactly as written:
  * `params` keys are escaped (`opt.lr` is `opt%2Elr`), so a query by a dotted name goes through
- * the list: `{ paramList: { $elemMatch: { name: "opt.lr", value: { $lt: 0.01 } } } }`.
+ * the list: `{ paramList: { name: "opt.lr", value: 0.01 } }`, or with $elemMatch on MongoDB.
  */
 function paramList(params: Record<string, unknown>): Document[] {
   return Object.entries(params).map(([name, value]) => ({ name, value: encodeKeys(value) }));
