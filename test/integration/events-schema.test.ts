@@ -200,7 +200,7 @@ describe('events and store schema, as documented', () => {
       assert.equal(byName.length, trials.length);
       for (const doc of byName) {
         const entry = (doc.paramList as { name: string; value: unknown }[]).find((p) => p.name === 'opt.lr');
-        const trial = trials.find((t) => t.id === doc._id);
+        const trial = trials.find((t) => t.id === String(doc._id));
         assert.equal(entry?.value, trial?.params['opt.lr']);
       }
       assert.equal(await raw.collection('trials').countDocuments({ 'paramList.name': 'opt%2Elr' }), 0);
