@@ -71,10 +71,7 @@ export function submittableSpec(value: unknown, key = ''): unknown {
     key === 'space' &&
     entries.every(([, d]) => d && typeof d === 'object' && DOMAIN_KINDS.has(String((d as { kind?: unknown }).kind)));
   return Object.fromEntries(
-    entries.map(([k, v]) => [
-      k,
-      isParsedSpace ? domainAsWritten(v as Record<string, unknown>) : submittableSpec(v, k),
-    ]),
+    entries.map(([k, v]) => [k, isParsedSpace ? domainAsWritten(v as Record<string, unknown>) : submittableSpec(v, k)]),
   );
 }
 
