@@ -10,6 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../shared/paths.js';
 import { startCluster, sweepSpec, waitForWorkers } from '../helpers/cluster.js';
+import { TrellisClient } from '../../client/index.js';
+import { CLI_PATH } from '../../cli/embedded.js';
 
 let grpcurlBin = '';
 
@@ -139,6 +141,55 @@ describe('reflection with grpcurl', () => {
       assert.equal(events[0]!.seq, '1');
       assert.equal(events.at(-1)!.payload.status, 'succeeded');
     } finally {
+      await cluster.stop();
+    }
+  });
+  it('trellis --version prints the version; trellis watch ends with the best trial and shows pending reasons', async () => {
+    const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+      new Promise((resolve) => {
+        execFile(process.execPath, [CLI_PATH, ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const version = await run(['--version']);
+    const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
+    assert.equal(version.code, 0);
+    assert.equal(version.stdout.trim(), pkg.version);
+
+    const cluster = await startCluster({ workers: 0 });
+    const client = new TrellisClient(cluster.address);
+    try {
+      cluster.spawnWorker('watch-w1');
+      await waitForWorkers(cluster, 1);
+      const { experiment } = await client.submit(
+        sweepSpec({ name: 'watched', trials: 2, concurrency: 2, steps: 2, delay: 1 }),
+      );
+      const final = await client.wait(experiment.id);
+      const watched = await run(['watch', experiment.id, '--from-start', '--coordinator', cluster.address]);
+      assert.equal(watched.code, 0, watched.stderr);
+      assert.ok(final.best);
+      assert.ok(
+        watched.stderr.includes(`best: trial #${final.best.number} val_score=${final.best.value}`),
+        watched.stderr.slice(-2000),
+      );
+
+      const { experiment: gpu } = await client.submit(
+        JSON.stringify({ ...JSON.parse(sweepSpec({ name: 'gpu' })), resources: { gpus: 1 } }),
+      );
+      await cluster.waitForEvent(
+        (e) => e.experimentId === gpu.id && e.type === 'trial.state' && typeof e.payload.pendingReason === 'string',
+      );
+      const status = await run(['status', gpu.id, '--coordinator', cluster.address]);
+      assert.match(
+        status.stdout,
+        /waiting: trials? [\d, ]+: no connected worker \(1 accepting\) can ever run this trial: needs gpus 1/,
+      );
+      await client.cancel(gpu.id);
+      const cancelledWatch = await run(['watch', gpu.id, '--from-start', '--coordinator', cluster.address]);
+      assert.match(cancelledWatch.stderr, /trial \d waiting: no connected worker/);
+      assert.equal(cancelledWatch.code, 1, 'a cancelled experiment exits 1');
+    } finally {
+      client.close();
       await cluster.stop();
     }
   });
