@@ -147,8 +147,12 @@ describe('reflection with grpcurl', () => {
   it('trellis --version prints the version; trellis watch ends with the best trial and shows pending reasons', async () => {
     const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
       new Promise((resolve) => {
-        execFile(process.execPath, [CLI_PATH, ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
-          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [CLI_PATH, ...args], // The cluster's bus is in-process: watch must not read NATS_URL's stream.
+          { timeout: 60_000, env: { ...process.env, NATS_URL: '' } },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
       });
     const version = await run(['--version']);
