@@ -19,7 +19,8 @@ import { EVENT_PAYLOADS, eventSchema } from '../../shared/event-schemas.js';
 import { projectRoot } from '../../shared/paths.js';
 import type { TrellisEvent } from '../../shared/events.js';
 import { TRAINER } from '../helpers/cluster.js';
-import { mongoUri, uniqueName } from '../helpers/services.js';
+import { mongoUri, uniqueName, waitUntil } from '../helpers/services.js';
+import { LAST_SEEN_EVERY_MS } from '../../coordinator/coordinator.js';
 
 /** `| \`a\`, \`b\` | type | … |` rows of the table under `### \`collection\``. */
 function documentedFields(markdown: string, heading: string): Map<string, string> {
@@ -74,6 +75,8 @@ describe('events and store schema, as documented', () => {
       store: new MongoStore({ uri, db }),
       bus: new LocalBus(),
       cpusPerWorker: 1,
+      // Heartbeats every second, so lastSeenAt moves within the test.
+      leaseMs: 3000,
     });
     const events: TrellisEvent[] = [];
     embedded.coordinator.events.onStored((event) => events.push(event));
@@ -188,6 +191,19 @@ describe('events and store schema, as documented', () => {
         documentedFields(schemaDoc, '`workers`'),
         [],
         'workers',
+      );
+
+      // Heartbeats move workers.lastSeenAt (throttled), not only the hello.
+      const connectedAt = events.find(
+        (e) => e.type === 'worker.state' && e.workerId === 'node-1.lab.example' && e.payload.status === 'connected',
+      )!.time;
+      await waitUntil(
+        async () => {
+          const worker = await raw.collection('workers').findOne({ id: 'node-1.lab.example' });
+          return worker && (worker.lastSeenAt as number) >= connectedAt + LAST_SEEN_EVERY_MS;
+        },
+        30_000,
+        'a heartbeat to move workers.lastSeenAt',
       );
 
       // A dotted param name is queryable as written. FerretDB v1 has neither dotted keys nor
