@@ -42,8 +42,8 @@ describe('API contracts', () => {
     const json = fc.jsonValue({ noUnicodeString: false }).filter((v) => v !== null);
     fc.assert(
       fc.property(fc.dictionary(fc.string(), json), (object) => {
-        const expected = JSON.parse(JSON.stringify(object)) as Record<string, unknown>;
-        assert.deepEqual(fromStruct(toStruct(object)), expected);
+        // Compared as JSON text: the wire is JSON's data model (-0 prints as 0, as in JSON).
+        assert.equal(JSON.stringify(fromStruct(toStruct(object))), JSON.stringify(object));
       }),
     );
     assert.deepEqual(fromStruct(toStruct({ a: Number.NaN, b: [1, Number.POSITIVE_INFINITY] })), {
