@@ -456,7 +456,7 @@ export function buildProgram(): Command {
     .description('list every loss with its inputs, params and defaults')
     .option('--json', 'print one JSON document on stdout')
     .action(async (opts: { json?: boolean }) => {
-      const { describeLosses } = await import('../worker/losses/index.js');
+      const { describeLosses } = await import('../shared/catalogue/losses.js');
       const losses = describeLosses();
       print(!!opts.json, { losses }, () =>
         losses

@@ -21,6 +21,7 @@ import type { TrellisEvent } from '../shared/events.js';
 import type { ExperimentDoc, MetricDoc, TrialDoc } from '../shared/types.js';
 import type { WorkerStatus } from '../shared/states.js';
 import type { WorkerCapacity } from './dispatch/slots.js';
+import { mapArtifactRefs } from '../shared/artifact-refs.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 
 export interface CoordinatorOptions {
@@ -487,7 +488,7 @@ export class Coordinator {
           // Large outputs arrive as {"$artifact": id} (resolved on the worker). Validate a copy in
           // which they read as pending references, which task validators leave alone; store the
           // spec (defaults filled in) with the references intact.
-          validateSpec(artifactRefsAsPending(spec));
+          validateSpec(mapArtifactRefs(spec, (id) => `\${artifact.${id}}`));
           const validated = validateSpec(spec, { skipTaskChecks: true });
           return (await this.create(validated, requestId, parentId)).experiment;
         },
@@ -674,17 +675,6 @@ export class Coordinator {
     this.state = state;
     for (const listener of this.stateListeners) listener(state);
   }
-}
-
-/** A copy with every `{"$artifact": id}` replaced by the placeholder text `${artifact.id}`. */
-function artifactRefsAsPending(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(artifactRefsAsPending);
-  if (value && typeof value === 'object') {
-    const ref = (value as { $artifact?: unknown }).$artifact;
-    if (typeof ref === 'string' && Object.keys(value).length === 1) return `\${artifact.${ref}}`;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, artifactRefsAsPending(v)]));
-  }
-  return value;
 }
 
 function isFinalEvent(event: TrellisEvent): boolean {

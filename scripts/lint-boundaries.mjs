@@ -106,18 +106,6 @@ const boundaries = {
 
 export const plugin = { meta: { name: 'trellis' }, rules: { boundaries } };
 
-/**
- * TEMPORARY exception (issue 9 §1, branch i9a removes it): these two files still import worker/
- * for task and loss validation until the description catalogue moves under shared/. Exactly these
- * two files; everything else in coordinator/ is held to LAYERS. Delete this entry with that change.
- */
-export const TEMPORARY_EXCEPTIONS = [
-  {
-    files: ['coordinator/experiments/validate.ts', 'coordinator/experiments/loss-params.ts'],
-    layers: { ...LAYERS, coordinator: [...LAYERS.coordinator, 'worker'] },
-  },
-];
-
 /** The flat-config entries that put the rule in force (no parser: callers add theirs). */
 export const boundariesConfig = [
   {
@@ -125,8 +113,4 @@ export const boundariesConfig = [
     plugins: { trellis: plugin },
     rules: { 'trellis/boundaries': ['error', LAYERS] },
   },
-  ...TEMPORARY_EXCEPTIONS.map(({ files, layers }) => ({
-    files,
-    rules: { 'trellis/boundaries': ['error', layers] },
-  })),
 ];

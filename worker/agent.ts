@@ -18,6 +18,7 @@ import { getRuntime, runtimeNames } from './runtimes/registry.js';
 import { codeVersion } from '../shared/version.js';
 import type { TrialConfig } from '../shared/spec/schema.js';
 import type { Params } from '../shared/spec/space.js';
+import { mapArtifactRefsAsync } from '../shared/artifact-refs.js';
 
 export interface GpuSlot {
   id: string;
@@ -426,19 +427,11 @@ export class WorkerAgent {
     return out;
   }
 
-  private async resolveArtifactRefs(value: unknown): Promise<unknown> {
-    if (Array.isArray(value)) return Promise.all(value.map((v) => this.resolveArtifactRefs(v)));
-    if (value && typeof value === 'object') {
-      const ref = (value as { $artifact?: unknown }).$artifact;
-      if (typeof ref === 'string' && Object.keys(value).length === 1) {
-        const response = await this.unary<{ data: Buffer }>('GetArtifact', { artifact_id: ref });
-        return JSON.parse(Buffer.from(response.data).toString('utf8')) as unknown;
-      }
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = await this.resolveArtifactRefs(v);
-      return out;
-    }
-    return value;
+  private resolveArtifactRefs(value: unknown): Promise<unknown> {
+    return mapArtifactRefsAsync(value, async (id) => {
+      const response = await this.unary<{ data: Buffer }>('GetArtifact', { artifact_id: id });
+      return JSON.parse(Buffer.from(response.data).toString('utf8')) as unknown;
+    });
   }
 
   private unary<T>(method: 'GetArtifact' | 'PutArtifact', request: object): Promise<T> {

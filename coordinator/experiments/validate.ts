@@ -1,7 +1,8 @@
 /**
  * validateSpec: the one gate between user input and the store. Parses the text, checks the
  * schema (zod), then everything that needs a registry: search algorithm and its settings,
- * scheduler and its settings, task config, loss names and params. Throws InvalidArgumentError
+ * scheduler and its settings, and — from the catalogue (shared/catalogue/), never the worker's
+ * code — task config, loss names and params (the one check of loss params before a trial runs). Throws InvalidArgumentError
  * with every problem found, each naming its path.
  */
 import { sweepSpecSchema, type SweepSpec } from '../../shared/spec/schema.js';
@@ -9,8 +10,8 @@ import { formatIssues, parseSpecText, SpecError } from '../../shared/spec/load.j
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { createSearch } from '../search/registry.js';
 import { createScheduler } from '../schedulers/registry.js';
-import { defaultObjectiveOf, validateTaskConfig } from '../../worker/tasks/registry.js';
-import { resolveLoss } from '../../worker/losses/index.js';
+import { defaultObjectiveOf, validateTaskConfig } from '../../shared/catalogue/tasks/index.js';
+import { resolveLossParams } from '../../shared/catalogue/loss-params.js';
 import type { Params } from '../../shared/spec/space.js';
 import { resolveTrialConfig } from '../../shared/spec/resolve.js';
 import { parsePipeline, PipelineSpecError, type PipelineSpec } from '../pipelines/spec.js';
@@ -60,7 +61,8 @@ export function validatePipeline(raw: unknown): PipelineSpec {
   for (const stage of spec.stages) {
     const kind = stageKindOf(stage);
     const params = withoutRefs(stage.params) as Record<string, unknown>;
-    const child = kind.childSpec(stage, stage.sweep ? { ...params, __sweep: withoutRefs(stage.sweep) } : params, spec);
+    const sweep = stage.sweep ? (withoutRefs(stage.sweep) as Record<string, unknown>) : undefined;
+    const child = kind.childSpec(stage, { params, ...(sweep ? { sweep } : {}) }, spec);
     try {
       validateSweep(child);
     } catch (err) {
@@ -136,8 +138,8 @@ function validateLossSpace(spec: SweepSpec): string[] {
   for (const params of choices) {
     const config = resolveTrialConfig(spec.trial, params);
     try {
-      const { definition } = resolveLoss(config.loss as string | { name: string });
-      for (const p of definition.params) paramsSeen.add(p.name);
+      const { descriptor } = resolveLossParams(config.loss as string | { name: string });
+      for (const p of descriptor.params) paramsSeen.add(p.name);
     } catch (err) {
       issues.push(`${lossDomain ? 'search.space.loss' : 'trial.loss'}: ${messageOf(err)}`);
     }

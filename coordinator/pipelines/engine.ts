@@ -23,6 +23,8 @@ import { assertTransition, type StageStatus } from '../../shared/states.js';
 import type { PipelineSpec, PipelineStage } from './spec.js';
 import { substitute, type StageResults } from './refs.js';
 import { stageKindOf } from './stage-kinds/registry.js';
+import type { StageInputs } from './stage-kinds/base.js';
+import { collectArtifactRefs } from '../../shared/artifact-refs.js';
 
 export interface PipelineContext {
   store: Store;
@@ -146,16 +148,11 @@ export class PipelineRunner {
     const kind = stageKindOf(stage);
     let state = this.stages[stage.name]!;
     let childSpec: Record<string, unknown>;
-    let inputs: Record<string, unknown>;
+    let inputs: StageInputs;
     try {
-      inputs = (
-        stage.sweep
-          ? {
-              ...(substitute(stage.params, (n) => this.results(n)) as object),
-              __sweep: substitute(stage.sweep, (n) => this.results(n)),
-            }
-          : substitute(stage.params, (n) => this.results(n))
-      ) as Record<string, unknown>;
+      const resolve = (value: unknown): Record<string, unknown> =>
+        substitute(value, (n) => this.results(n)) as Record<string, unknown>;
+      inputs = { params: resolve(stage.params), ...(stage.sweep ? { sweep: resolve(stage.sweep) } : {}) };
       childSpec = kind.childSpec(stage, inputs, this.spec);
     } catch (err) {
       await this.setStage(stage.name, {
@@ -178,7 +175,7 @@ export class PipelineRunner {
           ...cached,
           status: 'succeeded',
           cached: true,
-          inputs: publicInputs(inputs),
+          inputs: inputs.params,
           cacheKey,
           endedAt: Date.now(),
         });
@@ -191,7 +188,7 @@ export class PipelineRunner {
       state = await this.setStage(stage.name, {
         status: 'running',
         attempt: state.attempt + 1,
-        inputs: publicInputs(inputs),
+        inputs: inputs.params,
         cacheKey,
         startedAt: Date.now(),
       });
@@ -252,7 +249,7 @@ export class PipelineRunner {
   private async cacheKey(kind: string, childSpec: Record<string, unknown>): Promise<string> {
     const { name: _name, ...rest } = childSpec;
     const artifacts: Record<string, string> = {};
-    for (const id of artifactRefs(rest)) {
+    for (const id of collectArtifactRefs(rest)) {
       const artifact = await this.ctx.store.getArtifact(id);
       artifacts[id] = artifact?.meta.sha256 ?? 'missing';
     }
@@ -349,23 +346,6 @@ export class PipelineRunner {
     });
     this.log.info({ status }, 'pipeline finished');
   }
-}
-
-/** Inputs as recorded (the sweep block of a sweep stage is already in the child spec). */
-function publicInputs(inputs: Record<string, unknown>): Record<string, unknown> {
-  const { __sweep: _sweep, ...rest } = inputs;
-  return rest;
-}
-
-/** Ids of `{ "$artifact": id }` references (large outputs stored as artifacts). */
-export function artifactRefs(value: unknown, out: string[] = []): string[] {
-  if (Array.isArray(value)) for (const v of value) artifactRefs(v, out);
-  else if (value && typeof value === 'object') {
-    const ref = (value as { $artifact?: unknown }).$artifact;
-    if (typeof ref === 'string' && Object.keys(value).length === 1) out.push(ref);
-    else for (const v of Object.values(value)) artifactRefs(v, out);
-  }
-  return out;
 }
 
 /** JSON with object keys sorted, so equal values hash equally. */

@@ -12,7 +12,7 @@
  * interpolation) of the rung's recorded values, i.e. it is in the top 1/η. Otherwise it stops.
  * Deterministic: decisions depend only on the order of reports.
  */
-import { SettingsReader } from '../search/settings.js';
+import { parseSettings, setting } from '../search/settings.js';
 import type { Scheduler, SchedulerDecision, SchedulerOptions, SchedulerTrial } from './base.js';
 import { SCHEDULER_STRUCTURAL_KEYS } from './base.js';
 import { CONTINUE, DecisionLog, fmt, quantile } from './decisions.js';
@@ -71,12 +71,19 @@ export class Rungs {
   }
 }
 
-export function readAshaSettings(reader: SettingsReader, options: SchedulerOptions): AshaSettings {
-  const grace = reader.integer('grace', 1, { min: 1 });
-  const reduction = reader.number('reduction', 3, { min: 2 });
-  const max = reader.integer('max', options.maxSteps ?? 100, { min: 1 });
-  reader.check(max >= grace, 'max', `must be >= grace (${grace})`, max);
-  return { grace, reduction, max };
+/** ASHA's (and Hyperband's) settings: `grace`, `reduction`, `max` (default: the trial's epochs). */
+export function parseAshaSettings(options: SchedulerOptions): AshaSettings {
+  return parseSettings(
+    'scheduler',
+    {
+      grace: setting.integer(1, { min: 1 }),
+      reduction: setting.number(3, { min: 2 }),
+      max: setting.integer(options.maxSteps ?? 100, { min: 1 }),
+    },
+    options.settings,
+    SCHEDULER_STRUCTURAL_KEYS,
+    ({ grace, max }) => [{ ok: max >= grace, name: 'max', rule: `must be >= grace (${grace})`, value: max }],
+  );
 }
 
 export class AshaScheduler implements Scheduler {
@@ -86,9 +93,7 @@ export class AshaScheduler implements Scheduler {
   private readonly log = new DecisionLog();
 
   constructor(options: SchedulerOptions) {
-    const reader = new SettingsReader('scheduler', options.settings, SCHEDULER_STRUCTURAL_KEYS);
-    this.settings = readAshaSettings(reader, options);
-    reader.done();
+    this.settings = parseAshaSettings(options);
     this.rungs = new Rungs(this.settings.grace, this.settings.reduction, this.settings.max);
   }
 

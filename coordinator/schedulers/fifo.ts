@@ -1,5 +1,5 @@
 /** FIFO: the do-nothing scheduler; every trial runs to the end. */
-import { SettingsReader } from '../search/settings.js';
+import { parseSettings } from '../search/settings.js';
 import type { Scheduler, SchedulerDecision, SchedulerOptions } from './base.js';
 import { SCHEDULER_STRUCTURAL_KEYS } from './base.js';
 import { CONTINUE } from './decisions.js';
@@ -8,7 +8,7 @@ export class FifoScheduler implements Scheduler {
   readonly name = 'fifo';
 
   constructor(options: SchedulerOptions) {
-    new SettingsReader('scheduler', options.settings, SCHEDULER_STRUCTURAL_KEYS).done();
+    parseSettings('scheduler', {}, options.settings, SCHEDULER_STRUCTURAL_KEYS);
   }
 
   onTrialAdd(): void {}

@@ -6,11 +6,9 @@
  * Trials are assigned to brackets round-robin by trial number: bracket = number mod (s_max + 1),
  * so the assignment is deterministic and survives a restart. Settings as ASHA's.
  */
-import { SettingsReader } from '../search/settings.js';
 import type { Scheduler, SchedulerDecision, SchedulerOptions, SchedulerTrial } from './base.js';
-import { SCHEDULER_STRUCTURAL_KEYS } from './base.js';
 import type { AshaSettings } from './asha.js';
-import { readAshaSettings, Rungs } from './asha.js';
+import { parseAshaSettings, Rungs } from './asha.js';
 import { DecisionLog } from './decisions.js';
 
 export class HyperbandScheduler implements Scheduler {
@@ -20,9 +18,7 @@ export class HyperbandScheduler implements Scheduler {
   private readonly log = new DecisionLog();
 
   constructor(options: SchedulerOptions) {
-    const reader = new SettingsReader('scheduler', options.settings, SCHEDULER_STRUCTURAL_KEYS);
-    this.settings = readAshaSettings(reader, options);
-    reader.done();
+    this.settings = parseAshaSettings(options);
     const { grace, reduction, max } = this.settings;
     const sMax = Math.max(0, Math.floor(Math.log(max / grace) / Math.log(reduction) + 1e-9));
     this.brackets = Array.from({ length: sMax + 1 }, (_, b) => new Rungs(grace * reduction ** b, reduction, max));

@@ -5,7 +5,7 @@
  * Only other trials that have reached step s count (their latest report is at a step >= s),
  * running or finished, and the rule applies once at least `minTrials` (default 3) of them have.
  */
-import { SettingsReader } from '../search/settings.js';
+import { parseSettings, setting } from '../search/settings.js';
 import type { Scheduler, SchedulerDecision, SchedulerOptions, SchedulerTrial } from './base.js';
 import { SCHEDULER_STRUCTURAL_KEYS } from './base.js';
 import { CONTINUE, DecisionLog, fmt, median } from './decisions.js';
@@ -19,10 +19,12 @@ export class MedianStoppingScheduler implements Scheduler {
   private readonly log = new DecisionLog();
 
   constructor(options: SchedulerOptions) {
-    const reader = new SettingsReader('scheduler', options.settings, SCHEDULER_STRUCTURAL_KEYS);
-    this.grace = reader.integer('grace', 1, { min: 0 });
-    this.minTrials = reader.integer('minTrials', 3, { min: 1 });
-    reader.done();
+    ({ grace: this.grace, minTrials: this.minTrials } = parseSettings(
+      'scheduler',
+      { grace: setting.integer(1, { min: 0 }), minTrials: setting.integer(3, { min: 1 }) },
+      options.settings,
+      SCHEDULER_STRUCTURAL_KEYS,
+    ));
   }
 
   onTrialAdd(trial: SchedulerTrial): void {

@@ -21,7 +21,7 @@ import { InvalidArgumentError } from '../../shared/errors.js';
 import { choiceIndex, clamp, fromUnit, paramOrder } from '../search/domains.js';
 import type { RandomGenerator } from '../search/rng.js';
 import { below, rngFor, uniform } from '../search/rng.js';
-import { SettingsReader } from '../search/settings.js';
+import { parseSettings, setting } from '../search/settings.js';
 import type { Scheduler, SchedulerDecision, SchedulerOptions, SchedulerTrial } from './base.js';
 import { SCHEDULER_STRUCTURAL_KEYS } from './base.js';
 import { CONTINUE, DecisionLog, fmt } from './decisions.js';
@@ -82,14 +82,17 @@ export class PbtScheduler implements Scheduler {
   private readonly log = new DecisionLog();
 
   constructor(options: SchedulerOptions) {
-    const reader = new SettingsReader('scheduler', options.settings, SCHEDULER_STRUCTURAL_KEYS);
-    this.settings = {
-      interval: reader.integer('interval', 5, { min: 1 }),
-      quantile: reader.number('quantile', 0.25, { min: 0, minExclusive: true, max: 0.5 }),
-      perturb: reader.positivePair('perturb', [0.8, 1.2]),
-      resample: reader.number('resample', 0.25, { min: 0, max: 1 }),
-    };
-    reader.done();
+    this.settings = parseSettings(
+      'scheduler',
+      {
+        interval: setting.integer(5, { min: 1 }),
+        quantile: setting.number(0.25, { min: 0, minExclusive: true, max: 0.5 }),
+        perturb: setting.positivePair([0.8, 1.2]),
+        resample: setting.number(0.25, { min: 0, max: 1 }),
+      },
+      options.settings,
+      SCHEDULER_STRUCTURAL_KEYS,
+    );
     if (!options.space) throw new InvalidArgumentError(['scheduler.type: pbt needs the search space (search.space)']);
     paramOrder(options.space);
     this.space = options.space;

@@ -18,7 +18,7 @@ import { conditionHolds } from '../../shared/spec/space.js';
 import type { SearchAlgorithm, SearchOptions } from './base.js';
 import { SEARCH_STRUCTURAL_KEYS } from './base.js';
 import { paramOrder } from './domains.js';
-import { SettingsReader } from './settings.js';
+import { parseSettings, setting } from './settings.js';
 
 interface Axis {
   name: string;
@@ -64,9 +64,12 @@ export class GridSearch implements SearchAlgorithm {
   private readonly memo = new Map<string, number>();
 
   constructor(options: SearchOptions) {
-    const reader = new SettingsReader('search', options.settings, SEARCH_STRUCTURAL_KEYS);
-    const points = reader.integer('gridPoints', 3, { min: 1 });
-    reader.done();
+    const { gridPoints: points } = parseSettings(
+      'search',
+      { gridPoints: setting.integer(3, { min: 1 }) },
+      options.settings,
+      SEARCH_STRUCTURAL_KEYS,
+    );
     const space: Space = options.space;
     const order = paramOrder(space);
     const parents = new Set(order.flatMap((name) => Object.keys(space[name]!.when ?? {})));

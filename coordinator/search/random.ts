@@ -10,7 +10,7 @@ import type { SearchAlgorithm, SearchOptions } from './base.js';
 import { SEARCH_STRUCTURAL_KEYS } from './base.js';
 import { assign, fromUnit, paramOrder } from './domains.js';
 import { rngFor, uniform } from './rng.js';
-import { SettingsReader } from './settings.js';
+import { parseSettings } from './settings.js';
 
 /** The random configuration for (seed, number); `purpose` separates independent streams. */
 export function randomParams(space: Space, seed: number, number: number, purpose = 'random'): Params {
@@ -26,7 +26,7 @@ export class RandomSearch implements SearchAlgorithm {
   private readonly seed: number;
 
   constructor(options: SearchOptions) {
-    new SettingsReader('search', options.settings, SEARCH_STRUCTURAL_KEYS).done();
+    parseSettings('search', {}, options.settings, SEARCH_STRUCTURAL_KEYS);
     paramOrder(options.space);
     this.space = options.space;
     this.seed = options.seed;

@@ -1,11 +1,12 @@
 /**
- * Validation of plug-in settings (the extra keys of the spec's `search` or `scheduler` block).
+ * Plug-in settings (the extra keys of the spec's `search` or `scheduler` block) as zod schemas.
  *
- * Each factory reads its settings through a `SettingsReader`, which applies defaults, checks
- * each value and reports problems with the field's path and the rule, e.g.
- * `search.startup: must be an integer >= 1, got 0`. Unknown keys are errors too, listing the
- * allowed ones, so a misspelt setting never silently falls back to its default.
+ * Each factory declares its settings as a zod shape built from the helpers below (which carry
+ * the default and the rule) and parses them with `parseSettings`. Problems name the field's path
+ * and the rule, e.g. `search.startup: must be an integer >= 1, got 0`. Unknown keys are errors
+ * too, listing the allowed ones, so a misspelt setting never silently falls back to its default.
  */
+import { z } from 'zod';
 import { InvalidArgumentError } from '../../shared/errors.js';
 
 interface NumberRule {
@@ -26,110 +27,92 @@ function show(value: unknown): string {
   }
 }
 
-export class SettingsReader {
-  private readonly issues: string[] = [];
-  private readonly read = new Set<string>();
+function ruleText(rule: NumberRule, integer: boolean): string {
+  const parts: string[] = [];
+  if (rule.min !== undefined) parts.push(`${rule.minExclusive ? '>' : '>='} ${rule.min}`);
+  if (rule.max !== undefined) parts.push(`<= ${rule.max}`);
+  const bounds = parts.join(' and ');
+  if (integer) return `must be an integer${bounds ? ` ${bounds}` : ''}`;
+  return bounds ? `must be ${bounds}` : 'must be a finite number';
+}
 
-  /**
-   * @param prefix  `search` or `scheduler`: the spec block the settings came from.
-   * @param settings  the block's extra keys.
-   * @param structural  keys of the block that are not plug-in settings (algorithm, seed...);
-   *   ignored if present.
-   */
-  constructor(
-    private readonly prefix: string,
-    private readonly settings: Record<string, unknown>,
-    private readonly structural: readonly string[] = [],
-  ) {}
+type Issue = { input?: unknown };
+const says = (rule: string) => (iss: Issue) => `${rule}, got ${show(iss.input)}`;
 
-  private fail(name: string, rule: string, value: unknown): void {
-    this.issues.push(`${this.prefix}.${name}: ${rule}, got ${show(value)}`);
-  }
+function bounded(schema: z.ZodNumber, rule: NumberRule, error: (iss: Issue) => string): z.ZodNumber {
+  let out = schema;
+  if (rule.min !== undefined) out = rule.minExclusive ? out.gt(rule.min, { error }) : out.gte(rule.min, { error });
+  if (rule.max !== undefined) out = out.lte(rule.max, { error });
+  return out;
+}
 
-  private raw(name: string): unknown {
-    this.read.add(name);
-    return this.settings[name];
-  }
-
-  private ruleText(rule: NumberRule, integer: boolean): string {
-    const parts: string[] = [];
-    if (rule.min !== undefined) parts.push(`${rule.minExclusive ? '>' : '>='} ${rule.min}`);
-    if (rule.max !== undefined) parts.push(`<= ${rule.max}`);
-    const bounds = parts.join(' and ');
-    if (integer) return `must be an integer${bounds ? ` ${bounds}` : ''}`;
-    return bounds ? `must be ${bounds}` : 'must be a finite number';
-  }
-
-  private inRange(value: number, rule: NumberRule): boolean {
-    if (rule.min !== undefined && (rule.minExclusive ? value <= rule.min : value < rule.min)) return false;
-    if (rule.max !== undefined && value > rule.max) return false;
-    return true;
-  }
-
-  integer(name: string, fallback: number, rule: NumberRule = {}): number {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || !this.inRange(value, rule)) {
-      this.fail(name, this.ruleText(rule, true), value);
-      return fallback;
-    }
-    return value;
-  }
-
-  number(name: string, fallback: number, rule: NumberRule = {}): number {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      this.fail(name, 'must be a finite number', value);
-      return fallback;
-    }
-    if (!this.inRange(value, rule)) {
-      this.fail(name, this.ruleText(rule, false), value);
-      return fallback;
-    }
-    return value;
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    if (typeof value !== 'boolean') {
-      this.fail(name, 'must be true or false', value);
-      return fallback;
-    }
-    return value;
-  }
-
+/** The building blocks of settings schemas: each names its rule in its messages. */
+export const setting = {
+  integer(fallback: number, rule: NumberRule = {}) {
+    const error = says(ruleText(rule, true));
+    return bounded(z.number({ error }).int({ error }), rule, error).default(fallback);
+  },
+  number(fallback: number, rule: NumberRule = {}) {
+    return bounded(z.number({ error: says('must be a finite number') }), rule, says(ruleText(rule, false))).default(
+      fallback,
+    );
+  },
+  boolean(fallback: boolean) {
+    return z.boolean({ error: says('must be true or false') }).default(fallback);
+  },
   /** A `[low, high]` pair of positive numbers with low <= high. */
-  positivePair(name: string, fallback: [number, number]): [number, number] {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    if (
-      !Array.isArray(value) ||
-      value.length !== 2 ||
-      !value.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0) ||
-      (value[0] as number) > (value[1] as number)
-    ) {
-      this.fail(name, 'must be a pair [low, high] of numbers > 0 with low <= high', value);
-      return fallback;
-    }
-    return [value[0] as number, value[1] as number];
-  }
+  positivePair(fallback: [number, number]) {
+    const error = says('must be a pair [low, high] of numbers > 0 with low <= high');
+    return z
+      .tuple([z.number().gt(0), z.number().gt(0)], { error })
+      .refine(([low, high]) => low <= high, { error })
+      .default(fallback);
+  },
+};
 
-  /** Records a check that involves several settings. */
-  check(ok: boolean, name: string, rule: string, value: unknown): void {
-    if (!ok) this.fail(name, rule, value);
-  }
+/** A check that involves several settings, run once each setting is valid on its own. */
+export interface SettingsCheck {
+  ok: boolean;
+  name: string;
+  rule: string;
+  value: unknown;
+}
 
-  /** Throws an InvalidArgumentError listing every problem, unknown keys included. */
-  done(): void {
-    const allowed = [...this.read].sort();
-    for (const key of Object.keys(this.settings)) {
-      if (this.read.has(key) || this.structural.includes(key)) continue;
-      this.issues.push(
-        `${this.prefix}.${key}: unknown setting; allowed: ${allowed.length > 0 ? allowed.join(', ') : '(none)'}`,
-      );
+/**
+ * Parses a block's settings against `shape`, ignoring the block's `structural` keys (algorithm,
+ * seed, ...). Throws an InvalidArgumentError listing every problem, unknown keys last.
+ */
+export function parseSettings<S extends z.ZodRawShape>(
+  prefix: 'search' | 'scheduler',
+  shape: S,
+  settings: Record<string, unknown>,
+  structural: readonly string[] = [],
+  checks?: (data: z.output<z.ZodObject<S>>) => SettingsCheck[],
+): z.output<z.ZodObject<S>> {
+  const given = Object.fromEntries(Object.entries(settings).filter(([key]) => !structural.includes(key)));
+  const parsed = z.strictObject(shape).safeParse(given);
+  const issues: string[] = [];
+  if (parsed.success) {
+    for (const check of checks?.(parsed.data) ?? []) {
+      if (!check.ok) issues.push(`${prefix}.${check.name}: ${check.rule}, got ${show(check.value)}`);
     }
-    if (this.issues.length > 0) throw new InvalidArgumentError(this.issues);
+    if (issues.length === 0) return parsed.data;
+  } else {
+    const unknown: string[] = [];
+    const allowed = Object.keys(shape).sort();
+    for (const issue of parsed.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          unknown.push(
+            `${prefix}.${key}: unknown setting; allowed: ${allowed.length > 0 ? allowed.join(', ') : '(none)'}`,
+          );
+        }
+      } else {
+        const name = issue.path.length > 0 ? String(issue.path[0]) : '(settings)';
+        issues.push(`${prefix}.${name}: ${issue.message}`);
+      }
+    }
+    issues.push(...unknown);
   }
+  throw new InvalidArgumentError(issues);
 }

@@ -23,7 +23,7 @@ import type { SearchAlgorithm, SearchOptions } from './base.js';
 import { SEARCH_STRUCTURAL_KEYS } from './base.js';
 import { assign, fromUnit, paramOrder } from './domains.js';
 import { hashKeys } from './rng.js';
-import { SettingsReader } from './settings.js';
+import { parseSettings, setting } from './settings.js';
 
 /** Joe–Kuo new-joe-kuo-6.21201, dimensions 2..32: [s (degree), a (coefficients), m_1..m_s]. */
 const JOE_KUO: readonly (readonly number[])[] = [
@@ -122,16 +122,22 @@ export class SobolSearch implements SearchAlgorithm {
   private readonly scramble: boolean;
 
   constructor(options: SearchOptions) {
-    const reader = new SettingsReader('search', options.settings, SEARCH_STRUCTURAL_KEYS);
-    this.scramble = reader.boolean('scramble', true);
     this.order = paramOrder(options.space);
-    reader.check(
-      this.order.length <= SOBOL_MAX_DIMENSIONS,
-      'space',
-      `sobol supports at most ${SOBOL_MAX_DIMENSIONS} parameters`,
-      this.order.length,
-    );
-    reader.done();
+    const dimensions = this.order.length;
+    ({ scramble: this.scramble } = parseSettings(
+      'search',
+      { scramble: setting.boolean(true) },
+      options.settings,
+      SEARCH_STRUCTURAL_KEYS,
+      () => [
+        {
+          ok: dimensions <= SOBOL_MAX_DIMENSIONS,
+          name: 'space',
+          rule: `sobol supports at most ${SOBOL_MAX_DIMENSIONS} parameters`,
+          value: dimensions,
+        },
+      ],
+    ));
     this.space = options.space;
     this.sequence = new SobolSequence(this.order.length, this.scramble ? options.seed : undefined);
   }

@@ -30,7 +30,7 @@ import type { DimSpec, ParzenParameters } from './parzen.js';
 import { defaultGamma, defaultWeights, ParzenEstimator } from './parzen.js';
 import { randomParams } from './random.js';
 import { rngFor } from './rng.js';
-import { SettingsReader } from './settings.js';
+import { parseSettings, setting } from './settings.js';
 
 export interface TpeSettings {
   startup: number;
@@ -215,15 +215,18 @@ export class TpeSearch implements SearchAlgorithm {
   private readonly parzen: ParzenParameters;
 
   constructor(options: SearchOptions) {
-    const reader = new SettingsReader('search', options.settings, SEARCH_STRUCTURAL_KEYS);
-    this.settings = {
-      startup: reader.integer('startup', 10, { min: 1 }),
-      candidates: reader.integer('candidates', 24, { min: 1 }),
-      multivariate: reader.boolean('multivariate', false),
-      constantLiar: reader.boolean('constantLiar', true),
-      priorWeight: reader.number('priorWeight', 1, { min: 0, minExclusive: true }),
-    };
-    reader.done();
+    this.settings = parseSettings(
+      'search',
+      {
+        startup: setting.integer(10, { min: 1 }),
+        candidates: setting.integer(24, { min: 1 }),
+        multivariate: setting.boolean(false),
+        constantLiar: setting.boolean(true),
+        priorWeight: setting.number(1, { min: 0, minExclusive: true }),
+      },
+      options.settings,
+      SEARCH_STRUCTURAL_KEYS,
+    );
     this.space = options.space;
     this.seed = options.seed;
     this.order = paramOrder(options.space);

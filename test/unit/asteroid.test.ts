@@ -47,6 +47,7 @@ import {
   type MlffWeights,
 } from '../../worker/tasks/mlff/index.js';
 import { exp as safeExp, tanh as safeTanh } from '../../worker/tasks/mlff/ops.js';
+import { mlffBiasDescriptor, mlffTrainDescriptor } from '../../shared/catalogue/tasks/mlff.js';
 import { PermanentRunError, StoppedError } from '../../worker/runtimes/base.js';
 import { trialSchema } from '../../shared/spec/schema.js';
 
@@ -584,24 +585,27 @@ describe('ASTEROID stages', () => {
 
   it('validate() reports option problems at submit time; `${…}` references to earlier stages count as present', () => {
     const config = (options: Record<string, unknown>) => trialSchema.parse({ task: 'mlff-train', options });
-    assert.deepEqual(mlffTrainTask.validate!(config({ data: 'accurate', frames: 20 })), []);
-    assert.match(mlffTrainTask.validate!(config({ data: 'dft' })).join('\n'), /^trial\.options\.data: /);
-    assert.deepEqual(mlffTrainTask.validate!(config({ frames: 3, weights: [1, 1] })), [
+    assert.deepEqual(mlffTrainDescriptor.validate(config({ data: 'accurate', frames: 20 })), []);
+    assert.match(mlffTrainDescriptor.validate(config({ data: 'dft' })).join('\n'), /^trial\.options\.data: /);
+    assert.deepEqual(mlffTrainDescriptor.validate(config({ frames: 3, weights: [1, 1] })), [
       'trial.options.weights: 2 entries for 3 frames',
     ]);
-    assert.deepEqual(mlffTrainTask.validate!(config({ energyLabels: 'teacher' })), [
+    assert.deepEqual(mlffTrainDescriptor.validate(config({ energyLabels: 'teacher' })), [
       'trial.options.teacherWeights: required when energyLabels is "teacher"',
     ]);
     assert.deepEqual(
-      mlffTrainTask.validate!(
+      mlffTrainDescriptor.validate(
         config({ energyLabels: 'teacher', teacherWeights: '${stages.teacher.outputs.checkpoint}' }),
       ),
       [],
     );
-    assert.deepEqual(mlffBiasTask.validate!(config({ teacherWeights: '${stages.teacher.outputs.checkpoint}' })), []);
-    assert.match(mlffBiasTask.validate!(config({})).join('\n'), /trial\.options\.teacherWeights/);
+    assert.deepEqual(
+      mlffBiasDescriptor.validate(config({ teacherWeights: '${stages.teacher.outputs.checkpoint}' })),
+      [],
+    );
+    assert.match(mlffBiasDescriptor.validate(config({})).join('\n'), /trial\.options\.teacherWeights/);
     assert.match(
-      mlffBiasTask.validate!(config({ teacherWeights: { format: 'nope' } })).join('\n'),
+      mlffBiasDescriptor.validate(config({ teacherWeights: { format: 'nope' } })).join('\n'),
       /invalid MLFF weights/,
     );
   });

@@ -16,7 +16,8 @@ import { tfjsRuntime } from '../../worker/runtimes/tfjs/runtime.js';
 import { getBuiltinDataset, registerBuiltinDataset } from '../../worker/data/datasets.js';
 import { Rng } from '../../worker/data/rng.js';
 import { buildModel } from '../../worker/tasks/models.js';
-import { getTask, taskNames, validateTaskConfig } from '../../worker/tasks/registry.js';
+import { getTask } from '../../worker/tasks/registry.js';
+import { taskNames, validateTaskConfig } from '../../shared/catalogue/tasks/index.js';
 
 process.env.TRELLIS_TF_BACKEND = 'wasm';
 

@@ -8,14 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { trialSchema } from '../../shared/spec/schema.js';
 import { fakeAttempt, useWasmBackend, type FakeAttempt } from '../helpers/attempt.js';
 import { PermanentRunError, StoppedError, type Checkpoint } from '../../worker/runtimes/base.js';
-import {
-  embedTask,
-  fewShotAccuracy,
-  nearestNeighbourHits,
-  parseEmbedOptions,
-  recallAt1,
-  validateEmbedConfig,
-} from '../../worker/tasks/embed.js';
+import { embedTask } from '../../worker/tasks/embed.js';
+import { fewShotAccuracy, nearestNeighbourHits, recallAt1 } from '../../worker/tasks/retrieval.js';
+import { parseEmbedOptions, validateEmbedConfig } from '../../shared/catalogue/tasks/embed.js';
 
 const backend = { name: 'wasm', tf };
 

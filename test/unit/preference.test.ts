@@ -9,15 +9,17 @@ import { trialSchema } from '../../shared/spec/schema.js';
 import { fakeAttempt, useWasmBackend, type FakeAttempt } from '../helpers/attempt.js';
 import { PermanentRunError, StoppedError, type Checkpoint, type RunResult } from '../../worker/runtimes/base.js';
 import {
-  DEFAULT_PREFERENCE_OPTIONS,
   generatePreferenceData,
-  parsePreferenceOptions,
   pearsonOver,
   preferenceAccuracy,
   preferenceTask,
   slopeOver,
-  validatePreferenceConfig,
 } from '../../worker/tasks/preference.js';
+import {
+  DEFAULT_PREFERENCE_OPTIONS,
+  parsePreferenceOptions,
+  validatePreferenceConfig,
+} from '../../shared/catalogue/tasks/preference.js';
 
 const backend = { name: 'wasm', tf };
 

@@ -6,6 +6,7 @@ import { clusterAndUpsample, perExampleCrossEntropy, usefulClusterTask } from '.
 import type { AttemptContext } from '../../worker/runtimes/base.js';
 import { PermanentRunError } from '../../worker/runtimes/base.js';
 import { trialSchema } from '../../shared/spec/schema.js';
+import { usefulClusterDescriptor } from '../../shared/catalogue/tasks/useful.js';
 
 function context(options: Record<string, unknown>): { ctx: AttemptContext; reports: Record<string, number>[] } {
   const reports: Record<string, number>[] = [];
@@ -222,7 +223,10 @@ describe('USEFUL clusterAndUpsample', () => {
       (err: unknown) => err instanceof PermanentRunError && /must match/.test(err.message),
     );
     const config = (options: Record<string, unknown>) => trialSchema.parse({ task: 'useful-cluster', options });
-    assert.deepEqual(usefulClusterTask.validate!(config({ trainOutputs: '${stages.early.outputs.trainOutputs}' })), []);
-    assert.match(usefulClusterTask.validate!(config({})).join('\n'), /trial\.options\.trainOutputs/);
+    assert.deepEqual(
+      usefulClusterDescriptor.validate(config({ trainOutputs: '${stages.early.outputs.trainOutputs}' })),
+      [],
+    );
+    assert.match(usefulClusterDescriptor.validate(config({})).join('\n'), /trial\.options\.trainOutputs/);
   });
 });

@@ -5,7 +5,7 @@ import {
   intVector,
   numParam,
   stateError,
-  type LossDefinition,
+  type LossImplementation,
   type LossInstance,
   type LossTensors,
 } from './base.js';
@@ -101,24 +101,8 @@ class AldrLossInstance implements LossInstance {
   }
 }
 
-export const aldrLoss: LossDefinition = {
+export const aldrLoss: LossImplementation = {
   name: 'aldr',
-  description:
-    'Adaptive LDR-KL: LDR-KL with a per-sample λ_i updated from the KL of the prediction to uniform (stateful, keyed by sampleIds).',
-  inputs: ['logits', 'labels'],
-  optionalInputs: ['sampleIds'],
-  params: [
-    { name: 'c', description: 'margin c added to the non-target classes', default: 0.1, min: 0 },
-    { name: 'lambda0', description: 'initial and reference λ0', default: 10, min: 0, exclusiveMin: true },
-    {
-      name: 'alpha',
-      description: 'adaptation strength α (λ_i = λ0(1 − KL/(α log K)); ≥ 1 keeps λ_i positive)',
-      default: 2,
-      min: 1,
-    },
-  ],
-  stateful: true,
-  family: 'classification',
   create(params) {
     return new AldrLossInstance(
       numParam('aldr', params, 'c'),

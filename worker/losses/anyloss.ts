@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { expectRows, floatVector, numParam, strParam, type LossDefinition } from './base.js';
+import type { AnyLossMetric } from '../../shared/catalogue/losses.js';
+import { expectRows, floatVector, numParam, strParam, type LossImplementation } from './base.js';
 
 /** Smoothing constant in the denominators (as in the paper). */
 const S = 1e-5;
 
-export const ANYLOSS_METRICS = ['f1', 'accuracy', 'balanced_accuracy', 'gmean'] as const;
-export type AnyLossMetric = (typeof ANYLOSS_METRICS)[number];
+export { ANYLOSS_METRICS, type AnyLossMetric } from '../../shared/catalogue/losses.js';
 
 /**
  * AnyLoss (Han et al., 2024): a confusion-matrix metric made differentiable by replacing the
@@ -17,17 +17,8 @@ export type AnyLossMetric = (typeof ANYLOSS_METRICS)[number];
  *   gmean             : 1 − sqrt(TP TN / (y1 y0 + s))       (√(TPR·TNR); +1e-12 under the root)
  * One value for the whole batch (the metrics are not per-sample averages).
  */
-export const anyLoss: LossDefinition = {
+export const anyLoss: LossImplementation = {
   name: 'anyloss',
-  description:
-    'AnyLoss: 1 − a confusion-matrix metric (f1, accuracy, balanced_accuracy, gmean) on sigmoid-amplified probabilities (binary).',
-  inputs: ['probs', 'labels'],
-  params: [
-    { name: 'metric', description: 'the metric to optimise', default: 'f1', values: [...ANYLOSS_METRICS] },
-    { name: 'L', description: 'amplifying scale L of A(p) = σ(L(p − 0.5))', default: 73, min: 0, exclusiveMin: true },
-  ],
-  stateful: false,
-  family: 'binary',
   create(params) {
     const metric = strParam('anyloss', params, 'metric') as AnyLossMetric;
     const amp = numParam('anyloss', params, 'L');

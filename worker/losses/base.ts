@@ -3,8 +3,10 @@
  * registry (`registry.ts`) and the public surface (`index.ts`, exported as `trellis/losses`).
  *
  * Contract of a loss:
+ * - What a loss is (name, family, inputs, params) is its entry in `shared/catalogue/losses.ts`;
+ *   a file here implements it under the same name.
  * - `create(params)` receives params already resolved (defaults filled, ranges checked) by
- *   `resolveLoss`; it returns a `LossInstance` that owns the loss's state, if any.
+ *   `resolveLoss`, i.e. by the catalogue's `resolveLossParams`; it returns a `LossInstance` that owns the loss's state, if any.
  * - `compute(inputs)` is called inside the optimizer's gradient tape and must return a
  *   differentiable scalar of the inputs that carry gradients (logits, embeddings, probs,
  *   scores, margins). Integer inputs (labels, groups, sampleIds) and side data (features,
@@ -15,38 +17,19 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** Which inputs a loss consumes; `computeLoss` takes the same names as plain arrays. */
-export type LossInputName =
-  | 'logits' // [N, K] float
-  | 'labels' // [N] int
-  | 'features' // [N, D] last hidden features (bias); higher ranks are flattened per sample
-  | 'likelihoods' // [N] per-sample p_s in [0, 1] (gfl)
-  | 'groups' // [N] int group ids (worstgroup, fairreg, groupdro)
-  | 'sampleIds' // [N] int dataset row ids (per-sample state: aldr)
-  | 'probs' // [N] probabilities of the positive class (anyloss)
-  | 'embeddings' // [N, D] (ms, tcm)
-  | 'queries' // [Q, D] (prototriplet)
-  | 'prototypes' // [C, D] (prototriplet)
-  | 'positives' // [P] scores (mw)
-  | 'negatives' // [M] scores (mw)
-  | 'margins'; // [N] chosen-minus-rejected log-ratios h (rdpo)
+import type { LossDescriptor, LossInputName, LossParamValue } from '../../shared/catalogue/losses.js';
+import { LossConfigError } from '../../shared/catalogue/loss-params.js';
+
+export type {
+  LossDescriptor,
+  LossFamily,
+  LossInputName,
+  LossParamSpec,
+  LossParamValue,
+} from '../../shared/catalogue/losses.js';
+export { describeAllowed, LossConfigError } from '../../shared/catalogue/loss-params.js';
 
 export type LossTensors = Partial<Record<LossInputName, tf.Tensor>>;
-
-export type LossParamValue = number | string;
-
-export interface LossParamSpec {
-  name: string;
-  description: string;
-  default: LossParamValue;
-  /** Numeric params: inclusive bounds unless `exclusive*` says otherwise; absent = unbounded. */
-  min?: number;
-  max?: number;
-  exclusiveMin?: boolean;
-  exclusiveMax?: boolean;
-  /** Enum params: the allowed values. */
-  values?: string[];
-}
 
 /** One loss bound to its params (and, for stateful losses, its per-trial state). */
 export interface LossInstance {
@@ -58,36 +41,20 @@ export interface LossInstance {
   loadState?(state: unknown): void;
 }
 
-export type LossFamily = 'classification' | 'binary' | 'embedding' | 'ranking' | 'preference' | 'group';
-
-export interface LossDefinition {
+/**
+ * How a loss is computed, bound to its catalogue entry by name (shared/catalogue/losses.ts holds
+ * everything else: family, inputs, params with ranges and defaults).
+ */
+export interface LossImplementation {
   name: string;
-  description: string;
-  /** Inputs that must be present; `optional` ones are used when given. */
-  inputs: LossInputName[];
-  optionalInputs?: LossInputName[];
-  params: LossParamSpec[];
-  stateful: boolean;
-  /** What task family it fits: classification losses can be used by `classify`. */
-  family: LossFamily;
   create(params: Record<string, LossParamValue>): LossInstance;
 }
 
-/** A bad loss name, param, input or state. Messages name the loss and the offending field. */
-export class LossConfigError extends Error {
-  override readonly name = 'LossConfigError';
-}
+/** A catalogue entry with its implementation. */
+export type LossDefinition = LossDescriptor & LossImplementation;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers shared by the implementations.
-
-/** `(0, 1]`, `[0, ∞)`, `one of f1, accuracy` — the allowed values of a param, for messages. */
-export function describeAllowed(spec: LossParamSpec): string {
-  if (spec.values) return `one of ${spec.values.join(', ')}`;
-  const lo = spec.min === undefined ? '(-∞' : `${spec.exclusiveMin ? '(' : '['}${spec.min}`;
-  const hi = spec.max === undefined ? '∞)' : `${spec.max}${spec.exclusiveMax ? ')' : ']'}`;
-  return `${lo}, ${hi}`;
-}
 
 /** A numeric param of a resolved param record (defensive: `create` may be called directly). */
 export function numParam(loss: string, params: Record<string, LossParamValue>, name: string): number {

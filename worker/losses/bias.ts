@@ -6,7 +6,7 @@ import {
   perSampleCrossEntropy,
   requireInput,
   stateError,
-  type LossDefinition,
+  type LossImplementation,
   type LossInstance,
 } from './base.js';
 
@@ -78,24 +78,8 @@ class BiasLossInstance implements LossInstance {
   }
 }
 
-export const biasLoss: LossDefinition = {
+export const biasLoss: LossImplementation = {
   name: 'bias',
-  description:
-    "Bias Loss: CE weighted by exp(α·ṽ) − β, ṽ the normalised variance of the sample's last features (keeps a running minimum variance).",
-  inputs: ['logits', 'labels', 'features'],
-  params: [
-    { name: 'alpha', description: 'scale α of the normalised variance in the weight', default: 0.3, min: 0 },
-    {
-      name: 'beta',
-      description: 'offset β subtracted from the weight (β < 1 keeps weights positive)',
-      default: 0.3,
-      min: 0,
-      max: 1,
-      exclusiveMax: true,
-    },
-  ],
-  stateful: true,
-  family: 'classification',
   create(params) {
     return new BiasLossInstance(numParam('bias', params, 'alpha'), numParam('bias', params, 'beta'));
   },

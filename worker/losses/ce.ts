@@ -1,14 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { classificationInputs, perSampleCrossEntropy, type LossDefinition } from './base.js';
+import { classificationInputs, perSampleCrossEntropy, type LossImplementation } from './base.js';
 
 /** Softmax cross-entropy `−log p_y`, the batch mean. */
-export const ceLoss: LossDefinition = {
+export const ceLoss: LossImplementation = {
   name: 'ce',
-  description: 'Softmax cross-entropy −log p_y (batch mean).',
-  inputs: ['logits', 'labels'],
-  params: [],
-  stateful: false,
-  family: 'classification',
   create() {
     return {
       compute: (inputs) =>

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { classificationInputs, labelLogProb, numParam, type LossDefinition } from './base.js';
+import { classificationInputs, labelLogProb, numParam, type LossImplementation } from './base.js';
 
 /**
  * Comp-sum losses (Mao, Mohri & Zhong, 2023; formula INFERRED in ALGORITHMS.md). With
@@ -10,13 +10,8 @@ import { classificationInputs, labelLogProb, numParam, type LossDefinition } fro
  * τ < 1 nor loses precision near p_y = 1. Default τ = 1 (cross-entropy) is the safe point of
  * the family; sweep τ in [0, 2] to move towards the bounded, noise-robust members.
  */
-export const compsumLoss: LossDefinition = {
+export const compsumLoss: LossImplementation = {
   name: 'compsum',
-  description: 'Comp-sum family ((1+u)^{1−τ} − 1)/(1 − τ), u = 1/p_y − 1: τ=0 sum-exp, τ=1 CE, τ=2 1 − p_y.',
-  inputs: ['logits', 'labels'],
-  params: [{ name: 'tau', description: 'family parameter τ (1 = cross-entropy)', default: 1, min: 0 }],
-  stateful: false,
-  family: 'classification',
   create(params) {
     const tau = numParam('compsum', params, 'tau');
     return {

@@ -5,7 +5,7 @@ import {
   groupMembership,
   numParam,
   perSampleCrossEntropy,
-  type LossDefinition,
+  type LossImplementation,
 } from './base.js';
 
 /**
@@ -13,13 +13,8 @@ import {
  * absolute deviation of the group losses from their (unweighted) mean,
  *   L = mean_i CE_i + λ Σ_g |L_g − L̄|,   L_g = mean_{i ∈ g} CE_i,   L̄ = mean_g L_g.
  */
-export const fairregLoss: LossDefinition = {
+export const fairregLoss: LossImplementation = {
   name: 'fairreg',
-  description: 'Fairness-regularised CE: mean CE + λ Σ_g |L_g − mean_g L_g| over the groups in the batch.',
-  inputs: ['logits', 'labels', 'groups'],
-  params: [{ name: 'lambda', description: 'weight λ of the group-disparity penalty', default: 1, min: 0 }],
-  stateful: false,
-  family: 'group',
   create(params) {
     const lambda = numParam('fairreg', params, 'lambda');
     return {

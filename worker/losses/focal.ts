@@ -1,18 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { classificationInputs, labelLogProb, numParam, type LossDefinition } from './base.js';
+import { classificationInputs, labelLogProb, numParam, type LossImplementation } from './base.js';
 
 /**
  * Focal loss (Lin et al., 2017) `−(1 − p_y)^γ log p_y`, batch mean. `1 − p_y` is computed as the
  * sum of the other classes' probabilities (accurate when p_y → 1) and floored at 1e-12 so that
  * the gradient of `x^γ` stays finite for γ < 1. γ = 0 is exactly cross-entropy.
  */
-export const focalLoss: LossDefinition = {
+export const focalLoss: LossImplementation = {
   name: 'focal',
-  description: 'Focal loss −(1 − p_y)^γ log p_y: down-weights well-classified samples (batch mean).',
-  inputs: ['logits', 'labels'],
-  params: [{ name: 'gamma', description: 'focusing exponent γ (0 = cross-entropy)', default: 2, min: 0 }],
-  stateful: false,
-  family: 'classification',
   create(params) {
     const gamma = numParam('focal', params, 'gamma');
     return {

@@ -1,17 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { classificationInputs, labelLogProb, numParam, type LossDefinition } from './base.js';
+import { classificationInputs, labelLogProb, numParam, type LossImplementation } from './base.js';
 
 /**
  * Generalized cross-entropy (Zhang & Sabuncu, 2018) `(1 − p_y^q) / q`, batch mean; q → 0 gives
  * CE, q = 1 gives MAE (1 − p_y). Computed as −expm1(q log p_y)/q.
  */
-export const gceLoss: LossDefinition = {
+export const gceLoss: LossImplementation = {
   name: 'gce',
-  description: 'Generalized cross-entropy (1 − p_y^q)/q: between CE (q→0) and MAE (q=1), robust to label noise.',
-  inputs: ['logits', 'labels'],
-  params: [{ name: 'q', description: 'exponent q', default: 0.7, min: 0, max: 1, exclusiveMin: true }],
-  stateful: false,
-  family: 'classification',
   create(params) {
     const q = numParam('gce', params, 'q');
     return {

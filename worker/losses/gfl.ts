@@ -5,7 +5,7 @@ import {
   floatVector,
   numParam,
   perSampleCrossEntropy,
-  type LossDefinition,
+  type LossImplementation,
 } from './base.js';
 
 /**
@@ -14,22 +14,8 @@ import {
  * size of the sample's cluster over the size of the largest cluster. Rare samples (p_s → 0) get
  * weight 1, the most common ones η / (η + 1). Batch mean of `w · CE`.
  */
-export const gflLoss: LossDefinition = {
+export const gflLoss: LossImplementation = {
   name: 'gfl',
-  description:
-    'Generalized focal loss (DatasetEquity): CE weighted per sample by (η + (1 − p_s)^γ)/(η + 1), p_s = cluster likelihood.',
-  inputs: ['logits', 'labels', 'likelihoods'],
-  params: [
-    {
-      name: 'eta',
-      description: 'floor η of the weight (weight of the most common samples is η/(η+1))',
-      default: 1,
-      min: 0,
-    },
-    { name: 'gamma', description: 'exponent γ on (1 − p_s)', default: 5, min: 0 },
-  ],
-  stateful: false,
-  family: 'classification',
   create(params) {
     const eta = numParam('gfl', params, 'eta');
     const gamma = numParam('gfl', params, 'gamma');

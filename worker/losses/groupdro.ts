@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { classificationInputs, groupMembership, perSampleCrossEntropy, type LossDefinition } from './base.js';
+import { classificationInputs, groupMembership, perSampleCrossEntropy, type LossImplementation } from './base.js';
 
 /**
  * GroupDRO-style reweighting (formula INFERRED): each sample is weighted by the inverse size of
@@ -7,13 +7,8 @@ import { classificationInputs, groupMembership, perSampleCrossEntropy, type Loss
  * unweighted mean of the group losses. This is the static importance-weighting form, not the
  * online exponentiated-gradient group weights of Sagawa et al. (2020).
  */
-export const groupdroLoss: LossDefinition = {
+export const groupdroLoss: LossImplementation = {
   name: 'groupdro',
-  description: 'Group-balanced CE: samples weighted by 1/(group size), so every group in the batch counts equally.',
-  inputs: ['logits', 'labels', 'groups'],
-  params: [],
-  stateful: false,
-  family: 'group',
   create() {
     return {
       compute: (inputs) =>

@@ -9,21 +9,22 @@
  * - `describeLosses()` is the plain-JSON catalogue behind `trellis losses --json`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { formatValue, resolveLossParams, type LossSpec } from '../../shared/catalogue/loss-params.js';
 import {
-  describeAllowed,
   LossConfigError,
   type LossDefinition,
   type LossInputName,
   type LossInstance,
-  type LossParamSpec,
   type LossParamValue,
   type LossTensors,
 } from './base.js';
-import { getLossDefinition, listLosses } from './registry.js';
+import { getLossDefinition } from './registry.js';
 
 export {
   LossConfigError,
   type LossDefinition,
+  type LossDescriptor,
+  type LossImplementation,
   type LossFamily,
   type LossInputName,
   type LossInstance,
@@ -34,100 +35,28 @@ export {
 export { getLossDefinition, listLosses, lossNames, LOSSES } from './registry.js';
 export { ANYLOSS_METRICS, type AnyLossMetric } from './anyloss.js';
 export { gflWeight } from './gfl.js';
+export { describeLosses, type LossDescription } from '../../shared/catalogue/losses.js';
 
-export type LossSpec = string | { name: string; [param: string]: unknown };
+export type { LossSpec } from '../../shared/catalogue/loss-params.js';
 
 export interface ResolvedLoss {
   definition: LossDefinition;
   params: Record<string, LossParamValue>;
 }
 
-function formatValue(v: unknown): string {
-  if (typeof v === 'number') return String(v);
-  if (typeof v === 'string') return JSON.stringify(v);
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}
-
-function checkParam(loss: string, spec: LossParamSpec, value: unknown): LossParamValue {
-  const allowed = describeAllowed(spec);
-  if (spec.values) {
-    if (typeof value !== 'string' || !spec.values.includes(value)) {
-      throw new LossConfigError(`loss ${loss}: ${spec.name} must be ${allowed}, got ${formatValue(value)}`);
-    }
-    return value;
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new LossConfigError(`loss ${loss}: ${spec.name} must be a number in ${allowed}, got ${formatValue(value)}`);
-  }
-  const belowMin = spec.min !== undefined && (spec.exclusiveMin ? value <= spec.min : value < spec.min);
-  const aboveMax = spec.max !== undefined && (spec.exclusiveMax ? value >= spec.max : value > spec.max);
-  if (belowMin || aboveMax)
-    throw new LossConfigError(`loss ${loss}: ${spec.name} must be in ${allowed}, got ${formatValue(value)}`);
-  return value;
-}
-
-/** The definition and complete params of a loss spec: defaults filled, names and ranges checked. */
+/**
+ * The definition and complete params of a loss spec: the catalogue's `resolveLossParams` (the one
+ * check of loss params, also run at submit) plus the implementation bound to that name.
+ */
 export function resolveLoss(spec: LossSpec): ResolvedLoss {
-  let name: unknown;
-  let given: Record<string, unknown> = {};
-  if (typeof spec === 'string') name = spec;
-  else if (typeof spec === 'object' && spec !== null && !Array.isArray(spec)) {
-    const { name: n, ...rest } = spec;
-    name = n;
-    given = rest;
-  }
-  if (typeof name !== 'string' || name === '') {
-    throw new LossConfigError(`a loss spec is a loss name or { name, ...params }, got ${formatValue(spec)}`);
-  }
-  const definition = getLossDefinition(name);
-  const known = new Set(definition.params.map((p) => p.name));
-  for (const key of Object.keys(given)) {
-    if (!known.has(key)) {
-      const allowed = definition.params.length
-        ? `allowed parameters: ${definition.params.map((p) => p.name).join(', ')}`
-        : `${name} takes no parameters`;
-      throw new LossConfigError(`loss ${name}: unknown parameter '${key}'; ${allowed}`);
-    }
-  }
-  const params: Record<string, LossParamValue> = {};
-  for (const p of definition.params) {
-    const value = Object.hasOwn(given, p.name) && given[p.name] !== undefined ? given[p.name] : p.default;
-    params[p.name] = checkParam(name, p, value);
-  }
-  return { definition, params };
+  const { descriptor, params } = resolveLossParams(spec);
+  return { definition: getLossDefinition(descriptor.name), params };
 }
 
 /** A ready-to-use loss instance for a spec (resolve, then create). */
 export function createLoss(spec: LossSpec): LossInstance {
   const { definition, params } = resolveLoss(spec);
   return definition.create(params);
-}
-
-export interface LossDescription {
-  name: string;
-  description: string;
-  family: LossDefinition['family'];
-  inputs: LossInputName[];
-  optionalInputs: LossInputName[];
-  stateful: boolean;
-  params: LossParamSpec[];
-}
-
-/** Plain JSON describing every loss (for `trellis losses --json`). */
-export function describeLosses(): LossDescription[] {
-  return listLosses().map((d) => ({
-    name: d.name,
-    description: d.description,
-    family: d.family,
-    inputs: [...d.inputs],
-    optionalInputs: [...(d.optionalInputs ?? [])],
-    stateful: d.stateful,
-    params: d.params.map((p) => ({ ...p, ...(p.values ? { values: [...p.values] } : {}) })),
-  }));
 }
 
 // ---------------------------------------------------------------------------------------------

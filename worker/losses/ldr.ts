@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { classificationInputs, numParam, type LossDefinition } from './base.js';
+import { classificationInputs, numParam, type LossImplementation } from './base.js';
 
 /**
  * LDR-KL loss (Zhu, Xu & Yang, ICML 2023), label-distributionally robust with a KL penalty:
@@ -9,22 +9,8 @@ import { classificationInputs, numParam, type LossDefinition } from './base.js';
  * Computed with log-sum-exp. Defaults c = 2, λ = 1 (the reference table); the paper's runs
  * use c = 0.1, λ = 10.
  */
-export const ldrLoss: LossDefinition = {
+export const ldrLoss: LossImplementation = {
   name: 'ldr',
-  description: 'LDR-KL: λ·log mean_k exp((c[k≠y] + f_k − f_y)/λ) on softplus-normalised logits (label-noise robust).',
-  inputs: ['logits', 'labels'],
-  params: [
-    { name: 'c', description: 'margin c added to the non-target classes', default: 2, min: 0 },
-    {
-      name: 'lambda',
-      description: 'KL regularisation strength λ (temperature of the worst-case label distribution)',
-      default: 1,
-      min: 0,
-      exclusiveMin: true,
-    },
-  ],
-  stateful: false,
-  family: 'classification',
   create(params) {
     const c = numParam('ldr', params, 'c');
     const lambda = numParam('ldr', params, 'lambda');

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { labelledSimilarities, numParam, type LossDefinition } from './base.js';
+import { labelledSimilarities, numParam, type LossImplementation } from './base.js';
 
 /** Same-label similarities at or above 1 − this are the anchor itself (or a duplicate). */
 const SELF_EPS = 1e-5;
@@ -15,18 +15,8 @@ const MASKED = -1e9;
  * The mining masks are computed from the values (not differentiated); the sums use log-sum-exp
  * with a zero column for the "1 +", so large β does not overflow.
  */
-export const msLoss: LossDefinition = {
+export const msLoss: LossImplementation = {
   name: 'ms',
-  description: 'Multi-similarity loss on L2-normalised embeddings with hard-pair mining (metric learning).',
-  inputs: ['embeddings', 'labels'],
-  params: [
-    { name: 'alpha', description: 'scale α of the positive term', default: 2, min: 0, exclusiveMin: true },
-    { name: 'beta', description: 'scale β of the negative term', default: 40, min: 0, exclusiveMin: true },
-    { name: 'lambda', description: 'similarity threshold λ', default: 0.5, min: -1, max: 1 },
-    { name: 'epsilon', description: 'mining margin ε', default: 0.1, min: 0 },
-  ],
-  stateful: false,
-  family: 'embedding',
   create(params) {
     const alpha = numParam('ms', params, 'alpha');
     const beta = numParam('ms', params, 'beta');

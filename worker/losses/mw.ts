@@ -1,18 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { floatVector, type LossDefinition } from './base.js';
+import { floatVector, type LossImplementation } from './base.js';
 
 /**
  * Mann–Whitney / AUC surrogate (formula INFERRED): the logistic loss over every
  * (positive, negative) score pair, `mean_{p,n} softplus(−(s_p − s_n))`. With no positive or no
  * negative in the batch there is no pair and the loss is 0.
  */
-export const mwLoss: LossDefinition = {
+export const mwLoss: LossImplementation = {
   name: 'mw',
-  description: 'Mann–Whitney AUC surrogate: mean over positive/negative score pairs of softplus(s_n − s_p).',
-  inputs: ['positives', 'negatives'],
-  params: [],
-  stateful: false,
-  family: 'ranking',
   create() {
     return {
       compute: (inputs) =>

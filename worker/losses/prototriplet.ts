@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { expectRows, intVector, numParam, requireInput, LossConfigError, type LossDefinition } from './base.js';
+import { expectRows, intVector, numParam, requireInput, LossConfigError, type LossImplementation } from './base.js';
 
 /** Large distance added to the true prototype so that `min` picks the nearest other one. */
 const EXCLUDE = 1e9;
@@ -10,14 +10,8 @@ const EXCLUDE = 1e9;
  *   d(x, y) = sqrt(‖x − y‖² + 1e-6),  L = mean_q max(d(q, p_y) − min_{c≠y} d(q, p_c) + m, 0).
  * Differentiable in both queries and prototypes.
  */
-export const prototripletLoss: LossDefinition = {
+export const prototripletLoss: LossImplementation = {
   name: 'prototriplet',
-  description:
-    'Prototype triplet loss: hinge on distance to own prototype minus distance to nearest other prototype plus margin (few-shot).',
-  inputs: ['queries', 'prototypes', 'labels'],
-  params: [{ name: 'margin', description: 'triplet margin m', default: 0.5, min: 0 }],
-  stateful: false,
-  family: 'embedding',
   create(params) {
     const margin = numParam('prototriplet', params, 'margin');
     return {

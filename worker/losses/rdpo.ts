@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { floatVector, logSigmoid, numParam, type LossDefinition } from './base.js';
+import { floatVector, logSigmoid, numParam, type LossImplementation } from './base.js';
 
 /**
  * Robust DPO (Chowdhury et al., 2024): DPO corrected for preference labels flipped with rate ε.
@@ -7,29 +7,8 @@ import { floatVector, logSigmoid, numParam, type LossDefinition } from './base.j
  *   L = mean [ −(1 − ε) log σ(βh) + ε log σ(−βh) ] / (1 − 2ε)
  * ε = 0 is plain DPO, −log σ(βh).
  */
-export const rdpoLoss: LossDefinition = {
+export const rdpoLoss: LossImplementation = {
   name: 'rdpo',
-  description: 'Robust DPO: [−(1−ε) log σ(βh) + ε log σ(−βh)]/(1 − 2ε) on chosen-minus-rejected log-ratio margins h.',
-  inputs: ['margins'],
-  params: [
-    {
-      name: 'beta',
-      description: 'inverse temperature β of the implicit reward',
-      default: 0.1,
-      min: 0,
-      exclusiveMin: true,
-    },
-    {
-      name: 'epsilon',
-      description: 'assumed preference label-flip rate ε (0 = DPO)',
-      default: 0,
-      min: 0,
-      max: 0.5,
-      exclusiveMax: true,
-    },
-  ],
-  stateful: false,
-  family: 'preference',
   create(params) {
     const beta = numParam('rdpo', params, 'beta');
     const eps = numParam('rdpo', params, 'epsilon');

@@ -1,6 +1,12 @@
-import { LossConfigError, type LossDefinition } from './base.js';
+/**
+ * Binds each loss implementation to its catalogue entry (shared/catalogue/losses.ts) by name.
+ * A catalogue entry without an implementation, or an implementation the catalogue does not
+ * know, fails at load (and in test/unit/losses.test.ts).
+ */
+import { LOSS_CATALOGUE } from '../../shared/catalogue/losses.js';
+import { lossDescriptor } from '../../shared/catalogue/loss-params.js';
+import type { LossDefinition, LossImplementation } from './base.js';
 
-export { LossConfigError } from './base.js';
 import { aldrLoss } from './aldr.js';
 import { anyLoss } from './anyloss.js';
 import { biasLoss } from './bias.js';
@@ -20,8 +26,10 @@ import { tcmLoss } from './tcm.js';
 import { worstgroupLoss } from './worstgroup.js';
 import { zLoss } from './zloss.js';
 
-/** Every built-in loss, in the order `listLosses` shows them. */
-const DEFINITIONS: readonly LossDefinition[] = [
+export { LossConfigError } from './base.js';
+
+/** Every implementation (any order: the catalogue's order is the listing order). */
+export const LOSS_IMPLEMENTATIONS: readonly LossImplementation[] = [
   ceLoss,
   focalLoss,
   gflLoss,
@@ -42,6 +50,24 @@ const DEFINITIONS: readonly LossDefinition[] = [
   groupdroLoss,
 ];
 
+function bind(): LossDefinition[] {
+  const byName = new Map<string, LossImplementation>();
+  for (const impl of LOSS_IMPLEMENTATIONS) {
+    if (byName.has(impl.name)) throw new Error(`loss ${impl.name}: implemented twice`);
+    byName.set(impl.name, impl);
+  }
+  const definitions = LOSS_CATALOGUE.map((descriptor) => {
+    const impl = byName.get(descriptor.name);
+    if (!impl) throw new Error(`loss ${descriptor.name}: in the catalogue but not implemented in worker/losses`);
+    return { ...descriptor, create: impl.create.bind(impl) };
+  });
+  const extra = [...byName.keys()].filter((name) => !LOSS_CATALOGUE.some((d) => d.name === name));
+  if (extra.length > 0) throw new Error(`losses ${extra.join(', ')}: implemented but not in the catalogue`);
+  return definitions;
+}
+
+const DEFINITIONS: readonly LossDefinition[] = bind();
+
 export const LOSSES: ReadonlyMap<string, LossDefinition> = new Map(DEFINITIONS.map((d) => [d.name, d]));
 
 export function lossNames(): string[] {
@@ -50,9 +76,7 @@ export function lossNames(): string[] {
 
 /** The definition of a loss; an unknown name throws a `LossConfigError` listing the valid names. */
 export function getLossDefinition(name: string): LossDefinition {
-  const def = LOSSES.get(name);
-  if (!def) throw new LossConfigError(`unknown loss '${name}'; valid losses: ${lossNames().join(', ')}`);
-  return def;
+  return LOSSES.get(lossDescriptor(name).name)!;
 }
 
 export function listLosses(): LossDefinition[] {

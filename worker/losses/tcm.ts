@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { labelledSimilarities, numParam, type LossDefinition } from './base.js';
+import { labelledSimilarities, numParam, type LossImplementation } from './base.js';
 
 /**
  * Threshold-consistent margin (TCM) regulariser (Zhang et al., 2023) on cosine similarities of
@@ -9,19 +9,8 @@ import { labelledSimilarities, numParam, type LossDefinition } from './base.js';
  * TCM is a regulariser: in the paper it is added to a base metric-learning loss (e.g. ms);
  * on its own it only shapes the similarity distribution near the margins.
  */
-export const tcmLoss: LossDefinition = {
+export const tcmLoss: LossImplementation = {
   name: 'tcm',
-  description:
-    'Threshold-consistent margin regulariser: penalises positive pairs below m⁺ and negative pairs above m⁻ (cosine).',
-  inputs: ['embeddings', 'labels'],
-  params: [
-    { name: 'lambdaPos', description: 'weight λ⁺ of the positive-pair term', default: 1, min: 0 },
-    { name: 'lambdaNeg', description: 'weight λ⁻ of the negative-pair term', default: 1, min: 0 },
-    { name: 'marginPos', description: 'positive margin m⁺ (cosine)', default: 0.9, min: -1, max: 1 },
-    { name: 'marginNeg', description: 'negative margin m⁻ (cosine)', default: 0.5, min: -1, max: 1 },
-  ],
-  stateful: false,
-  family: 'embedding',
   create(params) {
     const lambdaPos = numParam('tcm', params, 'lambdaPos');
     const lambdaNeg = numParam('tcm', params, 'lambdaNeg');

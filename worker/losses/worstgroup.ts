@@ -4,20 +4,15 @@ import {
   groupMeans,
   groupMembership,
   perSampleCrossEntropy,
-  type LossDefinition,
+  type LossImplementation,
 } from './base.js';
 
 /**
  * Worst-group loss (formula INFERRED): the mean cross-entropy of each group present in the
  * batch, `L_g = mean_{i ∈ g} CE_i`, and `L = max_g L_g`. The gradient flows to the worst group.
  */
-export const worstgroupLoss: LossDefinition = {
+export const worstgroupLoss: LossImplementation = {
   name: 'worstgroup',
-  description: 'Worst-group loss: the largest per-group mean cross-entropy in the batch.',
-  inputs: ['logits', 'labels', 'groups'],
-  params: [],
-  stateful: false,
-  family: 'group',
   create() {
     return {
       compute: (inputs) =>

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { classificationInputs, numParam, type LossDefinition } from './base.js';
+import { classificationInputs, numParam, type LossImplementation } from './base.js';
 
 /** Added to the variance before the square root: keeps z and its gradient finite for constant logits. */
 const VARIANCE_EPS = 1e-8;
@@ -12,16 +12,8 @@ const VARIANCE_EPS = 1e-8;
  * the plain softplus and b = 0 asks the target's logit to sit above the mean logit, which is a
  * task-independent choice (b is bounded by z_y ≤ √(K − 1), so large b depends on K). Sweep them.
  */
-export const zLoss: LossDefinition = {
+export const zLoss: LossImplementation = {
   name: 'zloss',
-  description: 'Z-loss: softplus(a(b − z_y))/a on the z-normalised logits (shift and scale invariant).',
-  inputs: ['logits', 'labels'],
-  params: [
-    { name: 'a', description: 'sharpness a of the softplus', default: 1, min: 0, exclusiveMin: true },
-    { name: 'b', description: 'location b: the z-score the target logit is pushed beyond', default: 0 },
-  ],
-  stateful: false,
-  family: 'classification',
   create(params) {
     const a = numParam('zloss', params, 'a');
     const b = numParam('zloss', params, 'b');

@@ -1,9 +1,10 @@
 /**
  * Built-in training tasks of the tfjs runtime (`trial.task`, default `classify`). A task gets the
- * attempt context and the selected TensorFlow.js backend and returns the final metrics.
+ * attempt context and the selected TensorFlow.js backend and returns the final metrics. What a
+ * task is (description, options, default objective, outputs, config checks) is its entry in
+ * `shared/catalogue/tasks/`; this is only how it runs, bound to that entry by name.
  */
 import type * as tfType from '@tensorflow/tfjs';
-import type { TrialConfig } from '../../shared/spec/schema.js';
 import { StoppedError, type AttemptContext, type RunResult } from '../runtimes/base.js';
 
 export interface TaskBackend {
@@ -13,14 +14,9 @@ export interface TaskBackend {
 }
 
 export interface Task {
+  /** The catalogue name it implements. */
   name: string;
-  /** One line for listings. */
-  description?: string;
   run(ctx: AttemptContext, backend: TaskBackend): Promise<RunResult>;
-  /** The objective when the spec names none (classify: val_accuracy, max). */
-  defaultObjective?: { metric: string; mode: 'max' | 'min' };
-  /** Problems with a trial config that can be found without data: `trial.FIELD: message`. */
-  validate?(config: TrialConfig): string[];
 }
 
 /** Throws the attempt's StoppedError when its signal is aborted. */

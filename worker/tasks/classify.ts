@@ -10,17 +10,17 @@
  * resumed attempt continues exactly where the checkpointed one was.
  */
 import type * as tfType from '@tensorflow/tfjs';
-import type { TrialConfig } from '../../shared/spec/schema.js';
-import { datasetShape, datasetSpecProblems, getBuiltinDataset } from '../data/datasets.js';
+import { lossName } from '../../shared/catalogue/tasks/base.js';
+import { classifyOptionProblems, validateClassifyConfig } from '../../shared/catalogue/tasks/classify.js';
 import { loadDataset, type DataSplit, type PreparedDataset } from '../data/load.js';
 import { Rng } from '../data/rng.js';
 import {
-  createLoss,
   LossConfigError,
   resolveLoss,
   type LossDefinition,
   type LossInputName,
   type LossInstance,
+  type LossParamValue,
   type LossSpec,
   type LossTensors,
 } from '../losses/index.js';
@@ -55,18 +55,6 @@ import {
   snapshotTraining,
 } from './training.js';
 
-/** Inputs `classify` can give a loss (`probs` only for two classes, `groups` only with a group column). */
-const PROVIDED_INPUTS: readonly LossInputName[] = [
-  'logits',
-  'labels',
-  'features',
-  'sampleIds',
-  'groups',
-  'likelihoods',
-  'probs',
-];
-const FAMILIES: readonly LossDefinition['family'][] = ['classification', 'group', 'binary'];
-
 const CHECKPOINT_FORMAT = 'trellis.classify/1';
 const EVAL_CHUNK = 1024;
 
@@ -80,37 +68,6 @@ interface CheckpointMeta {
   lossState?: unknown;
   modelNames: string[];
   optimizerNames: string[];
-}
-
-/**
- * classify's `options`:
- * - `trainIndices: number[]` — train on these rows of the training split (repeats allowed):
- *   USEFUL's upsampled distribution;
- * - `exportTrainOutputs: true` — after training, return every training example's logits, loss
- *   and label as `info.outputs.trainOutputs` (USEFUL's clustering input).
- * A value still holding a `${stages...}` reference is checked when the stage runs.
- */
-const CLASSIFY_OPTIONS = ['trainIndices', 'exportTrainOutputs'];
-
-function classifyOptionProblems(options: Record<string, unknown> | undefined): string[] {
-  const problems: string[] = [];
-  for (const [key, value] of Object.entries(options ?? {})) {
-    if (!CLASSIFY_OPTIONS.includes(key)) {
-      problems.push(`trial.options.${key}: unknown option for task classify; allowed: ${CLASSIFY_OPTIONS.join(', ')}`);
-    } else if (typeof value === 'string' && value.includes('${')) {
-      continue;
-    } else if (
-      key === 'trainIndices' &&
-      !(Array.isArray(value) && value.every((i) => Number.isInteger(i) && (i as number) >= 0))
-    ) {
-      problems.push(
-        'trial.options.trainIndices: must be a list of row indices (integers >= 0) into the training split',
-      );
-    } else if (key === 'exportTrainOutputs' && typeof value !== 'boolean') {
-      problems.push('trial.options.exportTrainOutputs: must be true or false');
-    }
-  }
-  return problems;
 }
 
 /** The training split restricted to (and repeated along) `indices`. */
@@ -168,56 +125,6 @@ async function trainOutputs(
     }
   }
   return { logits, losses, labels: Array.from(split.y) };
-}
-
-function hasGroupColumn(config: TrialConfig): boolean {
-  const dataset = config.dataset;
-  if (dataset === undefined) return false;
-  if (typeof dataset === 'string') return getBuiltinDataset(dataset)?.group !== undefined;
-  return dataset.group !== undefined;
-}
-
-/** `classify`'s config checks (no file access). */
-export function validateClassifyConfig(config: TrialConfig): string[] {
-  const problems: string[] = [];
-  if (config.dataset === undefined) {
-    problems.push('trial.dataset: required for task classify');
-  } else {
-    for (const p of datasetSpecProblems(config.dataset)) problems.push(`trial.dataset: ${p}`);
-  }
-  const model = config.model;
-  if (model?.type === 'cnn' && config.dataset !== undefined && datasetSpecProblems(config.dataset).length === 0) {
-    const shape = datasetShape(config.dataset);
-    if (!shape) problems.push('trial.model.type: cnn needs an image shape; give dataset.shape');
-  }
-  problems.push(...classifyOptionProblems(config.options));
-  let definition: LossDefinition | undefined;
-  try {
-    definition = resolveLoss(config.loss as LossSpec).definition;
-  } catch (err) {
-    if (err instanceof LossConfigError) problems.push(`trial.loss: ${err.message}`);
-    else throw err;
-  }
-  if (definition) {
-    if (!FAMILIES.includes(definition.family)) {
-      problems.push(
-        `trial.loss: ${definition.name} (family ${definition.family}) does not fit task classify, which takes ${FAMILIES.join(', ')} losses`,
-      );
-    } else {
-      for (const input of definition.inputs) {
-        if (!PROVIDED_INPUTS.includes(input)) {
-          problems.push(`trial.loss: ${definition.name} needs input ${input}, which task classify does not provide`);
-        } else if (input === 'groups' && config.dataset !== undefined && !hasGroupColumn(config)) {
-          problems.push(`trial.dataset.group: loss ${definition.name} needs a group column (dataset.group)`);
-        }
-      }
-    }
-  }
-  return problems;
-}
-
-function lossName(spec: unknown): string {
-  return typeof spec === 'string' ? spec : ((spec as { name?: string }).name ?? '?');
 }
 
 /** Per-sample `likelihoods`: the frequency of the sample's class over the largest class frequency. */
@@ -354,14 +261,13 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
   const { tf } = backend;
   const config = ctx.config;
   const started = Date.now();
-  const problems = validateClassifyConfig(config);
-  if (problems.length > 0) throw new PermanentRunError(problems.join('; '));
+  // Checked again on the worker: the references in options are resolved by now.
+  const problems = [...validateClassifyConfig(config), ...classifyOptionProblems(config.options, false)];
+  if (problems.length > 0) throw new PermanentRunError([...new Set(problems)].join('; '));
 
   const data = loadDataset(config, ctx.seed);
   const k = data.numClasses;
   const d = data.numFeatures;
-  const optionProblems = classifyOptionProblems(config.options);
-  if (optionProblems.length > 0) throw new PermanentRunError(optionProblems.join('; '));
   const originalTrainSize = data.train.size;
   const trainIndices = config.options?.trainIndices as number[] | undefined;
   if (trainIndices) data.train = selectRows(data.train, trainIndices, d);
@@ -371,10 +277,13 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
   const shape = cnnInputShape(modelSpec, data.shape, d);
 
   let definition: LossDefinition;
+  let lossParams: Record<string, LossParamValue>;
   let loss: LossInstance;
   try {
-    definition = resolveLoss(config.loss as LossSpec).definition;
-    loss = createLoss(config.loss as LossSpec);
+    const resolved = resolveLoss(config.loss as LossSpec);
+    definition = resolved.definition;
+    lossParams = resolved.params;
+    loss = definition.create(lossParams);
   } catch (err) {
     if (err instanceof LossConfigError) throw new PermanentRunError(`trial.loss: ${err.message}`);
     throw err;
@@ -398,7 +307,7 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
       'classify',
       (saved) => restoreCheckpoint(tf, saved, ctx, model, optimizer, loss),
       () => {
-        loss = createLoss(config.loss as LossSpec);
+        loss = definition.create(lossParams);
       },
     );
     const { rng, startEpoch } = start;
@@ -508,10 +417,4 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
   }
 }
 
-export const classifyTask: Task = {
-  name: 'classify',
-  description:
-    'Supervised classification (linear, MLP or CNN) on a CSV or built-in dataset with any classification loss',
-  run: runClassify,
-  validate: validateClassifyConfig,
-};
+export const classifyTask: Task = { name: 'classify', run: runClassify };

@@ -23,17 +23,23 @@
  * same label); at the end `test_recall_at_1` and `test_fewshot_accuracy` (`options.episodes`
  * N-way K-shot episodes on the test split, N = `ways`, K = `shots`, up to `queries` queries per
  * class, each query classified by its nearest class prototype). The task's natural objective is
- * `val_recall_at_1` (max): `embedTask.defaultObjective`.
+ * `val_recall_at_1` (max), the catalogue's default objective for `embed`.
+ * Options and config checks: shared/catalogue/tasks/embed.ts; retrieval metrics: retrieval.ts.
  *
  * Checkpoints (every `checkpointEvery` epochs) hold the weights, the optimizer state and the
  * training RNG's position, so a resumed attempt continues exactly where the checkpointed one was.
  */
 import type * as tfType from '@tensorflow/tfjs';
-import type { Objective, TrialConfig } from '../../shared/spec/schema.js';
-import { datasetShape, datasetSpecProblems } from '../data/datasets.js';
+import { lossName } from '../../shared/catalogue/tasks/base.js';
+import {
+  DEFAULT_EMBED_DATASET,
+  parseEmbedOptions,
+  validateEmbedConfig,
+  type EmbedLossName,
+} from '../../shared/catalogue/tasks/embed.js';
 import { loadDataset, type DataSplit } from '../data/load.js';
-import { Rng } from '../data/rng.js';
-import { createLoss, LossConfigError, resolveLoss, type LossInstance, type LossSpec } from '../losses/index.js';
+import { fewShotAccuracy, recallAt1 } from './retrieval.js';
+import { createLoss, LossConfigError, type LossInstance, type LossSpec } from '../losses/index.js';
 import { PermanentRunError, type AttemptContext, type RunResult } from '../runtimes/base.js';
 import { throwIfStopped, type Task, type TaskBackend } from './base.js';
 import type { Model } from './models.js';
@@ -44,8 +50,6 @@ import {
   checkDiverged,
   finishEpoch,
   cnnInputShape,
-  intOption,
-  lossName,
   makeOptimizer,
   minimizeWithDecay,
   modelSpecOf,
@@ -53,253 +57,12 @@ import {
   resumeTraining,
   saveModelCheckpoint,
   trainingInfo,
-  unknownOptions,
 } from './training.js';
 
-// Formerly defined here; kept as exports of this module.
-export { intOption, makeOptimizer, restoreModelCheckpoint, saveModelCheckpoint, unknownOptions } from './training.js';
-
-export const EMBED_LOSSES = ['ms', 'tcm', 'prototriplet'] as const;
-export type EmbedLossName = (typeof EMBED_LOSSES)[number];
-
 export const DEFAULT_EMBEDDING_DIM = 32;
-export const DEFAULT_EMBED_DATASET = 'optdigits';
-export const EMBED_DEFAULT_OBJECTIVE: Objective = { metric: 'val_recall_at_1', mode: 'max' };
 
 const CHECKPOINT_FORMAT = 'trellis.embed/1';
 const EVAL_CHUNK = 1024;
-
-// ---------------------------------------------------------------------------------------------
-// Options.
-
-export interface EmbedOptions {
-  classesPerBatch: number;
-  perClass: number;
-  /** Class values (label values) removed from the training split. */
-  heldOutClasses: Array<number | string>;
-  ways: number;
-  shots: number;
-  /** Queries per class per episode (fewer when a class has fewer examples left). */
-  queries: number;
-  episodes: number;
-}
-
-export const DEFAULT_EMBED_OPTIONS: EmbedOptions = {
-  classesPerBatch: 8,
-  perClass: 4,
-  heldOutClasses: [],
-  ways: 5,
-  shots: 5,
-  queries: 15,
-  episodes: 100,
-};
-
-/** `embed`'s options with defaults filled; problems as `trial.options.NAME: message`. */
-export function parseEmbedOptions(raw: Record<string, unknown> | undefined, problems: string[] = []): EmbedOptions {
-  const options = raw ?? {};
-  const d = DEFAULT_EMBED_OPTIONS;
-  unknownOptions(options, Object.keys(d), 'embed', problems);
-  let heldOutClasses: Array<number | string> = [];
-  const held = options.heldOutClasses;
-  if (held !== undefined) {
-    if (!Array.isArray(held) || held.some((c) => typeof c !== 'number' && typeof c !== 'string')) {
-      problems.push(
-        `trial.options.heldOutClasses: must be a list of class values (numbers or strings), got ${JSON.stringify(held)}`,
-      );
-    } else heldOutClasses = [...(held as Array<number | string>)];
-  }
-  return {
-    classesPerBatch: intOption(options, 'classesPerBatch', d.classesPerBatch, 2, 4096, problems),
-    perClass: intOption(options, 'perClass', d.perClass, 2, 4096, problems),
-    heldOutClasses,
-    ways: intOption(options, 'ways', d.ways, 2, 4096, problems),
-    shots: intOption(options, 'shots', d.shots, 1, 4096, problems),
-    queries: intOption(options, 'queries', d.queries, 1, 1_000_000, problems),
-    episodes: intOption(options, 'episodes', d.episodes, 1, 1_000_000, problems),
-  };
-}
-
-/** `embed`'s config checks (no file access). */
-export function validateEmbedConfig(config: TrialConfig): string[] {
-  const problems: string[] = [];
-  const dataset = config.dataset ?? DEFAULT_EMBED_DATASET;
-  const datasetOk = datasetSpecProblems(dataset).length === 0;
-  for (const p of datasetSpecProblems(dataset)) problems.push(`trial.dataset: ${p}`);
-  if (config.model?.type === 'cnn' && datasetOk && !datasetShape(dataset)) {
-    problems.push('trial.model.type: cnn needs an image shape; give dataset.shape');
-  }
-  const name = lossName(config.loss);
-  if (!(EMBED_LOSSES as readonly string[]).includes(name)) {
-    problems.push(`trial.loss: task embed needs an embedding loss (${EMBED_LOSSES.join(', ')}), got ${name}`);
-  } else {
-    try {
-      resolveLoss(config.loss as LossSpec);
-    } catch (err) {
-      if (err instanceof LossConfigError) problems.push(`trial.loss: ${err.message}`);
-      else throw err;
-    }
-  }
-  parseEmbedOptions(config.options, problems);
-  return problems;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Retrieval metrics on plain arrays (row-major embeddings [n, dim]).
-
-/**
- * Per-row nearest-neighbour credit: 1 when the nearest other row (squared Euclidean distance,
- * i.e. cosine for L2-normalised rows) has the row's label, 0 when not; when several rows tie for
- * nearest, the fraction of them with the row's label (the expected hit under random tie-breaking).
- * A row with no other row gets NaN.
- */
-export function nearestNeighbourHits(
-  embeddings: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  dim: number,
-): Float64Array {
-  const n = labels.length;
-  if (embeddings.length !== n * dim)
-    throw new RangeError(`nearestNeighbourHits: ${embeddings.length} values for ${n} rows of ${dim}`);
-  const hits = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = Infinity;
-    let tied = 0;
-    let same = 0;
-    const oi = i * dim;
-    for (let j = 0; j < n; j++) {
-      if (j === i) continue;
-      const oj = j * dim;
-      let dist = 0;
-      for (let k = 0; k < dim; k++) {
-        const diff = embeddings[oi + k]! - embeddings[oj + k]!;
-        dist += diff * diff;
-      }
-      if (dist < best) {
-        best = dist;
-        tied = 1;
-        same = labels[j] === labels[i] ? 1 : 0;
-      } else if (dist === best) {
-        tied++;
-        if (labels[j] === labels[i]) same++;
-      }
-    }
-    hits[i] = tied > 0 ? same / tied : NaN;
-  }
-  return hits;
-}
-
-/** Recall@1: mean nearest-neighbour credit over the rows (optionally only rows where `include`). */
-export function recallAt1(
-  embeddings: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  dim: number,
-  include?: (row: number) => boolean,
-): number {
-  const hits = nearestNeighbourHits(embeddings, labels, dim);
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < hits.length; i++) {
-    if (include && !include(i)) continue;
-    if (Number.isNaN(hits[i]!)) continue;
-    sum += hits[i]!;
-    count++;
-  }
-  return count > 0 ? sum / count : NaN;
-}
-
-export interface FewShotOptions {
-  ways: number;
-  shots: number;
-  /** Queries per class per episode (capped by the examples the class has after its shots). */
-  queries: number;
-  episodes: number;
-  seed: number;
-  /** Only these classes take part (default: all labels present). */
-  classes?: readonly number[];
-}
-
-export interface FewShotResult {
-  /** Mean credit over all queries of all episodes. */
-  accuracy: number;
-  episodes: number;
-  ways: number;
-  queries: number;
-}
-
-/**
- * N-way K-shot episodes: per episode `ways` classes are drawn (among those with more than `shots`
- * examples); per class a random `shots` examples form the support, whose mean embedding is the
- * prototype, and up to `queries` other examples are queries; each query is classified by its
- * nearest prototype (squared Euclidean; a tie of t prototypes including the right one scores
- * 1/t). Seeded by `seed` (stream `fewshot`). `undefined` when fewer than 2 classes are eligible;
- * with fewer than `ways` eligible classes every episode uses all of them (reported in `ways`).
- */
-export function fewShotAccuracy(
-  embeddings: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  dim: number,
-  options: FewShotOptions,
-): FewShotResult | undefined {
-  const n = labels.length;
-  if (embeddings.length !== n * dim)
-    throw new RangeError(`fewShotAccuracy: ${embeddings.length} values for ${n} rows of ${dim}`);
-  const allowed = options.classes ? new Set(options.classes) : undefined;
-  const members = new Map<number, number[]>();
-  for (let i = 0; i < n; i++) {
-    const y = labels[i]!;
-    if (allowed && !allowed.has(y)) continue;
-    const list = members.get(y);
-    if (list) list.push(i);
-    else members.set(y, [i]);
-  }
-  const eligible = [...members.entries()]
-    .filter(([, rows]) => rows.length > options.shots)
-    .map(([y]) => y)
-    .sort((a, b) => a - b);
-  if (eligible.length < 2) return undefined;
-  const ways = Math.min(options.ways, eligible.length);
-  const rng = Rng.create(options.seed, 'fewshot');
-  const protos = new Float64Array(ways * dim);
-  const dists = new Float64Array(ways);
-  let credit = 0;
-  let total = 0;
-  for (let e = 0; e < options.episodes; e++) {
-    const picked = rng.permutation(eligible.length).subarray(0, ways);
-    const queryRows: number[][] = [];
-    protos.fill(0);
-    for (let w = 0; w < ways; w++) {
-      const rows = members.get(eligible[picked[w]!]!)!;
-      const order = rng.permutation(rows.length);
-      for (let s = 0; s < options.shots; s++) {
-        const o = rows[order[s]!]! * dim;
-        for (let k = 0; k < dim; k++) protos[w * dim + k]! += embeddings[o + k]!;
-      }
-      for (let k = 0; k < dim; k++) protos[w * dim + k]! /= options.shots;
-      const q = Math.min(options.queries, rows.length - options.shots);
-      queryRows.push(Array.from(order.subarray(options.shots, options.shots + q), (r) => rows[r]!));
-    }
-    for (let w = 0; w < ways; w++) {
-      for (const row of queryRows[w]!) {
-        const o = row * dim;
-        let best = Infinity;
-        for (let c = 0; c < ways; c++) {
-          let dist = 0;
-          for (let k = 0; k < dim; k++) {
-            const diff = embeddings[o + k]! - protos[c * dim + k]!;
-            dist += diff * diff;
-          }
-          dists[c] = dist;
-          if (dist < best) best = dist;
-        }
-        let tied = 0;
-        for (let c = 0; c < ways; c++) if (dists[c] === best) tied++;
-        if (dists[w] === best) credit += 1 / tied;
-        total++;
-      }
-    }
-  }
-  return { accuracy: total > 0 ? credit / total : NaN, episodes: options.episodes, ways, queries: total };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The task.
@@ -351,8 +114,9 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
   const config = ctx.config;
   const started = Date.now();
   const problems = validateEmbedConfig(config);
-  if (problems.length > 0) throw new PermanentRunError(problems.join('; '));
-  const options = parseEmbedOptions(config.options);
+  // Checked again without skipping `${...}`: the references in options are resolved by now.
+  const options = parseEmbedOptions(config.options, problems);
+  if (problems.length > 0) throw new PermanentRunError([...new Set(problems)].join('; '));
   const lossKind = lossName(config.loss) as EmbedLossName;
 
   const data = loadDataset({ ...config, dataset: config.dataset ?? DEFAULT_EMBED_DATASET }, ctx.seed);
@@ -558,11 +322,4 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
   }
 }
 
-export const embedTask: Task & { defaultObjective: Objective } = {
-  name: 'embed',
-  description:
-    'Metric learning: an L2-normalised embedding network trained with ms, ms + tcm or prototriplet; recall@1 and few-shot accuracy',
-  run: runEmbed,
-  validate: validateEmbedConfig,
-  defaultObjective: EMBED_DEFAULT_OBJECTIVE,
-};
+export const embedTask: Task = { name: 'embed', run: runEmbed };

@@ -23,10 +23,15 @@
  * `test_pref_accuracy` and `test_reward_corr` (Pearson between f_θ(x) and r*(x) on the test
  * items) and `test_reward_slope` (least-squares slope of the implied reward β·f_θ(x) on r*(x)
  * over the test items: 1 when the reward's scale is recovered; DPO on flipped labels shrinks it
- * towards (1 − 2·flipRate), which is the bias robust DPO removes). Natural objective: `val_pref_accuracy` (max), `preferenceTask.defaultObjective`.
+ * towards (1 − 2·flipRate), which is the bias robust DPO removes). Natural objective: `val_pref_accuracy` (max), the catalogue's default for `preference`
+ * (options and config checks: shared/catalogue/tasks/preference.ts).
  */
 import type * as tfType from '@tensorflow/tfjs';
-import type { Objective, TrialConfig } from '../../shared/spec/schema.js';
+import {
+  parsePreferenceOptions,
+  validatePreferenceConfig,
+  type PreferenceOptions,
+} from '../../shared/catalogue/tasks/preference.js';
 import { Rng } from '../data/rng.js';
 import { createLoss, LossConfigError, resolveLoss, type LossInstance, type LossSpec } from '../losses/index.js';
 import { PermanentRunError, type AttemptContext, type RunResult } from '../runtimes/base.js';
@@ -37,112 +42,15 @@ import {
   batchBoundary,
   checkDiverged,
   finishEpoch,
-  intOption,
-  lossName,
   makeOptimizer,
   minimizeWithDecay,
   restoreModelCheckpoint,
   resumeTraining,
   saveModelCheckpoint,
   trainingInfo,
-  unknownOptions,
 } from './training.js';
 
-export const PREFERENCE_DEFAULT_OBJECTIVE: Objective = { metric: 'val_pref_accuracy', mode: 'max' };
 const CHECKPOINT_FORMAT = 'trellis.preference/1';
-
-export interface PreferenceOptions {
-  items: number;
-  pairs: number;
-  flipRate: number;
-  d: number;
-  rewardScale: number;
-  nonlinearity: number;
-  evalPairs: number;
-  reference: 'init' | 'zero';
-  /** Seed of the generated data; default the attempt's seed. */
-  dataSeed?: number;
-}
-
-export const DEFAULT_PREFERENCE_OPTIONS: PreferenceOptions = {
-  items: 400,
-  pairs: 4000,
-  flipRate: 0.2,
-  d: 8,
-  rewardScale: 2,
-  nonlinearity: 0.5,
-  evalPairs: 1000,
-  reference: 'init',
-};
-
-const OPTION_NAMES = [...Object.keys(DEFAULT_PREFERENCE_OPTIONS), 'dataSeed'];
-
-function numberOption(
-  options: Record<string, unknown>,
-  name: string,
-  fallback: number,
-  check: (v: number) => boolean,
-  rule: string,
-  problems: string[],
-): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) {
-    problems.push(`trial.options.${name}: must be ${rule}, got ${JSON.stringify(value)}`);
-    return fallback;
-  }
-  return value;
-}
-
-/** `preference`'s options with defaults filled; problems as `trial.options.NAME: message`. */
-export function parsePreferenceOptions(
-  raw: Record<string, unknown> | undefined,
-  problems: string[] = [],
-): PreferenceOptions {
-  const options = raw ?? {};
-  const d = DEFAULT_PREFERENCE_OPTIONS;
-  unknownOptions(options, OPTION_NAMES, 'preference', problems);
-  let reference = d.reference;
-  if (options.reference !== undefined) {
-    if (options.reference === 'init' || options.reference === 'zero') reference = options.reference;
-    else problems.push(`trial.options.reference: must be "init" or "zero", got ${JSON.stringify(options.reference)}`);
-  }
-  const parsed: PreferenceOptions = {
-    items: intOption(options, 'items', d.items, 10, 10_000_000, problems),
-    pairs: intOption(options, 'pairs', d.pairs, 1, 100_000_000, problems),
-    flipRate: numberOption(options, 'flipRate', d.flipRate, (v) => v >= 0 && v < 0.5, 'a number in [0, 0.5)', problems),
-    d: intOption(options, 'd', d.d, 1, 4096, problems),
-    rewardScale: numberOption(options, 'rewardScale', d.rewardScale, (v) => v > 0, 'a number > 0', problems),
-    nonlinearity: numberOption(options, 'nonlinearity', d.nonlinearity, (v) => v >= 0, 'a number ≥ 0', problems),
-    evalPairs: intOption(options, 'evalPairs', d.evalPairs, 1, 100_000_000, problems),
-    reference,
-  };
-  if (options.dataSeed !== undefined)
-    parsed.dataSeed = intOption(options, 'dataSeed', 0, 0, Number.MAX_SAFE_INTEGER, problems);
-  return parsed;
-}
-
-/** `preference`'s config checks. */
-export function validatePreferenceConfig(config: TrialConfig): string[] {
-  const problems: string[] = [];
-  const name = lossName(config.loss);
-  if (name !== 'rdpo') {
-    problems.push(`trial.loss: task preference needs the preference loss rdpo (epsilon 0 is plain DPO), got ${name}`);
-  } else {
-    try {
-      resolveLoss(config.loss as LossSpec);
-    } catch (err) {
-      if (err instanceof LossConfigError) problems.push(`trial.loss: ${err.message}`);
-      else throw err;
-    }
-  }
-  if (config.dataset !== undefined)
-    problems.push('trial.dataset: task preference generates its own data (see trial.options); remove dataset');
-  if (config.model?.type === 'cnn')
-    problems.push('trial.model.type: task preference takes a linear or mlp scorer, got cnn');
-  parsePreferenceOptions(config.options, problems);
-  return problems;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Data.
@@ -338,8 +246,9 @@ export async function runPreference(ctx: AttemptContext, backend: TaskBackend): 
   const config = ctx.config;
   const started = Date.now();
   const problems = validatePreferenceConfig(config);
-  if (problems.length > 0) throw new PermanentRunError(problems.join('; '));
-  const options = parsePreferenceOptions(config.options);
+  // Checked again without skipping `${...}`: the references in options are resolved by now.
+  const options = parsePreferenceOptions(config.options, problems);
+  if (problems.length > 0) throw new PermanentRunError([...new Set(problems)].join('; '));
   const dataSeed = options.dataSeed ?? ctx.seed;
   const data = generatePreferenceData(options, dataSeed);
   const d = data.d;
@@ -483,11 +392,4 @@ export async function runPreference(ctx: AttemptContext, backend: TaskBackend): 
   }
 }
 
-export const preferenceTask: Task & { defaultObjective: Objective } = {
-  name: 'preference',
-  description:
-    'Toy Bradley–Terry preference learning with DPO / robust DPO (rdpo) on synthetic pairs with flipped labels',
-  run: runPreference,
-  validate: validatePreferenceConfig,
-  defaultObjective: PREFERENCE_DEFAULT_OBJECTIVE,
-};
+export const preferenceTask: Task = { name: 'preference', run: runPreference };

@@ -1,8 +1,9 @@
 /**
- * The tfjs runtime's task registry (`trial.task`, default `classify`) and the task-level config
- * checks the coordinator runs when a spec is submitted.
+ * The tfjs runtime's task implementations, bound by name to the task catalogue
+ * (shared/catalogue/tasks/). A catalogue entry without an implementation, or an implementation
+ * the catalogue does not know, fails at load (and in test/unit/classify.test.ts).
  */
-import type { TrialConfig } from '../../shared/spec/schema.js';
+import { DEFAULT_TASK, TASK_CATALOGUE, taskNames } from '../../shared/catalogue/tasks/index.js';
 import { PermanentRunError } from '../runtimes/base.js';
 import type { Task } from './base.js';
 import { classifyTask } from './classify.js';
@@ -11,43 +12,36 @@ import { preferenceTask } from './preference.js';
 import { mlffBiasTask, mlffTrainTask } from './mlff/stages.js';
 import { usefulClusterTask } from './useful.js';
 
-export const DEFAULT_TASK = 'classify';
+export { DEFAULT_TASK } from '../../shared/catalogue/tasks/index.js';
 
-const tasks = new Map<string, Task>();
+/** Every implementation, in any order. */
+export const TASK_IMPLEMENTATIONS: readonly Task[] = [
+  classifyTask,
+  embedTask,
+  preferenceTask,
+  mlffTrainTask,
+  mlffBiasTask,
+  usefulClusterTask,
+];
 
-/** Adds (or replaces) a task. */
-export function registerTask(task: Task): void {
-  tasks.set(task.name, task);
+function bind(): Map<string, Task> {
+  const tasks = new Map<string, Task>();
+  for (const task of TASK_IMPLEMENTATIONS) {
+    if (tasks.has(task.name)) throw new Error(`task ${task.name}: implemented twice`);
+    if (!TASK_CATALOGUE.some((d) => d.name === task.name))
+      throw new Error(`task ${task.name}: implemented but not in the catalogue`);
+    tasks.set(task.name, task);
+  }
+  for (const d of TASK_CATALOGUE)
+    if (!tasks.has(d.name)) throw new Error(`task ${d.name}: in the catalogue but not implemented in worker/tasks`);
+  return tasks;
 }
 
-registerTask(classifyTask);
-registerTask(embedTask);
-registerTask(preferenceTask);
-registerTask(mlffTrainTask);
-registerTask(mlffBiasTask);
-registerTask(usefulClusterTask);
-
-export function taskNames(): string[] {
-  return [...tasks.keys()].sort();
-}
+const tasks = bind();
 
 /** The task of that name; unknown → PermanentRunError listing the task names. */
-export function getTask(name: string): Task {
+export function getTask(name: string = DEFAULT_TASK): Task {
   const task = tasks.get(name);
   if (!task) throw new PermanentRunError(`trial.task: unknown task "${name}"; tasks: ${taskNames().join(', ')}`);
   return task;
-}
-
-/** The objective a task reports by default (used when the spec gives none). */
-export function defaultObjectiveOf(name: string | undefined): { metric: string; mode: 'max' | 'min' } | undefined {
-  return tasks.get(name ?? DEFAULT_TASK)?.defaultObjective;
-}
-
-/** Task-level problems with a trial config, as `trial.FIELD: message` strings (empty when fine). */
-export function validateTaskConfig(config: TrialConfig): string[] {
-  if (config.runtime === 'command') return [];
-  const name = config.task ?? DEFAULT_TASK;
-  const task = tasks.get(name);
-  if (!task) return [`trial.task: unknown task "${name}"; tasks: ${taskNames().join(', ')}`];
-  return task.validate ? task.validate(config) : [];
 }

@@ -1,6 +1,6 @@
 /**
  * Pieces shared by the hand-written tfjs training loops (`classify`, `embed`, `preference`):
- * option parsing, model and optimizer construction, the per-batch step with weight decay, the
+ * model and optimizer construction (options are parsed by the catalogue's zod schemas), the per-batch step with weight decay, the
  * per-epoch bookkeeping (stop checks, divergence, checkpoint cadence, resume) and the checkpoint
  * building blocks (model + optimizer tensors, Adam's β powers, RNG position).
  *
@@ -20,50 +20,6 @@ import {
 } from '../runtimes/tfjs/checkpoint.js';
 import { throwIfStopped, yieldToEventLoop, type TaskBackend } from './base.js';
 import { buildModel, imageShape, type Model } from './models.js';
-
-// ---------------------------------------------------------------------------------------------
-// Options and config.
-
-/** Reads an integer option in [min, max] (default when absent); problems go to `problems`. */
-export function intOption(
-  options: Record<string, unknown>,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  problems: string[],
-): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    problems.push(`trial.options.${name}: must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
-    return fallback;
-  }
-  return value;
-}
-
-/** Flags option names a task does not know (typos would otherwise be ignored silently). */
-export function unknownOptions(
-  options: Record<string, unknown>,
-  known: readonly string[],
-  task: string,
-  problems: string[],
-): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      problems.push(`trial.options.${key}: unknown option for task ${task}; options: ${known.join(', ')}`);
-    }
-  }
-}
-
-/** The loss's name: the string, the spec's `name`, else the spec as JSON. */
-export function lossName(spec: unknown): string {
-  if (typeof spec === 'string') return spec;
-  if (typeof spec === 'object' && spec !== null && typeof (spec as { name?: unknown }).name === 'string') {
-    return (spec as { name: string }).name;
-  }
-  return JSON.stringify(spec);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Model and optimizer.

@@ -18,9 +18,8 @@
  * `indices` (classify's `trainIndices` for the retraining), `upsampled` and `perClass`.
  */
 import { kmeans } from 'ml-kmeans';
-import { z } from 'zod';
 import { PermanentRunError } from '../runtimes/base.js';
-import type { TrialConfig } from '../../shared/spec/schema.js';
+import { clusterOptionsSchema } from '../../shared/catalogue/tasks/useful.js';
 import { throwIfStopped, type Task } from './base.js';
 
 export interface UsefulInput {
@@ -141,41 +140,9 @@ export function perExampleCrossEntropy(logits: number[][], labels: number[]): nu
   });
 }
 
-const trainOutputsSchema = z.object({
-  logits: z.array(z.array(z.number())).min(1),
-  losses: z.array(z.number()),
-  labels: z.array(z.number().int()),
-});
-
-const clusterOptionsSchema = z.object({
-  trainOutputs: z.preprocess((v) => {
-    if (typeof v !== 'string') return v;
-    try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      return v;
-    }
-  }, trainOutputsSchema),
-  seed: z.number().int().min(0).optional(),
-});
-
-function clusterOptionProblems(config: TrialConfig): string[] {
-  const options = Object.fromEntries(
-    Object.entries(config.options ?? {}).filter(([, v]) => !(typeof v === 'string' && v.includes('${'))),
-  );
-  const pending = Object.keys(config.options ?? {}).filter((k) => !(k in options));
-  const parsed = clusterOptionsSchema.safeParse(options);
-  if (parsed.success) return [];
-  return parsed.error.issues
-    .filter((i) => !(typeof i.path[0] === 'string' && pending.includes(i.path[0])))
-    .map((i) => `trial.options${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`);
-}
-
 /** The USEFUL clustering stage: trainOutputs of the early run → upsampled training index list. */
 export const usefulClusterTask: Task = {
   name: 'useful-cluster',
-  description: 'USEFUL: per-class k-means (k = 2) on early logits; one extra copy of each high-loss-cluster example',
-  validate: clusterOptionProblems,
   async run(ctx) {
     const started = Date.now();
     throwIfStopped(ctx.signal, 'before clustering');

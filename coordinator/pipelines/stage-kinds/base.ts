@@ -13,10 +13,15 @@ export interface StageKind {
   readonly hasBest: boolean;
   /** For messages: "task mlff-train", "sweep". */
   describe(stage: PipelineStage): string;
-  /** The raw Sweep spec (before validation) that runs the stage, params already resolved. */
-  childSpec(
-    stage: PipelineStage,
-    resolvedParams: Record<string, unknown>,
-    pipeline: PipelineSpec,
-  ): Record<string, unknown>;
+  /** The raw Sweep spec (before validation) that runs the stage, its inputs already resolved. */
+  childSpec(stage: PipelineStage, inputs: StageInputs, pipeline: PipelineSpec): Record<string, unknown>;
+}
+
+/**
+ * A stage's blocks with their `${stages...}` references resolved: `params` (trial fields, what
+ * the stage records as its inputs) and, for a sweep stage, its `sweep` block.
+ */
+export interface StageInputs {
+  params: Record<string, unknown>;
+  sweep?: Record<string, unknown>;
 }

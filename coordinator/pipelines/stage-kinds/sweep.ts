@@ -1,7 +1,7 @@
 import { resolveTrialConfig } from '../../../shared/spec/resolve.js';
 import type { TrialConfig } from '../../../shared/spec/schema.js';
 import type { Params } from '../../../shared/spec/space.js';
-import { TASK_OUTPUTS } from './task.js';
+import { taskOutputs } from '../../../shared/catalogue/tasks/index.js';
 import type { StageKind } from './base.js';
 
 /** A whole sweep; its best trial is the stage's result (outputs and metrics of that trial). */
@@ -10,15 +10,13 @@ export const sweepStage: StageKind = {
   hasBest: true,
   outputs: (stage) => {
     const trial = stage.sweep?.trial as { runtime?: string; task?: string } | undefined;
-    return trial?.runtime === 'command' ? '*' : (TASK_OUTPUTS[trial?.task ?? 'classify'] ?? '*');
+    return trial?.runtime === 'command' ? '*' : taskOutputs(trial?.task);
   },
   describe: () => 'sweep',
-  childSpec(stage, params, pipeline) {
-    const sweep = structuredClone(stage.sweep ?? { trial: {} }) as Record<string, unknown>;
-    // The resolved sweep block arrives as params.__sweep; stage `params` add trial fields.
-    const resolved = (params.__sweep ?? sweep) as Record<string, unknown>;
-    const { __sweep: _sweep, ...trialParams } = params;
-    const trial = resolveTrialConfig(resolved.trial as TrialConfig, trialParams as Params);
+  childSpec(stage, inputs, pipeline) {
+    // The resolved sweep block; stage `params` add trial fields.
+    const resolved = inputs.sweep ?? (structuredClone(stage.sweep ?? { trial: {} }) as Record<string, unknown>);
+    const trial = resolveTrialConfig(resolved.trial as TrialConfig, inputs.params as Params);
     return {
       apiVersion: 'trellis/v1',
       kind: 'Sweep',

@@ -37,7 +37,9 @@ import type * as tfNs from '@tensorflow/tfjs';
 import { sampleRankCorrelation } from 'simple-statistics';
 import type { AttemptContext } from '../../runtimes/base.js';
 import { PermanentRunError } from '../../runtimes/base.js';
-import { trialSchema, type TrialConfig } from '../../../shared/spec/schema.js';
+import { trialSchema } from '../../../shared/spec/schema.js';
+import { mlffBiasOptionsSchema, mlffTrainOptionsSchema, STAGE_DEFAULTS } from '../../../shared/catalogue/tasks/mlff.js';
+import { parseJsonString } from '../../../shared/catalogue/tasks/options.js';
 import { throwIfStopped, type Task } from '../base.js';
 import { flatten3, generateFrames, mixSeed, Rng, type Frames } from './system.js';
 import { fnv1a } from '../../../shared/hash.js';
@@ -57,6 +59,8 @@ import {
 import { biasErrors, biasWeights, energyForceLoss, maes, probeVectors, scoreMatchingLoss } from './losses.js';
 
 export type MlffTask = Task;
+
+export { STAGE_DEFAULTS } from '../../../shared/catalogue/tasks/mlff.js';
 
 // ---------------------------------------------------------------------------------------------
 // Data sets (all regenerated from the data seed).
@@ -100,15 +104,8 @@ export function framesHash(frames: Frames): string {
 // ---------------------------------------------------------------------------------------------
 // Options.
 
-function parseJsonString(v: unknown): unknown {
-  if (typeof v !== 'string') return v;
-  try {
-    return JSON.parse(v) as unknown;
-  } catch {
-    return v;
-  }
-}
-
+// The option schemas are the catalogue's (shared/catalogue/tasks/mlff.ts); here the weights
+// are also checked against the model's tensor shapes.
 const weightsInput = z.preprocess(parseJsonString, z.unknown()).transform((v, ctx) => {
   try {
     return validateWeights(v);
@@ -118,56 +115,14 @@ const weightsInput = z.preprocess(parseJsonString, z.unknown()).transform((v, ct
   }
 });
 
-const systemShape = {
-  atoms: z.number().int().min(2).max(32).default(6),
-  temperature: z.number().positive().default(500),
-  seed: z.number().int().min(0).optional(),
-  dataSeed: z.number().int().min(0).optional(),
-};
-
-const trainOptionsSchema = z.object({
-  ...systemShape,
-  data: z.enum(['accurate', 'cheap']).default('accurate'),
-  frames: z.number().int().positive().optional(),
-  weights: z.preprocess(parseJsonString, z.array(z.number().min(0))).optional(),
-  energyLabels: z.enum(['reference', 'teacher']).default('reference'),
+const trainOptionsSchema = mlffTrainOptionsSchema.extend({
   teacherWeights: weightsInput.optional(),
   init: weightsInput.optional(),
-  pretrainLoss: z.enum(['energy-force', 'score-matching']).default('energy-force'),
-  /** Probe vectors per frame for score matching. */
-  vectors: z.number().int().positive().default(2),
-  rho: z.number().min(0).max(1).default(0.999),
-  epochs: z.number().int().positive().optional(),
-  lr: z.number().positive().optional(),
-  batchSize: z.number().int().positive().optional(),
-  /** Learning-rate schedule over the epochs: cosine decay to lr/20, or constant. */
-  schedule: z.enum(['cosine', 'constant']).default('cosine'),
-  /** Global gradient-norm clip (the paper's 10); 0 disables. */
-  clip: z.number().min(0).default(10),
-  testFrames: z.number().int().positive().default(200),
-  valFrames: z.number().int().positive().default(50),
-  /** Minimum seconds between checkpoints (besides the one after the last epoch). */
-  checkpointSeconds: z.number().min(0).default(10),
-  /** When given, must equal the hash of the regenerated training frames (see mlff-bias's output). */
-  framesHash: z.string().optional(),
-  model: z
-    .object({
-      basis: z.number().int().positive().optional(),
-      hidden: z.array(z.number().int().positive()).min(1).optional(),
-      cutoff: z.number().positive().optional(),
-    })
-    .optional(),
 });
 
 export type TrainOptions = z.output<typeof trainOptionsSchema>;
 
-const biasOptionsSchema = z.object({
-  ...systemShape,
-  teacherWeights: weightsInput,
-  frames: z.number().int().positive().default(500),
-  gamma: z.number().positive().default(1),
-  normalizer: z.number().positive().default(1),
-});
+const biasOptionsSchema = mlffBiasOptionsSchema.extend({ teacherWeights: weightsInput });
 
 export type BiasOptions = z.output<typeof biasOptionsSchema>;
 
@@ -181,12 +136,6 @@ function parseOptions<S extends z.ZodType>(schema: S, raw: unknown, task: string
 }
 
 const SCHEMA_DEFAULTS = trialSchema.parse({});
-
-/** Default epochs per kind of run, sized for a few minutes on 2 CPU cores (wasm). */
-export const STAGE_DEFAULTS = {
-  accurate: { frames: 50, epochs: 300, batchSize: 25, lr: 3e-3 },
-  cheap: { frames: 500, epochs: 40, batchSize: 50, lr: 3e-3 },
-} as const;
 
 /**
  * A trial-level setting (`epochs`, `lr`, `batchSize`) applies when it was searched or set to
@@ -207,31 +156,6 @@ function systemOf(
 
 function checkStopped(signal: AbortSignal): void {
   throwIfStopped(signal, 'during MLFF training');
-}
-
-/**
- * `trial.options.PATH: message` problems with a stage's options (for submit-time validation).
- * Values still holding a `${...}` reference (filled in from an earlier stage's outputs when the
- * stage runs) cannot be checked yet and count as present.
- */
-function optionProblems<S extends z.ZodType>(
-  schema: S,
-  config: TrialConfig,
-  extra?: (data: z.output<S>, pending: Set<string>) => string[],
-): string[] {
-  const pending = new Set<string>();
-  const options: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config.options ?? {})) {
-    if (typeof v === 'string' && v.includes('${')) pending.add(k);
-    else options[k] = v;
-  }
-  const parsed = schema.safeParse(options);
-  if (!parsed.success) {
-    return parsed.error.issues
-      .filter((i) => !(typeof i.path[0] === 'string' && pending.has(i.path[0])))
-      .map((i) => `trial.options${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`);
-  }
-  return extra ? extra(parsed.data, pending) : [];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -547,19 +471,6 @@ export function estimateBias(tf: TF, ctx: AttemptContext, opts: BiasOptions): Bi
 
 export const mlffTrainTask: MlffTask = {
   name: 'mlff-train',
-  description:
-    'ASTEROID stage: train the toy MLFF on accurate or cheap frames (teacher, pretrain, fine-tune, baseline)',
-  validate: (config) =>
-    optionProblems(trainOptionsSchema, config, (o, pending) => {
-      const problems: string[] = [];
-      const frames = o.frames ?? STAGE_DEFAULTS[o.data].frames;
-      if (o.weights && o.weights.length !== frames)
-        problems.push(`trial.options.weights: ${o.weights.length} entries for ${frames} frames`);
-      if (o.energyLabels === 'teacher' && !o.teacherWeights && !pending.has('teacherWeights')) {
-        problems.push('trial.options.teacherWeights: required when energyLabels is "teacher"');
-      }
-      return problems;
-    }),
   async run(ctx, backend) {
     const opts = parseOptions(trainOptionsSchema, ctx.config.options, 'mlff-train');
     const out = await trainMlff(backend.tf, ctx, opts);
@@ -569,8 +480,6 @@ export const mlffTrainTask: MlffTask = {
 
 export const mlffBiasTask: MlffTask = {
   name: 'mlff-bias',
-  description: 'ASTEROID stage: a teacher over the cheap frames → per-frame bias e and weights exp(−e/γ)',
-  validate: (config) => optionProblems(biasOptionsSchema, config),
   async run(ctx, backend) {
     const started = Date.now();
     const opts = parseOptions(biasOptionsSchema, ctx.config.options, 'mlff-bias');
