@@ -655,7 +655,8 @@ export class Coordinator {
           await this.patient.upsertWorker({
             ...known,
             status,
-            draining: status === 'draining',
+            // A drained worker stays marked draining once gone, until its next hello.
+            draining: status === 'draining' || (status === 'disconnected' && known.draining === true),
             lastSeenAt: Date.now(),
           });
         }
