@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inheritedEnv } from '../shared/env.js';
 
 /** The repository root (this file runs from dist/bench/). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -115,7 +116,7 @@ export function runPeer(
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
-        ...process.env,
+        ...inheritedEnv(),
         PYTHONUNBUFFERED: '1',
         PYTHONPATH: PEERS_DIR,
         // Ray: no dashboard, no usage reporting, quiet.

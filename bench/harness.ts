@@ -19,13 +19,14 @@ import type { EventBus } from '../coordinator/bus/base.js';
 import type { WorkerSession } from '../coordinator/dispatch/dispatcher.js';
 import { startEmbedded, type Embedded } from '../cli/embedded.js';
 import { createLogger, type Logger } from '../shared/log.js';
+import { env } from '../shared/env.js';
 import type { CoordinatorMessage } from '../shared/generated/trellis/v1/CoordinatorMessage.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 import type { Assignment } from '../shared/generated/trellis/v1/Assignment.js';
 
 /** Log level of the benchmarked processes: TRELLIS_LOG_LEVEL, else warn (what the tests use). */
 export function benchLogLevel(): string {
-  return process.env.TRELLIS_LOG_LEVEL ?? 'warn';
+  return env().TRELLIS_LOG_LEVEL ?? 'warn';
 }
 
 export function benchLogger(): Logger {

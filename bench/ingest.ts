@@ -34,6 +34,7 @@ import { NatsBus } from '../coordinator/bus/nats.js';
 import type { MetricDoc } from '../shared/types.js';
 import { connectFakeWorker, startLocalCoordinator, sweepSpec, tempDir, type FakeWorker } from './harness.js';
 import { percentile, progress, ratio, round, ROOT } from './common.js';
+import { env as processEnv } from '../shared/env.js';
 
 export interface IngestOptions {
   attempts: number;
@@ -128,12 +129,10 @@ function servicesEnv(): { MONGODB_URI?: string; NATS_URL?: string } {
       if (m) env[m[1]!] = m[2]!;
     }
   }
-  return {
-    ...((process.env.MONGODB_URI ?? env.MONGODB_URI)
-      ? { MONGODB_URI: process.env.MONGODB_URI ?? env.MONGODB_URI }
-      : {}),
-    ...((process.env.NATS_URL ?? env.NATS_URL) ? { NATS_URL: process.env.NATS_URL ?? env.NATS_URL } : {}),
-  };
+  const own = processEnv();
+  const mongo = own.MONGODB_URI ?? env.MONGODB_URI;
+  const nats = own.NATS_URL ?? env.NATS_URL;
+  return { ...(mongo ? { MONGODB_URI: mongo } : {}), ...(nats ? { NATS_URL: nats } : {}) };
 }
 
 async function measure(

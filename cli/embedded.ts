@@ -15,6 +15,7 @@ import { createStore } from '../coordinator/store/registry.js';
 import { createBus } from '../coordinator/bus/registry.js';
 import type { Store } from '../coordinator/store/base.js';
 import type { EventBus } from '../coordinator/bus/base.js';
+import { env, inheritedEnv } from '../shared/env.js';
 
 export interface EmbeddedOptions {
   dir: string;
@@ -45,8 +46,8 @@ export const CLI_PATH = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
-  const store = options.store ?? createStore({ ...process.env, dir: join(options.dir, 'store') });
-  const bus = options.bus ?? createBus({ ...process.env });
+  const store = options.store ?? createStore({ ...env(), dir: join(options.dir, 'store') });
+  const bus = options.bus ?? createBus(env());
   const coordinator = new Coordinator({
     store,
     bus,
@@ -76,7 +77,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
         id ?? `local-${process.pid}-${n}`,
         ...(spawnOptions.args ?? []),
       ],
-      { stdio: ['ignore', logFile, logFile], env: { ...process.env, ...options.workerEnv } },
+      { stdio: ['ignore', logFile, logFile], env: { ...inheritedEnv(), ...options.workerEnv } },
     );
     closeSync(logFile);
     workers.push(child);

@@ -6,6 +6,7 @@
 import { TrellisClient } from '../client/index.js';
 import type { TrellisEvent } from '../shared/events.js';
 import { ProgressView } from './render.js';
+import { env } from '../shared/env.js';
 
 export interface WatchOptions {
   coordinator: string;
@@ -36,6 +37,7 @@ async function* natsEvents(
 }
 
 export async function watchEvents(id: string, options: WatchOptions): Promise<number> {
+  const natsUrl = env().NATS_URL;
   const client = new TrellisClient(options.coordinator, { timeoutMs: 5000 });
   const abort = new AbortController();
   let view: ProgressView | undefined;
@@ -60,11 +62,11 @@ export async function watchEvents(id: string, options: WatchOptions): Promise<nu
       }
     } catch (err) {
       // Reading NATS directly needs no coordinator; without NATS the error is the answer.
-      if (!process.env.NATS_URL) throw err;
+      if (!natsUrl) throw err;
     }
     if (!options.json) view = new ProgressView(totals.trials, totals.epochs, totals.metric);
-    const events = process.env.NATS_URL
-      ? natsEvents(process.env.NATS_URL, id, options.fromStart, abort.signal)
+    const events = natsUrl
+      ? natsEvents(natsUrl, id, options.fromStart, abort.signal)
       : client.watch(id, { liveOnly: !options.fromStart, signal: abort.signal });
     for await (const event of events) {
       if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);

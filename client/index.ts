@@ -24,6 +24,7 @@ import {
 import type { TrellisEvent } from '../shared/events.js';
 import type { ExperimentStatus, WorkerStatus } from '../shared/states.js';
 import type { WorkerInfo__Output } from '../shared/generated/trellis/v1/WorkerInfo.js';
+import { env } from '../shared/env.js';
 
 export type { ExperimentView, TrialView } from '../shared/convert.js';
 export type { TrellisEvent } from '../shared/events.js';
@@ -74,7 +75,7 @@ export class TrellisClient {
   private readonly timeoutMs: number;
 
   constructor(
-    readonly address: string = process.env.TRELLIS_COORDINATOR ?? '127.0.0.1:50051',
+    readonly address: string = env().TRELLIS_COORDINATOR,
     options: ClientOptions = {},
   ) {
     const { proto } = loadProto();

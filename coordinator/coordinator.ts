@@ -23,6 +23,7 @@ import type { WorkerStatus } from '../shared/states.js';
 import type { WorkerCapacity } from './dispatch/slots.js';
 import { mapArtifactRefs } from '../shared/artifact-refs.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
+import { env } from '../shared/env.js';
 
 export interface CoordinatorOptions {
   store: Store;
@@ -84,7 +85,7 @@ export class Coordinator {
     this.store = options.store;
     this.bus = options.bus;
     this.log = options.log;
-    const leaseMs = options.leaseMs ?? (Number(process.env.TRELLIS_LEASE_MS) || 30_000);
+    const leaseMs = options.leaseMs ?? env().TRELLIS_LEASE_MS;
     this.leases = new LeaseTable(leaseMs);
     this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
     this.patient = retrying(this.store, this.log, this.lifetime.signal);

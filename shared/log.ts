@@ -1,7 +1,8 @@
 /** pino, JSON lines to stderr (stdout belongs to --json output). Level from TRELLIS_LOG_LEVEL. */
 import { pino, type Logger } from 'pino';
+import { env } from './env.js';
 
-export function createLogger(name: string, level = process.env.TRELLIS_LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(name: string, level: string = env().TRELLIS_LOG_LEVEL ?? 'info'): Logger {
   return pino(
     {
       name,

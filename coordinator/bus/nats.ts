@@ -41,7 +41,7 @@ import { BusUnavailableError } from './base.js';
 export const STREAM_NAME = 'TRELLIS_EVENTS';
 
 export interface NatsBusOptions {
-  /** Server URL(s), comma-separated. Default: $NATS_URL. */
+  /** Server URL(s), comma-separated (createBus passes $NATS_URL). */
   servers?: string | string[];
   /** Stream duplicate window in ms (re-published events inside it are dropped). Default 10 minutes. */
   duplicateWindowMs?: number;
@@ -82,9 +82,9 @@ export class NatsBus implements EventBus {
   private readonly active = new Set<ConsumerMessages>();
 
   constructor(options: NatsBusOptions = {}) {
-    const servers = options.servers ?? process.env.NATS_URL;
+    const servers = options.servers;
     const list = (Array.isArray(servers) ? servers : (servers ?? '').split(',')).map((s) => s.trim()).filter(Boolean);
-    if (list.length === 0) throw new TypeError('NatsBus: no server (set NATS_URL or pass servers)');
+    if (list.length === 0) throw new TypeError('NatsBus: no server (pass servers, e.g. from NATS_URL)');
     this.servers = list;
     this.duplicateWindowMs = options.duplicateWindowMs ?? 10 * 60_000;
     this.maxAgeMs = options.maxAgeMs;

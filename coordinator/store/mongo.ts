@@ -6,32 +6,16 @@
  * the filter; inserts guarded by unique indexes): no transactions, no change streams, no partial
  * indexes — FerretDB v1 has none of them. Collections and indexes: docs/schema.md.
  *
- * Field names: MongoDB (before 5.0) and FerretDB v1 refuse keys containing '.' or starting with
- * '$', which free-form maps (params, metric values, payloads, labels) may well contain. Every key
- * is therefore escaped on the way in ('%' → %25, '.' → %2E, a leading '$' → %24) and unescaped on
- * the way out; ordinary keys are stored unchanged, so queries on them look as usual.
- * Non-finite numbers are tagged (see encodeKeys).
+ * Next door: mongo-documents.ts (stored documents: escaped keys, tagged non-finite numbers),
+ * mongo-cas.ts (the two compare-and-set modes), mongo-errors.ts (duplicate keys, outages).
  */
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-
 import {
-  GridFSBucket,
   MongoBulkWriteError,
   MongoClient,
-  MongoError,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoOperationTimeoutError,
-  MongoServerClosedError,
-  MongoServerError,
-  MongoServerSelectionError,
   type Collection,
   type Db,
   type Document,
   type Filter,
-  type UpdateFilter,
   type W,
 } from 'mongodb';
 
@@ -40,17 +24,31 @@ import { eventId } from '../../shared/events.js';
 import type { ExperimentStatus } from '../../shared/states.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
 import type { ExperimentExpect, Store, TrialExpect } from './base.js';
-import { StoreUnavailableError, assertOutboxEvent } from './base.js';
+import { assertOutboxEvent } from './base.js';
+import { matchesStatus } from './documents.js';
+import { ArtifactFiles } from './mongo-artifacts.js';
+import { CompareAndSet } from './mongo-cas.js';
+import {
+  addStatus,
+  encodeKeys,
+  eventFromRaw,
+  fromRaw,
+  optional,
+  paramList,
+  toRaw,
+  type Raw,
+} from './mongo-documents.js';
+import { isDuplicateKey, mapError } from './mongo-errors.js';
 
 /** Version of the collections' layout, kept in `meta` ({ _id: 'schema', version }). */
 export const SCHEMA_VERSION = 1;
 
 export interface MongoStoreOptions {
-  /** Connection string. Default: $MONGODB_URI. */
+  /** Connection string. Required (createStore passes $MONGODB_URI). */
   uri?: string;
-  /** Database name. Default: $TRELLIS_DB, else 'trellis'. */
+  /** Database name. Default: 'trellis'. */
   db?: string;
-  /** Write concern `w`: 'majority' or a number of members. Default: $TRELLIS_WRITE_CONCERN, else 'majority'. */
+  /** Write concern `w`: 'majority' or a number of members. Default: 'majority'. */
   writeConcern?: W;
   /** How long an operation waits for a reachable server before StoreUnavailableError. Default 2000 ms. */
   serverSelectionTimeoutMS?: number;
@@ -59,14 +57,12 @@ export interface MongoStoreOptions {
   /**
    * How compare-and-set updates are made: 'native' (findOneAndUpdate, atomic on MongoDB),
    * 'claims' (revision claims, for servers whose findAndModify is not atomic: FerretDB v1), or
-   * 'auto': claims on FerretDB, native otherwise. Default: $TRELLIS_MONGO_CAS, else 'auto'.
+   * 'auto': claims on FerretDB, native otherwise. Default: 'auto'.
    */
   cas?: 'native' | 'claims' | 'auto';
   /** Claims mode: a claim older than this is taken to be left by a crashed writer. Default 10 s. */
   staleClaimMs?: number;
 }
-
-type Raw = Document & { _id: string };
 
 interface IndexSpec {
   key: Record<string, 1 | -1>;
@@ -107,37 +103,34 @@ export class MongoStore implements Store {
 
   private client: MongoClient | undefined;
   private db: Db | undefined;
-  private bucket: GridFSBucket | undefined;
+  private artifacts: ArtifactFiles | undefined;
   private startPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
   private started = false;
   private readonly casOption: 'native' | 'claims' | 'auto';
-  /** How compare-and-set updates are done (decided at start when 'auto'). */
-  casMode: 'native' | 'claims' = 'native';
-  private readonly staleClaimMs: number;
-  /** Claims whose release failed (server unreachable); released before the next claim. */
-  private readonly orphanClaims = new Set<string>();
+  private readonly cas: CompareAndSet;
 
   constructor(options: MongoStoreOptions = {}) {
-    const uri = options.uri ?? process.env.MONGODB_URI;
-    if (!uri) throw new TypeError('MongoStore: no connection string (set MONGODB_URI or pass uri)');
+    const uri = options.uri;
+    if (!uri) throw new TypeError('MongoStore: no connection string (pass uri, e.g. from MONGODB_URI)');
     this.uri = uri;
-    this.dbName = options.db ?? (process.env.TRELLIS_DB || 'trellis');
+    this.dbName = options.db ?? 'trellis';
     if (!/^[^/\\. "$*<>:|?]{1,63}$/.test(this.dbName)) {
       throw new TypeError(
         `MongoStore: database name ${JSON.stringify(this.dbName)} is not valid (1-63 characters, none of /\\. "$*<>:|?)`,
       );
     }
-    this.writeConcern = options.writeConcern ?? parseWriteConcern(process.env.TRELLIS_WRITE_CONCERN);
+    this.writeConcern = options.writeConcern ?? 'majority';
     this.serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? 2000;
     this.connectTimeoutMS = options.connectTimeoutMS ?? 2000;
-    const cas = options.cas ?? (process.env.TRELLIS_MONGO_CAS || 'auto');
+    const cas = options.cas ?? 'auto';
     if (cas !== 'native' && cas !== 'claims' && cas !== 'auto')
       throw new TypeError(`MongoStore: cas is ${JSON.stringify(cas)}, but must be native, claims or auto`);
     this.casOption = cas;
-    this.staleClaimMs = options.staleClaimMs ?? 10_000;
-    if (!(this.staleClaimMs > 0))
+    const staleClaimMs = options.staleClaimMs ?? 10_000;
+    if (!(staleClaimMs > 0))
       throw new TypeError(`MongoStore: staleClaimMs is ${options.staleClaimMs}, but must be > 0`);
+    this.cas = new CompareAndSet(() => this.database(), staleClaimMs);
     if (!(this.serverSelectionTimeoutMS > 0)) {
       throw new TypeError(
         `MongoStore: serverSelectionTimeoutMS is ${options.serverSelectionTimeoutMS}, but must be > 0`,
@@ -155,7 +148,7 @@ export class MongoStore implements Store {
       const client = this.client;
       this.client = undefined;
       this.db = undefined;
-      this.bucket = undefined;
+      this.artifacts = undefined;
       await client?.close().catch(() => undefined);
       throw mapError(err);
     });
@@ -182,9 +175,9 @@ export class MongoStore implements Store {
     );
     if (this.casOption === 'auto') {
       const info = await db.admin().command({ buildInfo: 1 });
-      this.casMode = typeof info.ferretdbVersion === 'string' ? 'claims' : 'native';
+      this.cas.mode = typeof info.ferretdbVersion === 'string' ? 'claims' : 'native';
     } else {
-      this.casMode = this.casOption;
+      this.cas.mode = this.casOption;
     }
     // Claims older than an hour are debris of writers that died after writing.
     await db.collection<{ _id: string; at: number }>('cas').deleteMany({ at: { $lt: Date.now() - 3_600_000 } });
@@ -201,7 +194,7 @@ export class MongoStore implements Store {
       );
     }
     this.db = db;
-    this.bucket = new GridFSBucket(db, { bucketName: 'artifacts' });
+    this.artifacts = new ArtifactFiles(db);
     this.started = true;
   }
 
@@ -212,7 +205,7 @@ export class MongoStore implements Store {
       const client = this.client;
       this.client = undefined;
       this.db = undefined;
-      this.bucket = undefined;
+      this.artifacts = undefined;
       await client?.close().catch(() => undefined);
     })();
     return this.closePromise;
@@ -227,6 +220,11 @@ export class MongoStore implements Store {
     if (this.closePromise) throw new Error('MongoStore: closed');
     if (!this.started || !this.db) throw new Error('MongoStore: not started');
     return this.db;
+  }
+
+  private artifactFiles(): ArtifactFiles {
+    this.database(); // throws when not started or closed
+    return this.artifacts!;
   }
 
   private col(name: 'experiments' | 'trials' | 'metrics' | 'events' | 'workers'): Collection<Raw> {
@@ -284,7 +282,7 @@ export class MongoStore implements Store {
     const test = (doc: Document): boolean =>
       matchesStatus(doc.status, expect.status) &&
       (expect.trialsCreated === undefined || doc.trialsCreated === expect.trialsCreated);
-    return this.casUpdate<ExperimentDoc>('experiments', id, filter, test, patch);
+    return this.run(() => this.cas.update<ExperimentDoc>('experiments', id, filter, test, patch));
   }
 
   // ---------------------------------------------------------------- trials
@@ -326,105 +324,7 @@ export class MongoStore implements Store {
       (patch.experimentId === undefined || doc.experimentId === patch.experimentId) &&
       (patch.number === undefined || doc.number === patch.number);
     const withList = patch.params ? { ...patch, paramList: paramList(patch.params) } : patch;
-    return this.casUpdate<TrialDoc>('trials', id, filter, test, withList);
-  }
-
-  /**
-   * A compare-and-set update of one document: `filter` and `test` state the same expectation,
-   * as a query (native mode) and as a predicate on the stored document (claims mode).
-   */
-  private async casUpdate<T>(
-    name: 'experiments' | 'trials',
-    id: string,
-    filter: Document,
-    test: (doc: Document) => boolean,
-    patch: object,
-  ): Promise<T | undefined> {
-    const update = toUpdate(patch);
-    return this.run(async () => {
-      const col = this.col(name);
-      if (!update) {
-        const doc = await col.findOne({ _id: id });
-        return doc && test(doc) ? fromRaw<T>(doc) : undefined;
-      }
-      if (this.casMode === 'native') {
-        // findAndModify without `fields`: FerretDB v1 does not implement its projection.
-        const doc = await col.findOneAndUpdate(
-          { ...filter, _id: id } as Filter<Raw>,
-          { ...update, $inc: { _rev: 1 } },
-          { returnDocument: 'after' },
-        );
-        return optional(doc, fromRaw<T>);
-      }
-      return optional((await this.claimUpdate(name, id, test, update)) ?? null, fromRaw<T>);
-    });
-  }
-
-  /**
-   * Claims mode (FerretDB v1): its findAndModify and update read the document and then write it
-   * back by _id, so two concurrent compare-and-sets can both apply. What it does enforce is a
-   * unique _id on insert. So each document carries a revision `_rev`, and a writer that read
-   * revision r must first insert the claim `<collection>/<id>/<r>` into `cas`: one writer per
-   * revision wins. The winner writes revision r + 1 (filtered on `_rev: r`, which fences off a
-   * writer that read r after the claim was released) and releases the claim. A claim left by a
-   * crashed writer is broken after `staleClaimMs`.
-   */
-  private async claimUpdate(
-    name: 'experiments' | 'trials',
-    id: string,
-    test: (doc: Document) => boolean,
-    update: UpdateFilter<Raw>,
-  ): Promise<Raw | undefined> {
-    const col = this.col(name);
-    const claims = this.database().collection<{ _id: string; at: number }>('cas');
-    await this.releaseOrphanClaims(claims);
-    const started = Date.now();
-    for (let round = 0; ; round++) {
-      const doc = await col.findOne({ _id: id });
-      if (!doc || !test(doc)) return undefined;
-      const rev = typeof doc._rev === 'number' ? doc._rev : 0;
-      const claimId = `${name}/${id}/${rev}`;
-      try {
-        await claims.insertOne({ _id: claimId, at: Date.now() });
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        const held = await claims.findOne({ _id: claimId });
-        if (held && Date.now() - held.at > this.staleClaimMs) {
-          await claims.deleteOne({ _id: claimId, at: held.at });
-        } else if (Date.now() - started > 2 * this.staleClaimMs + 5_000) {
-          throw new Error(`MongoStore: could not update ${name} ${id}: revision ${rev} stays claimed`);
-        } else {
-          await new Promise((r) => setTimeout(r, Math.min(50, 1 + round)));
-        }
-        continue;
-      }
-      let matched = 0;
-      try {
-        const $set = { ...(update.$set as Document | undefined), _rev: rev + 1 };
-        const res = await col.updateOne(
-          { _id: id, _rev: rev } as Filter<Raw>,
-          { ...update, $set } as UpdateFilter<Raw>,
-        );
-        matched = res.matchedCount;
-      } finally {
-        await claims.deleteOne({ _id: claimId }).catch(() => {
-          this.orphanClaims.add(claimId);
-        });
-      }
-      if (matched === 1) {
-        const next: Document = { ...doc, ...(update.$set as Document | undefined), _rev: rev + 1 };
-        for (const key of Object.keys((update.$unset as Document | undefined) ?? {})) delete next[key];
-        return next as Raw;
-      }
-      // The revision moved on between our read and our claim: read again.
-    }
-  }
-
-  private async releaseOrphanClaims(claims: Collection<{ _id: string; at: number }>): Promise<void> {
-    if (this.orphanClaims.size === 0) return;
-    const ids = [...this.orphanClaims];
-    await claims.deleteMany({ _id: { $in: ids } });
-    for (const claimId of ids) this.orphanClaims.delete(claimId);
+    return this.run(() => this.cas.update<TrialDoc>('trials', id, filter, test, withList));
   }
 
   // ---------------------------------------------------------------- metrics
@@ -514,97 +414,12 @@ export class MongoStore implements Store {
 
   async putArtifact(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
     if (!meta.id) throw new TypeError('putArtifact: id must be a non-empty string');
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    return this.run(async () => {
-      const files = this.database().collection<Raw>('artifacts.files');
-      const existing = await files.findOne({ _id: meta.id });
-      if (existing) return sameArtifact(existing, sha256);
-      // Chunks of an upload that died before its files document was written.
-      await this.database().collection('artifacts.chunks').deleteMany({ files_id: meta.id });
-      const stored: ArtifactMeta = { ...structuredClone(meta), size: data.length, sha256, createdAt: Date.now() };
-      const { id: _id, size: _size, ...rest } = stored;
-      const upload = this.bucket!.openUploadStream(meta.id, {
-        id: meta.id as never,
-        metadata: encodeKeys(rest) as Document,
-      });
-      try {
-        await pipeline(Readable.from([data]), upload);
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        const raced = await files.findOne({ _id: meta.id });
-        if (!raced) throw err;
-        return sameArtifact(raced, sha256);
-      }
-      return artifactFromRaw({ _id: meta.id, length: data.length, metadata: encodeKeys(rest) });
-    });
+    return this.run(() => this.artifactFiles().put(meta, data));
   }
 
   async getArtifact(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined> {
-    return this.run(async () => {
-      const file = await this.database().collection<Raw>('artifacts.files').findOne({ _id: id });
-      if (!file) return undefined;
-      const chunks: Buffer[] = [];
-      for await (const chunk of this.bucket!.openDownloadStream(id as never)) chunks.push(chunk as Buffer);
-      return { meta: artifactFromRaw(file), data: Buffer.concat(chunks) };
-    });
+    return this.run(() => this.artifactFiles().get(id));
   }
-}
-
-// ------------------------------------------------------------------ helpers
-
-function parseWriteConcern(value: string | undefined): W {
-  if (!value) return 'majority';
-  if (value === 'majority') return value;
-  if (/^\d+$/.test(value)) return Number(value);
-  throw new TypeError(
-    `TRELLIS_WRITE_CONCERN is ${JSON.stringify(value)}, but must be 'majority' or a number of members`,
-  );
-}
-
-export function isDuplicateKey(err: unknown): boolean {
-  if (err instanceof MongoBulkWriteError) {
-    const errors = [err.writeErrors].flat();
-    return errors.length > 0 && errors.every((e) => e.code === 11000);
-  }
-  return err instanceof MongoError && (err.code === 11000 || err.code === 11001);
-}
-
-const UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
-
-export function isUnavailable(err: unknown): boolean {
-  if (err instanceof StoreUnavailableError) return true;
-  if (
-    err instanceof MongoNetworkError ||
-    err instanceof MongoServerSelectionError ||
-    err instanceof MongoServerClosedError ||
-    err instanceof MongoNotConnectedError ||
-    err instanceof MongoOperationTimeoutError
-  ) {
-    return true;
-  }
-  if (err instanceof MongoServerError && typeof err.code === 'number' && UNAVAILABLE_CODES.has(err.code)) return true;
-  if (
-    err instanceof MongoBulkWriteError &&
-    (!err.writeErrors || (Array.isArray(err.writeErrors) && err.writeErrors.length === 0))
-  ) {
-    // A bulk write cut off by the connection: no per-document errors, a pool-reset label.
-    return (
-      err.hasErrorLabel('ResetPool') ||
-      err.hasErrorLabel('RetryableWriteError') ||
-      /closed|timed out|ECONN/i.test(err.message)
-    );
-  }
-  return (
-    err instanceof MongoError &&
-    (err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('ResetPool')) &&
-    !(err instanceof MongoServerError && err.code === 11000)
-  );
-}
-
-function mapError(err: unknown): unknown {
-  if (err instanceof StoreUnavailableError || !isUnavailable(err)) return err;
-  const msg = err instanceof Error ? err.message : String(err);
-  return new StoreUnavailableError(`MongoDB is unreachable: ${msg}`, { cause: err });
 }
 
 async function insertIgnoringDuplicates(col: Collection<Raw>, docs: Raw[]): Promise<number> {
@@ -616,111 +431,4 @@ async function insertIgnoringDuplicates(col: Collection<Raw>, docs: Raw[]): Prom
     if (docs.length === 1 && isDuplicateKey(err)) return 0;
     throw err;
   }
-}
-
-function matchesStatus(status: unknown, expected: string | string[] | undefined): boolean {
-  if (expected === undefined) return true;
-  return Array.isArray(expected) ? expected.includes(status as string) : status === expected;
-}
-
-function addStatus(filter: Document, status: string | string[] | undefined): void {
-  if (status === undefined) return;
-  filter.status = Array.isArray(status) ? { $in: status } : status;
-}
-
-/** $set for defined keys, $unset for keys given as undefined; `id`/`_id` are never changed. */
-function toUpdate(patch: object): UpdateFilter<Raw> | undefined {
-  const $set: Document = {};
-  const $unset: Document = {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (key === 'id' || key === '_id') continue;
-    if (value === undefined) $unset[encodeKey(key)] = '';
-    else $set[encodeKey(key)] = encodeKeys(value);
-  }
-  const update: Document = {};
-  if (Object.keys($set).length > 0) update.$set = $set;
-  if (Object.keys($unset).length > 0) update.$unset = $unset;
-  return Object.keys(update).length > 0 ? (update as UpdateFilter<Raw>) : undefined;
-}
-
-function toRaw(doc: { id: string }): Raw {
-  return { ...(encodeKeys(doc) as Document), _id: doc.id };
-}
-
-/**
- * Trials also store their params as `paramList: [{ name, value }]`, names exactly as written:
- * `params` keys are escaped (`opt.lr` is `opt%2Elr`), so a query by a dotted name goes through
- * the list: `{ paramList: { name: "opt.lr", value: 0.01 } }`, or with $elemMatch on MongoDB.
- */
-function paramList(params: Record<string, unknown>): Document[] {
-  return Object.entries(params).map(([name, value]) => ({ name, value: encodeKeys(value) }));
-}
-
-function fromRaw<T>(raw: Document): T {
-  const { _id, _rev, paramList: _paramList, ...rest } = raw;
-  return decodeKeys(rest) as T;
-}
-
-function eventFromRaw(raw: Document): TrellisEvent {
-  const { _id, published: _published, ...rest } = raw;
-  return decodeKeys(rest) as TrellisEvent;
-}
-
-function artifactFromRaw(file: Document): ArtifactMeta {
-  const metadata = decodeKeys(file.metadata ?? {}) as Omit<ArtifactMeta, 'id' | 'size'>;
-  return { id: String(file._id), ...metadata, size: Number(file.length) } as ArtifactMeta;
-}
-
-function sameArtifact(file: Document, sha256: string): ArtifactMeta {
-  const meta = artifactFromRaw(file);
-  if (meta.sha256 !== sha256) throw new Error(`artifact ${meta.id} already exists with other content`);
-  return meta;
-}
-
-function optional<T>(doc: Document | null, map: (d: Document) => T): T | undefined {
-  return doc ? map(doc) : undefined;
-}
-
-function encodeKey(key: string): string {
-  if (!/[.%$]/.test(key)) return key;
-  let out = key.replace(/%/g, '%25').replace(/\./g, '%2E');
-  if (out.startsWith('$')) out = '%24' + out.slice(1);
-  return out;
-}
-
-function decodeKey(key: string): string {
-  if (!key.includes('%')) return key;
-  return key.replace(/%(2E|24|25)/g, (_m, code: string) => (code === '2E' ? '.' : code === '24' ? '$' : '%'));
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== 'object') return false;
-  const proto: unknown = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-/**
- * FerretDB v1 drops the connection on a NaN or ±Infinity (its SQLite backend stores JSON), so
- * non-finite numbers are stored as { "trellis:num": "NaN" | "Infinity" | "-Infinity" }.
- */
-const NUM_TAG = 'trellis:num';
-
-/** Escapes keys of plain objects and tags non-finite numbers, recursively; drops undefined values. */
-export function encodeKeys(value: unknown): unknown {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : { [NUM_TAG]: String(value) };
-  if (Array.isArray(value)) return value.map(encodeKeys);
-  if (!isPlainObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[encodeKey(k)] = encodeKeys(v);
-  return out;
-}
-
-export function decodeKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(decodeKeys);
-  if (!isPlainObject(value)) return value;
-  const tagged = value[NUM_TAG];
-  if (typeof tagged === 'string' && Object.keys(value).length === 1) return Number(tagged);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[decodeKey(k)] = decodeKeys(v);
-  return out;
 }

@@ -1,40 +1,29 @@
 /**
  * Picks the store: MongoStore when MONGODB_URI is set (distributed mode), else LocalStore in
- * `dir` (embedded mode).
+ * `dir` (embedded mode). The values come parsed and checked from shared/env.ts.
  */
 import type { Store } from './base.js';
 import { LocalStore } from './local.js';
 import { MongoStore } from './mongo.js';
+import type { TrellisEnv } from '../../shared/env.js';
 
-export interface StoreEnv {
-  MONGODB_URI?: string;
-  /** Database name for MongoStore (default 'trellis'). */
-  TRELLIS_DB?: string;
-  /** 'majority' (default) or a number of members. */
-  TRELLIS_WRITE_CONCERN?: string;
-  /** Set to '1' to fsync every LocalStore journal write. */
-  TRELLIS_DURABLE?: string;
+export type StoreEnv = Partial<
+  Pick<TrellisEnv, 'MONGODB_URI' | 'TRELLIS_DB' | 'TRELLIS_WRITE_CONCERN' | 'TRELLIS_MONGO_CAS' | 'TRELLIS_DURABLE'>
+> & {
   /** LocalStore directory (used when MONGODB_URI is not set). */
   dir: string;
-}
+};
 
 export function createStore(env: StoreEnv): Store {
   if (env.MONGODB_URI) {
     return new MongoStore({
       uri: env.MONGODB_URI,
-      db: env.TRELLIS_DB || 'trellis',
-      ...(env.TRELLIS_WRITE_CONCERN ? { writeConcern: parseW(env.TRELLIS_WRITE_CONCERN) } : {}),
+      ...(env.TRELLIS_DB ? { db: env.TRELLIS_DB } : {}),
+      ...(env.TRELLIS_WRITE_CONCERN !== undefined ? { writeConcern: env.TRELLIS_WRITE_CONCERN } : {}),
+      ...(env.TRELLIS_MONGO_CAS ? { cas: env.TRELLIS_MONGO_CAS } : {}),
     });
   }
   if (!env.dir)
     throw new TypeError('createStore: MONGODB_URI is not set, so a local store directory (dir) is required');
-  return new LocalStore(env.dir, { durable: env.TRELLIS_DURABLE === '1' || env.TRELLIS_DURABLE === 'true' });
-}
-
-function parseW(value: string): 'majority' | number {
-  if (value === 'majority') return value;
-  if (/^\d+$/.test(value)) return Number(value);
-  throw new TypeError(
-    `TRELLIS_WRITE_CONCERN is ${JSON.stringify(value)}, but must be 'majority' or a number of members`,
-  );
+  return new LocalStore(env.dir, { durable: env.TRELLIS_DURABLE ?? false });
 }

@@ -9,14 +9,10 @@ import { sweepSpecSchema, trialSchema, type TrialConfig } from '../../shared/spe
 import { parseSpecText } from '../../shared/spec/load.js';
 import type { Params } from '../../shared/spec/space.js';
 import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint } from '../../worker/runtimes/base.js';
-import {
-  LineSplitter,
-  commandRuntime,
-  packDirectory,
-  parseMetricLine,
-  substitute,
-  unpackArchive,
-} from '../../worker/runtimes/command.js';
+import { commandRuntime } from '../../worker/runtimes/command/runtime.js';
+import { substitute } from '../../worker/runtimes/command/args.js';
+import { LineSplitter, parseMetricLine } from '../../worker/runtimes/command/output.js';
+import { packDirectory, unpackArchive } from '../../worker/runtimes/command/archive.js';
 import { processEnded } from '../helpers/services.js';
 
 // dist-cmd/test/unit → repository root (the fixtures are not copied by tsc).

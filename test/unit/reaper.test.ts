@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { processEnded, waitUntil } from '../helpers/services.js';
 
 const HOST = fileURLToPath(new URL('../../../test/fixtures/programs/reaper-host.mjs', import.meta.url));
-const REAPER = new URL('../../worker/runtimes/reaper.js', import.meta.url).href;
+const REAPER = new URL('../../worker/runtimes/command/reaper.js', import.meta.url).href;
 
 describe('reaper', () => {
   it('SIGKILLs the registered groups of a host killed outright, not the released ones', async () => {

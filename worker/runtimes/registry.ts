@@ -5,7 +5,7 @@ import type { Runtime } from './base.js';
 
 const LOADERS: Record<string, () => Promise<Runtime>> = {
   tfjs: async () => (await import('./tfjs/runtime.js')).tfjsRuntime,
-  command: async () => (await import('./command.js')).commandRuntime,
+  command: async () => (await import('./command/runtime.js')).commandRuntime,
 };
 
 const loaded = new Map<string, Promise<Runtime>>();

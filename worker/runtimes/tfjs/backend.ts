@@ -13,6 +13,7 @@
  * backends cannot be unloaded, so later calls return the first result whatever they prefer.
  */
 import type * as tfType from '@tensorflow/tfjs';
+import { env } from '../../../shared/env.js';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -20,8 +21,6 @@ export interface Backend {
   name: BackendName;
   tf: typeof tfType;
 }
-
-const FORCEABLE = ['cpu', 'wasm', 'tensorflow', 'tensorflow-gpu'] as const;
 
 let selected: Promise<Backend> | undefined;
 
@@ -51,10 +50,8 @@ async function loadTf(): Promise<typeof tfType> {
 type Attempt = () => Promise<boolean>;
 
 async function choose(preferGpu: boolean): Promise<Backend> {
-  const forced = process.env.TRELLIS_TF_BACKEND?.trim().toLowerCase();
-  if (forced && !(FORCEABLE as readonly string[]).includes(forced)) {
-    throw new Error(`TRELLIS_TF_BACKEND must be one of ${FORCEABLE.join(', ')}, got "${forced}"`);
-  }
+  // Checked when the environment is parsed: one of TF_BACKENDS, or unset.
+  const forced = env().TRELLIS_TF_BACKEND;
   const tf = await loadTf();
   const failures: string[] = [];
 

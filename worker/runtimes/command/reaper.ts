@@ -18,6 +18,7 @@
  * attempt's log says they would outlive the worker; one that dies is started again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { env } from '../../../shared/env.js';
 
 /** The helper's whole program (run by the worker's own Node.js binary). */
 const REAPER_SOURCE = `
@@ -50,7 +51,7 @@ type ReaperState = { kind: 'off' } | { kind: 'running'; child: ChildProcess } | 
 let state: ReaperState | undefined;
 
 function start(): ReaperState {
-  if (process.env.TRELLIS_REAPER === '0') return { kind: 'off' };
+  if (!env().TRELLIS_REAPER) return { kind: 'off' };
   try {
     const child = spawn(process.execPath, ['-e', REAPER_SOURCE], {
       detached: true,

@@ -1,0 +1,20 @@
+/**
+ * `trellis report`: a pipeline's arms compared, every stage with test metrics.
+ */
+import type { Command } from 'commander';
+import { coordinatorOption, withClient } from '../common.js';
+
+export function addReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description("compare a pipeline's arms: every stage with test metrics")
+    .argument('<id>', 'experiment id')
+    .addOption(coordinatorOption())
+    .option('--markdown', 'a Markdown table')
+    .action(async (id: string, opts: { coordinator: string; markdown?: boolean }) => {
+      const { armsReport } = await import('../render.js');
+      await withClient(opts.coordinator, async (client) => {
+        process.stdout.write(`${armsReport(await client.get(id), !!opts.markdown)}\n`);
+      });
+    });
+}

@@ -1,0 +1,57 @@
+/**
+ * `trellis run`: a sweep or pipeline on the embedded default, a coordinator and N local workers in
+ * this process, no servers needed.
+ */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { TrellisClient } from '../../client/index.js';
+import { env } from '../../shared/env.js';
+import { createLogger } from '../../shared/log.js';
+import { followAndReport, positiveInt, positiveNumber, readSpec } from '../common.js';
+
+export function addRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run a sweep on the embedded default: a coordinator and N local workers, no servers needed')
+    .argument('<spec>', 'spec file (YAML or JSON)')
+    .option('--workers <n>', 'local worker processes', positiveInt('--workers'), 2)
+    .option('--json', 'print one JSON document on stdout')
+    .option('--dir <path>', 'state directory (store, logs)', env().TRELLIS_HOME)
+    .option('--cpus <n>', 'CPUs each local worker advertises', positiveNumber('--cpus'))
+    .option('--no-cache', 'pipelines: do not reuse cached stage outputs')
+    .action(
+      async (
+        specPath: string,
+        opts: { workers: number; json?: boolean; dir: string; cpus?: number; cache: boolean },
+      ) => {
+        const text = readSpec(specPath);
+        // Check the spec before starting anything: a bad spec exits 2 with nothing started.
+        const { validateSpecText } = await import('../../coordinator/experiments/validate.js');
+        validateSpecText(text);
+        const log = createLogger('trellis', env().TRELLIS_LOG_LEVEL ?? 'warn');
+        const { startEmbedded } = await import('../embedded.js');
+        const started = Date.now();
+        const embedded = await startEmbedded({
+          dir: resolve(opts.dir),
+          workers: opts.workers,
+          log,
+          ...(opts.cpus ? { cpusPerWorker: opts.cpus } : {}),
+        });
+        const client = new TrellisClient(embedded.address);
+        let code = 1;
+        try {
+          const { experiment } = await client.submit(text, { noCache: !opts.cache });
+          if (!opts.json)
+            process.stderr.write(
+              `experiment ${experiment.id}: ${opts.workers} local workers, logs in ${opts.dir}/logs\n`,
+            );
+          code = await followAndReport(client, experiment, !!opts.json);
+          if (!opts.json) process.stderr.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        } finally {
+          client.close();
+          await embedded.close();
+        }
+        process.exitCode = code;
+      },
+    );
+}

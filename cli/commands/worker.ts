@@ -1,0 +1,94 @@
+/**
+ * `trellis worker`: a worker that takes trials from a coordinator, advertising its CPUs, GPUs,
+ * memory, labels and runtimes.
+ */
+import type { Command } from 'commander';
+import { availableParallelism, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { createLogger } from '../../shared/log.js';
+import { coordinatorOption, installShutdown, positiveNumber, UsageError } from '../common.js';
+
+function detectGpus(spec: string | undefined): { id: string; name: string; memoryBytes: number }[] {
+  if (spec !== undefined) {
+    return spec
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((id) => ({ id, name: 'gpu', memoryBytes: 0 }));
+  }
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=index,name,memory.total', '--format=csv,noheader,nounits'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    });
+    return out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [id, name, mib] = line.split(',').map((s) => s.trim());
+        return { id: id!, name: name ?? 'gpu', memoryBytes: Number(mib ?? 0) * 2 ** 20 };
+      });
+  } catch {
+    return [];
+  }
+}
+
+function parseLabels(value: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of (value ?? '').split(',').filter(Boolean)) {
+    const [k, v] = pair.split('=');
+    if (!k || v === undefined) throw new UsageError(`--labels: expected key=value[,key=value], got ${pair}`);
+    labels[k.trim()] = v.trim();
+  }
+  return labels;
+}
+
+export function addWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('run a worker that takes trials from a coordinator')
+    .addOption(coordinatorOption())
+    .option('--id <id>', 'worker id (default host-pid-random)')
+    .option('--cpus <n>', 'CPU slots to advertise', positiveNumber('--cpus'), availableParallelism())
+    .option('--gpus <ids>', 'GPU ids to advertise, comma-separated (default: nvidia-smi, or none)')
+    .option('--memory <bytes>', 'memory to advertise in bytes', (v) => Number(v), totalmem())
+    .option('--labels <k=v,...>', 'labels trials can require')
+    .option('--runtimes <names>', 'runtimes to offer, comma-separated (default all)')
+    .option(
+      '--grace <seconds>',
+      'on SIGTERM, wait this long for running attempts before handing them back',
+      positiveNumber('--grace'),
+      30,
+    )
+    .action(
+      async (opts: {
+        coordinator: string;
+        id?: string;
+        cpus: number;
+        gpus?: string;
+        memory: number;
+        labels?: string;
+        runtimes?: string;
+        grace: number;
+      }) => {
+        const log = createLogger('worker');
+        const { WorkerAgent } = await import('../../worker/agent.js');
+        const agent = new WorkerAgent({
+          coordinator: opts.coordinator,
+          ...(opts.id ? { id: opts.id } : {}),
+          cpus: opts.cpus,
+          gpus: detectGpus(opts.gpus),
+          memoryBytes: opts.memory,
+          labels: parseLabels(opts.labels),
+          ...(opts.runtimes ? { runtimes: opts.runtimes.split(',') } : {}),
+          log,
+          shutdownGraceMs: opts.grace * 1000,
+        });
+        installShutdown(() => agent.shutdown());
+        agent.start();
+        log.info({ coordinator: opts.coordinator, id: agent.id }, 'worker started');
+      },
+    );
+}

@@ -1,0 +1,114 @@
+/**
+ * What the `trellis` commands share: the exit-code contract (UsageError → 2), spec reading,
+ * the one-JSON-document output, a client that is always closed, flag parsers, following an
+ * experiment to its end, and the shutdown of the long-running commands.
+ */
+import { Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { TrellisClient } from '../client/index.js';
+import type { ExperimentView } from '../shared/convert.js';
+import { env } from '../shared/env.js';
+import type { TrellisEvent } from '../shared/events.js';
+import { leaderboard, pipelineSummary, ProgressView, runDocument } from './render.js';
+
+/** Bad flags or arguments: exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function readSpec(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read spec ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+export function print(json: boolean, document: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(document, null, 2)}\n` : `${text()}\n`);
+}
+
+/** Runs `use` with a client of the coordinator at `address`, closed afterwards whatever happens. */
+export async function withClient(address: string, use: (client: TrellisClient) => Promise<void>): Promise<void> {
+  const client = new TrellisClient(address);
+  try {
+    await use(client);
+  } finally {
+    client.close();
+  }
+}
+
+export function exitCodeOf(experiment: ExperimentView): number {
+  return experiment.status === 'succeeded' ? 0 : 1;
+}
+
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name}: must be an integer >= 1, got ${value}`);
+    return n;
+  };
+}
+
+export function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n > 0)) throw new UsageError(`${name}: must be a number > 0, got ${value}`);
+    return n;
+  };
+}
+
+/** `--coordinator`, defaulting to TRELLIS_COORDINATOR. */
+export function coordinatorOption(): Option {
+  return new Option('--coordinator <host:port>', 'coordinator address (env TRELLIS_COORDINATOR)').default(
+    env().TRELLIS_COORDINATOR,
+  );
+}
+
+/** Shows progress until the experiment ends, prints its document; the exit code (0 only when it succeeded). */
+export async function followAndReport(
+  client: TrellisClient,
+  experiment: ExperimentView,
+  json: boolean,
+  quiet = false,
+): Promise<number> {
+  const spec = experiment.spec as {
+    budget?: { trials?: number };
+    trial?: { epochs?: number; objective?: { metric?: string } };
+  };
+  const view = new ProgressView(
+    spec.budget?.trials ?? 0,
+    spec.trial?.epochs ?? 1,
+    spec.trial?.objective?.metric ?? 'val_accuracy',
+    !quiet,
+  );
+  let final: ExperimentView;
+  try {
+    final = await client.wait(experiment.id, (event: TrellisEvent) => view.onEvent(event));
+  } finally {
+    view.stop();
+  }
+  const trials = await client.trials(experiment.id);
+  print(json, runDocument(final, trials), () =>
+    final.kind === 'Pipeline' ? pipelineSummary(final) : leaderboard(final, trials),
+  );
+  return exitCodeOf(final);
+}
+
+/** Runs `stop` once on SIGTERM/SIGINT; a second signal exits at once. */
+export function installShutdown(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed after ${signal}: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}

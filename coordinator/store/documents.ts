@@ -1,0 +1,26 @@
+/**
+ * Small rules both stores apply to documents the same way: the status part of a
+ * compare-and-set, and the patch semantics of base.ts (a shallow merge where `undefined`
+ * removes a field and `id` never changes).
+ */
+
+/** True when `expected` is absent, equals status, or (a list) includes it. */
+export function matchesStatus(status: unknown, expected: string | readonly string[] | undefined): boolean {
+  if (expected === undefined) return true;
+  return Array.isArray(expected) ? expected.includes(status as string) : status === expected;
+}
+
+export function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+/** Shallow merge: `undefined` removes a field; `id` is kept. */
+export function applyPatch<T extends { id: string }>(doc: T, patch: Partial<T>): T {
+  const next = { ...doc } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(patch)) {
+    if (key === 'id' || key === '_id') continue;
+    if (value === undefined) delete next[key];
+    else next[key] = clone(value);
+  }
+  return next as T;
+}

@@ -1,0 +1,155 @@
+/**
+ * LocalStore's records: the in-memory state with its indexes, what each journal record does to it
+ * (replaying is idempotent, so a record may appear twice harmlessly), and the state written back
+ * as a snapshot. No I/O here: local-journal.ts reads and writes the lines.
+ */
+import type { TrellisEvent } from '../../shared/events.js';
+import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
+import { encode, reviveNumbers } from './local-journal.js';
+
+const FORMAT = 'trellis-local-store';
+const FORMAT_VERSION = 1;
+
+export type Record_ =
+  | { t: 'header'; format: string; version: number }
+  | { t: 'exp'; d: ExperimentDoc }
+  | { t: 'trial'; d: TrialDoc }
+  | { t: 'worker'; d: WorkerDoc }
+  | { t: 'artifact'; d: ArtifactMeta }
+  | { t: 'metric'; d: MetricDoc }
+  | { t: 'event'; d: TrellisEvent; p?: boolean }
+  | { t: 'pub'; e: string; s: number[] };
+
+interface EventLog {
+  bySeq: Map<number, TrellisEvent>;
+  last: number;
+}
+
+export class LocalState {
+  readonly experiments = new Map<string, ExperimentDoc>();
+  readonly experimentByRequest = new Map<string, string>();
+  readonly trials = new Map<string, TrialDoc>();
+  readonly trialByNumber = new Map<string, string>();
+  readonly trialsByExperiment = new Map<string, Set<string>>();
+  readonly metrics = new Map<string, Map<string, MetricDoc>>();
+  readonly events = new Map<string, EventLog>();
+  /** Keyed `${experimentId}\0${seq}`. */
+  readonly unpublished = new Map<string, TrellisEvent>();
+  readonly workers = new Map<string, WorkerDoc>();
+  readonly artifacts = new Map<string, ArtifactMeta>();
+
+  /** Applies every record of a journal's text (path for messages). A torn last line is dropped. */
+  replay(text: string, path: string): void {
+    const lines = text.split('\n');
+    // The last element is '' when the file ends with a newline; otherwise it may be torn.
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.length === 0) continue;
+      let rec: Record_;
+      try {
+        rec = JSON.parse(line, reviveNumbers) as Record_;
+      } catch (err) {
+        const isLast = lines.slice(i + 1).every((l) => l.length === 0);
+        if (isLast) break; // torn write from a killed process: it was never acknowledged
+        throw new Error(`LocalStore: ${path} line ${i + 1} is corrupt: ${(err as Error).message}`);
+      }
+      this.apply(rec, path);
+    }
+  }
+
+  /** Applies one journal record to the in-memory state (idempotent). */
+  private apply(rec: Record_, path: string): void {
+    switch (rec.t) {
+      case 'header':
+        if (rec.format !== FORMAT || rec.version > FORMAT_VERSION) {
+          throw new Error(
+            `LocalStore: ${path} has format ${rec.format} v${rec.version}; this build reads ${FORMAT} v${FORMAT_VERSION}`,
+          );
+        }
+        return;
+      case 'exp':
+        this.experiments.set(rec.d.id, rec.d);
+        this.experimentByRequest.set(rec.d.requestId, rec.d.id);
+        return;
+      case 'trial':
+        this.indexTrial(rec.d);
+        return;
+      case 'worker':
+        this.workers.set(rec.d.id, rec.d);
+        return;
+      case 'artifact':
+        this.artifacts.set(rec.d.id, rec.d);
+        return;
+      case 'metric':
+        this.insertMetric(rec.d);
+        return;
+      case 'event':
+        if (this.insertEvent(rec.d) && rec.p) this.unpublished.delete(eventKey(rec.d.experimentId!, rec.d.seq));
+        return;
+      case 'pub':
+        for (const s of rec.s) this.unpublished.delete(eventKey(rec.e, s));
+        return;
+      default:
+        throw new Error(`LocalStore: unknown journal record ${JSON.stringify((rec as { t: unknown }).t)}`);
+    }
+  }
+
+  /** The whole state as journal lines, the header first. */
+  snapshotLines(): string[] {
+    const out: string[] = [encode({ t: 'header', format: FORMAT, version: FORMAT_VERSION })];
+    for (const d of this.experiments.values()) out.push(encode({ t: 'exp', d }));
+    for (const d of this.trials.values()) out.push(encode({ t: 'trial', d }));
+    for (const d of this.workers.values()) out.push(encode({ t: 'worker', d }));
+    for (const d of this.artifacts.values()) out.push(encode({ t: 'artifact', d }));
+    for (const byKey of this.metrics.values()) for (const d of byKey.values()) out.push(encode({ t: 'metric', d }));
+    for (const [exp, log] of this.events) {
+      for (const seq of [...log.bySeq.keys()].sort((a, b) => a - b)) {
+        const d = log.bySeq.get(seq)!;
+        out.push(encode(this.unpublished.has(eventKey(exp, seq)) ? { t: 'event', d } : { t: 'event', d, p: true }));
+      }
+    }
+    return out;
+  }
+
+  indexTrial(doc: TrialDoc): void {
+    this.trials.set(doc.id, doc);
+    this.trialByNumber.set(trialKey(doc.experimentId, doc.number), doc.id);
+    let set = this.trialsByExperiment.get(doc.experimentId);
+    if (!set) this.trialsByExperiment.set(doc.experimentId, (set = new Set()));
+    set.add(doc.id);
+  }
+
+  insertMetric(doc: MetricDoc): boolean {
+    let byKey = this.metrics.get(doc.trialId);
+    if (!byKey) this.metrics.set(doc.trialId, (byKey = new Map<string, MetricDoc>()));
+    const key = `${doc.attempt}:${doc.step}`;
+    if (byKey.has(key)) return false;
+    byKey.set(key, doc);
+    return true;
+  }
+
+  insertEvent(event: TrellisEvent): boolean {
+    const exp = event.experimentId!;
+    let log = this.events.get(exp);
+    if (!log) this.events.set(exp, (log = { bySeq: new Map(), last: 0 }));
+    if (log.bySeq.has(event.seq)) return false;
+    log.bySeq.set(event.seq, event);
+    if (event.seq > log.last) log.last = event.seq;
+    this.unpublished.set(eventKey(exp, event.seq), event);
+    return true;
+  }
+}
+
+export function trialKey(experimentId: string, number: number): string {
+  return `${experimentId}\0${number}`;
+}
+
+export function eventKey(experimentId: string, seq: number): string {
+  return `${experimentId}\0${seq}`;
+}
+
+export function compareEvents(a: TrellisEvent, b: TrellisEvent): number {
+  const ea = a.experimentId ?? '';
+  const eb = b.experimentId ?? '';
+  return ea < eb ? -1 : ea > eb ? 1 : a.seq - b.seq;
+}

@@ -1,0 +1,122 @@
+/**
+ * Every environment variable Trellis reads, in one zod schema, parsed once per process (the
+ * first time `env()` is called). A bad value fails loudly, naming the variable and what is
+ * allowed; an empty value counts as unset. README.md lists the same variables: keep the two in
+ * step. Tests parse their own records with `parseEnv`.
+ *
+ * Only this module reads `process.env`. The command runtime hands the worker's environment on to
+ * the programs it starts (`inheritedEnv`), which is passing it through, not reading it.
+ */
+import { z } from 'zod';
+import { InvalidArgumentError } from './errors.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** TensorFlow.js backends TRELLIS_TF_BACKEND may force (worker/runtimes/tfjs/backend.ts). */
+export const TF_BACKENDS = ['cpu', 'wasm', 'tensorflow', 'tensorflow-gpu'] as const;
+/** How MongoStore does compare-and-set (coordinator/store/mongo.ts). */
+export const MONGO_CAS_MODES = ['native', 'claims', 'auto'] as const;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type TfBackendName = (typeof TF_BACKENDS)[number];
+export type MongoCasMode = (typeof MONGO_CAS_MODES)[number];
+export type WriteConcern = 'majority' | number;
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
+
+const flag = (meaning: string) =>
+  z
+    .enum(['0', '1', 'true', 'false'], { error: `must be 1 or true (${meaning}), 0 or false` })
+    .transform((value) => value === '1' || value === 'true');
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'must be host:port, e.g. 127.0.0.1:50051' });
+
+const schema = z.object({
+  // -- every process
+  TRELLIS_LOG_LEVEL: oneOf(LOG_LEVELS).optional(),
+  // -- clients and the CLI
+  TRELLIS_COORDINATOR: hostPort.default('127.0.0.1:50051'),
+  TRELLIS_HOME: z.string().default('.trellis'),
+  // -- the coordinator: store
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\/\S+$/, { error: 'must be a MongoDB connection string (mongodb:// or mongodb+srv://)' })
+    .optional(),
+  TRELLIS_DB: z
+    .string()
+    .regex(/^[^/\\. "$*<>:|?]{1,63}$/, { error: 'must be a database name of 1-63 characters, none of /\\. "$*<>:|?' })
+    .default('trellis'),
+  TRELLIS_WRITE_CONCERN: z
+    .string()
+    .regex(/^(majority|\d+)$/, { error: "must be 'majority' or a number of members" })
+    .transform((value): WriteConcern => (value === 'majority' ? value : Number(value)))
+    .default('majority'),
+  TRELLIS_MONGO_CAS: oneOf(MONGO_CAS_MODES).default('auto'),
+  TRELLIS_DURABLE: flag('fsync every local store journal write').default(false),
+  // -- the coordinator: events and leases
+  NATS_URL: z
+    .string()
+    .refine((value) => value.split(',').every((server) => /^\S+$/.test(server.trim())), {
+      error: 'must be NATS server URLs, comma-separated (e.g. nats://127.0.0.1:4222)',
+    })
+    .optional(),
+  // Events stream retention (coordinator/bus/registry.ts turns these into ms and bytes); unset:
+  // the stream's own limits are left as they are.
+  TRELLIS_EVENTS_MAX_AGE: z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?\s*[smhd]?\s*$/, { error: 'must be a duration: seconds, or e.g. 90s, 30m, 12h, 7d' })
+    .optional(),
+  TRELLIS_EVENTS_MAX_BYTES: z
+    .string()
+    .regex(/^\s*(-1|\d+\s*(Ki|Mi|Gi|Ti)?)\s*$/, { error: 'must be a size: bytes, -1 (no limit), or e.g. 512Mi, 10Gi' })
+    .optional(),
+  TRELLIS_LEASE_MS: z.coerce
+    .number({ error: 'must be a whole number of milliseconds >= 100' })
+    .int({ error: 'must be a whole number of milliseconds >= 100' })
+    .min(100, { error: 'must be a whole number of milliseconds >= 100' })
+    .default(30_000),
+  // -- workers
+  TRELLIS_REAPER: flag('kill the programs of a worker that dies').default(true),
+  TRELLIS_TF_BACKEND: z
+    .string()
+    .transform((value) => value.trim().toLowerCase())
+    .pipe(oneOf(TF_BACKENDS))
+    .optional(),
+});
+
+export type TrellisEnv = z.output<typeof schema>;
+/** The names of the variables, as README.md documents them. */
+export const ENV_NAMES = Object.keys(schema.shape) as (keyof TrellisEnv)[];
+
+/** A bad environment variable; the CLI exits 2 on it. */
+export class EnvError extends InvalidArgumentError {}
+
+/** Parses a record of environment variables (blank values count as unset). Throws EnvError. */
+export function parseEnv(source: Record<string, string | undefined>): TrellisEnv {
+  const present: Record<string, string> = {};
+  for (const name of ENV_NAMES) {
+    const value = source[name];
+    if (value !== undefined && value.trim() !== '') present[name] = value;
+  }
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+  throw new EnvError(
+    result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      return `${name}: ${issue.message}, got ${JSON.stringify(present[name])}`;
+    }),
+  );
+}
+
+let parsed: TrellisEnv | undefined;
+
+/** This process's environment, parsed on the first call. */
+export function env(): TrellisEnv {
+  parsed ??= parseEnv(process.env);
+  return parsed;
+}
+
+/** A copy of this process's whole environment, for a child process to inherit. */
+export function inheritedEnv(): NodeJS.ProcessEnv {
+  return { ...process.env };
+}

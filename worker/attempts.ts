@@ -1,0 +1,216 @@
+/**
+ * Running the attempts a worker is assigned: each on its runtime, concurrently, with an abort
+ * controller the coordinator's stop (or the worker's shutdown) fires. Reports, checkpoints and
+ * the outcome (result, failure, stopped) go out through the connection (connection.ts), which
+ * delivers them across reconnects.
+ */
+import type { Logger } from 'pino';
+import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignment.js';
+import type { TrialConfig } from '../shared/spec/schema.js';
+import type { Params } from '../shared/spec/space.js';
+import { codeVersion } from '../shared/version.js';
+import { mapArtifactRefsAsync } from '../shared/artifact-refs.js';
+import type { CoordinatorLink } from './connection.js';
+import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint } from './runtimes/base.js';
+import { getRuntime } from './runtimes/registry.js';
+
+/** Outputs whose JSON is longer than this travel as artifacts (see storeLargeOutputs). */
+const OUTPUT_INLINE_LIMIT = 64 * 1024;
+/** After handing attempts back, how long to wait for their runtimes to stop. */
+const HAND_BACK_WAIT_MS = 5000;
+
+interface RunningAttempt {
+  assignment: Assignment__Output;
+  controller: AbortController;
+  done: Promise<void>;
+  lastStep: number;
+}
+
+export class AttemptRunner {
+  private readonly attempts = new Map<string, RunningAttempt>();
+
+  constructor(
+    private readonly workerId: string,
+    private readonly link: CoordinatorLink,
+    private readonly log: Logger,
+  ) {}
+
+  get running(): string[] {
+    return [...this.attempts.keys()];
+  }
+
+  /** Starts an assigned attempt; a duplicate is ignored; one that comes while `accepting` is false is handed back. */
+  assign(assignment: Assignment__Output, accepting: boolean): void {
+    if (this.attempts.has(assignment.attempt_id)) return;
+    if (!accepting) {
+      this.link.send({ stopped: { attempt_id: assignment.attempt_id, reason: 'handed_back' } });
+      return;
+    }
+    const controller = new AbortController();
+    const attempt: RunningAttempt = { assignment, controller, done: Promise.resolve(), lastStep: -Infinity };
+    this.attempts.set(assignment.attempt_id, attempt);
+    attempt.done = this.run(attempt).finally(() => this.attempts.delete(assignment.attempt_id));
+  }
+
+  /** The coordinator's stop (cancel, prune): aborts the attempt, which reports `stopped`. */
+  stop(attemptId: string, reason: string): void {
+    const attempt = this.attempts.get(attemptId);
+    if (!attempt) return;
+    this.log.info({ attemptId, reason }, 'stopping attempt');
+    attempt.controller.abort(new StoppedError(reason || 'stopped'));
+  }
+
+  /** True when every running attempt ended within graceMs. */
+  async finish(graceMs: number): Promise<boolean> {
+    return Promise.race([
+      Promise.all(this.pending()).then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),
+    ]);
+  }
+
+  /** Aborts every running attempt as `handed_back` (the coordinator requeues them), waiting a little for them. */
+  async handBack(): Promise<void> {
+    for (const attempt of this.attempts.values()) attempt.controller.abort(new StoppedError('handed_back'));
+    await Promise.race([
+      Promise.all(this.pending()),
+      new Promise((resolve) => setTimeout(resolve, HAND_BACK_WAIT_MS).unref()),
+    ]);
+  }
+
+  private pending(): Promise<void>[] {
+    return [...this.attempts.values()].map((a) => a.done);
+  }
+
+  private async run(attempt: RunningAttempt): Promise<void> {
+    const a = attempt.assignment;
+    const log = this.log.child({ attemptId: a.attempt_id, trialId: a.trial_id });
+    const started = Date.now();
+    try {
+      const runtime = await getRuntime(a.runtime);
+      const ctx = this.contextFor(attempt, log);
+      ctx.config = (await this.resolveArtifactRefs(ctx.config)) as typeof ctx.config;
+      log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt started');
+      const result = await runtime.run(ctx);
+      if (attempt.controller.signal.aborted) throw attempt.controller.signal.reason;
+      if (result.info.outputs && typeof result.info.outputs === 'object') {
+        result.info.outputs = await this.storeLargeOutputs(
+          a.attempt_id,
+          result.info.outputs as Record<string, unknown>,
+        );
+      }
+      this.link.send({
+        result: {
+          attempt_id: a.attempt_id,
+          metrics: finiteOnly(result.metrics),
+          info_json: JSON.stringify({
+            ...result.info,
+            workerId: this.workerId,
+            codeVersion: codeVersion(),
+            durationMs: Date.now() - started,
+          }),
+        },
+      });
+      log.info({ metrics: result.metrics, ms: Date.now() - started }, 'attempt succeeded');
+    } catch (err) {
+      const reason: unknown = attempt.controller.signal.aborted ? attempt.controller.signal.reason : undefined;
+      if (reason instanceof StoppedError || err instanceof StoppedError) {
+        const why = reason instanceof StoppedError ? reason.message : (err as Error).message;
+        this.link.send({
+          stopped: { attempt_id: a.attempt_id, reason: why === 'handed_back' ? 'handed_back' : 'stopped' },
+        });
+        log.info({ reason: why }, 'attempt stopped');
+        return;
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      const retryable = !(err instanceof PermanentRunError);
+      this.link.send({ failure: { attempt_id: a.attempt_id, error: message.slice(0, 8000), retryable } });
+      log.warn({ err: message, retryable }, 'attempt failed');
+    }
+  }
+
+  private contextFor(attempt: RunningAttempt, log: Logger): AttemptContext {
+    const a = attempt.assignment;
+    const config = JSON.parse(a.config_json) as TrialConfig;
+    const params = JSON.parse(a.params_json || '{}') as Params;
+    return {
+      experimentId: a.experiment_id,
+      trialId: a.trial_id,
+      trialNumber: a.trial_number,
+      attemptId: a.attempt_id,
+      attemptNumber: a.attempt,
+      config,
+      params,
+      seed: Number(a.seed),
+      gpuIds: a.gpu_ids,
+      signal: attempt.controller.signal,
+      report: (step, metrics) => {
+        if (step <= attempt.lastStep) return;
+        attempt.lastStep = step;
+        this.link.send({ progress: { attempt_id: a.attempt_id, step, metrics: finiteOnly(metrics) } });
+      },
+      checkpoint: {
+        load: async (): Promise<Checkpoint | undefined> => {
+          if (!a.checkpoint_artifact_id) return undefined;
+          const response = await this.link.unary<{ data: Buffer }>('GetArtifact', {
+            artifact_id: a.checkpoint_artifact_id,
+          });
+          attempt.lastStep = Math.max(attempt.lastStep, a.checkpoint_step);
+          return { step: a.checkpoint_step, data: Buffer.from(response.data) };
+        },
+        save: async (checkpoint: Checkpoint): Promise<void> => {
+          const response = await this.link.unary<{ artifact_id: string }>('PutArtifact', {
+            attempt_id: a.attempt_id,
+            kind: 'checkpoint',
+            step: checkpoint.step,
+            data: checkpoint.data,
+          });
+          this.link.send({
+            checkpoint: { attempt_id: a.attempt_id, artifact_id: response.artifact_id, step: checkpoint.step },
+          });
+        },
+      },
+      log: (line) => log.info({ line }, 'trial log'),
+    };
+  }
+
+  /**
+   * Stage outputs larger than OUTPUT_INLINE_LIMIT travel as artifacts: the value is stored with
+   * PutArtifact and replaced by `{ "$artifact": id }`. A later stage's config holding such a
+   * reference gets the value back (resolveArtifactRefs) before its task sees it.
+   */
+  private async storeLargeOutputs(
+    attemptId: string,
+    outputs: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(outputs)) {
+      const json = JSON.stringify(value);
+      if (json !== undefined && json.length > OUTPUT_INLINE_LIMIT) {
+        const response = await this.link.unary<{ artifact_id: string }>('PutArtifact', {
+          attempt_id: attemptId,
+          kind: `output-${key}`,
+          step: 0,
+          data: Buffer.from(json),
+        });
+        out[key] = { $artifact: response.artifact_id };
+      } else {
+        out[key] = value;
+      }
+    }
+    return out;
+  }
+
+  private resolveArtifactRefs(value: unknown): Promise<unknown> {
+    return mapArtifactRefsAsync(value, async (id) => {
+      const response = await this.link.unary<{ data: Buffer }>('GetArtifact', { artifact_id: id });
+      return JSON.parse(Buffer.from(response.data).toString('utf8')) as unknown;
+    });
+  }
+}
+
+function finiteOnly(metrics: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(metrics))
+    if (typeof value === 'number' && !Number.isNaN(value)) out[key] = value;
+  return out;
+}

@@ -1,0 +1,237 @@
+/**
+ * The worker's connection to the coordinator: one bidirectional `WorkerService.Connect` stream at
+ * a time, opened again with jittered exponential backoff when it ends, and the two unary artifact
+ * calls. It knows nothing about running attempts; the agent tells it what to say hello with and
+ * hears about welcomes, assignments and stops.
+ *
+ * Delivery: `send` writes to the open stream, or keeps the message in a bounded outbox until the
+ * next one (progress is dropped first when the outbox is full). An attempt's outcome (result,
+ * failure, stopped) is kept until the stream it went out on has stayed up for three heartbeats
+ * after it, and written again on the next stream otherwise: a write to a stream that breaks is
+ * lost silently, and the coordinator ignores an outcome it already has.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { loadProto, type WorkerServiceClient } from '../shared/proto.js';
+import type { WorkerMessage } from '../shared/generated/trellis/v1/WorkerMessage.js';
+import type { CoordinatorMessage__Output } from '../shared/generated/trellis/v1/CoordinatorMessage.js';
+import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignment.js';
+import type { Hello } from '../shared/generated/trellis/v1/Hello.js';
+
+const OUTBOX_LIMIT = 10_000;
+/** Deadline of a GetArtifact / PutArtifact call. */
+const UNARY_DEADLINE_MS = 120_000;
+/** How long closing waits for the stream to end after half-closing it. */
+const CLOSE_WAIT_MS = 2000;
+
+type Stream = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage__Output>;
+
+export interface ConnectionOptions {
+  /** The coordinator's `host:port`. */
+  address: string;
+  log: Logger;
+  /** The hello sent first on every stream (slots, labels, runtimes, running attempts). */
+  hello(): Hello;
+  /** Running attempt ids, sent with every heartbeat. */
+  runningAttempts(): string[];
+  onAssign(assignment: Assignment__Output): void;
+  onStop(attemptId: string, reason: string): void;
+  /** Backoff bounds for reconnecting (defaults 100 ms and 5 s). */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+/** What running attempts need from the connection. */
+export interface CoordinatorLink {
+  send(message: WorkerMessage): void;
+  unary<T>(method: 'GetArtifact' | 'PutArtifact', request: object): Promise<T>;
+}
+
+export class CoordinatorConnection implements CoordinatorLink {
+  private readonly client: WorkerServiceClient;
+  private readonly log: Logger;
+  private call: Stream | undefined;
+  private outbox: WorkerMessage[] = [];
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The coordinator's heartbeat interval, from its welcome. */
+  private heartbeatMs: number | undefined;
+  private loop: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  /** Set first thing by close: the loop stops reconnecting. */
+  private closed = false;
+  private draining = false;
+  private wakeLoop: (() => void) | undefined;
+  private readonly connectedListeners = new Set<() => void>();
+  /** Outcomes not yet known to have reached the coordinator (see writeTracked). */
+  private readonly unconfirmed = new Map<
+    string,
+    { message: WorkerMessage; sentAt: number; call: Stream | undefined }
+  >();
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.log = options.log;
+    const { proto } = loadProto();
+    this.client = new proto.trellis.v1.WorkerService(options.address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      'grpc.max_send_message_length': 256 * 1024 * 1024,
+      'grpc.keepalive_time_ms': 20_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    }) as unknown as WorkerServiceClient;
+  }
+
+  /** Called each time the coordinator welcomes this worker. */
+  onConnected(listener: () => void): () => void {
+    this.connectedListeners.add(listener);
+    return () => this.connectedListeners.delete(listener);
+  }
+
+  /** Connects, and keeps connecting until close. Idempotent. */
+  open(): void {
+    this.loop ??= this.connectLoop();
+  }
+
+  /** Tells the coordinator (now, and after every reconnect) that this worker takes no new attempts. */
+  drain(): void {
+    this.draining = true;
+    this.send({ draining: {} });
+  }
+
+  /** Idempotent: half-closes the stream (bounded wait), stops reconnecting, closes the channel. */
+  close(): Promise<void> {
+    this.closed = true;
+    this.closing ??= (async () => {
+      await this.flushAndClose();
+      this.wakeLoop?.();
+      await this.loop;
+      this.client.close();
+    })();
+    return this.closing;
+  }
+
+  /** Sends now, or keeps the message until the next connection (bounded; progress dropped first). */
+  send(message: WorkerMessage): void {
+    if (this.call) {
+      this.writeTracked(this.call, message);
+      return;
+    }
+    if (this.outbox.length >= OUTBOX_LIMIT) {
+      const index = this.outbox.findIndex((m) => m.progress);
+      if (index >= 0) this.outbox.splice(index, 1);
+      else this.outbox.shift();
+    }
+    this.outbox.push(message);
+  }
+
+  unary<T>(method: 'GetArtifact' | 'PutArtifact', request: object): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const deadline = new Date(Date.now() + UNARY_DEADLINE_MS);
+      (
+        this.client[method] as unknown as (
+          r: object,
+          o: grpc.CallOptions,
+          cb: (e: grpc.ServiceError | null, v?: T) => void,
+        ) => void
+      )(request, { deadline }, (err, value) => (err ? reject(err) : resolve(value as T)));
+    });
+  }
+
+  private async connectLoop(): Promise<void> {
+    const min = this.options.reconnectMinMs ?? 100;
+    const max = this.options.reconnectMaxMs ?? 5000;
+    let backoff = min;
+    while (!this.closed) {
+      const welcomed = await this.session(() => (backoff = min));
+      if (this.closed) return;
+      const wait = Math.round(backoff * (0.5 + Math.random() / 2));
+      this.log.warn({ retryInMs: wait, welcomed }, 'disconnected from coordinator; reconnecting');
+      // Not unref'd: a worker waiting to reconnect must stay alive (close wakes it).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.wakeLoop = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeLoop = undefined;
+      // Never wait longer than a heartbeat interval: the lease (three of them) must not run out
+      // while the coordinator is back and the worker is still backing off.
+      backoff = Math.min(max, this.heartbeatMs ?? max, backoff * 2);
+    }
+  }
+
+  /** One stream: hello, outbox, heartbeats, until it ends. Resolves with whether it was welcomed. */
+  private session(onWelcome: () => void): Promise<boolean> {
+    return new Promise((resolve) => {
+      let welcomed = false;
+      const call = this.client.Connect();
+      this.call = call;
+      const finish = (): void => {
+        if (this.call === call) this.call = undefined;
+        if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+        this.heartbeatTimer = undefined;
+        resolve(welcomed);
+      };
+      call.on('data', (message: CoordinatorMessage__Output) => {
+        if (message.body === 'welcome') {
+          welcomed = true;
+          onWelcome();
+          const every = Math.max(20, Number(message.welcome?.heartbeat_ms ?? 1000));
+          this.heartbeatMs = every;
+          if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+          this.heartbeatTimer = setInterval(() => {
+            this.call?.write({ heartbeat: { running_attempt_ids: this.options.runningAttempts() } });
+            this.forgetDelivered(3 * every);
+          }, every);
+          this.heartbeatTimer.unref();
+          for (const listener of this.connectedListeners) listener();
+        } else if (message.body === 'assign') {
+          this.options.onAssign(message.assign!);
+        } else if (message.body === 'stop') {
+          this.options.onStop(message.stop!.attempt_id, message.stop!.reason);
+        }
+      });
+      call.on('error', (err: grpc.ServiceError) => {
+        if (err.code !== grpc.status.CANCELLED) this.log.debug({ err: err.message }, 'stream error');
+        finish();
+      });
+      call.on('end', finish);
+      call.on('close', finish);
+      call.write({ hello: this.options.hello() });
+      if (this.draining) call.write({ draining: {} });
+      // Outcomes written to the previous stream may have died with it: send them again.
+      for (const entry of this.unconfirmed.values()) {
+        entry.sentAt = Date.now();
+        entry.call = call;
+        call.write(entry.message);
+      }
+      const pending = this.outbox;
+      this.outbox = [];
+      for (const message of pending) this.writeTracked(call, message);
+    });
+  }
+
+  /** Writes; an attempt's outcome is also kept until the stream has stayed up after it (forgetDelivered). */
+  private writeTracked(call: Stream, message: WorkerMessage): void {
+    const attemptId = message.result?.attempt_id ?? message.failure?.attempt_id ?? message.stopped?.attempt_id;
+    if (attemptId) this.unconfirmed.set(attemptId, { message, sentAt: Date.now(), call });
+    call.write(message);
+  }
+
+  private forgetDelivered(afterMs: number): void {
+    const now = Date.now();
+    for (const [attemptId, entry] of this.unconfirmed) {
+      if (entry.call === this.call && now - entry.sentAt > afterMs) this.unconfirmed.delete(attemptId);
+    }
+  }
+
+  private async flushAndClose(): Promise<void> {
+    const call = this.call;
+    if (!call) return;
+    await new Promise<void>((resolve) => {
+      call.once('close', resolve);
+      call.once('error', () => resolve());
+      call.end();
+      setTimeout(resolve, CLOSE_WAIT_MS).unref();
+    });
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Reading a program's stdout: bytes into lines, lines into metric reports (the format is in
+ * docs/programs.md).
+ */
+import { StringDecoder } from 'node:string_decoder';
+
+/** A line longer than this is cut and logged as is (a program printing without newlines). */
+const MAX_LINE_CHARS = 1 << 20;
+
+/** Splits a byte stream into lines (\n or \r\n), across chunk and UTF-8 character boundaries. */
+export class LineSplitter {
+  private readonly decoder = new StringDecoder('utf8');
+  private buffer = '';
+
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  push(chunk: Buffer | string): void {
+    this.buffer += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    let start = 0;
+    for (;;) {
+      const newline = this.buffer.indexOf('\n', start);
+      if (newline < 0) break;
+      let end = newline;
+      if (end > start && this.buffer.charCodeAt(end - 1) === 13) end -= 1;
+      this.onLine(this.buffer.slice(start, end));
+      start = newline + 1;
+    }
+    this.buffer = this.buffer.slice(start);
+    while (this.buffer.length > MAX_LINE_CHARS) {
+      this.onLine(this.buffer.slice(0, MAX_LINE_CHARS));
+      this.buffer = this.buffer.slice(MAX_LINE_CHARS);
+    }
+  }
+
+  /** Emits what is left (a last line without a newline). */
+  end(): void {
+    this.buffer += this.decoder.end();
+    if (this.buffer.length > 0) {
+      const rest = this.buffer.endsWith('\r') ? this.buffer.slice(0, -1) : this.buffer;
+      this.buffer = '';
+      this.onLine(rest);
+    }
+  }
+}
+
+export interface ParsedLine {
+  /** Finite numeric fields, without the one used as the step. */
+  metrics: Record<string, number>;
+  step?: number;
+  checkpoint: boolean;
+  final: boolean;
+  /** A line `{"outputs": {...}}`: the stage outputs a pipeline's later stages may reference. */
+  outputs?: Record<string, unknown>;
+  /** Fields whose value was NaN or ±Infinity (dropped). */
+  nonFinite: string[];
+}
+
+/** Replaces bare NaN / Infinity / -Infinity tokens (outside strings) by null, as Python's json writes them. */
+function replaceNonFiniteTokens(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    const rest = text.slice(i, i + 9);
+    const token = rest.startsWith('-Infinity')
+      ? '-Infinity'
+      : rest.startsWith('Infinity')
+        ? 'Infinity'
+        : rest.startsWith('NaN')
+          ? 'NaN'
+          : undefined;
+    if (token) {
+      out += `{"__nonfinite":"${token}"}`;
+      i += token.length;
+      continue;
+    }
+    out += ch;
+    i += 1;
+  }
+  return out;
+}
+
+/** Parses a stdout line; undefined when it is not a JSON object (then it is a log line). */
+export function parseMetricLine(line: string): ParsedLine | undefined {
+  const text = line.trim();
+  if (!text.startsWith('{') || !text.endsWith('}')) return undefined;
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch {
+    try {
+      record = JSON.parse(replaceNonFiniteTokens(text));
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return undefined;
+  const fields = record as Record<string, unknown>;
+  const isNonFinite = (value: unknown): boolean =>
+    typeof value === 'object' && value !== null && '__nonfinite' in value && Object.keys(value).length === 1;
+  const numeric = (value: unknown): number | undefined =>
+    typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  const stepKey =
+    numeric(fields.step) !== undefined ? 'step' : numeric(fields.epoch) !== undefined ? 'epoch' : undefined;
+  const parsed: ParsedLine = {
+    metrics: {},
+    checkpoint: fields.checkpoint === true,
+    final: fields.final === true,
+    nonFinite: [],
+  };
+  if (stepKey) parsed.step = fields[stepKey] as number;
+  const outputs = fields.outputs;
+  if (outputs && typeof outputs === 'object' && !Array.isArray(outputs))
+    parsed.outputs = outputs as Record<string, unknown>;
+  for (const [key, value] of Object.entries(fields)) {
+    if (key === stepKey || key === 'step' || key === 'outputs') continue;
+    const number = numeric(value);
+    if (number !== undefined) parsed.metrics[key] = number;
+    else if (isNonFinite(value)) parsed.nonFinite.push(key);
+  }
+  return parsed;
+}
+
+/**
+ * What a program's stdout adds up to: reports (each step once, counting on from the last step
+ * when a line names none), the result's metrics, stage outputs and checkpoint requests. Any line
+ * that is not a JSON object goes to the trial log.
+ */
+export class ProgramOutput {
+  /** The last reported metrics overlaid with the `final` ones: the result's metrics. */
+  readonly finalMetrics: Record<string, number> = {};
+  readonly stageOutputs: Record<string, unknown> = {};
+  /** The highest step seen (reported or named), or the resume step before any. */
+  lastStep: number | undefined;
+
+  constructor(
+    private readonly sink: {
+      resumeStep: number | undefined;
+      report(step: number, metrics: Record<string, number>): void;
+      log(line: string): void;
+      /** A `{"checkpoint": true}` line, with its step (or the last step). */
+      checkpoint(step: number): void;
+    },
+  ) {
+    this.lastStep = sink.resumeStep;
+  }
+
+  readonly onLine = (line: string): void => {
+    const parsed = parseMetricLine(line);
+    if (!parsed) {
+      this.sink.log(line);
+      return;
+    }
+    if (parsed.nonFinite.length > 0) {
+      this.sink.log(`non-finite metric values dropped (${parsed.nonFinite.join(', ')}): ${line}`);
+    }
+    if (parsed.outputs) Object.assign(this.stageOutputs, parsed.outputs);
+    const hasMetrics = Object.keys(parsed.metrics).length > 0;
+    if (parsed.final) {
+      Object.assign(this.finalMetrics, parsed.metrics);
+    } else if (hasMetrics) {
+      const step = parsed.step ?? (this.lastStep ?? 0) + 1;
+      this.sink.report(step, parsed.metrics);
+      Object.assign(this.finalMetrics, parsed.metrics);
+      if (this.lastStep === undefined || step > this.lastStep) this.lastStep = step;
+    } else if (
+      parsed.step !== undefined &&
+      !parsed.checkpoint &&
+      (this.lastStep === undefined || parsed.step > this.lastStep)
+    ) {
+      this.lastStep = parsed.step;
+    }
+    if (parsed.checkpoint) this.sink.checkpoint(parsed.step ?? this.lastStep ?? 0);
+  };
+}
