@@ -19,8 +19,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, Unavailab
 import { isTerminal, type ExperimentStatus } from '../shared/states.js';
 import type { TrellisEvent } from '../shared/events.js';
 import type { ExperimentDoc, MetricDoc, TrialDoc } from '../shared/types.js';
-import type { WorkerStatus } from '../shared/states.js';
-import type { WorkerCapacity } from './dispatch/slots.js';
+import { workerViews, type WorkerView } from './workers-view.js';
 import { mapArtifactRefs } from '../shared/artifact-refs.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 import { env } from '../shared/env.js';
@@ -37,17 +36,6 @@ export interface CoordinatorOptions {
 
 /** How often a heartbeat may move workers.lastSeenAt in the store (per worker). */
 export const LAST_SEEN_EVERY_MS = 5_000;
-
-/** A worker as ListWorkers shows it. */
-export interface WorkerView {
-  id: string;
-  status: WorkerStatus;
-  capacity: WorkerCapacity;
-  draining: boolean;
-  version: string;
-  /** Last hello or heartbeat (epoch ms); for a worker no longer held, the stored lastSeenAt. */
-  lastHeartbeatAt: number;
-}
 
 export interface WorkerConnection {
   onMessage(message: WorkerMessage__Output): void;
@@ -595,39 +583,7 @@ export class Coordinator {
   /** Connected workers as the dispatcher sees them, with the stored ones it no longer holds. */
   async workers(): Promise<WorkerView[]> {
     this.assertRunning();
-    const live = new Map(this.dispatcher.snapshot().map((w) => [w.capacity.id, w]));
-    const views: WorkerView[] = [...live.values()].map((w) => ({
-      id: w.capacity.id,
-      status: !w.connected ? 'disconnected' : w.draining ? 'draining' : 'connected',
-      capacity: w.capacity,
-      draining: w.draining,
-      version: w.version,
-      lastHeartbeatAt: w.lastHeartbeatAt,
-    }));
-    for (const doc of await this.store.listWorkers()) {
-      if (live.has(doc.id)) continue;
-      views.push({
-        id: doc.id,
-        status: doc.status,
-        capacity: {
-          id: doc.id,
-          cpus: doc.slots.cpus,
-          gpus: doc.slots.gpus,
-          memoryBytes: doc.slots.memoryBytes,
-          labels: doc.labels,
-          runtimes: doc.runtimes,
-          usedCpus: 0,
-          usedGpus: new Set(),
-          usedMemoryBytes: 0,
-          running: 0,
-          accepting: false,
-        },
-        draining: doc.draining ?? doc.status === 'draining',
-        version: '',
-        lastHeartbeatAt: doc.lastSeenAt,
-      });
-    }
-    return views.sort((a, b) => a.id.localeCompare(b.id));
+    return workerViews(this.dispatcher.snapshot(), await this.store.listWorkers());
   }
 
   private async recordWorker(
