@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startServer, type ServerHandle } from '../coordinator/server.js';
+import { startHttpServer, type HttpHandle } from '../coordinator/http/server.js';
 import { createStore } from '../coordinator/store/registry.js';
 import { createBus } from '../coordinator/bus/registry.js';
 import type { Store } from '../coordinator/store/base.js';
@@ -27,6 +28,8 @@ export interface EmbeddedOptions {
   /** Extra environment for worker processes. */
   workerEnv?: Record<string, string>;
   listen?: string;
+  /** Also serve the dashboard and its JSON API on this HOST:PORT (coordinator/http/). */
+  http?: string;
   /** Explicit store and bus (tests); default: chosen from the environment. */
   store?: Store;
   bus?: EventBus;
@@ -36,6 +39,8 @@ export interface Embedded {
   coordinator: Coordinator;
   server: ServerHandle;
   address: string;
+  /** The dashboard, when `http` was given. */
+  http?: HttpHandle;
   workers: ChildProcess[];
   /** Spawns one more worker process (optionally at another address, e.g. a proxy, with extra flags). */
   spawnWorker(id?: string, options?: { address?: string; args?: string[] }): ChildProcess;
@@ -56,6 +61,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   });
   await coordinator.start();
   const server = await startServer(coordinator, options.listen ?? '127.0.0.1:0', options.log);
+  const http = options.http ? await startHttpServer(coordinator, options.http, options.log) : undefined;
   const cpus = options.cpusPerWorker ?? Math.max(1, Math.floor(availableParallelism() / Math.max(1, options.workers)));
   const workers: ChildProcess[] = [];
   let spawned = 0;
@@ -90,11 +96,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     coordinator,
     server,
     address: server.address,
+    ...(http ? { http } : {}),
     workers,
     spawnWorker,
     close: () =>
       (closing ??= (async () => {
         await Promise.all(workers.map((child) => stopChild(child, 10_000)));
+        await http?.close();
         await server.close();
         await coordinator.close();
       })()),

@@ -188,6 +188,27 @@ function tail(file, n = 30) {
 
 // ------------------------------------------------------------------ installation
 
+/**
+ * Debian's chromium, for the dashboard's browser tests (driven by playwright-core; no browser
+ * download). Installed with apt-get when missing and this is root; TRELLIS_CHROMIUM overrides.
+ */
+export function ensureChromium() {
+  const found = process.env.TRELLIS_CHROMIUM ?? which('chromium');
+  if (found) return found;
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      'chromium is not installed and this is not root: install it (Debian: sudo apt-get install -y chromium) or set TRELLIS_CHROMIUM',
+    );
+  }
+  log('installing chromium (apt-get)');
+  execFileSync('sh', ['-c', 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const installed = which('chromium');
+  if (!installed) throw new Error('apt-get install chromium finished but chromium is not on PATH');
+  return installed;
+}
+
 function ensureNatsServer() {
   const found = which('nats-server');
   if (found) return found;

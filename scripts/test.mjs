@@ -26,6 +26,9 @@ const files = (only.length > 0 ? only.map((p) => join(root, p)) : [join(root, 'd
 
 let started = false;
 const services = await import('./services.mjs');
+// The dashboard's browser tests need Debian's chromium (test/browser/).
+if (files.some((f) => f.includes(`${join('test', 'browser')}`)))
+  process.env.TRELLIS_CHROMIUM = services.ensureChromium();
 if (!process.env.MONGODB_URI || !process.env.NATS_URL) {
   const env = await services.up();
   Object.assign(process.env, env);

@@ -195,7 +195,15 @@ export interface TrialView {
   lineage?: unknown[];
   /** Why the trial cannot be placed on any connected worker (set only while it waits). */
   pendingReason?: string;
-  attemptHistory: { n: number; id: string; workerId: string; status: string; error?: string }[];
+  attemptHistory: {
+    n: number;
+    id: string;
+    workerId: string;
+    status: string;
+    startedAt: number;
+    endedAt?: number;
+    error?: string;
+  }[];
 }
 
 export function trialFromProto(p: Trial__Output): TrialView {
@@ -221,6 +229,8 @@ export function trialFromProto(p: Trial__Output): TrialView {
       id: a.id,
       workerId: a.worker_id,
       status: statusFromEnum(a.state, a.status),
+      startedAt: Number(a.started_at_ms),
+      ...(Number(a.ended_at_ms) > 0 ? { endedAt: Number(a.ended_at_ms) } : {}),
       ...(a.error ? { error: a.error } : {}),
     })),
   };

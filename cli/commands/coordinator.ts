@@ -14,7 +14,8 @@ export function addCoordinatorCommand(program: Command): void {
     .description('run the coordinator (MongoDB and NATS when MONGODB_URI and NATS_URL are set, else embedded)')
     .option('--listen <host:port>', 'address to listen on', '0.0.0.0:50051')
     .option('--dir <path>', 'local store directory when MONGODB_URI is not set', env().TRELLIS_HOME)
-    .action(async (opts: { listen: string; dir: string }) => {
+    .option('--http <host:port>', 'also serve the web dashboard and its read-only JSON API here')
+    .action(async (opts: { listen: string; dir: string; http?: string }) => {
       const log = createLogger('coordinator');
       const { Coordinator } = await import('../../coordinator/coordinator.js');
       const { startServer } = await import('../../coordinator/server.js');
@@ -25,8 +26,16 @@ export function addCoordinatorCommand(program: Command): void {
         bus: createBus(env()),
         log,
       });
+      const { startHttpServer, parseListen } = await import('../../coordinator/http/server.js');
+      if (opts.http) parseListen(opts.http);
       const server = await startServer(coordinator, opts.listen, log);
+      const http = opts.http ? await startHttpServer(coordinator, opts.http, log) : undefined;
+      if (http) {
+        log.info({ url: http.url }, 'dashboard listening');
+        process.stderr.write(`DASHBOARD ${http.url}\n`);
+      }
       installShutdown(async () => {
+        await http?.close();
         await server.close();
         await coordinator.close();
       });

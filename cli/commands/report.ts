@@ -11,9 +11,15 @@ export function addReportCommand(program: Command): void {
     .argument('<id>', 'experiment id')
     .addOption(coordinatorOption())
     .option('--markdown', 'a Markdown table')
-    .action(async (id: string, opts: { coordinator: string; markdown?: boolean }) => {
+    .option('--html <file>', 'write a static HTML report with its charts (opens offline, no server)')
+    .action(async (id: string, opts: { coordinator: string; markdown?: boolean; html?: string }) => {
       const { armsReport } = await import('../render.js');
       await withClient(opts.coordinator, async (client) => {
+        if (opts.html) {
+          const { writeHtmlReport } = await import('../report-html.js');
+          process.stderr.write(`report written to ${await writeHtmlReport(client, id, opts.html)}\n`);
+          return;
+        }
         process.stdout.write(`${armsReport(await client.get(id), !!opts.markdown)}\n`);
       });
     });

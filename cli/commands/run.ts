@@ -19,15 +19,21 @@ export function addRunCommand(program: Command): void {
     .option('--dir <path>', 'state directory (store, logs)', env().TRELLIS_HOME)
     .option('--cpus <n>', 'CPUs each local worker advertises', positiveNumber('--cpus'))
     .option('--no-cache', 'pipelines: do not reuse cached stage outputs')
+    .option(
+      '--ui [host:port]',
+      'serve the web dashboard (default 127.0.0.1 on a free port), print its URL, stay up until Ctrl-C',
+    )
     .action(
       async (
         specPath: string,
-        opts: { workers: number; json?: boolean; dir: string; cpus?: number; cache: boolean },
+        opts: { workers: number; json?: boolean; dir: string; cpus?: number; cache: boolean; ui?: string | true },
       ) => {
         const text = readSpec(specPath);
         // Check the spec before starting anything: a bad spec exits 2 with nothing started.
         const { validateSpecText } = await import('../../coordinator/experiments/validate.js');
         validateSpecText(text);
+        const ui = opts.ui === true ? '127.0.0.1:0' : opts.ui;
+        if (ui) (await import('../../coordinator/http/server.js')).parseListen(ui, '--ui');
         const log = createLogger('trellis', env().TRELLIS_LOG_LEVEL ?? 'warn');
         const { startEmbedded } = await import('../embedded.js');
         const started = Date.now();
@@ -36,7 +42,9 @@ export function addRunCommand(program: Command): void {
           workers: opts.workers,
           log,
           ...(opts.cpus ? { cpusPerWorker: opts.cpus } : {}),
+          ...(ui ? { http: ui } : {}),
         });
+        if (embedded.http) process.stderr.write(`dashboard: ${embedded.http.url}\n`);
         const client = new TrellisClient(embedded.address);
         let code = 1;
         try {
@@ -47,6 +55,13 @@ export function addRunCommand(program: Command): void {
             );
           code = await followAndReport(client, experiment, !!opts.json);
           if (!opts.json) process.stderr.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+          if (embedded.http) {
+            process.stderr.write(`dashboard stays up at ${embedded.http.url}; Ctrl-C to stop\n`);
+            await new Promise((resolve) => {
+              process.once('SIGINT', resolve);
+              process.once('SIGTERM', resolve);
+            });
+          }
         } finally {
           client.close();
           await embedded.close();

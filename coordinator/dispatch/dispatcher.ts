@@ -179,6 +179,25 @@ export class Dispatcher {
     return this.waiting.filter((w) => !connected.some((c) => couldEverFit(c, w.request))).map((w) => w.request);
   }
 
+  /** What each known worker uses now, and the attempts it runs (read-only, for the dashboard). */
+  usage(): {
+    id: string;
+    usedCpus: number;
+    usedGpus: string[];
+    running: number;
+    accepting: boolean;
+    attempts: string[];
+  }[] {
+    return [...this.workers.values()].map((w) => ({
+      id: w.capacity.id,
+      usedCpus: w.capacity.usedCpus,
+      usedGpus: [...w.capacity.usedGpus],
+      running: w.capacity.running,
+      accepting: w.capacity.accepting,
+      attempts: [...w.holds.keys()],
+    }));
+  }
+
   get waitingCount(): number {
     return this.waiting.length;
   }

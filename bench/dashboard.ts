@@ -1,0 +1,229 @@
+/**
+ * `npm run bench:dashboard`: the dashboard's sweep page on a synthetic sweep of 10,000 trials ×
+ * 100 steps, in Debian's chromium (the browser tests' launcher), served by a real coordinator
+ * (local store, HTTP server). Measures, in the browser:
+ * - time to interactive: navigation start to the page's `trellis:interactive` mark (data fetched,
+ *   every part drawn), plus the next frame; goal < 2 s;
+ * - one live update: a step of one running trial emitted on the coordinator's event log reaches
+ *   the page over SSE; which parts were redrawn (the goal: that trial's leaderboard row and the
+ *   curves' data, not the whole page) and how long the page's flush took.
+ * Writes bench/results/dashboard.json (with --save) and prints it.
+ */
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Coordinator } from '../coordinator/coordinator.js';
+import { LocalStore } from '../coordinator/store/local.js';
+import { LocalBus } from '../coordinator/bus/local.js';
+import { startHttpServer } from '../coordinator/http/server.js';
+import { validateSpec } from '../coordinator/experiments/validate.js';
+import { createLogger } from '../shared/log.js';
+import type { MetricDoc, TrialDoc } from '../shared/types.js';
+import { launchBrowser } from './browser.js';
+import { machine, progress, ROOT } from './common.js';
+
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 10_000);
+const STEPS = Number(process.env.BENCH_STEPS ?? 100);
+const RUNS = 3;
+
+interface PageTimes {
+  interactive_ms: number;
+  parts: Record<string, number>;
+  api: Record<string, { ms: number; kB: number }>;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-ui-'));
+  const log = createLogger('bench', 'warn');
+  const coordinator = new Coordinator({ store: new LocalStore(join(dir, 'store')), bus: new LocalBus(), log });
+  await coordinator.start();
+  const http = await startHttpServer(coordinator, '127.0.0.1:0', log);
+  const browser = await launchBrowser();
+  try {
+    const id = 'bench-ui';
+    const started = performance.now();
+    await populate(coordinator, id);
+    progress(`stored ${TRIALS} trials × ${STEPS} steps in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    const runs: PageTimes[] = [];
+    const page = await browser.context.newPage();
+    page.setDefaultTimeout(120_000);
+    for (let i = 0; i < RUNS; i++) {
+      await page.goto('about:blank');
+      await page.goto(`${http.url}#/exp/${id}`);
+      await page.waitForSelector('body[data-ready="1"] [data-page="sweep"]');
+      runs.push(
+        await page.evaluate(async () => {
+          await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+          const mark = performance.getEntriesByName('trellis:interactive')[0]!;
+          const api: Record<string, { ms: number; kB: number }> = {};
+          for (const r of performance.getEntriesByType('resource') as unknown as PerformanceResourceTiming[]) {
+            if (!r.name.includes('/api/') || r.name.includes('/events')) continue;
+            api[new URL(r.name).pathname.split('/').slice(-1)[0]!] = {
+              ms: Math.round(r.responseEnd - r.startTime),
+              kB: Math.round(r.encodedBodySize / 1024),
+            };
+          }
+          const parts = Object.fromEntries(
+            Object.entries((globalThis as unknown as Trellis).__trellis.timings).map(([k, v]) => [k, Math.round(v)]),
+          );
+          return { interactive_ms: Math.round(mark.startTime), api, parts };
+        }),
+      );
+      progress(`run ${i + 1}: interactive at ${runs[i]!.interactive_ms} ms`);
+    }
+
+    // One live update: trial TRIALS-1 is running with STEPS/2 steps; it reports one more.
+    const before = await page.evaluate(() => ({ ...(globalThis as unknown as Trellis).__trellis.renders }));
+    const n = TRIALS - 1;
+    const step = STEPS / 2 + 1;
+    const values = { loss: 0.5, val_loss: 0.5 };
+    await coordinator.store.appendMetrics([
+      { experimentId: id, trialId: `${id}-${n}`, attempt: 1, step, time: Date.now(), values },
+    ]);
+    coordinator.events.emit({
+      type: 'trial.metric',
+      experimentId: id,
+      trialId: `${id}-${n}`,
+      trialNumber: n,
+      payload: { step, attempt: 1, values },
+    });
+    await page.waitForFunction(
+      (b) => ((globalThis as unknown as Trellis).__trellis.renders['curves.update'] ?? 0) > (b['curves.update'] ?? 0),
+      before,
+    );
+    const after = await page.evaluate(() => ({
+      renders: { ...(globalThis as unknown as Trellis).__trellis.renders },
+      flush_ms: (globalThis as unknown as Trellis).__trellis.timings.flush ?? -1,
+    }));
+    const redrawn: Record<string, number> = {};
+    for (const [k, v] of Object.entries(after.renders)) if (v > (before[k] ?? 0)) redrawn[k] = v - (before[k] ?? 0);
+    const interactive = runs.map((r) => r.interactive_ms).sort((a, b) => a - b);
+    const result = {
+      suite: 'dashboard',
+      date: new Date().toISOString(),
+      machine: machine(),
+      browser: 'Debian chromium (headless, playwright-core)',
+      workload: { trials: TRIALS, steps: STEPS, metrics: 2, points: TRIALS * STEPS * 2 },
+      time_to_interactive_ms: { runs: runs.map((r) => r.interactive_ms), median: interactive[1] ?? interactive[0] },
+      goal_ms: 2000,
+      goal_met: (interactive[1] ?? interactive[0]!) < 2000,
+      api_last_run: runs[runs.length - 1]!.api,
+      page_parts_ms_last_run: runs[runs.length - 1]!.parts,
+      live_update: {
+        what: `one trial.metric event for trial ${n} (step ${step}) through the event log and SSE`,
+        redrawn,
+        page_flush_ms: Math.round(after.flush_ms * 10) / 10,
+        whole_page_redrawn: ['curves.rebuild', 'parcoords', 'history', 'slices', 'importance'].some(
+          (k) => k in redrawn,
+        ),
+      },
+    };
+    const text = JSON.stringify(result, null, 2);
+    process.stdout.write(`${text}\n`);
+    if (process.argv.includes('--save')) {
+      mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+      writeFileSync(join(ROOT, 'bench', 'results', 'dashboard.json'), `${text}\n`);
+    }
+  } finally {
+    await browser.close();
+    await http.close();
+    await coordinator.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Page functions run in the browser; this file is compiled without the DOM library.
+declare const requestAnimationFrame: (callback: () => void) => number;
+type PerformanceResourceTiming = { name: string; startTime: number; responseEnd: number; encodedBodySize: number };
+
+interface Trellis {
+  __trellis: { renders: Record<string, number>; timings: Record<string, number> };
+}
+
+/** A finished sweep of TRIALS trials (the last one still running, half way), 2 metrics per step. */
+async function populate(coordinator: Coordinator, id: string): Promise<void> {
+  const spec = validateSpec({
+    apiVersion: 'trellis/v1',
+    kind: 'Sweep',
+    name: 'bench-10k',
+    trial: {
+      runtime: 'command',
+      command: ['true'],
+      objective: { metric: 'val_loss', mode: 'min' },
+    },
+    search: {
+      algorithm: 'random',
+      seed: 1,
+      space: {
+        lr: { loguniform: [1e-4, 1e-1] },
+        width: { choice: [32, 64, 128] },
+        loss: { choice: ['ce', 'focal', 'gce'] },
+      },
+    },
+    budget: { trials: TRIALS, concurrency: 8 },
+  });
+  const now = Date.now();
+  await coordinator.store.createExperiment({
+    id,
+    name: 'bench-10k',
+    kind: 'Sweep',
+    status: 'running',
+    spec: spec as unknown as Record<string, unknown>,
+    requestId: id,
+    createdAt: now,
+    updatedAt: now,
+    trialsCreated: TRIALS,
+  });
+  let seed = 12345;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let n = 0; n < TRIALS; n++) {
+    const running = n === TRIALS - 1;
+    const lr = 10 ** (-4 + 3 * random());
+    const width = [32, 64, 128][Math.floor(random() * 3)]!;
+    const loss = ['ce', 'focal', 'gce'][Math.floor(random() * 3)]!;
+    const rate = 0.02 + 0.05 * random();
+    const floor = 0.1 + Math.abs(Math.log10(lr) + 2.5) * 0.1 + (loss === 'focal' ? 0.02 : 0);
+    const steps = running ? STEPS / 2 : STEPS;
+    const metrics: MetricDoc[] = [];
+    let last: Record<string, number> = {};
+    for (let s = 1; s <= steps; s++) {
+      const value = floor + Math.exp(-rate * s) + 0.01 * random();
+      last = { loss: value * 0.9, val_loss: value };
+      metrics.push({ experimentId: id, trialId: `${id}-${n}`, attempt: 1, step: s, time: now, values: last });
+    }
+    const trial: TrialDoc = {
+      id: `${id}-${n}`,
+      experimentId: id,
+      number: n,
+      status: running ? 'running' : 'succeeded',
+      params: { lr, width, loss },
+      seed: n,
+      attempts: [
+        {
+          n: 1,
+          id: `${id}-${n}-a1`,
+          workerId: 'bench',
+          status: running ? 'running' : 'succeeded',
+          startedAt: now,
+          leaseExpiresAt: now + 3_600_000,
+          ...(running ? {} : { endedAt: now }),
+        },
+      ],
+      metrics: last,
+      lastStep: steps,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await coordinator.store.insertTrial(trial);
+    await coordinator.store.appendMetrics(metrics);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

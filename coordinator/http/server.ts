@@ -1,0 +1,184 @@
+/**
+ * The coordinator's HTTP server (`--http HOST:PORT`): the dashboard's built assets (dist/web,
+ * produced by `npm run build`, no CDN) and its read-only JSON API and live event streams.
+ *
+ * Bounded by default: GET and HEAD only, no request bodies, URLs up to 2 KiB, headers up to
+ * 16 KiB, a 30 s request timeout, at most `maxClients` live streams with a per-stream buffer cap
+ * (see live.ts). Every route asks `authorize` first (auth.ts); errors are mapped once, from
+ * their gRPC code (shared/errors.ts) to an HTTP status, and answered as `{"error": message}`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Coordinator } from '../coordinator.js';
+import { InvalidArgumentError, toGrpcError } from '../../shared/errors.js';
+import { DashboardApi } from './api.js';
+import { openAccess, type Authorize } from './auth.js';
+import { DEFAULT_LIVE_LIMITS, LiveFeed, TooManyClientsError, type LiveLimits } from './live.js';
+
+export interface HttpOptions {
+  authorize?: Authorize;
+  live?: Partial<LiveLimits>;
+  /** Folder of the built dashboard (default: dist/web of this package). */
+  assets?: string;
+}
+
+export interface HttpHandle {
+  address: string;
+  port: number;
+  /** The dashboard's URL (a wildcard host is shown as 127.0.0.1). */
+  url: string;
+  live: LiveFeed;
+  close(): Promise<void>;
+}
+
+export const ASSETS_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+const MAX_URL = 2048;
+
+const STATIC: Record<string, string> = {
+  '/': 'index.html',
+  '/index.html': 'index.html',
+  '/app.js': 'app.js',
+  '/app.css': 'app.css',
+};
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+};
+
+const HTTP_OF_GRPC = new Map<number, number>([
+  [grpc.status.INVALID_ARGUMENT, 400],
+  [grpc.status.UNAUTHENTICATED, 401],
+  [grpc.status.PERMISSION_DENIED, 403],
+  [grpc.status.NOT_FOUND, 404],
+  [grpc.status.FAILED_PRECONDITION, 409],
+  [grpc.status.UNAVAILABLE, 503],
+]);
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses `HOST:PORT` (port 0 = any free port); throws a message naming the flag. */
+export function parseListen(value: string, flag = '--http'): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535)
+    throw new InvalidArgumentError([`${flag}: expected HOST:PORT with a port 0-65535, got ${value}`]);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+export async function startHttpServer(
+  coordinator: Coordinator,
+  listen: string,
+  log: Logger,
+  options: HttpOptions = {},
+): Promise<HttpHandle> {
+  const { host, port } = parseListen(listen);
+  const api = new DashboardApi(coordinator);
+  const live = new LiveFeed(coordinator, { ...DEFAULT_LIVE_LIMITS, ...options.live });
+  const authorize = options.authorize ?? openAccess;
+  const assets = options.assets ?? ASSETS_DIR;
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new HttpError(405, `method ${req.method} not allowed: GET only`);
+    if ((req.url ?? '').length > MAX_URL) throw new HttpError(414, `URL longer than ${MAX_URL} characters`);
+    if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'])
+      throw new HttpError(413, 'request bodies are not accepted');
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const file = STATIC[url.pathname];
+    if (file) return sendFile(res, join(assets, file), req.method === 'HEAD');
+    await authorize(req, 'read');
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (parts[0] !== 'api') throw new HttpError(404, `no such page: ${url.pathname}`);
+    const [, what, id, sub] = parts;
+    if (what === 'events' && parts.length === 2) return live.serveGlobal(req, res);
+    if (what === 'workers' && parts.length === 2) return sendJson(res, await api.workers());
+    if (what === 'trials' && id && parts.length === 3) return sendJson(res, await api.trial(id));
+    if (what === 'experiments') {
+      if (parts.length === 2) return sendJson(res, await api.experiments(url.searchParams));
+      if (id && parts.length === 3) return sendJson(res, await api.experiment(id));
+      if (id && sub === 'curves' && parts.length === 4) return sendJson(res, await api.curves(id, url.searchParams));
+      if (id && sub === 'events' && parts.length === 4) {
+        const after = req.headers['last-event-id'] ?? url.searchParams.get('after') ?? '0';
+        const seq = Number(after);
+        if (!Number.isInteger(seq) || seq < 0)
+          throw new HttpError(400, `after / Last-Event-ID: must be an integer >= 0, got ${String(after)}`);
+        return live.serveExperiment(req, res, id, seq);
+      }
+    }
+    throw new HttpError(404, `no such endpoint: ${url.pathname}`);
+  };
+
+  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 }, (req, res) => {
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader(
+      'content-security-policy',
+      "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'",
+    );
+    route(req, res).catch((err: unknown) => {
+      const status =
+        err instanceof HttpError
+          ? err.status
+          : err instanceof TooManyClientsError
+            ? 503
+            : (HTTP_OF_GRPC.get(toGrpcError(err).code ?? grpc.status.INTERNAL) ?? 500);
+      if (status === 500) log.error({ err }, 'dashboard request failed');
+      const message = err instanceof Error ? err.message : String(err);
+      if (res.headersSent) res.destroy();
+      else sendJson(res, { error: message }, status);
+    });
+  });
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = server.address();
+  const boundPort = typeof bound === 'object' && bound ? bound.port : port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    address: `${host.includes(':') ? `[${host}]` : host}:${boundPort}`,
+    port: boundPort,
+    url: `http://${shownHost}:${boundPort}/`,
+    live,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        live.closeAll();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}
+
+function sendJson(res: ServerResponse, body: unknown, status = 200): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+async function sendFile(res: ServerResponse, path: string, headOnly: boolean): Promise<void> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch {
+    throw new HttpError(
+      404,
+      `dashboard asset ${path} is missing: build it with npm run build (the coordinator still serves the JSON API)`,
+    );
+  }
+  const ext = path.slice(path.lastIndexOf('.') + 1);
+  res.writeHead(200, { 'content-type': TYPES[ext] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+  res.end(headOnly ? undefined : data);
+}

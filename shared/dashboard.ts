@@ -1,0 +1,122 @@
+/**
+ * What the web dashboard reads: the JSON shapes of the coordinator's HTTP API
+ * (coordinator/http/) and of the snapshot embedded in a static HTML report (cli/report-html.ts).
+ * Both are made here from the stored documents, so a page draws a live experiment and a
+ * report the same way. Pure: imported by the browser bundle too.
+ */
+import type { ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from './types.js';
+
+export interface DashProgress {
+  total: number;
+  done: number;
+  running: number;
+  pending: number;
+  succeeded: number;
+  pruned: number;
+  failed: number;
+}
+
+/** An experiment as the dashboard shows it: the document less the request id, plus progress. */
+export type DashExperiment = Omit<ExperimentDoc, 'requestId'> & { progress?: DashProgress };
+
+/** A trial as stored (attempts with worker, times and errors; checkpoint; lineage). */
+export type DashTrial = TrialDoc;
+
+/**
+ * Learning curves, columnar: `steps[n]` are trial n's steps (ascending, each once — the latest
+ * attempt's report wins, as in Coordinator.exportMetrics), `values[metric][n]` the values at those
+ * steps (null where the metric was not reported at that step).
+ */
+export interface DashCurves {
+  metrics: string[];
+  steps: Record<number, number[]>;
+  values: Record<string, Record<number, (number | null)[]>>;
+}
+
+export interface DashWorker extends WorkerDoc {
+  /** Live from the dispatcher while the worker is connected to this coordinator. */
+  live?: { usedCpus: number; usedGpus: string[]; running: number; accepting: boolean; attempts: string[] };
+}
+
+/** Everything a static report draws: the experiment and, for a pipeline, its stages' sweeps. */
+export interface DashSnapshot {
+  createdAt: number;
+  root: string;
+  experiments: Record<string, { experiment: DashExperiment; trials: DashTrial[]; curves: DashCurves }>;
+}
+
+export function progressOf(trials: readonly TrialDoc[], total: number): DashProgress {
+  const p: DashProgress = { total, done: 0, running: 0, pending: 0, succeeded: 0, pruned: 0, failed: 0 };
+  for (const t of trials) {
+    if (t.status === 'running') p.running++;
+    else if (t.status === 'pending') p.pending++;
+    else {
+      p.done++;
+      if (t.status === 'succeeded') p.succeeded++;
+      else if (t.status === 'pruned') p.pruned++;
+      else if (t.status === 'failed') p.failed++;
+    }
+  }
+  return p;
+}
+
+/** The trial budget of a sweep's spec (0 for a pipeline or when unset). */
+export function budgetOf(spec: Record<string, unknown>): number {
+  const budget = spec.budget as { trials?: unknown } | undefined;
+  return typeof budget?.trials === 'number' ? budget.trials : 0;
+}
+
+export function toDashExperiment(doc: ExperimentDoc, trials?: readonly TrialDoc[]): DashExperiment {
+  const { requestId: _requestId, ...rest } = doc;
+  void _requestId;
+  return trials ? { ...rest, progress: progressOf(trials, budgetOf(doc.spec)) } : rest;
+}
+
+/**
+ * Curves from per-step metric documents of several trials. A step reported by several attempts
+ * keeps the latest attempt's values. `only` limits the metrics carried (all when undefined).
+ */
+export function curvesOf(
+  rows: Iterable<{ trialNumber: number; doc: MetricDoc }>,
+  only?: readonly string[],
+): DashCurves {
+  const byTrial = new Map<number, Map<number, MetricDoc>>();
+  const names = new Set<string>();
+  for (const { trialNumber, doc } of rows) {
+    let steps = byTrial.get(trialNumber);
+    if (!steps) byTrial.set(trialNumber, (steps = new Map<number, MetricDoc>()));
+    const seen = steps.get(doc.step);
+    if (!seen || doc.attempt >= seen.attempt) steps.set(doc.step, doc);
+    for (const name of Object.keys(doc.values)) names.add(name);
+  }
+  const metrics = [...names].sort();
+  // A requested metric is carried even before anything reported it: a live page fills it in.
+  const carried = only ? [...new Set(only)].sort() : metrics;
+  const curves: DashCurves = { metrics, steps: {}, values: Object.fromEntries(carried.map((m) => [m, {}])) };
+  for (const [n, steps] of byTrial) {
+    const docs = [...steps.values()].sort((a, b) => a.step - b.step);
+    curves.steps[n] = docs.map((d) => d.step);
+    for (const m of carried) {
+      curves.values[m]![n] = docs.map((d) => (typeof d.values[m] === 'number' ? d.values[m] : null));
+    }
+  }
+  return curves;
+}
+
+export interface Objective {
+  metric: string;
+  mode: 'min' | 'max';
+}
+
+export function objectiveOf(spec: Record<string, unknown>): Objective {
+  const trial = spec.trial as { objective?: { metric?: string; mode?: string } } | undefined;
+  return {
+    metric: trial?.objective?.metric ?? 'val_accuracy',
+    mode: trial?.objective?.mode === 'min' ? 'min' : 'max',
+  };
+}
+
+export function replicatesOf(spec: Record<string, unknown>): number {
+  const k = (spec.search as { replicates?: unknown } | undefined)?.replicates;
+  return typeof k === 'number' && Number.isInteger(k) && k > 1 ? k : 1;
+}

@@ -1,0 +1,131 @@
+/**
+ * Where a page reads from: the coordinator's HTTP API (live, with event streams) or a snapshot
+ * embedded in a static report (no server, nothing live).
+ */
+import type { DashCurves, DashExperiment, DashSnapshot, DashTrial, DashWorker } from '../../shared/dashboard.js';
+import type { TrellisEvent } from '../../shared/events.js';
+
+export interface ExperimentPage {
+  experiment: DashExperiment;
+  trials: DashTrial[];
+  seq: number;
+  children?: { experiment: DashExperiment; trials: DashTrial[] }[];
+}
+
+export interface Source {
+  readonly live: boolean;
+  experiments(status: string, name: string): Promise<{ experiments: DashExperiment[]; truncated: boolean }>;
+  experiment(id: string): Promise<ExperimentPage>;
+  /** Curves of every trial; `metrics` limits the values carried (the names of all are listed). */
+  curves(id: string, metrics?: string[]): Promise<DashCurves>;
+  trial(id: string): Promise<{ trial: DashTrial; experiment: DashExperiment; curves: DashCurves }>;
+  workers(): Promise<{ workers: DashWorker[] }>;
+  /** Follows one experiment's events after `seq`; returns a function that stops following. */
+  follow(id: string, seq: number, onEvent: (event: TrellisEvent) => void): () => void;
+  /** Follows state changes of everything; `onReconnect` re-reads what the page shows. */
+  followAll(onEvent: (event: TrellisEvent) => void, onReconnect: () => void): () => void;
+}
+
+const EVENT_TYPES = ['experiment.state', 'trial.state', 'trial.metric', 'attempt.state', 'stage.state', 'worker.state'];
+
+async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const body = (await res.json()) as T & { error?: string };
+  if (!res.ok) throw new Error(body.error ?? `${path}: HTTP ${res.status}`);
+  return body;
+}
+
+export class ApiSource implements Source {
+  readonly live = true;
+  experiments(status: string, name: string) {
+    const q = new URLSearchParams();
+    if (status) q.set('status', status);
+    if (name) q.set('name', name);
+    return getJson<{ experiments: DashExperiment[]; truncated: boolean }>(`/api/experiments?${q}`);
+  }
+  experiment(id: string) {
+    return getJson<ExperimentPage>(`/api/experiments/${encodeURIComponent(id)}`);
+  }
+  curves(id: string, metrics?: string[]) {
+    const q = metrics ? `?metrics=${metrics.map(encodeURIComponent).join(',')}` : '';
+    return getJson<DashCurves>(`/api/experiments/${encodeURIComponent(id)}/curves${q}`);
+  }
+  trial(id: string) {
+    return getJson<{ trial: DashTrial; experiment: DashExperiment; curves: DashCurves }>(
+      `/api/trials/${encodeURIComponent(id)}`,
+    );
+  }
+  workers() {
+    return getJson<{ workers: DashWorker[] }>('/api/workers');
+  }
+  follow(id: string, seq: number, onEvent: (event: TrellisEvent) => void): () => void {
+    // EventSource resends the last id it saw as Last-Event-ID when it reconnects: the server
+    // replays from there, so a dropped connection loses nothing.
+    const source = new EventSource(`/api/experiments/${encodeURIComponent(id)}/events?after=${seq}`);
+    const handle = (message: MessageEvent<string>): void => onEvent(JSON.parse(message.data) as TrellisEvent);
+    for (const type of EVENT_TYPES) source.addEventListener(type, handle);
+    source.addEventListener('end', () => source.close());
+    return () => source.close();
+  }
+  followAll(onEvent: (event: TrellisEvent) => void, onReconnect: () => void): () => void {
+    const source = new EventSource('/api/events');
+    let opened = false;
+    source.onopen = () => {
+      if (opened) onReconnect();
+      opened = true;
+    };
+    const handle = (message: MessageEvent<string>): void => onEvent(JSON.parse(message.data) as TrellisEvent);
+    for (const type of EVENT_TYPES) source.addEventListener(type, handle);
+    return () => source.close();
+  }
+}
+
+export class SnapshotSource implements Source {
+  readonly live = false;
+  constructor(private readonly snapshot: DashSnapshot) {}
+  async experiments() {
+    return { experiments: Object.values(this.snapshot.experiments).map((e) => e.experiment), truncated: false };
+  }
+  async experiment(id: string) {
+    const entry = this.entry(id);
+    const children = Object.values(this.snapshot.experiments).filter((e) => e.experiment.parentId === id);
+    return { experiment: entry.experiment, trials: entry.trials, seq: 0, ...(children.length ? { children } : {}) };
+  }
+  async curves(id: string) {
+    return this.entry(id).curves;
+  }
+  async trial(id: string) {
+    for (const entry of Object.values(this.snapshot.experiments)) {
+      const trial = entry.trials.find((t) => t.id === id);
+      if (trial) {
+        const steps = entry.curves.steps[trial.number];
+        const curves = {
+          metrics: entry.curves.metrics,
+          steps: steps ? { [trial.number]: steps } : {},
+          values: Object.fromEntries(
+            Object.entries(entry.curves.values).map(([m, byTrial]) => [
+              m,
+              { [trial.number]: byTrial[trial.number] ?? [] },
+            ]),
+          ),
+        };
+        return { trial, experiment: entry.experiment, curves };
+      }
+    }
+    throw new Error(`trial ${id} is not in this report`);
+  }
+  async workers() {
+    return { workers: [] };
+  }
+  follow() {
+    return () => undefined;
+  }
+  followAll() {
+    return () => undefined;
+  }
+  private entry(id: string) {
+    const entry = this.snapshot.experiments[id];
+    if (!entry) throw new Error(`experiment ${id} is not in this report`);
+    return entry;
+  }
+}
