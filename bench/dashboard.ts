@@ -18,7 +18,7 @@ import { LocalBus } from '../coordinator/bus/local.js';
 import { startHttpServer } from '../coordinator/http/server.js';
 import { validateSpec } from '../coordinator/experiments/validate.js';
 import { createLogger } from '../shared/log.js';
-import type { MetricDoc, TrialDoc } from '../shared/types.js';
+import type { MetricDoc, SweepDoc, TrialDoc } from '../shared/types.js';
 import { launchBrowser } from './browser.js';
 import { machine, progress, ROOT } from './common.js';
 
@@ -169,7 +169,7 @@ async function populate(coordinator: Coordinator, id: string): Promise<void> {
     name: 'bench-10k',
     kind: 'Sweep',
     status: 'running',
-    spec: spec as unknown as Record<string, unknown>,
+    spec: spec as SweepDoc['spec'],
     requestId: id,
     createdAt: now,
     updatedAt: now,

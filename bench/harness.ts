@@ -11,7 +11,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Coordinator, type WorkerConnection } from '../coordinator/coordinator.js';
+import { Coordinator } from '../coordinator/coordinator.js';
+import type { WorkerConnection } from '../coordinator/dispatch/worker-session.js';
 import { LocalStore } from '../coordinator/store/local.js';
 import { LocalBus } from '../coordinator/bus/local.js';
 import type { Store } from '../coordinator/store/base.js';

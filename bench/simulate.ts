@@ -8,7 +8,7 @@
  * - A trial ends when the scheduler says stop (pruned, value = its last report) or at
  *   `maxEpochs` (complete); `scheduler.onTrialComplete` is called and its slot immediately
  *   gets a new trial from `search.suggest(number, history)`.
- * - History as the runner builds it (coordinator/experiments/sweep-runner.ts `observations`):
+ * - History as the runner builds it (coordinator/sweeps/history.ts `SearchHistory.observations`):
  *   complete trials with their value, pruned trials with their last value and their per-epoch
  *   values (`intermediate`, what TPE's split ranks them by), running trials as `running` (TPE's
  *   constant liar). `intermediates: false` leaves the per-epoch values out, as the runner did

@@ -260,16 +260,14 @@ export class ProgressView {
     if (!this.enabled) return;
     const n = event.trialNumber;
     if (event.type === 'trial.metric' && n !== undefined) {
-      const values = (event.payload.values ?? {}) as Record<string, number>;
-      const step = Number(event.payload.step ?? 0);
+      const { values, step } = event.payload;
       const value = values[this.metric];
       const info = value !== undefined ? `${this.metric}=${value.toFixed(4)}` : '';
       if (this.multibar) this.bar(n).update(Math.min(step, this.epochs), { info });
       else this.stream.write(`trial ${n} step ${step} ${info}\n`);
     } else if (event.type === 'stage.state') {
       const p = event.payload;
-      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- payload is untyped until issue 9 §3a types it
-      const line = `stage ${event.stage} ${String(p.status)}${p.cached ? ' (cached)' : ''}${p.error ? `: ${String(p.error)}` : ''}`;
+      const line = `stage ${event.stage} ${p.status}${p.cached ? ' (cached)' : ''}${p.error ? `: ${p.error}` : ''}`;
       if (this.multibar) this.multibar.log(`${line}\n`);
       else this.stream.write(`${line}\n`);
     } else if (event.type === 'trial.state' && n !== undefined && typeof event.payload.pendingReason === 'string') {
@@ -277,7 +275,7 @@ export class ProgressView {
       if (this.multibar) this.multibar.log(`${line}\n`);
       else this.stream.write(`${line}\n`);
     } else if (event.type === 'trial.state' && n !== undefined) {
-      const status = String(event.payload.status);
+      const status = event.payload.status;
       if (this.multibar) {
         const bar = this.bar(n);
         if (['succeeded', 'failed', 'pruned', 'cancelled'].includes(status)) {
@@ -287,8 +285,7 @@ export class ProgressView {
           bar.stop();
         }
       } else {
-        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- payload is untyped until issue 9 §3a types it
-        this.stream.write(`trial ${n} ${status}${event.payload.error ? `: ${String(event.payload.error)}` : ''}\n`);
+        this.stream.write(`trial ${n} ${status}${event.payload.error ? `: ${event.payload.error}` : ''}\n`);
       }
     }
   }

@@ -4,7 +4,7 @@
  * experiment succeeded, 1 when it failed or was cancelled.
  */
 import { TrellisClient } from '../client/index.js';
-import type { TrellisEvent } from '../shared/events.js';
+import { isFinalEvent, type TrellisEvent } from '../shared/events.js';
 import { ProgressView } from './render.js';
 import { env } from '../shared/env.js';
 
@@ -14,11 +14,7 @@ export interface WatchOptions {
   json: boolean;
 }
 
-function isFinal(event: TrellisEvent): boolean {
-  return (
-    event.type === 'experiment.state' && ['succeeded', 'failed', 'cancelled'].includes(String(event.payload.status))
-  );
-}
+const isFinal = isFinalEvent;
 
 async function* natsEvents(
   url: string,

@@ -12,7 +12,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { loadProto, type ExperimentServiceClient } from '../shared/proto.js';
-import { fromGrpcError } from '../shared/errors.js';
+import { DeadlineExceededError, fromGrpcError, InvalidArgumentError } from '../shared/errors.js';
 import {
   eventFromProto,
   experimentFromProto,
@@ -22,7 +22,7 @@ import {
   type TrialView,
 } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
-import type { ExperimentStatus, WorkerStatus } from '../shared/states.js';
+import { isTerminal, type ExperimentStatus, type WorkerStatus } from '../shared/states.js';
 import type { WorkerInfo__Output } from '../shared/generated/trellis/v1/WorkerInfo.js';
 import { env } from '../shared/env.js';
 
@@ -34,6 +34,7 @@ export {
   NotFoundError,
   FailedPreconditionError,
   UnavailableError,
+  DeadlineExceededError,
 } from '../shared/errors.js';
 
 export interface ClientOptions {
@@ -203,17 +204,49 @@ export class TrellisClient {
     }
   }
 
-  /** Resolves when the experiment is terminal (follows the event stream, re-checking on reconnect). */
-  async wait(experimentId: string, onEvent?: (event: TrellisEvent) => void): Promise<ExperimentView> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        for await (const event of this.watch(experimentId, { fromSeq: 1 })) onEvent?.(event);
-        const experiment = await this.get(experimentId);
-        if (['succeeded', 'failed', 'cancelled'].includes(experiment.status)) return experiment;
-      } catch (err) {
-        if ((err as Error).name !== 'UnavailableError' || attempt > 100) throw err;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** Math.min(attempt, 5))));
+  /**
+   * Resolves when the experiment is terminal (follows the event stream, re-checking on
+   * reconnect). With `timeoutMs`, rejects with DeadlineExceededError naming the experiment and
+   * its last status once that many milliseconds have passed; without it, waits as long as it takes.
+   */
+  async wait(
+    experimentId: string,
+    onEvent?: (event: TrellisEvent) => void,
+    options: { timeoutMs?: number } = {},
+  ): Promise<ExperimentView> {
+    const { timeoutMs } = options;
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0))
+      throw new InvalidArgumentError([`timeoutMs: must be a number > 0, got ${timeoutMs}`]);
+    const deadline = new AbortController();
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => deadline.abort(), timeoutMs);
+    const expired = async (): Promise<DeadlineExceededError> => {
+      const status = await this.get(experimentId).then(
+        (e) => e.status,
+        () => 'unknown',
+      );
+      return new DeadlineExceededError(
+        `experiment ${experimentId} was not finished after ${timeoutMs} ms (status: ${status})`,
+      );
+    };
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          for await (const event of this.watch(experimentId, { fromSeq: 1, signal: deadline.signal })) onEvent?.(event);
+          if (deadline.signal.aborted) throw await expired();
+          const experiment = await this.get(experimentId);
+          if (isTerminal('experiment', experiment.status)) return experiment;
+        } catch (err) {
+          if ((err as Error).name !== 'UnavailableError' || attempt > 100) throw err;
+          const pause = Math.min(5000, 200 * 2 ** Math.min(attempt, 5));
+          await new Promise((resolve) => {
+            const t = setTimeout(resolve, pause);
+            deadline.signal.addEventListener('abort', () => (clearTimeout(t), resolve(undefined)), { once: true });
+          });
+          if (deadline.signal.aborted) throw await expired();
+        }
       }
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -11,7 +11,8 @@ import { EventLog } from './event-log.js';
 import { retrying } from './store/retrying.js';
 import { Dispatcher, type WorkerSession } from './dispatch/dispatcher.js';
 import { LeaseTable } from './dispatch/leases.js';
-import { SweepRunner } from './experiments/sweep-runner.js';
+import { ResumeGate, WorkerSessionHandler, type WorkerConnection } from './dispatch/worker-session.js';
+import { SweepRunner } from './sweeps/runner.js';
 import { validateSpec, validateSpecText, type ValidatedSpec } from './experiments/validate.js';
 import { PipelineRunner } from './pipelines/engine.js';
 import { codeVersion } from '../shared/version.js';
@@ -21,7 +22,6 @@ import type { TrellisEvent } from '../shared/events.js';
 import type { ExperimentDoc, MetricDoc, TrialDoc } from '../shared/types.js';
 import { workerViews, type WorkerView } from './workers-view.js';
 import { mapArtifactRefs } from '../shared/artifact-refs.js';
-import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 import { env } from '../shared/env.js';
 
 export interface CoordinatorOptions {
@@ -32,14 +32,6 @@ export interface CoordinatorOptions {
   leaseMs?: number;
   /** How often workers heartbeat (default a third of the lease). */
   heartbeatMs?: number;
-}
-
-/** How often a heartbeat may move workers.lastSeenAt in the store (per worker). */
-export const LAST_SEEN_EVERY_MS = 5_000;
-
-export interface WorkerConnection {
-  onMessage(message: WorkerMessage__Output): void;
-  onClose(): void;
 }
 
 type State = 'created' | 'starting' | 'running' | 'closing' | 'closed';
@@ -64,10 +56,8 @@ export class Coordinator {
   private readonly patient: Store;
   private readonly lifetime = new AbortController();
   private readonly warnedUnplaceable = new Set<string>();
-  private readonly lastSeenWritten = new Map<string, number>();
-  /** False until the attempts running before a restart hold leases again. */
-  private resumed = false;
-  private readonly resumeWaiters: (() => void)[] = [];
+  /** Closed until the attempts running before a restart hold leases again. */
+  private readonly resumed = new ResumeGate();
 
   constructor(options: CoordinatorOptions) {
     this.store = options.store;
@@ -98,10 +88,9 @@ export class Coordinator {
       if (republished > 0) this.log.info({ republished }, 're-published events stored before a restart');
       const unfinished = await this.store.listExperiments({ status: ['pending', 'running'] });
       for (const experiment of unfinished) this.startRunner(experiment);
-      // Workers' hellos wait for this (see connectWorker): their attempts must be leased again.
+      // Workers' hellos wait for this (see ResumeGate): their attempts must be leased again.
       await Promise.all([...this.runners.values()].map((runner) => runner.ready));
-      this.resumed = true;
-      for (const release of this.resumeWaiters.splice(0)) release();
+      this.resumed.open();
       if (unfinished.length > 0) this.log.info({ experiments: unfinished.length }, 'resumed unfinished experiments');
       const tick = Math.max(25, Math.min(1000, Math.floor(this.leases.leaseMs / 4)));
       // Ref'd on purpose: a running coordinator keeps its process alive; close() clears it.
@@ -152,21 +141,21 @@ export class Coordinator {
     parentId?: string,
   ): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     const now = Date.now();
-    const doc: ExperimentDoc = {
+    const base = {
       id: `${spec.name
         .toLowerCase()
         .replace(/[^a-z0-9-]/g, '-')
         .slice(0, 40)}-${randomUUID().slice(0, 8)}`,
       name: spec.name,
-      kind: spec.kind,
-      status: 'pending',
-      spec: spec as unknown as Record<string, unknown>,
+      status: 'pending' as const,
       requestId: requestId || randomUUID(),
       createdAt: now,
       updatedAt: now,
       trialsCreated: 0,
       ...(parentId ? { parentId } : {}),
     };
+    const doc: ExperimentDoc =
+      spec.kind === 'Sweep' ? { ...base, kind: 'Sweep', spec } : { ...base, kind: 'Pipeline', spec };
     const result = await (parentId ? this.patient : this.store).createExperiment(doc);
     if (result.created) {
       this.events.emit({
@@ -246,194 +235,27 @@ export class Coordinator {
    */
   async *watch(id: string, fromSeq: number, signal?: AbortSignal): AsyncGenerator<TrellisEvent> {
     const experiment = await this.get(id);
-    const buffered: TrellisEvent[] = [];
-    let wake: (() => void) | undefined;
-    const unsubscribe = this.events.onStored((event) => {
-      if (event.experimentId !== id) return;
-      buffered.push(event);
-      wake?.();
-    });
-    const onAbort = (): void => wake?.();
-    signal?.addEventListener('abort', onAbort);
-    try {
-      let last = 0;
-      if (fromSeq > 0) {
-        for (const event of await this.store.listEvents(id, fromSeq)) {
-          yield event;
-          last = event.seq;
-          if (isFinalEvent(event)) return;
-        }
-      } else {
-        if (isTerminal('experiment', experiment.status)) return;
-        last = Number.POSITIVE_INFINITY;
-      }
-      for (;;) {
-        if (signal?.aborted) return;
-        const event = buffered.shift();
-        if (!event) {
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-          continue;
-        }
-        if (last === Number.POSITIVE_INFINITY) last = event.seq - 1;
-        if (event.seq <= last) continue;
-        if (event.seq > last + 1) {
-          // Stored between our replay and the listener: fetch the gap from the store.
-          for (const missed of await this.store.listEvents(id, last + 1)) {
-            if (missed.seq >= event.seq) break;
-            yield missed;
-            last = missed.seq;
-          }
-        }
-        yield event;
-        last = event.seq;
-        if (isFinalEvent(event)) return;
-      }
-    } finally {
-      unsubscribe();
-      signal?.removeEventListener('abort', onAbort);
-    }
+    yield* this.events.follow(id, fromSeq, isTerminal('experiment', experiment.status), signal, this.store);
   }
 
   // ---------------------------------------------------------------- the worker side
 
+  /** Attaches a worker stream (gRPC, or an in-process session in tests and benchmarks). */
   connectWorker(session: WorkerSession, log: Logger = this.log): WorkerConnection {
-    let workerId: string | undefined;
-    const runnerOf = (attemptId: string): SweepRunner | undefined => {
-      for (const runner of this.runners.values()) if (runner.owns(attemptId)) return runner;
-      return undefined;
-    };
-    /** The attempt's runner, if this worker holds the attempt's lease; otherwise tell it to stop. */
-    const holder = (attemptId: string, what: string): SweepRunner | undefined => {
-      const runner = runnerOf(attemptId);
-      if (runner && workerId && this.leases.holds(attemptId, workerId, Date.now())) return runner;
-      // A stop confirmation or last checkpoint of an attempt we already ended (pruned, cancelled,
-      // exploited) is expected; anything else from an attempt not held is worth a warning.
-      const expected =
-        what === 'stopped' || what === 'checkpoint' || (!runner && (what === 'result' || what === 'failure'));
-      log[expected ? 'debug' : 'warn'](
-        { attemptId, workerId },
-        `rejected ${what} from an attempt this worker does not hold (lost or unknown)`,
-      );
-      if (what !== 'result' && what !== 'failure' && what !== 'stopped') {
-        session.send({ stop: { attempt_id: attemptId, reason: 'not leased to this worker' } });
-      }
-      return undefined;
-    };
-
-    // Until the coordinator has resumed its experiments, a worker's messages wait (in order):
-    // its hello must find the attempts it still runs.
-    let backlog: WorkerMessage__Output[] | undefined;
-    const accept = (message: WorkerMessage__Output): void => {
-      if (this.resumed && !backlog) return handle(message);
-      if (!backlog) {
-        backlog = [];
-        this.resumeWaiters.push(() => {
-          const queued = backlog ?? [];
-          backlog = undefined;
-          for (const m of queued) handle(m);
-        });
-      }
-      backlog.push(message);
-    };
-    const handle = (message: WorkerMessage__Output): void => {
-      switch (message.body) {
-        case 'hello': {
-          const hello = message.hello!;
-          if (!hello.worker_id) {
-            session.end();
-            return;
-          }
-          workerId = hello.worker_id;
-          log = log.child({ workerId });
-          const gpus = (hello.slots?.gpus ?? []).map((g) => g.id);
-          this.dispatcher.addWorker(
-            {
-              id: workerId,
-              cpus: hello.slots?.cpus ?? 1,
-              gpus,
-              memoryBytes: Number(hello.slots?.memory_bytes ?? 0),
-              labels: hello.labels ?? {},
-              runtimes: hello.runtimes ?? [],
-              accepting: false,
-            },
-            session,
-            hello.version ?? '',
-          );
-          // A reconnect: keep the attempts whose lease is still valid, stop the others.
-          for (const attemptId of hello.running_attempt_ids ?? []) {
-            const runner = runnerOf(attemptId);
-            if (runner && this.leases.adopt(attemptId, workerId, Date.now())) {
-              this.dispatcher.hold(workerId, attemptId, runner.resourcesOfAttempt(attemptId));
-              log.info({ attemptId }, 'worker reconnected with a running attempt; lease kept');
-            } else {
-              session.send({ stop: { attempt_id: attemptId, reason: 'lease expired or unknown attempt' } });
-            }
-          }
-          session.send({ welcome: { lease_ms: String(this.leases.leaseMs), heartbeat_ms: String(this.heartbeatMs) } });
-          this.dispatcher.setAccepting(workerId, true);
-          void this.recordWorker(workerId, 'connected', hello);
-          log.info({ slots: hello.slots, runtimes: hello.runtimes }, 'worker connected');
-          return;
-        }
-        case 'heartbeat': {
-          if (!workerId) return;
-          this.dispatcher.touch(workerId);
-          this.recordSeen(workerId);
-          const unknown = this.leases.renew(workerId, message.heartbeat?.running_attempt_ids ?? [], Date.now());
-          for (const attemptId of unknown) {
-            if (runnerOf(attemptId) && this.leases.get(attemptId)?.workerId === workerId) continue;
-            session.send({ stop: { attempt_id: attemptId, reason: 'lease expired or unknown attempt' } });
-          }
-          return;
-        }
-        case 'progress': {
-          const p = message.progress!;
-          holder(p.attempt_id, 'progress')?.onProgress(p.attempt_id, p.step, p.metrics ?? {});
-          return;
-        }
-        case 'checkpoint': {
-          const c = message.checkpoint!;
-          holder(c.attempt_id, 'checkpoint')?.onCheckpoint(c.attempt_id, c.artifact_id, c.step);
-          return;
-        }
-        case 'result': {
-          const r = message.result!;
-          holder(r.attempt_id, 'result')?.onResult(r.attempt_id, r.metrics ?? {}, parseJson(r.info_json));
-          return;
-        }
-        case 'failure': {
-          const f = message.failure!;
-          holder(f.attempt_id, 'failure')?.onFailure(f.attempt_id, f.error, f.retryable);
-          return;
-        }
-        case 'stopped': {
-          const s = message.stopped!;
-          holder(s.attempt_id, 'stopped')?.onStopped(s.attempt_id, s.reason);
-          return;
-        }
-        case 'draining': {
-          if (!workerId) return;
-          this.dispatcher.setDraining(workerId);
-          void this.recordWorker(workerId, 'draining');
-          log.info('worker draining');
-          return;
-        }
-        default:
-          return;
-      }
-    };
-
-    return {
-      onMessage: accept,
-      onClose: () => {
-        backlog = undefined; // messages of a session that already ended are not handled
-        if (!workerId) return;
-        this.dispatcher.removeWorker(workerId, session);
-        void this.recordWorker(workerId, 'disconnected');
-        log.info('worker disconnected');
+    return new WorkerSessionHandler(
+      session,
+      {
+        dispatcher: this.dispatcher,
+        leases: this.leases,
+        route: (experimentId) => this.runners.get(experimentId),
+        gate: this.resumed,
+        store: this.patient,
+        events: this.events,
+        heartbeatMs: this.heartbeatMs,
+        log: this.log,
       },
-    };
+      log,
+    );
   }
 
   async putArtifact(attemptId: string, kind: string, step: number, data: Buffer): Promise<string> {
@@ -481,7 +303,7 @@ export class Coordinator {
           const validated = validateSpec(spec, { skipTaskChecks: true });
           return (await this.create(validated, requestId, parentId)).experiment;
         },
-        waitForExperiment: (id) => this.waitForExperiment(id),
+        waitForExperiment: (id) => this.events.waitForEnd(id),
         cancelExperiment: async (id) => {
           await this.cancel(id).catch(() => undefined);
         },
@@ -509,39 +331,6 @@ export class Coordinator {
     this.runs.add(run);
   }
 
-  /** Resolves with the experiment once it is terminal (from its state event, or the store). */
-  private waitForExperiment(id: string): Promise<ExperimentDoc> {
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const check = (): void => {
-        this.patient.getExperiment(id).then(
-          (doc) => {
-            if (settled) return;
-            if (!doc) {
-              settled = true;
-              unsubscribe();
-              reject(new NotFoundError(`experiment ${id} not found`));
-            } else if (isTerminal('experiment', doc.status)) {
-              settled = true;
-              unsubscribe();
-              resolve(doc);
-            }
-          },
-          (err: unknown) => {
-            if (settled) return;
-            settled = true;
-            unsubscribe();
-            reject(err as Error);
-          },
-        );
-      };
-      const unsubscribe = this.events.onStored((event) => {
-        if (event.experimentId === id && isFinalEvent(event)) check();
-      });
-      check();
-    });
-  }
-
   /** Warns (once per kind of request) about attempts that no connected worker could ever run. */
   private warnUnplaceable(): void {
     for (const request of this.dispatcher.unplaceable()) {
@@ -564,64 +353,10 @@ export class Coordinator {
     }
   }
 
-  /**
-   * Heartbeats move workers.lastSeenAt, at most once per LAST_SEEN_EVERY_MS per worker: the
-   * store sees a write per worker every few seconds, not one per heartbeat.
-   */
-  private recordSeen(workerId: string, now = Date.now()): void {
-    if (now - (this.lastSeenWritten.get(workerId) ?? 0) < LAST_SEEN_EVERY_MS) return;
-    this.lastSeenWritten.set(workerId, now);
-    void this.patient
-      .listWorkers()
-      .then(async (workers) => {
-        const known = workers.find((w) => w.id === workerId);
-        if (known && known.status !== 'disconnected') await this.patient.upsertWorker({ ...known, lastSeenAt: now });
-      })
-      .catch((err: unknown) => this.log.warn({ err, workerId }, 'worker lastSeenAt not recorded'));
-  }
-
   /** Connected workers as the dispatcher sees them, with the stored ones it no longer holds. */
   async workers(): Promise<WorkerView[]> {
     this.assertRunning();
     return workerViews(this.dispatcher.snapshot(), await this.store.listWorkers());
-  }
-
-  private async recordWorker(
-    workerId: string,
-    status: 'connected' | 'draining' | 'disconnected',
-    hello?: NonNullable<WorkerMessage__Output['hello']>,
-  ): Promise<void> {
-    try {
-      if (hello) {
-        await this.patient.upsertWorker({
-          id: workerId,
-          status,
-          slots: {
-            cpus: hello.slots?.cpus ?? 1,
-            gpus: (hello.slots?.gpus ?? []).map((g) => g.id),
-            memoryBytes: Number(hello.slots?.memory_bytes ?? 0),
-          },
-          labels: hello.labels ?? {},
-          runtimes: hello.runtimes ?? [],
-          lastSeenAt: Date.now(),
-          draining: false,
-        });
-      } else {
-        const known = (await this.patient.listWorkers()).find((w) => w.id === workerId);
-        if (known) {
-          await this.patient.upsertWorker({
-            ...known,
-            status,
-            // A drained worker stays marked draining once gone, until its next hello.
-            draining: status === 'draining' || (status === 'disconnected' && known.draining === true),
-            lastSeenAt: Date.now(),
-          });
-        }
-      }
-      this.events.emit({ type: 'worker.state', workerId, payload: { status } });
-    } catch (err) {
-      this.log.warn({ err, workerId }, 'worker state not recorded');
-    }
   }
 
   /** Calls before start() finished or after close() began get UNAVAILABLE: retry later. */
@@ -635,23 +370,7 @@ export class Coordinator {
   }
 }
 
-function isFinalEvent(event: TrellisEvent): boolean {
-  return (
-    event.type === 'experiment.state' && ['succeeded', 'failed', 'cancelled'].includes(String(event.payload.status))
-  );
-}
-
 function requireId(id: string): string {
   if (!id || typeof id !== 'string') throw new InvalidArgumentError(['id: required']);
   return id;
-}
-
-function parseJson(text: string): Record<string, unknown> {
-  if (!text) return {};
-  try {
-    const value = JSON.parse(text) as unknown;
-    return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
 }

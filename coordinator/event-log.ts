@@ -7,13 +7,18 @@
  * order is emit order. A bus that is down delays publishing, never storing: the loop retries
  * with backoff, and `start()` re-publishes what a previous coordinator stored but did not
  * publish (the bus drops duplicates by message id).
+ *
+ * Readers: `follow` (stored replay, then live events, without gaps) and `waitForEnd`.
  */
 import type { Logger } from 'pino';
 import type { EventBus } from './bus/base.js';
 import type { Store } from './store/base.js';
-import type { TrellisEvent } from '../shared/events.js';
+import { isFinalEvent, type NewEvent, type TrellisEvent } from '../shared/events.js';
+import { NotFoundError } from '../shared/errors.js';
+import { isTerminal } from '../shared/states.js';
+import type { ExperimentDoc } from '../shared/types.js';
 
-type Pending = Omit<TrellisEvent, 'seq' | 'time'> & { time?: number };
+type Pending = NewEvent & { time?: number };
 
 interface Lane {
   next: number | undefined;
@@ -54,6 +59,103 @@ export class EventLog {
   onStored(listener: (event: TrellisEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * An experiment's events: stored history from `fromSeq` (0 = none), then live ones, with the
+   * same seq as on the bus; ends after the experiment's terminal state event. Events stored
+   * between the replay and the first live one are fetched from the store (no gap). With
+   * `fromSeq` 0 and `ended` (the experiment is already terminal) it yields nothing. `source` is
+   * the store history is read from: for a client's call, one that fails at once in an outage
+   * (UNAVAILABLE), not the event log's own, which waits outages out.
+   */
+  async *follow(
+    experimentId: string,
+    fromSeq: number,
+    ended: boolean,
+    signal?: AbortSignal,
+    source: Pick<Store, 'listEvents'> = this.store,
+  ): AsyncGenerator<TrellisEvent> {
+    const buffered: TrellisEvent[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = this.onStored((event) => {
+      if (event.experimentId !== experimentId) return;
+      buffered.push(event);
+      wake?.();
+    });
+    const onAbort = (): void => wake?.();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      let last = 0;
+      if (fromSeq > 0) {
+        for (const event of await source.listEvents(experimentId, fromSeq)) {
+          yield event;
+          last = event.seq;
+          if (isFinalEvent(event)) return;
+        }
+      } else {
+        if (ended) return;
+        last = Number.POSITIVE_INFINITY;
+      }
+      for (;;) {
+        if (signal?.aborted) return;
+        const event = buffered.shift();
+        if (!event) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          continue;
+        }
+        if (last === Number.POSITIVE_INFINITY) last = event.seq - 1;
+        if (event.seq <= last) continue;
+        if (event.seq > last + 1) {
+          // Stored between our replay and the listener: fetch the gap from the store.
+          for (const missed of await source.listEvents(experimentId, last + 1)) {
+            if (missed.seq >= event.seq) break;
+            yield missed;
+            last = missed.seq;
+          }
+        }
+        yield event;
+        last = event.seq;
+        if (isFinalEvent(event)) return;
+      }
+    } finally {
+      unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Resolves with the experiment once it is terminal (from its state event, or the store). */
+  waitForEnd(experimentId: string): Promise<ExperimentDoc> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const check = (): void => {
+        this.store.getExperiment(experimentId).then(
+          (doc) => {
+            if (settled) return;
+            if (!doc) {
+              settled = true;
+              unsubscribe();
+              reject(new NotFoundError(`experiment ${experimentId} not found`));
+            } else if (isTerminal('experiment', doc.status)) {
+              settled = true;
+              unsubscribe();
+              resolve(doc);
+            }
+          },
+          (err: unknown) => {
+            if (settled) return;
+            settled = true;
+            unsubscribe();
+            reject(err as Error);
+          },
+        );
+      };
+      const unsubscribe = this.onStored((event) => {
+        if (event.experimentId === experimentId && isFinalEvent(event)) check();
+      });
+      check();
+    });
   }
 
   emit(event: Pending): void {

@@ -54,6 +54,8 @@ const TEMPLATES = {
     diagnostics: [
       ['bias', 'spearman_weight_true_bias'],
       ['bias', 'mean_weight'],
+      ['bias', 'mean_e'],
+      ['bias', 'min_weight'],
       ['pretrain', 'test_force_mae'],
       ['uniform-pretrain', 'test_force_mae'],
     ],
@@ -231,6 +233,15 @@ function pm(s, digits = 4) {
   return `${fmt(s.mean, digits)} ± ${fmt(s.sd, digits)}`;
 }
 
+/** Half-width of the 95 % CI of the mean: two-sided Student t (n − 1 df, 1..30, then 1.96); NaN for n < 2. */
+const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131];
+const T95_TAIL = [2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+const ci95 = (s) => (s.n >= 2 ? ([...T95, ...T95_TAIL][s.n - 2] ?? 1.96) * (s.sd / Math.sqrt(s.n)) : NaN);
+
+function pmCi(s, digits = 4) {
+  return `${fmt(s.mean, digits)} ± ${fmt(ci95(s), digits)}`;
+}
+
 function aggregate(config, runs) {
   const ok = runs.filter((r) => !r.error);
   const arms = config.arms.map((arm) => {
@@ -282,11 +293,11 @@ function markdown(result, config) {
     `Template \`${result.template}\`, params \`${JSON.stringify(result.params)}\`, seeds ${result.seeds.join(', ')} (n = ${result.runs.filter((r) => !r.error).length} succeeded).`,
   );
   lines.push('');
-  lines.push(`| arm | ${config.metrics.map((m) => `${m} ${arrow} (mean ± sd)`).join(' | ')} | n |`);
+  lines.push(`| arm | ${config.metrics.map((m) => `${m} ${arrow} (mean ± 95% CI)`).join(' | ')} | n |`);
   lines.push(`| --- | ${config.metrics.map(() => '---').join(' | ')} | --- |`);
   for (const arm of agg.arms) {
     lines.push(
-      `| ${arm.label} | ${config.metrics.map((m) => pm(arm.metrics[m])).join(' | ')} | ${arm.metrics[config.metrics[0]].n} |`,
+      `| ${arm.label} | ${config.metrics.map((m) => pmCi(arm.metrics[m])).join(' | ')} | ${arm.metrics[config.metrics[0]].n} |`,
     );
   }
   lines.push('');
@@ -294,11 +305,11 @@ function markdown(result, config) {
     `Paired differences (same seed), a − b; "a better" counts seeds where a is better (${config.better} is better):`,
   );
   lines.push('');
-  lines.push('| a − b | metric | mean ± sd | relative | a better | paired t |');
+  lines.push('| a − b | metric | mean ± 95% CI | relative (mean ± sd) | a better | paired t |');
   lines.push('| --- | --- | --- | --- | --- | --- |');
   for (const c of agg.comparisons) {
     lines.push(
-      `| ${c.a} − ${c.b} | ${c.metric} | ${pm(c.diff)} | ${pct(c.relative.mean)} ± ${pct(c.relative.sd)} | ${c.wins}/${c.n} | ${fmt(c.t, 2)} |`,
+      `| ${c.a} − ${c.b} | ${c.metric} | ${pmCi(c.diff)} | ${pct(c.relative.mean)} ± ${pct(c.relative.sd)} | ${c.wins}/${c.n} | ${fmt(c.t, 2)} |`,
     );
   }
   lines.push('');

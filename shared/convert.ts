@@ -261,5 +261,6 @@ export function eventFromProto(p: Event__Output): TrellisEvent {
     ...(p.worker_id ? { workerId: p.worker_id } : {}),
     ...(p.stage ? { stage: p.stage } : {}),
     payload: structOr(p.payload, p.payload_json, {}),
-  };
+    // The payload is the JSON the coordinator wrote for this event type (shared/events.ts).
+  } as TrellisEvent;
 }

@@ -17,7 +17,11 @@ export interface DashProgress {
 }
 
 /** An experiment as the dashboard shows it: the document less the request id, plus progress. */
-export type DashExperiment = Omit<ExperimentDoc, 'requestId'> & { progress?: DashProgress };
+/** An experiment as the page sees it: JSON, so the spec is read field by field, not trusted to a type. */
+export type DashExperiment = Omit<ExperimentDoc, 'requestId' | 'spec'> & {
+  spec: Record<string, unknown>;
+  progress?: DashProgress;
+};
 
 /** A trial as stored (attempts with worker, times and errors; checkpoint; lineage). */
 export type DashTrial = TrialDoc;
@@ -61,15 +65,16 @@ export function progressOf(trials: readonly TrialDoc[], total: number): DashProg
 }
 
 /** The trial budget of a sweep's spec (0 for a pipeline or when unset). */
-export function budgetOf(spec: Record<string, unknown>): number {
-  const budget = spec.budget as { trials?: unknown } | undefined;
+export function budgetOf(spec: object): number {
+  const budget = (spec as { budget?: unknown }).budget as { trials?: unknown } | undefined;
   return typeof budget?.trials === 'number' ? budget.trials : 0;
 }
 
 export function toDashExperiment(doc: ExperimentDoc, trials?: readonly TrialDoc[]): DashExperiment {
-  const { requestId: _requestId, ...rest } = doc;
+  const { requestId: _requestId, spec, ...rest } = doc;
   void _requestId;
-  return trials ? { ...rest, progress: progressOf(trials, budgetOf(doc.spec)) } : rest;
+  const view = { ...rest, spec: { ...spec } as Record<string, unknown> };
+  return trials ? { ...view, progress: progressOf(trials, budgetOf(spec)) } : view;
 }
 
 /**
@@ -116,7 +121,7 @@ export function objectiveOf(spec: Record<string, unknown>): Objective {
   };
 }
 
-export function replicatesOf(spec: Record<string, unknown>): number {
-  const k = (spec.search as { replicates?: unknown } | undefined)?.replicates;
+export function replicatesOf(spec: object): number {
+  const k = ((spec as { search?: unknown }).search as { replicates?: unknown } | undefined)?.replicates;
   return typeof k === 'number' && Number.isInteger(k) && k > 1 ? k : 1;
 }

@@ -34,11 +34,18 @@ export class UnavailableError extends TrellisError {
   override readonly code = grpc.status.UNAVAILABLE;
 }
 
+/** A wait or call ran past its deadline; the message names what was awaited. */
+export class DeadlineExceededError extends TrellisError {
+  override readonly name = 'DeadlineExceededError';
+  override readonly code = grpc.status.DEADLINE_EXCEEDED;
+}
+
 const BY_CODE = new Map<grpc.status, (message: string) => TrellisError>([
   [grpc.status.INVALID_ARGUMENT, (m) => new InvalidArgumentError(m.split('\n'))],
   [grpc.status.NOT_FOUND, (m) => new NotFoundError(m)],
   [grpc.status.FAILED_PRECONDITION, (m) => new FailedPreconditionError(m)],
   [grpc.status.UNAVAILABLE, (m) => new UnavailableError(m)],
+  [grpc.status.DEADLINE_EXCEEDED, (m) => new DeadlineExceededError(m)],
 ]);
 
 function isServiceError(err: unknown): err is grpc.ServiceError {

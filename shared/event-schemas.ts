@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { EXPERIMENT_STATUSES, STAGE_STATUSES, TRIAL_STATUSES } from './states.js';
+import type { EventPayloads, EventType } from './events.js';
 
 const params = z.record(z.string(), z.unknown()).describe('the trial params, as the search space named them');
 const metrics = z.record(z.string(), z.number()).describe('metric name -> last value');
@@ -76,3 +77,20 @@ export const eventSchema = z.discriminatedUnion(
     z.strictObject({ ...envelope, type: z.literal(type), payload: EVENT_PAYLOADS[type] }),
   ) as unknown as [z.ZodObject, ...z.ZodObject[]],
 );
+
+/**
+ * Compile-time check that these schemas and `EventPayloads` (shared/events.ts) describe the same
+ * payloads: the same fields per type, and every typed payload fits its schema (the schemas are
+ * looser only where a type is richer than JSON says, e.g. `params`).
+ */
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+type Fits<S, P> = [P] extends [S] ? SameKeys<S, P> : false;
+type SchemaPayloads = { [T in EventPayloadType]: z.infer<(typeof EVENT_PAYLOADS)[T]> };
+const payloadsMatch: { [T in EventType]: Fits<SchemaPayloads[T], EventPayloads[T]> } = {
+  'experiment.state': true,
+  'trial.state': true,
+  'trial.metric': true,
+  'stage.state': true,
+  'worker.state': true,
+};
+void payloadsMatch;

@@ -3,15 +3,56 @@
  * `seq` is per experiment, starts at 1 and has no gaps; consumers de-duplicate on it.
  * Subjects: trellis.v1.exp.<id>.state, trellis.v1.exp.<id>.trial.<n>.{state,metric},
  * trellis.v1.exp.<id>.stage.<name>.state, trellis.v1.worker.<id>.state. Ids and names go
- * through `subjectToken`, so a worker id with dots (a host name) is one token. Payload fields per
- * type: docs/events.md.
+ * through `subjectToken`, so a worker id with dots (a host name) is one token.
+ *
+ * `EventPayloads` is the one map from event type to payload; `TrellisEvent` is a union
+ * discriminated by `type`, so `event.type === 'trial.metric'` narrows `event.payload`. The same
+ * payloads as zod schemas (docs/events.md, schemas/event.schema.json): shared/event-schemas.ts.
  */
-export type EventType = 'experiment.state' | 'trial.state' | 'trial.metric' | 'stage.state' | 'worker.state';
+import type { Params } from './spec/space.js';
+import type { BestTrial } from './types.js';
+import { isTerminal, type ExperimentStatus, type StageStatus, type TrialStatus, type WorkerStatus } from './states.js';
 
-export interface TrellisEvent {
+export interface EventPayloads {
+  'experiment.state': {
+    status: ExperimentStatus;
+    /** On `pending` (the experiment was created). */
+    name?: string;
+    kind?: 'Sweep' | 'Pipeline';
+    error?: string;
+    /** On a sweep's terminal state, when it has a best trial. */
+    best?: BestTrial;
+  };
+  'trial.state': {
+    status: TrialStatus;
+    params: Params;
+    /** The latest attempt's number (0 before the first) and worker ('' before the first). */
+    attempt: number;
+    workerId: string;
+    /** On succeeded and pruned. */
+    metrics?: Record<string, number>;
+    error?: string;
+    /** On pending: why no connected worker can ever run the trial ('' or absent: none known). */
+    pendingReason?: string;
+  };
+  'trial.metric': { step: number; attempt: number; values: Record<string, number> };
+  'stage.state': {
+    status: StageStatus;
+    cached: boolean;
+    attempt: number;
+    childId?: string;
+    metrics?: Record<string, number>;
+    error?: string;
+  };
+  'worker.state': { status: WorkerStatus };
+}
+
+export type EventType = keyof EventPayloads;
+
+interface EventOf<T extends EventType> {
   /** Per-experiment sequence number (0 for worker events, which belong to no experiment). */
   seq: number;
-  type: EventType;
+  type: T;
   /** Epoch milliseconds. */
   time: number;
   experimentId?: string;
@@ -19,8 +60,13 @@ export interface TrellisEvent {
   trialId?: string;
   workerId?: string;
   stage?: string;
-  payload: Record<string, unknown>;
+  payload: EventPayloads[T];
 }
+
+export type TrellisEvent = { [T in EventType]: EventOf<T> }[EventType];
+
+/** An event as emitted, before the event log gives it its `seq` and `time`. */
+export type NewEvent = { [T in EventType]: Omit<EventOf<T>, 'seq' | 'time'> }[EventType];
 
 export const SUBJECT_ROOT = 'trellis.v1';
 
@@ -32,7 +78,7 @@ export const SUBJECT_ROOT = 'trellis.v1';
 export function subjectToken(text: string): string {
   if (text === '') return '%';
   let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
+  for (const byte of new TextEncoder().encode(text)) {
     const c = String.fromCharCode(byte);
     out += /[A-Za-z0-9_-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
@@ -58,6 +104,11 @@ export function subjectOf(event: TrellisEvent): string {
 /** Message id used for de-duplication of a re-published event. */
 export function eventId(event: TrellisEvent): string {
   return event.type === 'worker.state'
-    ? `w:${event.workerId}:${event.time}:${String(event.payload.status)}`
+    ? `w:${event.workerId}:${event.time}:${event.payload.status}`
     : `e:${event.experimentId}:${event.seq}`;
+}
+
+/** The experiment's terminal state event: the last event of its stream. */
+export function isFinalEvent(event: TrellisEvent): event is EventOf<'experiment.state'> {
+  return event.type === 'experiment.state' && isTerminal('experiment', event.payload.status);
 }

@@ -1,6 +1,7 @@
 /** The documents the coordinator stores (the same shape in the local store and in MongoDB). */
 import type { AttemptStatus, ExperimentStatus, StageStatus, TrialStatus, WorkerStatus } from './states.js';
 import type { Params } from './spec/space.js';
+import type { SweepSpec } from './spec/schema.js';
 
 export interface BestTrial {
   trialId: string;
@@ -13,13 +14,10 @@ export interface BestTrial {
   replicates?: number;
 }
 
-export interface ExperimentDoc {
+interface ExperimentBase {
   id: string;
   name: string;
-  kind: 'Sweep' | 'Pipeline';
   status: ExperimentStatus;
-  /** The validated spec (defaults filled in). */
-  spec: Record<string, unknown>;
   /** Client request id that created it; a retried submit returns the same experiment. */
   requestId: string;
   createdAt: number;
@@ -33,6 +31,31 @@ export interface ExperimentDoc {
   /** A pipeline stage's sweep: the pipeline it belongs to. */
   parentId?: string;
 }
+
+/** A sweep; `spec` is the validated spec (defaults filled in). */
+export interface SweepDoc extends ExperimentBase {
+  kind: 'Sweep';
+  spec: SweepSpec;
+}
+
+/**
+ * The shape every stored pipeline spec has. Its full type (`PipelineSpec`) is defined by its
+ * schema in coordinator/pipelines/spec.ts, which `shared/` may not import.
+ */
+export interface StoredPipelineSpec {
+  apiVersion: string;
+  kind: 'Pipeline';
+  name: string;
+  stages: { name: string }[];
+}
+
+/** A pipeline; `spec` is the validated spec (defaults filled in). */
+export interface PipelineDoc<Spec extends StoredPipelineSpec = StoredPipelineSpec> extends ExperimentBase {
+  kind: 'Pipeline';
+  spec: Spec;
+}
+
+export type ExperimentDoc = SweepDoc | PipelineDoc;
 
 export interface AttemptDoc {
   n: number;
@@ -90,7 +113,7 @@ export interface WorkerDoc {
   slots: { cpus: number; gpus: string[]; memoryBytes: number };
   labels: Record<string, string>;
   runtimes: string[];
-  /** Hello, then heartbeats (throttled, see LAST_SEEN_EVERY_MS), and the disconnect. */
+  /** Hello, then heartbeats (throttled, LAST_SEEN_EVERY_MS in dispatch/worker-session.ts), and the disconnect. */
   lastSeenAt: number;
   /** The worker said it is shutting down (status `draining`). */
   draining?: boolean;

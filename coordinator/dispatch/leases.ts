@@ -63,10 +63,6 @@ export class LeaseTable {
     return expired;
   }
 
-  byWorker(workerId: string): Lease[] {
-    return [...this.leases.values()].filter((lease) => lease.workerId === workerId);
-  }
-
   get size(): number {
     return this.leases.size;
   }

@@ -26,8 +26,6 @@ export interface Scheduler {
   onTrialAdd(trial: SchedulerTrial): void;
   onResult(trial: SchedulerTrial, step: number, value: number): SchedulerDecision;
   onTrialComplete(trial: SchedulerTrial, value: number | undefined): void;
-  /** True when the scheduler needs checkpoints (PBT). */
-  readonly needsCheckpoints?: boolean;
 }
 
 export interface SchedulerOptions {

@@ -74,7 +74,6 @@ function exploreOne(
 
 export class PbtScheduler implements Scheduler {
   readonly name = 'pbt';
-  readonly needsCheckpoints = true;
   readonly settings: PbtSettings;
   private readonly space: Space;
   private readonly seed: number;

@@ -4,18 +4,14 @@
  *
  * Numbering: trial n belongs to configuration floor(n / k) and is its replicate n mod k, so
  * trials c·k … c·k + k − 1 share params. The search algorithm is asked once per configuration
- * (see the contract in base.ts).
+ * (see the contract in base.ts). The sweep runner (coordinator/sweeps/) numbers, seeds and
+ * groups trials with these functions, and ranks configurations with `summarise` (best.ts).
  */
-import { hashKeys } from './rng.js';
+import type { Params } from '../../shared/spec/space.js';
 
 /** The configuration index of trial n. */
 export function configOfTrial(n: number, k: number): number {
   return Math.floor(n / k);
-}
-
-/** Which replicate (0..k-1) of its configuration trial n is. */
-export function replicateOfTrial(n: number, k: number): number {
-  return n - configOfTrial(n, k) * k;
 }
 
 /** The trial numbers of configuration c. */
@@ -24,11 +20,30 @@ export function trialsOfConfig(c: number, k: number): number[] {
 }
 
 /**
- * The training seed of replicate r of configuration c: a 31-bit hash of (seed, c, r), so
- * replicates differ from each other and from other configurations, and are reproducible.
+ * The training seed of trial `number`. Without replicates, a swept `seed` param sets it, then
+ * the spec's `trial.seed`; otherwise (and always with replicates, so the k seeds of one
+ * configuration differ) it is derived from the search seed and the trial number.
  */
-export function seedOfReplicate(seed: number, config: number, replicate: number): number {
-  return hashKeys([seed, config, replicate], 0x7265706c) >>> 1;
+export function seedOfTrial(
+  number: number,
+  options: { searchSeed: number; replicates: number; params: Params; fixedSeed?: number | undefined },
+): number {
+  const { searchSeed, replicates, params, fixedSeed } = options;
+  if (replicates > 1) return derivedSeed(searchSeed, number);
+  if (typeof params.seed === 'number') return params.seed;
+  return fixedSeed ?? derivedSeed(searchSeed, number);
+}
+
+/**
+ * A stable mix of the search seed and the trial number, in [0, 2^31 − 1) like a spec's seed
+ * (numpy, for one, refuses negative seeds).
+ */
+export function derivedSeed(searchSeed: number, number: number): number {
+  let h = (searchSeed ^ 0x9e3779b9) >>> 0;
+  h = Math.imul(h ^ (number + 0x7f4a7c15), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  // `^` gives a signed 32-bit int: unsigned first, or half of all seeds come out negative.
+  return ((h ^ (h >>> 16)) >>> 0) % 2147483647;
 }
 
 /** Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..30. */
@@ -77,33 +92,4 @@ export function summarise(values: readonly number[]): Summary {
   const ss = values.reduce((a, v) => a + (v - mean) ** 2, 0);
   const sd = Math.sqrt(ss / (n - 1));
   return { mean, sd, ci95: (tQuantile975(n - 1) * sd) / Math.sqrt(n), n };
-}
-
-export interface RankedConfig extends Summary {
-  config: number;
-  /** Trial numbers whose values were averaged. */
-  trials: number[];
-}
-
-/**
- * Ranks configurations by the mean of their replicates' values, best (largest: values are
- * oriented so larger is better) first; ties go to the lower configuration index. Trials without
- * a finite value are left out, and so are configurations with no value at all.
- */
-export function rankConfigs(trials: readonly { number: number; value?: number }[], k: number): RankedConfig[] {
-  const groups = new Map<number, { trials: number[]; values: number[] }>();
-  for (const trial of trials) {
-    if (typeof trial.value !== 'number' || !Number.isFinite(trial.value)) continue;
-    const config = configOfTrial(trial.number, k);
-    let group = groups.get(config);
-    if (!group) {
-      group = { trials: [], values: [] };
-      groups.set(config, group);
-    }
-    group.trials.push(trial.number);
-    group.values.push(trial.value);
-  }
-  return [...groups.entries()]
-    .map(([config, group]) => ({ config, trials: group.trials.sort((a, b) => a - b), ...summarise(group.values) }))
-    .sort((a, b) => b.mean - a.mean || a.config - b.config);
 }

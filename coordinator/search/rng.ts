@@ -12,21 +12,15 @@ import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { fmix32, fnv1a } from '../../shared/hash.js';
 
 export type { RandomGenerator };
-export { fmix32 };
 
 const GOLDEN = 0x9e3779b9;
-
-/** FNV-1a of a string, used to turn purpose labels ("tpe.candidates") into hash keys. */
-export function hashString(text: string): number {
-  return fnv1a(text);
-}
 
 /** Hashes a list of keys (integers up to 2^53, negative allowed, or strings) into 32 bits. */
 export function hashKeys(keys: readonly (number | string)[], salt = 0): number {
   let h = fmix32(GOLDEN ^ salt);
   for (const key of keys) {
     if (typeof key === 'string') {
-      h = fmix32(h ^ hashString(key)) + GOLDEN;
+      h = fmix32(h ^ fnv1a(key)) + GOLDEN; // purpose labels ("tpe.candidates") hash by FNV-1a
       continue;
     }
     const lo = key >>> 0;

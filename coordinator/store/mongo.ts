@@ -1,6 +1,6 @@
 /**
  * MongoStore: the distributed-mode system of record, on MongoDB or anything that speaks its
- * wire protocol well enough (FerretDB v1 is the test server).
+ * wire protocol well enough (the tests run it on FerretDB v1 and on mongo-java-server).
  *
  * Only single-document atomic operations are used (findOneAndUpdate with the expected state in
  * the filter; inserts guarded by unique indexes): no transactions, no change streams, no partial
@@ -109,6 +109,11 @@ export class MongoStore implements Store {
   private started = false;
   private readonly casOption: 'native' | 'claims' | 'auto';
   private readonly cas: CompareAndSet;
+
+  /** The compare-and-set mode in use (known after start; 'auto' resolves to one of these). */
+  get casMode(): 'native' | 'claims' {
+    return this.cas.mode;
+  }
 
   constructor(options: MongoStoreOptions = {}) {
     const uri = options.uri;
@@ -422,12 +427,21 @@ export class MongoStore implements Store {
   }
 }
 
+/**
+ * Inserts `docs` unordered, skipping those whose `_id` exists; returns how many were new.
+ * An unordered insert attempts every document and reports one write error per document it
+ * refused, so the count is `docs - errors`. The server's `n` (the driver's insertedCount) is not
+ * used: mongo-java-server counts refused documents in it as well (docs/testing.md).
+ */
 async function insertIgnoringDuplicates(col: Collection<Raw>, docs: Raw[]): Promise<number> {
   try {
     const res = await col.insertMany(docs, { ordered: false });
     return res.insertedCount;
   } catch (err) {
-    if (err instanceof MongoBulkWriteError && isDuplicateKey(err)) return err.insertedCount;
+    if (err instanceof MongoBulkWriteError && isDuplicateKey(err)) {
+      const refused = Array.isArray(err.writeErrors) ? err.writeErrors.length : 1;
+      return docs.length - refused;
+    }
     if (docs.length === 1 && isDuplicateKey(err)) return 0;
     throw err;
   }

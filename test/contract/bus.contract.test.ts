@@ -21,9 +21,9 @@ function ev(experimentId: string, seq: number, over: Partial<TrellisEvent> = {})
     time: 1_700_000_000_000 + seq,
     experimentId,
     trialNumber: seq % 3,
-    payload: { step: seq, values: { 'val.acc': seq / 100 } },
+    payload: { step: seq, attempt: 1, values: { 'val.acc': seq / 100 } },
     ...over,
-  };
+  } as TrellisEvent; // `over` may change the type together with its payload
 }
 
 function workerEvent(workerId: string, time: number): TrellisEvent {
@@ -172,7 +172,7 @@ for (const backend of backends) {
       const live = subscribe({ experimentId: a, fromSeq: 1 });
       await bus.publish(ev(a, 1));
       await bus.publish(ev(a, 2));
-      await bus.publish(ev(a, 2, { payload: { retried: true } }));
+      await bus.publish(ev(a, 2, { payload: { step: 2, attempt: 2, values: { retried: 1 } } }));
       await bus.publish(ev(a, 1));
       await bus.publish(ev(a, 3));
       await live.waitForSeq(a, 3);

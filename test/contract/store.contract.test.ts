@@ -1,7 +1,9 @@
 /**
- * The Store contract (coordinator/store/base.ts), run against LocalStore and MongoStore.
- * MongoStore needs MONGODB_URI (or .services.env from `node scripts/services.mjs up`); each
- * test gets a fresh database, each LocalStore test a fresh directory.
+ * The Store contract (coordinator/store/base.ts), run against LocalStore and MongoStore on two
+ * MongoDB-wire servers: FerretDB (MONGODB_URI; the claims compare-and-set path) and
+ * mongo-java-server (MONGODB_NATIVE_URI; the native path real MongoDB gets). Both come from
+ * `node scripts/services.mjs up` (npm test runs it); each test gets a fresh database, each
+ * LocalStore test a fresh directory.
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,9 +20,11 @@ import { LocalStore } from '../../coordinator/store/local.js';
 import { MongoStore, SCHEMA_VERSION } from '../../coordinator/store/mongo.js';
 import { createStore } from '../../coordinator/store/registry.js';
 import type { TrellisEvent } from '../../shared/events.js';
+import type { SweepSpec } from '../../shared/spec/schema.js';
 import { canTransition, EXPERIMENT_STATUSES, TRIAL_STATUSES } from '../../shared/states.js';
 import type { AttemptDoc, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
-import { mongoUri, TcpProxy, tempDir, uniqueName, waitUntil } from '../helpers/services.js';
+import { within } from '../helpers/deadline.js';
+import { mongoNativeUri, mongoUri, TcpProxy, tempDir, uniqueName, waitUntil } from '../helpers/services.js';
 
 // ------------------------------------------------------------------ fixtures
 
@@ -31,16 +35,17 @@ function experiment(over: Partial<ExperimentDoc> = {}): ExperimentDoc {
     name: 'optdigits-losses',
     kind: 'Sweep',
     status: 'pending',
+    // A partial spec: the store keeps it as an opaque document.
     spec: {
       apiVersion: 'trellis/v1',
       search: { space: { 'model.hidden': { choice: [64, 128] }, lr: { loguniform: [1e-4, 0.1] } } },
-    },
+    } as unknown as SweepSpec,
     requestId: `req-${id}`,
     createdAt: 1_700_000_000_000,
     updatedAt: 1_700_000_000_000,
     trialsCreated: 0,
     ...over,
-  };
+  } as ExperimentDoc; // `over` may change the kind together with its spec
 }
 
 function trial(experimentId: string, number: number, over: Partial<TrialDoc> = {}): TrialDoc {
@@ -89,9 +94,9 @@ function event(experimentId: string, seq: number, over: Partial<TrellisEvent> = 
     time: 1_700_000_003_000 + seq,
     experimentId,
     trialNumber: 0,
-    payload: { status: 'running', 'a.b': seq },
+    payload: { status: 'running', params: { 'a.b': seq }, attempt: 1, workerId: 'w' },
     ...over,
-  };
+  } as TrellisEvent; // `over` may change the type together with its payload
 }
 
 function worker(id: string, over: Partial<WorkerDoc> = {}): WorkerDoc {
@@ -142,31 +147,47 @@ const localBackend: Backend = {
   },
 };
 
-const mongoBackend: Backend = {
-  name: 'MongoStore',
-  async open() {
-    const uri = mongoUri();
-    const db = uniqueName('trellis_test');
-    const h: Harness = {
-      store: new MongoStore({ uri, db }),
-      async reopen() {
-        await h.store.close();
-        h.store = new MongoStore({ uri, db });
-        await h.store.start();
-        return h.store;
-      },
-      async dispose() {
-        await h.store.close();
-        const cleaner = new MongoStore({ uri, db });
-        await cleaner.start();
-        await cleaner.dropDatabase();
-        await cleaner.close();
-      },
-    };
-    await h.store.start();
-    return h;
-  },
-};
+/**
+ * MongoStore on one of the two MongoDB-wire test servers, with `cas: 'auto'` as in production.
+ * The compare-and-set mode `auto` picked is asserted at every open, so a run that silently took
+ * the other path fails instead of passing for the wrong reason:
+ * - FerretDB v1 (findAndModify not atomic) → 'claims';
+ * - mongo-java-server (reports MongoDB 6.0, not FerretDB) → 'native', the findOneAndUpdate path
+ *   every real MongoDB deployment uses. Where that server diverges from MongoDB, and why the
+ *   tests still prove our code: docs/testing.md.
+ */
+function mongoBackend(server: 'FerretDB' | 'mongo-java-server', casMode: 'claims' | 'native'): Backend {
+  const uriOf = server === 'FerretDB' ? mongoUri : mongoNativeUri;
+  const started = async (uri: string, db: string): Promise<MongoStore> => {
+    const store = new MongoStore({ uri, db, cas: 'auto' });
+    await store.start();
+    assert.equal(store.casMode, casMode, `MongoStore on ${server} must take the ${casMode} compare-and-set path`);
+    return store;
+  };
+  return {
+    name: `MongoStore on ${server} (${casMode} compare-and-set)`,
+    async open() {
+      const uri = uriOf();
+      const db = uniqueName('trellis_test');
+      const h: Harness = {
+        store: await started(uri, db),
+        async reopen() {
+          await h.store.close();
+          h.store = await started(uri, db);
+          return h.store;
+        },
+        async dispose() {
+          await h.store.close();
+          const cleaner = new MongoStore({ uri, db });
+          await cleaner.start();
+          await cleaner.dropDatabase();
+          await cleaner.close();
+        },
+      };
+      return h;
+    },
+  };
+}
 
 // ------------------------------------------------------------------ the contract
 
@@ -497,7 +518,11 @@ function storeContract(backend: Backend): void {
       const b = uniqueName('exp-b');
       assert.equal(await h.store.lastEventSeq(a), 0);
       await h.store.appendEvents([event(a, 1), event(a, 2), event(b, 1)]);
-      await h.store.appendEvents([event(a, 2, { payload: { changed: true } }), event(a, 3), event(a, 3)]);
+      await h.store.appendEvents([
+        event(a, 2, { payload: { status: 'failed', params: {}, attempt: 1, workerId: 'w' } }),
+        event(a, 3),
+        event(a, 3),
+      ]);
       assert.deepEqual(await h.store.listEvents(a), [event(a, 1), event(a, 2), event(a, 3)]);
       assert.deepEqual(await h.store.listEvents(a, 2), [event(a, 2), event(a, 3)]);
       assert.deepEqual(await h.store.listEvents(a, 4), []);
@@ -639,10 +664,10 @@ function storeContract(backend: Backend): void {
     it('documents returned are copies', async () => {
       const exp = experiment();
       const created = await h.store.createExperiment(exp);
-      created.experiment.spec.mutated = true;
+      (created.experiment.spec as unknown as Record<string, unknown>).mutated = true;
       exp.name = 'mutated after create';
       const got = await h.store.getExperiment(exp.id);
-      assert.equal(got?.spec.mutated, undefined);
+      assert.equal((got?.spec as unknown as Record<string, unknown>).mutated, undefined);
       assert.equal(got?.name, 'optdigits-losses');
       got!.status = 'failed';
       assert.equal((await h.store.getExperiment(exp.id))?.status, 'pending');
@@ -651,7 +676,8 @@ function storeContract(backend: Backend): void {
 }
 
 storeContract(localBackend);
-storeContract(mongoBackend);
+storeContract(mongoBackend('FerretDB', 'claims'));
+storeContract(mongoBackend('mongo-java-server', 'native'));
 
 // ------------------------------------------------------------------ LocalStore specifics
 
@@ -704,18 +730,22 @@ describe('LocalStore: journal', () => {
     });
     let lastAcked = 0;
     let out = '';
-    await new Promise<void>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (code, sig) =>
-        sig === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code} ${sig}`)),
-      );
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = [...out.matchAll(/acked (\d+)/g)];
-        lastAcked = Number(m.at(-1)?.[1] ?? 0);
-        if (lastAcked >= 2004) child.kill('SIGKILL');
-      });
-    });
+    await within(
+      new Promise<void>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('exit', (code, sig) =>
+          sig === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code} ${sig}`)),
+        );
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = [...out.matchAll(/acked (\d+)/g)];
+          lastAcked = Number(m.at(-1)?.[1] ?? 0);
+          if (lastAcked >= 2004) child.kill('SIGKILL');
+        });
+      }),
+      60_000,
+      'the writer child to ack 2004 writes and be killed',
+    );
     const store = new LocalStore(tmp.dir); // the dead child's LOCK is taken over
     await store.start();
     const steps = new Set((await store.listMetrics('t')).map((m) => m.step));
@@ -751,10 +781,35 @@ describe('LocalStore: journal', () => {
     const store = new LocalStore(tmp.dir, { durable: true });
     await store.start();
     const writes: Promise<number>[] = [];
-    for (let step = 0; step < 2000; step++) writes.push(store.appendMetrics([metric('t', 1, step, step / 2000)]));
-    assert.equal(
-      (await Promise.all(writes)).reduce((a, b) => a + b, 0),
-      2000,
+    // Grouping is seen by counting the journal's fsyncs (durable: one per write), order by the
+    // journal's lines: listMetrics sorts, so it could not tell.
+    const fh = await (await import('node:fs/promises')).open(join(tmp.dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(fh) as { datasync: (this: unknown) => Promise<void> };
+    await fh.close();
+    const datasync = proto.datasync;
+    let syncs = 0;
+    proto.datasync = function (this: unknown) {
+      syncs++;
+      return datasync.call(this);
+    };
+    try {
+      for (let step = 0; step < 2000; step++) writes.push(store.appendMetrics([metric('t', 1, step, step / 2000)]));
+      assert.equal(
+        (await Promise.all(writes)).reduce((a, b) => a + b, 0),
+        2000,
+      );
+    } finally {
+      proto.datasync = datasync;
+    }
+    assert.ok(syncs >= 1 && syncs <= 5, `2000 writes in one tick took ${syncs} journal writes`);
+    const steps = readFileSync(join(tmp.dir, 'journal.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{"t":"metric"'))
+      .map((l) => (JSON.parse(l) as { d: { step: number } }).d.step);
+    assert.deepEqual(
+      steps,
+      Array.from({ length: 2000 }, (_, i) => i),
+      'journal lines in write order',
     );
     await store.close();
     const again = new LocalStore(tmp.dir);
@@ -776,81 +831,91 @@ describe('LocalStore: journal', () => {
 
 // ------------------------------------------------------------------ MongoStore specifics
 
-describe('MongoStore: connection and schema', () => {
-  it('start fails with StoreUnavailableError when nothing listens', async () => {
-    const proxy = TcpProxy.forUrl(mongoUri());
-    await proxy.start();
-    const port = proxy.port;
-    await proxy.stop(); // a port that was free a moment ago and is closed now
-    const store = new MongoStore({
-      uri: `mongodb://127.0.0.1:${port}/`,
-      db: uniqueName('t'),
-      serverSelectionTimeoutMS: 300,
+for (const [server, uriOf] of [
+  ['FerretDB', mongoUri],
+  ['mongo-java-server', mongoNativeUri],
+] as const) {
+  describe(`MongoStore on ${server}: connection and schema`, () => {
+    it('start fails with StoreUnavailableError when nothing listens', async () => {
+      const proxy = TcpProxy.forUrl(uriOf());
+      await proxy.start();
+      const port = proxy.port;
+      await proxy.stop(); // a port that was free a moment ago and is closed now
+      const store = new MongoStore({
+        uri: `mongodb://127.0.0.1:${port}/`,
+        db: uniqueName('t'),
+        serverSelectionTimeoutMS: 300,
+      });
+      await assert.rejects(store.start(), StoreUnavailableError);
+      await store.close();
     });
-    await assert.rejects(store.start(), StoreUnavailableError);
-    await store.close();
-  });
 
-  it('reports StoreUnavailableError while the server is cut off, and recovers by itself', async () => {
-    const proxy = TcpProxy.forUrl(mongoUri());
-    await proxy.start();
-    const db = uniqueName('trellis_test');
-    const store = new MongoStore({
-      uri: `mongodb://127.0.0.1:${proxy.port}/?directConnection=true`,
-      db,
-      serverSelectionTimeoutMS: 500,
+    it('reports StoreUnavailableError while the server is cut off, and recovers by itself', async () => {
+      const proxy = TcpProxy.forUrl(uriOf());
+      await proxy.start();
+      const db = uniqueName('trellis_test');
+      const store = new MongoStore({
+        uri: `mongodb://127.0.0.1:${proxy.port}/?directConnection=true`,
+        db,
+        serverSelectionTimeoutMS: 500,
+      });
+      try {
+        await store.start();
+        const exp = experiment();
+        await store.createExperiment(exp);
+        await proxy.cut();
+        await assert.rejects(store.getExperiment(exp.id), StoreUnavailableError);
+        await assert.rejects(store.appendMetrics([metric('t', 1, 1, 0.5)]), StoreUnavailableError);
+        await proxy.restore();
+        const back = await waitUntil(
+          async () => store.getExperiment(exp.id).catch(() => undefined),
+          15_000,
+          'MongoDB back',
+        );
+        assert.deepEqual(back, exp);
+        assert.equal(await store.appendMetrics([metric('t', 1, 1, 0.5)]), 1);
+        await store.dropDatabase();
+      } finally {
+        await store.close();
+        await proxy.stop();
+      }
     });
-    try {
+
+    it('creates its indexes and schema document, and refuses a newer schema', async () => {
+      const uri = uriOf();
+      const db = uniqueName('trellis_test');
+      const store = new MongoStore({ uri, db });
       await store.start();
-      const exp = experiment();
-      await store.createExperiment(exp);
-      await proxy.cut();
-      await assert.rejects(store.getExperiment(exp.id), StoreUnavailableError);
-      await assert.rejects(store.appendMetrics([metric('t', 1, 1, 0.5)]), StoreUnavailableError);
-      await proxy.restore();
-      const back = await waitUntil(
-        async () => store.getExperiment(exp.id).catch(() => undefined),
-        15_000,
-        'MongoDB back',
-      );
-      assert.deepEqual(back, exp);
-      assert.equal(await store.appendMetrics([metric('t', 1, 1, 0.5)]), 1);
-      await store.dropDatabase();
-    } finally {
-      await store.close();
-      await proxy.stop();
-    }
+      const client = new MongoClient(uri, { serverSelectionTimeoutMS: 2000 });
+      try {
+        const names = async (col: string) =>
+          ((await client.db(db).collection(col).listIndexes().toArray()) as { name: string }[]).map((i) => i.name);
+        assert.ok((await names('metrics')).includes('trialId_attempt_step_unique'));
+        assert.ok((await names('metrics')).includes('trialId_step'));
+        assert.ok((await names('events')).includes('experimentId_seq_unique'));
+        assert.ok((await names('trials')).includes('experimentId_number_unique'));
+        assert.ok((await names('experiments')).includes('requestId_unique'));
+        const meta = await client
+          .db(db)
+          .collection<{ _id: string; version: number }>('meta')
+          .findOne({ _id: 'schema' });
+        assert.equal(meta?.version, SCHEMA_VERSION);
+        await store.close();
+        await client
+          .db(db)
+          .collection<{ _id: string; version: number }>('meta')
+          .updateOne({ _id: 'schema' }, { $set: { version: SCHEMA_VERSION + 1 } });
+        await assert.rejects(new MongoStore({ uri, db }).start(), /schema version/);
+      } finally {
+        await store.close();
+        await client.db(db).dropDatabase();
+        await client.close();
+      }
+    });
   });
+}
 
-  it('creates its indexes and schema document, and refuses a newer schema', async () => {
-    const uri = mongoUri();
-    const db = uniqueName('trellis_test');
-    const store = new MongoStore({ uri, db });
-    await store.start();
-    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 2000 });
-    try {
-      const names = async (col: string) =>
-        ((await client.db(db).collection(col).listIndexes().toArray()) as { name: string }[]).map((i) => i.name);
-      assert.ok((await names('metrics')).includes('trialId_attempt_step_unique'));
-      assert.ok((await names('metrics')).includes('trialId_step'));
-      assert.ok((await names('events')).includes('experimentId_seq_unique'));
-      assert.ok((await names('trials')).includes('experimentId_number_unique'));
-      assert.ok((await names('experiments')).includes('requestId_unique'));
-      const meta = await client.db(db).collection<{ _id: string; version: number }>('meta').findOne({ _id: 'schema' });
-      assert.equal(meta?.version, SCHEMA_VERSION);
-      await store.close();
-      await client
-        .db(db)
-        .collection<{ _id: string; version: number }>('meta')
-        .updateOne({ _id: 'schema' }, { $set: { version: SCHEMA_VERSION + 1 } });
-      await assert.rejects(new MongoStore({ uri, db }).start(), /schema version/);
-    } finally {
-      await store.close();
-      await client.db(db).dropDatabase();
-      await client.close();
-    }
-  });
-
+describe('Store registry', () => {
   it('registry picks MongoStore with MONGODB_URI and LocalStore without', async () => {
     const tmp = tempDir();
     try {

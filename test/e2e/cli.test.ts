@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_PATH } from '../../cli/embedded.js';
@@ -83,6 +83,8 @@ search:
       assert.equal(result.code, 2);
       assert.match(result.stderr, /search\.space\.lr\.loguniform: low must be > 0/);
       assert.equal(result.stdout, '', 'nothing on stdout');
+      // Refused before anything starts: no state directory (.trellis/), no worker logs.
+      assert.deepEqual(readdirSync(dir), ['bad.yaml']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -142,9 +144,27 @@ search:
   it('exits 2 on unknown flags and missing files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-e2e-'));
     try {
-      assert.equal((await trellis(['run', 'missing.yaml'], dir)).code, 2);
-      assert.equal((await trellis(['run', 'x.yaml', '--workers', 'zero'], dir)).code, 2);
-      assert.equal((await trellis(['frobnicate'], dir)).code, 2);
+      const missing = await trellis(['run', 'missing.yaml'], dir);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /cannot read spec missing\.yaml: ENOENT/);
+      // A spec that exists and is valid, so only the flag can be what is refused.
+      writeFileSync(
+        join(dir, 'ok.yaml'),
+        `apiVersion: trellis/v1
+kind: Sweep
+name: ok
+trial: { runtime: tfjs, task: classify, dataset: optdigits }
+search: { space: { lr: { loguniform: [0.001, 0.1] } } }
+budget: { trials: 1 }
+`,
+      );
+      const zero = await trellis(['run', 'ok.yaml', '--workers', 'zero'], dir);
+      assert.equal(zero.code, 2);
+      assert.match(zero.stderr, /--workers: must be an integer >= 1, got zero/);
+      const unknown = await trellis(['frobnicate'], dir);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+      assert.deepEqual(readdirSync(dir), ['ok.yaml'], 'nothing started, no state directory');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TrellisClient } from '../../client/index.js';
 import { CLI_PATH, stopChild } from '../../cli/embedded.js';
+import { WAIT_MS, within } from '../helpers/deadline.js';
 import { mongoUri, natsUrl, uniqueName } from '../helpers/services.js';
 import { exited, sweepSpec } from '../helpers/cluster.js';
 import { projectRoot } from '../../shared/paths.js';
@@ -68,13 +69,17 @@ async function deploy(leaseMs = 3000): Promise<Deployment> {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let log = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        log += d.toString();
-        if (log.includes('coordinator serving')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`coordinator exited ${code}: ${log.slice(-2000)}`)));
-    });
+    await within(
+      new Promise<void>((resolve, reject) => {
+        child.stderr!.on('data', (d: Buffer) => {
+          log += d.toString();
+          if (log.includes('coordinator serving')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`coordinator exited ${code}: ${log.slice(-2000)}`)));
+      }),
+      30_000,
+      "the coordinator's 'coordinator serving' log line",
+    );
     child.stderr!.resume();
     return child;
   };
@@ -156,7 +161,7 @@ describe('distributed: coordinator + 2 workers + MongoDB + NATS JetStream', () =
       await exited(d.coordinator);
       d.coordinator = await d.startCoordinator();
 
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
       assert.deepEqual(
@@ -202,7 +207,7 @@ describe('distributed: coordinator + 2 workers + MongoDB + NATS JetStream', () =
         (ts) => ts.some((t) => Object.keys(t.metrics).length > 0),
       );
       await (await services()).restart('nats');
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const viaNats = await watchFromStart(experiment.id, d.env, d.address);
       assertContiguous(viaNats);
@@ -233,7 +238,7 @@ describe('distributed: coordinator + 2 workers + MongoDB + NATS JetStream', () =
       await assert.rejects(client.get(experiment.id), { name: 'UnavailableError' });
       await svc.start('mongo');
       mongoStopped = false;
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
       assert.deepEqual(
@@ -257,7 +262,7 @@ describe('distributed: coordinator + 2 workers + MongoDB + NATS JetStream', () =
       const { experiment } = await client.submit(
         sweepSpec({ name: 'finished', trials: 1, concurrency: 1, steps: 1, delay: 1 }),
       );
-      assert.equal((await client.wait(experiment.id)).status, 'succeeded');
+      assert.equal((await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS })).status, 'succeeded');
       await assert.rejects(client.cancel(experiment.id), (err: Error) => {
         assert.equal(err.name, 'FailedPreconditionError');
         assert.match(err.message, /already succeeded/);

@@ -2,7 +2,12 @@
 import { spawn } from 'node:child_process';
 import { CLI_PATH } from '../../cli/embedded.js';
 
-export function trellis(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+/** `timeoutMs` (default 120 s) kills a CLI that has not exited; keep it below the test's own timeout. */
+export function trellis(
+  args: string[],
+  cwd: string,
+  { timeoutMs = 120_000 }: { timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env };
   delete env.MONGODB_URI;
   delete env.NATS_URL;
@@ -12,6 +17,14 @@ export function trellis(args: string[], cwd: string): Promise<{ code: number; st
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    // A deadline, so a CLI that never exits fails the test naming the command.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      stderr += `\n(killed: trellis ${args.join(' ')} ran past ${timeoutMs} ms)`;
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
   });
 }

@@ -1,5 +1,5 @@
 /**
- * Where the test servers are: NATS_URL / MONGODB_URI from the environment, else from the
+ * Where the test servers are: NATS_URL / MONGODB_URI / MONGODB_NATIVE_URI from the environment, else from the
  * `.services.env` that `node scripts/services.mjs up` writes. Missing both is a test failure
  * with instructions (never a skip): the remote backends must be tested.
  */
@@ -13,10 +13,11 @@ import { fileURLToPath } from 'node:url';
 export interface ServiceEnv {
   NATS_URL: string;
   MONGODB_URI: string;
+  MONGODB_NATIVE_URI: string;
 }
 
 const HOW =
-  'start the test services with `node scripts/services.mjs up` (npm test does it), or set NATS_URL and MONGODB_URI';
+  'start the test services with `node scripts/services.mjs up` (npm test does it), or set NATS_URL, MONGODB_URI and MONGODB_NATIVE_URI';
 
 function findRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -48,6 +49,14 @@ function lookup(name: keyof ServiceEnv): string {
 /** The MongoDB connection string of the test server; throws (fails the test) when there is none. */
 export function mongoUri(): string {
   return lookup('MONGODB_URI');
+}
+
+/**
+ * The MongoDB connection string of the second MongoDB-wire test server (mongo-java-server), where
+ * MongoStore takes the native compare-and-set path a real MongoDB gets; throws when there is none.
+ */
+export function mongoNativeUri(): string {
+  return lookup('MONGODB_NATIVE_URI');
 }
 
 /** The NATS URL of the test server; throws (fails the test) when there is none. */

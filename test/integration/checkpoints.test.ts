@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrellisClient } from '../../client/index.js';
 import { exited, startCluster, waitForWorkers } from '../helpers/cluster.js';
+import { WAIT_MS } from '../helpers/deadline.js';
 
 describe('checkpoints through the coordinator', () => {
   it('a tfjs trial resumes from its last checkpoint after its worker is killed', async () => {
@@ -38,7 +39,7 @@ describe('checkpoints through the coordinator', () => {
       victim.kill('SIGKILL');
       await exited(victim);
 
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const [trial] = await client.trials(experiment.id);
       assert.equal(trial!.attempts, 2);
@@ -49,7 +50,7 @@ describe('checkpoints through the coordinator', () => {
       const resumedFrom = Number(trial!.info?.resumedFromEpoch);
       assert.ok(
         resumedFrom >= 2 && resumedFrom < 6,
-        `resumed from epoch ${resumedFrom} (killed after epoch ${String(metric.payload.step)})`,
+        `resumed from epoch ${resumedFrom} (killed after epoch ${metric.type === 'trial.metric' ? metric.payload.step : '?'})`,
       );
       const steps = (await client.exportMetrics(experiment.id)).map((m) => m.step);
       assert.deepEqual(steps, [1, 2, 3, 4, 5, 6], 'each epoch once');

@@ -20,7 +20,7 @@ import { projectRoot } from '../../shared/paths.js';
 import type { TrellisEvent } from '../../shared/events.js';
 import { TRAINER } from '../helpers/cluster.js';
 import { mongoUri, uniqueName, waitUntil } from '../helpers/services.js';
-import { LAST_SEEN_EVERY_MS } from '../../coordinator/coordinator.js';
+import { LAST_SEEN_EVERY_MS } from '../../coordinator/dispatch/worker-session.js';
 
 /** `| \`a\`, \`b\` | type | … |` rows of the table under `### \`collection\``. */
 function documentedFields(markdown: string, heading: string): Map<string, string> {

@@ -13,6 +13,7 @@ import { createLogger } from '../../shared/log.js';
 import { startCluster, sweepSpec, waitForWorkers, type Cluster } from '../helpers/cluster.js';
 import type { DashCurves, DashExperiment, DashTrial } from '../../shared/dashboard.js';
 import type { TrellisEvent } from '../../shared/events.js';
+import type { SweepDoc } from '../../shared/types.js';
 
 interface Reply {
   status: number;
@@ -205,20 +206,22 @@ describe('the coordinator HTTP API', () => {
       name: 'slow',
       kind: 'Sweep',
       status: 'succeeded',
-      spec: {},
+      // Only the event history matters here; the spec is never read.
+      spec: {} as SweepDoc['spec'],
       requestId: id,
       createdAt: now,
       updatedAt: now,
       trialsCreated: 0,
     });
     const pad = 'x'.repeat(2048);
+    // Each event padded to ~2 KiB so that 4,000 of them overflow the per-client buffer.
     const events: TrellisEvent[] = Array.from({ length: 4000 }, (_, i) => ({
       seq: i + 1,
-      type: 'trial.metric',
+      type: 'trial.metric' as const,
       time: now,
       experimentId: id,
       trialNumber: 0,
-      payload: { step: i, pad },
+      payload: { step: i, attempt: 1, values: { loss: i }, pad },
     }));
     events.push({ seq: 4001, type: 'experiment.state', time: now, experimentId: id, payload: { status: 'succeeded' } });
     await cluster.coordinator.store.appendEvents(events);

@@ -16,6 +16,7 @@ import type { CoordinatorMessage } from '../../shared/generated/trellis/v1/Coord
 import type { Assignment } from '../../shared/generated/trellis/v1/Assignment.js';
 import type { TrellisEvent } from '../../shared/events.js';
 import { sweepSpec } from '../helpers/cluster.js';
+import { within } from '../helpers/deadline.js';
 
 function fakeWorker(coordinator: Coordinator, id: string) {
   const assignments: Assignment[] = [];
@@ -44,22 +45,29 @@ function fakeWorker(coordinator: Coordinator, id: string) {
     connection,
     nextAssignment: (): Promise<Assignment> => {
       const queued = assignments.shift();
-      return queued ? Promise.resolve(queued) : new Promise((resolve) => waiters.push(resolve));
+      if (queued) return Promise.resolve(queued);
+      return within(new Promise((resolve) => waiters.push(resolve)), 15_000, `an assignment for worker ${id}`);
     },
     result: (attemptId: string, metrics: Record<string, number>) =>
       connection.onMessage({ body: 'result', result: { attempt_id: attemptId, metrics, info_json: '{}' } }),
   };
 }
 
-function waitForEvent(coordinator: Coordinator, predicate: (e: TrellisEvent) => boolean): Promise<TrellisEvent> {
-  return new Promise((resolve) => {
-    const off = coordinator.events.onStored((e) => {
+function waitForEvent(
+  coordinator: Coordinator,
+  predicate: (e: TrellisEvent) => boolean,
+  what: string,
+): Promise<TrellisEvent> {
+  let off = (): void => undefined;
+  const found = new Promise<TrellisEvent>((resolve) => {
+    off = coordinator.events.onStored((e) => {
       if (predicate(e)) {
         off();
         resolve(e);
       }
     });
   });
+  return within(found, 15_000, what).finally(() => off());
 }
 
 describe('leases', () => {
@@ -85,6 +93,7 @@ describe('leases', () => {
           e.experimentId === experiment.id &&
           e.payload.status === 'pending' &&
           e.payload.attempt === 1,
+        'trial 0 back to pending after its lease ran out',
       );
       // The worker is still connected and free again, so attempt 2 goes to it.
       const second = await a.nextAssignment();
@@ -107,6 +116,7 @@ describe('leases', () => {
       const done = waitForEvent(
         coordinator,
         (e) => e.type === 'experiment.state' && e.experimentId === experiment.id && e.payload.status === 'succeeded',
+        'the experiment to succeed',
       );
       a.result(second.attempt_id!, { val_score: 0.5 });
       await done;

@@ -67,7 +67,13 @@ describe('noisy labels on optdigits (trellis run, embedded)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-noisy-'));
     try {
       writeFileSync(join(dir, 'noisy.yaml'), SPEC);
-      const result = await trellis(['run', 'noisy.yaml', '--workers', '2', '--json', '--dir', join(dir, 'state')], dir);
+      const result = await trellis(
+        ['run', 'noisy.yaml', '--workers', '2', '--json', '--dir', join(dir, 'state')],
+        dir,
+        {
+          timeoutMs: 230_000,
+        },
+      );
       assert.equal(result.code, 0, result.stderr.slice(-2000));
       const doc = JSON.parse(result.stdout) as { experiment: { status: string }; trials: Trial[] };
       assert.equal(doc.experiment.status, 'succeeded');

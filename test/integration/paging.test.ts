@@ -12,7 +12,7 @@ import { startEmbedded } from '../../cli/embedded.js';
 import { LocalStore } from '../../coordinator/store/local.js';
 import { LocalBus } from '../../coordinator/bus/local.js';
 import { createLogger } from '../../shared/log.js';
-import type { MetricDoc, TrialDoc } from '../../shared/types.js';
+import type { MetricDoc, SweepDoc, TrialDoc } from '../../shared/types.js';
 
 const TRIALS = 2000;
 const STEPS = 5;
@@ -40,7 +40,8 @@ describe('paged list answers', () => {
         name: 'paging',
         kind: 'Sweep',
         status: 'succeeded',
-        spec: { apiVersion: 'trellis/v1', kind: 'Sweep', name: 'paging' },
+        // Only trials and metrics matter here; the spec is never run.
+        spec: { apiVersion: 'trellis/v1', kind: 'Sweep', name: 'paging' } as unknown as SweepDoc['spec'],
         requestId: 'paging',
         createdAt: now,
         updatedAt: now,

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { TrellisClient } from '../../client/index.js';
 import { CLI_PATH, stopChild } from '../../cli/embedded.js';
 import { exited, startCluster, waitForWorkers } from '../helpers/cluster.js';
+import { WAIT_MS, within } from '../helpers/deadline.js';
+import { waitUntil } from '../helpers/services.js';
 import type { StageState } from '../../shared/types.js';
 
 const STAGE = fileURLToPath(new URL('../../../test/fixtures/integration/stage.mjs', import.meta.url));
@@ -73,7 +75,7 @@ describe('pipelines', () => {
           }),
         ]),
       );
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded', final.error);
       const stages = stagesOf(final);
       assert.deepEqual(Object.fromEntries(Object.entries(stages).map(([k, s]) => [k, s.status])), {
@@ -98,7 +100,7 @@ describe('pipelines', () => {
       const stageEvents = cluster.seen.filter((e) => e.experimentId === experiment.id && e.type === 'stage.state');
       assert.deepEqual(
         stageEvents
-          .filter((e) => e.payload.status === 'succeeded')
+          .filter((e) => e.type === 'stage.state' && e.payload.status === 'succeeded')
           .map((e) => e.stage)
           .sort(),
         ['a', 'b', 'c', 'd'],
@@ -122,7 +124,7 @@ describe('pipelines', () => {
       const { experiment } = await client.submit(
         pipelineSpec('retry', [stage('first', [], markers, { value: 5 }), retried]),
       );
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded', final.error);
       assert.equal(stagesOf(final).flaky!.outputs!.value, 7);
       assert.equal(runs(markers, 'flaky'), 2, 'failed once, retried once');
@@ -140,7 +142,7 @@ describe('pipelines', () => {
           stage('after', ['bad'], markers),
         ]),
       );
-      const failed = await client.wait(doomed.id);
+      const failed = await client.wait(doomed.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(failed.status, 'failed');
       assert.equal(stagesOf(failed).bad!.status, 'failed');
       assert.equal(stagesOf(failed).after!.status, 'skipped');
@@ -164,11 +166,11 @@ describe('pipelines', () => {
           [stage('a', [], markers, { value }), stage('b', ['a'], markers, { inputs: ['${stages.a.outputs.value}'] })],
           extra,
         );
-      const first = await client.wait((await client.submit(spec(1))).experiment.id);
+      const first = await client.wait((await client.submit(spec(1))).experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(first.status, 'succeeded');
       assert.equal(runs(markers, 'a'), 1);
 
-      const second = await client.wait((await client.submit(spec(1))).experiment.id);
+      const second = await client.wait((await client.submit(spec(1))).experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(second.status, 'succeeded');
       assert.equal(stagesOf(second).a!.cached, true);
       assert.equal(stagesOf(second).b!.cached, true);
@@ -176,14 +178,16 @@ describe('pipelines', () => {
       assert.equal(runs(markers, 'a'), 1, 'served from the cache: nothing ran');
       assert.equal(runs(markers, 'b'), 1);
 
-      const changed = await client.wait((await client.submit(spec(2))).experiment.id);
+      const changed = await client.wait((await client.submit(spec(2))).experiment.id, undefined, {
+        timeoutMs: WAIT_MS,
+      });
       assert.equal(stagesOf(changed).a!.cached, false);
       assert.equal(stagesOf(changed).b!.cached, false, 'its input changed, so b is a miss too');
       assert.equal(stagesOf(changed).b!.outputs!.value, 2);
       assert.equal(runs(markers, 'a'), 2);
 
       const { experiment } = await client.submit(spec(1), { noCache: true });
-      const uncached = await client.wait(experiment.id);
+      const uncached = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(stagesOf(uncached).a!.cached, false);
       assert.equal(runs(markers, 'a'), 3);
     } finally {
@@ -210,13 +214,17 @@ describe('pipelines', () => {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let log = '';
-      await new Promise<void>((resolve, reject) => {
-        child.stderr!.on('data', (d: Buffer) => {
-          log += d.toString();
-          if (log.includes('coordinator serving')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`coordinator exited ${code}: ${log.slice(-1500)}`)));
-      });
+      await within(
+        new Promise<void>((resolve, reject) => {
+          child.stderr!.on('data', (d: Buffer) => {
+            log += d.toString();
+            if (log.includes('coordinator serving')) resolve();
+          });
+          child.once('exit', (code) => reject(new Error(`coordinator exited ${code}: ${log.slice(-1500)}`)));
+        }),
+        30_000,
+        "the coordinator's 'coordinator serving' log line",
+      );
       return child;
     };
     let coordinator = await startCoordinator();
@@ -235,15 +243,13 @@ describe('pipelines', () => {
         ]),
       );
       // Kill the coordinator while b is running (a has finished).
-      for (;;) {
-        if (existsSync(join(markers, 'b.started'))) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      // The marker file is the stage program's only sign of life visible from here: polled, bounded.
+      await waitUntil(() => existsSync(join(markers, 'b.started')), 60_000, "stage b's program to start (b.started)");
       coordinator.kill('SIGKILL');
       await exited(coordinator);
       coordinator = await startCoordinator();
 
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded', final.error);
       const stages = stagesOf(final);
       assert.equal(stages.c!.outputs!.value, 3);

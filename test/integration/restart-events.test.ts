@@ -1,6 +1,7 @@
 /**
- * A coordinator killed between storing a change and storing its event: the restarted
- * coordinator emits what the event log is missing, with contiguous seq.
+ * A coordinator killed between storing changes and storing their events: the restarted
+ * coordinator emits what the event log is missing, with contiguous seq. The crash-window state
+ * is written by hand, as the runner writes it (see the test), since a kill cannot be timed into it.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { LocalStore } from '../../coordinator/store/local.js';
 import { LocalBus } from '../../coordinator/bus/local.js';
 import { createLogger } from '../../shared/log.js';
 import { sweepSpec } from '../helpers/cluster.js';
+import { within } from '../helpers/deadline.js';
 
 describe('events after a restart', () => {
   it('re-emits stored changes whose events were never stored', async () => {
@@ -29,21 +31,45 @@ describe('events after a restart', () => {
           if (seen.size === 2) resolve();
         });
       });
-      await pendingTrials;
+      await within(pendingTrials, 15_000, 'a trial.state event for both trials');
       await a.close();
 
-      // The "crash window": a metric report and a state change stored, their events not.
+      // The crash window, written as the runner writes it (a kill cannot be timed into the window
+      // between a store write and its event, so the state is made by hand): trial 0 claimed by
+      // worker w (attempt 1), a metric report of that attempt, then the attempt failed — three
+      // changes stored, none of their events.
       const store = new LocalStore(dir);
       await store.start();
       const [t0] = await store.listTrials(experiment.id);
       const eventsBefore = await store.listEvents(experiment.id, 1);
+      const started = Date.now();
+      const claim = {
+        n: 1,
+        id: 'att-1',
+        workerId: 'w',
+        status: 'running' as const,
+        startedAt: started,
+        leaseExpiresAt: started + 30_000,
+      };
+      const claimed = await store.updateTrial(
+        t0!.id,
+        { status: 'pending', attemptCount: 0 },
+        { status: 'running', attempts: [claim], updatedAt: started },
+      );
+      assert.ok(claimed, 'the claim applies');
       await store.appendMetrics([
         { experimentId: experiment.id, trialId: t0!.id, attempt: 1, step: 1, time: Date.now(), values: { score: 0.5 } },
       ]);
+      const failedAt = Date.now();
       await store.updateTrial(
         t0!.id,
-        { status: 'pending' },
-        { status: 'failed', error: 'failed before the crash', updatedAt: Date.now() },
+        { status: 'running', attemptCount: 1 },
+        {
+          status: 'failed',
+          error: 'failed before the crash',
+          attempts: [{ ...claim, status: 'failed', endedAt: failedAt, error: 'failed before the crash' }],
+          updatedAt: failedAt,
+        },
       );
       await store.close();
 
@@ -55,7 +81,7 @@ describe('events after a restart', () => {
         });
       });
       await b.start();
-      await reconciled;
+      await within(reconciled, 15_000, 'the re-emitted trial.state failed event of trial 0');
       await b.events.flush(experiment.id);
       const events = await b.store.listEvents(experiment.id, 1);
       events.forEach((e, i) => assert.equal(e.seq, i + 1));

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { TrellisClient } from '../../client/index.js';
 import { startCluster, waitForWorkers } from '../helpers/cluster.js';
 import { summarise } from '../../coordinator/search/replicates.js';
+import { WAIT_MS } from '../helpers/deadline.js';
 import { processEnded } from '../helpers/services.js';
 
 const TRAINER = fileURLToPath(new URL('../../../test/fixtures/integration/pbt-trainer.mjs', import.meta.url));
@@ -81,7 +82,7 @@ describe('schedulers and replicates in the runner', () => {
       const prunedPid = pidOf(1)!;
       assert.ok(!processEnded(prunedPid), 'trial 2 started while the pruned program was still stopping');
       process.kill(prunedPid, 'SIGKILL');
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
       assert.deepEqual(
@@ -116,7 +117,7 @@ describe('schedulers and replicates in the runner', () => {
           budget: { trials: 6, concurrency: 4 },
         }),
       );
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
       assert.deepEqual(
@@ -159,10 +160,11 @@ describe('schedulers and replicates in the runner', () => {
           budget: { trials: 4, concurrency: 4 },
         }),
       );
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
       const exploited = trials.filter((t) => (t.lineage?.length ?? 0) > 0);
+      const rows = await client.exportMetrics(experiment.id);
       assert.ok(exploited.length >= 1, 'some trial exploited another');
       for (const t of exploited) {
         const step = t.lineage![0] as { fromTrial: number; step: number; params: { rate: number } };
@@ -177,7 +179,23 @@ describe('schedulers and replicates in the runner', () => {
           t.attemptHistory.some((a) => a.status === 'handed_back'),
           'the exploited attempt was restarted',
         );
-        assert.ok(t.metrics.score! > 10 * 0.06, `it continued from the donor's state (score ${t.metrics.score})`);
+        // Continued from the donor's state, not restarted: the exploited attempt's first report is
+        // not step 1, and its score is the donor's score at the step before plus one step at the
+        // new rate (seed noise differs by < 0.007). From scratch it would report step 1, score ≈ rate.
+        const handedBack = Math.max(...t.attemptHistory.filter((a) => a.status === 'handed_back').map((a) => a.n));
+        const after = rows.filter((r) => r.trialNumber === t.number && r.attempt > handedBack && 'score' in r.values);
+        const first = after.reduce((a, b) => (b.step < a.step ? b : a));
+        assert.ok(first.step > 1, `trial ${t.number} resumed at step ${first.step}, not from scratch`);
+        const last = t.lineage![t.lineage!.length - 1] as { fromTrial: number };
+        const donorBefore = rows.find(
+          (r) => r.trialNumber === last.fromTrial && r.step === first.step - 1 && 'score' in r.values,
+        );
+        assert.ok(donorBefore, `the donor reported step ${first.step - 1}`);
+        const expected = donorBefore.values.score! + rate;
+        assert.ok(
+          Math.abs(first.values.score! - expected) < 0.01,
+          `trial ${t.number} step ${first.step}: score ${first.values.score}, donor's state gives ${expected}`,
+        );
       }
     } finally {
       client.close();

@@ -11,9 +11,11 @@ import { Coordinator } from '../../coordinator/coordinator.js';
 import { LocalStore } from '../../coordinator/store/local.js';
 import { LocalBus } from '../../coordinator/bus/local.js';
 import { TpeSearch } from '../../coordinator/search/tpe.js';
+import { configOfTrial, seedOfTrial, trialsOfConfig } from '../../coordinator/search/replicates.js';
 import type { TrialObservation } from '../../coordinator/search/base.js';
 import type { TrialDoc } from '../../shared/types.js';
 import { createLogger } from '../../shared/log.js';
+import { within } from '../helpers/deadline.js';
 
 const REPLICATES = 2;
 
@@ -40,6 +42,7 @@ describe('the search history seen by the algorithm', () => {
   it('matches a from-scratch history at every suggestion (replicates, failures)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-history-'));
     const calls: { number: number; history: TrialObservation[] }[] = [];
+    const sentSeeds = new Map<number, string>();
     // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(this)
     const original = TpeSearch.prototype.suggest;
     TpeSearch.prototype.suggest = function (this: TpeSearch, number, history) {
@@ -59,6 +62,7 @@ describe('the search history seen by the algorithm', () => {
           if (!assign) return;
           const attemptId = assign.attempt_id!;
           const x = (JSON.parse(assign.params_json!) as { x: number }).x;
+          sentSeeds.set(Number(assign.trial_number), String(assign.seed));
           // Trials 6 and 7 (both seeds of configuration 3) and trial 10 fail; the rest succeed.
           setImmediate(() =>
             [6, 7, 10].includes(Number(assign.trial_number))
@@ -99,7 +103,7 @@ describe('the search history seen by the algorithm', () => {
           budget: { trials: 20, concurrency: 1, maxAttempts: 1 },
         }),
       );
-      await coordinator.idle();
+      await within(coordinator.idle(), 30_000, 'the coordinator to be idle (all 20 trials finished)');
       const trials = await coordinator.trials(experiment.id);
       assert.equal(trials.length, 20);
       assert.deepEqual(
@@ -117,6 +121,18 @@ describe('the search history seen by the algorithm', () => {
       assert.equal(last[3]!.state, 'failed', 'a configuration whose seeds all failed');
       assert.equal(last[5]!.state, 'complete', 'one failed seed leaves the other');
       assert.equal(last[5]!.value, trials.find((t) => t.number === 11)!.metrics.score);
+      // Replicates as coordinator/search/replicates.ts defines them: the seeds of one
+      // configuration share its params and get distinct seeds, and the worker is sent that seed.
+      for (const t of trials) {
+        const first = trials.find(
+          (u) => u.number === trialsOfConfig(configOfTrial(t.number, REPLICATES), REPLICATES)[0],
+        )!;
+        assert.deepEqual(t.params, first.params, `trial ${t.number} has its configuration's params`);
+        assert.equal(t.config, configOfTrial(t.number, REPLICATES));
+        assert.equal(t.seed, seedOfTrial(t.number, { searchSeed: 5, replicates: REPLICATES, params: t.params }));
+        assert.equal(sentSeeds.get(t.number), String(t.seed), `the seed sent for trial ${t.number}`);
+      }
+      assert.equal(new Set(trials.map((t) => t.seed)).size, trials.length, 'every replicate has its own seed');
     } finally {
       TpeSearch.prototype.suggest = original;
       await coordinator.close();

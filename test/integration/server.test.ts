@@ -12,6 +12,7 @@ import { exportExperiment } from '../../cli/export.js';
 import { stopChild } from '../../cli/embedded.js';
 import { projectRoot } from '../../shared/paths.js';
 import { startCluster, sweepSpec, waitForWorkers } from '../helpers/cluster.js';
+import { WAIT_MS } from '../helpers/deadline.js';
 
 type Unary = (req: object, cb: (err: grpc.ServiceError | null, res: Record<string, unknown>) => void) => void;
 
@@ -104,7 +105,7 @@ describe('coordinator services', () => {
       );
       const leaving = (await client.workers()).find((w) => w.id === 'leaving');
       assert.deepEqual([leaving?.status, leaving?.draining], ['disconnected', true]);
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const [trial] = await client.trials(experiment.id);
       assert.equal(trial!.attemptHistory[0]!.workerId, 'leaving');

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrellisClient } from '../../client/index.js';
 import { exited, startCluster, sweepSpec, waitForWorkers } from '../helpers/cluster.js';
+import { WAIT_MS } from '../helpers/deadline.js';
 
 describe('a sweep on a coordinator with two worker processes', () => {
   it('runs every trial to the end, spread over both workers', async () => {
@@ -17,7 +18,7 @@ describe('a sweep on a coordinator with two worker processes', () => {
     try {
       await waitForWorkers(cluster, 2);
       const { experiment } = await client.submit(sweepSpec({ trials: 6, concurrency: 2, delay: 10 }));
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
       assert.deepEqual(
@@ -53,7 +54,7 @@ describe('a sweep on a coordinator with two worker processes', () => {
       victim.kill('SIGKILL');
       await exited(victim);
 
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const trials = await client.trials(experiment.id);
       assert.equal(trials.length, 2, 'exactly the budgeted trials');
@@ -109,7 +110,7 @@ describe('a sweep on a coordinator with two worker processes', () => {
           cluster.seen.filter((x) => x.type === 'worker.state' && x.payload.status === 'connected').length >
             connectedBefore,
       );
-      const final = await client.wait(experiment.id);
+      const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const [trial] = await client.trials(experiment.id);
       assert.equal(trial!.attempts, 1, 'the reconnecting worker kept its attempt; nothing was handed out twice');

@@ -65,7 +65,7 @@ describe('API contracts', () => {
       type: 'worker.state',
       time: 1,
       workerId: 'gpu-1.lab.example.com',
-      payload: {},
+      payload: { status: 'connected' },
     });
     assert.equal(subject, 'trellis.v1.worker.gpu-1%2Elab%2Eexample%2Ecom.state');
     assert.equal(subject.split('.').length, 5, 'trellis.v1.worker.<one token>.state');

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { within } from '../helpers/deadline.js';
 
 const REGISTER = fileURLToPath(new URL('../../../test/fixtures/broken-native/register.mjs', import.meta.url));
 const BACKEND = pathToFileURL(fileURLToPath(new URL('../../worker/runtimes/tfjs/backend.js', import.meta.url))).href;
@@ -21,18 +22,22 @@ describe('tfjs backend selection', () => {
       const env: NodeJS.ProcessEnv = { ...process.env, BROKEN_NATIVE_LOG: log };
       delete env.TRELLIS_TF_BACKEND;
       const script = `import(${JSON.stringify(BACKEND)}).then((m) => m.selectBackend(true)).then((b) => console.log(b.name, b.tf.getBackend()))`;
-      const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(
-          process.execPath,
-          ['--import', pathToFileURL(REGISTER).href, '--input-type=module', '-e', script],
-          { env },
-        );
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      });
+      const result = await within(
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          const child = spawn(
+            process.execPath,
+            ['--import', pathToFileURL(REGISTER).href, '--input-type=module', '-e', script],
+            { env },
+          );
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+        }),
+        60_000,
+        'the backend-selection child process to exit',
+      );
       assert.equal(result.code, 0, result.stderr);
       assert.equal(result.stdout.trim(), 'wasm wasm');
       assert.deepEqual(

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import type { TrialDoc } from '../../shared/types.js';
 import type { TrialStatus } from '../../shared/states.js';
-import { BestTracker, computeBest } from '../../coordinator/experiments/best.js';
+import { BestTracker, computeBest } from '../../coordinator/sweeps/best.js';
 
 function specOf(mode: 'max' | 'min', replicates: number): SweepSpec {
   return { trial: { objective: { metric: 'score', mode } }, search: { replicates } } as unknown as SweepSpec;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { LeaseTable } from '../../coordinator/dispatch/leases.js';
 import { parseMemory, place, type WorkerCapacity } from '../../coordinator/dispatch/slots.js';
 import { Dispatcher } from '../../coordinator/dispatch/dispatcher.js';
+import { within } from '../helpers/deadline.js';
 
 describe('leases', () => {
   const base = { trialId: 't', experimentId: 'e' };
@@ -109,7 +110,7 @@ describe('dispatcher', () => {
     assert.deepEqual(order, ['a', 'b']);
     assert.equal(dispatcher.waitingCount, 1);
     dispatcher.release('a');
-    await Promise.all(waits);
+    await within(Promise.all(waits), 5000, "request c's slot after a was released");
     assert.deepEqual(order, ['a', 'b', 'c']);
   });
 

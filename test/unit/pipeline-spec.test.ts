@@ -133,7 +133,7 @@ describe('pipeline spec validation', () => {
       ['baseline', 'early', 'cluster', 'retrain'],
     );
     assert.deepEqual(issuesOf({ apiVersion: 'trellis/v1', kind: 'Pipeline', name: 'x', template: 'nope' }), [
-      'template: unknown template "nope"; allowed: asteroid, useful',
+      'template: unknown template "nope"; allowed: asteroid, chem-labels, useful',
     ]);
     assert.match(
       issuesOf({
@@ -217,6 +217,12 @@ describe('references and hashing', () => {
   });
 
   it('hashes objects independently of key order', () => {
-    assert.equal(stableStringify({ b: 1, a: [{ d: 2, c: 3 }] }), stableStringify({ a: [{ c: 3, d: 2 }], b: 1 }));
+    const a = stableStringify({ b: 1, a: [{ d: 2, c: 3 }] });
+    assert.equal(a, stableStringify({ a: [{ c: 3, d: 2 }], b: 1 }));
+    // The canonical form itself (JSON with keys sorted at every depth, arrays kept in order), so a
+    // constant or lossy function cannot pass:
+    assert.equal(a, '{"a":[{"c":3,"d":2}],"b":1}');
+    assert.notEqual(a, stableStringify({ b: 1, a: [{ d: 2, c: 4 }] }), 'a changed value changes the string');
+    assert.notEqual(stableStringify([1, 2]), stableStringify([2, 1]), 'array order matters');
   });
 });

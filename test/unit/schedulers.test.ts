@@ -112,7 +112,6 @@ describe('fifo', () => {
       ),
       FC,
     );
-    assert.equal(fifo.needsCheckpoints, undefined);
   });
 });
 
@@ -324,7 +323,6 @@ describe('pbt', () => {
       { ...FC, numRuns: 30 },
     );
     const { pbt, params, decisions } = population(7, {}, values);
-    assert.equal(pbt.needsCheckpoints, true);
     // Trials 0 (0.1) and 5 (0.2) are the bottom two; the top two are 1 (0.9) and 6 (0.8).
     assert.deepEqual(
       decisions.map((d) => d.action),

@@ -1,4 +1,10 @@
-/** USEFUL's data step (worker/tasks/useful.ts): per-class k-means on logits, upsample the high-loss cluster once. */
+/**
+ * USEFUL's clustering step (worker/tasks/useful.ts) in isolation: per-class k-means on logits,
+ * upsample the high-loss cluster once. The product's data path (classify's exportTrainOutputs →
+ * an artifact → useful-cluster → classify's trainIndices) runs through the pipeline engine in
+ * test/integration/templates.test.ts. `perExampleCrossEntropy` has no production caller (classify
+ * computes the losses itself); its test here checks the helper only.
+ */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -3,6 +3,7 @@
  * is five lines of spec. `trellis expand SPEC` prints the expansion.
  */
 import { asteroidTemplate } from './asteroid.js';
+import { chemLabelsTemplate } from './chem-labels.js';
 import { usefulTemplate } from './useful.js';
 import type { PipelineTemplate } from './base.js';
 
@@ -11,6 +12,7 @@ import { TemplateError } from './base.js';
 
 const TEMPLATES: Record<string, PipelineTemplate> = {
   [asteroidTemplate.name]: asteroidTemplate,
+  [chemLabelsTemplate.name]: chemLabelsTemplate,
   [usefulTemplate.name]: usefulTemplate,
 };
 

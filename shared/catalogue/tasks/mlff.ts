@@ -1,6 +1,7 @@
 /**
  * The ASTEROID MLFF stages (`mlff-train`, `mlff-bias`; worker/tasks/mlff/stages.ts has the
- * training code and the meaning of each option). The options of both stages are one zod schema
+ * training code and the meaning of each option) on the toy (`system: morse-toy`) or a molecule
+ * with a PySCF data set (`system: ethanol`). The options of both stages are one zod schema
  * each, built from `systemShape` (the simulated system) plus the stage's own fields: a new system
  * option goes into `systemShape`, a new stage option into its stage's schema.
  *
@@ -31,10 +32,17 @@ export const mlffWeightsEnvelope = z.preprocess(parseJsonString, z.unknown()).su
 });
 
 export const systemShape = {
+  /** `morse-toy` (built-in, regenerated) or a molecule with a PySCF data set (`ethanol`). */
+  system: z.enum(['morse-toy', 'ethanol']).default('morse-toy'),
+  /** Molecules: the data set file (default the shipped one, datasets/<system>.json.gz). */
+  dataset: z.string().min(1).optional(),
   atoms: z.number().int().min(2).max(32).default(6),
   temperature: z.number().positive().default(500),
   seed: z.number().int().min(0).optional(),
   dataSeed: z.number().int().min(0).optional(),
+  /** Accurate held-out frames; default 200 / 50 (toy), 40 / 10 (molecules). */
+  testFrames: z.number().int().positive().optional(),
+  valFrames: z.number().int().positive().optional(),
 };
 
 export const mlffTrainOptionsSchema = z.object({
@@ -56,8 +64,6 @@ export const mlffTrainOptionsSchema = z.object({
   schedule: z.enum(['cosine', 'constant']).default('cosine'),
   /** Global gradient-norm clip (the paper's 10); 0 disables. */
   clip: z.number().min(0).default(10),
-  testFrames: z.number().int().positive().default(200),
-  valFrames: z.number().int().positive().default(50),
   /** Minimum seconds between checkpoints (besides the one after the last epoch). */
   checkpointSeconds: z.number().min(0).default(10),
   /** When given, must equal the hash of the regenerated training frames (see mlff-bias's output). */
@@ -67,6 +73,8 @@ export const mlffTrainOptionsSchema = z.object({
       basis: z.number().int().positive().optional(),
       hidden: z.array(z.number().int().positive()).min(1).optional(),
       cutoff: z.number().positive().optional(),
+      muMin: z.number().positive().optional(),
+      muMax: z.number().positive().optional(),
     })
     .optional(),
 });
@@ -75,8 +83,10 @@ export const mlffBiasOptionsSchema = z.object({
   ...systemShape,
   teacherWeights: mlffWeightsEnvelope,
   frames: z.number().int().positive().default(500),
-  gamma: z.number().positive().default(1),
-  normalizer: z.number().positive().default(1),
+  /** γ of exp(−e/γ); 'median': the median of the bias estimates e. */
+  gamma: z.union([z.number().positive(), z.literal('median')]).default(1),
+  /** 'mean': divide by the mean weight (weights average 1). */
+  normalizer: z.union([z.number().positive(), z.literal('mean')]).default(1),
 });
 
 /** Default epochs per kind of run, sized for a few minutes on 2 CPU cores (wasm). */
@@ -113,7 +123,7 @@ export function mlffOptionProblems<S extends z.ZodType>(
 export const mlffTrainDescriptor: TaskDescriptor = {
   name: 'mlff-train',
   description:
-    'ASTEROID stage: train the toy MLFF on accurate or cheap frames (teacher, pretrain, fine-tune, baseline)',
+    'ASTEROID stage: train the MLFF (toy or molecule) on accurate or cheap frames (teacher, pretrain, fine-tune, baseline)',
   outputs: ['checkpoint'],
   validate: (config) =>
     mlffOptionProblems(mlffTrainOptionsSchema, config, (o, pending) => {

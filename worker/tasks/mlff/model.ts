@@ -1,13 +1,21 @@
 /**
- * A small machine-learned force field in tfjs.
+ * A small machine-learned force field in tfjs, element-aware.
  *
- * Energy is a sum of atomic contributions: for atom a, the features are a Gaussian radial basis of
- * its distances to every other atom, times a cosine cutoff, summed over the neighbours
- * (`G_k(a) = Σ_{b≠a} exp(−η(r_ab − μ_k)²)·fc(r_ab)`) — invariant to translations, rotations and
- * permutations of the atoms — fed through an MLP shared by all atoms. Forces are conservative,
- * `F = −∂E/∂R`, by autodiff (`tf.grad`), so training on forces differentiates through a gradient
- * (second order; third for score matching). tfjs gets higher-order gradients of tanh and exp
- * wrong, so the model uses the order-safe versions in ops.ts.
+ * Energy is a sum of atomic contributions. The features of atom a are Gaussian radial bases of
+ * its distances to the other atoms, times a cosine cutoff, summed per neighbour element e:
+ * `G_{e,k}(a) = Σ_{b≠a, Z_b = e} exp(−η(r_ab − μ_k)²)·fc(r_ab)` — the radial Behler–Parrinello
+ * functions (G²) with one channel per element pair. They are invariant to translations,
+ * rotations and the permutation of same-element atoms. Each centre element has its own MLP
+ * (Behler–Parrinello's per-element networks), so an O–H distance and a C–H distance are never
+ * confused. Radial only, no angular (G⁴) terms: for a small molecule the element-resolved
+ * distance histogram already pins the geometry down (up to mirror images), angular terms would
+ * cost O(atoms³) per frame, and forces by autodiff need second (score matching: third) order
+ * gradients through every feature. The toy (one element, no `species`) is the same model with
+ * one channel and one MLP.
+ *
+ * Forces are conservative, `F = −∂E/∂R`, by autodiff (`tf.grad`), so training on forces
+ * differentiates through a gradient (second order; third for score matching). tfjs gets
+ * higher-order gradients of tanh and exp wrong, so the model uses the order-safe versions in ops.ts.
  *
  * Weights travel between pipeline stages as `MlffWeights`: plain JSON (config, shapes, values).
  */
@@ -28,6 +36,14 @@ export interface MlffConfig {
   cutoff: number;
   /** Hidden layer widths of the atomic MLP. */
   hidden: number[];
+  /** Atomic number of each atom (length `atoms`); absent: one element. */
+  species?: number[];
+  /**
+   * Multiplies each atomic MLP's output (before its output bias; default 1). Molecules' forces
+   * are tens of kcal/(mol·Å): with a scale of that order the initial forces have the right size
+   * and Adam need not spend its steps growing the last layer.
+   */
+  energyScale?: number;
 }
 
 export const DEFAULT_MLFF_CONFIG: MlffConfig = {
@@ -54,16 +70,33 @@ export interface MlffModel {
   dispose(): void;
 }
 
-/** Names and shapes of the model's parameters. */
+/** The distinct atomic numbers, ascending ([0] for a one-element model without `species`). */
+export function elementsOf(config: MlffConfig): number[] {
+  return config.species ? [...new Set(config.species)].sort((a, b) => a - b) : [0];
+}
+
+/**
+ * Names and shapes of the model's parameters: one MLP per element (names prefixed `Z<n>.`
+ * when there is more than one element), each taking `basis × elements` features.
+ */
 export function paramShapes(config: MlffConfig): { name: string; shape: number[] }[] {
   const out: { name: string; shape: number[] }[] = [];
-  let fanIn = config.basis;
-  config.hidden.forEach((h, i) => {
-    out.push({ name: `w${i}`, shape: [fanIn, h] }, { name: `b${i}`, shape: [h] });
-    fanIn = h;
-  });
-  out.push({ name: 'wOut', shape: [fanIn, 1] }, { name: 'bOut', shape: [1] });
+  const elements = elementsOf(config);
+  for (const z of elements) {
+    const prefix = elements.length > 1 ? `Z${z}.` : '';
+    let fanIn = config.basis * elements.length;
+    config.hidden.forEach((h, i) => {
+      out.push({ name: `${prefix}w${i}`, shape: [fanIn, h] }, { name: `${prefix}b${i}`, shape: [h] });
+      fanIn = h;
+    });
+    out.push({ name: `${prefix}wOut`, shape: [fanIn, 1] }, { name: `${prefix}bOut`, shape: [1] });
+  }
   return out;
+}
+
+/** Indices (in `paramShapes` order) of the per-element output biases. */
+export function outputBiasIndices(config: MlffConfig): number[] {
+  return paramShapes(config).flatMap((p, i) => (p.name.endsWith('bOut') ? [i] : []));
 }
 
 /**
@@ -80,9 +113,9 @@ export function initWeights(config: MlffConfig, seed: number, energyShift = 0): 
       const limit = Math.sqrt(6 / (shape[0]! + shape[1]!));
       return Array.from({ length: size }, () => (2 * rng.uniform() - 1) * limit);
     }
-    return Array.from({ length: size }, () => (name === 'bOut' ? energyShift : 0));
+    return Array.from({ length: size }, () => (name.endsWith('bOut') ? energyShift : 0));
   });
-  return { format: 'trellis-mlff/v1', config: { ...config, hidden: [...config.hidden] }, shapes, values };
+  return { format: 'trellis-mlff/v1', config: copyConfig(config), shapes, values };
 }
 
 /** Checks that `w` is a well-formed weight object (e.g. one that came through JSON). */
@@ -98,6 +131,15 @@ export function validateWeights(w: unknown): MlffWeights {
   const posInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
   if (!posInt(c.atoms) || c.atoms < 2 || !posInt(c.basis) || c.hidden.length === 0 || !c.hidden.every(posInt)) {
     bad('config needs integer atoms >= 2, basis >= 1 and a non-empty list of hidden widths');
+  }
+  if (
+    c.species !== undefined &&
+    (!Array.isArray(c.species) || c.species.length !== c.atoms || !c.species.every((z) => posInt(z) && z <= 118))
+  ) {
+    bad('config.species must list one atomic number (1-118) per atom');
+  }
+  if (c.energyScale !== undefined && !(typeof c.energyScale === 'number' && c.energyScale > 0)) {
+    bad('config.energyScale must be a positive number');
   }
   if (
     ![c.muMin, c.muMax, c.cutoff].every((v) => typeof v === 'number' && Number.isFinite(v)) ||
@@ -118,6 +160,10 @@ export function validateWeights(w: unknown): MlffWeights {
   return { format: 'trellis-mlff/v1', config: c, shapes: expected, values: o.values! };
 }
 
+function copyConfig(c: MlffConfig): MlffConfig {
+  return { ...c, hidden: [...c.hidden], ...(c.species ? { species: [...c.species] } : {}) };
+}
+
 export function createModel(tf: TF, weights: MlffWeights): MlffModel {
   const w = validateWeights(weights);
   // tidy disposes the initial values; variables survive it.
@@ -136,7 +182,7 @@ export function getWeights(model: MlffModel): MlffWeights {
   const shapes = paramShapes(model.config);
   return {
     format: 'trellis-mlff/v1',
-    config: { ...model.config, hidden: [...model.config.hidden] },
+    config: copyConfig(model.config),
     shapes,
     values: model.vars.map((v) => Array.from(v.dataSync())),
   };
@@ -171,7 +217,18 @@ export function features(tf: TF, config: MlffConfig, R: tfNs.Tensor): tfNs.Tenso
     const eta = 1 / (2 * spacing * spacing);
     const mu = tf.tensor1d(mus);
     const g = safeExp(tf, tf.mul(-eta, tf.square(tf.sub(tf.expandDims(r, -1), mu)))); // [B, n, n, k]
-    return tf.sum(tf.mul(g, tf.expandDims(mask, -1)), 2); // [B, n, k]
+    const gm = tf.mul(g, tf.expandDims(mask, -1));
+    const elements = elementsOf(config);
+    if (elements.length === 1) return tf.sum(gm, 2); // [B, n, k]
+    // One channel per neighbour element: sum over the neighbours b of that element only.
+    const channels = elements.map((z) => {
+      const sel = tf.tensor(
+        config.species!.map((s) => (s === z ? 1 : 0)),
+        [1, 1, n, 1],
+      );
+      return tf.sum(tf.mul(gm, sel), 2); // [B, n, k]
+    });
+    return tf.concat(channels, -1); // [B, n, k·elements]
   });
 }
 
@@ -179,17 +236,32 @@ export function features(tf: TF, config: MlffConfig, R: tfNs.Tensor): tfNs.Tenso
 export function energy(tf: TF, model: MlffModel, R: tfNs.Tensor): tfNs.Tensor1D {
   return tf.tidy(() => {
     const { atoms, basis, hidden } = model.config;
+    const elements = elementsOf(model.config);
     const batch = R.shape[0]!;
-    let h: tfNs.Tensor = tf.reshape(features(tf, model.config, R), [batch * atoms, basis]);
-    for (let i = 0; i < hidden.length; i++) {
-      h = safeTanh(
-        tf,
-        tf.add(tf.matMul(h as tfNs.Tensor2D, model.vars[2 * i]! as tfNs.Tensor2D), model.vars[2 * i + 1]!),
+    const x = tf.reshape(features(tf, model.config, R), [batch * atoms, basis * elements.length]);
+    const perElement = 2 * (hidden.length + 1);
+    // Every element's MLP runs on every atom; a mask keeps each atom's own element (cheap at
+    // these sizes, and only mul/matMul, whose gradients are right at every order).
+    const parts = elements.map((z, e) => {
+      const v = model.vars.slice(e * perElement, (e + 1) * perElement);
+      let h: tfNs.Tensor = x;
+      for (let i = 0; i < hidden.length; i++) {
+        h = safeTanh(tf, tf.add(tf.matMul(h as tfNs.Tensor2D, v[2 * i]! as tfNs.Tensor2D), v[2 * i + 1]!));
+      }
+      const L = hidden.length;
+      const last = tf.matMul(h as tfNs.Tensor2D, v[2 * L]! as tfNs.Tensor2D);
+      const scaled = model.config.energyScale ? tf.mul(last, model.config.energyScale) : last;
+      const out = tf.reshape(tf.add(scaled, v[2 * L + 1]!), [batch, atoms]);
+      if (elements.length === 1) return out;
+      return tf.mul(
+        out,
+        tf.tensor(
+          model.config.species!.map((s) => (s === z ? 1 : 0)),
+          [1, atoms],
+        ),
       );
-    }
-    const L = hidden.length;
-    const out = tf.add(tf.matMul(h as tfNs.Tensor2D, model.vars[2 * L]! as tfNs.Tensor2D), model.vars[2 * L + 1]!);
-    return tf.sum(tf.reshape(out, [batch, atoms]), 1) as tfNs.Tensor1D;
+    });
+    return tf.sum(parts.length === 1 ? parts[0]! : tf.addN(parts), 1) as tfNs.Tensor1D;
   });
 }
 

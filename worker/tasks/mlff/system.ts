@@ -216,8 +216,10 @@ export interface Frames {
   biasMagnitude?: number[];
   /** Cheap frames only: the injected energy bias E_cheap − E_accurate per frame. */
   biasEnergy?: number[];
-  /** MC acceptance rate after burn-in (diagnostic). */
+  /** MC acceptance rate after burn-in (diagnostic; NaN for frames read from a data set). */
   acceptance: number;
+  /** Atomic numbers per atom (molecular data sets); absent for the one-element toy. */
+  species?: number[];
 }
 
 /** Near-spherical starting geometry with nearest-neighbour distances ≈ r_e (Fibonacci sphere). */

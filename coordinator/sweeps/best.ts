@@ -3,7 +3,7 @@
  *
  * Rule (`computeBest`, the reference): succeeded trials with a finite objective first; only when
  * there are none, pruned ones (they ran at lower fidelity). Without replicates the best value
- * wins; with `replicates: k`, configurations (trial number ÷ k) are ranked by the mean over
+ * wins; with `replicates: k`, configurations (`configOfTrial`) are ranked by the mean over
  * their seeds and reported with a Student-t 95% CI. Ties go to the lower configuration number.
  *
  * `BestTracker` keeps the same answer incrementally, so a sweep of N trials does O(N) work for
@@ -12,7 +12,7 @@
  */
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import type { BestTrial, TrialDoc } from '../../shared/types.js';
-import { summarise } from '../search/replicates.js';
+import { configOfTrial, summarise } from '../search/replicates.js';
 
 type Objective = Pick<SweepSpec['trial']['objective'], 'metric' | 'mode'>;
 
@@ -27,7 +27,7 @@ export function computeBest(trials: readonly TrialDoc[], spec: SweepSpec): BestT
   if (candidates.length === 0) return undefined;
   const groups = new Map<number, TrialDoc[]>();
   for (const t of candidates) {
-    const config = Math.floor(t.number / k);
+    const config = configOfTrial(t.number, k);
     const group = groups.get(config);
     if (group) group.push(t);
     else groups.set(config, [t]);
@@ -128,7 +128,7 @@ export class BestTracker {
     const value = trial.metrics[this.metric];
     if (value === undefined || !Number.isFinite(value)) return;
     const pool = trial.status === 'succeeded' ? this.succeeded : this.pruned;
-    pool.add(Math.floor(trial.number / this.replicates), trial, value);
+    pool.add(configOfTrial(trial.number, this.replicates), trial, value);
   }
 
   best(): BestTrial | undefined {

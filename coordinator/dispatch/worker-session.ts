@@ -1,0 +1,300 @@
+/**
+ * The worker protocol, one handler per connected worker stream: hello (capacity, and the
+ * attempts a reconnecting worker still runs), heartbeats (lease renewal), progress, results,
+ * failures, checkpoints, stop confirmations, draining (stored) and disconnect.
+ *
+ * Messages about an attempt are routed by key: the lease table names the attempt's experiment
+ * (`leases.get(attemptId).experimentId`), and `route` gives that experiment's `AttemptRouter`
+ * (its sweep runner). A message about an attempt this worker does not hold a lease on is
+ * dropped, and the worker is told to stop that attempt.
+ *
+ * Until the coordinator has resumed its experiments after a restart (`ResumeGate`), a worker's
+ * messages wait in order: its hello must find the attempts it still runs already leased again.
+ */
+import type { Logger } from 'pino';
+import type { WorkerMessage__Output } from '../../shared/generated/trellis/v1/WorkerMessage.js';
+import type { WorkerDoc } from '../../shared/types.js';
+import type { Store } from '../store/base.js';
+import type { EventLog } from '../event-log.js';
+import type { Dispatcher, WorkerSession } from './dispatcher.js';
+import type { LeaseTable } from './leases.js';
+import type { WorkerCapacity } from './slots.js';
+
+/** How often a heartbeat may move workers.lastSeenAt in the store (per worker). */
+export const LAST_SEEN_EVERY_MS = 5_000;
+
+/** What the owner of an attempt (a sweep runner) handles; the narrow view this module needs. */
+export interface AttemptRouter {
+  onProgress(attemptId: string, step: number, metrics: Record<string, number>): void;
+  onCheckpoint(attemptId: string, artifactId: string, step: number): void;
+  onResult(attemptId: string, metrics: Record<string, number>, info: Record<string, unknown>): void;
+  onFailure(attemptId: string, error: string, retryable: boolean): void;
+  onStopped(attemptId: string, reason: string): void;
+  /** What the attempt holds on its worker, to rebuild the hold when the worker reconnects. */
+  resourcesOfAttempt(attemptId: string): { cpus: number; memoryBytes: number; gpuIds: string[] };
+}
+
+/** What the transport (gRPC stream, in-process fake) calls for each worker stream. */
+export interface WorkerConnection {
+  onMessage(message: WorkerMessage__Output): void;
+  onClose(): void;
+}
+
+/** Closed until the coordinator has resumed its experiments; then lets waiting callbacks run. */
+export class ResumeGate {
+  private waiters: (() => void)[] | undefined = [];
+
+  get isOpen(): boolean {
+    return this.waiters === undefined;
+  }
+
+  /** Runs `fn` once the gate is open (now, when it already is). */
+  whenOpen(fn: () => void): void {
+    if (this.waiters) this.waiters.push(fn);
+    else fn();
+  }
+
+  open(): void {
+    const waiters = this.waiters ?? [];
+    this.waiters = undefined;
+    for (const fn of waiters) fn();
+  }
+}
+
+export interface WorkerSessionContext {
+  dispatcher: Dispatcher;
+  leases: LeaseTable;
+  /** The router of an experiment's attempts (undefined when no runner of it is active). */
+  route: (experimentId: string) => AttemptRouter | undefined;
+  gate: ResumeGate;
+  /** Worker records (waits out store outages) and `worker.state` events. */
+  store: Store;
+  events: EventLog;
+  heartbeatMs: number;
+  log: Logger;
+}
+
+type Hello = NonNullable<WorkerMessage__Output['hello']>;
+
+/** The capacity a worker announces in its hello. */
+export function capacityOf(hello: Hello): WorkerDoc['slots'] {
+  return {
+    cpus: hello.slots?.cpus ?? 1,
+    gpus: (hello.slots?.gpus ?? []).map((g) => g.id),
+    memoryBytes: Number(hello.slots?.memory_bytes ?? 0),
+  };
+}
+
+export class WorkerSessionHandler implements WorkerConnection {
+  private workerId: string | undefined;
+  private log: Logger;
+  /** Messages waiting for the resume gate, in arrival order. */
+  private backlog: WorkerMessage__Output[] | undefined;
+  /** When a heartbeat last moved this worker's lastSeenAt (see LAST_SEEN_EVERY_MS). */
+  private lastSeenWritten = 0;
+
+  constructor(
+    private readonly session: WorkerSession,
+    private readonly ctx: WorkerSessionContext,
+    log: Logger = ctx.log,
+  ) {
+    this.log = log;
+  }
+
+  onMessage(message: WorkerMessage__Output): void {
+    if (this.ctx.gate.isOpen && !this.backlog) return this.handle(message);
+    if (!this.backlog) {
+      this.backlog = [];
+      this.ctx.gate.whenOpen(() => {
+        const queued = this.backlog ?? [];
+        this.backlog = undefined;
+        for (const m of queued) this.handle(m);
+      });
+    }
+    this.backlog.push(message);
+  }
+
+  onClose(): void {
+    this.backlog = undefined; // messages of a session that already ended are not handled
+    if (!this.workerId) return;
+    this.ctx.dispatcher.removeWorker(this.workerId, this.session);
+    void this.record(this.workerId, 'disconnected');
+    this.log.info('worker disconnected');
+  }
+
+  private handle(message: WorkerMessage__Output): void {
+    switch (message.body) {
+      case 'hello':
+        return this.hello(message.hello!);
+      case 'heartbeat':
+        return this.heartbeat(message.heartbeat?.running_attempt_ids ?? []);
+      case 'progress': {
+        const p = message.progress!;
+        return this.holder(p.attempt_id, 'progress')?.onProgress(p.attempt_id, p.step, p.metrics ?? {});
+      }
+      case 'checkpoint': {
+        const c = message.checkpoint!;
+        return this.holder(c.attempt_id, 'checkpoint')?.onCheckpoint(c.attempt_id, c.artifact_id, c.step);
+      }
+      case 'result': {
+        const r = message.result!;
+        return this.holder(r.attempt_id, 'result')?.onResult(r.attempt_id, r.metrics ?? {}, parseJson(r.info_json));
+      }
+      case 'failure': {
+        const f = message.failure!;
+        return this.holder(f.attempt_id, 'failure')?.onFailure(f.attempt_id, f.error, f.retryable);
+      }
+      case 'stopped': {
+        const s = message.stopped!;
+        return this.holder(s.attempt_id, 'stopped')?.onStopped(s.attempt_id, s.reason);
+      }
+      case 'draining':
+        if (!this.workerId) return;
+        this.ctx.dispatcher.setDraining(this.workerId);
+        void this.record(this.workerId, 'draining');
+        this.log.info('worker draining');
+        return;
+      default:
+        return;
+    }
+  }
+
+  private hello(hello: Hello): void {
+    if (!hello.worker_id) {
+      this.session.end();
+      return;
+    }
+    const workerId = (this.workerId = hello.worker_id);
+    const { dispatcher, leases } = this.ctx;
+    this.log = this.log.child({ workerId });
+    const slots = capacityOf(hello);
+    const capacity: Omit<WorkerCapacity, 'usedCpus' | 'usedGpus' | 'usedMemoryBytes' | 'running'> = {
+      id: workerId,
+      ...slots,
+      labels: hello.labels ?? {},
+      runtimes: hello.runtimes ?? [],
+      accepting: false,
+    };
+    dispatcher.addWorker(capacity, this.session, hello.version ?? '');
+    // A reconnect: keep the attempts whose lease is still valid, stop the others.
+    for (const attemptId of hello.running_attempt_ids ?? []) {
+      const router = this.routerOf(attemptId);
+      if (router && leases.adopt(attemptId, workerId, Date.now())) {
+        dispatcher.hold(workerId, attemptId, router.resourcesOfAttempt(attemptId));
+        this.log.info({ attemptId }, 'worker reconnected with a running attempt; lease kept');
+      } else {
+        this.stop(attemptId, 'lease expired or unknown attempt');
+      }
+    }
+    this.session.send({
+      welcome: { lease_ms: String(leases.leaseMs), heartbeat_ms: String(this.ctx.heartbeatMs) },
+    });
+    dispatcher.setAccepting(workerId, true);
+    void this.record(workerId, 'connected', hello);
+    this.log.info({ slots: hello.slots, runtimes: hello.runtimes }, 'worker connected');
+  }
+
+  private heartbeat(runningAttemptIds: string[]): void {
+    const workerId = this.workerId;
+    if (!workerId) return;
+    this.ctx.dispatcher.touch(workerId);
+    this.recordSeen(workerId);
+    for (const attemptId of this.ctx.leases.renew(workerId, runningAttemptIds, Date.now())) {
+      // Leased to this worker but past its expiry: the lease timer ends it as lost.
+      const lease = this.ctx.leases.get(attemptId);
+      if (lease?.workerId === workerId && this.ctx.route(lease.experimentId)) continue;
+      this.stop(attemptId, 'lease expired or unknown attempt');
+    }
+  }
+
+  /** The attempt's owner, found through its lease. */
+  private routerOf(attemptId: string): AttemptRouter | undefined {
+    const lease = this.ctx.leases.get(attemptId);
+    return lease ? this.ctx.route(lease.experimentId) : undefined;
+  }
+
+  /** The attempt's router, if this worker holds the attempt's lease; otherwise tell it to stop. */
+  private holder(attemptId: string, what: string): AttemptRouter | undefined {
+    const router = this.routerOf(attemptId);
+    const workerId = this.workerId;
+    if (router && workerId && this.ctx.leases.holds(attemptId, workerId, Date.now())) return router;
+    // A stop confirmation or last checkpoint of an attempt we already ended (pruned, cancelled,
+    // exploited) is expected; anything else from an attempt not held is worth a warning.
+    const expected =
+      what === 'stopped' || what === 'checkpoint' || (!router && (what === 'result' || what === 'failure'));
+    this.log[expected ? 'debug' : 'warn'](
+      { attemptId, workerId },
+      `rejected ${what} from an attempt this worker does not hold (lost or unknown)`,
+    );
+    if (what !== 'result' && what !== 'failure' && what !== 'stopped')
+      this.stop(attemptId, 'not leased to this worker');
+    return undefined;
+  }
+
+  private stop(attemptId: string, reason: string): void {
+    this.session.send({ stop: { attempt_id: attemptId, reason } });
+  }
+
+  /**
+   * Heartbeats move workers.lastSeenAt, at most once per LAST_SEEN_EVERY_MS per worker: the
+   * store sees a write per worker every few seconds, not one per heartbeat.
+   */
+  private recordSeen(workerId: string, now = Date.now()): void {
+    if (now - this.lastSeenWritten < LAST_SEEN_EVERY_MS) return;
+    this.lastSeenWritten = now;
+    const { store } = this.ctx;
+    void store
+      .listWorkers()
+      .then(async (workers) => {
+        const known = workers.find((w) => w.id === workerId);
+        if (known && known.status !== 'disconnected') await store.upsertWorker({ ...known, lastSeenAt: now });
+      })
+      .catch((err: unknown) => this.log.warn({ err, workerId }, 'worker lastSeenAt not recorded'));
+  }
+
+  /** Stores the worker's record and emits its `worker.state` event; a failure is only logged. */
+  private async record(
+    workerId: string,
+    status: 'connected' | 'draining' | 'disconnected',
+    hello?: Hello,
+  ): Promise<void> {
+    const { store, events } = this.ctx;
+    try {
+      if (hello) {
+        await store.upsertWorker({
+          id: workerId,
+          status,
+          slots: capacityOf(hello),
+          labels: hello.labels ?? {},
+          runtimes: hello.runtimes ?? [],
+          lastSeenAt: Date.now(),
+          draining: false,
+        });
+      } else {
+        const known = (await store.listWorkers()).find((w) => w.id === workerId);
+        if (known) {
+          await store.upsertWorker({
+            ...known,
+            status,
+            // A drained worker stays marked draining once gone, until its next hello.
+            draining: status === 'draining' || (status === 'disconnected' && known.draining === true),
+            lastSeenAt: Date.now(),
+          });
+        }
+      }
+      events.emit({ type: 'worker.state', workerId, payload: { status } });
+    } catch (err) {
+      this.log.warn({ err, workerId }, 'worker state not recorded');
+    }
+  }
+}
+
+function parseJson(text: string): Record<string, unknown> {
+  if (!text) return {};
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * What the runner builds from a sweep's spec once: its search algorithm, its scheduler and the
+ * slot request of its attempts; and, per attempt, its document and the assignment sent to the
+ * worker.
+ */
+import type { SweepSpec } from '../../shared/spec/schema.js';
+import { resolveTrialConfig } from '../../shared/spec/resolve.js';
+import type { AttemptDoc, TrialDoc } from '../../shared/types.js';
+import type { CoordinatorMessage } from '../../shared/generated/trellis/v1/CoordinatorMessage.js';
+import { parseMemory, type Placement, type SlotRequest } from '../dispatch/slots.js';
+import { createSearch } from '../search/registry.js';
+import type { SearchAlgorithm } from '../search/base.js';
+import { createScheduler } from '../schedulers/registry.js';
+import type { Scheduler } from '../schedulers/base.js';
+import { pruneLossParams } from '../experiments/loss-params.js';
+
+export function searchOf(spec: SweepSpec): SearchAlgorithm {
+  const { algorithm, seed, space, replicates: _replicates, ...settings } = spec.search;
+  return createSearch(algorithm, { space, seed, settings });
+}
+
+export function schedulerOf(spec: SweepSpec): Scheduler {
+  const { type, ...settings } = spec.scheduler;
+  const { seed, space } = spec.search;
+  return createScheduler(type, { settings, seed, maxSteps: spec.trial.epochs, space });
+}
+
+export function slotRequestOf(spec: SweepSpec): SlotRequest {
+  const r = spec.resources;
+  return {
+    cpus: r.cpus,
+    gpus: r.gpus,
+    memoryBytes: parseMemory(r.memory),
+    runtime: spec.trial.runtime,
+    labels: r.labels ?? {},
+  };
+}
+
+/** A new running attempt, placed on its worker at `now`. */
+export function attemptOf(id: string, n: number, placement: Placement, now: number, leaseMs: number): AttemptDoc {
+  return {
+    n,
+    id,
+    workerId: placement.workerId,
+    ...(placement.gpuIds.length > 0 ? { gpuIds: placement.gpuIds } : {}),
+    status: 'running',
+    startedAt: now,
+    leaseExpiresAt: now + leaseMs,
+  };
+}
+
+/** The `assign` message of `attempt` (the trial's latest) on its worker. */
+export function assignmentOf(
+  spec: SweepSpec,
+  trial: TrialDoc,
+  attempt: AttemptDoc,
+  request: SlotRequest,
+): CoordinatorMessage {
+  const config = pruneLossParams(resolveTrialConfig(spec.trial, trial.params));
+  return {
+    assign: {
+      attempt_id: attempt.id,
+      experiment_id: trial.experimentId,
+      trial_id: trial.id,
+      trial_number: trial.number,
+      attempt: attempt.n,
+      runtime: spec.trial.runtime,
+      config_json: JSON.stringify(config),
+      params_json: JSON.stringify(trial.params),
+      seed: String(trial.seed),
+      gpu_ids: attempt.gpuIds ?? [],
+      cpus: request.cpus,
+      checkpoint_artifact_id: trial.checkpoint?.artifactId ?? '',
+      checkpoint_step: trial.checkpoint?.step ?? 0,
+    },
+  };
+}

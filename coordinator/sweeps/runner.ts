@@ -1,0 +1,411 @@
+/**
+ * SweepRunner: drives one Sweep experiment from pending to a terminal state. It wires the
+ * parts that live next to it: the outcome table (outcome.ts), the one writer of trials
+ * (trial-writer.ts), the search history (history.ts), best tracking (best.ts), progress
+ * batching (progress.ts) and event reconciliation after a restart (reconcile.ts).
+ *
+ * Each trial is one job in the experiment's p-queue (concurrency = budget.concurrency). A job
+ * creates its trial (asking the search algorithm for params at that moment, so it sees every
+ * result so far), then loops: wait for a slot → claim a lease (compare-and-set in the store) →
+ * send the assignment → wait for the attempt's outcome → requeue or finish.
+ */
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import type { SweepSpec } from '../../shared/spec/schema.js';
+import type { Params } from '../../shared/spec/space.js';
+import type { ExperimentDoc, SweepDoc, TrialDoc } from '../../shared/types.js';
+import { isTerminal } from '../../shared/states.js';
+import type { Store } from '../store/base.js';
+import type { EventLog } from '../event-log.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { LeaseTable } from '../dispatch/leases.js';
+import type { AttemptRouter } from '../dispatch/worker-session.js';
+import type { SlotRequest } from '../dispatch/slots.js';
+import type { SearchAlgorithm } from '../search/base.js';
+import { configOfTrial, seedOfTrial, trialsOfConfig } from '../search/replicates.js';
+import type { Scheduler } from '../schedulers/base.js';
+import { assignmentOf, attemptOf, schedulerOf, searchOf, slotRequestOf } from './assignment.js';
+import { BestTracker } from './best.js';
+import { SearchHistory } from './history.js';
+import type { AttemptOutcome, OutcomeDecision } from './outcome.js';
+import { ProgressHandler } from './progress.js';
+import { reconcileEvents } from './reconcile.js';
+import { TrialWriter } from './trial-writer.js';
+
+export interface RunnerContext {
+  store: Store;
+  events: EventLog;
+  dispatcher: Dispatcher;
+  leases: LeaseTable;
+  log: Logger;
+}
+
+interface Running {
+  trialId: string;
+  number: number;
+  settle: (outcome: AttemptOutcome) => void;
+}
+
+class Cancelled extends Error {
+  override readonly name = 'Cancelled';
+}
+
+export class SweepRunner implements AttemptRouter {
+  readonly spec: SweepSpec;
+  private readonly queue: PQueue;
+  private readonly search: SearchAlgorithm;
+  private readonly scheduler: Scheduler;
+  private readonly writer: TrialWriter;
+  private readonly history: SearchHistory;
+  private readonly bestTracker: BestTracker;
+  private readonly progress: ProgressHandler;
+  private readonly running = new Map<string, Running>();
+  private readonly resumedOutcomes = new Map<number, Promise<AttemptOutcome>>();
+  private readonly abort = new AbortController();
+  private readonly request: SlotRequest;
+  private readonly sign: number;
+  private readonly log: Logger;
+  private nextNumber = 0;
+  private done: Promise<void> | undefined;
+  private markReady: () => void = () => undefined;
+  private readonly readyPromise = new Promise<void>((resolve) => (this.markReady = resolve));
+
+  constructor(
+    private experiment: SweepDoc,
+    private readonly ctx: RunnerContext,
+  ) {
+    const spec = (this.spec = experiment.spec);
+    this.log = ctx.log.child({ experimentId: experiment.id });
+    this.sign = spec.trial.objective.mode === 'max' ? 1 : -1;
+    const replicates = spec.search.replicates;
+    this.search = searchOf(spec);
+    this.scheduler = schedulerOf(spec);
+    this.request = slotRequestOf(spec);
+    this.bestTracker = new BestTracker(spec.trial.objective, replicates);
+    this.writer = new TrialWriter(experiment.id, ctx.store, ctx.events, (trial) => {
+      this.bestTracker.observe(trial);
+      this.history.markStale(trial.number);
+    });
+    const enabled = this.search.usesHistory !== false;
+    this.history = new SearchHistory(spec.trial.objective, replicates, enabled, (n) => this.writer.get(n));
+    this.progress = new ProgressHandler({
+      writer: this.writer,
+      scheduler: this.scheduler,
+      history: this.history,
+      objective: spec.trial.objective,
+      trialOf: (attemptId) => this.running.get(attemptId),
+      stop: (attemptId, reason, outcome) => this.stopAndSettle(attemptId, reason, outcome),
+      log: this.log,
+    });
+    this.queue = new PQueue({ concurrency: spec.budget.concurrency });
+  }
+
+  get id(): string {
+    return this.experiment.id;
+  }
+
+  /** Starts (or resumes after a restart) and resolves when the experiment is terminal. */
+  run(): Promise<void> {
+    this.done ??= this.drive()
+      .catch((err: unknown) => {
+        this.log.error({ err }, 'experiment runner failed');
+      })
+      .finally(() => this.markReady());
+    return this.done;
+  }
+
+  /** Resolves once the attempts running before a restart hold leases again. */
+  get ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  private async drive(): Promise<void> {
+    const existing = await this.ctx.store.listTrials(this.id);
+    for (const trial of existing) {
+      this.writer.load(trial);
+      this.scheduler.onTrialAdd({ number: trial.number, params: trial.params });
+    }
+    this.nextNumber = Math.max(this.experiment.trialsCreated, ...existing.map((t) => t.number + 1), 0);
+    // Attempts that were running when the coordinator stopped get a fresh lease now, before any
+    // worker's hello is handled, so a worker that reconnects keeps its attempt.
+    const resumed = this.experiment.status === 'running';
+    if (resumed) {
+      for (const trial of existing)
+        if (trial.status === 'running') this.resumedOutcomes.set(trial.number, this.awaitResumed(trial));
+    }
+    this.markReady();
+
+    if (this.experiment.status === 'pending') {
+      const updated = await this.ctx.store.updateExperiment(
+        this.id,
+        { status: 'pending' },
+        { status: 'running', updatedAt: Date.now() },
+      );
+      if (!updated) return;
+      this.keep(updated);
+      this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status: 'running' } });
+    }
+    if (this.experiment.status !== 'running') return;
+    if (resumed) await reconcileEvents(this.id, existing, { ...this.ctx, writer: this.writer, log: this.log });
+
+    const jobs: Promise<void>[] = [];
+    for (const trial of existing) {
+      if (!isTerminal('trial', trial.status)) jobs.push(this.queue.add(() => this.runTrial(trial.number)));
+    }
+    for (let i = existing.length; i < this.spec.budget.trials; i++) {
+      jobs.push(this.queue.add(() => this.runTrial(undefined)));
+    }
+    await Promise.all(jobs);
+    await this.finish();
+  }
+
+  /** The job of one trial: create it (unless resuming), then run attempts until it is terminal. */
+  private async runTrial(number: number | undefined): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    const first = number === undefined ? await this.createTrial() : this.writer.get(number);
+    if (!first) return;
+    let trial: TrialDoc = first;
+    try {
+      while (!isTerminal('trial', trial.status)) {
+        if (this.abort.signal.aborted) return;
+        const outcome: AttemptOutcome =
+          trial.status === 'running' ? await this.resumedOutcome(trial) : await this.dispatchAttempt(trial);
+        const { id, number } = trial;
+        trial = await this.writer.withTrial(id, () => this.settle(number, outcome));
+      }
+    } catch (err) {
+      if (err instanceof Cancelled) return;
+      throw err;
+    }
+  }
+
+  private async createTrial(): Promise<TrialDoc | undefined> {
+    if (this.nextNumber >= this.spec.budget.trials) return undefined;
+    const number = this.nextNumber++;
+    const { replicates: k, seed: searchSeed } = this.spec.search;
+    const config = configOfTrial(number, k);
+    const firstOfConfig = trialsOfConfig(config, k)[0]!;
+    let params: Params | undefined;
+    if (number !== firstOfConfig) params = this.writer.get(firstOfConfig)?.params;
+    params ??= this.search.suggest(config, this.history.observations());
+    if (!params) {
+      this.nextNumber = number; // exhausted (grid): the number stays free, nothing is skipped
+      return undefined;
+    }
+    const now = Date.now();
+    const stored = await this.writer.create({
+      id: `${this.id}-t${number}`,
+      experimentId: this.id,
+      number,
+      status: 'pending',
+      params,
+      seed: seedOfTrial(number, { searchSeed, replicates: k, params, fixedSeed: this.spec.trial.seed }),
+      attempts: [],
+      metrics: {},
+      ...(k > 1 ? { config } : {}),
+      createdAt: now,
+      updatedAt: now,
+    });
+    await this.ctx.store.updateExperiment(this.id, {}, { trialsCreated: this.nextNumber, updatedAt: now });
+    this.scheduler.onTrialAdd({ number, params: stored.params });
+    this.writer.emitState(stored);
+    return stored;
+  }
+
+  private async dispatchAttempt(pending: TrialDoc): Promise<AttemptOutcome> {
+    const n = pending.attempts.length + 1;
+    const attemptId = `${pending.id}-a${n}`;
+    const placement = await this.ctx.dispatcher
+      .waitForSlot(attemptId, this.request, this.abort.signal, (reason) => this.setPendingReason(pending, reason))
+      .catch(() => {
+        throw new Cancelled();
+      });
+    const now = Date.now();
+    const attempt = attemptOf(attemptId, n, placement, now, this.ctx.leases.leaseMs);
+    const claimed = await this.writer.claim(pending.number, attempt, now);
+    if (!claimed) {
+      // Someone else (another coordinator) holds the trial: give the slot back and stop here.
+      this.ctx.dispatcher.release(attemptId);
+      this.log.warn({ trialId: pending.id }, 'lease claim lost; trial is not ours');
+      throw new Cancelled();
+    }
+    const outcome = this.lease(claimed, attemptId, placement.workerId, now);
+    this.writer.emitState(claimed);
+    const sent = this.ctx.dispatcher.send(placement.workerId, assignmentOf(this.spec, claimed, attempt, this.request));
+    if (!sent) this.lose(attemptId, 'worker went away before the assignment was sent');
+    if (this.abort.signal.aborted) this.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
+    return outcome;
+  }
+
+  /** The dispatcher's `onReason`: why no connected worker could ever run the trial (undefined: it could now). */
+  private setPendingReason(pending: TrialDoc, reason: string | undefined): void {
+    this.writer
+      .setPendingReason(pending.number, reason ?? '')
+      .then((stored) => {
+        if (stored && reason) this.log.warn({ trialId: pending.id, reason }, 'trial cannot be placed');
+      })
+      .catch((err: unknown) => this.log.warn({ err, trialId: pending.id }, 'pending reason not recorded'));
+  }
+
+  private resumedOutcome(trial: TrialDoc): Promise<AttemptOutcome> {
+    const outcome = this.resumedOutcomes.get(trial.number) ?? this.awaitResumed(trial);
+    this.resumedOutcomes.delete(trial.number);
+    return outcome;
+  }
+
+  /** A trial found running after a restart: its worker may come back within the lease. */
+  private awaitResumed(trial: TrialDoc): Promise<AttemptOutcome> {
+    const attempt = trial.attempts[trial.attempts.length - 1];
+    if (!attempt || attempt.status !== 'running') {
+      return Promise.resolve({ kind: 'lost', reason: 'no running attempt recorded' });
+    }
+    return this.lease(trial, attempt.id, attempt.workerId, Date.now());
+  }
+
+  /** Leases the attempt to its worker; resolves with the attempt's outcome. */
+  private lease(trial: TrialDoc, attemptId: string, workerId: string, now: number): Promise<AttemptOutcome> {
+    const { id: trialId, number } = trial;
+    const outcome = new Promise<AttemptOutcome>((settle) => this.running.set(attemptId, { trialId, number, settle }));
+    this.ctx.leases.grant({ attemptId, trialId, experimentId: this.id, workerId }, now);
+    return outcome;
+  }
+
+  /** Applies an attempt's outcome (inside the trial's chain); returns the trial as stored afterwards. */
+  private async settle(number: number, outcome: AttemptOutcome): Promise<TrialDoc> {
+    const { trial, decision } = await this.writer.settle(number, outcome, this.spec.budget);
+    if (!decision) return trial; // pruned/cancelled already applied
+    const attempt = trial.attempts.at(-1)!;
+    await this.apply(trial, attempt.id, decision);
+    this.log.info(
+      { trialId: trial.id, attempt: attempt.n, outcome: outcome.kind, status: trial.status },
+      'attempt ended',
+    );
+    return trial;
+  }
+
+  /** The effects of a stored outcome, in the order the outcome table lists them. */
+  private async apply(trial: TrialDoc, attemptId: string, decision: OutcomeDecision): Promise<void> {
+    for (const effect of decision.effects) {
+      switch (effect.kind) {
+        case 'release':
+          this.ctx.leases.release(attemptId);
+          this.ctx.dispatcher.release(attemptId);
+          this.running.delete(attemptId);
+          break;
+        case 'complete': {
+          const value = trial.metrics[this.spec.trial.objective.metric];
+          const sample = { number: trial.number, params: trial.params };
+          this.scheduler.onTrialComplete(sample, value === undefined ? undefined : value * this.sign);
+          break;
+        }
+        case 'best':
+          await this.updateBest();
+          break;
+        case 'emit':
+          this.writer.emitState(trial, effect.error);
+          break;
+      }
+    }
+  }
+
+  // ---- messages from workers (routed by the worker session through the lease table) ----
+
+  onProgress(attemptId: string, step: number, metrics: Record<string, number>): void {
+    this.progress.report(attemptId, step, metrics);
+  }
+
+  onCheckpoint(attemptId: string, artifactId: string, step: number): void {
+    const running = this.running.get(attemptId);
+    if (!running) return;
+    void this.writer
+      .withTrial(running.trialId, () => this.writer.recordCheckpoint(running.number, artifactId, step))
+      .catch((err: unknown) => this.log.error({ err, attemptId }, 'checkpoint not recorded'));
+  }
+
+  onResult(attemptId: string, metrics: Record<string, number>, info: Record<string, unknown>): void {
+    this.running.get(attemptId)?.settle({ kind: 'succeeded', metrics, info });
+  }
+
+  onFailure(attemptId: string, error: string, retryable: boolean): void {
+    this.running.get(attemptId)?.settle({ kind: 'failed', error, retryable });
+  }
+
+  onStopped(attemptId: string, reason: string): void {
+    if (reason === 'handed_back') this.running.get(attemptId)?.settle({ kind: 'handed_back' });
+    // "stopped" confirms a stop we asked for; the outcome was settled when we asked.
+  }
+
+  lose(attemptId: string, reason: string): void {
+    this.running.get(attemptId)?.settle({ kind: 'lost', reason });
+  }
+
+  /** What a running attempt holds on its worker (to rebuild the hold when the worker reconnects). */
+  resourcesOfAttempt(attemptId: string): { cpus: number; memoryBytes: number; gpuIds: string[] } {
+    const running = this.running.get(attemptId);
+    const attempt = running ? this.writer.get(running.number)?.attempts.find((a) => a.id === attemptId) : undefined;
+    return { cpus: this.request.cpus, memoryBytes: this.request.memoryBytes, gpuIds: attempt?.gpuIds ?? [] };
+  }
+
+  private stopAttempt(attemptId: string, reason: string): void {
+    const lease = this.ctx.leases.get(attemptId);
+    if (lease) this.ctx.dispatcher.send(lease.workerId, { stop: { attempt_id: attemptId, reason } });
+  }
+
+  private stopAndSettle(attemptId: string, reason: string, outcome: AttemptOutcome): void {
+    this.stopAttempt(attemptId, reason);
+    this.running.get(attemptId)?.settle(outcome);
+  }
+
+  /** Cancels: no new trials, running ones are told to stop, pending ones end cancelled. */
+  async cancel(): Promise<ExperimentDoc | undefined> {
+    const updated = await this.ctx.store.updateExperiment(
+      this.id,
+      { status: ['pending', 'running'] },
+      { status: 'cancelled', updatedAt: Date.now() },
+    );
+    if (!updated) return undefined;
+    this.keep(updated);
+    // Queued jobs see the abort when they start and return at once (no new trials).
+    this.abort.abort(new Cancelled('experiment cancelled'));
+    for (const attemptId of [...this.running.keys()]) this.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
+    // Running trials are settled by their jobs; wait for those, then cancel what is still pending.
+    await this.queue.onIdle();
+    await this.writer.cancelPending();
+    this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status: 'cancelled' } });
+    return updated;
+  }
+
+  private async finish(): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    const trials = [...this.writer.all()];
+    const ok = trials.some((t) => t.status === 'succeeded' || t.status === 'pruned');
+    const status = ok ? 'succeeded' : 'failed';
+    const error = ok ? undefined : trials.length === 0 ? 'no trial was created' : `all ${trials.length} trials failed`;
+    await this.updateBest();
+    const updated = await this.ctx.store.updateExperiment(
+      this.id,
+      { status: 'running' },
+      { status, updatedAt: Date.now(), ...(error ? { error } : {}) },
+    );
+    if (!updated) return;
+    this.keep(updated);
+    this.ctx.events.emit({
+      type: 'experiment.state',
+      experimentId: this.id,
+      payload: { status, ...(error ? { error } : {}), ...(updated.best ? { best: updated.best } : {}) },
+    });
+    this.log.info({ status, trials: trials.length }, 'experiment finished');
+  }
+
+  /** Keeps the stored copy of the experiment (a sweep's document stays a sweep's). */
+  private keep(updated: ExperimentDoc): void {
+    if (updated.kind === 'Sweep') this.experiment = updated;
+  }
+
+  private async updateBest(): Promise<void> {
+    const best = this.bestTracker.best();
+    if (!best || JSON.stringify(best) === JSON.stringify(this.experiment.best)) return;
+    const updated = await this.ctx.store.updateExperiment(this.id, {}, { best, updatedAt: Date.now() });
+    if (updated) this.keep(updated);
+  }
+}
