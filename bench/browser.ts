@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { env } from '../shared/env.js';
 
-export const CHROMIUM = process.env.TRELLIS_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = env().TRELLIS_CHROMIUM;
 /** Where the browser tests write their screenshots (docs/screenshots holds a few committed ones). */
 export const SCREENSHOTS = fileURLToPath(new URL('../screenshots/', import.meta.url));
 

@@ -22,8 +22,16 @@ import type { MetricDoc, SweepDoc, TrialDoc } from '../shared/types.js';
 import { launchBrowser } from './browser.js';
 import { machine, progress, ROOT } from './common.js';
 
-const TRIALS = Number(process.env.BENCH_TRIALS ?? 10_000);
-const STEPS = Number(process.env.BENCH_STEPS ?? 100);
+/** `--trials N` and `--steps N` (defaults 10,000 and 100). */
+function countArg(flag: string, fallback: number): number {
+  const at = process.argv.indexOf(flag);
+  if (at < 0) return fallback;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${flag}: must be a whole number >= 1`);
+  return value;
+}
+const TRIALS = countArg('--trials', 10_000);
+const STEPS = countArg('--steps', 100);
 const RUNS = 3;
 
 interface PageTimes {

@@ -82,6 +82,8 @@ const schema = z.object({
     .transform((value) => value.trim().toLowerCase())
     .pipe(oneOf(TF_BACKENDS))
     .optional(),
+  // -- the dashboard's browser tests and bench
+  TRELLIS_CHROMIUM: z.string().default('/usr/bin/chromium'),
 });
 
 export type TrellisEnv = z.output<typeof schema>;
