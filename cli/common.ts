@@ -3,6 +3,7 @@
  * the one-JSON-document output, a client that is always closed, flag parsers, following an
  * experiment to its end, and the shutdown of the long-running commands.
  */
+import { parseListen } from '../shared/metrics-http.js';
 import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TrellisClient } from '../client/index.js';
@@ -28,9 +29,26 @@ export function print(json: boolean, document: unknown, text: () => string): voi
   process.stdout.write(json ? `${JSON.stringify(document, null, 2)}\n` : `${text()}\n`);
 }
 
+/** The `--token` of the command being run (main.ts sets it before the action); else TRELLIS_TOKEN. */
+let callerToken: string | undefined;
+
+export function setCallerToken(token: string | undefined): void {
+  callerToken = token;
+}
+
+export function getCallerToken(): string | undefined {
+  return callerToken ?? env().TRELLIS_TOKEN;
+}
+
+/** `--token`, added by main.ts to every command that talks to a coordinator. */
+export function tokenOption(): Option {
+  return new Option('--token <token>', 'token sent to the coordinator (env TRELLIS_TOKEN)');
+}
+
 /** Runs `use` with a client of the coordinator at `address`, closed afterwards whatever happens. */
 export async function withClient(address: string, use: (client: TrellisClient) => Promise<void>): Promise<void> {
-  const client = new TrellisClient(address);
+  const token = getCallerToken();
+  const client = new TrellisClient(address, token ? { token } : {});
   try {
     await use(client);
   } finally {
@@ -56,6 +74,21 @@ export function positiveNumber(name: string) {
     if (!(n > 0)) throw new UsageError(`${name}: must be a number > 0, got ${value}`);
     return n;
   };
+}
+
+/** `--metrics-listen HOST:PORT` (coordinator, worker, run): Prometheus /metrics, off unless given. */
+export function metricsListenOption(): Option {
+  return new Option(
+    '--metrics-listen <host:port>',
+    'serve Prometheus metrics on http://HOST:PORT/metrics (off by default)',
+  ).argParser((value) => {
+    try {
+      parseListen(value);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    return value;
+  });
 }
 
 /** `--coordinator`, defaulting to TRELLIS_COORDINATOR. */

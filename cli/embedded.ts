@@ -16,7 +16,9 @@ import { createStore } from '../coordinator/store/registry.js';
 import { createBus } from '../coordinator/bus/registry.js';
 import type { Store } from '../coordinator/store/base.js';
 import type { EventBus } from '../coordinator/bus/base.js';
+import type { CoordinatorMetrics } from '../coordinator/metrics.js';
 import { env, inheritedEnv } from '../shared/env.js';
+import { StaticTokens } from '../coordinator/auth/tokens.js';
 
 export interface EmbeddedOptions {
   dir: string;
@@ -28,17 +30,27 @@ export interface EmbeddedOptions {
   /** Extra environment for worker processes. */
   workerEnv?: Record<string, string>;
   listen?: string;
+  /**
+   * Require tokens: an ephemeral worker token is handed to the workers started here (through
+   * their environment, not their command line) and an admin token to the caller (`token`).
+   * `trellis run` sets it; tests that drive the coordinator without tokens leave it off.
+   */
+  ephemeralTokens?: boolean;
   /** Also serve the dashboard and its JSON API on this HOST:PORT (coordinator/http/). */
   http?: string;
   /** Explicit store and bus (tests); default: chosen from the environment. */
   store?: Store;
   bus?: EventBus;
+  /** Prometheus metrics of the coordinator (store timed, attempts observed, attached); none by default. */
+  metrics?: CoordinatorMetrics;
 }
 
 export interface Embedded {
   coordinator: Coordinator;
   server: ServerHandle;
   address: string;
+  /** The caller's token when `ephemeralTokens` was set. */
+  token?: string;
   /** The dashboard, when `http` was given. */
   http?: HttpHandle;
   workers: ChildProcess[];
@@ -51,16 +63,27 @@ export const CLI_PATH = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
-  const store = options.store ?? createStore({ ...env(), dir: join(options.dir, 'store') });
+  const plainStore = options.store ?? createStore({ ...env(), dir: join(options.dir, 'store') });
+  const store = options.metrics ? options.metrics.timeStore(plainStore) : plainStore;
   const bus = options.bus ?? createBus(env());
   const coordinator = new Coordinator({
     store,
     bus,
     log: options.log,
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+    ...(options.metrics ? { observer: options.metrics } : {}),
   });
+  options.metrics?.attach(coordinator);
   await coordinator.start();
-  const server = await startServer(coordinator, options.listen ?? '127.0.0.1:0', options.log);
+  const tokens = options.ephemeralTokens ? new StaticTokens() : undefined;
+  const clientToken = tokens?.issue('local', 'admin');
+  const workerToken = tokens?.issue('local-workers', 'worker');
+  const server = await startServer(
+    coordinator,
+    options.listen ?? '127.0.0.1:0',
+    options.log,
+    tokens ? { auth: tokens } : {},
+  );
   const http = options.http ? await startHttpServer(coordinator, options.http, options.log) : undefined;
   const cpus = options.cpusPerWorker ?? Math.max(1, Math.floor(availableParallelism() / Math.max(1, options.workers)));
   const workers: ChildProcess[] = [];
@@ -81,9 +104,14 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
         String(cpus),
         '--id',
         id ?? `local-${process.pid}-${n}`,
+        // These workers run what this machine's own user submits to its own loopback coordinator.
+        '--allow-command',
         ...(spawnOptions.args ?? []),
       ],
-      { stdio: ['ignore', logFile, logFile], env: { ...inheritedEnv(), ...options.workerEnv } },
+      {
+        stdio: ['ignore', logFile, logFile],
+        env: { ...inheritedEnv(), ...options.workerEnv, ...(workerToken ? { TRELLIS_TOKEN: workerToken } : {}) },
+      },
     );
     closeSync(logFile);
     workers.push(child);
@@ -96,6 +124,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     coordinator,
     server,
     address: server.address,
+    ...(clientToken ? { token: clientToken } : {}),
     ...(http ? { http } : {}),
     workers,
     spawnWorker,

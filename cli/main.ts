@@ -15,7 +15,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../shared/errors.js';
 import { trellisVersion } from '../shared/version.js';
-import { UsageError } from './common.js';
+import { setCallerToken, tokenOption, UsageError } from './common.js';
 import { addCancelCommand } from './commands/cancel.js';
 import { addCoordinatorCommand } from './commands/coordinator.js';
 import { addExpandCommand } from './commands/expand.js';
@@ -25,6 +25,7 @@ import { addLossesCommand } from './commands/losses.js';
 import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
 import { addStatusCommand } from './commands/status.js';
+import { addTokenCommand } from './commands/token.js';
 import { addSubmitCommand } from './commands/submit.js';
 import { addTrialsCommand } from './commands/trials.js';
 import { addWatchCommand } from './commands/watch.js';
@@ -45,6 +46,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   addExpandCommand,
   addReportCommand,
   addLossesCommand,
+  addTokenCommand,
 ];
 
 export function buildProgram(): Command {
@@ -54,6 +56,14 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   for (const add of COMMANDS) add(program);
+  // Every command that talks to a coordinator also takes --token (env TRELLIS_TOKEN).
+  for (const command of program.commands) {
+    if (command.options.some((o) => o.long === '--coordinator')) command.addOption(tokenOption());
+  }
+  program.hook('preAction', (_program, action) => {
+    const token = action.opts<{ token?: string }>().token;
+    setCallerToken(token);
+  });
   return program;
 }
 

@@ -9,7 +9,7 @@ import type { TrellisEvent } from '../shared/events.js';
 import type { StageState } from '../shared/types.js';
 
 export interface RunDocument {
-  experiment: { id: string; name: string; kind: string; status: string; error?: string };
+  experiment: { id: string; name: string; kind: string; status: string; owner?: string; error?: string };
   trials: {
     id: string;
     number: number;
@@ -41,6 +41,7 @@ export function runDocument(experiment: ExperimentView, trials: TrialView[]): Ru
       name: experiment.name,
       kind: experiment.kind,
       status: experiment.status,
+      ...(experiment.owner ? { owner: experiment.owner } : {}),
       ...(experiment.error ? { error: experiment.error } : {}),
     },
     trials: trialsDocument(trials),

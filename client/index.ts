@@ -25,6 +25,7 @@ import type { TrellisEvent } from '../shared/events.js';
 import { isTerminal, type ExperimentStatus, type WorkerStatus } from '../shared/states.js';
 import type { WorkerInfo__Output } from '../shared/generated/trellis/v1/WorkerInfo.js';
 import { env } from '../shared/env.js';
+import { tokenInterceptors } from '../shared/token-metadata.js';
 
 export type { ExperimentView, TrialView } from '../shared/convert.js';
 export type { TrellisEvent } from '../shared/events.js';
@@ -34,6 +35,8 @@ export {
   NotFoundError,
   FailedPreconditionError,
   UnavailableError,
+  UnauthenticatedError,
+  PermissionDeniedError,
   DeadlineExceededError,
 } from '../shared/errors.js';
 
@@ -42,6 +45,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Largest message accepted (default 256 MiB; list answers come in pages of at most ~2 MB). */
   maxReceiveBytes?: number;
+  /** Sent with every call (default TRELLIS_TOKEN); needed when the coordinator has tokens. */
+  token?: string;
 }
 
 export interface WorkerView {
@@ -82,6 +87,7 @@ export class TrellisClient {
     const { proto } = loadProto();
     this.client = new proto.trellis.v1.ExperimentService(address, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': options.maxReceiveBytes ?? 256 * 1024 * 1024,
+      interceptors: tokenInterceptors(options.token ?? env().TRELLIS_TOKEN),
     }) as unknown as ExperimentServiceClient;
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }

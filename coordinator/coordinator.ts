@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Store } from './store/base.js';
 import type { EventBus } from './bus/base.js';
 import { EventLog } from './event-log.js';
+import type { CoordinatorObserver } from './observer.js';
 import { retrying } from './store/retrying.js';
 import { Dispatcher, type WorkerSession } from './dispatch/dispatcher.js';
 import { LeaseTable } from './dispatch/leases.js';
@@ -32,6 +33,8 @@ export interface CoordinatorOptions {
   leaseMs?: number;
   /** How often workers heartbeat (default a third of the lease). */
   heartbeatMs?: number;
+  /** Told what the metrics need beyond events (coordinator/metrics.ts). */
+  observer?: CoordinatorObserver;
 }
 
 type State = 'created' | 'starting' | 'running' | 'closing' | 'closed';
@@ -44,6 +47,7 @@ export class Coordinator {
   readonly leases: LeaseTable;
   readonly heartbeatMs: number;
   private readonly log: Logger;
+  private readonly observer: CoordinatorObserver | undefined;
   private readonly runners = new Map<string, SweepRunner>();
   private readonly pipelines = new Map<string, PipelineRunner>();
   private readonly runs = new Set<Promise<void>>();
@@ -63,6 +67,7 @@ export class Coordinator {
     this.store = options.store;
     this.bus = options.bus;
     this.log = options.log;
+    this.observer = options.observer;
     const leaseMs = options.leaseMs ?? env().TRELLIS_LEASE_MS;
     this.leases = new LeaseTable(leaseMs);
     this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
@@ -126,12 +131,12 @@ export class Coordinator {
   async submit(
     specText: string,
     requestId?: string,
-    options: { noCache?: boolean } = {},
+    options: { noCache?: boolean; owner?: string } = {},
   ): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     this.assertRunning();
     const spec = validateSpecText(specText);
     if (spec.kind === 'Pipeline' && options.noCache) spec.cache = false;
-    return this.create(spec, requestId);
+    return this.create(spec, requestId, undefined, options.owner);
   }
 
   /** Stores a validated spec as a new experiment (idempotent by request id) and starts it. */
@@ -139,6 +144,7 @@ export class Coordinator {
     spec: ValidatedSpec,
     requestId: string | undefined,
     parentId?: string,
+    owner?: string,
   ): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     const now = Date.now();
     const base = {
@@ -153,6 +159,7 @@ export class Coordinator {
       updatedAt: now,
       trialsCreated: 0,
       ...(parentId ? { parentId } : {}),
+      ...(owner ? { owner } : {}),
     };
     const doc: ExperimentDoc =
       spec.kind === 'Sweep' ? { ...base, kind: 'Sweep', spec } : { ...base, kind: 'Pipeline', spec };
@@ -301,7 +308,8 @@ export class Coordinator {
           // spec (defaults filled in) with the references intact.
           validateSpec(mapArtifactRefs(spec, (id) => `\${artifact.${id}}`));
           const validated = validateSpec(spec, { skipTaskChecks: true });
-          return (await this.create(validated, requestId, parentId)).experiment;
+          // A stage's experiment belongs to whoever owns the pipeline.
+          return (await this.create(validated, requestId, parentId, experiment.owner)).experiment;
         },
         waitForExperiment: (id) => this.events.waitForEnd(id),
         cancelExperiment: async (id) => {
@@ -322,6 +330,7 @@ export class Coordinator {
       dispatcher: this.dispatcher,
       leases: this.leases,
       log: this.log,
+      observer: this.observer,
     });
     this.runners.set(experiment.id, runner);
     const run = runner.run().finally(() => {

@@ -2,6 +2,10 @@
  * The coordinator's gRPC server: ExperimentService and WorkerService adapted onto the
  * Coordinator, plus the standard health service (NOT_SERVING until the store and bus are up,
  * and again while closing) and server reflection (so grpcurl works).
+ *
+ * Every ExperimentService and WorkerService handler goes through `admit` (auth/guard.ts) first:
+ * authentication and the role table live there, nowhere else. Specs leave through
+ * `redactEnv` (shared/redact.ts), events too.
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -16,19 +20,25 @@ import type { Coordinator } from './coordinator.js';
 import { addReflection } from './reflection.js';
 import type { ExperimentStatus } from '../shared/states.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
+import type { ExperimentDoc } from '../shared/types.js';
+import type { TrellisEvent } from '../shared/events.js';
+import { admit } from './auth/guard.js';
+import { assertOwner, type Identity } from './auth/policy.js';
+import { redactEnv } from '../shared/redact.js';
+import type { Authenticator } from './auth/tokens.js';
 
-/** Wraps an async unary handler: every error goes through the one mapping to gRPC codes. */
-function unary<Req, Res>(log: Logger, fn: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    fn(call.request).then(
-      (response) => callback(null, response),
-      (err: unknown) => {
-        const mapped = toGrpcError(err);
-        if (mapped.code === grpc.status.INTERNAL) log.error({ err }, 'request failed');
-        callback(mapped as grpc.ServiceError);
-      },
-    );
-  };
+export interface ServerOptions {
+  /** Who may call what; absent: no authentication (every caller is an anonymous admin). */
+  auth?: Authenticator;
+}
+
+/** An experiment as clients see it: trial.env values redacted. */
+function visible(doc: ExperimentDoc): ReturnType<typeof experimentToProto> {
+  return experimentToProto({ ...doc, spec: redactEnv(doc.spec) } as ExperimentDoc);
+}
+
+function visibleEvent(event: TrellisEvent): ReturnType<typeof eventToProto> {
+  return eventToProto({ ...event, payload: redactEnv(event.payload) } as TrellisEvent);
 }
 
 /**
@@ -53,7 +63,34 @@ export interface ServerHandle {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startServer(coordinator: Coordinator, listen: string, log: Logger): Promise<ServerHandle> {
+export async function startServer(
+  coordinator: Coordinator,
+  listen: string,
+  log: Logger,
+  options: ServerOptions = {},
+): Promise<ServerHandle> {
+  /** Wraps an async unary handler: admission first, then every error through the one mapping to gRPC codes. */
+  const unary =
+    <Req, Res>(method: string, fn: (request: Req, who: Identity) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    (call, callback) => {
+      let who: Identity;
+      try {
+        who = admit(options.auth, call.metadata, method);
+      } catch (err) {
+        log.warn({ method, err: (err as Error).message }, 'call refused');
+        callback(toGrpcError(err) as grpc.ServiceError);
+        return;
+      }
+      fn(call.request, who).then(
+        (response) => callback(null, response),
+        (err: unknown) => {
+          const mapped = toGrpcError(err);
+          if (mapped.code === grpc.status.INTERNAL) log.error({ err }, 'request failed');
+          callback(mapped as grpc.ServiceError);
+        },
+      );
+    };
+
   const { proto } = loadProto();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 256 * 1024 * 1024,
@@ -63,17 +100,23 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
   });
 
   const experiments: ExperimentServiceHandlers = {
-    SubmitExperiment: unary(log, async (req) => {
+    SubmitExperiment: unary('ExperimentService.SubmitExperiment', async (req, who) => {
       if (req.spec && req.spec_document) {
         throw new InvalidArgumentError(['spec, spec_document: give one of them, not both']);
       }
       // A structured spec is JSON, and JSON is YAML: both go through the one validator.
       const text = req.spec_document ? JSON.stringify(fromStruct(req.spec_document)) : req.spec;
-      const { experiment, created } = await coordinator.submit(text, req.request_id, { noCache: req.no_cache });
-      return { experiment: experimentToProto(experiment), created };
+      const { experiment, created } = await coordinator.submit(text, req.request_id, {
+        noCache: req.no_cache,
+        owner: who.name,
+      });
+      log.info({ experimentId: experiment.id, caller: who.name, role: who.role, created }, 'submit');
+      return { experiment: visible(experiment), created };
     }),
-    GetExperiment: unary(log, async (req) => ({ experiment: experimentToProto(await coordinator.get(req.id)) })),
-    ListExperiments: unary(log, async (req) => {
+    GetExperiment: unary('ExperimentService.GetExperiment', async (req) => ({
+      experiment: visible(await coordinator.get(req.id)),
+    })),
+    ListExperiments: unary('ExperimentService.ListExperiments', async (req) => {
       const statuses = [
         ...(req.status ?? []),
         ...(req.states ?? []).map((state) => statusFromEnum(state as string, '')).filter(Boolean),
@@ -82,11 +125,11 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
         await coordinator.list(statuses as ExperimentStatus[]),
         req,
         { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
-        experimentToProto,
+        visible,
       );
       return { experiments: page, next_page_token };
     }),
-    ListTrials: unary(log, async (req) => {
+    ListTrials: unary('ExperimentService.ListTrials', async (req) => {
       const { page, next_page_token } = paginate(
         await coordinator.trials(req.experiment_id),
         req,
@@ -95,9 +138,16 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
       );
       return { trials: page, next_page_token };
     }),
-    ListWorkers: unary(log, async () => ({ workers: (await coordinator.workers()).map(workerToProto) })),
-    CancelExperiment: unary(log, async (req) => ({ experiment: experimentToProto(await coordinator.cancel(req.id)) })),
-    ExportMetrics: unary(log, async (req) => {
+    ListWorkers: unary('ExperimentService.ListWorkers', async () => ({
+      workers: (await coordinator.workers()).map(workerToProto),
+    })),
+    CancelExperiment: unary('ExperimentService.CancelExperiment', async (req, who) => {
+      assertOwner(who, await coordinator.get(req.id));
+      const cancelled = await coordinator.cancel(req.id);
+      log.info({ experimentId: req.id, caller: who.name, role: who.role }, 'cancel');
+      return { experiment: visible(cancelled) };
+    }),
+    ExportMetrics: unary('ExperimentService.ExportMetrics', async (req) => {
       const { page, next_page_token } = paginate(
         await coordinator.exportMetrics(req.experiment_id),
         req,
@@ -114,6 +164,13 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
       return { rows: page, next_page_token };
     }),
     WatchEvents: (call) => {
+      try {
+        admit(options.auth, call.metadata, 'ExperimentService.WatchEvents');
+      } catch (err) {
+        log.warn({ method: 'ExperimentService.WatchEvents', err: (err as Error).message }, 'call refused');
+        call.emit('error', toGrpcError(err));
+        return;
+      }
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
       call.on('close', () => abort.abort());
@@ -124,7 +181,7 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
             watchStart(call.request),
             abort.signal,
           )) {
-            if (!call.write(eventToProto(event))) await new Promise((resolve) => call.once('drain', resolve));
+            if (!call.write(visibleEvent(event))) await new Promise((resolve) => call.once('drain', resolve));
           }
           call.end();
         } catch (err) {
@@ -137,6 +194,13 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
 
   const workers: WorkerServiceHandlers = {
     Connect: (call) => {
+      try {
+        admit(options.auth, call.metadata, 'WorkerService.Connect');
+      } catch (err) {
+        log.warn({ method: 'WorkerService.Connect', err: (err as Error).message }, 'call refused');
+        call.emit('error', toGrpcError(err));
+        return;
+      }
       let ended = false;
       const connection = coordinator.connectWorker(
         {
@@ -166,10 +230,10 @@ export async function startServer(coordinator: Coordinator, listen: string, log:
       call.on('cancelled', closed);
       call.on('close', closed);
     },
-    PutArtifact: unary(log, async (req) => ({
+    PutArtifact: unary('WorkerService.PutArtifact', async (req) => ({
       artifact_id: await coordinator.putArtifact(req.attempt_id, req.kind, req.step, Buffer.from(req.data)),
     })),
-    GetArtifact: unary(log, async (req) => {
+    GetArtifact: unary('WorkerService.GetArtifact', async (req) => {
       const artifact = await coordinator.getArtifact(req.artifact_id);
       return { data: artifact.data, kind: artifact.kind };
     }),

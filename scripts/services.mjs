@@ -29,7 +29,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { ensureFerretdb, ensureMongoNative, ensureNatsServer } from './services/install.mjs';
 
-export { ensureChromium } from './services/install.mjs';
+export { ensureChromium, ensureFerretdb, ensureNatsServer } from './services/install.mjs';
 import { freePort, isAlive, log, mongoAnswers, natsAnswers, runs, stopPid, waitFor } from './services/processes.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

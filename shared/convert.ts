@@ -103,6 +103,7 @@ export function experimentToProto(doc: ExperimentDoc): Experiment {
     error: doc.error ?? '',
     stages_json: json(doc.stages),
     stages: toStruct(doc.stages as Record<string, unknown> | undefined),
+    owner: doc.owner ?? '',
   };
 }
 
@@ -119,6 +120,8 @@ export interface ExperimentView {
   best?: BestTrial;
   error?: string;
   stages?: Record<string, unknown>;
+  /** Who submitted it (absent for experiments stored before owners were recorded). */
+  owner?: string;
 }
 
 export function experimentFromProto(p: Experiment__Output): ExperimentView {
@@ -145,6 +148,7 @@ export function experimentFromProto(p: Experiment__Output): ExperimentView {
       : {}),
     ...(p.error ? { error: p.error } : {}),
     ...(p.stages || p.stages_json ? { stages: structOr(p.stages, p.stages_json, {}) } : {}),
+    ...(p.owner ? { owner: p.owner } : {}),
   };
 }
 
@@ -167,6 +171,7 @@ export function trialToProto(doc: TrialDoc): Trial {
       state: statusToEnum('ATTEMPT', a.status),
       started_at_ms: String(a.startedAt),
       ended_at_ms: String(a.endedAt ?? 0),
+      failure_kind: a.failureKind ?? '',
       error: a.error ?? '',
     })),
     worker_id: last?.workerId ?? '',
@@ -203,6 +208,8 @@ export interface TrialView {
     startedAt: number;
     endedAt?: number;
     error?: string;
+    /** Why it failed, when known: `diverged`. */
+    failureKind?: string;
   }[];
 }
 
@@ -232,6 +239,7 @@ export function trialFromProto(p: Trial__Output): TrialView {
       startedAt: Number(a.started_at_ms),
       ...(Number(a.ended_at_ms) > 0 ? { endedAt: Number(a.ended_at_ms) } : {}),
       ...(a.error ? { error: a.error } : {}),
+      ...(a.failure_kind ? { failureKind: a.failure_kind } : {}),
     })),
   };
 }

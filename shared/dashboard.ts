@@ -5,6 +5,7 @@
  * report the same way. Pure: imported by the browser bundle too.
  */
 import type { ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from './types.js';
+import { redactEnv } from './redact.js';
 
 export interface DashProgress {
   total: number;
@@ -73,7 +74,8 @@ export function budgetOf(spec: object): number {
 export function toDashExperiment(doc: ExperimentDoc, trials?: readonly TrialDoc[]): DashExperiment {
   const { requestId: _requestId, spec, ...rest } = doc;
   void _requestId;
-  const view = { ...rest, spec: { ...spec } as Record<string, unknown> };
+  // trial.env values never leave the coordinator (shared/redact.ts), here no more than over gRPC.
+  const view = { ...rest, spec: redactEnv(spec) as Record<string, unknown> };
   return trials ? { ...view, progress: progressOf(trials, budgetOf(spec)) } : view;
 }
 

@@ -37,6 +37,8 @@ const schema = z.object({
   // -- clients and the CLI
   TRELLIS_COORDINATOR: hostPort.default('127.0.0.1:50051'),
   TRELLIS_HOME: z.string().default('.trellis'),
+  /** The caller's token, sent as call metadata (clients and workers; `--token` overrides). */
+  TRELLIS_TOKEN: z.string().optional(),
   // -- the coordinator: store
   MONGODB_URI: z
     .string()
@@ -53,6 +55,8 @@ const schema = z.object({
     .default('majority'),
   TRELLIS_MONGO_CAS: oneOf(MONGO_CAS_MODES).default('auto'),
   TRELLIS_DURABLE: flag('fsync every local store journal write').default(false),
+  // -- the coordinator: authentication (coordinator/auth/tokens.ts)
+  TRELLIS_TOKENS_FILE: z.string().optional(),
   // -- the coordinator: events and leases
   NATS_URL: z
     .string()
@@ -76,6 +80,14 @@ const schema = z.object({
     .min(100, { error: 'must be a whole number of milliseconds >= 100' })
     .default(30_000),
   // -- workers
+  TRELLIS_WORKER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, { error: 'must be 1-253 letters, digits, ".", "_" or "-"' })
+    .optional(),
+  TRELLIS_WORKER_MEMORY: z.coerce
+    .number({ error: 'must be a number of bytes > 0' })
+    .positive({ error: 'must be a number of bytes > 0' })
+    .optional(),
   TRELLIS_REAPER: flag('kill the programs of a worker that dies').default(true),
   TRELLIS_TF_BACKEND: z
     .string()

@@ -34,6 +34,18 @@ export class UnavailableError extends TrellisError {
   override readonly code = grpc.status.UNAVAILABLE;
 }
 
+/** No credentials, or credentials the coordinator does not know. */
+export class UnauthenticatedError extends TrellisError {
+  override readonly name = 'UnauthenticatedError';
+  override readonly code = grpc.status.UNAUTHENTICATED;
+}
+
+/** Known caller, but its role (or ownership) does not allow the request. */
+export class PermissionDeniedError extends TrellisError {
+  override readonly name = 'PermissionDeniedError';
+  override readonly code = grpc.status.PERMISSION_DENIED;
+}
+
 /** A wait or call ran past its deadline; the message names what was awaited. */
 export class DeadlineExceededError extends TrellisError {
   override readonly name = 'DeadlineExceededError';
@@ -45,6 +57,8 @@ const BY_CODE = new Map<grpc.status, (message: string) => TrellisError>([
   [grpc.status.NOT_FOUND, (m) => new NotFoundError(m)],
   [grpc.status.FAILED_PRECONDITION, (m) => new FailedPreconditionError(m)],
   [grpc.status.UNAVAILABLE, (m) => new UnavailableError(m)],
+  [grpc.status.UNAUTHENTICATED, (m) => new UnauthenticatedError(m)],
+  [grpc.status.PERMISSION_DENIED, (m) => new PermissionDeniedError(m)],
   [grpc.status.DEADLINE_EXCEEDED, (m) => new DeadlineExceededError(m)],
 ]);
 

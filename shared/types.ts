@@ -30,6 +30,8 @@ interface ExperimentBase {
   stages?: Record<string, StageState>;
   /** A pipeline stage's sweep: the pipeline it belongs to. */
   parentId?: string;
+  /** The authenticated name that submitted it (`anonymous` without tokens); absent before owners were recorded. */
+  owner?: string;
 }
 
 /** A sweep; `spec` is the validated spec (defaults filled in). */
@@ -69,7 +71,12 @@ export interface AttemptDoc {
   /** Epoch milliseconds; renewed by the worker's heartbeats. */
   leaseExpiresAt: number;
   error?: string;
+  /** Why the attempt failed, when known: `diverged` = a non-finite objective or loss. */
+  failureKind?: FailureKind;
 }
+
+/** Failure kinds recorded on attempts (a seam that later kinds extend). */
+export type FailureKind = 'diverged';
 
 export interface TrialDoc {
   id: string;

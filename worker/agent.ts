@@ -16,6 +16,7 @@ import { codeVersion } from '../shared/version.js';
 import { AttemptRunner } from './attempts.js';
 import { CoordinatorConnection } from './connection.js';
 import { runtimeNames } from './runtimes/registry.js';
+import { env } from '../shared/env.js';
 
 export interface GpuSlot {
   id: string;
@@ -31,6 +32,13 @@ export interface WorkerOptions {
   memoryBytes?: number;
   labels?: Record<string, string>;
   runtimes?: string[];
+  /**
+   * Programs the command runtime may start: absent, the worker neither offers the command runtime
+   * nor runs command assignments; a RegExp is matched against the program (trial.command[0]).
+   */
+  allowCommand?: RegExp;
+  /** Sent with every call to the coordinator (default TRELLIS_TOKEN). */
+  token?: string;
   log: Logger;
   /** How long shutdown waits for running attempts before handing them back (default 30 s). */
   shutdownGraceMs?: number;
@@ -52,13 +60,18 @@ export class WorkerAgent {
   private readonly connection: CoordinatorConnection;
   private readonly attempts: AttemptRunner;
   private shutdownPromise: Promise<void> | undefined;
+  /** The runtimes advertised in the hello; assignments for any other are refused. */
+  private readonly offered: string[];
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 4)}`;
     this.log = options.log.child({ workerId: this.id });
+    const token = options.token ?? env().TRELLIS_TOKEN;
+    this.offered = (options.runtimes ?? runtimeNames()).filter((name) => name !== 'command' || !!options.allowCommand);
     this.connection = new CoordinatorConnection({
       address: options.coordinator,
       log: this.log,
+      ...(token ? { token } : {}),
       hello: () => this.hello(),
       runningAttempts: () => this.runningAttempts,
       onAssign: (assignment) => this.attempts.assign(assignment, this.state === 'running'),
@@ -66,7 +79,10 @@ export class WorkerAgent {
       ...(options.reconnectMinMs !== undefined ? { reconnectMinMs: options.reconnectMinMs } : {}),
       ...(options.reconnectMaxMs !== undefined ? { reconnectMaxMs: options.reconnectMaxMs } : {}),
     });
-    this.attempts = new AttemptRunner(this.id, this.connection, this.log);
+    this.attempts = new AttemptRunner(this.id, this.connection, this.log, {
+      offered: this.offered,
+      ...(options.allowCommand ? { allowCommand: options.allowCommand } : {}),
+    });
   }
 
   get status(): WorkerState {
@@ -120,7 +136,7 @@ export class WorkerAgent {
         memory_bytes: String(this.options.memoryBytes ?? 0),
       },
       labels: this.options.labels ?? {},
-      runtimes: this.options.runtimes ?? runtimeNames(),
+      runtimes: this.offered,
       version: codeVersion(),
       running_attempt_ids: this.runningAttempts,
     };

@@ -11,7 +11,13 @@ import type { Params } from '../shared/spec/space.js';
 import { codeVersion } from '../shared/version.js';
 import { mapArtifactRefsAsync } from '../shared/artifact-refs.js';
 import type { CoordinatorLink } from './connection.js';
-import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint } from './runtimes/base.js';
+import {
+  DivergedError,
+  PermanentRunError,
+  StoppedError,
+  type AttemptContext,
+  type Checkpoint,
+} from './runtimes/base.js';
 import { getRuntime } from './runtimes/registry.js';
 
 /** Outputs whose JSON is longer than this travel as artifacts (see storeLargeOutputs). */
@@ -26,6 +32,34 @@ interface RunningAttempt {
   lastStep: number;
 }
 
+/** The worker operator's last line of defence: which runtimes, and which programs, it runs. */
+export interface RuntimePolicy {
+  offered: readonly string[];
+  /** Programs (trial.command[0]) the command runtime may start; absent: none. */
+  allowCommand?: RegExp;
+}
+
+/** Why this worker refuses the assignment, or undefined when it may run it. */
+export function refusal(
+  policy: RuntimePolicy,
+  runtime: string,
+  command: readonly string[] | undefined,
+): string | undefined {
+  if (runtime === 'command' && !policy.allowCommand) {
+    return 'this worker does not run programs: its operator did not start it with --allow-command';
+  }
+  if (!policy.offered.includes(runtime)) {
+    return `this worker does not offer the ${runtime} runtime (it offers ${policy.offered.join(', ') || 'none'})`;
+  }
+  if (runtime === 'command' && policy.allowCommand) {
+    const program = command?.[0] ?? '';
+    if (!policy.allowCommand.test(program)) {
+      return `program ${JSON.stringify(program)} does not match this worker's --allow-command pattern ${String(policy.allowCommand)}`;
+    }
+  }
+  return undefined;
+}
+
 export class AttemptRunner {
   private readonly attempts = new Map<string, RunningAttempt>();
 
@@ -33,6 +67,7 @@ export class AttemptRunner {
     private readonly workerId: string,
     private readonly link: CoordinatorLink,
     private readonly log: Logger,
+    private readonly policy: RuntimePolicy,
   ) {}
 
   get running(): string[] {
@@ -86,8 +121,10 @@ export class AttemptRunner {
     const log = this.log.child({ attemptId: a.attempt_id, trialId: a.trial_id });
     const started = Date.now();
     try {
-      const runtime = await getRuntime(a.runtime);
       const ctx = this.contextFor(attempt, log);
+      const refused = refusal(this.policy, a.runtime, ctx.config.command);
+      if (refused) throw new PermanentRunError(refused);
+      const runtime = await getRuntime(a.runtime);
       ctx.config = (await this.resolveArtifactRefs(ctx.config)) as typeof ctx.config;
       log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt started');
       const result = await runtime.run(ctx);
@@ -123,7 +160,8 @@ export class AttemptRunner {
       }
       const message = err instanceof Error ? err.message : String(err);
       const retryable = !(err instanceof PermanentRunError);
-      this.link.send({ failure: { attempt_id: a.attempt_id, error: message.slice(0, 8000), retryable } });
+      const kind = err instanceof DivergedError ? err.kind : '';
+      this.link.send({ failure: { attempt_id: a.attempt_id, error: message.slice(0, 8000), retryable, kind } });
       log.warn({ err: message, retryable }, 'attempt failed');
     }
   }

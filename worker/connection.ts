@@ -17,6 +17,7 @@ import type { WorkerMessage } from '../shared/generated/trellis/v1/WorkerMessage
 import type { CoordinatorMessage__Output } from '../shared/generated/trellis/v1/CoordinatorMessage.js';
 import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignment.js';
 import type { Hello } from '../shared/generated/trellis/v1/Hello.js';
+import { tokenInterceptors } from '../shared/token-metadata.js';
 
 const OUTBOX_LIMIT = 10_000;
 /** Deadline of a GetArtifact / PutArtifact call. */
@@ -29,6 +30,8 @@ type Stream = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessage__Output>
 export interface ConnectionOptions {
   /** The coordinator's `host:port`. */
   address: string;
+  /** Sent as call metadata on every call (see shared/token-metadata.ts). */
+  token?: string;
   log: Logger;
   /** The hello sent first on every stream (slots, labels, runtimes, running attempts). */
   hello(): Hello;
@@ -76,6 +79,7 @@ export class CoordinatorConnection implements CoordinatorLink {
       'grpc.max_send_message_length': 256 * 1024 * 1024,
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
+      interceptors: tokenInterceptors(options.token),
     }) as unknown as WorkerServiceClient;
   }
 

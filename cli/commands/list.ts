@@ -23,12 +23,14 @@ export function addListCommand(program: Command): void {
               name: e.name,
               kind: e.kind,
               status: e.status,
+              ...(e.owner ? { owner: e.owner } : {}),
               trials: e.trialsCreated,
             })),
           },
           () =>
-            experiments.map((e) => `${e.id}  ${e.kind}  ${e.status}  ${e.trialsCreated} trials`).join('\n') ||
-            'no experiments',
+            experiments
+              .map((e) => `${e.id}  ${e.kind}  ${e.status}  ${e.trialsCreated} trials  owner ${e.owner ?? '-'}`)
+              .join('\n') || 'no experiments',
         );
       });
     });

@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { TrellisClient } from '../../client/index.js';
 import { env } from '../../shared/env.js';
 import { createLogger } from '../../shared/log.js';
-import { followAndReport, positiveInt, positiveNumber, readSpec } from '../common.js';
+import { serveMetrics } from '../../shared/metrics-http.js';
+import { followAndReport, metricsListenOption, positiveInt, positiveNumber, readSpec } from '../common.js';
 
 export function addRunCommand(program: Command): void {
   program
@@ -23,10 +24,19 @@ export function addRunCommand(program: Command): void {
       '--ui [host:port]',
       'serve the web dashboard (default 127.0.0.1 on a free port), print its URL, stay up until Ctrl-C',
     )
+    .addOption(metricsListenOption())
     .action(
       async (
         specPath: string,
-        opts: { workers: number; json?: boolean; dir: string; cpus?: number; cache: boolean; ui?: string | true },
+        opts: {
+          workers: number;
+          json?: boolean;
+          dir: string;
+          cpus?: number;
+          cache: boolean;
+          ui?: string | true;
+          metricsListen?: string;
+        },
       ) => {
         const text = readSpec(specPath);
         // Check the spec before starting anything: a bad spec exits 2 with nothing started.
@@ -37,15 +47,20 @@ export function addRunCommand(program: Command): void {
         const log = createLogger('trellis', env().TRELLIS_LOG_LEVEL ?? 'warn');
         const { startEmbedded } = await import('../embedded.js');
         const started = Date.now();
+        const { CoordinatorMetrics } = await import('../../coordinator/metrics.js');
+        const metrics = opts.metricsListen ? new CoordinatorMetrics() : undefined;
         const embedded = await startEmbedded({
           dir: resolve(opts.dir),
           workers: opts.workers,
           log,
+          ephemeralTokens: true,
           ...(opts.cpus ? { cpusPerWorker: opts.cpus } : {}),
           ...(ui ? { http: ui } : {}),
+          ...(metrics ? { metrics } : {}),
         });
         if (embedded.http) process.stderr.write(`dashboard: ${embedded.http.url}\n`);
-        const client = new TrellisClient(embedded.address);
+        const metricsServer = metrics ? await serveMetrics(metrics.registry, opts.metricsListen!, log) : undefined;
+        const client = new TrellisClient(embedded.address, embedded.token ? { token: embedded.token } : {});
         let code = 1;
         try {
           const { experiment } = await client.submit(text, { noCache: !opts.cache });
@@ -64,6 +79,7 @@ export function addRunCommand(program: Command): void {
           }
         } finally {
           client.close();
+          await metricsServer?.close();
           await embedded.close();
         }
         process.exitCode = code;

@@ -17,8 +17,12 @@ export function addStatusCommand(program: Command): void {
       await withClient(opts.coordinator, async (client) => {
         const experiment = opts.wait ? await client.wait(id) : await client.get(id);
         const trials = await client.trials(id);
-        print(!!opts.json, runDocument(experiment, trials), () =>
-          experiment.kind === 'Pipeline' ? pipelineSummary(experiment) : leaderboard(experiment, trials),
+        print(
+          !!opts.json,
+          runDocument(experiment, trials),
+          () =>
+            (experiment.owner ? `owner: ${experiment.owner}\n` : '') +
+            (experiment.kind === 'Pipeline' ? pipelineSummary(experiment) : leaderboard(experiment, trials)),
         );
         if (opts.wait) process.exitCode = exitCodeOf(experiment);
       });

@@ -2,11 +2,20 @@
  * `trellis worker`: a worker that takes trials from a coordinator, advertising its CPUs, GPUs,
  * memory, labels and runtimes.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { availableParallelism, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { createLogger } from '../../shared/log.js';
-import { coordinatorOption, installShutdown, positiveNumber, UsageError } from '../common.js';
+import { env } from '../../shared/env.js';
+import { serveMetrics, type MetricsServer } from '../../shared/metrics-http.js';
+import {
+  coordinatorOption,
+  getCallerToken,
+  installShutdown,
+  metricsListenOption,
+  positiveNumber,
+  UsageError,
+} from '../common.js';
 
 function detectGpus(spec: string | undefined): { id: string; name: string; memoryBytes: number }[] {
   if (spec !== undefined) {
@@ -45,48 +54,87 @@ function parseLabels(value: string | undefined): Record<string, string> {
   return labels;
 }
 
+/** `--allow-command` alone allows any program; with a value, programs whose whole path matches it. */
+function commandPattern(value: string | true): RegExp {
+  if (value === true) return /^/;
+  try {
+    return new RegExp(`^(?:${value})$`);
+  } catch (err) {
+    throw new UsageError(`--allow-command: not a regular expression: ${(err as Error).message}`);
+  }
+}
+
 export function addWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('run a worker that takes trials from a coordinator')
     .addOption(coordinatorOption())
-    .option('--id <id>', 'worker id (default host-pid-random)')
+    .addOption(
+      new Option('--id <id>', 'worker id (env TRELLIS_WORKER_ID; default host-pid-random)').default(
+        env().TRELLIS_WORKER_ID,
+      ),
+    )
     .option('--cpus <n>', 'CPU slots to advertise', positiveNumber('--cpus'), availableParallelism())
     .option('--gpus <ids>', 'GPU ids to advertise, comma-separated (default: nvidia-smi, or none)')
-    .option('--memory <bytes>', 'memory to advertise in bytes', (v) => Number(v), totalmem())
+    .option(
+      '--memory <bytes>',
+      'memory to advertise in bytes (env TRELLIS_WORKER_MEMORY)',
+      positiveNumber('--memory'),
+      env().TRELLIS_WORKER_MEMORY ?? totalmem(),
+    )
     .option('--labels <k=v,...>', 'labels trials can require')
-    .option('--runtimes <names>', 'runtimes to offer, comma-separated (default all)')
+    .option('--runtimes <names>', 'runtimes to offer, comma-separated (default all but command)')
+    .option(
+      '--allow-command [pattern]',
+      'offer the command runtime (runs programs a submitter names); with a pattern, only programs whose path fully matches this regular expression',
+    )
     .option(
       '--grace <seconds>',
       'on SIGTERM, wait this long for running attempts before handing them back',
       positiveNumber('--grace'),
       30,
     )
+    .addOption(metricsListenOption())
     .action(
       async (opts: {
         coordinator: string;
+        metricsListen?: string;
         id?: string;
         cpus: number;
         gpus?: string;
         memory: number;
         labels?: string;
         runtimes?: string;
+        allowCommand?: string | boolean;
+        token?: string;
         grace: number;
       }) => {
         const log = createLogger('worker');
         const { WorkerAgent } = await import('../../worker/agent.js');
+        const token = getCallerToken();
+        const gpus = detectGpus(opts.gpus);
         const agent = new WorkerAgent({
           coordinator: opts.coordinator,
           ...(opts.id ? { id: opts.id } : {}),
           cpus: opts.cpus,
-          gpus: detectGpus(opts.gpus),
+          gpus,
           memoryBytes: opts.memory,
           labels: parseLabels(opts.labels),
           ...(opts.runtimes ? { runtimes: opts.runtimes.split(',') } : {}),
+          ...(opts.allowCommand ? { allowCommand: commandPattern(opts.allowCommand) } : {}),
+          ...(token ? { token } : {}),
           log,
           shutdownGraceMs: opts.grace * 1000,
         });
-        installShutdown(() => agent.shutdown());
+        let metricsServer: MetricsServer | undefined;
+        if (opts.metricsListen) {
+          const { workerMetrics } = await import('../../worker/metrics.js');
+          metricsServer = await serveMetrics(workerMetrics(agent, { cpus: opts.cpus, gpus }), opts.metricsListen, log);
+        }
+        installShutdown(async () => {
+          await agent.shutdown();
+          await metricsServer?.close();
+        });
         agent.start();
         log.info({ coordinator: opts.coordinator, id: agent.id }, 'worker started');
       },

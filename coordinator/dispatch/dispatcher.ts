@@ -48,11 +48,21 @@ interface Waiter {
   /** Told when the reason the request cannot be placed on any connected worker changes. */
   onReason?: (reason: string | undefined) => void;
   reason?: string;
+  /** performance.now() when the attempt started waiting. */
+  since: number;
+}
+
+/** What waiting and running attempts ask for, summed (the autoscaling signal); `pending`: the waiting part. */
+export interface Demand {
+  cpu: number;
+  gpu: number;
+  pending: { cpu: number; gpu: number };
 }
 
 export class Dispatcher {
   private readonly workers = new Map<string, ConnectedWorker>();
   private waiting: Waiter[] = [];
+  private readonly placedListeners = new Set<(waitedMs: number) => void>();
 
   /** Adds or replaces a worker session. Holds (from a reconnect) are re-applied by the caller. */
   addWorker(
@@ -146,6 +156,7 @@ export class Dispatcher {
         },
         reject,
         ...(onReason ? { onReason } : {}),
+        since: performance.now(),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(waiter);
@@ -202,6 +213,41 @@ export class Dispatcher {
     return this.waiting.length;
   }
 
+  /** Slots demanded by attempts waiting for a worker plus those running (held) on one. */
+  demand(): Demand {
+    const demand: Demand = { cpu: 0, gpu: 0, pending: { cpu: 0, gpu: 0 } };
+    for (const w of this.waiting) {
+      demand.pending.cpu += w.request.cpus;
+      demand.pending.gpu += w.request.gpus;
+    }
+    demand.cpu = demand.pending.cpu;
+    demand.gpu = demand.pending.gpu;
+    for (const worker of this.workers.values()) {
+      for (const hold of worker.holds.values()) {
+        demand.cpu += hold.cpus;
+        demand.gpu += hold.gpuIds.length;
+      }
+    }
+    return demand;
+  }
+
+  /** Workers by state: accepting work, connected but not accepting (draining), stream ended. */
+  workerCounts(): { connected: number; draining: number; disconnected: number } {
+    const counts = { connected: 0, draining: 0, disconnected: 0 };
+    for (const worker of this.workers.values()) {
+      if (!worker.connected) counts.disconnected += 1;
+      else if (worker.capacity.accepting) counts.connected += 1;
+      else counts.draining += 1;
+    }
+    return counts;
+  }
+
+  /** Called with how long each attempt waited for its slot (ms). Returns an unsubscribe. */
+  onPlaced(listener: (waitedMs: number) => void): () => void {
+    this.placedListeners.add(listener);
+    return () => this.placedListeners.delete(listener);
+  }
+
   private applyHold(
     worker: ConnectedWorker,
     attemptId: string,
@@ -244,6 +290,8 @@ export class Dispatcher {
       });
       if (waiter.reason !== undefined) waiter.onReason?.(undefined);
       waiter.resolve(placement);
+      const waitedMs = performance.now() - waiter.since;
+      for (const listener of this.placedListeners) listener(waitedMs);
     }
     this.waiting = still;
   }

@@ -7,13 +7,13 @@
  * not count against `maxAttempts`) is one member of `AttemptOutcome` plus one row of `RULES`;
  * the compiler asks for the row.
  */
-import type { AttemptDoc, TrialDoc } from '../../shared/types.js';
+import type { AttemptDoc, FailureKind, TrialDoc } from '../../shared/types.js';
 import { assertTransition, isTerminal, type AttemptStatus, type TrialStatus } from '../../shared/states.js';
 
 /** How an attempt ended, as seen by the coordinator. */
 export type AttemptOutcome =
   | { kind: 'succeeded'; metrics: Record<string, number>; info: Record<string, unknown> }
-  | { kind: 'failed'; error: string; retryable: boolean }
+  | { kind: 'failed'; error: string; retryable: boolean; failureKind?: FailureKind }
   | { kind: 'lost'; reason: string }
   | { kind: 'handed_back' }
   | { kind: 'requeued'; reason: string }
@@ -106,7 +106,14 @@ export function decideOutcome(
   const error = rule.error(outcome as never);
   assertTransition('trial', trial.status, status);
 
-  const ended: AttemptDoc = { ...attempt, status: attemptStatus, endedAt: now, ...(error ? { error } : {}) };
+  const failureKind = outcome.kind === 'failed' ? outcome.failureKind : undefined;
+  const ended: AttemptDoc = {
+    ...attempt,
+    status: attemptStatus,
+    endedAt: now,
+    ...(error ? { error } : {}),
+    ...(failureKind ? { failureKind } : {}),
+  };
   const patch: Partial<TrialDoc> = {
     status,
     attempts: trial.attempts.map((a) => (a.id === attempt.id ? ended : a)),

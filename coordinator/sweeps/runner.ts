@@ -19,6 +19,7 @@ import type { Store } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { LeaseTable } from '../dispatch/leases.js';
+import type { CoordinatorObserver } from '../observer.js';
 import type { AttemptRouter } from '../dispatch/worker-session.js';
 import type { SlotRequest } from '../dispatch/slots.js';
 import type { SearchAlgorithm } from '../search/base.js';
@@ -38,6 +39,7 @@ export interface RunnerContext {
   dispatcher: Dispatcher;
   leases: LeaseTable;
   log: Logger;
+  observer?: CoordinatorObserver | undefined;
 }
 
 interface Running {
@@ -276,6 +278,7 @@ export class SweepRunner implements AttemptRouter {
     if (!decision) return trial; // pruned/cancelled already applied
     const attempt = trial.attempts.at(-1)!;
     await this.apply(trial, attempt.id, decision);
+    this.ctx.observer?.attemptEnded(decision.attemptStatus);
     this.log.info(
       { trialId: trial.id, attempt: attempt.n, outcome: outcome.kind, status: trial.status },
       'attempt ended',
@@ -326,8 +329,9 @@ export class SweepRunner implements AttemptRouter {
     this.running.get(attemptId)?.settle({ kind: 'succeeded', metrics, info });
   }
 
-  onFailure(attemptId: string, error: string, retryable: boolean): void {
-    this.running.get(attemptId)?.settle({ kind: 'failed', error, retryable });
+  onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string): void {
+    const known = failureKind === 'diverged' ? { failureKind: 'diverged' as const } : {};
+    this.running.get(attemptId)?.settle({ kind: 'failed', error, retryable, ...known });
   }
 
   onStopped(attemptId: string, reason: string): void {

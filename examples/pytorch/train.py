@@ -1,22 +1,23 @@
 #!/usr/bin/env python3
 """An MLP on optdigits in PyTorch, written for Trellis's `command` runtime.
 
-Contract (see README.md):
-  * hyperparameters come from TRELLIS_PARAMS (JSON, flat dotted names) and the command line;
-  * one JSON line per epoch on stdout: {"epoch": N, "train_loss": ..., "val_loss": ..., "val_accuracy": ...};
-  * the checkpoint lives in TRELLIS_CHECKPOINT_DIR: written every TRELLIS_CHECKPOINT_EVERY epochs
-    (and on SIGTERM), announced with {"checkpoint": true, "step": N}, and restored on resume;
-  * a last line {"final": true, "test_accuracy": ...} carries the test-set result;
+It talks to Trellis through the Python SDK (`pip install ./sdk/python`, import `trellis`;
+see README.md), which speaks the runtime's contract and lets the script run alone too:
+  * hyperparameters: trellis.params(defaults); the seed: trellis.seed() (in [0, 2^31 - 1]),
+    given to random, numpy and torch;
+  * one report per epoch: trellis.report(step=epoch, train_loss=..., val_loss=..., val_accuracy=...);
+  * the checkpoint lives in trellis.checkpoint_dir(): written every TRELLIS_CHECKPOINT_EVERY
+    epochs, announced with trellis.checkpoint_saved(epoch), and restored on resume;
+  * a stop request (pruned, cancelled, worker draining) is trellis.should_stop(), polled per batch;
+  * trellis.report_final(test_loss=..., test_accuracy=...) carries the test-set result;
   * the GPU is whatever CUDA_VISIBLE_DEVICES shows (the worker pins it; empty means CPU).
 """
 import argparse
 import atexit
 import csv
-import json
 import os
 import random
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -25,12 +26,19 @@ from pathlib import Path
 import torch
 from torch import nn
 
+try:
+    import numpy as np
+except ImportError:  # torch runs without numpy; then there is no numpy RNG to seed
+    np = None
+
+try:
+    import trellis
+except ImportError:  # run from a checkout without `pip install ./sdk/python`
+    sys.path.insert(0, str(Path(__file__).resolve().parent / ".." / ".." / "sdk" / "python" / "src"))
+    import trellis
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE / ".." / ".." / "datasets" / "optdigits"
-
-
-def emit(record):
-    print(json.dumps(record), flush=True)
 
 
 def log(message):
@@ -80,24 +88,23 @@ def evaluate(model, x, y, batch_size, device):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=int(os.environ.get("TRELLIS_SEED", "0")))
+    parser.add_argument("--seed", type=int, default=trellis.seed(0))
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("OPTDIGITS_DIR", DEFAULT_DATA)))
     parser.add_argument("--validation", type=float, default=0.15)
     args = parser.parse_args()
 
-    params = json.loads(os.environ.get("TRELLIS_PARAMS", "{}"))
-    lr = float(params.get("lr", 1e-3))
-    batch_size = int(params.get("batch_size", 64))
-    hidden = params.get("hidden", [128])
+    params = trellis.params({"lr": 1e-3, "batch_size": 64, "hidden": [128], "dropout": 0.0, "weight_decay": 0.0})
+    lr = float(params["lr"])
+    batch_size = int(params["batch_size"])
+    hidden = params["hidden"]
     hidden = [int(h) for h in (hidden if isinstance(hidden, list) else [hidden])]
-    dropout = float(params.get("dropout", 0.0))
-    weight_decay = float(params.get("weight_decay", 0.0))
+    dropout = float(params["dropout"])
+    weight_decay = float(params["weight_decay"])
 
     # Run alone (no TRELLIS_CHECKPOINT_DIR), each run starts fresh in a temporary directory
     # rather than resuming whatever an earlier run left beside the script.
-    if os.environ.get("TRELLIS_CHECKPOINT_DIR"):
-        checkpoint_dir = Path(os.environ["TRELLIS_CHECKPOINT_DIR"])
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    if trellis.in_trellis():
+        checkpoint_dir = trellis.checkpoint_dir()
     else:
         checkpoint_dir = Path(tempfile.mkdtemp(prefix="trellis-train-"))
         atexit.register(shutil.rmtree, checkpoint_dir, True)
@@ -105,6 +112,8 @@ def main():
     checkpoint_every = int(os.environ.get("TRELLIS_CHECKPOINT_EVERY", "1"))
 
     random.seed(args.seed)
+    if np is not None:
+        np.random.seed(args.seed)  # accepts only [0, 2^32 - 1]: Trellis seeds are in [0, 2^31 - 1]
     torch.manual_seed(args.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     log(f"device={device} CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r} params={params}")
@@ -142,15 +151,10 @@ def main():
         tmp = checkpoint_path.with_suffix(".tmp")
         torch.save(state, tmp)
         os.replace(tmp, checkpoint_path)  # atomic: the runtime never packs a half-written file
-        emit({"checkpoint": True, "step": epoch})
+        trellis.checkpoint_saved(epoch)
 
-    stop_requested = False
-
-    def on_sigterm(signum, frame):
-        nonlocal stop_requested
-        stop_requested = True
-
-    signal.signal(signal.SIGTERM, on_sigterm)
+    # The first call installs the SDK's SIGTERM handler (under Trellis): a stop request becomes a flag.
+    trellis.should_stop()
 
     completed = start_epoch
     for epoch in range(start_epoch + 1, args.epochs + 1):
@@ -166,20 +170,20 @@ def main():
             loss.backward()
             optimizer.step()
             total += loss.item() * len(batch)
-            if stop_requested:
+            if trellis.should_stop():
                 break
-        if stop_requested:
+        if trellis.should_stop():
             # The epoch is incomplete: keep the last full-epoch checkpoint and leave.
             log(f"SIGTERM during epoch {epoch}: stopping")
             sys.exit(0)
         val_loss, val_accuracy = evaluate(model, x_val, y_val, 512, device)
-        emit({
-            "epoch": epoch,
-            "train_loss": total / len(x_train),
-            "val_loss": val_loss,
-            "val_accuracy": val_accuracy,
-            "epoch_seconds": time.time() - started,
-        })
+        trellis.report(
+            step=epoch,
+            train_loss=total / len(x_train),
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            epoch_seconds=time.time() - started,
+        )
         completed = epoch
         if checkpoint_every > 0 and epoch % checkpoint_every == 0:
             save_checkpoint(epoch)
@@ -187,7 +191,7 @@ def main():
     if checkpoint_every > 0 and completed > start_epoch and completed % checkpoint_every != 0:
         save_checkpoint(completed)
     test_loss, test_accuracy = evaluate(model, x_test, y_test, 512, device)
-    emit({"final": True, "test_loss": test_loss, "test_accuracy": test_accuracy})
+    trellis.report_final(test_loss=test_loss, test_accuracy=test_accuracy)
 
 
 if __name__ == "__main__":

@@ -199,7 +199,7 @@ export const trialSchema = z.strictObject({
   /** Save a checkpoint every N epochs (0 = never). */
   checkpointEvery: z.number().int().min(0).default(1),
   /** Fixed seed for this trial; default derives one from search.seed and the trial number. */
-  seed: z.number().int().min(0).optional(),
+  seed: z.number().int().min(0).max(2147483647).optional(),
   /** command runtime: program and arguments; `${params.NAME}` is substituted. */
   command: z.array(z.string()).min(1).optional(),
   env: z.record(z.string(), z.string()).optional(),

@@ -85,10 +85,14 @@ async function deploy(leaseMs = 3000): Promise<Deployment> {
   };
   const coordinator = await startCoordinator();
   const workers = [0, 1].map((n) =>
-    spawn(process.execPath, [CLI_PATH, 'worker', '--coordinator', address, '--cpus', '1', '--id', `dist-worker-${n}`], {
-      env: { ...env, MONGODB_URI: '', NATS_URL: '' }, // workers hold no database or NATS credentials
-      stdio: 'ignore',
-    }),
+    spawn(
+      process.execPath,
+      [CLI_PATH, 'worker', '--coordinator', address, '--cpus', '1', '--id', `dist-worker-${n}`, '--allow-command'],
+      {
+        env: { ...env, MONGODB_URI: '', NATS_URL: '' }, // workers hold no database or NATS credentials
+        stdio: 'ignore',
+      },
+    ),
   );
   const deployment: Deployment = {
     address,

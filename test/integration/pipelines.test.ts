@@ -230,7 +230,7 @@ describe('pipelines', () => {
     let coordinator = await startCoordinator();
     const worker = spawn(
       process.execPath,
-      [CLI_PATH, 'worker', '--coordinator', address, '--cpus', '2', '--id', 'pipeline-worker'],
+      [CLI_PATH, 'worker', '--coordinator', address, '--cpus', '2', '--id', 'pipeline-worker', '--allow-command'],
       { env, stdio: 'ignore' },
     );
     const client = new TrellisClient(address, { timeoutMs: 5000 });

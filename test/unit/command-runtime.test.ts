@@ -9,7 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { sweepSpecSchema, trialSchema, type TrialConfig } from '../../shared/spec/schema.js';
 import { parseSpecText } from '../../shared/spec/load.js';
 import type { Params } from '../../shared/spec/space.js';
-import { PermanentRunError, StoppedError, type AttemptContext, type Checkpoint } from '../../worker/runtimes/base.js';
+import {
+  DivergedError,
+  PermanentRunError,
+  StoppedError,
+  type AttemptContext,
+  type Checkpoint,
+} from '../../worker/runtimes/base.js';
 import { commandRuntime } from '../../worker/runtimes/command/runtime.js';
 import { substitute } from '../../worker/runtimes/command/args.js';
 import { LineSplitter, parseMetricLine } from '../../worker/runtimes/command/output.js';
@@ -39,6 +45,8 @@ function fakeAttempt(options: {
   gpuIds?: string[];
   attemptNumber?: number;
   store?: Checkpoint[];
+  /** trial.objective.metric (default `loss`, what most fixtures report). */
+  objective?: string;
 }): FakeAttempt {
   const reports: FakeAttempt['reports'] = [];
   const logs: string[] = [];
@@ -46,7 +54,11 @@ function fakeAttempt(options: {
   const controller = new AbortController();
   const waiters: Array<{ pattern: RegExp; resolve: (match: RegExpExecArray) => void }> = [];
   const config: TrialConfig = {
-    ...trialSchema.parse({ runtime: 'command', command: options.command }),
+    ...trialSchema.parse({
+      runtime: 'command',
+      command: options.command,
+      objective: { metric: options.objective ?? 'loss', mode: 'min' },
+    }),
     ...options.trial,
   };
   const attemptNumber = options.attemptNumber ?? 1;
@@ -171,6 +183,54 @@ describe('command runtime: metrics', () => {
     assert.equal(parseMetricLine('[1, 2]'), undefined);
     assert.equal(parseMetricLine('{not json}'), undefined);
     assert.equal(parseMetricLine('epoch 3 done'), undefined);
+  });
+});
+
+describe('command runtime: results are never silent', () => {
+  it('accepts {"metrics": {...}, "step": N} as the flat form', async () => {
+    const attempt = fakeAttempt({ command: [node, program('loud.mjs'), 'nested'] });
+    const result = await commandRuntime.run(attempt.ctx);
+    assert.deepEqual(attempt.reports, [
+      { step: 1, metrics: { loss: 1, acc: 0.1 } },
+      { step: 2, metrics: { loss: 0.5, acc: 0.2 } },
+      { step: 3, metrics: { loss: 1 / 3, acc: 0.3 } },
+    ]);
+    assert.deepEqual(result.metrics, { loss: 1 / 3, acc: 0.3 });
+  });
+
+  it('fails a program that exits 0 without its objective, naming the metric, the malformed lines and the output tail', async () => {
+    const attempt = fakeAttempt({ command: [node, program('loud.mjs'), 'missing'], objective: 'val_loss' });
+    await assert.rejects(commandRuntime.run(attempt.ctx), (err: Error) => {
+      assert.ok(err instanceof PermanentRunError, String(err));
+      assert.match(err.message, /never reported the objective metric "val_loss"/);
+      assert.match(err.message, /3 line\(s\) looked like JSON but did not parse/);
+      assert.ok(err.message.includes('{"loss": 0.5, "step": 1'), err.message);
+      assert.ok(err.message.includes('{"val_loss" 0.3}'), err.message);
+      assert.match(err.message, /last 6 lines of output:\nepoch 1 done\n[^]*training finished$/);
+      return true;
+    });
+    assert.equal(attempt.logs.filter((line) => line.startsWith('malformed metric line')).length, 3);
+  });
+
+  it('a non-finite objective stops the program and fails the attempt as diverged', async () => {
+    const attempt = fakeAttempt({ command: [node, program('loud.mjs'), 'nan'], trial: { stopGraceSeconds: 5 } });
+    await assert.rejects(commandRuntime.run(attempt.ctx), (err: Error) => {
+      assert.ok(err instanceof DivergedError, String(err));
+      assert.equal((err as DivergedError).kind, 'diverged');
+      assert.match(err.message, /training diverged: the objective loss is not finite/);
+      return true;
+    });
+    assert.deepEqual(attempt.reports, [{ step: 1, metrics: { loss: 0.9 } }]);
+  });
+
+  it('a non-finite metric that is not the objective is dropped, not fatal', () => {
+    assert.deepEqual(parseMetricLine('{"metrics": {"loss": 0.2, "grad_norm": Infinity}, "step": 4}'), {
+      metrics: { loss: 0.2 },
+      step: 4,
+      checkpoint: false,
+      final: false,
+      nonFinite: ['grad_norm'],
+    });
   });
 });
 
@@ -524,6 +584,57 @@ describe('command runtime: a Python program (stdlib only)', () => {
   });
 });
 
+describe('command runtime: a Python program using the trellis SDK (sdk/python)', () => {
+  const sdkSrc = join(root, 'sdk', 'python', 'src');
+  const script = [
+    'import sys, time, trellis',
+    'p = trellis.params({"lr": 1.0, "epochs": 3})',
+    'for epoch in range(1, int(p["epochs"]) + 1):',
+    '    trellis.report(step=epoch, val_loss=p["lr"] / epoch, seed=trellis.seed())',
+    '    if p.get("wait_for_stop"):',
+    '        trellis.should_stop()  # installs the SIGTERM handler before saying it waits',
+    '        print("waiting", flush=True)',
+    '        while not trellis.should_stop(): time.sleep(0.01)',
+    '        print(f"stop seen after epoch {epoch}", file=sys.stderr, flush=True)',
+    '        sys.exit(0)',
+    'trellis.report_final(test_accuracy=0.75)',
+  ].join('\n');
+
+  it("its reports are the trial's metrics; the objective and the seed arrive", async () => {
+    const attempt = fakeAttempt({
+      command: ['python3', '-c', script],
+      params: { lr: 0.5 },
+      objective: 'val_loss',
+      trial: { env: { PYTHONPATH: sdkSrc } },
+    });
+    const result = await commandRuntime.run(attempt.ctx);
+    assert.deepEqual(attempt.reports, [
+      { step: 1, metrics: { val_loss: 0.5, seed: 1234 } },
+      { step: 2, metrics: { val_loss: 0.25, seed: 1234 } },
+      { step: 3, metrics: { val_loss: 0.5 / 3, seed: 1234 } },
+    ]);
+    assert.deepEqual(result.metrics, { val_loss: 0.5 / 3, seed: 1234, test_accuracy: 0.75 });
+  });
+
+  it('a stop request (SIGTERM) reaches trellis.should_stop() and the program ends on its own', async () => {
+    const attempt = fakeAttempt({
+      command: ['python3', '-c', script],
+      params: { wait_for_stop: true },
+      objective: 'val_loss',
+      trial: { env: { PYTHONPATH: sdkSrc }, stopGraceSeconds: 30 },
+    });
+    const running = commandRuntime.run(attempt.ctx);
+    await attempt.waitForLog(/^waiting$/);
+    attempt.controller.abort(new StoppedError('pruned'));
+    await assert.rejects(running, StoppedError);
+    assert.deepEqual(attempt.reports, [{ step: 1, metrics: { val_loss: 1, seed: 1234 } }]);
+    assert.ok(
+      !attempt.logs.some((line) => line.includes('SIGKILL') && line.includes('did not stop')),
+      'no SIGKILL needed',
+    );
+  });
+});
+
 describe('examples/pytorch', () => {
   // Static checks only: the example needs PyTorch, which the test machines do not install (a
   // download of hundreds of MB); train.py is compiled, so a syntax error fails here, but it is
@@ -537,7 +648,7 @@ describe('examples/pytorch', () => {
     assert.equal(Number(epochsArg), spec.trial.epochs, '--epochs matches trial.epochs');
     const script = await readFile(join(root, 'examples', 'pytorch', 'train.py'), 'utf8');
     for (const name of Object.keys(spec.search.space)) {
-      assert.ok(script.includes(`params.get("${name}"`), `train.py reads param ${name}`);
+      assert.ok(script.includes(`params["${name}"]`), `train.py reads param ${name}`);
     }
     const compiled = spawnSync(
       'python3',

@@ -1,5 +1,6 @@
 import type { Params } from '../../shared/spec/space.js';
 import type { TrialConfig } from '../../shared/spec/schema.js';
+import type { FailureKind } from '../../shared/types.js';
 
 /** Everything a runtime needs to run one attempt of a trial (or a pipeline stage). */
 export interface AttemptContext {
@@ -56,4 +57,9 @@ export class PermanentRunError extends Error {
 /** Thrown (or the abort reason) when an attempt stops because it was asked to. */
 export class StoppedError extends Error {
   override readonly name = 'StoppedError';
+}
+
+/** Thrown when training (recorded on the attempt as `failureKind: diverged`) produced a non-finite objective or loss: never a success, never retried. */
+export class DivergedError extends PermanentRunError {
+  readonly kind: FailureKind = 'diverged';
 }

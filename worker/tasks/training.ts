@@ -10,7 +10,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { ModelSpec, TrialConfig } from '../../shared/spec/schema.js';
 import { Rng } from '../data/rng.js';
-import { PermanentRunError, type AttemptContext } from '../runtimes/base.js';
+import { DivergedError, PermanentRunError, type AttemptContext } from '../runtimes/base.js';
 import {
   decodeCheckpoint,
   encodeCheckpoint,
@@ -131,10 +131,10 @@ export function addAndDispose(tf: typeof tfType, sum: tfType.Scalar, value: tfTy
   return next;
 }
 
-/** Throws the PermanentRunError `training diverged: …` when the epoch's loss is not finite. */
+/** Throws the DivergedError `training diverged: …` when the epoch's loss is not finite. */
 export function checkDiverged(trainLoss: number, epoch: number): void {
   if (!Number.isFinite(trainLoss)) {
-    throw new PermanentRunError(`training diverged: the loss is ${trainLoss} in epoch ${epoch} (try a lower lr)`);
+    throw new DivergedError(`training diverged: the loss is ${trainLoss} in epoch ${epoch} (try a lower lr)`);
   }
 }
 

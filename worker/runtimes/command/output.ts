@@ -87,6 +87,16 @@ function replaceNonFiniteTokens(text: string): string {
   return out;
 }
 
+/** True for a line that starts with `{`: meant as a report, so one that does not parse is counted (a cut line too). */
+export function looksLikeJsonObject(line: string): boolean {
+  return line.trimStart().startsWith('{');
+}
+
+/** Lines of output (stdout and stderr) kept to quote when a program never reported its objective. */
+const OUTPUT_TAIL_LINES = 20;
+/** Malformed JSON-looking lines quoted (the rest are only counted). */
+const MALFORMED_SHOWN = 3;
+
 /** Parses a stdout line; undefined when it is not a JSON object (then it is a log line). */
 export function parseMetricLine(line: string): ParsedLine | undefined {
   const text = line.trim();
@@ -119,12 +129,18 @@ export function parseMetricLine(line: string): ParsedLine | undefined {
   const outputs = fields.outputs;
   if (outputs && typeof outputs === 'object' && !Array.isArray(outputs))
     parsed.outputs = outputs as Record<string, unknown>;
-  for (const [key, value] of Object.entries(fields)) {
-    if (key === stepKey || key === 'step' || key === 'outputs') continue;
-    const number = numeric(value);
-    if (number !== undefined) parsed.metrics[key] = number;
-    else if (isNonFinite(value)) parsed.nonFinite.push(key);
-  }
+  const take = (entries: [string, unknown][]): void => {
+    for (const [key, value] of entries) {
+      const number = numeric(value);
+      if (number !== undefined) parsed.metrics[key] = number;
+      else if (isNonFinite(value)) parsed.nonFinite.push(key);
+    }
+  };
+  const reserved = new Set([stepKey, 'step', 'outputs', 'metrics']);
+  take(Object.entries(fields).filter(([key]) => !reserved.has(key)));
+  // `{"metrics": {...}, "step": N}` is the same report as the flat form.
+  const nested = fields.metrics;
+  if (nested && typeof nested === 'object' && !Array.isArray(nested)) take(Object.entries(nested));
   return parsed;
 }
 
@@ -139,10 +155,20 @@ export class ProgramOutput {
   readonly stageOutputs: Record<string, unknown> = {};
   /** The highest step seen (reported or named), or the resume step before any. */
   lastStep: number | undefined;
+  /** The last lines of stdout and stderr (each cut at 500 characters). */
+  readonly tail: string[] = [];
+  /** Lines that start with `{` but do not parse: how many, and the first few. */
+  readonly malformed = { count: 0, first: [] as string[] };
+  /** Set when the objective was reported non-finite: the reason the attempt diverged. */
+  diverged: string | undefined;
 
   constructor(
     private readonly sink: {
       resumeStep: number | undefined;
+      /** trial.objective.metric: a non-finite value of it means the training diverged. */
+      objective: string | undefined;
+      /** Called once when the objective goes non-finite (the runtime stops the program). */
+      onDiverged(reason: string): void;
       report(step: number, metrics: Record<string, number>): void;
       log(line: string): void;
       /** A `{"checkpoint": true}` line, with its step (or the last step). */
@@ -152,14 +178,30 @@ export class ProgramOutput {
     this.lastStep = sink.resumeStep;
   }
 
+  /** Keeps a line of stdout or stderr for the tail quoted in errors. */
+  readonly remember = (line: string): void => {
+    this.tail.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+    if (this.tail.length > OUTPUT_TAIL_LINES) this.tail.shift();
+  };
+
   readonly onLine = (line: string): void => {
+    this.remember(line);
     const parsed = parseMetricLine(line);
     if (!parsed) {
-      this.sink.log(line);
+      if (looksLikeJsonObject(line)) {
+        this.malformed.count += 1;
+        if (this.malformed.first.length < MALFORMED_SHOWN) this.malformed.first.push(line.slice(0, 500));
+        this.sink.log(`malformed metric line (not JSON) #${this.malformed.count}: ${line}`);
+      } else this.sink.log(line);
       return;
     }
     if (parsed.nonFinite.length > 0) {
       this.sink.log(`non-finite metric values dropped (${parsed.nonFinite.join(', ')}): ${line}`);
+      const objective = this.sink.objective;
+      if (objective && parsed.nonFinite.includes(objective) && this.diverged === undefined) {
+        this.diverged = `training diverged: the objective ${objective} is not finite (${line.trim().slice(0, 300)})`;
+        this.sink.onDiverged(this.diverged);
+      }
     }
     if (parsed.outputs) Object.assign(this.stageOutputs, parsed.outputs);
     const hasMetrics = Object.keys(parsed.metrics).length > 0;

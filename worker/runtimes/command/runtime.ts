@@ -11,7 +11,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inheritedEnv } from '../../../shared/env.js';
-import { PermanentRunError, type AttemptContext, type RunResult, type Runtime } from '../base.js';
+import { DivergedError, PermanentRunError, type AttemptContext, type RunResult, type Runtime } from '../base.js';
 import { substitute, type SubstitutionContext } from './args.js';
 import { CheckpointKeeper } from './checkpoints.js';
 import { ProgramOutput } from './output.js';
@@ -77,8 +77,18 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     if (resumeStep !== undefined) env.TRELLIS_RESUME_STEP = String(resumeStep);
     else delete env.TRELLIS_RESUME_STEP;
 
+    // Stops the program for the coordinator (ctx.signal) or because the objective diverged.
+    const stop = new AbortController();
+    const forward = (): void => stop.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', forward, { once: true });
+    const objective = config.objective?.metric;
     const output = new ProgramOutput({
       resumeStep,
+      objective,
+      onDiverged: (reason) => {
+        log(`${reason}; stopping the program`);
+        stop.abort(new DivergedError(reason));
+      },
       report: (step, metrics) => ctx.report(step, metrics),
       log,
       checkpoint: (step) => checkpoints.requested(step),
@@ -89,19 +99,25 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       program,
       args: argv.slice(1),
       env,
-      signal: ctx.signal,
+      signal: stop.signal,
       graceMs: Math.max(0, (config.stopGraceSeconds ?? 10) * 1000),
       onStdoutLine: output.onLine,
       onStderrLine: (line) => {
         log(line);
+        output.remember(line);
         stderrTail.push(line);
         if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
       },
       log,
     });
+    ctx.signal.removeEventListener('abort', forward);
     const durationMs = Date.now() - started;
 
     if (outcome.kind === 'error') throw spawnFailure(program, outcome.error);
+    if (output.diverged !== undefined && !ctx.signal.aborted) {
+      await checkpoints.settled();
+      throw new DivergedError(output.diverged);
+    }
     if (stopped) {
       await checkpoints.settled();
       throw stopError(ctx.signal);
@@ -116,12 +132,30 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       throw new Error(`${program} ${how} after ${(durationMs / 1000).toFixed(1)}s; ${tail}`);
     }
 
+    const { malformed } = output;
+    // A program that exits 0 without its objective would make a "succeeded" trial with no result.
+    // A pipeline stage that prints `outputs` is judged by its outputs instead.
+    if (objective && output.finalMetrics[objective] === undefined && Object.keys(output.stageOutputs).length === 0) {
+      await checkpoints.settled();
+      const malformedNote =
+        malformed.count > 0
+          ? `; ${malformed.count} line(s) looked like JSON but did not parse, first: ${malformed.first.join(' | ')}`
+          : '';
+      const shown = output.tail.length > 0 ? output.tail.join('\n') : '(no output)';
+      throw new PermanentRunError(
+        `${program} exited 0 but never reported the objective metric "${objective}" (trial.objective.metric; ` +
+          `print a line such as {"${objective}": 0.5, "step": 1} or {"metrics": {"${objective}": 0.5}})` +
+          `${malformedNote}; last ${output.tail.length} lines of output:\n${shown}`,
+      );
+    }
+
     checkpoints.atExit(output.lastStep);
     await checkpoints.settled(true);
 
     const info: Record<string, unknown> = { exitCode: 0, durationMs, command: program };
     if (resumeStep !== undefined) info.resumedFromStep = resumeStep;
     if (Object.keys(output.stageOutputs).length > 0) info.outputs = output.stageOutputs;
+    if (malformed.count > 0) info.malformedLines = { count: malformed.count, first: malformed.first };
     return { metrics: output.finalMetrics, info };
   } finally {
     await rm(tempDir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ export interface Attempt {
   'started_at_ms'?: (number | string | Long);
   'ended_at_ms'?: (number | string | Long);
   'error'?: (string);
+  'failure_kind'?: (string);
   'state'?: (_trellis_v1_AttemptStatus);
 }
 
@@ -22,5 +23,6 @@ export interface Attempt__Output {
   'started_at_ms': (string);
   'ended_at_ms': (string);
   'error': (string);
+  'failure_kind': (string);
   'state': (_trellis_v1_AttemptStatus__Output);
 }

@@ -5,10 +5,12 @@ export interface AttemptFailure {
   'attempt_id'?: (string);
   'error'?: (string);
   'retryable'?: (boolean);
+  'kind'?: (string);
 }
 
 export interface AttemptFailure__Output {
   'attempt_id': (string);
   'error': (string);
   'retryable': (boolean);
+  'kind': (string);
 }

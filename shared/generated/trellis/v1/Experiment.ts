@@ -1,8 +1,8 @@
 // Original file: proto/trellis/v1/common.proto
 
 import type { Best as _trellis_v1_Best, Best__Output as _trellis_v1_Best__Output } from '../../trellis/v1/Best.js';
-import type { ExperimentStatus as _trellis_v1_ExperimentStatus, ExperimentStatus__Output as _trellis_v1_ExperimentStatus__Output } from '../../trellis/v1/ExperimentStatus.js';
 import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from '../../google/protobuf/Struct.js';
+import type { ExperimentStatus as _trellis_v1_ExperimentStatus, ExperimentStatus__Output as _trellis_v1_ExperimentStatus__Output } from '../../trellis/v1/ExperimentStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Experiment {
@@ -17,9 +17,10 @@ export interface Experiment {
   'best'?: (_trellis_v1_Best | null);
   'error'?: (string);
   'stages_json'?: (string);
-  'state'?: (_trellis_v1_ExperimentStatus);
+  'owner'?: (string);
   'spec'?: (_google_protobuf_Struct | null);
   'stages'?: (_google_protobuf_Struct | null);
+  'state'?: (_trellis_v1_ExperimentStatus);
 }
 
 export interface Experiment__Output {
@@ -34,7 +35,8 @@ export interface Experiment__Output {
   'best': (_trellis_v1_Best__Output | null);
   'error': (string);
   'stages_json': (string);
-  'state': (_trellis_v1_ExperimentStatus__Output);
+  'owner': (string);
   'spec': (_google_protobuf_Struct__Output | null);
   'stages': (_google_protobuf_Struct__Output | null);
+  'state': (_trellis_v1_ExperimentStatus__Output);
 }

@@ -1,0 +1,73 @@
+{{- define "trellis.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "trellis.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "trellis.labels" -}}
+{{ include "trellis.selectorLabels" . }}
+app.kubernetes.io/part-of: trellis
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "trellis.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{- define "trellis.mongodbSecret" -}}
+{{- default (printf "%s-mongodb" (include "trellis.fullname" .)) .Values.mongodb.existingSecret -}}
+{{- end -}}
+
+{{/* Environment shared by coordinator and workers: log level, and the token when set. */}}
+{{- define "trellis.commonEnv" -}}
+- name: TRELLIS_LOG_LEVEL
+  value: {{ .Values.logLevel | quote }}
+{{- if .Values.auth.existingSecret }}
+- name: TRELLIS_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.auth.existingSecret }}
+      key: {{ .Values.auth.existingSecretKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "trellis.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 1000
+runAsGroup: 1000
+fsGroup: 1000
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "trellis.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{- define "trellis.tlsVolume" -}}
+{{- if .Values.tls.existingSecret }}
+- name: tls
+  secret:
+    secretName: {{ .Values.tls.existingSecret }}
+{{- end }}
+{{- end -}}
+
+{{- define "trellis.tlsMount" -}}
+{{- if .Values.tls.existingSecret }}
+- name: tls
+  mountPath: /etc/trellis/tls
+  readOnly: true
+{{- end }}
+{{- end -}}

@@ -1,0 +1,27 @@
+/**
+ * Secrets never leave the coordinator through a read API or event: every `env` mapping in a spec
+ * (a sweep's `trial.env`, a pipeline stage's) keeps its names but has every value replaced.
+ * Workers get the real values in their assignments (WorkerService), never through these.
+ */
+export const REDACTED = '[redacted]';
+
+export function redactEnv(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactEnv);
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+    out[key] =
+      key === 'env' && inner && typeof inner === 'object' && !Array.isArray(inner)
+        ? redactMap(inner)
+        : redactEnv(inner);
+  }
+  return out;
+}
+
+function redactMap(env: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(env as Record<string, unknown>)) {
+    out[name] = v === undefined ? v : REDACTED;
+  }
+  return out;
+}
