@@ -14,6 +14,7 @@ import { Command, CommanderError } from 'commander';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../shared/errors.js';
+import { trellisVersion } from '../shared/version.js';
 import { setCallerToken, tokenOption, UsageError } from './common.js';
 import { addCancelCommand } from './commands/cancel.js';
 import { addCoordinatorCommand } from './commands/coordinator.js';
@@ -51,6 +52,7 @@ const COMMANDS: ((program: Command) => void)[] = [
 export function buildProgram(): Command {
   const program = new Command('trellis')
     .description('Distributed training orchestrator: sweeps and pipelines over gRPC, NATS JetStream and MongoDB')
+    .version(trellisVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride();
   for (const add of COMMANDS) add(program);

@@ -20,6 +20,7 @@ export interface RunDocument {
     worker: string;
     backend?: string;
     error?: string;
+    pendingReason?: string;
   }[];
   best: {
     trialId: string;
@@ -71,7 +72,18 @@ export function trialsDocument(trials: TrialView[]): RunDocument['trials'] {
     worker: t.worker,
     ...(typeof t.info?.backend === 'string' ? { backend: t.info.backend } : {}),
     ...(t.error ? { error: t.error } : {}),
+    ...(t.pendingReason ? { pendingReason: t.pendingReason } : {}),
   }));
+}
+
+/** `waiting: trials 3, 4: <reason>` lines for trials no connected worker can run. */
+export function pendingLines(trials: TrialView[]): string[] {
+  const byReason = new Map<string, number[]>();
+  for (const t of trials)
+    if (t.pendingReason) byReason.set(t.pendingReason, [...(byReason.get(t.pendingReason) ?? []), t.number]);
+  return [...byReason].map(
+    ([reason, numbers]) => `waiting: trial${numbers.length > 1 ? 's' : ''} ${numbers.join(', ')}: ${reason}`,
+  );
 }
 
 /** `stages: {NAME: {status, cached, metrics, outputs, best?}}` of a pipeline's JSON document. */
@@ -207,6 +219,7 @@ export function leaderboard(experiment: ExperimentView, trials: TrialView[]): st
       `best: trial ${experiment.best.number} ${experiment.best.metric}=${formatValue(experiment.best.value)}${ci} ${formatParams(experiment.best.params)}`,
     );
   }
+  lines.push(...pendingLines(trials));
   if (experiment.error) lines.push(`error: ${experiment.error}`);
   return lines.join('\n');
 }
@@ -256,6 +269,10 @@ export class ProgressView {
     } else if (event.type === 'stage.state') {
       const p = event.payload;
       const line = `stage ${event.stage} ${p.status}${p.cached ? ' (cached)' : ''}${p.error ? `: ${p.error}` : ''}`;
+      if (this.multibar) this.multibar.log(`${line}\n`);
+      else this.stream.write(`${line}\n`);
+    } else if (event.type === 'trial.state' && n !== undefined && typeof event.payload.pendingReason === 'string') {
+      const line = `trial ${n} waiting: ${event.payload.pendingReason}`;
       if (this.multibar) this.multibar.log(`${line}\n`);
       else this.stream.write(`${line}\n`);
     } else if (event.type === 'trial.state' && n !== undefined) {

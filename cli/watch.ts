@@ -63,7 +63,7 @@ export async function watchEvents(id: string, options: WatchOptions): Promise<nu
     if (!options.json) view = new ProgressView(totals.trials, totals.epochs, totals.metric);
     const events = natsUrl
       ? natsEvents(natsUrl, id, options.fromStart, abort.signal)
-      : client.watch(id, { ...(options.fromStart ? { fromSeq: 1 } : {}), signal: abort.signal });
+      : client.watch(id, { liveOnly: !options.fromStart, signal: abort.signal });
     for await (const event of events) {
       if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
       else view?.onEvent(event);
@@ -77,6 +77,26 @@ export async function watchEvents(id: string, options: WatchOptions): Promise<nu
     view?.stop();
     client.close();
   }
-  if (!options.json) process.stderr.write(`${id}: ${status}\n`);
+  if (!options.json) {
+    process.stderr.write(`${id}: ${status}\n`);
+    const best = await bestLine(options.coordinator, id);
+    if (best) process.stderr.write(`${best}\n`);
+  }
   return status === 'succeeded' ? 0 : 1;
+}
+
+/** `best: trial #3 val_accuracy=0.91 {lr: 0.01}` once the experiment is over (none: undefined). */
+async function bestLine(coordinator: string, id: string): Promise<string | undefined> {
+  const client = new TrellisClient(coordinator, { timeoutMs: 5000 });
+  try {
+    const best = (await client.get(id)).best;
+    if (!best) return 'best: none (no trial reported the objective)';
+    const ci = best.replicates && best.replicates > 1 ? ` ±${best.ci?.toPrecision(3)} (${best.replicates} seeds)` : '';
+    return `best: trial #${best.number} ${best.metric}=${best.value}${ci} ${JSON.stringify(best.params)}`;
+  } catch {
+    // Watching through NATS needs no coordinator; without one there is no best to show.
+    return undefined;
+  } finally {
+    client.close();
+  }
 }

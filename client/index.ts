@@ -4,7 +4,7 @@
  *   import { TrellisClient } from 'trellis/client';
  *   const client = new TrellisClient('127.0.0.1:50051');
  *   const { experiment } = await client.submit(specYaml);
- *   for await (const event of client.watch(experiment.id, { fromSeq: 1 })) console.log(event);
+ *   for await (const event of client.watch(experiment.id)) console.log(event); // from the first event
  *
  * Every call has a deadline; failures are TrellisError subclasses (InvalidArgumentError,
  * NotFoundError, FailedPreconditionError, UnavailableError) carrying the server's message.
@@ -16,12 +16,14 @@ import { DeadlineExceededError, fromGrpcError, InvalidArgumentError } from '../s
 import {
   eventFromProto,
   experimentFromProto,
+  statusFromEnum,
   trialFromProto,
   type ExperimentView,
   type TrialView,
 } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
-import { isTerminal, type ExperimentStatus } from '../shared/states.js';
+import { isTerminal, type ExperimentStatus, type WorkerStatus } from '../shared/states.js';
+import type { WorkerInfo__Output } from '../shared/generated/trellis/v1/WorkerInfo.js';
 import { env } from '../shared/env.js';
 import { tokenInterceptors } from '../shared/token-metadata.js';
 
@@ -41,8 +43,28 @@ export {
 export interface ClientOptions {
   /** Deadline of each unary call in ms (default 30 s). */
   timeoutMs?: number;
+  /** Largest message accepted (default 256 MiB; list answers come in pages of at most ~2 MB). */
+  maxReceiveBytes?: number;
   /** Sent with every call (default TRELLIS_TOKEN); needed when the coordinator has tokens. */
   token?: string;
+}
+
+export interface WorkerView {
+  id: string;
+  status: WorkerStatus;
+  cpus: number;
+  usedCpus: number;
+  gpus: string[];
+  freeGpus: string[];
+  memoryBytes: number;
+  usedMemoryBytes: number;
+  running: number;
+  runtimes: string[];
+  labels: Record<string, string>;
+  /** Epoch ms of the last hello or heartbeat. */
+  lastHeartbeat: number;
+  draining: boolean;
+  version: string;
 }
 
 export interface MetricRow {
@@ -64,7 +86,7 @@ export class TrellisClient {
   ) {
     const { proto } = loadProto();
     this.client = new proto.trellis.v1.ExperimentService(address, grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      'grpc.max_receive_message_length': options.maxReceiveBytes ?? 256 * 1024 * 1024,
       interceptors: tokenInterceptors(options.token ?? env().TRELLIS_TOKEN),
     }) as unknown as ExperimentServiceClient;
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -94,17 +116,43 @@ export class TrellisClient {
   }
 
   async list(status: ExperimentStatus[] = []): Promise<ExperimentView[]> {
-    const response = await this.call<{ experiments: Parameters<typeof experimentFromProto>[0][] }>('ListExperiments', {
-      status,
-    });
-    return response.experiments.map(experimentFromProto);
+    const experiments = await this.allPages<Parameters<typeof experimentFromProto>[0]>(
+      'ListExperiments',
+      'experiments',
+      {
+        status,
+      },
+    );
+    return experiments.map(experimentFromProto);
   }
 
+  /** Every trial of the experiment (the server answers in pages; this follows them all). */
   async trials(experimentId: string): Promise<TrialView[]> {
-    const response = await this.call<{ trials: Parameters<typeof trialFromProto>[0][] }>('ListTrials', {
+    const trials = await this.allPages<Parameters<typeof trialFromProto>[0]>('ListTrials', 'trials', {
       experiment_id: experimentId,
     });
-    return response.trials.map(trialFromProto);
+    return trials.map(trialFromProto);
+  }
+
+  /** The workers the coordinator knows, connected or not, with free and used slots. */
+  async workers(): Promise<WorkerView[]> {
+    const response = await this.call<{ workers: WorkerInfo__Output[] }>('ListWorkers', {});
+    return response.workers.map((w) => ({
+      id: w.id,
+      status: statusFromEnum(w.state, 'disconnected') as WorkerStatus,
+      cpus: w.slots?.cpus ?? 0,
+      usedCpus: w.used_cpus,
+      gpus: (w.slots?.gpus ?? []).map((g) => g.id),
+      freeGpus: w.free_gpu_ids,
+      memoryBytes: Number(w.slots?.memory_bytes ?? 0),
+      usedMemoryBytes: Number(w.used_memory_bytes),
+      running: w.running,
+      runtimes: w.runtimes,
+      labels: { ...w.labels },
+      lastHeartbeat: Number(w.last_heartbeat_ms),
+      draining: w.draining,
+      version: w.version,
+    }));
   }
 
   async cancel(id: string): Promise<ExperimentView> {
@@ -115,17 +163,15 @@ export class TrellisClient {
   }
 
   async exportMetrics(experimentId: string): Promise<MetricRow[]> {
-    const response = await this.call<{
-      rows: {
-        trial_id: string;
-        trial_number: number;
-        attempt: number;
-        step: number;
-        time_ms: string;
-        values: Record<string, number>;
-      }[];
-    }>('ExportMetrics', { experiment_id: experimentId });
-    return response.rows.map((r) => ({
+    const rows = await this.allPages<{
+      trial_id: string;
+      trial_number: number;
+      attempt: number;
+      step: number;
+      time_ms: string;
+      values: Record<string, number>;
+    }>('ExportMetrics', 'rows', { experiment_id: experimentId });
+    return rows.map((r) => ({
       trialId: r.trial_id,
       trialNumber: r.trial_number,
       attempt: r.attempt,
@@ -136,14 +182,19 @@ export class TrellisClient {
   }
 
   /**
-   * The experiment's events as an async iterator: history from `fromSeq` (1 = the whole
-   * history; omitted = live only), then live; ends after the experiment's terminal state.
+   * The experiment's events as an async iterator: the history from the first event (or from
+   * `fromSeq`; none with `liveOnly`), then live ones; ends after the experiment's terminal state.
    */
   async *watch(
     experimentId: string,
-    options: { fromSeq?: number; signal?: AbortSignal } = {},
+    options: { fromSeq?: number; liveOnly?: boolean; signal?: AbortSignal } = {},
   ): AsyncGenerator<TrellisEvent> {
-    const call = this.client.WatchEvents({ experiment_id: experimentId, from_seq: String(options.fromSeq ?? 0) });
+    const call = this.client.WatchEvents({
+      experiment_id: experimentId,
+      from_seq: String(options.fromSeq ?? 0),
+      from_start: !options.liveOnly && !options.fromSeq,
+      live_only: options.liveOnly ?? false,
+    });
     const onAbort = (): void => call.cancel();
     options.signal?.addEventListener('abort', onAbort);
     try {
@@ -207,6 +258,21 @@ export class TrellisClient {
 
   close(): void {
     this.client.close();
+  }
+
+  /** Calls a paged list method until next_page_token is empty; returns the items of all pages. */
+  private async allPages<T>(method: string, field: string, request: object): Promise<T[]> {
+    const items: T[] = [];
+    let token = '';
+    do {
+      const response = await this.call<Record<string, unknown> & { next_page_token: string }>(method, {
+        ...request,
+        page_token: token,
+      });
+      items.push(...((response[field] as T[] | undefined) ?? []));
+      token = response.next_page_token;
+    } while (token);
+    return items;
   }
 
   private call<T>(method: string, request: object): Promise<T> {

@@ -21,6 +21,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, Unavailab
 import { isTerminal, type ExperimentStatus } from '../shared/states.js';
 import type { TrellisEvent } from '../shared/events.js';
 import type { ExperimentDoc, MetricDoc, TrialDoc } from '../shared/types.js';
+import { workerViews, type WorkerView } from './workers-view.js';
 import { mapArtifactRefs } from '../shared/artifact-refs.js';
 import { env } from '../shared/env.js';
 
@@ -359,6 +360,12 @@ export class Coordinator {
       this.runners.get(lease.experimentId)?.lose(lease.attemptId, `lease expired on worker ${lease.workerId}`);
       this.dispatcher.release(lease.attemptId);
     }
+  }
+
+  /** Connected workers as the dispatcher sees them, with the stored ones it no longer holds. */
+  async workers(): Promise<WorkerView[]> {
+    this.assertRunning();
+    return workerViews(this.dispatcher.snapshot(), await this.store.listWorkers());
   }
 
   /** Calls before start() finished or after close() began get UNAVAILABLE: retry later. */

@@ -9,12 +9,15 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import { loadProto, type ExperimentServiceHandlers, type WorkerServiceHandlers } from '../shared/proto.js';
-import { toGrpcError } from '../shared/errors.js';
-import { eventToProto, experimentToProto, trialToProto } from '../shared/convert.js';
+import { InvalidArgumentError, toGrpcError } from '../shared/errors.js';
+import { eventToProto, experimentToProto, statusFromEnum, trialToProto } from '../shared/convert.js';
+import { fromStruct } from '../shared/struct.js';
+import { paginate } from './paging.js';
+import { workerToProto } from './workers-view.js';
 import type { Coordinator } from './coordinator.js';
+import { addReflection } from './reflection.js';
 import type { ExperimentStatus } from '../shared/states.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 import type { ExperimentDoc } from '../shared/types.js';
@@ -36,6 +39,22 @@ function visible(doc: ExperimentDoc): ReturnType<typeof experimentToProto> {
 
 function visibleEvent(event: TrellisEvent): ReturnType<typeof eventToProto> {
   return eventToProto({ ...event, payload: redactEnv(event.payload) } as TrellisEvent);
+}
+
+/**
+ * Where WatchEvents starts, as the coordinator's `fromSeq` (0 = live only). The default, with
+ * nothing set, is the first event: the natural call misses nothing.
+ */
+export function watchStart(request: { from_seq?: string | number; from_start?: boolean; live_only?: boolean }): number {
+  const fromSeq = Number(request.from_seq ?? 0);
+  if (!Number.isSafeInteger(fromSeq) || fromSeq < 0) {
+    throw new InvalidArgumentError([`from_seq: ${String(request.from_seq)} is not a sequence number (0 or more)`]);
+  }
+  if (request.live_only && (fromSeq > 0 || request.from_start)) {
+    throw new InvalidArgumentError(['live_only: cannot be combined with from_seq or from_start']);
+  }
+  if (fromSeq > 0) return fromSeq;
+  return request.live_only ? 0 : 1;
 }
 
 export interface ServerHandle {
@@ -72,7 +91,7 @@ export async function startServer(
       );
     };
 
-  const { definition, proto } = loadProto();
+  const { proto } = loadProto();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 256 * 1024 * 1024,
     'grpc.max_send_message_length': 256 * 1024 * 1024,
@@ -82,7 +101,12 @@ export async function startServer(
 
   const experiments: ExperimentServiceHandlers = {
     SubmitExperiment: unary('ExperimentService.SubmitExperiment', async (req, who) => {
-      const { experiment, created } = await coordinator.submit(req.spec, req.request_id, {
+      if (req.spec && req.spec_document) {
+        throw new InvalidArgumentError(['spec, spec_document: give one of them, not both']);
+      }
+      // A structured spec is JSON, and JSON is YAML: both go through the one validator.
+      const text = req.spec_document ? JSON.stringify(fromStruct(req.spec_document)) : req.spec;
+      const { experiment, created } = await coordinator.submit(text, req.request_id, {
         noCache: req.no_cache,
         owner: who.name,
       });
@@ -92,11 +116,30 @@ export async function startServer(
     GetExperiment: unary('ExperimentService.GetExperiment', async (req) => ({
       experiment: visible(await coordinator.get(req.id)),
     })),
-    ListExperiments: unary('ExperimentService.ListExperiments', async (req) => ({
-      experiments: (await coordinator.list(req.status as ExperimentStatus[])).map(visible),
-    })),
-    ListTrials: unary('ExperimentService.ListTrials', async (req) => ({
-      trials: (await coordinator.trials(req.experiment_id)).map(trialToProto),
+    ListExperiments: unary('ExperimentService.ListExperiments', async (req) => {
+      const statuses = [
+        ...(req.status ?? []),
+        ...(req.states ?? []).map((state) => statusFromEnum(state as string, '')).filter(Boolean),
+      ];
+      const { page, next_page_token } = paginate(
+        await coordinator.list(statuses as ExperimentStatus[]),
+        req,
+        { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
+        visible,
+      );
+      return { experiments: page, next_page_token };
+    }),
+    ListTrials: unary('ExperimentService.ListTrials', async (req) => {
+      const { page, next_page_token } = paginate(
+        await coordinator.trials(req.experiment_id),
+        req,
+        { defaultSize: 1000, maxSize: 10_000, what: `trials of ${req.experiment_id}` },
+        trialToProto,
+      );
+      return { trials: page, next_page_token };
+    }),
+    ListWorkers: unary('ExperimentService.ListWorkers', async () => ({
+      workers: (await coordinator.workers()).map(workerToProto),
     })),
     CancelExperiment: unary('ExperimentService.CancelExperiment', async (req, who) => {
       assertOwner(who, await coordinator.get(req.id));
@@ -104,16 +147,22 @@ export async function startServer(
       log.info({ experimentId: req.id, caller: who.name, role: who.role }, 'cancel');
       return { experiment: visible(cancelled) };
     }),
-    ExportMetrics: unary('ExperimentService.ExportMetrics', async (req) => ({
-      rows: (await coordinator.exportMetrics(req.experiment_id)).map((m) => ({
-        trial_id: m.trialId,
-        trial_number: m.trialNumber,
-        attempt: m.attempt,
-        step: m.step,
-        time_ms: String(m.time),
-        values: m.values,
-      })),
-    })),
+    ExportMetrics: unary('ExperimentService.ExportMetrics', async (req) => {
+      const { page, next_page_token } = paginate(
+        await coordinator.exportMetrics(req.experiment_id),
+        req,
+        { defaultSize: 10_000, maxSize: 100_000, what: `metrics of ${req.experiment_id}` },
+        (m) => ({
+          trial_id: m.trialId,
+          trial_number: m.trialNumber,
+          attempt: m.attempt,
+          step: m.step,
+          time_ms: String(m.time),
+          values: m.values,
+        }),
+      );
+      return { rows: page, next_page_token };
+    }),
     WatchEvents: (call) => {
       try {
         admit(options.auth, call.metadata, 'ExperimentService.WatchEvents');
@@ -129,7 +178,7 @@ export async function startServer(
         try {
           for await (const event of coordinator.watch(
             call.request.experiment_id,
-            Number(call.request.from_seq),
+            watchStart(call.request),
             abort.signal,
           )) {
             if (!call.write(visibleEvent(event))) await new Promise((resolve) => call.once('drain', resolve));
@@ -204,7 +253,7 @@ export async function startServer(
   };
   setHealth(coordinator.status === 'running' ? 'SERVING' : 'NOT_SERVING');
   coordinator.onStateChange((state) => setHealth(state === 'running' ? 'SERVING' : 'NOT_SERVING'));
-  new ReflectionService(definition).addToServer(server);
+  addReflection(server);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) =>

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates the TypeScript types of proto/ into shared/generated (committed).
-# Same options as the runtime loader in shared/proto.ts.
+# Regenerates, from proto/ (all committed):
+#  - the TypeScript types in shared/generated, with the same options as the runtime loader in
+#    shared/proto.ts;
+#  - proto/descriptor.binpb, the FileDescriptorSet (with comments) that server reflection serves:
+#    built by buf, so map entries and imports are exactly what protoc makes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf shared/generated
@@ -9,3 +12,4 @@ npx proto-loader-gen-types trellis/v1/common.proto trellis/v1/experiment.proto t
   --outDir=shared/generated --includeDirs=proto 2>&1 | grep -v 'alpha' || true
 # NodeNext resolution wants explicit extensions on relative imports.
 find shared/generated -name '*.ts' -exec sed -i -E "s#(from '\.[^']*)';#\1.js';#" {} +
+(cd proto && ../node_modules/.bin/buf build --exclude-source-info -o descriptor.binpb)

@@ -1,4 +1,8 @@
-/** Documents ⇄ proto messages. The wire carries free-form values as JSON text. */
+/**
+ * Documents ⇄ proto messages. Free-form values travel twice: as google.protobuf.Struct (the
+ * current fields) and as JSON text (the deprecated `*_json` fields, kept for old clients);
+ * readers prefer the Struct and fall back to the JSON. Statuses likewise travel as enum and string.
+ */
 import type { Experiment, Experiment__Output } from './generated/trellis/v1/Experiment.js';
 import type { Trial, Trial__Output } from './generated/trellis/v1/Trial.js';
 import type { Event, Event__Output } from './generated/trellis/v1/Event.js';
@@ -6,6 +10,33 @@ import type { ExperimentDoc, TrialDoc, BestTrial } from './types.js';
 import type { TrellisEvent, EventType } from './events.js';
 import type { ExperimentStatus, TrialStatus } from './states.js';
 import type { Params } from './spec/space.js';
+import type { ExperimentStatus as ExperimentStatusEnum } from './generated/trellis/v1/ExperimentStatus.js';
+import type { TrialStatus as TrialStatusEnum } from './generated/trellis/v1/TrialStatus.js';
+import type { AttemptStatus as AttemptStatusEnum } from './generated/trellis/v1/AttemptStatus.js';
+import type { WorkerStatus as WorkerStatusEnum } from './generated/trellis/v1/WorkerStatus.js';
+import { fromListValue, fromStruct, toListValue, toStruct, type ProtoListValue, type ProtoStruct } from './struct.js';
+
+interface StatusEnums {
+  EXPERIMENT: ExperimentStatusEnum;
+  TRIAL: TrialStatusEnum;
+  ATTEMPT: AttemptStatusEnum;
+  WORKER: WorkerStatusEnum;
+}
+
+/** `running` ⇄ `TRIAL_STATUS_RUNNING` (the proto enums are the status names, prefixed). */
+export function statusToEnum<P extends keyof StatusEnums>(prefix: P, status: string): StatusEnums[P] {
+  return (status ? `${prefix}_STATUS_${status.toUpperCase()}` : `${prefix}_STATUS_UNSPECIFIED`) as StatusEnums[P];
+}
+
+/** The status name of an enum value, or `fallback` (the deprecated string field) when unset. */
+export function statusFromEnum(value: string | null | undefined, fallback: string): string {
+  const match = /^[A-Z]+_STATUS_(.+)$/.exec(value ?? '');
+  return match && match[1] !== 'UNSPECIFIED' ? match[1]!.toLowerCase() : fallback;
+}
+
+function structOr<T>(struct: ProtoStruct | null | undefined, text: string | undefined, fallback: T): T {
+  return struct ? (fromStruct(struct) as T) : unjson(text, fallback);
+}
 
 function json(value: unknown): string {
   return value === undefined ? '' : JSON.stringify(value);
@@ -20,13 +51,40 @@ function unjson<T>(text: string | undefined, fallback: T): T {
   }
 }
 
+const DOMAIN_KINDS = new Set(['choice', 'uniform', 'loguniform', 'int']);
+
+/** A parsed domain ({kind: 'uniform', low, high}) back as written ({uniform: [low, high]}). */
+function domainAsWritten(domain: Record<string, unknown>): Record<string, unknown> {
+  const { kind, values, low, high, ...rest } = domain;
+  return { [kind as string]: kind === 'choice' ? values : [low, high], ...rest };
+}
+
+/**
+ * The stored spec as a submittable document: search spaces are stored parsed (domains with a
+ * `kind`), and SubmitExperiment takes them as written, so every `space` is turned back.
+ */
+export function submittableSpec(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => submittableSpec(v));
+  if (!value || typeof value !== 'object') return value;
+  const entries = Object.entries(value as Record<string, unknown>);
+  const isParsedSpace =
+    key === 'space' &&
+    entries.every(([, d]) => d && typeof d === 'object' && DOMAIN_KINDS.has(String((d as { kind?: unknown }).kind)));
+  return Object.fromEntries(
+    entries.map(([k, v]) => [k, isParsedSpace ? domainAsWritten(v as Record<string, unknown>) : submittableSpec(v, k)]),
+  );
+}
+
 export function experimentToProto(doc: ExperimentDoc): Experiment {
+  const spec = submittableSpec(doc.spec) as Record<string, unknown>;
   return {
     id: doc.id,
     name: doc.name,
     kind: doc.kind,
     status: doc.status,
-    spec_json: json(doc.spec),
+    state: statusToEnum('EXPERIMENT', doc.status),
+    spec_json: json(spec),
+    spec: toStruct(spec),
     created_at_ms: String(doc.createdAt),
     updated_at_ms: String(doc.updatedAt),
     trials_created: doc.trialsCreated,
@@ -35,6 +93,7 @@ export function experimentToProto(doc: ExperimentDoc): Experiment {
           trial_id: doc.best.trialId,
           number: doc.best.number,
           params_json: json(doc.best.params),
+          params: toStruct(doc.best.params),
           metric: doc.best.metric,
           value: doc.best.value,
           ci: doc.best.ci ?? 0,
@@ -43,6 +102,7 @@ export function experimentToProto(doc: ExperimentDoc): Experiment {
       : null,
     error: doc.error ?? '',
     stages_json: json(doc.stages),
+    stages: toStruct(doc.stages as Record<string, unknown> | undefined),
     owner: doc.owner ?? '',
   };
 }
@@ -69,8 +129,8 @@ export function experimentFromProto(p: Experiment__Output): ExperimentView {
     id: p.id,
     name: p.name,
     kind: p.kind as ExperimentView['kind'],
-    status: p.status as ExperimentStatus,
-    spec: unjson(p.spec_json, {}),
+    status: statusFromEnum(p.state, p.status) as ExperimentStatus,
+    spec: structOr(p.spec, p.spec_json, {}),
     createdAt: Number(p.created_at_ms),
     updatedAt: Number(p.updated_at_ms),
     trialsCreated: p.trials_created,
@@ -79,7 +139,7 @@ export function experimentFromProto(p: Experiment__Output): ExperimentView {
           best: {
             trialId: p.best.trial_id,
             number: p.best.number,
-            params: unjson<Params>(p.best.params_json, {}),
+            params: structOr<Params>(p.best.params, p.best.params_json, {}),
             metric: p.best.metric,
             value: p.best.value,
             ...(p.best.replicates > 1 ? { ci: p.best.ci, replicates: p.best.replicates } : {}),
@@ -87,7 +147,7 @@ export function experimentFromProto(p: Experiment__Output): ExperimentView {
         }
       : {}),
     ...(p.error ? { error: p.error } : {}),
-    ...(p.stages_json ? { stages: unjson(p.stages_json, {}) } : {}),
+    ...(p.stages || p.stages_json ? { stages: structOr(p.stages, p.stages_json, {}) } : {}),
     ...(p.owner ? { owner: p.owner } : {}),
   };
 }
@@ -99,13 +159,16 @@ export function trialToProto(doc: TrialDoc): Trial {
     experiment_id: doc.experimentId,
     number: doc.number,
     status: doc.status,
+    state: statusToEnum('TRIAL', doc.status),
     params_json: json(doc.params),
+    params: toStruct(doc.params),
     metrics: doc.metrics,
     attempts: doc.attempts.map((a) => ({
       n: a.n,
       id: a.id,
       worker_id: a.workerId,
       status: a.status,
+      state: statusToEnum('ATTEMPT', a.status),
       started_at_ms: String(a.startedAt),
       ended_at_ms: String(a.endedAt ?? 0),
       failure_kind: a.failureKind ?? '',
@@ -113,10 +176,13 @@ export function trialToProto(doc: TrialDoc): Trial {
     })),
     worker_id: last?.workerId ?? '',
     info_json: json(doc.info),
+    info: toStruct(doc.info as Record<string, unknown> | undefined),
     error: doc.error ?? '',
     seed: String(doc.seed),
     last_step: doc.lastStep ?? 0,
     lineage_json: json(doc.lineage),
+    lineage: toListValue(doc.lineage as unknown[] | undefined),
+    pending_reason: doc.pendingReason ?? '',
   };
 }
 
@@ -132,6 +198,8 @@ export interface TrialView {
   info?: Record<string, unknown>;
   error?: string;
   lineage?: unknown[];
+  /** Why the trial cannot be placed on any connected worker (set only while it waits). */
+  pendingReason?: string;
   attemptHistory: {
     n: number;
     id: string;
@@ -149,20 +217,25 @@ export function trialFromProto(p: Trial__Output): TrialView {
   return {
     id: p.id,
     number: p.number,
-    status: p.status as TrialStatus,
-    params: unjson<Params>(p.params_json, {}),
+    status: statusFromEnum(p.state, p.status) as TrialStatus,
+    params: structOr<Params>(p.params, p.params_json, {}),
     metrics: { ...p.metrics },
     attempts: p.attempts.length,
     worker: p.worker_id,
     seed: Number(p.seed),
-    ...(p.info_json ? { info: unjson(p.info_json, {}) } : {}),
+    ...(p.info || p.info_json ? { info: structOr(p.info, p.info_json, {}) } : {}),
     ...(p.error ? { error: p.error } : {}),
-    ...(p.lineage_json ? { lineage: unjson<unknown[]>(p.lineage_json, []) } : {}),
+    ...(p.lineage
+      ? { lineage: fromListValue(p.lineage as ProtoListValue) }
+      : p.lineage_json
+        ? { lineage: unjson<unknown[]>(p.lineage_json, []) }
+        : {}),
+    ...(p.pending_reason ? { pendingReason: p.pending_reason } : {}),
     attemptHistory: p.attempts.map((a) => ({
       n: a.n,
       id: a.id,
       workerId: a.worker_id,
-      status: a.status,
+      status: statusFromEnum(a.state, a.status),
       startedAt: Number(a.started_at_ms),
       ...(Number(a.ended_at_ms) > 0 ? { endedAt: Number(a.ended_at_ms) } : {}),
       ...(a.error ? { error: a.error } : {}),
@@ -182,6 +255,7 @@ export function eventToProto(e: TrellisEvent): Event {
     worker_id: e.workerId ?? '',
     stage: e.stage ?? '',
     payload_json: json(e.payload),
+    payload: toStruct(e.payload),
   };
 }
 
@@ -194,7 +268,7 @@ export function eventFromProto(p: Event__Output): TrellisEvent {
     ...(p.trial_id ? { trialId: p.trial_id, trialNumber: p.trial_number } : {}),
     ...(p.worker_id ? { workerId: p.worker_id } : {}),
     ...(p.stage ? { stage: p.stage } : {}),
-    payload: unjson(p.payload_json, {}),
+    payload: structOr(p.payload, p.payload_json, {}),
     // The payload is the JSON the coordinator wrote for this event type (shared/events.ts).
   } as TrellisEvent;
 }

@@ -64,6 +64,16 @@ const schema = z.object({
       error: 'must be NATS server URLs, comma-separated (e.g. nats://127.0.0.1:4222)',
     })
     .optional(),
+  // Events stream retention (coordinator/bus/registry.ts turns these into ms and bytes); unset:
+  // the stream's own limits are left as they are.
+  TRELLIS_EVENTS_MAX_AGE: z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?\s*[smhd]?\s*$/, { error: 'must be a duration: seconds, or e.g. 90s, 30m, 12h, 7d' })
+    .optional(),
+  TRELLIS_EVENTS_MAX_BYTES: z
+    .string()
+    .regex(/^\s*(-1|\d+\s*(Ki|Mi|Gi|Ti)?)\s*$/, { error: 'must be a size: bytes, -1 (no limit), or e.g. 512Mi, 10Gi' })
+    .optional(),
   TRELLIS_LEASE_MS: z.coerce
     .number({ error: 'must be a whole number of milliseconds >= 100' })
     .int({ error: 'must be a whole number of milliseconds >= 100' })

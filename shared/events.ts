@@ -2,10 +2,12 @@
  * Events: every state change and metric report, published after the state is stored.
  * `seq` is per experiment, starts at 1 and has no gaps; consumers de-duplicate on it.
  * Subjects: trellis.v1.exp.<id>.state, trellis.v1.exp.<id>.trial.<n>.{state,metric},
- * trellis.v1.exp.<id>.stage.<name>.state, trellis.v1.worker.<id>.state.
+ * trellis.v1.exp.<id>.stage.<name>.state, trellis.v1.worker.<id>.state. Ids and names go
+ * through `subjectToken`, so a worker id with dots (a host name) is one token.
  *
  * `EventPayloads` is the one map from event type to payload; `TrellisEvent` is a union
- * discriminated by `type`, so `event.type === 'trial.metric'` narrows `event.payload`.
+ * discriminated by `type`, so `event.type === 'trial.metric'` narrows `event.payload`. The same
+ * payloads as zod schemas (docs/events.md, schemas/event.schema.json): shared/event-schemas.ts.
  */
 import type { Params } from './spec/space.js';
 import type { BestTrial } from './types.js';
@@ -30,6 +32,8 @@ export interface EventPayloads {
     /** On succeeded and pruned. */
     metrics?: Record<string, number>;
     error?: string;
+    /** On pending: why no connected worker can ever run the trial ('' or absent: none known). */
+    pendingReason?: string;
   };
   'trial.metric': { step: number; attempt: number; values: Record<string, number> };
   'stage.state': {
@@ -66,8 +70,23 @@ export type NewEvent = { [T in EventType]: Omit<EventOf<T>, 'seq' | 'time'> }[Ev
 
 export const SUBJECT_ROOT = 'trellis.v1';
 
+/**
+ * One NATS subject token for any text: bytes outside [A-Za-z0-9_-] become `%HH` (UTF-8), so
+ * `.`, `*`, `>`, spaces and `%` itself cannot split or widen a subject, and the mapping is
+ * reversible. Empty text is a lone `%` (no encoding makes one). Subscribe to one worker with `trellis.v1.worker.<token>.state`.
+ */
+export function subjectToken(text: string): string {
+  if (text === '') return '%';
+  let out = '';
+  for (const byte of new TextEncoder().encode(text)) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9_-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
 export function subjectOf(event: TrellisEvent): string {
-  const exp = `${SUBJECT_ROOT}.exp.${event.experimentId ?? '_'}`;
+  const exp = `${SUBJECT_ROOT}.exp.${subjectToken(event.experimentId ?? '')}`;
   switch (event.type) {
     case 'experiment.state':
       return `${exp}.state`;
@@ -76,9 +95,9 @@ export function subjectOf(event: TrellisEvent): string {
     case 'trial.metric':
       return `${exp}.trial.${event.trialNumber ?? 0}.metric`;
     case 'stage.state':
-      return `${exp}.stage.${event.stage ?? '_'}.state`;
+      return `${exp}.stage.${subjectToken(event.stage ?? '')}.state`;
     case 'worker.state':
-      return `${SUBJECT_ROOT}.worker.${event.workerId ?? '_'}.state`;
+      return `${SUBJECT_ROOT}.worker.${subjectToken(event.workerId ?? '')}.state`;
   }
 }
 

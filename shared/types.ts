@@ -99,6 +99,8 @@ export interface TrialDoc {
   /** replicates: the configuration index this trial is a seed of. */
   config?: number;
   error?: string;
+  /** Set while no connected worker could ever run the trial (resources, runtime, labels). */
+  pendingReason?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -118,7 +120,10 @@ export interface WorkerDoc {
   slots: { cpus: number; gpus: string[]; memoryBytes: number };
   labels: Record<string, string>;
   runtimes: string[];
+  /** Hello, then heartbeats (throttled, LAST_SEEN_EVERY_MS in dispatch/worker-session.ts), and the disconnect. */
   lastSeenAt: number;
+  /** The worker said it is shutting down (status `draining`). */
+  draining?: boolean;
 }
 
 export interface ArtifactMeta {

@@ -32,6 +32,7 @@ export const METHOD_ROLES: Readonly<Record<string, readonly Role[]>> = {
   'ExperimentService.ListTrials': READ,
   'ExperimentService.CancelExperiment': WRITE,
   'ExperimentService.ExportMetrics': READ,
+  'ExperimentService.ListWorkers': READ,
   'ExperimentService.WatchEvents': READ,
   'WorkerService.Connect': WORKER,
   'WorkerService.PutArtifact': WORKER,

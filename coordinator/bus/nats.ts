@@ -2,6 +2,8 @@
  * NatsBus: the event bus of distributed mode, on NATS JetStream.
  *
  * - One stream, TRELLIS_EVENTS, on `trellis.v1.>` (file storage), created or updated at start.
+ *   Retention (max age, max bytes) is set only when configured (TRELLIS_EVENTS_MAX_AGE,
+ *   TRELLIS_EVENTS_MAX_BYTES): a restart without them keeps what an operator set on the stream.
  * - `publish` waits for the stream's acknowledgement and sends `eventId(event)` as the message
  *   id, so a re-publish within the stream's duplicate window (10 minutes by default) is dropped
  *   by the server; subscribers also drop an experiment event whose seq they already delivered,
@@ -32,7 +34,7 @@ import {
 } from '@nats-io/jetstream';
 
 import type { TrellisEvent } from '../../shared/events.js';
-import { eventId, SUBJECT_ROOT, subjectOf } from '../../shared/events.js';
+import { eventId, SUBJECT_ROOT, subjectOf, subjectToken } from '../../shared/events.js';
 import type { EventBus, SubscribeOptions } from './base.js';
 import { BusUnavailableError } from './base.js';
 
@@ -43,8 +45,13 @@ export interface NatsBusOptions {
   servers?: string | string[];
   /** Stream duplicate window in ms (re-published events inside it are dropped). Default 10 minutes. */
   duplicateWindowMs?: number;
-  /** Drop stored events older than this (0 = keep forever). Default 0. */
+  /**
+   * Drop stored events older than this (0 = keep forever). Undefined: a new stream keeps events
+   * forever and an existing stream keeps the max age it has.
+   */
   maxAgeMs?: number;
+  /** Drop the oldest events once the stream holds this many bytes (-1 = no limit); undefined as for maxAgeMs. */
+  maxBytes?: number;
   /** How long `publish` keeps retrying while NATS is unreachable. Default 30 s. */
   publishTimeoutMs?: number;
   /** Per-try acknowledgement timeout of a publish. Default 5 s. */
@@ -59,7 +66,8 @@ export class NatsBus implements EventBus {
   readonly kind = 'nats';
   private readonly servers: string[];
   private readonly duplicateWindowMs: number;
-  private readonly maxAgeMs: number;
+  private readonly maxAgeMs: number | undefined;
+  private readonly maxBytes: number | undefined;
   private readonly publishTimeoutMs: number;
   private readonly ackTimeoutMs: number;
   private readonly name: string;
@@ -79,13 +87,15 @@ export class NatsBus implements EventBus {
     if (list.length === 0) throw new TypeError('NatsBus: no server (pass servers, e.g. from NATS_URL)');
     this.servers = list;
     this.duplicateWindowMs = options.duplicateWindowMs ?? 10 * 60_000;
-    this.maxAgeMs = options.maxAgeMs ?? 0;
+    this.maxAgeMs = options.maxAgeMs;
+    this.maxBytes = options.maxBytes;
     this.publishTimeoutMs = options.publishTimeoutMs ?? 30_000;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 5_000;
     this.name = options.name ?? 'trellis';
     for (const [key, value, min] of [
       ['duplicateWindowMs', this.duplicateWindowMs, 1],
-      ['maxAgeMs', this.maxAgeMs, 0],
+      ['maxAgeMs', this.maxAgeMs ?? 0, 0],
+      ['maxBytes', this.maxBytes ?? -1, -1],
       ['publishTimeoutMs', this.publishTimeoutMs, 1],
       ['ackTimeoutMs', this.ackTimeoutMs, 1],
     ] as const) {
@@ -132,8 +142,9 @@ export class NatsBus implements EventBus {
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
       duplicate_window: this.duplicateWindowMs * NS_PER_MS,
-      max_age: this.maxAgeMs * NS_PER_MS,
       num_replicas: 1,
+      ...(this.maxAgeMs !== undefined ? { max_age: this.maxAgeMs * NS_PER_MS } : {}),
+      ...(this.maxBytes !== undefined ? { max_bytes: this.maxBytes } : {}),
     };
     await ensureStream(jsm, config);
     this.jsm = jsm;
@@ -217,7 +228,8 @@ export class NatsBus implements EventBus {
     const stopped = (): boolean => this.closed || signal?.aborted === true;
     if (stopped()) return;
     const { js } = this.client();
-    const filter = experimentId !== undefined ? `${SUBJECT_ROOT}.exp.${experimentId}.>` : `${SUBJECT_ROOT}.>`;
+    const filter =
+      experimentId !== undefined ? `${SUBJECT_ROOT}.exp.${subjectToken(experimentId)}.>` : `${SUBJECT_ROOT}.>`;
     const dedup = new SeqDedup(fromSeq);
     let resumeAt: number | undefined;
     let failures = 0;
@@ -317,15 +329,18 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
     try {
       const info = await jsm.streams.info(STREAM_NAME);
       const current = info.config;
+      // Only what is configured is compared and set: limits nobody configured stay as they are.
       if (
         current.duplicate_window !== config.duplicate_window ||
-        current.max_age !== config.max_age ||
+        (config.max_age !== undefined && current.max_age !== config.max_age) ||
+        (config.max_bytes !== undefined && current.max_bytes !== config.max_bytes) ||
         !(current.subjects ?? []).includes(`${SUBJECT_ROOT}.>`)
       ) {
         await jsm.streams.update(STREAM_NAME, {
           subjects: [...new Set([...(current.subjects ?? []), `${SUBJECT_ROOT}.>`])],
           duplicate_window: config.duplicate_window!,
-          max_age: config.max_age!,
+          ...(config.max_age !== undefined ? { max_age: config.max_age } : {}),
+          ...(config.max_bytes !== undefined ? { max_bytes: config.max_bytes } : {}),
         });
       }
       return;

@@ -4,7 +4,14 @@
  * resources stay reserved until `release`.
  */
 import type { CoordinatorMessage } from '../../shared/generated/trellis/v1/CoordinatorMessage.js';
-import { couldEverFit, place, type Placement, type SlotRequest, type WorkerCapacity } from './slots.js';
+import {
+  couldEverFit,
+  neverFitsReason,
+  place,
+  type Placement,
+  type SlotRequest,
+  type WorkerCapacity,
+} from './slots.js';
 
 export interface WorkerSession {
   send(message: CoordinatorMessage): void;
@@ -17,8 +24,20 @@ interface ConnectedWorker {
   session: WorkerSession;
   /** attempt id → what it holds on this worker. */
   holds: Map<string, { cpus: number; gpuIds: string[]; memoryBytes: number }>;
-  /** Its stream ended (the entry stays until its holds are settled). */
-  disconnected?: boolean;
+  /** False once the session ended (the entry stays while holds are settled). */
+  connected: boolean;
+  draining: boolean;
+  version: string;
+  lastHeartbeatAt: number;
+}
+
+/** What ListWorkers shows of a worker the dispatcher holds. */
+export interface WorkerSnapshot {
+  capacity: WorkerCapacity;
+  connected: boolean;
+  draining: boolean;
+  version: string;
+  lastHeartbeatAt: number;
 }
 
 interface Waiter {
@@ -26,6 +45,9 @@ interface Waiter {
   request: SlotRequest;
   resolve: (placement: Placement) => void;
   reject: (err: Error) => void;
+  /** Told when the reason the request cannot be placed on any connected worker changes. */
+  onReason?: (reason: string | undefined) => void;
+  reason?: string;
   /** performance.now() when the attempt started waiting. */
   since: number;
 }
@@ -46,12 +68,17 @@ export class Dispatcher {
   addWorker(
     capacity: Omit<WorkerCapacity, 'usedCpus' | 'usedGpus' | 'usedMemoryBytes' | 'running'>,
     session: WorkerSession,
+    version = '',
   ): void {
     const previous = this.workers.get(capacity.id);
     const worker: ConnectedWorker = {
       capacity: { ...capacity, usedCpus: 0, usedGpus: new Set(), usedMemoryBytes: 0, running: 0 },
       session,
       holds: new Map(),
+      connected: true,
+      draining: false,
+      version,
+      lastHeartbeatAt: Date.now(),
     };
     // A reconnect keeps what the old session held: those attempts still run on that machine.
     if (previous) for (const [attemptId, hold] of previous.holds) this.applyHold(worker, attemptId, hold);
@@ -63,16 +90,40 @@ export class Dispatcher {
     const worker = this.workers.get(workerId);
     if (worker && worker.session === session) {
       worker.capacity.accepting = false;
-      worker.disconnected = true;
+      worker.connected = false;
       // Keep the entry (holds stay until their leases are settled) but send nothing more to it.
       worker.session = { send: () => undefined, end: () => undefined };
+      this.pump();
     }
+  }
+
+  /** A heartbeat arrived from the worker. */
+  touch(workerId: string, now = Date.now()): void {
+    const worker = this.workers.get(workerId);
+    if (worker) worker.lastHeartbeatAt = now;
+  }
+
+  /** The worker is shutting down: it gets nothing new. */
+  setDraining(workerId: string): void {
+    const worker = this.workers.get(workerId);
+    if (worker) worker.draining = true;
+    this.setAccepting(workerId, false);
+  }
+
+  snapshot(): WorkerSnapshot[] {
+    return [...this.workers.values()].map((w) => ({
+      capacity: { ...w.capacity, usedGpus: new Set(w.capacity.usedGpus) },
+      connected: w.connected,
+      draining: w.draining,
+      version: w.version,
+      lastHeartbeatAt: w.lastHeartbeatAt,
+    }));
   }
 
   setAccepting(workerId: string, accepting: boolean): void {
     const worker = this.workers.get(workerId);
     if (worker) worker.capacity.accepting = accepting;
-    if (accepting) this.pump();
+    this.pump();
   }
 
   send(workerId: string, message: CoordinatorMessage): boolean {
@@ -83,7 +134,12 @@ export class Dispatcher {
   }
 
   /** Waits until the request fits a worker, then reserves it under `key` (the attempt id). */
-  waitForSlot(key: string, request: SlotRequest, signal?: AbortSignal): Promise<Placement> {
+  waitForSlot(
+    key: string,
+    request: SlotRequest,
+    signal?: AbortSignal,
+    onReason?: (reason: string | undefined) => void,
+  ): Promise<Placement> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason as Error);
       const onAbort = (): void => {
@@ -99,6 +155,7 @@ export class Dispatcher {
           resolve(placement);
         },
         reject,
+        ...(onReason ? { onReason } : {}),
         since: performance.now(),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -178,7 +235,7 @@ export class Dispatcher {
   workerCounts(): { connected: number; draining: number; disconnected: number } {
     const counts = { connected: 0, draining: 0, disconnected: 0 };
     for (const worker of this.workers.values()) {
-      if (worker.disconnected) counts.disconnected += 1;
+      if (!worker.connected) counts.disconnected += 1;
       else if (worker.capacity.accepting) counts.connected += 1;
       else counts.draining += 1;
     }
@@ -205,6 +262,18 @@ export class Dispatcher {
 
   private pump(): void {
     if (this.waiting.length === 0) return;
+    this.placeWaiting();
+    const accepting = [...this.workers.values()].filter((w) => w.capacity.accepting).map((w) => w.capacity);
+    for (const waiter of this.waiting) {
+      if (!waiter.onReason) continue;
+      const reason = neverFitsReason(accepting, waiter.request);
+      if (reason === waiter.reason) continue;
+      waiter.reason = reason;
+      waiter.onReason(reason);
+    }
+  }
+
+  private placeWaiting(): void {
     const capacities = [...this.workers.values()].map((w) => w.capacity);
     const still: Waiter[] = [];
     for (const waiter of this.waiting) {
@@ -219,6 +288,7 @@ export class Dispatcher {
         gpuIds: placement.gpuIds,
         memoryBytes: waiter.request.memoryBytes,
       });
+      if (waiter.reason !== undefined) waiter.onReason?.(undefined);
       waiter.resolve(placement);
       const waitedMs = performance.now() - waiter.since;
       for (const listener of this.placedListeners) listener(waitedMs);

@@ -41,6 +41,37 @@ export function couldEverFit(worker: WorkerCapacity, request: SlotRequest): bool
   );
 }
 
+/**
+ * Why no worker in `workers` could ever run the request, in words (for a trial's
+ * pending_reason); undefined when one could, or when there is no worker to judge by.
+ */
+export function neverFitsReason(workers: readonly WorkerCapacity[], request: SlotRequest): string | undefined {
+  if (workers.length === 0 || workers.some((w) => couldEverFit(w, request))) return undefined;
+  const gaps: string[] = [];
+  if (!workers.some((w) => w.runtimes.includes(request.runtime))) {
+    const offered = [...new Set(workers.flatMap((w) => w.runtimes))].sort();
+    gaps.push(`runtime '${request.runtime}' (workers offer: ${offered.join(', ') || 'none'})`);
+  }
+  const labels = Object.entries(request.labels);
+  if (labels.length > 0 && !workers.some((w) => labels.every(([k, v]) => w.labels[k] === v))) {
+    gaps.push(`labels ${labels.map(([k, v]) => `${k}=${v}`).join(',')}`);
+  }
+  const most = (f: (w: WorkerCapacity) => number): number => Math.max(...workers.map(f));
+  if (request.gpus > most((w) => w.gpus.length))
+    gaps.push(`gpus ${request.gpus} (most on a worker: ${most((w) => w.gpus.length)})`);
+  if (request.cpus > most((w) => w.cpus) + 1e-9)
+    gaps.push(`cpus ${request.cpus} (most on a worker: ${most((w) => w.cpus)})`);
+  const memory = workers.filter((w) => w.memoryBytes > 0);
+  if (memory.length === workers.length && request.memoryBytes > most((w) => w.memoryBytes)) {
+    gaps.push(`memory ${request.memoryBytes} bytes (most on a worker: ${most((w) => w.memoryBytes)})`);
+  }
+  const n = workers.length;
+  return (
+    `no connected worker (${n} accepting) can ever run this trial: ` +
+    (gaps.length > 0 ? `needs ${gaps.join('; ')}` : 'no single worker meets all of its requirements together')
+  );
+}
+
 export function fitsNow(worker: WorkerCapacity, request: SlotRequest): boolean {
   if (!worker.accepting || !couldEverFit(worker, request)) return false;
   if (request.cpus > worker.cpus - worker.usedCpus + 1e-9) return false;

@@ -1,7 +1,7 @@
 /**
  * The worker protocol, one handler per connected worker stream: hello (capacity, and the
  * attempts a reconnecting worker still runs), heartbeats (lease renewal), progress, results,
- * failures, checkpoints, stop confirmations, draining and disconnect.
+ * failures, checkpoints, stop confirmations, draining (stored) and disconnect.
  *
  * Messages about an attempt are routed by key: the lease table names the attempt's experiment
  * (`leases.get(attemptId).experimentId`), and `route` gives that experiment's `AttemptRouter`
@@ -19,6 +19,9 @@ import type { EventLog } from '../event-log.js';
 import type { Dispatcher, WorkerSession } from './dispatcher.js';
 import type { LeaseTable } from './leases.js';
 import type { WorkerCapacity } from './slots.js';
+
+/** How often a heartbeat may move workers.lastSeenAt in the store (per worker). */
+export const LAST_SEEN_EVERY_MS = 5_000;
 
 /** What the owner of an attempt (a sweep runner) handles; the narrow view this module needs. */
 export interface AttemptRouter {
@@ -87,6 +90,8 @@ export class WorkerSessionHandler implements WorkerConnection {
   private log: Logger;
   /** Messages waiting for the resume gate, in arrival order. */
   private backlog: WorkerMessage__Output[] | undefined;
+  /** When a heartbeat last moved this worker's lastSeenAt (see LAST_SEEN_EVERY_MS). */
+  private lastSeenWritten = 0;
 
   constructor(
     private readonly session: WorkerSession,
@@ -144,7 +149,9 @@ export class WorkerSessionHandler implements WorkerConnection {
         return this.holder(s.attempt_id, 'stopped')?.onStopped(s.attempt_id, s.reason);
       }
       case 'draining':
-        if (this.workerId) this.ctx.dispatcher.setAccepting(this.workerId, false);
+        if (!this.workerId) return;
+        this.ctx.dispatcher.setDraining(this.workerId);
+        void this.record(this.workerId, 'draining');
         this.log.info('worker draining');
         return;
       default:
@@ -168,7 +175,7 @@ export class WorkerSessionHandler implements WorkerConnection {
       runtimes: hello.runtimes ?? [],
       accepting: false,
     };
-    dispatcher.addWorker(capacity, this.session);
+    dispatcher.addWorker(capacity, this.session, hello.version ?? '');
     // A reconnect: keep the attempts whose lease is still valid, stop the others.
     for (const attemptId of hello.running_attempt_ids ?? []) {
       const router = this.routerOf(attemptId);
@@ -190,6 +197,8 @@ export class WorkerSessionHandler implements WorkerConnection {
   private heartbeat(runningAttemptIds: string[]): void {
     const workerId = this.workerId;
     if (!workerId) return;
+    this.ctx.dispatcher.touch(workerId);
+    this.recordSeen(workerId);
     for (const attemptId of this.ctx.leases.renew(workerId, runningAttemptIds, Date.now())) {
       // Leased to this worker but past its expiry: the lease timer ends it as lost.
       const lease = this.ctx.leases.get(attemptId);
@@ -226,8 +235,29 @@ export class WorkerSessionHandler implements WorkerConnection {
     this.session.send({ stop: { attempt_id: attemptId, reason } });
   }
 
+  /**
+   * Heartbeats move workers.lastSeenAt, at most once per LAST_SEEN_EVERY_MS per worker: the
+   * store sees a write per worker every few seconds, not one per heartbeat.
+   */
+  private recordSeen(workerId: string, now = Date.now()): void {
+    if (now - this.lastSeenWritten < LAST_SEEN_EVERY_MS) return;
+    this.lastSeenWritten = now;
+    const { store } = this.ctx;
+    void store
+      .listWorkers()
+      .then(async (workers) => {
+        const known = workers.find((w) => w.id === workerId);
+        if (known && known.status !== 'disconnected') await store.upsertWorker({ ...known, lastSeenAt: now });
+      })
+      .catch((err: unknown) => this.log.warn({ err, workerId }, 'worker lastSeenAt not recorded'));
+  }
+
   /** Stores the worker's record and emits its `worker.state` event; a failure is only logged. */
-  private async record(workerId: string, status: 'connected' | 'disconnected', hello?: Hello): Promise<void> {
+  private async record(
+    workerId: string,
+    status: 'connected' | 'draining' | 'disconnected',
+    hello?: Hello,
+  ): Promise<void> {
     const { store, events } = this.ctx;
     try {
       if (hello) {
@@ -238,10 +268,19 @@ export class WorkerSessionHandler implements WorkerConnection {
           labels: hello.labels ?? {},
           runtimes: hello.runtimes ?? [],
           lastSeenAt: Date.now(),
+          draining: false,
         });
       } else {
         const known = (await store.listWorkers()).find((w) => w.id === workerId);
-        if (known) await store.upsertWorker({ ...known, status, lastSeenAt: Date.now() });
+        if (known) {
+          await store.upsertWorker({
+            ...known,
+            status,
+            // A drained worker stays marked draining once gone, until its next hello.
+            draining: status === 'draining' || (status === 'disconnected' && known.draining === true),
+            lastSeenAt: Date.now(),
+          });
+        }
       }
       events.emit({ type: 'worker.state', workerId, payload: { status } });
     } catch (err) {

@@ -37,8 +37,17 @@ export function toRaw(doc: { id: string }): Raw {
   return { ...(encodeKeys(doc) as Document), _id: doc.id };
 }
 
+/**
+ * Trials also store their params as `paramList: [{ name, value }]`, names exactly as written:
+ * `params` keys are escaped (`opt.lr` is `opt%2Elr`), so a query by a dotted name goes through
+ * the list: `{ "paramList.name": "opt.lr" }`, or with $elemMatch on MongoDB (docs/schema.md).
+ */
+export function paramList(params: Record<string, unknown>): Document[] {
+  return Object.entries(params).map(([name, value]) => ({ name, value: encodeKeys(value) }));
+}
+
 export function fromRaw<T>(raw: Document): T {
-  const { _id, _rev, ...rest } = raw;
+  const { _id, _rev, paramList: _paramList, ...rest } = raw;
   return decodeKeys(rest) as T;
 }
 

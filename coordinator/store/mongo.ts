@@ -28,7 +28,16 @@ import { assertOutboxEvent } from './base.js';
 import { matchesStatus } from './documents.js';
 import { ArtifactFiles } from './mongo-artifacts.js';
 import { CompareAndSet } from './mongo-cas.js';
-import { addStatus, encodeKeys, eventFromRaw, fromRaw, optional, toRaw, type Raw } from './mongo-documents.js';
+import {
+  addStatus,
+  encodeKeys,
+  eventFromRaw,
+  fromRaw,
+  optional,
+  paramList,
+  toRaw,
+  type Raw,
+} from './mongo-documents.js';
 import { isDuplicateKey, mapError } from './mongo-errors.js';
 
 /** Version of the collections' layout, kept in `meta` ({ _id: 'schema', version }). */
@@ -286,7 +295,7 @@ export class MongoStore implements Store {
   async insertTrial(doc: TrialDoc): Promise<boolean> {
     return this.run(async () => {
       try {
-        await this.col('trials').insertOne({ ...toRaw(doc), _rev: 0 });
+        await this.col('trials').insertOne({ ...toRaw(doc), paramList: paramList(doc.params), _rev: 0 });
         return true;
       } catch (err) {
         if (isDuplicateKey(err)) return false;
@@ -319,7 +328,8 @@ export class MongoStore implements Store {
         (Array.isArray(doc.attempts) && doc.attempts.length === expect.attemptCount)) &&
       (patch.experimentId === undefined || doc.experimentId === patch.experimentId) &&
       (patch.number === undefined || doc.number === patch.number);
-    return this.run(() => this.cas.update<TrialDoc>('trials', id, filter, test, patch));
+    const withList = patch.params ? { ...patch, paramList: paramList(patch.params) } : patch;
+    return this.run(() => this.cas.update<TrialDoc>('trials', id, filter, test, withList));
   }
 
   // ---------------------------------------------------------------- metrics

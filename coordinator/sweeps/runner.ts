@@ -217,9 +217,11 @@ export class SweepRunner implements AttemptRouter {
   private async dispatchAttempt(pending: TrialDoc): Promise<AttemptOutcome> {
     const n = pending.attempts.length + 1;
     const attemptId = `${pending.id}-a${n}`;
-    const placement = await this.ctx.dispatcher.waitForSlot(attemptId, this.request, this.abort.signal).catch(() => {
-      throw new Cancelled();
-    });
+    const placement = await this.ctx.dispatcher
+      .waitForSlot(attemptId, this.request, this.abort.signal, (reason) => this.setPendingReason(pending, reason))
+      .catch(() => {
+        throw new Cancelled();
+      });
     const now = Date.now();
     const attempt = attemptOf(attemptId, n, placement, now, this.ctx.leases.leaseMs);
     const claimed = await this.writer.claim(pending.number, attempt, now);
@@ -235,6 +237,16 @@ export class SweepRunner implements AttemptRouter {
     if (!sent) this.lose(attemptId, 'worker went away before the assignment was sent');
     if (this.abort.signal.aborted) this.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
     return outcome;
+  }
+
+  /** The dispatcher's `onReason`: why no connected worker could ever run the trial (undefined: it could now). */
+  private setPendingReason(pending: TrialDoc, reason: string | undefined): void {
+    this.writer
+      .setPendingReason(pending.number, reason ?? '')
+      .then((stored) => {
+        if (stored && reason) this.log.warn({ trialId: pending.id, reason }, 'trial cannot be placed');
+      })
+      .catch((err: unknown) => this.log.warn({ err, trialId: pending.id }, 'pending reason not recorded'));
   }
 
   private resumedOutcome(trial: TrialDoc): Promise<AttemptOutcome> {

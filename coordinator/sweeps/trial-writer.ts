@@ -88,7 +88,12 @@ export class TrialWriter {
       const claimed = await this.cas(
         id,
         { status: 'pending', attemptCount: attempt.n - 1 },
-        { status: 'running', attempts: [...current.attempts, attempt], updatedAt: now },
+        {
+          status: 'running',
+          attempts: [...current.attempts, attempt],
+          updatedAt: now,
+          ...(current.pendingReason ? { pendingReason: '' } : {}),
+        },
         (doc) => doc.status === 'running' && doc.attempts[attempt.n - 1]?.id === attempt.id,
       );
       if (claimed) this.put(claimed);
@@ -162,6 +167,26 @@ export class TrialWriter {
     return this.updateRunning(trial, { params, lineage, checkpoint: donor.checkpoint, updatedAt: Date.now() });
   }
 
+  /**
+   * Stores (and announces, as a `trial.state` event with `pendingReason`) why a pending trial
+   * cannot be placed on any connected worker; '' clears it once a worker could take it. False
+   * when the trial is no longer pending (nothing stored, nothing emitted).
+   */
+  setPendingReason(number: number, reason: string): Promise<boolean> {
+    const id = this.get(number)!.id;
+    return this.withTrial(id, async () => {
+      const updated = await this.store.updateTrial(
+        id,
+        { status: 'pending' },
+        { pendingReason: reason, updatedAt: Date.now() },
+      );
+      if (!updated) return false;
+      this.put(updated);
+      this.emitState(updated);
+      return true;
+    });
+  }
+
   /** Every trial still pending becomes cancelled (after the experiment was cancelled). */
   async cancelPending(): Promise<void> {
     for (const trial of [...this.trials.values()]) {
@@ -206,6 +231,7 @@ export class TrialWriter {
         workerId: attempt?.workerId ?? '',
         ...(trial.status === 'succeeded' || trial.status === 'pruned' ? { metrics: trial.metrics } : {}),
         ...(error ? { error } : {}),
+        ...(trial.status === 'pending' && trial.pendingReason ? { pendingReason: trial.pendingReason } : {}),
       },
     });
   }

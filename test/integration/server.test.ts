@@ -99,6 +99,12 @@ describe('coordinator services', () => {
       // SIGTERM: the worker drains, waits 0.5 s for its 3 s attempt, then hands it back.
       await stopChild(first, 20_000);
       assert.equal(first.exitCode, 0, 'the worker exited cleanly');
+      // Draining is recorded: ListWorkers shows the drained worker gone, marked draining.
+      await cluster.waitForEvent(
+        (e) => e.type === 'worker.state' && e.workerId === 'leaving' && e.payload.status === 'disconnected',
+      );
+      const leaving = (await client.workers()).find((w) => w.id === 'leaving');
+      assert.deepEqual([leaving?.status, leaving?.draining], ['disconnected', true]);
       const final = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(final.status, 'succeeded');
       const [trial] = await client.trials(experiment.id);

@@ -26,7 +26,7 @@ export interface Source {
   followAll(onEvent: (event: TrellisEvent) => void, onReconnect: () => void): () => void;
 }
 
-const EVENT_TYPES = ['experiment.state', 'trial.state', 'trial.metric', 'attempt.state', 'stage.state', 'worker.state'];
+const EVENT_TYPES = ['experiment.state', 'trial.state', 'trial.metric', 'stage.state', 'worker.state'];
 
 async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(path, { headers: { accept: 'application/json' } });

@@ -1,5 +1,6 @@
 // Original file: proto/trellis/v1/common.proto
 
+import type { AttemptStatus as _trellis_v1_AttemptStatus, AttemptStatus__Output as _trellis_v1_AttemptStatus__Output } from '../../trellis/v1/AttemptStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Attempt {
@@ -11,6 +12,7 @@ export interface Attempt {
   'ended_at_ms'?: (number | string | Long);
   'error'?: (string);
   'failure_kind'?: (string);
+  'state'?: (_trellis_v1_AttemptStatus);
 }
 
 export interface Attempt__Output {
@@ -22,4 +24,5 @@ export interface Attempt__Output {
   'ended_at_ms': (string);
   'error': (string);
   'failure_kind': (string);
+  'state': (_trellis_v1_AttemptStatus__Output);
 }

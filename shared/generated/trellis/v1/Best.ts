@@ -1,5 +1,6 @@
 // Original file: proto/trellis/v1/common.proto
 
+import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from '../../google/protobuf/Struct.js';
 
 export interface Best {
   'trial_id'?: (string);
@@ -9,6 +10,7 @@ export interface Best {
   'value'?: (number | string);
   'ci'?: (number | string);
   'replicates'?: (number);
+  'params'?: (_google_protobuf_Struct | null);
 }
 
 export interface Best__Output {
@@ -19,4 +21,5 @@ export interface Best__Output {
   'value': (number);
   'ci': (number);
   'replicates': (number);
+  'params': (_google_protobuf_Struct__Output | null);
 }

@@ -1,5 +1,6 @@
 // Original file: proto/trellis/v1/common.proto
 
+import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from '../../google/protobuf/Struct.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Event {
@@ -12,6 +13,7 @@ export interface Event {
   'worker_id'?: (string);
   'stage'?: (string);
   'payload_json'?: (string);
+  'payload'?: (_google_protobuf_Struct | null);
 }
 
 export interface Event__Output {
@@ -24,4 +26,5 @@ export interface Event__Output {
   'worker_id': (string);
   'stage': (string);
   'payload_json': (string);
+  'payload': (_google_protobuf_Struct__Output | null);
 }

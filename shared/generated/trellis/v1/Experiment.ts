@@ -1,6 +1,8 @@
 // Original file: proto/trellis/v1/common.proto
 
 import type { Best as _trellis_v1_Best, Best__Output as _trellis_v1_Best__Output } from '../../trellis/v1/Best.js';
+import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from '../../google/protobuf/Struct.js';
+import type { ExperimentStatus as _trellis_v1_ExperimentStatus, ExperimentStatus__Output as _trellis_v1_ExperimentStatus__Output } from '../../trellis/v1/ExperimentStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Experiment {
@@ -16,6 +18,9 @@ export interface Experiment {
   'error'?: (string);
   'stages_json'?: (string);
   'owner'?: (string);
+  'spec'?: (_google_protobuf_Struct | null);
+  'stages'?: (_google_protobuf_Struct | null);
+  'state'?: (_trellis_v1_ExperimentStatus);
 }
 
 export interface Experiment__Output {
@@ -31,4 +36,7 @@ export interface Experiment__Output {
   'error': (string);
   'stages_json': (string);
   'owner': (string);
+  'spec': (_google_protobuf_Struct__Output | null);
+  'stages': (_google_protobuf_Struct__Output | null);
+  'state': (_trellis_v1_ExperimentStatus__Output);
 }

@@ -13,6 +13,8 @@ import type { ListExperimentsRequest as _trellis_v1_ListExperimentsRequest, List
 import type { ListExperimentsResponse as _trellis_v1_ListExperimentsResponse, ListExperimentsResponse__Output as _trellis_v1_ListExperimentsResponse__Output } from '../../trellis/v1/ListExperimentsResponse.js';
 import type { ListTrialsRequest as _trellis_v1_ListTrialsRequest, ListTrialsRequest__Output as _trellis_v1_ListTrialsRequest__Output } from '../../trellis/v1/ListTrialsRequest.js';
 import type { ListTrialsResponse as _trellis_v1_ListTrialsResponse, ListTrialsResponse__Output as _trellis_v1_ListTrialsResponse__Output } from '../../trellis/v1/ListTrialsResponse.js';
+import type { ListWorkersRequest as _trellis_v1_ListWorkersRequest, ListWorkersRequest__Output as _trellis_v1_ListWorkersRequest__Output } from '../../trellis/v1/ListWorkersRequest.js';
+import type { ListWorkersResponse as _trellis_v1_ListWorkersResponse, ListWorkersResponse__Output as _trellis_v1_ListWorkersResponse__Output } from '../../trellis/v1/ListWorkersResponse.js';
 import type { SubmitExperimentRequest as _trellis_v1_SubmitExperimentRequest, SubmitExperimentRequest__Output as _trellis_v1_SubmitExperimentRequest__Output } from '../../trellis/v1/SubmitExperimentRequest.js';
 import type { SubmitExperimentResponse as _trellis_v1_SubmitExperimentResponse, SubmitExperimentResponse__Output as _trellis_v1_SubmitExperimentResponse__Output } from '../../trellis/v1/SubmitExperimentResponse.js';
 import type { WatchEventsRequest as _trellis_v1_WatchEventsRequest, WatchEventsRequest__Output as _trellis_v1_WatchEventsRequest__Output } from '../../trellis/v1/WatchEventsRequest.js';
@@ -63,6 +65,15 @@ export interface ExperimentServiceClient extends grpc.Client {
   listTrials(argument: _trellis_v1_ListTrialsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_ListTrialsResponse__Output>): grpc.ClientUnaryCall;
   listTrials(argument: _trellis_v1_ListTrialsRequest, callback: grpc.requestCallback<_trellis_v1_ListTrialsResponse__Output>): grpc.ClientUnaryCall;
   
+  ListWorkers(argument: _trellis_v1_ListWorkersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  ListWorkers(argument: _trellis_v1_ListWorkersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_trellis_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  ListWorkers(argument: _trellis_v1_ListWorkersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  ListWorkers(argument: _trellis_v1_ListWorkersRequest, callback: grpc.requestCallback<_trellis_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  listWorkers(argument: _trellis_v1_ListWorkersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  listWorkers(argument: _trellis_v1_ListWorkersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_trellis_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  listWorkers(argument: _trellis_v1_ListWorkersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  listWorkers(argument: _trellis_v1_ListWorkersRequest, callback: grpc.requestCallback<_trellis_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  
   SubmitExperiment(argument: _trellis_v1_SubmitExperimentRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_SubmitExperimentResponse__Output>): grpc.ClientUnaryCall;
   SubmitExperiment(argument: _trellis_v1_SubmitExperimentRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_trellis_v1_SubmitExperimentResponse__Output>): grpc.ClientUnaryCall;
   SubmitExperiment(argument: _trellis_v1_SubmitExperimentRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_SubmitExperimentResponse__Output>): grpc.ClientUnaryCall;
@@ -90,6 +101,8 @@ export interface ExperimentServiceHandlers extends grpc.UntypedServiceImplementa
   
   ListTrials: grpc.handleUnaryCall<_trellis_v1_ListTrialsRequest__Output, _trellis_v1_ListTrialsResponse>;
   
+  ListWorkers: grpc.handleUnaryCall<_trellis_v1_ListWorkersRequest__Output, _trellis_v1_ListWorkersResponse>;
+  
   SubmitExperiment: grpc.handleUnaryCall<_trellis_v1_SubmitExperimentRequest__Output, _trellis_v1_SubmitExperimentResponse>;
   
   WatchEvents: grpc.handleServerStreamingCall<_trellis_v1_WatchEventsRequest__Output, _trellis_v1_Event>;
@@ -102,6 +115,7 @@ export interface ExperimentServiceDefinition extends grpc.ServiceDefinition {
   GetExperiment: MethodDefinition<_trellis_v1_GetExperimentRequest, _trellis_v1_GetExperimentResponse, _trellis_v1_GetExperimentRequest__Output, _trellis_v1_GetExperimentResponse__Output>
   ListExperiments: MethodDefinition<_trellis_v1_ListExperimentsRequest, _trellis_v1_ListExperimentsResponse, _trellis_v1_ListExperimentsRequest__Output, _trellis_v1_ListExperimentsResponse__Output>
   ListTrials: MethodDefinition<_trellis_v1_ListTrialsRequest, _trellis_v1_ListTrialsResponse, _trellis_v1_ListTrialsRequest__Output, _trellis_v1_ListTrialsResponse__Output>
+  ListWorkers: MethodDefinition<_trellis_v1_ListWorkersRequest, _trellis_v1_ListWorkersResponse, _trellis_v1_ListWorkersRequest__Output, _trellis_v1_ListWorkersResponse__Output>
   SubmitExperiment: MethodDefinition<_trellis_v1_SubmitExperimentRequest, _trellis_v1_SubmitExperimentResponse, _trellis_v1_SubmitExperimentRequest__Output, _trellis_v1_SubmitExperimentResponse__Output>
   WatchEvents: MethodDefinition<_trellis_v1_WatchEventsRequest, _trellis_v1_Event, _trellis_v1_WatchEventsRequest__Output, _trellis_v1_Event__Output>
 }

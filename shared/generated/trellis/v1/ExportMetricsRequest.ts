@@ -3,8 +3,12 @@
 
 export interface ExportMetricsRequest {
   'experiment_id'?: (string);
+  'page_size'?: (number);
+  'page_token'?: (string);
 }
 
 export interface ExportMetricsRequest__Output {
   'experiment_id': (string);
+  'page_size': (number);
+  'page_token': (string);
 }

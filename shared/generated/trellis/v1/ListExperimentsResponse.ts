@@ -4,8 +4,10 @@ import type { Experiment as _trellis_v1_Experiment, Experiment__Output as _trell
 
 export interface ListExperimentsResponse {
   'experiments'?: (_trellis_v1_Experiment)[];
+  'next_page_token'?: (string);
 }
 
 export interface ListExperimentsResponse__Output {
   'experiments': (_trellis_v1_Experiment__Output)[];
+  'next_page_token': (string);
 }

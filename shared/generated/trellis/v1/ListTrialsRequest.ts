@@ -3,8 +3,12 @@
 
 export interface ListTrialsRequest {
   'experiment_id'?: (string);
+  'page_size'?: (number);
+  'page_token'?: (string);
 }
 
 export interface ListTrialsRequest__Output {
   'experiment_id': (string);
+  'page_size': (number);
+  'page_token': (string);
 }

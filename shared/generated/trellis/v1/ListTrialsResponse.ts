@@ -4,8 +4,10 @@ import type { Trial as _trellis_v1_Trial, Trial__Output as _trellis_v1_Trial__Ou
 
 export interface ListTrialsResponse {
   'trials'?: (_trellis_v1_Trial)[];
+  'next_page_token'?: (string);
 }
 
 export interface ListTrialsResponse__Output {
   'trials': (_trellis_v1_Trial__Output)[];
+  'next_page_token': (string);
 }

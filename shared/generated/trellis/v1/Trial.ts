@@ -1,6 +1,9 @@
 // Original file: proto/trellis/v1/common.proto
 
 import type { Attempt as _trellis_v1_Attempt, Attempt__Output as _trellis_v1_Attempt__Output } from '../../trellis/v1/Attempt.js';
+import type { TrialStatus as _trellis_v1_TrialStatus, TrialStatus__Output as _trellis_v1_TrialStatus__Output } from '../../trellis/v1/TrialStatus.js';
+import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from '../../google/protobuf/Struct.js';
+import type { ListValue as _google_protobuf_ListValue, ListValue__Output as _google_protobuf_ListValue__Output } from '../../google/protobuf/ListValue.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Trial {
@@ -17,6 +20,11 @@ export interface Trial {
   'seed'?: (number | string | Long);
   'last_step'?: (number);
   'lineage_json'?: (string);
+  'state'?: (_trellis_v1_TrialStatus);
+  'params'?: (_google_protobuf_Struct | null);
+  'info'?: (_google_protobuf_Struct | null);
+  'lineage'?: (_google_protobuf_ListValue | null);
+  'pending_reason'?: (string);
 }
 
 export interface Trial__Output {
@@ -33,4 +41,9 @@ export interface Trial__Output {
   'seed': (string);
   'last_step': (number);
   'lineage_json': (string);
+  'state': (_trellis_v1_TrialStatus__Output);
+  'params': (_google_protobuf_Struct__Output | null);
+  'info': (_google_protobuf_Struct__Output | null);
+  'lineage': (_google_protobuf_ListValue__Output | null);
+  'pending_reason': (string);
 }
