@@ -142,6 +142,9 @@ describe('schedulers and replicates in the runner', () => {
   it("PBT: a bottom trial continues from a top trial's checkpoint with perturbed params, and records its lineage", async () => {
     const cluster = await startCluster({ workers: 2, cpusPerWorker: 2 });
     const client = new TrellisClient(cluster.address);
+    // The four trainers start stepping together (a marker-file barrier), so the population PBT
+    // compares exists however slowly a loaded machine brings the workers up.
+    const markers = mkdtempSync(join(tmpdir(), 'trellis-pbt-'));
     try {
       const { experiment } = await client.submit(
         spec({
@@ -154,7 +157,13 @@ describe('schedulers and replicates in the runner', () => {
           },
           search: {
             algorithm: 'grid',
-            space: { rate: { choice: [0.05, 0.5, 0.06, 0.45] }, steps: { choice: [10] }, delay: { choice: [120] } },
+            space: {
+              rate: { choice: [0.05, 0.5, 0.06, 0.45] },
+              steps: { choice: [10] },
+              delay: { choice: [120] },
+              markers: { choice: [markers] },
+              barrier: { choice: [4] },
+            },
           },
           scheduler: { type: 'pbt', interval: 3, quantile: 0.25, perturb: [0.8, 1.2], resample: 0 },
           budget: { trials: 4, concurrency: 4 },
@@ -200,6 +209,7 @@ describe('schedulers and replicates in the runner', () => {
     } finally {
       client.close();
       await cluster.stop();
+      rmSync(markers, { recursive: true, force: true });
     }
   });
 });
