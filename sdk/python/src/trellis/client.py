@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Type
 import grpc
 from google.protobuf import json_format, struct_pb2
 
-from ._proto.trellis.v1 import experiment_pb2 as pb
+from ._proto.trellis.v1 import common_pb2, experiment_pb2 as pb
 from ._views import (
     AttemptLog,
     Event,
@@ -180,7 +180,7 @@ class Client:
             request.from_start = True
         else:
             request.live_only = True
-        for message in self._stream("WatchEvents", request, pb.Event, timeout):
+        for message in self._stream("WatchEvents", request, common_pb2.Event, timeout):
             yield event_view(message)
 
     def wait(self, experiment_id: str, timeout: Optional[float] = None) -> Experiment:
