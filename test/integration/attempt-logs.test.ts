@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrellisClient } from '../../client/index.js';
@@ -74,6 +74,11 @@ describe('trellis logs through a real cluster', () => {
       assert.equal(log.totalLines, 6003);
       assert.ok(log.totalBytes > 50 * 1024 * 1024, 'totals count what the program printed');
       assert.equal(log.head.length + log.tail.length + log.omittedLines, log.totalLines);
+      // Neither the worker's log (its output goes to files under the cluster's dir) nor the
+      // coordinator's holds the 50 MB line: it was cut before any logging.
+      const logsDir = join(cluster.dir, 'logs');
+      const logged = readdirSync(logsDir).reduce((size, name) => size + statSync(join(logsDir, name)).size, 0);
+      assert.ok(logged < 4 * 1024 * 1024, `worker logs hold ${logged} bytes after a 50 MB line`);
       const stored = await cluster.coordinator.store.getArtifact(logArtifactId(log.attemptId));
       assert.equal(stored?.meta.kind, 'log', 'the log is stored with the attempt (an artifact)');
 
