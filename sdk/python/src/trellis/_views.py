@@ -146,8 +146,20 @@ class AttemptLog:
 
     @property
     def lines(self) -> List[str]:
-        middle = [f"…[{self.omitted_lines} lines, {self.omitted_bytes} bytes omitted]"] if self.omitted_lines else []
+        """Head, a marker line where lines were omitted (as `trellis logs` prints it), tail."""
+        middle = [f"…[{self.omitted_lines} lines ({_format_bytes(self.omitted_bytes)}) omitted]"] if self.omitted_lines else []
         return [*self.head, *middle, *self.tail]
+
+
+def _format_bytes(n: int) -> str:
+    """Decimal units, as shared/bounded-log.ts formatBytes: 52428800 -> '52.4 MB'."""
+    if n < 1000:
+        return f"{n} B"
+    value, unit = n / 1000, 0
+    units = ["kB", "MB", "GB", "TB"]
+    while value >= 1000 and unit < len(units) - 1:
+        value, unit = value / 1000, unit + 1
+    return f"{value:.1f} {units[unit]}"
 
 
 def experiment_view(m: Any) -> Experiment:
