@@ -11,7 +11,7 @@ export function addLogsCommand(program: Command): void {
   program
     .command('logs')
     .description("show a trial attempt's program output (stdout and stderr; first and last lines kept)")
-    .argument('<trial-id>', 'trial id (as `trellis trials` lists them)')
+    .argument('<trial-id>', 'trial id: EXPERIMENT_ID-tN, N the trial number `trellis trials` shows (trials --json: id)')
     .addOption(coordinatorOption())
     .option('--attempt <n>', 'attempt number (default: the latest)', positiveInt('--attempt'))
     .option('--follow', 'keep printing new lines while the attempt runs; ends when it ends')

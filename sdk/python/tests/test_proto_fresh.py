@@ -8,6 +8,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 DESCRIPTOR_SET = ROOT / "proto" / "descriptor.binpb"
 
+try:
+    import google.protobuf  # noqa: F401
+
+    HAS_PROTOBUF = True
+except ImportError:
+    HAS_PROTOBUF = False
+
 
 def _normalized(file_proto):
     # buf fills json_name on every field; protoc's Python output does not: not part of the API.
@@ -24,6 +31,7 @@ def _clear_json_names(message):
 
 
 @unittest.skipUnless(DESCRIPTOR_SET.is_file(), "not in the Trellis repository (no proto/descriptor.binpb)")
+@unittest.skipUnless(HAS_PROTOBUF, "protobuf is not installed (pip install ./sdk/python installs it)")
 class ProtoFreshTest(unittest.TestCase):
     def test_committed_modules_match_proto(self):
         from google.protobuf import descriptor_pb2
