@@ -47,12 +47,13 @@ export class AttemptOutputStream {
     this.skipped = 0;
   }
 
-  /** Sends what is pending, then the final log. Idempotent. */
+  /** Sends what is pending, then the final log (nothing for a program that printed nothing). Idempotent. */
   finish(): void {
     if (this.finished) return;
     this.flush();
     this.finished = true;
     const log = this.log.snapshot();
+    if (log.totalLines === 0) return;
     this.send({
       output: {
         attempt_id: this.attemptId,

@@ -88,6 +88,9 @@ describe('bounded program output', () => {
     assert.equal(final.tail?.at(-1), `${'x'.repeat(LINE_CHARS)}…[cut 8.2 kB]`);
     stream.line('after the end');
     assert.equal(sent.length, 2, 'nothing after finish');
+    const silent: WorkerMessage[] = [];
+    new AttemptOutputStream('att-2', (m) => silent.push(m)).finish();
+    assert.deepEqual(silent, [], 'no output, no log (tfjs attempts store nothing)');
   });
 
   it('redacts the values of every env map in a spec from text, longest first; leaves short and templated ones', () => {
