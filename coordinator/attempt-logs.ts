@@ -39,6 +39,9 @@ export type LogUpdate = { lines: string[]; skipped: number } | { ended: AttemptL
 
 interface LiveLog {
   workerId: string;
+  /** From the lease when the output began (the lease may be gone when the final log comes). */
+  experimentId: string;
+  trialId: string;
   log: BoundedLog;
   /** The worker's final log, until it is stored. */
   final?: LogSnapshot;
@@ -61,17 +64,13 @@ export class AttemptLogs {
   /** A worker's output message. Accepted from the worker that held the attempt's lease when its output began. */
   onOutput(workerId: string, message: AttemptOutput__Output): void {
     const attemptId = message.attempt_id;
-    let entry = this.live.get(attemptId);
-    if (!entry) {
-      if (!this.leases.holds(attemptId, workerId, Date.now())) {
-        this.log.debug({ attemptId, workerId }, 'output of an attempt this worker does not hold: dropped');
-        return;
-      }
-      entry = { workerId, log: new BoundedLog(), followers: new Set() };
-      this.live.set(attemptId, entry);
-      this.trim();
+    const entry =
+      this.live.get(attemptId) ??
+      (this.leases.holds(attemptId, workerId, Date.now()) ? this.liveEntry(attemptId) : undefined);
+    if (!entry || entry.workerId !== workerId || entry.final) {
+      if (!entry) this.log.debug({ attemptId, workerId }, 'output of an attempt this worker does not hold: dropped');
+      return;
     }
-    if (entry.workerId !== workerId || entry.final) return;
     if (!message.final) {
       for (const line of message.lines) entry.log.push(line);
       const update = { lines: message.lines, skipped: Number(message.skipped_lines) };
@@ -87,17 +86,34 @@ export class AttemptLogs {
       totalBytes: Number(message.total_bytes),
     };
     entry.final = final;
-    const lease = this.leases.get(attemptId);
-    void this.persist(attemptId, final, lease?.experimentId ?? '', lease?.trialId);
+    void this.persist(attemptId, final, entry.experimentId, entry.trialId);
   }
 
-  private async persist(attemptId: string, log: LogSnapshot, experimentId: string, trialId?: string): Promise<void> {
+  /** The live log of a leased attempt (made, bound to the lease's worker, when there is none yet). */
+  private liveEntry(attemptId: string): LiveLog | undefined {
+    const existing = this.live.get(attemptId);
+    if (existing) return existing;
+    const lease = this.leases.get(attemptId);
+    if (!lease) return undefined;
+    const entry: LiveLog = {
+      workerId: lease.workerId,
+      experimentId: lease.experimentId,
+      trialId: lease.trialId,
+      log: new BoundedLog(),
+      followers: new Set(),
+    };
+    this.live.set(attemptId, entry);
+    this.trim();
+    return entry;
+  }
+
+  private async persist(attemptId: string, log: LogSnapshot, experimentId: string, trialId: string): Promise<void> {
     try {
       await this.store.putArtifact(
         {
           id: logArtifactId(attemptId),
           experimentId,
-          ...(trialId ? { trialId } : {}),
+          trialId,
           kind: 'log',
           meta: { attemptId },
         },
@@ -186,7 +202,8 @@ export class AttemptLogs {
   ): AsyncGenerator<{ snapshot: AttemptLogView } | LogUpdate> {
     const attempt = AttemptLogs.attemptOf(trial, n);
     const secrets = secretValues(experiment.spec);
-    const entry = this.live.get(attempt.id);
+    // A running attempt that printed nothing yet is followed from its lease.
+    const entry = this.liveEntry(attempt.id);
     const queue: LogUpdate[] = [];
     let wake: (() => void) | undefined;
     const follower = (update: LogUpdate): void => {
