@@ -11,7 +11,7 @@
  * Reads redact the values of the spec's `env` maps (shared/redact.ts) wherever they appear.
  */
 import type { Logger } from 'pino';
-import { BoundedLog, type LogSnapshot } from '../shared/bounded-log.js';
+import { BoundedLog, clampLines, HEAD_BYTES, TAIL_BYTES, type LogSnapshot } from '../shared/bounded-log.js';
 import { InvalidArgumentError, NotFoundError } from '../shared/errors.js';
 import type { AttemptOutput__Output } from '../shared/generated/trellis/v1/AttemptOutput.js';
 import { redactText, secretValues } from '../shared/redact.js';
@@ -21,6 +21,8 @@ import type { Store } from './store/base.js';
 
 /** Live logs of attempts that never sent their final log, kept at most (oldest dropped). */
 const MAX_UNFINISHED = 1000;
+/** Most bytes of lines taken from one live output message (workers send at most 16 KiB). */
+const LIVE_LIMIT_BYTES = 64 * 1024;
 /** How often a follower checks that its attempt still holds a lease (a lost worker sends no end). */
 const LOST_CHECK_MS = 1000;
 
@@ -71,15 +73,18 @@ export class AttemptLogs {
       if (!entry) this.log.debug({ attemptId, workerId }, 'output of an attempt this worker does not hold: dropped');
       return;
     }
+    // A worker bounds what it sends; bounded again here all the same (a buggy or hostile worker).
     if (!message.final) {
-      for (const line of message.lines) entry.log.push(line);
-      const update = { lines: message.lines, skipped: Number(message.skipped_lines) };
+      const lines = clampLines(message.lines, LIVE_LIMIT_BYTES);
+      for (const line of lines) entry.log.push(line);
+      const dropped = message.lines.length - lines.length;
+      const update = { lines, skipped: Number(message.skipped_lines) + dropped };
       for (const follower of entry.followers) follower(update);
       return;
     }
     const final: LogSnapshot = {
-      head: message.head,
-      tail: message.tail,
+      head: clampLines(message.head, HEAD_BYTES),
+      tail: clampLines(message.tail, TAIL_BYTES, true),
       omittedLines: Number(message.omitted_lines),
       omittedBytes: Number(message.omitted_bytes),
       totalLines: Number(message.total_lines),

@@ -98,6 +98,27 @@ export class BoundedLog {
   }
 }
 
+/** Characters a cut marker (`…[cut 49.9 MB]`) may add to a LINE_CHARS line. */
+const MARKER_ROOM = 32;
+
+/**
+ * Lines cut to LINE_CHARS (plus a marker) and kept within `budget` bytes: the first ones, or with `fromEnd` the
+ * last ones. For logs received from elsewhere (a worker), which are bounded again on arrival.
+ */
+export function clampLines(lines: readonly string[], budget: number, fromEnd = false): string[] {
+  const out: string[] = [];
+  let used = 0;
+  const ordered = fromEnd ? [...lines].reverse() : lines;
+  for (const line of ordered) {
+    // A line cut by the sender already ends with its marker: room for it.
+    const kept = line.length <= LINE_CHARS + MARKER_ROOM ? line : cutLine(line);
+    used += Buffer.byteLength(kept) + 1;
+    if (used > budget) break;
+    out.push(kept);
+  }
+  return fromEnd ? out.reverse() : out;
+}
+
 /** The lines to show: head, a marker where lines were omitted, tail. */
 export function logLines(log: LogSnapshot): string[] {
   const marker =

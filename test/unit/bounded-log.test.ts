@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BoundedLog,
+  clampLines,
   cutLine,
   formatBytes,
   HEAD_BYTES,
@@ -60,6 +61,19 @@ describe('bounded program output', () => {
     assert.equal(s.tail[0], `line ${String(s.head.length + s.omittedLines).padStart(6, '0')}`);
     assert.equal(s.tail.at(-1), `line ${String(total - 1).padStart(6, '0')}`);
     assert.equal(logLines(s)[s.head.length], `…[${s.omittedLines} lines (${formatBytes(s.omittedBytes)}) omitted]`);
+  });
+
+  it('clampLines bounds lines received from elsewhere: cut, then the first or last within a budget', () => {
+    const lines = ['a'.repeat(10), 'b'.repeat(LINE_CHARS + 5), 'c'.repeat(10)];
+    assert.deepEqual(clampLines(lines, 11), ['a'.repeat(10)]);
+    assert.equal(clampLines(lines, 1 << 20)[1], lines[1], 'within the marker room: as is');
+    assert.deepEqual(clampLines(lines, 11, true), ['c'.repeat(10)]);
+    const lines2 = ['a'.repeat(10), 'b'.repeat(LINE_CHARS + 40), 'c'.repeat(10)];
+    const all = clampLines(lines2, 1 << 20);
+    assert.equal(all[1], `${'b'.repeat(LINE_CHARS)}…[cut 40 B]`);
+    assert.equal(all.length, 3);
+    const cutAlready = cutLine('d'.repeat(LINE_CHARS + 5), 52_000_000);
+    assert.deepEqual(clampLines([cutAlready], 1 << 20), [cutAlready], 'a line cut by the sender is kept as sent');
   });
 
   it('a short log is kept whole, without a marker', () => {
