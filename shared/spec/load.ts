@@ -1,6 +1,8 @@
 /** Parsing spec text (YAML or JSON) and turning zod issues into `path: rule` messages. */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { DEFAULT_LIMITS, utf8Bytes, type Limits } from '../limits.js';
+import { scanDepth } from './depth.js';
 
 export class SpecError extends Error {
   override readonly name = 'SpecError';
@@ -9,8 +11,22 @@ export class SpecError extends Error {
   }
 }
 
-/** Parses YAML (a superset of JSON). Syntax errors name the line and column. */
-export function parseSpecText(text: string): unknown {
+/**
+ * Parses YAML (a superset of JSON). Syntax errors name the line and column. The text's size and
+ * nesting depth are checked first, without the parser (which can run out of memory on deep
+ * nesting): over either limit, nothing is parsed.
+ */
+export function parseSpecText(text: string, limits: Limits = DEFAULT_LIMITS): unknown {
+  const bytes = utf8Bytes(text);
+  if (bytes > limits.maxSpecBytes) {
+    throw new SpecError([`spec: ${bytes} bytes is more than the limit maxSpecBytes = ${limits.maxSpecBytes}`]);
+  }
+  const { depth, line } = scanDepth(text, limits.maxSpecDepth);
+  if (depth > limits.maxSpecDepth) {
+    throw new SpecError([
+      `spec: nested more than ${limits.maxSpecDepth} levels deep (at line ${line}); the limit is maxSpecDepth = ${limits.maxSpecDepth}`,
+    ]);
+  }
   try {
     const doc: unknown = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
