@@ -331,6 +331,15 @@ export class SweepRunner implements AttemptRouter {
     this.progress.report(attemptId, step, metrics);
   }
 
+  onStepRefused(attemptId: string, reason: string): void {
+    const running = this.running.get(attemptId);
+    if (!running) return;
+    this.log.warn({ attemptId, reason }, 'metric report refused for its step');
+    void this.writer
+      .withTrial(running.trialId, () => this.writer.recordStepRefused(running.number, reason))
+      .catch((err: unknown) => this.log.error({ err, attemptId }, 'step warning not recorded'));
+  }
+
   onCheckpoint(attemptId: string, artifactId: string, step: number): void {
     const running = this.running.get(attemptId);
     if (!running) return;
