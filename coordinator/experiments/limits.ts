@@ -30,7 +30,8 @@ export function rawSweepIssues(raw: unknown, limits: Limits): string[] {
   const space = record(record(doc?.search)?.space);
   if (!space) return issues;
   const names = Object.keys(space);
-  if (names.length > limits.maxParams) issues.push(overLimit('search.space (parameters)', names.length, 'maxParams', limits));
+  if (names.length > limits.maxParams)
+    issues.push(overLimit('search.space (parameters)', names.length, 'maxParams', limits));
   for (const name of names.slice(0, limits.maxParams)) {
     const choice = record(space[name])?.choice;
     if (Array.isArray(choice) && choice.length > limits.maxChoices) {
@@ -85,7 +86,8 @@ export function sweepIssues(spec: SweepSpec, limits: Limits, gridSize?: number):
   ];
   // Settings that scale the work of one suggestion, whichever algorithm reads them.
   const candidates = (search as Record<string, unknown>).candidates;
-  if (typeof candidates === 'number') issues.push(...checkMax('search.candidates', candidates, 'maxCandidates', limits));
+  if (typeof candidates === 'number')
+    issues.push(...checkMax('search.candidates', candidates, 'maxCandidates', limits));
   if (gridSize !== undefined && gridSize > limits.maxGridSize) {
     issues.push(overLimit(`search (${search.algorithm} combinations)`, gridSize, 'maxGridSize', limits));
   }
