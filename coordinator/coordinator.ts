@@ -14,7 +14,7 @@ import { Dispatcher, type WorkerSession } from './dispatch/dispatcher.js';
 import { LeaseTable } from './dispatch/leases.js';
 import { ResumeGate, WorkerSessionHandler, type WorkerConnection } from './dispatch/worker-session.js';
 import { SweepRunner } from './sweeps/runner.js';
-import { validateSpec, validateSpecText, type ValidatedSpec } from './experiments/validate.js';
+import { validateSpec, validateSpecTextAsync, type ValidatedSpec } from './experiments/validate.js';
 import { PipelineRunner } from './pipelines/engine.js';
 import { codeVersion } from '../shared/version.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '../shared/errors.js';
@@ -142,7 +142,7 @@ export class Coordinator {
     this.assertRunning();
     const badRequestId = requestIdIssue(requestId, this.limits);
     if (badRequestId) throw new InvalidArgumentError([badRequestId]);
-    const spec = validateSpecText(specText, this.limits);
+    const spec = await validateSpecTextAsync(specText, this.limits);
     if (spec.kind === 'Pipeline' && options.noCache) spec.cache = false;
     return this.create(spec, requestId, undefined, options.owner);
   }

@@ -18,6 +18,7 @@ import { parsePipeline, PipelineSpecError, type PipelineSpec } from '../pipeline
 import { stageKindOf } from '../pipelines/stage-kinds/registry.js';
 import { expandTemplate, TemplateError } from '../pipelines/templates/registry.js';
 import { DEFAULT_LIMITS, type Limits } from '../../shared/limits.js';
+import { parseSpec } from './parse-off-thread.js';
 import { rawPipelineIssues, rawSweepIssues, resourceIssues, sweepIssues } from './limits.js';
 
 export type ValidatedSpec = SweepSpec | PipelineSpec;
@@ -34,6 +35,18 @@ export function validateSpecText(text: string, limits: Limits = DEFAULT_LIMITS):
     if (err instanceof SpecError) throw new InvalidArgumentError(err.issues);
     throw err;
   }
+}
+
+/** validateSpecText for the coordinator: a large text is parsed off the event loop (parse-off-thread.ts). */
+export async function validateSpecTextAsync(text: string, limits: Limits = DEFAULT_LIMITS): Promise<ValidatedSpec> {
+  let raw: unknown;
+  try {
+    raw = await parseSpec(text, limits);
+  } catch (err) {
+    if (err instanceof SpecError) throw new InvalidArgumentError(err.issues);
+    throw err;
+  }
+  return validateSpec(raw, { limits });
 }
 
 export interface ValidateOptions {

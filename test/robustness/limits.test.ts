@@ -247,6 +247,28 @@ describe('limits at the boundary (real coordinator process)', () => {
     });
   }
 
+  it('keeps answering GetExperiment while a large YAML spec is parsed (off the event loop)', async () => {
+    // ~260 KB of block YAML: the yaml parser needs seconds for it; it runs on a worker thread.
+    const params = Array.from({ length: 10_000 }, (_, i) => `    p${i}: {uniform: [0, 1]}`).join('\n');
+    const text = `apiVersion: trellis/v1\nkind: Sweep\nname: big-yaml\ntrial:\n  runtime: command\n  command: ["true"]\nsearch:\n  space:\n${params}\n`;
+    assert.ok(text.length > 200_000 && text.length < 1024 * 1024, `${text.length} bytes`);
+    let settled = false;
+    const submit = client.submit(text).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    void submit.finally(() => (settled = true));
+    let answeredWhileParsing = 0;
+    while (!settled) {
+      assert.equal((await quick.get(baseline[0]!)).id, baseline[0]);
+      if (!settled) answeredWhileParsing++;
+    }
+    const outcome = await submit;
+    assert.ok(outcome instanceof InvalidArgumentError, String(outcome));
+    assert.match(outcome.message, /search\.space \(parameters\): 30000 is more than the limit maxParams = 200/);
+    assert.ok(answeredWhileParsing > 0, 'no GetExperiment was answered while the spec was being parsed');
+  });
+
   it('stored nothing for any refused request', async () => {
     const stored = await client.list();
     assert.deepEqual(stored.map((e) => e.id).sort(), [...baseline].sort());
