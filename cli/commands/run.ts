@@ -8,7 +8,14 @@ import { TrellisClient } from '../../client/index.js';
 import { env } from '../../shared/env.js';
 import { createLogger } from '../../shared/log.js';
 import { serveMetrics } from '../../shared/metrics-http.js';
-import { followAndReport, limitsOption, metricsListenOption, positiveInt, positiveNumber, readSpec } from '../common.js';
+import {
+  followAndReport,
+  limitsOption,
+  metricsListenOption,
+  positiveInt,
+  positiveNumber,
+  readSpec,
+} from '../common.js';
 import type { Limits } from '../../shared/limits.js';
 
 export function addRunCommand(program: Command): void {
