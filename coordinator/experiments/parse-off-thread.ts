@@ -1,7 +1,7 @@
 /**
  * Large spec texts are parsed on a worker thread, so that one big YAML document (the yaml parser
- * takes seconds for a megabyte) never blocks the coordinator's other calls. Small texts, nearly
- * all of them, are parsed in place: a thread costs tens of milliseconds to start.
+ * is slow on large texts) never blocks the coordinator's other calls. Small texts, nearly all of
+ * them, are parsed in place, where no thread has to start.
  *
  * At most PARSE_THREADS parse at once (the rest wait their turn), and each gets PARSE_TIMEOUT_MS
  * before its thread is terminated and the spec refused.

@@ -46,7 +46,7 @@ export function parseSpecText(text: string, limits: Limits = DEFAULT_LIMITS): un
 /**
  * JSON text (what a structured spec and most programs send) goes through JSON.parse, YAML through
  * the yaml parser; both refuse duplicate keys in one linear pass. (yaml's own `uniqueKeys` check
- * compares every key of a mapping with every other: 20 s for one mapping of 20,000 keys.)
+ * compares every key of a mapping with every other: quadratic in the keys of one mapping.)
  */
 function parseJsonOrYaml(text: string): unknown {
   if (/^\s*\{/.test(text)) {
