@@ -185,6 +185,7 @@ export class AttemptRunner {
       report: (step, metrics) => {
         // Never stored wrong, never dropped without a word: a bad step is refused, and the
         // coordinator counts it on the trial (Trial.step_warnings).
+        if (step === attempt.lastStep) return; // a step already reported is ignored (docs/programs.md)
         const refused = stepProblem(step, attempt.lastStep);
         if (refused) {
           log.warn({ step, lastStep: attempt.lastStep }, `report refused: ${refused}`);

@@ -35,6 +35,9 @@ import { reconcileEvents } from './reconcile.js';
 import { TrialWriter } from './trial-writer.js';
 import { quarantine } from '../experiments/quarantine.js';
 
+/** The most lanes (budget.concurrency) a runner starts, whatever a stored spec says. */
+export const MAX_LANES = 100_000;
+
 export interface RunnerContext {
   store: Store;
   events: EventLog;
@@ -80,6 +83,12 @@ export class SweepRunner implements AttemptRouter {
     private readonly ctx: RunnerContext,
   ) {
     const spec = (this.spec = experiment.spec);
+    // Stored before the limits existed (or written by hand): too many lanes would exhaust memory
+    // at start-up, every start-up. Thrown here, the experiment is quarantined instead.
+    const lanes = spec.budget.concurrency;
+    if (!Number.isSafeInteger(lanes) || lanes < 1 || lanes > MAX_LANES) {
+      throw new Error(`budget.concurrency: ${lanes} is not a whole number from 1 to ${MAX_LANES}`);
+    }
     this.log = ctx.log.child({ experimentId: experiment.id });
     this.sign = spec.trial.objective.mode === 'max' ? 1 : -1;
     const replicates = spec.search.replicates;

@@ -280,40 +280,54 @@ describe('no poison pills (real coordinator process, restarted)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-poison-'));
     let child: ChildProcess | undefined;
     try {
-      // Stored as an older coordinator (or a corrupted document) would have it: TPE with
-      // candidates 1e9, which the TPE sampler now refuses when its runner is built.
-      const spec = validateSpecText(
-        sweep('poison', { search: { algorithm: 'tpe', space: { x: { uniform: [0, 1] } } } }),
-      ) as SweepSpec;
-      (spec.search as Record<string, unknown>).candidates = 1e9;
-      const now = Date.now();
-      const doc: ExperimentDoc = {
-        id: 'poison-00000001',
-        name: 'poison',
-        kind: 'Sweep',
-        spec,
-        status: 'running',
-        requestId: 'poison',
-        createdAt: now,
-        updatedAt: now,
-        trialsCreated: 0,
+      // Stored as an older coordinator (or a corrupted document) would have them: TPE with
+      // candidates 1e9 (the TPE sampler refuses it when the runner is built) and 1e9 lanes
+      // (which would exhaust memory at every start).
+      const poison = (id: string, patch: (spec: SweepSpec) => void, expected: RegExp) => {
+        const spec = validateSpecText(
+          sweep(id, { search: { algorithm: 'tpe', space: { x: { uniform: [0, 1] } } } }),
+        ) as SweepSpec;
+        patch(spec);
+        const now = Date.now();
+        const doc: ExperimentDoc = {
+          id,
+          name: id,
+          kind: 'Sweep',
+          spec,
+          status: 'running',
+          requestId: id,
+          createdAt: now,
+          updatedAt: now,
+          trialsCreated: 0,
+        };
+        return { doc, expected };
       };
+      const pills = [
+        poison(
+          'poison-candidates',
+          (spec) => ((spec.search as Record<string, unknown>).candidates = 1e9),
+          /experiment runner failed: .*search\.candidates.*quarantined: not resumed/,
+        ),
+        poison(
+          'poison-lanes',
+          (spec) => (spec.budget.concurrency = 1e9),
+          /experiment runner failed: Error: budget\.concurrency: 1000000000 is not a whole number from 1 to 100000 \(quarantined/,
+        ),
+      ];
       const store = new LocalStore(join(dir, 'store'));
       await store.start();
-      await store.createExperiment(doc);
+      for (const { doc } of pills) await store.createExperiment(doc);
       await store.close();
 
       for (const start of ['first start', 'restart']) {
         const started = await startCoordinatorProcess(['--listen', '127.0.0.1:0', '--dir', dir]);
         child = started.child;
         const client = new TrellisClient(`127.0.0.1:${started.port}`, { timeoutMs: GET_DEADLINE_MS });
-        const final = await client.wait(doc.id, undefined, { timeoutMs: 30_000 });
-        assert.equal(final.status, 'failed', start);
-        assert.match(
-          final.error ?? '',
-          /experiment runner failed: .*search\.candidates.*quarantined: not resumed/,
-          start,
-        );
+        for (const { doc, expected } of pills) {
+          const final = await client.wait(doc.id, undefined, { timeoutMs: 30_000 });
+          assert.equal(final.status, 'failed', `${start}: ${doc.id}`);
+          assert.match(final.error ?? '', expected, `${start}: ${doc.id}`);
+        }
         // It serves: a new experiment is accepted and listed beside the quarantined one.
         const fresh = (await client.submit(sweep(`after-${start.replace(' ', '-')}`))).experiment;
         assert.ok((await client.list()).some((e) => e.id === fresh.id));

@@ -63,7 +63,7 @@ describe('64-bit steps and refused steps (real worker process)', () => {
     assert.equal(trial!.lastStep, 3_000_000_001);
     assert.deepEqual(trial!.stepWarnings, {
       count: 4,
-      last: 'step 7 is not after the last step reported (3000000000)',
+      last: 'step 7 is before the last step reported (3000000000)',
     });
 
     const shown = await trellis(['trials', experiment.id, '--coordinator', cluster.address], cluster.dir, {
@@ -72,7 +72,7 @@ describe('64-bit steps and refused steps (real worker process)', () => {
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(
       shown.stdout,
-      /trial 0: 4 reports refused for their step \(latest: step 7 is not after the last step reported \(3000000000\)\)/,
+      /trial 0: 4 reports refused for their step \(latest: step 7 is before the last step reported \(3000000000\)\)/,
     );
     const json = await trellis(['trials', experiment.id, '--json', '--coordinator', cluster.address], cluster.dir, {
       timeoutMs: 60_000,
