@@ -265,7 +265,7 @@ describe('limits at the boundary (real coordinator process)', () => {
     }
     const outcome = await submit;
     assert.ok(outcome instanceof InvalidArgumentError, String(outcome));
-    assert.match(outcome.message, /search\.space \(parameters\): 30000 is more than the limit maxParams = 200/);
+    assert.match(outcome.message, /search\.space \(parameters\): 10000 is more than the limit maxParams = 200/);
     assert.ok(answeredWhileParsing > 0, 'no GetExperiment was answered while the spec was being parsed');
   });
 
