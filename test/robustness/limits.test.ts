@@ -22,6 +22,7 @@ import type { SweepSpec } from '../../shared/spec/schema.js';
 import { startCoordinatorProcess } from '../helpers/secure.js';
 import { exited } from '../helpers/cluster.js';
 import { within } from '../helpers/deadline.js';
+import { trellis } from '../helpers/cli.js';
 
 /** A GetExperiment during an abuse must answer within this (a loaded test machine, not a target). */
 const GET_DEADLINE_MS = 5000;
@@ -272,6 +273,23 @@ describe('limits at the boundary (real coordinator process)', () => {
   it('stored nothing for any refused request', async () => {
     const stored = await client.list();
     assert.deepEqual(stored.map((e) => e.id).sort(), [...baseline].sort());
+  });
+});
+
+describe('--limits FILE', () => {
+  it('stops the coordinator with exit 2 naming the file and the key when the file is wrong', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-limits-file-'));
+    try {
+      const file = join(dir, 'limits.json');
+      writeFileSync(file, JSON.stringify({ maxTrails: 10 }));
+      const run = await trellis(['coordinator', '--listen', '127.0.0.1:0', '--dir', dir, '--limits', file], dir, {
+        timeoutMs: 60_000,
+      });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, new RegExp(`${file}: maxTrails: unknown limit; known: maxSpecBytes`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
