@@ -25,6 +25,7 @@ import type { TrellisEvent } from '../shared/events.js';
 import { admit } from './auth/guard.js';
 import { assertOwner, type Identity } from './auth/policy.js';
 import { redactEnv } from '../shared/redact.js';
+import { stepFromWire, stepOnWire } from '../shared/steps.js';
 import type { Authenticator } from './auth/tokens.js';
 import type { AttemptLogView } from './attempt-logs.js';
 import type { AttemptLog } from '../shared/generated/trellis/v1/AttemptLog.js';
@@ -174,7 +175,7 @@ export async function startServer(
           trial_id: m.trialId,
           trial_number: m.trialNumber,
           attempt: m.attempt,
-          step: m.step,
+          ...stepOnWire(m.step),
           time_ms: String(m.time),
           values: m.values,
         }),
@@ -282,7 +283,12 @@ export async function startServer(
       call.on('close', closed);
     },
     PutArtifact: unary('WorkerService.PutArtifact', async (req) => ({
-      artifact_id: await coordinator.putArtifact(req.attempt_id, req.kind, req.step, Buffer.from(req.data)),
+      artifact_id: await coordinator.putArtifact(
+        req.attempt_id,
+        req.kind,
+        stepFromWire(req.step, req.step64),
+        Buffer.from(req.data),
+      ),
     })),
     GetArtifact: unary('WorkerService.GetArtifact', async (req) => {
       const artifact = await coordinator.getArtifact(req.artifact_id);

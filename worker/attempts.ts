@@ -4,6 +4,7 @@
  * the outcome (result, failure, stopped) go out through the connection (connection.ts), which
  * delivers them across reconnects.
  */
+import { stepFromWire, stepOnWire, stepProblem } from '../shared/steps.js';
 import type { Logger } from 'pino';
 import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignment.js';
 import type { TrialConfig } from '../shared/spec/schema.js';
@@ -189,9 +190,17 @@ export class AttemptRunner {
       gpuIds: a.gpu_ids,
       signal: attempt.controller.signal,
       report: (step, metrics) => {
-        if (step <= attempt.lastStep) return;
+        // Never stored wrong, never dropped without a word: a bad step is refused, and the
+        // coordinator counts it on the trial (Trial.step_warnings).
+        if (step === attempt.lastStep) return; // a step already reported is ignored (docs/programs.md)
+        const refused = stepProblem(step, attempt.lastStep);
+        if (refused) {
+          log.warn({ step, lastStep: attempt.lastStep }, `report refused: ${refused}`);
+          this.link.send({ progress: { attempt_id: a.attempt_id, step_refused: refused, metrics: {} } });
+          return;
+        }
         attempt.lastStep = step;
-        this.link.send({ progress: { attempt_id: a.attempt_id, step, metrics: finiteOnly(metrics) } });
+        this.link.send({ progress: { attempt_id: a.attempt_id, ...stepOnWire(step), metrics: finiteOnly(metrics) } });
       },
       checkpoint: {
         load: async (): Promise<Checkpoint | undefined> => {
@@ -199,18 +208,19 @@ export class AttemptRunner {
           const response = await this.link.unary<{ data: Buffer }>('GetArtifact', {
             artifact_id: a.checkpoint_artifact_id,
           });
-          attempt.lastStep = Math.max(attempt.lastStep, a.checkpoint_step);
-          return { step: a.checkpoint_step, data: Buffer.from(response.data) };
+          const step = stepFromWire(a.checkpoint_step, a.checkpoint_step64);
+          attempt.lastStep = Math.max(attempt.lastStep, step);
+          return { step, data: Buffer.from(response.data) };
         },
         save: async (checkpoint: Checkpoint): Promise<void> => {
           const response = await this.link.unary<{ artifact_id: string }>('PutArtifact', {
             attempt_id: a.attempt_id,
             kind: 'checkpoint',
-            step: checkpoint.step,
+            ...stepOnWire(checkpoint.step),
             data: checkpoint.data,
           });
           this.link.send({
-            checkpoint: { attempt_id: a.attempt_id, artifact_id: response.artifact_id, step: checkpoint.step },
+            checkpoint: { attempt_id: a.attempt_id, artifact_id: response.artifact_id, ...stepOnWire(checkpoint.step) },
           });
         },
       },

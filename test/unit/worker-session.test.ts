@@ -63,7 +63,10 @@ function hello(workerId: string, running: string[] = []): WorkerMessage__Output 
 }
 
 const progress = (attemptId: string, step: number): WorkerMessage__Output =>
-  ({ body: 'progress', progress: { attempt_id: attemptId, step, metrics: { acc: 0.5 } } }) as WorkerMessage__Output;
+  ({
+    body: 'progress',
+    progress: { attempt_id: attemptId, step, step64: String(step), step_refused: '', metrics: { acc: 0.5 } },
+  }) as WorkerMessage__Output;
 const result = (attemptId: string): WorkerMessage__Output =>
   ({
     body: 'result',

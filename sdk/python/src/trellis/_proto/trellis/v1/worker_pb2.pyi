@@ -55,7 +55,7 @@ class Heartbeat(_message.Message):
     def __init__(self, running_attempt_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Progress(_message.Message):
-    __slots__ = ("attempt_id", "step", "metrics")
+    __slots__ = ("attempt_id", "step", "metrics", "step64", "step_refused")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -66,10 +66,14 @@ class Progress(_message.Message):
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
+    STEP64_FIELD_NUMBER: _ClassVar[int]
+    STEP_REFUSED_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     step: int
     metrics: _containers.ScalarMap[str, float]
-    def __init__(self, attempt_id: _Optional[str] = ..., step: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    step64: int
+    step_refused: str
+    def __init__(self, attempt_id: _Optional[str] = ..., step: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., step64: _Optional[int] = ..., step_refused: _Optional[str] = ...) -> None: ...
 
 class AttemptResult(_message.Message):
     __slots__ = ("attempt_id", "metrics", "info_json")
@@ -109,14 +113,16 @@ class AttemptStopped(_message.Message):
     def __init__(self, attempt_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CheckpointSaved(_message.Message):
-    __slots__ = ("attempt_id", "artifact_id", "step")
+    __slots__ = ("attempt_id", "artifact_id", "step", "step64")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
+    STEP64_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     artifact_id: str
     step: int
-    def __init__(self, attempt_id: _Optional[str] = ..., artifact_id: _Optional[str] = ..., step: _Optional[int] = ...) -> None: ...
+    step64: int
+    def __init__(self, attempt_id: _Optional[str] = ..., artifact_id: _Optional[str] = ..., step: _Optional[int] = ..., step64: _Optional[int] = ...) -> None: ...
 
 class WorkerMessage(_message.Message):
     __slots__ = ("hello", "heartbeat", "progress", "result", "failure", "stopped", "checkpoint", "draining", "output")
@@ -177,7 +183,7 @@ class Welcome(_message.Message):
     def __init__(self, lease_ms: _Optional[int] = ..., heartbeat_ms: _Optional[int] = ...) -> None: ...
 
 class Assignment(_message.Message):
-    __slots__ = ("attempt_id", "experiment_id", "trial_id", "trial_number", "attempt", "runtime", "config_json", "params_json", "seed", "gpu_ids", "cpus", "checkpoint_artifact_id", "checkpoint_step")
+    __slots__ = ("attempt_id", "experiment_id", "trial_id", "trial_number", "attempt", "runtime", "config_json", "params_json", "seed", "gpu_ids", "cpus", "checkpoint_artifact_id", "checkpoint_step", "checkpoint_step64")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -191,6 +197,7 @@ class Assignment(_message.Message):
     CPUS_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_STEP_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_STEP64_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     experiment_id: str
     trial_id: str
@@ -204,7 +211,8 @@ class Assignment(_message.Message):
     cpus: float
     checkpoint_artifact_id: str
     checkpoint_step: int
-    def __init__(self, attempt_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., trial_id: _Optional[str] = ..., trial_number: _Optional[int] = ..., attempt: _Optional[int] = ..., runtime: _Optional[str] = ..., config_json: _Optional[str] = ..., params_json: _Optional[str] = ..., seed: _Optional[int] = ..., gpu_ids: _Optional[_Iterable[str]] = ..., cpus: _Optional[float] = ..., checkpoint_artifact_id: _Optional[str] = ..., checkpoint_step: _Optional[int] = ...) -> None: ...
+    checkpoint_step64: int
+    def __init__(self, attempt_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., trial_id: _Optional[str] = ..., trial_number: _Optional[int] = ..., attempt: _Optional[int] = ..., runtime: _Optional[str] = ..., config_json: _Optional[str] = ..., params_json: _Optional[str] = ..., seed: _Optional[int] = ..., gpu_ids: _Optional[_Iterable[str]] = ..., cpus: _Optional[float] = ..., checkpoint_artifact_id: _Optional[str] = ..., checkpoint_step: _Optional[int] = ..., checkpoint_step64: _Optional[int] = ...) -> None: ...
 
 class Stop(_message.Message):
     __slots__ = ("attempt_id", "reason")
@@ -225,16 +233,18 @@ class CoordinatorMessage(_message.Message):
     def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., assign: _Optional[_Union[Assignment, _Mapping]] = ..., stop: _Optional[_Union[Stop, _Mapping]] = ...) -> None: ...
 
 class PutArtifactRequest(_message.Message):
-    __slots__ = ("attempt_id", "kind", "step", "data")
+    __slots__ = ("attempt_id", "kind", "step", "data", "step64")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    STEP64_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     kind: str
     step: int
     data: bytes
-    def __init__(self, attempt_id: _Optional[str] = ..., kind: _Optional[str] = ..., step: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+    step64: int
+    def __init__(self, attempt_id: _Optional[str] = ..., kind: _Optional[str] = ..., step: _Optional[int] = ..., data: _Optional[bytes] = ..., step64: _Optional[int] = ...) -> None: ...
 
 class PutArtifactResponse(_message.Message):
     __slots__ = ("artifact_id",)
