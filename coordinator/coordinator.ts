@@ -203,7 +203,7 @@ export class Coordinator {
   /** A trial by id, with its experiment. */
   async trial(id: string): Promise<{ trial: TrialDoc; experiment: ExperimentDoc }> {
     this.assertRunning();
-    const trial = await this.store.getTrial(requireId(id));
+    const trial = await this.store.getTrial(requireId(id, this.limits, 'trial_id'));
     if (!trial) throw new NotFoundError(`trial ${id} not found`);
     return { trial, experiment: await this.get(trial.experimentId) };
   }
