@@ -5,10 +5,12 @@ export interface Progress {
   'attempt_id'?: (string);
   'step'?: (number);
   'metrics'?: ({[key: string]: number | string});
+  'attempt_token'?: (string);
 }
 
 export interface Progress__Output {
   'attempt_id': (string);
   'step': (number);
   'metrics': ({[key: string]: number});
+  'attempt_token': (string);
 }

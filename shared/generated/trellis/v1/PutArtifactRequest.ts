@@ -6,6 +6,7 @@ export interface PutArtifactRequest {
   'kind'?: (string);
   'step'?: (number);
   'data'?: (Buffer | Uint8Array | string);
+  'attempt_token'?: (string);
 }
 
 export interface PutArtifactRequest__Output {
@@ -13,4 +14,5 @@ export interface PutArtifactRequest__Output {
   'kind': (string);
   'step': (number);
   'data': (Buffer);
+  'attempt_token': (string);
 }
