@@ -330,8 +330,8 @@ export class Coordinator {
     requireId(id);
     if (attempt) assertAttemptNeeds(attemptOfCaller(this.leases, who, attempt.id, attempt.token), id);
     const artifact = await this.patient.getArtifact(id);
+    if (!attempt) await assertClientMayRead(this.store, who, id, artifact?.meta);
     if (!artifact) throw notFound(id);
-    if (!attempt) await assertClientMayRead(this.store, who, artifact.meta);
     return { kind: artifact.meta.kind, data: artifact.data };
   }
 

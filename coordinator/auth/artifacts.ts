@@ -67,14 +67,25 @@ export async function assertRefsOwned(store: ArtifactLookup, who: Identity, spec
   }
 }
 
-/** A client's read of an artifact (no attempt named): admins any, submitters their own experiments'. */
-export async function assertClientMayRead(store: ArtifactLookup, who: Identity, meta: ArtifactMeta): Promise<void> {
-  if (who.role === 'admin') return;
-  if (who.role === 'submitter' && (await ownerOfArtifact(store, meta)) === who.name) return;
+/**
+ * A client's read of an artifact (no attempt named): admins any (NOT_FOUND when missing),
+ * submitters their own experiments'. To others a missing artifact reads like someone else's.
+ */
+export async function assertClientMayRead(
+  store: ArtifactLookup,
+  who: Identity,
+  id: string,
+  meta: ArtifactMeta | undefined,
+): Promise<void> {
+  if (who.role === 'admin') {
+    if (!meta) throw notFound(id);
+    return;
+  }
+  if (meta && who.role === 'submitter' && (await ownerOfArtifact(store, meta)) === who.name) return;
   throw new PermissionDeniedError(
     who.role === 'worker'
-      ? `artifact ${meta.id}: a worker reads artifacts only for an attempt it runs (attempt_id and attempt_token)`
-      : `${who.name} (role ${who.role}) may not read artifact ${meta.id}: it belongs to an experiment ${who.name} does not own`,
+      ? `artifact ${id}: a worker reads artifacts only for an attempt it runs (attempt_id and attempt_token)`
+      : `${who.name} (role ${who.role}) may not read artifact ${id}: it is not an artifact of an experiment ${who.name} owns`,
   );
 }
 
