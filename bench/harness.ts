@@ -120,7 +120,8 @@ export function connectFakeWorker(
 function withToken(message: WorkerMessage, tokens: ReadonlyMap<string, string>): WorkerMessage {
   for (const key of ['progress', 'result', 'failure', 'stopped', 'checkpoint'] as const) {
     const body = message[key];
-    if (body && !body.attempt_token) return { ...message, [key]: { ...body, attempt_token: tokens.get(body.attempt_id ?? '') ?? '' } };
+    if (body && !body.attempt_token)
+      return { ...message, [key]: { ...body, attempt_token: tokens.get(body.attempt_id ?? '') ?? '' } };
   }
   return message;
 }

@@ -57,7 +57,10 @@ export function addReflection(server: grpc.Server, admit?: (metadata: grpc.Metad
   const definition = { descriptors: { fileDescriptorProtos: files } };
   // The library adds its services itself: hand it a server whose addService puts the gate in front.
   const guarded = {
-    addService(service: grpc.ServiceDefinition, handlers: Record<string, grpc.handleBidiStreamingCall<unknown, unknown>>) {
+    addService(
+      service: grpc.ServiceDefinition,
+      handlers: Record<string, grpc.handleBidiStreamingCall<unknown, unknown>>,
+    ) {
       const wrapped: Record<string, grpc.handleBidiStreamingCall<unknown, unknown>> = {};
       for (const [name, handler] of Object.entries(handlers)) {
         wrapped[name] = (call) => {

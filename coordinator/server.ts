@@ -139,7 +139,10 @@ export async function startServer(
         owner: who.name,
         submitter: who,
       });
-      record({ experimentId: experiment.id, ...(created ? {} : { reason: 'request id seen before: no new experiment' }) });
+      record({
+        experimentId: experiment.id,
+        ...(created ? {} : { reason: 'request id seen before: no new experiment' }),
+      });
       return { experiment: visible(experiment), created };
     }),
     GetExperiment: unary('ExperimentService.GetExperiment', async (req) => ({

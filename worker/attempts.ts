@@ -145,10 +145,7 @@ export class AttemptRunner {
       const result = await runtime.run(ctx);
       if (attempt.controller.signal.aborted) throw attempt.controller.signal.reason;
       if (result.info.outputs && typeof result.info.outputs === 'object') {
-        result.info.outputs = await this.storeLargeOutputs(
-          a,
-          result.info.outputs as Record<string, unknown>,
-        );
+        result.info.outputs = await this.storeLargeOutputs(a, result.info.outputs as Record<string, unknown>);
       }
       this.link.send({
         result: {

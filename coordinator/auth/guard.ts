@@ -52,7 +52,14 @@ export function admit(
     throw err;
   }
   if (auth && !AUDITED_ON_THEIR_OWN.has(method)) {
-    audit?.record({ kind: 'token', identity: who.name, role: who.role, method, outcome: 'ok', ...(peer ? { peer } : {}) });
+    audit?.record({
+      kind: 'token',
+      identity: who.name,
+      role: who.role,
+      method,
+      outcome: 'ok',
+      ...(peer ? { peer } : {}),
+    });
   }
   return who;
 }

@@ -25,14 +25,7 @@ import type { SlotRequest } from '../dispatch/slots.js';
 import type { SearchAlgorithm } from '../search/base.js';
 import { configOfTrial, seedOfTrial, trialsOfConfig } from '../search/replicates.js';
 import type { Scheduler } from '../schedulers/base.js';
-import {
-  artifactsOfAttempt,
-  assignmentOf,
-  attemptOf,
-  schedulerOf,
-  searchOf,
-  slotRequestOf,
-} from './assignment.js';
+import { artifactsOfAttempt, assignmentOf, attemptOf, schedulerOf, searchOf, slotRequestOf } from './assignment.js';
 import { newAttemptToken } from '../dispatch/attempt-token.js';
 import { BestTracker } from './best.js';
 import { SearchHistory } from './history.js';

@@ -94,7 +94,12 @@ const progress = (attemptId: string, step: number, token?: string): WorkerMessag
 const result = (attemptId: string, token?: string): WorkerMessage__Output =>
   ({
     body: 'result',
-    result: { attempt_id: attemptId, attempt_token: tokenOf(attemptId, token), metrics: { acc: 1 }, info_json: '{"x":1}' },
+    result: {
+      attempt_id: attemptId,
+      attempt_token: tokenOf(attemptId, token),
+      metrics: { acc: 1 },
+      info_json: '{"x":1}',
+    },
   }) as WorkerMessage__Output;
 
 describe('worker session: routing by the lease table', () => {
@@ -134,7 +139,11 @@ describe('worker session: routing by the lease table', () => {
       const sent: CoordinatorMessage[] = [];
       const failed: Error[] = [];
       let ended = false;
-      const session = { send: (m: CoordinatorMessage) => sent.push(m), end: () => (ended = true), fail: (e: Error) => failed.push(e) };
+      const session = {
+        send: (m: CoordinatorMessage) => sent.push(m),
+        end: () => (ended = true),
+        fail: (e: Error) => failed.push(e),
+      };
       const handler = new WorkerSessionHandler(session, ctx, log, identity);
       return { handler, sent, failed, ended: () => ended };
     };
@@ -249,7 +258,10 @@ describe('worker session: routing by the lease table', () => {
     honest.handler.onMessage(result('a-t0-a1', TOKENS.get('a-t1-a1')));
     assert.equal(honest.failed.length, 1);
     assert.equal((honest.failed[0] as { code?: number }).code, 7, 'PERMISSION_DENIED');
-    assert.match(honest.failed[0]!.message, /result for attempt a-t0-a1 refused: it is not bound to worker identity node-a/);
+    assert.match(
+      honest.failed[0]!.message,
+      /result for attempt a-t0-a1 refused: it is not bound to worker identity node-a/,
+    );
     honest.handler.onMessage(result('a-t1-a1'));
     assert.deepEqual(routers.a.calls, [], 'nothing from a session caught forging is handled');
     // Another identity with the right token: still refused (the attempt is bound to node-a).
@@ -302,7 +314,7 @@ describe('worker session: routing by the lease table', () => {
     assert.equal(leases.get('a-t1-a1')?.workerId, 'w1', 'a wrong token adopts nothing');
   });
 
-  it('clamps advertised capacity to the identity\'s max slots across its workers, and refuses when none is left', () => {
+  it("clamps advertised capacity to the identity's max slots across its workers, and refuses when none is left", () => {
     const gate = new ResumeGate();
     gate.open();
     const { ctx, connect } = setup(gate);
