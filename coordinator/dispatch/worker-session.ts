@@ -273,7 +273,8 @@ export class WorkerSessionHandler implements WorkerConnection {
     const router = this.routerOf(attemptId);
     const workerId = this.workerId;
     const lease = this.ctx.leases.get(attemptId);
-    if (lease && router && !this.ctx.leases.verify(attemptId, this.identity.name, token)) {
+    // A lease without a token hash (an attempt stored before attempt tokens) is merely not held.
+    if (lease?.tokenHash && router && !this.ctx.leases.verify(attemptId, this.identity.name, token)) {
       this.refuse(
         `${what} for attempt ${attemptId} refused: it is not bound to worker identity ${this.identity.name} with that attempt token`,
       );

@@ -14,7 +14,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { TrellisClient } from '../../client/index.js';
 import { eventSchema } from '../../shared/event-schemas.js';
@@ -23,6 +22,7 @@ import type { Hello } from '../../shared/generated/trellis/v1/Hello.js';
 import { startSecureCluster, type SecureCluster } from '../helpers/secure.js';
 import { RawWorker, workerCall } from '../helpers/raw-worker.js';
 import { within } from '../helpers/deadline.js';
+import { healthStatus, reflectionServices } from '../helpers/grpc-probe.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SECRET_CHECK = join(ROOT, 'test/fixtures/security/secret-check.mjs');
@@ -385,61 +385,13 @@ describe('security: hostile workers', () => {
   });
 
   it('reflection needs a token when tokens are configured; health does not', async () => {
-    const load = (file: string, dirs: string[]) =>
-      grpc.loadPackageDefinition(
-        protoLoader.loadSync(file, { keepCase: true, enums: String, includeDirs: dirs }),
-      ) as unknown as {
-        grpc: {
-          reflection: { v1: { ServerReflection: new (a: string, c: grpc.ChannelCredentials) => grpc.Client } };
-          health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => grpc.Client } };
-        };
-      };
-    const reflectionDir = join(ROOT, 'node_modules/@grpc/reflection/build/proto');
-    const pkg = load('grpc/reflection/v1/reflection.proto', [reflectionDir]);
-    const client = new pkg.grpc.reflection.v1.ServerReflection(cluster.address, grpc.credentials.createInsecure());
-    const listServices = (token?: string): Promise<string[]> =>
-      within(
-        new Promise((resolve, reject) => {
-          const metadata = new grpc.Metadata();
-          if (token) metadata.set('authorization', `Bearer ${token}`);
-          const stream = (
-            client as unknown as {
-              ServerReflectionInfo(
-                m: grpc.Metadata,
-              ): grpc.ClientDuplexStream<object, { list_services_response?: { service: { name: string }[] } }>;
-            }
-          ).ServerReflectionInfo(metadata);
-          stream.on('data', (response: { list_services_response?: { service: { name: string }[] } }) => {
-            resolve((response.list_services_response?.service ?? []).map((s) => s.name));
-            stream.end();
-          });
-          stream.on('error', reject);
-          stream.write({ list_services: '' });
-        }),
-        20_000,
-        'a reflection answer',
-      );
+    const listServices = (token?: string) => reflectionServices(cluster.address, token);
     const denied = await refusedWith(UNAUTHENTICATED, () => listServices());
     assert.match(denied, /no token/);
     await refusedWith(UNAUTHENTICATED, () => listServices('trellis_forged'));
     assert.ok((await listServices(cluster.tokens.val)).includes('trellis.v1.ExperimentService'));
-    const health = new (load('grpc/health/v1/health.proto', [join(ROOT, 'proto')]).grpc.health.v1.Health)(
-      cluster.address,
-      grpc.credentials.createInsecure(),
-    );
-    const served = await within(
-      new Promise<{ status: string }>((resolve, reject) =>
-        (health as unknown as { Check(r: object, cb: (e: Error | null, v: { status: string }) => void): void }).Check(
-          { service: '' },
-          (err, value) => (err ? reject(err) : resolve(value)),
-        ),
-      ),
-      20_000,
-      'a health answer',
-    );
+    const served = { status: await healthStatus(cluster.address) };
     assert.equal(served.status, 'SERVING');
-    client.close();
-    health.close();
   });
 
   it('audits submits, token uses, authentication failures, denials and clamps on trellis.v1.audit.<kind>', async () => {
