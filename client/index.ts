@@ -12,7 +12,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { loadProto, type ExperimentServiceClient } from '../shared/proto.js';
-import { DeadlineExceededError, fromGrpcError, InvalidArgumentError } from '../shared/errors.js';
+import {
+  DeadlineExceededError,
+  fromGrpcError,
+  InvalidArgumentError,
+  TransportSecurityError,
+  UnavailableError,
+} from '../shared/errors.js';
 import {
   eventFromProto,
   experimentFromProto,
@@ -26,6 +32,7 @@ import { isTerminal, type ExperimentStatus, type WorkerStatus } from '../shared/
 import type { WorkerInfo__Output } from '../shared/generated/trellis/v1/WorkerInfo.js';
 import { env } from '../shared/env.js';
 import { tokenInterceptors } from '../shared/token-metadata.js';
+import { channelCredentials, transportHint, usesTls, type ClientTls } from '../shared/tls.js';
 
 export type { ExperimentView, TrialView } from '../shared/convert.js';
 export type { TrellisEvent } from '../shared/events.js';
@@ -38,6 +45,7 @@ export {
   UnauthenticatedError,
   PermissionDeniedError,
   DeadlineExceededError,
+  TransportSecurityError,
 } from '../shared/errors.js';
 
 export interface ClientOptions {
@@ -47,6 +55,11 @@ export interface ClientOptions {
   maxReceiveBytes?: number;
   /** Sent with every call (default TRELLIS_TOKEN); needed when the coordinator has tokens. */
   token?: string;
+  /**
+   * TLS: `ca` trusts the coordinator's certificate (default TRELLIS_TLS_CA); `cert`/`key` present
+   * a client certificate. No CA and no certificate: plaintext.
+   */
+  tls?: ClientTls;
 }
 
 export interface WorkerView {
@@ -79,13 +92,17 @@ export interface MetricRow {
 export class TrellisClient {
   private readonly client: ExperimentServiceClient;
   private readonly timeoutMs: number;
+  private readonly tls: boolean;
 
   constructor(
     readonly address: string = env().TRELLIS_COORDINATOR,
     options: ClientOptions = {},
   ) {
     const { proto } = loadProto();
-    this.client = new proto.trellis.v1.ExperimentService(address, grpc.credentials.createInsecure(), {
+    const caFromEnv = env().TRELLIS_TLS_CA;
+    const tls = options.tls ?? (caFromEnv ? { ca: caFromEnv } : undefined);
+    this.tls = usesTls(tls);
+    this.client = new proto.trellis.v1.ExperimentService(address, channelCredentials(tls), {
       'grpc.max_receive_message_length': options.maxReceiveBytes ?? 256 * 1024 * 1024,
       interceptors: tokenInterceptors(options.token ?? env().TRELLIS_TOKEN),
     }) as unknown as ExperimentServiceClient;
@@ -203,7 +220,7 @@ export class TrellisClient {
       }
     } catch (err) {
       if (options.signal?.aborted) return;
-      throw fromGrpcError(err);
+      throw this.failure(err);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       call.cancel();
@@ -242,7 +259,7 @@ export class TrellisClient {
           const experiment = await this.get(experimentId);
           if (isTerminal('experiment', experiment.status)) return experiment;
         } catch (err) {
-          if ((err as Error).name !== 'UnavailableError' || attempt > 100) throw err;
+          if (!(err instanceof UnavailableError) || err instanceof TransportSecurityError || attempt > 100) throw err;
           const pause = Math.min(5000, 200 * 2 ** Math.min(attempt, 5));
           await new Promise((resolve) => {
             const t = setTimeout(resolve, pause);
@@ -284,8 +301,18 @@ export class TrellisClient {
         >
       )[method]!;
       fn.call(this.client, request, { deadline: new Date(Date.now() + this.timeoutMs) }, (err, value) =>
-        err ? reject(fromGrpcError(err)) : resolve(value as T),
+        err ? reject(this.failure(err)) : resolve(value as T),
       );
     });
+  }
+
+  /** A call's error as a TrellisError; a connection that failed over TLS (or for lack of it) says so. */
+  private failure(err: unknown): Error {
+    const mapped = fromGrpcError(err);
+    if (mapped instanceof UnavailableError) {
+      const hint = transportHint(mapped.message, this.address, this.tls);
+      if (hint) return new TransportSecurityError(hint);
+    }
+    return mapped;
   }
 }

@@ -26,10 +26,13 @@ import { admit } from './auth/guard.js';
 import { assertOwner, type Identity } from './auth/policy.js';
 import { redactEnv } from '../shared/redact.js';
 import type { Authenticator } from './auth/tokens.js';
+import { certificateName, serverCredentials, type ServerTls } from './auth/tls.js';
 
 export interface ServerOptions {
   /** Who may call what; absent: no authentication (every caller is an anonymous admin). */
   auth?: Authenticator;
+  /** Serve TLS (and, with clientCa, identify workers by certificate); absent: plaintext. */
+  tls?: ServerTls;
 }
 
 /** An experiment as clients see it: trial.env values redacted. */
@@ -69,13 +72,28 @@ export async function startServer(
   log: Logger,
   options: ServerOptions = {},
 ): Promise<ServerHandle> {
+  const credentials = serverCredentials(options.tls);
+  /** admit (auth/guard.ts) with what the transport knows of the caller. */
+  const gate = (
+    call: {
+      metadata: grpc.Metadata;
+      getAuthContext?: () => { sslPeerCertificate?: { subject?: Record<string, unknown> } };
+    },
+    method: string,
+  ): Identity => {
+    const name = options.tls?.clientCa ? certificateName(call) : undefined;
+    return admit(options.auth, call.metadata, method, {
+      workerCertificates: !!options.tls?.clientCa,
+      ...(name ? { certificateName: name } : {}),
+    });
+  };
   /** Wraps an async unary handler: admission first, then every error through the one mapping to gRPC codes. */
   const unary =
     <Req, Res>(method: string, fn: (request: Req, who: Identity) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
       let who: Identity;
       try {
-        who = admit(options.auth, call.metadata, method);
+        who = gate(call, method);
       } catch (err) {
         log.warn({ method, err: (err as Error).message }, 'call refused');
         callback(toGrpcError(err) as grpc.ServiceError);
@@ -165,7 +183,7 @@ export async function startServer(
     }),
     WatchEvents: (call) => {
       try {
-        admit(options.auth, call.metadata, 'ExperimentService.WatchEvents');
+        gate(call, 'ExperimentService.WatchEvents');
       } catch (err) {
         log.warn({ method: 'ExperimentService.WatchEvents', err: (err as Error).message }, 'call refused');
         call.emit('error', toGrpcError(err));
@@ -195,7 +213,7 @@ export async function startServer(
   const workers: WorkerServiceHandlers = {
     Connect: (call) => {
       try {
-        admit(options.auth, call.metadata, 'WorkerService.Connect');
+        gate(call, 'WorkerService.Connect');
       } catch (err) {
         log.warn({ method: 'WorkerService.Connect', err: (err as Error).message }, 'call refused');
         call.emit('error', toGrpcError(err));
@@ -256,9 +274,7 @@ export async function startServer(
   addReflection(server);
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    ),
+    server.bindAsync(listen, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
   );
   const host = listen.slice(0, listen.lastIndexOf(':')) || '127.0.0.1';
   let closing: Promise<void> | undefined;

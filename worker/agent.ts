@@ -17,6 +17,7 @@ import { AttemptRunner } from './attempts.js';
 import { CoordinatorConnection } from './connection.js';
 import { runtimeNames } from './runtimes/registry.js';
 import { env } from '../shared/env.js';
+import type { ClientTls } from '../shared/tls.js';
 
 export interface GpuSlot {
   id: string;
@@ -39,6 +40,8 @@ export interface WorkerOptions {
   allowCommand?: RegExp;
   /** Sent with every call to the coordinator (default TRELLIS_TOKEN). */
   token?: string;
+  /** TLS to the coordinator (default: TRELLIS_TLS_CA as the CA; plaintext without one). */
+  tls?: ClientTls;
   log: Logger;
   /** How long shutdown waits for running attempts before handing them back (default 30 s). */
   shutdownGraceMs?: number;
@@ -67,11 +70,14 @@ export class WorkerAgent {
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 4)}`;
     this.log = options.log.child({ workerId: this.id });
     const token = options.token ?? env().TRELLIS_TOKEN;
+    const caFromEnv = env().TRELLIS_TLS_CA;
+    const tls = options.tls ?? (caFromEnv ? { ca: caFromEnv } : undefined);
     this.offered = (options.runtimes ?? runtimeNames()).filter((name) => name !== 'command' || !!options.allowCommand);
     this.connection = new CoordinatorConnection({
       address: options.coordinator,
       log: this.log,
       ...(token ? { token } : {}),
+      ...(tls ? { tls } : {}),
       hello: () => this.hello(),
       runningAttempts: () => this.runningAttempts,
       onAssign: (assignment) => this.attempts.assign(assignment, this.state === 'running'),
