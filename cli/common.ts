@@ -98,6 +98,17 @@ export function positiveNumber(name: string) {
   };
 }
 
+/** A size flag: bytes, or a number with Ki, Mi, Gi or Ti (e.g. 512Mi, 1.5Gi); must be > 0. */
+export function sizeFlag(name: string) {
+  return (value: string): number => {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti)?\s*$/.exec(value);
+    const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[match?.[2] as 'Ki'] ?? 1;
+    const bytes = match ? Math.floor(Number(match[1]) * unit) : NaN;
+    if (!(bytes > 0)) throw new UsageError(`${name}: must be a size > 0: bytes, or e.g. 512Mi, 2Gi; got ${value}`);
+    return bytes;
+  };
+}
+
 /** `--metrics-listen HOST:PORT` (coordinator, worker, run): Prometheus /metrics, off unless given. */
 export function metricsListenOption(): Option {
   return new Option(

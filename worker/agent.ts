@@ -18,6 +18,8 @@ import { CoordinatorConnection } from './connection.js';
 import { runtimeNames } from './runtimes/registry.js';
 import { env } from '../shared/env.js';
 import type { ClientTls } from '../shared/tls.js';
+import type { WorkerLimits } from './runtimes/base.js';
+import { dataSandbox } from './data/sandbox.js';
 
 export interface GpuSlot {
   id: string;
@@ -42,6 +44,14 @@ export interface WorkerOptions {
   token?: string;
   /** TLS to the coordinator (default: TRELLIS_TLS_CA as the CA; plaintext without one). */
   tls?: ClientTls;
+  /**
+   * The operator's limits on attempts: data roots (default the built-in datasets and the working
+   * directory) and dataset size (default 1 GiB), programs' memory and process count (default none).
+   */
+  dataRoots?: string[];
+  maxDatasetBytes?: number;
+  maxMemoryBytes?: number;
+  maxProcs?: number;
   log: Logger;
   /** How long shutdown waits for running attempts before handing them back (default 30 s). */
   shutdownGraceMs?: number;
@@ -85,9 +95,18 @@ export class WorkerAgent {
       ...(options.reconnectMinMs !== undefined ? { reconnectMinMs: options.reconnectMinMs } : {}),
       ...(options.reconnectMaxMs !== undefined ? { reconnectMaxMs: options.reconnectMaxMs } : {}),
     });
+    const limits: WorkerLimits = {
+      data: dataSandbox({
+        ...(options.dataRoots ? { roots: options.dataRoots } : {}),
+        ...(options.maxDatasetBytes !== undefined ? { maxDatasetBytes: options.maxDatasetBytes } : {}),
+      }),
+      ...(options.maxMemoryBytes !== undefined ? { maxMemoryBytes: options.maxMemoryBytes } : {}),
+      ...(options.maxProcs !== undefined ? { maxProcs: options.maxProcs } : {}),
+    };
     this.attempts = new AttemptRunner(this.id, this.connection, this.log, {
       offered: this.offered,
       ...(options.allowCommand ? { allowCommand: options.allowCommand } : {}),
+      limits,
     });
   }
 

@@ -17,6 +17,7 @@ import {
   StoppedError,
   type AttemptContext,
   type Checkpoint,
+  type WorkerLimits,
 } from './runtimes/base.js';
 import { getRuntime } from './runtimes/registry.js';
 
@@ -37,6 +38,8 @@ export interface RuntimePolicy {
   offered: readonly string[];
   /** Programs (trial.command[0]) the command runtime may start; absent: none. */
   allowCommand?: RegExp;
+  /** Data roots and resource limits handed to every attempt (absent: the defaults). */
+  limits?: WorkerLimits;
 }
 
 /** Why this worker refuses the assignment, or undefined when it may run it. */
@@ -208,6 +211,7 @@ export class AttemptRunner {
         },
       },
       log: (line) => log.info({ line }, 'trial log'),
+      ...(this.policy.limits ? { limits: this.policy.limits } : {}),
     };
   }
 
@@ -241,7 +245,12 @@ export class AttemptRunner {
   private resolveArtifactRefs(value: unknown): Promise<unknown> {
     return mapArtifactRefsAsync(value, async (id) => {
       const response = await this.link.unary<{ data: Buffer }>('GetArtifact', { artifact_id: id });
-      return JSON.parse(Buffer.from(response.data).toString('utf8')) as unknown;
+      try {
+        return JSON.parse(Buffer.from(response.data).toString('utf8')) as unknown;
+      } catch {
+        // Not the parser's message: it quotes the artifact's first bytes into a client-visible error.
+        throw new PermanentRunError(`{"$artifact": "${id}"}: the artifact is not a JSON value (a stage output)`);
+      }
     });
   }
 }
