@@ -212,13 +212,15 @@ export async function startServer(
 
   const workers: WorkerServiceHandlers = {
     Connect: (call) => {
+      let who: Identity;
       try {
-        gate(call, 'WorkerService.Connect');
+        who = gate(call, 'WorkerService.Connect');
       } catch (err) {
         log.warn({ method: 'WorkerService.Connect', err: (err as Error).message }, 'call refused');
         call.emit('error', toGrpcError(err));
         return;
       }
+      log.info({ identity: who.name, role: who.role }, 'worker stream opened');
       let ended = false;
       const connection = coordinator.connectWorker(
         {

@@ -126,7 +126,18 @@ export function addCoordinatorCommand(program: Command): void {
           },
           'coordinator listening',
         );
-        await coordinator.start();
+        try {
+          await coordinator.start();
+        } catch (err) {
+          // A store or bus that refuses us (credentials, TLS) does not get better by waiting:
+          // stop serving, so the process exits with the error instead of hanging half-started.
+          if (warning) clearInterval(warning);
+          await http?.close();
+          await server.close(0);
+          await coordinator.close().catch(() => undefined);
+          await metricsServer?.close();
+          throw err;
+        }
         await metrics?.seed(coordinator.store);
         log.info({ store: coordinator.store.kind, bus: coordinator.bus.kind }, 'coordinator serving');
         process.stderr.write(`LISTENING ${server.port}\n`);

@@ -21,7 +21,11 @@ export interface ServerTls {
 type CaListener = (update: { caCertificate: Buffer } | null) => void;
 type IdentityListener = (update: { certificate: Buffer; privateKey: Buffer } | null) => void;
 
-/** grpc-js's CertificateProvider over fixed contents: hands them to each listener at once. */
+/**
+ * grpc-js's CertificateProvider over fixed contents. Listeners hear them on the next microtask,
+ * not synchronously: grpc-js registers the server's watcher only after adding these listeners,
+ * and a synchronous answer would reach no watcher (the server then drops every connection).
+ */
 class StaticCertificates {
   constructor(
     private readonly certificate: Buffer,
@@ -29,11 +33,11 @@ class StaticCertificates {
     private readonly caCertificate: Buffer,
   ) {}
   addCaCertificateListener(listener: CaListener): void {
-    listener({ caCertificate: this.caCertificate });
+    queueMicrotask(() => listener({ caCertificate: this.caCertificate }));
   }
   removeCaCertificateListener(): void {}
   addIdentityCertificateListener(listener: IdentityListener): void {
-    listener({ certificate: this.certificate, privateKey: this.privateKey });
+    queueMicrotask(() => listener({ certificate: this.certificate, privateKey: this.privateKey }));
   }
   removeIdentityCertificateListener(): void {}
 }

@@ -85,3 +85,29 @@ export function natsAuthOptions(servers: readonly string[], security: NatsSecuri
     ...(tls ? { tls } : {}),
   };
 }
+
+/**
+ * A connection refused for credentials or TLS, as an error that says which setting to fix;
+ * undefined for any other failure. `servers` are already redacted.
+ */
+export function natsSecurityProblem(err: unknown, servers: readonly string[]): Error | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const at = servers.join(',');
+  if (err.name === 'AuthorizationError' || /authorization violation|authentication/i.test(err.message)) {
+    return new Error(
+      `NATS at ${at} refused the credentials (${err.message}): give them in NATS_URL ` +
+        '(nats://user:password@host:4222 or nats://TOKEN@host:4222) or as a credentials file in NATS_CREDS',
+      { cause: err },
+    );
+  }
+  if (/certificate|self.signed|unable to (get|verify)|altnames|wrong version number/i.test(err.message)) {
+    return new Error(
+      `NATS at ${at}: TLS failed (${err.message}); set NATS_TLS_CA to the CA that signed the server's certificate`,
+      { cause: err },
+    );
+  }
+  if (/tls/i.test(err.message) && /required|available/i.test(err.message)) {
+    return new Error(`NATS at ${at}: ${err.message} (use a tls:// URL or set NATS_TLS_CA)`, { cause: err });
+  }
+  return undefined;
+}

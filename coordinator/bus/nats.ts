@@ -37,7 +37,13 @@ import type { TrellisEvent } from '../../shared/events.js';
 import { eventId, SUBJECT_ROOT, subjectOf, subjectToken } from '../../shared/events.js';
 import type { EventBus, SubscribeOptions } from './base.js';
 import { BusUnavailableError } from './base.js';
-import { natsAuthOptions, redactNatsUrl, type NatsAuthOptions, type NatsSecurity } from './nats-auth.js';
+import {
+  natsAuthOptions,
+  natsSecurityProblem,
+  redactNatsUrl,
+  type NatsAuthOptions,
+  type NatsSecurity,
+} from './nats-auth.js';
 
 export const STREAM_NAME = 'TRELLIS_EVENTS';
 
@@ -126,7 +132,7 @@ export class NatsBus implements EventBus {
         ? new BusUnavailableError(`NATS is unreachable at ${this.servers.join(',')}: ${(err as Error).message}`, {
             cause: err,
           })
-        : err;
+        : (natsSecurityProblem(err, this.servers) ?? err);
     });
     return this.startPromise;
   }
