@@ -249,10 +249,12 @@ describe('security: gRPC over TLS', () => {
   });
 
   it('a certificate the CA did not sign is refused, naming the reason', async () => {
-    const result = await cli(['list', '--coordinator', at(tls.port), '--tls-ca', certs.rogueCa]);
+    const [result, missing] = await Promise.all([
+      cli(['list', '--coordinator', at(tls.port), '--tls-ca', certs.rogueCa]),
+      cli(['list', '--coordinator', at(tls.port), '--tls-ca', join(dir, 'nope.pem')]),
+    ]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /presented a certificate that --tls-ca does not verify/);
-    const missing = await cli(['list', '--coordinator', at(tls.port), '--tls-ca', join(dir, 'nope.pem')]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--tls-ca: cannot read .*nope\.pem \(ENOENT\)/);
   });
@@ -383,16 +385,18 @@ describe('security: NATS with a token and TLS, MongoDB wire over TLS', () => {
   });
 
   it('without the token, or without the CA, the coordinator exits with a clear error', async () => {
-    const noToken = await cli(
-      ['coordinator', '--listen', '127.0.0.1:0', '--dir', join(dir, 'no-token')],
-      coordinatorEnv({ NATS_URL: `nats://127.0.0.1:${natsPort}`, NATS_TLS_CA: certs.ca }),
-    );
+    const [noToken, noCa] = await Promise.all([
+      cli(
+        ['coordinator', '--listen', '127.0.0.1:0', '--dir', join(dir, 'no-token')],
+        coordinatorEnv({ NATS_URL: `nats://127.0.0.1:${natsPort}`, NATS_TLS_CA: certs.ca }),
+      ),
+      cli(
+        ['coordinator', '--listen', '127.0.0.1:0', '--dir', join(dir, 'no-ca')],
+        coordinatorEnv({ NATS_URL: `tls://${TOKEN}@127.0.0.1:${natsPort}` }),
+      ),
+    ]);
     assert.notEqual(noToken.code, 0);
     assert.match(noToken.stderr, /NATS at nats:\/\/127\.0\.0\.1:\d+ refused the credentials .*NATS_CREDS/);
-    const noCa = await cli(
-      ['coordinator', '--listen', '127.0.0.1:0', '--dir', join(dir, 'no-ca')],
-      coordinatorEnv({ NATS_URL: `tls://${TOKEN}@127.0.0.1:${natsPort}` }),
-    );
     assert.notEqual(noCa.code, 0);
     assert.match(noCa.stderr, /NATS at tls:\/\/\*\*\*@127\.0\.0\.1:\d+: TLS failed .*set NATS_TLS_CA/);
     assert.ok(!noCa.stderr.includes(TOKEN), 'the token is in the error');
