@@ -89,7 +89,9 @@ export function transportHint(details: string, address: string, tls: boolean): s
     }
     return undefined;
   }
-  if (/Failed to connect|Connection dropped|ECONNRESET|socket hang up|Protocol error/i.test(details)) {
+  // Only what a TLS listener does to a plaintext hello (closes before HTTP/2 settings): not
+  // "Connection dropped" and the like, which a coordinator that restarts also causes.
+  if (/Failed to connect|Protocol error/i.test(details)) {
     return (
       `the coordinator at ${address} closed the connection before gRPC started: it probably serves TLS; ` +
       'pass --tls-ca FILE (or set TRELLIS_TLS_CA) with the CA that signed its certificate'
