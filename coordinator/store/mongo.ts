@@ -60,6 +60,11 @@ export interface MongoStoreOptions {
    * 'auto': claims on FerretDB, native otherwise. Default: 'auto'.
    */
   cas?: 'native' | 'claims' | 'auto';
+  /**
+   * CA bundle (PEM) for a server over TLS (MONGODB_TLS_CA_FILE); turns TLS on. Credentials and
+   * other TLS settings go in the connection string (`mongodb://user:pass@host/?tls=true`).
+   */
+  tlsCAFile?: string;
   /** Claims mode: a claim older than this is taken to be left by a crashed writer. Default 10 s. */
   staleClaimMs?: number;
 }
@@ -100,6 +105,7 @@ export class MongoStore implements Store {
   private readonly writeConcern: W;
   private readonly serverSelectionTimeoutMS: number;
   private readonly connectTimeoutMS: number;
+  private readonly tlsCAFile: string | undefined;
 
   private client: MongoClient | undefined;
   private db: Db | undefined;
@@ -128,6 +134,7 @@ export class MongoStore implements Store {
     this.writeConcern = options.writeConcern ?? 'majority';
     this.serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? 2000;
     this.connectTimeoutMS = options.connectTimeoutMS ?? 2000;
+    this.tlsCAFile = options.tlsCAFile;
     const cas = options.cas ?? 'auto';
     if (cas !== 'native' && cas !== 'claims' && cas !== 'auto')
       throw new TypeError(`MongoStore: cas is ${JSON.stringify(cas)}, but must be native, claims or auto`);
@@ -167,6 +174,7 @@ export class MongoStore implements Store {
       writeConcern: { w: this.writeConcern },
       ignoreUndefined: true,
       appName: 'trellis-coordinator',
+      ...(this.tlsCAFile ? { tls: true, tlsCAFile: this.tlsCAFile } : {}),
     });
     this.client = client;
     await client.connect();

@@ -1,12 +1,14 @@
 /**
  * Process supervision: a program started in a process group of its own, its output read line by
  * line, the group stopped on abort (SIGTERM, then SIGKILL after the grace time), what it left in
- * the group killed when it exits, and the group registered with the reaper meanwhile.
+ * the group killed when it exits (and, by the attempt's mark, what left the group: limits.ts),
+ * and the group registered with the reaper meanwhile.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PermanentRunError, StoppedError } from '../base.js';
 import { LineSplitter } from './output.js';
 import { reapWithWorker } from './reaper.js';
+import { killMarked } from './limits.js';
 
 /** After the program exits, how long its output pipes may stay open (a process that left its group). */
 const PIPE_DRAIN_MS = 5000;
@@ -48,6 +50,11 @@ export interface Supervision {
   onStdoutLine: (line: string, cutBytes: number) => void;
   onStderrLine: (line: string, cutBytes: number) => void;
   log: (line: string) => void;
+  /**
+   * The attempt's TRELLIS_ATTEMPT_MARK (limits.ts), already in `env`: when the program exits,
+   * processes carrying it that left the process group (setsid, double fork) are killed too.
+   */
+  mark?: string;
 }
 
 export type Outcome =
@@ -98,7 +105,7 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
       resolveOutcome(value);
     };
     child.once('spawn', () => {
-      reaped = reapWithWorker(child.pid!);
+      reaped = reapWithWorker(child.pid!, s.mark);
       if (reaped.problem) log(`note: ${program} would outlive a worker killed outright: ${reaped.problem}`);
       signal.addEventListener('abort', onAbort, { once: true });
       if (signal.aborted) onAbort();
@@ -114,6 +121,8 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
       if (child.pid !== undefined && killGroup(child.pid, 'SIGKILL')) {
         log(`killed processes left in the process group of ${program} (pid ${child.pid})`);
       }
+      const escaped = s.mark ? killMarked(s.mark) : 0;
+      if (escaped > 0) log(`killed ${escaped} process(es) of ${program} that had left its process group`);
       reaped?.release();
       drainTimer = setTimeout(() => {
         log(

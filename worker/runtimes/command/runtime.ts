@@ -17,9 +17,12 @@ import { substitute, type SubstitutionContext } from './args.js';
 import { CheckpointKeeper } from './checkpoints.js';
 import { ProgramOutput } from './output.js';
 import { spawnFailure, stopError, supervise } from './process.js';
+import { killMarked, limitedCommand, limitsNote, MARK_VARIABLE, markedPids, newMark } from './limits.js';
 
 /** Lines of stderr quoted in the error of a failed run. */
 const STDERR_TAIL_LINES = 20;
+/** How often an attempt's processes are counted against --max-procs. */
+const PROCS_CHECK_MS = 200;
 
 async function run(ctx: AttemptContext): Promise<RunResult> {
   const config = ctx.config;
@@ -72,6 +75,11 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     const resumeStep = await checkpoints.restore();
     if (ctx.signal.aborted) throw stopError(ctx.signal);
 
+    const mark = newMark();
+    const limits = {
+      ...(ctx.limits?.maxMemoryBytes !== undefined ? { maxMemoryBytes: ctx.limits.maxMemoryBytes } : {}),
+      ...(ctx.limits?.maxProcs !== undefined ? { maxProcs: ctx.limits.maxProcs } : {}),
+    };
     const env: NodeJS.ProcessEnv = {
       ...inherited,
       PYTHONUNBUFFERED: inherited.PYTHONUNBUFFERED ?? '1',
@@ -85,6 +93,8 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       TRELLIS_CHECKPOINT_DIR: checkpointDir,
       TRELLIS_CHECKPOINT_EVERY: String(checkpointEvery),
       CUDA_VISIBLE_DEVICES: ctx.gpuIds.join(','),
+      // Set last: a spec cannot choose it; how the worker finds this attempt's processes (limits.ts).
+      [MARK_VARIABLE]: mark,
     };
     if (resumeStep !== undefined) env.TRELLIS_RESUME_STEP = String(resumeStep);
     else delete env.TRELLIS_RESUME_STEP;
@@ -107,9 +117,26 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     });
     const stderrTail: string[] = [];
     const started = Date.now();
+    // --max-procs: the kernel's RLIMIT_NPROC is per user (and not enforced for root), so the
+    // attempt's own processes are also counted, by its mark; too many stop it at once.
+    let limitHit: string | undefined;
+    const maxProcs = limits.maxProcs;
+    const procsWatch =
+      maxProcs === undefined
+        ? undefined
+        : setInterval(() => {
+            const count = markedPids(mark).length;
+            if (count <= maxProcs || limitHit) return;
+            limitHit = `${program} ran ${count} processes at once, more than this worker's --max-procs ${maxProcs}; stopped`;
+            log(limitHit);
+            killMarked(mark);
+            stop.abort(new PermanentRunError(limitHit));
+          }, PROCS_CHECK_MS);
+    const launch = limitedCommand(program, argv.slice(1), limits);
     const { outcome, stopped } = await supervise({
-      program,
-      args: argv.slice(1),
+      program: launch.program,
+      args: launch.args,
+      mark,
       env,
       signal: stop.signal,
       graceMs: Math.max(0, (config.stopGraceSeconds ?? 10) * 1000),
@@ -128,9 +155,21 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       log,
     });
     ctx.signal.removeEventListener('abort', forward);
+    if (procsWatch) clearInterval(procsWatch);
     const durationMs = Date.now() - started;
 
     if (outcome.kind === 'error') throw spawnFailure(program, outcome.error);
+    if (limitHit) {
+      await checkpoints.settled();
+      throw new PermanentRunError(limitHit);
+    }
+    // The rlimit wrapper (limits.ts) exits 127 / 126 when it cannot exec the program.
+    const execFailed = stderrTail.some((line) => /^prlimit: failed to execute|: exec: /.test(line));
+    if (launch.wrapped && (outcome.code === 127 || outcome.code === 126) && execFailed && !stopped) {
+      const code = outcome.code === 127 ? 'ENOENT' : 'EACCES';
+      const error = Object.assign(new Error(`${code}: the program could not be executed`), { code });
+      throw spawnFailure(program, error);
+    }
     if (output.diverged !== undefined && !ctx.signal.aborted) {
       await checkpoints.settled();
       throw new DivergedError(output.diverged);
@@ -146,7 +185,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
         stderrTail.length > 0
           ? `last ${stderrTail.length} lines of stderr:\n${stderrTail.join('\n')}`
           : '(no stderr output)';
-      throw new Error(`${program} ${how} after ${(durationMs / 1000).toFixed(1)}s; ${tail}`);
+      throw new Error(`${program} ${how} after ${(durationMs / 1000).toFixed(1)}s${limitsNote(limits)}; ${tail}`);
     }
 
     const { malformed } = output;
