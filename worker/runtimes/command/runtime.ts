@@ -5,7 +5,7 @@
  *
  * The jobs live next door: args.ts (substitution), output.ts (stdout lines into reports),
  * checkpoints.ts with archive.ts (restore and save the checkpoint directory), process.ts with
- * reaper.ts (the program's process group from spawn to exit).
+ * launch.ts, spawner.ts and reaper.ts (the program's process group from spawn to exit).
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -114,6 +114,10 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     const durationMs = Date.now() - started;
 
     if (outcome.kind === 'error') throw spawnFailure(program, outcome.error);
+    if (outcome.kind === 'lost') {
+      await checkpoints.settled();
+      throw new Error(`${program}: ${outcome.reason}`);
+    }
     if (output.diverged !== undefined && !ctx.signal.aborted) {
       await checkpoints.settled();
       throw new DivergedError(output.diverged);
