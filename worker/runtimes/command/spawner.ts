@@ -29,6 +29,15 @@ const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
   Object.entries(constants.signals).map(([name, no]) => [no, name as NodeJS.Signals]),
 );
 
+/** An error like Node's own for a system call that failed with `errno`. */
+function errnoError(errno: number, what: string): NodeJS.ErrnoException {
+  const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+  const error: NodeJS.ErrnoException = new Error(`${what} ${code}`);
+  error.code = code;
+  error.errno = -errno;
+  return error;
+}
+
 interface Running {
   events: ProgramEvents;
   pid?: number;
@@ -38,6 +47,8 @@ interface Running {
 
 export class Spawner {
   private readonly programs = new Map<number, Running>();
+  /** Requests waiting for their `W`/`Z` reply: the errno (0: done). */
+  private readonly replies = new Map<number, (errno: number) => void>();
   private nextId = 1;
   private pending = Buffer.alloc(0);
   private readonly stdin: NonNullable<ChildProcess['stdin']>;
@@ -111,7 +122,7 @@ export class Spawner {
     fields[1] = String(id);
     const running: Running = { events, exited: false, open: 2 };
     this.programs.set(id, running);
-    if (this.programs.size === 1) this.stdout.ref();
+    if (this.programs.size + this.replies.size === 1) this.stdout.ref();
     this.send(fields);
     return {
       kill: (signal) => {
@@ -123,6 +134,32 @@ export class Spawner {
         if (this.programs.has(id)) this.send(['D', String(id)]);
       },
     };
+  }
+
+  /** Creates an attempt's directory with `checkpoint/` and `params.json` (see spawner-source.ts). */
+  async createWorkspace(dir: string, paramsJson: string): Promise<void> {
+    const errno = await this.ask(['W', '', dir, paramsJson]);
+    if (errno !== 0) throw errnoError(errno, `cannot create ${dir}`);
+  }
+
+  /** Removes a directory tree. */
+  async removeWorkspace(dir: string): Promise<void> {
+    const errno = await this.ask(['Z', '', dir]);
+    if (errno !== 0) throw errnoError(errno, `cannot remove ${dir}`);
+  }
+
+  private ask(fields: string[]): Promise<number> {
+    if (this.dead) return Promise.reject(new Error(`the spawner is gone: ${this.dead}`));
+    for (const field of fields) {
+      if (field.includes('\0')) return Promise.reject(new TypeError('a path or value contains a NUL byte'));
+    }
+    const id = this.nextId++;
+    fields[1] = String(id);
+    return new Promise((resolve) => {
+      this.replies.set(id, resolve);
+      if (this.replies.size + this.programs.size === 1) this.stdout.ref();
+      this.send(fields);
+    });
   }
 
   private send(fields: string[]): void {
@@ -148,6 +185,13 @@ export class Spawner {
   }
 
   private onFrame(op: string, id: number, data: Buffer): void {
+    const reply = this.replies.get(id);
+    if (reply) {
+      this.replies.delete(id);
+      if (this.replies.size + this.programs.size === 0) this.stdout.unref();
+      reply(Number(data.toString()));
+      return;
+    }
     const running = this.programs.get(id);
     if (!running) return;
     const { events } = running;
@@ -156,16 +200,10 @@ export class Spawner {
         running.pid = Number(data.toString());
         events.spawned(running.pid);
         return;
-      case 'F': {
+      case 'F':
         this.forget(id);
-        const errno = Number(data.toString());
-        const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
-        const error: NodeJS.ErrnoException = new Error(`spawn ${code}`);
-        error.code = code;
-        error.errno = -errno;
-        events.failed(error);
+        events.failed(errnoError(Number(data.toString()), 'spawn'));
         return;
-      }
       case 'O':
         events.stdout(Buffer.from(data));
         return;
@@ -192,7 +230,7 @@ export class Spawner {
 
   private forget(id: number): void {
     this.programs.delete(id);
-    if (this.programs.size === 0) this.stdout.unref();
+    if (this.programs.size + this.replies.size === 0) this.stdout.unref();
   }
 
   /** The spawner is gone: its running programs cannot be followed any more, so they are stopped. */
@@ -201,8 +239,12 @@ export class Spawner {
     this.dead = reason;
     if (this.ready) this.onDead(this);
     const programs = [...this.programs.values()];
+    const replies = [...this.replies.values()];
     this.programs.clear();
+    this.replies.clear();
     this.stdout.unref();
+    // A request without its answer: EPIPE-like, so the caller's fallback or error names it.
+    for (const reply of replies) reply(constants.errno.EPIPE);
     for (const running of programs) {
       if (running.pid !== undefined && !running.exited) killGroup(running.pid, 'SIGKILL');
       running.events.lost(`the worker's spawner process failed (${reason}); the program was killed`);
@@ -211,9 +253,7 @@ export class Spawner {
 }
 
 type SpawnerState =
-  | { kind: 'off' }
-  | { kind: 'starting'; ready: Promise<Spawner | string> }
-  | { kind: 'failed'; reason: string };
+  { kind: 'off' } | { kind: 'starting'; ready: Promise<Spawner | string> } | { kind: 'failed'; reason: string };
 
 let state: SpawnerState | undefined;
 
