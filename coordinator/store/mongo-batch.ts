@@ -24,7 +24,7 @@ export class InsertBatcher {
     /** Documents per bulk insert at most. */
     private readonly maxDocs = 1000,
     /** Bulk inserts in flight at once. */
-    private readonly maxInFlight = 2,
+    private readonly maxInFlight = 1,
   ) {}
 
   /** Inserts `docs` (distinct `_id`s); resolves with how many were new. */

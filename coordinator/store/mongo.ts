@@ -42,6 +42,9 @@ import {
 } from './mongo-documents.js';
 import { isDuplicateKey, mapError } from './mongo-errors.js';
 
+/** Fields of a running trial's metric summary (TrialWriter), written without a claim. */
+const SUMMARY_FIELDS = new Set(['metrics', 'lastStep', 'updatedAt']);
+
 /** Version of the collections' layout, kept in `meta` ({ _id: 'schema', version }). */
 export const SCHEMA_VERSION = 1;
 
@@ -333,7 +336,9 @@ export class MongoStore implements Store {
       (patch.experimentId === undefined || doc.experimentId === patch.experimentId) &&
       (patch.number === undefined || doc.number === patch.number);
     const withList = patch.params ? { ...patch, paramList: paramList(patch.params) } : patch;
-    return this.run(() => this.cas.update<TrialDoc>('trials', id, filter, test, withList));
+    // A running trial's metric summary is no state transition: compare-and-set without a claim.
+    const transition = !(expect.status === 'running' && Object.keys(patch).every((key) => SUMMARY_FIELDS.has(key)));
+    return this.run(() => this.cas.update<TrialDoc>('trials', id, filter, test, withList, transition));
   }
 
   // ---------------------------------------------------------------- metrics
