@@ -122,7 +122,7 @@ export class Spawner {
     fields[1] = String(id);
     const running: Running = { events, exited: false, open: 2 };
     this.programs.set(id, running);
-    if (this.programs.size + this.replies.size === 1) this.stdout.ref();
+    this.hold();
     this.send(fields);
     return {
       kill: (signal) => {
@@ -157,9 +157,23 @@ export class Spawner {
     fields[1] = String(id);
     return new Promise((resolve) => {
       this.replies.set(id, resolve);
-      if (this.replies.size + this.programs.size === 1) this.stdout.ref();
+      this.hold();
       this.send(fields);
     });
+  }
+
+  /**
+   * While a program runs or a request waits, the spawner's output and its exit (both: either may
+   * be seen first when it dies) keep the worker alive; otherwise neither does.
+   */
+  private hold(): void {
+    if (this.programs.size + this.replies.size > 0) {
+      this.stdout.ref();
+      this.child.ref();
+    } else {
+      this.stdout.unref();
+      this.child.unref();
+    }
   }
 
   private send(fields: string[]): void {
@@ -188,7 +202,7 @@ export class Spawner {
     const reply = this.replies.get(id);
     if (reply) {
       this.replies.delete(id);
-      if (this.replies.size + this.programs.size === 0) this.stdout.unref();
+      this.hold();
       reply(Number(data.toString()));
       return;
     }
@@ -230,7 +244,7 @@ export class Spawner {
 
   private forget(id: number): void {
     this.programs.delete(id);
-    if (this.programs.size + this.replies.size === 0) this.stdout.unref();
+    this.hold();
   }
 
   /** The spawner is gone: its running programs cannot be followed any more, so they are stopped. */
