@@ -97,6 +97,7 @@ const schema = z.object({
     .positive({ error: 'must be a number of bytes > 0' })
     .optional(),
   TRELLIS_REAPER: flag('kill the programs of a worker that dies').default(true),
+  TRELLIS_SPAWNER: flag("start programs from a helper process, off the worker's event loop").default(true),
   TRELLIS_TF_BACKEND: z
     .string()
     .transform((value) => value.trim().toLowerCase())

@@ -5,11 +5,9 @@
  *
  * The jobs live next door: args.ts (substitution), output.ts (stdout lines into reports),
  * checkpoints.ts with archive.ts (restore and save the checkpoint directory), process.ts with
- * reaper.ts (the program's process group from spawn to exit).
+ * launch.ts, spawner.ts and reaper.ts (the program's process group from spawn to exit),
+ * workspace.ts (the attempt's temp directory).
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { inheritedEnv } from '../../../shared/env.js';
 import { cutLine } from '../../../shared/bounded-log.js';
 import { DivergedError, PermanentRunError, type AttemptContext, type RunResult, type Runtime } from '../base.js';
@@ -18,6 +16,7 @@ import { CheckpointKeeper } from './checkpoints.js';
 import { ProgramOutput } from './output.js';
 import { spawnFailure, stopError, supervise } from './process.js';
 import { killMarked, limitedCommand, limitsNote, MARK_VARIABLE, markedPids, newMark } from './limits.js';
+import { createWorkspace, removeWorkspace } from './workspace.js';
 
 /** Lines of stderr quoted in the error of a failed run. */
 const STDERR_TAIL_LINES = 20;
@@ -58,16 +57,11 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     userEnv[key] = fromWorker;
   }
 
-  const tempDir = await mkdtemp(
-    join(tmpdir(), `trellis-${ctx.attemptId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-`),
-  );
+  // `trial.options` (free-form values, e.g. a pipeline stage's resolved inputs) come with the params.
+  const paramsJson = JSON.stringify({ ...(ctx.config.options ?? {}), ...ctx.params });
+  const workspace = await createWorkspace(ctx.attemptId, paramsJson);
   try {
-    const checkpointDir = join(tempDir, 'checkpoint');
-    await mkdir(checkpointDir);
-    // `trial.options` (free-form values, e.g. a pipeline stage's resolved inputs) come with the params.
-    const paramsJson = JSON.stringify({ ...(ctx.config.options ?? {}), ...ctx.params });
-    const paramsFile = join(tempDir, 'params.json');
-    await writeFile(paramsFile, paramsJson);
+    const { checkpointDir, paramsFile } = workspace;
 
     const log = (line: string): void => ctx.log(line);
     const checkpointEvery = config.checkpointEvery ?? 1;
@@ -159,6 +153,10 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     const durationMs = Date.now() - started;
 
     if (outcome.kind === 'error') throw spawnFailure(program, outcome.error);
+    if (outcome.kind === 'lost') {
+      await checkpoints.settled();
+      throw new Error(`${program}: ${outcome.reason}`);
+    }
     if (limitHit) {
       await checkpoints.settled();
       throw new PermanentRunError(limitHit);
@@ -214,7 +212,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     if (malformed.count > 0) info.malformedLines = { count: malformed.count, first: malformed.first };
     return { metrics: output.finalMetrics, info };
   } finally {
-    await rm(tempDir, { recursive: true, force: true });
+    await removeWorkspace(workspace);
   }
 }
 
