@@ -63,7 +63,7 @@ export const CLI_PATH = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
-  const plainStore = options.store ?? createStore({ ...env(), dir: join(options.dir, 'store') });
+  const plainStore = options.store ?? createStore({ ...env(), dir: join(options.dir, 'store') }, options.log);
   const store = options.metrics ? options.metrics.timeStore(plainStore) : plainStore;
   const bus = options.bus ?? createBus(env());
   const coordinator = new Coordinator({
@@ -74,7 +74,12 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     ...(options.metrics ? { observer: options.metrics } : {}),
   });
   options.metrics?.attach(coordinator);
-  await coordinator.start();
+  try {
+    await coordinator.start();
+  } catch (err) {
+    await coordinator.close();
+    throw err;
+  }
   const tokens = options.ephemeralTokens ? new StaticTokens() : undefined;
   const clientToken = tokens?.issue('local', 'admin');
   const workerToken = tokens?.issue('local-workers', 'worker');

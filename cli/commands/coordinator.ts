@@ -54,7 +54,7 @@ export function addCoordinatorCommand(program: Command): void {
         const { createBus } = await import('../../coordinator/bus/registry.js');
         const { CoordinatorMetrics } = await import('../../coordinator/metrics.js');
         const metrics = opts.metricsListen ? new CoordinatorMetrics() : undefined;
-        const store = createStore({ ...env(), dir: resolve(opts.dir, 'store') });
+        const store = createStore({ ...env(), dir: resolve(opts.dir, 'store') }, log);
         const coordinator = new Coordinator({
           store: metrics ? metrics.timeStore(store) : store,
           bus: createBus(env()),
@@ -93,7 +93,19 @@ export function addCoordinatorCommand(program: Command): void {
           { address: server.address, port: server.port, tokens: auth ? `${auth.path} (${auth.size})` : 'none' },
           'coordinator listening',
         );
-        await coordinator.start();
+        try {
+          await coordinator.start();
+        } catch (err) {
+          // Never half-serve: a store that cannot be opened (corrupt journal, MongoDB unreachable
+          // after its server-selection timeout) stops the process with the reason and exit 1.
+          log.error({ err: (err as Error).message }, 'coordinator cannot start');
+          if (warning) clearInterval(warning);
+          await http?.close();
+          await server.close();
+          await coordinator.close();
+          await metricsServer?.close();
+          throw err;
+        }
         await metrics?.seed(coordinator.store);
         log.info({ store: coordinator.store.kind, bus: coordinator.bus.kind }, 'coordinator serving');
         process.stderr.write(`LISTENING ${server.port}\n`);
