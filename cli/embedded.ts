@@ -111,10 +111,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
         id ?? `local-${process.pid}-${n}`,
         // These workers run what this machine's own user submits to its own loopback coordinator.
         '--allow-command',
+        // They die with this process, however it dies (worker/parent-watch.ts): stdin is a pipe
+        // from here that only closes when this process is gone.
+        '--exit-with-parent',
         ...(spawnOptions.args ?? []),
       ],
       {
-        stdio: ['ignore', logFile, logFile],
+        stdio: ['pipe', logFile, logFile],
         env: { ...inheritedEnv(), ...options.workerEnv, ...(workerToken ? { TRELLIS_TOKEN: workerToken } : {}) },
       },
     );

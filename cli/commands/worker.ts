@@ -17,6 +17,9 @@ import {
   UsageError,
 } from '../common.js';
 
+/** How long a worker whose parent died may take to stop its programs before it exits anyway. */
+const PARENT_GONE_EXIT_MS = 5000;
+
 function detectGpus(spec: string | undefined): { id: string; name: string; memoryBytes: number }[] {
   if (spec !== undefined) {
     return spec
@@ -94,6 +97,10 @@ export function addWorkerCommand(program: Command): void {
       positiveNumber('--grace'),
       30,
     )
+    .option(
+      '--exit-with-parent',
+      'exit when the process that started this worker dies (its stdin pipe closes or the parent pid changes); set by `trellis run`',
+    )
     .addOption(metricsListenOption())
     .action(
       async (opts: {
@@ -108,6 +115,7 @@ export function addWorkerCommand(program: Command): void {
         allowCommand?: string | boolean;
         token?: string;
         grace: number;
+        exitWithParent?: boolean;
       }) => {
         const log = createLogger('worker');
         const { WorkerAgent } = await import('../../worker/agent.js');
@@ -135,6 +143,19 @@ export function addWorkerCommand(program: Command): void {
           await agent.shutdown();
           await metricsServer?.close();
         });
+        if (opts.exitWithParent) {
+          const { watchParent } = await import('../../worker/parent-watch.js');
+          watchParent((why) => {
+            // The coordinator died with the parent: nothing to drain into. Stop the programs
+            // (their attempts are handed back) and exit, bounded.
+            log.warn({ why }, 'parent process is gone; stopping');
+            setTimeout(() => process.exit(1), PARENT_GONE_EXIT_MS).unref();
+            agent.shutdown(0).then(
+              () => process.exit(1),
+              () => process.exit(1),
+            );
+          });
+        }
         agent.start();
         log.info({ coordinator: opts.coordinator, id: agent.id }, 'worker started');
       },

@@ -82,7 +82,7 @@ function readLine(raw: Buffer, line: number, scan: JournalScan): { reason: strin
   if (problem) return { reason: problem };
   const record = value as Record_;
   if (line === 1 && record.t !== 'header') {
-    return { reason: `the first line is a ${record.t} record, not the journal's header` };
+    return { reason: `the first line is not the journal's header (it is a ${record.t} record)` };
   }
   if (line > 1 && record.t === 'header') return { reason: 'a header record after the first line' };
   scan.records.push({ line, record, raw });
