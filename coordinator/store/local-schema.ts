@@ -140,7 +140,7 @@ export function recordProblem(value: unknown): string | undefined {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.length > 0 ? issue.path.join('.') : '(record)';
     const at = valueAt(value, issue.path);
-    const seen = at === undefined ? 'missing' : truncate(JSON.stringify(at) ?? String(at));
+    const seen = at === undefined ? 'missing' : truncate(JSON.stringify(at) ?? typeof at);
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : '';
     return `${kind} record: field ${field} is ${seen}: ${issue.message}${more}`;
   }
