@@ -1,6 +1,10 @@
 /**
  * `trellis run`: a sweep or pipeline on the embedded default, a coordinator and N local workers in
- * this process, no servers needed.
+ * this process, no servers needed. The workers die with this process (--exit-with-parent).
+ *
+ * An unfinished run of the same spec in the same directory (a killed `trellis run`: cli/resume.ts)
+ * is found before any worker starts: without a flag that is a usage error (exit 2) with a hint,
+ * `--resume` follows it to its end, `--new` cancels it and submits another. See docs/operations.md.
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
@@ -63,7 +67,7 @@ export function addRunCommand(program: Command): void {
         // resumed, replaced or reported before any worker starts.
         const { createStore } = await import('../../coordinator/store/registry.js');
         const store = createStore({ ...env(), dir: resolve(opts.dir, 'store') }, log);
-        let unfinished;
+        let unfinished: ExperimentDoc[];
         try {
           await store.start();
           unfinished = await unfinishedRuns(store, hash);
