@@ -145,8 +145,8 @@ describe('trellis run SIGKILLed mid-sweep', () => {
 
   it('takes its workers and their programs with it', async () => {
     const tree = await killMidSweep();
-    // Workers see their stdin pipe close at once; 10 s covers stopping programs on a loaded machine.
-    await goneWithin(tree, 10_000);
+    // Workers see their stdin pipe close at once; 15 s covers stopping programs on a loaded machine.
+    await goneWithin(tree, 15_000);
   });
 
   it('the same spec again: refused with a hint (exit 2), nothing started', async () => {
@@ -192,7 +192,7 @@ describe('trellis run SIGKILLed mid-sweep', () => {
     const gate = join(markers, 'open');
     rmSync(gate); // closed again: the next run's programs hold
     const tree = await killMidSweep();
-    await goneWithin(tree, 10_000);
+    await goneWithin(tree, 15_000);
     writeFileSync(gate, '');
     const fresh = await run([spec, '--new'], home);
     assert.equal(fresh.code, 0, fresh.stderr);
