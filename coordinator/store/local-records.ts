@@ -7,7 +7,7 @@ import type { TrellisEvent } from '../../shared/events.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
 import { encode } from './local-journal.js';
 import type { JournalScan } from './local-scan.js';
-import { FORMAT, FORMAT_VERSION } from './local-schema.js';
+import { FORMAT, FORMAT_VERSION, type RECORD_KINDS } from './local-schema.js';
 
 export type Record_ =
   | { t: 'header'; format: string; version: number }
@@ -18,6 +18,13 @@ export type Record_ =
   | { t: 'metric'; d: MetricDoc }
   | { t: 'event'; d: TrellisEvent; p?: boolean }
   | { t: 'pub'; e: string; s: number[] };
+
+/**
+ * Every kind of record needs its schema in local-schema.ts (RECORD and RECORD_KINDS), or start-up
+ * refuses it as unknown: this fails to compile when a kind here is missing there.
+ */
+type Unchecked = Exclude<Record_['t'], (typeof RECORD_KINDS)[number]>;
+export const EVERY_KIND_CHECKED: [Unchecked] extends [never] ? true : Unchecked = true;
 
 interface EventLog {
   bySeq: Map<number, TrellisEvent>;
