@@ -207,3 +207,40 @@ describe('trellis run SIGKILLed mid-sweep', () => {
     }
   });
 });
+
+describe('trellis worker --exit-with-parent', () => {
+  it('exits when its parent dies even without a pipe on stdin (the parent pid check)', async () => {
+    const tmp = tempDir('trellis-orphan-');
+    const log = join(tmp.dir, 'worker.log');
+    // sh starts the worker with stdin from /dev/null (no pipe to watch) and waits; SIGKILL of sh
+    // leaves the worker an orphan, re-parented: only the parent pid check can notice.
+    const sh = spawn(
+      'sh',
+      [
+        '-c',
+        `"$0" "$1" worker --coordinator 127.0.0.1:1 --exit-with-parent </dev/null 2>"$2" & echo $!; wait`,
+        process.execPath,
+        CLI_PATH,
+        log,
+      ],
+      { env: { ...cliEnv(), TRELLIS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let worker: number | undefined;
+    try {
+      worker = await within(
+        new Promise<number>((resolve) => sh.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())))),
+        10_000,
+        'the worker pid from sh',
+      );
+      await waitUntil(() => readFileSync(log, 'utf8').includes('worker started'), 30_000, 'the worker to start');
+      assert.equal(processEnded(worker), false, 'the worker runs while its parent lives');
+      sh.kill('SIGKILL');
+      await waitUntil(() => processEnded(worker!), 15_000, `orphaned worker ${worker} to exit`);
+      assert.match(readFileSync(log, 'utf8'), /parent pid changed from \d+ to \d+.*parent process is gone; stopping/);
+    } finally {
+      sh.kill('SIGKILL');
+      if (worker !== undefined && !processEnded(worker)) process.kill(worker, 'SIGKILL');
+      tmp.remove();
+    }
+  });
+});
