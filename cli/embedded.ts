@@ -66,7 +66,7 @@ export const CLI_PATH = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
-  const plainStore = options.store ?? createStore({ ...env(), dir: join(options.dir, 'store') });
+  const plainStore = options.store ?? createStore({ ...env(), dir: join(options.dir, 'store') }, options.log);
   const store = options.metrics ? options.metrics.timeStore(plainStore) : plainStore;
   const bus = options.bus ?? createBus(env());
   const coordinator = new Coordinator({
@@ -78,7 +78,12 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     ...(options.limits ? { limits: options.limits } : {}),
   });
   options.metrics?.attach(coordinator);
-  await coordinator.start();
+  try {
+    await coordinator.start();
+  } catch (err) {
+    await coordinator.close();
+    throw err;
+  }
   const tokens = options.ephemeralTokens ? new StaticTokens() : undefined;
   const clientToken = tokens?.issue('local', 'admin');
   const workerToken = tokens?.issue('local-workers', 'worker');
@@ -110,10 +115,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
         id ?? `local-${process.pid}-${n}`,
         // These workers run what this machine's own user submits to its own loopback coordinator.
         '--allow-command',
+        // They die with this process, however it dies (worker/parent-watch.ts): stdin is a pipe
+        // from here that only closes when this process is gone.
+        '--exit-with-parent',
         ...(spawnOptions.args ?? []),
       ],
       {
-        stdio: ['ignore', logFile, logFile],
+        stdio: ['pipe', logFile, logFile],
         env: { ...inheritedEnv(), ...options.workerEnv, ...(workerToken ? { TRELLIS_TOKEN: workerToken } : {}) },
       },
     );

@@ -26,6 +26,7 @@ import { addLogsCommand } from './commands/logs.js';
 import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
 import { addStatusCommand } from './commands/status.js';
+import { addStoreCommand } from './commands/store.js';
 import { addTokenCommand } from './commands/token.js';
 import { addSubmitCommand } from './commands/submit.js';
 import { addTrialsCommand } from './commands/trials.js';
@@ -49,6 +50,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   addReportCommand,
   addLossesCommand,
   addTokenCommand,
+  addStoreCommand,
 ];
 
 export function buildProgram(): Command {

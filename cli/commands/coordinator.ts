@@ -88,7 +88,7 @@ export function addCoordinatorCommand(program: Command): void {
         const { createBus } = await import('../../coordinator/bus/registry.js');
         const { CoordinatorMetrics } = await import('../../coordinator/metrics.js');
         const metrics = opts.metricsListen ? new CoordinatorMetrics() : undefined;
-        const store = createStore({ ...env(), dir: resolve(opts.dir, 'store') });
+        const store = createStore({ ...env(), dir: resolve(opts.dir, 'store') }, log);
         const coordinator = new Coordinator({
           store: metrics ? metrics.timeStore(store) : store,
           bus: createBus(env()),
@@ -140,8 +140,10 @@ export function addCoordinatorCommand(program: Command): void {
         try {
           await coordinator.start();
         } catch (err) {
-          // A store or bus that refuses us (credentials, TLS) does not get better by waiting:
-          // stop serving, so the process exits with the error instead of hanging half-started.
+          // Never half-serve: a store or bus that cannot be opened (corrupt journal, MongoDB
+          // unreachable after its server-selection timeout, credentials or TLS refused) stops the
+          // process with the reason and exit 1.
+          log.error({ err: (err as Error).message }, 'coordinator cannot start');
           if (warning) clearInterval(warning);
           await http?.close();
           await server.close(0);

@@ -20,6 +20,9 @@ import {
   UsageError,
 } from '../common.js';
 
+/** How long a worker whose parent died may take to stop its programs before it exits anyway. */
+const PARENT_GONE_EXIT_MS = 5000;
+
 function detectGpus(spec: string | undefined): { id: string; name: string; memoryBytes: number }[] {
   if (spec !== undefined) {
     return spec
@@ -120,6 +123,10 @@ export function addWorkerCommand(program: Command): void {
       'most processes one command attempt may run at once (stopped beyond; also RLIMIT_NPROC)',
       positiveInt('--max-procs'),
     )
+    .option(
+      '--exit-with-parent',
+      'exit when the process that started this worker dies (its stdin pipe closes or the parent pid changes); set by `trellis run`',
+    )
     .addOption(metricsListenOption())
     .action(
       async (opts: {
@@ -140,6 +147,7 @@ export function addWorkerCommand(program: Command): void {
         maxDatasetSize: number;
         maxMemory?: number;
         maxProcs?: number;
+        exitWithParent?: boolean;
       }) => {
         if (!!opts.tlsCert !== !!opts.tlsKey) throw new UsageError('--tls-cert, --tls-key: give both or neither');
         // A client certificate alone means TLS that trusts the system's CAs.
@@ -182,6 +190,19 @@ export function addWorkerCommand(program: Command): void {
           await agent.shutdown();
           await metricsServer?.close();
         });
+        if (opts.exitWithParent) {
+          const { watchParent } = await import('../../worker/parent-watch.js');
+          watchParent((why) => {
+            // The coordinator died with the parent: nothing to drain into. Stop the programs
+            // (their attempts are handed back) and exit, bounded.
+            log.warn({ why }, 'parent process is gone; stopping');
+            setTimeout(() => process.exit(1), PARENT_GONE_EXIT_MS).unref();
+            agent.shutdown(0).then(
+              () => process.exit(1),
+              () => process.exit(1),
+            );
+          });
+        }
         agent.start();
         log.info({ coordinator: opts.coordinator, id: agent.id }, 'worker started');
       },

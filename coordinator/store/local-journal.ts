@@ -1,5 +1,5 @@
 /**
- * LocalStore's files (see local.ts for the layout): the LOCK file, the journal (read at start,
+ * LocalStore's files (see local.ts for the layout): the LOCK file (local-lock.ts), the journal (read at start,
  * rewritten as a snapshot, appended to through one serial writer) and the artifact files. What
  * the journal's records mean is local.ts's business; this module only moves lines and bytes.
  *
@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { takeLock } from './local-lock.js';
 
 export const JOURNAL = 'journal.jsonl';
 
@@ -18,12 +19,14 @@ export interface JournalOptions {
   durable: boolean;
   lock: boolean;
   compactAfterBytes: number;
+  /** Told what was recovered without an error: a stale LOCK taken over, a torn last line dropped. */
+  warn: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export class Journal {
   readonly path: string;
   private handle: FileHandle | undefined;
-  private locked = false;
+  private unlock: (() => Promise<void>) | undefined;
   private pendingLines: string[] = [];
   private pendingWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private flushScheduled = false;
@@ -42,15 +45,18 @@ export class Journal {
     this.path = join(dir, JOURNAL);
   }
 
-  /** Creates the directory, takes the LOCK and returns the journal's text ('' when there is none yet). */
-  async open(): Promise<string> {
+  /** Creates the directory, takes the LOCK and returns the journal's bytes (empty when there is none yet). */
+  async open(): Promise<Buffer> {
     await fsp.mkdir(join(this.dir, 'artifacts'), { recursive: true });
-    if (this.options.lock) await this.takeLock();
+    if (this.options.lock) this.unlock = await takeLock(this.dir, this.options.warn);
     try {
-      return await fsp.readFile(this.path, 'utf8');
+      return await fsp.readFile(this.path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      return '';
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        await this.close();
+        throw err;
+      }
+      return Buffer.alloc(0);
     }
   }
 
@@ -95,8 +101,9 @@ export class Journal {
     if (this.pendingLines.length > 0 || this.pendingWaiters.length > 0) await this.flush().catch(() => undefined);
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
-    if (this.locked) await fsp.rm(join(this.dir, 'LOCK'), { force: true });
-    this.locked = false;
+    const unlock = this.unlock;
+    this.unlock = undefined;
+    await unlock?.();
   }
 
   /** Writes an artifact's bytes to a temporary name, then renames it into place. */
@@ -153,26 +160,6 @@ export class Journal {
       for (const w of waiters) w.reject(e);
     }
   }
-
-  private async takeLock(): Promise<void> {
-    const lockPath = join(this.dir, 'LOCK');
-    for (let tries = 0; tries < 3; tries++) {
-      try {
-        await fsp.writeFile(lockPath, String(process.pid), { flag: 'wx' });
-        this.locked = true;
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      const owner = Number.parseInt(await fsp.readFile(lockPath, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
-        const who = owner === process.pid ? 'another LocalStore in this process (close it first)' : `process ${owner}`;
-        throw new Error(`LocalStore: ${this.dir} is in use by ${who}`);
-      }
-      await fsp.rm(lockPath, { force: true });
-    }
-    throw new Error(`LocalStore: cannot take the lock ${lockPath}`);
-  }
 }
 
 /** JSON has no NaN or ±Infinity: they are written as {"$trellis:num": "NaN"} and read back. */
@@ -191,15 +178,6 @@ export function reviveNumbers(_key: string, v: unknown): unknown {
     if (typeof tagged === 'string' && Object.keys(v).length === 1) return Number(tagged);
   }
   return v;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function syncDir(dir: string): Promise<void> {

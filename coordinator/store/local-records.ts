@@ -5,10 +5,9 @@
  */
 import type { TrellisEvent } from '../../shared/events.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
-import { encode, reviveNumbers } from './local-journal.js';
-
-const FORMAT = 'trellis-local-store';
-const FORMAT_VERSION = 1;
+import { encode } from './local-journal.js';
+import type { JournalScan } from './local-scan.js';
+import { FORMAT, FORMAT_VERSION, type RECORD_KINDS } from './local-schema.js';
 
 export type Record_ =
   | { t: 'header'; format: string; version: number }
@@ -19,6 +18,13 @@ export type Record_ =
   | { t: 'metric'; d: MetricDoc }
   | { t: 'event'; d: TrellisEvent; p?: boolean }
   | { t: 'pub'; e: string; s: number[] };
+
+/**
+ * Every kind of record needs its schema in local-schema.ts (RECORD and RECORD_KINDS), or start-up
+ * refuses it as unknown: this fails to compile when a kind here is missing there.
+ */
+type Unchecked = Exclude<Record_['t'], (typeof RECORD_KINDS)[number]>;
+export const EVERY_KIND_CHECKED: [Unchecked] extends [never] ? true : Unchecked = true;
 
 interface EventLog {
   bySeq: Map<number, TrellisEvent>;
@@ -38,34 +44,15 @@ export class LocalState {
   readonly workers = new Map<string, WorkerDoc>();
   readonly artifacts = new Map<string, ArtifactMeta>();
 
-  /** Applies every record of a journal's text (path for messages). A torn last line is dropped. */
-  replay(text: string, path: string): void {
-    const lines = text.split('\n');
-    // The last element is '' when the file ends with a newline; otherwise it may be torn.
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (line.length === 0) continue;
-      let rec: Record_;
-      try {
-        rec = JSON.parse(line, reviveNumbers) as Record_;
-      } catch (err) {
-        const isLast = lines.slice(i + 1).every((l) => l.length === 0);
-        if (isLast) break; // torn write from a killed process: it was never acknowledged
-        throw new Error(`LocalStore: ${path} line ${i + 1} is corrupt: ${(err as Error).message}`);
-      }
-      this.apply(rec, path);
-    }
+  /** Applies every record of a scanned journal (local-scan.ts); the caller refused its problems. */
+  replay(scan: JournalScan): void {
+    for (const { record } of scan.records) this.apply(record);
   }
 
   /** Applies one journal record to the in-memory state (idempotent). */
-  private apply(rec: Record_, path: string): void {
+  private apply(rec: Record_): void {
     switch (rec.t) {
-      case 'header':
-        if (rec.format !== FORMAT || rec.version > FORMAT_VERSION) {
-          throw new Error(
-            `LocalStore: ${path} has format ${rec.format} v${rec.version}; this build reads ${FORMAT} v${FORMAT_VERSION}`,
-          );
-        }
+      case 'header': // checked by local-schema.ts
         return;
       case 'exp':
         this.experiments.set(rec.d.id, rec.d);

@@ -8,13 +8,15 @@
  *                   metrics and events are inserts; `pub` lines mark events published.
  *                   Replaying is idempotent, so a record may appear twice harmlessly.
  *   artifacts/      one file per artifact, written to a temporary name then renamed.
- *   LOCK            the pid of the process that has the directory open.
+ *   LOCK            the process that has the directory open (pid, start time, boot id, host:
+ *                   local-lock.ts).
  *
  * The state lives in memory; every mutation is applied there synchronously (so compare-and-set
  * is atomic within the process) and its journal line is appended through one serial writer that
  * groups every line queued while the previous write was in flight into one write. A call
- * resolves once its lines are written (and fsynced with `durable: true`). A torn last line
- * (process killed mid-write) is dropped on replay.
+ * resolves once its lines are written (and fsynced with `durable: true`). Start-up reads the
+ * journal through local-scan.ts: a torn last line (process killed mid-write) is dropped with a
+ * warning; anything else unreadable refuses to start (JournalCorruptError, naming file and line).
  *
  * This file holds the records and the store's semantics; local-journal.ts moves the lines and
  * bytes (the lock, the journal writer, snapshots, artifact files).
@@ -28,6 +30,7 @@ import type { ExperimentExpect, Store, TrialExpect } from './base.js';
 import { assertOutboxEvent } from './base.js';
 import { encode, Journal } from './local-journal.js';
 import { compareEvents, eventKey, LocalState, trialKey } from './local-records.js';
+import { JournalCorruptError, scanJournal } from './local-scan.js';
 import { applyPatch, clone, cloneMetric, matchesStatus } from './documents.js';
 
 export interface LocalStoreOptions {
@@ -43,6 +46,11 @@ export interface LocalStoreOptions {
    * more than twice the last snapshot. Default 64 MiB.
    */
   compactAfterBytes?: number;
+  /**
+   * Told what start-up recovered without failing (a stale LOCK taken over, a torn final write
+   * dropped). Default: a process warning on stderr, so it is never silent.
+   */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 type State = 'new' | 'starting' | 'open' | 'closing' | 'closed';
@@ -58,15 +66,20 @@ export class LocalStore implements Store {
 
   private readonly data = new LocalState();
 
+  private readonly warn: (message: string, fields: Record<string, unknown>) => void;
+
   constructor(dir: string, options: LocalStoreOptions = {}) {
     if (!dir) throw new TypeError('LocalStore: dir must be a non-empty path');
     this.dir = dir;
+    this.warn =
+      options.warn ??
+      ((message, fields) => process.emitWarning(`LocalStore ${dir}: ${message} ${JSON.stringify(fields)}`));
     const compactAfterBytes = options.compactAfterBytes ?? 64 * 1024 * 1024;
     if (!(compactAfterBytes > 0))
       throw new TypeError(`LocalStore: compactAfterBytes is ${options.compactAfterBytes}, but must be > 0`);
     this.journal = new Journal(
       dir,
-      { durable: options.durable ?? false, lock: options.lock ?? true, compactAfterBytes },
+      { durable: options.durable ?? false, lock: options.lock ?? true, compactAfterBytes, warn: this.warn },
       () => this.data.snapshotLines(),
     );
   }
@@ -85,8 +98,23 @@ export class LocalStore implements Store {
 
   private async doStart(): Promise<void> {
     this.state = 'starting';
-    this.data.replay(await this.journal.open(), this.journal.path);
-    await this.journal.rewrite();
+    try {
+      // Any problem but a torn final write refuses the whole journal: never half a store.
+      const scan = scanJournal(await this.journal.open(), this.journal.path);
+      if (scan.problems.length > 0) throw new JournalCorruptError(scan, this.dir);
+      if (scan.torn) {
+        this.warn('dropped a torn final write', {
+          journal: this.journal.path,
+          line: scan.torn.line,
+          reason: scan.torn.reason,
+        });
+      }
+      this.data.replay(scan);
+      await this.journal.rewrite();
+    } catch (err) {
+      await this.journal.close();
+      throw err;
+    }
     this.state = 'open';
   }
 

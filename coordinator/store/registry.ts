@@ -2,6 +2,7 @@
  * Picks the store: MongoStore when MONGODB_URI is set (distributed mode), else LocalStore in
  * `dir` (embedded mode). The values come parsed and checked from shared/env.ts.
  */
+import type { Logger } from 'pino';
 import type { Store } from './base.js';
 import { LocalStore } from './local.js';
 import { MongoStore } from './mongo.js';
@@ -22,7 +23,8 @@ export type StoreEnv = Partial<
   dir: string;
 };
 
-export function createStore(env: StoreEnv): Store {
+/** `log` hears what a store recovered from without failing (LocalStore: a stale LOCK, a torn write). */
+export function createStore(env: StoreEnv, log?: Pick<Logger, 'warn'>): Store {
   if (env.MONGODB_URI) {
     return new MongoStore({
       uri: env.MONGODB_URI,
@@ -34,5 +36,8 @@ export function createStore(env: StoreEnv): Store {
   }
   if (!env.dir)
     throw new TypeError('createStore: MONGODB_URI is not set, so a local store directory (dir) is required');
-  return new LocalStore(env.dir, { durable: env.TRELLIS_DURABLE ?? false });
+  return new LocalStore(env.dir, {
+    durable: env.TRELLIS_DURABLE ?? false,
+    ...(log ? { warn: (message: string, fields: Record<string, unknown>) => log.warn(fields, message) } : {}),
+  });
 }

@@ -746,7 +746,7 @@ describe('LocalStore: journal', () => {
     const lines = readFileSync(journal, 'utf8').split('\n');
     lines.splice(1, 0, '{not json');
     writeFileSync(journal, lines.join('\n'));
-    await assert.rejects(new LocalStore(tmp.dir).start(), /line 2 is corrupt/);
+    await assert.rejects(new LocalStore(tmp.dir).start(), /journal\.jsonl:2: not JSON/);
   });
 
   it('keeps every acknowledged write when the process is SIGKILLed', async () => {
