@@ -53,6 +53,22 @@ export interface DashCurves {
   values: Record<string, Record<number, (number | null)[]>>;
 }
 
+/**
+ * One attempt's program output as `trellis logs` shows it (coordinator/attempt-logs.ts): the first
+ * and last lines kept, what was left out between them counted, env values redacted.
+ */
+export interface DashLog {
+  attempt: number;
+  attemptId: string;
+  running: boolean;
+  head: string[];
+  tail: string[];
+  omittedLines: number;
+  omittedBytes: number;
+  totalLines: number;
+  totalBytes: number;
+}
+
 export interface DashWorker extends WorkerDoc {
   /** Live from the dispatcher while the worker is connected to this coordinator. */
   live?: { usedCpus: number; usedGpus: string[]; running: number; accepting: boolean; attempts: string[] };

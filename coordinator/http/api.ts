@@ -11,6 +11,7 @@ import {
   toDashExperiment,
   toDashTrial,
   type DashCurves,
+  type DashLog,
   type DashExperiment,
   type DashTrial,
   type DashTrialDetail,
@@ -117,6 +118,16 @@ export class DashboardApi {
       experiment: toDashExperiment(experiment),
       curves: curvesOf(await this.metricRows([trial])),
     };
+  }
+
+  /** An attempt's log (the latest attempt unless `attempt=N`), redacted as over gRPC. */
+  async log(id: string, query: URLSearchParams): Promise<{ log: DashLog }> {
+    const { trial, experiment } = await this.coordinator.trial(requireId(id));
+    const wanted = query.get('attempt');
+    const n = wanted === null ? trial.attempts.length : Number(wanted);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError([`attempt: must be a whole number >= 1, got ${String(wanted).slice(0, 20)}`]);
+    return { log: await this.coordinator.logs.read(trial, experiment, n) };
   }
 
   async workers(): Promise<{ workers: DashWorker[] }> {

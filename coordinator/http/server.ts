@@ -114,6 +114,8 @@ export async function startHttpServer(
     if (what === 'events' && parts.length === 2) return live.serveGlobal(req, res);
     if (what === 'workers' && parts.length === 2) return sendJson(res, await api.workers());
     if (what === 'trials' && id && parts.length === 3) return sendJson(res, await api.trial(id));
+    if (what === 'trials' && id && sub === 'log' && parts.length === 4)
+      return sendJson(res, await api.log(id, url.searchParams));
     if (what === 'experiments') {
       if (parts.length === 2) return sendJson(res, await api.experiments(url.searchParams));
       if (id && parts.length === 3) return sendJson(res, await api.experiment(id));

@@ -214,6 +214,19 @@ describe('the dashboard in chromium', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline.png'), fullPage: true });
   });
 
+  it("shows a trial's attempts and the tail of its program output, as trellis logs keeps it", async () => {
+    const trial = (await client.trials(sweepId))[0]!;
+    const kept = await client.logs(trial.id);
+    assert.ok(kept.tail.length + kept.head.length > 0, 'the program printed something');
+    await page.goto(`${http.url}#/trial/${encodeURIComponent(trial.id)}`);
+    await page.waitForSelector('body[data-complete="1"] [data-page="trial"]');
+    await page.waitForSelector('[data-role="log"] pre.log');
+    const shown = (await page.locator('[data-role="log"] pre.log').textContent()) ?? '';
+    const last = kept.tail[kept.tail.length - 1] ?? kept.head[kept.head.length - 1]!;
+    assert.ok(shown.split('\n').includes(last), `the page shows the log's last line ${last}`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'trial.png'), fullPage: true });
+  });
+
   it('lists experiments and workers', async () => {
     await page.goto(`${http.url}#/`);
     await page.waitForSelector('body[data-ready="1"] [data-page="experiments"]');

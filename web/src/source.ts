@@ -5,6 +5,7 @@
 import {
   toDashTrial,
   type DashCurves,
+  type DashLog,
   type DashExperiment,
   type DashSnapshot,
   type DashTrial,
@@ -44,6 +45,8 @@ export interface Source {
   curves(id: string, metrics?: string[]): Promise<DashCurves>;
   trial(id: string): Promise<{ trial: DashTrialDetail; experiment: DashExperiment; curves: DashCurves }>;
   workers(): Promise<{ workers: DashWorker[] }>;
+  /** An attempt's program output (`trellis logs`); undefined where there is none to read (a report). */
+  log(trialId: string, attempt: number): Promise<DashLog | undefined>;
   /** Follows one experiment's events after `seq`; returns a function that stops following. */
   follow(id: string, seq: number, onEvent: (event: TrellisEvent) => void): () => void;
   /** Follows state changes of everything; `onReconnect` re-reads what the page shows. */
@@ -111,6 +114,10 @@ export class ApiSource implements Source {
   }
   workers() {
     return getJson<{ workers: DashWorker[] }>('/api/workers');
+  }
+  async log(trialId: string, attempt: number) {
+    const path = `/api/trials/${encodeURIComponent(trialId)}/log?attempt=${attempt}`;
+    return (await getJson<{ log: DashLog }>(path)).log;
   }
   follow(id: string, seq: number, onEvent: (event: TrellisEvent) => void): () => void {
     // EventSource resends the last id it saw as Last-Event-ID when it reconnects: the server
@@ -183,6 +190,9 @@ export class SnapshotSource implements Source {
   }
   async workers() {
     return { workers: [] };
+  }
+  async log(): Promise<DashLog | undefined> {
+    return undefined;
   }
   follow() {
     return () => undefined;

@@ -9,7 +9,7 @@ export async function trialPage(source: Source, id: string, root: HTMLElement): 
   const { trial, experiment, curves } = await source.trial(id);
   const chart = new CurvesChart(curves, new Map([[trial.number, trial]]), objectiveOf(experiment.spec).metric);
   const backend = typeof trial.info?.backend === 'string' ? trial.info.backend : '–';
-  const errors = trial.attempts.filter((a) => a.error);
+  const logCard = new LogTail(source, trial.id, trial.attempts.length).el;
   root.replaceChildren(
     h(
       'div',
@@ -84,24 +84,70 @@ export async function trialPage(source: Source, id: string, root: HTMLElement): 
           : h('p', { class: 'hint' }, 'no checkpoint stored'),
       ),
       chart.el,
-      card(
-        'Log tail',
-        errors.length > 0
-          ? h(
-              'div',
-              {},
-              errors.map((a) => h('pre', {}, `attempt ${a.n}: ${a.error}`)),
-            )
-          : h(
-              'p',
-              { class: 'hint' },
-              "The coordinator keeps what a failed attempt reported (its program's last output lines); full logs stay on the worker (logs/ of its state directory).",
-            ),
-      ),
+      logCard,
     ),
   );
   chart.rebuild();
   return () => undefined;
+}
+
+/** Lines of a log shown on the page: the kept tail, most recent last. */
+const SHOWN_LINES = 200;
+
+/**
+ * The tail of an attempt's program output (what `trellis logs TRIAL --attempt N` prints), with a
+ * choice of attempt and a refresh for a running one. Reads `/api/trials/ID/log`.
+ */
+class LogTail {
+  readonly el: HTMLElement;
+  private readonly body = h('div', { 'data-role': 'log' });
+  private readonly select = h('select', { 'data-role': 'log-attempt' });
+
+  constructor(
+    private readonly source: Source,
+    private readonly trialId: string,
+    attempts: number,
+  ) {
+    for (let n = attempts; n >= 1; n--) this.select.append(h('option', { value: n }, `attempt ${n}`));
+    this.select.addEventListener('change', () => void this.show());
+    const refresh = h('button', { type: 'button', onclick: () => void this.show() }, 'refresh');
+    this.el = card(
+      'Log tail',
+      h('div', {}, attempts > 0 ? h('label', {}, this.select, ' ', refresh) : null, this.body),
+    );
+    this.el.dataset.chart = 'log';
+    if (attempts > 0) void this.show();
+    else this.body.replaceChildren(h('p', { class: 'hint' }, 'no attempt yet'));
+  }
+
+  private async show(): Promise<void> {
+    const n = Number(this.select.value);
+    try {
+      const log = await this.source.log(this.trialId, n);
+      if (!log) {
+        this.body.replaceChildren(h('p', { class: 'hint' }, 'logs are read from a live coordinator (trellis logs)'));
+        return;
+      }
+      const lines = [
+        ...log.head,
+        ...(log.omittedLines > 0 ? [`… ${log.omittedLines} lines left out …`] : []),
+        ...log.tail,
+      ];
+      const shown = lines.slice(-SHOWN_LINES);
+      this.body.replaceChildren(
+        h(
+          'p',
+          { class: 'hint' },
+          `${log.totalLines} lines${log.running ? ' so far (running)' : ''}; ` +
+            (shown.length < lines.length ? `the last ${shown.length} shown; ` : '') +
+            `all that was kept: trellis logs ${this.trialId} --attempt ${log.attempt}`,
+        ),
+        h('pre', { class: 'log', 'data-lines': shown.length }, shown.join('\n')),
+      );
+    } catch (err) {
+      this.body.replaceChildren(h('p', { class: 'error' }, err instanceof Error ? err.message : String(err)));
+    }
+  }
 }
 
 function kv(values: Record<string, unknown>): HTMLElement {
