@@ -71,12 +71,14 @@ export interface AttemptDoc {
   /** Epoch milliseconds; renewed by the worker's heartbeats. */
   leaseExpiresAt: number;
   error?: string;
-  /** Why the attempt failed, when known: `diverged` = a non-finite objective or loss. */
+  /** How the attempt ended when not a success (shared/failure-kinds.ts): oom, diverged, preempted, lost, timeout, user_error, crash. */
   failureKind?: FailureKind;
+  /** What the kind was recognised from (an output line, a signal, a lease expiry). */
+  failureEvidence?: string;
 }
 
-/** Failure kinds recorded on attempts (a seam that later kinds extend). */
-export type FailureKind = 'diverged';
+export type { FailureKind } from './failure-kinds.js';
+import type { FailureKind } from './failure-kinds.js';
 
 export interface TrialDoc {
   id: string;

@@ -23,6 +23,7 @@ export const ANONYMOUS: Identity = { name: 'anonymous', role: 'admin' };
 const READ: readonly Role[] = ['viewer', 'submitter', 'admin'];
 const WRITE: readonly Role[] = ['submitter', 'admin'];
 const WORKER: readonly Role[] = ['worker', 'admin'];
+const ADMIN: readonly Role[] = ['admin'];
 
 /** Service.Method → the roles allowed to call it. */
 export const METHOD_ROLES: Readonly<Record<string, readonly Role[]>> = {
@@ -34,6 +35,7 @@ export const METHOD_ROLES: Readonly<Record<string, readonly Role[]>> = {
   'ExperimentService.ExportMetrics': READ,
   'ExperimentService.ListWorkers': READ,
   'ExperimentService.WatchEvents': READ,
+  'ExperimentService.DrainWorker': ADMIN,
   'WorkerService.Connect': WORKER,
   'WorkerService.PutArtifact': WORKER,
   'WorkerService.GetArtifact': WORKER,

@@ -28,7 +28,7 @@ export interface AttemptRouter {
   onProgress(attemptId: string, step: number, metrics: Record<string, number>): void;
   onCheckpoint(attemptId: string, artifactId: string, step: number): void;
   onResult(attemptId: string, metrics: Record<string, number>, info: Record<string, unknown>): void;
-  onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string): void;
+  onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string, evidence?: string): void;
   onStopped(attemptId: string, reason: string): void;
   /** What the attempt holds on its worker, to rebuild the hold when the worker reconnects. */
   resourcesOfAttempt(attemptId: string): { cpus: number; memoryBytes: number; gpuIds: string[] };
@@ -142,7 +142,7 @@ export class WorkerSessionHandler implements WorkerConnection {
       }
       case 'failure': {
         const f = message.failure!;
-        return this.holder(f.attempt_id, 'failure')?.onFailure(f.attempt_id, f.error, f.retryable, f.kind);
+        return this.holder(f.attempt_id, 'failure')?.onFailure(f.attempt_id, f.error, f.retryable, f.kind, f.evidence);
       }
       case 'stopped': {
         const s = message.stopped!;

@@ -68,7 +68,7 @@ describe('the search history seen by the algorithm', () => {
             [6, 7, 10].includes(Number(assign.trial_number))
               ? connection.onMessage({
                   body: 'failure',
-                  failure: { attempt_id: attemptId, error: 'diverged', retryable: false, kind: '' },
+                  failure: { attempt_id: attemptId, error: 'diverged', retryable: false, kind: '', evidence: '' },
                 })
               : connection.onMessage({
                   body: 'result',

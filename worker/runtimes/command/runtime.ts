@@ -11,7 +11,17 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inheritedEnv } from '../../../shared/env.js';
-import { DivergedError, PermanentRunError, type AttemptContext, type RunResult, type Runtime } from '../base.js';
+import { classifyExit, FailureScanner } from '../../../shared/failure-kinds.js';
+import {
+  ClassifiedRunError,
+  DivergedError,
+  PermanentRunError,
+  PREEMPTED,
+  StoppedError,
+  type AttemptContext,
+  type RunResult,
+  type Runtime,
+} from '../base.js';
 import { substitute, type SubstitutionContext } from './args.js';
 import { CheckpointKeeper } from './checkpoints.js';
 import { ProgramOutput } from './output.js';
@@ -77,10 +87,15 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     if (resumeStep !== undefined) env.TRELLIS_RESUME_STEP = String(resumeStep);
     else delete env.TRELLIS_RESUME_STEP;
 
-    // Stops the program for the coordinator (ctx.signal) or because the objective diverged.
+    // Stops the program for the coordinator (ctx.signal), a drain (ctx.preempt: the program gets
+    // SIGTERM and stopGraceSeconds to checkpoint) or because the objective diverged.
     const stop = new AbortController();
     const forward = (): void => stop.abort(ctx.signal.reason);
+    const preempt = (): void => stop.abort(new StoppedError(PREEMPTED));
     ctx.signal.addEventListener('abort', forward, { once: true });
+    ctx.preempt?.addEventListener('abort', preempt, { once: true });
+    if (ctx.preempt?.aborted) preempt();
+    const scanner = new FailureScanner();
     const objective = config.objective?.metric;
     const output = new ProgramOutput({
       resumeStep,
@@ -101,8 +116,12 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       env,
       signal: stop.signal,
       graceMs: Math.max(0, (config.stopGraceSeconds ?? 10) * 1000),
-      onStdoutLine: output.onLine,
+      onStdoutLine: (line) => {
+        scanner.observe(line);
+        output.onLine(line);
+      },
       onStderrLine: (line) => {
+        scanner.observe(line);
         log(line);
         output.remember(line);
         stderrTail.push(line);
@@ -111,6 +130,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       log,
     });
     ctx.signal.removeEventListener('abort', forward);
+    ctx.preempt?.removeEventListener('abort', preempt);
     const durationMs = Date.now() - started;
 
     if (outcome.kind === 'error') throw spawnFailure(program, outcome.error);
@@ -120,7 +140,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     }
     if (stopped) {
       await checkpoints.settled();
-      throw stopError(ctx.signal);
+      throw stopError(stop.signal);
     }
     if (outcome.code !== 0) {
       await checkpoints.settled();
@@ -129,7 +149,16 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
         stderrTail.length > 0
           ? `last ${stderrTail.length} lines of stderr:\n${stderrTail.join('\n')}`
           : '(no stderr output)';
-      throw new Error(`${program} ${how} after ${(durationMs / 1000).toFixed(1)}s; ${tail}`);
+      const failure = classifyExit({
+        exitCode: outcome.code,
+        signal: outcome.signal,
+        reported: output.lastStep !== undefined,
+        ...scanner.signatures,
+      });
+      throw new ClassifiedRunError(
+        `${program} ${how} after ${(durationMs / 1000).toFixed(1)}s (${failure.kind}); ${tail}`,
+        failure,
+      );
     }
 
     const { malformed } = output;
