@@ -14,7 +14,10 @@ import {
   installShutdown,
   metricsListenOption,
   positiveNumber,
+  print,
+  tokenOption,
   UsageError,
+  withClient,
 } from '../common.js';
 
 function detectGpus(spec: string | undefined): { id: string; name: string; memoryBytes: number }[] {
@@ -65,8 +68,10 @@ function commandPattern(value: string | true): RegExp {
 }
 
 export function addWorkerCommand(program: Command): void {
-  program
+  const worker = program
     .command('worker')
+    // The worker's own flags only before `drain`, so `worker drain ID --coordinator X` reaches drain.
+    .enablePositionalOptions()
     .description('run a worker that takes trials from a coordinator')
     .addOption(coordinatorOption())
     .addOption(
@@ -90,7 +95,7 @@ export function addWorkerCommand(program: Command): void {
     )
     .option(
       '--grace <seconds>',
-      'on SIGTERM, wait this long for running attempts before handing them back',
+      'drain grace time (SIGTERM or `trellis worker drain`): running attempts checkpoint and are handed back as preempted within it; keep terminationGracePeriodSeconds above it',
       positiveNumber('--grace'),
       30,
     )
@@ -135,8 +140,34 @@ export function addWorkerCommand(program: Command): void {
           await agent.shutdown();
           await metricsServer?.close();
         });
+        // Drained by an operator (DrainWorker): the agent stops itself; the process ends with it.
+        void agent.stopped.then(async () => {
+          await metricsServer?.close();
+          log.info({ id: agent.id }, 'worker stopped');
+          process.exit(0);
+        });
         agent.start();
         log.info({ coordinator: opts.coordinator, id: agent.id }, 'worker started');
       },
     );
+
+  worker
+    .command('drain')
+    .description(
+      'drain a connected worker (admin): it takes nothing new, its running attempts checkpoint and come back as preempted (requeued at once on other workers), then it exits',
+    )
+    .argument('<id>', 'worker id (see `trellis status --workers` or ListWorkers)')
+    .addOption(coordinatorOption())
+    .addOption(tokenOption())
+    .option('--json', 'print one JSON document on stdout')
+    .action(async (id: string, opts: { coordinator: string; json?: boolean }) => {
+      await withClient(opts.coordinator, async (client) => {
+        const running = await client.drainWorker(id);
+        print(!!opts.json, { workerId: id, draining: true, runningAttemptIds: running }, () =>
+          running.length > 0
+            ? `${id}: draining; preempting ${running.length} attempt(s): ${running.join(', ')}`
+            : `${id}: draining; no running attempts`,
+        );
+      });
+    });
 }
