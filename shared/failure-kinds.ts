@@ -31,8 +31,9 @@ export function isFailureKind(value: unknown): value is FailureKind {
  */
 const OOM_PATTERNS: readonly RegExp[] = [
   /CUDA out of memory/i,
-  /OutOfMemoryError/,
-  /ResourceExhaustedError/,
+  // Exception lines only (`torch.OutOfMemoryError: …`), not the traceback's source lines (`raise OutOfMemoryError(`).
+  /^([\w.]+\.)?OutOfMemoryError:/,
+  /^([\w.]+\.)?ResourceExhaustedError:/,
   /OOM when allocating/,
   /CUDNN_STATUS_ALLOC_FAILED|CUBLAS_STATUS_ALLOC_FAILED|CUDA_ERROR_OUT_OF_MEMORY/,
   /^MemoryError\b/,

@@ -15,6 +15,8 @@ export const TORCH_CUDA_OOM = [
   'Traceback (most recent call last):',
   '  File "/opt/train.py", line 41, in <module>',
   '    logits = model(batch)',
+  '  File "/opt/venv/lib/python3.11/site-packages/torch/nn/modules/module.py", line 1553, in _call_impl',
+  '    raise OutOfMemoryError(msg)',
   'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 GiB. GPU 0 has a total capacity of 79.15 GiB of which 9.88 GiB is free. Including non-PyTorch memory, this process has 69.26 GiB memory in use. Of the allocated memory 68.71 GiB is allocated by PyTorch, and 52.11 MiB is reserved by PyTorch but unallocated. If reserved but unallocated memory is large try setting PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True to avoid fragmentation.  See documentation for Memory Management  (https://pytorch.org/docs/stable/notes/cuda.html#environment-variables)',
 ];
 export const TF_OOM = [
