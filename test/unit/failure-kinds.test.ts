@@ -10,6 +10,8 @@ import { decideOutcome, type AttemptOutcome } from '../../coordinator/sweeps/out
 import { UserErrorStreak, workerFailure } from '../../coordinator/sweeps/failures.js';
 import type { AttemptDoc, FailureKind, TrialDoc } from '../../shared/types.js';
 import type { AttemptStatus } from '../../shared/states.js';
+import { splitTrials } from '../../coordinator/search/tpe.js';
+import type { TrialObservation } from '../../coordinator/search/base.js';
 
 export const TORCH_CUDA_OOM = [
   'Traceback (most recent call last):',
@@ -236,5 +238,33 @@ describe('user errors in a row fail the experiment', () => {
     assert.equal(streak.observe(false, userError, 'exit 1'), undefined, 'fires once');
     const never = new UserErrorStreak(0);
     for (let i = 0; i < 5; i++) assert.equal(never.observe(false, userError, 'e'), undefined);
+  });
+});
+
+describe('TPE learns from failure kinds', () => {
+  it('diverged: a finished bad observation; infeasible (oom): bad, not counted as finished; other failures: ignored', () => {
+    const obs = (number: number, extra: Partial<TrialObservation>): TrialObservation => ({
+      number,
+      params: { lr: number / 10 },
+      state: 'complete',
+      ...extra,
+    });
+    const history = [
+      obs(0, { value: 1 }),
+      obs(1, { value: 2 }),
+      obs(2, { state: 'failed', failure: 'diverged' }),
+      obs(3, { state: 'failed', failure: 'infeasible' }),
+      obs(4, { state: 'failed' }),
+    ];
+    const split = splitTrials(99, history, false);
+    assert.equal(split.finished, 3);
+    assert.deepEqual(
+      split.below.map((t) => t.number),
+      [1],
+    );
+    assert.deepEqual(
+      split.above.map((t) => t.number),
+      [0, 2, 3],
+    );
   });
 });
