@@ -179,8 +179,14 @@ async function helmPhase() {
     gpu: ['worker.gpu.enabled=true', 'worker.cpu.enabled=false'],
     secrets: [
       'auth.existingSecret=trellis-auth',
+      'auth.tokensSecret=trellis-tokens',
       'tls.existingSecret=trellis-tls',
+      'tls.clientAuth=true',
       'mongodb.existingSecret=trellis-mongodb',
+      'mongodb.caSecret=trellis-mongodb-ca',
+      'nats.existingSecret=trellis-nats',
+      'nats.credsSecret=trellis-nats-creds',
+      'nats.caSecret=trellis-nats-ca',
     ],
     keda: ['worker.gpu.enabled=true', 'keda.enabled=true', 'worker.gpu.gpusPerWorker=2'],
   });
