@@ -100,6 +100,7 @@ export function addWorkerCommand(program: Command): void {
       30,
     )
     .addOption(metricsListenOption())
+    .option('--list-gpus', 'print the GPUs this worker would advertise (nvidia-smi, or --gpus) as JSON and exit')
     .action(
       async (opts: {
         coordinator: string;
@@ -113,7 +114,15 @@ export function addWorkerCommand(program: Command): void {
         allowCommand?: string | boolean;
         token?: string;
         grace: number;
+        listGpus?: boolean;
       }) => {
+        if (opts.listGpus) {
+          const seen = detectGpus(opts.gpus);
+          process.stdout.write(
+            `${JSON.stringify({ gpus: seen, source: opts.gpus !== undefined ? '--gpus' : 'nvidia-smi' })}\n`,
+          );
+          return;
+        }
         const log = createLogger('worker');
         const { WorkerAgent } = await import('../../worker/agent.js');
         const token = getCallerToken();
@@ -147,7 +156,7 @@ export function addWorkerCommand(program: Command): void {
           process.exit(0);
         });
         agent.start();
-        log.info({ coordinator: opts.coordinator, id: agent.id }, 'worker started');
+        log.info({ coordinator: opts.coordinator, id: agent.id, gpus }, 'worker started');
       },
     );
 
