@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { TrellisClient } from '../../client/index.js';
-import { exited, startCluster, waitForWorkers, type Cluster } from '../helpers/cluster.js';
+import { exited, startCluster, type Cluster } from '../helpers/cluster.js';
 import { trellis } from '../helpers/cli.js';
 import { within } from '../helpers/deadline.js';
 

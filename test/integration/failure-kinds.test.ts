@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { TrellisClient } from '../../client/index.js';
+import type { ExperimentView } from '../../shared/convert.js';
 import { startCluster, waitForWorkers } from '../helpers/cluster.js';
 import { within } from '../helpers/deadline.js';
 
@@ -67,9 +68,11 @@ describe('failure kinds from real programs', { timeout: 180_000 }, () => {
           ),
         ),
       };
-      const done = Object.fromEntries(
+      const done: Record<string, ExperimentView> = Object.fromEntries(
         await Promise.all(
-          Object.entries(ids).map(async ([key, id]) => [key, await within(client.wait(id), 150_000, `${key} to end`)]),
+          Object.entries(ids).map(
+            async ([key, id]) => [key, await within(client.wait(id), 150_000, `${key} to end`)] as const,
+          ),
         ),
       );
       const trials = async (key: keyof typeof ids) => client.trials(ids[key]);
@@ -90,7 +93,7 @@ describe('failure kinds from real programs', { timeout: 180_000 }, () => {
 
       // TensorFlow OOM: one retry (retry.oom.attempts 1), then the trial fails with the evidence.
       const [tf] = await trials('tf');
-      assert.equal(done.tf.status, 'failed');
+      assert.equal(done.tf!.status, 'failed');
       assert.deepEqual(
         tf!.attemptHistory.map((a) => a.failureKind),
         ['oom', 'oom'],
@@ -105,9 +108,9 @@ describe('failure kinds from real programs', { timeout: 180_000 }, () => {
 
       // ImportError before the first report: user_error, never retried; the third in a row fails
       // the experiment with the error shown, and trials 4 and 5 never run.
-      assert.equal(done.imports.status, 'failed');
-      assert.match(done.imports.error ?? '', /3 attempts in a row failed with a user error/);
-      assert.match(done.imports.error ?? '', /ModuleNotFoundError: No module named 'trellis_fixture_no_such_module'/);
+      assert.equal(done.imports!.status, 'failed');
+      assert.match(done.imports!.error ?? '', /3 attempts in a row failed with a user error/);
+      assert.match(done.imports!.error ?? '', /ModuleNotFoundError: No module named 'trellis_fixture_no_such_module'/);
       const imports = await trials('imports');
       const ran = imports.filter((t) => t.attemptHistory.length > 0);
       assert.equal(ran.length, 3);
