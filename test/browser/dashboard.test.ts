@@ -66,7 +66,7 @@ describe('the dashboard in chromium', () => {
     );
     sweepId = experiment.id;
     await page.goto(`${http.url}#/exp/${experiment.id}`);
-    await page.waitForSelector('body[data-ready="1"] [data-page="sweep"]');
+    await page.waitForSelector('body[data-complete="1"] [data-page="sweep"]');
     const first = await page.evaluate(() => ({
       done: Number(document.querySelector('.progress')?.getAttribute('data-done')),
     }));
@@ -211,7 +211,7 @@ describe('the dashboard in chromium', () => {
     const requests: string[] = [];
     offline.on('request', (r) => requests.push(r.url()));
     await offline.goto(pathToFileURL(file).href);
-    await offline.waitForSelector('body[data-ready="1"] [data-page="sweep"]', WAIT);
+    await offline.waitForSelector('body[data-complete="1"] [data-page="sweep"]', WAIT);
     const drawn = await offline.evaluate(() => {
       const inked = (canvas: HTMLCanvasElement | null): number => {
         if (!canvas) return 0;
