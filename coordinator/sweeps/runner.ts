@@ -387,7 +387,7 @@ export class SweepRunner implements AttemptRouter {
   /** Ends the experiment as failed with `error` (user errors in a row), as a cancel would. */
   private async failExperiment(error: string): Promise<void> {
     this.log.warn({ error }, 'failing the experiment');
-    await this.end('failed', error);
+    await this.end('failed', error).catch((err: unknown) => this.log.error({ err }, 'experiment not failed'));
   }
 
   private async end(status: 'cancelled' | 'failed', error?: string): Promise<ExperimentDoc | undefined> {
