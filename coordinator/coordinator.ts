@@ -24,6 +24,7 @@ import type { ExperimentDoc, MetricDoc, TrialDoc } from '../shared/types.js';
 import { workerViews, type WorkerView } from './workers-view.js';
 import { mapArtifactRefs } from '../shared/artifact-refs.js';
 import { env } from '../shared/env.js';
+import { AttemptLogs } from './attempt-logs.js';
 
 export interface CoordinatorOptions {
   store: Store;
@@ -46,6 +47,8 @@ export class Coordinator {
   readonly dispatcher = new Dispatcher();
   readonly leases: LeaseTable;
   readonly heartbeatMs: number;
+  /** Program output per attempt (`trellis logs`). */
+  readonly logs: AttemptLogs;
   private readonly log: Logger;
   private readonly observer: CoordinatorObserver | undefined;
   private readonly runners = new Map<string, SweepRunner>();
@@ -73,6 +76,7 @@ export class Coordinator {
     this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
     this.patient = retrying(this.store, this.log, this.lifetime.signal);
     this.events = new EventLog(this.patient, this.bus, this.log);
+    this.logs = new AttemptLogs(this.patient, this.leases, this.log);
   }
 
   get status(): State {
@@ -188,6 +192,14 @@ export class Coordinator {
     return this.store.listExperiments(status && status.length > 0 ? { status } : undefined);
   }
 
+  /** A trial by id, with its experiment. */
+  async trial(id: string): Promise<{ trial: TrialDoc; experiment: ExperimentDoc }> {
+    this.assertRunning();
+    const trial = await this.store.getTrial(requireId(id));
+    if (!trial) throw new NotFoundError(`trial ${id} not found`);
+    return { trial, experiment: await this.get(trial.experimentId) };
+  }
+
   async trials(id: string): Promise<TrialDoc[]> {
     await this.get(id);
     return this.store.listTrials(id);
@@ -258,6 +270,7 @@ export class Coordinator {
         gate: this.resumed,
         store: this.patient,
         events: this.events,
+        logs: this.logs,
         heartbeatMs: this.heartbeatMs,
         log: this.log,
       },

@@ -26,6 +26,8 @@ import { admit } from './auth/guard.js';
 import { assertOwner, type Identity } from './auth/policy.js';
 import { redactEnv } from '../shared/redact.js';
 import type { Authenticator } from './auth/tokens.js';
+import type { AttemptLogView } from './attempt-logs.js';
+import type { AttemptLog } from '../shared/generated/trellis/v1/AttemptLog.js';
 
 export interface ServerOptions {
   /** Who may call what; absent: no authentication (every caller is an anonymous admin). */
@@ -55,6 +57,22 @@ export function watchStart(request: { from_seq?: string | number; from_start?: b
   }
   if (fromSeq > 0) return fromSeq;
   return request.live_only ? 0 : 1;
+}
+
+function attemptLogToProto(view: AttemptLogView): AttemptLog {
+  return {
+    trial_id: view.trialId,
+    attempt: view.attempt,
+    attempt_id: view.attemptId,
+    head: view.head,
+    tail: view.tail,
+    omitted_lines: String(view.omittedLines),
+    omitted_bytes: String(view.omittedBytes),
+    total_lines: String(view.totalLines),
+    total_bytes: String(view.totalBytes),
+    running: view.running,
+    source: view.source,
+  };
 }
 
 export interface ServerHandle {
@@ -166,6 +184,39 @@ export async function startServer(
       );
       return { rows: page, next_page_token };
     }),
+    GetAttemptLog: unary('ExperimentService.GetAttemptLog', async (req) => {
+      const { trial, experiment } = await coordinator.trial(req.trial_id);
+      return { log: attemptLogToProto(await coordinator.logs.read(trial, experiment, req.attempt)) };
+    }),
+    WatchAttemptLog: (call) => {
+      try {
+        admit(options.auth, call.metadata, 'ExperimentService.WatchAttemptLog');
+      } catch (err) {
+        log.warn({ method: 'ExperimentService.WatchAttemptLog', err: (err as Error).message }, 'call refused');
+        call.emit('error', toGrpcError(err));
+        return;
+      }
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      call.on('close', () => abort.abort());
+      void (async () => {
+        try {
+          const { trial, experiment } = await coordinator.trial(call.request.trial_id);
+          for await (const item of coordinator.logs.follow(trial, experiment, call.request.attempt, abort.signal)) {
+            const message =
+              'snapshot' in item
+                ? { snapshot: attemptLogToProto(item.snapshot) }
+                : 'ended' in item
+                  ? { snapshot: attemptLogToProto(item.ended), ended: true }
+                  : { lines: item.lines, skipped_lines: String(item.skipped) };
+            if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
+          }
+          call.end();
+        } catch (err) {
+          call.emit('error', toGrpcError(err));
+        }
+      })();
+    },
     WatchEvents: (call) => {
       try {
         admit(options.auth, call.metadata, 'ExperimentService.WatchEvents');

@@ -22,6 +22,8 @@ import {
   type Checkpoint,
 } from './runtimes/base.js';
 import { getRuntime } from './runtimes/registry.js';
+import { AttemptOutputStream } from './output-stream.js';
+import { cutLine } from '../shared/bounded-log.js';
 
 /** Outputs whose JSON is longer than this travel as artifacts (see storeLargeOutputs). */
 const OUTPUT_INLINE_LIMIT = 64 * 1024;
@@ -131,14 +133,18 @@ export class AttemptRunner {
     const a = attempt.assignment;
     const log = this.log.child({ attemptId: a.attempt_id, trialId: a.trial_id });
     const started = Date.now();
+    // The program's output, kept bounded and sent before the outcome (so the log is complete
+    // when the coordinator ends the attempt).
+    const output = new AttemptOutputStream(a.attempt_id, (message) => this.link.send(message));
     try {
-      const ctx = this.contextFor(attempt, log);
+      const ctx = this.contextFor(attempt, log, output);
       const refused = refusal(this.policy, a.runtime, ctx.config.command);
       if (refused) throw new PermanentRunError(refused);
       const runtime = await getRuntime(a.runtime);
       ctx.config = (await this.resolveArtifactRefs(ctx.config)) as typeof ctx.config;
       log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt started');
       const result = await runtime.run(ctx);
+      output.finish();
       if (attempt.controller.signal.aborted) throw attempt.controller.signal.reason;
       if (result.info.outputs && typeof result.info.outputs === 'object') {
         result.info.outputs = await this.storeLargeOutputs(
@@ -160,6 +166,7 @@ export class AttemptRunner {
       });
       log.info({ metrics: result.metrics, ms: Date.now() - started }, 'attempt succeeded');
     } catch (err) {
+      output.finish();
       const reason: unknown = attempt.controller.signal.aborted ? attempt.controller.signal.reason : undefined;
       if (reason instanceof StoppedError || err instanceof StoppedError) {
         const why = reason instanceof StoppedError ? reason.message : (err as Error).message;
@@ -184,7 +191,7 @@ export class AttemptRunner {
     }
   }
 
-  private contextFor(attempt: RunningAttempt, log: Logger): AttemptContext {
+  private contextFor(attempt: RunningAttempt, log: Logger, output: AttemptOutputStream): AttemptContext {
     const a = attempt.assignment;
     const config = JSON.parse(a.config_json) as TrialConfig;
     const params = JSON.parse(a.params_json || '{}') as Params;
@@ -226,7 +233,8 @@ export class AttemptRunner {
           });
         },
       },
-      log: (line) => log.info({ line }, 'trial log'),
+      log: (line) => log.info({ line: cutLine(line) }, 'trial log'),
+      output: output.line,
     };
   }
 

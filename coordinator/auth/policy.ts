@@ -36,6 +36,8 @@ export const METHOD_ROLES: Readonly<Record<string, readonly Role[]>> = {
   'ExperimentService.ListWorkers': READ,
   'ExperimentService.WatchEvents': READ,
   'ExperimentService.DrainWorker': ADMIN,
+  'ExperimentService.GetAttemptLog': READ,
+  'ExperimentService.WatchAttemptLog': READ,
   'WorkerService.Connect': WORKER,
   'WorkerService.PutArtifact': WORKER,
   'WorkerService.GetArtifact': WORKER,

@@ -16,6 +16,7 @@ import type { WorkerMessage__Output } from '../../shared/generated/trellis/v1/Wo
 import type { WorkerDoc } from '../../shared/types.js';
 import type { Store } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
+import type { AttemptLogs } from '../attempt-logs.js';
 import type { Dispatcher, WorkerSession } from './dispatcher.js';
 import type { LeaseTable } from './leases.js';
 import type { WorkerCapacity } from './slots.js';
@@ -70,6 +71,8 @@ export interface WorkerSessionContext {
   /** Worker records (waits out store outages) and `worker.state` events. */
   store: Store;
   events: EventLog;
+  /** Program output per attempt (coordinator/attempt-logs.ts). */
+  logs: Pick<AttemptLogs, 'onOutput'>;
   heartbeatMs: number;
   log: Logger;
 }
@@ -148,6 +151,9 @@ export class WorkerSessionHandler implements WorkerConnection {
         const s = message.stopped!;
         return this.holder(s.attempt_id, 'stopped')?.onStopped(s.attempt_id, s.reason);
       }
+      case 'output':
+        if (this.workerId) this.ctx.logs.onOutput(this.workerId, message.output!);
+        return;
       case 'draining':
         if (!this.workerId) return;
         this.ctx.dispatcher.setDraining(this.workerId);

@@ -5,6 +5,7 @@
  * (the runners' side is covered by the integration tests); the lease table, dispatcher, store
  * and event log are the real ones.
  */
+import { AttemptLogs } from '../../coordinator/attempt-logs.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -97,6 +98,7 @@ describe('worker session: routing by the lease table', () => {
       gate,
       store,
       events,
+      logs: new AttemptLogs(store, leases, log),
       heartbeatMs: 1000,
       log,
     };
