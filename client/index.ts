@@ -9,6 +9,7 @@
  * Every call has a deadline; failures are TrellisError subclasses (InvalidArgumentError,
  * NotFoundError, FailedPreconditionError, UnavailableError) carrying the server's message.
  */
+import { stepFromWire } from '../shared/steps.js';
 import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { loadProto, type ExperimentServiceClient } from '../shared/proto.js';
@@ -203,6 +204,7 @@ export class TrellisClient {
       trial_number: number;
       attempt: number;
       step: number;
+      step64?: string;
       time_ms: string;
       values: Record<string, number>;
     }>('ExportMetrics', 'rows', { experiment_id: experimentId });
@@ -210,7 +212,7 @@ export class TrellisClient {
       trialId: r.trial_id,
       trialNumber: r.trial_number,
       attempt: r.attempt,
-      step: r.step,
+      step: stepFromWire(r.step, r.step64),
       time: Number(r.time_ms),
       values: { ...r.values },
     }));

@@ -14,7 +14,7 @@ import { Dispatcher, type WorkerSession } from './dispatch/dispatcher.js';
 import { LeaseTable } from './dispatch/leases.js';
 import { ResumeGate, WorkerSessionHandler, type WorkerConnection } from './dispatch/worker-session.js';
 import { SweepRunner } from './sweeps/runner.js';
-import { validateSpec, validateSpecText, type ValidatedSpec } from './experiments/validate.js';
+import { validateSpec, validateSpecTextAsync, type ValidatedSpec } from './experiments/validate.js';
 import { PipelineRunner } from './pipelines/engine.js';
 import { codeVersion } from '../shared/version.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '../shared/errors.js';
@@ -25,6 +25,17 @@ import { workerViews, type WorkerView } from './workers-view.js';
 import { mapArtifactRefs } from '../shared/artifact-refs.js';
 import { env } from '../shared/env.js';
 import { AttemptLogs } from './attempt-logs.js';
+import { quarantine } from './experiments/quarantine.js';
+import { DEFAULT_LIMITS, idIssue, requestIdIssue, type Limits } from '../shared/limits.js';
+import { Audit } from './auth/audit.js';
+import type { Identity } from './auth/policy.js';
+import {
+  assertAttemptNeeds,
+  assertClientMayRead,
+  assertRefsOwned,
+  attemptOfCaller,
+  notFound,
+} from './auth/artifacts.js';
 
 export interface CoordinatorOptions {
   store: Store;
@@ -36,6 +47,13 @@ export interface CoordinatorOptions {
   heartbeatMs?: number;
   /** Told what the metrics need beyond events (coordinator/metrics.ts). */
   observer?: CoordinatorObserver;
+  /** What requests are held to (shared/limits.ts; `--limits FILE`). */
+  limits?: Limits;
+  /**
+   * An attempt with no progress report (or checkpoint) for this long, on a worker that still
+   * heartbeats, is stopped and retried as lost (`--stuck-after`). 0 or absent: never.
+   */
+  stuckAfterMs?: number;
 }
 
 type State = 'created' | 'starting' | 'running' | 'closing' | 'closed';
@@ -49,6 +67,10 @@ export class Coordinator {
   readonly heartbeatMs: number;
   /** Program output per attempt (`trellis logs`). */
   readonly logs: AttemptLogs;
+  readonly limits: Limits;
+  /** The audit trail (auth/audit.ts): the server and worker sessions record into it. */
+  readonly audit: Audit;
+  private readonly stuckAfterMs: number;
   private readonly log: Logger;
   private readonly observer: CoordinatorObserver | undefined;
   private readonly runners = new Map<string, SweepRunner>();
@@ -71,12 +93,15 @@ export class Coordinator {
     this.bus = options.bus;
     this.log = options.log;
     this.observer = options.observer;
+    this.limits = options.limits ?? DEFAULT_LIMITS;
     const leaseMs = options.leaseMs ?? env().TRELLIS_LEASE_MS;
     this.leases = new LeaseTable(leaseMs);
     this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
     this.patient = retrying(this.store, this.log, this.lifetime.signal);
     this.events = new EventLog(this.patient, this.bus, this.log);
     this.logs = new AttemptLogs(this.patient, this.leases, this.log);
+    this.audit = new Audit(this.events, this.log);
+    this.stuckAfterMs = options.stuckAfterMs ?? 0;
   }
 
   get status(): State {
@@ -115,6 +140,7 @@ export class Coordinator {
       this.setState('closing');
       this.lifetime.abort();
       if (this.leaseTimer) clearInterval(this.leaseTimer);
+      this.audit.close();
       await Promise.race([this.events.close(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
       const errors: unknown[] = [];
       for (const step of [() => this.bus.close(), () => this.store.close()]) {
@@ -132,13 +158,20 @@ export class Coordinator {
 
   // ---------------------------------------------------------------- the client API
 
+  /**
+   * Validates and stores a spec. With `submitter` (the authenticated caller; the server passes
+   * it), every `{"$artifact": id}` in the spec must belong to the caller's own experiments.
+   */
   async submit(
     specText: string,
     requestId?: string,
-    options: { noCache?: boolean; owner?: string } = {},
+    options: { noCache?: boolean; owner?: string; submitter?: Identity } = {},
   ): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     this.assertRunning();
-    const spec = validateSpecText(specText);
+    const badRequestId = requestIdIssue(requestId, this.limits);
+    if (badRequestId) throw new InvalidArgumentError([badRequestId]);
+    const spec = await validateSpecTextAsync(specText, this.limits);
+    if (options.submitter) await assertRefsOwned(this.store, options.submitter, spec);
     if (spec.kind === 'Pipeline' && options.noCache) spec.cache = false;
     return this.create(spec, requestId, undefined, options.owner);
   }
@@ -182,7 +215,7 @@ export class Coordinator {
 
   async get(id: string): Promise<ExperimentDoc> {
     this.assertRunning();
-    const experiment = await this.store.getExperiment(requireId(id));
+    const experiment = await this.store.getExperiment(requireId(id, this.limits));
     if (!experiment) throw new NotFoundError(`experiment ${id} not found`);
     return experiment;
   }
@@ -195,7 +228,7 @@ export class Coordinator {
   /** A trial by id, with its experiment. */
   async trial(id: string): Promise<{ trial: TrialDoc; experiment: ExperimentDoc }> {
     this.assertRunning();
-    const trial = await this.store.getTrial(requireId(id));
+    const trial = await this.store.getTrial(requireId(id, this.limits, 'trial_id'));
     if (!trial) throw new NotFoundError(`trial ${id} not found`);
     return { trial, experiment: await this.get(trial.experimentId) };
   }
@@ -259,8 +292,11 @@ export class Coordinator {
 
   // ---------------------------------------------------------------- the worker side
 
-  /** Attaches a worker stream (gRPC, or an in-process session in tests and benchmarks). */
-  connectWorker(session: WorkerSession, log: Logger = this.log): WorkerConnection {
+  /**
+   * Attaches a worker stream (gRPC, or an in-process session in tests and benchmarks) of the
+   * authenticated `identity` (the auth gate's answer; without tokens, the anonymous admin).
+   */
+  connectWorker(session: WorkerSession, log: Logger = this.log, identity?: Identity): WorkerConnection {
     return new WorkerSessionHandler(
       session,
       {
@@ -273,14 +309,23 @@ export class Coordinator {
         logs: this.logs,
         heartbeatMs: this.heartbeatMs,
         log: this.log,
+        audit: this.audit,
       },
       log,
+      identity,
     );
   }
 
-  async putArtifact(attemptId: string, kind: string, step: number, data: Buffer): Promise<string> {
-    const lease = this.leases.get(attemptId);
-    if (!lease) throw new FailedPreconditionError(`attempt ${attemptId} holds no lease; its artifact is refused`);
+  /** Stores an artifact of a running attempt bound to `who` (shown with its attempt token). */
+  async putArtifact(
+    who: Identity,
+    attempt: { id: string; token: string },
+    kind: string,
+    step: number,
+    data: Buffer,
+  ): Promise<string> {
+    const attemptId = attempt.id;
+    const lease = attemptOfCaller(this.leases, who, attemptId, attempt.token);
     const meta = await this.patient.putArtifact(
       {
         id: `${attemptId}-${kind}-${step}-${randomUUID().slice(0, 6)}`,
@@ -294,9 +339,20 @@ export class Coordinator {
     return meta.id;
   }
 
-  async getArtifact(id: string): Promise<{ kind: string; data: Buffer }> {
-    const artifact = await this.patient.getArtifact(requireId(id));
-    if (!artifact) throw new NotFoundError(`artifact ${id} not found`);
+  /**
+   * An artifact for a worker's attempt (`attempt` given: it must be bound to `who` and need the
+   * artifact) or for a client (admins any, submitters their own experiments').
+   */
+  async getArtifact(
+    who: Identity,
+    id: string,
+    attempt?: { id: string; token: string },
+  ): Promise<{ kind: string; data: Buffer }> {
+    requireId(id, this.limits, 'artifact_id');
+    if (attempt) assertAttemptNeeds(attemptOfCaller(this.leases, who, attempt.id, attempt.token), id);
+    const artifact = await this.patient.getArtifact(id);
+    if (!attempt) await assertClientMayRead(this.store, who, id, artifact?.meta);
+    if (!artifact) throw notFound(id);
     return { kind: artifact.meta.kind, data: artifact.data };
   }
 
@@ -307,8 +363,24 @@ export class Coordinator {
 
   // ---------------------------------------------------------------- internals
 
+  /**
+   * Starts the experiment's runner. A runner that cannot even be built from the stored document
+   * (a rule added since it was stored, a corrupt spec) fails the experiment and quarantines it
+   * instead of failing start-up: the coordinator never crash-loops on stored data.
+   */
   private startRunner(experiment: ExperimentDoc): void {
     if (this.runners.has(experiment.id) || this.pipelines.has(experiment.id)) return;
+    try {
+      this.buildRunner(experiment);
+    } catch (err) {
+      const run = quarantine(experiment.id, err, { store: this.patient, events: this.events, log: this.log }).finally(
+        () => this.runs.delete(run),
+      );
+      this.runs.add(run);
+    }
+  }
+
+  private buildRunner(experiment: ExperimentDoc): void {
     if (experiment.kind === 'Pipeline') {
       const pipeline = new PipelineRunner(experiment, {
         store: this.patient,
@@ -319,8 +391,11 @@ export class Coordinator {
           // Large outputs arrive as {"$artifact": id} (resolved on the worker). Validate a copy in
           // which they read as pending references, which task validators leave alone; store the
           // spec (defaults filled in) with the references intact.
-          validateSpec(mapArtifactRefs(spec, (id) => `\${artifact.${id}}`));
-          const validated = validateSpec(spec, { skipTaskChecks: true });
+          validateSpec(
+            mapArtifactRefs(spec, (id) => `\${artifact.${id}}`),
+            { limits: this.limits },
+          );
+          const validated = validateSpec(spec, { skipTaskChecks: true, limits: this.limits });
           // A stage's experiment belongs to whoever owns the pipeline.
           return (await this.create(validated, requestId, parentId, experiment.owner)).experiment;
         },
@@ -368,10 +443,21 @@ export class Coordinator {
 
   private expireLeases(): void {
     this.warnUnplaceable();
-    for (const lease of this.leases.takeExpired(Date.now())) {
+    const now = Date.now();
+    for (const lease of this.leases.takeExpired(now)) {
       this.log.warn({ attemptId: lease.attemptId, workerId: lease.workerId }, 'lease expired; attempt lost');
       this.runners.get(lease.experimentId)?.lose(lease.attemptId, `lease expired on worker ${lease.workerId}`);
       this.dispatcher.release(lease.attemptId);
+    }
+    if (this.stuckAfterMs <= 0) return;
+    for (const lease of this.leases.stuck(now, this.stuckAfterMs)) {
+      const reason =
+        `stuck: no progress report for ${Math.round((now - lease.lastProgressAt) / 1000)} s on worker ${lease.workerId}, ` +
+        `which still heartbeats (limit --stuck-after ${this.stuckAfterMs / 1000} s); stopped and retried`;
+      this.log.warn({ attemptId: lease.attemptId, workerId: lease.workerId, identity: lease.identity }, reason);
+      // Counted from now again, so a runner that is not (yet) settling it is not told twice a tick.
+      this.leases.progressed(lease.attemptId, now);
+      this.runners.get(lease.experimentId)?.stuck(lease.attemptId, reason);
     }
   }
 
@@ -402,7 +488,9 @@ export class Coordinator {
   }
 }
 
-function requireId(id: string): string {
-  if (!id || typeof id !== 'string') throw new InvalidArgumentError(['id: required']);
+function requireId(id: string, limits: Limits, field = 'id'): string {
+  if (!id || typeof id !== 'string') throw new InvalidArgumentError([`${field}: required`]);
+  const bad = idIssue(field, id, limits);
+  if (bad) throw new InvalidArgumentError([bad]);
   return id;
 }

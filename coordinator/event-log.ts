@@ -160,7 +160,8 @@ export class EventLog {
 
   emit(event: Pending): void {
     if (this.closed) return;
-    const key = event.experimentId ?? '_workers';
+    // Worker and audit events belong to no experiment: published, not stored in an outbox.
+    const key = event.experimentId ?? (event.type === 'audit' ? '_audit' : '_workers');
     let lane = this.lanes.get(key);
     if (!lane) {
       lane = { next: undefined, queue: [], draining: undefined, waiters: [] };
@@ -182,7 +183,7 @@ export class EventLog {
   }
 
   private async drain(key: string, lane: Lane): Promise<void> {
-    const isWorkerLane = key === '_workers';
+    const isWorkerLane = key === '_workers' || key === '_audit';
     let delay = 100;
     while (lane.queue.length > 0 && !this.closed) {
       const batch = lane.queue.splice(0, lane.queue.length);

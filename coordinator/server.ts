@@ -17,14 +17,16 @@ import { fromStruct } from '../shared/struct.js';
 import { paginate } from './paging.js';
 import { workerToProto } from './workers-view.js';
 import type { Coordinator } from './coordinator.js';
-import { addReflection } from './reflection.js';
+import { addReflection, REFLECTION_METHOD } from './reflection.js';
 import type { ExperimentStatus } from '../shared/states.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 import type { ExperimentDoc } from '../shared/types.js';
 import type { TrellisEvent } from '../shared/events.js';
 import { admit } from './auth/guard.js';
+import type { AuditRecord } from './auth/audit.js';
 import { assertOwner, type Identity } from './auth/policy.js';
 import { redactEnv } from '../shared/redact.js';
+import { stepFromWire, stepOnWire } from '../shared/steps.js';
 import type { Authenticator } from './auth/tokens.js';
 import type { AttemptLogView } from './attempt-logs.js';
 import type { AttemptLog } from '../shared/generated/trellis/v1/AttemptLog.js';
@@ -87,23 +89,50 @@ export async function startServer(
   log: Logger,
   options: ServerOptions = {},
 ): Promise<ServerHandle> {
-  /** Wraps an async unary handler: admission first, then every error through the one mapping to gRPC codes. */
+  const audit = coordinator.audit;
+  const gate = (metadata: grpc.Metadata, method: string, peer?: string): Identity =>
+    admit(options.auth, metadata, method, audit, peer);
+  /** Submits and cancels are audited one by one (auth/audit.ts): `ok`, or the refusal's status. */
+  const OWN_KIND: Record<string, 'submit' | 'cancel'> = {
+    'ExperimentService.SubmitExperiment': 'submit',
+    'ExperimentService.CancelExperiment': 'cancel',
+  };
+
+  /**
+   * Wraps an async unary handler: admission first, then every error through the one mapping to
+   * gRPC codes. A PERMISSION_DENIED from the handler (ownership, artifacts) is audited as a
+   * denial; a failed submit or cancel as that call with its status.
+   */
   const unary =
-    <Req, Res>(method: string, fn: (request: Req, who: Identity) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    <Req, Res>(
+      method: string,
+      fn: (request: Req, who: Identity, record: (fields: Partial<AuditRecord>) => void) => Promise<Res>,
+    ): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
+      const peer = call.getPeer();
       let who: Identity;
       try {
-        who = admit(options.auth, call.metadata, method);
+        who = gate(call.metadata, method, peer);
       } catch (err) {
-        log.warn({ method, err: (err as Error).message }, 'call refused');
         callback(toGrpcError(err) as grpc.ServiceError);
         return;
       }
-      fn(call.request, who).then(
+      const base = { identity: who.name, role: who.role, method, peer };
+      const record = (fields: Partial<AuditRecord>): void => {
+        const kind = OWN_KIND[method];
+        if (kind) audit.record({ ...base, kind, outcome: 'ok', ...fields });
+      };
+      fn(call.request, who, record).then(
         (response) => callback(null, response),
         (err: unknown) => {
           const mapped = toGrpcError(err);
           if (mapped.code === grpc.status.INTERNAL) log.error({ err }, 'request failed');
+          const outcome = grpc.status[mapped.code ?? grpc.status.UNKNOWN];
+          if (mapped.code === grpc.status.PERMISSION_DENIED) {
+            audit.record({ ...base, kind: 'denied', outcome, reason: mapped.details ?? '' });
+          } else {
+            record({ outcome, reason: mapped.details ?? '' });
+          }
           callback(mapped as grpc.ServiceError);
         },
       );
@@ -118,7 +147,7 @@ export async function startServer(
   });
 
   const experiments: ExperimentServiceHandlers = {
-    SubmitExperiment: unary('ExperimentService.SubmitExperiment', async (req, who) => {
+    SubmitExperiment: unary('ExperimentService.SubmitExperiment', async (req, who, record) => {
       if (req.spec && req.spec_document) {
         throw new InvalidArgumentError(['spec, spec_document: give one of them, not both']);
       }
@@ -127,8 +156,12 @@ export async function startServer(
       const { experiment, created } = await coordinator.submit(text, req.request_id, {
         noCache: req.no_cache,
         owner: who.name,
+        submitter: who,
       });
-      log.info({ experimentId: experiment.id, caller: who.name, role: who.role, created }, 'submit');
+      record({
+        experimentId: experiment.id,
+        ...(created ? {} : { reason: 'request id seen before: no new experiment' }),
+      });
       return { experiment: visible(experiment), created };
     }),
     GetExperiment: unary('ExperimentService.GetExperiment', async (req) => ({
@@ -162,10 +195,10 @@ export async function startServer(
     DrainWorker: unary('ExperimentService.DrainWorker', async (req, who) => ({
       running_attempt_ids: coordinator.drainWorker(req.worker_id, who.name),
     })),
-    CancelExperiment: unary('ExperimentService.CancelExperiment', async (req, who) => {
+    CancelExperiment: unary('ExperimentService.CancelExperiment', async (req, who, record) => {
       assertOwner(who, await coordinator.get(req.id));
       const cancelled = await coordinator.cancel(req.id);
-      log.info({ experimentId: req.id, caller: who.name, role: who.role }, 'cancel');
+      record({ experimentId: req.id });
       return { experiment: visible(cancelled) };
     }),
     ExportMetrics: unary('ExperimentService.ExportMetrics', async (req) => {
@@ -177,7 +210,7 @@ export async function startServer(
           trial_id: m.trialId,
           trial_number: m.trialNumber,
           attempt: m.attempt,
-          step: m.step,
+          ...stepOnWire(m.step),
           time_ms: String(m.time),
           values: m.values,
         }),
@@ -219,9 +252,8 @@ export async function startServer(
     },
     WatchEvents: (call) => {
       try {
-        admit(options.auth, call.metadata, 'ExperimentService.WatchEvents');
+        gate(call.metadata, 'ExperimentService.WatchEvents', call.getPeer());
       } catch (err) {
-        log.warn({ method: 'ExperimentService.WatchEvents', err: (err as Error).message }, 'call refused');
         call.emit('error', toGrpcError(err));
         return;
       }
@@ -248,10 +280,10 @@ export async function startServer(
 
   const workers: WorkerServiceHandlers = {
     Connect: (call) => {
+      let who: Identity;
       try {
-        admit(options.auth, call.metadata, 'WorkerService.Connect');
+        who = gate(call.metadata, 'WorkerService.Connect', call.getPeer());
       } catch (err) {
-        log.warn({ method: 'WorkerService.Connect', err: (err as Error).message }, 'call refused');
         call.emit('error', toGrpcError(err));
         return;
       }
@@ -267,8 +299,15 @@ export async function startServer(
               call.end();
             }
           },
+          fail: (err) => {
+            if (!ended) {
+              ended = true;
+              call.emit('error', toGrpcError(err));
+            }
+          },
         },
         log,
+        who,
       );
       call.on('data', (message: WorkerMessage__Output) => connection.onMessage(message));
       const closed = (): void => {
@@ -284,11 +323,19 @@ export async function startServer(
       call.on('cancelled', closed);
       call.on('close', closed);
     },
-    PutArtifact: unary('WorkerService.PutArtifact', async (req) => ({
-      artifact_id: await coordinator.putArtifact(req.attempt_id, req.kind, req.step, Buffer.from(req.data)),
+    PutArtifact: unary('WorkerService.PutArtifact', async (req, who) => ({
+      artifact_id: await coordinator.putArtifact(
+        who,
+        { id: req.attempt_id, token: req.attempt_token },
+        req.kind,
+        stepFromWire(req.step, req.step64),
+        Buffer.from(req.data),
+      ),
     })),
-    GetArtifact: unary('WorkerService.GetArtifact', async (req) => {
-      const artifact = await coordinator.getArtifact(req.artifact_id);
+    GetArtifact: unary('WorkerService.GetArtifact', async (req, who) => {
+      // Naming an attempt makes it a worker's read for that attempt; without one, a client's.
+      const attempt = req.attempt_id ? { id: req.attempt_id, token: req.attempt_token } : undefined;
+      const artifact = await coordinator.getArtifact(who, req.artifact_id, attempt);
       return { data: artifact.data, kind: artifact.kind };
     }),
   };
@@ -307,7 +354,7 @@ export async function startServer(
   };
   setHealth(coordinator.status === 'running' ? 'SERVING' : 'NOT_SERVING');
   coordinator.onStateChange((state) => setHealth(state === 'running' ? 'SERVING' : 'NOT_SERVING'));
-  addReflection(server);
+  addReflection(server, options.auth ? (metadata) => gate(metadata, REFLECTION_METHOD) : undefined);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) =>

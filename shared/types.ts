@@ -75,6 +75,10 @@ export interface AttemptDoc {
   failureKind?: FailureKind;
   /** What the kind was recognised from (an output line, a signal, a lease expiry). */
   failureEvidence?: string;
+  /** The worker identity (token name) the attempt is bound to; only it may report for it. */
+  identity?: string;
+  /** SHA-256 (hex) of the attempt's token (the token itself is only in the assignment). */
+  tokenHash?: string;
 }
 
 export type { FailureKind } from './failure-kinds.js';
@@ -92,6 +96,9 @@ export interface TrialDoc {
   metrics: Record<string, number>;
   /** Highest step reported. */
   lastStep?: number;
+  /** Reports refused for their step (shared/steps.ts): how many, and the latest reason. */
+  stepWarnings?: number;
+  stepWarning?: string;
   /** Facts from the runtime: backend, dropped rows... */
   info?: Record<string, unknown>;
   /** Latest checkpoint artifact and the step it holds. */

@@ -160,6 +160,8 @@ export class WorkerAgent {
       runtimes: this.offered,
       version: codeVersion(),
       running_attempt_ids: this.runningAttempts,
+      // With their tokens: the coordinator gives back only attempts this identity holds.
+      attempt_tokens: this.attempts.tokens(),
     };
   }
 }

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { env } from '../../shared/env.js';
 import { createLogger } from '../../shared/log.js';
-import { installShutdown, metricsListenOption, UsageError } from '../common.js';
+import { installShutdown, limitsOption, metricsListenOption, positiveNumber, UsageError } from '../common.js';
+import type { Limits } from '../../shared/limits.js';
 import { serveMetrics } from '../../shared/metrics-http.js';
 import { exposureProblem, INSECURE_WARNING } from '../../coordinator/auth/exposure.js';
 
@@ -26,7 +27,13 @@ export function addCoordinatorCommand(program: Command): void {
     .option('--tokens <file>', 'require tokens from this file, re-read when it changes (env TRELLIS_TOKENS_FILE)')
     .option('--insecure', 'allow a non-loopback --listen or --http without tokens (warned about at start and hourly)')
     .option('--http <host:port>', 'also serve the web dashboard and its read-only JSON API here')
+    .option(
+      '--stuck-after <seconds>',
+      'stop and retry an attempt that sent no progress report for this long while its worker heartbeats (default: never)',
+      positiveNumber('--stuck-after'),
+    )
     .addOption(metricsListenOption())
+    .addOption(limitsOption())
     .action(
       async (opts: {
         listen: string;
@@ -35,6 +42,8 @@ export function addCoordinatorCommand(program: Command): void {
         insecure?: boolean;
         http?: string;
         metricsListen?: string;
+        limits?: Limits;
+        stuckAfter?: number;
       }) => {
         const tokensFile = opts.tokens ?? env().TRELLIS_TOKENS_FILE;
         const problem = exposureProblem(opts.listen, !!tokensFile, !!opts.insecure);
@@ -60,6 +69,8 @@ export function addCoordinatorCommand(program: Command): void {
           bus: createBus(env()),
           log,
           ...(metrics ? { observer: metrics } : {}),
+          ...(opts.limits ? { limits: opts.limits } : {}),
+          ...(opts.stuckAfter ? { stuckAfterMs: opts.stuckAfter * 1000 } : {}),
         });
         metrics?.attach(coordinator);
         const { startHttpServer, parseListen } = await import('../../coordinator/http/server.js');

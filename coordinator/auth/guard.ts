@@ -7,6 +7,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { ANONYMOUS, authorize, type Identity } from './policy.js';
 import type { Authenticator } from './tokens.js';
+import type { Audit } from './audit.js';
+import { UnauthenticatedError } from '../../shared/errors.js';
 import { requestToken, type Authorize, type HttpAction } from '../http/auth.js';
 
 /** Metadata key of the token: `authorization: Bearer <token>`. */
@@ -19,10 +21,47 @@ export function tokenOf(metadata: grpc.Metadata): string | undefined {
   return match?.[1];
 }
 
-/** The caller of `method` ("Service.Method"), or UnauthenticatedError / PermissionDeniedError. */
-export function admit(auth: Authenticator | undefined, metadata: grpc.Metadata, method: string): Identity {
-  const who = auth ? auth.authenticate(tokenOf(metadata)) : ANONYMOUS;
-  authorize(who, method);
+/** Methods whose every call is audited on its own (submit, cancel), not as a token use. */
+const AUDITED_ON_THEIR_OWN = new Set(['ExperimentService.SubmitExperiment', 'ExperimentService.CancelExperiment']);
+
+/**
+ * The caller of `method` ("Service.Method"), or UnauthenticatedError / PermissionDeniedError.
+ * With `audit`: the refusal, or (tokens configured) the token's use, is recorded there.
+ */
+export function admit(
+  auth: Authenticator | undefined,
+  metadata: grpc.Metadata,
+  method: string,
+  audit?: Audit,
+  peer?: string,
+): Identity {
+  let who: Identity | undefined;
+  try {
+    who = auth ? auth.authenticate(tokenOf(metadata)) : ANONYMOUS;
+    authorize(who, method);
+  } catch (err) {
+    const unauthenticated = err instanceof UnauthenticatedError;
+    audit?.record({
+      kind: unauthenticated ? 'unauthenticated' : 'denied',
+      identity: who?.name ?? 'unknown',
+      ...(who ? { role: who.role } : {}),
+      method,
+      outcome: unauthenticated ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED',
+      reason: (err as Error).message,
+      ...(peer ? { peer } : {}),
+    });
+    throw err;
+  }
+  if (auth && !AUDITED_ON_THEIR_OWN.has(method)) {
+    audit?.record({
+      kind: 'token',
+      identity: who.name,
+      role: who.role,
+      method,
+      outcome: 'ok',
+      ...(peer ? { peer } : {}),
+    });
+  }
   return who;
 }
 

@@ -4,16 +4,17 @@
  * (trial-writer.ts), the search history (history.ts), best tracking (best.ts), progress
  * batching (progress.ts) and event reconciliation after a restart (reconcile.ts).
  *
- * Each trial is one job in the experiment's p-queue (concurrency = budget.concurrency). A job
- * creates its trial (asking the search algorithm for params at that moment, so it sees every
- * result so far), then loops: wait for a slot → claim a lease (compare-and-set in the store) →
- * send the assignment → wait for the attempt's outcome → requeue or finish.
+ * Trials run in `budget.concurrency` lanes. A lane takes the next unfinished trial found after a
+ * restart, else creates the next trial (asking the search algorithm for params at that moment,
+ * so it sees every result so far), then loops: wait for a slot → claim a lease (compare-and-set
+ * in the store) → send the assignment → wait for the attempt's outcome → requeue or finish.
+ * Trials are created lazily, one per lane at a time: a sweep of `budget.trials: 100000` holds
+ * and stores no more trials at submit than one of 10 (at most `concurrency` not yet finished).
  */
-import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
-import type { ExperimentDoc, SweepDoc, TrialDoc } from '../../shared/types.js';
+import type { AttemptDoc, ExperimentDoc, SweepDoc, TrialDoc } from '../../shared/types.js';
 import { isTerminal } from '../../shared/states.js';
 import type { Store } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
@@ -25,7 +26,8 @@ import type { SlotRequest } from '../dispatch/slots.js';
 import type { SearchAlgorithm } from '../search/base.js';
 import { configOfTrial, seedOfTrial, trialsOfConfig } from '../search/replicates.js';
 import type { Scheduler } from '../schedulers/base.js';
-import { assignmentOf, attemptOf, schedulerOf, searchOf, slotRequestOf } from './assignment.js';
+import { artifactsOfAttempt, assignmentOf, attemptOf, schedulerOf, searchOf, slotRequestOf } from './assignment.js';
+import { newAttemptToken } from '../dispatch/attempt-token.js';
 import { BestTracker } from './best.js';
 import { SearchHistory } from './history.js';
 import type { AttemptOutcome, OutcomeDecision } from './outcome.js';
@@ -34,6 +36,10 @@ import { reconcileEvents } from './reconcile.js';
 import { TrialWriter } from './trial-writer.js';
 import { AttemptTimeouts, UserErrorStreak, timedOut, workerFailure } from './failures.js';
 import { DEFAULT_RETRY } from '../../shared/spec/retry.js';
+import { quarantine } from '../experiments/quarantine.js';
+
+/** The most lanes (budget.concurrency) a runner starts, whatever a stored spec says. */
+export const MAX_LANES = 100_000;
 
 export interface RunnerContext {
   store: Store;
@@ -56,7 +62,8 @@ class Cancelled extends Error {
 
 export class SweepRunner implements AttemptRouter {
   readonly spec: SweepSpec;
-  private readonly queue: PQueue;
+  /** The lanes, once started (cancel waits for them). */
+  private lanes: Promise<void> | undefined;
   private readonly search: SearchAlgorithm;
   private readonly scheduler: Scheduler;
   private readonly writer: TrialWriter;
@@ -85,6 +92,12 @@ export class SweepRunner implements AttemptRouter {
     private readonly ctx: RunnerContext,
   ) {
     const spec = (this.spec = experiment.spec);
+    // Stored before the limits existed (or written by hand): too many lanes would exhaust memory
+    // at start-up, every start-up. Thrown here, the experiment is quarantined instead.
+    const lanes = spec.budget.concurrency;
+    if (!Number.isSafeInteger(lanes) || lanes < 1 || lanes > MAX_LANES) {
+      throw new Error(`budget.concurrency: ${lanes} is not a whole number from 1 to ${MAX_LANES}`);
+    }
     this.log = ctx.log.child({ experimentId: experiment.id });
     this.sign = spec.trial.objective.mode === 'max' ? 1 : -1;
     const replicates = spec.search.replicates;
@@ -107,7 +120,6 @@ export class SweepRunner implements AttemptRouter {
       stop: (attemptId, reason, outcome) => this.stopAndSettle(attemptId, reason, outcome),
       log: this.log,
     });
-    this.queue = new PQueue({ concurrency: spec.budget.concurrency });
     this.userErrors = new UserErrorStreak((spec.budget.retry ?? DEFAULT_RETRY).user_error.failExperimentAfter);
   }
 
@@ -118,8 +130,14 @@ export class SweepRunner implements AttemptRouter {
   /** Starts (or resumes after a restart) and resolves when the experiment is terminal. */
   run(): Promise<void> {
     this.done ??= this.drive()
-      .catch((err: unknown) => {
-        this.log.error({ err }, 'experiment runner failed');
+      .catch(async (err: unknown) => {
+        // No poison pill: no new trials, running attempts stopped, the experiment failed and
+        // never resumed (coordinator/experiments/quarantine.ts).
+        this.abort.abort(new Cancelled('experiment runner failed'));
+        for (const attemptId of [...this.running.keys()]) {
+          this.stopAndSettle(attemptId, 'experiment failed', { kind: 'cancelled' });
+        }
+        await quarantine(this.id, err, this.ctx);
       })
       .finally(() => this.markReady());
     return this.done;
@@ -159,35 +177,41 @@ export class SweepRunner implements AttemptRouter {
     if (this.experiment.status !== 'running') return;
     if (resumed) await reconcileEvents(this.id, existing, { ...this.ctx, writer: this.writer, log: this.log });
 
-    const jobs: Promise<void>[] = [];
-    for (const trial of existing) {
-      if (!isTerminal('trial', trial.status)) jobs.push(this.queue.add(() => this.runTrial(trial.number)));
-    }
-    for (let i = existing.length; i < this.spec.budget.trials; i++) {
-      jobs.push(this.queue.add(() => this.runTrial(undefined)));
-    }
-    await Promise.all(jobs);
+    const unfinished = existing.filter((trial) => !isTerminal('trial', trial.status)).map((trial) => trial.number);
+    const lanes = Array.from({ length: this.spec.budget.concurrency }, () => this.lane(unfinished));
+    this.lanes = Promise.allSettled(lanes).then(() => undefined);
+    await Promise.all(lanes);
     await this.finish();
   }
 
-  /** The job of one trial: create it (unless resuming), then run attempts until it is terminal. */
-  private async runTrial(number: number | undefined): Promise<void> {
-    if (this.abort.signal.aborted) return;
+  /** One lane: unfinished trials first, then new ones until the budget (or a grid) is used up. */
+  private async lane(unfinished: number[]): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      const number = unfinished.shift();
+      if (number !== undefined) await this.runTrial(number);
+      else if (!(await this.runTrial(undefined))) return;
+    }
+  }
+
+  /** The job of one trial: create it (unless resuming), then run attempts until it is terminal. False: no trial. */
+  private async runTrial(number: number | undefined): Promise<boolean> {
+    if (this.abort.signal.aborted) return false;
     const first = number === undefined ? await this.createTrial() : this.writer.get(number);
-    if (!first) return;
+    if (!first) return false;
     let trial: TrialDoc = first;
     try {
       while (!isTerminal('trial', trial.status)) {
-        if (this.abort.signal.aborted) return;
+        if (this.abort.signal.aborted) return true;
         const outcome: AttemptOutcome =
           trial.status === 'running' ? await this.resumedOutcome(trial) : await this.dispatchAttempt(trial);
         const { id, number } = trial;
         trial = await this.writer.withTrial(id, () => this.settle(number, outcome));
       }
     } catch (err) {
-      if (err instanceof Cancelled) return;
+      if (err instanceof Cancelled) return true;
       throw err;
     }
+    return true;
   }
 
   private async createTrial(): Promise<TrialDoc | undefined> {
@@ -232,7 +256,10 @@ export class SweepRunner implements AttemptRouter {
         throw new Cancelled();
       });
     const now = Date.now();
-    const attempt = attemptOf(attemptId, n, placement, now, this.ctx.leases.leaseMs);
+    // Bound to the identity of the worker it was placed on; only the token's hash is stored.
+    const { token, hash } = newAttemptToken();
+    const identity = this.ctx.dispatcher.identityOf(placement.workerId) ?? '';
+    const attempt = attemptOf(attemptId, n, placement, now, this.ctx.leases.leaseMs, { identity, tokenHash: hash });
     const claimed = await this.writer.claim(pending.number, attempt, now);
     if (!claimed) {
       // Someone else (another coordinator) holds the trial: give the slot back and stop here.
@@ -240,10 +267,11 @@ export class SweepRunner implements AttemptRouter {
       this.log.warn({ trialId: pending.id }, 'lease claim lost; trial is not ours');
       throw new Cancelled();
     }
-    const outcome = this.lease(claimed, attemptId, placement.workerId, now);
+    const outcome = this.lease(claimed, attempt, now);
     this.timeouts.start(attemptId, this.spec.budget.trialTimeout);
     this.writer.emitState(claimed);
-    const sent = this.ctx.dispatcher.send(placement.workerId, assignmentOf(this.spec, claimed, attempt, this.request));
+    const assignment = assignmentOf(this.spec, claimed, attempt, this.request, token);
+    const sent = this.ctx.dispatcher.send(placement.workerId, assignment);
     if (!sent) this.lose(attemptId, 'worker went away before the assignment was sent');
     if (this.abort.signal.aborted) this.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
     return outcome;
@@ -271,14 +299,29 @@ export class SweepRunner implements AttemptRouter {
     if (!attempt || attempt.status !== 'running') {
       return Promise.resolve({ kind: 'lost', reason: 'no running attempt recorded' });
     }
-    return this.lease(trial, attempt.id, attempt.workerId, Date.now());
+    return this.lease(trial, attempt, Date.now());
   }
 
-  /** Leases the attempt to its worker; resolves with the attempt's outcome. */
-  private lease(trial: TrialDoc, attemptId: string, workerId: string, now: number): Promise<AttemptOutcome> {
+  /**
+   * Leases the attempt to its worker, bound to the identity and token hash stored on it, with
+   * the artifacts it may read; resolves with the attempt's outcome.
+   */
+  private lease(trial: TrialDoc, attempt: AttemptDoc, now: number): Promise<AttemptOutcome> {
     const { id: trialId, number } = trial;
+    const attemptId = attempt.id;
     const outcome = new Promise<AttemptOutcome>((settle) => this.running.set(attemptId, { trialId, number, settle }));
-    this.ctx.leases.grant({ attemptId, trialId, experimentId: this.id, workerId }, now);
+    this.ctx.leases.grant(
+      {
+        attemptId,
+        trialId,
+        experimentId: this.id,
+        workerId: attempt.workerId,
+        identity: attempt.identity ?? '',
+        tokenHash: attempt.tokenHash ?? '',
+        artifacts: artifactsOfAttempt(this.spec, trial),
+      },
+      now,
+    );
     return outcome;
   }
 
@@ -331,6 +374,15 @@ export class SweepRunner implements AttemptRouter {
     this.progress.report(attemptId, step, metrics);
   }
 
+  onStepRefused(attemptId: string, reason: string): void {
+    const running = this.running.get(attemptId);
+    if (!running) return;
+    this.log.warn({ attemptId, reason }, 'metric report refused for its step');
+    void this.writer
+      .withTrial(running.trialId, () => this.writer.recordStepRefused(running.number, reason))
+      .catch((err: unknown) => this.log.error({ err, attemptId }, 'step warning not recorded'));
+  }
+
   onCheckpoint(attemptId: string, artifactId: string, step: number): void {
     const running = this.running.get(attemptId);
     if (!running) return;
@@ -360,6 +412,11 @@ export class SweepRunner implements AttemptRouter {
 
   lose(attemptId: string, reason: string): void {
     this.running.get(attemptId)?.settle({ kind: 'lost', reason });
+  }
+
+  /** No progress report for too long on a worker that heartbeats: stop it there and retry it as lost. */
+  stuck(attemptId: string, reason: string): void {
+    this.stopAndSettle(attemptId, reason, { kind: 'lost', reason });
   }
 
   /** What a running attempt holds on its worker (to rebuild the hold when the worker reconnects). */
@@ -398,12 +455,12 @@ export class SweepRunner implements AttemptRouter {
     );
     if (!updated) return undefined;
     this.keep(updated);
-    // Queued jobs see the abort when they start and return at once (no new trials).
+    // Lanes see the abort before their next trial and return at once (no new trials).
     this.abort.abort(new Cancelled(`experiment ${status}`));
     this.timeouts.clearAll();
     for (const attemptId of [...this.running.keys()]) this.stopAndSettle(attemptId, status, { kind: 'cancelled' });
     // Running trials are settled by their jobs; wait for those, then cancel what is still pending.
-    await this.queue.onIdle();
+    await this.lanes;
     await this.writer.cancelPending();
     this.ctx.events.emit({
       type: 'experiment.state',

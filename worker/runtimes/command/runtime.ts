@@ -48,9 +48,21 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
   };
   const argv = command.map((arg, index) => substitute(arg, sub, `trial.command[${index}]`));
   const program = argv[0]!;
+  const inherited = inheritedEnv();
   const userEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(config.env ?? {})) {
-    userEnv[key] = substitute(value, sub, `trial.env.${key}`);
+    if (typeof value === 'string') {
+      userEnv[key] = substitute(value, sub, `trial.env.${key}`);
+      continue;
+    }
+    // {fromWorkerEnv: NAME}: the worker's own variable, resolved here (never seen by the coordinator).
+    const fromWorker = inherited[value.fromWorkerEnv];
+    if (fromWorker === undefined) {
+      throw new PermanentRunError(
+        `trial.env.${key}: {fromWorkerEnv: ${value.fromWorkerEnv}}: this worker has no environment variable ${value.fromWorkerEnv}; set it where the worker starts, or send the trial to workers that have it (resources.labels)`,
+      );
+    }
+    userEnv[key] = fromWorker;
   }
 
   const tempDir = await mkdtemp(
@@ -70,7 +82,6 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     const resumeStep = await checkpoints.restore();
     if (ctx.signal.aborted) throw stopError(ctx.signal);
 
-    const inherited = inheritedEnv();
     const env: NodeJS.ProcessEnv = {
       ...inherited,
       PYTHONUNBUFFERED: inherited.PYTHONUNBUFFERED ?? '1',

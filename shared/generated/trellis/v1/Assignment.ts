@@ -16,6 +16,8 @@ export interface Assignment {
   'cpus'?: (number | string);
   'checkpoint_artifact_id'?: (string);
   'checkpoint_step'?: (number);
+  'attempt_token'?: (string);
+  'checkpoint_step64'?: (number | string | Long);
 }
 
 export interface Assignment__Output {
@@ -32,4 +34,6 @@ export interface Assignment__Output {
   'cpus': (number);
   'checkpoint_artifact_id': (string);
   'checkpoint_step': (number);
+  'attempt_token': (string);
+  'checkpoint_step64': (string);
 }

@@ -7,6 +7,7 @@ export interface AttemptFailure {
   'retryable'?: (boolean);
   'kind'?: (string);
   'evidence'?: (string);
+  'attempt_token'?: (string);
 }
 
 export interface AttemptFailure__Output {
@@ -15,4 +16,5 @@ export interface AttemptFailure__Output {
   'retryable': (boolean);
   'kind': (string);
   'evidence': (string);
+  'attempt_token': (string);
 }

@@ -1,11 +1,14 @@
 // Original file: proto/trellis/v1/worker.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface PutArtifactRequest {
   'attempt_id'?: (string);
   'kind'?: (string);
   'step'?: (number);
   'data'?: (Buffer | Uint8Array | string);
+  'step64'?: (number | string | Long);
+  'attempt_token'?: (string);
 }
 
 export interface PutArtifactRequest__Output {
@@ -13,4 +16,6 @@ export interface PutArtifactRequest__Output {
   'kind': (string);
   'step': (number);
   'data': (Buffer);
+  'step64': (string);
+  'attempt_token': (string);
 }

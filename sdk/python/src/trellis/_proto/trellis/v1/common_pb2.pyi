@@ -150,7 +150,7 @@ class Attempt(_message.Message):
     def __init__(self, n: _Optional[int] = ..., id: _Optional[str] = ..., worker_id: _Optional[str] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., ended_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., failure_kind: _Optional[str] = ..., state: _Optional[_Union[AttemptStatus, str]] = ..., failure_evidence: _Optional[str] = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ("id", "experiment_id", "number", "status", "params_json", "metrics", "attempts", "worker_id", "info_json", "error", "seed", "last_step", "lineage_json", "state", "params", "info", "lineage", "pending_reason")
+    __slots__ = ("id", "experiment_id", "number", "status", "params_json", "metrics", "attempts", "worker_id", "info_json", "error", "seed", "last_step", "lineage_json", "state", "params", "info", "lineage", "pending_reason", "last_step64", "step_warnings", "step_warning")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +176,9 @@ class Trial(_message.Message):
     INFO_FIELD_NUMBER: _ClassVar[int]
     LINEAGE_FIELD_NUMBER: _ClassVar[int]
     PENDING_REASON_FIELD_NUMBER: _ClassVar[int]
+    LAST_STEP64_FIELD_NUMBER: _ClassVar[int]
+    STEP_WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    STEP_WARNING_FIELD_NUMBER: _ClassVar[int]
     id: str
     experiment_id: str
     number: int
@@ -194,7 +197,10 @@ class Trial(_message.Message):
     info: _struct_pb2.Struct
     lineage: _struct_pb2.ListValue
     pending_reason: str
-    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., number: _Optional[int] = ..., status: _Optional[str] = ..., params_json: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., worker_id: _Optional[str] = ..., info_json: _Optional[str] = ..., error: _Optional[str] = ..., seed: _Optional[int] = ..., last_step: _Optional[int] = ..., lineage_json: _Optional[str] = ..., state: _Optional[_Union[TrialStatus, str]] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., info: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., lineage: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., pending_reason: _Optional[str] = ...) -> None: ...
+    last_step64: int
+    step_warnings: int
+    step_warning: str
+    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., number: _Optional[int] = ..., status: _Optional[str] = ..., params_json: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., worker_id: _Optional[str] = ..., info_json: _Optional[str] = ..., error: _Optional[str] = ..., seed: _Optional[int] = ..., last_step: _Optional[int] = ..., lineage_json: _Optional[str] = ..., state: _Optional[_Union[TrialStatus, str]] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., info: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., lineage: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., pending_reason: _Optional[str] = ..., last_step64: _Optional[int] = ..., step_warnings: _Optional[int] = ..., step_warning: _Optional[str] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("seq", "type", "time_ms", "experiment_id", "trial_number", "trial_id", "worker_id", "stage", "payload_json", "payload")

@@ -125,7 +125,7 @@ class ExportMetricsRequest(_message.Message):
     def __init__(self, experiment_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class MetricRow(_message.Message):
-    __slots__ = ("trial_id", "trial_number", "attempt", "step", "time_ms", "values")
+    __slots__ = ("trial_id", "trial_number", "attempt", "step", "time_ms", "values", "step64")
     class ValuesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -139,13 +139,15 @@ class MetricRow(_message.Message):
     STEP_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
+    STEP64_FIELD_NUMBER: _ClassVar[int]
     trial_id: str
     trial_number: int
     attempt: int
     step: int
     time_ms: int
     values: _containers.ScalarMap[str, float]
-    def __init__(self, trial_id: _Optional[str] = ..., trial_number: _Optional[int] = ..., attempt: _Optional[int] = ..., step: _Optional[int] = ..., time_ms: _Optional[int] = ..., values: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    step64: int
+    def __init__(self, trial_id: _Optional[str] = ..., trial_number: _Optional[int] = ..., attempt: _Optional[int] = ..., step: _Optional[int] = ..., time_ms: _Optional[int] = ..., values: _Optional[_Mapping[str, float]] = ..., step64: _Optional[int] = ...) -> None: ...
 
 class ExportMetricsResponse(_message.Message):
     __slots__ = ("rows", "next_page_token")
