@@ -20,6 +20,9 @@ import type { ExperimentDoc } from '../shared/types.js';
 
 type Pending = NewEvent & { time?: number };
 
+/** Events published at once (each waits for its acknowledgement). */
+const PUBLISH_WINDOW = 256;
+
 interface Lane {
   next: number | undefined;
   queue: Pending[];
@@ -217,7 +220,11 @@ export class EventLog {
     let delay = 100;
     for (;;) {
       try {
-        for (const event of events) await this.bus.publish(event);
+        // Sent together, not one acknowledgement after another: NATS keeps one connection's
+        // messages in order, and after a retry subscribers order by seq (the bus drops duplicates).
+        for (let i = 0; i < events.length; i += PUBLISH_WINDOW) {
+          await Promise.all(events.slice(i, i + PUBLISH_WINDOW).map((event) => this.bus.publish(event)));
+        }
         if (experimentId)
           await this.store.markPublished(
             experimentId,

@@ -30,10 +30,13 @@ import { stepFromWire, stepOnWire } from '../shared/steps.js';
 import type { Authenticator } from './auth/tokens.js';
 import type { AttemptLogView } from './attempt-logs.js';
 import type { AttemptLog } from '../shared/generated/trellis/v1/AttemptLog.js';
+import { certificateName, serverCredentials, type ServerTls } from './auth/tls.js';
 
 export interface ServerOptions {
   /** Who may call what; absent: no authentication (every caller is an anonymous admin). */
   auth?: Authenticator;
+  /** Serve TLS (and, with clientCa, identify workers by certificate); absent: plaintext. */
+  tls?: ServerTls;
 }
 
 /** An experiment as clients see it: trial.env values redacted. */
@@ -90,8 +93,22 @@ export async function startServer(
   options: ServerOptions = {},
 ): Promise<ServerHandle> {
   const audit = coordinator.audit;
-  const gate = (metadata: grpc.Metadata, method: string, peer?: string): Identity =>
-    admit(options.auth, metadata, method, audit, peer);
+  const credentials = serverCredentials(options.tls);
+  /** admit (auth/guard.ts) with what the transport knows of the caller. */
+  const gate = (
+    call: {
+      metadata: grpc.Metadata;
+      getPeer(): string;
+      getAuthContext?: () => { sslPeerCertificate?: { subject?: Record<string, unknown> } };
+    },
+    method: string,
+  ): Identity => {
+    const name = options.tls?.clientCa ? certificateName(call) : undefined;
+    return admit(options.auth, call.metadata, method, audit, call.getPeer(), {
+      workerCertificates: !!options.tls?.clientCa,
+      ...(name ? { certificateName: name } : {}),
+    });
+  };
   /** Submits and cancels are audited one by one (auth/audit.ts): `ok`, or the refusal's status. */
   const OWN_KIND: Record<string, 'submit' | 'cancel'> = {
     'ExperimentService.SubmitExperiment': 'submit',
@@ -112,7 +129,7 @@ export async function startServer(
       const peer = call.getPeer();
       let who: Identity;
       try {
-        who = gate(call.metadata, method, peer);
+        who = gate(call, method);
       } catch (err) {
         callback(toGrpcError(err) as grpc.ServiceError);
         return;
@@ -223,7 +240,7 @@ export async function startServer(
     }),
     WatchAttemptLog: (call) => {
       try {
-        admit(options.auth, call.metadata, 'ExperimentService.WatchAttemptLog');
+        gate(call, 'ExperimentService.WatchAttemptLog');
       } catch (err) {
         log.warn({ method: 'ExperimentService.WatchAttemptLog', err: (err as Error).message }, 'call refused');
         call.emit('error', toGrpcError(err));
@@ -252,7 +269,7 @@ export async function startServer(
     },
     WatchEvents: (call) => {
       try {
-        gate(call.metadata, 'ExperimentService.WatchEvents', call.getPeer());
+        gate(call, 'ExperimentService.WatchEvents');
       } catch (err) {
         call.emit('error', toGrpcError(err));
         return;
@@ -282,11 +299,12 @@ export async function startServer(
     Connect: (call) => {
       let who: Identity;
       try {
-        who = gate(call.metadata, 'WorkerService.Connect', call.getPeer());
+        who = gate(call, 'WorkerService.Connect');
       } catch (err) {
         call.emit('error', toGrpcError(err));
         return;
       }
+      log.info({ identity: who.name, role: who.role }, 'worker stream opened');
       let ended = false;
       const connection = coordinator.connectWorker(
         {
@@ -354,12 +372,13 @@ export async function startServer(
   };
   setHealth(coordinator.status === 'running' ? 'SERVING' : 'NOT_SERVING');
   coordinator.onStateChange((state) => setHealth(state === 'running' ? 'SERVING' : 'NOT_SERVING'));
-  addReflection(server, options.auth ? (metadata) => gate(metadata, REFLECTION_METHOD) : undefined);
+  addReflection(
+    server,
+    options.auth ? (metadata) => admit(options.auth, metadata, REFLECTION_METHOD, audit) : undefined,
+  );
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    ),
+    server.bindAsync(listen, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
   );
   const host = listen.slice(0, listen.lastIndexOf(':')) || '127.0.0.1';
   let closing: Promise<void> | undefined;

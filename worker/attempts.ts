@@ -21,6 +21,7 @@ import {
   StoppedError,
   type AttemptContext,
   type Checkpoint,
+  type WorkerLimits,
 } from './runtimes/base.js';
 import { getRuntime } from './runtimes/registry.js';
 import { AttemptOutputStream } from './output-stream.js';
@@ -45,6 +46,8 @@ export interface RuntimePolicy {
   offered: readonly string[];
   /** Programs (trial.command[0]) the command runtime may start; absent: none. */
   allowCommand?: RegExp;
+  /** Data roots and resource limits handed to every attempt (absent: the defaults). */
+  limits?: WorkerLimits;
 }
 
 /** Why this worker refuses the assignment, or undefined when it may run it. */
@@ -278,6 +281,7 @@ export class AttemptRunner {
       },
       log: (line) => log.info({ line: cutLine(line) }, 'trial log'),
       output: output.line,
+      ...(this.policy.limits ? { limits: this.policy.limits } : {}),
     };
   }
 
@@ -323,7 +327,10 @@ export class AttemptRunner {
       try {
         return JSON.parse(Buffer.from(response.data).toString('utf8')) as unknown;
       } catch {
-        throw new PermanentRunError(`{"$artifact": ${JSON.stringify(id)}}: the artifact is not a JSON value`);
+        // Not the parser's message: it quotes the artifact's first bytes into a client-visible error.
+        throw new PermanentRunError(
+          `{"$artifact": ${JSON.stringify(id)}}: the artifact is not a JSON value (a stage output)`,
+        );
       }
     });
   }

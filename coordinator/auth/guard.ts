@@ -2,7 +2,8 @@
  * The one gate every ExperimentService and WorkerService call passes (server.ts wraps each
  * handler with it once): read the bearer token from the call metadata, authenticate it, check
  * the method table. Without an authenticator (no tokens configured: loopback, or --insecure)
- * every caller is ANONYMOUS with the admin role. Health is not behind it.
+ * every caller is ANONYMOUS with the admin role. Health is not behind it. With mTLS, a worker's
+ * certificate is its identity (see `admit`).
  */
 import type * as grpc from '@grpc/grpc-js';
 import { ANONYMOUS, authorize, type Identity } from './policy.js';
@@ -24,9 +25,23 @@ export function tokenOf(metadata: grpc.Metadata): string | undefined {
 /** Methods whose every call is audited on its own (submit, cancel), not as a token use. */
 const AUDITED_ON_THEIR_OWN = new Set(['ExperimentService.SubmitExperiment', 'ExperimentService.CancelExperiment']);
 
+/** What the transport says about the caller (coordinator/auth/tls.ts). */
+export interface TransportPeer {
+  /** Subject CN of a client certificate the coordinator's --tls-client-ca verified. */
+  certificateName?: string;
+  /** The coordinator has --tls-client-ca: WorkerService callers must present a certificate. */
+  workerCertificates?: boolean;
+}
+
 /**
  * The caller of `method` ("Service.Method"), or UnauthenticatedError / PermissionDeniedError.
  * With `audit`: the refusal, or (tokens configured) the token's use, is recorded there.
+ *
+ * Two sources of identity. A token (metadata) gives a name and a role. With mTLS
+ * (`--tls-client-ca`), a WorkerService caller is instead the subject CN of its verified client
+ * certificate, with the worker role: the certificate is the identity, so a worker token without
+ * a certificate is refused there, and a token sent beside a certificate is not consulted. Other
+ * services ignore certificates (clients authenticate with tokens).
  */
 export function admit(
   auth: Authenticator | undefined,
@@ -34,10 +49,21 @@ export function admit(
   method: string,
   audit?: Audit,
   peer?: string,
+  transport: TransportPeer = {},
 ): Identity {
   let who: Identity | undefined;
   try {
-    who = auth ? auth.authenticate(tokenOf(metadata)) : ANONYMOUS;
+    if (transport.workerCertificates && method.startsWith('WorkerService.')) {
+      if (!transport.certificateName) {
+        throw new UnauthenticatedError(
+          `${method}: this coordinator identifies workers by client certificate (--tls-client-ca); ` +
+            'start the worker with --tls-cert/--tls-key signed by that CA',
+        );
+      }
+      who = { name: transport.certificateName, role: 'worker' };
+    } else {
+      who = auth ? auth.authenticate(tokenOf(metadata)) : ANONYMOUS;
+    }
     authorize(who, method);
   } catch (err) {
     const unauthenticated = err instanceof UnauthenticatedError;

@@ -16,7 +16,16 @@ import { tokenInterceptors } from '../../shared/token-metadata.js';
 /** This test process's environment without services or credentials: the embedded defaults. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
-  for (const name of ['MONGODB_URI', 'NATS_URL', 'TRELLIS_TOKEN', 'TRELLIS_TOKENS_FILE']) {
+  for (const name of [
+    'MONGODB_URI',
+    'NATS_URL',
+    'TRELLIS_TOKEN',
+    'TRELLIS_TOKENS_FILE',
+    'TRELLIS_TLS_CA',
+    'NATS_CREDS',
+    'NATS_TLS_CA',
+    'MONGODB_TLS_CA_FILE',
+  ]) {
     if (!(name in extra)) delete env[name];
   }
   return env;
