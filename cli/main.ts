@@ -58,6 +58,8 @@ export function buildProgram(): Command {
     .description('Distributed training orchestrator: sweeps and pipelines over gRPC, NATS JetStream and MongoDB')
     .version(trellisVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
+    // A command's flags belong to it, not to its parent (`trellis worker drain ID --coordinator X`).
+    .enablePositionalOptions()
     .exitOverride();
   for (const add of COMMANDS) add(program);
   // Every command that talks to a coordinator also takes --token (env TRELLIS_TOKEN) and

@@ -202,6 +202,12 @@ export class TrellisClient {
     }));
   }
 
+  /** Admin: drains a connected worker (see DrainWorker); returns the attempts it was running. */
+  async drainWorker(workerId: string): Promise<string[]> {
+    const response = await this.call<{ running_attempt_ids: string[] }>('DrainWorker', { worker_id: workerId });
+    return response.running_attempt_ids;
+  }
+
   async cancel(id: string): Promise<ExperimentView> {
     const response = await this.call<{ experiment: Parameters<typeof experimentFromProto>[0] }>('CancelExperiment', {
       id,

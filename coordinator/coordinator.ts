@@ -467,6 +467,16 @@ export class Coordinator {
     return workerViews(this.dispatcher.snapshot(), await this.store.listWorkers());
   }
 
+  /** DrainWorker: the connected worker drains as on SIGTERM; returns the attempts it was running. */
+  drainWorker(workerId: string, caller: string): string[] {
+    this.assertRunning();
+    if (!workerId) throw new InvalidArgumentError(['worker_id: required']);
+    const running = this.dispatcher.drain(workerId, `drained by ${caller}`);
+    if (!running) throw new NotFoundError(`worker ${workerId} is not connected (see ListWorkers)`);
+    this.log.info({ workerId, caller, running }, 'worker drain requested');
+    return running;
+  }
+
   /** Calls before start() finished or after close() began get UNAVAILABLE: retry later. */
   private assertRunning(): void {
     if (this.state !== 'running') throw new UnavailableError(`coordinator is ${this.state}; try again shortly`);

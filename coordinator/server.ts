@@ -209,6 +209,9 @@ export async function startServer(
     ListWorkers: unary('ExperimentService.ListWorkers', async () => ({
       workers: (await coordinator.workers()).map(workerToProto),
     })),
+    DrainWorker: unary('ExperimentService.DrainWorker', async (req, who) => ({
+      running_attempt_ids: coordinator.drainWorker(req.worker_id, who.name),
+    })),
     CancelExperiment: unary('ExperimentService.CancelExperiment', async (req, who, record) => {
       assertOwner(who, await coordinator.get(req.id));
       const cancelled = await coordinator.cancel(req.id);

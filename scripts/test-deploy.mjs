@@ -4,7 +4,8 @@
  *
  *   image  build deploy/Dockerfile (on the local base from deploy/base/ unless --base official)
  *   run    NATS JetStream, FerretDB, a coordinator and two workers as containers on the host
- *          network (loopback); a sweep from the host CLI; one worker `podman kill`ed mid-trial
+ *          network (loopback); a sweep from the host CLI; one worker `podman kill`ed mid-trial;
+ *          then a third worker and `podman stop` on the one running a trial (drain: preempted)
  *   helm   helm lint + helm template | kubernetes-validate --strict, for the chart's flavours
  *   kube   the chart rendered for podman and run with `podman kube play`: the same scenario
  *
@@ -27,10 +28,13 @@ import {
 } from './deploy/podman.mjs';
 import { runScenario } from './deploy/scenario.mjs';
 import { ensureHelm, ensureValidator, lintAndValidate } from './deploy/helm.mjs';
+import { drainScenario } from './deploy/drain.mjs';
 import { kubePhase } from './deploy/kube.mjs';
 import { ensureFerretdb, ensureNatsServer } from './services.mjs';
 
 const PHASES = ['image', 'run', 'helm', 'kube'];
+/** The workers' --grace in the run phase (podman stop waits twice that before SIGKILL). */
+const WORKER_GRACE_S = 15;
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
   const i = args.indexOf(name);
@@ -108,7 +112,7 @@ async function buildImage() {
 }
 
 async function runPhase() {
-  const [natsPort, mongoPort, grpcPort, metricsPort, w1Metrics, w2Metrics] = await freePorts(6);
+  const [natsPort, mongoPort, grpcPort, metricsPort, w1Metrics, w2Metrics, w3Metrics] = await freePorts(7);
   const prefix = `trellis-${RUN}`;
   await startServices(IMAGE, prefix, natsPort, mongoPort, bins());
   const coordinator = `${prefix}-coordinator`;
@@ -130,7 +134,7 @@ async function runPhase() {
     { id: `${RUN}-w1`, metrics: w1Metrics },
     { id: `${RUN}-w2`, metrics: w2Metrics },
   ];
-  for (const w of workers) {
+  const startWorker = async (w) => {
     w.container = `${prefix}-${w.id.split('-').pop()}`;
     await runContainer(
       w.container,
@@ -144,13 +148,23 @@ async function runPhase() {
         '--cpus',
         '1',
         '--allow-command',
+        '--grace',
+        String(WORKER_GRACE_S),
         '--metrics-listen',
         `127.0.0.1:${w.metrics}`,
       ],
       { volumes: [`${join(ROOT, 'deploy/test')}:/fixtures:ro`] },
     );
     w.kill = () => podman(['kill', w.container]).then(() => log(`killed ${w.container}`));
-  }
+    // SIGTERM (through tini), SIGKILL only after twice the grace: the drain must not need it.
+    w.stop = async () => {
+      const t0 = Date.now();
+      await podman(['stop', '-t', String(2 * WORKER_GRACE_S), w.container], { timeoutMs: 4 * WORKER_GRACE_S * 1000 });
+      log(`stopped ${w.container} in ${Date.now() - t0} ms`);
+      return Date.now() - t0;
+    };
+  };
+  for (const w of workers) await startWorker(w);
   const result = await runScenario({
     coordinator: `127.0.0.1:${grpcPort}`,
     coordinatorContainer: coordinator,
@@ -169,6 +183,21 @@ async function runPhase() {
   facts.push(
     `run: ${result.events} events gap-free, trial ${result.killedTrial} resumed from step ${result.resumedFrom}`,
   );
+  // Drain: a third worker joins; `podman stop` on whichever runs the next trial.
+  const spare = { id: `${RUN}-w3`, metrics: w3Metrics };
+  await startWorker(spare);
+  const drained = await drainScenario({
+    coordinator: `127.0.0.1:${grpcPort}`,
+    coordinatorContainer: coordinator,
+    natsUrl: `nats://127.0.0.1:${natsPort}`,
+    mongoUri: `mongodb://127.0.0.1:${mongoPort}/`,
+    db: 'trellis_deploy',
+    drainWorkers: [workers[1], spare],
+    graceSeconds: WORKER_GRACE_S,
+  });
+  facts.push(
+    `drain: podman stop took ${drained.stopMs} ms, attempt preempted, resumed from step ${drained.resumedFrom}`,
+  );
 }
 
 async function helmPhase() {
@@ -179,8 +208,14 @@ async function helmPhase() {
     gpu: ['worker.gpu.enabled=true', 'worker.cpu.enabled=false'],
     secrets: [
       'auth.existingSecret=trellis-auth',
+      'auth.tokensSecret=trellis-tokens',
       'tls.existingSecret=trellis-tls',
+      'tls.clientAuth=true',
       'mongodb.existingSecret=trellis-mongodb',
+      'mongodb.caSecret=trellis-mongodb-ca',
+      'nats.existingSecret=trellis-nats',
+      'nats.credsSecret=trellis-nats-creds',
+      'nats.caSecret=trellis-nats-ca',
     ],
     keda: ['worker.gpu.enabled=true', 'keda.enabled=true', 'worker.gpu.gpusPerWorker=2'],
   });

@@ -173,6 +173,7 @@ export function trialToProto(doc: TrialDoc): Trial {
       started_at_ms: String(a.startedAt),
       ended_at_ms: String(a.endedAt ?? 0),
       failure_kind: a.failureKind ?? '',
+      failure_evidence: a.failureEvidence ?? '',
       error: a.error ?? '',
     })),
     worker_id: last?.workerId ?? '',
@@ -215,8 +216,10 @@ export interface TrialView {
     startedAt: number;
     endedAt?: number;
     error?: string;
-    /** Why it failed, when known: `diverged`. */
+    /** How it ended when not a success: oom, diverged, preempted, lost, timeout, user_error, crash. */
     failureKind?: string;
+    /** What the kind was recognised from. */
+    failureEvidence?: string;
   }[];
 }
 
@@ -249,6 +252,7 @@ export function trialFromProto(p: Trial__Output): TrialView {
       ...(Number(a.ended_at_ms) > 0 ? { endedAt: Number(a.ended_at_ms) } : {}),
       ...(a.error ? { error: a.error } : {}),
       ...(a.failure_kind ? { failureKind: a.failure_kind } : {}),
+      ...(a.failure_evidence ? { failureEvidence: a.failure_evidence } : {}),
     })),
   };
 }

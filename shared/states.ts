@@ -8,9 +8,11 @@ export type TrialStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'prun
 /**
  * An attempt is one execution of a trial on one worker, under a lease.
  * `lost`: the lease expired (worker died or was cut off); `handed_back`: the worker gave it up
- * while shutting down. Both requeue the trial.
+ * while shutting down before it started; `preempted`: the worker was drained (SIGTERM, DrainWorker)
+ * and handed the attempt back after asking it to checkpoint. All three requeue the trial.
  */
-export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'lost' | 'handed_back' | 'cancelled' | 'pruned';
+export type AttemptStatus =
+  'running' | 'succeeded' | 'failed' | 'lost' | 'handed_back' | 'preempted' | 'cancelled' | 'pruned';
 export type WorkerStatus = 'connected' | 'draining' | 'disconnected';
 /** A pipeline stage. `pending → succeeded` directly is a cache hit; `running → pending` a retry. */
 export type StageStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
@@ -34,11 +36,12 @@ const TRIAL: Record<TrialStatus, readonly TrialStatus[]> = {
 };
 
 const ATTEMPT: Record<AttemptStatus, readonly AttemptStatus[]> = {
-  running: ['succeeded', 'failed', 'lost', 'handed_back', 'cancelled', 'pruned'],
+  running: ['succeeded', 'failed', 'lost', 'handed_back', 'preempted', 'cancelled', 'pruned'],
   succeeded: [],
   failed: [],
   lost: [],
   handed_back: [],
+  preempted: [],
   cancelled: [],
   pruned: [],
 };

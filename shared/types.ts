@@ -71,16 +71,18 @@ export interface AttemptDoc {
   /** Epoch milliseconds; renewed by the worker's heartbeats. */
   leaseExpiresAt: number;
   error?: string;
-  /** Why the attempt failed, when known: `diverged` = a non-finite objective or loss. */
+  /** How the attempt ended when not a success (shared/failure-kinds.ts): oom, diverged, preempted, lost, timeout, user_error, crash. */
   failureKind?: FailureKind;
+  /** What the kind was recognised from (an output line, a signal, a lease expiry). */
+  failureEvidence?: string;
   /** The worker identity (token name) the attempt is bound to; only it may report for it. */
   identity?: string;
   /** SHA-256 (hex) of the attempt's token (the token itself is only in the assignment). */
   tokenHash?: string;
 }
 
-/** Failure kinds recorded on attempts (a seam that later kinds extend). */
-export type FailureKind = 'diverged';
+export type { FailureKind } from './failure-kinds.js';
+import type { FailureKind } from './failure-kinds.js';
 
 export interface TrialDoc {
   id: string;

@@ -53,7 +53,11 @@ export interface WorkerOptions {
   maxMemoryBytes?: number;
   maxProcs?: number;
   log: Logger;
-  /** How long shutdown waits for running attempts before handing them back (default 30 s). */
+  /**
+   * The drain's grace time (SIGTERM, DrainWorker; default 30 s): running attempts are asked to
+   * checkpoint and stop at once, and whatever still runs when it is over is stopped hard. Keep
+   * Kubernetes' terminationGracePeriodSeconds above it (deploy/README.md).
+   */
   shutdownGraceMs?: number;
   /** Backoff bounds for reconnecting. */
   reconnectMinMs?: number;
@@ -61,8 +65,8 @@ export interface WorkerOptions {
 }
 
 /**
- * created → running (start) → draining (shutdown: no new attempts, running ones may finish)
- * → stopped (disconnected). shutdown before start goes straight to stopped.
+ * created → running (start) → draining (shutdown: no new attempts; running ones checkpoint and
+ * go back as preempted) → stopped (disconnected). shutdown before start goes straight to stopped.
  */
 export type WorkerState = 'created' | 'running' | 'draining' | 'stopped';
 
@@ -73,6 +77,8 @@ export class WorkerAgent {
   private readonly connection: CoordinatorConnection;
   private readonly attempts: AttemptRunner;
   private shutdownPromise: Promise<void> | undefined;
+  private markStopped: () => void = () => undefined;
+  private readonly stoppedPromise = new Promise<void>((resolve) => (this.markStopped = resolve));
   /** The runtimes advertised in the hello; assignments for any other are refused. */
   private readonly offered: string[];
 
@@ -92,6 +98,10 @@ export class WorkerAgent {
       runningAttempts: () => this.runningAttempts,
       onAssign: (assignment) => this.attempts.assign(assignment, this.state === 'running'),
       onStop: (attemptId, reason) => this.attempts.stop(attemptId, reason),
+      onDrain: (reason) => {
+        this.log.info({ reason }, 'drained by the coordinator');
+        void this.shutdown();
+      },
       ...(options.reconnectMinMs !== undefined ? { reconnectMinMs: options.reconnectMinMs } : {}),
       ...(options.reconnectMaxMs !== undefined ? { reconnectMaxMs: options.reconnectMaxMs } : {}),
     });
@@ -130,8 +140,11 @@ export class WorkerAgent {
   }
 
   /**
-   * Idempotent. Tells the coordinator it is draining, waits up to the grace time for running
-   * attempts to finish, hands back the rest (the coordinator requeues them), then disconnects.
+   * The drain (SIGTERM, DrainWorker). Idempotent. Tells the coordinator it is draining (no new
+   * assignments), asks every running attempt to checkpoint and stop, each going back as
+   * `preempted` (requeued elsewhere at once, not counted against maxAttempts); what still runs
+   * at the end of the grace time is stopped hard, also as preempted; then disconnects. Resolves
+   * when stopped (see `stopped`).
    */
   shutdown(graceMs = this.options.shutdownGraceMs ?? 30_000): Promise<void> {
     this.shutdownPromise ??= (async () => {
@@ -142,14 +155,22 @@ export class WorkerAgent {
       }
       this.state = 'draining';
       this.connection.drain();
-      if (!(await this.attempts.finish(graceMs))) {
-        this.log.warn({ attempts: this.runningAttempts }, 'grace time over; handing running attempts back');
+      const running = this.runningAttempts;
+      if (running.length > 0) this.log.info({ attempts: running }, 'draining: preempting running attempts');
+      // Half a second of the grace is kept for the hard stop and the goodbye.
+      if (!(await this.attempts.preemptAll(Math.max(0, graceMs - 500)))) {
+        this.log.warn({ attempts: this.runningAttempts }, 'grace time over; stopping running attempts');
         await this.attempts.handBack();
       }
       this.state = 'stopped';
       await this.connection.close();
-    })();
+    })().finally(() => this.markStopped());
     return this.shutdownPromise;
+  }
+
+  /** Resolves once the worker has stopped (after a SIGTERM or a DrainWorker). */
+  get stopped(): Promise<void> {
+    return this.stoppedPromise;
   }
 
   private hello(): Hello {

@@ -12,9 +12,12 @@ import type { Params } from '../shared/spec/space.js';
 import { codeVersion } from '../shared/version.js';
 import { mapArtifactRefsAsync } from '../shared/artifact-refs.js';
 import type { CoordinatorLink } from './connection.js';
+import { classifyError, type Failure } from '../shared/failure-kinds.js';
 import {
+  ClassifiedRunError,
   DivergedError,
   PermanentRunError,
+  PREEMPTED,
   StoppedError,
   type AttemptContext,
   type Checkpoint,
@@ -32,6 +35,8 @@ const HAND_BACK_WAIT_MS = 5000;
 interface RunningAttempt {
   assignment: Assignment__Output;
   controller: AbortController;
+  /** Fired by a drain: checkpoint and stop (AttemptContext.preempt). */
+  preempt: AbortController;
   done: Promise<void>;
   lastStep: number;
 }
@@ -101,7 +106,8 @@ export class AttemptRunner {
       return;
     }
     const controller = new AbortController();
-    const attempt: RunningAttempt = { assignment, controller, done: Promise.resolve(), lastStep: -Infinity };
+    const preempt = new AbortController();
+    const attempt: RunningAttempt = { assignment, controller, preempt, done: Promise.resolve(), lastStep: -Infinity };
     this.attempts.set(assignment.attempt_id, attempt);
     attempt.done = this.run(attempt).finally(() => this.attempts.delete(assignment.attempt_id));
   }
@@ -114,17 +120,22 @@ export class AttemptRunner {
     attempt.controller.abort(new StoppedError(reason || 'stopped'));
   }
 
-  /** True when every running attempt ended within graceMs. */
-  async finish(graceMs: number): Promise<boolean> {
+  /**
+   * The drain: asks every running attempt to checkpoint and stop (tfjs tasks at their next epoch
+   * end; programs get SIGTERM and `trial.stopGraceSeconds`). True when all ended within graceMs;
+   * each went back to the coordinator as `preempted`.
+   */
+  async preemptAll(graceMs: number): Promise<boolean> {
+    for (const attempt of this.attempts.values()) attempt.preempt.abort(new StoppedError(PREEMPTED));
     return Promise.race([
       Promise.all(this.pending()).then(() => true),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),
     ]);
   }
 
-  /** Aborts every running attempt as `handed_back` (the coordinator requeues them), waiting a little for them. */
+  /** Grace time over: aborts every attempt still running as `preempted` (requeued at once), waiting a little for them. */
   async handBack(): Promise<void> {
-    for (const attempt of this.attempts.values()) attempt.controller.abort(new StoppedError('handed_back'));
+    for (const attempt of this.attempts.values()) attempt.controller.abort(new StoppedError(PREEMPTED));
     await Promise.race([
       Promise.all(this.pending()),
       new Promise((resolve) => setTimeout(resolve, HAND_BACK_WAIT_MS).unref()),
@@ -176,23 +187,27 @@ export class AttemptRunner {
       const reason: unknown = attempt.controller.signal.aborted ? attempt.controller.signal.reason : undefined;
       if (reason instanceof StoppedError || err instanceof StoppedError) {
         const why = reason instanceof StoppedError ? reason.message : (err as Error).message;
+        const preempted = why === PREEMPTED || attempt.preempt.signal.aborted;
         this.link.send({
-          stopped: {
-            attempt_id: a.attempt_id,
-            reason: why === 'handed_back' ? 'handed_back' : 'stopped',
-            attempt_token: token,
-          },
+          stopped: { attempt_id: a.attempt_id, reason: preempted ? PREEMPTED : 'stopped', attempt_token: token },
         });
         log.info({ reason: why }, 'attempt stopped');
         return;
       }
       const message = err instanceof Error ? err.message : String(err);
       const retryable = !(err instanceof PermanentRunError);
-      const kind = err instanceof DivergedError ? err.kind : '';
+      const failure = failureOf(err, message, retryable);
       this.link.send({
-        failure: { attempt_id: a.attempt_id, attempt_token: token, error: message.slice(0, 8000), retryable, kind },
+        failure: {
+          attempt_id: a.attempt_id,
+          error: message.slice(0, 8000),
+          retryable,
+          kind: failure.kind,
+          evidence: failure.evidence,
+          attempt_token: token,
+        },
       });
-      log.warn({ err: message, retryable }, 'attempt failed');
+      log.warn({ err: message, retryable, kind: failure.kind }, 'attempt failed');
     }
   }
 
@@ -211,6 +226,7 @@ export class AttemptRunner {
       seed: Number(a.seed),
       gpuIds: a.gpu_ids,
       signal: attempt.controller.signal,
+      preempt: attempt.preempt.signal,
       report: (step, metrics) => {
         // Never stored wrong, never dropped without a word: a bad step is refused, and the
         // coordinator counts it on the trial (Trial.step_warnings).
@@ -318,6 +334,13 @@ export class AttemptRunner {
       }
     });
   }
+}
+
+/** The failure kind of a failed attempt: the runtime's classification, diverged, or from the error text. */
+function failureOf(err: unknown, message: string, retryable: boolean): Failure {
+  if (err instanceof ClassifiedRunError) return err.failure;
+  if (err instanceof DivergedError) return { kind: 'diverged', evidence: message.slice(0, 500) };
+  return classifyError(message, !retryable);
 }
 
 function finiteOnly(metrics: Record<string, number>): Record<string, number> {

@@ -42,6 +42,8 @@ export interface ConnectionOptions {
   runningAttempts(): string[];
   onAssign(assignment: Assignment__Output): void;
   onStop(attemptId: string, reason: string): void;
+  /** An operator drained this worker (DrainWorker): shut down as on SIGTERM. */
+  onDrain?(reason: string): void;
   /** Backoff bounds for reconnecting (defaults 100 ms and 5 s). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -197,6 +199,8 @@ export class CoordinatorConnection implements CoordinatorLink {
           this.options.onAssign(message.assign!);
         } else if (message.body === 'stop') {
           this.options.onStop(message.stop!.attempt_id, message.stop!.reason);
+        } else if (message.body === 'drain') {
+          this.options.onDrain?.(message.drain!.reason);
         }
       });
       call.on('error', (err: grpc.ServiceError) => {

@@ -16,8 +16,11 @@ import {
   metricsListenOption,
   positiveInt,
   positiveNumber,
+  print,
+  tokenOption,
   sizeFlag,
   UsageError,
+  withClient,
 } from '../common.js';
 
 /** How long a worker whose parent died may take to stop its programs before it exits anyway. */
@@ -71,8 +74,10 @@ function commandPattern(value: string | true): RegExp {
 }
 
 export function addWorkerCommand(program: Command): void {
-  program
+  const worker = program
     .command('worker')
+    // The worker's own flags only before `drain`, so `worker drain ID --coordinator X` reaches drain.
+    .enablePositionalOptions()
     .description('run a worker that takes trials from a coordinator')
     .addOption(coordinatorOption())
     .addOption(
@@ -96,7 +101,7 @@ export function addWorkerCommand(program: Command): void {
     )
     .option(
       '--grace <seconds>',
-      'on SIGTERM, wait this long for running attempts before handing them back',
+      'drain grace time (SIGTERM or `trellis worker drain`): running attempts checkpoint and are handed back as preempted within it; keep terminationGracePeriodSeconds above it',
       positiveNumber('--grace'),
       30,
     )
@@ -128,6 +133,7 @@ export function addWorkerCommand(program: Command): void {
       'exit when the process that started this worker dies (its stdin pipe closes or the parent pid changes); set by `trellis run`',
     )
     .addOption(metricsListenOption())
+    .option('--list-gpus', 'print the GPUs this worker would advertise (nvidia-smi, or --gpus) as JSON and exit')
     .action(
       async (opts: {
         coordinator: string;
@@ -141,6 +147,7 @@ export function addWorkerCommand(program: Command): void {
         allowCommand?: string | boolean;
         token?: string;
         grace: number;
+        listGpus?: boolean;
         tlsCert?: string;
         tlsKey?: string;
         dataRoot?: string[];
@@ -149,6 +156,13 @@ export function addWorkerCommand(program: Command): void {
         maxProcs?: number;
         exitWithParent?: boolean;
       }) => {
+        if (opts.listGpus) {
+          const seen = detectGpus(opts.gpus);
+          process.stdout.write(
+            `${JSON.stringify({ gpus: seen, source: opts.gpus !== undefined ? '--gpus' : 'nvidia-smi' })}\n`,
+          );
+          return;
+        }
         if (!!opts.tlsCert !== !!opts.tlsKey) throw new UsageError('--tls-cert, --tls-key: give both or neither');
         // A client certificate alone means TLS that trusts the system's CAs.
         const ca = getCallerTlsCa();
@@ -203,8 +217,34 @@ export function addWorkerCommand(program: Command): void {
             );
           });
         }
+        // Drained by an operator (DrainWorker): the agent stops itself; the process ends with it.
+        void agent.stopped.then(async () => {
+          await metricsServer?.close();
+          log.info({ id: agent.id }, 'worker stopped');
+          process.exit(0);
+        });
         agent.start();
-        log.info({ coordinator: opts.coordinator, id: agent.id }, 'worker started');
+        log.info({ coordinator: opts.coordinator, id: agent.id, gpus }, 'worker started');
       },
     );
+
+  worker
+    .command('drain')
+    .description(
+      'drain a connected worker (admin): it takes nothing new, its running attempts checkpoint and come back as preempted (requeued at once on other workers), then it exits',
+    )
+    .argument('<id>', 'worker id (see `trellis status --workers` or ListWorkers)')
+    .addOption(coordinatorOption())
+    .addOption(tokenOption())
+    .option('--json', 'print one JSON document on stdout')
+    .action(async (id: string, opts: { coordinator: string; json?: boolean }) => {
+      await withClient(opts.coordinator, async (client) => {
+        const running = await client.drainWorker(id);
+        print(!!opts.json, { workerId: id, draining: true, runningAttemptIds: running }, () =>
+          running.length > 0
+            ? `${id}: draining; preempting ${running.length} attempt(s): ${running.join(', ')}`
+            : `${id}: draining; no running attempts`,
+        );
+      });
+    });
 }

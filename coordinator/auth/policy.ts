@@ -28,6 +28,7 @@ export const ANONYMOUS: Identity = { name: 'anonymous', role: 'admin' };
 const READ: readonly Role[] = ['viewer', 'submitter', 'admin'];
 const WRITE: readonly Role[] = ['submitter', 'admin'];
 const WORKER: readonly Role[] = ['worker', 'admin'];
+const ADMIN: readonly Role[] = ['admin'];
 const ANY: readonly Role[] = ['viewer', 'submitter', 'admin', 'worker'];
 
 /** Service.Method → the roles allowed to call it. */
@@ -40,6 +41,7 @@ export const METHOD_ROLES: Readonly<Record<string, readonly Role[]>> = {
   'ExperimentService.ExportMetrics': READ,
   'ExperimentService.ListWorkers': READ,
   'ExperimentService.WatchEvents': READ,
+  'ExperimentService.DrainWorker': ADMIN,
   'ExperimentService.GetAttemptLog': READ,
   'ExperimentService.WatchAttemptLog': READ,
   'WorkerService.Connect': WORKER,

@@ -145,6 +145,18 @@ export class Dispatcher {
     this.setAccepting(workerId, false);
   }
 
+  /**
+   * An operator's drain: the worker gets nothing new and is told to drain (it preempts its
+   * attempts and exits). Returns the attempts it holds, or undefined when it is not connected.
+   */
+  drain(workerId: string, reason: string): string[] | undefined {
+    const worker = this.workers.get(workerId);
+    if (!worker?.connected) return undefined;
+    this.setDraining(workerId);
+    worker.session.send({ drain: { reason } });
+    return [...worker.holds.keys()];
+  }
+
   snapshot(): WorkerSnapshot[] {
     return [...this.workers.values()].map((w) => ({
       capacity: { ...w.capacity, usedGpus: new Set(w.capacity.usedGpus) },

@@ -47,7 +47,7 @@ export interface AttemptRouter {
   onStepRefused?(attemptId: string, reason: string): void;
   onCheckpoint(attemptId: string, artifactId: string, step: number): void;
   onResult(attemptId: string, metrics: Record<string, number>, info: Record<string, unknown>): void;
-  onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string): void;
+  onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string, evidence?: string): void;
   onStopped(attemptId: string, reason: string): void;
   /** What the attempt holds on its worker, to rebuild the hold when the worker reconnects. */
   resourcesOfAttempt(attemptId: string): { cpus: number; memoryBytes: number; gpuIds: string[] };
@@ -190,6 +190,7 @@ export class WorkerSessionHandler implements WorkerConnection {
           f.error,
           f.retryable,
           f.kind,
+          f.evidence,
         );
       }
       case 'stopped': {

@@ -8,9 +8,17 @@ export interface TrialObservation {
   /**
    * running: suggested and not finished (TPE's constant liar treats it as the worst value);
    * pruned: stopped early by the scheduler (ranked by its last intermediate value, below every
-   * complete trial); failed: ignored.
+   * complete trial); failed: ignored, unless `failure` says why (see there).
    */
   state: 'running' | 'complete' | 'pruned' | 'failed';
+  /**
+   * Why a failed configuration failed, when that says something about its params (from the
+   * attempts' failure kinds): `diverged` (a non-finite or exploding objective) is a bad
+   * observation; `infeasible` (out of memory) is a constraint violation: the params do not fit
+   * the memory they ran with, which says nothing about their objective. TPE puts both in its
+   * bad group; only `diverged` counts as a finished observation (README "Failure kinds").
+   */
+  failure?: 'diverged' | 'infeasible';
   /** Objective value, already oriented so that larger is better (mode applied once). */
   value?: number;
   /** Intermediate objective values by step, oriented like `value` (for multi-fidelity use). */

@@ -133,11 +133,14 @@ function lastIntermediate(trial: TrialObservation): { step: number; value: numbe
 /**
  * Optuna's split: finished trials ranked best first — complete ones by value (ties: lower
  * number first), then pruned ones by (last step, value at it) — the first
- * `defaultGamma(n)` are good, the rest bad; running trials (constant liar) are bad.
+ * `defaultGamma(n)` are good, the rest bad; running trials (constant liar) are bad. Failed
+ * trials with a `failure` are bad too: a diverged one is a finished (worst) observation, an
+ * infeasible (OOM) one a constraint violation that is never good but not counted as finished
+ * (as Optuna's constrained TPE ranks infeasible trials below every feasible one).
  * O(n log n) on plain numbers: the good set is found through a value threshold.
  */
 export function splitTrials(number: number, history: readonly TrialObservation[], constantLiar: boolean): Split {
-  let trials = history.filter((t) => t.number !== number && t.state !== 'failed');
+  let trials = history.filter((t) => t.number !== number && (t.state !== 'failed' || t.failure !== undefined));
   for (let i = 1; i < trials.length; i++) {
     if (trials[i]!.number < trials[i - 1]!.number) {
       trials = [...trials].sort((a, b) => a.number - b.number);
@@ -152,7 +155,8 @@ export function splitTrials(number: number, history: readonly TrialObservation[]
     if (isComplete(trial)) values.push(trial.value!);
     else if (trial.state === 'pruned') pruned.push({ trial, ...lastIntermediate(trial) });
   }
-  const finished = values.length + pruned.length;
+  const diverged = trials.filter((t) => t.failure === 'diverged').length;
+  const finished = values.length + pruned.length + diverged;
   let quota = defaultGamma(finished);
   const good = new Set<TrialObservation>();
   if (values.length > 0 && quota > 0) {
@@ -178,7 +182,12 @@ export function splitTrials(number: number, history: readonly TrialObservation[]
   const above: TrialObservation[] = [];
   for (const trial of trials) {
     if (good.has(trial)) below.push(trial);
-    else if (isComplete(trial) || trial.state === 'pruned' || (trial.state === 'running' && constantLiar))
+    else if (
+      isComplete(trial) ||
+      trial.state === 'pruned' ||
+      trial.failure !== undefined ||
+      (trial.state === 'running' && constantLiar)
+    )
       above.push(trial);
   }
   return { below, above, finished };

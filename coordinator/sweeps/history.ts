@@ -87,8 +87,11 @@ export class SearchHistory {
         ...(intermediate ? { intermediate: { ...intermediate } } : {}),
       };
     }
-    if (group.every((t) => t.status === 'failed' || t.status === 'cancelled'))
-      return { number: config, params: first.params, state: 'failed' };
+    if (group.every((t) => t.status === 'failed' || t.status === 'cancelled')) {
+      const kinds = new Set(group.map((t) => t.attempts.at(-1)?.failureKind));
+      const failure = kinds.has('diverged') ? 'diverged' : kinds.has('oom') ? 'infeasible' : undefined;
+      return { number: config, params: first.params, state: 'failed', ...(failure ? { failure } : {}) };
+    }
     return { number: config, params: first.params, state: 'running' };
   }
 }

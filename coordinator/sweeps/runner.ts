@@ -34,6 +34,8 @@ import type { AttemptOutcome, OutcomeDecision } from './outcome.js';
 import { ProgressHandler } from './progress.js';
 import { reconcileEvents } from './reconcile.js';
 import { TrialWriter } from './trial-writer.js';
+import { AttemptTimeouts, UserErrorStreak, timedOut, workerFailure } from './failures.js';
+import { DEFAULT_RETRY } from '../../shared/spec/retry.js';
 import { quarantine } from '../experiments/quarantine.js';
 
 /** The most lanes (budget.concurrency) a runner starts, whatever a stored spec says. */
@@ -69,6 +71,12 @@ export class SweepRunner implements AttemptRouter {
   private readonly bestTracker: BestTracker;
   private readonly progress: ProgressHandler;
   private readonly running = new Map<string, Running>();
+  /** budget.trialTimeout: stops an attempt that runs too long; it fails as `timeout`. */
+  private readonly timeouts = new AttemptTimeouts((attemptId, seconds) =>
+    this.stopAndSettle(attemptId, 'trial timeout', timedOut(seconds)),
+  );
+  /** budget.retry.user_error.failExperimentAfter: user errors in a row fail the experiment. */
+  private readonly userErrors: UserErrorStreak;
   private readonly resumedOutcomes = new Map<number, Promise<AttemptOutcome>>();
   private readonly abort = new AbortController();
   private readonly request: SlotRequest;
@@ -112,6 +120,7 @@ export class SweepRunner implements AttemptRouter {
       stop: (attemptId, reason, outcome) => this.stopAndSettle(attemptId, reason, outcome),
       log: this.log,
     });
+    this.userErrors = new UserErrorStreak((spec.budget.retry ?? DEFAULT_RETRY).user_error.failExperimentAfter);
   }
 
   get id(): string {
@@ -259,6 +268,7 @@ export class SweepRunner implements AttemptRouter {
       throw new Cancelled();
     }
     const outcome = this.lease(claimed, attempt, now);
+    this.timeouts.start(attemptId, this.spec.budget.trialTimeout);
     this.writer.emitState(claimed);
     const assignment = assignmentOf(this.spec, claimed, attempt, this.request, token);
     const sent = this.ctx.dispatcher.send(placement.workerId, assignment);
@@ -317,10 +327,14 @@ export class SweepRunner implements AttemptRouter {
 
   /** Applies an attempt's outcome (inside the trial's chain); returns the trial as stored afterwards. */
   private async settle(number: number, outcome: AttemptOutcome): Promise<TrialDoc> {
-    const { trial, decision } = await this.writer.settle(number, outcome, this.spec.budget);
+    const policy = { ...this.spec.budget, trialDefaults: this.spec.trial };
+    const { trial, decision } = await this.writer.settle(number, outcome, policy);
     if (!decision) return trial; // pruned/cancelled already applied
     const attempt = trial.attempts.at(-1)!;
+    this.timeouts.clear(attempt.id);
     await this.apply(trial, attempt.id, decision);
+    const userErrors = this.userErrors.observe(outcome.kind === 'succeeded', decision.failure, decision.error);
+    if (userErrors) void this.failExperiment(userErrors);
     this.ctx.observer?.attemptEnded(decision.attemptStatus);
     this.log.info(
       { trialId: trial.id, attempt: attempt.n, outcome: outcome.kind, status: trial.status },
@@ -381,13 +395,18 @@ export class SweepRunner implements AttemptRouter {
     this.running.get(attemptId)?.settle({ kind: 'succeeded', metrics, info });
   }
 
-  onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string): void {
-    const known = failureKind === 'diverged' ? { failureKind: 'diverged' as const } : {};
-    this.running.get(attemptId)?.settle({ kind: 'failed', error, retryable, ...known });
+  onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string, evidence?: string): void {
+    this.running
+      .get(attemptId)
+      ?.settle({ kind: 'failed', error, failure: workerFailure(retryable, failureKind, evidence) });
   }
 
   onStopped(attemptId: string, reason: string): void {
     if (reason === 'handed_back') this.running.get(attemptId)?.settle({ kind: 'handed_back' });
+    if (reason === 'preempted') {
+      const workerId = this.ctx.leases.get(attemptId)?.workerId ?? 'its worker';
+      this.running.get(attemptId)?.settle({ kind: 'preempted', reason: `${workerId} was drained` });
+    }
     // "stopped" confirms a stop we asked for; the outcome was settled when we asked.
   }
 
@@ -418,21 +437,36 @@ export class SweepRunner implements AttemptRouter {
   }
 
   /** Cancels: no new trials, running ones are told to stop, pending ones end cancelled. */
-  async cancel(): Promise<ExperimentDoc | undefined> {
+  cancel(): Promise<ExperimentDoc | undefined> {
+    return this.end('cancelled');
+  }
+
+  /** Ends the experiment as failed with `error` (user errors in a row), as a cancel would. */
+  private async failExperiment(error: string): Promise<void> {
+    this.log.warn({ error }, 'failing the experiment');
+    await this.end('failed', error).catch((err: unknown) => this.log.error({ err }, 'experiment not failed'));
+  }
+
+  private async end(status: 'cancelled' | 'failed', error?: string): Promise<ExperimentDoc | undefined> {
     const updated = await this.ctx.store.updateExperiment(
       this.id,
       { status: ['pending', 'running'] },
-      { status: 'cancelled', updatedAt: Date.now() },
+      { status, updatedAt: Date.now(), ...(error ? { error } : {}) },
     );
     if (!updated) return undefined;
     this.keep(updated);
     // Lanes see the abort before their next trial and return at once (no new trials).
-    this.abort.abort(new Cancelled('experiment cancelled'));
-    for (const attemptId of [...this.running.keys()]) this.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
+    this.abort.abort(new Cancelled(`experiment ${status}`));
+    this.timeouts.clearAll();
+    for (const attemptId of [...this.running.keys()]) this.stopAndSettle(attemptId, status, { kind: 'cancelled' });
     // Running trials are settled by their jobs; wait for those, then cancel what is still pending.
     await this.lanes;
     await this.writer.cancelPending();
-    this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status: 'cancelled' } });
+    this.ctx.events.emit({
+      type: 'experiment.state',
+      experimentId: this.id,
+      payload: { status, ...(error ? { error } : {}) },
+    });
     return updated;
   }
 

@@ -91,11 +91,72 @@ export function lintAndValidate(helm, validator, sets) {
       documents += passed;
       const scaled = docs.find((d) => d.kind === 'ScaledObject');
       if (scaled) checkScaledObject(scaled, docs, name);
+      checkDrainGrace(docs, name);
+      checkSecretFlags(docs, name, set);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   return documents;
+}
+
+/**
+ * A drained worker needs its whole --grace (attempts checkpoint and are handed back as
+ * preempted) before Kubernetes' SIGKILL: every worker Deployment's terminationGracePeriodSeconds
+ * must exceed the --grace its container is given, with at least 5 s to spare.
+ */
+export function checkDrainGrace(docs, name) {
+  let workers = 0;
+  for (const d of docs.filter((doc) => doc.kind === 'Deployment')) {
+    const pod = d.spec.template.spec;
+    const args = pod.containers[0].args ?? [];
+    if (args[0] !== 'worker') continue;
+    workers++;
+    const grace = Number(args.find((a) => a.startsWith('--grace='))?.slice('--grace='.length));
+    if (!Number.isFinite(grace)) throw new Error(`${name}: ${d.metadata.name}: worker without --grace`);
+    if (!(pod.terminationGracePeriodSeconds >= grace + 5)) {
+      throw new Error(
+        `${name}: ${d.metadata.name}: terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} leaves no time for --grace=${grace}`,
+      );
+    }
+  }
+  if (workers === 0) throw new Error(`${name}: no worker Deployment rendered`);
+}
+
+/** Secrets set in the values reach the pods as the agreed flags, env and mounts. */
+function checkSecretFlags(docs, name, set) {
+  const coordinator = docs.find(
+    (d) => d.kind === 'Deployment' && d.spec.template.spec.containers[0].args[0] === 'coordinator',
+  );
+  const container = coordinator.spec.template.spec.containers[0];
+  const has = (flag) => container.args.includes(flag);
+  const mounted = (path) => (container.volumeMounts ?? []).some((m) => m.mountPath === path);
+  if (set.some((p) => p.startsWith('auth.tokensSecret='))) {
+    if (!has('--tokens=/etc/trellis/auth/tokens.json') || !mounted('/etc/trellis/auth') || has('--insecure')) {
+      throw new Error(`${name}: the coordinator does not read its tokens file from the Secret`);
+    }
+  }
+  if (set.some((p) => p.startsWith('tls.existingSecret='))) {
+    if (
+      !has('--tls-cert=/etc/trellis/tls/tls.crt') ||
+      !has('--tls-key=/etc/trellis/tls/tls.key') ||
+      !mounted('/etc/trellis/tls')
+    ) {
+      throw new Error(`${name}: the coordinator does not serve TLS from the Secret`);
+    }
+    for (const d of docs.filter(
+      (doc) => doc.kind === 'Deployment' && doc.spec.template.spec.containers[0].args[0] === 'worker',
+    )) {
+      if (!d.spec.template.spec.containers[0].args.includes('--tls-ca=/etc/trellis/tls/ca.crt')) {
+        throw new Error(`${name}: ${d.metadata.name} does not trust the Secret's CA`);
+      }
+    }
+  }
+  if (set.some((p) => p.startsWith('nats.credsSecret='))) {
+    if (!(container.env ?? []).some((e) => e.name === 'NATS_CREDS') || !mounted('/etc/trellis/nats')) {
+      throw new Error(`${name}: NATS credentials are not mounted`);
+    }
+  }
 }
 
 /**

@@ -18,7 +18,7 @@ export const TRIALS = 4;
 const STEPS = 8;
 
 /** Runs the host CLI; resolves with stdout (rejects on a non-zero exit). */
-function cli(args, env, timeoutMs = 60_000) {
+export function cli(args, env, timeoutMs = 60_000) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
     let out = '';
@@ -38,7 +38,7 @@ function cli(args, env, timeoutMs = 60_000) {
  * Follows `trellis watch ID --from-start --json` (from NATS when NATS_URL is given) and calls
  * `onEvent` for each event; resolves with all events when the stream ends (the experiment ended).
  */
-function watch(id, coordinator, env, onEvent, timeoutMs) {
+export function watch(id, coordinator, env, onEvent, timeoutMs) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'watch', id, '--from-start', '--json', '--coordinator', coordinator], {
       env: { ...process.env, ...env },
@@ -66,7 +66,7 @@ function watch(id, coordinator, env, onEvent, timeoutMs) {
   });
 }
 
-function check(condition, message) {
+export function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
 }
 

@@ -16,6 +16,9 @@ import type { CancelExperimentRequest as _trellis_v1_CancelExperimentRequest, Ca
 import type { CancelExperimentResponse as _trellis_v1_CancelExperimentResponse, CancelExperimentResponse__Output as _trellis_v1_CancelExperimentResponse__Output } from './trellis/v1/CancelExperimentResponse.js';
 import type { CheckpointSaved as _trellis_v1_CheckpointSaved, CheckpointSaved__Output as _trellis_v1_CheckpointSaved__Output } from './trellis/v1/CheckpointSaved.js';
 import type { CoordinatorMessage as _trellis_v1_CoordinatorMessage, CoordinatorMessage__Output as _trellis_v1_CoordinatorMessage__Output } from './trellis/v1/CoordinatorMessage.js';
+import type { Drain as _trellis_v1_Drain, Drain__Output as _trellis_v1_Drain__Output } from './trellis/v1/Drain.js';
+import type { DrainWorkerRequest as _trellis_v1_DrainWorkerRequest, DrainWorkerRequest__Output as _trellis_v1_DrainWorkerRequest__Output } from './trellis/v1/DrainWorkerRequest.js';
+import type { DrainWorkerResponse as _trellis_v1_DrainWorkerResponse, DrainWorkerResponse__Output as _trellis_v1_DrainWorkerResponse__Output } from './trellis/v1/DrainWorkerResponse.js';
 import type { Draining as _trellis_v1_Draining, Draining__Output as _trellis_v1_Draining__Output } from './trellis/v1/Draining.js';
 import type { Event as _trellis_v1_Event, Event__Output as _trellis_v1_Event__Output } from './trellis/v1/Event.js';
 import type { Experiment as _trellis_v1_Experiment, Experiment__Output as _trellis_v1_Experiment__Output } from './trellis/v1/Experiment.js';
@@ -82,6 +85,9 @@ export interface ProtoGrpcType {
       CancelExperimentResponse: MessageTypeDefinition<_trellis_v1_CancelExperimentResponse, _trellis_v1_CancelExperimentResponse__Output>
       CheckpointSaved: MessageTypeDefinition<_trellis_v1_CheckpointSaved, _trellis_v1_CheckpointSaved__Output>
       CoordinatorMessage: MessageTypeDefinition<_trellis_v1_CoordinatorMessage, _trellis_v1_CoordinatorMessage__Output>
+      Drain: MessageTypeDefinition<_trellis_v1_Drain, _trellis_v1_Drain__Output>
+      DrainWorkerRequest: MessageTypeDefinition<_trellis_v1_DrainWorkerRequest, _trellis_v1_DrainWorkerRequest__Output>
+      DrainWorkerResponse: MessageTypeDefinition<_trellis_v1_DrainWorkerResponse, _trellis_v1_DrainWorkerResponse__Output>
       Draining: MessageTypeDefinition<_trellis_v1_Draining, _trellis_v1_Draining__Output>
       Event: MessageTypeDefinition<_trellis_v1_Event, _trellis_v1_Event__Output>
       Experiment: MessageTypeDefinition<_trellis_v1_Experiment, _trellis_v1_Experiment__Output>

@@ -8,6 +8,7 @@ import type { AttemptResult as _trellis_v1_AttemptResult, AttemptResult__Output 
 import type { AttemptStopped as _trellis_v1_AttemptStopped, AttemptStopped__Output as _trellis_v1_AttemptStopped__Output } from './trellis/v1/AttemptStopped.js';
 import type { CheckpointSaved as _trellis_v1_CheckpointSaved, CheckpointSaved__Output as _trellis_v1_CheckpointSaved__Output } from './trellis/v1/CheckpointSaved.js';
 import type { CoordinatorMessage as _trellis_v1_CoordinatorMessage, CoordinatorMessage__Output as _trellis_v1_CoordinatorMessage__Output } from './trellis/v1/CoordinatorMessage.js';
+import type { Drain as _trellis_v1_Drain, Drain__Output as _trellis_v1_Drain__Output } from './trellis/v1/Drain.js';
 import type { Draining as _trellis_v1_Draining, Draining__Output as _trellis_v1_Draining__Output } from './trellis/v1/Draining.js';
 import type { GetArtifactRequest as _trellis_v1_GetArtifactRequest, GetArtifactRequest__Output as _trellis_v1_GetArtifactRequest__Output } from './trellis/v1/GetArtifactRequest.js';
 import type { GetArtifactResponse as _trellis_v1_GetArtifactResponse, GetArtifactResponse__Output as _trellis_v1_GetArtifactResponse__Output } from './trellis/v1/GetArtifactResponse.js';
@@ -37,6 +38,7 @@ export interface ProtoGrpcType {
       AttemptStopped: MessageTypeDefinition<_trellis_v1_AttemptStopped, _trellis_v1_AttemptStopped__Output>
       CheckpointSaved: MessageTypeDefinition<_trellis_v1_CheckpointSaved, _trellis_v1_CheckpointSaved__Output>
       CoordinatorMessage: MessageTypeDefinition<_trellis_v1_CoordinatorMessage, _trellis_v1_CoordinatorMessage__Output>
+      Drain: MessageTypeDefinition<_trellis_v1_Drain, _trellis_v1_Drain__Output>
       Draining: MessageTypeDefinition<_trellis_v1_Draining, _trellis_v1_Draining__Output>
       GetArtifactRequest: MessageTypeDefinition<_trellis_v1_GetArtifactRequest, _trellis_v1_GetArtifactRequest__Output>
       GetArtifactResponse: MessageTypeDefinition<_trellis_v1_GetArtifactResponse, _trellis_v1_GetArtifactResponse__Output>

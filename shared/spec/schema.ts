@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { Condition, Domain, ParamValue, Space } from './space.js';
 import { orderedParams } from './space.js';
+import { retrySchema } from './retry.js';
 
 const paramValue = z.union([z.number(), z.string(), z.boolean(), z.array(z.number()), z.array(z.string())]);
 
@@ -241,8 +242,16 @@ export const schedulerSchema = z.looseObject({ type: z.string().min(1).default('
 export const budgetSchema = z.strictObject({
   trials: positiveInt.default(10),
   concurrency: positiveInt.default(4),
-  /** Attempts per trial before it fails (lost leases and retryable failures count). */
+  /** Attempts per trial before it fails (attempts whose failure kind has `count: true` in `retry`). */
   maxAttempts: positiveInt.default(3),
+  /** Per failure kind: retries and whether they count (shared/spec/retry.ts). */
+  retry: retrySchema.default(retrySchema.parse({})),
+  /** Seconds one attempt may run before it is stopped and fails as `timeout`; absent = no limit. */
+  trialTimeout: z
+    .number()
+    .positive()
+    .max(30 * 24 * 3600)
+    .optional(),
 });
 
 export const sweepSpecSchema = z.strictObject({
@@ -254,7 +263,7 @@ export const sweepSpecSchema = z.strictObject({
   resources: resourcesSchema.default({ cpus: 1, gpus: 0 }),
   search: searchSchema.default({ algorithm: 'random', seed: 0, space: {}, replicates: 1 }),
   scheduler: schedulerSchema.default({ type: 'fifo' }),
-  budget: budgetSchema.default({ trials: 10, concurrency: 4, maxAttempts: 3 }),
+  budget: budgetSchema.default(budgetSchema.parse({})),
 });
 
 export type SweepSpec = z.output<typeof sweepSpecSchema>;

@@ -74,6 +74,7 @@ describe('the search history seen by the algorithm', () => {
                     error: 'diverged',
                     retryable: false,
                     kind: '',
+                    evidence: '',
                   },
                 })
               : connection.onMessage({

@@ -85,7 +85,7 @@ describe('coordinator services', () => {
     }
   });
 
-  it('a worker stopped with SIGTERM hands its running attempt back after the grace time; another worker finishes it', async () => {
+  it('a worker stopped with SIGTERM preempts its running attempt (stopped within the grace time); another worker finishes it', async () => {
     const cluster = await startCluster({ workers: 0 });
     const client = new TrellisClient(cluster.address);
     try {
@@ -96,7 +96,7 @@ describe('coordinator services', () => {
       );
       await cluster.waitForEvent((e) => e.type === 'trial.metric' && e.experimentId === experiment.id);
       cluster.spawnWorker('staying');
-      // SIGTERM: the worker drains, waits 0.5 s for its 3 s attempt, then hands it back.
+      // SIGTERM: the worker drains: its 3 s attempt gets SIGTERM and goes back as preempted within 0.5 s.
       await stopChild(first, 20_000);
       assert.equal(first.exitCode, 0, 'the worker exited cleanly');
       // Draining is recorded: ListWorkers shows the drained worker gone, marked draining.
@@ -109,7 +109,7 @@ describe('coordinator services', () => {
       assert.equal(final.status, 'succeeded');
       const [trial] = await client.trials(experiment.id);
       assert.equal(trial!.attemptHistory[0]!.workerId, 'leaving');
-      assert.equal(trial!.attemptHistory[0]!.status, 'handed_back');
+      assert.equal(trial!.attemptHistory[0]!.status, 'preempted');
       assert.equal(trial!.attemptHistory.at(-1)!.workerId, 'staying');
       assert.equal(trial!.attemptHistory.at(-1)!.status, 'succeeded');
 

@@ -220,6 +220,37 @@ describe('classify: MLP on optdigits', () => {
     assert.equal(resumed.metrics.test_accuracy, result.metrics.test_accuracy);
   });
 
+  it('a drain (ctx.preempt) checkpoints the epoch off the cadence and stops as preempted; the next attempt resumes after it', async () => {
+    const sparse = trial({ ...config, checkpointEvery: 10 });
+    const drained = new MemoryCheckpoints();
+    const preempt = new AbortController();
+    const first = makeContext(sparse, {
+      store: drained,
+      onReport: (step) => {
+        if (step === 2) preempt.abort();
+      },
+    });
+    first.ctx.preempt = preempt.signal;
+    await assert.rejects(
+      tfjsRuntime.run(first.ctx),
+      (err: unknown) => err instanceof StoppedError && err.message === 'preempted',
+    );
+    assert.deepEqual(
+      drained.saved.map((c) => c.step),
+      [2],
+      'checkpointEvery 10 saves nothing by epoch 2; the drain does',
+    );
+    const second = makeContext(sparse, { store: drained, attempt: 2 });
+    const resumed = await tfjsRuntime.run(second.ctx);
+    assert.equal(resumed.info.resumedFromEpoch, 2);
+    assert.deepEqual(
+      second.reports.map((r) => r.step),
+      [3, 4],
+    );
+    // The same training as the uninterrupted run: epoch 3 matches it.
+    assert.deepEqual(second.reports[0]!.metrics, full.reports[2]!.metrics);
+  });
+
   it('stops before training when the signal is already aborted', async () => {
     const h = makeContext(trial({ dataset: 'optdigits', epochs: 1 }));
     h.controller.abort(new StoppedError('cancelled by user'));

@@ -7,9 +7,17 @@ import assert from 'node:assert/strict';
 import { decideOutcome, showsDecision, type AttemptOutcome } from '../../coordinator/sweeps/outcome.js';
 import { IllegalTransitionError, type AttemptStatus, type TrialStatus } from '../../shared/states.js';
 import type { AttemptDoc, TrialDoc } from '../../shared/types.js';
+import { retrySchema } from '../../shared/spec/retry.js';
 
 const NOW = 1_700_000_100_000;
-const POLICY = { maxAttempts: 3 };
+/** The table below: every failure kind counts against maxAttempts and has retries to spare. */
+const COUNTING = retrySchema.parse({
+  oom: { attempts: 9 },
+  crash: { attempts: 9 },
+  lost: { attempts: 9, count: true },
+  preempted: { attempts: 9, count: true },
+});
+const POLICY = { maxAttempts: 3, retry: COUNTING };
 
 function attempt(n: number, status: AttemptStatus): AttemptDoc {
   return { n, id: `e-t0-a${n}`, workerId: `w${n}`, status, startedAt: 1000 * n, leaseExpiresAt: 1000 * n + 500 };
@@ -38,9 +46,14 @@ const EXHAUSTED: AttemptStatus[] = ['failed', 'lost'];
 
 const OUTCOMES: Record<string, AttemptOutcome> = {
   succeeded: { kind: 'succeeded', metrics: { acc: 0.9 }, info: { backend: 'cpu' } },
-  'failed (retryable)': { kind: 'failed', error: 'boom', retryable: true },
-  'failed (not retryable)': { kind: 'failed', error: 'bad config', retryable: false },
+  'failed (crash)': { kind: 'failed', error: 'boom', failure: { kind: 'crash', evidence: 'exit code 1' } },
+  'failed (user_error)': {
+    kind: 'failed',
+    error: 'bad config',
+    failure: { kind: 'user_error', evidence: 'KeyError: x' },
+  },
   lost: { kind: 'lost', reason: 'lease expired' },
+  preempted: { kind: 'preempted', reason: 'w1 was drained' },
   handed_back: { kind: 'handed_back' },
   requeued: { kind: 'requeued', reason: 'pbt: exploit' },
   pruned: { kind: 'pruned', reason: 'asha rung 1' },
@@ -49,23 +62,35 @@ const OUTCOMES: Record<string, AttemptOutcome> = {
 
 type Row = [status: TrialStatus, attemptStatus: AttemptStatus, error: string | undefined];
 
+/** The failure recorded on the attempt, per outcome (none: not a failure). */
+const FAILURE: Record<string, { failureKind: string; failureEvidence: string } | undefined> = {
+  'failed (crash)': { failureKind: 'crash', failureEvidence: 'exit code 1' },
+  'failed (user_error)': { failureKind: 'user_error', failureEvidence: 'KeyError: x' },
+  lost: { failureKind: 'lost', failureEvidence: 'lease expired' },
+  preempted: { failureKind: 'preempted', failureEvidence: 'w1 was drained' },
+};
+
 /** Expected for a running trial: [with retries left, with none left]. */
 const TABLE: Record<string, [Row, Row]> = {
   succeeded: [
     ['succeeded', 'succeeded', undefined],
     ['succeeded', 'succeeded', undefined],
   ],
-  'failed (retryable)': [
+  'failed (crash)': [
     ['pending', 'failed', 'boom'],
     ['failed', 'failed', 'boom'],
   ],
-  'failed (not retryable)': [
+  'failed (user_error)': [
     ['failed', 'failed', 'bad config'],
     ['failed', 'failed', 'bad config'],
   ],
   lost: [
     ['pending', 'lost', 'lease expired'],
     ['failed', 'lost', 'lease expired'],
+  ],
+  preempted: [
+    ['pending', 'preempted', 'w1 was drained'],
+    ['failed', 'preempted', 'w1 was drained'],
   ],
   handed_back: [
     ['pending', 'handed_back', undefined],
@@ -111,6 +136,7 @@ describe('outcome table: a running trial', () => {
           status: attemptStatus,
           endedAt: NOW,
           ...(error ? { error } : {}),
+          ...FAILURE[name],
         });
         assert.equal(d.patch.error, status === 'failed' ? error : undefined);
         if (outcome.kind === 'succeeded') {
@@ -135,9 +161,9 @@ describe('outcome table: a running trial', () => {
   }
 
   it('maxAttempts 1: the first failure or loss is final; a hand-back is not counted', () => {
-    const policy = { maxAttempts: 1 };
+    const policy = { maxAttempts: 1, retry: COUNTING };
     assert.equal(decideOutcome(trial('running', []), OUTCOMES.lost!, policy, NOW)!.status, 'failed');
-    assert.equal(decideOutcome(trial('running', []), OUTCOMES['failed (retryable)']!, policy, NOW)!.status, 'failed');
+    assert.equal(decideOutcome(trial('running', []), OUTCOMES['failed (crash)']!, policy, NOW)!.status, 'failed');
     const handedBack = trial('running', ['handed_back', 'handed_back']);
     assert.equal(decideOutcome(handedBack, OUTCOMES.lost!, policy, NOW)!.status, 'failed');
     assert.equal(decideOutcome(handedBack, OUTCOMES.handed_back!, policy, NOW)!.status, 'pending');
@@ -153,7 +179,7 @@ describe('outcome table: other trial states', () => {
   }
 
   it('a pending trial (no retries left): outcomes that would fail or cancel it apply; the others throw', () => {
-    const legal = new Set(['failed (retryable)', 'failed (not retryable)', 'lost', 'cancelled']);
+    const legal = new Set(['failed (crash)', 'failed (user_error)', 'lost', 'preempted', 'cancelled']);
     for (const [name, outcome] of Object.entries(OUTCOMES)) {
       const decide = (): unknown => decideOutcome(trial('pending', [...EXHAUSTED]), outcome, POLICY, NOW);
       if (legal.has(name)) assert.doesNotThrow(decide, name);

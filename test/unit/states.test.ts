@@ -34,6 +34,7 @@ const LEGAL = {
     'running>failed',
     'running>lost',
     'running>handed_back',
+    'running>preempted',
     'running>cancelled',
     'running>pruned',
   ],

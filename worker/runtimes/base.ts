@@ -1,6 +1,6 @@
 import type { Params } from '../../shared/spec/space.js';
 import type { TrialConfig } from '../../shared/spec/schema.js';
-import type { FailureKind } from '../../shared/types.js';
+import type { Failure, FailureKind } from '../../shared/failure-kinds.js';
 
 /** Everything a runtime needs to run one attempt of a trial (or a pipeline stage). */
 export interface AttemptContext {
@@ -17,8 +17,14 @@ export interface AttemptContext {
   seed: number;
   /** GPU ids assigned by the worker (empty on CPU). */
   gpuIds: string[];
-  /** Aborted when the coordinator stops the attempt (cancel, prune) or the worker shuts down. */
+  /** Aborted when the coordinator stops the attempt (cancel, prune) or the worker's grace time is over. */
   signal: AbortSignal;
+  /**
+   * Aborted when the worker is drained (SIGTERM, DrainWorker): save a checkpoint as soon as the
+   * state is consistent and stop with `StoppedError('preempted')` (PREEMPTED). `signal` follows
+   * when the worker's grace time is over.
+   */
+  preempt?: AbortSignal;
   /** Report metrics for a step (epoch). Steps must increase; a step already reported is ignored. */
   report(step: number, metrics: Record<string, number>): void;
   /** The trial's latest checkpoint (from an earlier attempt) and a way to save a new one. */
@@ -81,6 +87,20 @@ export class PermanentRunError extends Error {
 /** Thrown (or the abort reason) when an attempt stops because it was asked to. */
 export class StoppedError extends Error {
   override readonly name = 'StoppedError';
+}
+
+/** The reason of a preemption stop (the attempt is handed back as `preempted`). */
+export const PREEMPTED = 'preempted';
+
+/** A failure whose kind the runtime recognised (from the program's output and exit). */
+export class ClassifiedRunError extends Error {
+  override readonly name = 'ClassifiedRunError';
+  constructor(
+    message: string,
+    readonly failure: Failure,
+  ) {
+    super(message);
+  }
 }
 
 /** Thrown when training (recorded on the attempt as `failureKind: diverged`) produced a non-finite objective or loss: never a success, never retried. */

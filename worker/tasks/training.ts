@@ -10,7 +10,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { ModelSpec, TrialConfig } from '../../shared/spec/schema.js';
 import { Rng } from '../data/rng.js';
-import { DivergedError, PermanentRunError, type AttemptContext } from '../runtimes/base.js';
+import { DivergedError, PermanentRunError, PREEMPTED, StoppedError, type AttemptContext } from '../runtimes/base.js';
 import {
   decodeCheckpoint,
   encodeCheckpoint,
@@ -146,7 +146,9 @@ function checkpointDue(config: TrialConfig, epoch: number): boolean {
 
 /**
  * Ends an epoch: records its seconds since `epochStart` in `epochTimes`, reports `metrics` at step
- * `epoch`, then, when `checkpointDue`, awaits `save()`.
+ * `epoch`, then, when `checkpointDue`, awaits `save()`. When the worker is being drained
+ * (`ctx.preempt`), saves the epoch's checkpoint (unless checkpoints are off) and stops with
+ * StoppedError('preempted'): the next attempt, on another worker, resumes after this epoch.
  */
 export async function finishEpoch(
   ctx: AttemptContext,
@@ -158,7 +160,12 @@ export async function finishEpoch(
 ): Promise<void> {
   epochTimes.push((Date.now() - epochStart) / 1000);
   ctx.report(epoch, metrics);
-  if (checkpointDue(ctx.config, epoch)) await save();
+  const due = checkpointDue(ctx.config, epoch);
+  if (due) await save();
+  if (ctx.preempt?.aborted && epoch < ctx.config.epochs) {
+    if (!due && ctx.config.checkpointEvery > 0) await save();
+    throw new StoppedError(PREEMPTED);
+  }
 }
 
 /**

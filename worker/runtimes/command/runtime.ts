@@ -10,7 +10,17 @@
  */
 import { inheritedEnv } from '../../../shared/env.js';
 import { cutLine } from '../../../shared/bounded-log.js';
-import { DivergedError, PermanentRunError, type AttemptContext, type RunResult, type Runtime } from '../base.js';
+import { classifyExit, FailureScanner } from '../../../shared/failure-kinds.js';
+import {
+  ClassifiedRunError,
+  DivergedError,
+  PermanentRunError,
+  PREEMPTED,
+  StoppedError,
+  type AttemptContext,
+  type RunResult,
+  type Runtime,
+} from '../base.js';
 import { substitute, type SubstitutionContext } from './args.js';
 import { CheckpointKeeper } from './checkpoints.js';
 import { ProgramOutput } from './output.js';
@@ -93,10 +103,15 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     if (resumeStep !== undefined) env.TRELLIS_RESUME_STEP = String(resumeStep);
     else delete env.TRELLIS_RESUME_STEP;
 
-    // Stops the program for the coordinator (ctx.signal) or because the objective diverged.
+    // Stops the program for the coordinator (ctx.signal), a drain (ctx.preempt: the program gets
+    // SIGTERM and stopGraceSeconds to checkpoint) or because the objective diverged.
     const stop = new AbortController();
     const forward = (): void => stop.abort(ctx.signal.reason);
+    const preempt = (): void => stop.abort(new StoppedError(PREEMPTED));
     ctx.signal.addEventListener('abort', forward, { once: true });
+    ctx.preempt?.addEventListener('abort', preempt, { once: true });
+    if (ctx.preempt?.aborted) preempt();
+    const scanner = new FailureScanner();
     const objective = config.objective?.metric;
     const output = new ProgramOutput({
       resumeStep,
@@ -135,10 +150,12 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       signal: stop.signal,
       graceMs: Math.max(0, (config.stopGraceSeconds ?? 10) * 1000),
       onStdoutLine: (line, cutBytes) => {
+        scanner.observe(line);
         ctx.output?.(line, cutBytes);
         output.onLine(line, cutBytes);
       },
       onStderrLine: (line, cutBytes) => {
+        scanner.observe(line);
         ctx.output?.(line, cutBytes);
         const kept = cutLine(line, cutBytes);
         log(kept);
@@ -149,6 +166,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       log,
     });
     ctx.signal.removeEventListener('abort', forward);
+    ctx.preempt?.removeEventListener('abort', preempt);
     if (procsWatch) clearInterval(procsWatch);
     const durationMs = Date.now() - started;
 
@@ -174,7 +192,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     }
     if (stopped) {
       await checkpoints.settled();
-      throw stopError(ctx.signal);
+      throw stopError(stop.signal);
     }
     if (outcome.code !== 0) {
       await checkpoints.settled();
@@ -183,7 +201,16 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
         stderrTail.length > 0
           ? `last ${stderrTail.length} lines of stderr:\n${stderrTail.join('\n')}`
           : '(no stderr output)';
-      throw new Error(`${program} ${how} after ${(durationMs / 1000).toFixed(1)}s${limitsNote(limits)}; ${tail}`);
+      const failure = classifyExit({
+        exitCode: outcome.code,
+        signal: outcome.signal,
+        reported: output.lastStep !== undefined,
+        ...scanner.signatures,
+      });
+      throw new ClassifiedRunError(
+        `${program} ${how} after ${(durationMs / 1000).toFixed(1)}s${limitsNote(limits)} (${failure.kind}); ${tail}`,
+        failure,
+      );
     }
 
     const { malformed } = output;

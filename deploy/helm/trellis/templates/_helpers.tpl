@@ -71,3 +71,55 @@ capabilities:
   readOnly: true
 {{- end }}
 {{- end -}}
+
+{{/* Secret-file volumes: the tokens file (coordinator), NATS credentials and CAs. */}}
+{{- define "trellis.secretVolumes" -}}
+{{- $root := .root -}}
+{{- if and .coordinator $root.Values.auth.tokensSecret }}
+- name: tokens
+  secret:
+    secretName: {{ $root.Values.auth.tokensSecret }}
+    items:
+      - key: {{ $root.Values.auth.tokensSecretKey }}
+        path: tokens.json
+{{- end }}
+{{- if and .coordinator $root.Values.nats.credsSecret }}
+- name: nats-creds
+  secret:
+    secretName: {{ $root.Values.nats.credsSecret }}
+{{- end }}
+{{- if and .coordinator $root.Values.nats.caSecret }}
+- name: nats-ca
+  secret:
+    secretName: {{ $root.Values.nats.caSecret }}
+{{- end }}
+{{- if and .coordinator $root.Values.mongodb.caSecret }}
+- name: mongodb-ca
+  secret:
+    secretName: {{ $root.Values.mongodb.caSecret }}
+{{- end }}
+{{- end -}}
+
+{{- define "trellis.secretMounts" -}}
+{{- $root := .root -}}
+{{- if and .coordinator $root.Values.auth.tokensSecret }}
+- name: tokens
+  mountPath: /etc/trellis/auth
+  readOnly: true
+{{- end }}
+{{- if and .coordinator $root.Values.nats.credsSecret }}
+- name: nats-creds
+  mountPath: /etc/trellis/nats
+  readOnly: true
+{{- end }}
+{{- if and .coordinator $root.Values.nats.caSecret }}
+- name: nats-ca
+  mountPath: /etc/trellis/nats-ca
+  readOnly: true
+{{- end }}
+{{- if and .coordinator $root.Values.mongodb.caSecret }}
+- name: mongodb-ca
+  mountPath: /etc/trellis/mongodb-ca
+  readOnly: true
+{{- end }}
+{{- end -}}

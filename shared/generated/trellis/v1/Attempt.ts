@@ -13,6 +13,7 @@ export interface Attempt {
   'error'?: (string);
   'failure_kind'?: (string);
   'state'?: (_trellis_v1_AttemptStatus);
+  'failure_evidence'?: (string);
 }
 
 export interface Attempt__Output {
@@ -25,4 +26,5 @@ export interface Attempt__Output {
   'error': (string);
   'failure_kind': (string);
   'state': (_trellis_v1_AttemptStatus__Output);
+  'failure_evidence': (string);
 }

@@ -6,6 +6,7 @@ export interface AttemptFailure {
   'error'?: (string);
   'retryable'?: (boolean);
   'kind'?: (string);
+  'evidence'?: (string);
   'attempt_token'?: (string);
 }
 
@@ -14,5 +15,6 @@ export interface AttemptFailure__Output {
   'error': (string);
   'retryable': (boolean);
   'kind': (string);
+  'evidence': (string);
   'attempt_token': (string);
 }

@@ -9,6 +9,7 @@ export const AttemptStatus = {
   ATTEMPT_STATUS_HANDED_BACK: 'ATTEMPT_STATUS_HANDED_BACK',
   ATTEMPT_STATUS_CANCELLED: 'ATTEMPT_STATUS_CANCELLED',
   ATTEMPT_STATUS_PRUNED: 'ATTEMPT_STATUS_PRUNED',
+  ATTEMPT_STATUS_PREEMPTED: 'ATTEMPT_STATUS_PREEMPTED',
 } as const;
 
 export type AttemptStatus =
@@ -28,5 +29,7 @@ export type AttemptStatus =
   | 6
   | 'ATTEMPT_STATUS_PRUNED'
   | 7
+  | 'ATTEMPT_STATUS_PREEMPTED'
+  | 8
 
 export type AttemptStatus__Output = typeof AttemptStatus[keyof typeof AttemptStatus]

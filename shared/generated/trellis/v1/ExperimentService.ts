@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { CancelExperimentRequest as _trellis_v1_CancelExperimentRequest, CancelExperimentRequest__Output as _trellis_v1_CancelExperimentRequest__Output } from '../../trellis/v1/CancelExperimentRequest.js';
 import type { CancelExperimentResponse as _trellis_v1_CancelExperimentResponse, CancelExperimentResponse__Output as _trellis_v1_CancelExperimentResponse__Output } from '../../trellis/v1/CancelExperimentResponse.js';
+import type { DrainWorkerRequest as _trellis_v1_DrainWorkerRequest, DrainWorkerRequest__Output as _trellis_v1_DrainWorkerRequest__Output } from '../../trellis/v1/DrainWorkerRequest.js';
+import type { DrainWorkerResponse as _trellis_v1_DrainWorkerResponse, DrainWorkerResponse__Output as _trellis_v1_DrainWorkerResponse__Output } from '../../trellis/v1/DrainWorkerResponse.js';
 import type { Event as _trellis_v1_Event, Event__Output as _trellis_v1_Event__Output } from '../../trellis/v1/Event.js';
 import type { ExportMetricsRequest as _trellis_v1_ExportMetricsRequest, ExportMetricsRequest__Output as _trellis_v1_ExportMetricsRequest__Output } from '../../trellis/v1/ExportMetricsRequest.js';
 import type { ExportMetricsResponse as _trellis_v1_ExportMetricsResponse, ExportMetricsResponse__Output as _trellis_v1_ExportMetricsResponse__Output } from '../../trellis/v1/ExportMetricsResponse.js';
@@ -32,6 +34,15 @@ export interface ExperimentServiceClient extends grpc.Client {
   cancelExperiment(argument: _trellis_v1_CancelExperimentRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_trellis_v1_CancelExperimentResponse__Output>): grpc.ClientUnaryCall;
   cancelExperiment(argument: _trellis_v1_CancelExperimentRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_CancelExperimentResponse__Output>): grpc.ClientUnaryCall;
   cancelExperiment(argument: _trellis_v1_CancelExperimentRequest, callback: grpc.requestCallback<_trellis_v1_CancelExperimentResponse__Output>): grpc.ClientUnaryCall;
+  
+  DrainWorker(argument: _trellis_v1_DrainWorkerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_DrainWorkerResponse__Output>): grpc.ClientUnaryCall;
+  DrainWorker(argument: _trellis_v1_DrainWorkerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_trellis_v1_DrainWorkerResponse__Output>): grpc.ClientUnaryCall;
+  DrainWorker(argument: _trellis_v1_DrainWorkerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_DrainWorkerResponse__Output>): grpc.ClientUnaryCall;
+  DrainWorker(argument: _trellis_v1_DrainWorkerRequest, callback: grpc.requestCallback<_trellis_v1_DrainWorkerResponse__Output>): grpc.ClientUnaryCall;
+  drainWorker(argument: _trellis_v1_DrainWorkerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_DrainWorkerResponse__Output>): grpc.ClientUnaryCall;
+  drainWorker(argument: _trellis_v1_DrainWorkerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_trellis_v1_DrainWorkerResponse__Output>): grpc.ClientUnaryCall;
+  drainWorker(argument: _trellis_v1_DrainWorkerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_DrainWorkerResponse__Output>): grpc.ClientUnaryCall;
+  drainWorker(argument: _trellis_v1_DrainWorkerRequest, callback: grpc.requestCallback<_trellis_v1_DrainWorkerResponse__Output>): grpc.ClientUnaryCall;
   
   ExportMetrics(argument: _trellis_v1_ExportMetricsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_trellis_v1_ExportMetricsResponse__Output>): grpc.ClientUnaryCall;
   ExportMetrics(argument: _trellis_v1_ExportMetricsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_trellis_v1_ExportMetricsResponse__Output>): grpc.ClientUnaryCall;
@@ -111,6 +122,8 @@ export interface ExperimentServiceClient extends grpc.Client {
 export interface ExperimentServiceHandlers extends grpc.UntypedServiceImplementation {
   CancelExperiment: grpc.handleUnaryCall<_trellis_v1_CancelExperimentRequest__Output, _trellis_v1_CancelExperimentResponse>;
   
+  DrainWorker: grpc.handleUnaryCall<_trellis_v1_DrainWorkerRequest__Output, _trellis_v1_DrainWorkerResponse>;
+  
   ExportMetrics: grpc.handleUnaryCall<_trellis_v1_ExportMetricsRequest__Output, _trellis_v1_ExportMetricsResponse>;
   
   GetAttemptLog: grpc.handleUnaryCall<_trellis_v1_GetAttemptLogRequest__Output, _trellis_v1_GetAttemptLogResponse>;
@@ -133,6 +146,7 @@ export interface ExperimentServiceHandlers extends grpc.UntypedServiceImplementa
 
 export interface ExperimentServiceDefinition extends grpc.ServiceDefinition {
   CancelExperiment: MethodDefinition<_trellis_v1_CancelExperimentRequest, _trellis_v1_CancelExperimentResponse, _trellis_v1_CancelExperimentRequest__Output, _trellis_v1_CancelExperimentResponse__Output>
+  DrainWorker: MethodDefinition<_trellis_v1_DrainWorkerRequest, _trellis_v1_DrainWorkerResponse, _trellis_v1_DrainWorkerRequest__Output, _trellis_v1_DrainWorkerResponse__Output>
   ExportMetrics: MethodDefinition<_trellis_v1_ExportMetricsRequest, _trellis_v1_ExportMetricsResponse, _trellis_v1_ExportMetricsRequest__Output, _trellis_v1_ExportMetricsResponse__Output>
   GetAttemptLog: MethodDefinition<_trellis_v1_GetAttemptLogRequest, _trellis_v1_GetAttemptLogResponse, _trellis_v1_GetAttemptLogRequest__Output, _trellis_v1_GetAttemptLogResponse__Output>
   GetExperiment: MethodDefinition<_trellis_v1_GetExperimentRequest, _trellis_v1_GetExperimentResponse, _trellis_v1_GetExperimentRequest__Output, _trellis_v1_GetExperimentResponse__Output>

@@ -36,6 +36,7 @@ class AttemptStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ATTEMPT_STATUS_HANDED_BACK: _ClassVar[AttemptStatus]
     ATTEMPT_STATUS_CANCELLED: _ClassVar[AttemptStatus]
     ATTEMPT_STATUS_PRUNED: _ClassVar[AttemptStatus]
+    ATTEMPT_STATUS_PREEMPTED: _ClassVar[AttemptStatus]
 
 class WorkerStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -64,6 +65,7 @@ ATTEMPT_STATUS_LOST: AttemptStatus
 ATTEMPT_STATUS_HANDED_BACK: AttemptStatus
 ATTEMPT_STATUS_CANCELLED: AttemptStatus
 ATTEMPT_STATUS_PRUNED: AttemptStatus
+ATTEMPT_STATUS_PREEMPTED: AttemptStatus
 WORKER_STATUS_UNSPECIFIED: WorkerStatus
 WORKER_STATUS_CONNECTED: WorkerStatus
 WORKER_STATUS_DRAINING: WorkerStatus
@@ -124,7 +126,7 @@ class Experiment(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[str] = ..., spec_json: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., trials_created: _Optional[int] = ..., best: _Optional[_Union[Best, _Mapping]] = ..., error: _Optional[str] = ..., stages_json: _Optional[str] = ..., owner: _Optional[str] = ..., spec: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., stages: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., state: _Optional[_Union[ExperimentStatus, str]] = ...) -> None: ...
 
 class Attempt(_message.Message):
-    __slots__ = ("n", "id", "worker_id", "status", "started_at_ms", "ended_at_ms", "error", "failure_kind", "state")
+    __slots__ = ("n", "id", "worker_id", "status", "started_at_ms", "ended_at_ms", "error", "failure_kind", "state", "failure_evidence")
     N_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +136,7 @@ class Attempt(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     FAILURE_KIND_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     n: int
     id: str
     worker_id: str
@@ -143,7 +146,8 @@ class Attempt(_message.Message):
     error: str
     failure_kind: str
     state: AttemptStatus
-    def __init__(self, n: _Optional[int] = ..., id: _Optional[str] = ..., worker_id: _Optional[str] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., ended_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., failure_kind: _Optional[str] = ..., state: _Optional[_Union[AttemptStatus, str]] = ...) -> None: ...
+    failure_evidence: str
+    def __init__(self, n: _Optional[int] = ..., id: _Optional[str] = ..., worker_id: _Optional[str] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., ended_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., failure_kind: _Optional[str] = ..., state: _Optional[_Union[AttemptStatus, str]] = ..., failure_evidence: _Optional[str] = ...) -> None: ...
 
 class Trial(_message.Message):
     __slots__ = ("id", "experiment_id", "number", "status", "params_json", "metrics", "attempts", "worker_id", "info_json", "error", "seed", "last_step", "lineage_json", "state", "params", "info", "lineage", "pending_reason", "last_step64", "step_warnings", "step_warning")

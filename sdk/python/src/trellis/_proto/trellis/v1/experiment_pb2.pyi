@@ -8,6 +8,18 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class DrainWorkerRequest(_message.Message):
+    __slots__ = ("worker_id",)
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    def __init__(self, worker_id: _Optional[str] = ...) -> None: ...
+
+class DrainWorkerResponse(_message.Message):
+    __slots__ = ("running_attempt_ids",)
+    RUNNING_ATTEMPT_IDS_FIELD_NUMBER: _ClassVar[int]
+    running_attempt_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, running_attempt_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class SubmitExperimentRequest(_message.Message):
     __slots__ = ("request_id", "spec", "no_cache", "spec_document")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

@@ -106,18 +106,20 @@ class AttemptResult(_message.Message):
     def __init__(self, attempt_id: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., info_json: _Optional[str] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class AttemptFailure(_message.Message):
-    __slots__ = ("attempt_id", "error", "retryable", "kind", "attempt_token")
+    __slots__ = ("attempt_id", "error", "retryable", "kind", "evidence", "attempt_token")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     error: str
     retryable: bool
     kind: str
+    evidence: str
     attempt_token: str
-    def __init__(self, attempt_id: _Optional[str] = ..., error: _Optional[str] = ..., retryable: bool = ..., kind: _Optional[str] = ..., attempt_token: _Optional[str] = ...) -> None: ...
+    def __init__(self, attempt_id: _Optional[str] = ..., error: _Optional[str] = ..., retryable: bool = ..., kind: _Optional[str] = ..., evidence: _Optional[str] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class AttemptStopped(_message.Message):
     __slots__ = ("attempt_id", "reason", "attempt_token")
@@ -243,15 +245,23 @@ class Stop(_message.Message):
     reason: str
     def __init__(self, attempt_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class Drain(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+
 class CoordinatorMessage(_message.Message):
-    __slots__ = ("welcome", "assign", "stop")
+    __slots__ = ("welcome", "assign", "stop", "drain")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     ASSIGN_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
+    DRAIN_FIELD_NUMBER: _ClassVar[int]
     welcome: Welcome
     assign: Assignment
     stop: Stop
-    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., assign: _Optional[_Union[Assignment, _Mapping]] = ..., stop: _Optional[_Union[Stop, _Mapping]] = ...) -> None: ...
+    drain: Drain
+    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., assign: _Optional[_Union[Assignment, _Mapping]] = ..., stop: _Optional[_Union[Stop, _Mapping]] = ..., drain: _Optional[_Union[Drain, _Mapping]] = ...) -> None: ...
 
 class PutArtifactRequest(_message.Message):
     __slots__ = ("attempt_id", "kind", "step", "data", "step64", "attempt_token")
