@@ -240,9 +240,16 @@ export class Coordinator {
    * The experiment's events: stored history from `fromSeq` (0 = none), then live ones, with
    * the same seq as on the bus; ends after the experiment's terminal state event.
    */
-  async *watch(id: string, fromSeq: number, signal?: AbortSignal): AsyncGenerator<TrellisEvent> {
+  async *watch(id: string, fromSeq: number, signal?: AbortSignal, maxBuffered?: number): AsyncGenerator<TrellisEvent> {
     const experiment = await this.get(id);
-    yield* this.events.follow(id, fromSeq, isTerminal('experiment', experiment.status), signal, this.store);
+    yield* this.events.follow(
+      id,
+      fromSeq,
+      isTerminal('experiment', experiment.status),
+      signal,
+      this.store,
+      maxBuffered,
+    );
   }
 
   // ---------------------------------------------------------------- the worker side

@@ -26,10 +26,17 @@ import { admit } from './auth/guard.js';
 import { assertOwner, type Identity } from './auth/policy.js';
 import { redactEnv } from '../shared/redact.js';
 import type { Authenticator } from './auth/tokens.js';
+import { Callers, peerHost, type FlowStats } from './flow/callers.js';
+import { flowLimitsFromEnv, type FlowLimits } from './flow/limits.js';
+import { UploadGuard } from './flow/uploads.js';
+import { serveWatch } from './flow/watch.js';
+import { pacedReader } from './flow/reports.js';
 
 export interface ServerOptions {
   /** Who may call what; absent: no authentication (every caller is an anonymous admin). */
   auth?: Authenticator;
+  /** Back-pressure and fairness bounds (default: from the environment, coordinator/flow/limits.ts). */
+  limits?: FlowLimits;
 }
 
 /** An experiment as clients see it: trial.env values redacted. */
@@ -60,6 +67,8 @@ export function watchStart(request: { from_seq?: string | number; from_start?: b
 export interface ServerHandle {
   address: string;
   port: number;
+  /** What the flow bounds refused or slowed so far. */
+  flow: FlowStats;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -69,6 +78,13 @@ export async function startServer(
   log: Logger,
   options: ServerOptions = {},
 ): Promise<ServerHandle> {
+  const limits = options.limits ?? flowLimitsFromEnv();
+  const callers = new Callers(limits);
+  const uploads = new UploadGuard(limits, callers, log);
+  /** Whose budget a call spends: its token's name, or (without tokens) its peer's host. */
+  const callerOf = (who: Identity, call: { getPeer(): string }): string =>
+    options.auth ? `token ${who.name}` : `host ${peerHost(call.getPeer())}`;
+
   /** Wraps an async unary handler: admission first, then every error through the one mapping to gRPC codes. */
   const unary =
     <Req, Res>(method: string, fn: (request: Req, who: Identity) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
@@ -76,6 +92,7 @@ export async function startServer(
       let who: Identity;
       try {
         who = admit(options.auth, call.metadata, method);
+        callers.admitCall(callerOf(who, call), method);
       } catch (err) {
         log.warn({ method, err: (err as Error).message }, 'call refused');
         callback(toGrpcError(err) as grpc.ServiceError);
@@ -93,10 +110,12 @@ export async function startServer(
 
   const { proto } = loadProto();
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': 256 * 1024 * 1024,
+    // Uploads are bounded by the upload guard (flow/uploads.ts) before this applies.
+    'grpc.max_receive_message_length': Math.max(256 * 1024 * 1024, limits.uploadMaxBytes + 64 * 1024),
     'grpc.max_send_message_length': 256 * 1024 * 1024,
     'grpc.keepalive_time_ms': 20_000,
     'grpc.keepalive_permit_without_calls': 1,
+    interceptors: [uploads.interceptor],
   });
 
   const experiments: ExperimentServiceHandlers = {
@@ -164,38 +183,39 @@ export async function startServer(
       return { rows: page, next_page_token };
     }),
     WatchEvents: (call) => {
+      let release: () => void;
+      let fromSeq: number;
       try {
-        admit(options.auth, call.metadata, 'ExperimentService.WatchEvents');
+        const who = admit(options.auth, call.metadata, 'ExperimentService.WatchEvents');
+        fromSeq = watchStart(call.request);
+        release = callers.openStream(callerOf(who, call), 'WatchEvents');
       } catch (err) {
         log.warn({ method: 'ExperimentService.WatchEvents', err: (err as Error).message }, 'call refused');
         call.emit('error', toGrpcError(err));
         return;
       }
       const abort = new AbortController();
-      call.on('cancelled', () => abort.abort());
-      call.on('close', () => abort.abort());
-      void (async () => {
-        try {
-          for await (const event of coordinator.watch(
-            call.request.experiment_id,
-            watchStart(call.request),
-            abort.signal,
-          )) {
-            if (!call.write(visibleEvent(event))) await new Promise((resolve) => call.once('drain', resolve));
-          }
-          call.end();
-        } catch (err) {
-          // grpc-js sends a server stream's error status when the call emits 'error'.
-          call.emit('error', toGrpcError(err));
-        }
-      })();
+      const closed = (): void => {
+        release();
+        abort.abort();
+      };
+      call.on('cancelled', closed);
+      call.on('close', closed);
+      void serveWatch(
+        call,
+        { experimentId: call.request.experiment_id, fromSeq },
+        { coordinator, callers, log, toProto: visibleEvent },
+        abort.signal,
+      );
     },
   };
 
   const workers: WorkerServiceHandlers = {
     Connect: (call) => {
+      let release: () => void;
       try {
-        admit(options.auth, call.metadata, 'WorkerService.Connect');
+        const who = admit(options.auth, call.metadata, 'WorkerService.Connect');
+        release = callers.openStream(callerOf(who, call), 'Connect');
       } catch (err) {
         log.warn({ method: 'WorkerService.Connect', err: (err as Error).message }, 'call refused');
         call.emit('error', toGrpcError(err));
@@ -216,8 +236,16 @@ export async function startServer(
         },
         log,
       );
-      call.on('data', (message: WorkerMessage__Output) => connection.onMessage(message));
+      // Each worker stream reads at most `reportsPerSecond` messages (bursts of twice that);
+      // past that the stream is paused, so HTTP/2 flow control slows the sender: nothing is dropped.
+      call.on(
+        'data',
+        pacedReader(call, limits.reportsPerSecond, callers.stats, log, (message: WorkerMessage__Output) =>
+          connection.onMessage(message),
+        ),
+      );
       const closed = (): void => {
+        release();
         if (ended) return;
         ended = true;
         connection.onClose();
@@ -265,6 +293,7 @@ export async function startServer(
   return {
     address: `${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`,
     port,
+    flow: callers.stats,
     close: (graceMs = 2000) =>
       (closing ??= new Promise<void>((resolve) => {
         setHealth('NOT_SERVING');

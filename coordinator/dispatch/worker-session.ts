@@ -23,6 +23,9 @@ import type { WorkerCapacity } from './slots.js';
 /** How often a heartbeat may move workers.lastSeenAt in the store (per worker). */
 export const LAST_SEEN_EVERY_MS = 5_000;
 
+/** Most attempt ids one Stop names (a heartbeat's reply stays one bounded message). */
+export const STOP_IDS_PER_REPLY = 1000;
+
 /** What the owner of an attempt (a sweep runner) handles; the narrow view this module needs. */
 export interface AttemptRouter {
   onProgress(attemptId: string, step: number, metrics: Record<string, number>): void;
@@ -177,15 +180,17 @@ export class WorkerSessionHandler implements WorkerConnection {
     };
     dispatcher.addWorker(capacity, this.session, hello.version ?? '');
     // A reconnect: keep the attempts whose lease is still valid, stop the others.
+    const unknown: string[] = [];
     for (const attemptId of hello.running_attempt_ids ?? []) {
       const router = this.routerOf(attemptId);
       if (router && leases.adopt(attemptId, workerId, Date.now())) {
         dispatcher.hold(workerId, attemptId, router.resourcesOfAttempt(attemptId));
         this.log.info({ attemptId }, 'worker reconnected with a running attempt; lease kept');
       } else {
-        this.stop(attemptId, 'lease expired or unknown attempt');
+        unknown.push(attemptId);
       }
     }
+    this.stopAll(unknown, 'lease expired or unknown attempt');
     this.session.send({
       welcome: { lease_ms: String(leases.leaseMs), heartbeat_ms: String(this.ctx.heartbeatMs) },
     });
@@ -199,12 +204,31 @@ export class WorkerSessionHandler implements WorkerConnection {
     if (!workerId) return;
     this.ctx.dispatcher.touch(workerId);
     this.recordSeen(workerId);
+    const unknown: string[] = [];
     for (const attemptId of this.ctx.leases.renew(workerId, runningAttemptIds, Date.now())) {
       // Leased to this worker but past its expiry: the lease timer ends it as lost.
       const lease = this.ctx.leases.get(attemptId);
       if (lease?.workerId === workerId && this.ctx.route(lease.experimentId)) continue;
-      this.stop(attemptId, 'lease expired or unknown attempt');
+      unknown.push(attemptId);
     }
+    this.stopAll(unknown, 'lease expired or unknown attempt');
+  }
+
+  /**
+   * One reply for a whole heartbeat or hello: a single Stop naming the attempts (no
+   * amplification: 50,000 unknown ids cost one message). At most STOP_IDS_PER_REPLY ids; the
+   * rest are named by the next heartbeat's reply, and the cut is logged.
+   */
+  private stopAll(attemptIds: string[], reason: string): void {
+    if (attemptIds.length === 0) return;
+    const named = attemptIds.slice(0, STOP_IDS_PER_REPLY);
+    if (attemptIds.length > named.length) {
+      this.log.warn(
+        { unknown: attemptIds.length, named: named.length },
+        'worker names more unknown attempts than one Stop carries; the rest are answered on its next heartbeat',
+      );
+    }
+    this.session.send({ stop: { attempt_id: named[0]!, reason, attempt_ids: named.slice(1) } });
   }
 
   /** The attempt's owner, found through its lease. */
