@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { loadProto, type ExperimentServiceHandlers, type WorkerServiceHandlers } from '../shared/proto.js';
-import { InvalidArgumentError, toGrpcError } from '../shared/errors.js';
+import { InvalidArgumentError, ResourceExhaustedError, toGrpcError } from '../shared/errors.js';
 import { eventToProto, experimentToProto, statusFromEnum, trialToProto } from '../shared/convert.js';
 import { fromStruct } from '../shared/struct.js';
 import { paginate } from './paging.js';
@@ -31,6 +31,9 @@ import { flowLimitsFromEnv, type FlowLimits } from './flow/limits.js';
 import { UploadGuard } from './flow/uploads.js';
 import { serveWatch } from './flow/watch.js';
 import { pacedReader } from './flow/reports.js';
+
+/** Replies queued on a worker stream that is not read before the worker is disconnected. */
+const WORKER_BACKLOG = 1000;
 
 export interface ServerOptions {
   /** Who may call what; absent: no authentication (every caller is an anonymous admin). */
@@ -194,6 +197,8 @@ export async function startServer(
         call.emit('error', toGrpcError(err));
         return;
       }
+      // Headers now: the client knows the watch was admitted before any event exists.
+      call.sendMetadata(new grpc.Metadata());
       const abort = new AbortController();
       const closed = (): void => {
         release();
@@ -225,7 +230,24 @@ export async function startServer(
       const connection = coordinator.connectWorker(
         {
           send: (message) => {
-            if (!ended) call.write(message);
+            if (ended) return;
+            // A worker that does not read its stream is disconnected before its replies pile up.
+            if (!call.write(message) && call.writableLength > WORKER_BACKLOG) {
+              callers.stats.slowWorkers++;
+              log.warn(
+                { peer: call.getPeer(), backlog: call.writableLength },
+                'worker not reading its stream; disconnected',
+              );
+              closed();
+              call.emit(
+                'error',
+                toGrpcError(
+                  new ResourceExhaustedError(
+                    `Connect: the worker left ${WORKER_BACKLOG} messages unread (slow consumer); reconnect and read them`,
+                  ),
+                ),
+              );
+            }
           },
           end: () => {
             if (!ended) {

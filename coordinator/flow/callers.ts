@@ -15,6 +15,8 @@ export interface FlowStats {
   callsRefused: number;
   /** Watch streams ended for not reading (slow consumers). */
   slowWatchers: number;
+  /** Worker streams ended for leaving their replies unread. */
+  slowWorkers: number;
   /** Worker messages that waited for their stream's rate (the stream was paused; none dropped). */
   reportsThrottled: number;
   /** Uploads ended: idle, past the deadline, or over a byte bound. */
@@ -33,6 +35,7 @@ export class Callers {
     streamsRefused: 0,
     callsRefused: 0,
     slowWatchers: 0,
+    slowWorkers: 0,
     reportsThrottled: 0,
     uploadsRefused: 0,
   };

@@ -6,7 +6,7 @@
  * `trellis-resume-from-seq` trailer): the first event not written. A client resumes from its own
  * last received seq + 1 (events written but not yet read when the stream ended are gone with it);
  * the TS client and `trellis watch` do that by themselves. If the disconnected stream still has
- * not taken its status after another `watchDrainMs`, it is reset. Memory per watcher is bounded:
+ * not taken its status after RESET_GRACE_MS (or `watchDrainMs`, if longer), it is reset. Memory per watcher is bounded:
  * the call's buffer, plus at most `watchBufferedEvents` live events (coordinator/event-log.ts).
  */
 import * as grpc from '@grpc/grpc-js';
@@ -16,6 +16,9 @@ import type { TrellisEvent } from '../../shared/events.js';
 import type { Coordinator } from '../coordinator.js';
 import type { Callers } from './callers.js';
 import { drained, resetStream } from './streams.js';
+
+/** How long a disconnected watcher has to take its status before its stream is reset (at least). */
+const RESET_GRACE_MS = 5000;
 
 export interface WatchCall<Out> {
   write(message: Out): boolean;
@@ -55,7 +58,7 @@ export async function serveWatch<Out>(
     // grpc-js sends a server stream's error status when the call emits 'error'.
     call.emit('error', toGrpcError(err));
     if ((toGrpcError(err).code ?? 0) === grpc.status.RESOURCE_EXHAUSTED) {
-      const timer = setTimeout(() => resetStream(call), watchDrainMs);
+      const timer = setTimeout(() => resetStream(call), Math.max(watchDrainMs, RESET_GRACE_MS));
       timer.unref();
       signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
     }
