@@ -25,6 +25,7 @@ import { CLI_PATH, stopChild } from '../cli/embedded.js';
 import { TrellisClient } from '../client/index.js';
 import { loadProto, type ExperimentServiceClient, type WorkerServiceClient } from '../shared/proto.js';
 import { tokenInterceptors } from '../shared/token-metadata.js';
+import { inheritedEnv } from '../shared/env.js';
 
 export interface FloodOptions {
   watchers: number;
@@ -93,7 +94,7 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
 
 /** The environment of a process we start: no services or credentials of the caller's own. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env = inheritedEnv();
   for (const name of ['MONGODB_URI', 'NATS_URL', 'TRELLIS_TOKEN', 'TRELLIS_TOKENS_FILE']) delete env[name];
   return { ...env, ...extra };
 }

@@ -47,8 +47,16 @@ function visible(doc: ExperimentDoc): ReturnType<typeof experimentToProto> {
   return experimentToProto({ ...doc, spec: redactEnv(doc.spec) } as ExperimentDoc);
 }
 
+/** Converted once per event, however many watchers it goes to (events are immutable once stored). */
+const visibleEvents = new WeakMap<TrellisEvent, ReturnType<typeof eventToProto>>();
+
 function visibleEvent(event: TrellisEvent): ReturnType<typeof eventToProto> {
-  return eventToProto({ ...event, payload: redactEnv(event.payload) } as TrellisEvent);
+  let proto = visibleEvents.get(event);
+  if (!proto) {
+    proto = eventToProto({ ...event, payload: redactEnv(event.payload) } as TrellisEvent);
+    visibleEvents.set(event, proto);
+  }
+  return proto;
 }
 
 /**

@@ -26,6 +26,9 @@ export const LAST_SEEN_EVERY_MS = 5_000;
 /** Most attempt ids one Stop names (a heartbeat's reply stays one bounded message). */
 export const STOP_IDS_PER_REPLY = 1000;
 
+/** Rejected messages of one worker stream are warned about at most this often (with their count). */
+const REJECT_WARN_EVERY_MS = 5_000;
+
 /** What the owner of an attempt (a sweep runner) handles; the narrow view this module needs. */
 export interface AttemptRouter {
   onProgress(attemptId: string, step: number, metrics: Record<string, number>): void;
@@ -95,6 +98,9 @@ export class WorkerSessionHandler implements WorkerConnection {
   private backlog: WorkerMessage__Output[] | undefined;
   /** When a heartbeat last moved this worker's lastSeenAt (see LAST_SEEN_EVERY_MS). */
   private lastSeenWritten = 0;
+  /** Messages rejected since the last warning about them, and when that was. */
+  private rejected = 0;
+  private rejectWarnedAt = 0;
 
   constructor(
     private readonly session: WorkerSession,
@@ -246,10 +252,22 @@ export class WorkerSessionHandler implements WorkerConnection {
     // exploited) is expected; anything else from an attempt not held is worth a warning.
     const expected =
       what === 'stopped' || what === 'checkpoint' || (!router && (what === 'result' || what === 'failure'));
-    this.log[expected ? 'debug' : 'warn'](
-      { attemptId, workerId },
-      `rejected ${what} from an attempt this worker does not hold (lost or unknown)`,
-    );
+    if (expected) {
+      this.log.debug({ attemptId, workerId }, `rejected ${what} from an attempt this worker does not hold`);
+    } else {
+      // Counted, and warned about at most every REJECT_WARN_EVERY_MS per stream (with the count),
+      // so a worker sending thousands of them cannot turn each into a log line.
+      this.rejected++;
+      const now = Date.now();
+      if (now - this.rejectWarnedAt >= REJECT_WARN_EVERY_MS) {
+        this.log.warn(
+          { attemptId, workerId, rejected: this.rejected },
+          `rejected ${what} from an attempt this worker does not hold (lost or unknown)`,
+        );
+        this.rejectWarnedAt = now;
+        this.rejected = 0;
+      }
+    }
     if (what !== 'result' && what !== 'failure' && what !== 'stopped')
       this.stop(attemptId, 'not leased to this worker');
     return undefined;

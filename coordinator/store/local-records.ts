@@ -8,17 +8,28 @@ import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from
 import { encode, reviveNumbers } from './local-journal.js';
 
 const FORMAT = 'trellis-local-store';
-const FORMAT_VERSION = 1;
+/** v2: specs are their own records (`spec`), written once; `exp` records carry no spec. */
+const FORMAT_VERSION = 2;
 
 export type Record_ =
   | { t: 'header'; format: string; version: number }
-  | { t: 'exp'; d: ExperimentDoc }
+  | { t: 'exp'; d: ExperimentDoc | WithoutSpec }
+  | { t: 'spec'; e: string; d: ExperimentDoc['spec'] }
   | { t: 'trial'; d: TrialDoc }
   | { t: 'worker'; d: WorkerDoc }
   | { t: 'artifact'; d: ArtifactMeta }
   | { t: 'metric'; d: MetricDoc }
   | { t: 'event'; d: TrellisEvent; p?: boolean }
   | { t: 'pub'; e: string; s: number[] };
+
+/** An experiment record as journaled after its spec record (v2). */
+export type WithoutSpec = Omit<ExperimentDoc, 'spec'>;
+
+/** The experiment without its spec, for its journal record (the spec has a record of its own). */
+export function withoutSpec(doc: ExperimentDoc): WithoutSpec {
+  const { spec: _spec, ...rest } = doc;
+  return rest;
+}
 
 interface EventLog {
   bySeq: Map<number, TrellisEvent>;
@@ -28,6 +39,8 @@ interface EventLog {
 export class LocalState {
   readonly experiments = new Map<string, ExperimentDoc>();
   readonly experimentByRequest = new Map<string, string>();
+  /** Specs read from `spec` records whose experiment record has not been read yet (replay only). */
+  private readonly specs = new Map<string, ExperimentDoc['spec']>();
   readonly trials = new Map<string, TrialDoc>();
   readonly trialByNumber = new Map<string, string>();
   readonly trialsByExperiment = new Map<string, Set<string>>();
@@ -67,10 +80,19 @@ export class LocalState {
           );
         }
         return;
-      case 'exp':
-        this.experiments.set(rec.d.id, rec.d);
+      case 'exp': {
+        // v2 records carry no spec: it is the one its `spec` record gave (before or after).
+        const spec = 'spec' in rec.d ? rec.d.spec : (this.experiments.get(rec.d.id)?.spec ?? this.specs.get(rec.d.id));
+        this.experiments.set(rec.d.id, { ...rec.d, spec } as ExperimentDoc);
         this.experimentByRequest.set(rec.d.requestId, rec.d.id);
         return;
+      }
+      case 'spec': {
+        this.specs.set(rec.e, rec.d);
+        const doc = this.experiments.get(rec.e);
+        if (doc) doc.spec = rec.d;
+        return;
+      }
       case 'trial':
         this.indexTrial(rec.d);
         return;
@@ -97,7 +119,10 @@ export class LocalState {
   /** The whole state as journal lines, the header first. */
   snapshotLines(): string[] {
     const out: string[] = [encode({ t: 'header', format: FORMAT, version: FORMAT_VERSION })];
-    for (const d of this.experiments.values()) out.push(encode({ t: 'exp', d }));
+    for (const d of this.experiments.values()) {
+      out.push(encode({ t: 'spec', e: d.id, d: d.spec }));
+      out.push(encode({ t: 'exp', d: withoutSpec(d) }));
+    }
     for (const d of this.trials.values()) out.push(encode({ t: 'trial', d }));
     for (const d of this.workers.values()) out.push(encode({ t: 'worker', d }));
     for (const d of this.artifacts.values()) out.push(encode({ t: 'artifact', d }));

@@ -4,7 +4,9 @@
  * Layout of the directory:
  *   journal.jsonl   one JSON document per line: a snapshot of the whole state (written at start
  *                   and whenever the journal has grown well past it), then appended records.
- *                   Documents (experiments, trials, workers, artifact metas) are full upserts;
+ *                   Documents (experiments, trials, workers, artifact metas) are full upserts,
+ *                   except that an experiment's spec is written once, in its own `spec` record
+ *                   (an update of its state or progress does not repeat it);
  *                   metrics and events are inserts; `pub` lines mark events published.
  *                   Replaying is idempotent, so a record may appear twice harmlessly.
  *   artifacts/      one file per artifact, written to a temporary name then renamed.
@@ -27,7 +29,7 @@ import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from
 import type { ExperimentExpect, Store, TrialExpect } from './base.js';
 import { assertOutboxEvent } from './base.js';
 import { encode, Journal } from './local-journal.js';
-import { compareEvents, eventKey, LocalState, trialKey } from './local-records.js';
+import { compareEvents, eventKey, LocalState, trialKey, withoutSpec } from './local-records.js';
 import { applyPatch, clone, matchesStatus } from './documents.js';
 
 export interface LocalStoreOptions {
@@ -125,7 +127,11 @@ export class LocalStore implements Store {
     const stored = clone(doc);
     this.data.experiments.set(stored.id, stored);
     this.data.experimentByRequest.set(stored.requestId, stored.id);
-    await this.journal.write([encode({ t: 'exp', d: stored })]);
+    // The spec is written once, in its own record; updates journal the rest of the document.
+    await this.journal.write([
+      encode({ t: 'spec', e: stored.id, d: stored.spec }),
+      encode({ t: 'exp', d: withoutSpec(stored) }),
+    ]);
     return { experiment: clone(stored), created: true };
   }
 
@@ -159,7 +165,10 @@ export class LocalStore implements Store {
       this.data.experimentByRequest.delete(doc.requestId);
       this.data.experimentByRequest.set(next.requestId, id);
     }
-    await this.journal.write([encode({ t: 'exp', d: next })]);
+    await this.journal.write([
+      ...(next.spec !== doc.spec ? [encode({ t: 'spec', e: id, d: next.spec })] : []),
+      encode({ t: 'exp', d: withoutSpec(next) }),
+    ]);
     return clone(next);
   }
 
