@@ -20,6 +20,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { CLI_PATH, stopChild } from '../cli/embedded.js';
 import { TrellisClient } from '../client/index.js';
@@ -36,6 +37,8 @@ export interface FloodOptions {
   floodCalls: number;
   /** Extra coordinator environment (the flow limits, coordinator/flow/limits.ts). */
   env: Record<string, string>;
+  /** Node flags for the coordinator process (e.g. --cpu-prof, to see where a flood's time goes). */
+  nodeArgs?: string[];
   /** Everything must be over by then (ms). */
   deadlineMs: number;
 }
@@ -51,6 +54,7 @@ export interface FloodResult {
     watchersDisconnected: number;
     watchersReset: number;
     callsRefused: number;
+    callCodes: Record<string, number>;
     abuserStops: number;
     abuserEnded: string;
   };
@@ -68,7 +72,9 @@ const SPEC = (reports: number): string =>
       command: [
         process.execPath,
         '-e',
-        `for (let i = 1; i <= ${reports}; i++) console.log(JSON.stringify({ step: i, val_score: i / ${reports} }))`,
+        // 100 steps every 250 ms: the reports go on while the flood runs.
+        `let i = 0; const t = setInterval(() => { for (let k = 0; k < 100 && i < ${reports}; k++) { i++; ` +
+          `console.log(JSON.stringify({ step: i, val_score: i / ${reports} })); } if (i >= ${reports}) clearInterval(t); }, 250);`,
       ],
       objective: { metric: 'val_score', mode: 'max' },
     },
@@ -169,6 +175,8 @@ export function unreadWatch(
   };
 }
 
+const HONEST_CLIENT = fileURLToPath(new URL('./honest-client.js', import.meta.url));
+
 /** A client on its own connection (grpc-js would otherwise share one between clients). */
 const OWN_CONNECTION = { 'grpc.use_local_subchannel_pool': 1 };
 
@@ -194,7 +202,17 @@ export async function runFlood(options: FloodOptions): Promise<FloodResult> {
     }
     const coordinator = spawn(
       process.execPath,
-      [CLI_PATH, 'coordinator', '--listen', '127.0.0.1:0', '--tokens', tokensFile, '--dir', join(dir, 'state')],
+      [
+        ...(options.nodeArgs ?? []),
+        CLI_PATH,
+        'coordinator',
+        '--listen',
+        '127.0.0.1:0',
+        '--tokens',
+        tokensFile,
+        '--dir',
+        join(dir, 'state'),
+      ],
       { env: cleanEnv({ TRELLIS_LOG_LEVEL: 'info', ...options.env }), stdio: ['ignore', 'ignore', 'pipe'] },
     );
     children.push(coordinator);
@@ -250,12 +268,15 @@ export async function runFlood(options: FloodOptions): Promise<FloodResult> {
 
     // flood: unary calls fired at once.
     let callsRefused = 0;
+    const callCodes: Record<string, number> = {};
     const floodCalls = Promise.all(
       Array.from(
         { length: options.floodCalls },
         () =>
           new Promise<void>((resolve) =>
             flood.GetExperiment({ id: experiment.id }, { deadline: Date.now() + 30_000 }, (err) => {
+              const code = err ? (grpc.status[err.code] ?? String(err.code)) : 'OK';
+              callCodes[code] = (callCodes[code] ?? 0) + 1;
               if (err?.code === grpc.status.RESOURCE_EXHAUSTED) callsRefused++;
               resolve();
             }),
@@ -303,23 +324,26 @@ export async function runFlood(options: FloodOptions): Promise<FloodResult> {
     );
     children.push(worker);
 
-    // honest: GetExperiment one after another until the experiment ends.
-    const honest = new TrellisClient(address, { token: tokens.honest!, timeoutMs: 10_000 });
-    closers.push(() => honest.close());
-    const latencies: number[] = [];
-    let failed = 0;
+    // honest: GetExperiment one after another until the experiment ends, from its own process.
     const deadline = started + options.deadlineMs;
-    let status = 'pending';
-    while (!['succeeded', 'failed', 'cancelled'].includes(status)) {
-      if (Date.now() > deadline) throw new Error(`the honest experiment did not end in time (status ${status})`);
-      const t0 = performance.now();
-      try {
-        status = (await honest.get(experiment.id)).status;
-        latencies.push(performance.now() - t0);
-      } catch {
-        failed++;
-      }
-    }
+    const honestRun = await new Promise<{ status: string; failed: number; latencies: number[] }>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [HONEST_CLIENT, address, tokens.honest!, experiment.id, String(Math.max(1000, deadline - Date.now()))],
+        { env: cleanEnv({}), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.push(child);
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('exit', (code) =>
+        code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`honest client exited ${code}: ${err.slice(-1000)}`)),
+      );
+    });
+    const { status, failed, latencies } = honestRun;
+    const honest = new TrellisClient(address, { token: tokens.honest!, timeoutMs: 30_000 });
+    closers.push(() => honest.close());
     await Promise.race([
       Promise.all([floodCalls, abuse]),
       new Promise((_, reject) =>
@@ -355,6 +379,7 @@ export async function runFlood(options: FloodOptions): Promise<FloodResult> {
         watchersDisconnected,
         watchersReset,
         callsRefused,
+        callCodes,
         abuserStops,
         abuserEnded: await Promise.race([abuserEnded, Promise.resolve('open')]),
       },
