@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Store } from './store/base.js';
+import type { ExperimentSummary, Store } from './store/base.js';
 import type { EventBus } from './bus/base.js';
 import { EventLog } from './event-log.js';
 import type { CoordinatorObserver } from './observer.js';
@@ -186,6 +186,12 @@ export class Coordinator {
   list(status?: ExperimentStatus[]): Promise<ExperimentDoc[]> {
     this.assertRunning();
     return this.store.listExperiments(status && status.length > 0 ? { status } : undefined);
+  }
+
+  /** The list without specs (ListExperiments' default): its cost does not grow with spec sizes. */
+  summaries(status?: ExperimentStatus[]): Promise<ExperimentSummary[]> {
+    this.assertRunning();
+    return this.store.listExperimentSummaries(status && status.length > 0 ? { status } : undefined);
   }
 
   async trials(id: string): Promise<TrialDoc[]> {

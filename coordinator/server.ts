@@ -151,12 +151,20 @@ export async function startServer(
         ...(req.status ?? []),
         ...(req.states ?? []).map((state) => statusFromEnum(state as string, '')).filter(Boolean),
       ];
-      const { page, next_page_token } = paginate(
-        await coordinator.list(statuses as ExperimentStatus[]),
-        req,
-        { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
-        visible,
-      );
+      // Without include_spec the specs are neither read nor sent (GetExperiment gives one).
+      const { page, next_page_token } = req.include_spec
+        ? paginate(
+            await coordinator.list(statuses as ExperimentStatus[]),
+            req,
+            { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
+            visible,
+          )
+        : paginate(
+            await coordinator.summaries(statuses as ExperimentStatus[]),
+            req,
+            { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
+            (doc) => ({ ...experimentToProto({ ...doc, spec: {} } as ExperimentDoc), spec_json: '', spec: null }),
+          );
       return { experiments: page, next_page_token };
     }),
     ListTrials: unary('ExperimentService.ListTrials', async (req) => {

@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import type { TrellisEvent } from '../../shared/events.js';
 import type { ExperimentStatus } from '../../shared/states.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
-import type { ExperimentExpect, Store, TrialExpect } from './base.js';
+import type { ExperimentExpect, ExperimentSummary, Store, TrialExpect } from './base.js';
 import { assertOutboxEvent } from './base.js';
 import { encode, Journal } from './local-journal.js';
 import { compareEvents, eventKey, LocalState, trialKey, withoutSpec } from './local-records.js';
@@ -148,6 +148,15 @@ export class LocalStore implements Store {
     for (const doc of this.data.experiments.values())
       if (!statuses || statuses.includes(doc.status)) out.push(clone(doc));
     return out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  }
+
+  async listExperimentSummaries(filter: { status?: ExperimentStatus[] } = {}): Promise<ExperimentSummary[]> {
+    this.assertOpen();
+    const statuses = filter.status;
+    const out: ExperimentDoc[] = [];
+    for (const doc of this.data.experiments.values()) if (!statuses || statuses.includes(doc.status)) out.push(doc);
+    out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return out.map((doc) => clone(withoutSpec(doc)));
   }
 
   async updateExperiment(
