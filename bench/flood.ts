@@ -168,7 +168,7 @@ export function unreadWatch(
       return {
         seqs,
         status: Number(headers['grpc-status']),
-        message: decodeURIComponent(String(headers['grpc-message'] ?? '')),
+        message: decodeURIComponent(typeof headers['grpc-message'] === 'string' ? headers['grpc-message'] : ''),
         resumeFromSeq: Number(headers['trellis-resume-from-seq'] ?? NaN),
       };
     },
@@ -338,7 +338,9 @@ export async function runFlood(options: FloodOptions): Promise<FloodResult> {
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
       child.on('exit', (code) =>
-        code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`honest client exited ${code}: ${err.slice(-1000)}`)),
+        code === 0
+          ? resolve(JSON.parse(out) as { status: string; failed: number; latencies: number[] })
+          : reject(new Error(`honest client exited ${code}: ${err.slice(-1000)}`)),
       );
     });
     const { status, failed, latencies } = honestRun;
@@ -352,7 +354,7 @@ export async function runFlood(options: FloodOptions): Promise<FloodResult> {
     ]);
     const stored = (await honest.exportMetrics(experiment.id)).length;
     const outcomes = await Promise.all(watchers.map((w) => w.read()));
-    const exhausted = outcomes.filter((o) => o.status === grpc.status.RESOURCE_EXHAUSTED);
+    const exhausted = outcomes.filter((o) => o.status === Number(grpc.status.RESOURCE_EXHAUSTED));
     const watchersRefused = exhausted.filter((o) => /open streams; the limit/.test(o.message)).length;
     const watchersDisconnected = exhausted.filter((o) => /slow consumer/.test(o.message)).length;
     // Disconnected, then reset when the status was still not taken (coordinator/flow/watch.ts).

@@ -84,7 +84,7 @@ function rawUpload(
       clearTimeout(timer);
       resolve({
         code: Number(headers['grpc-status']),
-        message: decodeURIComponent(String(headers['grpc-message'] ?? '')),
+        message: decodeURIComponent(typeof headers['grpc-message'] === 'string' ? headers['grpc-message'] : ''),
         ms: Date.now() - t0,
       });
     };
@@ -265,7 +265,7 @@ describe('robustness: back-pressure and bounds (real coordinator process)', { ti
       first.stream.write(Buffer.alloc(1800 * 1024));
       second.stream.write(Buffer.alloc(1800 * 1024));
       const [a, b] = await Promise.all([first.status, second.status]);
-      const refused = [a, b].filter((s) => s.code === grpc.status.RESOURCE_EXHAUSTED);
+      const refused = [a, b].filter((s) => s.code === Number(grpc.status.RESOURCE_EXHAUSTED));
       assert.equal(refused.length, 1, `one of the two refused: ${JSON.stringify([a, b])}`);
       assert.match(refused[0]!.message, /TRELLIS_UPLOADS_MAX_BYTES/);
       assert.equal([a, b].find((s) => s !== refused[0])!.code, grpc.status.DEADLINE_EXCEEDED, 'the other idles out');
@@ -326,9 +326,9 @@ describe('robustness: back-pressure and bounds (real coordinator process)', { ti
           ),
       ),
     );
-    const refused = codes.filter((c) => c === grpc.status.RESOURCE_EXHAUSTED).length;
+    const refused = codes.filter((c) => c === Number(grpc.status.RESOURCE_EXHAUSTED)).length;
     assert.ok(refused > 0, 'some calls were over the rate');
-    assert.ok(codes.filter((c) => c === grpc.status.OK).length >= 400, 'the burst (twice the rate) was served');
-    assert.equal(refused + codes.filter((c) => c === grpc.status.OK).length, codes.length, 'no other error');
+    assert.ok(codes.filter((c) => c === Number(grpc.status.OK)).length >= 400, 'the burst (twice the rate) was served');
+    assert.equal(refused + codes.filter((c) => c === Number(grpc.status.OK)).length, codes.length, 'no other error');
   });
 });
