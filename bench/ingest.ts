@@ -166,6 +166,8 @@ async function measure(
       progress: {
         attempt_id: attemptOf.get(trialId)!,
         step,
+        step64: String(step),
+        step_refused: '',
         metrics: { loss: 1 / step, accuracy: 1 - 1 / (step + 1) },
       },
     });

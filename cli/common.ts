@@ -3,6 +3,7 @@
  * the one-JSON-document output, a client that is always closed, flag parsers, following an
  * experiment to its end, and the shutdown of the long-running commands.
  */
+import { loadLimitsFile } from '../shared/limits.js';
 import { parseListen } from '../shared/metrics-http.js';
 import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -88,6 +89,20 @@ export function metricsListenOption(): Option {
       throw new UsageError((err as Error).message);
     }
     return value;
+  });
+}
+
+/** `--limits FILE` (coordinator, run): a JSON object overriding keys of shared/limits.ts's table. */
+export function limitsOption(): Option {
+  return new Option(
+    '--limits <file>',
+    'JSON file of request limits to override (e.g. {"maxTrials": 5000000}; keys and defaults in README)',
+  ).argParser((path) => {
+    try {
+      return loadLimitsFile(path);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
   });
 }
 

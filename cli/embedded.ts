@@ -19,6 +19,7 @@ import type { EventBus } from '../coordinator/bus/base.js';
 import type { CoordinatorMetrics } from '../coordinator/metrics.js';
 import { env, inheritedEnv } from '../shared/env.js';
 import { StaticTokens } from '../coordinator/auth/tokens.js';
+import type { Limits } from '../shared/limits.js';
 
 export interface EmbeddedOptions {
   dir: string;
@@ -43,6 +44,8 @@ export interface EmbeddedOptions {
   bus?: EventBus;
   /** Prometheus metrics of the coordinator (store timed, attempts observed, attached); none by default. */
   metrics?: CoordinatorMetrics;
+  /** Request limits (shared/limits.ts); default: the table's defaults. */
+  limits?: Limits;
 }
 
 export interface Embedded {
@@ -72,6 +75,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     log: options.log,
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     ...(options.metrics ? { observer: options.metrics } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   options.metrics?.attach(coordinator);
   await coordinator.start();

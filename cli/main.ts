@@ -22,6 +22,7 @@ import { addExpandCommand } from './commands/expand.js';
 import { addExportCommand } from './commands/export.js';
 import { addListCommand } from './commands/list.js';
 import { addLossesCommand } from './commands/losses.js';
+import { addLogsCommand } from './commands/logs.js';
 import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
 import { addStatusCommand } from './commands/status.js';
@@ -41,6 +42,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   addListCommand,
   addTrialsCommand,
   addWatchCommand,
+  addLogsCommand,
   addCancelCommand,
   addExportCommand,
   addExpandCommand,

@@ -21,6 +21,7 @@ export interface RunDocument {
     backend?: string;
     error?: string;
     pendingReason?: string;
+    stepWarnings?: { count: number; last: string };
   }[];
   best: {
     trialId: string;
@@ -73,7 +74,18 @@ export function trialsDocument(trials: TrialView[]): RunDocument['trials'] {
     ...(typeof t.info?.backend === 'string' ? { backend: t.info.backend } : {}),
     ...(t.error ? { error: t.error } : {}),
     ...(t.pendingReason ? { pendingReason: t.pendingReason } : {}),
+    ...(t.stepWarnings ? { stepWarnings: t.stepWarnings } : {}),
   }));
+}
+
+/** `trial 3: 2 reports refused for their step (latest: ...)` lines: refused reports are never silent. */
+export function stepWarningLines(trials: TrialView[]): string[] {
+  return trials
+    .filter((t) => t.stepWarnings)
+    .map(
+      (t) =>
+        `trial ${t.number}: ${t.stepWarnings!.count} report${t.stepWarnings!.count > 1 ? 's' : ''} refused for their step (latest: ${t.stepWarnings!.last})`,
+    );
 }
 
 /** `waiting: trials 3, 4: <reason>` lines for trials no connected worker can run. */
@@ -219,7 +231,7 @@ export function leaderboard(experiment: ExperimentView, trials: TrialView[]): st
       `best: trial ${experiment.best.number} ${experiment.best.metric}=${formatValue(experiment.best.value)}${ci} ${formatParams(experiment.best.params)}`,
     );
   }
-  lines.push(...pendingLines(trials));
+  lines.push(...pendingLines(trials), ...stepWarningLines(trials));
   if (experiment.error) lines.push(`error: ${experiment.error}`);
   return lines.join('\n');
 }
@@ -321,7 +333,7 @@ export function describeTrials(trials: TrialView[]): string {
       formatParams(t.params),
     ]);
   }
-  return table(rows);
+  return [table(rows), ...stepWarningLines(trials)].join('\n');
 }
 
 /** A pipeline's stages and then its arms table. */

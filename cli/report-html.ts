@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TrellisClient } from '../client/index.js';
 import type { ExperimentView, TrialView } from '../shared/convert.js';
-import { curvesOf, toDashExperiment, type DashSnapshot, type DashTrial } from '../shared/dashboard.js';
+import { curvesOf, toDashExperiment, type DashSnapshot, type DashTrialDetail } from '../shared/dashboard.js';
 import type { ExperimentDoc, StageState } from '../shared/types.js';
 
 const ASSETS = fileURLToPath(new URL('../web/', import.meta.url));
@@ -53,7 +53,7 @@ export async function snapshotOf(client: TrellisClient, id: string): Promise<Das
 }
 
 /** The trial as the dashboard reads it, from what the gRPC API carries. */
-function trialDoc(t: TrialView, experimentId: string): DashTrial {
+function trialDoc(t: TrialView, experimentId: string): DashTrialDetail {
   return {
     id: t.id,
     experimentId,
@@ -66,7 +66,7 @@ function trialDoc(t: TrialView, experimentId: string): DashTrial {
       n: a.n,
       id: a.id,
       workerId: a.workerId,
-      status: a.status as DashTrial['attempts'][number]['status'],
+      status: a.status as DashTrialDetail['attempts'][number]['status'],
       startedAt: a.startedAt,
       ...(a.endedAt ? { endedAt: a.endedAt } : {}),
       leaseExpiresAt: 0,
@@ -74,7 +74,7 @@ function trialDoc(t: TrialView, experimentId: string): DashTrial {
     })),
     ...(t.info ? { info: t.info } : {}),
     ...(t.error ? { error: t.error } : {}),
-    ...(t.lineage ? { lineage: t.lineage as DashTrial['lineage'] } : {}),
+    ...(t.lineage ? { lineage: t.lineage as DashTrialDetail['lineage'] } : {}),
     createdAt: 0,
     updatedAt: 0,
   };

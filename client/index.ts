@@ -9,6 +9,7 @@
  * Every call has a deadline; failures are TrellisError subclasses (InvalidArgumentError,
  * NotFoundError, FailedPreconditionError, UnavailableError) carrying the server's message.
  */
+import { stepFromWire } from '../shared/steps.js';
 import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { loadProto, type ExperimentServiceClient } from '../shared/proto.js';
@@ -34,6 +35,9 @@ import { isTerminal, type ExperimentStatus, type WorkerStatus } from '../shared/
 import type { WorkerInfo__Output } from '../shared/generated/trellis/v1/WorkerInfo.js';
 import { env } from '../shared/env.js';
 import { tokenInterceptors } from '../shared/token-metadata.js';
+import type { LogSnapshot } from '../shared/bounded-log.js';
+import type { AttemptLog__Output } from '../shared/generated/trellis/v1/AttemptLog.js';
+import type { WatchAttemptLogResponse__Output } from '../shared/generated/trellis/v1/WatchAttemptLogResponse.js';
 
 export type { ExperimentView, TrialView } from '../shared/convert.js';
 export type { TrellisEvent } from '../shared/events.js';
@@ -82,6 +86,32 @@ export interface MetricRow {
   step: number;
   time: number;
   values: Record<string, number>;
+}
+
+/** A bounded program log (docs/logs.md): head, then tail; `omittedLines` between them. */
+export interface AttemptLogView extends LogSnapshot {
+  trialId: string;
+  attempt: number;
+  attemptId: string;
+  running: boolean;
+  /** `worker` (complete), `live` (what arrived; the worker sent no final log) or `none`. */
+  source: string;
+}
+
+function logFromProto(m: AttemptLog__Output | null): AttemptLogView {
+  return {
+    trialId: m?.trial_id ?? '',
+    attempt: m?.attempt ?? 0,
+    attemptId: m?.attempt_id ?? '',
+    head: m?.head ?? [],
+    tail: m?.tail ?? [],
+    omittedLines: Number(m?.omitted_lines ?? 0),
+    omittedBytes: Number(m?.omitted_bytes ?? 0),
+    totalLines: Number(m?.total_lines ?? 0),
+    totalBytes: Number(m?.total_bytes ?? 0),
+    running: m?.running ?? false,
+    source: m?.source ?? 'none',
+  };
 }
 
 export class TrellisClient {
@@ -176,6 +206,7 @@ export class TrellisClient {
       trial_number: number;
       attempt: number;
       step: number;
+      step64?: string;
       time_ms: string;
       values: Record<string, number>;
     }>('ExportMetrics', 'rows', { experiment_id: experimentId });
@@ -183,7 +214,7 @@ export class TrellisClient {
       trialId: r.trial_id,
       trialNumber: r.trial_number,
       attempt: r.attempt,
-      step: r.step,
+      step: stepFromWire(r.step, r.step64),
       time: Number(r.time_ms),
       values: { ...r.values },
     }));
@@ -278,6 +309,42 @@ export class TrellisClient {
       }
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** A trial attempt's program output (attempt 0 = the latest), bounded: head and tail. */
+  async logs(trialId: string, attempt = 0): Promise<AttemptLogView> {
+    const response = await this.call<{ log: AttemptLog__Output }>('GetAttemptLog', { trial_id: trialId, attempt });
+    return logFromProto(response.log);
+  }
+
+  /**
+   * The attempt's log so far (`snapshot`), then new lines as they arrive (`lines`, and how many
+   * the worker did not send live), until the attempt ended (`ended`, with the stored log).
+   */
+  async *followLogs(
+    trialId: string,
+    attempt = 0,
+    signal?: AbortSignal,
+  ): AsyncGenerator<{ snapshot?: AttemptLogView; lines: string[]; skipped: number; ended: boolean }> {
+    const call = this.client.WatchAttemptLog({ trial_id: trialId, attempt });
+    const onAbort = (): void => call.cancel();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      for await (const m of call as AsyncIterable<WatchAttemptLogResponse__Output>) {
+        yield {
+          ...(m.snapshot ? { snapshot: logFromProto(m.snapshot) } : {}),
+          lines: m.lines,
+          skipped: Number(m.skipped_lines),
+          ended: m.ended,
+        };
+      }
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw fromGrpcError(err);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      call.cancel();
     }
   }
 

@@ -14,7 +14,7 @@ import { Dispatcher, type WorkerSession } from './dispatch/dispatcher.js';
 import { LeaseTable } from './dispatch/leases.js';
 import { ResumeGate, WorkerSessionHandler, type WorkerConnection } from './dispatch/worker-session.js';
 import { SweepRunner } from './sweeps/runner.js';
-import { validateSpec, validateSpecText, type ValidatedSpec } from './experiments/validate.js';
+import { validateSpec, validateSpecTextAsync, type ValidatedSpec } from './experiments/validate.js';
 import { PipelineRunner } from './pipelines/engine.js';
 import { codeVersion } from '../shared/version.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '../shared/errors.js';
@@ -24,6 +24,9 @@ import type { ExperimentDoc, MetricDoc, TrialDoc } from '../shared/types.js';
 import { workerViews, type WorkerView } from './workers-view.js';
 import { mapArtifactRefs } from '../shared/artifact-refs.js';
 import { env } from '../shared/env.js';
+import { AttemptLogs } from './attempt-logs.js';
+import { quarantine } from './experiments/quarantine.js';
+import { DEFAULT_LIMITS, idIssue, requestIdIssue, type Limits } from '../shared/limits.js';
 
 export interface CoordinatorOptions {
   store: Store;
@@ -35,6 +38,8 @@ export interface CoordinatorOptions {
   heartbeatMs?: number;
   /** Told what the metrics need beyond events (coordinator/metrics.ts). */
   observer?: CoordinatorObserver;
+  /** What requests are held to (shared/limits.ts; `--limits FILE`). */
+  limits?: Limits;
 }
 
 type State = 'created' | 'starting' | 'running' | 'closing' | 'closed';
@@ -46,6 +51,9 @@ export class Coordinator {
   readonly dispatcher = new Dispatcher();
   readonly leases: LeaseTable;
   readonly heartbeatMs: number;
+  /** Program output per attempt (`trellis logs`). */
+  readonly logs: AttemptLogs;
+  readonly limits: Limits;
   private readonly log: Logger;
   private readonly observer: CoordinatorObserver | undefined;
   private readonly runners = new Map<string, SweepRunner>();
@@ -68,11 +76,13 @@ export class Coordinator {
     this.bus = options.bus;
     this.log = options.log;
     this.observer = options.observer;
+    this.limits = options.limits ?? DEFAULT_LIMITS;
     const leaseMs = options.leaseMs ?? env().TRELLIS_LEASE_MS;
     this.leases = new LeaseTable(leaseMs);
     this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
     this.patient = retrying(this.store, this.log, this.lifetime.signal);
     this.events = new EventLog(this.patient, this.bus, this.log);
+    this.logs = new AttemptLogs(this.patient, this.leases, this.log);
   }
 
   get status(): State {
@@ -134,7 +144,9 @@ export class Coordinator {
     options: { noCache?: boolean; owner?: string } = {},
   ): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     this.assertRunning();
-    const spec = validateSpecText(specText);
+    const badRequestId = requestIdIssue(requestId, this.limits);
+    if (badRequestId) throw new InvalidArgumentError([badRequestId]);
+    const spec = await validateSpecTextAsync(specText, this.limits);
     if (spec.kind === 'Pipeline' && options.noCache) spec.cache = false;
     return this.create(spec, requestId, undefined, options.owner);
   }
@@ -178,7 +190,7 @@ export class Coordinator {
 
   async get(id: string): Promise<ExperimentDoc> {
     this.assertRunning();
-    const experiment = await this.store.getExperiment(requireId(id));
+    const experiment = await this.store.getExperiment(requireId(id, this.limits));
     if (!experiment) throw new NotFoundError(`experiment ${id} not found`);
     return experiment;
   }
@@ -192,6 +204,14 @@ export class Coordinator {
   summaries(status?: ExperimentStatus[]): Promise<ExperimentSummary[]> {
     this.assertRunning();
     return this.store.listExperimentSummaries(status && status.length > 0 ? { status } : undefined);
+  }
+
+  /** A trial by id, with its experiment. */
+  async trial(id: string): Promise<{ trial: TrialDoc; experiment: ExperimentDoc }> {
+    this.assertRunning();
+    const trial = await this.store.getTrial(requireId(id, this.limits, 'trial_id'));
+    if (!trial) throw new NotFoundError(`trial ${id} not found`);
+    return { trial, experiment: await this.get(trial.experimentId) };
   }
 
   async trials(id: string): Promise<TrialDoc[]> {
@@ -271,6 +291,7 @@ export class Coordinator {
         gate: this.resumed,
         store: this.patient,
         events: this.events,
+        logs: this.logs,
         heartbeatMs: this.heartbeatMs,
         log: this.log,
       },
@@ -295,7 +316,7 @@ export class Coordinator {
   }
 
   async getArtifact(id: string): Promise<{ kind: string; data: Buffer }> {
-    const artifact = await this.patient.getArtifact(requireId(id));
+    const artifact = await this.patient.getArtifact(requireId(id, this.limits, 'artifact_id'));
     if (!artifact) throw new NotFoundError(`artifact ${id} not found`);
     return { kind: artifact.meta.kind, data: artifact.data };
   }
@@ -307,8 +328,24 @@ export class Coordinator {
 
   // ---------------------------------------------------------------- internals
 
+  /**
+   * Starts the experiment's runner. A runner that cannot even be built from the stored document
+   * (a rule added since it was stored, a corrupt spec) fails the experiment and quarantines it
+   * instead of failing start-up: the coordinator never crash-loops on stored data.
+   */
   private startRunner(experiment: ExperimentDoc): void {
     if (this.runners.has(experiment.id) || this.pipelines.has(experiment.id)) return;
+    try {
+      this.buildRunner(experiment);
+    } catch (err) {
+      const run = quarantine(experiment.id, err, { store: this.patient, events: this.events, log: this.log }).finally(
+        () => this.runs.delete(run),
+      );
+      this.runs.add(run);
+    }
+  }
+
+  private buildRunner(experiment: ExperimentDoc): void {
     if (experiment.kind === 'Pipeline') {
       const pipeline = new PipelineRunner(experiment, {
         store: this.patient,
@@ -319,8 +356,11 @@ export class Coordinator {
           // Large outputs arrive as {"$artifact": id} (resolved on the worker). Validate a copy in
           // which they read as pending references, which task validators leave alone; store the
           // spec (defaults filled in) with the references intact.
-          validateSpec(mapArtifactRefs(spec, (id) => `\${artifact.${id}}`));
-          const validated = validateSpec(spec, { skipTaskChecks: true });
+          validateSpec(
+            mapArtifactRefs(spec, (id) => `\${artifact.${id}}`),
+            { limits: this.limits },
+          );
+          const validated = validateSpec(spec, { skipTaskChecks: true, limits: this.limits });
           // A stage's experiment belongs to whoever owns the pipeline.
           return (await this.create(validated, requestId, parentId, experiment.owner)).experiment;
         },
@@ -392,7 +432,9 @@ export class Coordinator {
   }
 }
 
-function requireId(id: string): string {
-  if (!id || typeof id !== 'string') throw new InvalidArgumentError(['id: required']);
+function requireId(id: string, limits: Limits, field = 'id'): string {
+  if (!id || typeof id !== 'string') throw new InvalidArgumentError([`${field}: required`]);
+  const bad = idIssue(field, id, limits);
+  if (bad) throw new InvalidArgumentError([bad]);
   return id;
 }

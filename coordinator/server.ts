@@ -25,6 +25,7 @@ import type { TrellisEvent } from '../shared/events.js';
 import { admit } from './auth/guard.js';
 import { assertOwner, type Identity } from './auth/policy.js';
 import { redactEnv } from '../shared/redact.js';
+import { stepFromWire, stepOnWire } from '../shared/steps.js';
 import type { Authenticator } from './auth/tokens.js';
 import { Callers, peerHost, type FlowStats } from './flow/callers.js';
 import { flowLimitsFromEnv, type FlowLimits } from './flow/limits.js';
@@ -34,6 +35,8 @@ import { pacedReader } from './flow/reports.js';
 
 /** Replies queued on a worker stream that is not read before the worker is disconnected. */
 const WORKER_BACKLOG = 1000;
+import type { AttemptLogView } from './attempt-logs.js';
+import type { AttemptLog } from '../shared/generated/trellis/v1/AttemptLog.js';
 
 export interface ServerOptions {
   /** Who may call what; absent: no authentication (every caller is an anonymous admin). */
@@ -73,6 +76,22 @@ export function watchStart(request: { from_seq?: string | number; from_start?: b
   }
   if (fromSeq > 0) return fromSeq;
   return request.live_only ? 0 : 1;
+}
+
+function attemptLogToProto(view: AttemptLogView): AttemptLog {
+  return {
+    trial_id: view.trialId,
+    attempt: view.attempt,
+    attempt_id: view.attemptId,
+    head: view.head,
+    tail: view.tail,
+    omitted_lines: String(view.omittedLines),
+    omitted_bytes: String(view.omittedBytes),
+    total_lines: String(view.totalLines),
+    total_bytes: String(view.totalBytes),
+    running: view.running,
+    source: view.source,
+  };
 }
 
 export interface ServerHandle {
@@ -194,13 +213,46 @@ export async function startServer(
           trial_id: m.trialId,
           trial_number: m.trialNumber,
           attempt: m.attempt,
-          step: m.step,
+          ...stepOnWire(m.step),
           time_ms: String(m.time),
           values: m.values,
         }),
       );
       return { rows: page, next_page_token };
     }),
+    GetAttemptLog: unary('ExperimentService.GetAttemptLog', async (req) => {
+      const { trial, experiment } = await coordinator.trial(req.trial_id);
+      return { log: attemptLogToProto(await coordinator.logs.read(trial, experiment, req.attempt)) };
+    }),
+    WatchAttemptLog: (call) => {
+      try {
+        admit(options.auth, call.metadata, 'ExperimentService.WatchAttemptLog');
+      } catch (err) {
+        log.warn({ method: 'ExperimentService.WatchAttemptLog', err: (err as Error).message }, 'call refused');
+        call.emit('error', toGrpcError(err));
+        return;
+      }
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      call.on('close', () => abort.abort());
+      void (async () => {
+        try {
+          const { trial, experiment } = await coordinator.trial(call.request.trial_id);
+          for await (const item of coordinator.logs.follow(trial, experiment, call.request.attempt, abort.signal)) {
+            const message =
+              'snapshot' in item
+                ? { snapshot: attemptLogToProto(item.snapshot) }
+                : 'ended' in item
+                  ? { snapshot: attemptLogToProto(item.ended), ended: true }
+                  : { lines: item.lines, skipped_lines: String(item.skipped) };
+            if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
+          }
+          call.end();
+        } catch (err) {
+          call.emit('error', toGrpcError(err));
+        }
+      })();
+    },
     WatchEvents: (call) => {
       let release: () => void;
       let fromSeq: number;
@@ -297,7 +349,12 @@ export async function startServer(
       call.on('close', closed);
     },
     PutArtifact: unary('WorkerService.PutArtifact', async (req) => ({
-      artifact_id: await coordinator.putArtifact(req.attempt_id, req.kind, req.step, Buffer.from(req.data)),
+      artifact_id: await coordinator.putArtifact(
+        req.attempt_id,
+        req.kind,
+        stepFromWire(req.step, req.step64),
+        Buffer.from(req.data),
+      ),
     })),
     GetArtifact: unary('WorkerService.GetArtifact', async (req) => {
       const artifact = await coordinator.getArtifact(req.artifact_id);

@@ -3,6 +3,7 @@
  * current fields) and as JSON text (the deprecated `*_json` fields, kept for old clients);
  * readers prefer the Struct and fall back to the JSON. Statuses likewise travel as enum and string.
  */
+import { stepFromWire, stepOnWire } from './steps.js';
 import type { Experiment, Experiment__Output } from './generated/trellis/v1/Experiment.js';
 import type { Trial, Trial__Output } from './generated/trellis/v1/Trial.js';
 import type { Event, Event__Output } from './generated/trellis/v1/Event.js';
@@ -179,7 +180,9 @@ export function trialToProto(doc: TrialDoc): Trial {
     info: toStruct(doc.info as Record<string, unknown> | undefined),
     error: doc.error ?? '',
     seed: String(doc.seed),
-    last_step: doc.lastStep ?? 0,
+    ...(({ step, step64 }) => ({ last_step: step, last_step64: step64 }))(stepOnWire(doc.lastStep ?? 0)),
+    step_warnings: doc.stepWarnings ?? 0,
+    step_warning: doc.stepWarning ?? '',
     lineage_json: json(doc.lineage),
     lineage: toListValue(doc.lineage as unknown[] | undefined),
     pending_reason: doc.pendingReason ?? '',
@@ -200,6 +203,10 @@ export interface TrialView {
   lineage?: unknown[];
   /** Why the trial cannot be placed on any connected worker (set only while it waits). */
   pendingReason?: string;
+  /** The highest step reported (64-bit on the wire). */
+  lastStep: number;
+  /** Reports refused for their step, and the latest reason (absent when none). */
+  stepWarnings?: { count: number; last: string };
   attemptHistory: {
     n: number;
     id: string;
@@ -231,6 +238,8 @@ export function trialFromProto(p: Trial__Output): TrialView {
         ? { lineage: unjson<unknown[]>(p.lineage_json, []) }
         : {}),
     ...(p.pending_reason ? { pendingReason: p.pending_reason } : {}),
+    lastStep: stepFromWire(p.last_step, p.last_step64),
+    ...(p.step_warnings > 0 ? { stepWarnings: { count: p.step_warnings, last: p.step_warning } } : {}),
     attemptHistory: p.attempts.map((a) => ({
       n: a.n,
       id: a.id,

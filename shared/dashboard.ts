@@ -24,8 +24,23 @@ export type DashExperiment = Omit<ExperimentDoc, 'requestId' | 'spec'> & {
   progress?: DashProgress;
 };
 
-/** A trial as stored (attempts with worker, times and errors; checkpoint; lineage). */
-export type DashTrial = TrialDoc;
+/**
+ * A trial as an experiment page lists it: the stored document less the per-attempt history, runtime
+ * facts, checkpoint and lineage (the trial page reads those whole, `DashTrialDetail`), plus how
+ * many attempts it took. A 10,000-trial sweep's list is then about half the size.
+ */
+export type DashTrial = Omit<TrialDoc, 'attempts' | 'info' | 'checkpoint' | 'lineage'> & { attemptCount: number };
+
+/** A trial with everything stored about it (the trial page). */
+export type DashTrialDetail = TrialDoc;
+
+export function toDashTrial(doc: TrialDoc): DashTrial {
+  const { attempts, info: _info, checkpoint: _checkpoint, lineage: _lineage, ...rest } = doc;
+  void _info;
+  void _checkpoint;
+  void _lineage;
+  return { ...rest, attemptCount: attempts.length };
+}
 
 /**
  * Learning curves, columnar: `steps[n]` are trial n's steps (ascending, each once — the latest
@@ -47,7 +62,7 @@ export interface DashWorker extends WorkerDoc {
 export interface DashSnapshot {
   createdAt: number;
   root: string;
-  experiments: Record<string, { experiment: DashExperiment; trials: DashTrial[]; curves: DashCurves }>;
+  experiments: Record<string, { experiment: DashExperiment; trials: DashTrialDetail[]; curves: DashCurves }>;
 }
 
 export function progressOf(trials: readonly TrialDoc[], total: number): DashProgress {

@@ -25,3 +25,32 @@ function redactMap(env: object): Record<string, unknown> {
   }
   return out;
 }
+
+/** Values shorter than this are not searched for in text (they would mangle ordinary output). */
+export const MIN_SECRET_CHARS = 4;
+
+/**
+ * The values of every `env` map in a spec, to redact from text such as program output (a
+ * program may print its environment). Values holding a `${...}` reference are left out: what
+ * reaches the program is the substituted value (params, seed), not a secret.
+ */
+export function secretValues(value: unknown, found: Set<string> = new Set()): string[] {
+  if (Array.isArray(value)) for (const inner of value) secretValues(inner, found);
+  else if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+      if (key === 'env' && inner && typeof inner === 'object' && !Array.isArray(inner)) {
+        for (const v of Object.values(inner as Record<string, unknown>)) {
+          if (typeof v === 'string' && v.length >= MIN_SECRET_CHARS && !v.includes('${')) found.add(v);
+        }
+      } else secretValues(inner, found);
+    }
+  }
+  return [...found].sort((a, b) => b.length - a.length);
+}
+
+/** The text with every occurrence of each secret replaced by REDACTED (longest secrets first). */
+export function redactText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  return out;
+}

@@ -90,6 +90,9 @@ export interface TrialDoc {
   metrics: Record<string, number>;
   /** Highest step reported. */
   lastStep?: number;
+  /** Reports refused for their step (shared/steps.ts): how many, and the latest reason. */
+  stepWarnings?: number;
+  stepWarning?: string;
   /** Facts from the runtime: backend, dropped rows... */
   info?: Record<string, unknown>;
   /** Latest checkpoint artifact and the step it holds. */

@@ -4,6 +4,7 @@
  * the outcome (result, failure, stopped) go out through the connection (connection.ts), which
  * delivers them across reconnects.
  */
+import { stepFromWire, stepOnWire, stepProblem } from '../shared/steps.js';
 import type { Logger } from 'pino';
 import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignment.js';
 import type { TrialConfig } from '../shared/spec/schema.js';
@@ -19,6 +20,8 @@ import {
   type Checkpoint,
 } from './runtimes/base.js';
 import { getRuntime } from './runtimes/registry.js';
+import { AttemptOutputStream } from './output-stream.js';
+import { cutLine } from '../shared/bounded-log.js';
 
 /** Outputs whose JSON is longer than this travel as artifacts (see storeLargeOutputs). */
 const OUTPUT_INLINE_LIMIT = 64 * 1024;
@@ -120,14 +123,18 @@ export class AttemptRunner {
     const a = attempt.assignment;
     const log = this.log.child({ attemptId: a.attempt_id, trialId: a.trial_id });
     const started = Date.now();
+    // The program's output, kept bounded and sent before the outcome (so the log is complete
+    // when the coordinator ends the attempt).
+    const output = new AttemptOutputStream(a.attempt_id, (message) => this.link.send(message));
     try {
-      const ctx = this.contextFor(attempt, log);
+      const ctx = this.contextFor(attempt, log, output);
       const refused = refusal(this.policy, a.runtime, ctx.config.command);
       if (refused) throw new PermanentRunError(refused);
       const runtime = await getRuntime(a.runtime);
       ctx.config = (await this.resolveArtifactRefs(ctx.config)) as typeof ctx.config;
       log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt started');
       const result = await runtime.run(ctx);
+      output.finish();
       if (attempt.controller.signal.aborted) throw attempt.controller.signal.reason;
       if (result.info.outputs && typeof result.info.outputs === 'object') {
         result.info.outputs = await this.storeLargeOutputs(
@@ -149,6 +156,7 @@ export class AttemptRunner {
       });
       log.info({ metrics: result.metrics, ms: Date.now() - started }, 'attempt succeeded');
     } catch (err) {
+      output.finish();
       const reason: unknown = attempt.controller.signal.aborted ? attempt.controller.signal.reason : undefined;
       if (reason instanceof StoppedError || err instanceof StoppedError) {
         const why = reason instanceof StoppedError ? reason.message : (err as Error).message;
@@ -166,7 +174,7 @@ export class AttemptRunner {
     }
   }
 
-  private contextFor(attempt: RunningAttempt, log: Logger): AttemptContext {
+  private contextFor(attempt: RunningAttempt, log: Logger, output: AttemptOutputStream): AttemptContext {
     const a = attempt.assignment;
     const config = JSON.parse(a.config_json) as TrialConfig;
     const params = JSON.parse(a.params_json || '{}') as Params;
@@ -182,9 +190,17 @@ export class AttemptRunner {
       gpuIds: a.gpu_ids,
       signal: attempt.controller.signal,
       report: (step, metrics) => {
-        if (step <= attempt.lastStep) return;
+        // Never stored wrong, never dropped without a word: a bad step is refused, and the
+        // coordinator counts it on the trial (Trial.step_warnings).
+        if (step === attempt.lastStep) return; // a step already reported is ignored (docs/programs.md)
+        const refused = stepProblem(step, attempt.lastStep);
+        if (refused) {
+          log.warn({ step, lastStep: attempt.lastStep }, `report refused: ${refused}`);
+          this.link.send({ progress: { attempt_id: a.attempt_id, step_refused: refused, metrics: {} } });
+          return;
+        }
         attempt.lastStep = step;
-        this.link.send({ progress: { attempt_id: a.attempt_id, step, metrics: finiteOnly(metrics) } });
+        this.link.send({ progress: { attempt_id: a.attempt_id, ...stepOnWire(step), metrics: finiteOnly(metrics) } });
       },
       checkpoint: {
         load: async (): Promise<Checkpoint | undefined> => {
@@ -192,22 +208,24 @@ export class AttemptRunner {
           const response = await this.link.unary<{ data: Buffer }>('GetArtifact', {
             artifact_id: a.checkpoint_artifact_id,
           });
-          attempt.lastStep = Math.max(attempt.lastStep, a.checkpoint_step);
-          return { step: a.checkpoint_step, data: Buffer.from(response.data) };
+          const step = stepFromWire(a.checkpoint_step, a.checkpoint_step64);
+          attempt.lastStep = Math.max(attempt.lastStep, step);
+          return { step, data: Buffer.from(response.data) };
         },
         save: async (checkpoint: Checkpoint): Promise<void> => {
           const response = await this.link.unary<{ artifact_id: string }>('PutArtifact', {
             attempt_id: a.attempt_id,
             kind: 'checkpoint',
-            step: checkpoint.step,
+            ...stepOnWire(checkpoint.step),
             data: checkpoint.data,
           });
           this.link.send({
-            checkpoint: { attempt_id: a.attempt_id, artifact_id: response.artifact_id, step: checkpoint.step },
+            checkpoint: { attempt_id: a.attempt_id, artifact_id: response.artifact_id, ...stepOnWire(checkpoint.step) },
           });
         },
       },
-      log: (line) => log.info({ line }, 'trial log'),
+      log: (line) => log.info({ line: cutLine(line) }, 'trial log'),
+      output: output.line,
     };
   }
 

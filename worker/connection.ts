@@ -112,14 +112,14 @@ export class CoordinatorConnection implements CoordinatorLink {
     return this.closing;
   }
 
-  /** Sends now, or keeps the message until the next connection (bounded; progress dropped first). */
+  /** Sends now, or keeps the message until the next connection (bounded; progress and live output dropped first). */
   send(message: WorkerMessage): void {
     if (this.call) {
       this.writeTracked(this.call, message);
       return;
     }
     if (this.outbox.length >= OUTBOX_LIMIT) {
-      const index = this.outbox.findIndex((m) => m.progress);
+      const index = this.outbox.findIndex((m) => m.progress || (m.output && !m.output.final));
       if (index >= 0) this.outbox.splice(index, 1);
       else this.outbox.shift();
     }

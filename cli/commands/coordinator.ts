@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { env } from '../../shared/env.js';
 import { createLogger } from '../../shared/log.js';
-import { installShutdown, metricsListenOption, UsageError } from '../common.js';
+import { installShutdown, limitsOption, metricsListenOption, UsageError } from '../common.js';
+import type { Limits } from '../../shared/limits.js';
 import { serveMetrics } from '../../shared/metrics-http.js';
 import { exposureProblem, INSECURE_WARNING } from '../../coordinator/auth/exposure.js';
 
@@ -27,6 +28,7 @@ export function addCoordinatorCommand(program: Command): void {
     .option('--insecure', 'allow a non-loopback --listen or --http without tokens (warned about at start and hourly)')
     .option('--http <host:port>', 'also serve the web dashboard and its read-only JSON API here')
     .addOption(metricsListenOption())
+    .addOption(limitsOption())
     .action(
       async (opts: {
         listen: string;
@@ -35,6 +37,7 @@ export function addCoordinatorCommand(program: Command): void {
         insecure?: boolean;
         http?: string;
         metricsListen?: string;
+        limits?: Limits;
       }) => {
         const tokensFile = opts.tokens ?? env().TRELLIS_TOKENS_FILE;
         const problem = exposureProblem(opts.listen, !!tokensFile, !!opts.insecure);
@@ -60,6 +63,7 @@ export function addCoordinatorCommand(program: Command): void {
           bus: createBus(env()),
           log,
           ...(metrics ? { observer: metrics } : {}),
+          ...(opts.limits ? { limits: opts.limits } : {}),
         });
         metrics?.attach(coordinator);
         const { startHttpServer, parseListen } = await import('../../coordinator/http/server.js');

@@ -8,7 +8,15 @@ import { TrellisClient } from '../../client/index.js';
 import { env } from '../../shared/env.js';
 import { createLogger } from '../../shared/log.js';
 import { serveMetrics } from '../../shared/metrics-http.js';
-import { followAndReport, metricsListenOption, positiveInt, positiveNumber, readSpec } from '../common.js';
+import {
+  followAndReport,
+  limitsOption,
+  metricsListenOption,
+  positiveInt,
+  positiveNumber,
+  readSpec,
+} from '../common.js';
+import type { Limits } from '../../shared/limits.js';
 
 export function addRunCommand(program: Command): void {
   program
@@ -25,6 +33,7 @@ export function addRunCommand(program: Command): void {
       'serve the web dashboard (default 127.0.0.1 on a free port), print its URL, stay up until Ctrl-C',
     )
     .addOption(metricsListenOption())
+    .addOption(limitsOption())
     .action(
       async (
         specPath: string,
@@ -36,12 +45,13 @@ export function addRunCommand(program: Command): void {
           cache: boolean;
           ui?: string | true;
           metricsListen?: string;
+          limits?: Limits;
         },
       ) => {
         const text = readSpec(specPath);
         // Check the spec before starting anything: a bad spec exits 2 with nothing started.
         const { validateSpecText } = await import('../../coordinator/experiments/validate.js');
-        validateSpecText(text);
+        validateSpecText(text, opts.limits);
         const ui = opts.ui === true ? '127.0.0.1:0' : opts.ui;
         if (ui) (await import('../../coordinator/http/server.js')).parseListen(ui, '--ui');
         const log = createLogger('trellis', env().TRELLIS_LOG_LEVEL ?? 'warn');
@@ -57,6 +67,7 @@ export function addRunCommand(program: Command): void {
           ...(opts.cpus ? { cpusPerWorker: opts.cpus } : {}),
           ...(ui ? { http: ui } : {}),
           ...(metrics ? { metrics } : {}),
+          ...(opts.limits ? { limits: opts.limits } : {}),
         });
         if (embedded.http) process.stderr.write(`dashboard: ${embedded.http.url}\n`);
         const metricsServer = metrics ? await serveMetrics(metrics.registry, opts.metricsListen!, log) : undefined;

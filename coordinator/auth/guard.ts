@@ -7,6 +7,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { ANONYMOUS, authorize, type Identity } from './policy.js';
 import type { Authenticator } from './tokens.js';
+import { requestToken, type Authorize, type HttpAction } from '../http/auth.js';
 
 /** Metadata key of the token: `authorization: Bearer <token>`. */
 export const AUTH_METADATA_KEY = 'authorization';
@@ -25,16 +26,21 @@ export function admit(auth: Authenticator | undefined, metadata: grpc.Metadata, 
   return who;
 }
 
+/** What each dashboard action needs: the role table of the gRPC method that does the same. */
+const HTTP_METHODS: Record<HttpAction, string> = {
+  read: 'ExperimentService.ListExperiments',
+  cancel: 'ExperimentService.CancelExperiment',
+};
+
 /**
  * The same gate for the dashboard's HTTP API (coordinator/http/auth.ts's `Authorize`): a bearer
- * `Authorization` header, authenticated by the same tokens; its routes only read, so a caller
- * needs a role that may list experiments.
+ * `Authorization` header or the session cookie, authenticated by the same tokens and checked
+ * against the same role table (ownership is checked by the route, as by the gRPC handler).
  */
-export function httpAuthorizer(auth: Authenticator) {
-  return (request: { headers: { authorization?: string | undefined } }): { name: string; roles: string[] } => {
-    const match = /^Bearer\s+(\S+)$/i.exec((request.headers.authorization ?? '').trim());
-    const who = auth.authenticate(match?.[1]);
-    authorize(who, 'ExperimentService.ListExperiments');
-    return { name: who.name, roles: [who.role] };
+export function httpAuthorizer(auth: Authenticator): Authorize {
+  return (request, action) => {
+    const who = auth.authenticate(requestToken(request.headers));
+    authorize(who, HTTP_METHODS[action]);
+    return who;
   };
 }

@@ -34,6 +34,8 @@ export const METHOD_ROLES: Readonly<Record<string, readonly Role[]>> = {
   'ExperimentService.ExportMetrics': READ,
   'ExperimentService.ListWorkers': READ,
   'ExperimentService.WatchEvents': READ,
+  'ExperimentService.GetAttemptLog': READ,
+  'ExperimentService.WatchAttemptLog': READ,
   'WorkerService.Connect': WORKER,
   'WorkerService.PutArtifact': WORKER,
   'WorkerService.GetArtifact': WORKER,

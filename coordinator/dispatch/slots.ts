@@ -2,6 +2,8 @@
  * Resource-aware matching of a trial's request to a worker's free slots. Pure functions: the
  * dispatcher owns the state, these decide.
  */
+import { memoryBytes } from '../../shared/limits.js';
+
 export interface SlotRequest {
   cpus: number;
   gpus: number;
@@ -103,11 +105,5 @@ export function place(workers: Iterable<WorkerCapacity>, request: SlotRequest): 
   return { workerId: best.id, gpuIds };
 }
 
-export function parseMemory(value: number | string | undefined): number {
-  if (value === undefined) return 0;
-  if (typeof value === 'number') return value;
-  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti)?$/.exec(value);
-  if (!match) return 0;
-  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[match[2] as 'Ki'] ?? 1;
-  return Math.round(Number(match[1]) * unit);
-}
+/** resources.memory in bytes (one reading, in shared/limits.ts, for validation and placement). */
+export const parseMemory = memoryBytes;

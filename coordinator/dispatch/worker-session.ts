@@ -16,9 +16,11 @@ import type { WorkerMessage__Output } from '../../shared/generated/trellis/v1/Wo
 import type { WorkerDoc } from '../../shared/types.js';
 import type { Store } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
+import type { AttemptLogs } from '../attempt-logs.js';
 import type { Dispatcher, WorkerSession } from './dispatcher.js';
 import type { LeaseTable } from './leases.js';
 import type { WorkerCapacity } from './slots.js';
+import { stepFromWire, stepProblem } from '../../shared/steps.js';
 
 /** How often a heartbeat may move workers.lastSeenAt in the store (per worker). */
 export const LAST_SEEN_EVERY_MS = 5_000;
@@ -32,6 +34,8 @@ const REJECT_WARN_EVERY_MS = 5_000;
 /** What the owner of an attempt (a sweep runner) handles; the narrow view this module needs. */
 export interface AttemptRouter {
   onProgress(attemptId: string, step: number, metrics: Record<string, number>): void;
+  /** A report refused for its step (shared/steps.ts): counted on the trial with the reason. */
+  onStepRefused?(attemptId: string, reason: string): void;
   onCheckpoint(attemptId: string, artifactId: string, step: number): void;
   onResult(attemptId: string, metrics: Record<string, number>, info: Record<string, unknown>): void;
   onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string): void;
@@ -76,6 +80,8 @@ export interface WorkerSessionContext {
   /** Worker records (waits out store outages) and `worker.state` events. */
   store: Store;
   events: EventLog;
+  /** Program output per attempt (coordinator/attempt-logs.ts). */
+  logs: Pick<AttemptLogs, 'onOutput'>;
   heartbeatMs: number;
   log: Logger;
 }
@@ -139,11 +145,17 @@ export class WorkerSessionHandler implements WorkerConnection {
         return this.heartbeat(message.heartbeat?.running_attempt_ids ?? []);
       case 'progress': {
         const p = message.progress!;
-        return this.holder(p.attempt_id, 'progress')?.onProgress(p.attempt_id, p.step, p.metrics ?? {});
+        const holder = this.holder(p.attempt_id, 'progress');
+        const step = stepFromWire(p.step, p.step64);
+        // The worker refuses bad steps itself; one that still arrives (another client) is refused here.
+        const refused = p.step_refused || stepProblem(step, -Infinity);
+        if (refused) return holder?.onStepRefused?.(p.attempt_id, refused);
+        return holder?.onProgress(p.attempt_id, step, p.metrics ?? {});
       }
       case 'checkpoint': {
         const c = message.checkpoint!;
-        return this.holder(c.attempt_id, 'checkpoint')?.onCheckpoint(c.attempt_id, c.artifact_id, c.step);
+        const step = stepFromWire(c.step, c.step64);
+        return this.holder(c.attempt_id, 'checkpoint')?.onCheckpoint(c.attempt_id, c.artifact_id, step);
       }
       case 'result': {
         const r = message.result!;
@@ -157,6 +169,9 @@ export class WorkerSessionHandler implements WorkerConnection {
         const s = message.stopped!;
         return this.holder(s.attempt_id, 'stopped')?.onStopped(s.attempt_id, s.reason);
       }
+      case 'output':
+        if (this.workerId) this.ctx.logs.onOutput(this.workerId, message.output!);
+        return;
       case 'draining':
         if (!this.workerId) return;
         this.ctx.dispatcher.setDraining(this.workerId);

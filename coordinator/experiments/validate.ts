@@ -17,6 +17,9 @@ import { resolveTrialConfig } from '../../shared/spec/resolve.js';
 import { parsePipeline, PipelineSpecError, type PipelineSpec } from '../pipelines/spec.js';
 import { stageKindOf } from '../pipelines/stage-kinds/registry.js';
 import { expandTemplate, TemplateError } from '../pipelines/templates/registry.js';
+import { DEFAULT_LIMITS, type Limits } from '../../shared/limits.js';
+import { parseSpec } from './parse-off-thread.js';
+import { rawPipelineIssues, rawSweepIssues, resourceIssues, sweepIssues } from './limits.js';
 
 export type ValidatedSpec = SweepSpec | PipelineSpec;
 
@@ -24,23 +27,38 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export function validateSpecText(text: string): ValidatedSpec {
+/** The text's size and depth are checked before it is parsed; every other limit after. */
+export function validateSpecText(text: string, limits: Limits = DEFAULT_LIMITS): ValidatedSpec {
   try {
-    return validateSpec(parseSpecText(text));
+    return validateSpec(parseSpecText(text, limits), { limits });
   } catch (err) {
     if (err instanceof SpecError) throw new InvalidArgumentError(err.issues);
     throw err;
   }
 }
 
+/** validateSpecText for the coordinator: a large text is parsed off the event loop (parse-off-thread.ts). */
+export async function validateSpecTextAsync(text: string, limits: Limits = DEFAULT_LIMITS): Promise<ValidatedSpec> {
+  let raw: unknown;
+  try {
+    raw = await parseSpec(text, limits);
+  } catch (err) {
+    if (err instanceof SpecError) throw new InvalidArgumentError(err.issues);
+    throw err;
+  }
+  return validateSpec(raw, { limits });
+}
+
 export interface ValidateOptions {
   /** Skip the task's own config checks (already done on a copy; see Coordinator.submitChild). */
   skipTaskChecks?: boolean;
+  /** The limit table (default: shared/limits.ts's defaults). */
+  limits?: Limits;
 }
 
 export function validateSpec(raw: unknown, options: ValidateOptions = {}): ValidatedSpec {
   const kind = (raw as { kind?: unknown } | null)?.kind;
-  if (kind === 'Pipeline') return validatePipeline(raw);
+  if (kind === 'Pipeline') return validatePipeline(raw, options.limits);
   return validateSweep(raw, options);
 }
 
@@ -49,22 +67,28 @@ export function validateSpec(raw: unknown, options: ValidateOptions = {}): Valid
  * validated like a submitted sweep — fields still holding a `${stages...}` reference are
  * checked when the stage runs, once the reference is resolved.
  */
-export function validatePipeline(raw: unknown): PipelineSpec {
+export function validatePipeline(raw: unknown, limits: Limits = DEFAULT_LIMITS): PipelineSpec {
   let spec: PipelineSpec;
+  const before = rawPipelineIssues(raw, limits);
+  if (before.length > 0) throw new InvalidArgumentError(before);
   try {
-    spec = parsePipeline(expandTemplate(raw));
+    const expanded = expandTemplate(raw);
+    const after = rawPipelineIssues(expanded, limits);
+    if (after.length > 0) throw new InvalidArgumentError(after);
+    spec = parsePipeline(expanded);
   } catch (err) {
     if (err instanceof PipelineSpecError || err instanceof TemplateError) throw new InvalidArgumentError(err.issues);
     throw err;
   }
-  const issues: string[] = [];
+  const issues: string[] = [...resourceIssues(spec.resources, limits)];
   for (const stage of spec.stages) {
+    issues.push(...resourceIssues(stage.resources, limits, `stages.${stage.name}.resources`));
     const kind = stageKindOf(stage);
     const params = withoutRefs(stage.params) as Record<string, unknown>;
     const sweep = stage.sweep ? (withoutRefs(stage.sweep) as Record<string, unknown>) : undefined;
     const child = kind.childSpec(stage, { params, ...(sweep ? { sweep } : {}) }, spec);
     try {
-      validateSweep(child);
+      validateSweep(child, { limits });
     } catch (err) {
       if (!(err instanceof InvalidArgumentError)) throw err;
       const field = stage.sweep ? 'sweep' : 'params';
@@ -95,6 +119,9 @@ function withoutRefs(value: unknown, key?: string): unknown {
 }
 
 export function validateSweep(raw: unknown, options: ValidateOptions = {}): SweepSpec {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const tooMany = rawSweepIssues(raw, limits);
+  if (tooMany.length > 0) throw new InvalidArgumentError(tooMany);
   const parsed = sweepSpecSchema.safeParse(raw);
   if (!parsed.success) throw new InvalidArgumentError(formatIssues(parsed.error));
   const spec = parsed.data;
@@ -105,11 +132,14 @@ export function validateSweep(raw: unknown, options: ValidateOptions = {}): Swee
   if (rawTrial?.objective === undefined && taskObjective) spec.trial.objective = { ...taskObjective };
 
   const { algorithm, seed, space, replicates: _replicates, ...searchSettings } = spec.search;
+  let gridSize: number | undefined;
   try {
-    createSearch(algorithm, { space, seed, settings: searchSettings });
+    const search = createSearch(algorithm, { space, seed, settings: searchSettings });
+    if ('size' in search && typeof search.size === 'number') gridSize = search.size;
   } catch (err) {
     issues.push(messageOf(err));
   }
+  issues.push(...sweepIssues(spec, limits, gridSize));
   const { type, ...schedulerSettings } = spec.scheduler;
   try {
     createScheduler(type, { settings: schedulerSettings, seed, maxSteps: spec.trial.epochs, space });

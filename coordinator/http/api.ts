@@ -9,11 +9,14 @@ import {
   curvesOf,
   replicatesOf,
   toDashExperiment,
+  toDashTrial,
   type DashCurves,
   type DashExperiment,
   type DashTrial,
+  type DashTrialDetail,
   type DashWorker,
 } from '../../shared/dashboard.js';
+import { encodeCurves } from '../../shared/curves-codec.js';
 import type { ExperimentStatus } from '../../shared/states.js';
 import type { ExperimentDoc, MetricDoc, TrialDoc } from '../../shared/types.js';
 
@@ -24,8 +27,18 @@ const STATUSES: readonly ExperimentStatus[] = ['pending', 'running', 'succeeded'
 export const LIST_LIMIT = 500;
 /** Metric reads in flight at once while gathering curves. */
 const METRIC_READS = 16;
+/** Encoded curves kept (least recently used dropped first), and their total size. */
+const CURVES_CACHED = 4;
+const CURVES_CACHE_BYTES = 128 * 1024 * 1024;
 
 export class DashboardApi {
+  /**
+   * Binary curves by `experiment|metrics`, valid while the experiment's last event seq is the one
+   * they were read at: every stored metric is followed by its `trial.metric` event, so an unchanged
+   * seq means unchanged curves. A finished sweep's page then opens without re-reading its metrics.
+   */
+  private readonly curvesCache = new Map<string, { seq: number; bytes: Uint8Array }>();
+
   constructor(private readonly coordinator: Coordinator) {}
 
   async experiments(query: URLSearchParams): Promise<{ experiments: DashExperiment[]; truncated: boolean }> {
@@ -60,7 +73,7 @@ export class DashboardApi {
     const children = doc.kind === 'Pipeline' ? await this.childrenOf(doc.stages) : [];
     return {
       experiment: toDashExperiment(doc, doc.kind === 'Sweep' ? trials : undefined),
-      trials,
+      trials: trials.map(toDashTrial),
       seq,
       ...(children.length > 0 ? { children } : {}),
     };
@@ -73,7 +86,29 @@ export class DashboardApi {
     return curvesOf(await this.metricRows(trials), only);
   }
 
-  async trial(id: string): Promise<{ trial: DashTrial; experiment: DashExperiment; curves: DashCurves }> {
+  /** The same curves in the binary form of shared/curves-codec.ts. */
+  async curvesBinary(id: string, query: URLSearchParams): Promise<Uint8Array> {
+    const key = `${requireId(id)}|${query.get('metrics') ?? '*'}`;
+    const seq = await this.coordinator.store.lastEventSeq(id);
+    const hit = this.curvesCache.get(key);
+    if (hit && hit.seq === seq) {
+      this.curvesCache.delete(key);
+      this.curvesCache.set(key, hit);
+      return hit.bytes;
+    }
+    const bytes = encodeCurves(await this.curves(id, query));
+    this.curvesCache.set(key, { seq, bytes });
+    let total = 0;
+    for (const entry of this.curvesCache.values()) total += entry.bytes.length;
+    for (const [k, entry] of this.curvesCache) {
+      if (this.curvesCache.size <= CURVES_CACHED && total <= CURVES_CACHE_BYTES) break;
+      this.curvesCache.delete(k);
+      total -= entry.bytes.length;
+    }
+    return bytes;
+  }
+
+  async trial(id: string): Promise<{ trial: DashTrialDetail; experiment: DashExperiment; curves: DashCurves }> {
     const trial = await this.coordinator.store.getTrial(requireId(id));
     if (!trial) throw new NotFoundError(`trial ${id} not found`);
     const experiment = await this.coordinator.get(trial.experimentId);
@@ -107,7 +142,7 @@ export class DashboardApi {
       const best = child.best ? Math.floor(child.best.number / k) : undefined;
       out.push({
         experiment: toDashExperiment(child, trials),
-        trials: trials.filter((t) => Math.floor(t.number / k) === best),
+        trials: trials.filter((t) => Math.floor(t.number / k) === best).map(toDashTrial),
       });
     }
     return out;

@@ -25,6 +25,7 @@ import { substitute, type StageResults } from './refs.js';
 import { stageKindOf } from './stage-kinds/registry.js';
 import type { StageInputs } from './stage-kinds/base.js';
 import { collectArtifactRefs } from '../../shared/artifact-refs.js';
+import { quarantine } from '../experiments/quarantine.js';
 
 export interface PipelineContext {
   store: Store;
@@ -61,7 +62,8 @@ export class PipelineRunner {
   }
 
   run(): Promise<void> {
-    this.done ??= this.drive().catch((err: unknown) => this.log.error({ err }, 'pipeline runner failed'));
+    // A throw here would otherwise leave the pipeline running forever: it is failed and quarantined.
+    this.done ??= this.drive().catch((err: unknown) => quarantine(this.id, err, this.ctx));
     return this.done;
   }
 

@@ -32,6 +32,8 @@ import { randomParams } from './random.js';
 import { rngFor } from './rng.js';
 import { parseSettings, setting } from './settings.js';
 
+/** The most `candidates` TPE accepts at all (see the limit maxCandidates, default 10,000). */
+export const TPE_MAX_CANDIDATES = 100_000;
 export interface TpeSettings {
   startup: number;
   candidates: number;
@@ -219,7 +221,9 @@ export class TpeSearch implements SearchAlgorithm {
       'search',
       {
         startup: setting.integer(10, { min: 1 }),
-        candidates: setting.integer(24, { min: 1 }),
+        // A hard ceiling whatever the limit table says (its maxCandidates is lower by default):
+        // one suggestion's work grows with it, and a stored spec is read again after a restart.
+        candidates: setting.integer(24, { min: 1, max: TPE_MAX_CANDIDATES }),
         multivariate: setting.boolean(false),
         constantLiar: setting.boolean(true),
         priorWeight: setting.number(1, { min: 0, minExclusive: true }),

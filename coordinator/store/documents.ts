@@ -14,6 +14,14 @@ export function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
+/**
+ * A metric row's copy: its only nested part is the flat `values` record of numbers, so two
+ * spreads copy it fully — ~10× faster than structuredClone, which matters at a million rows.
+ */
+export function cloneMetric<T extends { values: Record<string, number> }>(doc: T): T {
+  return { ...doc, values: { ...doc.values } };
+}
+
 /** Shallow merge: `undefined` removes a field; `id` is kept. */
 export function applyPatch<T extends { id: string }>(doc: T, patch: Partial<T>): T {
   const next = { ...doc } as Record<string, unknown>;

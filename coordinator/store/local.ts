@@ -30,7 +30,7 @@ import type { ExperimentExpect, ExperimentSummary, Store, TrialExpect } from './
 import { assertOutboxEvent } from './base.js';
 import { encode, Journal } from './local-journal.js';
 import { compareEvents, eventKey, LocalState, trialKey, withoutSpec } from './local-records.js';
-import { applyPatch, clone, matchesStatus } from './documents.js';
+import { applyPatch, clone, cloneMetric, matchesStatus } from './documents.js';
 
 export interface LocalStoreOptions {
   /** fsync the journal after every write (and artifacts before their rename). Default false. */
@@ -228,7 +228,7 @@ export class LocalStore implements Store {
     this.assertOpen();
     const lines: string[] = [];
     for (const doc of docs) {
-      const stored = clone(doc);
+      const stored = cloneMetric(doc);
       if (this.data.insertMetric(stored)) lines.push(encode({ t: 'metric', d: stored }));
     }
     await this.journal.write(lines);
@@ -239,7 +239,7 @@ export class LocalStore implements Store {
     this.assertOpen();
     const byKey = this.data.metrics.get(trialId);
     if (!byKey) return [];
-    return [...byKey.values()].map(clone).sort((a, b) => a.attempt - b.attempt || a.step - b.step);
+    return [...byKey.values()].map(cloneMetric).sort((a, b) => a.attempt - b.attempt || a.step - b.step);
   }
 
   // ---------------------------------------------------------------- events

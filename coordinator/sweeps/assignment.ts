@@ -3,6 +3,7 @@
  * slot request of its attempts; and, per attempt, its document and the assignment sent to the
  * worker.
  */
+import { stepOnWire } from '../../shared/steps.js';
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import { resolveTrialConfig } from '../../shared/spec/resolve.js';
 import type { AttemptDoc, TrialDoc } from '../../shared/types.js';
@@ -71,7 +72,9 @@ export function assignmentOf(
       gpu_ids: attempt.gpuIds ?? [],
       cpus: request.cpus,
       checkpoint_artifact_id: trial.checkpoint?.artifactId ?? '',
-      checkpoint_step: trial.checkpoint?.step ?? 0,
+      ...(({ step, step64 }) => ({ checkpoint_step: step, checkpoint_step64: step64 }))(
+        stepOnWire(trial.checkpoint?.step ?? 0),
+      ),
     },
   };
 }

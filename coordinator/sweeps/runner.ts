@@ -4,12 +4,13 @@
  * (trial-writer.ts), the search history (history.ts), best tracking (best.ts), progress
  * batching (progress.ts) and event reconciliation after a restart (reconcile.ts).
  *
- * Each trial is one job in the experiment's p-queue (concurrency = budget.concurrency). A job
- * creates its trial (asking the search algorithm for params at that moment, so it sees every
- * result so far), then loops: wait for a slot → claim a lease (compare-and-set in the store) →
- * send the assignment → wait for the attempt's outcome → requeue or finish.
+ * Trials run in `budget.concurrency` lanes. A lane takes the next unfinished trial found after a
+ * restart, else creates the next trial (asking the search algorithm for params at that moment,
+ * so it sees every result so far), then loops: wait for a slot → claim a lease (compare-and-set
+ * in the store) → send the assignment → wait for the attempt's outcome → requeue or finish.
+ * Trials are created lazily, one per lane at a time: a sweep of `budget.trials: 100000` holds
+ * and stores no more trials at submit than one of 10 (at most `concurrency` not yet finished).
  */
-import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
@@ -32,6 +33,10 @@ import type { AttemptOutcome, OutcomeDecision } from './outcome.js';
 import { ProgressHandler } from './progress.js';
 import { reconcileEvents } from './reconcile.js';
 import { TrialWriter } from './trial-writer.js';
+import { quarantine } from '../experiments/quarantine.js';
+
+/** The most lanes (budget.concurrency) a runner starts, whatever a stored spec says. */
+export const MAX_LANES = 100_000;
 
 export interface RunnerContext {
   store: Store;
@@ -54,7 +59,8 @@ class Cancelled extends Error {
 
 export class SweepRunner implements AttemptRouter {
   readonly spec: SweepSpec;
-  private readonly queue: PQueue;
+  /** The lanes, once started (cancel waits for them). */
+  private lanes: Promise<void> | undefined;
   private readonly search: SearchAlgorithm;
   private readonly scheduler: Scheduler;
   private readonly writer: TrialWriter;
@@ -77,6 +83,12 @@ export class SweepRunner implements AttemptRouter {
     private readonly ctx: RunnerContext,
   ) {
     const spec = (this.spec = experiment.spec);
+    // Stored before the limits existed (or written by hand): too many lanes would exhaust memory
+    // at start-up, every start-up. Thrown here, the experiment is quarantined instead.
+    const lanes = spec.budget.concurrency;
+    if (!Number.isSafeInteger(lanes) || lanes < 1 || lanes > MAX_LANES) {
+      throw new Error(`budget.concurrency: ${lanes} is not a whole number from 1 to ${MAX_LANES}`);
+    }
     this.log = ctx.log.child({ experimentId: experiment.id });
     this.sign = spec.trial.objective.mode === 'max' ? 1 : -1;
     const replicates = spec.search.replicates;
@@ -99,7 +111,6 @@ export class SweepRunner implements AttemptRouter {
       stop: (attemptId, reason, outcome) => this.stopAndSettle(attemptId, reason, outcome),
       log: this.log,
     });
-    this.queue = new PQueue({ concurrency: spec.budget.concurrency });
   }
 
   get id(): string {
@@ -109,8 +120,14 @@ export class SweepRunner implements AttemptRouter {
   /** Starts (or resumes after a restart) and resolves when the experiment is terminal. */
   run(): Promise<void> {
     this.done ??= this.drive()
-      .catch((err: unknown) => {
-        this.log.error({ err }, 'experiment runner failed');
+      .catch(async (err: unknown) => {
+        // No poison pill: no new trials, running attempts stopped, the experiment failed and
+        // never resumed (coordinator/experiments/quarantine.ts).
+        this.abort.abort(new Cancelled('experiment runner failed'));
+        for (const attemptId of [...this.running.keys()]) {
+          this.stopAndSettle(attemptId, 'experiment failed', { kind: 'cancelled' });
+        }
+        await quarantine(this.id, err, this.ctx);
       })
       .finally(() => this.markReady());
     return this.done;
@@ -150,35 +167,41 @@ export class SweepRunner implements AttemptRouter {
     if (this.experiment.status !== 'running') return;
     if (resumed) await reconcileEvents(this.id, existing, { ...this.ctx, writer: this.writer, log: this.log });
 
-    const jobs: Promise<void>[] = [];
-    for (const trial of existing) {
-      if (!isTerminal('trial', trial.status)) jobs.push(this.queue.add(() => this.runTrial(trial.number)));
-    }
-    for (let i = existing.length; i < this.spec.budget.trials; i++) {
-      jobs.push(this.queue.add(() => this.runTrial(undefined)));
-    }
-    await Promise.all(jobs);
+    const unfinished = existing.filter((trial) => !isTerminal('trial', trial.status)).map((trial) => trial.number);
+    const lanes = Array.from({ length: this.spec.budget.concurrency }, () => this.lane(unfinished));
+    this.lanes = Promise.allSettled(lanes).then(() => undefined);
+    await Promise.all(lanes);
     await this.finish();
   }
 
-  /** The job of one trial: create it (unless resuming), then run attempts until it is terminal. */
-  private async runTrial(number: number | undefined): Promise<void> {
-    if (this.abort.signal.aborted) return;
+  /** One lane: unfinished trials first, then new ones until the budget (or a grid) is used up. */
+  private async lane(unfinished: number[]): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      const number = unfinished.shift();
+      if (number !== undefined) await this.runTrial(number);
+      else if (!(await this.runTrial(undefined))) return;
+    }
+  }
+
+  /** The job of one trial: create it (unless resuming), then run attempts until it is terminal. False: no trial. */
+  private async runTrial(number: number | undefined): Promise<boolean> {
+    if (this.abort.signal.aborted) return false;
     const first = number === undefined ? await this.createTrial() : this.writer.get(number);
-    if (!first) return;
+    if (!first) return false;
     let trial: TrialDoc = first;
     try {
       while (!isTerminal('trial', trial.status)) {
-        if (this.abort.signal.aborted) return;
+        if (this.abort.signal.aborted) return true;
         const outcome: AttemptOutcome =
           trial.status === 'running' ? await this.resumedOutcome(trial) : await this.dispatchAttempt(trial);
         const { id, number } = trial;
         trial = await this.writer.withTrial(id, () => this.settle(number, outcome));
       }
     } catch (err) {
-      if (err instanceof Cancelled) return;
+      if (err instanceof Cancelled) return true;
       throw err;
     }
+    return true;
   }
 
   private async createTrial(): Promise<TrialDoc | undefined> {
@@ -317,6 +340,15 @@ export class SweepRunner implements AttemptRouter {
     this.progress.report(attemptId, step, metrics);
   }
 
+  onStepRefused(attemptId: string, reason: string): void {
+    const running = this.running.get(attemptId);
+    if (!running) return;
+    this.log.warn({ attemptId, reason }, 'metric report refused for its step');
+    void this.writer
+      .withTrial(running.trialId, () => this.writer.recordStepRefused(running.number, reason))
+      .catch((err: unknown) => this.log.error({ err, attemptId }, 'step warning not recorded'));
+  }
+
   onCheckpoint(attemptId: string, artifactId: string, step: number): void {
     const running = this.running.get(attemptId);
     if (!running) return;
@@ -369,11 +401,11 @@ export class SweepRunner implements AttemptRouter {
     );
     if (!updated) return undefined;
     this.keep(updated);
-    // Queued jobs see the abort when they start and return at once (no new trials).
+    // Lanes see the abort before their next trial and return at once (no new trials).
     this.abort.abort(new Cancelled('experiment cancelled'));
     for (const attemptId of [...this.running.keys()]) this.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
     // Running trials are settled by their jobs; wait for those, then cancel what is still pending.
-    await this.queue.onIdle();
+    await this.lanes;
     await this.writer.cancelPending();
     this.ctx.events.emit({ type: 'experiment.state', experimentId: this.id, payload: { status: 'cancelled' } });
     return updated;

@@ -167,6 +167,16 @@ export class TrialWriter {
     return this.updateRunning(trial, { params, lineage, checkpoint: donor.checkpoint, updatedAt: Date.now() });
   }
 
+  /** Counts a report refused for its step on the running trial, with the reason (call inside the trial's chain). */
+  async recordStepRefused(number: number, reason: string): Promise<void> {
+    const trial = this.get(number)!;
+    await this.updateRunning(trial, {
+      stepWarnings: (trial.stepWarnings ?? 0) + 1,
+      stepWarning: reason,
+      updatedAt: Date.now(),
+    });
+  }
+
   /**
    * Stores (and announces, as a `trial.state` event with `pendingReason`) why a pending trial
    * cannot be placed on any connected worker; '' clears it once a worker could take it. False

@@ -7,6 +7,8 @@ import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf
 import type { Assignment as _trellis_v1_Assignment, Assignment__Output as _trellis_v1_Assignment__Output } from './trellis/v1/Assignment.js';
 import type { Attempt as _trellis_v1_Attempt, Attempt__Output as _trellis_v1_Attempt__Output } from './trellis/v1/Attempt.js';
 import type { AttemptFailure as _trellis_v1_AttemptFailure, AttemptFailure__Output as _trellis_v1_AttemptFailure__Output } from './trellis/v1/AttemptFailure.js';
+import type { AttemptLog as _trellis_v1_AttemptLog, AttemptLog__Output as _trellis_v1_AttemptLog__Output } from './trellis/v1/AttemptLog.js';
+import type { AttemptOutput as _trellis_v1_AttemptOutput, AttemptOutput__Output as _trellis_v1_AttemptOutput__Output } from './trellis/v1/AttemptOutput.js';
 import type { AttemptResult as _trellis_v1_AttemptResult, AttemptResult__Output as _trellis_v1_AttemptResult__Output } from './trellis/v1/AttemptResult.js';
 import type { AttemptStopped as _trellis_v1_AttemptStopped, AttemptStopped__Output as _trellis_v1_AttemptStopped__Output } from './trellis/v1/AttemptStopped.js';
 import type { Best as _trellis_v1_Best, Best__Output as _trellis_v1_Best__Output } from './trellis/v1/Best.js';
@@ -22,6 +24,8 @@ import type { ExportMetricsRequest as _trellis_v1_ExportMetricsRequest, ExportMe
 import type { ExportMetricsResponse as _trellis_v1_ExportMetricsResponse, ExportMetricsResponse__Output as _trellis_v1_ExportMetricsResponse__Output } from './trellis/v1/ExportMetricsResponse.js';
 import type { GetArtifactRequest as _trellis_v1_GetArtifactRequest, GetArtifactRequest__Output as _trellis_v1_GetArtifactRequest__Output } from './trellis/v1/GetArtifactRequest.js';
 import type { GetArtifactResponse as _trellis_v1_GetArtifactResponse, GetArtifactResponse__Output as _trellis_v1_GetArtifactResponse__Output } from './trellis/v1/GetArtifactResponse.js';
+import type { GetAttemptLogRequest as _trellis_v1_GetAttemptLogRequest, GetAttemptLogRequest__Output as _trellis_v1_GetAttemptLogRequest__Output } from './trellis/v1/GetAttemptLogRequest.js';
+import type { GetAttemptLogResponse as _trellis_v1_GetAttemptLogResponse, GetAttemptLogResponse__Output as _trellis_v1_GetAttemptLogResponse__Output } from './trellis/v1/GetAttemptLogResponse.js';
 import type { GetExperimentRequest as _trellis_v1_GetExperimentRequest, GetExperimentRequest__Output as _trellis_v1_GetExperimentRequest__Output } from './trellis/v1/GetExperimentRequest.js';
 import type { GetExperimentResponse as _trellis_v1_GetExperimentResponse, GetExperimentResponse__Output as _trellis_v1_GetExperimentResponse__Output } from './trellis/v1/GetExperimentResponse.js';
 import type { Gpu as _trellis_v1_Gpu, Gpu__Output as _trellis_v1_Gpu__Output } from './trellis/v1/Gpu.js';
@@ -42,6 +46,8 @@ import type { Stop as _trellis_v1_Stop, Stop__Output as _trellis_v1_Stop__Output
 import type { SubmitExperimentRequest as _trellis_v1_SubmitExperimentRequest, SubmitExperimentRequest__Output as _trellis_v1_SubmitExperimentRequest__Output } from './trellis/v1/SubmitExperimentRequest.js';
 import type { SubmitExperimentResponse as _trellis_v1_SubmitExperimentResponse, SubmitExperimentResponse__Output as _trellis_v1_SubmitExperimentResponse__Output } from './trellis/v1/SubmitExperimentResponse.js';
 import type { Trial as _trellis_v1_Trial, Trial__Output as _trellis_v1_Trial__Output } from './trellis/v1/Trial.js';
+import type { WatchAttemptLogRequest as _trellis_v1_WatchAttemptLogRequest, WatchAttemptLogRequest__Output as _trellis_v1_WatchAttemptLogRequest__Output } from './trellis/v1/WatchAttemptLogRequest.js';
+import type { WatchAttemptLogResponse as _trellis_v1_WatchAttemptLogResponse, WatchAttemptLogResponse__Output as _trellis_v1_WatchAttemptLogResponse__Output } from './trellis/v1/WatchAttemptLogResponse.js';
 import type { WatchEventsRequest as _trellis_v1_WatchEventsRequest, WatchEventsRequest__Output as _trellis_v1_WatchEventsRequest__Output } from './trellis/v1/WatchEventsRequest.js';
 import type { Welcome as _trellis_v1_Welcome, Welcome__Output as _trellis_v1_Welcome__Output } from './trellis/v1/Welcome.js';
 import type { WorkerInfo as _trellis_v1_WorkerInfo, WorkerInfo__Output as _trellis_v1_WorkerInfo__Output } from './trellis/v1/WorkerInfo.js';
@@ -66,6 +72,8 @@ export interface ProtoGrpcType {
       Assignment: MessageTypeDefinition<_trellis_v1_Assignment, _trellis_v1_Assignment__Output>
       Attempt: MessageTypeDefinition<_trellis_v1_Attempt, _trellis_v1_Attempt__Output>
       AttemptFailure: MessageTypeDefinition<_trellis_v1_AttemptFailure, _trellis_v1_AttemptFailure__Output>
+      AttemptLog: MessageTypeDefinition<_trellis_v1_AttemptLog, _trellis_v1_AttemptLog__Output>
+      AttemptOutput: MessageTypeDefinition<_trellis_v1_AttemptOutput, _trellis_v1_AttemptOutput__Output>
       AttemptResult: MessageTypeDefinition<_trellis_v1_AttemptResult, _trellis_v1_AttemptResult__Output>
       AttemptStatus: EnumTypeDefinition
       AttemptStopped: MessageTypeDefinition<_trellis_v1_AttemptStopped, _trellis_v1_AttemptStopped__Output>
@@ -83,6 +91,8 @@ export interface ProtoGrpcType {
       ExportMetricsResponse: MessageTypeDefinition<_trellis_v1_ExportMetricsResponse, _trellis_v1_ExportMetricsResponse__Output>
       GetArtifactRequest: MessageTypeDefinition<_trellis_v1_GetArtifactRequest, _trellis_v1_GetArtifactRequest__Output>
       GetArtifactResponse: MessageTypeDefinition<_trellis_v1_GetArtifactResponse, _trellis_v1_GetArtifactResponse__Output>
+      GetAttemptLogRequest: MessageTypeDefinition<_trellis_v1_GetAttemptLogRequest, _trellis_v1_GetAttemptLogRequest__Output>
+      GetAttemptLogResponse: MessageTypeDefinition<_trellis_v1_GetAttemptLogResponse, _trellis_v1_GetAttemptLogResponse__Output>
       GetExperimentRequest: MessageTypeDefinition<_trellis_v1_GetExperimentRequest, _trellis_v1_GetExperimentRequest__Output>
       GetExperimentResponse: MessageTypeDefinition<_trellis_v1_GetExperimentResponse, _trellis_v1_GetExperimentResponse__Output>
       Gpu: MessageTypeDefinition<_trellis_v1_Gpu, _trellis_v1_Gpu__Output>
@@ -104,6 +114,8 @@ export interface ProtoGrpcType {
       SubmitExperimentResponse: MessageTypeDefinition<_trellis_v1_SubmitExperimentResponse, _trellis_v1_SubmitExperimentResponse__Output>
       Trial: MessageTypeDefinition<_trellis_v1_Trial, _trellis_v1_Trial__Output>
       TrialStatus: EnumTypeDefinition
+      WatchAttemptLogRequest: MessageTypeDefinition<_trellis_v1_WatchAttemptLogRequest, _trellis_v1_WatchAttemptLogRequest__Output>
+      WatchAttemptLogResponse: MessageTypeDefinition<_trellis_v1_WatchAttemptLogResponse, _trellis_v1_WatchAttemptLogResponse__Output>
       WatchEventsRequest: MessageTypeDefinition<_trellis_v1_WatchEventsRequest, _trellis_v1_WatchEventsRequest__Output>
       Welcome: MessageTypeDefinition<_trellis_v1_Welcome, _trellis_v1_Welcome__Output>
       WorkerInfo: MessageTypeDefinition<_trellis_v1_WorkerInfo, _trellis_v1_WorkerInfo__Output>

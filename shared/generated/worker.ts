@@ -3,6 +3,7 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { Assignment as _trellis_v1_Assignment, Assignment__Output as _trellis_v1_Assignment__Output } from './trellis/v1/Assignment.js';
 import type { AttemptFailure as _trellis_v1_AttemptFailure, AttemptFailure__Output as _trellis_v1_AttemptFailure__Output } from './trellis/v1/AttemptFailure.js';
+import type { AttemptOutput as _trellis_v1_AttemptOutput, AttemptOutput__Output as _trellis_v1_AttemptOutput__Output } from './trellis/v1/AttemptOutput.js';
 import type { AttemptResult as _trellis_v1_AttemptResult, AttemptResult__Output as _trellis_v1_AttemptResult__Output } from './trellis/v1/AttemptResult.js';
 import type { AttemptStopped as _trellis_v1_AttemptStopped, AttemptStopped__Output as _trellis_v1_AttemptStopped__Output } from './trellis/v1/AttemptStopped.js';
 import type { CheckpointSaved as _trellis_v1_CheckpointSaved, CheckpointSaved__Output as _trellis_v1_CheckpointSaved__Output } from './trellis/v1/CheckpointSaved.js';
@@ -31,6 +32,7 @@ export interface ProtoGrpcType {
     v1: {
       Assignment: MessageTypeDefinition<_trellis_v1_Assignment, _trellis_v1_Assignment__Output>
       AttemptFailure: MessageTypeDefinition<_trellis_v1_AttemptFailure, _trellis_v1_AttemptFailure__Output>
+      AttemptOutput: MessageTypeDefinition<_trellis_v1_AttemptOutput, _trellis_v1_AttemptOutput__Output>
       AttemptResult: MessageTypeDefinition<_trellis_v1_AttemptResult, _trellis_v1_AttemptResult__Output>
       AttemptStopped: MessageTypeDefinition<_trellis_v1_AttemptStopped, _trellis_v1_AttemptStopped__Output>
       CheckpointSaved: MessageTypeDefinition<_trellis_v1_CheckpointSaved, _trellis_v1_CheckpointSaved__Output>

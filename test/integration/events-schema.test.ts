@@ -171,7 +171,9 @@ describe('events and store schema, as documented', () => {
       checkCollection(
         await raw.collection('trials').find().toArray(),
         documentedFields(schemaDoc, '`trials`'),
-        ['checkpoint', 'lineage', 'config', 'error', 'info'],
+        // stepWarnings/stepWarning: only a program reporting bad steps produces them
+        // (test/robustness/steps.test.ts, through a real worker).
+        ['checkpoint', 'lineage', 'config', 'error', 'info', 'stepWarnings', 'stepWarning'],
         'trials',
       );
       checkCollection(

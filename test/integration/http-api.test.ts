@@ -11,7 +11,8 @@ import { TrellisClient } from '../../client/index.js';
 import { startHttpServer, type HttpHandle } from '../../coordinator/http/server.js';
 import { createLogger } from '../../shared/log.js';
 import { startCluster, sweepSpec, waitForWorkers, type Cluster } from '../helpers/cluster.js';
-import type { DashCurves, DashExperiment, DashTrial } from '../../shared/dashboard.js';
+import type { DashCurves, DashExperiment, DashTrial, DashTrialDetail } from '../../shared/dashboard.js';
+import { decodeCurves } from '../../shared/curves-codec.js';
 import type { TrellisEvent } from '../../shared/events.js';
 import type { SweepDoc } from '../../shared/types.js';
 
@@ -116,7 +117,24 @@ describe('the coordinator HTTP API', () => {
       viaGrpc.map((t) => [t.number, t.status, t.metrics.val_score]),
     );
 
+    const attemptsOf = new Map(viaGrpc.map((t) => [t.number, t.attemptHistory.length]));
+    for (const t of page.trials) {
+      assert.equal(t.attemptCount, attemptsOf.get(t.number), `trial ${t.number}: attemptCount`);
+      assert.equal('attempts' in t, false, 'the list leaves the attempt history to the trial page');
+    }
+
     const curves = await json<DashCurves>(base, `/api/experiments/${sweepId}/curves?metrics=score`);
+    const binary = await fetch(new URL(`/api/experiments/${sweepId}/curves?metrics=score&format=f32`, base));
+    assert.equal(binary.headers.get('content-type'), 'application/octet-stream', await binary.clone().text());
+    const decoded = decodeCurves(await binary.arrayBuffer());
+    assert.deepEqual(decoded.steps, curves.steps, 'the binary form carries the same steps');
+    for (const [n, ys] of Object.entries(curves.values.score!)) {
+      assert.deepEqual(
+        decoded.values.score![Number(n)],
+        ys.map((y) => (y === null ? null : Math.fround(y))),
+        `trial ${n}: the binary form carries the same values, as float32`,
+      );
+    }
     assert.deepEqual(Object.keys(curves.values), ['score']);
     const rows = await client.exportMetrics(sweepId);
     assert.deepEqual(
@@ -136,7 +154,7 @@ describe('the coordinator HTTP API', () => {
       );
     }
 
-    const trial = await json<{ trial: DashTrial }>(base, `/api/trials/${viaGrpc[0]!.id}`);
+    const trial = await json<{ trial: DashTrialDetail }>(base, `/api/trials/${viaGrpc[0]!.id}`);
     assert.equal(trial.trial.attempts.length, 1);
     const workers = await json<{ workers: { id: string; live?: unknown }[] }>(base, '/api/workers');
     assert.equal(workers.workers.length, 1);
@@ -171,9 +189,12 @@ describe('the coordinator HTTP API', () => {
         413,
         /bodies are not accepted/,
       ],
-      // A viewer cannot cancel: the HTTP API has no write endpoint at all (cancel stays on gRPC).
-      [`/api/experiments/${sweepId}/cancel`, { method: 'POST' }, 405, /method POST not allowed/],
-      [`/api/experiments/${sweepId}`, { method: 'DELETE' }, 405, /method DELETE not allowed/],
+      // Writes need the x-trellis header; without tokens the dashboard is read-only.
+      [`/api/experiments/${sweepId}/cancel`, { method: 'POST' }, 403, /writes need the header x-trellis: 1/],
+      [`/api/experiments/${sweepId}/cancel`, { method: 'POST', headers: { 'x-trellis': '1' } }, 403, /read-only/],
+      ['/api/session', { method: 'POST', headers: { 'x-trellis': '1' } }, 409, /no tokens configured/],
+      [`/api/experiments/${sweepId}`, { method: 'DELETE', headers: { 'x-trellis': '1' } }, 404, /no such endpoint/],
+      [`/api/experiments/${sweepId}`, { method: 'PUT' }, 405, /method PUT not allowed/],
     ];
     for (const [path, options, status, message] of cases) {
       const reply = await call(base, path, options);

@@ -225,6 +225,21 @@ describe('security: tokens, roles, owners, redaction', () => {
     assert.ok(!cluster.coordinatorLog().includes(SECRET), 'the coordinator logged the secret');
   });
 
+  it('lets every reader see the program output of an attempt, env values redacted; others are refused', async () => {
+    const [trial] = await as('val').trials(secretExperiment.id);
+    for (const reader of ['val', 'bob', 'alice', 'root']) {
+      const log = await as(reader).logs(trial!.id);
+      assert.equal(log.source, 'worker');
+      assert.ok(log.head.includes('debug: API_KEY=[redacted]'), `${reader}: ${JSON.stringify(log.head)}`);
+      assert.ok(!JSON.stringify(log).includes(SECRET), `${reader} read the secret from the log`);
+    }
+    await refusedWith(grpc.status.UNAUTHENTICATED, () => as().logs(trial!.id));
+    await refusedWith(grpc.status.PERMISSION_DENIED, () => as('node').logs(trial!.id));
+    await refusedWith(grpc.status.PERMISSION_DENIED, async () => {
+      for await (const m of as('node').followLogs(trial!.id)) void m;
+    });
+  });
+
   it('picks up created and revoked tokens without a restart', async () => {
     const token = await cluster.createToken('carol', 'viewer');
     const carol = new TrellisClient(cluster.address, { token, timeoutMs: 20_000 });

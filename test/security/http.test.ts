@@ -19,6 +19,8 @@ describe('security: the dashboard API behind tokens', () => {
   let coordinator: ChildProcess;
   let base: string;
   let experimentId: string;
+  let waitingId: string;
+  let ownerClient: TrellisClient | undefined;
   const tokens: Record<string, string> = {};
 
   before(async () => {
@@ -26,6 +28,7 @@ describe('security: the dashboard API behind tokens', () => {
     const file = join(dir, 'tokens.json');
     for (const [name, role] of [
       ['ann', 'submitter'],
+      ['bob', 'submitter'],
       ['vic', 'viewer'],
       ['wkr', 'worker'],
     ] as const) {
@@ -65,12 +68,26 @@ describe('security: the dashboard API behind tokens', () => {
         }),
       );
       experimentId = experiment.id;
+      // No worker ever connects: this one stays cancellable for the cancel tests.
+      const waiting = await client.submit(
+        JSON.stringify({
+          apiVersion: 'trellis/v1',
+          kind: 'Sweep',
+          name: 'http-waiting',
+          trial: { runtime: 'command', command: ['true'], objective: { metric: 'val_score', mode: 'max' } },
+          search: { algorithm: 'random', seed: 1, space: { x: { uniform: [0, 1] } } },
+          budget: { trials: 2, concurrency: 1 },
+        }),
+      );
+      waitingId = waiting.experiment.id;
+      ownerClient = new TrellisClient(`127.0.0.1:${started.port}`, { token: tokens.ann!, timeoutMs: 20_000 });
     } finally {
       client.close();
     }
   });
 
   after(async () => {
+    ownerClient?.close();
     if (coordinator) await stopChild(coordinator, 5000);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -99,5 +116,77 @@ describe('security: the dashboard API behind tokens', () => {
     const body = (await one.json()) as { experiment: { spec: { trial: { env: unknown } }; owner?: string } };
     assert.deepEqual(body.experiment.spec.trial.env, { TOKEN: '[redacted]' });
     assert.equal(body.experiment.owner, 'ann');
+  });
+
+  const write = (
+    method: string,
+    path: string,
+    init: { cookie?: string; body?: unknown; headers?: Record<string, string> },
+  ) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: {
+        'x-trellis': '1',
+        ...(init.cookie ? { cookie: init.cookie } : {}),
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...init.headers,
+      },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      signal: AbortSignal.timeout(20_000),
+    });
+
+  /** Signs in through the API as a browser does and returns the session cookie. */
+  const signIn = async (token: string): Promise<string> => {
+    const res = await write('POST', '/api/session', { body: { token } });
+    assert.equal(res.status, 200, await res.clone().text());
+    const cookie = res.headers.get('set-cookie') ?? '';
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    return cookie.split(';')[0]!;
+  };
+
+  const statusOf = async (id: string): Promise<string> => (await ownerClient!.get(id)).status;
+
+  it('signs a browser in with a cookie that reads like the token, and refuses bad tokens', async () => {
+    const refused = await write('POST', '/api/session', { body: { token: 'trellis_forged' } });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get('set-cookie'), null, 'no cookie for a bad token');
+    assert.equal((await write('POST', '/api/session', { body: { nope: 1 } })).status, 400);
+    const cookie = await signIn(tokens.vic!);
+    const list = await fetch(`${base}/api/experiments`, { headers: { cookie } });
+    assert.equal(list.status, 200);
+    const session = (await (await fetch(`${base}/api/session`, { headers: { cookie } })).json()) as {
+      name: string;
+      role: string;
+      signedIn: boolean;
+      canCancel: boolean;
+    };
+    assert.deepEqual(session, { name: 'vic', role: 'viewer', signedIn: true, canCancel: false });
+    const out = await write('DELETE', '/api/session', { cookie });
+    assert.match(out.headers.get('set-cookie') ?? '', /Max-Age=0/);
+  });
+
+  it('refuses writes without the x-trellis header or from another origin', async () => {
+    const cookie = await signIn(tokens.ann!);
+    const bare = await fetch(`${base}/api/experiments/${waitingId}/cancel`, { method: 'POST', headers: { cookie } });
+    assert.equal(bare.status, 403);
+    const foreign = await write('POST', `/api/experiments/${waitingId}/cancel`, {
+      cookie,
+      headers: { origin: 'http://evil.example' },
+    });
+    assert.equal(foreign.status, 403);
+    assert.notEqual(await statusOf(waitingId), 'cancelled', 'nothing changed');
+  });
+
+  it('lets only the owner (or an admin) cancel from the dashboard', async () => {
+    const viewer = await write('POST', `/api/experiments/${waitingId}/cancel`, { cookie: await signIn(tokens.vic!) });
+    assert.equal(viewer.status, 403);
+    const other = await write('POST', `/api/experiments/${waitingId}/cancel`, { cookie: await signIn(tokens.bob!) });
+    assert.equal(other.status, 403);
+    assert.match(((await other.json()) as { error: string }).error, /belongs to ann/);
+    assert.notEqual(await statusOf(waitingId), 'cancelled', 'refusals changed nothing');
+    const owner = await write('POST', `/api/experiments/${waitingId}/cancel`, { cookie: await signIn(tokens.ann!) });
+    assert.equal(owner.status, 200, await owner.clone().text());
+    assert.equal(await statusOf(waitingId), 'cancelled');
   });
 });

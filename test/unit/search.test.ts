@@ -83,7 +83,7 @@ describe('search registry', () => {
     );
     assert.equal(
       messageOf(() => create('tpe', MIXED, 0, { candidates: 2.5 })),
-      'search.candidates: must be an integer >= 1, got 2.5',
+      'search.candidates: must be an integer >= 1 and <= 100000, got 2.5',
     );
     assert.equal(
       messageOf(() => create('tpe', MIXED, 0, { multivariate: 'yes' })),
@@ -117,7 +117,7 @@ describe('search registry', () => {
     const err = messageOf(() => create('tpe', MIXED, 0, { startup: -1, candidates: 0 }));
     assert.equal(
       err,
-      'search.startup: must be an integer >= 1, got -1\nsearch.candidates: must be an integer >= 1, got 0',
+      'search.startup: must be an integer >= 1, got -1\nsearch.candidates: must be an integer >= 1 and <= 100000, got 0',
     );
   });
 });

@@ -5,6 +5,7 @@
  * (the runners' side is covered by the integration tests); the lease table, dispatcher, store
  * and event log are the real ones.
  */
+import { AttemptLogs } from '../../coordinator/attempt-logs.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -63,7 +64,10 @@ function hello(workerId: string, running: string[] = []): WorkerMessage__Output 
 }
 
 const progress = (attemptId: string, step: number): WorkerMessage__Output =>
-  ({ body: 'progress', progress: { attempt_id: attemptId, step, metrics: { acc: 0.5 } } }) as WorkerMessage__Output;
+  ({
+    body: 'progress',
+    progress: { attempt_id: attemptId, step, step64: String(step), step_refused: '', metrics: { acc: 0.5 } },
+  }) as WorkerMessage__Output;
 const result = (attemptId: string): WorkerMessage__Output =>
   ({
     body: 'result',
@@ -98,6 +102,7 @@ describe('worker session: routing by the lease table', () => {
       gate,
       store,
       events,
+      logs: new AttemptLogs(store, leases, log),
       heartbeatMs: 1000,
       log,
     };

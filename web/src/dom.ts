@@ -43,6 +43,38 @@ export function badge(status: string): HTMLElement {
   return h('span', { class: `badge s-${status}` }, status);
 }
 
+let deferred = 0;
+
+/**
+ * Draws `fn` after the browser has painted what is already on the page: the parts a person reads
+ * first (header, leaderboard, curves) show, and the page answers input, before the whole-sweep
+ * analyses are computed. Once every deferred part has drawn, the page is complete.
+ */
+export function afterPaint(fn: () => void): void {
+  deferred++;
+  requestAnimationFrame(() =>
+    setTimeout(() => {
+      try {
+        fn();
+      } finally {
+        deferred--;
+        markComplete();
+      }
+    }, 0),
+  );
+}
+
+/**
+ * `trellis:complete` and body[data-complete="1"]: the page is ready (main.ts) and no deferred part
+ * is left to draw. The browser tests wait for it before they read charts; the bench reports both
+ * marks.
+ */
+export function markComplete(): void {
+  if (deferred > 0 || document.body.dataset.ready !== '1' || document.body.dataset.complete === '1') return;
+  performance.mark('trellis:complete');
+  document.body.dataset.complete = '1';
+}
+
 /** Counters the browser tests and the bench read: how often each part of a page was drawn. */
 export const renders: Record<string, number> = {};
 export function counted(name: string): void {

@@ -6,6 +6,9 @@
  */
 import { summarise } from '../../coordinator/search/replicates.js';
 import type { TrialDoc } from '../../shared/types.js';
+
+/** What the statistics read of a trial: a list row (DashTrial) and a full document both have it. */
+export type StatTrial = Pick<TrialDoc, 'id' | 'number' | 'status' | 'params' | 'metrics' | 'seed' | 'config'>;
 import type { Objective } from '../../shared/dashboard.js';
 
 export { objectiveOf, replicatesOf, type Objective } from '../../shared/dashboard.js';
@@ -13,7 +16,7 @@ export { objectiveOf, replicatesOf, type Objective } from '../../shared/dashboar
 /** One leaderboard row: a configuration and its seeds (one trial without replicates). */
 export interface Row {
   config: number;
-  trials: TrialDoc[];
+  trials: StatTrial[];
   /** Mean of the objective over seeds that reported it (undefined when none has). */
   value: number | undefined;
   /** 95% CI half-width (Student t) when two or more seeds reported. */
@@ -22,8 +25,8 @@ export interface Row {
 }
 
 /** Folds trials into configurations: trial n belongs to configuration floor(n / k). */
-export function foldReplicates(trials: readonly TrialDoc[], k: number, metric: string): Row[] {
-  const groups = new Map<number, TrialDoc[]>();
+export function foldReplicates(trials: readonly StatTrial[], k: number, metric: string): Row[] {
+  const groups = new Map<number, StatTrial[]>();
   for (const t of trials) {
     const config = Math.floor(t.number / k);
     const group = groups.get(config);
@@ -33,7 +36,7 @@ export function foldReplicates(trials: readonly TrialDoc[], k: number, metric: s
   return [...groups].map(([config, members]) => rowOf(config, members, metric));
 }
 
-export function rowOf(config: number, members: TrialDoc[], metric: string): Row {
+export function rowOf(config: number, members: StatTrial[], metric: string): Row {
   members.sort((a, b) => a.number - b.number);
   const values = members.map((t) => t.metrics[metric]).filter((v): v is number => Number.isFinite(v));
   const stats = values.length > 0 ? summarise(values) : undefined;
@@ -47,7 +50,7 @@ export function rowOf(config: number, members: TrialDoc[], metric: string): Row 
 }
 
 /** A group is as far as its least advanced member: running beats pending beats finished. */
-function statusOfGroup(members: readonly TrialDoc[]): string {
+function statusOfGroup(members: readonly StatTrial[]): string {
   if (members.length === 1) return members[0]!.status;
   if (members.some((t) => t.status === 'running')) return 'running';
   if (members.some((t) => t.status === 'pending')) return 'pending';
@@ -69,7 +72,7 @@ export function rankRows(rows: Row[], mode: 'min' | 'max'): Row[] {
 
 /** Objective by trial number and the best so far, for finished trials (succeeded or pruned). */
 export function history(
-  trials: readonly TrialDoc[],
+  trials: readonly StatTrial[],
   objective: Objective,
 ): { numbers: number[]; values: number[]; best: number[] } {
   const out = { numbers: [] as number[], values: [] as number[], best: [] as number[] };
@@ -93,7 +96,7 @@ export function history(
  * (all 0 when the objective does not vary). Needs at least 3 finished trials.
  */
 export function importance(
-  trials: readonly TrialDoc[],
+  trials: readonly StatTrial[],
   metric: string,
   bins = 8,
 ): { param: string; importance: number }[] {
@@ -139,7 +142,7 @@ function bucketer(values: unknown[], bins: number): (value: unknown) => string {
 }
 
 /** Group metrics a task reported: `<prefix>_group_accuracy.<g>`, worst group and gap. */
-export function groupMetrics(trials: readonly TrialDoc[]): { perGroup: string[]; summary: string[] } {
+export function groupMetrics(trials: readonly StatTrial[]): { perGroup: string[]; summary: string[] } {
   const names = new Set(trials.flatMap((t) => Object.keys(t.metrics)));
   const perGroup = [...names].filter((m) => /_group_accuracy\./.test(m)).sort();
   const summary = [...names].filter((m) => /_worst_group_accuracy$|_group_gap$/.test(m)).sort();

@@ -28,6 +28,11 @@ export interface AttemptContext {
   };
   /** Free-form log line for the trial (goes to the worker's log, bound to the trial). */
   log(line: string): void;
+  /**
+   * The program's output, line by line (stdout and stderr, in arrival order), for `trellis logs`;
+   * `cutBytes` > 0 when the line was too long and cut. Runtimes without a program omit it.
+   */
+  output?(line: string, cutBytes: number): void;
 }
 
 export interface Checkpoint {

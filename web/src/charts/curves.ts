@@ -31,7 +31,7 @@ export class CurvesChart {
 
   constructor(
     private readonly curves: DashCurves,
-    private readonly trials: Map<number, DashTrial>,
+    private readonly trials: Map<number, Pick<DashTrial, 'status' | 'params'>>,
     objective: string,
     /** Fetches a metric's values into `curves` (the page loads the objective's only at first). */
     private readonly load: (metric: string) => Promise<void> = async () => undefined,

@@ -5,11 +5,23 @@ import type { Exporters } from './card.js';
 
 export { uPlot };
 
-/** Sizes a uPlot to its box and keeps it sized. */
+/** The plot each box shows now, sized by the box's one observer. */
+const fitted = new WeakMap<HTMLElement, { plot: uPlot; height: number }>();
+
+/**
+ * Sizes a uPlot to its box and keeps it sized. One ResizeObserver per box, whatever the number
+ * of plots drawn into it over time: an observer per call kept every replaced plot (and its
+ * canvas) alive for as long as the page was open.
+ */
 export function fit(plot: uPlot, el: HTMLElement, height: number): void {
-  const size = (): void => plot.setSize({ width: Math.max(200, el.clientWidth), height });
+  const size = (): void => {
+    const current = fitted.get(el);
+    current?.plot.setSize({ width: Math.max(200, el.clientWidth), height: current.height });
+  };
+  const known = fitted.has(el);
+  fitted.set(el, { plot, height });
   size();
-  new ResizeObserver(size).observe(el);
+  if (!known) new ResizeObserver(size).observe(el);
 }
 
 export function exportersOfPlot(plot: uPlot): Exporters {

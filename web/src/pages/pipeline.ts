@@ -10,6 +10,7 @@ import { makeChart, exportersOf, type EChart } from '../charts/echarts.js';
 import { summarise } from '../../../coordinator/search/replicates.js';
 import { replicatesOf } from '../stats.js';
 import type { Source, ExperimentPage } from '../source.js';
+import { CancelControl } from './cancel.js';
 import type { StageState } from '../../../shared/types.js';
 import type { DashTrial } from '../../../shared/dashboard.js';
 import type { TrellisEvent } from '../../../shared/events.js';
@@ -28,9 +29,15 @@ interface StageSpec {
   needs?: string[];
 }
 
-export async function pipelinePage(source: Source, id: string, root: HTMLElement): Promise<() => void> {
-  let page = await source.experiment(id);
+export async function pipelinePage(
+  source: Source,
+  id: string,
+  root: HTMLElement,
+  first?: ExperimentPage,
+): Promise<() => void> {
+  let page = first ?? (await source.experiment(id));
   const header = h('div', { class: 'summary' });
+  const cancel = new CancelControl(source, id);
   const dagBox = h('div', { class: 'echart tall' });
   const stagesBox = h('div', {});
   const armsBox = h('div', {});
@@ -43,6 +50,7 @@ export async function pipelinePage(source: Source, id: string, root: HTMLElement
       'div',
       { class: 'page pipeline', 'data-page': 'pipeline' },
       header,
+      cancel.el,
       card('Stages', dagBox, () => (dag ? exportersOf(dag) : undefined)),
       stagesBox,
       card('Arms', h('div', {}, armsBox, h('label', {}, 'metric ', metricSelect), barBox), () =>
@@ -57,6 +65,7 @@ export async function pipelinePage(source: Source, id: string, root: HTMLElement
   const draw = (): void => {
     const e = page.experiment;
     const stages = (e.stages ?? {}) as Record<string, StageState>;
+    cancel.update(e.status);
     header.replaceChildren(
       h('h2', {}, e.name, ' ', badge(e.status)),
       h('p', {}, `Pipeline ${e.id}`),

@@ -5,23 +5,30 @@
  * whole-sweep charts (history, parallel coordinates, slices, importance) only when a trial's
  * final value changes, at most once a second.
  */
-import { h, fmt, badge, duration, timings } from '../dom.js';
+import { h, fmt, badge, duration, timings, afterPaint } from '../dom.js';
 import { card } from '../charts/card.js';
 import { CurvesChart } from '../charts/curves.js';
 import { ParallelChart } from '../charts/parcoords.js';
 import { HistoryChart, ImportanceChart, SlicesChart } from '../charts/analysis.js';
 import { Leaderboard } from './leaderboard.js';
+import { CancelControl } from './cancel.js';
 import { groupMetrics, objectiveOf, replicatesOf } from '../stats.js';
-import type { Source } from '../source.js';
+import type { ExperimentPage, Source } from '../source.js';
 import type { DashCurves, DashExperiment, DashTrial } from '../../../shared/dashboard.js';
 import type { TrellisEvent } from '../../../shared/events.js';
 
-export async function sweepPage(source: Source, id: string, root: HTMLElement): Promise<() => void> {
-  const page = await source.experiment(id);
+export async function sweepPage(
+  source: Source,
+  id: string,
+  root: HTMLElement,
+  first?: ExperimentPage,
+): Promise<() => void> {
+  const page = first ?? (await source.experiment(id));
   // Small sweeps load every metric; large ones the objective's first, another when picked.
   const all = page.trials.length <= 500;
   const curves = await source.curves(id, all ? undefined : [objectiveOf(page.experiment.spec).metric]);
-  const view = new SweepView(page.experiment, page.trials, curves, async (metric) => {
+  timings['fetch.curves'] = performance.now();
+  const view = new SweepView(page.experiment, page.trials, curves, new CancelControl(source, id), async (metric) => {
     const more = await source.curves(id, [metric]);
     curves.values[metric] = more.values[metric] ?? {};
     for (const [n, steps] of Object.entries(more.steps)) curves.steps[Number(n)] = steps;
@@ -56,6 +63,7 @@ class SweepView {
     private experiment: DashExperiment,
     trials: DashTrial[],
     private readonly data: DashCurves,
+    private readonly cancel: CancelControl,
     load: (metric: string) => Promise<void>,
   ) {
     for (const t of trials) this.trials.set(t.number, t);
@@ -71,6 +79,7 @@ class SweepView {
       'div',
       { class: 'page sweep', 'data-page': 'sweep' },
       this.header,
+      this.cancel.el,
       this.leaderboard.el,
       h('div', { class: 'two' }, this.curves.el, this.history.el),
       this.parallel.el,
@@ -88,7 +97,8 @@ class SweepView {
     timed('header', () => this.drawHeader());
     timed('leaderboard', () => this.leaderboard.mount());
     timed('curves', () => this.curves.rebuild());
-    timed('heavy', () => this.drawHeavy());
+    // History, parallel coordinates, slices and importance go over every trial: after first paint.
+    afterPaint(() => timed('heavy', () => this.drawHeavy()));
   }
 
   stop(): void {
@@ -122,7 +132,7 @@ class SweepView {
         status: p.status,
         params: p.params ?? {},
         seed: 0,
-        attempts: [],
+        attemptCount: 0,
         metrics: {},
         createdAt: event.time,
         updatedAt: event.time,
@@ -134,6 +144,7 @@ class SweepView {
         this.finishedChanged = true;
       }
       if (p.error) trial.error = p.error;
+      if (p.attempt !== undefined) trial.attemptCount = Math.max(trial.attemptCount, p.attempt);
       trial.updatedAt = event.time;
       this.trials.set(n, trial);
       if (trial.status !== 'running' && trial.status !== 'pending') this.finishedChanged = true;
@@ -209,6 +220,7 @@ class SweepView {
 
   private drawHeader(): void {
     const e = this.experiment;
+    this.cancel.update(e.status);
     const counts: Record<string, number> = {};
     for (const t of this.trials.values()) counts[t.status] = (counts[t.status] ?? 0) + 1;
     const total = (e.spec.budget as { trials?: number } | undefined)?.trials ?? this.trials.size;

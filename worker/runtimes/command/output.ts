@@ -3,43 +3,64 @@
  * docs/programs.md).
  */
 import { StringDecoder } from 'node:string_decoder';
+import { cutLine } from '../../../shared/bounded-log.js';
 
-/** A line longer than this is cut and logged as is (a program printing without newlines). */
-const MAX_LINE_CHARS = 1 << 20;
+/**
+ * A line longer than this is cut: its first MAX_LINE_CHARS characters are kept and the rest is
+ * dropped as it arrives (counted, never buffered), so a program printing 50 MB without a newline
+ * costs the worker 1 MiB.
+ */
+export const MAX_LINE_CHARS = 1 << 20;
 
-/** Splits a byte stream into lines (\n or \r\n), across chunk and UTF-8 character boundaries. */
+/**
+ * Splits a byte stream into lines (\n or \r\n), across chunk and UTF-8 character boundaries.
+ * `onLine` gets each line and how many bytes of it were cut (0 for a whole line).
+ */
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private buffer = '';
+  /** Bytes of the current line dropped past MAX_LINE_CHARS. */
+  private cut = 0;
 
-  constructor(private readonly onLine: (line: string) => void) {}
+  constructor(private readonly onLine: (line: string, cutBytes: number) => void) {}
 
   push(chunk: Buffer | string): void {
-    this.buffer += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     let start = 0;
     for (;;) {
-      const newline = this.buffer.indexOf('\n', start);
+      const newline = text.indexOf('\n', start);
       if (newline < 0) break;
-      let end = newline;
-      if (end > start && this.buffer.charCodeAt(end - 1) === 13) end -= 1;
-      this.onLine(this.buffer.slice(start, end));
+      this.take(text.slice(start, newline));
+      this.emit(true);
       start = newline + 1;
     }
-    this.buffer = this.buffer.slice(start);
-    while (this.buffer.length > MAX_LINE_CHARS) {
-      this.onLine(this.buffer.slice(0, MAX_LINE_CHARS));
-      this.buffer = this.buffer.slice(MAX_LINE_CHARS);
-    }
+    this.take(text.slice(start));
   }
 
   /** Emits what is left (a last line without a newline). */
   end(): void {
-    this.buffer += this.decoder.end();
-    if (this.buffer.length > 0) {
-      const rest = this.buffer.endsWith('\r') ? this.buffer.slice(0, -1) : this.buffer;
-      this.buffer = '';
-      this.onLine(rest);
+    this.take(this.decoder.end());
+    if (this.buffer.length > 0 || this.cut > 0) this.emit(false);
+  }
+
+  /** Appends a piece of the current line, keeping at most MAX_LINE_CHARS of it. */
+  private take(piece: string): void {
+    const room = MAX_LINE_CHARS - this.buffer.length;
+    if (piece.length <= room) {
+      this.buffer += piece;
+      return;
     }
+    this.buffer += piece.slice(0, Math.max(0, room));
+    this.cut += Buffer.byteLength(piece.slice(Math.max(0, room)));
+  }
+
+  private emit(atNewline: boolean): void {
+    let line = this.buffer;
+    if (line.endsWith('\r') && (atNewline || this.cut === 0)) line = line.slice(0, -1);
+    const cut = this.cut;
+    this.buffer = '';
+    this.cut = 0;
+    this.onLine(line, cut);
   }
 }
 
@@ -179,24 +200,25 @@ export class ProgramOutput {
   }
 
   /** Keeps a line of stdout or stderr for the tail quoted in errors. */
-  readonly remember = (line: string): void => {
-    this.tail.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+  readonly remember = (line: string, cutBytes = 0): void => {
+    this.tail.push(line.length > 500 || cutBytes > 0 ? `${line.slice(0, 500)}…` : line);
     if (this.tail.length > OUTPUT_TAIL_LINES) this.tail.shift();
   };
 
-  readonly onLine = (line: string): void => {
-    this.remember(line);
-    const parsed = parseMetricLine(line);
+  /** A stdout line; `cutBytes` > 0: the line was cut (too long), so it is never a report. */
+  readonly onLine = (line: string, cutBytes = 0): void => {
+    this.remember(line, cutBytes);
+    const parsed = cutBytes > 0 ? undefined : parseMetricLine(line);
     if (!parsed) {
       if (looksLikeJsonObject(line)) {
         this.malformed.count += 1;
         if (this.malformed.first.length < MALFORMED_SHOWN) this.malformed.first.push(line.slice(0, 500));
-        this.sink.log(`malformed metric line (not JSON) #${this.malformed.count}: ${line}`);
-      } else this.sink.log(line);
+        this.sink.log(`malformed metric line (not JSON) #${this.malformed.count}: ${cutLine(line, cutBytes)}`);
+      } else this.sink.log(cutLine(line, cutBytes));
       return;
     }
     if (parsed.nonFinite.length > 0) {
-      this.sink.log(`non-finite metric values dropped (${parsed.nonFinite.join(', ')}): ${line}`);
+      this.sink.log(`non-finite metric values dropped (${parsed.nonFinite.join(', ')}): ${cutLine(line)}`);
       const objective = this.sink.objective;
       if (objective && parsed.nonFinite.includes(objective) && this.diverged === undefined) {
         this.diverged = `training diverged: the objective ${objective} is not finite (${line.trim().slice(0, 300)})`;

@@ -44,8 +44,9 @@ export interface Supervision {
   signal: AbortSignal;
   /** Between SIGTERM and SIGKILL on abort. */
   graceMs: number;
-  onStdoutLine: (line: string) => void;
-  onStderrLine: (line: string) => void;
+  /** Each line of output; `cutBytes` > 0 when the line was longer than MAX_LINE_CHARS and cut. */
+  onStdoutLine: (line: string, cutBytes: number) => void;
+  onStderrLine: (line: string, cutBytes: number) => void;
   log: (line: string) => void;
 }
 

@@ -11,6 +11,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inheritedEnv } from '../../../shared/env.js';
+import { cutLine } from '../../../shared/bounded-log.js';
 import { DivergedError, PermanentRunError, type AttemptContext, type RunResult, type Runtime } from '../base.js';
 import { substitute, type SubstitutionContext } from './args.js';
 import { CheckpointKeeper } from './checkpoints.js';
@@ -101,11 +102,16 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       env,
       signal: stop.signal,
       graceMs: Math.max(0, (config.stopGraceSeconds ?? 10) * 1000),
-      onStdoutLine: output.onLine,
-      onStderrLine: (line) => {
-        log(line);
-        output.remember(line);
-        stderrTail.push(line);
+      onStdoutLine: (line, cutBytes) => {
+        ctx.output?.(line, cutBytes);
+        output.onLine(line, cutBytes);
+      },
+      onStderrLine: (line, cutBytes) => {
+        ctx.output?.(line, cutBytes);
+        const kept = cutLine(line, cutBytes);
+        log(kept);
+        output.remember(line, cutBytes);
+        stderrTail.push(kept.length > 2000 ? `${kept.slice(0, 2000)}…` : kept);
         if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
       },
       log,

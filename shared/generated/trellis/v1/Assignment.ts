@@ -16,6 +16,7 @@ export interface Assignment {
   'cpus'?: (number | string);
   'checkpoint_artifact_id'?: (string);
   'checkpoint_step'?: (number);
+  'checkpoint_step64'?: (number | string | Long);
 }
 
 export interface Assignment__Output {
@@ -32,4 +33,5 @@ export interface Assignment__Output {
   'cpus': (number);
   'checkpoint_artifact_id': (string);
   'checkpoint_step': (number);
+  'checkpoint_step64': (string);
 }

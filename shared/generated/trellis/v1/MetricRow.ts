@@ -9,6 +9,7 @@ export interface MetricRow {
   'step'?: (number);
   'time_ms'?: (number | string | Long);
   'values'?: ({[key: string]: number | string});
+  'step64'?: (number | string | Long);
 }
 
 export interface MetricRow__Output {
@@ -18,4 +19,5 @@ export interface MetricRow__Output {
   'step': (number);
   'time_ms': (string);
   'values': ({[key: string]: number});
+  'step64': (string);
 }

@@ -1,11 +1,13 @@
 // Original file: proto/trellis/v1/worker.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface PutArtifactRequest {
   'attempt_id'?: (string);
   'kind'?: (string);
   'step'?: (number);
   'data'?: (Buffer | Uint8Array | string);
+  'step64'?: (number | string | Long);
 }
 
 export interface PutArtifactRequest__Output {
@@ -13,4 +15,5 @@ export interface PutArtifactRequest__Output {
   'kind': (string);
   'step': (number);
   'data': (Buffer);
+  'step64': (string);
 }

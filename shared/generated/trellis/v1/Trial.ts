@@ -25,6 +25,9 @@ export interface Trial {
   'info'?: (_google_protobuf_Struct | null);
   'lineage'?: (_google_protobuf_ListValue | null);
   'pending_reason'?: (string);
+  'last_step64'?: (number | string | Long);
+  'step_warnings'?: (number);
+  'step_warning'?: (string);
 }
 
 export interface Trial__Output {
@@ -46,4 +49,7 @@ export interface Trial__Output {
   'info': (_google_protobuf_Struct__Output | null);
   'lineage': (_google_protobuf_ListValue__Output | null);
   'pending_reason': (string);
+  'last_step64': (string);
+  'step_warnings': (number);
+  'step_warning': (string);
 }

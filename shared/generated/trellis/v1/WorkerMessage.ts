@@ -8,6 +8,7 @@ import type { AttemptFailure as _trellis_v1_AttemptFailure, AttemptFailure__Outp
 import type { AttemptStopped as _trellis_v1_AttemptStopped, AttemptStopped__Output as _trellis_v1_AttemptStopped__Output } from '../../trellis/v1/AttemptStopped.js';
 import type { CheckpointSaved as _trellis_v1_CheckpointSaved, CheckpointSaved__Output as _trellis_v1_CheckpointSaved__Output } from '../../trellis/v1/CheckpointSaved.js';
 import type { Draining as _trellis_v1_Draining, Draining__Output as _trellis_v1_Draining__Output } from '../../trellis/v1/Draining.js';
+import type { AttemptOutput as _trellis_v1_AttemptOutput, AttemptOutput__Output as _trellis_v1_AttemptOutput__Output } from '../../trellis/v1/AttemptOutput.js';
 
 export interface WorkerMessage {
   'hello'?: (_trellis_v1_Hello | null);
@@ -18,7 +19,8 @@ export interface WorkerMessage {
   'stopped'?: (_trellis_v1_AttemptStopped | null);
   'checkpoint'?: (_trellis_v1_CheckpointSaved | null);
   'draining'?: (_trellis_v1_Draining | null);
-  'body'?: "hello"|"heartbeat"|"progress"|"result"|"failure"|"stopped"|"checkpoint"|"draining";
+  'output'?: (_trellis_v1_AttemptOutput | null);
+  'body'?: "hello"|"heartbeat"|"progress"|"result"|"failure"|"stopped"|"checkpoint"|"draining"|"output";
 }
 
 export interface WorkerMessage__Output {
@@ -30,5 +32,6 @@ export interface WorkerMessage__Output {
   'stopped'?: (_trellis_v1_AttemptStopped__Output | null);
   'checkpoint'?: (_trellis_v1_CheckpointSaved__Output | null);
   'draining'?: (_trellis_v1_Draining__Output | null);
-  'body'?: "hello"|"heartbeat"|"progress"|"result"|"failure"|"stopped"|"checkpoint"|"draining";
+  'output'?: (_trellis_v1_AttemptOutput__Output | null);
+  'body'?: "hello"|"heartbeat"|"progress"|"result"|"failure"|"stopped"|"checkpoint"|"draining"|"output";
 }
