@@ -33,7 +33,7 @@ const STEP_MS = 100;
 
 /** A trial: STEPS reports of a decaying loss, one every STEP_MS. */
 const PROGRAM = `
-const lr = Number(process.env.TRELLIS_PARAMS ? JSON.parse(process.env.TRELLIS_PARAMS).lr : 0.01);
+const lr = Number(process.argv[1] ?? 0.01);
 let step = 0;
 const timer = setInterval(() => {
   step++;
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
         name: 'soak',
         trial: {
           runtime: 'command',
-          command: [process.execPath, '-e', PROGRAM],
+          command: [process.execPath, '-e', PROGRAM, '${params.lr}'],
           objective: { metric: 'loss', mode: 'min' },
         },
         search: {

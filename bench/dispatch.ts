@@ -7,7 +7,7 @@
  *  - `inprocess`: the same sweep on a Coordinator driven directly by a fake worker session that
  *    answers every assignment with a result on the next turn of the event loop (no gRPC, no
  *    process): the coordinator's own cost per trial (search, store writes, events, dispatch).
- *  - `overhead`: 64 trials of `sleep 1` through the embedded path, 16 slots, concurrency 16:
+ *  - `overhead`: 64 trials of `sh -c 'sleep 1; echo …'` through the embedded path, 16 slots, concurrency 16:
  *    wall / ideal (ideal = ceil(64/16) · 1 s = 4 s). Also in process (the fake worker answers
  *    after 1 s), which separates the coordinator's share from process start-up.
  * Each Trellis figure is the median of `reps` runs after one warm-up sweep. The no-op runs are
@@ -92,7 +92,8 @@ async function embeddedRuns(
         name: 'sleep',
         trials: options.sleepTrials,
         concurrency: CONCURRENCY,
-        command: ['sleep', String(SLEEP_S)],
+        // The objective must be reported (a silent program fails): sh runs sleep, then echo (a builtin).
+        command: ['sh', '-c', `sleep ${SLEEP_S}; echo '{"score": 1}'`],
       }),
     );
     progress(

@@ -22,7 +22,7 @@ import { startEmbedded, type Embedded } from '../cli/embedded.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { env } from '../shared/env.js';
 import type { CoordinatorMessage } from '../shared/generated/trellis/v1/CoordinatorMessage.js';
-import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
+import type { WorkerMessage, WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 import type { Assignment } from '../shared/generated/trellis/v1/Assignment.js';
 
 /** Log level of the benchmarked processes: TRELLIS_LOG_LEVEL, else warn (what the tests use). */
@@ -66,7 +66,8 @@ export interface FakeWorker {
   id: string;
   connection: WorkerConnection;
   /** Sends a message to the coordinator as if it came over the worker's stream. */
-  post(message: Partial<WorkerMessage__Output> & { body: NonNullable<WorkerMessage__Output['body']> }): void;
+  /** Posts a message as the worker; an attempt's message gets the attempt token of its assignment, as a real worker's does. */
+  post(message: WorkerMessage & { body: NonNullable<WorkerMessage__Output['body']> }): void;
   disconnect(): void;
 }
 
@@ -84,8 +85,10 @@ export function connectFakeWorker(
   },
 ): FakeWorker {
   let worker!: FakeWorker;
+  const tokens = new Map<string, string>();
   const session: WorkerSession = {
     send(message: CoordinatorMessage) {
+      if (message.assign) tokens.set(message.assign.attempt_id ?? '', message.assign.attempt_token ?? '');
       if (message.assign) options.onAssign(message.assign, worker);
       else if (message.stop) options.onStop?.(message.stop.attempt_id ?? '');
     },
@@ -95,7 +98,7 @@ export function connectFakeWorker(
   worker = {
     id: options.id,
     connection,
-    post: (message) => connection.onMessage(message as WorkerMessage__Output),
+    post: (message) => connection.onMessage(withToken(message, tokens) as WorkerMessage__Output),
     disconnect: () => connection.onClose(),
   };
   worker.post({
@@ -107,9 +110,20 @@ export function connectFakeWorker(
       runtimes: ['command', 'tfjs'],
       version: 'bench',
       running_attempt_ids: [],
+      attempt_tokens: {},
     },
   });
   return worker;
+}
+
+/** The message with its attempt's token filled in (when it is about an attempt and has none). */
+function withToken(message: WorkerMessage, tokens: ReadonlyMap<string, string>): WorkerMessage {
+  for (const key of ['progress', 'result', 'failure', 'stopped', 'checkpoint'] as const) {
+    const body = message[key];
+    if (body && !body.attempt_token)
+      return { ...message, [key]: { ...body, attempt_token: tokens.get(body.attempt_id ?? '') ?? '' } };
+  }
+  return message;
 }
 
 /** Resolves when `count` workers have been welcomed (their `worker.state connected` events). */

@@ -34,6 +34,7 @@ import { NatsBus } from '../coordinator/bus/nats.js';
 import type { MetricDoc } from '../shared/types.js';
 import { connectFakeWorker, startLocalCoordinator, sweepSpec, tempDir, type FakeWorker } from './harness.js';
 import { percentile, progress, ratio, round, ROOT } from './common.js';
+import { mongoCeiling, natsCeiling } from './ceilings.js';
 import { env as processEnv } from '../shared/env.js';
 
 export interface IngestOptions {
@@ -140,6 +141,8 @@ async function measure(
   attempts: number,
   reports: number,
   window: number,
+  /** Open loop: reports per second sent on a clock, whatever is stored (undefined: closed loop). */
+  rate?: number,
 ): Promise<Record<string, unknown>> {
   const sentAt = new Map<string, number>();
   const storedLatency: number[] = [];
@@ -149,6 +152,7 @@ async function measure(
   let stored = 0;
   let delivered = 0;
   let lastDelivery = 0;
+  let lastStored = 0;
   let firstSend = 0;
   let resolveDone: (() => void) | undefined;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -179,7 +183,9 @@ async function measure(
     if (t0 === undefined) return;
     storedLatency.push(performance.now() - t0);
     stored++;
-    setImmediate(() => send(doc.trialId));
+    lastStored = performance.now();
+    if (rate === undefined) setImmediate(() => send(doc.trialId));
+    else if (stored >= reports) resolveDone?.(); // an open loop ends when all are stored
   });
   const local = await startLocalCoordinator({ store, bus: timedBus(backend.bus, times) });
   const coordinator = local.coordinator;
@@ -219,11 +225,24 @@ async function measure(
   await new Promise((resolve) => setTimeout(resolve, 200)); // the subscription is live (NATS consumer created)
 
   firstSend = performance.now();
-  for (let w = 0; w < window; w++) for (const trialId of attemptOf.keys()) send(trialId);
+  let clock: NodeJS.Timeout | undefined;
+  if (rate === undefined) {
+    for (let w = 0; w < window; w++) for (const trialId of attemptOf.keys()) send(trialId);
+  } else {
+    // Every 10 ms, the reports due by now, round-robin over the attempts.
+    const trialIds = [...attemptOf.keys()];
+    clock = setInterval(() => {
+      const due = Math.min(reports, Math.floor(((performance.now() - firstSend) / 1000) * rate));
+      while (sent < due) send(trialIds[sent % trialIds.length]!);
+      if (sent >= reports) clearInterval(clock);
+    }, 10);
+  }
   const timeout = setTimeout(() => resolveDone?.(), 240_000);
   await done;
   clearTimeout(timeout);
-  const seconds = (lastDelivery - firstSend) / 1000;
+  clearInterval(clock);
+  // Closed loop: until the last event reached the bus; open loop: until the last row was stored.
+  const seconds = ((rate === undefined ? lastDelivery : lastStored) - firstSend) / 1000;
 
   // Finish the attempts so the experiment ends cleanly.
   for (const attemptId of attemptOf.values())
@@ -234,7 +253,8 @@ async function measure(
   await Promise.race([subscription.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
   await local.close();
   await backend.cleanup();
-  if (delivered < reports)
+  // An open loop measures the stored latency at its rate; the bus may still be behind.
+  if (delivered < reports && (rate === undefined || stored < reports))
     throw new Error(`${backend.name}: only ${delivered} of ${reports} reports reached the bus (${stored} stored)`);
   const calls = times.summary();
   const per = (method: string): number | null => {
@@ -246,7 +266,9 @@ async function measure(
     bus: backend.bus.kind,
     attempts,
     window,
+    ...(rate !== undefined ? { loop: `open: ${rate} reports/s on a clock` } : {}),
     reports,
+    ...(delivered < reports ? { delivered_by_the_bus_before_the_deadline: delivered } : {}),
     seconds: round(seconds),
     reports_per_second: round(reports / seconds),
     stored_latency_ms: {
@@ -276,13 +298,20 @@ function localBackend(): Backend {
   };
 }
 
-function remoteBackend(env: { MONGODB_URI: string; NATS_URL: string }): Backend {
+/** MongoStore and/or NatsBus; the side not remote is local (LocalStore in a temp dir, LocalBus). */
+function remoteBackend(
+  env: { MONGODB_URI: string; NATS_URL: string },
+  parts: { mongo: boolean; nats: boolean } = { mongo: true, nats: true },
+): Backend {
   const db = `trellis_bench_${process.pid}_${Date.now().toString(36)}`;
+  const temp = parts.mongo ? undefined : tempDir('ingest');
   return {
-    name: 'mongo-nats',
-    store: new MongoStore({ uri: env.MONGODB_URI, db }),
-    bus: new NatsBus({ servers: env.NATS_URL }),
+    name: parts.mongo && parts.nats ? 'mongo-nats' : parts.mongo ? 'mongo-local-bus' : 'local-store-nats',
+    store: parts.mongo ? new MongoStore({ uri: env.MONGODB_URI, db }) : new LocalStore(join(temp!.dir, 'store')),
+    bus: parts.nats ? new NatsBus({ servers: env.NATS_URL }) : new LocalBus(),
     cleanup: async () => {
+      temp?.remove();
+      if (!parts.mongo) return;
       const client = new MongoClient(env.MONGODB_URI, { serverSelectionTimeoutMS: 2000 });
       try {
         await client.connect();
@@ -301,21 +330,18 @@ async function remoteMeasure(
   attempts: number,
   reports: number,
   window: number,
+  parts: { mongo: boolean; nats: boolean } = { mongo: true, nats: true },
+  rate?: number,
 ): Promise<Record<string, unknown>> {
   if (!env.MONGODB_URI || !env.NATS_URL) {
     return { missing: 'set MONGODB_URI and NATS_URL, or run `node scripts/services.mjs up` (writes .services.env)' };
   }
-  progress(
-    `ingest: MongoStore (${env.MONGODB_URI.replace(/\/\/[^@]*@/, '//')}) + NatsBus, ${reports} reports, window ${window}`,
-  );
+  const backend = remoteBackend({ MONGODB_URI: env.MONGODB_URI, NATS_URL: env.NATS_URL }, parts);
+  const how = rate === undefined ? `window ${window}` : `open loop at ${rate}/s`;
+  progress(`ingest: ${backend.name} (${env.MONGODB_URI.replace(/\/\/[^@]*@/, '//')}), ${reports} reports, ${how}`);
   try {
-    const remote = await measure(
-      remoteBackend({ MONGODB_URI: env.MONGODB_URI, NATS_URL: env.NATS_URL }),
-      attempts,
-      reports,
-      window,
-    );
-    progress(`ingest: mongo + nats, window ${window}: ${String(remote.reports_per_second)} reports/s`);
+    const remote = await measure(backend, attempts, reports, window, rate);
+    progress(`ingest: ${backend.name}, ${how}: ${String(remote.reports_per_second)} reports/s`);
     return remote;
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
@@ -336,6 +362,8 @@ export async function runIngest(options: IngestOptions): Promise<Record<string, 
   };
   const closed = await run(1);
   const windowed = window > 1 ? await run(window) : undefined;
+  const services =
+    env.MONGODB_URI && env.NATS_URL ? await againstCeilings(env, options.attempts, remoteReports, window) : undefined;
   const rate = (r: Record<string, unknown> | undefined): number | undefined =>
     r?.reports_per_second as number | undefined;
   return {
@@ -345,7 +373,8 @@ export async function runIngest(options: IngestOptions): Promise<Record<string, 
       loop: 'closed: each attempt sends its next report when one of its reports is stored (attempts × window reports in flight); window 1, then `window`',
       worker: 'fake in-process worker session (Coordinator.connectWorker), no gRPC',
     },
-    trellis: { ...closed, ...(windowed ? { windowed } : {}) },
+    trellis: { ...closed, ...(windowed ? { windowed } : {}), ...(services ? { services: services.runs } : {}) },
+    ceilings: services?.ceilings ?? { missing: 'needs MONGODB_URI and NATS_URL' },
     ratios: {
       local_over_mongo_nats: ratio(rate(closed.local), rate(closed.mongo_nats)),
       ...(windowed
@@ -356,6 +385,70 @@ export async function runIngest(options: IngestOptions): Promise<Record<string, 
           }
         : {}),
     },
-    goals: {},
+    goals: services?.goals ?? {},
+  };
+}
+
+/** Open loop at this rate (reports/s) for OPEN_LOOP_SECONDS: the stored-latency goal's load. */
+const OPEN_LOOP_RATE = 1000;
+const OPEN_LOOP_SECONDS = 5;
+
+/**
+ * MongoStore alone (LocalBus) and NatsBus alone (LocalStore), closed loop, against the raw
+ * clients' ceilings on the same servers; then MongoStore + NatsBus in an open loop at
+ * OPEN_LOOP_RATE reports/s for the stored p99.
+ */
+async function againstCeilings(
+  env: { MONGODB_URI?: string; NATS_URL?: string },
+  attempts: number,
+  reports: number,
+  window: number,
+): Promise<{ runs: Record<string, unknown>; ceilings: Record<string, unknown>; goals: Record<string, unknown> }> {
+  const mongoStore = await remoteMeasure(env, attempts, reports, window, { mongo: true, nats: false });
+  const natsBus = await remoteMeasure(env, attempts, reports, window, { mongo: false, nats: true });
+  const openLoop = await remoteMeasure(
+    env,
+    attempts,
+    OPEN_LOOP_RATE * OPEN_LOOP_SECONDS,
+    1,
+    { mongo: true, nats: true },
+    OPEN_LOOP_RATE,
+  );
+  const mongo = await mongoCeiling(env.MONGODB_URI!, reports, attempts).catch((err: unknown) => ({
+    error: String(err),
+  }));
+  const nats = await natsCeiling(env.NATS_URL!, reports).catch((err: unknown) => ({ error: String(err) }));
+  const num = (r: Record<string, unknown>, key: string): number | undefined =>
+    typeof r[key] === 'number' ? r[key] : undefined;
+  const storeFraction = ratio(num(mongoStore, 'reports_per_second'), num(mongo, 'docs_per_second'));
+  const busFraction = ratio(num(natsBus, 'reports_per_second'), num(nats, 'messages_per_second'));
+  const openP99 = (openLoop.stored_latency_ms as { p99?: number } | undefined)?.p99;
+  const sustained = num(openLoop, 'reports_per_second');
+  return {
+    runs: { mongo_store_local_bus: mongoStore, local_store_nats_bus: natsBus, open_loop_mongo_nats: openLoop },
+    ceilings: { mongo_raw_insert_many: mongo, nats_raw_async_publish: nats },
+    goals: {
+      store_half_of_ceiling: {
+        value: storeFraction,
+        target: '>= 0.5',
+        met: storeFraction === null ? null : storeFraction >= 0.5,
+        what: 'MongoStore reports/s (closed loop, LocalBus) ÷ raw insertMany docs/s, same server, same documents',
+      },
+      bus_half_of_ceiling: {
+        value: busFraction,
+        target: '>= 0.5',
+        met: busFraction === null ? null : busFraction >= 0.5,
+        what: 'NatsBus reports/s (closed loop, LocalStore) ÷ raw async JetStream publishes/s, same server',
+      },
+      stored_p99_at_1000_per_s: {
+        value: openP99 ?? null,
+        target: '<= 250 ms',
+        met:
+          openP99 === undefined
+            ? null
+            : openP99 <= 250 && sustained !== undefined && sustained >= OPEN_LOOP_RATE * 0.95,
+        what: `report → metric row stored, p99, MongoStore + NatsBus, open loop at ${OPEN_LOOP_RATE}/s (met only if the rate was sustained)`,
+      },
+    },
   };
 }

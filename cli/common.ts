@@ -46,10 +46,32 @@ export function tokenOption(): Option {
   return new Option('--token <token>', 'token sent to the coordinator (env TRELLIS_TOKEN)');
 }
 
+/** The `--tls-ca` of the command being run (main.ts sets it before the action); else TRELLIS_TLS_CA. */
+let callerTlsCa: string | undefined;
+
+export function setCallerTlsCa(path: string | undefined): void {
+  callerTlsCa = path;
+}
+
+export function getCallerTlsCa(): string | undefined {
+  return callerTlsCa ?? env().TRELLIS_TLS_CA;
+}
+
+/** `--tls-ca`, added by main.ts to every command that talks to a coordinator. */
+export function tlsCaOption(): Option {
+  return new Option('--tls-ca <file>', "CA (PEM) that signed the coordinator's TLS certificate (env TRELLIS_TLS_CA)");
+}
+
+/** The token and TLS settings of this command's calls (`--token`, `--tls-ca` or their variables). */
+export function callerOptions(): { token?: string; tls?: { ca: string } } {
+  const token = getCallerToken();
+  const ca = getCallerTlsCa();
+  return { ...(token ? { token } : {}), ...(ca ? { tls: { ca } } : {}) };
+}
+
 /** Runs `use` with a client of the coordinator at `address`, closed afterwards whatever happens. */
 export async function withClient(address: string, use: (client: TrellisClient) => Promise<void>): Promise<void> {
-  const token = getCallerToken();
-  const client = new TrellisClient(address, token ? { token } : {});
+  const client = new TrellisClient(address, callerOptions());
   try {
     await use(client);
   } finally {
@@ -74,6 +96,17 @@ export function positiveNumber(name: string) {
     const n = Number(value);
     if (!(n > 0)) throw new UsageError(`${name}: must be a number > 0, got ${value}`);
     return n;
+  };
+}
+
+/** A size flag: bytes, or a number with Ki, Mi, Gi or Ti (e.g. 512Mi, 1.5Gi); must be > 0. */
+export function sizeFlag(name: string) {
+  return (value: string): number => {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti)?\s*$/.exec(value);
+    const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[match?.[2] as 'Ki'] ?? 1;
+    const bytes = match ? Math.floor(Number(match[1]) * unit) : NaN;
+    if (!(bytes > 0)) throw new UsageError(`${name}: must be a size > 0: bytes, or e.g. 512Mi, 2Gi; got ${value}`);
+    return bytes;
   };
 }
 

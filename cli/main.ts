@@ -15,7 +15,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../shared/errors.js';
 import { trellisVersion } from '../shared/version.js';
-import { setCallerToken, tokenOption, UsageError } from './common.js';
+import { setCallerTlsCa, setCallerToken, tlsCaOption, tokenOption, UsageError } from './common.js';
 import { addCancelCommand } from './commands/cancel.js';
 import { addCoordinatorCommand } from './commands/coordinator.js';
 import { addExpandCommand } from './commands/expand.js';
@@ -58,13 +58,18 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   for (const add of COMMANDS) add(program);
-  // Every command that talks to a coordinator also takes --token (env TRELLIS_TOKEN).
+  // Every command that talks to a coordinator also takes --token (env TRELLIS_TOKEN) and
+  // --tls-ca (env TRELLIS_TLS_CA).
   for (const command of program.commands) {
-    if (command.options.some((o) => o.long === '--coordinator')) command.addOption(tokenOption());
+    if (command.options.some((o) => o.long === '--coordinator')) {
+      command.addOption(tokenOption());
+      command.addOption(tlsCaOption());
+    }
   }
   program.hook('preAction', (_program, action) => {
-    const token = action.opts<{ token?: string }>().token;
+    const { token, tlsCa } = action.opts<{ token?: string; tlsCa?: string }>();
     setCallerToken(token);
+    setCallerTlsCa(tlsCa);
   });
   return program;
 }

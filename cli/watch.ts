@@ -7,6 +7,7 @@ import { TrellisClient } from '../client/index.js';
 import { isFinalEvent, type TrellisEvent } from '../shared/events.js';
 import { ProgressView } from './render.js';
 import { env } from '../shared/env.js';
+import { callerOptions } from './common.js';
 
 export interface WatchOptions {
   coordinator: string;
@@ -23,7 +24,12 @@ async function* natsEvents(
   signal: AbortSignal,
 ): AsyncGenerator<TrellisEvent> {
   const { createBus } = await import('../coordinator/bus/registry.js');
-  const bus = createBus({ NATS_URL: url });
+  const { NATS_CREDS, NATS_TLS_CA } = env();
+  const bus = createBus({
+    NATS_URL: url,
+    ...(NATS_CREDS ? { NATS_CREDS } : {}),
+    ...(NATS_TLS_CA ? { NATS_TLS_CA } : {}),
+  });
   await bus.start();
   try {
     yield* bus.subscribe({ experimentId: id, ...(fromStart ? { fromSeq: 1 } : {}), signal });
@@ -34,7 +40,7 @@ async function* natsEvents(
 
 export async function watchEvents(id: string, options: WatchOptions): Promise<number> {
   const natsUrl = env().NATS_URL;
-  const client = new TrellisClient(options.coordinator, { timeoutMs: 5000 });
+  const client = new TrellisClient(options.coordinator, { ...callerOptions(), timeoutMs: 5000 });
   const abort = new AbortController();
   let view: ProgressView | undefined;
   let status = 'running';
@@ -93,7 +99,7 @@ export async function watchEvents(id: string, options: WatchOptions): Promise<nu
 
 /** `best: trial #3 val_accuracy=0.91 {lr: 0.01}` once the experiment is over (none: undefined). */
 async function bestLine(coordinator: string, id: string): Promise<string | undefined> {
-  const client = new TrellisClient(coordinator, { timeoutMs: 5000 });
+  const client = new TrellisClient(coordinator, { ...callerOptions(), timeoutMs: 5000 });
   try {
     const best = (await client.get(id)).best;
     if (!best) return 'best: none (no trial reported the objective)';

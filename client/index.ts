@@ -18,6 +18,8 @@ import {
   fromGrpcError,
   InvalidArgumentError,
   ResourceExhaustedError,
+  TransportSecurityError,
+  UnavailableError,
 } from '../shared/errors.js';
 
 /** Watch resumes in a row that delivered no new event before the error is given to the caller. */
@@ -38,6 +40,7 @@ import { tokenInterceptors } from '../shared/token-metadata.js';
 import type { LogSnapshot } from '../shared/bounded-log.js';
 import type { AttemptLog__Output } from '../shared/generated/trellis/v1/AttemptLog.js';
 import type { WatchAttemptLogResponse__Output } from '../shared/generated/trellis/v1/WatchAttemptLogResponse.js';
+import { channelCredentials, transportHint, usesTls, type ClientTls } from '../shared/tls.js';
 
 export type { ExperimentView, TrialView } from '../shared/convert.js';
 export type { TrellisEvent } from '../shared/events.js';
@@ -50,6 +53,7 @@ export {
   UnauthenticatedError,
   PermissionDeniedError,
   DeadlineExceededError,
+  TransportSecurityError,
 } from '../shared/errors.js';
 
 export interface ClientOptions {
@@ -59,6 +63,11 @@ export interface ClientOptions {
   maxReceiveBytes?: number;
   /** Sent with every call (default TRELLIS_TOKEN); needed when the coordinator has tokens. */
   token?: string;
+  /**
+   * TLS: `ca` trusts the coordinator's certificate (default TRELLIS_TLS_CA); `cert`/`key` present
+   * a client certificate. No CA and no certificate: plaintext.
+   */
+  tls?: ClientTls;
 }
 
 export interface WorkerView {
@@ -117,13 +126,17 @@ function logFromProto(m: AttemptLog__Output | null): AttemptLogView {
 export class TrellisClient {
   private readonly client: ExperimentServiceClient;
   private readonly timeoutMs: number;
+  private readonly tls: boolean;
 
   constructor(
     readonly address: string = env().TRELLIS_COORDINATOR,
     options: ClientOptions = {},
   ) {
     const { proto } = loadProto();
-    this.client = new proto.trellis.v1.ExperimentService(address, grpc.credentials.createInsecure(), {
+    const caFromEnv = env().TRELLIS_TLS_CA;
+    const tls = options.tls ?? (caFromEnv ? { ca: caFromEnv } : undefined);
+    this.tls = usesTls(tls);
+    this.client = new proto.trellis.v1.ExperimentService(address, channelCredentials(tls), {
       'grpc.max_receive_message_length': options.maxReceiveBytes ?? 256 * 1024 * 1024,
       interceptors: tokenInterceptors(options.token ?? env().TRELLIS_TOKEN),
     }) as unknown as ExperimentServiceClient;
@@ -298,7 +311,7 @@ export class TrellisClient {
           const experiment = await this.get(experimentId);
           if (isTerminal('experiment', experiment.status)) return experiment;
         } catch (err) {
-          if ((err as Error).name !== 'UnavailableError' || attempt > 100) throw err;
+          if (!(err instanceof UnavailableError) || err instanceof TransportSecurityError || attempt > 100) throw err;
           const pause = Math.min(5000, 200 * 2 ** Math.min(attempt, 5));
           await new Promise((resolve) => {
             const t = setTimeout(resolve, pause);
@@ -376,8 +389,18 @@ export class TrellisClient {
         >
       )[method]!;
       fn.call(this.client, request, { deadline: new Date(Date.now() + this.timeoutMs) }, (err, value) =>
-        err ? reject(fromGrpcError(err)) : resolve(value as T),
+        err ? reject(this.failure(err)) : resolve(value as T),
       );
     });
+  }
+
+  /** A call's error as a TrellisError; a connection that failed over TLS (or for lack of it) says so. */
+  private failure(err: unknown): Error {
+    const mapped = fromGrpcError(err);
+    if (mapped instanceof UnavailableError) {
+      const hint = transportHint(mapped.message, this.address, this.tls);
+      if (hint) return new TransportSecurityError(hint);
+    }
+    return mapped;
   }
 }

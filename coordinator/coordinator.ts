@@ -27,6 +27,15 @@ import { env } from '../shared/env.js';
 import { AttemptLogs } from './attempt-logs.js';
 import { quarantine } from './experiments/quarantine.js';
 import { DEFAULT_LIMITS, idIssue, requestIdIssue, type Limits } from '../shared/limits.js';
+import { Audit } from './auth/audit.js';
+import type { Identity } from './auth/policy.js';
+import {
+  assertAttemptNeeds,
+  assertClientMayRead,
+  assertRefsOwned,
+  attemptOfCaller,
+  notFound,
+} from './auth/artifacts.js';
 
 export interface CoordinatorOptions {
   store: Store;
@@ -40,6 +49,11 @@ export interface CoordinatorOptions {
   observer?: CoordinatorObserver;
   /** What requests are held to (shared/limits.ts; `--limits FILE`). */
   limits?: Limits;
+  /**
+   * An attempt with no progress report (or checkpoint) for this long, on a worker that still
+   * heartbeats, is stopped and retried as lost (`--stuck-after`). 0 or absent: never.
+   */
+  stuckAfterMs?: number;
 }
 
 type State = 'created' | 'starting' | 'running' | 'closing' | 'closed';
@@ -54,6 +68,9 @@ export class Coordinator {
   /** Program output per attempt (`trellis logs`). */
   readonly logs: AttemptLogs;
   readonly limits: Limits;
+  /** The audit trail (auth/audit.ts): the server and worker sessions record into it. */
+  readonly audit: Audit;
+  private readonly stuckAfterMs: number;
   private readonly log: Logger;
   private readonly observer: CoordinatorObserver | undefined;
   private readonly runners = new Map<string, SweepRunner>();
@@ -83,6 +100,8 @@ export class Coordinator {
     this.patient = retrying(this.store, this.log, this.lifetime.signal);
     this.events = new EventLog(this.patient, this.bus, this.log);
     this.logs = new AttemptLogs(this.patient, this.leases, this.log);
+    this.audit = new Audit(this.events, this.log);
+    this.stuckAfterMs = options.stuckAfterMs ?? 0;
   }
 
   get status(): State {
@@ -121,6 +140,7 @@ export class Coordinator {
       this.setState('closing');
       this.lifetime.abort();
       if (this.leaseTimer) clearInterval(this.leaseTimer);
+      this.audit.close();
       await Promise.race([this.events.close(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
       const errors: unknown[] = [];
       for (const step of [() => this.bus.close(), () => this.store.close()]) {
@@ -138,15 +158,20 @@ export class Coordinator {
 
   // ---------------------------------------------------------------- the client API
 
+  /**
+   * Validates and stores a spec. With `submitter` (the authenticated caller; the server passes
+   * it), every `{"$artifact": id}` in the spec must belong to the caller's own experiments.
+   */
   async submit(
     specText: string,
     requestId?: string,
-    options: { noCache?: boolean; owner?: string } = {},
+    options: { noCache?: boolean; owner?: string; submitter?: Identity } = {},
   ): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     this.assertRunning();
     const badRequestId = requestIdIssue(requestId, this.limits);
     if (badRequestId) throw new InvalidArgumentError([badRequestId]);
     const spec = await validateSpecTextAsync(specText, this.limits);
+    if (options.submitter) await assertRefsOwned(this.store, options.submitter, spec);
     if (spec.kind === 'Pipeline' && options.noCache) spec.cache = false;
     return this.create(spec, requestId, undefined, options.owner);
   }
@@ -280,8 +305,11 @@ export class Coordinator {
 
   // ---------------------------------------------------------------- the worker side
 
-  /** Attaches a worker stream (gRPC, or an in-process session in tests and benchmarks). */
-  connectWorker(session: WorkerSession, log: Logger = this.log): WorkerConnection {
+  /**
+   * Attaches a worker stream (gRPC, or an in-process session in tests and benchmarks) of the
+   * authenticated `identity` (the auth gate's answer; without tokens, the anonymous admin).
+   */
+  connectWorker(session: WorkerSession, log: Logger = this.log, identity?: Identity): WorkerConnection {
     return new WorkerSessionHandler(
       session,
       {
@@ -294,14 +322,23 @@ export class Coordinator {
         logs: this.logs,
         heartbeatMs: this.heartbeatMs,
         log: this.log,
+        audit: this.audit,
       },
       log,
+      identity,
     );
   }
 
-  async putArtifact(attemptId: string, kind: string, step: number, data: Buffer): Promise<string> {
-    const lease = this.leases.get(attemptId);
-    if (!lease) throw new FailedPreconditionError(`attempt ${attemptId} holds no lease; its artifact is refused`);
+  /** Stores an artifact of a running attempt bound to `who` (shown with its attempt token). */
+  async putArtifact(
+    who: Identity,
+    attempt: { id: string; token: string },
+    kind: string,
+    step: number,
+    data: Buffer,
+  ): Promise<string> {
+    const attemptId = attempt.id;
+    const lease = attemptOfCaller(this.leases, who, attemptId, attempt.token);
     const meta = await this.patient.putArtifact(
       {
         id: `${attemptId}-${kind}-${step}-${randomUUID().slice(0, 6)}`,
@@ -315,9 +352,20 @@ export class Coordinator {
     return meta.id;
   }
 
-  async getArtifact(id: string): Promise<{ kind: string; data: Buffer }> {
-    const artifact = await this.patient.getArtifact(requireId(id, this.limits, 'artifact_id'));
-    if (!artifact) throw new NotFoundError(`artifact ${id} not found`);
+  /**
+   * An artifact for a worker's attempt (`attempt` given: it must be bound to `who` and need the
+   * artifact) or for a client (admins any, submitters their own experiments').
+   */
+  async getArtifact(
+    who: Identity,
+    id: string,
+    attempt?: { id: string; token: string },
+  ): Promise<{ kind: string; data: Buffer }> {
+    requireId(id, this.limits, 'artifact_id');
+    if (attempt) assertAttemptNeeds(attemptOfCaller(this.leases, who, attempt.id, attempt.token), id);
+    const artifact = await this.patient.getArtifact(id);
+    if (!attempt) await assertClientMayRead(this.store, who, id, artifact?.meta);
+    if (!artifact) throw notFound(id);
     return { kind: artifact.meta.kind, data: artifact.data };
   }
 
@@ -408,10 +456,21 @@ export class Coordinator {
 
   private expireLeases(): void {
     this.warnUnplaceable();
-    for (const lease of this.leases.takeExpired(Date.now())) {
+    const now = Date.now();
+    for (const lease of this.leases.takeExpired(now)) {
       this.log.warn({ attemptId: lease.attemptId, workerId: lease.workerId }, 'lease expired; attempt lost');
       this.runners.get(lease.experimentId)?.lose(lease.attemptId, `lease expired on worker ${lease.workerId}`);
       this.dispatcher.release(lease.attemptId);
+    }
+    if (this.stuckAfterMs <= 0) return;
+    for (const lease of this.leases.stuck(now, this.stuckAfterMs)) {
+      const reason =
+        `stuck: no progress report for ${Math.round((now - lease.lastProgressAt) / 1000)} s on worker ${lease.workerId}, ` +
+        `which still heartbeats (limit --stuck-after ${this.stuckAfterMs / 1000} s); stopped and retried`;
+      this.log.warn({ attemptId: lease.attemptId, workerId: lease.workerId, identity: lease.identity }, reason);
+      // Counted from now again, so a runner that is not (yet) settling it is not told twice a tick.
+      this.leases.progressed(lease.attemptId, now);
+      this.runners.get(lease.experimentId)?.stuck(lease.attemptId, reason);
     }
   }
 

@@ -20,6 +20,9 @@ import type { ExperimentDoc } from '../shared/types.js';
 
 type Pending = NewEvent & { time?: number };
 
+/** Events published at once (each waits for its acknowledgement). */
+const PUBLISH_WINDOW = 256;
+
 interface Lane {
   next: number | undefined;
   queue: Pending[];
@@ -165,7 +168,8 @@ export class EventLog {
 
   emit(event: Pending): void {
     if (this.closed) return;
-    const key = event.experimentId ?? '_workers';
+    // Worker and audit events belong to no experiment: published, not stored in an outbox.
+    const key = event.experimentId ?? (event.type === 'audit' ? '_audit' : '_workers');
     let lane = this.lanes.get(key);
     if (!lane) {
       lane = { next: undefined, queue: [], draining: undefined, waiters: [] };
@@ -187,7 +191,7 @@ export class EventLog {
   }
 
   private async drain(key: string, lane: Lane): Promise<void> {
-    const isWorkerLane = key === '_workers';
+    const isWorkerLane = key === '_workers' || key === '_audit';
     let delay = 100;
     while (lane.queue.length > 0 && !this.closed) {
       const batch = lane.queue.splice(0, lane.queue.length);
@@ -221,7 +225,11 @@ export class EventLog {
     let delay = 100;
     for (;;) {
       try {
-        for (const event of events) await this.bus.publish(event);
+        // Sent together, not one acknowledgement after another: NATS keeps one connection's
+        // messages in order, and after a retry subscribers order by seq (the bus drops duplicates).
+        for (let i = 0; i < events.length; i += PUBLISH_WINDOW) {
+          await Promise.all(events.slice(i, i + PUBLISH_WINDOW).map((event) => this.bus.publish(event)));
+        }
         if (experimentId)
           await this.store.markPublished(
             experimentId,

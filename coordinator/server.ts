@@ -17,12 +17,13 @@ import { fromStruct } from '../shared/struct.js';
 import { paginate } from './paging.js';
 import { workerToProto } from './workers-view.js';
 import type { Coordinator } from './coordinator.js';
-import { addReflection } from './reflection.js';
+import { addReflection, REFLECTION_METHOD } from './reflection.js';
 import type { ExperimentStatus } from '../shared/states.js';
 import type { WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 import type { ExperimentDoc } from '../shared/types.js';
 import type { TrellisEvent } from '../shared/events.js';
 import { admit } from './auth/guard.js';
+import type { AuditRecord } from './auth/audit.js';
 import { assertOwner, type Identity } from './auth/policy.js';
 import { redactEnv } from '../shared/redact.js';
 import { stepFromWire, stepOnWire } from '../shared/steps.js';
@@ -37,12 +38,15 @@ import { pacedReader } from './flow/reports.js';
 const WORKER_BACKLOG = 1000;
 import type { AttemptLogView } from './attempt-logs.js';
 import type { AttemptLog } from '../shared/generated/trellis/v1/AttemptLog.js';
+import { certificateName, serverCredentials, type ServerTls } from './auth/tls.js';
 
 export interface ServerOptions {
   /** Who may call what; absent: no authentication (every caller is an anonymous admin). */
   auth?: Authenticator;
   /** Back-pressure and fairness bounds (default: from the environment, coordinator/flow/limits.ts). */
   limits?: FlowLimits;
+  /** Serve TLS (and, with clientCa, identify workers by certificate); absent: plaintext. */
+  tls?: ServerTls;
 }
 
 /** An experiment as clients see it: trial.env values redacted. */
@@ -115,24 +119,65 @@ export async function startServer(
   const callerOf = (who: Identity, call: { getPeer(): string }): string =>
     options.auth ? `token ${who.name}` : `host ${peerHost(call.getPeer())}`;
 
-  /** Wraps an async unary handler: admission first, then every error through the one mapping to gRPC codes. */
+  const audit = coordinator.audit;
+  const credentials = serverCredentials(options.tls);
+  /** admit (auth/guard.ts) with what the transport knows of the caller. */
+  const gate = (
+    call: {
+      metadata: grpc.Metadata;
+      getPeer(): string;
+      getAuthContext?: () => { sslPeerCertificate?: { subject?: Record<string, unknown> } };
+    },
+    method: string,
+  ): Identity => {
+    const name = options.tls?.clientCa ? certificateName(call) : undefined;
+    return admit(options.auth, call.metadata, method, audit, call.getPeer(), {
+      workerCertificates: !!options.tls?.clientCa,
+      ...(name ? { certificateName: name } : {}),
+    });
+  };
+  /** Submits and cancels are audited one by one (auth/audit.ts): `ok`, or the refusal's status. */
+  const OWN_KIND: Record<string, 'submit' | 'cancel'> = {
+    'ExperimentService.SubmitExperiment': 'submit',
+    'ExperimentService.CancelExperiment': 'cancel',
+  };
+
+  /**
+   * Wraps an async unary handler: admission first, then every error through the one mapping to
+   * gRPC codes. A PERMISSION_DENIED from the handler (ownership, artifacts) is audited as a
+   * denial; a failed submit or cancel as that call with its status.
+   */
   const unary =
-    <Req, Res>(method: string, fn: (request: Req, who: Identity) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    <Req, Res>(
+      method: string,
+      fn: (request: Req, who: Identity, record: (fields: Partial<AuditRecord>) => void) => Promise<Res>,
+    ): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
+      const peer = call.getPeer();
       let who: Identity;
       try {
-        who = admit(options.auth, call.metadata, method);
+        who = gate(call, method);
         callers.admitCall(callerOf(who, call), method);
       } catch (err) {
-        log.warn({ method, err: (err as Error).message }, 'call refused');
         callback(toGrpcError(err) as grpc.ServiceError);
         return;
       }
-      fn(call.request, who).then(
+      const base = { identity: who.name, role: who.role, method, peer };
+      const record = (fields: Partial<AuditRecord>): void => {
+        const kind = OWN_KIND[method];
+        if (kind) audit.record({ ...base, kind, outcome: 'ok', ...fields });
+      };
+      fn(call.request, who, record).then(
         (response) => callback(null, response),
         (err: unknown) => {
           const mapped = toGrpcError(err);
           if (mapped.code === grpc.status.INTERNAL) log.error({ err }, 'request failed');
+          const outcome = grpc.status[mapped.code ?? grpc.status.UNKNOWN];
+          if (mapped.code === grpc.status.PERMISSION_DENIED) {
+            audit.record({ ...base, kind: 'denied', outcome, reason: mapped.details ?? '' });
+          } else {
+            record({ outcome, reason: mapped.details ?? '' });
+          }
           callback(mapped as grpc.ServiceError);
         },
       );
@@ -149,7 +194,7 @@ export async function startServer(
   });
 
   const experiments: ExperimentServiceHandlers = {
-    SubmitExperiment: unary('ExperimentService.SubmitExperiment', async (req, who) => {
+    SubmitExperiment: unary('ExperimentService.SubmitExperiment', async (req, who, record) => {
       if (req.spec && req.spec_document) {
         throw new InvalidArgumentError(['spec, spec_document: give one of them, not both']);
       }
@@ -158,8 +203,12 @@ export async function startServer(
       const { experiment, created } = await coordinator.submit(text, req.request_id, {
         noCache: req.no_cache,
         owner: who.name,
+        submitter: who,
       });
-      log.info({ experimentId: experiment.id, caller: who.name, role: who.role, created }, 'submit');
+      record({
+        experimentId: experiment.id,
+        ...(created ? {} : { reason: 'request id seen before: no new experiment' }),
+      });
       return { experiment: visible(experiment), created };
     }),
     GetExperiment: unary('ExperimentService.GetExperiment', async (req) => ({
@@ -198,10 +247,10 @@ export async function startServer(
     ListWorkers: unary('ExperimentService.ListWorkers', async () => ({
       workers: (await coordinator.workers()).map(workerToProto),
     })),
-    CancelExperiment: unary('ExperimentService.CancelExperiment', async (req, who) => {
+    CancelExperiment: unary('ExperimentService.CancelExperiment', async (req, who, record) => {
       assertOwner(who, await coordinator.get(req.id));
       const cancelled = await coordinator.cancel(req.id);
-      log.info({ experimentId: req.id, caller: who.name, role: who.role }, 'cancel');
+      record({ experimentId: req.id });
       return { experiment: visible(cancelled) };
     }),
     ExportMetrics: unary('ExperimentService.ExportMetrics', async (req) => {
@@ -226,7 +275,7 @@ export async function startServer(
     }),
     WatchAttemptLog: (call) => {
       try {
-        admit(options.auth, call.metadata, 'ExperimentService.WatchAttemptLog');
+        gate(call, 'ExperimentService.WatchAttemptLog');
       } catch (err) {
         log.warn({ method: 'ExperimentService.WatchAttemptLog', err: (err as Error).message }, 'call refused');
         call.emit('error', toGrpcError(err));
@@ -257,11 +306,10 @@ export async function startServer(
       let release: () => void;
       let fromSeq: number;
       try {
-        const who = admit(options.auth, call.metadata, 'ExperimentService.WatchEvents');
+        const who = gate(call, 'ExperimentService.WatchEvents');
         fromSeq = watchStart(call.request);
         release = callers.openStream(callerOf(who, call), 'WatchEvents');
       } catch (err) {
-        log.warn({ method: 'ExperimentService.WatchEvents', err: (err as Error).message }, 'call refused');
         call.emit('error', toGrpcError(err));
         return;
       }
@@ -286,14 +334,15 @@ export async function startServer(
   const workers: WorkerServiceHandlers = {
     Connect: (call) => {
       let release: () => void;
+      let who: Identity;
       try {
-        const who = admit(options.auth, call.metadata, 'WorkerService.Connect');
+        who = gate(call, 'WorkerService.Connect');
         release = callers.openStream(callerOf(who, call), 'Connect');
       } catch (err) {
-        log.warn({ method: 'WorkerService.Connect', err: (err as Error).message }, 'call refused');
         call.emit('error', toGrpcError(err));
         return;
       }
+      log.info({ identity: who.name, role: who.role }, 'worker stream opened');
       let ended = false;
       const connection = coordinator.connectWorker(
         {
@@ -323,8 +372,15 @@ export async function startServer(
               call.end();
             }
           },
+          fail: (err) => {
+            if (!ended) {
+              ended = true;
+              call.emit('error', toGrpcError(err));
+            }
+          },
         },
         log,
+        who,
       );
       // Each worker stream reads at most `reportsPerSecond` messages (bursts of twice that);
       // past that the stream is paused, so HTTP/2 flow control slows the sender: nothing is dropped.
@@ -348,16 +404,19 @@ export async function startServer(
       call.on('cancelled', closed);
       call.on('close', closed);
     },
-    PutArtifact: unary('WorkerService.PutArtifact', async (req) => ({
+    PutArtifact: unary('WorkerService.PutArtifact', async (req, who) => ({
       artifact_id: await coordinator.putArtifact(
-        req.attempt_id,
+        who,
+        { id: req.attempt_id, token: req.attempt_token },
         req.kind,
         stepFromWire(req.step, req.step64),
         Buffer.from(req.data),
       ),
     })),
-    GetArtifact: unary('WorkerService.GetArtifact', async (req) => {
-      const artifact = await coordinator.getArtifact(req.artifact_id);
+    GetArtifact: unary('WorkerService.GetArtifact', async (req, who) => {
+      // Naming an attempt makes it a worker's read for that attempt; without one, a client's.
+      const attempt = req.attempt_id ? { id: req.attempt_id, token: req.attempt_token } : undefined;
+      const artifact = await coordinator.getArtifact(who, req.artifact_id, attempt);
       return { data: artifact.data, kind: artifact.kind };
     }),
   };
@@ -376,12 +435,13 @@ export async function startServer(
   };
   setHealth(coordinator.status === 'running' ? 'SERVING' : 'NOT_SERVING');
   coordinator.onStateChange((state) => setHealth(state === 'running' ? 'SERVING' : 'NOT_SERVING'));
-  addReflection(server);
+  addReflection(
+    server,
+    options.auth ? (metadata) => admit(options.auth, metadata, REFLECTION_METHOD, audit) : undefined,
+  );
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    ),
+    server.bindAsync(listen, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
   );
   const host = listen.slice(0, listen.lastIndexOf(':')) || '127.0.0.1';
   let closing: Promise<void> | undefined;

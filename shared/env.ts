@@ -45,11 +45,15 @@ const schema = z.object({
   TRELLIS_HOME: z.string().default('.trellis'),
   /** The caller's token, sent as call metadata (clients and workers; `--token` overrides). */
   TRELLIS_TOKEN: z.string().optional(),
+  /** CA bundle (PEM) that signed the coordinator's TLS certificate (clients and workers; `--tls-ca` overrides). */
+  TRELLIS_TLS_CA: z.string().optional(),
   // -- the coordinator: store
   MONGODB_URI: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\/\S+$/, { error: 'must be a MongoDB connection string (mongodb:// or mongodb+srv://)' })
     .optional(),
+  /** CA bundle (PEM) for a MongoDB served over TLS (the driver's tlsCAFile). */
+  MONGODB_TLS_CA_FILE: z.string().optional(),
   TRELLIS_DB: z
     .string()
     .regex(/^[^/\\. "$*<>:|?]{1,63}$/, { error: 'must be a database name of 1-63 characters, none of /\\. "$*<>:|?' })
@@ -70,6 +74,10 @@ const schema = z.object({
       error: 'must be NATS server URLs, comma-separated (e.g. nats://127.0.0.1:4222)',
     })
     .optional(),
+  /** NATS credentials file (JWT + nkey seed, `nsc` format); user/password or a token go in NATS_URL. */
+  NATS_CREDS: z.string().optional(),
+  /** CA bundle (PEM) for a NATS server served over TLS (then TLS is required; tls:// URLs also turn it on). */
+  NATS_TLS_CA: z.string().optional(),
   // Events stream retention (coordinator/bus/registry.ts turns these into ms and bytes); unset:
   // the stream's own limits are left as they are.
   TRELLIS_EVENTS_MAX_AGE: z
@@ -104,6 +112,7 @@ const schema = z.object({
     .positive({ error: 'must be a number of bytes > 0' })
     .optional(),
   TRELLIS_REAPER: flag('kill the programs of a worker that dies').default(true),
+  TRELLIS_SPAWNER: flag("start programs from a helper process, off the worker's event loop").default(true),
   TRELLIS_TF_BACKEND: z
     .string()
     .transform((value) => value.trim().toLowerCase())

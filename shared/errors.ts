@@ -34,6 +34,14 @@ export class UnavailableError extends TrellisError {
   override readonly code = grpc.status.UNAVAILABLE;
 }
 
+/**
+ * The connection failed on transport security (TLS on one side only, an untrusted certificate):
+ * a configuration mistake that retrying does not fix (shared/tls.ts words the message).
+ */
+export class TransportSecurityError extends UnavailableError {
+  override readonly name = 'TransportSecurityError' as 'UnavailableError';
+}
+
 /** No credentials, or credentials the coordinator does not know. */
 export class UnauthenticatedError extends TrellisError {
   override readonly name = 'UnauthenticatedError';

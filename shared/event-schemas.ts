@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { EXPERIMENT_STATUSES, STAGE_STATUSES, TRIAL_STATUSES } from './states.js';
-import type { EventPayloads, EventType } from './events.js';
+import { AUDIT_KINDS, type EventPayloads, type EventType } from './events.js';
 
 const params = z.record(z.string(), z.unknown()).describe('the trial params, as the search space named them');
 const metrics = z.record(z.string(), z.number()).describe('metric name -> last value');
@@ -56,12 +56,28 @@ export const EVENT_PAYLOADS = {
   'worker.state': z.strictObject({
     status: z.enum(['connected', 'draining', 'disconnected']),
   }),
+  audit: z.strictObject({
+    kind: z.enum(AUDIT_KINDS).describe('also the last token of the subject trellis.v1.audit.<kind>'),
+    identity: z.string().describe('the authenticated name (token name); `unknown` when authentication failed'),
+    role: z.string().optional(),
+    method: z.string().describe('Service.Method'),
+    outcome: z.string().describe('`ok`, `clamped`, or the gRPC status name of the refusal'),
+    reason: z.string().optional().describe('why (never a token or a secret)'),
+    experimentId: z.string().optional(),
+    workerId: z.string().optional(),
+    peer: z.string().optional().describe("the caller's address"),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .describe('calls this record stands for: token/denied/unauthenticated are aggregated per minute'),
+  }),
 } as const;
 
 export type EventPayloadType = keyof typeof EVENT_PAYLOADS;
 
 const envelope = {
-  seq: z.number().int().min(0).describe('per experiment, from 1 without gaps; 0 for worker events'),
+  seq: z.number().int().min(0).describe('per experiment, from 1 without gaps; 0 for worker and audit events'),
   time: z.number().int().describe('epoch milliseconds'),
   experimentId: z.string().optional(),
   trialNumber: z.number().int().optional(),
@@ -92,5 +108,6 @@ const payloadsMatch: { [T in EventType]: Fits<SchemaPayloads[T], EventPayloads[T
   'trial.metric': true,
   'stage.state': true,
   'worker.state': true,
+  audit: true,
 };
 void payloadsMatch;

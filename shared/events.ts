@@ -2,7 +2,7 @@
  * Events: every state change and metric report, published after the state is stored.
  * `seq` is per experiment, starts at 1 and has no gaps; consumers de-duplicate on it.
  * Subjects: trellis.v1.exp.<id>.state, trellis.v1.exp.<id>.trial.<n>.{state,metric},
- * trellis.v1.exp.<id>.stage.<name>.state, trellis.v1.worker.<id>.state. Ids and names go
+ * trellis.v1.exp.<id>.stage.<name>.state, trellis.v1.worker.<id>.state, trellis.v1.audit.<kind>. Ids and names go
  * through `subjectToken`, so a worker id with dots (a host name) is one token.
  *
  * `EventPayloads` is the one map from event type to payload; `TrellisEvent` is a union
@@ -45,7 +45,30 @@ export interface EventPayloads {
     error?: string;
   };
   'worker.state': { status: WorkerStatus };
+  /** coordinator/auth/audit.ts: who did what, and whether it was allowed. */
+  audit: {
+    kind: AuditKind;
+    /** The authenticated name (token name), or `unknown` when authentication failed. */
+    identity: string;
+    role?: string;
+    /** `Service.Method`, e.g. `ExperimentService.SubmitExperiment`, `WorkerService.Connect`. */
+    method: string;
+    /** `ok`, or the gRPC status name of the refusal (`PERMISSION_DENIED`, `UNAUTHENTICATED`...), or `clamped`. */
+    outcome: string;
+    /** Why (a refusal's message; never a token or a secret). */
+    reason?: string;
+    experimentId?: string;
+    workerId?: string;
+    /** The caller's address as gRPC saw it. */
+    peer?: string;
+    /** How many calls this record stands for (aggregated kinds: 1 at first, then the count of a window). */
+    count: number;
+  };
 }
+
+/** Audit record kinds (the last token of the subject `trellis.v1.audit.<kind>`). */
+export const AUDIT_KINDS = ['submit', 'cancel', 'token', 'unauthenticated', 'denied', 'clamped'] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
 
 export type EventType = keyof EventPayloads;
 
@@ -98,11 +121,17 @@ export function subjectOf(event: TrellisEvent): string {
       return `${exp}.stage.${subjectToken(event.stage ?? '')}.state`;
     case 'worker.state':
       return `${SUBJECT_ROOT}.worker.${subjectToken(event.workerId ?? '')}.state`;
+    case 'audit':
+      return `${SUBJECT_ROOT}.audit.${event.payload.kind}`;
   }
 }
 
 /** Message id used for de-duplication of a re-published event. */
 export function eventId(event: TrellisEvent): string {
+  if (event.type === 'audit') {
+    const p = event.payload;
+    return `a:${event.time}:${p.kind}:${p.identity}:${p.method}:${p.outcome}:${p.experimentId ?? ''}:${p.count}`;
+  }
   return event.type === 'worker.state'
     ? `w:${event.workerId}:${event.time}:${event.payload.status}`
     : `e:${event.experimentId}:${event.seq}`;

@@ -1,7 +1,8 @@
 /**
  * Secrets never leave the coordinator through a read API or event: every `env` mapping in a spec
  * (a sweep's `trial.env`, a pipeline stage's) keeps its names but has every value replaced.
- * Workers get the real values in their assignments (WorkerService), never through these.
+ * Workers get the real values in their assignments (WorkerService), never through these; a
+ * `{fromWorkerEnv: NAME}` value is only a name (the worker resolves it) and stays visible.
  */
 export const REDACTED = '[redacted]';
 
@@ -21,7 +22,9 @@ export function redactEnv(value: unknown): unknown {
 function redactMap(env: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(env as Record<string, unknown>)) {
-    out[name] = v === undefined ? v : REDACTED;
+    // `{fromWorkerEnv: NAME}` names a worker's variable; the value never was here: shown as is.
+    const reference = !!v && typeof v === 'object' && 'fromWorkerEnv' in v && Object.keys(v).length === 1;
+    out[name] = v === undefined || reference ? v : REDACTED;
   }
   return out;
 }

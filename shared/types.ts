@@ -73,6 +73,10 @@ export interface AttemptDoc {
   error?: string;
   /** Why the attempt failed, when known: `diverged` = a non-finite objective or loss. */
   failureKind?: FailureKind;
+  /** The worker identity (token name) the attempt is bound to; only it may report for it. */
+  identity?: string;
+  /** SHA-256 (hex) of the attempt's token (the token itself is only in the assignment). */
+  tokenHash?: string;
 }
 
 /** Failure kinds recorded on attempts (a seam that later kinds extend). */

@@ -17,6 +17,9 @@ import { AttemptRunner } from './attempts.js';
 import { CoordinatorConnection } from './connection.js';
 import { runtimeNames } from './runtimes/registry.js';
 import { env } from '../shared/env.js';
+import type { ClientTls } from '../shared/tls.js';
+import type { WorkerLimits } from './runtimes/base.js';
+import { dataSandbox } from './data/sandbox.js';
 
 export interface GpuSlot {
   id: string;
@@ -39,6 +42,16 @@ export interface WorkerOptions {
   allowCommand?: RegExp;
   /** Sent with every call to the coordinator (default TRELLIS_TOKEN). */
   token?: string;
+  /** TLS to the coordinator (default: TRELLIS_TLS_CA as the CA; plaintext without one). */
+  tls?: ClientTls;
+  /**
+   * The operator's limits on attempts: data roots (default the built-in datasets and the working
+   * directory) and dataset size (default 1 GiB), programs' memory and process count (default none).
+   */
+  dataRoots?: string[];
+  maxDatasetBytes?: number;
+  maxMemoryBytes?: number;
+  maxProcs?: number;
   log: Logger;
   /** How long shutdown waits for running attempts before handing them back (default 30 s). */
   shutdownGraceMs?: number;
@@ -67,11 +80,14 @@ export class WorkerAgent {
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 4)}`;
     this.log = options.log.child({ workerId: this.id });
     const token = options.token ?? env().TRELLIS_TOKEN;
+    const caFromEnv = env().TRELLIS_TLS_CA;
+    const tls = options.tls ?? (caFromEnv ? { ca: caFromEnv } : undefined);
     this.offered = (options.runtimes ?? runtimeNames()).filter((name) => name !== 'command' || !!options.allowCommand);
     this.connection = new CoordinatorConnection({
       address: options.coordinator,
       log: this.log,
       ...(token ? { token } : {}),
+      ...(tls ? { tls } : {}),
       hello: () => this.hello(),
       runningAttempts: () => this.runningAttempts,
       onAssign: (assignment) => this.attempts.assign(assignment, this.state === 'running'),
@@ -79,9 +95,18 @@ export class WorkerAgent {
       ...(options.reconnectMinMs !== undefined ? { reconnectMinMs: options.reconnectMinMs } : {}),
       ...(options.reconnectMaxMs !== undefined ? { reconnectMaxMs: options.reconnectMaxMs } : {}),
     });
+    const limits: WorkerLimits = {
+      data: dataSandbox({
+        ...(options.dataRoots ? { roots: options.dataRoots } : {}),
+        ...(options.maxDatasetBytes !== undefined ? { maxDatasetBytes: options.maxDatasetBytes } : {}),
+      }),
+      ...(options.maxMemoryBytes !== undefined ? { maxMemoryBytes: options.maxMemoryBytes } : {}),
+      ...(options.maxProcs !== undefined ? { maxProcs: options.maxProcs } : {}),
+    };
     this.attempts = new AttemptRunner(this.id, this.connection, this.log, {
       offered: this.offered,
       ...(options.allowCommand ? { allowCommand: options.allowCommand } : {}),
+      limits,
     });
   }
 
@@ -139,6 +164,8 @@ export class WorkerAgent {
       runtimes: this.offered,
       version: codeVersion(),
       running_attempt_ids: this.runningAttempts,
+      // With their tokens: the coordinator gives back only attempts this identity holds.
+      attempt_tokens: this.attempts.tokens(),
     };
   }
 }

@@ -18,6 +18,7 @@ import {
   StoppedError,
   type AttemptContext,
   type Checkpoint,
+  type WorkerLimits,
 } from './runtimes/base.js';
 import { getRuntime } from './runtimes/registry.js';
 import { AttemptOutputStream } from './output-stream.js';
@@ -40,6 +41,8 @@ export interface RuntimePolicy {
   offered: readonly string[];
   /** Programs (trial.command[0]) the command runtime may start; absent: none. */
   allowCommand?: RegExp;
+  /** Data roots and resource limits handed to every attempt (absent: the defaults). */
+  limits?: WorkerLimits;
 }
 
 /** Why this worker refuses the assignment, or undefined when it may run it. */
@@ -77,11 +80,24 @@ export class AttemptRunner {
     return [...this.attempts.keys()];
   }
 
+  /** attempt id → attempt token of the running attempts (sent with a hello after a reconnect). */
+  tokens(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [id, attempt] of this.attempts) out[id] = attempt.assignment.attempt_token;
+    return out;
+  }
+
   /** Starts an assigned attempt; a duplicate is ignored; one that comes while `accepting` is false is handed back. */
   assign(assignment: Assignment__Output, accepting: boolean): void {
     if (this.attempts.has(assignment.attempt_id)) return;
     if (!accepting) {
-      this.link.send({ stopped: { attempt_id: assignment.attempt_id, reason: 'handed_back' } });
+      this.link.send({
+        stopped: {
+          attempt_id: assignment.attempt_id,
+          reason: 'handed_back',
+          attempt_token: assignment.attempt_token,
+        },
+      });
       return;
     }
     const controller = new AbortController();
@@ -126,25 +142,25 @@ export class AttemptRunner {
     // The program's output, kept bounded and sent before the outcome (so the log is complete
     // when the coordinator ends the attempt).
     const output = new AttemptOutputStream(a.attempt_id, (message) => this.link.send(message));
+    // Every message and artifact call about the attempt shows its token (the coordinator's check).
+    const token = a.attempt_token;
     try {
       const ctx = this.contextFor(attempt, log, output);
       const refused = refusal(this.policy, a.runtime, ctx.config.command);
       if (refused) throw new PermanentRunError(refused);
       const runtime = await getRuntime(a.runtime);
-      ctx.config = (await this.resolveArtifactRefs(ctx.config)) as typeof ctx.config;
+      ctx.config = (await this.resolveArtifactRefs(ctx.config, a)) as typeof ctx.config;
       log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt started');
       const result = await runtime.run(ctx);
       output.finish();
       if (attempt.controller.signal.aborted) throw attempt.controller.signal.reason;
       if (result.info.outputs && typeof result.info.outputs === 'object') {
-        result.info.outputs = await this.storeLargeOutputs(
-          a.attempt_id,
-          result.info.outputs as Record<string, unknown>,
-        );
+        result.info.outputs = await this.storeLargeOutputs(a, result.info.outputs as Record<string, unknown>);
       }
       this.link.send({
         result: {
           attempt_id: a.attempt_id,
+          attempt_token: token,
           metrics: finiteOnly(result.metrics),
           info_json: JSON.stringify({
             ...result.info,
@@ -161,7 +177,11 @@ export class AttemptRunner {
       if (reason instanceof StoppedError || err instanceof StoppedError) {
         const why = reason instanceof StoppedError ? reason.message : (err as Error).message;
         this.link.send({
-          stopped: { attempt_id: a.attempt_id, reason: why === 'handed_back' ? 'handed_back' : 'stopped' },
+          stopped: {
+            attempt_id: a.attempt_id,
+            reason: why === 'handed_back' ? 'handed_back' : 'stopped',
+            attempt_token: token,
+          },
         });
         log.info({ reason: why }, 'attempt stopped');
         return;
@@ -169,7 +189,9 @@ export class AttemptRunner {
       const message = err instanceof Error ? err.message : String(err);
       const retryable = !(err instanceof PermanentRunError);
       const kind = err instanceof DivergedError ? err.kind : '';
-      this.link.send({ failure: { attempt_id: a.attempt_id, error: message.slice(0, 8000), retryable, kind } });
+      this.link.send({
+        failure: { attempt_id: a.attempt_id, attempt_token: token, error: message.slice(0, 8000), retryable, kind },
+      });
       log.warn({ err: message, retryable }, 'attempt failed');
     }
   }
@@ -196,17 +218,28 @@ export class AttemptRunner {
         const refused = stepProblem(step, attempt.lastStep);
         if (refused) {
           log.warn({ step, lastStep: attempt.lastStep }, `report refused: ${refused}`);
-          this.link.send({ progress: { attempt_id: a.attempt_id, step_refused: refused, metrics: {} } });
+          this.link.send({
+            progress: { attempt_id: a.attempt_id, attempt_token: a.attempt_token, step_refused: refused, metrics: {} },
+          });
           return;
         }
         attempt.lastStep = step;
-        this.link.send({ progress: { attempt_id: a.attempt_id, ...stepOnWire(step), metrics: finiteOnly(metrics) } });
+        this.link.send({
+          progress: {
+            attempt_id: a.attempt_id,
+            attempt_token: a.attempt_token,
+            ...stepOnWire(step),
+            metrics: finiteOnly(metrics),
+          },
+        });
       },
       checkpoint: {
         load: async (): Promise<Checkpoint | undefined> => {
           if (!a.checkpoint_artifact_id) return undefined;
           const response = await this.link.unary<{ data: Buffer }>('GetArtifact', {
             artifact_id: a.checkpoint_artifact_id,
+            attempt_id: a.attempt_id,
+            attempt_token: a.attempt_token,
           });
           const step = stepFromWire(a.checkpoint_step, a.checkpoint_step64);
           attempt.lastStep = Math.max(attempt.lastStep, step);
@@ -215,17 +248,24 @@ export class AttemptRunner {
         save: async (checkpoint: Checkpoint): Promise<void> => {
           const response = await this.link.unary<{ artifact_id: string }>('PutArtifact', {
             attempt_id: a.attempt_id,
+            attempt_token: a.attempt_token,
             kind: 'checkpoint',
             ...stepOnWire(checkpoint.step),
             data: checkpoint.data,
           });
           this.link.send({
-            checkpoint: { attempt_id: a.attempt_id, artifact_id: response.artifact_id, ...stepOnWire(checkpoint.step) },
+            checkpoint: {
+              attempt_id: a.attempt_id,
+              attempt_token: a.attempt_token,
+              artifact_id: response.artifact_id,
+              ...stepOnWire(checkpoint.step),
+            },
           });
         },
       },
       log: (line) => log.info({ line: cutLine(line) }, 'trial log'),
       output: output.line,
+      ...(this.policy.limits ? { limits: this.policy.limits } : {}),
     };
   }
 
@@ -235,7 +275,7 @@ export class AttemptRunner {
    * reference gets the value back (resolveArtifactRefs) before its task sees it.
    */
   private async storeLargeOutputs(
-    attemptId: string,
+    a: Assignment__Output,
     outputs: Record<string, unknown>,
   ): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
@@ -243,7 +283,8 @@ export class AttemptRunner {
       const json = JSON.stringify(value);
       if (json !== undefined && json.length > OUTPUT_INLINE_LIMIT) {
         const response = await this.link.unary<{ artifact_id: string }>('PutArtifact', {
-          attempt_id: attemptId,
+          attempt_id: a.attempt_id,
+          attempt_token: a.attempt_token,
           kind: `output-${key}`,
           step: 0,
           data: Buffer.from(json),
@@ -256,10 +297,25 @@ export class AttemptRunner {
     return out;
   }
 
-  private resolveArtifactRefs(value: unknown): Promise<unknown> {
+  /**
+   * Replaces each `{"$artifact": id}` with the artifact's JSON, read for this attempt. A value
+   * that is not JSON fails the attempt naming the artifact, never echoing its bytes.
+   */
+  private resolveArtifactRefs(value: unknown, a: Assignment__Output): Promise<unknown> {
     return mapArtifactRefsAsync(value, async (id) => {
-      const response = await this.link.unary<{ data: Buffer }>('GetArtifact', { artifact_id: id });
-      return JSON.parse(Buffer.from(response.data).toString('utf8')) as unknown;
+      const response = await this.link.unary<{ data: Buffer }>('GetArtifact', {
+        artifact_id: id,
+        attempt_id: a.attempt_id,
+        attempt_token: a.attempt_token,
+      });
+      try {
+        return JSON.parse(Buffer.from(response.data).toString('utf8')) as unknown;
+      } catch {
+        // Not the parser's message: it quotes the artifact's first bytes into a client-visible error.
+        throw new PermanentRunError(
+          `{"$artifact": ${JSON.stringify(id)}}: the artifact is not a JSON value (a stage output)`,
+        );
+      }
     });
   }
 }

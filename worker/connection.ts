@@ -18,6 +18,7 @@ import type { CoordinatorMessage__Output } from '../shared/generated/trellis/v1/
 import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignment.js';
 import type { Hello } from '../shared/generated/trellis/v1/Hello.js';
 import { tokenInterceptors } from '../shared/token-metadata.js';
+import { channelCredentials, transportHint, usesTls, type ClientTls } from '../shared/tls.js';
 
 const OUTBOX_LIMIT = 10_000;
 /** Deadline of a GetArtifact / PutArtifact call. */
@@ -32,6 +33,8 @@ export interface ConnectionOptions {
   address: string;
   /** Sent as call metadata on every call (see shared/token-metadata.ts). */
   token?: string;
+  /** TLS (shared/tls.ts): the CA to trust, and this worker's certificate for mTLS; absent: plaintext. */
+  tls?: ClientTls;
   log: Logger;
   /** The hello sent first on every stream (slots, labels, runtimes, running attempts). */
   hello(): Hello;
@@ -65,6 +68,8 @@ export class CoordinatorConnection implements CoordinatorLink {
   private draining = false;
   private wakeLoop: (() => void) | undefined;
   private readonly connectedListeners = new Set<() => void>();
+  /** The last configuration problem logged (TLS, credentials): logged again only when it changes. */
+  private lastProblem: string | undefined;
   /** Outcomes not yet known to have reached the coordinator (see writeTracked). */
   private readonly unconfirmed = new Map<
     string,
@@ -74,7 +79,7 @@ export class CoordinatorConnection implements CoordinatorLink {
   constructor(private readonly options: ConnectionOptions) {
     this.log = options.log;
     const { proto } = loadProto();
-    this.client = new proto.trellis.v1.WorkerService(options.address, grpc.credentials.createInsecure(), {
+    this.client = new proto.trellis.v1.WorkerService(options.address, channelCredentials(options.tls), {
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
       'grpc.max_send_message_length': 256 * 1024 * 1024,
       'grpc.keepalive_time_ms': 20_000,
@@ -199,6 +204,7 @@ export class CoordinatorConnection implements CoordinatorLink {
       });
       call.on('error', (err: grpc.ServiceError) => {
         if (err.code !== grpc.status.CANCELLED) this.log.debug({ err: err.message }, 'stream error');
+        this.reportProblem(err);
         finish();
       });
       call.on('end', finish);
@@ -215,6 +221,22 @@ export class CoordinatorConnection implements CoordinatorLink {
       this.outbox = [];
       for (const message of pending) this.writeTracked(call, message);
     });
+  }
+
+  /**
+   * A stream that fails for a reason reconnecting will not fix (TLS on one side only, an untrusted
+   * certificate, a refused identity) is logged as an error, once per distinct reason; the worker
+   * keeps retrying (the coordinator may be being reconfigured), at the usual backoff.
+   */
+  private reportProblem(err: grpc.ServiceError): void {
+    const problem =
+      err.code === grpc.status.UNAVAILABLE
+        ? transportHint(err.details ?? err.message, this.options.address, usesTls(this.options.tls))
+        : err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED
+          ? `the coordinator refused this worker: ${err.details}`
+          : undefined;
+    if (problem && problem !== this.lastProblem) this.log.error({ coordinator: this.options.address }, problem);
+    this.lastProblem = problem ?? this.lastProblem;
   }
 
   /** Writes; an attempt's outcome is also kept until the stream has stayed up after it (forgetDelivered). */

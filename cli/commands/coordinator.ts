@@ -1,13 +1,14 @@
 /**
  * `trellis coordinator`: the coordinator's gRPC server, on MongoDB and NATS when MONGODB_URI and
  * NATS_URL are set, else on a local store and an in-process bus. Loopback by default; another
- * address needs --tokens (or an explicit --insecure): coordinator/auth/exposure.ts.
+ * address needs --tokens (or an explicit --insecure): coordinator/auth/exposure.ts. --tls-cert and
+ * --tls-key serve TLS, --tls-client-ca adds worker certificates (coordinator/auth/tls.ts).
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { env } from '../../shared/env.js';
 import { createLogger } from '../../shared/log.js';
-import { installShutdown, limitsOption, metricsListenOption, UsageError } from '../common.js';
+import { installShutdown, limitsOption, metricsListenOption, positiveNumber, UsageError } from '../common.js';
 import type { Limits } from '../../shared/limits.js';
 import { serveMetrics } from '../../shared/metrics-http.js';
 import { exposureProblem, INSECURE_WARNING } from '../../coordinator/auth/exposure.js';
@@ -25,8 +26,22 @@ export function addCoordinatorCommand(program: Command): void {
     )
     .option('--dir <path>', 'local store directory when MONGODB_URI is not set', env().TRELLIS_HOME)
     .option('--tokens <file>', 'require tokens from this file, re-read when it changes (env TRELLIS_TOKENS_FILE)')
-    .option('--insecure', 'allow a non-loopback --listen or --http without tokens (warned about at start and hourly)')
+    .option(
+      '--insecure',
+      'allow a non-loopback --listen or --http without tokens (warned about at start and hourly); it does not turn TLS off or on',
+    )
+    .option('--tls-cert <file>', 'serve gRPC over TLS with this certificate (PEM; needs --tls-key)')
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
+    .option(
+      '--tls-client-ca <file>',
+      "mTLS: ask clients for a certificate signed by this CA; workers must present one, and its subject CN is the worker's identity",
+    )
     .option('--http <host:port>', 'also serve the web dashboard and its read-only JSON API here')
+    .option(
+      '--stuck-after <seconds>',
+      'stop and retry an attempt that sent no progress report for this long while its worker heartbeats (default: never)',
+      positiveNumber('--stuck-after'),
+    )
     .addOption(metricsListenOption())
     .addOption(limitsOption())
     .action(
@@ -38,7 +53,23 @@ export function addCoordinatorCommand(program: Command): void {
         http?: string;
         metricsListen?: string;
         limits?: Limits;
+        stuckAfter?: number;
+        tlsCert?: string;
+        tlsKey?: string;
+        tlsClientCa?: string;
       }) => {
+        if (!!opts.tlsCert !== !!opts.tlsKey) throw new UsageError('--tls-cert, --tls-key: give both or neither');
+        if (opts.tlsClientCa && !opts.tlsCert) {
+          throw new UsageError('--tls-client-ca: needs --tls-cert and --tls-key (client certificates travel over TLS)');
+        }
+        const tls =
+          opts.tlsCert && opts.tlsKey
+            ? {
+                cert: resolve(opts.tlsCert),
+                key: resolve(opts.tlsKey),
+                ...(opts.tlsClientCa ? { clientCa: resolve(opts.tlsClientCa) } : {}),
+              }
+            : undefined;
         const tokensFile = opts.tokens ?? env().TRELLIS_TOKENS_FILE;
         const problem = exposureProblem(opts.listen, !!tokensFile, !!opts.insecure);
         if (problem) throw new UsageError(problem);
@@ -64,12 +95,16 @@ export function addCoordinatorCommand(program: Command): void {
           log,
           ...(metrics ? { observer: metrics } : {}),
           ...(opts.limits ? { limits: opts.limits } : {}),
+          ...(opts.stuckAfter ? { stuckAfterMs: opts.stuckAfter * 1000 } : {}),
         });
         metrics?.attach(coordinator);
         const { startHttpServer, parseListen } = await import('../../coordinator/http/server.js');
         if (opts.http) parseListen(opts.http);
         const metricsServer = metrics ? await serveMetrics(metrics.registry, opts.metricsListen!, log) : undefined;
-        const server = await startServer(coordinator, opts.listen, log, auth ? { auth } : {});
+        const server = await startServer(coordinator, opts.listen, log, {
+          ...(auth ? { auth } : {}),
+          ...(tls ? { tls } : {}),
+        });
         const { httpAuthorizer } = await import('../../coordinator/auth/guard.js');
         const http = opts.http
           ? await startHttpServer(coordinator, opts.http, log, auth ? { authorize: httpAuthorizer(auth) } : {})
@@ -94,10 +129,26 @@ export function addCoordinatorCommand(program: Command): void {
           await metricsServer?.close();
         });
         log.info(
-          { address: server.address, port: server.port, tokens: auth ? `${auth.path} (${auth.size})` : 'none' },
+          {
+            address: server.address,
+            port: server.port,
+            tokens: auth ? `${auth.path} (${auth.size})` : 'none',
+            tls: tls ? (tls.clientCa ? 'on, workers by client certificate' : 'on') : 'off',
+          },
           'coordinator listening',
         );
-        await coordinator.start();
+        try {
+          await coordinator.start();
+        } catch (err) {
+          // A store or bus that refuses us (credentials, TLS) does not get better by waiting:
+          // stop serving, so the process exits with the error instead of hanging half-started.
+          if (warning) clearInterval(warning);
+          await http?.close();
+          await server.close(0);
+          await coordinator.close().catch(() => undefined);
+          await metricsServer?.close();
+          throw err;
+        }
         await metrics?.seed(coordinator.store);
         log.info({ store: coordinator.store.kind, bus: coordinator.bus.kind }, 'coordinator serving');
         process.stderr.write(`LISTENING ${server.port}\n`);

@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import { env } from '../../shared/env.js';
 import { createToken, readTokenFile, revokeToken } from '../../coordinator/auth/tokens.js';
 import { ROLES } from '../../coordinator/auth/policy.js';
-import { print, UsageError } from '../common.js';
+import { positiveInt, print, UsageError } from '../common.js';
 
 function tokensOption(): Option {
   const option = new Option('--tokens <file>', 'the tokens file (env TRELLIS_TOKENS_FILE)');
@@ -28,8 +28,13 @@ export function addTokenCommand(program: Command): void {
     .addOption(tokensOption())
     .requiredOption('--name <name>', 'who the token is for (recorded as the owner of what it submits)')
     .addOption(new Option('--role <role>', 'what it may do').choices(ROLES).makeOptionMandatory())
-    .action((opts: { tokens?: string; name: string; role: string }) => {
-      process.stdout.write(`${createToken(fileOf(opts), opts.name, opts.role)}\n`);
+    .option(
+      '--max-slots <n>',
+      'workers: the most CPU slots (and GPUs) all workers using this token may advertise together; a larger claim is clamped (default: unbounded)',
+      positiveInt('--max-slots'),
+    )
+    .action((opts: { tokens?: string; name: string; role: string; maxSlots?: number }) => {
+      process.stdout.write(`${createToken(fileOf(opts), opts.name, opts.role, opts.maxSlots)}\n`);
     });
   token
     .command('list')
@@ -37,13 +42,18 @@ export function addTokenCommand(program: Command): void {
     .addOption(tokensOption())
     .option('--json', 'print one JSON document on stdout')
     .action((opts: { tokens?: string; json?: boolean }) => {
-      const records = readTokenFile(fileOf(opts)).map(({ name, role, created }) => ({
+      const records = readTokenFile(fileOf(opts)).map(({ name, role, created, maxSlots }) => ({
         name,
         role,
         created: new Date(created).toISOString(),
+        ...(maxSlots !== undefined ? { maxSlots } : {}),
       }));
       print(!!opts.json, { tokens: records }, () =>
-        records.length === 0 ? '(no tokens)' : records.map((r) => `${r.name}\t${r.role}\t${r.created}`).join('\n'),
+        records.length === 0
+          ? '(no tokens)'
+          : records
+              .map((r) => `${r.name}\t${r.role}\t${r.created}${r.maxSlots ? `\tmax-slots ${r.maxSlots}` : ''}`)
+              .join('\n'),
       );
     });
   token

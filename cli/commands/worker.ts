@@ -10,10 +10,13 @@ import { env } from '../../shared/env.js';
 import { serveMetrics, type MetricsServer } from '../../shared/metrics-http.js';
 import {
   coordinatorOption,
+  getCallerTlsCa,
   getCallerToken,
   installShutdown,
   metricsListenOption,
+  positiveInt,
   positiveNumber,
+  sizeFlag,
   UsageError,
 } from '../common.js';
 
@@ -94,6 +97,29 @@ export function addWorkerCommand(program: Command): void {
       positiveNumber('--grace'),
       30,
     )
+    .option('--tls-cert <file>', 'mTLS: client certificate (PEM) to present; its subject CN is the worker identity')
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
+    .option(
+      '--data-root <dir>',
+      'folder tfjs dataset paths may resolve into; repeatable (default: the built-in datasets and the working directory)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--max-dataset-size <size>',
+      'largest dataset file read (bytes, or e.g. 512Mi, 2Gi)',
+      sizeFlag('--max-dataset-size'),
+      2 ** 30,
+    )
+    .option(
+      '--max-memory <size>',
+      'address-space limit of each program the command runtime starts (rlimit; e.g. 8Gi)',
+      sizeFlag('--max-memory'),
+    )
+    .option(
+      '--max-procs <n>',
+      'most processes one command attempt may run at once (stopped beyond; also RLIMIT_NPROC)',
+      positiveInt('--max-procs'),
+    )
     .addOption(metricsListenOption())
     .action(
       async (opts: {
@@ -108,7 +134,23 @@ export function addWorkerCommand(program: Command): void {
         allowCommand?: string | boolean;
         token?: string;
         grace: number;
+        tlsCert?: string;
+        tlsKey?: string;
+        dataRoot?: string[];
+        maxDatasetSize: number;
+        maxMemory?: number;
+        maxProcs?: number;
       }) => {
+        if (!!opts.tlsCert !== !!opts.tlsKey) throw new UsageError('--tls-cert, --tls-key: give both or neither');
+        // A client certificate alone means TLS that trusts the system's CAs.
+        const ca = getCallerTlsCa();
+        const tls =
+          ca || opts.tlsCert
+            ? {
+                ...(ca ? { ca } : {}),
+                ...(opts.tlsCert && opts.tlsKey ? { cert: opts.tlsCert, key: opts.tlsKey } : {}),
+              }
+            : undefined;
         const log = createLogger('worker');
         const { WorkerAgent } = await import('../../worker/agent.js');
         const token = getCallerToken();
@@ -123,6 +165,11 @@ export function addWorkerCommand(program: Command): void {
           ...(opts.runtimes ? { runtimes: opts.runtimes.split(',') } : {}),
           ...(opts.allowCommand ? { allowCommand: commandPattern(opts.allowCommand) } : {}),
           ...(token ? { token } : {}),
+          ...(tls ? { tls } : {}),
+          ...(opts.dataRoot ? { dataRoots: opts.dataRoot } : {}),
+          maxDatasetBytes: opts.maxDatasetSize,
+          ...(opts.maxMemory !== undefined ? { maxMemoryBytes: opts.maxMemory } : {}),
+          ...(opts.maxProcs !== undefined ? { maxProcs: opts.maxProcs } : {}),
           log,
           shutdownGraceMs: opts.grace * 1000,
         });

@@ -5,7 +5,7 @@
  *   viewer     read experiments, trials, metrics, events
  *   submitter  viewer + submit, and cancel the experiments it owns
  *   admin      everything
- *   worker     WorkerService only
+ *   worker     WorkerService only (and reflection)
  */
 import { PermissionDeniedError } from '../../shared/errors.js';
 
@@ -15,6 +15,11 @@ export type Role = (typeof ROLES)[number];
 export interface Identity {
   name: string;
   role: Role;
+  /**
+   * Workers: the most CPU slots (and GPUs) all connected workers of this identity may advertise
+   * together (`trellis token create --max-slots N`); absent: unbounded.
+   */
+  maxSlots?: number;
 }
 
 /** The caller when the coordinator has no tokens configured (loopback or --insecure). */
@@ -23,6 +28,7 @@ export const ANONYMOUS: Identity = { name: 'anonymous', role: 'admin' };
 const READ: readonly Role[] = ['viewer', 'submitter', 'admin'];
 const WRITE: readonly Role[] = ['submitter', 'admin'];
 const WORKER: readonly Role[] = ['worker', 'admin'];
+const ANY: readonly Role[] = ['viewer', 'submitter', 'admin', 'worker'];
 
 /** Service.Method → the roles allowed to call it. */
 export const METHOD_ROLES: Readonly<Record<string, readonly Role[]>> = {
@@ -38,7 +44,10 @@ export const METHOD_ROLES: Readonly<Record<string, readonly Role[]>> = {
   'ExperimentService.WatchAttemptLog': READ,
   'WorkerService.Connect': WORKER,
   'WorkerService.PutArtifact': WORKER,
-  'WorkerService.GetArtifact': WORKER,
+  // Workers for their attempts; submitters their own experiments' (coordinator/auth/artifacts.ts).
+  'WorkerService.GetArtifact': ['worker', 'admin', 'submitter'],
+  // Server reflection describes the API to anyone authenticated (health needs no token).
+  'ServerReflection.ServerReflectionInfo': ANY,
 };
 
 export function authorize(who: Identity, method: string): void {

@@ -21,6 +21,8 @@ export interface TokenRecord {
   hash: string;
   /** ms since the epoch. */
   created: number;
+  /** Workers: the most CPU slots / GPUs its workers may advertise together (absent: unbounded). */
+  maxSlots?: number;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -33,6 +35,7 @@ const fileSchema = z.object({
       role: z.enum(ROLES),
       hash: z.string().regex(/^[0-9a-f]{64}$/),
       created: z.number(),
+      maxSlots: z.number().int().positive().optional(),
     }),
   ),
 });
@@ -70,19 +73,28 @@ function writeTokenFile(path: string, tokens: TokenRecord[]): void {
 }
 
 /** Adds a token; returns the token itself (shown once, never stored). Names are unique. */
-export function createToken(path: string, name: string, role: string): string {
+export function createToken(path: string, name: string, role: string, maxSlots?: number): string {
   if (!NAME.test(name)) {
     throw new InvalidArgumentError([`--name: must be 1-64 of letters, digits, . _ @ - (got ${JSON.stringify(name)})`]);
   }
   if (!(ROLES as readonly string[]).includes(role)) {
     throw new InvalidArgumentError([`--role: must be one of ${ROLES.join(', ')} (got ${JSON.stringify(role)})`]);
   }
+  if (maxSlots !== undefined && !(Number.isSafeInteger(maxSlots) && maxSlots > 0)) {
+    throw new InvalidArgumentError([`--max-slots: must be a whole number of 1 or more (got ${maxSlots})`]);
+  }
   const tokens = readTokenFile(path);
   if (tokens.some((t) => t.name === name)) {
     throw new InvalidArgumentError([`--name: a token named ${name} already exists in ${path}; revoke it first`]);
   }
   const token = newToken();
-  tokens.push({ name, role: role as Role, hash: hashToken(token), created: Date.now() });
+  tokens.push({
+    name,
+    role: role as Role,
+    hash: hashToken(token),
+    created: Date.now(),
+    ...(maxSlots !== undefined ? { maxSlots } : {}),
+  });
   writeTokenFile(path, tokens);
   return token;
 }
@@ -115,7 +127,7 @@ function lookup(records: readonly TokenRecord[], token: string | undefined): Ide
     if (timingSafeEqual(hash, Buffer.from(record.hash, 'hex'))) found = record;
   }
   if (!found) throw new UnauthenticatedError('unknown or revoked token');
-  return { name: found.name, role: found.role };
+  return { name: found.name, role: found.role, ...(found.maxSlots !== undefined ? { maxSlots: found.maxSlots } : {}) };
 }
 
 /** Tokens held in memory (the embedded `trellis run`'s ephemeral ones). */
@@ -123,9 +135,15 @@ export class StaticTokens implements Authenticator {
   private readonly records: TokenRecord[] = [];
 
   /** Adds a fresh random token for `name`/`role` and returns it. */
-  issue(name: string, role: Role): string {
+  issue(name: string, role: Role, maxSlots?: number): string {
     const token = newToken();
-    this.records.push({ name, role, hash: hashToken(token), created: Date.now() });
+    this.records.push({
+      name,
+      role,
+      hash: hashToken(token),
+      created: Date.now(),
+      ...(maxSlots !== undefined ? { maxSlots } : {}),
+    });
     return token;
   }
 

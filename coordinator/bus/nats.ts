@@ -37,6 +37,13 @@ import type { TrellisEvent } from '../../shared/events.js';
 import { eventId, SUBJECT_ROOT, subjectOf, subjectToken } from '../../shared/events.js';
 import type { EventBus, SubscribeOptions } from './base.js';
 import { BusUnavailableError } from './base.js';
+import {
+  natsAuthOptions,
+  natsSecurityProblem,
+  redactNatsUrl,
+  type NatsAuthOptions,
+  type NatsSecurity,
+} from './nats-auth.js';
 
 export const STREAM_NAME = 'TRELLIS_EVENTS';
 
@@ -56,6 +63,8 @@ export interface NatsBusOptions {
   publishTimeoutMs?: number;
   /** Per-try acknowledgement timeout of a publish. Default 5 s. */
   ackTimeoutMs?: number;
+  /** Credentials file and TLS CA (NATS_CREDS, NATS_TLS_CA); user/password or a token go in the URL (nats-auth.ts). */
+  security?: NatsSecurity;
   /** Connection name shown by the server. Default 'trellis'. */
   name?: string;
 }
@@ -64,7 +73,9 @@ const NS_PER_MS = 1_000_000;
 
 export class NatsBus implements EventBus {
   readonly kind = 'nats';
+  /** The servers as given, for messages: credentials in them replaced by ***. */
   private readonly servers: string[];
+  private readonly connectOptions: NatsAuthOptions;
   private readonly duplicateWindowMs: number;
   private readonly maxAgeMs: number | undefined;
   private readonly maxBytes: number | undefined;
@@ -85,7 +96,8 @@ export class NatsBus implements EventBus {
     const servers = options.servers;
     const list = (Array.isArray(servers) ? servers : (servers ?? '').split(',')).map((s) => s.trim()).filter(Boolean);
     if (list.length === 0) throw new TypeError('NatsBus: no server (pass servers, e.g. from NATS_URL)');
-    this.servers = list;
+    this.connectOptions = natsAuthOptions(list, options.security);
+    this.servers = list.map(redactNatsUrl);
     this.duplicateWindowMs = options.duplicateWindowMs ?? 10 * 60_000;
     this.maxAgeMs = options.maxAgeMs;
     this.maxBytes = options.maxBytes;
@@ -120,14 +132,14 @@ export class NatsBus implements EventBus {
         ? new BusUnavailableError(`NATS is unreachable at ${this.servers.join(',')}: ${(err as Error).message}`, {
             cause: err,
           })
-        : err;
+        : (natsSecurityProblem(err, this.servers) ?? err);
     });
     return this.startPromise;
   }
 
   private async doStart(): Promise<void> {
     const nc = await connect({
-      servers: this.servers,
+      ...this.connectOptions,
       name: this.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,

@@ -6,6 +6,10 @@ import { NatsBus } from './nats.js';
 export interface BusEnv {
   /** Comma-separated NATS server URLs. */
   NATS_URL?: string;
+  /** Credentials file (JWT + seed). */
+  NATS_CREDS?: string;
+  /** CA bundle for a NATS server over TLS. */
+  NATS_TLS_CA?: string;
   /** Events stream max age: seconds, or a number with s, m, h or d (0 = forever). Unset: leave the stream's. */
   TRELLIS_EVENTS_MAX_AGE?: string;
   /** Events stream max size in bytes (Ki, Mi, Gi, Ti suffixes; -1 = no limit). Unset: leave the stream's. */
@@ -36,6 +40,10 @@ export function createBus(env: BusEnv = {}): EventBus {
   if (!env.NATS_URL) return new LocalBus();
   return new NatsBus({
     servers: env.NATS_URL,
+    security: {
+      ...(env.NATS_CREDS ? { creds: env.NATS_CREDS } : {}),
+      ...(env.NATS_TLS_CA ? { tlsCa: env.NATS_TLS_CA } : {}),
+    },
     ...(env.TRELLIS_EVENTS_MAX_AGE ? { maxAgeMs: parseMaxAge(env.TRELLIS_EVENTS_MAX_AGE) } : {}),
     ...(env.TRELLIS_EVENTS_MAX_BYTES ? { maxBytes: parseMaxBytes(env.TRELLIS_EVENTS_MAX_BYTES) } : {}),
   });

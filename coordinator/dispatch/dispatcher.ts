@@ -17,6 +17,8 @@ export interface WorkerSession {
   send(message: CoordinatorMessage): void;
   /** Ends the stream from the coordinator's side. */
   end(): void;
+  /** Ends the stream with an error status (a refused hello, a forged attempt token); default: `end`. */
+  fail?(err: Error): void;
 }
 
 interface ConnectedWorker {
@@ -29,6 +31,8 @@ interface ConnectedWorker {
   draining: boolean;
   version: string;
   lastHeartbeatAt: number;
+  /** The authenticated identity of the session (token name): a worker id belongs to one identity. */
+  identity: string;
 }
 
 /** What ListWorkers shows of a worker the dispatcher holds. */
@@ -64,14 +68,21 @@ export class Dispatcher {
   private waiting: Waiter[] = [];
   private readonly placedListeners = new Set<(waitedMs: number) => void>();
 
-  /** Adds or replaces a worker session. Holds (from a reconnect) are re-applied by the caller. */
+  /**
+   * Adds or replaces a worker session. Holds (from a reconnect) are re-applied by the caller.
+   * The caller (worker-session.ts) has checked that `identity` may use this worker id; a session
+   * of the same id that is still connected is ended (its replacement takes over).
+   */
   addWorker(
     capacity: Omit<WorkerCapacity, 'usedCpus' | 'usedGpus' | 'usedMemoryBytes' | 'running'>,
     session: WorkerSession,
     version = '',
+    identity = '',
   ): void {
     const previous = this.workers.get(capacity.id);
+    if (previous?.connected && previous.session !== session) previous.session.end();
     const worker: ConnectedWorker = {
+      identity,
       capacity: { ...capacity, usedCpus: 0, usedGpus: new Set(), usedMemoryBytes: 0, running: 0 },
       session,
       holds: new Map(),
@@ -84,6 +95,30 @@ export class Dispatcher {
     if (previous) for (const [attemptId, hold] of previous.holds) this.applyHold(worker, attemptId, hold);
     this.workers.set(capacity.id, worker);
     this.pump();
+  }
+
+  /**
+   * Who uses `workerId`: its identity, whether its session is connected, and how many attempts
+   * it holds (undefined: the id is unknown).
+   */
+  ownerOf(workerId: string): { identity: string; connected: boolean; holds: number } | undefined {
+    const worker = this.workers.get(workerId);
+    return worker && { identity: worker.identity, connected: worker.connected, holds: worker.holds.size };
+  }
+
+  identityOf(workerId: string): string | undefined {
+    return this.workers.get(workerId)?.identity;
+  }
+
+  /** CPUs and GPUs the connected workers of `identity` advertise, other than `exceptWorkerId`. */
+  advertisedBy(identity: string, exceptWorkerId: string): { cpus: number; gpus: number } {
+    const total = { cpus: 0, gpus: 0 };
+    for (const worker of this.workers.values()) {
+      if (worker.identity !== identity || !worker.connected || worker.capacity.id === exceptWorkerId) continue;
+      total.cpus += worker.capacity.cpus;
+      total.gpus += worker.capacity.gpus.length;
+    }
+    return total;
   }
 
   removeWorker(workerId: string, session: WorkerSession): void {

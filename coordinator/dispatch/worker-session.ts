@@ -8,10 +8,25 @@
  * (its sweep runner). A message about an attempt this worker does not hold a lease on is
  * dropped, and the worker is told to stop that attempt.
  *
+ * Worker identity (Kubernetes' node restriction): the session's identity comes from the auth
+ * gate (the token's name; an mTLS subject would plug in the same way). A worker id belongs to
+ * the identity that uses it: a hello with a worker id another identity's session holds (still
+ * connected, or with attempts not yet settled) is refused with PERMISSION_DENIED; a hello from
+ * the same identity replaces the old session (whoever holds that token could act as that worker
+ * anyway, and a worker whose connection broke half-open must not wait for keepalive to notice).
+ * Every message about an attempt must carry the attempt's token and come from the identity it
+ * is bound to: a wrong one ends the stream with PERMISSION_DENIED and changes nothing. A hello
+ * re-adopts only attempts bound to its identity, shown with their tokens. The CPUs and GPUs a
+ * hello advertises are clamped to what the identity's `maxSlots` leaves (all its connected
+ * workers together); with nothing left, the hello is refused.
+ *
  * Until the coordinator has resumed its experiments after a restart (`ResumeGate`), a worker's
  * messages wait in order: its hello must find the attempts it still runs already leased again.
  */
 import type { Logger } from 'pino';
+import { PermissionDeniedError } from '../../shared/errors.js';
+import type { Identity } from '../auth/policy.js';
+import type { Audit } from '../auth/audit.js';
 import type { WorkerMessage__Output } from '../../shared/generated/trellis/v1/WorkerMessage.js';
 import type { WorkerDoc } from '../../shared/types.js';
 import type { Store } from '../store/base.js';
@@ -84,7 +99,11 @@ export interface WorkerSessionContext {
   logs: Pick<AttemptLogs, 'onOutput'>;
   heartbeatMs: number;
   log: Logger;
+  audit?: Audit;
 }
+
+/** The identity of a session on a coordinator without tokens. */
+const NO_AUTH: Identity = { name: 'anonymous', role: 'admin' };
 
 type Hello = NonNullable<WorkerMessage__Output['hello']>;
 
@@ -108,10 +127,14 @@ export class WorkerSessionHandler implements WorkerConnection {
   private rejected = 0;
   private rejectWarnedAt = 0;
 
+  /** Set once the session was refused or caught forging: nothing more it sends is handled. */
+  private refused = false;
+
   constructor(
     private readonly session: WorkerSession,
     private readonly ctx: WorkerSessionContext,
     log: Logger = ctx.log,
+    private readonly identity: Identity = NO_AUTH,
   ) {
     this.log = log;
   }
@@ -131,13 +154,15 @@ export class WorkerSessionHandler implements WorkerConnection {
 
   onClose(): void {
     this.backlog = undefined; // messages of a session that already ended are not handled
-    if (!this.workerId) return;
+    if (!this.workerId || this.refused) return;
     this.ctx.dispatcher.removeWorker(this.workerId, this.session);
     void this.record(this.workerId, 'disconnected');
     this.log.info('worker disconnected');
   }
 
   private handle(message: WorkerMessage__Output): void {
+    if (this.refused) return;
+    if (message.body !== 'hello' && !this.workerId) return; // nothing counts before a hello
     switch (message.body) {
       case 'hello':
         return this.hello(message.hello!);
@@ -145,7 +170,8 @@ export class WorkerSessionHandler implements WorkerConnection {
         return this.heartbeat(message.heartbeat?.running_attempt_ids ?? []);
       case 'progress': {
         const p = message.progress!;
-        const holder = this.holder(p.attempt_id, 'progress');
+        const holder = this.holder(p.attempt_id, p.attempt_token, 'progress');
+        if (holder) this.ctx.leases.progressed(p.attempt_id, Date.now());
         const step = stepFromWire(p.step, p.step64);
         // The worker refuses bad steps itself; one that still arrives (another client) is refused here.
         const refused = p.step_refused || stepProblem(step, -Infinity);
@@ -154,20 +180,30 @@ export class WorkerSessionHandler implements WorkerConnection {
       }
       case 'checkpoint': {
         const c = message.checkpoint!;
-        const step = stepFromWire(c.step, c.step64);
-        return this.holder(c.attempt_id, 'checkpoint')?.onCheckpoint(c.attempt_id, c.artifact_id, step);
+        const holder = this.holder(c.attempt_id, c.attempt_token, 'checkpoint');
+        if (holder) this.ctx.leases.progressed(c.attempt_id, Date.now());
+        return holder?.onCheckpoint(c.attempt_id, c.artifact_id, stepFromWire(c.step, c.step64));
       }
       case 'result': {
         const r = message.result!;
-        return this.holder(r.attempt_id, 'result')?.onResult(r.attempt_id, r.metrics ?? {}, parseJson(r.info_json));
+        return this.holder(r.attempt_id, r.attempt_token, 'result')?.onResult(
+          r.attempt_id,
+          r.metrics ?? {},
+          parseJson(r.info_json),
+        );
       }
       case 'failure': {
         const f = message.failure!;
-        return this.holder(f.attempt_id, 'failure')?.onFailure(f.attempt_id, f.error, f.retryable, f.kind);
+        return this.holder(f.attempt_id, f.attempt_token, 'failure')?.onFailure(
+          f.attempt_id,
+          f.error,
+          f.retryable,
+          f.kind,
+        );
       }
       case 'stopped': {
         const s = message.stopped!;
-        return this.holder(s.attempt_id, 'stopped')?.onStopped(s.attempt_id, s.reason);
+        return this.holder(s.attempt_id, s.attempt_token, 'stopped')?.onStopped(s.attempt_id, s.reason);
       }
       case 'output':
         if (this.workerId) this.ctx.logs.onOutput(this.workerId, message.output!);
@@ -188,10 +224,21 @@ export class WorkerSessionHandler implements WorkerConnection {
       this.session.end();
       return;
     }
-    const workerId = (this.workerId = hello.worker_id);
+    if (this.workerId && this.workerId !== hello.worker_id) {
+      return this.refuse(`one stream is one worker: this one already said hello as ${this.workerId}`);
+    }
     const { dispatcher, leases } = this.ctx;
+    const owner = dispatcher.ownerOf(hello.worker_id);
+    if (owner && owner.identity !== this.identity.name && (owner.connected || owner.holds > 0)) {
+      return this.refuse(
+        `worker id ${hello.worker_id} is in use by another worker identity; each worker needs its own id (--id)`,
+        hello.worker_id,
+      );
+    }
+    const slots = this.clamp(capacityOf(hello), hello.worker_id);
+    if (!slots) return;
+    const workerId = (this.workerId = hello.worker_id);
     this.log = this.log.child({ workerId });
-    const slots = capacityOf(hello);
     const capacity: Omit<WorkerCapacity, 'usedCpus' | 'usedGpus' | 'usedMemoryBytes' | 'running'> = {
       id: workerId,
       ...slots,
@@ -199,12 +246,14 @@ export class WorkerSessionHandler implements WorkerConnection {
       runtimes: hello.runtimes ?? [],
       accepting: false,
     };
-    dispatcher.addWorker(capacity, this.session, hello.version ?? '');
-    // A reconnect: keep the attempts whose lease is still valid, stop the others.
+    dispatcher.addWorker(capacity, this.session, hello.version ?? '', this.identity.name);
+    // A reconnect: keep the attempts whose lease is still valid and bound to this identity and
+    // the token shown for it; stop the others (on this worker only).
+    const tokens = hello.attempt_tokens ?? {};
     const unknown: string[] = [];
     for (const attemptId of hello.running_attempt_ids ?? []) {
       const router = this.routerOf(attemptId);
-      if (router && leases.adopt(attemptId, workerId, Date.now())) {
+      if (router && leases.adopt(attemptId, workerId, this.identity.name, tokens[attemptId], Date.now())) {
         dispatcher.hold(workerId, attemptId, router.resourcesOfAttempt(attemptId));
         this.log.info({ attemptId }, 'worker reconnected with a running attempt; lease kept');
       } else {
@@ -216,8 +265,8 @@ export class WorkerSessionHandler implements WorkerConnection {
       welcome: { lease_ms: String(leases.leaseMs), heartbeat_ms: String(this.ctx.heartbeatMs) },
     });
     dispatcher.setAccepting(workerId, true);
-    void this.record(workerId, 'connected', hello);
-    this.log.info({ slots: hello.slots, runtimes: hello.runtimes }, 'worker connected');
+    void this.record(workerId, 'connected', hello, slots);
+    this.log.info({ slots, runtimes: hello.runtimes }, 'worker connected');
   }
 
   private heartbeat(runningAttemptIds: string[]): void {
@@ -258,10 +307,22 @@ export class WorkerSessionHandler implements WorkerConnection {
     return lease ? this.ctx.route(lease.experimentId) : undefined;
   }
 
-  /** The attempt's router, if this worker holds the attempt's lease; otherwise tell it to stop. */
-  private holder(attemptId: string, what: string): AttemptRouter | undefined {
+  /**
+   * The attempt's router, if this worker holds the attempt's lease and shows its token;
+   * otherwise tell it to stop. A message for a live attempt bound to another identity, or with
+   * a wrong token, is a forgery: the stream ends with PERMISSION_DENIED and nothing is recorded.
+   */
+  private holder(attemptId: string, token: string | undefined, what: string): AttemptRouter | undefined {
     const router = this.routerOf(attemptId);
     const workerId = this.workerId;
+    const lease = this.ctx.leases.get(attemptId);
+    // A lease without a token hash (an attempt stored before attempt tokens) is merely not held.
+    if (lease?.tokenHash && router && !this.ctx.leases.verify(attemptId, this.identity.name, token)) {
+      this.refuse(
+        `${what} for attempt ${attemptId} refused: it is not bound to worker identity ${this.identity.name} with that attempt token`,
+      );
+      return undefined;
+    }
     if (router && workerId && this.ctx.leases.holds(attemptId, workerId, Date.now())) return router;
     // A stop confirmation or last checkpoint of an attempt we already ended (pruned, cancelled,
     // exploited) is expected; anything else from an attempt not held is worth a warning.
@@ -292,6 +353,61 @@ export class WorkerSessionHandler implements WorkerConnection {
     this.session.send({ stop: { attempt_id: attemptId, reason } });
   }
 
+  /** Ends this stream with PERMISSION_DENIED (audited); the session changes nothing more. */
+  private refuse(reason: string, workerId = this.workerId): void {
+    this.refused = true;
+    this.backlog = undefined;
+    this.log.warn({ workerId, identity: this.identity.name, reason }, 'worker refused');
+    this.ctx.audit?.record({
+      kind: 'denied',
+      identity: this.identity.name,
+      role: this.identity.role,
+      method: 'WorkerService.Connect',
+      outcome: 'PERMISSION_DENIED',
+      reason,
+      ...(workerId ? { workerId } : {}),
+    });
+    // The dispatcher's entry (if this session was it) goes as on a disconnect.
+    if (this.workerId) this.ctx.dispatcher.removeWorker(this.workerId, this.session);
+    const err = new PermissionDeniedError(reason);
+    if (this.session.fail) this.session.fail(err);
+    else this.session.end();
+  }
+
+  /**
+   * The capacity a hello may advertise: within what the identity's maxSlots leaves once its
+   * other connected workers are counted (CPUs and GPUs alike). A larger claim is clamped and
+   * audited; with nothing left the hello is refused (undefined).
+   */
+  private clamp(slots: WorkerDoc['slots'], workerId: string): WorkerDoc['slots'] | undefined {
+    const max = this.identity.maxSlots;
+    if (max === undefined) return slots;
+    const used = this.ctx.dispatcher.advertisedBy(this.identity.name, workerId);
+    const cpus = Math.min(slots.cpus, max - used.cpus);
+    const gpus = slots.gpus.slice(0, Math.max(0, max - used.gpus));
+    if (cpus <= 0) {
+      this.refuse(
+        `worker identity ${this.identity.name} may advertise at most ${max} CPU slots in all (--max-slots); its connected workers already advertise ${used.cpus}`,
+        workerId,
+      );
+      return undefined;
+    }
+    if (cpus < slots.cpus || gpus.length < slots.gpus.length) {
+      const reason = `advertised ${slots.cpus} CPUs and ${slots.gpus.length} GPUs; clamped to ${cpus} and ${gpus.length} (worker identity ${this.identity.name}: --max-slots ${max}, ${used.cpus} CPUs and ${used.gpus} GPUs on its other workers)`;
+      this.log.warn({ workerId, identity: this.identity.name }, reason);
+      this.ctx.audit?.record({
+        kind: 'clamped',
+        identity: this.identity.name,
+        role: this.identity.role,
+        method: 'WorkerService.Connect',
+        outcome: 'clamped',
+        reason,
+        workerId,
+      });
+    }
+    return { ...slots, cpus, gpus };
+  }
+
   /**
    * Heartbeats move workers.lastSeenAt, at most once per LAST_SEEN_EVERY_MS per worker: the
    * store sees a write per worker every few seconds, not one per heartbeat.
@@ -314,6 +430,7 @@ export class WorkerSessionHandler implements WorkerConnection {
     workerId: string,
     status: 'connected' | 'draining' | 'disconnected',
     hello?: Hello,
+    slots?: WorkerDoc['slots'],
   ): Promise<void> {
     const { store, events } = this.ctx;
     try {
@@ -321,7 +438,7 @@ export class WorkerSessionHandler implements WorkerConnection {
         await store.upsertWorker({
           id: workerId,
           status,
-          slots: capacityOf(hello),
+          slots: slots ?? capacityOf(hello),
           labels: hello.labels ?? {},
           runtimes: hello.runtimes ?? [],
           lastSeenAt: Date.now(),

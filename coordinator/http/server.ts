@@ -189,11 +189,29 @@ export async function startHttpServer(
     const [, what, id, sub] = parts;
     if (req.method === 'POST' && what === 'experiments' && id && sub === 'cancel' && parts.length === 4) {
       const who = authorize(req, 'cancel');
-      const experiment = await coordinator.get(id);
-      assertOwner({ name: who.name, role: who.role as Role }, experiment);
-      const cancelled = await coordinator.cancel(id);
-      log.info({ experimentId: id, caller: who.name, role: who.role, via: 'dashboard' }, 'cancel');
-      return sendJson(res, { experiment: toDashExperiment(cancelled) });
+      // Audited like the gRPC CancelExperiment (coordinator/auth/audit.ts); method names the route.
+      const base = {
+        identity: who.name,
+        role: who.role,
+        method: 'HTTP POST /api/experiments/:id/cancel',
+        experimentId: id,
+      };
+      try {
+        const experiment = await coordinator.get(id);
+        assertOwner({ name: who.name, role: who.role as Role }, experiment);
+        const cancelled = await coordinator.cancel(id);
+        coordinator.audit.record({ ...base, kind: 'cancel', outcome: 'ok' });
+        return sendJson(res, { experiment: toDashExperiment(cancelled) });
+      } catch (err) {
+        const denied = (err as Error).name === 'PermissionDeniedError';
+        coordinator.audit.record({
+          ...base,
+          kind: denied ? 'denied' : 'cancel',
+          outcome: denied ? 'PERMISSION_DENIED' : (err as Error).name,
+          reason: (err as Error).message,
+        });
+        throw err;
+      }
     }
     throw new HttpError(404, `no such endpoint: ${req.method ?? ''} ${parts.join('/')}`);
   };

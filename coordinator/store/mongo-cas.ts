@@ -34,6 +34,8 @@ export class CompareAndSet {
     filter: Document,
     test: (doc: Document) => boolean,
     patch: object,
+    /** False for an update that changes no state (a running trial's metric summary): no claim. */
+    transition = true,
   ): Promise<T | undefined> {
     const update = toUpdate(patch);
     const col = this.db().collection<Raw>(name);
@@ -41,7 +43,9 @@ export class CompareAndSet {
       const doc = await col.findOne({ _id: id });
       return doc && test(doc) ? fromRaw<T>(doc) : undefined;
     }
-    if (this.mode === 'native') {
+    // Without a claim, still `_rev + 1`: a claims writer that read the revision before fails
+    // its `{ _id, _rev }` write and reads again, so it never overwrites this update.
+    if (this.mode === 'native' || !transition) {
       // findAndModify without `fields`: FerretDB v1 does not implement its projection.
       const doc = await col.findOneAndUpdate(
         { ...filter, _id: id } as Filter<Raw>,

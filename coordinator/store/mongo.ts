@@ -7,7 +7,8 @@
  * indexes — FerretDB v1 has none of them. Collections and indexes: docs/schema.md.
  *
  * Next door: mongo-documents.ts (stored documents: escaped keys, tagged non-finite numbers),
- * mongo-cas.ts (the two compare-and-set modes), mongo-errors.ts (duplicate keys, outages).
+ * mongo-cas.ts (the two compare-and-set modes), mongo-batch.ts (metric rows in shared bulk
+ * inserts), mongo-errors.ts (duplicate keys, outages).
  */
 import {
   MongoBulkWriteError,
@@ -27,6 +28,7 @@ import type { ExperimentExpect, ExperimentSummary, Store, TrialExpect } from './
 import { assertOutboxEvent } from './base.js';
 import { matchesStatus } from './documents.js';
 import { ArtifactFiles } from './mongo-artifacts.js';
+import { InsertBatcher } from './mongo-batch.js';
 import { CompareAndSet } from './mongo-cas.js';
 import {
   addStatus,
@@ -39,6 +41,9 @@ import {
   type Raw,
 } from './mongo-documents.js';
 import { isDuplicateKey, mapError } from './mongo-errors.js';
+
+/** Fields of a running trial's metric summary (TrialWriter), written without a claim. */
+const SUMMARY_FIELDS = new Set(['metrics', 'lastStep', 'updatedAt']);
 
 /** Version of the collections' layout, kept in `meta` ({ _id: 'schema', version }). */
 export const SCHEMA_VERSION = 1;
@@ -60,6 +65,11 @@ export interface MongoStoreOptions {
    * 'auto': claims on FerretDB, native otherwise. Default: 'auto'.
    */
   cas?: 'native' | 'claims' | 'auto';
+  /**
+   * CA bundle (PEM) for a server over TLS (MONGODB_TLS_CA_FILE); turns TLS on. Credentials and
+   * other TLS settings go in the connection string (`mongodb://user:pass@host/?tls=true`).
+   */
+  tlsCAFile?: string;
   /** Claims mode: a claim older than this is taken to be left by a crashed writer. Default 10 s. */
   staleClaimMs?: number;
 }
@@ -100,6 +110,7 @@ export class MongoStore implements Store {
   private readonly writeConcern: W;
   private readonly serverSelectionTimeoutMS: number;
   private readonly connectTimeoutMS: number;
+  private readonly tlsCAFile: string | undefined;
 
   private client: MongoClient | undefined;
   private db: Db | undefined;
@@ -109,6 +120,8 @@ export class MongoStore implements Store {
   private started = false;
   private readonly casOption: 'native' | 'claims' | 'auto';
   private readonly cas: CompareAndSet;
+  /** Metric rows of concurrent appendMetrics calls go out in shared bulk inserts. */
+  private readonly metricRows = new InsertBatcher(() => this.col('metrics'));
 
   /** The compare-and-set mode in use (known after start; 'auto' resolves to one of these). */
   get casMode(): 'native' | 'claims' {
@@ -128,6 +141,7 @@ export class MongoStore implements Store {
     this.writeConcern = options.writeConcern ?? 'majority';
     this.serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? 2000;
     this.connectTimeoutMS = options.connectTimeoutMS ?? 2000;
+    this.tlsCAFile = options.tlsCAFile;
     const cas = options.cas ?? 'auto';
     if (cas !== 'native' && cas !== 'claims' && cas !== 'auto')
       throw new TypeError(`MongoStore: cas is ${JSON.stringify(cas)}, but must be native, claims or auto`);
@@ -167,6 +181,7 @@ export class MongoStore implements Store {
       writeConcern: { w: this.writeConcern },
       ignoreUndefined: true,
       appName: 'trellis-coordinator',
+      ...(this.tlsCAFile ? { tls: true, tlsCAFile: this.tlsCAFile } : {}),
     });
     this.client = client;
     await client.connect();
@@ -340,7 +355,9 @@ export class MongoStore implements Store {
       (patch.experimentId === undefined || doc.experimentId === patch.experimentId) &&
       (patch.number === undefined || doc.number === patch.number);
     const withList = patch.params ? { ...patch, paramList: paramList(patch.params) } : patch;
-    return this.run(() => this.cas.update<TrialDoc>('trials', id, filter, test, withList));
+    // A running trial's metric summary is no state transition: compare-and-set without a claim.
+    const transition = !(expect.status === 'running' && Object.keys(patch).every((key) => SUMMARY_FIELDS.has(key)));
+    return this.run(() => this.cas.update<TrialDoc>('trials', id, filter, test, withList, transition));
   }
 
   // ---------------------------------------------------------------- metrics
@@ -352,7 +369,7 @@ export class MongoStore implements Store {
       if (!byKey.has(key)) byKey.set(key, { ...(encodeKeys(d) as Document), _id: key });
     }
     if (byKey.size === 0) return 0;
-    return this.run(() => insertIgnoringDuplicates(this.col('metrics'), [...byKey.values()]));
+    return this.run(() => this.metricRows.insert([...byKey.values()]));
   }
 
   async listMetrics(trialId: string): Promise<MetricDoc[]> {

@@ -8,7 +8,15 @@ import { MongoStore } from './mongo.js';
 import type { TrellisEnv } from '../../shared/env.js';
 
 export type StoreEnv = Partial<
-  Pick<TrellisEnv, 'MONGODB_URI' | 'TRELLIS_DB' | 'TRELLIS_WRITE_CONCERN' | 'TRELLIS_MONGO_CAS' | 'TRELLIS_DURABLE'>
+  Pick<
+    TrellisEnv,
+    | 'MONGODB_URI'
+    | 'MONGODB_TLS_CA_FILE'
+    | 'TRELLIS_DB'
+    | 'TRELLIS_WRITE_CONCERN'
+    | 'TRELLIS_MONGO_CAS'
+    | 'TRELLIS_DURABLE'
+  >
 > & {
   /** LocalStore directory (used when MONGODB_URI is not set). */
   dir: string;
@@ -21,6 +29,7 @@ export function createStore(env: StoreEnv): Store {
       ...(env.TRELLIS_DB ? { db: env.TRELLIS_DB } : {}),
       ...(env.TRELLIS_WRITE_CONCERN !== undefined ? { writeConcern: env.TRELLIS_WRITE_CONCERN } : {}),
       ...(env.TRELLIS_MONGO_CAS ? { cas: env.TRELLIS_MONGO_CAS } : {}),
+      ...(env.MONGODB_TLS_CA_FILE ? { tlsCAFile: env.MONGODB_TLS_CA_FILE } : {}),
     });
   }
   if (!env.dir)

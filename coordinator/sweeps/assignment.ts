@@ -14,6 +14,7 @@ import type { SearchAlgorithm } from '../search/base.js';
 import { createScheduler } from '../schedulers/registry.js';
 import type { Scheduler } from '../schedulers/base.js';
 import { pruneLossParams } from '../experiments/loss-params.js';
+import { collectArtifactRefs } from '../../shared/artifact-refs.js';
 
 export function searchOf(spec: SweepSpec): SearchAlgorithm {
   const { algorithm, seed, space, replicates: _replicates, ...settings } = spec.search;
@@ -37,12 +38,21 @@ export function slotRequestOf(spec: SweepSpec): SlotRequest {
   };
 }
 
-/** A new running attempt, placed on its worker at `now`. */
-export function attemptOf(id: string, n: number, placement: Placement, now: number, leaseMs: number): AttemptDoc {
+/** A new running attempt, placed on its worker at `now`, bound to the worker identity and token hash. */
+export function attemptOf(
+  id: string,
+  n: number,
+  placement: Placement,
+  now: number,
+  leaseMs: number,
+  binding: { identity: string; tokenHash: string },
+): AttemptDoc {
   return {
     n,
     id,
     workerId: placement.workerId,
+    identity: binding.identity,
+    tokenHash: binding.tokenHash,
     ...(placement.gpuIds.length > 0 ? { gpuIds: placement.gpuIds } : {}),
     status: 'running',
     startedAt: now,
@@ -50,12 +60,23 @@ export function attemptOf(id: string, n: number, placement: Placement, now: numb
   };
 }
 
-/** The `assign` message of `attempt` (the trial's latest) on its worker. */
+/**
+ * The artifacts an attempt of `trial` may read: every `{"$artifact": id}` in its resolved config
+ * (inputs the coordinator put there) and the checkpoint it resumes from. Nothing else.
+ */
+export function artifactsOfAttempt(spec: SweepSpec, trial: TrialDoc): string[] {
+  const ids = collectArtifactRefs(resolveTrialConfig(spec.trial, trial.params));
+  if (trial.checkpoint?.artifactId) ids.push(trial.checkpoint.artifactId);
+  return ids;
+}
+
+/** The `assign` message of `attempt` (the trial's latest) on its worker, carrying its attempt token. */
 export function assignmentOf(
   spec: SweepSpec,
   trial: TrialDoc,
   attempt: AttemptDoc,
   request: SlotRequest,
+  attemptToken: string,
 ): CoordinatorMessage {
   const config = pruneLossParams(resolveTrialConfig(spec.trial, trial.params));
   return {
@@ -75,6 +96,7 @@ export function assignmentOf(
       ...(({ step, step64 }) => ({ checkpoint_step: step, checkpoint_step64: step64 }))(
         stepOnWire(trial.checkpoint?.step ?? 0),
       ),
+      attempt_token: attemptToken,
     },
   };
 }

@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
-import type { ExperimentDoc, SweepDoc, TrialDoc } from '../../shared/types.js';
+import type { AttemptDoc, ExperimentDoc, SweepDoc, TrialDoc } from '../../shared/types.js';
 import { isTerminal } from '../../shared/states.js';
 import type { Store } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
@@ -26,7 +26,8 @@ import type { SlotRequest } from '../dispatch/slots.js';
 import type { SearchAlgorithm } from '../search/base.js';
 import { configOfTrial, seedOfTrial, trialsOfConfig } from '../search/replicates.js';
 import type { Scheduler } from '../schedulers/base.js';
-import { assignmentOf, attemptOf, schedulerOf, searchOf, slotRequestOf } from './assignment.js';
+import { artifactsOfAttempt, assignmentOf, attemptOf, schedulerOf, searchOf, slotRequestOf } from './assignment.js';
+import { newAttemptToken } from '../dispatch/attempt-token.js';
 import { BestTracker } from './best.js';
 import { SearchHistory } from './history.js';
 import type { AttemptOutcome, OutcomeDecision } from './outcome.js';
@@ -246,7 +247,10 @@ export class SweepRunner implements AttemptRouter {
         throw new Cancelled();
       });
     const now = Date.now();
-    const attempt = attemptOf(attemptId, n, placement, now, this.ctx.leases.leaseMs);
+    // Bound to the identity of the worker it was placed on; only the token's hash is stored.
+    const { token, hash } = newAttemptToken();
+    const identity = this.ctx.dispatcher.identityOf(placement.workerId) ?? '';
+    const attempt = attemptOf(attemptId, n, placement, now, this.ctx.leases.leaseMs, { identity, tokenHash: hash });
     const claimed = await this.writer.claim(pending.number, attempt, now);
     if (!claimed) {
       // Someone else (another coordinator) holds the trial: give the slot back and stop here.
@@ -254,9 +258,10 @@ export class SweepRunner implements AttemptRouter {
       this.log.warn({ trialId: pending.id }, 'lease claim lost; trial is not ours');
       throw new Cancelled();
     }
-    const outcome = this.lease(claimed, attemptId, placement.workerId, now);
+    const outcome = this.lease(claimed, attempt, now);
     this.writer.emitState(claimed);
-    const sent = this.ctx.dispatcher.send(placement.workerId, assignmentOf(this.spec, claimed, attempt, this.request));
+    const assignment = assignmentOf(this.spec, claimed, attempt, this.request, token);
+    const sent = this.ctx.dispatcher.send(placement.workerId, assignment);
     if (!sent) this.lose(attemptId, 'worker went away before the assignment was sent');
     if (this.abort.signal.aborted) this.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
     return outcome;
@@ -284,14 +289,29 @@ export class SweepRunner implements AttemptRouter {
     if (!attempt || attempt.status !== 'running') {
       return Promise.resolve({ kind: 'lost', reason: 'no running attempt recorded' });
     }
-    return this.lease(trial, attempt.id, attempt.workerId, Date.now());
+    return this.lease(trial, attempt, Date.now());
   }
 
-  /** Leases the attempt to its worker; resolves with the attempt's outcome. */
-  private lease(trial: TrialDoc, attemptId: string, workerId: string, now: number): Promise<AttemptOutcome> {
+  /**
+   * Leases the attempt to its worker, bound to the identity and token hash stored on it, with
+   * the artifacts it may read; resolves with the attempt's outcome.
+   */
+  private lease(trial: TrialDoc, attempt: AttemptDoc, now: number): Promise<AttemptOutcome> {
     const { id: trialId, number } = trial;
+    const attemptId = attempt.id;
     const outcome = new Promise<AttemptOutcome>((settle) => this.running.set(attemptId, { trialId, number, settle }));
-    this.ctx.leases.grant({ attemptId, trialId, experimentId: this.id, workerId }, now);
+    this.ctx.leases.grant(
+      {
+        attemptId,
+        trialId,
+        experimentId: this.id,
+        workerId: attempt.workerId,
+        identity: attempt.identity ?? '',
+        tokenHash: attempt.tokenHash ?? '',
+        artifacts: artifactsOfAttempt(this.spec, trial),
+      },
+      now,
+    );
     return outcome;
   }
 
@@ -373,6 +393,11 @@ export class SweepRunner implements AttemptRouter {
 
   lose(attemptId: string, reason: string): void {
     this.running.get(attemptId)?.settle({ kind: 'lost', reason });
+  }
+
+  /** No progress report for too long on a worker that heartbeats: stop it there and retry it as lost. */
+  stuck(attemptId: string, reason: string): void {
+    this.stopAndSettle(attemptId, reason, { kind: 'lost', reason });
   }
 
   /** What a running attempt holds on its worker (to rebuild the hold when the worker reconnects). */

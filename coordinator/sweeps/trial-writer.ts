@@ -26,9 +26,18 @@ export interface MetricReport {
   metrics: Record<string, number>;
 }
 
+/**
+ * A running trial's summary (metrics, lastStep) is stored at most this often. Its metric rows
+ * are stored at once, before their events; the summary follows with the trial's next write (a
+ * checkpoint, the attempt's end) or after this long, whichever comes first.
+ */
+export const SUMMARY_EVERY_MS = 1000;
+
 export class TrialWriter {
   private readonly trials = new Map<number, TrialDoc>();
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Trials whose in-memory summary is newer than the stored one, with the timer that stores it. */
+  private readonly unsaved = new Map<number, NodeJS.Timeout>();
 
   constructor(
     private readonly experimentId: string,
@@ -116,7 +125,7 @@ export class TrialWriter {
     const updated = await this.cas(
       trial.id,
       { status: trial.status, attemptCount: trial.attempts.length },
-      decision.patch,
+      { ...this.takeSummary(trial), ...decision.patch },
       (doc) => showsDecision(doc, decision),
     );
     if (!updated) throw new Error(`trial ${trial.id} changed under the coordinator`);
@@ -125,9 +134,10 @@ export class TrialWriter {
   }
 
   /**
-   * Stores a batch of metric reports of the running attempt `attemptN` (one append, one trial
-   * update) and emits a `trial.metric` event per report. Call inside the trial's chain.
-   * Returns false when every report was a replay (nothing new stored, nothing emitted).
+   * Stores a batch of metric reports of the running attempt `attemptN` (one append; the trial's
+   * summary is coalesced, see SUMMARY_EVERY_MS) and emits a `trial.metric` event per report.
+   * Call inside the trial's chain. Returns false when every report was a replay (nothing new
+   * stored, nothing emitted).
    */
   async recordReports(number: number, attemptN: number, batch: readonly MetricReport[]): Promise<boolean> {
     const trial = this.get(number)!;
@@ -145,9 +155,30 @@ export class TrialWriter {
     if (fresh === 0) return false;
     const merged = Object.assign({}, trial.metrics, ...batch.map((r) => r.metrics)) as Record<string, number>;
     const lastStep = Math.max(trial.lastStep ?? -Infinity, ...batch.map((r) => r.step));
-    await this.updateRunning(trial, { metrics: merged, lastStep, updatedAt: now });
+    this.put({ ...trial, metrics: merged, lastStep, updatedAt: now });
+    if (!this.unsaved.has(number)) this.scheduleSummary(trial);
     for (const report of batch) this.emitMetric(trial, attemptN, report.step, report.metrics);
     return true;
+  }
+
+  /** Stores the coalesced summary of a running trial now. Call inside the trial's chain. */
+  async saveSummary(number: number): Promise<void> {
+    const trial = this.get(number);
+    if (!trial || !this.unsaved.has(number)) return;
+    if (trial.status !== 'running') {
+      this.takeSummary(trial);
+      return;
+    }
+    await this.updateRunning(trial, { updatedAt: trial.updatedAt });
+  }
+
+  /** The unsaved summary of a trial, to go with its next write (which then owns it). */
+  private takeSummary(trial: TrialDoc): Partial<TrialDoc> {
+    const timer = this.unsaved.get(trial.number);
+    if (timer === undefined) return {};
+    clearTimeout(timer);
+    this.unsaved.delete(trial.number);
+    return { metrics: trial.metrics, lastStep: trial.lastStep };
   }
 
   /** The running attempt stored a checkpoint. Call inside the trial's chain. */
@@ -253,13 +284,30 @@ export class TrialWriter {
 
   /** An update of a running trial's current attempt; false when it is no longer that. */
   private async updateRunning(trial: TrialDoc, patch: Partial<TrialDoc>): Promise<boolean> {
-    const updated = await this.store.updateTrial(
-      trial.id,
-      { status: 'running', attemptCount: trial.attempts.length },
-      patch,
-    );
+    const summary = this.takeSummary(trial);
+    let updated: TrialDoc | undefined;
+    try {
+      updated = await this.store.updateTrial(
+        trial.id,
+        { status: 'running', attemptCount: trial.attempts.length },
+        { ...summary, ...patch },
+      );
+    } catch (err) {
+      // Unsaved again: stored on the timer, or by the next write.
+      if (summary.metrics && !this.unsaved.has(trial.number)) this.scheduleSummary(trial);
+      throw err;
+    }
     if (updated) this.put(updated);
     return !!updated;
+  }
+
+  /** Stores the trial's summary in SUMMARY_EVERY_MS (a failed try schedules itself again). */
+  private scheduleSummary(trial: TrialDoc): void {
+    const timer = setTimeout(() => {
+      void this.withTrial(trial.id, () => this.saveSummary(trial.number)).catch(() => undefined);
+    }, SUMMARY_EVERY_MS);
+    timer.unref();
+    this.unsaved.set(trial.number, timer);
   }
 
   /**

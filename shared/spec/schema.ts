@@ -176,6 +176,11 @@ export const objectiveSchema = z.strictObject({
   mode: z.enum(['max', 'min']).default('max'),
 });
 
+/** An environment variable name (the worker's, for `{fromWorkerEnv: NAME}`). */
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, { error: 'must be an environment variable name (letters, digits, _)' });
+
 export const trialSchema = z.strictObject({
   runtime: z.enum(['tfjs', 'command']).default('tfjs'),
   task: z.string().min(1).optional(),
@@ -202,7 +207,12 @@ export const trialSchema = z.strictObject({
   seed: z.number().int().min(0).max(2147483647).optional(),
   /** command runtime: program and arguments; `${params.NAME}` is substituted. */
   command: z.array(z.string()).min(1).optional(),
-  env: z.record(z.string(), z.string()).optional(),
+  /**
+   * command runtime: environment of the program. A value is text (`${params.NAME}` substituted)
+   * or `{fromWorkerEnv: NAME}`: the worker's own variable NAME, read on the worker, so a secret
+   * the worker holds never passes through the coordinator; missing there, the attempt fails.
+   */
+  env: z.record(z.string(), z.union([z.string(), z.strictObject({ fromWorkerEnv: envName })])).optional(),
   /** command runtime: seconds between SIGTERM and SIGKILL. */
   stopGraceSeconds: z.number().positive().default(10),
   /** Free-form task options (embed, preference, mlff tasks read theirs from here). */

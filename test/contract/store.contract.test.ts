@@ -501,6 +501,42 @@ function storeContract(backend: Backend): void {
       assert.equal((await h.store.listMetrics(trialId)).length, 2);
     });
 
+    it('many concurrent metric writes of many trials, overlapping, count each new report once', async () => {
+      // MongoStore sends concurrent calls together in shared bulk inserts: each call's count is
+      // still the number of its reports that no other call stored first.
+      const trials = [0, 1, 2, 3].map(() => uniqueName('trial'));
+      const calls: MetricDoc[][] = [];
+      for (let i = 0; i < 60; i++) {
+        const trialId = trials[i % trials.length]!;
+        // Steps i..i+2 of each trial: neighbouring calls of one trial overlap by two steps.
+        calls.push([0, 1, 2].map((k) => metric(trialId, 1, Math.floor(i / trials.length) + k, i)));
+      }
+      const counts = await Promise.all(calls.map((docs) => h.store.appendMetrics(docs)));
+      const distinct = new Set(calls.flat().map((d) => `${d.trialId}:${d.step}`));
+      assert.equal(
+        counts.reduce((a, b) => a + b, 0),
+        distinct.size,
+      );
+      for (const [i, count] of counts.entries()) assert.ok(count >= 0 && count <= 3, `call ${i} counted ${count}`);
+      let stored = 0;
+      for (const trialId of trials) {
+        const listed = await h.store.listMetrics(trialId);
+        assert.deepEqual(
+          listed.map((d) => d.step),
+          [...new Set(listed.map((d) => d.step))].sort((a, b) => a - b),
+          'one document per step, sorted',
+        );
+        stored += listed.length;
+      }
+      assert.equal(stored, distinct.size);
+      // Replayed whole, nothing is new.
+      const again = await Promise.all(calls.map((docs) => h.store.appendMetrics(docs)));
+      assert.equal(
+        again.reduce((a, b) => a + b, 0),
+        0,
+      );
+    });
+
     it('non-finite numbers and odd keys round-trip', async () => {
       const trialId = uniqueName('trial');
       const odd: MetricDoc = {

@@ -16,7 +16,16 @@ import { tokenInterceptors } from '../../shared/token-metadata.js';
 /** This test process's environment without services or credentials: the embedded defaults. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
-  for (const name of ['MONGODB_URI', 'NATS_URL', 'TRELLIS_TOKEN', 'TRELLIS_TOKENS_FILE']) {
+  for (const name of [
+    'MONGODB_URI',
+    'NATS_URL',
+    'TRELLIS_TOKEN',
+    'TRELLIS_TOKENS_FILE',
+    'TRELLIS_TLS_CA',
+    'NATS_CREDS',
+    'NATS_TLS_CA',
+    'MONGODB_TLS_CA_FILE',
+  ]) {
     if (!(name in extra)) delete env[name];
   }
   return env;
@@ -85,32 +94,45 @@ export interface SecureCluster {
   coordinatorLog(): string;
   /** A raw WorkerService client sending `token` (or none). */
   workerClient(token?: string): WorkerServiceClient;
-  createToken(name: string, role: string): Promise<string>;
+  createToken(name: string, role: string, extra?: string[]): Promise<string>;
   close(): Promise<void>;
 }
 
+/**
+ * `roles`: name → role, or [role, ...extra `token create` args] (e.g. `['worker', '--max-slots', '2']`).
+ * `options.coordinatorArgs` are added to `trellis coordinator`, `options.env` to its environment;
+ * a worker's `env` to its own.
+ */
 export async function startSecureCluster(
-  roles: Record<string, string>,
-  workers: { token: string; args: string[] }[],
+  roles: Record<string, string | string[]>,
+  workers: { token: string; args: string[]; env?: Record<string, string> }[],
+  options: { coordinatorArgs?: string[]; env?: Record<string, string> } = {},
 ): Promise<SecureCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-sec-'));
   const tokensFile = join(dir, 'tokens.json');
   const tokens: Record<string, string> = {};
-  const createToken = async (name: string, role: string): Promise<string> => {
-    const made = await cli(['token', 'create', '--tokens', tokensFile, '--name', name, '--role', role]);
+  const createToken = async (name: string, role: string, extra: string[] = []): Promise<string> => {
+    const made = await cli(['token', 'create', '--tokens', tokensFile, '--name', name, '--role', role, ...extra]);
     if (made.code !== 0) throw new Error(`token create ${name} failed: ${made.stderr}`);
     tokens[name] = made.stdout.trim();
     return tokens[name];
   };
-  for (const [name, role] of Object.entries(roles)) await createToken(name, role);
-  const started = await startCoordinatorProcess([
-    '--listen',
-    '127.0.0.1:0',
-    '--tokens',
-    tokensFile,
-    '--dir',
-    join(dir, 'state'),
-  ]);
+  for (const [name, role] of Object.entries(roles)) {
+    const [first, ...extra] = typeof role === 'string' ? [role] : role;
+    await createToken(name, first!, extra);
+  }
+  const started = await startCoordinatorProcess(
+    [
+      '--listen',
+      '127.0.0.1:0',
+      '--tokens',
+      tokensFile,
+      '--dir',
+      join(dir, 'state'),
+      ...(options.coordinatorArgs ?? []),
+    ],
+    cleanEnv(options.env ?? {}),
+  );
   const address = `127.0.0.1:${started.port}`;
   const workerProcesses = workers.map((w, n) =>
     spawn(
@@ -118,7 +140,7 @@ export async function startSecureCluster(
       [CLI_PATH, 'worker', '--coordinator', address, '--cpus', '1', '--id', `sec-w${n}`, ...w.args],
       {
         // The token through the environment, as an operator would (not visible in `ps`).
-        env: cleanEnv({ TRELLIS_TOKEN: tokens[w.token] ?? w.token }),
+        env: cleanEnv({ ...w.env, TRELLIS_TOKEN: tokens[w.token] ?? w.token }),
         stdio: 'ignore',
       },
     ),

@@ -21,9 +21,11 @@ import { within } from '../helpers/deadline.js';
 function fakeWorker(coordinator: Coordinator, id: string) {
   const assignments: Assignment[] = [];
   const waiters: ((a: Assignment) => void)[] = [];
+  const tokens = new Map<string, string>();
   const connection = coordinator.connectWorker({
     send: (message: CoordinatorMessage) => {
       if (!message.assign) return;
+      tokens.set(message.assign.attempt_id ?? '', message.assign.attempt_token ?? '');
       const waiter = waiters.shift();
       if (waiter) waiter(message.assign);
       else assignments.push(message.assign);
@@ -39,6 +41,7 @@ function fakeWorker(coordinator: Coordinator, id: string) {
       runtimes: ['command'],
       version: 'test',
       running_attempt_ids: [],
+      attempt_tokens: {},
     },
   });
   return {
@@ -49,7 +52,10 @@ function fakeWorker(coordinator: Coordinator, id: string) {
       return within(new Promise((resolve) => waiters.push(resolve)), 15_000, `an assignment for worker ${id}`);
     },
     result: (attemptId: string, metrics: Record<string, number>) =>
-      connection.onMessage({ body: 'result', result: { attempt_id: attemptId, metrics, info_json: '{}' } }),
+      connection.onMessage({
+        body: 'result',
+        result: { attempt_id: attemptId, attempt_token: tokens.get(attemptId) ?? '', metrics, info_json: '{}' },
+      }),
   };
 }
 

@@ -68,12 +68,19 @@ describe('the search history seen by the algorithm', () => {
             [6, 7, 10].includes(Number(assign.trial_number))
               ? connection.onMessage({
                   body: 'failure',
-                  failure: { attempt_id: attemptId, error: 'diverged', retryable: false, kind: '' },
+                  failure: {
+                    attempt_id: attemptId,
+                    attempt_token: assign.attempt_token!,
+                    error: 'diverged',
+                    retryable: false,
+                    kind: '',
+                  },
                 })
               : connection.onMessage({
                   body: 'result',
                   result: {
                     attempt_id: attemptId,
+                    attempt_token: assign.attempt_token!,
                     metrics: { score: Math.sin(5 * x) + Number(assign.trial_number) / 100 },
                     info_json: '{}',
                   },
@@ -91,6 +98,7 @@ describe('the search history seen by the algorithm', () => {
           runtimes: ['command'],
           version: 'test',
           running_attempt_ids: [],
+          attempt_tokens: {},
         },
       });
       const { experiment } = await coordinator.submit(

@@ -67,7 +67,7 @@ describe('seed templates through the pipeline engine', () => {
         const ref = stages.early!.outputs!.trainOutputs;
         const id = artifactId(ref);
         assert.ok(id, `early.outputs.trainOutputs is an artifact reference, got ${JSON.stringify(ref).slice(0, 80)}`);
-        const stored = await cluster.coordinator.getArtifact(id);
+        const stored = await cluster.coordinator.getArtifact({ name: 'test', role: 'admin' }, id);
         assert.ok(stored.data.length > INLINE_LIMIT, `trainOutputs is ${stored.data.length} bytes`);
         const out = JSON.parse(stored.data.toString('utf8')) as {
           logits: number[][];

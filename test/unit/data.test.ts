@@ -106,7 +106,8 @@ describe('header handling', () => {
       () => loadDataset(config({ dataset: { path: fixture('headerless.csv'), label: 'y' } }), 1),
       (err: unknown) =>
         err instanceof PermanentRunError &&
-        /label column "y" not found in .*headerless\.csv; columns: "1", "2", "0"/.test(err.message) &&
+        /label column "y" not found in .*headerless\.csv; it has 3 columns \(not listed/.test(err.message) &&
+        !err.message.includes('"1", "2"') &&
         /does the file have a header line/.test(err.message),
     );
   });

@@ -1,12 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LeaseTable } from '../../coordinator/dispatch/leases.js';
+import { hashAttemptToken } from '../../coordinator/dispatch/attempt-token.js';
 import { parseMemory, place, type WorkerCapacity } from '../../coordinator/dispatch/slots.js';
 import { Dispatcher } from '../../coordinator/dispatch/dispatcher.js';
 import { within } from '../helpers/deadline.js';
 
 describe('leases', () => {
-  const base = { trialId: 't', experimentId: 'e' };
+  const base = { trialId: 't', experimentId: 'e', identity: 'node', tokenHash: hashAttemptToken('tok') };
 
   it('expire at grant + lease unless renewed by the holder', () => {
     const leases = new LeaseTable(1000);
@@ -37,9 +38,28 @@ describe('leases', () => {
   it('move to a reconnected session only while still valid', () => {
     const leases = new LeaseTable(1000);
     leases.grant({ ...base, attemptId: 'a1', workerId: 'w1' }, 0);
-    assert.equal(leases.adopt('a1', 'w1-again', 999), true);
+    assert.equal(leases.adopt('a1', 'w1-again', 'other', 'tok', 999), false, 'another identity');
+    assert.equal(leases.adopt('a1', 'w1-again', 'node', 'forged', 999), false, 'a wrong attempt token');
+    assert.equal(leases.adopt('a1', 'w1-again', 'node', 'tok', 999), true);
     assert.equal(leases.holds('a1', 'w1-again', 1500), true);
-    assert.equal(leases.adopt('a1', 'w3', 2000), false);
+    assert.equal(leases.adopt('a1', 'w3', 'node', 'tok', 2000), false);
+  });
+
+  it('report stuck attempts: live leases with no progress for the limit', () => {
+    const leases = new LeaseTable(1000);
+    leases.grant({ ...base, attemptId: 'a1', workerId: 'w1' }, 0);
+    leases.grant({ ...base, attemptId: 'a2', workerId: 'w1' }, 0);
+    leases.progressed('a2', 400);
+    leases.renew('w1', ['a1', 'a2'], 900);
+    assert.deepEqual(
+      leases.stuck(500, 500).map((l) => l.attemptId),
+      ['a1'],
+    );
+    assert.deepEqual(
+      leases.stuck(950, 500).map((l) => l.attemptId),
+      ['a1', 'a2'],
+    );
+    assert.deepEqual(leases.stuck(2000, 500), [], 'an expired lease is lost, not stuck');
   });
 });
 

@@ -26,6 +26,8 @@ import { LocalBus } from '../../coordinator/bus/local.js';
 import { createLogger } from '../../shared/log.js';
 import type { CoordinatorMessage } from '../../shared/generated/trellis/v1/CoordinatorMessage.js';
 import type { WorkerMessage__Output } from '../../shared/generated/trellis/v1/WorkerMessage.js';
+import { hashAttemptToken, newAttemptToken } from '../../coordinator/dispatch/attempt-token.js';
+import type { Identity } from '../../coordinator/auth/policy.js';
 
 class RecordingRouter implements AttemptRouter {
   readonly calls: string[] = [];
@@ -49,29 +51,64 @@ class RecordingRouter implements AttemptRouter {
   }
 }
 
-function hello(workerId: string, running: string[] = []): WorkerMessage__Output {
+/** The attempt token each granted attempt got (what its assignment would have carried). */
+const TOKENS = new Map<string, string>();
+
+/** The attempt's token (made on first use, as the coordinator makes one per attempt). */
+function tokenOf(attemptId: string, token?: string): string {
+  if (token !== undefined) return token;
+  if (!TOKENS.has(attemptId)) TOKENS.set(attemptId, newAttemptToken().token);
+  return TOKENS.get(attemptId)!;
+}
+
+/** Grants a lease bound to `identity` with a fresh attempt token (kept in TOKENS). */
+function grant(leases: LeaseTable, attemptId: string, workerId: string, identity = 'anonymous'): string {
+  const token = tokenOf(attemptId);
+  const hash = hashAttemptToken(token);
+  const experimentId = attemptId.split('-')[0]!;
+  leases.grant(
+    { attemptId, trialId: attemptId.replace(/-a\d+$/, ''), experimentId, workerId, identity, tokenHash: hash },
+    Date.now(),
+  );
+  return token;
+}
+
+function hello(workerId: string, running: string[] = [], cpus = 4): WorkerMessage__Output {
   return {
     body: 'hello',
     hello: {
       worker_id: workerId,
-      slots: { cpus: 4, gpus: [], memory_bytes: '0' },
+      slots: { cpus, gpus: [], memory_bytes: '0' },
       labels: {},
       runtimes: ['command'],
       version: 'test',
       running_attempt_ids: running,
+      attempt_tokens: Object.fromEntries(running.map((id) => [id, tokenOf(id)])),
     },
   } as WorkerMessage__Output;
 }
 
-const progress = (attemptId: string, step: number): WorkerMessage__Output =>
+const progress = (attemptId: string, step: number, token?: string): WorkerMessage__Output =>
   ({
     body: 'progress',
-    progress: { attempt_id: attemptId, step, step64: String(step), step_refused: '', metrics: { acc: 0.5 } },
+    progress: {
+      attempt_id: attemptId,
+      attempt_token: tokenOf(attemptId, token),
+      step,
+      step64: String(step),
+      step_refused: '',
+      metrics: { acc: 0.5 },
+    },
   }) as WorkerMessage__Output;
-const result = (attemptId: string): WorkerMessage__Output =>
+const result = (attemptId: string, token?: string): WorkerMessage__Output =>
   ({
     body: 'result',
-    result: { attempt_id: attemptId, metrics: { acc: 1 }, info_json: '{"x":1}' },
+    result: {
+      attempt_id: attemptId,
+      attempt_token: tokenOf(attemptId, token),
+      metrics: { acc: 1 },
+      info_json: '{"x":1}',
+    },
   }) as WorkerMessage__Output;
 
 describe('worker session: routing by the lease table', () => {
@@ -106,10 +143,19 @@ describe('worker session: routing by the lease table', () => {
       heartbeatMs: 1000,
       log,
     };
-    const connect = (): { handler: WorkerSessionHandler; sent: CoordinatorMessage[] } => {
+    const connect = (
+      identity?: Identity,
+    ): { handler: WorkerSessionHandler; sent: CoordinatorMessage[]; failed: Error[]; ended: () => boolean } => {
       const sent: CoordinatorMessage[] = [];
-      const handler = new WorkerSessionHandler({ send: (m) => sent.push(m), end: () => undefined }, ctx);
-      return { handler, sent };
+      const failed: Error[] = [];
+      let ended = false;
+      const session = {
+        send: (m: CoordinatorMessage) => sent.push(m),
+        end: () => (ended = true),
+        fail: (e: Error) => failed.push(e),
+      };
+      const handler = new WorkerSessionHandler(session, ctx, log, identity);
+      return { handler, sent, failed, ended: () => ended };
     };
     return { routers, leases, ctx, connect };
   }
@@ -120,14 +166,14 @@ describe('worker session: routing by the lease table', () => {
     const { routers, leases, connect } = setup(gate);
     const { handler, sent } = connect();
     handler.onMessage(hello('w1'));
-    leases.grant({ attemptId: 'a-t0-a1', trialId: 'a-t0', experimentId: 'a', workerId: 'w1' }, Date.now());
-    leases.grant({ attemptId: 'b-t3-a2', trialId: 'b-t3', experimentId: 'b', workerId: 'w1' }, Date.now());
+    grant(leases, 'a-t0-a1', 'w1');
+    grant(leases, 'b-t3-a2', 'w1');
     handler.onMessage(progress('a-t0-a1', 1));
     handler.onMessage(progress('b-t3-a2', 7));
     handler.onMessage(result('a-t0-a1'));
     handler.onMessage({
       body: 'checkpoint',
-      checkpoint: { attempt_id: 'b-t3-a2', artifact_id: 'art-1', step: 7 },
+      checkpoint: { attempt_id: 'b-t3-a2', attempt_token: TOKENS.get('b-t3-a2'), artifact_id: 'art-1', step: 7 },
     } as WorkerMessage__Output);
     assert.deepEqual(routers.a.calls, ['progress a-t0-a1 1', 'result a-t0-a1 {"acc":1} {"x":1}']);
     assert.deepEqual(routers.b.calls, ['progress b-t3-a2 7', 'checkpoint b-t3-a2 art-1']);
@@ -143,8 +189,8 @@ describe('worker session: routing by the lease table', () => {
     handler.onMessage(progress('b-t3-a2', 7));
     handler.onMessage(result('a-t0-a1'));
     assert.equal(sent.length, 0, 'nothing is answered before the coordinator has resumed');
-    leases.grant({ attemptId: 'a-t0-a1', trialId: 'a-t0', experimentId: 'a', workerId: 'w1' }, Date.now());
-    leases.grant({ attemptId: 'b-t3-a2', trialId: 'b-t3', experimentId: 'b', workerId: 'w1' }, Date.now());
+    grant(leases, 'a-t0-a1', 'w1');
+    grant(leases, 'b-t3-a2', 'w1');
     gate.open();
     assert.ok(sent[0]?.welcome, 'the hello is answered first');
     assert.deepEqual(routers.a.calls, ['progress a-t0-a1 1', 'result a-t0-a1 {"acc":1} {"x":1}']);
@@ -162,7 +208,7 @@ describe('worker session: routing by the lease table', () => {
     const other = connect();
     holder.handler.onMessage(hello('w1'));
     other.handler.onMessage(hello('w2'));
-    leases.grant({ attemptId: 'a-t0-a1', trialId: 'a-t0', experimentId: 'a', workerId: 'w1' }, Date.now());
+    grant(leases, 'a-t0-a1', 'w1');
     other.handler.onMessage(progress('a-t0-a1', 1));
     other.handler.onMessage(result('a-t0-a1'));
     other.handler.onMessage(progress('nobody-t0-a1', 1));
@@ -183,7 +229,7 @@ describe('worker session: routing by the lease table', () => {
     const gate = new ResumeGate();
     gate.open();
     const { leases, ctx, connect } = setup(gate);
-    leases.grant({ attemptId: 'a-t0-a1', trialId: 'a-t0', experimentId: 'a', workerId: 'w1' }, Date.now());
+    grant(leases, 'a-t0-a1', 'w1');
     const { handler, sent } = connect();
     handler.onMessage(hello('w1', ['a-t0-a1', 'gone-t0-a1']));
     assert.deepEqual(
@@ -213,9 +259,9 @@ describe('worker session: routing by the lease table', () => {
     const gate = new ResumeGate();
     gate.open();
     const { leases, connect } = setup(gate);
-    leases.grant({ attemptId: 'a-t0-a1', trialId: 'a-t0', experimentId: 'a', workerId: 'w1' }, Date.now());
     const { handler, sent } = connect();
-    handler.onMessage(hello('w1', ['a-t0-a1']));
+    handler.onMessage(hello('w1'));
+    grant(leases, 'a-t0-a1', 'w1');
     const unknown = Array.from({ length: 50_000 }, (_, n) => `ghost-t${n}-a1`);
     const before = sent.length;
     handler.onMessage({
@@ -233,5 +279,86 @@ describe('worker session: routing by the lease table', () => {
       'the first unknown ids, in order; never the leased one',
     );
     assert.equal(leases.get('a-t0-a1')?.workerId, 'w1', 'the leased attempt was renewed, not stopped');
+  });
+
+  it('a forged or replayed attempt token ends the stream with PERMISSION_DENIED and reaches no runner', () => {
+    const gate = new ResumeGate();
+    gate.open();
+    const { routers, leases, connect } = setup(gate);
+    const honest = connect({ name: 'node-a', role: 'worker' });
+    honest.handler.onMessage(hello('w1'));
+    grant(leases, 'a-t0-a1', 'w1', 'node-a');
+    grant(leases, 'a-t1-a1', 'w1', 'node-a');
+    // The holder itself, with the token of its other attempt (a replay across attempts).
+    honest.handler.onMessage(result('a-t0-a1', TOKENS.get('a-t1-a1')));
+    assert.equal(honest.failed.length, 1);
+    assert.equal((honest.failed[0] as { code?: number }).code, 7, 'PERMISSION_DENIED');
+    assert.match(
+      honest.failed[0]!.message,
+      /result for attempt a-t0-a1 refused: it is not bound to worker identity node-a/,
+    );
+    honest.handler.onMessage(result('a-t1-a1'));
+    assert.deepEqual(routers.a.calls, [], 'nothing from a session caught forging is handled');
+    // Another identity with the right token: still refused (the attempt is bound to node-a).
+    const thief = connect({ name: 'node-b', role: 'worker' });
+    thief.handler.onMessage(hello('w9'));
+    thief.handler.onMessage(progress('a-t1-a1', 3));
+    assert.equal(thief.failed.length, 1);
+    assert.deepEqual(routers.a.calls, []);
+  });
+
+  it('a worker id belongs to one identity: another is refused, the same one replaces the old session', () => {
+    const gate = new ResumeGate();
+    gate.open();
+    const { leases, ctx, connect } = setup(gate);
+    const first = connect({ name: 'node-a', role: 'worker' });
+    first.handler.onMessage(hello('w1'));
+    grant(leases, 'a-t0-a1', 'w1', 'node-a');
+    const impostor = connect({ name: 'node-b', role: 'worker' });
+    impostor.handler.onMessage(hello('w1', ['a-t0-a1']));
+    assert.equal(impostor.failed.length, 1);
+    assert.match(impostor.failed[0]!.message, /worker id w1 is in use by another worker identity/);
+    assert.equal(impostor.sent.length, 0, 'no welcome');
+    assert.equal(ctx.dispatcher.ownerOf('w1')?.identity, 'node-a');
+    assert.equal(leases.get('a-t0-a1')?.workerId, 'w1');
+    // The same identity (a reconnect whose old stream is still half-open) takes over.
+    const again = connect({ name: 'node-a', role: 'worker' });
+    again.handler.onMessage(hello('w1', ['a-t0-a1']));
+    assert.ok(again.sent[0]?.welcome);
+    assert.equal(first.ended(), true, 'the old session was ended');
+    assert.equal(again.sent.filter((m) => m.stop).length, 0, 'its attempt was re-adopted');
+  });
+
+  it('re-adopts only attempts of its own identity shown with their tokens', () => {
+    const gate = new ResumeGate();
+    gate.open();
+    const { leases, connect } = setup(gate);
+    grant(leases, 'a-t0-a1', 'w1', 'node-a');
+    grant(leases, 'a-t1-a1', 'w1', 'node-a');
+    const other = connect({ name: 'node-b', role: 'worker' });
+    other.handler.onMessage(hello('w2', ['a-t0-a1']));
+    assert.deepEqual(
+      other.sent.filter((m) => m.stop).map((m) => m.stop!.attempt_id),
+      ['a-t0-a1'],
+    );
+    assert.equal(leases.get('a-t0-a1')?.workerId, 'w1', 'not taken over');
+    const same = connect({ name: 'node-a', role: 'worker' });
+    const forged = hello('w3', ['a-t1-a1']);
+    forged.hello!.attempt_tokens = { 'a-t1-a1': 'forged' };
+    same.handler.onMessage(forged);
+    assert.equal(leases.get('a-t1-a1')?.workerId, 'w1', 'a wrong token adopts nothing');
+  });
+
+  it("clamps advertised capacity to the identity's max slots across its workers, and refuses when none is left", () => {
+    const gate = new ResumeGate();
+    gate.open();
+    const { ctx, connect } = setup(gate);
+    const identity: Identity = { name: 'fleet', role: 'worker', maxSlots: 6 };
+    connect(identity).handler.onMessage(hello('big', [], 1e6));
+    assert.equal(ctx.dispatcher.snapshot().find((w) => w.capacity.id === 'big')?.capacity.cpus, 6);
+    const second = connect(identity);
+    second.handler.onMessage(hello('more', [], 2));
+    assert.equal(second.failed.length, 1);
+    assert.match(second.failed[0]!.message, /fleet may advertise at most 6 CPU slots in all/);
   });
 });

@@ -6,8 +6,8 @@
  * dataset may come without one (optdigits as distributed by UCI), in which case its known column
  * names are used when the first row is all numeric.
  */
-import { readFileSync } from 'node:fs';
-import { PermanentRunError } from '../runtimes/base.js';
+import { PermanentRunError, type DataSandbox } from '../runtimes/base.js';
+import { defaultDataSandbox, readDatasetFile } from './sandbox.js';
 
 export interface CsvTable {
   /** Column names (from the header line, or the built-in defaults for a header-less file). */
@@ -119,33 +119,31 @@ export interface ReadCsvOptions {
   defaultColumns?: string[];
   /** What to call the file in messages (default: the path). */
   displayName?: string;
+  /** The worker's rules for data files (default: the default roots and size limit). */
+  sandbox?: DataSandbox;
+  /** A built-in dataset's file: exempt from the roots rule, and its header may be quoted in messages. */
+  builtin?: boolean;
 }
 
 /** Reads a CSV file into a table; errors are PermanentRunErrors naming the file. */
 export function readCsvTable(path: string, options: ReadCsvOptions = {}): CsvTable {
   const name = options.displayName ?? path;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new PermanentRunError(
-      code === 'ENOENT'
-        ? `dataset file not found: ${name}`
-        : `cannot read dataset file ${name}: ${(err as Error).message}`,
-    );
-  }
+  const sandbox = options.sandbox ?? defaultDataSandbox();
+  const text = readDatasetFile(path, sandbox, options.builtin ?? false).toString('utf8');
   let parsed: ParsedCsv;
   try {
     parsed = parseCsv(text);
   } catch (err) {
     throw new PermanentRunError(`${name}: ${(err as Error).message}`);
   }
-  return tableFromRows(parsed, name, options.defaultColumns);
+  return tableFromRows(parsed, name, options.defaultColumns, options.builtin ?? false);
 }
 
-/** Header detection and field-count checks over parsed rows. */
-export function tableFromRows(parsed: ParsedCsv, name: string, defaultColumns?: string[]): CsvTable {
+/**
+ * Header detection and field-count checks over parsed rows. `quotable`: the file's contents may
+ * appear in messages (built-ins); otherwise messages give positions and counts only.
+ */
+export function tableFromRows(parsed: ParsedCsv, name: string, defaultColumns?: string[], quotable = true): CsvTable {
   const { rows, lines } = parsed;
   const first = rows[0];
   if (!first) throw new PermanentRunError(`dataset file ${name} is empty`);
@@ -164,7 +162,11 @@ export function tableFromRows(parsed: ParsedCsv, name: string, defaultColumns?: 
     const seen = new Set<string>();
     for (const column of columns) {
       if (seen.has(column))
-        throw new PermanentRunError(`${name}: duplicate column name "${column}" in the header line`);
+        throw new PermanentRunError(
+          quotable
+            ? `${name}: duplicate column name "${column}" in the header line`
+            : `${name}: duplicate column name in the header line (column ${columns.indexOf(column) + 1} and a later one)`,
+        );
       seen.add(column);
     }
   }

@@ -28,6 +28,11 @@ export interface DatasetSource {
   shape?: number[];
   /** Column names to use when a file has no header line (built-ins only). */
   defaultColumns?: string[];
+  /**
+   * Shipped with the worker: exempt from the data-roots rule (sandbox.ts), and its contents
+   * (column and class names) may appear in messages. A spec's own file's never do.
+   */
+  builtin: boolean;
 }
 
 function builtinPath(file: string): string {
@@ -57,6 +62,7 @@ export function resolveDatasetSource(spec: DatasetSpec): DatasetSource {
       ...(dataset.group ? { group: dataset.group } : {}),
       ...(dataset.shape ? { shape: [...dataset.shape] } : {}),
       ...(dataset.columns ? { defaultColumns: dataset.columns } : {}),
+      builtin: true,
     };
   }
   const trainPath = resolve(spec.path);
@@ -71,5 +77,6 @@ export function resolveDatasetSource(spec: DatasetSpec): DatasetSource {
     ...(spec.features ? { features: [...spec.features] } : {}),
     ...(spec.shape ? { shape: [...spec.shape] } : {}),
     ...(defaultColumns ? { defaultColumns } : {}),
+    builtin: false,
   };
 }

@@ -10,7 +10,7 @@
  * 6. standardise numeric columns and one-hot string columns with training-split statistics.
  */
 import type { TrialConfig } from '../../shared/spec/schema.js';
-import { PermanentRunError } from '../runtimes/base.js';
+import { PermanentRunError, type DataSandbox } from '../runtimes/base.js';
 import { readCsvTable, type CsvTable } from './csv.js';
 import { resolveDatasetSource, type DatasetSource } from './datasets.js';
 import { applyImbalance, applyLabelNoise } from './noise.js';
@@ -61,29 +61,33 @@ function listColumns(columns: string[]): string {
   return shown.join(', ') + (columns.length > 12 ? `, … (${columns.length} columns)` : '');
 }
 
-function columnIndex(table: CsvTable, column: string, role: string, file: string): number {
+/** `quotable`: a built-in's header may be listed; a spec's own file's is never echoed (it could be any file). */
+function columnIndex(table: CsvTable, column: string, role: string, file: string, quotable: boolean): number {
   const index = table.columns.indexOf(column);
   if (index < 0) {
     const hint =
       !table.hadHeader || table.columns.every((c) => /^[-+.\deE]+$/.test(c))
         ? ' (does the file have a header line?)'
         : '';
-    throw new PermanentRunError(
-      `${role} column "${column}" not found in ${file}; columns: ${listColumns(table.columns)}${hint}`,
-    );
+    const columns = quotable
+      ? `columns: ${listColumns(table.columns)}`
+      : `it has ${table.columns.length} columns (not listed: errors never quote a dataset's contents)`;
+    throw new PermanentRunError(`${role} column "${column}" not found in ${file}; ${columns}${hint}`);
   }
   return index;
 }
 
-export function loadDataset(config: DataConfig, seed: number): PreparedDataset {
+/** Loads the dataset; files are read under the worker's `sandbox` (data roots, size limit: sandbox.ts). */
+export function loadDataset(config: DataConfig, seed: number, sandbox?: DataSandbox): PreparedDataset {
   if (config.dataset === undefined) throw new PermanentRunError('trial.dataset: required');
   const source = resolveDatasetSource(config.dataset);
-  const trainTable = readCsvTable(source.trainPath, {
+  const readOptions = {
     ...(source.defaultColumns ? { defaultColumns: source.defaultColumns } : {}),
-  });
-  const testTable = source.testPath
-    ? readCsvTable(source.testPath, { ...(source.defaultColumns ? { defaultColumns: source.defaultColumns } : {}) })
-    : undefined;
+    ...(sandbox ? { sandbox } : {}),
+    builtin: source.builtin,
+  };
+  const trainTable = readCsvTable(source.trainPath, readOptions);
+  const testTable = source.testPath ? readCsvTable(source.testPath, readOptions) : undefined;
 
   const featureNames = source.features ?? trainTable.columns.filter((c) => c !== source.label && c !== source.group);
   if (featureNames.length === 0)
@@ -101,7 +105,7 @@ export function loadDataset(config: DataConfig, seed: number): PreparedDataset {
   const tables: Array<[CsvTable, string]> = [[trainTable, source.trainPath]];
   if (testTable) tables.push([testTable, source.testPath!]);
   for (const [t, [table, file]] of tables.entries()) {
-    const indices = used.map((column, i) => columnIndex(table, column, roles[i]!, file));
+    const indices = used.map((column, i) => columnIndex(table, column, roles[i]!, file, source.builtin));
     for (const row of table.rows) {
       const record = indices.map((i) => row[i]!);
       if (record.some((value) => isMissing(value))) {
@@ -147,7 +151,8 @@ export function loadDataset(config: DataConfig, seed: number): PreparedDataset {
       const index = labels.lookup.get(raw) ?? labels.lookup.get(String(Number(raw)));
       if (index === undefined) {
         throw new PermanentRunError(
-          `trial.imbalance.classes: ${JSON.stringify(value)} is not a class of ${source.name} (classes: ${labels.names.join(', ')})`,
+          `trial.imbalance.classes: ${JSON.stringify(value)} is not a class of ${source.name} ` +
+            (source.builtin ? `(classes: ${labels.names.join(', ')})` : `(it has ${labels.names.length} classes)`),
         );
       }
       wanted.add(index);

@@ -33,6 +33,25 @@ export interface AttemptContext {
    * `cutBytes` > 0 when the line was too long and cut. Runtimes without a program omit it.
    */
   output?(line: string, cutBytes: number): void;
+  /** What the worker's operator allows this attempt (absent: the defaults; see WorkerLimits). */
+  limits?: WorkerLimits;
+}
+
+/** Where dataset files may come from and how large they may be (worker/data/sandbox.ts). */
+export interface DataSandbox {
+  /** Real, absolute folders a spec's dataset paths must resolve into. */
+  roots: string[];
+  /** Largest dataset file read, in bytes. */
+  maxDatasetBytes: number;
+}
+
+/** The worker operator's limits on attempts (`trellis worker --data-root/--max-memory/...`). */
+export interface WorkerLimits {
+  data: DataSandbox;
+  /** Address-space limit of each program of the command runtime, bytes (command/limits.ts). */
+  maxMemoryBytes?: number;
+  /** Most processes one command attempt may run at once (command/limits.ts). */
+  maxProcs?: number;
 }
 
 export interface Checkpoint {

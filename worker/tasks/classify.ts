@@ -265,7 +265,7 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
   const problems = [...validateClassifyConfig(config), ...classifyOptionProblems(config.options, false)];
   if (problems.length > 0) throw new PermanentRunError([...new Set(problems)].join('; '));
 
-  const data = loadDataset(config, ctx.seed);
+  const data = loadDataset(config, ctx.seed, ctx.limits?.data);
   const k = data.numClasses;
   const d = data.numFeatures;
   const originalTrainSize = data.train.size;

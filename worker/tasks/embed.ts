@@ -119,7 +119,7 @@ export async function runEmbed(ctx: AttemptContext, backend: TaskBackend): Promi
   if (problems.length > 0) throw new PermanentRunError([...new Set(problems)].join('; '));
   const lossKind = lossName(config.loss) as EmbedLossName;
 
-  const data = loadDataset({ ...config, dataset: config.dataset ?? DEFAULT_EMBED_DATASET }, ctx.seed);
+  const data = loadDataset({ ...config, dataset: config.dataset ?? DEFAULT_EMBED_DATASET }, ctx.seed, ctx.limits?.data);
   const d = data.numFeatures;
   const modelSpec = modelSpecOf(config);
   const dim = modelSpec.embedding ?? DEFAULT_EMBEDDING_DIM;

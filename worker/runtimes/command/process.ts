@@ -1,12 +1,16 @@
 /**
- * Process supervision: a program started in a process group of its own, its output read line by
- * line, the group stopped on abort (SIGTERM, then SIGKILL after the grace time), what it left in
- * the group killed when it exits, and the group registered with the reaper meanwhile.
+ * Process supervision: a program started in a process group of its own (by the worker's
+ * spawner, spawner.ts, or on the event loop, launch.ts), its output read line by line, the
+ * group stopped on abort (SIGTERM, then SIGKILL after the grace time), what it left in the
+ * group killed when it exits (and, by the attempt's mark, what left the group: limits.ts), and
+ * the group and mark reaped if the worker dies meanwhile.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { PermanentRunError, StoppedError } from '../base.js';
+import { launchInProcess, type LaunchedProgram, type ProgramEvents } from './launch.js';
 import { LineSplitter } from './output.js';
+import { workerSpawner } from './spawner.js';
 import { reapWithWorker } from './reaper.js';
+import { killMarked } from './limits.js';
 
 /** After the program exits, how long its output pipes may stay open (a process that left its group). */
 const PIPE_DRAIN_MS = 5000;
@@ -26,17 +30,6 @@ export function stopError(signal: AbortSignal): StoppedError {
   return new StoppedError(text ? `stopped: ${text}` : 'stopped');
 }
 
-/** Sends a signal to the process group led by pid; false when no such group is left. */
-function killGroup(pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    // ESRCH: the group is gone. EPERM cannot happen for our own child's group.
-    return false;
-  }
-}
-
 export interface Supervision {
   program: string;
   args: string[];
@@ -48,11 +41,18 @@ export interface Supervision {
   onStdoutLine: (line: string, cutBytes: number) => void;
   onStderrLine: (line: string, cutBytes: number) => void;
   log: (line: string) => void;
+  /**
+   * The attempt's TRELLIS_ATTEMPT_MARK (limits.ts), already in `env`: when the program exits,
+   * processes carrying it that left the process group (setsid, double fork) are killed too.
+   */
+  mark?: string;
 }
 
 export type Outcome =
   | { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null }
-  | { kind: 'error'; error: NodeJS.ErrnoException };
+  | { kind: 'error'; error: NodeJS.ErrnoException }
+  /** The spawner died while the program ran (the program was killed): worth a retry. */
+  | { kind: 'lost'; reason: string };
 
 /**
  * Runs the program to its end. Resolves when it has exited and its output is read (or the pipes
@@ -61,72 +61,79 @@ export type Outcome =
  */
 export async function supervise(s: Supervision): Promise<{ outcome: Outcome; stopped: boolean }> {
   const { program, signal, log } = s;
-  let child: ChildProcess;
-  try {
-    child = spawn(program, s.args, { env: s.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    throw new PermanentRunError(`cannot start ${JSON.stringify(program)}: ${describe(err)}`);
-  }
+  const spawner = await workerSpawner();
+  if (typeof spawner === 'string') log(`note: ${spawner}; ${program} is spawned on the worker's event loop`);
   const stdoutSplitter = new LineSplitter(s.onStdoutLine);
   const stderrSplitter = new LineSplitter(s.onStderrLine);
-  child.stdout!.on('data', (chunk: Buffer) => stdoutSplitter.push(chunk));
-  child.stderr!.on('data', (chunk: Buffer) => stderrSplitter.push(chunk));
 
+  let launched: LaunchedProgram | undefined;
+  let reaped: ReturnType<typeof reapWithWorker> | undefined;
+  let pid: number | undefined;
+  let running = false;
   let stopping = false;
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = (): void => {
-    if (stopping || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    if (stopping || !running) return;
     stopping = true;
-    log(`stopping ${program} (pid ${child.pid}): SIGTERM, SIGKILL in ${s.graceMs / 1000}s`);
-    killGroup(child.pid, 'SIGTERM');
+    log(`stopping ${program} (pid ${pid}): SIGTERM, SIGKILL in ${s.graceMs / 1000}s`);
+    launched?.kill('SIGTERM');
     killTimer = setTimeout(() => {
-      if (child.pid !== undefined && killGroup(child.pid, 'SIGKILL')) {
-        log(`${program} did not stop within ${s.graceMs / 1000}s: SIGKILL`);
-      }
+      if (!running) return;
+      launched?.kill('SIGKILL');
+      log(`${program} did not stop within ${s.graceMs / 1000}s: SIGKILL`);
     }, s.graceMs);
   };
 
-  let reaped: ReturnType<typeof reapWithWorker> | undefined;
-  const outcome = await new Promise<Outcome>((resolveOutcome) => {
+  const outcome = await new Promise<Outcome>((resolveOutcome, rejectOutcome) => {
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
     let settled = false;
     const finish = (value: Outcome): void => {
       if (settled) return;
       settled = true;
+      running = false;
       if (drainTimer) clearTimeout(drainTimer);
       resolveOutcome(value);
     };
-    child.once('spawn', () => {
-      reaped = reapWithWorker(child.pid!);
-      if (reaped.problem) log(`note: ${program} would outlive a worker killed outright: ${reaped.problem}`);
-      signal.addEventListener('abort', onAbort, { once: true });
-      if (signal.aborted) onAbort();
-    });
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      // Only a failed spawn settles the run; a failed kill after spawning is not fatal.
-      if (child.pid === undefined) finish({ kind: 'error', error });
-    });
-    child.once('exit', (code, exitSignal) => {
-      exited = { code, signal: exitSignal };
-      if (killTimer) clearTimeout(killTimer);
-      // Whatever the program left behind in its group (data loaders, servers) goes with it.
-      if (child.pid !== undefined && killGroup(child.pid, 'SIGKILL')) {
-        log(`killed processes left in the process group of ${program} (pid ${child.pid})`);
-      }
-      reaped?.release();
-      drainTimer = setTimeout(() => {
-        log(
-          `output of ${program} still open ${PIPE_DRAIN_MS / 1000}s after exit (a process left its group?): closing it`,
-        );
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        finish({ kind: 'exit', ...exited! });
-      }, PIPE_DRAIN_MS);
-    });
-    child.once('close', (code, closeSignal) => {
-      finish({ kind: 'exit', code: exited?.code ?? code, signal: exited?.signal ?? closeSignal });
-    });
+    const events: ProgramEvents = {
+      spawned: (programPid) => {
+        pid = programPid;
+        running = true;
+        // The spawner kills its programs' groups if the worker dies; the reaper also kills what
+        // carries the mark (a process that left the group). In process, launch.ts registers both.
+        if (typeof spawner === 'object' && s.mark) reaped = reapWithWorker(programPid, s.mark);
+        signal.addEventListener('abort', onAbort, { once: true });
+        if (signal.aborted) onAbort();
+      },
+      failed: (error) => finish({ kind: 'error', error }),
+      stdout: (chunk) => stdoutSplitter.push(chunk),
+      stderr: (chunk) => stderrSplitter.push(chunk),
+      exited: (code, exitSignal, leftovers) => {
+        running = false;
+        exited = { code, signal: exitSignal };
+        if (killTimer) clearTimeout(killTimer);
+        if (leftovers) log(`killed processes left in the process group of ${program} (pid ${pid})`);
+        const escaped = s.mark ? killMarked(s.mark) : 0;
+        if (escaped > 0) log(`killed ${escaped} process(es) of ${program} that had left its process group`);
+        reaped?.release();
+        drainTimer = setTimeout(() => {
+          log(
+            `output of ${program} still open ${PIPE_DRAIN_MS / 1000}s after exit (a process left its group?): closing it`,
+          );
+          launched?.dropOutput();
+          finish({ kind: 'exit', ...exited! });
+        }, PIPE_DRAIN_MS);
+      },
+      closed: () => finish({ kind: 'exit', ...exited! }),
+      lost: (reason) => finish({ kind: 'lost', reason }),
+      note: log,
+    };
+    const request = { program, args: s.args, env: s.env, ...(s.mark ? { mark: s.mark } : {}) };
+    try {
+      launched = typeof spawner === 'object' ? spawner.launch(request, events) : launchInProcess(request, events);
+    } catch (err) {
+      rejectOutcome(new PermanentRunError(`cannot start ${JSON.stringify(program)}: ${describe(err)}`));
+    }
   });
   signal.removeEventListener('abort', onAbort);
   if (killTimer) clearTimeout(killTimer);

@@ -7,10 +7,11 @@
  * worker: two runs of one trial.
  *
  * The reaper is a small helper process, started once per worker in a session of its own, that
- * reads "+PGID" and "-PGID" lines on its stdin. Only the worker holds the other end of that pipe
+ * reads "+PGID [MARK]" and "-PGID [MARK]" lines on its stdin. Only the worker holds the other end of that pipe
  * (libuv opens it close-on-exec, so programs do not inherit it). When the worker dies, however
  * it dies, the kernel closes the pipe; the reaper sees end-of-file and SIGKILLs every process
- * group still registered, data-loader children included, then exits. Groups are removed when
+ * group still registered, data-loader children included, and every process carrying a
+ * registered attempt mark (processes that left the group with setsid: limits.ts), then exits. Groups are removed when
  * their program exits, so a recycled pid is never hit. It costs a pipe write per start and end
  * of a program, and nothing when nothing goes wrong.
  *
@@ -22,7 +23,9 @@ import { env } from '../../../shared/env.js';
 
 /** The helper's whole program (run by the worker's own Node.js binary). */
 const REAPER_SOURCE = `
+const fs = require('fs');
 const groups = new Set();
+const marks = new Set();
 let pending = '';
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
 process.stdin.setEncoding('utf8');
@@ -32,16 +35,34 @@ process.stdin.on('data', (chunk) => {
   while ((end = pending.indexOf('\\n')) >= 0) {
     const line = pending.slice(0, end);
     pending = pending.slice(end + 1);
-    const pgid = Number(line.slice(1));
+    const [group, mark] = line.slice(1).split(' ');
+    const pgid = Number(group);
     if (!Number.isInteger(pgid) || pgid <= 1) continue;
-    if (line[0] === '+') groups.add(pgid);
-    else if (line[0] === '-') groups.delete(pgid);
+    if (line[0] === '+') { groups.add(pgid); if (mark) marks.add(mark); }
+    else if (line[0] === '-') { groups.delete(pgid); if (mark) marks.delete(mark); }
   }
 });
+function killMarked() {
+  if (marks.size === 0) return 0;
+  const needles = [...marks].map((m) => Buffer.from('TRELLIS_ATTEMPT_MARK=' + m + '\\0'));
+  let found = 0;
+  let entries = [];
+  try { entries = fs.readdirSync('/proc'); } catch {}
+  for (const entry of entries) {
+    if (!/^\\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let environ;
+    try { environ = fs.readFileSync('/proc/' + entry + '/environ'); } catch { continue; }
+    if (needles.some((n) => environ.includes(n))) {
+      try { process.kill(Number(entry), 'SIGKILL'); found++; } catch {}
+    }
+  }
+  return found;
+}
 process.stdin.on('end', () => {
   for (const pgid of groups) {
     try { process.kill(-pgid, 'SIGKILL'); } catch {}
   }
+  for (let round = 0; round < 20 && killMarked() > 0; round++);
   process.exit(0);
 });
 `;
@@ -80,18 +101,19 @@ function start(): ReaperState {
  * function that unregisters it, to call once the program has exited, and `problem` when the
  * reaper should cover the group but cannot (not when it is turned off).
  */
-export function reapWithWorker(pgid: number): { release: () => void; problem?: string } {
+export function reapWithWorker(pgid: number, mark?: string): { release: () => void; problem?: string } {
   state ??= start();
   const current = state;
   if (current.kind === 'off') return { release: () => undefined };
   if (current.kind === 'failed') return { release: () => undefined, problem: current.reason };
-  current.child.stdin!.write(`+${pgid}\n`);
+  const line = mark ? `${pgid} ${mark}` : `${pgid}`;
+  current.child.stdin!.write(`+${line}\n`);
   let released = false;
   return {
     release: () => {
       if (released) return;
       released = true;
-      if (state === current && current.child.stdin!.writable) current.child.stdin!.write(`-${pgid}\n`);
+      if (state === current && current.child.stdin!.writable) current.child.stdin!.write(`-${line}\n`);
     },
   };
 }

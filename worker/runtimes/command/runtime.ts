@@ -5,11 +5,9 @@
  *
  * The jobs live next door: args.ts (substitution), output.ts (stdout lines into reports),
  * checkpoints.ts with archive.ts (restore and save the checkpoint directory), process.ts with
- * reaper.ts (the program's process group from spawn to exit).
+ * launch.ts, spawner.ts and reaper.ts (the program's process group from spawn to exit),
+ * workspace.ts (the attempt's temp directory).
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { inheritedEnv } from '../../../shared/env.js';
 import { cutLine } from '../../../shared/bounded-log.js';
 import { DivergedError, PermanentRunError, type AttemptContext, type RunResult, type Runtime } from '../base.js';
@@ -17,9 +15,13 @@ import { substitute, type SubstitutionContext } from './args.js';
 import { CheckpointKeeper } from './checkpoints.js';
 import { ProgramOutput } from './output.js';
 import { spawnFailure, stopError, supervise } from './process.js';
+import { killMarked, limitedCommand, limitsNote, MARK_VARIABLE, markedPids, newMark } from './limits.js';
+import { createWorkspace, removeWorkspace } from './workspace.js';
 
 /** Lines of stderr quoted in the error of a failed run. */
 const STDERR_TAIL_LINES = 20;
+/** How often an attempt's processes are counted against --max-procs. */
+const PROCS_CHECK_MS = 200;
 
 async function run(ctx: AttemptContext): Promise<RunResult> {
   const config = ctx.config;
@@ -38,21 +40,28 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
   };
   const argv = command.map((arg, index) => substitute(arg, sub, `trial.command[${index}]`));
   const program = argv[0]!;
+  const inherited = inheritedEnv();
   const userEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(config.env ?? {})) {
-    userEnv[key] = substitute(value, sub, `trial.env.${key}`);
+    if (typeof value === 'string') {
+      userEnv[key] = substitute(value, sub, `trial.env.${key}`);
+      continue;
+    }
+    // {fromWorkerEnv: NAME}: the worker's own variable, resolved here (never seen by the coordinator).
+    const fromWorker = inherited[value.fromWorkerEnv];
+    if (fromWorker === undefined) {
+      throw new PermanentRunError(
+        `trial.env.${key}: {fromWorkerEnv: ${value.fromWorkerEnv}}: this worker has no environment variable ${value.fromWorkerEnv}; set it where the worker starts, or send the trial to workers that have it (resources.labels)`,
+      );
+    }
+    userEnv[key] = fromWorker;
   }
 
-  const tempDir = await mkdtemp(
-    join(tmpdir(), `trellis-${ctx.attemptId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-`),
-  );
+  // `trial.options` (free-form values, e.g. a pipeline stage's resolved inputs) come with the params.
+  const paramsJson = JSON.stringify({ ...(ctx.config.options ?? {}), ...ctx.params });
+  const workspace = await createWorkspace(ctx.attemptId, paramsJson);
   try {
-    const checkpointDir = join(tempDir, 'checkpoint');
-    await mkdir(checkpointDir);
-    // `trial.options` (free-form values, e.g. a pipeline stage's resolved inputs) come with the params.
-    const paramsJson = JSON.stringify({ ...(ctx.config.options ?? {}), ...ctx.params });
-    const paramsFile = join(tempDir, 'params.json');
-    await writeFile(paramsFile, paramsJson);
+    const { checkpointDir, paramsFile } = workspace;
 
     const log = (line: string): void => ctx.log(line);
     const checkpointEvery = config.checkpointEvery ?? 1;
@@ -60,7 +69,11 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     const resumeStep = await checkpoints.restore();
     if (ctx.signal.aborted) throw stopError(ctx.signal);
 
-    const inherited = inheritedEnv();
+    const mark = newMark();
+    const limits = {
+      ...(ctx.limits?.maxMemoryBytes !== undefined ? { maxMemoryBytes: ctx.limits.maxMemoryBytes } : {}),
+      ...(ctx.limits?.maxProcs !== undefined ? { maxProcs: ctx.limits.maxProcs } : {}),
+    };
     const env: NodeJS.ProcessEnv = {
       ...inherited,
       PYTHONUNBUFFERED: inherited.PYTHONUNBUFFERED ?? '1',
@@ -74,6 +87,8 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       TRELLIS_CHECKPOINT_DIR: checkpointDir,
       TRELLIS_CHECKPOINT_EVERY: String(checkpointEvery),
       CUDA_VISIBLE_DEVICES: ctx.gpuIds.join(','),
+      // Set last: a spec cannot choose it; how the worker finds this attempt's processes (limits.ts).
+      [MARK_VARIABLE]: mark,
     };
     if (resumeStep !== undefined) env.TRELLIS_RESUME_STEP = String(resumeStep);
     else delete env.TRELLIS_RESUME_STEP;
@@ -96,9 +111,26 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     });
     const stderrTail: string[] = [];
     const started = Date.now();
+    // --max-procs: the kernel's RLIMIT_NPROC is per user (and not enforced for root), so the
+    // attempt's own processes are also counted, by its mark; too many stop it at once.
+    let limitHit: string | undefined;
+    const maxProcs = limits.maxProcs;
+    const procsWatch =
+      maxProcs === undefined
+        ? undefined
+        : setInterval(() => {
+            const count = markedPids(mark).length;
+            if (count <= maxProcs || limitHit) return;
+            limitHit = `${program} ran ${count} processes at once, more than this worker's --max-procs ${maxProcs}; stopped`;
+            log(limitHit);
+            killMarked(mark);
+            stop.abort(new PermanentRunError(limitHit));
+          }, PROCS_CHECK_MS);
+    const launch = limitedCommand(program, argv.slice(1), limits);
     const { outcome, stopped } = await supervise({
-      program,
-      args: argv.slice(1),
+      program: launch.program,
+      args: launch.args,
+      mark,
       env,
       signal: stop.signal,
       graceMs: Math.max(0, (config.stopGraceSeconds ?? 10) * 1000),
@@ -117,9 +149,25 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       log,
     });
     ctx.signal.removeEventListener('abort', forward);
+    if (procsWatch) clearInterval(procsWatch);
     const durationMs = Date.now() - started;
 
     if (outcome.kind === 'error') throw spawnFailure(program, outcome.error);
+    if (outcome.kind === 'lost') {
+      await checkpoints.settled();
+      throw new Error(`${program}: ${outcome.reason}`);
+    }
+    if (limitHit) {
+      await checkpoints.settled();
+      throw new PermanentRunError(limitHit);
+    }
+    // The rlimit wrapper (limits.ts) exits 127 / 126 when it cannot exec the program.
+    const execFailed = stderrTail.some((line) => /^prlimit: failed to execute|: exec: /.test(line));
+    if (launch.wrapped && (outcome.code === 127 || outcome.code === 126) && execFailed && !stopped) {
+      const code = outcome.code === 127 ? 'ENOENT' : 'EACCES';
+      const error = Object.assign(new Error(`${code}: the program could not be executed`), { code });
+      throw spawnFailure(program, error);
+    }
     if (output.diverged !== undefined && !ctx.signal.aborted) {
       await checkpoints.settled();
       throw new DivergedError(output.diverged);
@@ -135,7 +183,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
         stderrTail.length > 0
           ? `last ${stderrTail.length} lines of stderr:\n${stderrTail.join('\n')}`
           : '(no stderr output)';
-      throw new Error(`${program} ${how} after ${(durationMs / 1000).toFixed(1)}s; ${tail}`);
+      throw new Error(`${program} ${how} after ${(durationMs / 1000).toFixed(1)}s${limitsNote(limits)}; ${tail}`);
     }
 
     const { malformed } = output;
@@ -164,7 +212,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     if (malformed.count > 0) info.malformedLines = { count: malformed.count, first: malformed.first };
     return { metrics: output.finalMetrics, info };
   } finally {
-    await rm(tempDir, { recursive: true, force: true });
+    await removeWorkspace(workspace);
   }
 }
 

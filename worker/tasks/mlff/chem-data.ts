@@ -85,8 +85,15 @@ export function loadChemDataset(path: string): ChemDataset {
   const hit = cache.get(path);
   if (hit && hit.mtimeMs === mtimeMs) return hit.data;
   let raw = readFileSync(path);
-  if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
-  const d = JSON.parse(raw.toString('utf8')) as ChemDataset;
+  let d: ChemDataset;
+  try {
+    if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
+    d = JSON.parse(raw.toString('utf8')) as ChemDataset;
+  } catch (err) {
+    // Not the parser's message: it quotes the file's bytes, and trial errors reach every client.
+    throw new Error(`invalid MLFF data set ${path}: not gzip'd or plain JSON (${(err as Error).name})`);
+  }
+  check(typeof d === 'object' && d !== null, path, 'must be a JSON object');
   check(d.format === 'trellis-mlff-dataset/v1', path, 'format must be trellis-mlff-dataset/v1');
   check(
     Array.isArray(d.atomicNumbers) && d.atomicNumbers.length >= 2 && d.atomicNumbers.every((z) => Number.isInteger(z)),

@@ -11,6 +11,7 @@ import { mlffBiasOptionsSchema, mlffTrainOptionsSchema } from '../../../shared/c
 import { parseJsonString } from '../../../shared/catalogue/tasks/options.js';
 import { throwIfStopped } from '../base.js';
 import { validateWeights } from './model.js';
+import { checkDatasetFile, defaultDataSandbox } from '../../data/sandbox.js';
 import type { SystemOptions } from './data.js';
 
 // The option schemas are the catalogue's (shared/catalogue/tasks/mlff.ts); here the weights
@@ -77,7 +78,8 @@ export function systemOf(
   const held = HELD_OUT[opts.system === 'morse-toy' ? 'morse-toy' : 'molecule'];
   return {
     system: opts.system,
-    ...(opts.dataset ? { dataset: opts.dataset } : {}),
+    // A spec's own data set file obeys the worker's data rules (worker/data/sandbox.ts).
+    ...(opts.dataset ? { dataset: checkDatasetFile(opts.dataset, ctx.limits?.data ?? defaultDataSandbox()) } : {}),
     atoms: opts.atoms,
     temperature: opts.temperature,
     dataSeed: opts.dataSeed ?? opts.seed ?? ctx.seed,

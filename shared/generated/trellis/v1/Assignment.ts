@@ -16,6 +16,7 @@ export interface Assignment {
   'cpus'?: (number | string);
   'checkpoint_artifact_id'?: (string);
   'checkpoint_step'?: (number);
+  'attempt_token'?: (string);
   'checkpoint_step64'?: (number | string | Long);
 }
 
@@ -33,5 +34,6 @@ export interface Assignment__Output {
   'cpus': (number);
   'checkpoint_artifact_id': (string);
   'checkpoint_step': (number);
+  'attempt_token': (string);
   'checkpoint_step64': (string);
 }

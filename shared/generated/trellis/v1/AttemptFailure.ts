@@ -6,6 +6,7 @@ export interface AttemptFailure {
   'error'?: (string);
   'retryable'?: (boolean);
   'kind'?: (string);
+  'attempt_token'?: (string);
 }
 
 export interface AttemptFailure__Output {
@@ -13,4 +14,5 @@ export interface AttemptFailure__Output {
   'error': (string);
   'retryable': (boolean);
   'kind': (string);
+  'attempt_token': (string);
 }

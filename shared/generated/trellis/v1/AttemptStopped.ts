@@ -4,9 +4,11 @@
 export interface AttemptStopped {
   'attempt_id'?: (string);
   'reason'?: (string);
+  'attempt_token'?: (string);
 }
 
 export interface AttemptStopped__Output {
   'attempt_id': (string);
   'reason': (string);
+  'attempt_token': (string);
 }

@@ -7,6 +7,7 @@ export interface CheckpointSaved {
   'artifact_id'?: (string);
   'step'?: (number);
   'step64'?: (number | string | Long);
+  'attempt_token'?: (string);
 }
 
 export interface CheckpointSaved__Output {
@@ -14,4 +15,5 @@ export interface CheckpointSaved__Output {
   'artifact_id': (string);
   'step': (number);
   'step64': (string);
+  'attempt_token': (string);
 }

@@ -9,6 +9,7 @@ export interface Hello {
   'runtimes'?: (string)[];
   'version'?: (string);
   'running_attempt_ids'?: (string)[];
+  'attempt_tokens'?: ({[key: string]: string});
 }
 
 export interface Hello__Output {
@@ -18,4 +19,5 @@ export interface Hello__Output {
   'runtimes': (string)[];
   'version': (string);
   'running_attempt_ids': (string)[];
+  'attempt_tokens': ({[key: string]: string});
 }

@@ -8,6 +8,7 @@ export interface Progress {
   'metrics'?: ({[key: string]: number | string});
   'step64'?: (number | string | Long);
   'step_refused'?: (string);
+  'attempt_token'?: (string);
 }
 
 export interface Progress__Output {
@@ -16,4 +17,5 @@ export interface Progress__Output {
   'metrics': ({[key: string]: number});
   'step64': (string);
   'step_refused': (string);
+  'attempt_token': (string);
 }

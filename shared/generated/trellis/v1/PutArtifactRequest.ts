@@ -8,6 +8,7 @@ export interface PutArtifactRequest {
   'step'?: (number);
   'data'?: (Buffer | Uint8Array | string);
   'step64'?: (number | string | Long);
+  'attempt_token'?: (string);
 }
 
 export interface PutArtifactRequest__Output {
@@ -16,4 +17,5 @@ export interface PutArtifactRequest__Output {
   'step': (number);
   'data': (Buffer);
   'step64': (string);
+  'attempt_token': (string);
 }

@@ -26,8 +26,15 @@ class Slots(_message.Message):
     def __init__(self, cpus: _Optional[float] = ..., gpus: _Optional[_Iterable[_Union[Gpu, _Mapping]]] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
 
 class Hello(_message.Message):
-    __slots__ = ("worker_id", "slots", "labels", "runtimes", "version", "running_attempt_ids")
+    __slots__ = ("worker_id", "slots", "labels", "runtimes", "version", "running_attempt_ids", "attempt_tokens")
     class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AttemptTokensEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -40,13 +47,15 @@ class Hello(_message.Message):
     RUNTIMES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     RUNNING_ATTEMPT_IDS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     slots: Slots
     labels: _containers.ScalarMap[str, str]
     runtimes: _containers.RepeatedScalarFieldContainer[str]
     version: str
     running_attempt_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, worker_id: _Optional[str] = ..., slots: _Optional[_Union[Slots, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., runtimes: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., running_attempt_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    attempt_tokens: _containers.ScalarMap[str, str]
+    def __init__(self, worker_id: _Optional[str] = ..., slots: _Optional[_Union[Slots, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., runtimes: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., running_attempt_ids: _Optional[_Iterable[str]] = ..., attempt_tokens: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Heartbeat(_message.Message):
     __slots__ = ("running_attempt_ids",)
@@ -55,7 +64,7 @@ class Heartbeat(_message.Message):
     def __init__(self, running_attempt_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Progress(_message.Message):
-    __slots__ = ("attempt_id", "step", "metrics", "step64", "step_refused")
+    __slots__ = ("attempt_id", "step", "metrics", "step64", "step_refused", "attempt_token")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -68,15 +77,17 @@ class Progress(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     STEP64_FIELD_NUMBER: _ClassVar[int]
     STEP_REFUSED_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     step: int
     metrics: _containers.ScalarMap[str, float]
     step64: int
     step_refused: str
-    def __init__(self, attempt_id: _Optional[str] = ..., step: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., step64: _Optional[int] = ..., step_refused: _Optional[str] = ...) -> None: ...
+    attempt_token: str
+    def __init__(self, attempt_id: _Optional[str] = ..., step: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., step64: _Optional[int] = ..., step_refused: _Optional[str] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class AttemptResult(_message.Message):
-    __slots__ = ("attempt_id", "metrics", "info_json")
+    __slots__ = ("attempt_id", "metrics", "info_json", "attempt_token")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -87,42 +98,50 @@ class AttemptResult(_message.Message):
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     INFO_JSON_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     metrics: _containers.ScalarMap[str, float]
     info_json: str
-    def __init__(self, attempt_id: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., info_json: _Optional[str] = ...) -> None: ...
+    attempt_token: str
+    def __init__(self, attempt_id: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., info_json: _Optional[str] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class AttemptFailure(_message.Message):
-    __slots__ = ("attempt_id", "error", "retryable", "kind")
+    __slots__ = ("attempt_id", "error", "retryable", "kind", "attempt_token")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     error: str
     retryable: bool
     kind: str
-    def __init__(self, attempt_id: _Optional[str] = ..., error: _Optional[str] = ..., retryable: bool = ..., kind: _Optional[str] = ...) -> None: ...
+    attempt_token: str
+    def __init__(self, attempt_id: _Optional[str] = ..., error: _Optional[str] = ..., retryable: bool = ..., kind: _Optional[str] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class AttemptStopped(_message.Message):
-    __slots__ = ("attempt_id", "reason")
+    __slots__ = ("attempt_id", "reason", "attempt_token")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     reason: str
-    def __init__(self, attempt_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    attempt_token: str
+    def __init__(self, attempt_id: _Optional[str] = ..., reason: _Optional[str] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class CheckpointSaved(_message.Message):
-    __slots__ = ("attempt_id", "artifact_id", "step", "step64")
+    __slots__ = ("attempt_id", "artifact_id", "step", "step64", "attempt_token")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     STEP64_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     artifact_id: str
     step: int
     step64: int
-    def __init__(self, attempt_id: _Optional[str] = ..., artifact_id: _Optional[str] = ..., step: _Optional[int] = ..., step64: _Optional[int] = ...) -> None: ...
+    attempt_token: str
+    def __init__(self, attempt_id: _Optional[str] = ..., artifact_id: _Optional[str] = ..., step: _Optional[int] = ..., step64: _Optional[int] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class WorkerMessage(_message.Message):
     __slots__ = ("hello", "heartbeat", "progress", "result", "failure", "stopped", "checkpoint", "draining", "output")
@@ -183,7 +202,7 @@ class Welcome(_message.Message):
     def __init__(self, lease_ms: _Optional[int] = ..., heartbeat_ms: _Optional[int] = ...) -> None: ...
 
 class Assignment(_message.Message):
-    __slots__ = ("attempt_id", "experiment_id", "trial_id", "trial_number", "attempt", "runtime", "config_json", "params_json", "seed", "gpu_ids", "cpus", "checkpoint_artifact_id", "checkpoint_step", "checkpoint_step64")
+    __slots__ = ("attempt_id", "experiment_id", "trial_id", "trial_number", "attempt", "runtime", "config_json", "params_json", "seed", "gpu_ids", "cpus", "checkpoint_artifact_id", "checkpoint_step", "checkpoint_step64", "attempt_token")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -198,6 +217,7 @@ class Assignment(_message.Message):
     CHECKPOINT_ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_STEP_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_STEP64_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     experiment_id: str
     trial_id: str
@@ -212,7 +232,8 @@ class Assignment(_message.Message):
     checkpoint_artifact_id: str
     checkpoint_step: int
     checkpoint_step64: int
-    def __init__(self, attempt_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., trial_id: _Optional[str] = ..., trial_number: _Optional[int] = ..., attempt: _Optional[int] = ..., runtime: _Optional[str] = ..., config_json: _Optional[str] = ..., params_json: _Optional[str] = ..., seed: _Optional[int] = ..., gpu_ids: _Optional[_Iterable[str]] = ..., cpus: _Optional[float] = ..., checkpoint_artifact_id: _Optional[str] = ..., checkpoint_step: _Optional[int] = ..., checkpoint_step64: _Optional[int] = ...) -> None: ...
+    attempt_token: str
+    def __init__(self, attempt_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., trial_id: _Optional[str] = ..., trial_number: _Optional[int] = ..., attempt: _Optional[int] = ..., runtime: _Optional[str] = ..., config_json: _Optional[str] = ..., params_json: _Optional[str] = ..., seed: _Optional[int] = ..., gpu_ids: _Optional[_Iterable[str]] = ..., cpus: _Optional[float] = ..., checkpoint_artifact_id: _Optional[str] = ..., checkpoint_step: _Optional[int] = ..., checkpoint_step64: _Optional[int] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class Stop(_message.Message):
     __slots__ = ("attempt_id", "reason")
@@ -233,18 +254,20 @@ class CoordinatorMessage(_message.Message):
     def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., assign: _Optional[_Union[Assignment, _Mapping]] = ..., stop: _Optional[_Union[Stop, _Mapping]] = ...) -> None: ...
 
 class PutArtifactRequest(_message.Message):
-    __slots__ = ("attempt_id", "kind", "step", "data", "step64")
+    __slots__ = ("attempt_id", "kind", "step", "data", "step64", "attempt_token")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     STEP64_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     kind: str
     step: int
     data: bytes
     step64: int
-    def __init__(self, attempt_id: _Optional[str] = ..., kind: _Optional[str] = ..., step: _Optional[int] = ..., data: _Optional[bytes] = ..., step64: _Optional[int] = ...) -> None: ...
+    attempt_token: str
+    def __init__(self, attempt_id: _Optional[str] = ..., kind: _Optional[str] = ..., step: _Optional[int] = ..., data: _Optional[bytes] = ..., step64: _Optional[int] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class PutArtifactResponse(_message.Message):
     __slots__ = ("artifact_id",)
@@ -253,10 +276,14 @@ class PutArtifactResponse(_message.Message):
     def __init__(self, artifact_id: _Optional[str] = ...) -> None: ...
 
 class GetArtifactRequest(_message.Message):
-    __slots__ = ("artifact_id",)
+    __slots__ = ("artifact_id", "attempt_id", "attempt_token")
     ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     artifact_id: str
-    def __init__(self, artifact_id: _Optional[str] = ...) -> None: ...
+    attempt_id: str
+    attempt_token: str
+    def __init__(self, artifact_id: _Optional[str] = ..., attempt_id: _Optional[str] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class GetArtifactResponse(_message.Message):
     __slots__ = ("data", "kind")

@@ -1,0 +1,174 @@
+/**
+ * The two ways a command-runtime program is started (launch.ts): the worker's spawner helper
+ * and child_process on the event loop. Both keep one contract (events in order, output whole,
+ * exit codes and signals, the process group signalled); the spawner's own failure stops its
+ * programs loudly and a new spawner takes over.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  launchInProcess,
+  type LaunchedProgram,
+  type LaunchRequest,
+  type ProgramEvents,
+} from '../../worker/runtimes/command/launch.js';
+import { spawnerPid, workerSpawner } from '../../worker/runtimes/command/spawner.js';
+import { supervise } from '../../worker/runtimes/command/process.js';
+import { createWorkspace, removeWorkspace } from '../../worker/runtimes/command/workspace.js';
+import { processEnded, waitUntil } from '../helpers/services.js';
+
+interface Seen {
+  events: string[];
+  stdout: string;
+  stderr: string;
+  pid?: number;
+  exit?: { code: number | null; signal: NodeJS.Signals | null };
+  error?: NodeJS.ErrnoException;
+  lost?: string;
+}
+
+/** Runs a request through a launcher; resolves at `closed`, `failed` or `lost`. */
+function run(
+  launch: (req: LaunchRequest, events: ProgramEvents) => LaunchedProgram,
+  req: LaunchRequest,
+  onSpawned?: (program: LaunchedProgram, seen: Seen) => void,
+): Promise<Seen> {
+  return new Promise((resolve) => {
+    const seen: Seen = { events: [], stdout: '', stderr: '' };
+    let program: LaunchedProgram | undefined;
+    const events: ProgramEvents = {
+      spawned: (pid) => {
+        seen.events.push('spawned');
+        seen.pid = pid;
+        // After launch() returned: the spawned event of either launcher comes asynchronously.
+        setImmediate(() => onSpawned?.(program!, seen));
+      },
+      failed: (error) => {
+        seen.events.push('failed');
+        seen.error = error;
+        resolve(seen);
+      },
+      stdout: (chunk) => void (seen.stdout += chunk.toString()),
+      stderr: (chunk) => void (seen.stderr += chunk.toString()),
+      exited: (code, signal) => {
+        seen.events.push('exited');
+        seen.exit = { code, signal };
+      },
+      closed: () => {
+        seen.events.push('closed');
+        resolve(seen);
+      },
+      lost: (reason) => {
+        seen.events.push('lost');
+        seen.lost = reason;
+        resolve(seen);
+      },
+      note: () => undefined,
+    };
+    program = launch(req, events);
+  });
+}
+
+async function spawnerLaunch(): Promise<(req: LaunchRequest, events: ProgramEvents) => LaunchedProgram> {
+  const spawner = await workerSpawner();
+  if (typeof spawner !== 'object') assert.fail(`the spawner should run here (perl): ${spawner ?? 'turned off'}`);
+  return (req, events) => spawner.launch(req, events);
+}
+
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ODD: 'a b\tc=d' };
+
+describe('command-runtime launchers: one contract', () => {
+  for (const name of ['spawner', 'in process'] as const) {
+    const launcher = async (): Promise<(req: LaunchRequest, events: ProgramEvents) => LaunchedProgram> =>
+      name === 'spawner' ? spawnerLaunch() : launchInProcess;
+
+    it(`${name}: output whole and in order, environment and arguments as given, the exit code`, async () => {
+      const launch = await launcher();
+      const big = 'x'.repeat(100_000); // one argument may be up to 128 KiB (MAX_ARG_STRLEN)
+      const seen = await run(launch, {
+        program: 'sh',
+        args: ['-c', 'printf "%s" "$1"; echo; echo "$ODD" >&2; exit 3', 'sh', big],
+        env,
+      });
+      assert.deepEqual(seen.events, ['spawned', 'exited', 'closed']);
+      assert.equal(seen.stdout, `${big}\n`);
+      assert.equal(seen.stderr, `${env.ODD}\n`);
+      assert.deepEqual(seen.exit, { code: 3, signal: null });
+    });
+
+    it(`${name}: a missing program fails with ENOENT, a non-executable file with EACCES`, async () => {
+      const launch = await launcher();
+      const missing = await run(launch, { program: 'no-such-program-trellis', args: [], env });
+      assert.deepEqual(missing.events, ['failed']);
+      assert.equal(missing.error?.code, 'ENOENT');
+      const dir = mkdtempSync(join(tmpdir(), 'trellis-launch-test-'));
+      const file = join(dir, 'not-executable');
+      writeFileSync(file, 'echo hi\n', { mode: 0o644 });
+      const notExecutable = await run(launch, { program: file, args: [], env });
+      rmSync(dir, { recursive: true, force: true });
+      assert.deepEqual(notExecutable.events, ['failed']);
+      assert.equal(notExecutable.error?.code, 'EACCES');
+    });
+
+    it(`${name}: kill signals the whole process group`, async () => {
+      const launch = await launcher();
+      const seen = await run(
+        launch,
+        // The group's leader waits on a background sleep that would outlive a kill of the leader alone.
+        { program: 'sh', args: ['-c', 'sleep 60 & echo $!; wait'], env },
+        (program, progress) => {
+          const waitForChild = setInterval(() => {
+            if (!progress.stdout.includes('\n')) return; // the child's pid is printed
+            clearInterval(waitForChild);
+            program.kill('SIGTERM');
+          }, 5);
+        },
+      );
+      const child = Number(seen.stdout.trim());
+      assert.deepEqual(seen.exit, { code: null, signal: 'SIGTERM' });
+      assert.ok(Number.isInteger(child) && processEnded(child), 'the background child got the signal too');
+    });
+  }
+});
+
+describe('the spawner', () => {
+  it('creates and removes an attempt directory (0700, checkpoint/, params.json)', async () => {
+    const workspace = await createWorkspace('attempt/../x', '{"lr":0.1}');
+    try {
+      assert.match(workspace.dir, /trellis-attempt____x-[0-9a-f]{12}$/);
+      assert.equal(readFileSync(workspace.paramsFile, 'utf8'), '{"lr":0.1}');
+      assert.ok(existsSync(workspace.checkpointDir));
+    } finally {
+      await removeWorkspace(workspace);
+    }
+    assert.ok(!existsSync(workspace.dir), 'removed');
+  });
+
+  it('killed while a program runs: the program is killed, its run ends with the reason, a new spawner starts', async () => {
+    const first = await spawnerPid();
+    assert.ok(first !== undefined);
+    let programPid: number | undefined;
+    const running = supervise({
+      program: 'sh',
+      args: ['-c', 'echo $$; sleep 60'],
+      env,
+      signal: new AbortController().signal,
+      graceMs: 1000,
+      onStdoutLine: (line) => {
+        programPid = Number(line);
+        process.kill(first, 'SIGKILL');
+      },
+      onStderrLine: () => undefined,
+      log: () => undefined,
+    });
+    const { outcome } = await running;
+    assert.equal(outcome.kind, 'lost');
+    assert.match(outcome.kind === 'lost' ? outcome.reason : '', /spawner process failed \(it was killed by SIGKILL\)/);
+    await waitUntil(() => processEnded(programPid!), 10_000, 'the program to be killed');
+    const second = await spawnerPid();
+    assert.ok(second !== undefined && second !== first, 'a new spawner');
+  });
+});

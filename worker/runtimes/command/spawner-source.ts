@@ -1,0 +1,174 @@
+/**
+ * The spawner's whole program, in Perl (perl-base, present on every Debian/Ubuntu system and
+ * in the node:*-slim images; core modules only: POSIX). Perl because a fork of a 5 MB Perl
+ * process costs about half the CPU of a fork of a Node.js process, and none of the worker's.
+ *
+ * Protocol (binary-safe, one pipe each way):
+ * - worker → spawner, on stdin: frames `LEN\n` + LEN bytes of NUL-separated fields:
+ *   `S id program nargs args... KEY=VALUE...` starts a program in a session (process group)
+ *   of its own, stdin /dev/null, stdout and stderr piped; `K id signo` signals the group of a
+ *   program not yet reaped; `D id` closes a program's output pipes (a process left its group
+ *   holding them open); `W id dir params` creates an attempt's directory (mode 0700, failing
+ *   if it exists), its `checkpoint/` and `params.json`; `Z id dir` removes a directory tree
+ *   (symlinks are removed, never followed).
+ * - spawner → worker, on stdout: frames `OP id LEN\n` + LEN bytes: `R` ready (once, id 0),
+ *   `P` spawned (pid), `F` could not start (errno), `O`/`E` stdout/stderr bytes,
+ *   `X` exited (`code signal leftovers`: the group's other processes were SIGKILLed when
+ *   leftovers is 1), `C` a stream reached end-of-file (`1` or `2`), `W`/`Z` the errno of a
+ *   `W`/`Z` request (0: done).
+ * A program's exit and its pipes' end-of-file are separate events, as with child_process.
+ * When stdin reaches end-of-file (the worker is gone, however it died) and argv[0] is 1, every
+ * program still running is SIGKILLed with its group, then the spawner exits: it is the reaper
+ * for the programs it started.
+ */
+export const SPAWNER_SOURCE = String.raw`
+use strict; use warnings; use POSIX ();
+my $reap = ($ARGV[0] // '1') eq '1';
+$SIG{$_} = 'IGNORE' for qw(INT TERM HUP PIPE);
+my $chld = 0;
+$SIG{CHLD} = sub { $chld = 1 };
+binmode STDIN; binmode STDOUT;
+my (%kid, %byfd, %bypid);
+my $in = '';
+sub out {
+  my ($op, $id, $data) = @_;
+  my $m = "$op $id " . length($data) . "\n" . $data;
+  while (length $m) {
+    my $n = syswrite(STDOUT, $m);
+    if (!defined $n) { next if $!{EINTR}; exit 0; }
+    substr($m, 0, $n) = '';
+  }
+}
+sub done { my $id = shift; my $k = $kid{$id}; delete $kid{$id} if $k && $k->{exited} && !$k->{open}; }
+sub closefd {
+  my ($fd) = @_;
+  my ($id, $stream, $fh) = @{ delete $byfd{$fd} };
+  close $fh;
+  my $k = $kid{$id};
+  $k->{open}--;
+  return $k;
+}
+sub reap {
+  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+    my $st = $?;
+    my $id = delete $bypid{$pid};
+    next unless defined $id;
+    my $left = kill('-KILL', $pid) ? 1 : 0;
+    my ($code, $sig) = ($st & 127) ? (-1, $st & 127) : ($st >> 8, 0);
+    $kid{$id}{exited} = 1;
+    out('X', $id, "$code $sig $left");
+    done($id);
+  }
+}
+sub start {
+  my ($id, $prog, $args, $env) = @_;
+  my ($or, $ow, $er, $ew, $sr, $sw);
+  unless (pipe($or, $ow) && pipe($er, $ew) && pipe($sr, $sw)) { out('F', $id, $! + 0); return; }
+  my $pid = fork;
+  if (!defined $pid) { out('F', $id, $! + 0); return; }
+  if ($pid == 0) {
+    POSIX::setsid();
+    $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP PIPE CHLD);
+    open(STDIN, '<', '/dev/null');
+    POSIX::dup2(fileno($ow), 1);
+    POSIX::dup2(fileno($ew), 2);
+    %ENV = %$env;
+    { no warnings; exec { $prog } $prog, @$args; }
+    my $e = $! + 0;
+    syswrite($sw, "$e");
+    POSIX::_exit(127);
+  }
+  close $ow; close $ew; close $sw;
+  my $status = '';
+  while (1) {
+    my $n = sysread($sr, my $buf, 64);
+    if (!defined $n) { next if $!{EINTR}; last; }
+    last if $n == 0;
+    $status .= $buf;
+  }
+  close $sr;
+  if ($status ne '') {
+    waitpid($pid, 0);
+    close $or; close $er;
+    out('F', $id, $status);
+    return;
+  }
+  $kid{$id} = { pid => $pid, exited => 0, open => 2 };
+  $bypid{$pid} = $id;
+  $byfd{fileno $or} = [$id, 1, $or];
+  $byfd{fileno $er} = [$id, 2, $er];
+  out('P', $id, $pid);
+}
+sub rmtree {
+  my $path = shift;
+  if (-l $path || !-d _) { unlink $path; return; }
+  opendir(my $dh, $path) or return;
+  my @entries = grep { $_ ne '.' && $_ ne '..' } readdir $dh;
+  closedir $dh;
+  rmtree("$path/$_") for @entries;
+  rmdir $path;
+}
+sub request {
+  my @f = split /\0/, shift, -1;
+  my $op = shift @f;
+  my $id = shift @f;
+  if ($op eq 'S') {
+    my $prog = shift @f;
+    my $nargs = shift @f;
+    my @args = splice(@f, 0, $nargs);
+    my %env = map { my $i = index($_, '='); (substr($_, 0, $i), substr($_, $i + 1)) } grep { index($_, '=') > 0 } @f;
+    start($id, $prog, \@args, \%env);
+  } elsif ($op eq 'K') {
+    my $k = $kid{$id};
+    kill(-$f[0], $k->{pid}) if $k && !$k->{exited} && $f[0] =~ /^\d+$/;
+  } elsif ($op eq 'W') {
+    my ($dir, $params) = @f;
+    my $fh;
+    my $ok = mkdir($dir, 0700) && mkdir("$dir/checkpoint", 0700) && open($fh, '>:raw', "$dir/params.json")
+      && (print $fh $params) && close($fh);
+    out('W', $id, $ok ? 0 : $! + 0);
+  } elsif ($op eq 'Z') {
+    rmtree($f[0]);
+    out('Z', $id, -e $f[0] ? $! + 0 || 1 : 0);
+  } elsif ($op eq 'D') {
+    for my $fd (grep { $byfd{$_}[0] eq $id } keys %byfd) { closefd($fd); }
+    done($id);
+  }
+}
+out('R', 0, '');
+while (1) {
+  $chld = 0;
+  reap();
+  my $rin = '';
+  vec($rin, 0, 1) = 1;
+  vec($rin, $_, 1) = 1 for keys %byfd;
+  my $n = select(my $rout = $rin, undef, undef, %bypid ? 0.05 : undef);
+  next if $n <= 0;
+  for my $fd (keys %byfd) {
+    next unless vec($rout, $fd, 1);
+    my ($id, $stream, $fh) = @{ $byfd{$fd} };
+    my $r = sysread($fh, my $buf, 65536);
+    next if !defined $r && $!{EINTR};
+    if ($r) { out($stream == 1 ? 'O' : 'E', $id, $buf); next; }
+    closefd($fd);
+    out('C', $id, $stream);
+    done($id);
+  }
+  if (vec($rout, 0, 1)) {
+    my $r = sysread(STDIN, $in, 65536, length $in);
+    next if !defined $r && $!{EINTR};
+    if (!$r) {
+      if ($reap) { kill('-KILL', $kid{$_}{pid}) for grep { !$kid{$_}{exited} } keys %kid; }
+      exit 0;
+    }
+    while ($in =~ /^(\d+)\n/) {
+      my $len = $1;
+      my $start = length($len) + 1;
+      last if length($in) < $start + $len;
+      my $payload = substr($in, $start, $len);
+      substr($in, 0, $start + $len) = '';
+      request($payload);
+    }
+  }
+}
+`;
