@@ -198,15 +198,20 @@ describe('robustness: back-pressure and bounds (real coordinator process)', { ti
 
     // A scripted worker takes the trial and reports 400 steps of 200 metrics (~8 KB each).
     const worker = workers.Connect({ deadline: Date.now() + 120_000 });
-    const assigned = new Promise<string>((resolve, reject) => {
-      worker.on('data', (m: { assign?: { attempt_id: string } }) => m.assign && resolve(m.assign.attempt_id));
+    const assigned = new Promise<{ attempt_id: string; attempt_token: string }>((resolve, reject) => {
+      worker.on(
+        'data',
+        (m: { assign?: { attempt_id: string; attempt_token: string } }) => m.assign && resolve(m.assign),
+      );
       worker.on('error', reject);
     });
     worker.write({ hello: { worker_id: 'scripted', slots: { cpus: 1 }, runtimes: ['command'] } });
-    const attemptId = await assigned;
+    const { attempt_id: attemptId, attempt_token: token } = await assigned;
     const metrics = Object.fromEntries(Array.from({ length: 200 }, (_, k) => [`metric_${k}`, k]));
     for (let step = 1; step <= 400; step++) {
-      const ok = worker.write({ progress: { attempt_id: attemptId, step, metrics: { ...metrics, val_score: step } } });
+      const ok = worker.write({
+        progress: { attempt_id: attemptId, attempt_token: token, step, metrics: { ...metrics, val_score: step } },
+      });
       if (!ok) await new Promise((resolve) => worker.once('drain', resolve));
     }
     await disconnected;
@@ -226,7 +231,9 @@ describe('robustness: back-pressure and bounds (real coordinator process)', { ti
     assert.equal(resumeFromSeq, got.at(-1)! + 1, 'the resume point (trailer) is the first event not written');
     await stillServing(experiment.id);
 
-    worker.write({ result: { attempt_id: attemptId, metrics: { val_score: 400 }, info_json: '{}' } });
+    worker.write({
+      result: { attempt_id: attemptId, attempt_token: token, metrics: { val_score: 400 }, info_json: '{}' },
+    });
     await consumer;
     worker.cancel();
     assert.ok(resumes.length >= 1, 'the client resumed at least once');
