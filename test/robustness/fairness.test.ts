@@ -40,10 +40,10 @@ describe('robustness: fairness under a flood (real coordinator and worker proces
       `GetExperiment p99 ${result.getExperiment.p99Ms} ms: ${summary}`,
     );
     assert.ok(result.rssMb.growth < 300, `RSS grew by ${result.rssMb.growth} MB: ${summary}`);
-    // The flood met its bounds: 100 streams per caller by default, the rest refused; unread
-    // watchers were disconnected as slow consumers. Not all 100 are: on a less loaded machine
-    // some have not hit their drain deadline when the honest experiment ends (see the report).
+    // The flood met its stream bound: 100 streams per caller by default, the rest refused. How
+    // many of the 100 admitted unread watchers are disconnected as slow consumers varies (0 to
+    // 100 in runs so far: 100 watchers sharing one connection's window); the disconnect itself
+    // is asserted in flow.test.ts, and their memory here through the RSS bound.
     assert.equal(result.flood.watchersRefused, 100, summary);
-    assert.ok(result.flood.watchersDisconnected + result.flood.watchersReset >= 1, summary);
   });
 });
