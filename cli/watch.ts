@@ -69,7 +69,13 @@ export async function watchEvents(id: string, options: WatchOptions): Promise<nu
     if (!options.json) view = new ProgressView(totals.trials, totals.epochs, totals.metric);
     const events = natsUrl
       ? natsEvents(natsUrl, id, options.fromStart, abort.signal)
-      : client.watch(id, { liveOnly: !options.fromStart, signal: abort.signal });
+      : client.watch(id, {
+          liveOnly: !options.fromStart,
+          signal: abort.signal,
+          // The coordinator disconnects a reader that falls behind; the client resumes where it was.
+          onResume: (fromSeq) =>
+            process.stderr.write(`reading too slowly for the coordinator: resumed at event ${fromSeq}\n`),
+        });
     for await (const event of events) {
       if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
       else view?.onEvent(event);

@@ -17,9 +17,13 @@ import {
   DeadlineExceededError,
   fromGrpcError,
   InvalidArgumentError,
+  ResourceExhaustedError,
   TransportSecurityError,
   UnavailableError,
 } from '../shared/errors.js';
+
+/** Watch resumes in a row that delivered no new event before the error is given to the caller. */
+const MAX_IDLE_RESUMES = 5;
 import {
   eventFromProto,
   experimentFromProto,
@@ -241,26 +245,43 @@ export class TrellisClient {
    */
   async *watch(
     experimentId: string,
-    options: { fromSeq?: number; liveOnly?: boolean; signal?: AbortSignal } = {},
+    options: { fromSeq?: number; liveOnly?: boolean; signal?: AbortSignal; onResume?: (fromSeq: number) => void } = {},
   ): AsyncGenerator<TrellisEvent> {
-    const call = this.client.WatchEvents({
-      experiment_id: experimentId,
-      from_seq: String(options.fromSeq ?? 0),
-      from_start: !options.liveOnly && !options.fromSeq,
-      live_only: options.liveOnly ?? false,
-    });
-    const onAbort = (): void => call.cancel();
-    options.signal?.addEventListener('abort', onAbort);
-    try {
-      for await (const message of call as AsyncIterable<Parameters<typeof eventFromProto>[0]>) {
-        yield eventFromProto(message);
+    // A reader slower than the coordinator allows is disconnected with RESOURCE_EXHAUSTED and a
+    // resume point; the stream is then reopened from the last event received + 1, so the caller
+    // sees every event once. Resumes that deliver nothing new are bounded (MAX_IDLE_RESUMES).
+    let last = 0;
+    let idleResumes = 0;
+    for (;;) {
+      const fromSeq = last > 0 ? last + 1 : (options.fromSeq ?? 0);
+      const call = this.client.WatchEvents({
+        experiment_id: experimentId,
+        from_seq: String(fromSeq),
+        from_start: last === 0 && !options.liveOnly && !options.fromSeq,
+        live_only: last === 0 && (options.liveOnly ?? false),
+      });
+      const onAbort = (): void => call.cancel();
+      options.signal?.addEventListener('abort', onAbort);
+      const before = last;
+      try {
+        for await (const message of call as AsyncIterable<Parameters<typeof eventFromProto>[0]>) {
+          const event = eventFromProto(message);
+          last = event.seq;
+          yield event;
+        }
+        return;
+      } catch (err) {
+        if (options.signal?.aborted) return;
+        const mapped = fromGrpcError(err);
+        const slow = mapped instanceof ResourceExhaustedError && mapped.resumeFromSeq !== undefined;
+        idleResumes = last > before ? 0 : idleResumes + 1;
+        if (!slow || idleResumes > MAX_IDLE_RESUMES) throw mapped;
+        // Nothing received yet: the same request again (what the server wrote but we did not read is gone).
+        options.onResume?.(last > 0 ? last + 1 : (options.fromSeq ?? 1));
+      } finally {
+        options.signal?.removeEventListener('abort', onAbort);
+        call.cancel();
       }
-    } catch (err) {
-      if (options.signal?.aborted) return;
-      throw this.failure(err);
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      call.cancel();
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Store } from './store/base.js';
+import type { ExperimentSummary, Store } from './store/base.js';
 import type { EventBus } from './bus/base.js';
 import { EventLog } from './event-log.js';
 import type { CoordinatorObserver } from './observer.js';
@@ -225,6 +225,12 @@ export class Coordinator {
     return this.store.listExperiments(status && status.length > 0 ? { status } : undefined);
   }
 
+  /** The list without specs (ListExperiments' default): its cost does not grow with spec sizes. */
+  summaries(status?: ExperimentStatus[]): Promise<ExperimentSummary[]> {
+    this.assertRunning();
+    return this.store.listExperimentSummaries(status && status.length > 0 ? { status } : undefined);
+  }
+
   /** A trial by id, with its experiment. */
   async trial(id: string): Promise<{ trial: TrialDoc; experiment: ExperimentDoc }> {
     this.assertRunning();
@@ -285,9 +291,16 @@ export class Coordinator {
    * The experiment's events: stored history from `fromSeq` (0 = none), then live ones, with
    * the same seq as on the bus; ends after the experiment's terminal state event.
    */
-  async *watch(id: string, fromSeq: number, signal?: AbortSignal): AsyncGenerator<TrellisEvent> {
+  async *watch(id: string, fromSeq: number, signal?: AbortSignal, maxBuffered?: number): AsyncGenerator<TrellisEvent> {
     const experiment = await this.get(id);
-    yield* this.events.follow(id, fromSeq, isTerminal('experiment', experiment.status), signal, this.store);
+    yield* this.events.follow(
+      id,
+      fromSeq,
+      isTerminal('experiment', experiment.status),
+      signal,
+      this.store,
+      maxBuffered,
+    );
   }
 
   // ---------------------------------------------------------------- the worker side

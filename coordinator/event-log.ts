@@ -78,11 +78,16 @@ export class EventLog {
     ended: boolean,
     signal?: AbortSignal,
     source: Pick<Store, 'listEvents'> = this.store,
+    maxBuffered = 1000,
   ): AsyncGenerator<TrellisEvent> {
+    // Live events wait here while the reader is busy (a watcher whose stream is full). Past
+    // `maxBuffered` they are dropped from memory, not lost: they are stored, and the next one
+    // read finds the gap and fetches it from the store. A slow reader costs bounded memory.
     const buffered: TrellisEvent[] = [];
     let wake: (() => void) | undefined;
     const unsubscribe = this.onStored((event) => {
       if (event.experimentId !== experimentId) return;
+      if (buffered.length >= maxBuffered) buffered.splice(0, buffered.length - 1);
       buffered.push(event);
       wake?.();
     });

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { loadProto, type ExperimentServiceHandlers, type WorkerServiceHandlers } from '../shared/proto.js';
-import { InvalidArgumentError, toGrpcError } from '../shared/errors.js';
+import { InvalidArgumentError, ResourceExhaustedError, toGrpcError } from '../shared/errors.js';
 import { eventToProto, experimentToProto, statusFromEnum, trialToProto } from '../shared/convert.js';
 import { fromStruct } from '../shared/struct.js';
 import { paginate } from './paging.js';
@@ -28,6 +28,14 @@ import { assertOwner, type Identity } from './auth/policy.js';
 import { redactEnv } from '../shared/redact.js';
 import { stepFromWire, stepOnWire } from '../shared/steps.js';
 import type { Authenticator } from './auth/tokens.js';
+import { Callers, peerHost, type FlowStats } from './flow/callers.js';
+import { flowLimitsFromEnv, type FlowLimits } from './flow/limits.js';
+import { UploadGuard } from './flow/uploads.js';
+import { serveWatch } from './flow/watch.js';
+import { pacedReader } from './flow/reports.js';
+
+/** Replies queued on a worker stream that is not read before the worker is disconnected. */
+const WORKER_BACKLOG = 1000;
 import type { AttemptLogView } from './attempt-logs.js';
 import type { AttemptLog } from '../shared/generated/trellis/v1/AttemptLog.js';
 import { certificateName, serverCredentials, type ServerTls } from './auth/tls.js';
@@ -35,6 +43,8 @@ import { certificateName, serverCredentials, type ServerTls } from './auth/tls.j
 export interface ServerOptions {
   /** Who may call what; absent: no authentication (every caller is an anonymous admin). */
   auth?: Authenticator;
+  /** Back-pressure and fairness bounds (default: from the environment, coordinator/flow/limits.ts). */
+  limits?: FlowLimits;
   /** Serve TLS (and, with clientCa, identify workers by certificate); absent: plaintext. */
   tls?: ServerTls;
 }
@@ -44,8 +54,16 @@ function visible(doc: ExperimentDoc): ReturnType<typeof experimentToProto> {
   return experimentToProto({ ...doc, spec: redactEnv(doc.spec) } as ExperimentDoc);
 }
 
+/** Converted once per event, however many watchers it goes to (events are immutable once stored). */
+const visibleEvents = new WeakMap<TrellisEvent, ReturnType<typeof eventToProto>>();
+
 function visibleEvent(event: TrellisEvent): ReturnType<typeof eventToProto> {
-  return eventToProto({ ...event, payload: redactEnv(event.payload) } as TrellisEvent);
+  let proto = visibleEvents.get(event);
+  if (!proto) {
+    proto = eventToProto({ ...event, payload: redactEnv(event.payload) } as TrellisEvent);
+    visibleEvents.set(event, proto);
+  }
+  return proto;
 }
 
 /**
@@ -83,6 +101,8 @@ function attemptLogToProto(view: AttemptLogView): AttemptLog {
 export interface ServerHandle {
   address: string;
   port: number;
+  /** What the flow bounds refused or slowed so far. */
+  flow: FlowStats;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -92,6 +112,13 @@ export async function startServer(
   log: Logger,
   options: ServerOptions = {},
 ): Promise<ServerHandle> {
+  const limits = options.limits ?? flowLimitsFromEnv();
+  const callers = new Callers(limits);
+  const uploads = new UploadGuard(limits, callers, log);
+  /** Whose budget a call spends: its token's name, or (without tokens) its peer's host. */
+  const callerOf = (who: Identity, call: { getPeer(): string }): string =>
+    options.auth ? `token ${who.name}` : `host ${peerHost(call.getPeer())}`;
+
   const audit = coordinator.audit;
   const credentials = serverCredentials(options.tls);
   /** admit (auth/guard.ts) with what the transport knows of the caller. */
@@ -130,6 +157,7 @@ export async function startServer(
       let who: Identity;
       try {
         who = gate(call, method);
+        callers.admitCall(callerOf(who, call), method);
       } catch (err) {
         callback(toGrpcError(err) as grpc.ServiceError);
         return;
@@ -157,10 +185,12 @@ export async function startServer(
 
   const { proto } = loadProto();
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': 256 * 1024 * 1024,
+    // Uploads are bounded by the upload guard (flow/uploads.ts) before this applies.
+    'grpc.max_receive_message_length': Math.max(256 * 1024 * 1024, limits.uploadMaxBytes + 64 * 1024),
     'grpc.max_send_message_length': 256 * 1024 * 1024,
     'grpc.keepalive_time_ms': 20_000,
     'grpc.keepalive_permit_without_calls': 1,
+    interceptors: [uploads.interceptor],
   });
 
   const experiments: ExperimentServiceHandlers = {
@@ -189,12 +219,20 @@ export async function startServer(
         ...(req.status ?? []),
         ...(req.states ?? []).map((state) => statusFromEnum(state as string, '')).filter(Boolean),
       ];
-      const { page, next_page_token } = paginate(
-        await coordinator.list(statuses as ExperimentStatus[]),
-        req,
-        { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
-        visible,
-      );
+      // Without include_spec the specs are neither read nor sent (GetExperiment gives one).
+      const { page, next_page_token } = req.include_spec
+        ? paginate(
+            await coordinator.list(statuses as ExperimentStatus[]),
+            req,
+            { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
+            visible,
+          )
+        : paginate(
+            await coordinator.summaries(statuses as ExperimentStatus[]),
+            req,
+            { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
+            (doc) => ({ ...experimentToProto({ ...doc, spec: {} } as ExperimentDoc), spec_json: '', spec: null }),
+          );
       return { experiments: page, next_page_token };
     }),
     ListTrials: unary('ExperimentService.ListTrials', async (req) => {
@@ -268,38 +306,41 @@ export async function startServer(
       })();
     },
     WatchEvents: (call) => {
+      let release: () => void;
+      let fromSeq: number;
       try {
-        gate(call, 'ExperimentService.WatchEvents');
+        const who = gate(call, 'ExperimentService.WatchEvents');
+        fromSeq = watchStart(call.request);
+        release = callers.openStream(callerOf(who, call), 'WatchEvents');
       } catch (err) {
         call.emit('error', toGrpcError(err));
         return;
       }
+      // Headers now: the client knows the watch was admitted before any event exists.
+      call.sendMetadata(new grpc.Metadata());
       const abort = new AbortController();
-      call.on('cancelled', () => abort.abort());
-      call.on('close', () => abort.abort());
-      void (async () => {
-        try {
-          for await (const event of coordinator.watch(
-            call.request.experiment_id,
-            watchStart(call.request),
-            abort.signal,
-          )) {
-            if (!call.write(visibleEvent(event))) await new Promise((resolve) => call.once('drain', resolve));
-          }
-          call.end();
-        } catch (err) {
-          // grpc-js sends a server stream's error status when the call emits 'error'.
-          call.emit('error', toGrpcError(err));
-        }
-      })();
+      const closed = (): void => {
+        release();
+        abort.abort();
+      };
+      call.on('cancelled', closed);
+      call.on('close', closed);
+      void serveWatch(
+        call,
+        { experimentId: call.request.experiment_id, fromSeq },
+        { coordinator, callers, log, toProto: visibleEvent },
+        abort.signal,
+      );
     },
   };
 
   const workers: WorkerServiceHandlers = {
     Connect: (call) => {
+      let release: () => void;
       let who: Identity;
       try {
         who = gate(call, 'WorkerService.Connect');
+        release = callers.openStream(callerOf(who, call), 'Connect');
       } catch (err) {
         call.emit('error', toGrpcError(err));
         return;
@@ -309,7 +350,24 @@ export async function startServer(
       const connection = coordinator.connectWorker(
         {
           send: (message) => {
-            if (!ended) call.write(message);
+            if (ended) return;
+            // A worker that does not read its stream is disconnected before its replies pile up.
+            if (!call.write(message) && call.writableLength > WORKER_BACKLOG) {
+              callers.stats.slowWorkers++;
+              log.warn(
+                { peer: call.getPeer(), backlog: call.writableLength },
+                'worker not reading its stream; disconnected',
+              );
+              closed();
+              call.emit(
+                'error',
+                toGrpcError(
+                  new ResourceExhaustedError(
+                    `Connect: the worker left ${WORKER_BACKLOG} messages unread (slow consumer); reconnect and read them`,
+                  ),
+                ),
+              );
+            }
           },
           end: () => {
             if (!ended) {
@@ -327,8 +385,16 @@ export async function startServer(
         log,
         who,
       );
-      call.on('data', (message: WorkerMessage__Output) => connection.onMessage(message));
+      // Each worker stream reads at most `reportsPerSecond` messages (bursts of twice that);
+      // past that the stream is paused, so HTTP/2 flow control slows the sender: nothing is dropped.
+      call.on(
+        'data',
+        pacedReader(call, limits.reportsPerSecond, callers.stats, log, (message: WorkerMessage__Output) =>
+          connection.onMessage(message),
+        ),
+      );
       const closed = (): void => {
+        release();
         if (ended) return;
         ended = true;
         connection.onClose();
@@ -385,6 +451,7 @@ export async function startServer(
   return {
     address: `${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`,
     port,
+    flow: callers.stats,
     close: (graceMs = 2000) =>
       (closing ??= new Promise<void>((resolve) => {
         setHealth('NOT_SERVING');

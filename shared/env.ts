@@ -31,6 +31,12 @@ const flag = (meaning: string) =>
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'must be host:port, e.g. 127.0.0.1:50051' });
 
+const wholeAtLeast = (min: number, unit: string) =>
+  z.coerce
+    .number({ error: `must be a whole number of ${unit} >= ${min}` })
+    .int({ error: `must be a whole number of ${unit} >= ${min}` })
+    .min(min, { error: `must be a whole number of ${unit} >= ${min}` });
+
 const schema = z.object({
   // -- every process
   TRELLIS_LOG_LEVEL: oneOf(LOG_LEVELS).optional(),
@@ -87,6 +93,15 @@ const schema = z.object({
     .int({ error: 'must be a whole number of milliseconds >= 100' })
     .min(100, { error: 'must be a whole number of milliseconds >= 100' })
     .default(30_000),
+  // -- the coordinator: back-pressure and fairness (coordinator/flow/limits.ts)
+  TRELLIS_STREAMS_PER_CALLER: wholeAtLeast(1, 'streams').default(100),
+  TRELLIS_CALLS_PER_SECOND: wholeAtLeast(1, 'calls per second').default(200),
+  TRELLIS_REPORTS_PER_SECOND: wholeAtLeast(1, 'reports per second').default(2000),
+  TRELLIS_WATCH_DRAIN_MS: wholeAtLeast(100, 'milliseconds').default(10_000),
+  TRELLIS_UPLOAD_IDLE_MS: wholeAtLeast(100, 'milliseconds').default(30_000),
+  TRELLIS_UPLOAD_DEADLINE_MS: wholeAtLeast(100, 'milliseconds').default(600_000),
+  TRELLIS_UPLOAD_MAX_BYTES: wholeAtLeast(1024, 'bytes').default(256 * 1024 * 1024),
+  TRELLIS_UPLOADS_MAX_BYTES: wholeAtLeast(1024, 'bytes').default(512 * 1024 * 1024),
   // -- workers
   TRELLIS_WORKER_ID: z
     .string()

@@ -60,6 +60,25 @@ export class DeadlineExceededError extends TrellisError {
   override readonly code = grpc.status.DEADLINE_EXCEEDED;
 }
 
+/**
+ * A bound was reached (a rate, a buffer, a number of streams or bytes). The message names the
+ * limit and what to do; `resumeFromSeq`, when set, is where a disconnected watcher resumes
+ * (sent as the `trellis-resume-from-seq` trailer too).
+ */
+export class ResourceExhaustedError extends TrellisError {
+  override readonly name = 'ResourceExhaustedError';
+  override readonly code = grpc.status.RESOURCE_EXHAUSTED;
+  constructor(
+    message: string,
+    readonly resumeFromSeq?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Trailer of a watch stream ended for reading too slowly: the from_seq to resume with. */
+export const RESUME_FROM_SEQ_KEY = 'trellis-resume-from-seq';
+
 const BY_CODE = new Map<grpc.status, (message: string) => TrellisError>([
   [grpc.status.INVALID_ARGUMENT, (m) => new InvalidArgumentError(m.split('\n'))],
   [grpc.status.NOT_FOUND, (m) => new NotFoundError(m)],
@@ -68,6 +87,7 @@ const BY_CODE = new Map<grpc.status, (message: string) => TrellisError>([
   [grpc.status.UNAUTHENTICATED, (m) => new UnauthenticatedError(m)],
   [grpc.status.PERMISSION_DENIED, (m) => new PermissionDeniedError(m)],
   [grpc.status.DEADLINE_EXCEEDED, (m) => new DeadlineExceededError(m)],
+  [grpc.status.RESOURCE_EXHAUSTED, (m) => new ResourceExhaustedError(m)],
 ]);
 
 function isServiceError(err: unknown): err is grpc.ServiceError {
@@ -75,6 +95,11 @@ function isServiceError(err: unknown): err is grpc.ServiceError {
 }
 
 export function toGrpcError(err: unknown): Partial<grpc.ServiceError> {
+  if (err instanceof ResourceExhaustedError && err.resumeFromSeq !== undefined) {
+    const metadata = new grpc.Metadata();
+    metadata.set(RESUME_FROM_SEQ_KEY, String(err.resumeFromSeq));
+    return { code: err.code, details: err.message, message: err.message, metadata };
+  }
   if (err instanceof TrellisError) return { code: err.code, details: err.message, message: err.message };
   const name = (err as Error | undefined)?.name;
   if (name === 'StoreUnavailableError' || name === 'MongoServerSelectionError' || name === 'MongoNetworkError') {
@@ -90,6 +115,10 @@ export function toGrpcError(err: unknown): Partial<grpc.ServiceError> {
 /** A client-side view of a failed call: the matching TrellisError subclass, or the error as is. */
 export function fromGrpcError(err: unknown): Error {
   if (!isServiceError(err)) return err instanceof Error ? err : new Error(String(err));
+  if (err.code === grpc.status.RESOURCE_EXHAUSTED) {
+    const resume = Number(err.metadata?.get(RESUME_FROM_SEQ_KEY)[0] ?? NaN);
+    return new ResourceExhaustedError(err.details, Number.isSafeInteger(resume) && resume > 0 ? resume : undefined);
+  }
   const make = BY_CODE.get(err.code);
   return make ? make(err.details) : new TrellisError(`${grpc.status[err.code]}: ${err.details}`);
 }

@@ -198,7 +198,10 @@ export class CoordinatorConnection implements CoordinatorLink {
         } else if (message.body === 'assign') {
           this.options.onAssign(message.assign!);
         } else if (message.body === 'stop') {
-          this.options.onStop(message.stop!.attempt_id, message.stop!.reason);
+          // One Stop may name many attempts (attempt_id, then attempt_ids); each is stopped once.
+          const stop = message.stop!;
+          for (const id of new Set([stop.attempt_id, ...(stop.attempt_ids ?? [])]))
+            if (id) this.options.onStop(id, stop.reason);
         } else if (message.body === 'drain') {
           this.options.onDrain?.(message.drain!.reason);
         }

@@ -40,6 +40,12 @@ import { stepFromWire, stepProblem } from '../../shared/steps.js';
 /** How often a heartbeat may move workers.lastSeenAt in the store (per worker). */
 export const LAST_SEEN_EVERY_MS = 5_000;
 
+/** Most attempt ids one Stop names (a heartbeat's reply stays one bounded message). */
+export const STOP_IDS_PER_REPLY = 1000;
+
+/** Rejected messages of one worker stream are warned about at most this often (with their count). */
+const REJECT_WARN_EVERY_MS = 5_000;
+
 /** What the owner of an attempt (a sweep runner) handles; the narrow view this module needs. */
 export interface AttemptRouter {
   onProgress(attemptId: string, step: number, metrics: Record<string, number>): void;
@@ -117,6 +123,9 @@ export class WorkerSessionHandler implements WorkerConnection {
   private backlog: WorkerMessage__Output[] | undefined;
   /** When a heartbeat last moved this worker's lastSeenAt (see LAST_SEEN_EVERY_MS). */
   private lastSeenWritten = 0;
+  /** Messages rejected since the last warning about them, and when that was. */
+  private rejected = 0;
+  private rejectWarnedAt = 0;
 
   /** Set once the session was refused or caught forging: nothing more it sends is handled. */
   private refused = false;
@@ -242,15 +251,17 @@ export class WorkerSessionHandler implements WorkerConnection {
     // A reconnect: keep the attempts whose lease is still valid and bound to this identity and
     // the token shown for it; stop the others (on this worker only).
     const tokens = hello.attempt_tokens ?? {};
+    const unknown: string[] = [];
     for (const attemptId of hello.running_attempt_ids ?? []) {
       const router = this.routerOf(attemptId);
       if (router && leases.adopt(attemptId, workerId, this.identity.name, tokens[attemptId], Date.now())) {
         dispatcher.hold(workerId, attemptId, router.resourcesOfAttempt(attemptId));
         this.log.info({ attemptId }, 'worker reconnected with a running attempt; lease kept');
       } else {
-        this.stop(attemptId, 'lease expired or unknown attempt');
+        unknown.push(attemptId);
       }
     }
+    this.stopAll(unknown, 'lease expired or unknown attempt');
     this.session.send({
       welcome: { lease_ms: String(leases.leaseMs), heartbeat_ms: String(this.ctx.heartbeatMs) },
     });
@@ -264,12 +275,31 @@ export class WorkerSessionHandler implements WorkerConnection {
     if (!workerId) return;
     this.ctx.dispatcher.touch(workerId);
     this.recordSeen(workerId);
+    const unknown: string[] = [];
     for (const attemptId of this.ctx.leases.renew(workerId, runningAttemptIds, Date.now())) {
       // Leased to this worker but past its expiry: the lease timer ends it as lost.
       const lease = this.ctx.leases.get(attemptId);
       if (lease?.workerId === workerId && this.ctx.route(lease.experimentId)) continue;
-      this.stop(attemptId, 'lease expired or unknown attempt');
+      unknown.push(attemptId);
     }
+    this.stopAll(unknown, 'lease expired or unknown attempt');
+  }
+
+  /**
+   * One reply for a whole heartbeat or hello: a single Stop naming the attempts (no
+   * amplification: 50,000 unknown ids cost one message). At most STOP_IDS_PER_REPLY ids; the
+   * rest are named by the next heartbeat's reply, and the cut is logged.
+   */
+  private stopAll(attemptIds: string[], reason: string): void {
+    if (attemptIds.length === 0) return;
+    const named = attemptIds.slice(0, STOP_IDS_PER_REPLY);
+    if (attemptIds.length > named.length) {
+      this.log.warn(
+        { unknown: attemptIds.length, named: named.length },
+        'worker names more unknown attempts than one Stop carries; the rest are answered on its next heartbeat',
+      );
+    }
+    this.session.send({ stop: { attempt_id: named[0]!, reason, attempt_ids: named.slice(1) } });
   }
 
   /** The attempt's owner, found through its lease. */
@@ -299,10 +329,22 @@ export class WorkerSessionHandler implements WorkerConnection {
     // exploited) is expected; anything else from an attempt not held is worth a warning.
     const expected =
       what === 'stopped' || what === 'checkpoint' || (!router && (what === 'result' || what === 'failure'));
-    this.log[expected ? 'debug' : 'warn'](
-      { attemptId, workerId },
-      `rejected ${what} from an attempt this worker does not hold (lost or unknown)`,
-    );
+    if (expected) {
+      this.log.debug({ attemptId, workerId }, `rejected ${what} from an attempt this worker does not hold`);
+    } else {
+      // Counted, and warned about at most every REJECT_WARN_EVERY_MS per stream (with the count),
+      // so a worker sending thousands of them cannot turn each into a log line.
+      this.rejected++;
+      const now = Date.now();
+      if (now - this.rejectWarnedAt >= REJECT_WARN_EVERY_MS) {
+        this.log.warn(
+          { attemptId, workerId, rejected: this.rejected },
+          `rejected ${what} from an attempt this worker does not hold (lost or unknown)`,
+        );
+        this.rejectWarnedAt = now;
+        this.rejected = 0;
+      }
+    }
     if (what !== 'result' && what !== 'failure' && what !== 'stopped')
       this.stop(attemptId, 'not leased to this worker');
     return undefined;

@@ -2,6 +2,9 @@ import type { TrellisEvent } from '../../shared/events.js';
 import type { ExperimentStatus, TrialStatus } from '../../shared/states.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
 
+/** An experiment without its spec (lists). */
+export type ExperimentSummary = Omit<ExperimentDoc, 'spec'>;
+
 /** Preconditions of a compare-and-set update on a trial. */
 export interface TrialExpect {
   status?: TrialStatus | TrialStatus[];
@@ -46,6 +49,8 @@ export interface Store {
   getExperiment(id: string): Promise<ExperimentDoc | undefined>;
   /** Newest first (createdAt descending, then id descending). */
   listExperiments(filter?: { status?: ExperimentStatus[] }): Promise<ExperimentDoc[]>;
+  /** The same list without the specs: neither read nor copied (a list does not scale with spec sizes). */
+  listExperimentSummaries(filter?: { status?: ExperimentStatus[] }): Promise<ExperimentSummary[]>;
   updateExperiment(
     id: string,
     expect: ExperimentExpect,

@@ -11,7 +11,8 @@ import { FORMAT, FORMAT_VERSION, type RECORD_KINDS } from './local-schema.js';
 
 export type Record_ =
   | { t: 'header'; format: string; version: number }
-  | { t: 'exp'; d: ExperimentDoc }
+  | { t: 'exp'; d: ExperimentDoc | WithoutSpec }
+  | { t: 'spec'; e: string; d: ExperimentDoc['spec'] }
   | { t: 'trial'; d: TrialDoc }
   | { t: 'worker'; d: WorkerDoc }
   | { t: 'artifact'; d: ArtifactMeta }
@@ -25,6 +26,14 @@ export type Record_ =
  */
 type Unchecked = Exclude<Record_['t'], (typeof RECORD_KINDS)[number]>;
 export const EVERY_KIND_CHECKED: [Unchecked] extends [never] ? true : Unchecked = true;
+/** An experiment record as journaled after its spec record (v2). */
+export type WithoutSpec = Omit<ExperimentDoc, 'spec'>;
+
+/** The experiment without its spec, for its journal record (the spec has a record of its own). */
+export function withoutSpec(doc: ExperimentDoc): WithoutSpec {
+  const { spec: _spec, ...rest } = doc;
+  return rest;
+}
 
 interface EventLog {
   bySeq: Map<number, TrellisEvent>;
@@ -34,6 +43,8 @@ interface EventLog {
 export class LocalState {
   readonly experiments = new Map<string, ExperimentDoc>();
   readonly experimentByRequest = new Map<string, string>();
+  /** Specs read from `spec` records whose experiment record has not been read yet (replay only). */
+  private readonly specs = new Map<string, ExperimentDoc['spec']>();
   readonly trials = new Map<string, TrialDoc>();
   readonly trialByNumber = new Map<string, string>();
   readonly trialsByExperiment = new Map<string, Set<string>>();
@@ -54,10 +65,19 @@ export class LocalState {
     switch (rec.t) {
       case 'header': // checked by local-schema.ts
         return;
-      case 'exp':
-        this.experiments.set(rec.d.id, rec.d);
+      case 'exp': {
+        // v2 records carry no spec: it is the one its `spec` record gave (before or after).
+        const spec = 'spec' in rec.d ? rec.d.spec : (this.experiments.get(rec.d.id)?.spec ?? this.specs.get(rec.d.id));
+        this.experiments.set(rec.d.id, { ...rec.d, spec } as ExperimentDoc);
         this.experimentByRequest.set(rec.d.requestId, rec.d.id);
         return;
+      }
+      case 'spec': {
+        this.specs.set(rec.e, rec.d);
+        const doc = this.experiments.get(rec.e);
+        if (doc) doc.spec = rec.d;
+        return;
+      }
       case 'trial':
         this.indexTrial(rec.d);
         return;
@@ -84,7 +104,10 @@ export class LocalState {
   /** The whole state as journal lines, the header first. */
   snapshotLines(): string[] {
     const out: string[] = [encode({ t: 'header', format: FORMAT, version: FORMAT_VERSION })];
-    for (const d of this.experiments.values()) out.push(encode({ t: 'exp', d }));
+    for (const d of this.experiments.values()) {
+      out.push(encode({ t: 'spec', e: d.id, d: d.spec }));
+      out.push(encode({ t: 'exp', d: withoutSpec(d) }));
+    }
     for (const d of this.trials.values()) out.push(encode({ t: 'trial', d }));
     for (const d of this.workers.values()) out.push(encode({ t: 'worker', d }));
     for (const d of this.artifacts.values()) out.push(encode({ t: 'artifact', d }));

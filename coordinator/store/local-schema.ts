@@ -14,7 +14,8 @@ import { z } from 'zod';
 import { ATTEMPT_STATUSES, EXPERIMENT_STATUSES, STAGE_STATUSES, TRIAL_STATUSES } from '../../shared/states.js';
 
 export const FORMAT = 'trellis-local-store';
-export const FORMAT_VERSION = 1;
+/** v2: specs are their own records (`spec`), written once; `exp` records carry no spec. v1 still reads. */
+export const FORMAT_VERSION = 2;
 
 /** Any number, NaN and ±Infinity included (zod's number refuses them). */
 const num = z.custom<number>((v) => typeof v === 'number', { message: 'expected a number' });
@@ -51,7 +52,8 @@ const experiment = z.looseObject({
   createdAt: num,
   updatedAt: num,
   trialsCreated: count,
-  spec: object,
+  // v1 records carry the spec; v2 records leave it to the experiment's `spec` record.
+  spec: object.optional(),
   error: z.string().optional(),
   stages: z.record(z.string(), stage).optional(),
   parentId: z.string().optional(),
@@ -113,6 +115,7 @@ const event = z.looseObject({
 export const RECORD = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('header'), format: z.string(), version: int }),
   z.strictObject({ t: z.literal('exp'), d: experiment }),
+  z.strictObject({ t: z.literal('spec'), e: id, d: object }),
   z.strictObject({ t: z.literal('trial'), d: trial }),
   z.strictObject({ t: z.literal('worker'), d: worker }),
   z.strictObject({ t: z.literal('artifact'), d: artifact }),
@@ -121,7 +124,7 @@ export const RECORD = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('pub'), e: id, s: z.array(z.number().int().min(1)) }),
 ]);
 
-export const RECORD_KINDS = ['header', 'exp', 'trial', 'worker', 'artifact', 'metric', 'event', 'pub'] as const;
+export const RECORD_KINDS = ['header', 'exp', 'spec', 'trial', 'worker', 'artifact', 'metric', 'event', 'pub'] as const;
 
 /**
  * What is wrong with a parsed line, or undefined when it is a record this build reads. The

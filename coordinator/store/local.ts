@@ -4,7 +4,9 @@
  * Layout of the directory:
  *   journal.jsonl   one JSON document per line: a snapshot of the whole state (written at start
  *                   and whenever the journal has grown well past it), then appended records.
- *                   Documents (experiments, trials, workers, artifact metas) are full upserts;
+ *                   Documents (experiments, trials, workers, artifact metas) are full upserts,
+ *                   except that an experiment's spec is written once, in its own `spec` record
+ *                   (an update of its state or progress does not repeat it);
  *                   metrics and events are inserts; `pub` lines mark events published.
  *                   Replaying is idempotent, so a record may appear twice harmlessly.
  *   artifacts/      one file per artifact, written to a temporary name then renamed.
@@ -26,10 +28,10 @@ import { createHash } from 'node:crypto';
 import type { TrellisEvent } from '../../shared/events.js';
 import type { ExperimentStatus } from '../../shared/states.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
-import type { ExperimentExpect, Store, TrialExpect } from './base.js';
+import type { ExperimentExpect, ExperimentSummary, Store, TrialExpect } from './base.js';
 import { assertOutboxEvent } from './base.js';
 import { encode, Journal } from './local-journal.js';
-import { compareEvents, eventKey, LocalState, trialKey } from './local-records.js';
+import { compareEvents, eventKey, LocalState, trialKey, withoutSpec } from './local-records.js';
 import { JournalCorruptError, scanJournal } from './local-scan.js';
 import { applyPatch, clone, cloneMetric, matchesStatus } from './documents.js';
 
@@ -153,7 +155,11 @@ export class LocalStore implements Store {
     const stored = clone(doc);
     this.data.experiments.set(stored.id, stored);
     this.data.experimentByRequest.set(stored.requestId, stored.id);
-    await this.journal.write([encode({ t: 'exp', d: stored })]);
+    // The spec is written once, in its own record; updates journal the rest of the document.
+    await this.journal.write([
+      encode({ t: 'spec', e: stored.id, d: stored.spec }),
+      encode({ t: 'exp', d: withoutSpec(stored) }),
+    ]);
     return { experiment: clone(stored), created: true };
   }
 
@@ -172,6 +178,15 @@ export class LocalStore implements Store {
     return out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
 
+  async listExperimentSummaries(filter: { status?: ExperimentStatus[] } = {}): Promise<ExperimentSummary[]> {
+    this.assertOpen();
+    const statuses = filter.status;
+    const out: ExperimentDoc[] = [];
+    for (const doc of this.data.experiments.values()) if (!statuses || statuses.includes(doc.status)) out.push(doc);
+    out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return out.map((doc) => clone(withoutSpec(doc)));
+  }
+
   async updateExperiment(
     id: string,
     expect: ExperimentExpect,
@@ -187,7 +202,10 @@ export class LocalStore implements Store {
       this.data.experimentByRequest.delete(doc.requestId);
       this.data.experimentByRequest.set(next.requestId, id);
     }
-    await this.journal.write([encode({ t: 'exp', d: next })]);
+    await this.journal.write([
+      ...(next.spec !== doc.spec ? [encode({ t: 'spec', e: id, d: next.spec })] : []),
+      encode({ t: 'exp', d: withoutSpec(next) }),
+    ]);
     return clone(next);
   }
 

@@ -24,7 +24,7 @@ import type { TrellisEvent } from '../../shared/events.js';
 import { eventId } from '../../shared/events.js';
 import type { ExperimentStatus } from '../../shared/states.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
-import type { ExperimentExpect, Store, TrialExpect } from './base.js';
+import type { ExperimentExpect, ExperimentSummary, Store, TrialExpect } from './base.js';
 import { assertOutboxEvent } from './base.js';
 import { matchesStatus } from './documents.js';
 import { ArtifactFiles } from './mongo-artifacts.js';
@@ -288,6 +288,17 @@ export class MongoStore implements Store {
       const query: Filter<Raw> = filter.status ? { status: { $in: filter.status } } : {};
       const docs = await this.col('experiments').find(query).sort({ createdAt: -1, _id: -1 }).toArray();
       return docs.map(fromRaw<ExperimentDoc>);
+    });
+  }
+
+  async listExperimentSummaries(filter: { status?: ExperimentStatus[] } = {}): Promise<ExperimentSummary[]> {
+    return this.run(async () => {
+      const query: Filter<Raw> = filter.status ? { status: { $in: filter.status } } : {};
+      const docs = await this.col('experiments')
+        .find(query, { projection: { spec: 0 } })
+        .sort({ createdAt: -1, _id: -1 })
+        .toArray();
+      return docs.map(fromRaw<ExperimentSummary>);
     });
   }
 

@@ -259,6 +259,24 @@ function storeContract(backend: Backend): void {
       assert.deepEqual(await h.store.listExperiments({ status: ['cancelled'] }), []);
     });
 
+    it('listExperimentSummaries is the same list without the specs', async () => {
+      const old = experiment({ createdAt: 1, status: 'succeeded' });
+      const recent = experiment({ createdAt: 3, status: 'running' });
+      for (const e of [old, recent]) await h.store.createExperiment(e);
+      const summaries = await h.store.listExperimentSummaries();
+      assert.deepEqual(
+        summaries.map((e) => e.id),
+        [recent.id, old.id],
+      );
+      for (const summary of summaries) assert.equal('spec' in summary, false, 'no spec in a summary');
+      const { spec: _spec, ...rest } = recent;
+      assert.deepEqual(summaries[0], rest, 'every other field as stored');
+      assert.deepEqual(
+        (await h.store.listExperimentSummaries({ status: ['succeeded'] })).map((e) => e.id),
+        [old.id],
+      );
+    });
+
     it('every experiment transition applies by compare-and-set; a stale expect changes nothing', async () => {
       for (const from of EXPERIMENT_STATUSES) {
         for (const to of EXPERIMENT_STATUSES) {
@@ -809,7 +827,7 @@ describe('LocalStore: journal', () => {
     await again.start();
     assert.equal((await again.getTrial(t.id))?.lastStep, 2000);
     const lines = readFileSync(journal, 'utf8').trim().split('\n');
-    assert.equal(lines.length, 3); // header, experiment, trial
+    assert.equal(lines.length, 4); // header, spec, experiment (without its spec), trial
     await again.close();
   });
 

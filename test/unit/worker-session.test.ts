@@ -15,6 +15,7 @@ import { Dispatcher } from '../../coordinator/dispatch/dispatcher.js';
 import { LeaseTable } from '../../coordinator/dispatch/leases.js';
 import {
   ResumeGate,
+  STOP_IDS_PER_REPLY,
   WorkerSessionHandler,
   type AttemptRouter,
   type WorkerSessionContext,
@@ -253,6 +254,31 @@ describe('worker session: routing by the lease table', () => {
       ['gone-t0-a1', 'zombie-t0-a1'],
       'a heartbeat naming an attempt without a lease gets a stop',
     );
+  });
+  it('answers a heartbeat naming 50,000 unknown attempts with one bounded Stop, not 50,000 messages', () => {
+    const gate = new ResumeGate();
+    gate.open();
+    const { leases, connect } = setup(gate);
+    const { handler, sent } = connect();
+    handler.onMessage(hello('w1'));
+    grant(leases, 'a-t0-a1', 'w1');
+    const unknown = Array.from({ length: 50_000 }, (_, n) => `ghost-t${n}-a1`);
+    const before = sent.length;
+    handler.onMessage({
+      body: 'heartbeat',
+      heartbeat: { running_attempt_ids: ['a-t0-a1', ...unknown] },
+    } as WorkerMessage__Output);
+    const replies = sent.slice(before);
+    assert.equal(replies.length, 1, 'one reply for the heartbeat');
+    const stop = replies[0]!.stop!;
+    const named = [stop.attempt_id, ...(stop.attempt_ids ?? [])];
+    assert.equal(named.length, STOP_IDS_PER_REPLY);
+    assert.deepEqual(
+      named,
+      unknown.slice(0, STOP_IDS_PER_REPLY),
+      'the first unknown ids, in order; never the leased one',
+    );
+    assert.equal(leases.get('a-t0-a1')?.workerId, 'w1', 'the leased attempt was renewed, not stopped');
   });
 
   it('a forged or replayed attempt token ends the stream with PERMISSION_DENIED and reaches no runner', () => {

@@ -7,6 +7,7 @@ export interface ListExperimentsRequest {
   'page_size'?: (number);
   'page_token'?: (string);
   'states'?: (_trellis_v1_ExperimentStatus)[];
+  'include_spec'?: (boolean);
 }
 
 export interface ListExperimentsRequest__Output {
@@ -14,4 +15,5 @@ export interface ListExperimentsRequest__Output {
   'page_size': (number);
   'page_token': (string);
   'states': (_trellis_v1_ExperimentStatus__Output)[];
+  'include_spec': (boolean);
 }

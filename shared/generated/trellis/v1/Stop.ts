@@ -4,9 +4,11 @@
 export interface Stop {
   'attempt_id'?: (string);
   'reason'?: (string);
+  'attempt_ids'?: (string)[];
 }
 
 export interface Stop__Output {
   'attempt_id': (string);
   'reason': (string);
+  'attempt_ids': (string)[];
 }

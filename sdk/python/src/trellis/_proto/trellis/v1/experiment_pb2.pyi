@@ -53,16 +53,18 @@ class GetExperimentResponse(_message.Message):
     def __init__(self, experiment: _Optional[_Union[_common_pb2.Experiment, _Mapping]] = ...) -> None: ...
 
 class ListExperimentsRequest(_message.Message):
-    __slots__ = ("status", "page_size", "page_token", "states")
+    __slots__ = ("status", "page_size", "page_token", "states", "include_spec")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     STATES_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_SPEC_FIELD_NUMBER: _ClassVar[int]
     status: _containers.RepeatedScalarFieldContainer[str]
     page_size: int
     page_token: str
     states: _containers.RepeatedScalarFieldContainer[_common_pb2.ExperimentStatus]
-    def __init__(self, status: _Optional[_Iterable[str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., states: _Optional[_Iterable[_Union[_common_pb2.ExperimentStatus, str]]] = ...) -> None: ...
+    include_spec: bool
+    def __init__(self, status: _Optional[_Iterable[str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., states: _Optional[_Iterable[_Union[_common_pb2.ExperimentStatus, str]]] = ..., include_spec: bool = ...) -> None: ...
 
 class ListExperimentsResponse(_message.Message):
     __slots__ = ("experiments", "next_page_token")

@@ -238,12 +238,14 @@ class Assignment(_message.Message):
     def __init__(self, attempt_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., trial_id: _Optional[str] = ..., trial_number: _Optional[int] = ..., attempt: _Optional[int] = ..., runtime: _Optional[str] = ..., config_json: _Optional[str] = ..., params_json: _Optional[str] = ..., seed: _Optional[int] = ..., gpu_ids: _Optional[_Iterable[str]] = ..., cpus: _Optional[float] = ..., checkpoint_artifact_id: _Optional[str] = ..., checkpoint_step: _Optional[int] = ..., checkpoint_step64: _Optional[int] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class Stop(_message.Message):
-    __slots__ = ("attempt_id", "reason")
+    __slots__ = ("attempt_id", "reason", "attempt_ids")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_IDS_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     reason: str
-    def __init__(self, attempt_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    attempt_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, attempt_id: _Optional[str] = ..., reason: _Optional[str] = ..., attempt_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Drain(_message.Message):
     __slots__ = ("reason",)
