@@ -11,7 +11,7 @@
  * Caching: a stage's key hashes its kind, its fully resolved child spec (references replaced by
  * the values they name), the sha256 of every input artifact and the code version. A finished
  * stage stores its result as the artifact `stage-cache-<key>`; a later stage with the same key
- * reuses it (`cached: true`). A pipeline with `cache: false` (`--no-cache`) neither reads nor
+ * reuses it (`cached: true`) — only within one owner's pipelines (the owner is in the key). A pipeline with `cache: false` (`--no-cache`) neither reads nor
  * writes the cache.
  */
 import { createHash } from 'node:crypto';
@@ -255,8 +255,11 @@ export class PipelineRunner {
       const artifact = await this.ctx.store.getArtifact(id);
       artifacts[id] = artifact?.meta.sha256 ?? 'missing';
     }
+    // The owner is part of the key: a stage's result (its outputs, artifacts) is reused only for
+    // pipelines of the same owner, never handed to another user who submits the same spec.
+    const owner = this.experiment.owner ?? '';
     return createHash('sha256')
-      .update(stableStringify({ kind, spec: rest, artifacts, code: this.ctx.codeVersion }))
+      .update(stableStringify({ kind, spec: rest, artifacts, code: this.ctx.codeVersion, owner }))
       .digest('hex')
       .slice(0, 32);
   }

@@ -190,6 +190,12 @@ describe('pipelines', () => {
       const uncached = await client.wait(experiment.id, undefined, { timeoutMs: WAIT_MS });
       assert.equal(stagesOf(uncached).a!.cached, false);
       assert.equal(runs(markers, 'a'), 3);
+
+      // Another owner submitting the same spec is never served someone else's stage results.
+      const foreign = await cluster.coordinator.submit(spec(1), undefined, { owner: 'mallory' });
+      const theirs = await client.wait(foreign.experiment.id, undefined, { timeoutMs: WAIT_MS });
+      assert.equal(stagesOf(theirs).a!.cached, false, "another owner's pipeline does not reuse the cache");
+      assert.equal(runs(markers, 'a'), 4);
     } finally {
       client.close();
       await cluster.stop();
