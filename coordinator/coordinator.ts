@@ -51,7 +51,7 @@ export interface CoordinatorOptions {
   limits?: Limits;
   /**
    * An attempt with no progress report (or checkpoint) for this long, on a worker that still
-   * heartbeats, is stopped and retried as lost (`--stuck-after`). 0 or absent: never.
+   * heartbeats, is stopped and ends as a `timeout` failure (`--stuck-after`; budget.retry.timeout). 0 or absent: never.
    */
   stuckAfterMs?: number;
 }

@@ -414,9 +414,17 @@ export class SweepRunner implements AttemptRouter {
     this.running.get(attemptId)?.settle({ kind: 'lost', reason });
   }
 
-  /** No progress report for too long on a worker that heartbeats: stop it there and retry it as lost. */
+  /**
+   * No progress report for too long on a worker that heartbeats: stop it there. The program hung
+   * (its worker is fine), so it ends as a `timeout` failure under budget.retry.timeout — not as
+   * `lost`, which a lost worker's attempt is and which costs no attempt.
+   */
   stuck(attemptId: string, reason: string): void {
-    this.stopAndSettle(attemptId, reason, { kind: 'lost', reason });
+    this.stopAndSettle(attemptId, reason, {
+      kind: 'failed',
+      error: reason,
+      failure: { kind: 'timeout', evidence: reason },
+    });
   }
 
   /** What a running attempt holds on its worker (to rebuild the hold when the worker reconnects). */

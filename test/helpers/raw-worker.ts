@@ -49,7 +49,12 @@ export class RawWorker {
     this.stream.on('data', (message: CoordinatorMessage__Output) => {
       if (message.welcome) welcome({ heartbeatMs: Number(message.welcome.heartbeat_ms) });
       if (message.assign) this.assignments.push(message.assign);
-      if (message.stop) this.stops.push({ attempt_id: message.stop.attempt_id, reason: message.stop.reason });
+      // One Stop may name several attempts (attempt_id, then attempt_ids): one entry each.
+      if (message.stop) {
+        for (const id of new Set([message.stop.attempt_id, ...(message.stop.attempt_ids ?? [])])) {
+          if (id) this.stops.push({ attempt_id: id, reason: message.stop.reason });
+        }
+      }
     });
     this.ended = new Promise((resolve) => {
       this.stream.on('status', (status: grpc.StatusObject) => resolve({ code: status.code, details: status.details }));
