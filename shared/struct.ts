@@ -40,8 +40,13 @@ export function toValue(value: unknown): Value {
 
 export function toStruct(object: Record<string, unknown> | undefined | null): Struct | null {
   if (object === undefined || object === null) return null;
-  const fields: Record<string, Value> = {};
-  for (const [key, value] of Object.entries(object)) if (value !== undefined) fields[key] = toValue(value);
+  // Object.fromEntries makes own properties for every key: assigning `fields[key]` would set the
+  // prototype for a key "__proto__" (a value lost, and an object with a foreign prototype).
+  const fields: Record<string, Value> = Object.fromEntries(
+    Object.entries(object)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => [key, toValue(value)]),
+  );
   return { fields };
 }
 
@@ -74,9 +79,8 @@ export function fromValue(value: ProtoValue | null | undefined): unknown {
 }
 
 export function fromStruct(struct: ProtoStruct | null | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(struct?.fields ?? {})) out[key] = fromValue(value);
-  return out;
+  // Own properties for every key, "__proto__" included (see toStruct).
+  return Object.fromEntries(Object.entries(struct?.fields ?? {}).map(([key, value]) => [key, fromValue(value)]));
 }
 
 export function fromListValue(list: ProtoListValue | null | undefined): unknown[] {
