@@ -186,6 +186,17 @@ export class Dispatcher {
     }));
   }
 
+  /** Total memory of one GPU of a worker, bytes (0: unknown). */
+  gpuTotal(workerId: string, gpuId: string | undefined): number {
+    return (gpuId !== undefined && this.workers.get(workerId)?.capacity.gpuTotals?.[gpuId]) || 0;
+  }
+
+  /** The GPUs a known worker advertises (undefined: unknown worker). */
+  snapshotOf(workerId: string): { gpus: readonly string[] } | undefined {
+    const worker = this.workers.get(workerId);
+    return worker && { gpus: worker.capacity.gpus };
+  }
+
   setAccepting(workerId: string, accepting: boolean): void {
     const worker = this.workers.get(workerId);
     if (worker) worker.capacity.accepting = accepting;
