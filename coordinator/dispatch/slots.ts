@@ -91,7 +91,8 @@ export function neverFitsReason(workers: readonly WorkerCapacity[], request: Slo
   }
   const most = (f: (w: WorkerCapacity) => number): number => Math.max(...workers.map(f));
   const wanted = gpusWanted(request);
-  if (wanted > most((w) => w.gpus.length)) gaps.push(`gpus ${wanted} (most on a worker: ${most((w) => w.gpus.length)})`);
+  if (wanted > most((w) => w.gpus.length))
+    gaps.push(`gpus ${wanted} (most on a worker: ${most((w) => w.gpus.length)})`);
   const share = request.gpuMemoryBytes ?? 0;
   if (share > 0 && !workers.some((w) => gpusCouldEverFit(w, request))) {
     const largest = largestGpu(workers);
@@ -197,7 +198,10 @@ export function placeAll(
       left.push(w.key);
       continue;
     }
-    applyHold(copies.find((c) => c.id === placement.workerId)!, holdOf(w.request, placement));
+    applyHold(
+      copies.find((c) => c.id === placement.workerId)!,
+      holdOf(w.request, placement),
+    );
     placed.push({ key: w.key, placement });
   }
   return { placed, left };

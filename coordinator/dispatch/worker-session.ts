@@ -193,23 +193,13 @@ export class WorkerSessionHandler implements WorkerConnection {
         const r = message.result!;
         const holder = this.holder(r.attempt_id, r.attempt_token, 'result');
         holder?.onGpuPeak?.(r.attempt_id, bytesOf(r.peak_gpu_memory_bytes));
-        return holder?.onResult(
-          r.attempt_id,
-          r.metrics ?? {},
-          parseJson(r.info_json),
-        );
+        return holder?.onResult(r.attempt_id, r.metrics ?? {}, parseJson(r.info_json));
       }
       case 'failure': {
         const f = message.failure!;
         const holder = this.holder(f.attempt_id, f.attempt_token, 'failure');
         holder?.onGpuPeak?.(f.attempt_id, bytesOf(f.peak_gpu_memory_bytes));
-        return holder?.onFailure(
-          f.attempt_id,
-          f.error,
-          f.retryable,
-          f.kind,
-          f.evidence,
-        );
+        return holder?.onFailure(f.attempt_id, f.error, f.retryable, f.kind, f.evidence);
       }
       case 'stopped': {
         const s = message.stopped!;
