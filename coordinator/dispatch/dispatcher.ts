@@ -146,15 +146,19 @@ export class Dispatcher {
 
   /**
    * The GPU memory the worker reports in use now (GPU id → bytes, all processes; from its
-   * heartbeats): a share goes only where the larger of this and the committed shares leaves room.
+   * heartbeats): what it shows beyond the shares committed now counts against the GPU's room.
    */
   setGpuUsage(workerId: string, used: Record<string, number>): void {
     const worker = this.workers.get(workerId);
     if (!worker) return;
-    const before = worker.capacity.gpuUsed ?? {};
-    worker.capacity.gpuUsed = used;
-    // Less in use can make room for a waiting share.
-    if (Object.entries(used).some(([id, bytes]) => bytes < (before[id] ?? 0))) this.pump();
+    const before = worker.capacity.gpuForeign ?? {};
+    const foreign: Record<string, number> = {};
+    for (const [id, bytes] of Object.entries(used)) {
+      foreign[id] = Math.max(0, bytes - (worker.capacity.gpuCommitted?.get(id) ?? 0));
+    }
+    worker.capacity.gpuForeign = foreign;
+    // Less foreign use can make room for a waiting share.
+    if (Object.entries(foreign).some(([id, bytes]) => bytes < (before[id] ?? 0))) this.pump();
   }
 
   /** The worker is shutting down: it gets nothing new. */

@@ -8,9 +8,9 @@
  * - a share (`gpuMemoryBytes > 0`, declared as resources.gpuMemory or estimated from a
  *   configuration family's measured peak): max(1, N) GPUs, each with that much room. Several
  *   shares pack onto one GPU.
- * A GPU's room is its total memory less the larger of what Trellis committed to it (the shares
- * of the attempts it holds) and what its worker last reported in use (other processes count
- * too); a GPU whose total memory is unknown (0: `--gpus` without memory, no nvidia-smi) takes
+ * A GPU's room is its total memory less what Trellis committed to it (the shares of the
+ * attempts it holds) less the use its worker last reported beyond those shares (other
+ * processes, or attempts over their share); a GPU whose total memory is unknown (0: `--gpus` without memory, no nvidia-smi) takes
  * whole-GPU requests only. Declared/estimated memory is never over-committed: the committed
  * shares on a GPU never sum above its total.
  *
@@ -29,8 +29,8 @@ export interface GpuView {
   totalBytes: number;
   /** Sum of the shares of the attempts placed on it. */
   committedBytes: number;
-  /** What the worker last reported in use on it (all processes), bytes. */
-  reportedUsedBytes: number;
+  /** Use the worker last reported on it beyond the committed shares of that moment, bytes. */
+  foreignBytes: number;
   /** Held whole by one attempt. */
   exclusive: boolean;
 }
@@ -40,7 +40,7 @@ export function gpuViews(worker: WorkerCapacity): GpuView[] {
     id,
     totalBytes: worker.gpuTotals?.[id] ?? 0,
     committedBytes: worker.gpuCommitted?.get(id) ?? 0,
-    reportedUsedBytes: worker.gpuUsed?.[id] ?? 0,
+    foreignBytes: worker.gpuForeign?.[id] ?? 0,
     exclusive: worker.usedGpus.has(id),
   }));
 }
@@ -48,7 +48,7 @@ export function gpuViews(worker: WorkerCapacity): GpuView[] {
 /** Memory a new share may take on the GPU now (0 when held whole or its size is unknown). */
 export function roomOf(gpu: GpuView): number {
   if (gpu.exclusive || gpu.totalBytes <= 0) return 0;
-  return Math.max(0, gpu.totalBytes - Math.max(gpu.committedBytes, gpu.reportedUsedBytes));
+  return Math.max(0, gpu.totalBytes - gpu.committedBytes - gpu.foreignBytes);
 }
 
 /** How many GPUs the request takes (a share always takes at least one). */

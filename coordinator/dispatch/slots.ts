@@ -43,8 +43,11 @@ export interface WorkerCapacity {
   accepting: boolean;
   /** GPU id → total memory, bytes (absent or 0: unknown, whole-GPU requests only). */
   gpuTotals?: Record<string, number>;
-  /** GPU id → memory the worker last reported in use on it (all processes), bytes. */
-  gpuUsed?: Record<string, number>;
+  /**
+   * GPU id → what the worker last reported in use on it beyond the shares committed to it then,
+   * bytes (processes Trellis did not place, attempts over their share).
+   */
+  gpuForeign?: Record<string, number>;
   /** GPU id → sum of the shares (gpuMemoryBytes) of the attempts placed on it. */
   gpuCommitted?: Map<string, number>;
 }
