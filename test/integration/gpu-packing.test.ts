@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { TrellisClient } from '../../client/index.js';
 import { startCluster, waitForWorkers } from '../helpers/cluster.js';
 import { shareOf } from '../../coordinator/sweeps/gpu-packing.js';
+import { spawnSync } from 'node:child_process';
+import { CLI_PATH } from '../../cli/embedded.js';
 
 const PROGRAM = fileURLToPath(new URL('../../../test/fixtures/programs/gpu_share.mjs', import.meta.url));
 const GiB = 2 ** 30;
@@ -113,5 +115,26 @@ describe('GPU packing (fake inventory, real worker process)', { timeout: 120_000
       await cluster.stop();
       rmSync(procs, { recursive: true, force: true });
     }
+  });
+
+  it('trellis worker --list-gpus shows the fake inventory with memory; a bad one exits 2 naming the variable', () => {
+    const run = (fake: string) =>
+      spawnSync(process.execPath, [CLI_PATH, 'worker', '--list-gpus'], {
+        env: { ...process.env, TRELLIS_FAKE_GPUS: fake },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+    const ok = run('[{"total":"16Gi","name":"fake-a"},{"total":"512Mi"}]');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout), {
+      gpus: [
+        { id: '0', name: 'fake-a', memoryBytes: 16 * GiB },
+        { id: '1', name: 'fake-gpu', memoryBytes: 512 * 2 ** 20 },
+      ],
+      source: 'fake',
+    });
+    const bad = run('[{"total":"huge"}]');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /TRELLIS_FAKE_GPUS/);
   });
 });
