@@ -83,7 +83,7 @@ describe('GPU packing (fake inventory, real worker process)', { timeout: 120_000
 
       // Not declared: the family's first trial runs on a whole GPU and is measured (3 GiB).
       const learned = (
-        await client.submit(spec('learned', { gpus: 1 }, 2, 1, { USE_BYTES: String(3 * GiB), HOLD_MS: '4000' }))
+        await client.submit(spec('learned', { gpus: 1 }, 2, 1, { USE_BYTES: String(3 * GiB), HOLD_UNTIL_SEEN: '1' }))
       ).experiment.id;
       assert.equal((await client.wait(learned)).status, 'succeeded');
       const ofLearned = readFileSync(join(share, 'log'), 'utf8')

@@ -4,9 +4,11 @@
  * the GPU memory it "uses" by writing a file named by its pid into TRELLIS_FAKE_GPU_PROCS,
  * holding "GPU_ID BYTES"; the probe counts files whose pid is alive, as nvidia-smi counts the
  * processes holding memory. A GPU's used memory is its listed `used` plus those files. Nothing
- * is allocated anywhere: it tests Trellis' bookkeeping, not a GPU.
+ * is allocated anywhere: it tests Trellis' bookkeeping, not a GPU. Each `processes()` call
+ * appends a line to `seen-PID` beside each live declaration, so a test program can wait until
+ * the meter has measured it (two lines: a whole poll finished) instead of guessing a duration.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoryBytes } from '../../shared/limits.js';
 import type { GpuProbe, GpuReading } from './base.js';
@@ -65,7 +67,15 @@ export function fakeProbe(gpus: readonly FakeGpu[], procsDir: string | undefined
       );
     },
     processes(): Promise<Map<number, number>> {
-      return Promise.resolve(new Map([...declarations(procsDir)].map(([pid, d]) => [pid, d.bytes])));
+      const live = declarations(procsDir);
+      for (const pid of live.keys()) {
+        try {
+          appendFileSync(join(procsDir!, `seen-${pid}`), '.\n');
+        } catch {
+          // The directory went away with its test: nothing waits on it any more.
+        }
+      }
+      return Promise.resolve(new Map([...live].map(([pid, d]) => [pid, d.bytes])));
     },
   };
 }
