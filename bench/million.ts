@@ -8,10 +8,14 @@
  * LocalStore keeps every record in memory by design (it is the embedded system of record, and
  * reads are served from memory), so the RSS of this process includes the store's growth; the
  * samples carry the store's record counts so that growth can be told apart from the coordinator's.
+ * With MONGODB_URI set the sweep runs on MongoStore instead: the records then live in the database
+ * server's process, and this process's RSS is the coordinator's own.
  */
 import { readFileSync } from 'node:fs';
 import { connectFakeWorker, startLocalCoordinator, sweepSpec, tempDir } from './harness.js';
 import { LocalStore } from '../coordinator/store/local.js';
+import { createStore } from '../coordinator/store/registry.js';
+import { env } from '../shared/env.js';
 import { mean, progress, round } from './common.js';
 import { join } from 'node:path';
 
@@ -68,7 +72,8 @@ function decile(
 
 export async function runMillion(options: MillionOptions): Promise<Record<string, unknown>> {
   const temp = tempDir('million');
-  const store = new LocalStore(join(temp.dir, 'store'), { durable: false });
+  // MongoStore when MONGODB_URI is set (the store then lives in its own process), else LocalStore.
+  const store = createStore({ ...env(), dir: join(temp.dir, 'store'), TRELLIS_DURABLE: false });
   const local = await startLocalCoordinator({ store });
   const coordinator = local.coordinator;
   connectFakeWorker(coordinator, {
@@ -100,7 +105,7 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
       rss_mb: round(rssBytes() / 2 ** 20, 1),
       heap_used_mb: round(memory.heapUsed / 2 ** 20, 1),
       caches: coordinator.cacheSizes(experimentId) ?? {},
-      store_records: storeRecords(store),
+      store_records: store instanceof LocalStore ? storeRecords(store) : {},
     });
     windowStart = t;
     const last = samples.at(-1)!;
@@ -124,6 +129,10 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
   const first = decile(samples, 'first');
   const last = decile(samples, 'last');
   return {
+    store:
+      store instanceof LocalStore
+        ? 'LocalStore (no fsync), in this process'
+        : 'MongoStore (MONGODB_URI), another process',
     trials: ended,
     every: options.every,
     seconds: round(seconds, 1),

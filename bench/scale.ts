@@ -12,7 +12,7 @@
  * Tokens: one worker token per 100 workers (`rack-K`, role worker, max slots 100 × slots), so the
  * default per-caller limits hold unchanged: TRELLIS_STREAMS_PER_CALLER (100 streams per token)
  * and TRELLIS_CALLS_PER_SECOND (workers make no unary calls here). Nothing in the environment is
- * changed.
+ * changed. The request limit on lanes (maxConcurrency, 1,024) is raised to N × slots.
  *
  * Figures per N: trials/s; assignment latency (trial created, i.e. ready for a slot, → the
  * assignment received by its worker; wall clocks of the same machine, in ms), all trials and
@@ -29,6 +29,7 @@ import { LocalStore } from '../coordinator/store/local.js';
 import { LocalBus } from '../coordinator/bus/local.js';
 import { startServer } from '../coordinator/server.js';
 import { StaticTokens } from '../coordinator/auth/tokens.js';
+import { DEFAULT_LIMITS, resolveLimits } from '../shared/limits.js';
 import { benchLogger, benchLogLevel, tempDir, waitForWorkers } from './harness.js';
 import { percentile, progress, round } from './common.js';
 
@@ -66,15 +67,16 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 async function runOne(n: number, o: ScaleOptions): Promise<Record<string, unknown>> {
   const temp = tempDir('scale');
   const log = benchLogger();
+  // One sweep with a lane per slot: the default limit of 1,024 lanes is raised to N × slots,
+  // as an operator would with `trellis coordinator --limits` (shared/limits.ts).
   const coordinator = new Coordinator({
     store: new LocalStore(join(temp.dir, 'store'), { durable: false }),
     bus: new LocalBus(),
     log,
+    limits: resolveLimits({ maxConcurrency: Math.max(DEFAULT_LIMITS.maxConcurrency, n * o.slots) }),
   });
   await coordinator.start();
   const tokens = new StaticTokens();
-  const admin = tokens.issue('bench', 'admin');
-  void admin;
   const racks = Math.ceil(n / WORKERS_PER_TOKEN);
   const rackTokens = Array.from({ length: racks }, (_, k) =>
     tokens.issue(`rack-${k}`, 'worker', WORKERS_PER_TOKEN * o.slots),

@@ -312,12 +312,15 @@ export class TrialWriter {
     if (this.terminal.size > this.retainTerminal) this.evict();
   }
 
-  /** Drops the oldest terminal trials beyond `retainTerminal` (not one with a write in flight). */
+  /**
+   * Drops the oldest terminal trials beyond `retainTerminal`. It stops at one with a write still
+   * in flight (dropped by a later call), so each call costs O(dropped), never a scan of all.
+   */
   private evict(): void {
     for (const number of this.terminal) {
       if (this.terminal.size <= this.retainTerminal) return;
       const trial = this.trials.get(number);
-      if (trial && this.chains.has(trial.id)) continue;
+      if (trial && this.chains.has(trial.id)) return;
       this.terminal.delete(number);
       this.trials.delete(number);
     }
