@@ -397,9 +397,16 @@ export class Dispatcher {
   private placeWaiting(): void {
     if (this.roomy.size === 0) return;
     const still: Waiter[] = [];
+    // A request that found no worker in this pass finds none for the next waiter with the same
+    // request either (a sweep's attempts share one): tried once per pass, not once per waiter.
+    const unplaced = new Set<SlotRequest>();
     for (const waiter of this.waiting) {
-      const placement = this.roomy.size === 0 ? undefined : place(this.roomyCapacities(), waiter.request);
+      const placement =
+        this.roomy.size === 0 || unplaced.has(waiter.request)
+          ? undefined
+          : place(this.roomyCapacities(), waiter.request);
       if (!placement) {
+        unplaced.add(waiter.request);
         still.push(waiter);
         continue;
       }
