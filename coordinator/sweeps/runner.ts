@@ -11,6 +11,7 @@
  * Trials are created lazily, one per lane at a time: a sweep of `budget.trials: 100000` holds
  * and stores no more trials at submit than one of 10 (at most `concurrency` not yet finished).
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
@@ -129,6 +130,8 @@ export class SweepRunner implements AttemptRouter {
       log: this.log,
     });
     this.userErrors = new UserErrorStreak((spec.budget.retry ?? DEFAULT_RETRY).user_error.failExperimentAfter);
+    // Each lane waiting for a slot listens on the abort signal (until its slot is granted).
+    setMaxListeners(lanes + 10, this.abort.signal);
   }
 
   get id(): string {
