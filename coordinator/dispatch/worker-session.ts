@@ -445,7 +445,7 @@ export class WorkerSessionHandler implements WorkerConnection {
     hello?: Hello,
     slots?: WorkerDoc['slots'],
   ): Promise<void> {
-    const { store, events } = this.ctx;
+    const { events } = this.ctx;
     try {
       if (hello) {
         await this.write({
