@@ -15,8 +15,9 @@ import { runSearch } from './search.js';
 import { runIngest } from './ingest.js';
 import { runScale } from './scale.js';
 import { runMillion } from './million.js';
+import { runTfBackends } from './tf-backends.js';
 
-const SUITES = ['dispatch', 'suggest', 'search', 'ingest', 'scale', 'million'] as const;
+const SUITES = ['dispatch', 'suggest', 'search', 'ingest', 'scale', 'million', 'tf-backends'] as const;
 type Suite = (typeof SUITES)[number];
 
 function positiveInt(name: string) {
@@ -95,6 +96,8 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
       });
     case 'million':
       return runMillion({ total: o.total, every: o.every });
+    case 'tf-backends':
+      return runTfBackends({ reps: o.reps });
   }
 }
 
@@ -121,7 +124,10 @@ const program = new Command()
       .default(64),
   )
   .addOption(
-    new Option('--reps <n>', 'dispatch: repetitions of each no-op run (median reported)')
+    new Option(
+      '--reps <n>',
+      'dispatch: repetitions of each no-op run; tf-backends: of each workload and backend (median reported)',
+    )
       .argParser(positiveInt('--reps'))
       .default(3),
   )
