@@ -47,6 +47,8 @@ export interface ConnectionOptions {
   onStop(attemptId: string, reason: string): void;
   /** An operator drained this worker (DrainWorker): shut down as on SIGTERM. */
   onDrain?(reason: string): void;
+  /** Extra gRPC channel options (a benchmark gives each simulated worker its own connection this way). */
+  channelOptions?: grpc.ChannelOptions;
   /** Backoff bounds for reconnecting (defaults 100 ms and 5 s). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -89,6 +91,7 @@ export class CoordinatorConnection implements CoordinatorLink {
       'grpc.max_send_message_length': 256 * 1024 * 1024,
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
+      ...options.channelOptions,
       interceptors: tokenInterceptors(options.token),
     }) as unknown as WorkerServiceClient;
   }
