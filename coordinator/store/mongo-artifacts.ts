@@ -8,8 +8,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GridFSBucket, type Db, type Document } from 'mongodb';
 import type { ArtifactMeta } from '../../shared/types.js';
+import { VerifyingStream, type ExpectedArtifact } from './artifact-stream.js';
 import { decodeKeys, encodeKeys, type Raw } from './mongo-documents.js';
 import { isDuplicateKey } from './mongo-errors.js';
+
+/** GridFS chunk size of streamed artifacts (under MongoDB's 16 MB document limit, few round trips). */
+const STREAM_CHUNK_BYTES = 1 << 20;
 
 export class ArtifactFiles {
   private readonly bucket: GridFSBucket;
@@ -40,6 +44,60 @@ export class ArtifactFiles {
       return sameArtifact(raced, sha256);
     }
     return artifactFromRaw({ _id: meta.id, length: data.length, metadata: encodeKeys(rest) });
+  }
+
+  /**
+   * Streams `source` through `verify` into GridFS (1 MiB chunks). GridFS writes the files
+   * document last, on end: a verify error ends the pipeline before it, so readers (who look the
+   * files document up first) never see a partial artifact; the chunks written are removed.
+   */
+  async putFrom(
+    meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>,
+    source: Readable,
+    expected: ExpectedArtifact,
+  ): Promise<ArtifactMeta> {
+    const files = this.db.collection<Raw>('artifacts.files');
+    const existing = await files.findOne({ _id: meta.id });
+    if (existing) {
+      source.destroy();
+      return sameArtifact(existing, expected.sha256);
+    }
+    const chunks = this.db.collection('artifacts.chunks');
+    await chunks.deleteMany({ files_id: meta.id });
+    const stored: ArtifactMeta = {
+      ...structuredClone(meta),
+      size: expected.size,
+      sha256: expected.sha256,
+      createdAt: Date.now(),
+    };
+    const { id: _id, size: _size, ...rest } = stored;
+    const upload = this.bucket.openUploadStream(meta.id, {
+      id: meta.id as never,
+      chunkSizeBytes: STREAM_CHUNK_BYTES,
+      metadata: encodeKeys(rest) as Document,
+    });
+    try {
+      await pipeline(source, new VerifyingStream(meta.id, expected), upload);
+    } catch (err) {
+      if (isDuplicateKey(err)) {
+        const raced = await files.findOne({ _id: meta.id });
+        if (raced) return sameArtifact(raced, expected.sha256);
+      }
+      await chunks.deleteMany({ files_id: meta.id }).catch(() => undefined);
+      throw err;
+    }
+    return artifactFromRaw({ _id: meta.id, length: expected.size, metadata: encodeKeys(rest) });
+  }
+
+  /** The artifact's meta and a stream of its chunks from `offset`; undefined when missing. */
+  async open(id: string, offset = 0): Promise<{ meta: ArtifactMeta; stream: Readable } | undefined> {
+    const file = await this.db.collection<Raw>('artifacts.files').findOne({ _id: id });
+    if (!file) return undefined;
+    const meta = artifactFromRaw(file);
+    const start = Math.min(offset, meta.size);
+    // GridFS refuses start == length; an empty tail is an empty stream.
+    const stream = start >= meta.size ? Readable.from([]) : this.bucket.openDownloadStream(id as never, { start });
+    return { meta, stream };
   }
 
   async get(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined> {
