@@ -53,6 +53,8 @@ export interface UploadRequest {
   path: string;
   size: number;
   sha256: string;
+  /** The upload's id (default: a fresh one); the same id continues an upload the coordinator holds part of. */
+  uploadId?: string;
 }
 
 /** Sends a file with PutArtifactStream, resuming after broken calls; the new artifact's id. */
@@ -61,7 +63,7 @@ export async function uploadFile(
   request: UploadRequest,
   options: TransferOptions = {},
 ): Promise<string> {
-  const uploadId = randomUUID();
+  const uploadId = request.uploadId ?? randomUUID();
   let offset = 0;
   for (let call = 1; ; call++) {
     try {
