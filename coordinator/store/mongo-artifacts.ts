@@ -95,8 +95,9 @@ export class ArtifactFiles {
     if (!file) return undefined;
     const meta = artifactFromRaw(file);
     const start = Math.min(offset, meta.size);
-    // GridFS refuses start == length; an empty tail is an empty stream.
-    const stream = start >= meta.size ? Readable.from([]) : this.bucket.openDownloadStream(id as never, { start });
+    // An empty tail is an empty stream. The driver needs `end` with `start` (its default end is 0).
+    const stream =
+      start >= meta.size ? Readable.from([]) : this.bucket.openDownloadStream(id as never, { start, end: meta.size });
     return { meta, stream };
   }
 
