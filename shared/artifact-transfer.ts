@@ -7,7 +7,7 @@
  * continues from the bytes already on disk. Nothing holds a whole artifact in memory.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -114,7 +114,7 @@ function sendFrom(
         for await (const chunk of file as AsyncIterable<Buffer>) {
           if (failed) return;
           if (!call.write({ chunk })) {
-            await Promise.race([once(call, 'drain'), once(call, 'close'), once(call, 'status')]);
+            await drained(call, 'close', 'status');
           }
         }
         if (!failed) call.end();
@@ -234,6 +234,21 @@ export async function downloadFile(
   } finally {
     await file.close();
   }
+}
+
+/**
+ * Resolves at the stream's next 'drain' or at any of `ends` (the call is over), removing all its
+ * listeners again: a transfer waits for room thousands of times.
+ */
+export function drained(stream: EventEmitter, ...ends: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    const names = ['drain', ...ends];
+    const done = (): void => {
+      for (const name of names) stream.off(name, done);
+      resolve();
+    };
+    for (const name of names) stream.once(name, done);
+  });
 }
 
 /** sha256 and size of a file, read in chunks. */

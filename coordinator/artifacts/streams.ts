@@ -16,7 +16,6 @@
  * offset), then chunks from the store's stream, written only while grpc-js' write() says there is
  * room (else after 'drain').
  */
-import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -38,6 +37,7 @@ import type { Identity } from '../auth/policy.js';
 import type { LeaseTable } from '../dispatch/leases.js';
 import type { Store } from '../store/base.js';
 import type { FlowLimits } from '../flow/limits.js';
+import { drained } from '../../shared/artifact-transfer.js';
 import { UploadStaging, type StagedUpload, type UploadHeader } from './staging.js';
 
 /** Largest chunk a streamed call carries, either way. */
@@ -269,7 +269,7 @@ export class ArtifactStreams {
         for (let at = 0; at < piece.length; at += MAX_CHUNK_BYTES) {
           // write() false: grpc-js holds enough; wait for 'drain' (or the end of the call).
           if (!call.write({ chunk: piece.subarray(at, at + MAX_CHUNK_BYTES) })) {
-            await Promise.race([once(call, 'drain'), once(call, 'close'), once(call, 'cancelled')]);
+            await drained(call, 'close', 'cancelled');
             if (call.cancelled) return;
           }
         }
