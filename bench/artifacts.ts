@@ -2,7 +2,7 @@
  * Streamed artifact throughput (`npm run bench:artifacts [-- --mib N --reps R --save]`): one file
  * of N MiB (default 256) uploaded with PutArtifactStream and downloaded with GetArtifactStream
  * through a real gRPC server on loopback, into LocalStore (temp dir) and MongoStore (GridFS, on
- * MONGODB_URI or .services.env: FerretDB from `node scripts/services.mjs up`), against the peer
+ * MONGODB_URI: FerretDB from `node scripts/services.mjs up`), against the peer
  * that bounds them on this disk: a plain streamed file copy of the same bytes. The coordinator and
  * the transfer client share this process; its peak RSS over the run is reported. Median of R
  * repetitions; JSON to stdout and, with --save, bench/results/artifacts.json.
@@ -138,15 +138,15 @@ async function throughput(
     clearInterval(sampler);
     clearInterval(heartbeat);
     stream.cancel();
-    const mbps = (seconds: number) => round(size / 1e6 / seconds, 1);
+    const mbps = (seconds: number) => round(size / 1e6 / seconds);
     return {
       store: name,
       upload_mb_s: mbps(median(up)),
       download_mb_s: mbps(median(down)),
       upload_s: up.map((s) => round(s, 3)),
       download_s: down.map((s) => round(s, 3)),
-      rss_idle_mb: round(base / 1e6, 1),
-      rss_peak_mb: round(peak / 1e6, 1),
+      rss_idle_mb: round(base / 1e6),
+      rss_peak_mb: round(peak / 1e6),
     };
   } finally {
     client.close();
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
         missing: 'no MONGODB_URI and no .services.env: run node scripts/services.mjs up',
       });
     }
-    const copyMbs = round(size / 1e6 / median(copies), 1);
+    const copyMbs = round(size / 1e6 / median(copies));
     const report = {
       bench: 'artifacts',
       date: new Date().toISOString(),
