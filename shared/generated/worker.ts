@@ -19,6 +19,7 @@ import type { GetArtifactStreamResponse as _trellis_v1_GetArtifactStreamResponse
 import type { GetArtifactUploadStatusRequest as _trellis_v1_GetArtifactUploadStatusRequest, GetArtifactUploadStatusRequest__Output as _trellis_v1_GetArtifactUploadStatusRequest__Output } from './trellis/v1/GetArtifactUploadStatusRequest.js';
 import type { GetArtifactUploadStatusResponse as _trellis_v1_GetArtifactUploadStatusResponse, GetArtifactUploadStatusResponse__Output as _trellis_v1_GetArtifactUploadStatusResponse__Output } from './trellis/v1/GetArtifactUploadStatusResponse.js';
 import type { Gpu as _trellis_v1_Gpu, Gpu__Output as _trellis_v1_Gpu__Output } from './trellis/v1/Gpu.js';
+import type { GpuMemory as _trellis_v1_GpuMemory, GpuMemory__Output as _trellis_v1_GpuMemory__Output } from './trellis/v1/GpuMemory.js';
 import type { Heartbeat as _trellis_v1_Heartbeat, Heartbeat__Output as _trellis_v1_Heartbeat__Output } from './trellis/v1/Heartbeat.js';
 import type { Hello as _trellis_v1_Hello, Hello__Output as _trellis_v1_Hello__Output } from './trellis/v1/Hello.js';
 import type { Progress as _trellis_v1_Progress, Progress__Output as _trellis_v1_Progress__Output } from './trellis/v1/Progress.js';
@@ -56,6 +57,7 @@ export interface ProtoGrpcType {
       GetArtifactUploadStatusRequest: MessageTypeDefinition<_trellis_v1_GetArtifactUploadStatusRequest, _trellis_v1_GetArtifactUploadStatusRequest__Output>
       GetArtifactUploadStatusResponse: MessageTypeDefinition<_trellis_v1_GetArtifactUploadStatusResponse, _trellis_v1_GetArtifactUploadStatusResponse__Output>
       Gpu: MessageTypeDefinition<_trellis_v1_Gpu, _trellis_v1_Gpu__Output>
+      GpuMemory: MessageTypeDefinition<_trellis_v1_GpuMemory, _trellis_v1_GpuMemory__Output>
       Heartbeat: MessageTypeDefinition<_trellis_v1_Heartbeat, _trellis_v1_Heartbeat__Output>
       Hello: MessageTypeDefinition<_trellis_v1_Hello, _trellis_v1_Hello__Output>
       Progress: MessageTypeDefinition<_trellis_v1_Progress, _trellis_v1_Progress__Output>
