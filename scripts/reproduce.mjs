@@ -40,6 +40,8 @@ const TEMPLATES = {
       },
       { stage: 'uniform-finetune', label: 'uniform-finetune (uniform pretrain → fine-tune)' },
       { stage: 'baseline', label: 'baseline (accurate only, scratch)' },
+      // Only with `scoreMatchingArm: true`; arms no run has are left out of the report.
+      { stage: 'sm-finetune', label: 'sm-finetune (score-matching pretrain → fine-tune)', optional: true },
     ],
     metrics: ['test_force_mae', 'test_energy_mae'],
     better: 'lower',
@@ -48,6 +50,9 @@ const TEMPLATES = {
       ['finetune', 'baseline'],
       ['uniform-finetune', 'baseline'],
       ['finetune', 'uniform-finetune'],
+      ['sm-finetune', 'baseline'],
+      ['sm-finetune', 'uniform-finetune'],
+      ['finetune', 'sm-finetune'],
     ],
     /** The full claimed ordering, best first. */
     ordering: ['finetune', 'uniform-finetune', 'baseline'],
@@ -58,6 +63,7 @@ const TEMPLATES = {
       ['bias', 'min_weight'],
       ['pretrain', 'test_force_mae'],
       ['uniform-pretrain', 'test_force_mae'],
+      ['sm-pretrain', 'test_force_mae'],
     ],
   },
   useful: {
@@ -406,6 +412,10 @@ async function main() {
     );
   }
   const totalWallS = (performance.now() - startedAll) / 1000;
+  // Optional arms (and their comparisons) only when some run has them.
+  const absent = new Set(cfg.arms.filter((a) => a.optional && !runs.some((r) => r.arms[a.stage])).map((a) => a.stage));
+  cfg.arms = cfg.arms.filter((a) => !absent.has(a.stage));
+  cfg.comparisons = cfg.comparisons.filter(([a, b]) => !absent.has(a) && !absent.has(b));
 
   const command = [
     'node scripts/reproduce.mjs',
