@@ -245,16 +245,50 @@ def cmd_label(a):
     idx = [i for i in range(start, min(start + n, len(g['positions']))) if (i - start) % a.shards == a.shard]
     computed = cached = 0
     t0 = time.time()
+    labels = []
     for k, i in enumerate(idx):
         h = geometry_hash(g['species'], g['positions'][i])
         if h != g['hashes'][i]:
             fail(f'geometry {i}: hash mismatch (file edited?)')
-        _, fresh = label_one(a.cache, a.level, g['species'], g['positions'][i], h)
+        lab, fresh = label_one(a.cache, a.level, g['species'], g['positions'][i], h)
+        labels.append((i, lab))
         computed += fresh
         cached += not fresh
         emit({'step': k + 1, 'computed': computed, 'cached': cached, 'seconds': time.time() - t0})
     emit({'final': True, 'labelled': len(idx), 'computed': computed, 'cached': cached})
-    emit({'outputs': {'level': LEVELS[a.level]['id'], 'shard': a.shard, 'labelled': len(idx), 'computed': computed}})
+    # The labels themselves are stage outputs, so they reach the store with the trial that made
+    # them (the worker turns an output over 64 KiB into an artifact): parts of LABELS_PER_PART,
+    # each well under the command runtime's 1 MiB line, each with its provenance.
+    geometries_sha = hashlib.sha256(json.dumps(g['hashes']).encode()).hexdigest()
+    parts = [labels[j:j + LABELS_PER_PART] for j in range(0, len(labels), LABELS_PER_PART)]
+    for n, part in enumerate(parts):
+        emit({'outputs': {f'labels{n}': labels_part(a.level, geometries_sha, part)}})
+    emit({'outputs': {'level': LEVELS[a.level]['id'], 'shard': a.shard, 'labelled': len(idx), 'computed': computed,
+                      'labelParts': len(parts)}})
+
+
+LABELS_PER_PART = 400  # ~0.7 kB per label as JSON: ~280 kB per output line
+
+
+def labels_part(level, geometries_sha, part):
+    """One output part: the labels of geometries `indices`, with their provenance."""
+    provs = []
+    for _, lab in part:
+        if lab['provenance'] not in provs:
+            provs.append(lab['provenance'])
+    return {
+        'format': 'trellis-labels/v1', 'level': LEVELS[level]['id'],
+        'units': {'energy': 'hartree', 'gradient': 'hartree/bohr'},
+        'geometries': geometries_sha,
+        'indices': [i for i, _ in part],
+        'hashes': [lab['hash'] for _, lab in part],
+        'energies': [lab['energy_hartree'] for _, lab in part],
+        'gradients': [lab['gradient_hartree_bohr'] for _, lab in part],
+        # Distinct provenances, and each label's index into them (labels from the cache may
+        # come from another PySCF version, or be seeded from a data set).
+        'provenance': provs,
+        'provenanceOf': [provs.index(lab['provenance']) for _, lab in part],
+    }
 
 
 # --------------------------------------------------------------------------------------------
