@@ -127,8 +127,8 @@ async function main(): Promise<void> {
       },
       goal_ms: 2000,
       goal_met: (interactive[1] ?? interactive[0]!) < 2000,
-      api_last_run: runs[runs.length - 1]!.api,
-      page_parts_ms_last_run: runs[runs.length - 1]!.parts,
+      api_by_run: runs.map((r) => r.api),
+      page_parts_ms_by_run: runs.map((r) => r.parts),
       live_update: {
         what: `one trial.metric event for trial ${n} (step ${step}) through the event log and SSE`,
         redrawn,
