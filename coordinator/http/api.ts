@@ -7,6 +7,7 @@ import type { Coordinator } from '../coordinator.js';
 import { InvalidArgumentError, NotFoundError } from '../../shared/errors.js';
 import {
   curvesOf,
+  objectiveOf,
   replicatesOf,
   toDashExperiment,
   toDashTrial,
@@ -24,6 +25,8 @@ import type { ExperimentDoc, MetricDoc, TrialDoc } from '../../shared/types.js';
 type DashChild = { experiment: DashExperiment; trials: DashTrial[] };
 
 const STATUSES: readonly ExperimentStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelled'];
+/** A sweep page's first curves carry every metric up to this many trials, the objective's only above. */
+export const FIRST_ALL = 500;
 /** The list shows the newest experiments only. */
 export const LIST_LIMIT = 500;
 
@@ -73,16 +76,28 @@ export class DashboardApi {
     };
   }
 
-  /** Curves of every trial; `metrics=a,b` limits the values carried (default: all). */
+  /**
+   * Curves of every trial; `metrics=a,b` limits the values carried (default: all), `first=1` carries
+   * what a sweep page loads first (every metric up to FIRST_ALL trials, else the objective's only),
+   * so the page can ask for its curves before it has read the experiment.
+   */
   async curves(id: string, query: URLSearchParams): Promise<DashCurves> {
-    await this.coordinator.get(requireId(id)); // NOT_FOUND for an unknown experiment
-    return this.curvesCache.curves(id, metricsOf(query));
+    return this.curvesCache.curves(id, await this.carried(id, query));
   }
 
   /** The same curves in the binary form of shared/curves-codec.ts. */
   async curvesBinary(id: string, query: URLSearchParams): Promise<Uint8Array> {
-    await this.coordinator.get(requireId(id));
-    return this.curvesCache.binary(id, metricsOf(query));
+    return this.curvesCache.binary(id, await this.carried(id, query));
+  }
+
+  private async carried(id: string, query: URLSearchParams): Promise<string[] | undefined> {
+    const doc = await this.coordinator.get(requireId(id)); // NOT_FOUND for an unknown experiment
+    const first = query.get('first');
+    if (first !== null && first !== '1')
+      throw new InvalidArgumentError([`first: must be 1, got ${first.slice(0, 20)}`]);
+    if (first === null) return query.get('metrics')?.split(',').filter(Boolean);
+    if (doc.trialsCreated <= FIRST_ALL) return undefined;
+    return [objectiveOf(doc.spec as Record<string, unknown>).metric];
   }
 
   async trial(id: string): Promise<{ trial: DashTrialDetail; experiment: DashExperiment; curves: DashCurves }> {
@@ -143,10 +158,6 @@ export class DashboardApi {
     }
     return rows;
   }
-}
-
-function metricsOf(query: URLSearchParams): string[] | undefined {
-  return query.get('metrics')?.split(',').filter(Boolean);
 }
 
 function requireId(id: string): string {

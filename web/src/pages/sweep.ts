@@ -22,11 +22,11 @@ export async function sweepPage(
   id: string,
   root: HTMLElement,
   first?: ExperimentPage,
+  firstCurves?: Promise<DashCurves>,
 ): Promise<() => void> {
   const page = first ?? (await source.experiment(id));
   // Small sweeps load every metric; large ones the objective's first, another when picked.
-  const all = page.trials.length <= 500;
-  const curves = await source.curves(id, all ? undefined : [objectiveOf(page.experiment.spec).metric]);
+  const curves = await (firstCurves ?? source.firstCurves(id));
   timings['fetch.curves'] = performance.now();
   const view = new SweepView(page.experiment, page.trials, curves, new CancelControl(source, id), async (metric) => {
     const more = await source.curves(id, [metric]);
