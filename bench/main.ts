@@ -13,8 +13,9 @@ import { runDispatch } from './dispatch.js';
 import { runSuggest } from './suggest.js';
 import { runSearch } from './search.js';
 import { runIngest } from './ingest.js';
+import { runTfBackends } from './tf-backends.js';
 
-const SUITES = ['dispatch', 'suggest', 'search', 'ingest'] as const;
+const SUITES = ['dispatch', 'suggest', 'search', 'ingest', 'tf-backends'] as const;
 type Suite = (typeof SUITES)[number];
 
 function positiveInt(name: string) {
@@ -74,6 +75,8 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
       });
     case 'ingest':
       return runIngest({ attempts: o.attempts, reports: o.reports, remoteReports: o.remoteReports, window: o.window });
+    case 'tf-backends':
+      return runTfBackends({ reps: o.reps });
   }
 }
 
@@ -100,7 +103,10 @@ const program = new Command()
       .default(64),
   )
   .addOption(
-    new Option('--reps <n>', 'dispatch: repetitions of each no-op run (median reported)')
+    new Option(
+      '--reps <n>',
+      'dispatch: repetitions of each no-op run; tf-backends: of each workload and backend (median reported)',
+    )
       .argParser(positiveInt('--reps'))
       .default(3),
   )
