@@ -85,8 +85,11 @@ export class DashboardApi {
     return this.curvesCache.curves(id, await this.carried(id, query));
   }
 
-  /** The same curves in the binary form of shared/curves-codec.ts. */
-  async curvesBinary(id: string, query: URLSearchParams): Promise<Uint8Array> {
+  /**
+   * The same curves in the binary form of shared/curves-codec.ts, with the event seq they reflect
+   * (sent as `x-trellis-seq`: a page follows the events from there).
+   */
+  async curvesBinary(id: string, query: URLSearchParams): Promise<{ bytes: Uint8Array; seq: number }> {
     return this.curvesCache.binary(id, await this.carried(id, query));
   }
 

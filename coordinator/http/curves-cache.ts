@@ -57,8 +57,11 @@ export class CurvesCache {
     return viewOf(await this.model(experimentId), only);
   }
 
-  /** The same in the binary form of shared/curves-codec.ts, encoded once per model change. */
-  async binary(experimentId: string, only?: readonly string[]): Promise<Uint8Array> {
+  /**
+   * The same in the binary form of shared/curves-codec.ts (encoded once per model change), with
+   * the last event seq they reflect.
+   */
+  async binary(experimentId: string, only?: readonly string[]): Promise<{ bytes: Uint8Array; seq: number }> {
     const model = await this.model(experimentId);
     const key = only ? [...new Set(only)].sort().join(',') : '*';
     let bytes = model.encoded.get(key);
@@ -66,7 +69,7 @@ export class CurvesCache {
       bytes = encodeCurves(viewOf(model, only));
       model.encoded.set(key, bytes);
     }
-    return bytes;
+    return { bytes, seq: model.seq };
   }
 
   private model(experimentId: string): Promise<Model> {

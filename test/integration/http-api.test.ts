@@ -126,6 +126,7 @@ describe('the coordinator HTTP API', () => {
     const curves = await json<DashCurves>(base, `/api/experiments/${sweepId}/curves?metrics=score`);
     const binary = await fetch(new URL(`/api/experiments/${sweepId}/curves?metrics=score&format=f32`, base));
     assert.equal(binary.headers.get('content-type'), 'application/octet-stream', await binary.clone().text());
+    assert.equal(Number(binary.headers.get('x-trellis-seq')), page.seq, 'says the event seq the curves reflect');
     const decoded = decodeCurves(await binary.arrayBuffer());
     assert.deepEqual(decoded.steps, curves.steps, 'the binary form carries the same steps');
     for (const [n, ys] of Object.entries(curves.values.score!)) {

@@ -88,7 +88,9 @@ describe('dashboard curves cache', () => {
     assert.deepEqual(followed.values.loss![1], [0.5, 1.5]);
     assert.deepEqual(followed.metrics, ['acc', 'extra', 'loss']);
 
-    const binary = decodeCurves((await cache.binary(EXP, ['loss'])).slice().buffer);
+    const answer = await cache.binary(EXP, ['loss']);
+    assert.equal(answer.seq, await store.lastEventSeq(EXP), 'says the seq it reflects');
+    const binary = decodeCurves(answer.bytes.slice().buffer);
     assert.deepEqual(binary.steps, followed.steps);
     assert.deepEqual(Object.keys(binary.values), ['loss']);
     assert.deepEqual(
@@ -100,10 +102,10 @@ describe('dashboard curves cache', () => {
 
   it('answers a metric nothing reported yet with nulls, and a later point re-encodes', async () => {
     const cache = new CurvesCache(store);
-    const before = decodeCurves((await cache.binary(EXP, ['later'])).slice().buffer);
+    const before = decodeCurves((await cache.binary(EXP, ['later'])).bytes.slice().buffer);
     assert.ok(before.values.later![0]!.every((y) => y === null));
     await report(0, 1, 7, { later: 5 });
-    const after = decodeCurves((await cache.binary(EXP, ['later'])).slice().buffer);
+    const after = decodeCurves((await cache.binary(EXP, ['later'])).bytes.slice().buffer);
     assert.equal(after.values.later![0]!.at(-1), 5);
     assert.equal(cache.reads, 1);
   });

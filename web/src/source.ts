@@ -115,7 +115,10 @@ export class ApiSource implements Source {
       const body = (await res.json().catch(() => ({}))) as { error?: string };
       throw new Error(body.error ?? `${path}: HTTP ${res.status}`);
     }
-    return decodeCurves(await res.arrayBuffer());
+    const curves = decodeCurves(await res.arrayBuffer());
+    const seq = Number(res.headers.get('x-trellis-seq'));
+    if (Number.isInteger(seq) && seq >= 0) curves.seq = seq;
+    return curves;
   }
   trial(id: string) {
     return getJson<{ trial: DashTrialDetail; experiment: DashExperiment; curves: DashCurves }>(

@@ -35,7 +35,10 @@ export async function sweepPage(
   });
   root.replaceChildren(view.el);
   view.mount();
-  const stop = source.live ? source.follow(id, page.seq, (event) => view.apply(event)) : () => undefined;
+  // The curves may be older than the experiment (they were asked for at the same time): follow
+  // from the older of the two; replayed events are applied again harmlessly (a point replaces).
+  const from = Math.min(page.seq, curves.seq ?? page.seq);
+  const stop = source.live ? source.follow(id, from, (event) => view.apply(event)) : () => undefined;
   return () => {
     stop();
     view.stop();
