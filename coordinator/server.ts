@@ -14,7 +14,9 @@ import { loadProto, type ExperimentServiceHandlers, type WorkerServiceHandlers }
 import { InvalidArgumentError, ResourceExhaustedError, toGrpcError } from '../shared/errors.js';
 import { eventToProto, experimentToProto, statusFromEnum, trialToProto } from '../shared/convert.js';
 import { fromStruct } from '../shared/struct.js';
-import { paginate } from './paging.js';
+import { answer, decodeToken, isExperimentKey, isTrialKey, pageSize } from './paging.js';
+import { exportKeyOf, exportPage, isExportKey } from './export-pages.js';
+import type { ExperimentKey } from './store/base.js';
 import { workerToProto } from './workers-view.js';
 import type { Coordinator } from './coordinator.js';
 import { addReflection, REFLECTION_METHOD } from './reflection.js';
@@ -220,28 +222,33 @@ export async function startServer(
         ...(req.states ?? []).map((state) => statusFromEnum(state as string, '')).filter(Boolean),
       ];
       // Without include_spec the specs are neither read nor sent (GetExperiment gives one).
-      const { page, next_page_token } = req.include_spec
-        ? paginate(
-            await coordinator.list(statuses as ExperimentStatus[]),
-            req,
-            { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
-            visible,
-          )
-        : paginate(
-            await coordinator.summaries(statuses as ExperimentStatus[]),
-            req,
-            { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
-            (doc) => ({ ...experimentToProto({ ...doc, spec: {} } as ExperimentDoc), spec_json: '', spec: null }),
-          );
+      const paging = { defaultSize: 500, maxSize: 10_000, what: 'experiments' };
+      const read = await coordinator.store.listExperimentsPage({
+        ...(statuses.length > 0 ? { status: statuses as ExperimentStatus[] } : {}),
+        ...(req.page_token ? { after: decodeToken(paging.what, req.page_token, isExperimentKey) } : {}),
+        limit: pageSize(req, paging),
+        spec: req.include_spec ? 'full' : 'none',
+      });
+      const { page, next_page_token } = answer(
+        read,
+        paging.what,
+        req.include_spec
+          ? (doc) => visible(doc as ExperimentDoc)
+          : (doc) => ({ ...experimentToProto({ ...doc, spec: {} } as ExperimentDoc), spec_json: '', spec: null }),
+        (doc): ExperimentKey => ({ createdAt: doc.createdAt, id: doc.id }),
+      );
       return { experiments: page, next_page_token };
     }),
     ListTrials: unary('ExperimentService.ListTrials', async (req) => {
-      const { page, next_page_token } = paginate(
-        await coordinator.trials(req.experiment_id),
-        req,
-        { defaultSize: 1000, maxSize: 10_000, what: `trials of ${req.experiment_id}` },
-        trialToProto,
-      );
+      const paging = { defaultSize: 1000, maxSize: 10_000, what: `trials of ${req.experiment_id}` };
+      const limit = pageSize(req, paging);
+      const after = req.page_token ? decodeToken(paging.what, req.page_token, isTrialKey).n : undefined;
+      await coordinator.get(req.experiment_id);
+      const read = await coordinator.store.listTrialsPage(req.experiment_id, {
+        ...(after === undefined ? {} : { afterNumber: after }),
+        limit,
+      });
+      const { page, next_page_token } = answer(read, paging.what, trialToProto, (t) => ({ n: t.number }));
       return { trials: page, next_page_token };
     }),
     ListWorkers: unary('ExperimentService.ListWorkers', async () => ({
@@ -257,10 +264,13 @@ export async function startServer(
       return { experiment: visible(cancelled) };
     }),
     ExportMetrics: unary('ExperimentService.ExportMetrics', async (req) => {
-      const { page, next_page_token } = paginate(
-        await coordinator.exportMetrics(req.experiment_id),
-        req,
-        { defaultSize: 10_000, maxSize: 100_000, what: `metrics of ${req.experiment_id}` },
+      const paging = { defaultSize: 10_000, maxSize: 100_000, what: `metrics of ${req.experiment_id}` };
+      const limit = pageSize(req, paging);
+      const from = req.page_token ? decodeToken(paging.what, req.page_token, isExportKey) : undefined;
+      await coordinator.get(req.experiment_id);
+      const { page, next_page_token } = answer(
+        await exportPage(coordinator.store, req.experiment_id, from, limit),
+        paging.what,
         (m) => ({
           trial_id: m.trialId,
           trial_number: m.trialNumber,
@@ -269,6 +279,7 @@ export async function startServer(
           time_ms: String(m.time),
           values: m.values,
         }),
+        exportKeyOf,
       );
       return { rows: page, next_page_token };
     }),
