@@ -223,7 +223,7 @@ export async function startServer(
       ];
       // Without include_spec the specs are neither read nor sent (GetExperiment gives one).
       const paging = { defaultSize: 500, maxSize: 10_000, what: 'experiments' };
-      const read = await coordinator.store.listExperimentsPage({
+      const read = await coordinator.experimentsPage({
         ...(statuses.length > 0 ? { status: statuses as ExperimentStatus[] } : {}),
         ...(req.page_token ? { after: decodeToken(paging.what, req.page_token, isExperimentKey) } : {}),
         limit: pageSize(req, paging),
