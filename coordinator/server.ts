@@ -33,6 +33,7 @@ import type { Authenticator } from './auth/tokens.js';
 import { Callers, peerHost, type FlowStats } from './flow/callers.js';
 import { flowLimitsFromEnv, type FlowLimits } from './flow/limits.js';
 import { UploadGuard } from './flow/uploads.js';
+import { MessageGuard } from './flow/messages.js';
 import { serveWatch } from './flow/watch.js';
 import { pacedReader } from './flow/reports.js';
 
@@ -117,6 +118,16 @@ export async function startServer(
   const limits = options.limits ?? flowLimitsFromEnv();
   const callers = new Callers(limits);
   const uploads = new UploadGuard(limits, callers, log);
+  // A request must fit a spec of the largest size allowed (as a Struct it is bigger than as text).
+  const messages = new MessageGuard(
+    {
+      messageMaxBytes: Math.max(limits.messageMaxBytes, 4 * coordinator.limits.maxSpecBytes + 64 * 1024),
+      workerMessageMaxBytes: limits.workerMessageMaxBytes,
+    },
+    uploads,
+    callers,
+    log,
+  );
   /** Whose budget a call spends: its token's name, or (without tokens) its peer's host. */
   const callerOf = (who: Identity, call: { getPeer(): string }): string =>
     options.auth ? `token ${who.name}` : `host ${peerHost(call.getPeer())}`;
@@ -187,12 +198,13 @@ export async function startServer(
 
   const { proto } = loadProto();
   const server = new grpc.Server({
-    // Uploads are bounded by the upload guard (flow/uploads.ts) before this applies.
+    // Every message is bounded before this applies: uploads by the upload guard (flow/uploads.ts),
+    // the rest by the message guard (flow/messages.ts), from their frame headers.
     'grpc.max_receive_message_length': Math.max(256 * 1024 * 1024, limits.uploadMaxBytes + 64 * 1024),
     'grpc.max_send_message_length': 256 * 1024 * 1024,
     'grpc.keepalive_time_ms': 20_000,
     'grpc.keepalive_permit_without_calls': 1,
-    interceptors: [uploads.interceptor],
+    interceptors: [messages.interceptor],
   });
 
   const experiments: ExperimentServiceHandlers = {
