@@ -2,8 +2,9 @@
  * ExportMetrics a page at a time: an experiment's metric rows by trial number, then step, with
  * one row per (trial, step) — the latest attempt's, as Coordinator.exportMetrics gives them — read
  * through the store's keyset pages of trials and of each trial's rows. A page reads at most its
- * own rows (plus the lower attempts' rows of the steps it sends) and at most TRIALS_PER_PAGE
- * trials, however many rows are stored.
+ * own rows (plus the lower attempts' rows of the steps it sends, and one row per store page that
+ * says more follow) and trials in batches of at most the page size, TRIALS_PER_PAGE in all,
+ * however many rows are stored.
  */
 import type { Store } from './store/base.js';
 import type { MetricDoc } from '../shared/types.js';
@@ -49,15 +50,20 @@ export async function exportPage(
   let afterNumber = from ? from.n - 1 : undefined;
   let visited = 0;
   for (;;) {
+    // Trials in batches no larger than the page: a small page reads few trials ahead.
+    const batch = Math.min(100, limit, TRIALS_PER_PAGE - visited);
     const trials = await store.listTrialsPage(experimentId, {
-      afterNumber,
-      limit: Math.min(100, TRIALS_PER_PAGE - visited),
+      ...(afterNumber === undefined ? {} : { afterNumber }),
+      limit: batch,
     });
     for (const trial of trials.items) {
       visited++;
       let afterStep = from && trial.number === from.n ? from.s : undefined;
       for (;;) {
-        const page = await store.listMetricsPage(trial.id, { afterStep, limit: limit - rows.length });
+        const page = await store.listMetricsPage(trial.id, {
+          ...(afterStep === undefined ? {} : { afterStep }),
+          limit: limit - rows.length,
+        });
         for (const m of page.items) {
           // Within a step the latest attempt comes first: the rows after it are older attempts'.
           if (m.step === afterStep) continue;
