@@ -175,7 +175,7 @@ export class LocalState {
     if (byKey.has(key)) return false;
     byKey.set(key, doc);
     let attempts = this.metricsByAttempt.get(doc.trialId);
-    if (!attempts) this.metricsByAttempt.set(doc.trialId, (attempts = new Map()));
+    if (!attempts) this.metricsByAttempt.set(doc.trialId, (attempts = new Map<number, SortedIndex<MetricDoc>>()));
     let steps = attempts.get(doc.attempt);
     if (!steps) attempts.set(doc.attempt, (steps = new SortedIndex<MetricDoc>(byStepLatestFirst)));
     steps.upsert(doc);

@@ -85,4 +85,3 @@ export function mongoBackend(server: 'FerretDB' | 'mongo-java-server', casMode: 
     },
   };
 }
-
