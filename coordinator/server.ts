@@ -34,6 +34,7 @@ import { Callers, peerHost, type FlowStats } from './flow/callers.js';
 import { flowLimitsFromEnv, type FlowLimits } from './flow/limits.js';
 import { UploadGuard } from './flow/uploads.js';
 import { MessageGuard } from './flow/messages.js';
+import { ArtifactStreams, MAX_CHUNK_BYTES } from './artifacts/streams.js';
 import { serveWatch } from './flow/watch.js';
 import { pacedReader } from './flow/reports.js';
 
@@ -118,10 +119,15 @@ export async function startServer(
   const limits = options.limits ?? flowLimitsFromEnv();
   const callers = new Callers(limits);
   const uploads = new UploadGuard(limits, callers, log);
-  // A request must fit a spec of the largest size allowed (as a Struct it is bigger than as text).
+  // A request must fit a spec of the largest size allowed (as a Struct it is bigger than as text)
+  // and a streamed artifact's largest chunk.
   const messages = new MessageGuard(
     {
-      messageMaxBytes: Math.max(limits.messageMaxBytes, 4 * coordinator.limits.maxSpecBytes + 64 * 1024),
+      messageMaxBytes: Math.max(
+        limits.messageMaxBytes,
+        4 * coordinator.limits.maxSpecBytes + 64 * 1024,
+        MAX_CHUNK_BYTES + 64 * 1024,
+      ),
       workerMessageMaxBytes: limits.workerMessageMaxBytes,
     },
     uploads,
@@ -160,6 +166,36 @@ export async function startServer(
    * gRPC codes. A PERMISSION_DENIED from the handler (ownership, artifacts) is audited as a
    * denial; a failed submit or cancel as that call with its status.
    */
+  /** A failed call's status (the one mapping); a PERMISSION_DENIED is audited as a denial. */
+  const failed = (who: Identity | undefined, method: string, peer: string, err: unknown): grpc.ServiceError => {
+    const mapped = toGrpcError(err);
+    if (mapped.code === grpc.status.INTERNAL) log.error({ err }, 'request failed');
+    if (who && mapped.code === grpc.status.PERMISSION_DENIED) {
+      audit.record({
+        identity: who.name,
+        role: who.role,
+        method,
+        peer,
+        kind: 'denied',
+        outcome: 'PERMISSION_DENIED',
+        reason: mapped.details ?? '',
+      });
+    }
+    return mapped as grpc.ServiceError;
+  };
+  const artifactStreams = new ArtifactStreams({
+    leases: coordinator.leases,
+    store: coordinator.store,
+    limits,
+    log,
+    admit: (call, method) => {
+      const who = gate(call, method);
+      callers.admitCall(callerOf(who, call), method);
+      return who;
+    },
+    failed,
+  });
+
   const unary =
     <Req, Res>(
       method: string,
@@ -445,6 +481,11 @@ export async function startServer(
       const artifact = await coordinator.getArtifact(who, req.artifact_id, attempt);
       return { data: artifact.data, kind: artifact.kind };
     }),
+    PutArtifactStream: artifactStreams.put,
+    GetArtifactStream: artifactStreams.get,
+    GetArtifactUploadStatus: unary('WorkerService.GetArtifactUploadStatus', async (req, who) =>
+      artifactStreams.status(req, who),
+    ),
   };
 
   server.addService(proto.trellis.v1.ExperimentService.service, experiments);
@@ -478,6 +519,8 @@ export async function startServer(
     close: (graceMs = 2000) =>
       (closing ??= new Promise<void>((resolve) => {
         setHealth('NOT_SERVING');
+        // Partial uploads die with the server (a new one starts with an empty staging area).
+        artifactStreams.close().catch((err: unknown) => log.warn({ err }, 'staging area not removed'));
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();

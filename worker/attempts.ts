@@ -4,6 +4,7 @@
  * the outcome (result, failure, stopped) go out through the connection (connection.ts), which
  * delivers them across reconnects.
  */
+import type { GpuMeter } from './gpus/meter.js';
 import { stepFromWire, stepOnWire, stepProblem } from '../shared/steps.js';
 import type { Logger } from 'pino';
 import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignment.js';
@@ -21,6 +22,7 @@ import {
   StoppedError,
   type AttemptContext,
   type Checkpoint,
+  type FileCheckpoint,
   type WorkerLimits,
 } from './runtimes/base.js';
 import { getRuntime } from './runtimes/registry.js';
@@ -48,6 +50,8 @@ export interface RuntimePolicy {
   allowCommand?: RegExp;
   /** Data roots and resource limits handed to every attempt (absent: the defaults). */
   limits?: WorkerLimits;
+  /** Measures attempts' peak GPU memory (absent: not measured, peaks sent as 0). */
+  gpuMeter?: GpuMeter;
 }
 
 /** Why this worker refuses the assignment, or undefined when it may run it. */
@@ -109,7 +113,10 @@ export class AttemptRunner {
     const preempt = new AbortController();
     const attempt: RunningAttempt = { assignment, controller, preempt, done: Promise.resolve(), lastStep: -Infinity };
     this.attempts.set(assignment.attempt_id, attempt);
-    attempt.done = this.run(attempt).finally(() => this.attempts.delete(assignment.attempt_id));
+    attempt.done = this.run(attempt).finally(() => {
+      this.attempts.delete(assignment.attempt_id);
+      this.policy.gpuMeter?.finish(assignment.attempt_id);
+    });
   }
 
   /** The coordinator's stop (cancel, prune): aborts the attempt, which reports `stopped`. */
@@ -173,6 +180,7 @@ export class AttemptRunner {
           attempt_id: a.attempt_id,
           attempt_token: token,
           metrics: finiteOnly(result.metrics),
+          peak_gpu_memory_bytes: String(this.policy.gpuMeter?.finish(a.attempt_id) ?? 0),
           info_json: JSON.stringify({
             ...result.info,
             workerId: this.workerId,
@@ -204,6 +212,7 @@ export class AttemptRunner {
           retryable,
           kind: failure.kind,
           evidence: failure.evidence,
+          peak_gpu_memory_bytes: String(this.policy.gpuMeter?.finish(a.attempt_id) ?? 0),
           attempt_token: token,
         },
       });
@@ -269,20 +278,49 @@ export class AttemptRunner {
             ...stepOnWire(checkpoint.step),
             data: checkpoint.data,
           });
-          this.link.send({
-            checkpoint: {
-              attempt_id: a.attempt_id,
-              attempt_token: a.attempt_token,
-              artifact_id: response.artifact_id,
-              ...stepOnWire(checkpoint.step),
-            },
+          this.announceCheckpoint(a, response.artifact_id, checkpoint.step);
+        },
+        loadFile: async (path: string): Promise<FileCheckpoint | undefined> => {
+          if (!a.checkpoint_artifact_id) return undefined;
+          const got = await this.link.downloadFile(
+            { artifactId: a.checkpoint_artifact_id, attemptId: a.attempt_id, attemptToken: a.attempt_token, path },
+            attempt.controller.signal,
+          );
+          const step = stepFromWire(a.checkpoint_step, a.checkpoint_step64);
+          attempt.lastStep = Math.max(attempt.lastStep, step);
+          return { step, path, size: got.size, sha256: got.sha256 };
+        },
+        saveFile: async (checkpoint: FileCheckpoint): Promise<void> => {
+          const artifactId = await this.link.uploadFile({
+            attemptId: a.attempt_id,
+            attemptToken: a.attempt_token,
+            kind: 'checkpoint',
+            step: checkpoint.step,
+            path: checkpoint.path,
+            size: checkpoint.size,
+            sha256: checkpoint.sha256,
           });
+          this.announceCheckpoint(a, artifactId, checkpoint.step);
         },
       },
       log: (line) => log.info({ line: cutLine(line) }, 'trial log'),
       output: output.line,
       ...(this.policy.limits ? { limits: this.policy.limits } : {}),
+      gpuMemoryBytes: Number(a.gpu_memory_bytes ?? 0),
+      onProcesses: (mark) => this.policy.gpuMeter?.track(a.attempt_id, mark),
     };
+  }
+
+  /** Tells the coordinator the trial's latest checkpoint (stored as `artifactId`). */
+  private announceCheckpoint(a: Assignment__Output, artifactId: string, step: number): void {
+    this.link.send({
+      checkpoint: {
+        attempt_id: a.attempt_id,
+        attempt_token: a.attempt_token,
+        artifact_id: artifactId,
+        ...stepOnWire(step),
+      },
+    });
   }
 
   /**

@@ -1,17 +1,23 @@
 /**
- * The dispatcher: connected workers, their free capacity, and the FIFO of attempts waiting for
- * a slot. A waiting attempt is placed as soon as a worker with room for it exists; its
- * resources stay reserved until `release`.
+ * The dispatcher: connected workers, their free capacity, and the queue of attempts waiting for
+ * a slot. A waiting attempt is placed as soon as a worker with room for it exists (whole GPUs or
+ * a share of one by memory: gpu-placement.ts), waiting attempts taking turns between
+ * experiments (fair share, gpu-placement.ts `fairOrder`); its resources stay reserved until
+ * `release`.
  */
 import type { CoordinatorMessage } from '../../shared/generated/trellis/v1/CoordinatorMessage.js';
 import {
+  applyHold,
   couldEverFit,
+  holdOf,
   neverFitsReason,
-  place,
+  placeAll,
+  type Hold,
   type Placement,
   type SlotRequest,
   type WorkerCapacity,
 } from './slots.js';
+import { cloneCapacity } from './gpu-placement.js';
 
 export interface WorkerSession {
   send(message: CoordinatorMessage): void;
@@ -25,7 +31,7 @@ interface ConnectedWorker {
   capacity: WorkerCapacity;
   session: WorkerSession;
   /** attempt id → what it holds on this worker. */
-  holds: Map<string, { cpus: number; gpuIds: string[]; memoryBytes: number }>;
+  holds: Map<string, Hold>;
   /** False once the session ended (the entry stays while holds are settled). */
   connected: boolean;
   draining: boolean;
@@ -54,6 +60,8 @@ interface Waiter {
   reason?: string;
   /** performance.now() when the attempt started waiting. */
   since: number;
+  /** Its reason was judged against the current set of accepting workers. */
+  judged?: boolean;
 }
 
 /** What waiting and running attempts ask for, summed (the autoscaling signal); `pending`: the waiting part. */
@@ -65,6 +73,19 @@ export interface Demand {
 
 export class Dispatcher {
   private readonly workers = new Map<string, ConnectedWorker>();
+  /**
+   * Indexes that keep each dispatch and release O(1) in the number of workers (issue 15: 1,000
+   * workers): the workers that hold each attempt, the accepting workers with a free CPU (only
+   * they can take a request: every request asks for CPUs), and the accepting workers' capacities
+   * (rebuilt only when a worker comes, goes or stops accepting).
+   */
+  private readonly holders = new Map<string, Set<ConnectedWorker>>();
+  private readonly roomy = new Set<ConnectedWorker>();
+  /** Attempts holding slots, per experiment (fair share between experiments). */
+  private readonly runningByGroup = new Map<string, number>();
+  /** CPUs and GPUs advertised by the connected workers of each identity (advertisedBy). */
+  private readonly advertised = new Map<string, { cpus: number; gpus: number }>();
+  private accepting: WorkerCapacity[] | undefined;
   private waiting: Waiter[] = [];
   private readonly placedListeners = new Set<(waitedMs: number) => void>();
 
@@ -81,6 +102,7 @@ export class Dispatcher {
   ): void {
     const previous = this.workers.get(capacity.id);
     if (previous?.connected && previous.session !== session) previous.session.end();
+    if (previous?.connected) this.advertise(previous, -1);
     const worker: ConnectedWorker = {
       identity,
       capacity: { ...capacity, usedCpus: 0, usedGpus: new Set(), usedMemoryBytes: 0, running: 0 },
@@ -92,8 +114,17 @@ export class Dispatcher {
       lastHeartbeatAt: Date.now(),
     };
     // A reconnect keeps what the old session held: those attempts still run on that machine.
-    if (previous) for (const [attemptId, hold] of previous.holds) this.applyHold(worker, attemptId, hold);
+    if (previous) {
+      this.roomy.delete(previous);
+      for (const [attemptId, hold] of previous.holds) {
+        this.holders.get(attemptId)?.delete(previous);
+        this.applyHold(worker, attemptId, hold);
+      }
+    }
     this.workers.set(capacity.id, worker);
+    this.advertise(worker, 1);
+    this.updateRoom(worker);
+    this.workersChanged();
     this.pump();
   }
 
@@ -112,22 +143,34 @@ export class Dispatcher {
 
   /** CPUs and GPUs the connected workers of `identity` advertise, other than `exceptWorkerId`. */
   advertisedBy(identity: string, exceptWorkerId: string): { cpus: number; gpus: number } {
-    const total = { cpus: 0, gpus: 0 };
-    for (const worker of this.workers.values()) {
-      if (worker.identity !== identity || !worker.connected || worker.capacity.id === exceptWorkerId) continue;
-      total.cpus += worker.capacity.cpus;
-      total.gpus += worker.capacity.gpus.length;
+    const total = { ...(this.advertised.get(identity) ?? { cpus: 0, gpus: 0 }) };
+    const except = this.workers.get(exceptWorkerId);
+    if (except?.connected && except.identity === identity) {
+      total.cpus -= except.capacity.cpus;
+      total.gpus -= except.capacity.gpus.length;
     }
     return total;
+  }
+
+  /** Adds (sign 1) or removes (−1) a connected worker's capacity from its identity's total. */
+  private advertise(worker: ConnectedWorker, sign: 1 | -1): void {
+    const total = this.advertised.get(worker.identity) ?? { cpus: 0, gpus: 0 };
+    total.cpus += sign * worker.capacity.cpus;
+    total.gpus += sign * worker.capacity.gpus.length;
+    if (total.cpus === 0 && total.gpus === 0) this.advertised.delete(worker.identity);
+    else this.advertised.set(worker.identity, total);
   }
 
   removeWorker(workerId: string, session: WorkerSession): void {
     const worker = this.workers.get(workerId);
     if (worker && worker.session === session) {
+      if (worker.connected) this.advertise(worker, -1);
       worker.capacity.accepting = false;
       worker.connected = false;
       // Keep the entry (holds stay until their leases are settled) but send nothing more to it.
       worker.session = { send: () => undefined, end: () => undefined };
+      this.updateRoom(worker);
+      this.workersChanged();
       this.pump();
     }
   }
@@ -136,6 +179,23 @@ export class Dispatcher {
   touch(workerId: string, now = Date.now()): void {
     const worker = this.workers.get(workerId);
     if (worker) worker.lastHeartbeatAt = now;
+  }
+
+  /**
+   * The GPU memory the worker reports in use now (GPU id → bytes, all processes; from its
+   * heartbeats): what it shows beyond the shares committed now counts against the GPU's room.
+   */
+  setGpuUsage(workerId: string, used: Record<string, number>): void {
+    const worker = this.workers.get(workerId);
+    if (!worker) return;
+    const before = worker.capacity.gpuForeign ?? {};
+    const foreign: Record<string, number> = {};
+    for (const [id, bytes] of Object.entries(used)) {
+      foreign[id] = Math.max(0, bytes - (worker.capacity.gpuCommitted?.get(id) ?? 0));
+    }
+    worker.capacity.gpuForeign = foreign;
+    // Less foreign use can make room for a waiting share.
+    if (Object.entries(foreign).some(([id, bytes]) => bytes < (before[id] ?? 0))) this.pump();
   }
 
   /** The worker is shutting down: it gets nothing new. */
@@ -159,7 +219,7 @@ export class Dispatcher {
 
   snapshot(): WorkerSnapshot[] {
     return [...this.workers.values()].map((w) => ({
-      capacity: { ...w.capacity, usedGpus: new Set(w.capacity.usedGpus) },
+      capacity: cloneCapacity(w.capacity),
       connected: w.connected,
       draining: w.draining,
       version: w.version,
@@ -167,9 +227,24 @@ export class Dispatcher {
     }));
   }
 
+  /** Total memory of one GPU of a worker, bytes (0: unknown). */
+  gpuTotal(workerId: string, gpuId: string | undefined): number {
+    return (gpuId !== undefined && this.workers.get(workerId)?.capacity.gpuTotals?.[gpuId]) || 0;
+  }
+
+  /** The GPUs a known worker advertises (undefined: unknown worker). */
+  snapshotOf(workerId: string): { gpus: readonly string[] } | undefined {
+    const worker = this.workers.get(workerId);
+    return worker && { gpus: worker.capacity.gpus };
+  }
+
   setAccepting(workerId: string, accepting: boolean): void {
     const worker = this.workers.get(workerId);
-    if (worker) worker.capacity.accepting = accepting;
+    if (worker) {
+      worker.capacity.accepting = accepting;
+      this.updateRoom(worker);
+    }
+    this.workersChanged();
     this.pump();
   }
 
@@ -212,22 +287,27 @@ export class Dispatcher {
   }
 
   /** Records that `attemptId` holds resources on the worker (a reconnect or a resumed attempt). */
-  hold(workerId: string, attemptId: string, hold: { cpus: number; gpuIds: string[]; memoryBytes: number }): void {
+  hold(workerId: string, attemptId: string, hold: Hold): void {
     const worker = this.workers.get(workerId);
     if (worker && !worker.holds.has(attemptId)) this.applyHold(worker, attemptId, hold);
   }
 
   release(attemptId: string): void {
-    for (const worker of this.workers.values()) {
+    for (const worker of this.holders.get(attemptId) ?? []) {
       const hold = worker.holds.get(attemptId);
       if (!hold) continue;
       worker.holds.delete(attemptId);
-      worker.capacity.usedCpus -= hold.cpus;
-      worker.capacity.usedMemoryBytes -= hold.memoryBytes;
-      for (const gpu of hold.gpuIds) worker.capacity.usedGpus.delete(gpu);
-      worker.capacity.running -= 1;
+      applyHold(worker.capacity, hold, -1);
+      this.countRunning(hold, -1);
+      this.updateRoom(worker);
     }
+    this.holders.delete(attemptId);
     this.pump();
+  }
+
+  /** Entries of the per-attempt index (for the bound's test: it holds only attempts that hold slots). */
+  get heldAttempts(): number {
+    return this.holders.size;
   }
 
   /** Requests that no connected worker could ever run (for a warning). */
@@ -295,24 +375,50 @@ export class Dispatcher {
     return () => this.placedListeners.delete(listener);
   }
 
-  private applyHold(
-    worker: ConnectedWorker,
-    attemptId: string,
-    hold: { cpus: number; gpuIds: string[]; memoryBytes: number },
-  ): void {
+  private applyHold(worker: ConnectedWorker, attemptId: string, hold: Hold): void {
     worker.holds.set(attemptId, hold);
-    worker.capacity.usedCpus += hold.cpus;
-    worker.capacity.usedMemoryBytes += hold.memoryBytes;
-    for (const gpu of hold.gpuIds) worker.capacity.usedGpus.add(gpu);
-    worker.capacity.running += 1;
+    applyHold(worker.capacity, hold);
+    this.countRunning(hold, 1);
+    let set = this.holders.get(attemptId);
+    if (!set) this.holders.set(attemptId, (set = new Set()));
+    set.add(worker);
+    this.updateRoom(worker);
+  }
+
+  /** Keeps `runningByGroup` (the fair-share order's input) without a scan over every hold. */
+  private countRunning(hold: Hold, sign: 1 | -1): void {
+    const group = hold.group ?? '';
+    const count = (this.runningByGroup.get(group) ?? 0) + sign;
+    if (count > 0) this.runningByGroup.set(group, count);
+    else this.runningByGroup.delete(group);
+  }
+
+  /** Keeps `roomy` true to the worker's state: accepting, connected, with a CPU free. */
+  private updateRoom(worker: ConnectedWorker): void {
+    const c = worker.capacity;
+    if (worker.connected && c.accepting && c.cpus - c.usedCpus > 1e-9 && this.workers.get(c.id) === worker)
+      this.roomy.add(worker);
+    else this.roomy.delete(worker);
+  }
+
+  /** A worker came, went or changed whether it accepts: every waiter's reason is judged again. */
+  private workersChanged(): void {
+    this.accepting = undefined;
+    for (const waiter of this.waiting) waiter.judged = false;
   }
 
   private pump(): void {
     if (this.waiting.length === 0) return;
     this.placeWaiting();
-    const accepting = [...this.workers.values()].filter((w) => w.capacity.accepting).map((w) => w.capacity);
+    // A reason depends only on what the accepting workers could ever run, not on their load:
+    // judged once per waiter, and again when the set of accepting workers changes.
+    let accepting = this.accepting;
     for (const waiter of this.waiting) {
-      if (!waiter.onReason) continue;
+      if (!waiter.onReason || waiter.judged) continue;
+      waiter.judged = true;
+      accepting ??= this.accepting = [...this.workers.values()]
+        .filter((w) => w.capacity.accepting)
+        .map((w) => w.capacity);
       const reason = neverFitsReason(accepting, waiter.request);
       if (reason === waiter.reason) continue;
       waiter.reason = reason;
@@ -321,25 +427,22 @@ export class Dispatcher {
   }
 
   private placeWaiting(): void {
-    const capacities = [...this.workers.values()].map((w) => w.capacity);
-    const still: Waiter[] = [];
-    for (const waiter of this.waiting) {
-      const placement = place(capacities, waiter.request);
-      if (!placement) {
-        still.push(waiter);
-        continue;
-      }
-      const worker = this.workers.get(placement.workerId)!;
-      this.applyHold(worker, waiter.key, {
-        cpus: waiter.request.cpus,
-        gpuIds: placement.gpuIds,
-        memoryBytes: waiter.request.memoryBytes,
-      });
+    // Only workers with a free CPU can take anything (every request asks for CPUs).
+    if (this.roomy.size === 0) return;
+    const capacities = [...this.roomy].map((w) => w.capacity);
+    const { placed } = placeAll(capacities, this.waiting, this.runningByGroup);
+    if (placed.length === 0) return;
+    const byKey = new Map(this.waiting.map((w) => [w.key, w]));
+    const done = new Set<string>();
+    for (const { key, placement } of placed) {
+      const waiter = byKey.get(key)!;
+      this.applyHold(this.workers.get(placement.workerId)!, key, holdOf(waiter.request, placement));
+      done.add(key);
       if (waiter.reason !== undefined) waiter.onReason?.(undefined);
       waiter.resolve(placement);
       const waitedMs = performance.now() - waiter.since;
       for (const listener of this.placedListeners) listener(waitedMs);
     }
-    this.waiting = still;
+    this.waiting = this.waiting.filter((w) => !done.has(w.key));
   }
 }

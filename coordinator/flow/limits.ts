@@ -28,6 +28,14 @@ export interface FlowLimits {
   messageMaxBytes: number;
   /** Bytes of one worker stream message (Connect), checked before it is decoded. */
   workerMessageMaxBytes: number;
+  /** Bytes of one streamed artifact (PutArtifactStream). */
+  artifactMaxBytes: number;
+  /** Where partial streamed uploads wait for their rest (undefined: a fresh folder under the OS temp dir). */
+  stagingDir?: string;
+  /** Bytes all partial streamed uploads may reserve together. */
+  stagingMaxBytes: number;
+  /** A partial streamed upload untouched for this long is deleted. */
+  stagingTtlMs: number;
 }
 
 export function flowLimitsFromEnv(): FlowLimits {
@@ -44,5 +52,9 @@ export function flowLimitsFromEnv(): FlowLimits {
     uploadsMaxBytes: e.TRELLIS_UPLOADS_MAX_BYTES,
     messageMaxBytes: e.TRELLIS_MESSAGE_MAX_BYTES,
     workerMessageMaxBytes: e.TRELLIS_WORKER_MESSAGE_MAX_BYTES,
+    artifactMaxBytes: e.TRELLIS_ARTIFACT_MAX_BYTES,
+    ...(e.TRELLIS_ARTIFACT_STAGING_DIR ? { stagingDir: e.TRELLIS_ARTIFACT_STAGING_DIR } : {}),
+    stagingMaxBytes: e.TRELLIS_ARTIFACT_STAGING_MAX_BYTES,
+    stagingTtlMs: e.TRELLIS_ARTIFACT_STAGING_TTL_MS,
   };
 }

@@ -11,6 +11,7 @@
  * Trials are created lazily, one per lane at a time: a sweep of `budget.trials: 100000` holds
  * and stores no more trials at submit than one of 10 (at most `concurrency` not yet finished).
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
@@ -22,7 +23,7 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { LeaseTable } from '../dispatch/leases.js';
 import type { CoordinatorObserver } from '../observer.js';
 import type { AttemptRouter } from '../dispatch/worker-session.js';
-import type { SlotRequest } from '../dispatch/slots.js';
+import type { Hold, SlotRequest } from '../dispatch/slots.js';
 import type { SearchAlgorithm } from '../search/base.js';
 import { configOfTrial, seedOfTrial, trialsOfConfig } from '../search/replicates.js';
 import type { Scheduler } from '../schedulers/base.js';
@@ -33,10 +34,11 @@ import { SearchHistory } from './history.js';
 import type { AttemptOutcome, OutcomeDecision } from './outcome.js';
 import { ProgressHandler } from './progress.js';
 import { reconcileEvents } from './reconcile.js';
-import { TrialWriter } from './trial-writer.js';
+import { RETAIN_TERMINAL, TrialWriter } from './trial-writer.js';
 import { AttemptTimeouts, UserErrorStreak, timedOut, workerFailure } from './failures.js';
 import { DEFAULT_RETRY } from '../../shared/spec/retry.js';
 import { quarantine } from '../experiments/quarantine.js';
+import { GpuPacking } from './gpu-packing.js';
 
 /** The most lanes (budget.concurrency) a runner starts, whatever a stored spec says. */
 export const MAX_LANES = 100_000;
@@ -80,6 +82,8 @@ export class SweepRunner implements AttemptRouter {
   private readonly resumedOutcomes = new Map<number, Promise<AttemptOutcome>>();
   private readonly abort = new AbortController();
   private readonly request: SlotRequest;
+  /** GPU memory shares: declared, or learned per configuration family (gpu-packing.ts). */
+  private readonly gpu: GpuPacking;
   private readonly sign: number;
   private readonly log: Logger;
   private nextNumber = 0;
@@ -104,13 +108,22 @@ export class SweepRunner implements AttemptRouter {
     this.search = searchOf(spec);
     this.scheduler = schedulerOf(spec);
     this.request = slotRequestOf(spec);
+    this.gpu = new GpuPacking(spec, this.request, experiment.id);
     this.bestTracker = new BestTracker(spec.trial.objective, replicates);
-    this.writer = new TrialWriter(experiment.id, ctx.store, ctx.events, (trial) => {
-      this.bestTracker.observe(trial);
-      this.history.markStale(trial.number);
-    });
+    // PBT's exploit reads a donor's checkpoint from any trial, ended or not: it keeps them all.
+    const retain = spec.scheduler.type === 'pbt' ? Infinity : RETAIN_TERMINAL;
+    this.writer = new TrialWriter(
+      experiment.id,
+      ctx.store,
+      ctx.events,
+      (trial) => {
+        this.bestTracker.observe(trial);
+        this.history.observe(trial);
+      },
+      retain,
+    );
     const enabled = this.search.usesHistory !== false;
-    this.history = new SearchHistory(spec.trial.objective, replicates, enabled, (n) => this.writer.get(n));
+    this.history = new SearchHistory(spec.trial.objective, replicates, enabled);
     this.progress = new ProgressHandler({
       writer: this.writer,
       scheduler: this.scheduler,
@@ -121,10 +134,26 @@ export class SweepRunner implements AttemptRouter {
       log: this.log,
     });
     this.userErrors = new UserErrorStreak((spec.budget.retry ?? DEFAULT_RETRY).user_error.failExperimentAfter);
+    // Each lane waiting for a slot listens on the abort signal (until its slot is granted).
+    setMaxListeners(lanes + 10, this.abort.signal);
   }
 
   get id(): string {
     return this.experiment.id;
+  }
+
+  /** Entries in this runner's per-trial caches (benchmarks and the bound tests read them). */
+  cacheSizes(): Record<string, number> {
+    const history = this.history.sizes;
+    const best = this.bestTracker.sizes;
+    return {
+      trials: this.writer.size,
+      running: this.running.size,
+      historyMembers: history.members,
+      historyCurves: history.curves,
+      bestGroups: best.groups,
+      bestPartlyEnded: best.partlyEnded,
+    };
   }
 
   /** Starts (or resumes after a restart) and resolves when the experiment is terminal. */
@@ -221,7 +250,12 @@ export class SweepRunner implements AttemptRouter {
     const config = configOfTrial(number, k);
     const firstOfConfig = trialsOfConfig(config, k)[0]!;
     let params: Params | undefined;
-    if (number !== firstOfConfig) params = this.writer.get(firstOfConfig)?.params;
+    // A replicate takes its configuration's params (from the store once that trial left memory).
+    if (number !== firstOfConfig) {
+      params =
+        this.writer.get(firstOfConfig)?.params ??
+        (await this.ctx.store.getTrial(`${this.id}-t${firstOfConfig}`))?.params;
+    }
     params ??= this.search.suggest(config, this.history.observations());
     if (!params) {
       this.nextNumber = number; // exhausted (grid): the number stays free, nothing is skipped
@@ -250,8 +284,9 @@ export class SweepRunner implements AttemptRouter {
   private async dispatchAttempt(pending: TrialDoc): Promise<AttemptOutcome> {
     const n = pending.attempts.length + 1;
     const attemptId = `${pending.id}-a${n}`;
+    const request = this.gpu.requestFor(pending.number, pending.params);
     const placement = await this.ctx.dispatcher
-      .waitForSlot(attemptId, this.request, this.abort.signal, (reason) => this.setPendingReason(pending, reason))
+      .waitForSlot(attemptId, request, this.abort.signal, (reason) => this.setPendingReason(pending, reason))
       .catch(() => {
         throw new Cancelled();
       });
@@ -259,7 +294,8 @@ export class SweepRunner implements AttemptRouter {
     // Bound to the identity of the worker it was placed on; only the token's hash is stored.
     const { token, hash } = newAttemptToken();
     const identity = this.ctx.dispatcher.identityOf(placement.workerId) ?? '';
-    const attempt = attemptOf(attemptId, n, placement, now, this.ctx.leases.leaseMs, { identity, tokenHash: hash });
+    const binding = { identity, tokenHash: hash };
+    const attempt = attemptOf(attemptId, n, placement, now, this.ctx.leases.leaseMs, binding, request.gpuMemoryBytes);
     const claimed = await this.writer.claim(pending.number, attempt, now);
     if (!claimed) {
       // Someone else (another coordinator) holds the trial: give the slot back and stop here.
@@ -268,9 +304,11 @@ export class SweepRunner implements AttemptRouter {
       throw new Cancelled();
     }
     const outcome = this.lease(claimed, attempt, now);
+    const gpuTotal = this.ctx.dispatcher.gpuTotal(placement.workerId, placement.gpuIds[0]);
+    this.gpu.onPlaced(attempt, pending.number, pending.params, request, gpuTotal);
     this.timeouts.start(attemptId, this.spec.budget.trialTimeout);
     this.writer.emitState(claimed);
-    const assignment = assignmentOf(this.spec, claimed, attempt, this.request, token);
+    const assignment = assignmentOf(this.spec, claimed, attempt, request, token);
     const sent = this.ctx.dispatcher.send(placement.workerId, assignment);
     if (!sent) this.lose(attemptId, 'worker went away before the assignment was sent');
     if (this.abort.signal.aborted) this.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
@@ -332,6 +370,9 @@ export class SweepRunner implements AttemptRouter {
     if (!decision) return trial; // pruned/cancelled already applied
     const attempt = trial.attempts.at(-1)!;
     this.timeouts.clear(attempt.id);
+    const more = (this.spec.budget.retry ?? DEFAULT_RETRY).oom.then === 'more gpu memory';
+    const gpuNote = this.gpu.ended(attempt.id, outcome.kind === 'succeeded', decision.failure?.kind, more);
+    if (gpuNote) this.log.info({ trialId: trial.id, attempt: attempt.n }, gpuNote);
     await this.apply(trial, attempt.id, decision);
     const userErrors = this.userErrors.observe(outcome.kind === 'succeeded', decision.failure, decision.error);
     if (userErrors) void this.failExperiment(userErrors);
@@ -428,10 +469,13 @@ export class SweepRunner implements AttemptRouter {
   }
 
   /** What a running attempt holds on its worker (to rebuild the hold when the worker reconnects). */
-  resourcesOfAttempt(attemptId: string): { cpus: number; memoryBytes: number; gpuIds: string[] } {
+  resourcesOfAttempt(attemptId: string): Hold {
     const running = this.running.get(attemptId);
-    const attempt = running ? this.writer.get(running.number)?.attempts.find((a) => a.id === attemptId) : undefined;
-    return { cpus: this.request.cpus, memoryBytes: this.request.memoryBytes, gpuIds: attempt?.gpuIds ?? [] };
+    return this.gpu.holdOf(running && this.writer.get(running.number)?.attempts.find((a) => a.id === attemptId));
+  }
+
+  onGpuPeak(attemptId: string, bytes: number): void {
+    this.gpu.peak(attemptId, bytes);
   }
 
   private stopAttempt(attemptId: string, reason: string): void {
@@ -480,10 +524,9 @@ export class SweepRunner implements AttemptRouter {
 
   private async finish(): Promise<void> {
     if (this.abort.signal.aborted) return;
-    const trials = [...this.writer.all()];
-    const ok = trials.some((t) => t.status === 'succeeded' || t.status === 'pruned');
+    const { trials, anyOk: ok } = this.writer.totals;
     const status = ok ? 'succeeded' : 'failed';
-    const error = ok ? undefined : trials.length === 0 ? 'no trial was created' : `all ${trials.length} trials failed`;
+    const error = ok ? undefined : trials === 0 ? 'no trial was created' : `all ${trials} trials failed`;
     await this.updateBest();
     const updated = await this.ctx.store.updateExperiment(
       this.id,
@@ -497,7 +540,7 @@ export class SweepRunner implements AttemptRouter {
       experimentId: this.id,
       payload: { status, ...(error ? { error } : {}), ...(updated.best ? { best: updated.best } : {}) },
     });
-    this.log.info({ status, trials: trials.length }, 'experiment finished');
+    this.log.info({ status, trials }, 'experiment finished');
   }
 
   /** Keeps the stored copy of the experiment (a sweep's document stays a sweep's). */

@@ -14,6 +14,11 @@ export interface Harness {
   store: Store;
   /** Closes the store and opens a new instance on the same data. */
   reopen(): Promise<Store>;
+  /**
+   * A second instance open on the same data at the same time, as a second coordinator process
+   * has it (MongoStore only; a LocalStore directory has one writer). Closed by dispose.
+   */
+  peer?(): Promise<Store>;
   dispose(): Promise<void>;
 }
 
@@ -66,6 +71,7 @@ export function mongoBackend(server: 'FerretDB' | 'mongo-java-server', casMode: 
     async open() {
       const uri = uriOf();
       const db = uniqueName('trellis_test');
+      const peers: MongoStore[] = [];
       const h: Harness = {
         store: await started(uri, db),
         async reopen() {
@@ -73,7 +79,13 @@ export function mongoBackend(server: 'FerretDB' | 'mongo-java-server', casMode: 
           h.store = await started(uri, db);
           return h.store;
         },
+        async peer() {
+          const store = await started(uri, db);
+          peers.push(store);
+          return store;
+        },
         async dispose() {
+          for (const peer of peers) await peer.close();
           await h.store.close();
           const cleaner = new MongoStore({ uri, db });
           await cleaner.start();
