@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ExperimentSummary, Store } from './store/base.js';
+import type { ExperimentPageQuery, ListedExperiment, Page, Store } from './store/base.js';
 import type { EventBus } from './bus/base.js';
 import { EventLog } from './event-log.js';
 import type { CoordinatorObserver } from './observer.js';
@@ -20,7 +20,7 @@ import { codeVersion } from '../shared/version.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '../shared/errors.js';
 import { isTerminal, type ExperimentStatus } from '../shared/states.js';
 import type { TrellisEvent } from '../shared/events.js';
-import type { ExperimentDoc, MetricDoc, TrialDoc } from '../shared/types.js';
+import type { ExperimentDoc, TrialDoc } from '../shared/types.js';
 import { workerViews, type WorkerView } from './workers-view.js';
 import { mapArtifactRefs } from '../shared/artifact-refs.js';
 import { env } from '../shared/env.js';
@@ -230,10 +230,10 @@ export class Coordinator {
     return this.store.listExperiments(status && status.length > 0 ? { status } : undefined);
   }
 
-  /** The list without specs (ListExperiments' default): its cost does not grow with spec sizes. */
-  summaries(status?: ExperimentStatus[]): Promise<ExperimentSummary[]> {
+  /** A page of the list (ListExperiments): its cost grows with neither the count nor the specs' sizes. */
+  experimentsPage(query: ExperimentPageQuery): Promise<Page<ListedExperiment>> {
     this.assertRunning();
-    return this.store.listExperimentSummaries(status && status.length > 0 ? { status } : undefined);
+    return this.store.listExperimentsPage(query);
   }
 
   /** A trial by id, with its experiment. */
@@ -270,26 +270,6 @@ export class Coordinator {
     }
     this.log.info({ experimentId: id }, 'experiment cancelled');
     return cancelled;
-  }
-
-  /**
-   * Per-step metrics of every trial. A step reported by several attempts (an attempt lost after
-   * reporting a step its checkpoint did not yet hold, then resumed) appears once, with the
-   * values of the latest attempt: the history of a resumed trial has no duplicated steps.
-   */
-  async exportMetrics(id: string): Promise<(MetricDoc & { trialNumber: number })[]> {
-    const trials = await this.trials(id);
-    const rows: (MetricDoc & { trialNumber: number })[] = [];
-    for (const trial of trials) {
-      const byStep = new Map<number, MetricDoc>();
-      for (const m of await this.store.listMetrics(trial.id)) {
-        const seen = byStep.get(m.step);
-        if (!seen || m.attempt >= seen.attempt) byStep.set(m.step, m);
-      }
-      for (const m of [...byStep.values()].sort((a, b) => a.step - b.step))
-        rows.push({ ...m, trialNumber: trial.number });
-    }
-    return rows;
   }
 
   /**

@@ -14,7 +14,9 @@ import { loadProto, type ExperimentServiceHandlers, type WorkerServiceHandlers }
 import { InvalidArgumentError, ResourceExhaustedError, toGrpcError } from '../shared/errors.js';
 import { eventToProto, experimentToProto, statusFromEnum, trialToProto } from '../shared/convert.js';
 import { fromStruct } from '../shared/struct.js';
-import { paginate } from './paging.js';
+import { answer, decodeToken, isExperimentKey, isTrialKey, pageSize } from './paging.js';
+import { exportKeyOf, exportPage, isExportKey } from './export-pages.js';
+import type { ExperimentKey } from './store/base.js';
 import { workerToProto } from './workers-view.js';
 import type { Coordinator } from './coordinator.js';
 import { addReflection, REFLECTION_METHOD } from './reflection.js';
@@ -31,7 +33,8 @@ import type { Authenticator } from './auth/tokens.js';
 import { Callers, peerHost, type FlowStats } from './flow/callers.js';
 import { flowLimitsFromEnv, type FlowLimits } from './flow/limits.js';
 import { UploadGuard } from './flow/uploads.js';
-import { ArtifactStreams } from './artifacts/streams.js';
+import { MessageGuard } from './flow/messages.js';
+import { ArtifactStreams, MAX_CHUNK_BYTES } from './artifacts/streams.js';
 import { serveWatch } from './flow/watch.js';
 import { pacedReader } from './flow/reports.js';
 
@@ -116,6 +119,21 @@ export async function startServer(
   const limits = options.limits ?? flowLimitsFromEnv();
   const callers = new Callers(limits);
   const uploads = new UploadGuard(limits, callers, log);
+  // A request must fit a spec of the largest size allowed (as a Struct it is bigger than as text)
+  // and a streamed artifact's largest chunk.
+  const messages = new MessageGuard(
+    {
+      messageMaxBytes: Math.max(
+        limits.messageMaxBytes,
+        4 * coordinator.limits.maxSpecBytes + 64 * 1024,
+        MAX_CHUNK_BYTES + 64 * 1024,
+      ),
+      workerMessageMaxBytes: limits.workerMessageMaxBytes,
+    },
+    uploads,
+    callers,
+    log,
+  );
   /** Whose budget a call spends: its token's name, or (without tokens) its peer's host. */
   const callerOf = (who: Identity, call: { getPeer(): string }): string =>
     options.auth ? `token ${who.name}` : `host ${peerHost(call.getPeer())}`;
@@ -216,12 +234,13 @@ export async function startServer(
 
   const { proto } = loadProto();
   const server = new grpc.Server({
-    // Uploads are bounded by the upload guard (flow/uploads.ts) before this applies.
+    // Every message is bounded before this applies: uploads by the upload guard (flow/uploads.ts),
+    // the rest by the message guard (flow/messages.ts), from their frame headers.
     'grpc.max_receive_message_length': Math.max(256 * 1024 * 1024, limits.uploadMaxBytes + 64 * 1024),
     'grpc.max_send_message_length': 256 * 1024 * 1024,
     'grpc.keepalive_time_ms': 20_000,
     'grpc.keepalive_permit_without_calls': 1,
-    interceptors: [uploads.interceptor],
+    interceptors: [messages.interceptor],
   });
 
   const experiments: ExperimentServiceHandlers = {
@@ -251,28 +270,33 @@ export async function startServer(
         ...(req.states ?? []).map((state) => statusFromEnum(state as string, '')).filter(Boolean),
       ];
       // Without include_spec the specs are neither read nor sent (GetExperiment gives one).
-      const { page, next_page_token } = req.include_spec
-        ? paginate(
-            await coordinator.list(statuses as ExperimentStatus[]),
-            req,
-            { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
-            visible,
-          )
-        : paginate(
-            await coordinator.summaries(statuses as ExperimentStatus[]),
-            req,
-            { defaultSize: 500, maxSize: 10_000, what: 'experiments' },
-            (doc) => ({ ...experimentToProto({ ...doc, spec: {} } as ExperimentDoc), spec_json: '', spec: null }),
-          );
+      const paging = { defaultSize: 500, maxSize: 10_000, what: 'experiments' };
+      const read = await coordinator.experimentsPage({
+        ...(statuses.length > 0 ? { status: statuses as ExperimentStatus[] } : {}),
+        ...(req.page_token ? { after: decodeToken(paging.what, req.page_token, isExperimentKey) } : {}),
+        limit: pageSize(req, paging),
+        spec: req.include_spec ? 'full' : 'none',
+      });
+      const { page, next_page_token } = answer(
+        read,
+        paging.what,
+        req.include_spec
+          ? (doc) => visible(doc as ExperimentDoc)
+          : (doc) => ({ ...experimentToProto({ ...doc, spec: {} } as ExperimentDoc), spec_json: '', spec: null }),
+        (doc): ExperimentKey => ({ createdAt: doc.createdAt, id: doc.id }),
+      );
       return { experiments: page, next_page_token };
     }),
     ListTrials: unary('ExperimentService.ListTrials', async (req) => {
-      const { page, next_page_token } = paginate(
-        await coordinator.trials(req.experiment_id),
-        req,
-        { defaultSize: 1000, maxSize: 10_000, what: `trials of ${req.experiment_id}` },
-        trialToProto,
-      );
+      const paging = { defaultSize: 1000, maxSize: 10_000, what: `trials of ${req.experiment_id}` };
+      const limit = pageSize(req, paging);
+      const after = req.page_token ? decodeToken(paging.what, req.page_token, isTrialKey).n : undefined;
+      await coordinator.get(req.experiment_id);
+      const read = await coordinator.store.listTrialsPage(req.experiment_id, {
+        ...(after === undefined ? {} : { afterNumber: after }),
+        limit,
+      });
+      const { page, next_page_token } = answer(read, paging.what, trialToProto, (t) => ({ n: t.number }));
       return { trials: page, next_page_token };
     }),
     ListWorkers: unary('ExperimentService.ListWorkers', async () => ({
@@ -288,10 +312,13 @@ export async function startServer(
       return { experiment: visible(cancelled) };
     }),
     ExportMetrics: unary('ExperimentService.ExportMetrics', async (req) => {
-      const { page, next_page_token } = paginate(
-        await coordinator.exportMetrics(req.experiment_id),
-        req,
-        { defaultSize: 10_000, maxSize: 100_000, what: `metrics of ${req.experiment_id}` },
+      const paging = { defaultSize: 10_000, maxSize: 100_000, what: `metrics of ${req.experiment_id}` };
+      const limit = pageSize(req, paging);
+      const from = req.page_token ? decodeToken(paging.what, req.page_token, isExportKey) : undefined;
+      await coordinator.get(req.experiment_id);
+      const { page, next_page_token } = answer(
+        await exportPage(coordinator.store, req.experiment_id, from, limit),
+        paging.what,
         (m) => ({
           trial_id: m.trialId,
           trial_number: m.trialNumber,
@@ -300,6 +327,7 @@ export async function startServer(
           time_ms: String(m.time),
           values: m.values,
         }),
+        exportKeyOf,
       );
       return { rows: page, next_page_token };
     }),

@@ -6,6 +6,7 @@
  */
 import type { ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from './types.js';
 import { redactEnv } from './redact.js';
+import type { TrialStatus } from './states.js';
 
 export interface DashProgress {
   total: number;
@@ -44,7 +45,7 @@ export function toDashTrial(doc: TrialDoc): DashTrial {
 
 /**
  * Learning curves, columnar: `steps[n]` are trial n's steps (ascending, each once — the latest
- * attempt's report wins, as in Coordinator.exportMetrics), `values[metric][n]` the values at those
+ * attempt's report wins, as in ExportMetrics), `values[metric][n]` the values at those
  * steps (null where the metric was not reported at that step).
  */
 export interface DashCurves {
@@ -95,6 +96,23 @@ export function progressOf(trials: readonly TrialDoc[], total: number): DashProg
       else if (t.status === 'failed') p.failed++;
     }
   }
+  return p;
+}
+
+/** The same progress from trials counted by status (the list's: no trial is read). */
+export function progressOfCounts(counts: Partial<Record<TrialStatus, number>>, total: number): DashProgress {
+  const n = (s: TrialStatus): number => counts[s] ?? 0;
+  const p: DashProgress = {
+    total,
+    done: 0,
+    running: n('running'),
+    pending: n('pending'),
+    succeeded: n('succeeded'),
+    pruned: n('pruned'),
+    failed: n('failed'),
+  };
+  for (const [status, count] of Object.entries(counts))
+    if (status !== 'running' && status !== 'pending') p.done += count;
   return p;
 }
 

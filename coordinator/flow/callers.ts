@@ -21,6 +21,10 @@ export interface FlowStats {
   reportsThrottled: number;
   /** Uploads ended: idle, past the deadline, or over a byte bound. */
   uploadsRefused: number;
+  /** Calls ended for a message over its size limit, refused from its frame header (messages.ts). */
+  messagesRefused: number;
+  /** Dashboard HTTP requests refused for a caller's rate (429). */
+  httpRefused: number;
 }
 
 /** The caller key of a gRPC peer string ("ipv4:1.2.3.4:5", "ipv6:[::1]:5", "1.2.3.4:5"). */
@@ -38,6 +42,8 @@ export class Callers {
     slowWorkers: 0,
     reportsThrottled: 0,
     uploadsRefused: 0,
+    messagesRefused: 0,
+    httpRefused: 0,
   };
   private readonly streams = new Map<string, number>();
   private readonly buckets = new Map<string, TokenBucket>();
@@ -74,18 +80,24 @@ export class Callers {
 
   /** Spends one of the caller's unary calls; throws ResourceExhaustedError when none is left. */
   admitCall(caller: string, method: string, now = Date.now()): void {
+    const wait = this.spend(caller, now);
+    if (wait === 0) return;
+    this.stats.callsRefused++;
+    throw new ResourceExhaustedError(
+      `${method}: caller ${caller} is over ${this.limits.callsPerSecond} calls per second ` +
+        `(TRELLIS_CALLS_PER_SECOND); retry in ${wait} ms`,
+    );
+  }
+
+  /** Spends one call of the caller's budget: 0 when admitted, else the ms until one is left. */
+  spend(caller: string, now = Date.now()): number {
     let bucket = this.buckets.get(caller);
     if (!bucket) {
       if (this.buckets.size > 10_000) this.forgetIdle(now);
       bucket = new TokenBucket(this.limits.callsPerSecond, 2 * this.limits.callsPerSecond, now);
       this.buckets.set(caller, bucket);
     }
-    if (bucket.take(1, now)) return;
-    this.stats.callsRefused++;
-    throw new ResourceExhaustedError(
-      `${method}: caller ${caller} is over ${this.limits.callsPerSecond} calls per second ` +
-        `(TRELLIS_CALLS_PER_SECOND); retry in ${bucket.waitMs(1, now)} ms`,
-    );
+    return bucket.take(1, now) ? 0 : Math.max(1, bucket.waitMs(1, now));
   }
 
   /** Drops the buckets of callers that are idle (full again): the map stays bounded. */

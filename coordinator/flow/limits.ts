@@ -24,6 +24,10 @@ export interface FlowLimits {
   uploadMaxBytes: number;
   /** Bytes of all uploads in flight together. */
   uploadsMaxBytes: number;
+  /** Bytes of one request message (uploads and worker streams aside), checked before it is decoded. */
+  messageMaxBytes: number;
+  /** Bytes of one worker stream message (Connect), checked before it is decoded. */
+  workerMessageMaxBytes: number;
   /** Bytes of one streamed artifact (PutArtifactStream). */
   artifactMaxBytes: number;
   /** Where partial streamed uploads wait for their rest (undefined: a fresh folder under the OS temp dir). */
@@ -46,6 +50,8 @@ export function flowLimitsFromEnv(): FlowLimits {
     uploadDeadlineMs: e.TRELLIS_UPLOAD_DEADLINE_MS,
     uploadMaxBytes: e.TRELLIS_UPLOAD_MAX_BYTES,
     uploadsMaxBytes: e.TRELLIS_UPLOADS_MAX_BYTES,
+    messageMaxBytes: e.TRELLIS_MESSAGE_MAX_BYTES,
+    workerMessageMaxBytes: e.TRELLIS_WORKER_MESSAGE_MAX_BYTES,
     artifactMaxBytes: e.TRELLIS_ARTIFACT_MAX_BYTES,
     ...(e.TRELLIS_ARTIFACT_STAGING_DIR ? { stagingDir: e.TRELLIS_ARTIFACT_STAGING_DIR } : {}),
     stagingMaxBytes: e.TRELLIS_ARTIFACT_STAGING_MAX_BYTES,

@@ -6,8 +6,10 @@
 import type { Coordinator } from '../coordinator.js';
 import { InvalidArgumentError, NotFoundError } from '../../shared/errors.js';
 import {
+  budgetOf,
   curvesOf,
   objectiveOf,
+  progressOfCounts,
   replicatesOf,
   toDashExperiment,
   toDashTrial,
@@ -20,6 +22,7 @@ import {
 } from '../../shared/dashboard.js';
 import { CurvesCache } from './curves-cache.js';
 import type { ExperimentStatus } from '../../shared/states.js';
+import type { ExperimentKey, ListedExperiment } from '../store/base.js';
 import type { ExperimentDoc, MetricDoc, TrialDoc } from '../../shared/types.js';
 
 type DashChild = { experiment: DashExperiment; trials: DashTrial[] };
@@ -29,6 +32,8 @@ const STATUSES: readonly ExperimentStatus[] = ['pending', 'running', 'succeeded'
 export const FIRST_ALL = 500;
 /** The list shows the newest experiments only. */
 export const LIST_LIMIT = 500;
+/** Experiments a name filter looks through at most (newest first); past them the list is `truncated`. */
+export const NAME_SCAN = 10 * LIST_LIMIT;
 
 export class DashboardApi {
   /** Curves read once per experiment and kept up to date from its event log (curves-cache.ts). */
@@ -45,16 +50,47 @@ export class DashboardApi {
         throw new InvalidArgumentError([`status: unknown status ${s}; allowed: ${STATUSES.join(', ')}`]);
     }
     const name = (query.get('name') ?? '').toLowerCase();
-    const all = await this.coordinator.list(status as ExperimentStatus[]);
-    const matching = name ? all.filter((e) => e.name.toLowerCase().includes(name) || e.id.includes(name)) : all;
-    const shown = matching.slice(0, LIST_LIMIT);
-    const experiments: DashExperiment[] = [];
-    for (const doc of shown) {
-      experiments.push(
-        toDashExperiment(doc, doc.kind === 'Sweep' ? await this.coordinator.store.listTrials(doc.id) : undefined),
-      );
+    // Read a page at a time, without specs (only their budget, for progress): the list costs the
+    // same however many experiments are stored. A name filter scans at most NAME_SCAN of them.
+    const shown: ListedExperiment[] = [];
+    let after: ExperimentKey | undefined;
+    let scanned = 0;
+    let truncated = false;
+    for (;;) {
+      const limit = name ? Math.min(LIST_LIMIT, NAME_SCAN - scanned) : LIST_LIMIT;
+      const page = await this.coordinator.experimentsPage({
+        ...(status.length > 0 ? { status: status as ExperimentStatus[] } : {}),
+        ...(after ? { after } : {}),
+        limit,
+        spec: 'budget',
+      });
+      scanned += page.items.length;
+      let overflow = false;
+      for (const e of page.items) {
+        if (name && !(e.name.toLowerCase().includes(name) || e.id.includes(name))) continue;
+        if (shown.length === LIST_LIMIT) {
+          overflow = true;
+          break;
+        }
+        shown.push(e);
+      }
+      const last = page.items.at(-1);
+      const stop = !page.more || !last || overflow || !name || scanned >= NAME_SCAN;
+      // More exist beyond what is shown: a match left out, or unread experiments (which may match).
+      truncated = overflow || (page.more && (!name || scanned >= NAME_SCAN || shown.length === LIST_LIMIT));
+      if (stop) break;
+      after = { createdAt: last.createdAt, id: last.id };
     }
-    return { experiments, truncated: matching.length > shown.length };
+    // Progress from the trials counted by status: no trial is read.
+    const counts = await this.coordinator.store.trialCounts(shown.filter((e) => e.kind === 'Sweep').map((e) => e.id));
+    const experiments = shown.map((e): DashExperiment => {
+      const { requestId: _requestId, spec, ...rest } = e;
+      void _requestId;
+      const view: DashExperiment = { ...rest, spec: (spec ?? {}) as Record<string, unknown> };
+      const byStatus = counts.get(e.id);
+      return byStatus ? { ...view, progress: progressOfCounts(byStatus, budgetOf(spec ?? {})) } : view;
+    });
+    return { experiments, truncated };
   }
 
   /**

@@ -19,6 +19,8 @@ import { DashboardApi } from './api.js';
 import { openAccess, ReadOnlyError, requestToken, SESSION_COOKIE, type Authorize } from './auth.js';
 import { assertOwner, type Role } from '../auth/policy.js';
 import { toDashExperiment } from '../../shared/dashboard.js';
+import { Callers } from '../flow/callers.js';
+import { flowLimitsFromEnv } from '../flow/limits.js';
 import { DEFAULT_LIVE_LIMITS, LiveFeed, TooManyClientsError, type LiveLimits } from './live.js';
 
 export interface HttpOptions {
@@ -28,6 +30,8 @@ export interface HttpOptions {
   assets?: string;
   /** Served behind TLS (a terminating proxy): the session cookie is marked Secure. */
   tls?: boolean;
+  /** Requests per second per caller (burst twice that); default TRELLIS_CALLS_PER_SECOND, as gRPC's. */
+  callsPerSecond?: number;
 }
 
 export interface HttpHandle {
@@ -96,7 +100,33 @@ export async function startHttpServer(
   const assets = options.assets ?? ASSETS_DIR;
   const tls = options.tls ?? false;
 
+  // Per-caller request rate, as for gRPC calls (coordinator/flow/callers.ts): a caller is its token's
+  // name when the coordinator has tokens and the request carries a valid one, else its address.
+  const callers = new Callers({
+    ...flowLimitsFromEnv(),
+    ...(options.callsPerSecond ? { callsPerSecond: options.callsPerSecond } : {}),
+  });
+  const callerOf = (req: IncomingMessage): string => {
+    const host = req.socket.remoteAddress ?? 'unknown';
+    if (!options.authorize) return host;
+    try {
+      return `token:${authorize(req, 'read').name}`;
+    } catch {
+      return host;
+    }
+  };
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const caller = callerOf(req);
+    const wait = callers.spend(caller);
+    if (wait > 0) {
+      callers.stats.httpRefused++;
+      res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
+      throw new HttpError(
+        429,
+        `caller ${caller} is over ${callers.limits.callsPerSecond} requests per second (TRELLIS_CALLS_PER_SECOND); retry in ${wait} ms`,
+      );
+    }
     if ((req.url ?? '').length > MAX_URL) throw new HttpError(414, `URL longer than ${MAX_URL} characters`);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);

@@ -7,6 +7,49 @@ import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from
 /** An experiment without its spec (lists). */
 export type ExperimentSummary = Omit<ExperimentDoc, 'spec'>;
 
+/**
+ * One keyset page (the `list*Page` calls): at most `limit` items that sort after the `after` key,
+ * in the list's order, and whether any item follows them. A page's cost depends on `limit`, not on
+ * how many items are stored; rows added between two pages are neither repeated nor skipped when
+ * they sort after the key (new trials, new steps), and the key of the last item is the next `after`.
+ */
+export interface Page<T> {
+  items: T[];
+  more: boolean;
+}
+
+/** Where a page of experiments starts: after this one, in the newest-first order. */
+export interface ExperimentKey {
+  createdAt: number;
+  id: string;
+}
+
+export interface ExperimentPageQuery {
+  status?: ExperimentStatus[];
+  after?: ExperimentKey;
+  limit: number;
+  /**
+   * How much of the spec comes along: 'none' (default: neither read nor copied), 'budget' (only its
+   * `budget` key, for progress) or 'full'.
+   */
+  spec?: 'none' | 'budget' | 'full';
+}
+
+/** An experiment in a page: the summary, and the spec or its budget when asked for. */
+export type ListedExperiment = ExperimentSummary & { spec?: Partial<ExperimentDoc['spec']> };
+
+/** Trials of one experiment by status (only statuses that have trials appear). */
+export type TrialCounts = Partial<Record<TrialStatus, number>>;
+
+/**
+ * How many stored rows the list and page calls read (documents returned by the database's
+ * cursors; entries visited in LocalStore's indexes): work counted, so a test can show that a page
+ * costs the same at 100 rows as at 20,000 without timing anything.
+ */
+export interface ReadCounter {
+  rows: number;
+}
+
 /** Preconditions of a compare-and-set update on a trial. */
 export interface TrialExpect {
   status?: TrialStatus | TrialStatus[];
@@ -40,6 +83,8 @@ export interface ExperimentExpect {
  */
 export interface Store {
   readonly kind: string;
+  /** Rows read by the list and page calls so far. */
+  readonly reads: ReadCounter;
   start(): Promise<void>;
   close(): Promise<void>;
 
@@ -53,6 +98,8 @@ export interface Store {
   listExperiments(filter?: { status?: ExperimentStatus[] }): Promise<ExperimentDoc[]>;
   /** The same list without the specs: neither read nor copied (a list does not scale with spec sizes). */
   listExperimentSummaries(filter?: { status?: ExperimentStatus[] }): Promise<ExperimentSummary[]>;
+  /** A page of the same list (newest first), without the specs unless asked for. */
+  listExperimentsPage(query: ExperimentPageQuery): Promise<Page<ListedExperiment>>;
   updateExperiment(
     id: string,
     expect: ExperimentExpect,
@@ -64,12 +111,21 @@ export interface Store {
   getTrial(id: string): Promise<TrialDoc | undefined>;
   /** Sorted by number. */
   listTrials(experimentId: string): Promise<TrialDoc[]>;
+  /** A page of the same list: trials numbered above `afterNumber`, by number. */
+  listTrialsPage(experimentId: string, query: { afterNumber?: number; limit: number }): Promise<Page<TrialDoc>>;
+  /** How many trials of each experiment are in each status (counted, no trial read whole). */
+  trialCounts(experimentIds: string[]): Promise<Map<string, TrialCounts>>;
   updateTrial(id: string, expect: TrialExpect, patch: Partial<TrialDoc>): Promise<TrialDoc | undefined>;
 
   /** Idempotent on (trialId, attempt, step): the first report wins; returns how many were new. */
   appendMetrics(docs: MetricDoc[]): Promise<number>;
   /** Sorted by (attempt, step). */
   listMetrics(trialId: string): Promise<MetricDoc[]>;
+  /**
+   * A page of a trial's rows with step above `afterStep`, by step, the latest attempt first within
+   * a step (so the first row of each step is the one an export keeps).
+   */
+  listMetricsPage(trialId: string, query: { afterStep?: number; limit: number }): Promise<Page<MetricDoc>>;
 
   /**
    * The event log (outbox). Idempotent on (experimentId, seq): the first append wins.
@@ -113,6 +169,22 @@ export interface Store {
   ): Promise<ArtifactMeta>;
   /** The artifact's meta and its bytes from `offset` as a stream (read in chunks); undefined when missing. */
   openArtifact(id: string, offset?: number): Promise<{ meta: ArtifactMeta; stream: Readable } | undefined>;
+}
+
+/** Largest `limit` of one page. */
+export const MAX_PAGE_LIMIT = 1_000_000;
+
+/** Throws a TypeError naming the limit unless it is a whole number from 1 to MAX_PAGE_LIMIT. */
+export function checkPageLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    throw new TypeError(`page limit is ${limit}, but must be a whole number from 1 to ${MAX_PAGE_LIMIT}`);
+  }
+}
+
+/** A spec reduced to its `budget` key (what progress needs), or an empty object without one. */
+export function budgetOnly(spec: object): Partial<ExperimentDoc['spec']> {
+  const budget = (spec as { budget?: unknown }).budget;
+  return (budget === undefined ? {} : { budget: structuredClone(budget) }) as Partial<ExperimentDoc['spec']>;
 }
 
 /** Raised when the store cannot be reached (mapped to gRPC UNAVAILABLE). */

@@ -5,6 +5,9 @@
  */
 import type { TrellisEvent } from '../../shared/events.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
+import type { ExperimentStatus, TrialStatus } from '../../shared/states.js';
+import type { ExperimentKey, TrialCounts } from './base.js';
+import { SortedIndex } from './local-index.js';
 import { encode } from './local-journal.js';
 import type { JournalScan } from './local-scan.js';
 import { FORMAT, FORMAT_VERSION, type RECORD_KINDS } from './local-schema.js';
@@ -47,8 +50,16 @@ export class LocalState {
   private readonly specs = new Map<string, ExperimentDoc['spec']>();
   readonly trials = new Map<string, TrialDoc>();
   readonly trialByNumber = new Map<string, string>();
-  readonly trialsByExperiment = new Map<string, Set<string>>();
+  /** Each experiment's trials by number (keyset pages of trials). */
+  readonly trialsByExperiment = new Map<string, SortedIndex<TrialKey>>();
+  /** Each experiment's trials counted by status (the dashboard's progress without reading trials). */
+  readonly trialCounts = new Map<string, TrialCounts>();
+  /** Experiments newest first, all of them and per status (keyset pages of experiments). */
+  readonly experimentOrder = new SortedIndex<ExperimentKey>(newestFirst);
+  readonly experimentsByStatus = new Map<ExperimentStatus, SortedIndex<ExperimentKey>>();
   readonly metrics = new Map<string, Map<string, MetricDoc>>();
+  /** Each trial's rows per attempt, by step (keyset pages of metrics). */
+  readonly metricsByAttempt = new Map<string, Map<number, SortedIndex<MetricDoc>>>();
   readonly events = new Map<string, EventLog>();
   /** Keyed `${experimentId}\0${seq}`. */
   readonly unpublished = new Map<string, TrellisEvent>();
@@ -68,7 +79,7 @@ export class LocalState {
       case 'exp': {
         // v2 records carry no spec: it is the one its `spec` record gave (before or after).
         const spec = 'spec' in rec.d ? rec.d.spec : (this.experiments.get(rec.d.id)?.spec ?? this.specs.get(rec.d.id));
-        this.experiments.set(rec.d.id, { ...rec.d, spec } as ExperimentDoc);
+        this.setExperiment({ ...rec.d, spec } as ExperimentDoc);
         this.experimentByRequest.set(rec.d.requestId, rec.d.id);
         return;
       }
@@ -121,12 +132,40 @@ export class LocalState {
     return out;
   }
 
+  /** Stores an experiment (new or updated) and keeps its place in the status indexes. */
+  setExperiment(doc: ExperimentDoc): void {
+    const before = this.experiments.get(doc.id);
+    this.experiments.set(doc.id, doc);
+    const key: ExperimentKey = { createdAt: doc.createdAt, id: doc.id };
+    if (before) {
+      if (before.status === doc.status && before.createdAt === doc.createdAt) return;
+      const old: ExperimentKey = { createdAt: before.createdAt, id: before.id };
+      this.experimentOrder.remove(old);
+      this.experimentsByStatus.get(before.status)?.remove(old);
+    }
+    this.experimentOrder.upsert(key);
+    let byStatus = this.experimentsByStatus.get(doc.status);
+    if (!byStatus) this.experimentsByStatus.set(doc.status, (byStatus = new SortedIndex(newestFirst)));
+    byStatus.upsert(key);
+  }
+
+  /** Stores a trial (new or updated): its number and status indexes follow. */
   indexTrial(doc: TrialDoc): void {
+    const before = this.trials.get(doc.id);
     this.trials.set(doc.id, doc);
+    let counts = this.trialCounts.get(doc.experimentId);
+    if (!counts) this.trialCounts.set(doc.experimentId, (counts = {}));
+    if (before) {
+      if (before.status === doc.status) return;
+      count(this.trialCounts.get(before.experimentId), before.status, -1);
+      count(counts, doc.status, 1);
+      return;
+    }
+    count(counts, doc.status, 1);
     this.trialByNumber.set(trialKey(doc.experimentId, doc.number), doc.id);
-    let set = this.trialsByExperiment.get(doc.experimentId);
-    if (!set) this.trialsByExperiment.set(doc.experimentId, (set = new Set()));
-    set.add(doc.id);
+    let index = this.trialsByExperiment.get(doc.experimentId);
+    if (!index) this.trialsByExperiment.set(doc.experimentId, (index = new SortedIndex(byNumber)));
+    index.upsert({ number: doc.number, id: doc.id });
   }
 
   insertMetric(doc: MetricDoc): boolean {
@@ -135,6 +174,11 @@ export class LocalState {
     const key = `${doc.attempt}:${doc.step}`;
     if (byKey.has(key)) return false;
     byKey.set(key, doc);
+    let attempts = this.metricsByAttempt.get(doc.trialId);
+    if (!attempts) this.metricsByAttempt.set(doc.trialId, (attempts = new Map<number, SortedIndex<MetricDoc>>()));
+    let steps = attempts.get(doc.attempt);
+    if (!steps) attempts.set(doc.attempt, (steps = new SortedIndex<MetricDoc>(byStepLatestFirst)));
+    steps.upsert(doc);
     return true;
   }
 
@@ -148,6 +192,32 @@ export class LocalState {
     this.unpublished.set(eventKey(exp, event.seq), event);
     return true;
   }
+}
+
+export interface TrialKey {
+  number: number;
+  id: string;
+}
+
+function byNumber(a: TrialKey, b: TrialKey): number {
+  return a.number - b.number;
+}
+
+/** Newest first: createdAt descending, then id descending (base.ts listExperiments). */
+export function newestFirst(a: ExperimentKey, b: ExperimentKey): number {
+  return b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** Step ascending, then the latest attempt first (base.ts listMetricsPage). */
+export function byStepLatestFirst(a: { step: number; attempt: number }, b: { step: number; attempt: number }): number {
+  return a.step - b.step || b.attempt - a.attempt;
+}
+
+function count(counts: TrialCounts | undefined, status: TrialStatus, by: number): void {
+  if (!counts) return;
+  const n = (counts[status] ?? 0) + by;
+  if (n > 0) counts[status] = n;
+  else delete counts[status];
 }
 
 export function trialKey(experimentId: string, number: number): string {

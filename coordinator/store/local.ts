@@ -30,10 +30,29 @@ import type { ExperimentStatus } from '../../shared/states.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
 import type { Readable } from 'node:stream';
 import { VerifyingStream, type ExpectedArtifact } from './artifact-stream.js';
-import type { ExperimentExpect, ExperimentSummary, Store, TrialExpect } from './base.js';
-import { assertOutboxEvent } from './base.js';
+import type {
+  ExperimentExpect,
+  ExperimentPageQuery,
+  ExperimentSummary,
+  ListedExperiment,
+  Page,
+  ReadCounter,
+  Store,
+  TrialCounts,
+  TrialExpect,
+} from './base.js';
+import { assertOutboxEvent, budgetOnly, checkPageLimit } from './base.js';
+import { mergedPage } from './local-index.js';
 import { encode, Journal } from './local-journal.js';
-import { compareEvents, eventKey, LocalState, trialKey, withoutSpec } from './local-records.js';
+import {
+  byStepLatestFirst,
+  compareEvents,
+  eventKey,
+  LocalState,
+  newestFirst,
+  trialKey,
+  withoutSpec,
+} from './local-records.js';
 import { JournalCorruptError, scanJournal } from './local-scan.js';
 import { applyPatch, clone, cloneMetric, matchesStatus } from './documents.js';
 
@@ -69,6 +88,10 @@ export class LocalStore implements Store {
   private closePromise: Promise<void> | undefined;
 
   private readonly data = new LocalState();
+  readonly reads: ReadCounter = { rows: 0 };
+  private readonly visit = (): void => {
+    this.reads.rows++;
+  };
 
   private readonly warn: (message: string, fields: Record<string, unknown>) => void;
 
@@ -155,7 +178,7 @@ export class LocalStore implements Store {
     if (this.data.experiments.has(doc.id))
       throw new Error(`experiment id ${doc.id} already exists with another requestId`);
     const stored = clone(doc);
-    this.data.experiments.set(stored.id, stored);
+    this.data.setExperiment(stored);
     this.data.experimentByRequest.set(stored.requestId, stored.id);
     // The spec is written once, in its own record; updates journal the rest of the document.
     await this.journal.write([
@@ -180,6 +203,23 @@ export class LocalStore implements Store {
     return out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
 
+  async listExperimentsPage(query: ExperimentPageQuery): Promise<Page<ListedExperiment>> {
+    this.assertOpen();
+    checkPageLimit(query.limit);
+    const indexes = query.status
+      ? [...new Set(query.status)].flatMap((s) => this.data.experimentsByStatus.get(s) ?? [])
+      : [this.data.experimentOrder];
+    const page = mergedPage(indexes, newestFirst, query.after, query.limit, this.visit);
+    const items = page.items.map(({ id }): ListedExperiment => {
+      const doc = this.data.experiments.get(id)!;
+      const summary: ListedExperiment = clone(withoutSpec(doc));
+      if (query.spec === 'full') summary.spec = clone(doc.spec);
+      else if (query.spec === 'budget') summary.spec = budgetOnly(doc.spec);
+      return summary;
+    });
+    return { items, more: page.more };
+  }
+
   async listExperimentSummaries(filter: { status?: ExperimentStatus[] } = {}): Promise<ExperimentSummary[]> {
     this.assertOpen();
     const statuses = filter.status;
@@ -199,7 +239,7 @@ export class LocalStore implements Store {
     if (!doc || !matchesStatus(doc.status, expect.status)) return undefined;
     if (expect.trialsCreated !== undefined && doc.trialsCreated !== expect.trialsCreated) return undefined;
     const next = applyPatch(doc, patch);
-    this.data.experiments.set(id, next);
+    this.data.setExperiment(next);
     if (next.requestId !== doc.requestId) {
       this.data.experimentByRequest.delete(doc.requestId);
       this.data.experimentByRequest.set(next.requestId, id);
@@ -233,9 +273,25 @@ export class LocalStore implements Store {
 
   async listTrials(experimentId: string): Promise<TrialDoc[]> {
     this.assertOpen();
-    const ids = this.data.trialsByExperiment.get(experimentId);
-    if (!ids) return [];
-    return [...ids].map((id) => clone(this.data.trials.get(id)!)).sort((a, b) => a.number - b.number);
+    const index = this.data.trialsByExperiment.get(experimentId);
+    if (!index) return [];
+    this.reads.rows += index.size;
+    return [...index.values()].map(({ id }) => clone(this.data.trials.get(id)!));
+  }
+
+  async listTrialsPage(experimentId: string, query: { afterNumber?: number; limit: number }): Promise<Page<TrialDoc>> {
+    this.assertOpen();
+    checkPageLimit(query.limit);
+    const index = this.data.trialsByExperiment.get(experimentId);
+    if (!index) return { items: [], more: false };
+    const after = query.afterNumber === undefined ? undefined : { number: query.afterNumber, id: '' };
+    const page = mergedPage([index], (a, b) => a.number - b.number, after, query.limit, this.visit);
+    return { items: page.items.map(({ id }) => clone(this.data.trials.get(id)!)), more: page.more };
+  }
+
+  async trialCounts(experimentIds: string[]): Promise<Map<string, TrialCounts>> {
+    this.assertOpen();
+    return new Map(experimentIds.map((id) => [id, { ...this.data.trialCounts.get(id) }]));
   }
 
   async updateTrial(id: string, expect: TrialExpect, patch: Partial<TrialDoc>): Promise<TrialDoc | undefined> {
@@ -247,7 +303,7 @@ export class LocalStore implements Store {
     if (patch.experimentId !== undefined && patch.experimentId !== doc.experimentId) return undefined;
     if (patch.number !== undefined && patch.number !== doc.number) return undefined;
     const next = applyPatch(doc, patch);
-    this.data.trials.set(id, next);
+    this.data.indexTrial(next);
     await this.journal.write([encode({ t: 'trial', d: next })]);
     return clone(next);
   }
@@ -269,7 +325,25 @@ export class LocalStore implements Store {
     this.assertOpen();
     const byKey = this.data.metrics.get(trialId);
     if (!byKey) return [];
+    this.reads.rows += byKey.size;
     return [...byKey.values()].map(cloneMetric).sort((a, b) => a.attempt - b.attempt || a.step - b.step);
+  }
+
+  async listMetricsPage(trialId: string, query: { afterStep?: number; limit: number }): Promise<Page<MetricDoc>> {
+    this.assertOpen();
+    checkPageLimit(query.limit);
+    const attempts = this.data.metricsByAttempt.get(trialId);
+    if (!attempts) return { items: [], more: false };
+    // After every attempt's rows of `afterStep`: the lowest attempt sorts last within a step.
+    const after = query.afterStep === undefined ? undefined : { step: query.afterStep, attempt: -Infinity };
+    const page = mergedPage(
+      [...attempts.values()],
+      byStepLatestFirst,
+      after as MetricDoc | undefined,
+      query.limit,
+      this.visit,
+    );
+    return { items: page.items.map(cloneMetric), more: page.more };
   }
 
   // ---------------------------------------------------------------- events

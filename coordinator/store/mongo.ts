@@ -24,7 +24,17 @@ import type { TrellisEvent } from '../../shared/events.js';
 import { eventId } from '../../shared/events.js';
 import type { ExperimentStatus } from '../../shared/states.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
-import type { ExperimentExpect, ExperimentSummary, Store, TrialExpect } from './base.js';
+import type {
+  ExperimentExpect,
+  ExperimentPageQuery,
+  ExperimentSummary,
+  ListedExperiment,
+  Page,
+  ReadCounter,
+  Store,
+  TrialCounts,
+  TrialExpect,
+} from './base.js';
 import { assertOutboxEvent } from './base.js';
 import { matchesStatus } from './documents.js';
 import { ArtifactFiles } from './mongo-artifacts.js';
@@ -43,6 +53,7 @@ import {
   type Raw,
 } from './mongo-documents.js';
 import { isDuplicateKey, mapError } from './mongo-errors.js';
+import { experimentsPage, metricsPage, trialCounts, trialsPage } from './mongo-pages.js';
 
 /** Fields of a running trial's metric summary (TrialWriter), written without a claim. */
 const SUMMARY_FIELDS = new Set(['metrics', 'lastStep', 'updatedAt']);
@@ -92,10 +103,12 @@ export const INDEXES: Record<string, IndexSpec[]> = {
   trials: [
     { key: { experimentId: 1, number: 1 }, name: 'experimentId_number_unique', unique: true },
     { key: { status: 1 }, name: 'status' },
+    { key: { experimentId: 1, status: 1 }, name: 'experimentId_status' },
   ],
   metrics: [
     { key: { trialId: 1, attempt: 1, step: 1 }, name: 'trialId_attempt_step_unique', unique: true },
     { key: { trialId: 1, step: 1 }, name: 'trialId_step' },
+    { key: { trialId: 1, step: 1, attempt: -1 }, name: 'trialId_step_attempt' },
     { key: { experimentId: 1 }, name: 'experimentId' },
   ],
   events: [
@@ -124,6 +137,8 @@ export class MongoStore implements Store {
   private readonly cas: CompareAndSet;
   /** Metric rows of concurrent appendMetrics calls go out in shared bulk inserts. */
   private readonly metricRows = new InsertBatcher(() => this.col('metrics'));
+  readonly reads: ReadCounter = { rows: 0 };
+  private readonly pageCol = (name: 'experiments' | 'trials' | 'metrics'): Collection<Raw> => this.col(name);
 
   /** The compare-and-set mode in use (known after start; 'auto' resolves to one of these). */
   get casMode(): 'native' | 'claims' {
@@ -293,6 +308,10 @@ export class MongoStore implements Store {
     });
   }
 
+  async listExperimentsPage(query: ExperimentPageQuery): Promise<Page<ListedExperiment>> {
+    return this.run(() => experimentsPage(this.pageCol, this.reads, query));
+  }
+
   async listExperimentSummaries(filter: { status?: ExperimentStatus[] } = {}): Promise<ExperimentSummary[]> {
     return this.run(async () => {
       const query: Filter<Raw> = filter.status ? { status: { $in: filter.status } } : {};
@@ -339,8 +358,17 @@ export class MongoStore implements Store {
   async listTrials(experimentId: string): Promise<TrialDoc[]> {
     return this.run(async () => {
       const docs = await this.col('trials').find({ experimentId }).sort({ number: 1 }).toArray();
+      this.reads.rows += docs.length;
       return docs.map(fromRaw<TrialDoc>);
     });
+  }
+
+  async listTrialsPage(experimentId: string, query: { afterNumber?: number; limit: number }): Promise<Page<TrialDoc>> {
+    return this.run(() => trialsPage(this.pageCol, this.reads, experimentId, query));
+  }
+
+  async trialCounts(experimentIds: string[]): Promise<Map<string, TrialCounts>> {
+    return this.run(() => trialCounts(this.pageCol, this.reads, experimentIds));
   }
 
   async updateTrial(id: string, expect: TrialExpect, patch: Partial<TrialDoc>): Promise<TrialDoc | undefined> {
@@ -377,8 +405,13 @@ export class MongoStore implements Store {
   async listMetrics(trialId: string): Promise<MetricDoc[]> {
     return this.run(async () => {
       const docs = await this.col('metrics').find({ trialId }).sort({ attempt: 1, step: 1 }).toArray();
+      this.reads.rows += docs.length;
       return docs.map(fromRaw<MetricDoc>);
     });
+  }
+
+  async listMetricsPage(trialId: string, query: { afterStep?: number; limit: number }): Promise<Page<MetricDoc>> {
+    return this.run(() => metricsPage(this.pageCol, this.reads, trialId, query));
   }
 
   // ---------------------------------------------------------------- events

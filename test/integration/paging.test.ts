@@ -103,25 +103,35 @@ describe('paged list answers', () => {
     }
   });
 
-  it('a page token from elsewhere is INVALID_ARGUMENT naming page_token', async () => {
-    const { paginate } = await import('../../coordinator/paging.js');
-    const items = Array.from({ length: 5 }, (_, i) => i);
-    const first = paginate(items, { page_size: 2 }, { defaultSize: 10, maxSize: 10, what: 'a' }, (x) => x);
-    assert.deepEqual(first.page, [0, 1]);
-    const second = paginate(
-      items,
-      { page_size: 2, page_token: first.next_page_token },
-      { defaultSize: 10, maxSize: 10, what: 'a' },
+  it('a page token from elsewhere, edited or damaged is INVALID_ARGUMENT naming page_token', async () => {
+    const { answer, decodeToken, isTrialKey, pageSize } = await import('../../coordinator/paging.js');
+    const items = [{ number: 0 }, { number: 1 }, { number: 2 }];
+    const first = answer(
+      { items: items.slice(0, 2), more: true },
+      'a',
       (x) => x,
+      (t) => ({ n: t.number }),
     );
-    assert.deepEqual(second.page, [2, 3]);
-    assert.throws(
-      () =>
-        paginate(items, { page_token: first.next_page_token }, { defaultSize: 10, maxSize: 10, what: 'b' }, (x) => x),
-      (err: Error) => err instanceof InvalidArgumentError && /^page_token:/.test(err.message),
+    assert.deepEqual(first.page, items.slice(0, 2));
+    assert.deepEqual(decodeToken('a', first.next_page_token, isTrialKey), { n: 1 });
+    assert.equal(
+      answer(
+        { items, more: false },
+        'a',
+        (x) => x,
+        (t) => ({ n: t.number }),
+      ).next_page_token,
+      '',
     );
+    const refused = (err: Error): boolean => err instanceof InvalidArgumentError && /^page_token:/.test(err.message);
+    assert.throws(() => decodeToken('b', first.next_page_token, isTrialKey), refused);
+    const [payload, check] = first.next_page_token.split('.');
+    const edited = Buffer.from(JSON.stringify({ w: 'a', k: { n: 7 } })).toString('base64url');
+    assert.throws(() => decodeToken('a', `${edited}.${check}`, isTrialKey), refused);
+    assert.throws(() => decodeToken('a', `${payload}.x${check!.slice(1)}`, isTrialKey), refused);
+    assert.throws(() => decodeToken('a', 'garbage', isTrialKey), refused);
     assert.throws(
-      () => paginate(items, { page_size: 11 }, { defaultSize: 10, maxSize: 10, what: 'a' }, (x) => x),
+      () => pageSize({ page_size: 11 }, { defaultSize: 10, maxSize: 10, what: 'a' }),
       (err: Error) => err instanceof InvalidArgumentError && /^page_size:/.test(err.message),
     );
   });
