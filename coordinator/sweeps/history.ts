@@ -23,19 +23,23 @@ export class SearchHistory {
   private readonly metric: string;
   /** +1 to maximise the objective, −1 to minimise it. */
   private readonly sign: number;
+  /** Multi-objective: every objective (metric, sign); undefined for a single objective. */
+  private readonly many: { metric: string; sign: number }[] | undefined;
 
   /**
    * `enabled`: false when the search algorithm ignores the history (nothing is kept);
    * `trial`: the latest copy of a trial (TrialWriter).
    */
   constructor(
-    objective: Pick<Objective, 'metric' | 'mode'>,
+    objective: Objective | readonly Objective[],
     private readonly replicates: number,
     private readonly enabled: boolean,
     private readonly trial: (number: number) => TrialDoc | undefined,
   ) {
-    this.metric = objective.metric;
-    this.sign = objective.mode === 'max' ? 1 : -1;
+    const list = Array.isArray(objective) ? objective : [objective as Objective];
+    this.metric = list[0]!.metric;
+    this.sign = list[0]!.mode === 'max' ? 1 : -1;
+    if (list.length > 1) this.many = list.map((o) => ({ metric: o.metric, sign: o.mode === 'max' ? 1 : -1 }));
   }
 
   /** Trial `number` changed: its configuration's entry must be rebuilt. */
@@ -71,10 +75,23 @@ export class SearchHistory {
       if (trial) group.push(trial);
     }
     const first = group[0]!;
-    const done = group.filter((t) => t.status === 'succeeded' && t.metrics[metric] !== undefined);
-    if (done.length > 0) {
-      const mean = done.reduce((s, t) => s + t.metrics[metric]!, 0) / done.length;
-      return { number: config, params: first.params, state: 'complete', value: mean * sign };
+    const { many } = this;
+    if (many) {
+      // Multi-objective: `values` holds each objective's mean (oriented), over the seeds that
+      // reported all of them; `value` the first's, for rules that need one number.
+      const done = group.filter(
+        (t) => t.status === 'succeeded' && many.every((o) => Number.isFinite(t.metrics[o.metric])),
+      );
+      if (done.length > 0) {
+        const values = many.map((o) => (o.sign * done.reduce((s, t) => s + t.metrics[o.metric]!, 0)) / done.length);
+        return { number: config, params: first.params, state: 'complete', value: values[0]!, values };
+      }
+    } else {
+      const done = group.filter((t) => t.status === 'succeeded' && t.metrics[metric] !== undefined);
+      if (done.length > 0) {
+        const mean = done.reduce((s, t) => s + t.metrics[metric]!, 0) / done.length;
+        return { number: config, params: first.params, state: 'complete', value: mean * sign };
+      }
     }
     if (group.some((t) => t.status === 'pruned')) {
       const value = first.metrics[metric];

@@ -12,7 +12,7 @@
  * and stores no more trials at submit than one of 10 (at most `concurrency` not yet finished).
  */
 import type { Logger } from 'pino';
-import type { SweepSpec } from '../../shared/spec/schema.js';
+import { objectivesOf, primaryObjective, type SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
 import type { AttemptDoc, ExperimentDoc, SweepDoc, TrialDoc } from '../../shared/types.js';
 import { isTerminal } from '../../shared/states.js';
@@ -28,7 +28,7 @@ import { configOfTrial, seedOfTrial, trialsOfConfig } from '../search/replicates
 import type { Scheduler } from '../schedulers/base.js';
 import { artifactsOfAttempt, assignmentOf, attemptOf, schedulerOf, searchOf, slotRequestOf } from './assignment.js';
 import { newAttemptToken } from '../dispatch/attempt-token.js';
-import { BestTracker } from './best.js';
+import { SweepLeaderboard } from './pareto-front.js';
 import { SearchHistory } from './history.js';
 import type { AttemptOutcome, OutcomeDecision } from './outcome.js';
 import { ProgressHandler } from './progress.js';
@@ -68,7 +68,7 @@ export class SweepRunner implements AttemptRouter {
   private readonly scheduler: Scheduler;
   private readonly writer: TrialWriter;
   private readonly history: SearchHistory;
-  private readonly bestTracker: BestTracker;
+  private readonly leaderboard: SweepLeaderboard;
   private readonly progress: ProgressHandler;
   private readonly running = new Map<string, Running>();
   /** budget.trialTimeout: stops an attempt that runs too long; it fails as `timeout`. */
@@ -99,23 +99,23 @@ export class SweepRunner implements AttemptRouter {
       throw new Error(`budget.concurrency: ${lanes} is not a whole number from 1 to ${MAX_LANES}`);
     }
     this.log = ctx.log.child({ experimentId: experiment.id });
-    this.sign = spec.trial.objective.mode === 'max' ? 1 : -1;
+    this.sign = primaryObjective(spec.trial).mode === 'max' ? 1 : -1;
     const replicates = spec.search.replicates;
     this.search = searchOf(spec);
     this.scheduler = schedulerOf(spec);
     this.request = slotRequestOf(spec);
-    this.bestTracker = new BestTracker(spec.trial.objective, replicates);
+    this.leaderboard = new SweepLeaderboard(spec);
     this.writer = new TrialWriter(experiment.id, ctx.store, ctx.events, (trial) => {
-      this.bestTracker.observe(trial);
+      this.leaderboard.observe(trial);
       this.history.markStale(trial.number);
     });
     const enabled = this.search.usesHistory !== false;
-    this.history = new SearchHistory(spec.trial.objective, replicates, enabled, (n) => this.writer.get(n));
+    this.history = new SearchHistory(objectivesOf(spec.trial), replicates, enabled, (n) => this.writer.get(n));
     this.progress = new ProgressHandler({
       writer: this.writer,
       scheduler: this.scheduler,
       history: this.history,
-      objective: spec.trial.objective,
+      objective: primaryObjective(spec.trial),
       trialOf: (attemptId) => this.running.get(attemptId),
       stop: (attemptId, reason, outcome) => this.stopAndSettle(attemptId, reason, outcome),
       log: this.log,
@@ -353,7 +353,7 @@ export class SweepRunner implements AttemptRouter {
           this.running.delete(attemptId);
           break;
         case 'complete': {
-          const value = trial.metrics[this.spec.trial.objective.metric];
+          const value = trial.metrics[primaryObjective(this.spec.trial).metric];
           const sample = { number: trial.number, params: trial.params };
           this.scheduler.onTrialComplete(sample, value === undefined ? undefined : value * this.sign);
           break;
@@ -506,9 +506,9 @@ export class SweepRunner implements AttemptRouter {
   }
 
   private async updateBest(): Promise<void> {
-    const best = this.bestTracker.best();
-    if (!best || JSON.stringify(best) === JSON.stringify(this.experiment.best)) return;
-    const updated = await this.ctx.store.updateExperiment(this.id, {}, { best, updatedAt: Date.now() });
+    const changes = this.leaderboard.changes(this.experiment);
+    if (!changes) return;
+    const updated = await this.ctx.store.updateExperiment(this.id, {}, { ...changes, updatedAt: Date.now() });
     if (updated) this.keep(updated);
   }
 }

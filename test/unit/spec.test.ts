@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { validateSweep as validateSpec, validateSpecText } from '../../coordinator/experiments/validate.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { resolveTrialConfig } from '../../shared/spec/resolve.js';
+import { primaryObjective } from '../../shared/spec/schema.js';
 import { pruneLossParams } from '../../coordinator/experiments/loss-params.js';
 
 const good = {
@@ -43,7 +44,7 @@ describe('spec validation', () => {
   it('accepts a good spec and fills defaults', () => {
     const spec = validateSpec(good);
     assert.equal(spec.trial.batchSize, 64);
-    assert.equal(spec.trial.objective.metric, 'val_accuracy');
+    assert.equal(primaryObjective(spec.trial).metric, 'val_accuracy');
     assert.equal(spec.budget.maxAttempts, 3);
     assert.equal(spec.scheduler.type, 'fifo');
     assert.deepEqual(spec.search.space.lr, { kind: 'loguniform', low: 1e-4, high: 1e-1 });
