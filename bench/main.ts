@@ -13,8 +13,9 @@ import { runDispatch } from './dispatch.js';
 import { runSuggest } from './suggest.js';
 import { runSearch } from './search.js';
 import { runIngest } from './ingest.js';
+import { runPareto } from './pareto.js';
 
-const SUITES = ['dispatch', 'suggest', 'search', 'ingest'] as const;
+const SUITES = ['dispatch', 'suggest', 'search', 'ingest', 'pareto'] as const;
 type Suite = (typeof SUITES)[number];
 
 function positiveInt(name: string) {
@@ -46,6 +47,7 @@ interface CliOptions {
   reports: number;
   remoteReports: number;
   window: number;
+  paretoTrials: number;
 }
 
 async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unknown>> {
@@ -74,6 +76,8 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
       });
     case 'ingest':
       return runIngest({ attempts: o.attempts, reports: o.reports, remoteReports: o.remoteReports, window: o.window });
+    case 'pareto':
+      return runPareto({ seeds: o.seeds, trials: o.paretoTrials, peers: o.peers });
   }
 }
 
@@ -123,7 +127,14 @@ const program = new Command()
       .default(2),
   )
   .addOption(new Option('--sizes <list>', 'suggest: finished-trial counts').default('100,1000,2000'))
-  .addOption(new Option('--seeds <n>', 'search: seeds per method').argParser(positiveInt('--seeds')).default(10))
+  .addOption(
+    new Option('--pareto-trials <n>', 'pareto: trials per run (ZDT1/ZDT2)')
+      .argParser(positiveInt('--pareto-trials'))
+      .default(300),
+  )
+  .addOption(
+    new Option('--seeds <n>', 'search, pareto: seeds per method').argParser(positiveInt('--seeds')).default(10),
+  )
   .addOption(new Option('--budget <epochs>', 'search: epochs per run').argParser(positiveInt('--budget')).default(600))
   .addOption(
     new Option('--max-epochs <n>', 'search: epochs of a full trial').argParser(positiveInt('--max-epochs')).default(27),
