@@ -6,7 +6,7 @@
 import cliProgress from 'cli-progress';
 import type { ExperimentView, TrialView } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
-import type { StageState } from '../shared/types.js';
+import type { ParetoFront, StageState } from '../shared/types.js';
 import { objectiveOf } from '../shared/dashboard.js';
 import { frontLines } from './pareto-render.js';
 
@@ -33,6 +33,8 @@ export interface RunDocument {
     ci?: number;
     replicates?: number;
   } | null;
+  /** Multi-objective sweeps: the Pareto front and its hypervolume. */
+  pareto?: ParetoFront;
   stages?: Record<string, unknown>;
 }
 
@@ -59,6 +61,7 @@ export function runDocument(experiment: ExperimentView, trials: TrialView[]): Ru
             : {}),
         }
       : null,
+    ...(experiment.pareto ? { pareto: experiment.pareto } : {}),
     ...(experiment.stages ? { stages: stagesDocument(experiment.stages as Record<string, StageState>) } : {}),
   };
 }
