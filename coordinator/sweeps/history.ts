@@ -36,7 +36,9 @@ export class SearchHistory {
     private readonly enabled: boolean,
     private readonly trial: (number: number) => TrialDoc | undefined,
   ) {
-    const list = Array.isArray(objective) ? objective : [objective as Objective];
+    const list: readonly Objective[] = Array.isArray(objective)
+      ? (objective as readonly Objective[])
+      : [objective as Objective];
     this.metric = list[0]!.metric;
     this.sign = list[0]!.mode === 'max' ? 1 : -1;
     if (list.length > 1) this.many = list.map((o) => ({ metric: o.metric, sign: o.mode === 'max' ? 1 : -1 }));

@@ -26,7 +26,7 @@ function inclusionExclusion(points: readonly Point[], reference: Point): number 
   const inside = points.filter((p) => p.every((v, i) => v < reference[i]!));
   let total = 0;
   for (let mask = 1; mask < 1 << inside.length; mask++) {
-    const corner = reference.map((_, i) => -Infinity);
+    const corner = reference.map(() => -Infinity);
     let size = 0;
     inside.forEach((p, k) => {
       if (mask & (1 << k)) {
