@@ -14,8 +14,9 @@ import { runSuggest } from './suggest.js';
 import { runSearch } from './search.js';
 import { runIngest } from './ingest.js';
 import { runPareto } from './pareto.js';
+import { runTfBackends } from './tf-backends.js';
 
-const SUITES = ['dispatch', 'suggest', 'search', 'ingest', 'pareto'] as const;
+const SUITES = ['dispatch', 'suggest', 'search', 'ingest', 'pareto', 'tf-backends'] as const;
 type Suite = (typeof SUITES)[number];
 
 function positiveInt(name: string) {
@@ -78,6 +79,8 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
       return runIngest({ attempts: o.attempts, reports: o.reports, remoteReports: o.remoteReports, window: o.window });
     case 'pareto':
       return runPareto({ seeds: o.seeds, trials: o.paretoTrials, peers: o.peers });
+    case 'tf-backends':
+      return runTfBackends({ reps: o.reps });
   }
 }
 
@@ -104,7 +107,10 @@ const program = new Command()
       .default(64),
   )
   .addOption(
-    new Option('--reps <n>', 'dispatch: repetitions of each no-op run (median reported)')
+    new Option(
+      '--reps <n>',
+      'dispatch: repetitions of each no-op run; tf-backends: of each workload and backend (median reported)',
+    )
       .argParser(positiveInt('--reps'))
       .default(3),
   )

@@ -117,6 +117,11 @@ interface Harness {
   store: Store;
   /** Closes the store and opens a new instance on the same data. */
   reopen(): Promise<Store>;
+  /**
+   * A second instance open on the same data at the same time, as a second coordinator process
+   * has it (MongoStore only; a LocalStore directory has one writer). Closed by dispose.
+   */
+  peer?(): Promise<Store>;
   dispose(): Promise<void>;
 }
 
@@ -169,6 +174,7 @@ function mongoBackend(server: 'FerretDB' | 'mongo-java-server', casMode: 'claims
     async open() {
       const uri = uriOf();
       const db = uniqueName('trellis_test');
+      const peers: MongoStore[] = [];
       const h: Harness = {
         store: await started(uri, db),
         async reopen() {
@@ -176,7 +182,13 @@ function mongoBackend(server: 'FerretDB' | 'mongo-java-server', casMode: 'claims
           h.store = await started(uri, db);
           return h.store;
         },
+        async peer() {
+          const store = await started(uri, db);
+          peers.push(store);
+          return store;
+        },
         async dispose() {
+          for (const peer of peers) await peer.close();
           await h.store.close();
           const cleaner = new MongoStore({ uri, db });
           await cleaner.start();
@@ -406,6 +418,37 @@ function storeContract(backend: Backend): void {
         assert.equal(winners.length, 1, `round ${round}: ${winners.length} winners`);
         const stored = await h.store.getTrial(t.id);
         assert.equal(stored?.attempts.length, 1);
+        assert.equal(stored?.attempts[0]?.workerId, winners[0]!.attempts[0]!.workerId);
+        assert.deepEqual(stored, winners[0]);
+      }
+    });
+
+    it('a lease claim race between two store instances has exactly one winner', async () => {
+      // Writers in one MongoStore queue per document; two instances (two coordinator processes)
+      // still race, and the compare-and-set (claims on FerretDB) must let one win.
+      const other = h.peer ? await h.peer() : h.store;
+      const exp = experiment();
+      for (let round = 0; round < 10; round++) {
+        const t = trial(exp.id, round);
+        await h.store.insertTrial(t);
+        const claimers: Array<[Store, string]> = [
+          [h.store, 'w-a'],
+          [other, 'w-b'],
+          [h.store, 'w-c'],
+          [other, 'w-d'],
+        ];
+        const results = await Promise.all(
+          claimers.map(([store, w]) =>
+            store.updateTrial(
+              t.id,
+              { status: 'pending', attemptCount: 0 },
+              { status: 'running', attempts: [attempt(1, w)] },
+            ),
+          ),
+        );
+        const winners = results.filter((r) => r !== undefined);
+        assert.equal(winners.length, 1, `round ${round}: ${winners.length} winners`);
+        const stored = await other.getTrial(t.id);
         assert.equal(stored?.attempts[0]?.workerId, winners[0]!.attempts[0]!.workerId);
         assert.deepEqual(stored, winners[0]);
       }

@@ -9,7 +9,9 @@
  * is what callers get back as `tf`.
  *
  * `TRELLIS_TF_BACKEND=cpu|wasm|tensorflow|tensorflow-gpu` forces one (tests, benchmarks); a
- * forced backend that cannot load is an error. The choice is made once per process: native
+ * forced backend that cannot load is an error that says how to set it up. `@tensorflow/tfjs-node`
+ * loads only after scripts/setup-native-tf.sh (its own install script, which downloads
+ * libtensorflow, is not run), so a fresh install falls through to wasm exactly as before. The choice is made once per process: native
  * backends cannot be unloaded, so later calls return the first result whatever they prefer.
  */
 import type * as tfType from '@tensorflow/tfjs';
@@ -48,6 +50,10 @@ async function loadTf(): Promise<typeof tfType> {
 }
 
 type Attempt = () => Promise<boolean>;
+
+/** How to get the native CPU backend (README "Native TensorFlow"). */
+export const NATIVE_HINT =
+  'the native backend needs a one-time build: run scripts/setup-native-tf.sh (libtensorflow 2.9.1 from PyPI, then the tfjs-node binding; README "Native TensorFlow")';
 
 async function choose(preferGpu: boolean): Promise<Backend> {
   // Checked when the environment is parsed: one of TF_BACKENDS, or unset.
@@ -99,7 +105,8 @@ async function choose(preferGpu: boolean): Promise<Backend> {
     if (await attempt()) return { name, tf };
   }
   throw new Error(
-    `no TensorFlow.js backend could be loaded${forced ? ` (TRELLIS_TF_BACKEND=${forced})` : ''}: ${failures.join('; ')}`,
+    `no TensorFlow.js backend could be loaded${forced ? ` (TRELLIS_TF_BACKEND=${forced})` : ''}: ${failures.join('; ')}` +
+      (forced === 'tensorflow' ? `; ${NATIVE_HINT}` : ''),
   );
 }
 
