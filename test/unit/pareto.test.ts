@@ -13,7 +13,10 @@ import {
   type Point,
 } from '../../shared/pareto.js';
 import { computeFront } from '../../coordinator/sweeps/pareto-front.js';
-import type { TrialDoc } from '../../shared/types.js';
+import type { ParetoFront, TrialDoc } from '../../shared/types.js';
+import type { ExperimentView } from '../../shared/convert.js';
+import { objectiveOf, objectivesOfSpec } from '../../shared/dashboard.js';
+import { frontReport } from '../../cli/pareto-render.js';
 
 const FC = { seed: 20261130, numRuns: 200 };
 
@@ -280,5 +283,41 @@ describe('pareto: the sweep leaderboard', () => {
     assert.deepEqual(byNadir.reference, [0.7, 0.4]);
     // (−0.9, 0.4) is not inside; (−0.8, 0.2) against (−0.7, 0.4): 0.1 · 0.2.
     close(byNadir.hypervolume, 0.02, 'nadir hypervolume');
+  });
+});
+
+describe('pareto: views of a multi-objective spec and front', () => {
+  it('dashboards rank by the first objective of a list; the CLI report shows the front', () => {
+    const spec = {
+      trial: {
+        objective: [
+          { metric: 'test_accuracy', mode: 'max' },
+          { metric: 'test_group_gap', mode: 'min' },
+        ],
+      },
+    };
+    assert.deepEqual(objectiveOf(spec), { metric: 'test_accuracy', mode: 'max' });
+    assert.equal(objectivesOfSpec(spec).length, 2);
+    assert.deepEqual(objectivesOfSpec({ trial: {} }), [{ metric: 'val_accuracy', mode: 'max' }]);
+    const front: ParetoFront = {
+      metrics: ['test_accuracy', 'test_group_gap'],
+      modes: ['max', 'min'],
+      points: [
+        { trialId: 't3', number: 3, params: { loss: 'ce' }, values: [0.9, 0.25], ci: [0.01, 0.02], replicates: 3 },
+      ],
+      reference: [0, 1],
+      referenceSource: 'spec',
+      hypervolume: 0.675,
+      configurations: 5,
+    };
+    const experiment = { id: 'e1', name: 'fair', status: 'succeeded' } as ExperimentView;
+    const text = frontReport(experiment, front, false);
+    assert.match(
+      text,
+      /Pareto front: 1 of 5 configurations; hypervolume 0\.6750 \(reference 0, 1, trial\.objectiveReference\)/,
+    );
+    assert.match(text, /^3 +0\.9000 ± 0\.0100 +0\.2500 ± 0\.0200 +loss="ce"$/m);
+    const md = frontReport(experiment, front, true);
+    assert.match(md, /^\| trial \| test_accuracy \(max\) \| test_group_gap \(min\) \| params \|$/m);
   });
 });
