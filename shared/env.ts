@@ -118,6 +118,43 @@ const schema = z.object({
     .transform((value) => value.trim().toLowerCase())
     .pipe(oneOf(TF_BACKENDS))
     .optional(),
+  /**
+   * TEST-ONLY: a fake GPU inventory instead of nvidia-smi (worker/gpus/fake.ts), a JSON array of
+   * GPUs, e.g. [{"total":"16Gi"},{"total":"16Gi","used":"1Gi"}]; ids are the positions 0, 1, ...
+   */
+  TRELLIS_FAKE_GPUS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z
+        .array(
+          z.strictObject({
+            total: z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti)?$/),
+            used: z
+              .string()
+              .regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti)?$/)
+              .optional(),
+            name: z.string().max(100).optional(),
+          }),
+          { error: 'must be a JSON array of {"total": "16Gi", "used"?: "1Gi", "name"?: "..."}' },
+        )
+        .min(1)
+        .max(64),
+    )
+    .optional(),
+  /**
+   * TEST-ONLY, with TRELLIS_FAKE_GPUS: a folder where a test program declares its GPU memory, as a
+   * file named by its pid holding "GPU_ID BYTES" (the fake's stand-in for nvidia-smi's per-process
+   * used_memory; files of dead pids are ignored).
+   */
+  TRELLIS_FAKE_GPU_PROCS: z.string().optional(),
   // -- the dashboard's browser tests and bench
   TRELLIS_CHROMIUM: z.string().default('/usr/bin/chromium'),
 });

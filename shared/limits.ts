@@ -51,6 +51,8 @@ export interface Limits {
   maxGpus: number;
   /** resources.memory, in bytes. */
   maxMemoryBytes: number;
+  /** resources.gpuMemory, in bytes. */
+  maxGpuMemoryBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -74,6 +76,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxCpus: 4096,
   maxGpus: 64,
   maxMemoryBytes: 2 ** 50, // 1 PiB
+  maxGpuMemoryBytes: 2 ** 42, // 4 TiB: above any GPU made
 });
 
 /** Keys whose values may be fractions (the others are whole numbers). */

@@ -96,6 +96,8 @@ export interface AttemptDoc {
   workerId: string;
   /** GPUs the attempt holds on its worker. */
   gpuIds?: string[];
+  /** Its share of each of gpuIds, bytes (resources.gpuMemory or a learned estimate); absent: whole GPUs. */
+  gpuMemoryBytes?: number;
   status: AttemptStatus;
   startedAt: number;
   endedAt?: number;

@@ -20,6 +20,8 @@ import { env } from '../shared/env.js';
 import type { ClientTls } from '../shared/tls.js';
 import type { WorkerLimits } from './runtimes/base.js';
 import { dataSandbox } from './data/sandbox.js';
+import type { GpuProbe } from './gpus/base.js';
+import { GpuMeter } from './gpus/meter.js';
 
 export interface GpuSlot {
   id: string;
@@ -52,6 +54,8 @@ export interface WorkerOptions {
   maxDatasetBytes?: number;
   maxMemoryBytes?: number;
   maxProcs?: number;
+  /** Measures the GPUs' memory and attempts' peaks (absent or no GPUs: nothing measured). */
+  gpuProbe?: GpuProbe;
   log: Logger;
   /**
    * The drain's grace time (SIGTERM, DrainWorker; default 30 s): running attempts are asked to
@@ -89,6 +93,8 @@ export class WorkerAgent {
     const caFromEnv = env().TRELLIS_TLS_CA;
     const tls = options.tls ?? (caFromEnv ? { ca: caFromEnv } : undefined);
     this.offered = (options.runtimes ?? runtimeNames()).filter((name) => name !== 'command' || !!options.allowCommand);
+    const gpuIds = (options.gpus ?? []).map((g) => g.id);
+    const meter = options.gpuProbe && gpuIds.length > 0 ? new GpuMeter(options.gpuProbe, gpuIds, this.log) : undefined;
     this.connection = new CoordinatorConnection({
       address: options.coordinator,
       log: this.log,
@@ -96,6 +102,7 @@ export class WorkerAgent {
       ...(tls ? { tls } : {}),
       hello: () => this.hello(),
       runningAttempts: () => this.runningAttempts,
+      ...(meter ? { gpuMemory: () => meter.readings() } : {}),
       onAssign: (assignment) => this.attempts.assign(assignment, this.state === 'running'),
       onStop: (attemptId, reason) => this.attempts.stop(attemptId, reason),
       onDrain: (reason) => {
@@ -117,6 +124,7 @@ export class WorkerAgent {
       offered: this.offered,
       ...(options.allowCommand ? { allowCommand: options.allowCommand } : {}),
       limits,
+      ...(meter ? { gpuMeter: meter } : {}),
     });
   }
 

@@ -4,6 +4,7 @@
  * the outcome (result, failure, stopped) go out through the connection (connection.ts), which
  * delivers them across reconnects.
  */
+import type { GpuMeter } from './gpus/meter.js';
 import { stepFromWire, stepOnWire, stepProblem } from '../shared/steps.js';
 import type { Logger } from 'pino';
 import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignment.js';
@@ -48,6 +49,8 @@ export interface RuntimePolicy {
   allowCommand?: RegExp;
   /** Data roots and resource limits handed to every attempt (absent: the defaults). */
   limits?: WorkerLimits;
+  /** Measures attempts' peak GPU memory (absent: not measured, peaks sent as 0). */
+  gpuMeter?: GpuMeter;
 }
 
 /** Why this worker refuses the assignment, or undefined when it may run it. */
@@ -109,7 +112,10 @@ export class AttemptRunner {
     const preempt = new AbortController();
     const attempt: RunningAttempt = { assignment, controller, preempt, done: Promise.resolve(), lastStep: -Infinity };
     this.attempts.set(assignment.attempt_id, attempt);
-    attempt.done = this.run(attempt).finally(() => this.attempts.delete(assignment.attempt_id));
+    attempt.done = this.run(attempt).finally(() => {
+      this.attempts.delete(assignment.attempt_id);
+      this.policy.gpuMeter?.finish(assignment.attempt_id);
+    });
   }
 
   /** The coordinator's stop (cancel, prune): aborts the attempt, which reports `stopped`. */
@@ -173,6 +179,7 @@ export class AttemptRunner {
           attempt_id: a.attempt_id,
           attempt_token: token,
           metrics: finiteOnly(result.metrics),
+          peak_gpu_memory_bytes: String(this.policy.gpuMeter?.finish(a.attempt_id) ?? 0),
           info_json: JSON.stringify({
             ...result.info,
             workerId: this.workerId,
@@ -204,6 +211,7 @@ export class AttemptRunner {
           retryable,
           kind: failure.kind,
           evidence: failure.evidence,
+          peak_gpu_memory_bytes: String(this.policy.gpuMeter?.finish(a.attempt_id) ?? 0),
           attempt_token: token,
         },
       });
@@ -282,6 +290,8 @@ export class AttemptRunner {
       log: (line) => log.info({ line: cutLine(line) }, 'trial log'),
       output: output.line,
       ...(this.policy.limits ? { limits: this.policy.limits } : {}),
+      gpuMemoryBytes: Number(a.gpu_memory_bytes ?? 0),
+      onProcesses: (mark) => this.policy.gpuMeter?.track(a.attempt_id, mark),
     };
   }
 

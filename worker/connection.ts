@@ -10,6 +10,7 @@
  * after it, and written again on the next stream otherwise: a write to a stream that breaks is
  * lost silently, and the coordinator ignores an outcome it already has.
  */
+import type { GpuMemory } from '../shared/generated/trellis/v1/GpuMemory.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { loadProto, type WorkerServiceClient } from '../shared/proto.js';
@@ -40,6 +41,8 @@ export interface ConnectionOptions {
   hello(): Hello;
   /** Running attempt ids, sent with every heartbeat. */
   runningAttempts(): string[];
+  /** The GPUs' memory, sent with every heartbeat (absent: none sent). */
+  gpuMemory?(): GpuMemory[];
   onAssign(assignment: Assignment__Output): void;
   onStop(attemptId: string, reason: string): void;
   /** An operator drained this worker (DrainWorker): shut down as on SIGTERM. */
@@ -190,7 +193,12 @@ export class CoordinatorConnection implements CoordinatorLink {
           this.heartbeatMs = every;
           if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
           this.heartbeatTimer = setInterval(() => {
-            this.call?.write({ heartbeat: { running_attempt_ids: this.options.runningAttempts() } });
+            this.call?.write({
+              heartbeat: {
+                running_attempt_ids: this.options.runningAttempts(),
+                gpu_memory: this.options.gpuMemory?.() ?? [],
+              },
+            });
             this.forgetDelivered(3 * every);
           }, every);
           this.heartbeatTimer.unref();

@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { availableParallelism, totalmem } from 'node:os';
-import { execFileSync } from 'node:child_process';
+import type { GpuProbe } from '../../worker/gpus/base.js';
 import { createLogger } from '../../shared/log.js';
 import { env } from '../../shared/env.js';
 import { serveMetrics, type MetricsServer } from '../../shared/metrics-http.js';
@@ -26,7 +26,14 @@ import {
 /** How long a worker whose parent died may take to stop its programs before it exits anyway. */
 const PARENT_GONE_EXIT_MS = 5000;
 
-function detectGpus(spec: string | undefined): { id: string; name: string; memoryBytes: number }[] {
+/**
+ * The GPUs to advertise: `--gpus` ids (memory unknown: whole-GPU requests only), else what the
+ * GPU probe finds (nvidia-smi, or the test-only TRELLIS_FAKE_GPUS), with their total memory.
+ */
+async function detectGpus(
+  spec: string | undefined,
+  probe: GpuProbe,
+): Promise<{ id: string; name: string; memoryBytes: number }[]> {
   if (spec !== undefined) {
     return spec
       .split(',')
@@ -34,23 +41,7 @@ function detectGpus(spec: string | undefined): { id: string; name: string; memor
       .filter(Boolean)
       .map((id) => ({ id, name: 'gpu', memoryBytes: 0 }));
   }
-  try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=index,name,memory.total', '--format=csv,noheader,nounits'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 5000,
-    });
-    return out
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [id, name, mib] = line.split(',').map((s) => s.trim());
-        return { id: id!, name: name ?? 'gpu', memoryBytes: Number(mib ?? 0) * 2 ** 20 };
-      });
-  } catch {
-    return [];
-  }
+  return (await probe.inventory()).map((g) => ({ id: g.id, name: g.name, memoryBytes: g.totalBytes }));
 }
 
 function parseLabels(value: string | undefined): Record<string, string> {
@@ -86,7 +77,10 @@ export function addWorkerCommand(program: Command): void {
       ),
     )
     .option('--cpus <n>', 'CPU slots to advertise', positiveNumber('--cpus'), availableParallelism())
-    .option('--gpus <ids>', 'GPU ids to advertise, comma-separated (default: nvidia-smi, or none)')
+    .option(
+      '--gpus <ids>',
+      "GPU ids to advertise, comma-separated, memory unknown (default: nvidia-smi with each GPU's memory, or none)",
+    )
     .option(
       '--memory <bytes>',
       'memory to advertise in bytes (env TRELLIS_WORKER_MEMORY)',
@@ -157,9 +151,10 @@ export function addWorkerCommand(program: Command): void {
         exitWithParent?: boolean;
       }) => {
         if (opts.listGpus) {
-          const seen = detectGpus(opts.gpus);
+          const probe = (await import('../../worker/gpus/registry.js')).gpuProbe();
+          const seen = await detectGpus(opts.gpus, probe);
           process.stdout.write(
-            `${JSON.stringify({ gpus: seen, source: opts.gpus !== undefined ? '--gpus' : 'nvidia-smi' })}\n`,
+            `${JSON.stringify({ gpus: seen, source: opts.gpus !== undefined ? '--gpus' : probe.name })}\n`,
           );
           return;
         }
@@ -176,7 +171,8 @@ export function addWorkerCommand(program: Command): void {
         const log = createLogger('worker');
         const { WorkerAgent } = await import('../../worker/agent.js');
         const token = getCallerToken();
-        const gpus = detectGpus(opts.gpus);
+        const probe = (await import('../../worker/gpus/registry.js')).gpuProbe();
+        const gpus = await detectGpus(opts.gpus, probe);
         const agent = new WorkerAgent({
           coordinator: opts.coordinator,
           ...(opts.id ? { id: opts.id } : {}),
@@ -193,6 +189,7 @@ export function addWorkerCommand(program: Command): void {
           ...(opts.maxMemory !== undefined ? { maxMemoryBytes: opts.maxMemory } : {}),
           ...(opts.maxProcs !== undefined ? { maxProcs: opts.maxProcs } : {}),
           log,
+          gpuProbe: probe,
           shutdownGraceMs: opts.grace * 1000,
         });
         let metricsServer: MetricsServer | undefined;

@@ -1,17 +1,23 @@
 /**
- * The dispatcher: connected workers, their free capacity, and the FIFO of attempts waiting for
- * a slot. A waiting attempt is placed as soon as a worker with room for it exists; its
- * resources stay reserved until `release`.
+ * The dispatcher: connected workers, their free capacity, and the queue of attempts waiting for
+ * a slot. A waiting attempt is placed as soon as a worker with room for it exists (whole GPUs or
+ * a share of one by memory: gpu-placement.ts), waiting attempts taking turns between
+ * experiments (fair share, gpu-placement.ts `fairOrder`); its resources stay reserved until
+ * `release`.
  */
 import type { CoordinatorMessage } from '../../shared/generated/trellis/v1/CoordinatorMessage.js';
 import {
+  applyHold,
   couldEverFit,
+  holdOf,
   neverFitsReason,
-  place,
+  placeAll,
+  type Hold,
   type Placement,
   type SlotRequest,
   type WorkerCapacity,
 } from './slots.js';
+import { cloneCapacity } from './gpu-placement.js';
 
 export interface WorkerSession {
   send(message: CoordinatorMessage): void;
@@ -25,7 +31,7 @@ interface ConnectedWorker {
   capacity: WorkerCapacity;
   session: WorkerSession;
   /** attempt id → what it holds on this worker. */
-  holds: Map<string, { cpus: number; gpuIds: string[]; memoryBytes: number }>;
+  holds: Map<string, Hold>;
   /** False once the session ended (the entry stays while holds are settled). */
   connected: boolean;
   draining: boolean;
@@ -138,6 +144,23 @@ export class Dispatcher {
     if (worker) worker.lastHeartbeatAt = now;
   }
 
+  /**
+   * The GPU memory the worker reports in use now (GPU id → bytes, all processes; from its
+   * heartbeats): what it shows beyond the shares committed now counts against the GPU's room.
+   */
+  setGpuUsage(workerId: string, used: Record<string, number>): void {
+    const worker = this.workers.get(workerId);
+    if (!worker) return;
+    const before = worker.capacity.gpuForeign ?? {};
+    const foreign: Record<string, number> = {};
+    for (const [id, bytes] of Object.entries(used)) {
+      foreign[id] = Math.max(0, bytes - (worker.capacity.gpuCommitted?.get(id) ?? 0));
+    }
+    worker.capacity.gpuForeign = foreign;
+    // Less foreign use can make room for a waiting share.
+    if (Object.entries(foreign).some(([id, bytes]) => bytes < (before[id] ?? 0))) this.pump();
+  }
+
   /** The worker is shutting down: it gets nothing new. */
   setDraining(workerId: string): void {
     const worker = this.workers.get(workerId);
@@ -159,12 +182,23 @@ export class Dispatcher {
 
   snapshot(): WorkerSnapshot[] {
     return [...this.workers.values()].map((w) => ({
-      capacity: { ...w.capacity, usedGpus: new Set(w.capacity.usedGpus) },
+      capacity: cloneCapacity(w.capacity),
       connected: w.connected,
       draining: w.draining,
       version: w.version,
       lastHeartbeatAt: w.lastHeartbeatAt,
     }));
+  }
+
+  /** Total memory of one GPU of a worker, bytes (0: unknown). */
+  gpuTotal(workerId: string, gpuId: string | undefined): number {
+    return (gpuId !== undefined && this.workers.get(workerId)?.capacity.gpuTotals?.[gpuId]) || 0;
+  }
+
+  /** The GPUs a known worker advertises (undefined: unknown worker). */
+  snapshotOf(workerId: string): { gpus: readonly string[] } | undefined {
+    const worker = this.workers.get(workerId);
+    return worker && { gpus: worker.capacity.gpus };
   }
 
   setAccepting(workerId: string, accepting: boolean): void {
@@ -212,7 +246,7 @@ export class Dispatcher {
   }
 
   /** Records that `attemptId` holds resources on the worker (a reconnect or a resumed attempt). */
-  hold(workerId: string, attemptId: string, hold: { cpus: number; gpuIds: string[]; memoryBytes: number }): void {
+  hold(workerId: string, attemptId: string, hold: Hold): void {
     const worker = this.workers.get(workerId);
     if (worker && !worker.holds.has(attemptId)) this.applyHold(worker, attemptId, hold);
   }
@@ -222,10 +256,7 @@ export class Dispatcher {
       const hold = worker.holds.get(attemptId);
       if (!hold) continue;
       worker.holds.delete(attemptId);
-      worker.capacity.usedCpus -= hold.cpus;
-      worker.capacity.usedMemoryBytes -= hold.memoryBytes;
-      for (const gpu of hold.gpuIds) worker.capacity.usedGpus.delete(gpu);
-      worker.capacity.running -= 1;
+      applyHold(worker.capacity, hold, -1);
     }
     this.pump();
   }
@@ -295,16 +326,9 @@ export class Dispatcher {
     return () => this.placedListeners.delete(listener);
   }
 
-  private applyHold(
-    worker: ConnectedWorker,
-    attemptId: string,
-    hold: { cpus: number; gpuIds: string[]; memoryBytes: number },
-  ): void {
+  private applyHold(worker: ConnectedWorker, attemptId: string, hold: Hold): void {
     worker.holds.set(attemptId, hold);
-    worker.capacity.usedCpus += hold.cpus;
-    worker.capacity.usedMemoryBytes += hold.memoryBytes;
-    for (const gpu of hold.gpuIds) worker.capacity.usedGpus.add(gpu);
-    worker.capacity.running += 1;
+    applyHold(worker.capacity, hold);
   }
 
   private pump(): void {
@@ -321,25 +345,27 @@ export class Dispatcher {
   }
 
   private placeWaiting(): void {
-    const capacities = [...this.workers.values()].map((w) => w.capacity);
-    const still: Waiter[] = [];
-    for (const waiter of this.waiting) {
-      const placement = place(capacities, waiter.request);
-      if (!placement) {
-        still.push(waiter);
-        continue;
+    const running = new Map<string, number>();
+    for (const worker of this.workers.values()) {
+      for (const hold of worker.holds.values()) {
+        const group = hold.group ?? '';
+        running.set(group, (running.get(group) ?? 0) + 1);
       }
-      const worker = this.workers.get(placement.workerId)!;
-      this.applyHold(worker, waiter.key, {
-        cpus: waiter.request.cpus,
-        gpuIds: placement.gpuIds,
-        memoryBytes: waiter.request.memoryBytes,
-      });
+    }
+    const capacities = [...this.workers.values()].map((w) => w.capacity);
+    const { placed } = placeAll(capacities, this.waiting, running);
+    if (placed.length === 0) return;
+    const byKey = new Map(this.waiting.map((w) => [w.key, w]));
+    const done = new Set<string>();
+    for (const { key, placement } of placed) {
+      const waiter = byKey.get(key)!;
+      this.applyHold(this.workers.get(placement.workerId)!, key, holdOf(waiter.request, placement));
+      done.add(key);
       if (waiter.reason !== undefined) waiter.onReason?.(undefined);
       waiter.resolve(placement);
       const waitedMs = performance.now() - waiter.since;
       for (const listener of this.placedListeners) listener(waitedMs);
     }
-    this.waiting = still;
+    this.waiting = this.waiting.filter((w) => !done.has(w.key));
   }
 }

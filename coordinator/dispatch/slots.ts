@@ -1,15 +1,30 @@
 /**
  * Resource-aware matching of a trial's request to a worker's free slots. Pure functions: the
- * dispatcher owns the state, these decide.
+ * dispatcher owns the state, these decide. GPUs (whole or shared by memory) are chosen in
+ * gpu-placement.ts.
  */
 import { memoryBytes } from '../../shared/limits.js';
+import {
+  cloneCapacity,
+  fairOrder,
+  gpusCouldEverFit,
+  gpusWanted,
+  largestGpu,
+  pickGpus,
+  type Queued,
+} from './gpu-placement.js';
 
 export interface SlotRequest {
   cpus: number;
+  /** Whole GPUs; with gpuMemoryBytes, how many GPUs get a share each (at least 1). */
   gpus: number;
   memoryBytes: number;
   runtime: string;
   labels: Record<string, string>;
+  /** Memory on each of its GPUs, bytes: a share of a GPU others may share too; 0/absent = whole GPUs. */
+  gpuMemoryBytes?: number;
+  /** Fairness group (the experiment id): placement takes turns between groups (gpu-placement.ts). */
+  group?: string;
 }
 
 export interface WorkerCapacity {
@@ -21,15 +36,34 @@ export interface WorkerCapacity {
   runtimes: string[];
   /** Currently used by running attempts. */
   usedCpus: number;
+  /** GPUs held whole by one attempt. */
   usedGpus: Set<string>;
   usedMemoryBytes: number;
   running: number;
   accepting: boolean;
+  /** GPU id → total memory, bytes (absent or 0: unknown, whole-GPU requests only). */
+  gpuTotals?: Record<string, number>;
+  /**
+   * GPU id → what the worker last reported in use on it beyond the shares committed to it then,
+   * bytes (processes Trellis did not place, attempts over their share).
+   */
+  gpuForeign?: Record<string, number>;
+  /** GPU id → sum of the shares (gpuMemoryBytes) of the attempts placed on it. */
+  gpuCommitted?: Map<string, number>;
 }
 
 export interface Placement {
   workerId: string;
   gpuIds: string[];
+}
+
+/** What an attempt holds on its worker (gpuMemoryBytes > 0: a share of each of gpuIds; else whole GPUs). */
+export interface Hold {
+  cpus: number;
+  gpuIds: string[];
+  memoryBytes: number;
+  gpuMemoryBytes?: number;
+  group?: string;
 }
 
 /** True when the worker could run the request if it were idle (used to warn about requests no worker fits). */
@@ -38,7 +72,7 @@ export function couldEverFit(worker: WorkerCapacity, request: SlotRequest): bool
     worker.runtimes.includes(request.runtime) &&
     Object.entries(request.labels).every(([k, v]) => worker.labels[k] === v) &&
     request.cpus <= worker.cpus + 1e-9 &&
-    request.gpus <= worker.gpus.length &&
+    gpusCouldEverFit(worker, request) &&
     (worker.memoryBytes === 0 || request.memoryBytes <= worker.memoryBytes)
   );
 }
@@ -59,8 +93,16 @@ export function neverFitsReason(workers: readonly WorkerCapacity[], request: Slo
     gaps.push(`labels ${labels.map(([k, v]) => `${k}=${v}`).join(',')}`);
   }
   const most = (f: (w: WorkerCapacity) => number): number => Math.max(...workers.map(f));
-  if (request.gpus > most((w) => w.gpus.length))
-    gaps.push(`gpus ${request.gpus} (most on a worker: ${most((w) => w.gpus.length)})`);
+  const wanted = gpusWanted(request);
+  if (wanted > most((w) => w.gpus.length))
+    gaps.push(`gpus ${wanted} (most on a worker: ${most((w) => w.gpus.length)})`);
+  const share = request.gpuMemoryBytes ?? 0;
+  if (share > 0 && !workers.some((w) => gpusCouldEverFit(w, request))) {
+    const largest = largestGpu(workers);
+    gaps.push(
+      `gpuMemory ${share} bytes on ${wanted} GPU(s) (largest GPU on a worker: ${largest > 0 ? `${largest} bytes` : 'memory unknown'})`,
+    );
+  }
   if (request.cpus > most((w) => w.cpus) + 1e-9)
     gaps.push(`cpus ${request.cpus} (most on a worker: ${most((w) => w.cpus)})`);
   const memory = workers.filter((w) => w.memoryBytes > 0);
@@ -74,22 +116,29 @@ export function neverFitsReason(workers: readonly WorkerCapacity[], request: Slo
   );
 }
 
+/** The GPUs the request gets on the worker now, or undefined when it does not fit there now. */
+function fitNow(worker: WorkerCapacity, request: SlotRequest): string[] | undefined {
+  if (!worker.accepting || !couldEverFit(worker, request)) return undefined;
+  if (request.cpus > worker.cpus - worker.usedCpus + 1e-9) return undefined;
+  if (worker.memoryBytes > 0 && request.memoryBytes > worker.memoryBytes - worker.usedMemoryBytes) return undefined;
+  return pickGpus(worker, request);
+}
+
 export function fitsNow(worker: WorkerCapacity, request: SlotRequest): boolean {
-  if (!worker.accepting || !couldEverFit(worker, request)) return false;
-  if (request.cpus > worker.cpus - worker.usedCpus + 1e-9) return false;
-  if (request.gpus > worker.gpus.length - worker.usedGpus.size) return false;
-  if (worker.memoryBytes > 0 && request.memoryBytes > worker.memoryBytes - worker.usedMemoryBytes) return false;
-  return true;
+  return fitNow(worker, request) !== undefined;
 }
 
 /**
  * Picks the worker for a request: among those it fits now, the least loaded (fewest running
- * attempts, then most free CPUs, then id for determinism). GPUs are the lowest free ids.
+ * attempts, then most free CPUs, then id for determinism). GPUs: gpu-placement.ts `pickGpus`
+ * (whole GPUs: the lowest free ids; shares: best fit).
  */
 export function place(workers: Iterable<WorkerCapacity>, request: SlotRequest): Placement | undefined {
   let best: WorkerCapacity | undefined;
+  let bestGpus: string[] = [];
   for (const worker of workers) {
-    if (!fitsNow(worker, request)) continue;
+    const gpus = fitNow(worker, request);
+    if (!gpus) continue;
     if (
       !best ||
       worker.running < best.running ||
@@ -98,11 +147,67 @@ export function place(workers: Iterable<WorkerCapacity>, request: SlotRequest): 
           (worker.cpus - worker.usedCpus === best.cpus - best.usedCpus && worker.id < best.id)))
     ) {
       best = worker;
+      bestGpus = gpus;
     }
   }
-  if (!best) return undefined;
-  const gpuIds = best.gpus.filter((id) => !best.usedGpus.has(id)).slice(0, request.gpus);
-  return { workerId: best.id, gpuIds };
+  return best && { workerId: best.id, gpuIds: bestGpus };
+}
+
+/** The hold a placed request takes. */
+export function holdOf(request: SlotRequest, placement: Placement): Hold {
+  return {
+    cpus: request.cpus,
+    gpuIds: placement.gpuIds,
+    memoryBytes: request.memoryBytes,
+    ...((request.gpuMemoryBytes ?? 0) > 0 ? { gpuMemoryBytes: request.gpuMemoryBytes } : {}),
+    ...(request.group !== undefined ? { group: request.group } : {}),
+  };
+}
+
+/** Adds (sign 1) or removes (sign -1) a hold from the worker's used capacity. */
+export function applyHold(worker: WorkerCapacity, hold: Hold, sign: 1 | -1 = 1): void {
+  worker.usedCpus += sign * hold.cpus;
+  worker.usedMemoryBytes += sign * hold.memoryBytes;
+  worker.running += sign;
+  const share = hold.gpuMemoryBytes ?? 0;
+  for (const gpu of hold.gpuIds) {
+    if (share > 0) {
+      worker.gpuCommitted ??= new Map();
+      const committed = (worker.gpuCommitted.get(gpu) ?? 0) + sign * share;
+      if (committed > 0) worker.gpuCommitted.set(gpu, committed);
+      else worker.gpuCommitted.delete(gpu);
+    } else if (sign > 0) worker.usedGpus.add(gpu);
+    else worker.usedGpus.delete(gpu);
+  }
+}
+
+/**
+ * Places what it can of `waiting` (oldest first) on copies of `workers`, in fair order
+ * (gpu-placement.ts `fairOrder`), each with `place`; returns the placements in the order made and
+ * the keys left waiting. `running`: attempts each group holds now. The dispatcher applies the
+ * same holds to its own capacities.
+ */
+export function placeAll(
+  workers: readonly WorkerCapacity[],
+  waiting: readonly Queued[],
+  running: ReadonlyMap<string, number>,
+): { placed: { key: string; placement: Placement }[]; left: string[] } {
+  const copies = workers.map(cloneCapacity);
+  const placed: { key: string; placement: Placement }[] = [];
+  const left: string[] = [];
+  for (const w of fairOrder(waiting, running)) {
+    const placement = place(copies, w.request);
+    if (!placement) {
+      left.push(w.key);
+      continue;
+    }
+    applyHold(
+      copies.find((c) => c.id === placement.workerId)!,
+      holdOf(w.request, placement),
+    );
+    placed.push({ key: w.key, placement });
+  }
+  return { placed, left };
 }
 
 /** resources.memory in bytes (one reading, in shared/limits.ts, for validation and placement). */

@@ -34,7 +34,9 @@ import type { EventLog } from '../event-log.js';
 import type { AttemptLogs } from '../attempt-logs.js';
 import type { Dispatcher, WorkerSession } from './dispatcher.js';
 import type { LeaseTable } from './leases.js';
-import type { WorkerCapacity } from './slots.js';
+import type { Hold, WorkerCapacity } from './slots.js';
+import type { GpuMemory__Output } from '../../shared/generated/trellis/v1/GpuMemory.js';
+import { bytesOf, gpuTotalsOf, gpuUsedOf } from './gpu-reports.js';
 import { stepFromWire, stepProblem } from '../../shared/steps.js';
 
 /** How often a heartbeat may move workers.lastSeenAt in the store (per worker). */
@@ -56,7 +58,9 @@ export interface AttemptRouter {
   onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string, evidence?: string): void;
   onStopped(attemptId: string, reason: string): void;
   /** What the attempt holds on its worker, to rebuild the hold when the worker reconnects. */
-  resourcesOfAttempt(attemptId: string): { cpus: number; memoryBytes: number; gpuIds: string[] };
+  resourcesOfAttempt(attemptId: string): Hold;
+  /** The most GPU memory the attempt's processes used at once, bytes (0: not measured); before its outcome. */
+  onGpuPeak?(attemptId: string, bytes: number): void;
 }
 
 /** What the transport (gRPC stream, in-process fake) calls for each worker stream. */
@@ -167,6 +171,7 @@ export class WorkerSessionHandler implements WorkerConnection {
       case 'hello':
         return this.hello(message.hello!);
       case 'heartbeat':
+        this.gpuUsage(message.heartbeat?.gpu_memory ?? []);
         return this.heartbeat(message.heartbeat?.running_attempt_ids ?? []);
       case 'progress': {
         const p = message.progress!;
@@ -186,21 +191,15 @@ export class WorkerSessionHandler implements WorkerConnection {
       }
       case 'result': {
         const r = message.result!;
-        return this.holder(r.attempt_id, r.attempt_token, 'result')?.onResult(
-          r.attempt_id,
-          r.metrics ?? {},
-          parseJson(r.info_json),
-        );
+        const holder = this.holder(r.attempt_id, r.attempt_token, 'result');
+        holder?.onGpuPeak?.(r.attempt_id, bytesOf(r.peak_gpu_memory_bytes));
+        return holder?.onResult(r.attempt_id, r.metrics ?? {}, parseJson(r.info_json));
       }
       case 'failure': {
         const f = message.failure!;
-        return this.holder(f.attempt_id, f.attempt_token, 'failure')?.onFailure(
-          f.attempt_id,
-          f.error,
-          f.retryable,
-          f.kind,
-          f.evidence,
-        );
+        const holder = this.holder(f.attempt_id, f.attempt_token, 'failure');
+        holder?.onGpuPeak?.(f.attempt_id, bytesOf(f.peak_gpu_memory_bytes));
+        return holder?.onFailure(f.attempt_id, f.error, f.retryable, f.kind, f.evidence);
       }
       case 'stopped': {
         const s = message.stopped!;
@@ -246,6 +245,7 @@ export class WorkerSessionHandler implements WorkerConnection {
       labels: hello.labels ?? {},
       runtimes: hello.runtimes ?? [],
       accepting: false,
+      gpuTotals: gpuTotalsOf(hello.slots?.gpus ?? []),
     };
     dispatcher.addWorker(capacity, this.session, hello.version ?? '', this.identity.name);
     // A reconnect: keep the attempts whose lease is still valid and bound to this identity and
@@ -268,6 +268,12 @@ export class WorkerSessionHandler implements WorkerConnection {
     dispatcher.setAccepting(workerId, true);
     void this.record(workerId, 'connected', hello, slots);
     this.log.info({ slots, runtimes: hello.runtimes }, 'worker connected');
+  }
+
+  private gpuUsage(readings: GpuMemory__Output[]): void {
+    const worker = this.workerId && this.ctx.dispatcher.snapshotOf(this.workerId);
+    const used = worker && gpuUsedOf(readings, worker.gpus);
+    if (used) this.ctx.dispatcher.setGpuUsage(this.workerId!, used);
   }
 
   private heartbeat(runningAttemptIds: string[]): void {

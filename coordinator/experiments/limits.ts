@@ -52,7 +52,7 @@ export function rawPipelineIssues(raw: unknown, limits: Limits): string[] {
   return issues;
 }
 
-/** resources.cpus / gpus / memory within [minCpus, maxCpus], maxGpus, maxMemoryBytes. */
+/** resources.cpus / gpus / memory / gpuMemory within [minCpus, maxCpus], maxGpus, maxMemoryBytes, maxGpuMemoryBytes. */
 export function resourceIssues(resources: Resources | undefined, limits: Limits, at = 'resources'): string[] {
   if (!resources) return [];
   const issues: string[] = [];
@@ -66,6 +66,14 @@ export function resourceIssues(resources: Resources | undefined, limits: Limits,
     if (!Number.isSafeInteger(bytes) || bytes > limits.maxMemoryBytes) {
       issues.push(
         `${at}.memory: ${JSON.stringify(resources.memory)} (${bytes} bytes) is more than the limit maxMemoryBytes = ${limits.maxMemoryBytes}`,
+      );
+    }
+  }
+  if (resources.gpuMemory !== undefined) {
+    const bytes = memoryBytes(resources.gpuMemory);
+    if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > limits.maxGpuMemoryBytes) {
+      issues.push(
+        `${at}.gpuMemory: ${JSON.stringify(resources.gpuMemory)} (${bytes} bytes) must be from 1 byte to the limit maxGpuMemoryBytes = ${limits.maxGpuMemoryBytes}`,
       );
     }
   }

@@ -40,7 +40,7 @@ export const pipelineSpecSchema = z.strictObject({
   template: z.string().min(1).optional(),
   params: z.record(z.string(), z.unknown()).optional(),
   stages: z.array(stageSchema).min(1).optional(),
-  resources: resourcesSchema.default({ cpus: 1, gpus: 0 }),
+  resources: resourcesSchema.default({ cpus: 1, gpus: 0, gpuPacking: 'measure' }),
   /** Reuse the outputs of a finished stage whose resolved inputs match (default true). */
   cache: z.boolean().default(true),
 });

@@ -35,6 +35,7 @@ const attempt = z.looseObject({
   endedAt: num.optional(),
   error: z.string().optional(),
   gpuIds: z.array(z.string()).optional(),
+  gpuMemoryBytes: num.optional(),
 });
 
 const stage = z.looseObject({

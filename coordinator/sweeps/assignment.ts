@@ -46,6 +46,7 @@ export function attemptOf(
   now: number,
   leaseMs: number,
   binding: { identity: string; tokenHash: string },
+  gpuMemoryBytes = 0,
 ): AttemptDoc {
   return {
     n,
@@ -54,6 +55,7 @@ export function attemptOf(
     identity: binding.identity,
     tokenHash: binding.tokenHash,
     ...(placement.gpuIds.length > 0 ? { gpuIds: placement.gpuIds } : {}),
+    ...(gpuMemoryBytes > 0 ? { gpuMemoryBytes } : {}),
     status: 'running',
     startedAt: now,
     leaseExpiresAt: now + leaseMs,
@@ -97,6 +99,7 @@ export function assignmentOf(
         stepOnWire(trial.checkpoint?.step ?? 0),
       ),
       attempt_token: attemptToken,
+      gpu_memory_bytes: String(attempt.gpuMemoryBytes ?? 0),
     },
   };
 }

@@ -158,6 +158,10 @@ export function decideOutcome(
     if (status === 'pending' && failure.kind === 'oom') {
       adjusted = halveAfterOom(trial, policy);
       if (adjusted && error) error = `${error}; ${adjusted.note}`;
+      // The share itself grows in gpu-packing.ts (the runner's, which knows the attempt's share).
+      if ((policy.retry ?? DEFAULT_RETRY).oom.then === 'more gpu memory' && error) {
+        error = `${error}; retrying with more GPU memory (x1.5 the share, when it had one)`;
+      }
     }
   }
   const attemptStatus = rule.attemptStatus;

@@ -22,7 +22,7 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { LeaseTable } from '../dispatch/leases.js';
 import type { CoordinatorObserver } from '../observer.js';
 import type { AttemptRouter } from '../dispatch/worker-session.js';
-import type { SlotRequest } from '../dispatch/slots.js';
+import type { Hold, SlotRequest } from '../dispatch/slots.js';
 import type { SearchAlgorithm } from '../search/base.js';
 import { configOfTrial, seedOfTrial, trialsOfConfig } from '../search/replicates.js';
 import type { Scheduler } from '../schedulers/base.js';
@@ -37,6 +37,7 @@ import { TrialWriter } from './trial-writer.js';
 import { AttemptTimeouts, UserErrorStreak, timedOut, workerFailure } from './failures.js';
 import { DEFAULT_RETRY } from '../../shared/spec/retry.js';
 import { quarantine } from '../experiments/quarantine.js';
+import { GpuPacking } from './gpu-packing.js';
 
 /** The most lanes (budget.concurrency) a runner starts, whatever a stored spec says. */
 export const MAX_LANES = 100_000;
@@ -80,6 +81,8 @@ export class SweepRunner implements AttemptRouter {
   private readonly resumedOutcomes = new Map<number, Promise<AttemptOutcome>>();
   private readonly abort = new AbortController();
   private readonly request: SlotRequest;
+  /** GPU memory shares: declared, or learned per configuration family (gpu-packing.ts). */
+  private readonly gpu: GpuPacking;
   private readonly sign: number;
   private readonly log: Logger;
   private nextNumber = 0;
@@ -104,6 +107,7 @@ export class SweepRunner implements AttemptRouter {
     this.search = searchOf(spec);
     this.scheduler = schedulerOf(spec);
     this.request = slotRequestOf(spec);
+    this.gpu = new GpuPacking(spec, this.request, experiment.id);
     this.leaderboard = new SweepLeaderboard(spec);
     this.writer = new TrialWriter(experiment.id, ctx.store, ctx.events, (trial) => {
       this.leaderboard.observe(trial);
@@ -250,8 +254,9 @@ export class SweepRunner implements AttemptRouter {
   private async dispatchAttempt(pending: TrialDoc): Promise<AttemptOutcome> {
     const n = pending.attempts.length + 1;
     const attemptId = `${pending.id}-a${n}`;
+    const request = this.gpu.requestFor(pending.number, pending.params);
     const placement = await this.ctx.dispatcher
-      .waitForSlot(attemptId, this.request, this.abort.signal, (reason) => this.setPendingReason(pending, reason))
+      .waitForSlot(attemptId, request, this.abort.signal, (reason) => this.setPendingReason(pending, reason))
       .catch(() => {
         throw new Cancelled();
       });
@@ -259,7 +264,8 @@ export class SweepRunner implements AttemptRouter {
     // Bound to the identity of the worker it was placed on; only the token's hash is stored.
     const { token, hash } = newAttemptToken();
     const identity = this.ctx.dispatcher.identityOf(placement.workerId) ?? '';
-    const attempt = attemptOf(attemptId, n, placement, now, this.ctx.leases.leaseMs, { identity, tokenHash: hash });
+    const binding = { identity, tokenHash: hash };
+    const attempt = attemptOf(attemptId, n, placement, now, this.ctx.leases.leaseMs, binding, request.gpuMemoryBytes);
     const claimed = await this.writer.claim(pending.number, attempt, now);
     if (!claimed) {
       // Someone else (another coordinator) holds the trial: give the slot back and stop here.
@@ -268,9 +274,11 @@ export class SweepRunner implements AttemptRouter {
       throw new Cancelled();
     }
     const outcome = this.lease(claimed, attempt, now);
+    const gpuTotal = this.ctx.dispatcher.gpuTotal(placement.workerId, placement.gpuIds[0]);
+    this.gpu.onPlaced(attempt, pending.number, pending.params, request, gpuTotal);
     this.timeouts.start(attemptId, this.spec.budget.trialTimeout);
     this.writer.emitState(claimed);
-    const assignment = assignmentOf(this.spec, claimed, attempt, this.request, token);
+    const assignment = assignmentOf(this.spec, claimed, attempt, request, token);
     const sent = this.ctx.dispatcher.send(placement.workerId, assignment);
     if (!sent) this.lose(attemptId, 'worker went away before the assignment was sent');
     if (this.abort.signal.aborted) this.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
@@ -332,6 +340,9 @@ export class SweepRunner implements AttemptRouter {
     if (!decision) return trial; // pruned/cancelled already applied
     const attempt = trial.attempts.at(-1)!;
     this.timeouts.clear(attempt.id);
+    const more = (this.spec.budget.retry ?? DEFAULT_RETRY).oom.then === 'more gpu memory';
+    const gpuNote = this.gpu.ended(attempt.id, outcome.kind === 'succeeded', decision.failure?.kind, more);
+    if (gpuNote) this.log.info({ trialId: trial.id, attempt: attempt.n }, gpuNote);
     await this.apply(trial, attempt.id, decision);
     const userErrors = this.userErrors.observe(outcome.kind === 'succeeded', decision.failure, decision.error);
     if (userErrors) void this.failExperiment(userErrors);
@@ -428,10 +439,13 @@ export class SweepRunner implements AttemptRouter {
   }
 
   /** What a running attempt holds on its worker (to rebuild the hold when the worker reconnects). */
-  resourcesOfAttempt(attemptId: string): { cpus: number; memoryBytes: number; gpuIds: string[] } {
+  resourcesOfAttempt(attemptId: string): Hold {
     const running = this.running.get(attemptId);
-    const attempt = running ? this.writer.get(running.number)?.attempts.find((a) => a.id === attemptId) : undefined;
-    return { cpus: this.request.cpus, memoryBytes: this.request.memoryBytes, gpuIds: attempt?.gpuIds ?? [] };
+    return this.gpu.holdOf(running && this.writer.get(running.number)?.attempts.find((a) => a.id === attemptId));
+  }
+
+  onGpuPeak(attemptId: string, bytes: number): void {
+    this.gpu.peak(attemptId, bytes);
   }
 
   private stopAttempt(attemptId: string, reason: string): void {

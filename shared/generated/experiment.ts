@@ -32,6 +32,7 @@ import type { GetAttemptLogResponse as _trellis_v1_GetAttemptLogResponse, GetAtt
 import type { GetExperimentRequest as _trellis_v1_GetExperimentRequest, GetExperimentRequest__Output as _trellis_v1_GetExperimentRequest__Output } from './trellis/v1/GetExperimentRequest.js';
 import type { GetExperimentResponse as _trellis_v1_GetExperimentResponse, GetExperimentResponse__Output as _trellis_v1_GetExperimentResponse__Output } from './trellis/v1/GetExperimentResponse.js';
 import type { Gpu as _trellis_v1_Gpu, Gpu__Output as _trellis_v1_Gpu__Output } from './trellis/v1/Gpu.js';
+import type { GpuMemory as _trellis_v1_GpuMemory, GpuMemory__Output as _trellis_v1_GpuMemory__Output } from './trellis/v1/GpuMemory.js';
 import type { Heartbeat as _trellis_v1_Heartbeat, Heartbeat__Output as _trellis_v1_Heartbeat__Output } from './trellis/v1/Heartbeat.js';
 import type { Hello as _trellis_v1_Hello, Hello__Output as _trellis_v1_Hello__Output } from './trellis/v1/Hello.js';
 import type { ListExperimentsRequest as _trellis_v1_ListExperimentsRequest, ListExperimentsRequest__Output as _trellis_v1_ListExperimentsRequest__Output } from './trellis/v1/ListExperimentsRequest.js';
@@ -104,6 +105,7 @@ export interface ProtoGrpcType {
       GetExperimentRequest: MessageTypeDefinition<_trellis_v1_GetExperimentRequest, _trellis_v1_GetExperimentRequest__Output>
       GetExperimentResponse: MessageTypeDefinition<_trellis_v1_GetExperimentResponse, _trellis_v1_GetExperimentResponse__Output>
       Gpu: MessageTypeDefinition<_trellis_v1_Gpu, _trellis_v1_Gpu__Output>
+      GpuMemory: MessageTypeDefinition<_trellis_v1_GpuMemory, _trellis_v1_GpuMemory__Output>
       Heartbeat: MessageTypeDefinition<_trellis_v1_Heartbeat, _trellis_v1_Heartbeat__Output>
       Hello: MessageTypeDefinition<_trellis_v1_Hello, _trellis_v1_Hello__Output>
       ListExperimentsRequest: MessageTypeDefinition<_trellis_v1_ListExperimentsRequest, _trellis_v1_ListExperimentsRequest__Output>

@@ -13,6 +13,7 @@ import type { Draining as _trellis_v1_Draining, Draining__Output as _trellis_v1_
 import type { GetArtifactRequest as _trellis_v1_GetArtifactRequest, GetArtifactRequest__Output as _trellis_v1_GetArtifactRequest__Output } from './trellis/v1/GetArtifactRequest.js';
 import type { GetArtifactResponse as _trellis_v1_GetArtifactResponse, GetArtifactResponse__Output as _trellis_v1_GetArtifactResponse__Output } from './trellis/v1/GetArtifactResponse.js';
 import type { Gpu as _trellis_v1_Gpu, Gpu__Output as _trellis_v1_Gpu__Output } from './trellis/v1/Gpu.js';
+import type { GpuMemory as _trellis_v1_GpuMemory, GpuMemory__Output as _trellis_v1_GpuMemory__Output } from './trellis/v1/GpuMemory.js';
 import type { Heartbeat as _trellis_v1_Heartbeat, Heartbeat__Output as _trellis_v1_Heartbeat__Output } from './trellis/v1/Heartbeat.js';
 import type { Hello as _trellis_v1_Hello, Hello__Output as _trellis_v1_Hello__Output } from './trellis/v1/Hello.js';
 import type { Progress as _trellis_v1_Progress, Progress__Output as _trellis_v1_Progress__Output } from './trellis/v1/Progress.js';
@@ -43,6 +44,7 @@ export interface ProtoGrpcType {
       GetArtifactRequest: MessageTypeDefinition<_trellis_v1_GetArtifactRequest, _trellis_v1_GetArtifactRequest__Output>
       GetArtifactResponse: MessageTypeDefinition<_trellis_v1_GetArtifactResponse, _trellis_v1_GetArtifactResponse__Output>
       Gpu: MessageTypeDefinition<_trellis_v1_Gpu, _trellis_v1_Gpu__Output>
+      GpuMemory: MessageTypeDefinition<_trellis_v1_GpuMemory, _trellis_v1_GpuMemory__Output>
       Heartbeat: MessageTypeDefinition<_trellis_v1_Heartbeat, _trellis_v1_Heartbeat__Output>
       Hello: MessageTypeDefinition<_trellis_v1_Hello, _trellis_v1_Hello__Output>
       Progress: MessageTypeDefinition<_trellis_v1_Progress, _trellis_v1_Progress__Output>

@@ -10,10 +10,17 @@ import { z } from 'zod';
 
 const attempts = z.number().int().min(0).max(1000);
 
-/** `then` of the oom policy: `halve NAME` (a numeric trial parameter, e.g. batchSize) or `none`. */
+/**
+ * `then` of the oom policy: `halve NAME` (a numeric trial parameter, e.g. batchSize), `more gpu
+ * memory` (the trial's next attempt asks for 1.5x its GPU memory share: coordinator/sweeps/
+ * gpu-packing.ts) or `none`.
+ */
 export const oomThen = z
   .string()
-  .regex(/^(none|halve [A-Za-z_][A-Za-z0-9_.]{0,99})$/, 'must be "none" or "halve PARAM" (e.g. "halve batchSize")');
+  .regex(
+    /^(none|more gpu memory|halve [A-Za-z_][A-Za-z0-9_.]{0,99})$/,
+    'must be "none", "more gpu memory" or "halve PARAM" (e.g. "halve batchSize")',
+  );
 
 export const retrySchema = z.strictObject({
   oom: z

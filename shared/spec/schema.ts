@@ -269,6 +269,28 @@ export const resourcesSchema = z.strictObject({
   memory: z.union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti)?$/)]).optional(),
   /** Labels a worker must carry (e.g. { gpu: a100 }). */
   labels: z.record(z.string(), z.string()).optional(),
+  /**
+   * GPU memory each attempt uses on each of its GPUs (bytes, or e.g. 6Gi): attempts share GPUs,
+   * packed by memory (coordinator/dispatch/gpu-placement.ts); `gpus` 0 means one GPU. Absent:
+   * measured per configuration family (gpuPacking).
+   */
+  gpuMemory: z
+    .union([
+      z.number().int().min(1, { error: 'must be at least 1 byte' }),
+      z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti)?$/, { error: 'must be bytes or a size like 512Mi, 6Gi' }),
+    ])
+    .optional(),
+  /**
+   * Without gpuMemory, for trials with `gpus` >= 1: `measure` (default) runs a configuration
+   * family's first attempt on whole GPUs, measures its peak GPU memory, then packs the family's
+   * later attempts by it with a margin; `off` keeps whole GPUs.
+   */
+  gpuPacking: z.enum(['measure', 'off'], { error: 'must be measure or off' }).default('measure'),
+  /**
+   * The params that make a configuration family (same GPU memory expected). Default: the params
+   * whose name contains model, arch, batch, width, depth, layers, hidden or size (any case).
+   */
+  gpuFamily: z.array(z.string().min(1).max(200)).max(50).optional(),
 });
 
 export const searchSchema = z.looseObject({
@@ -302,7 +324,7 @@ export const sweepSpecSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits, ".", "_" or "-"'),
   description: z.string().optional(),
   trial: trialSchema,
-  resources: resourcesSchema.default({ cpus: 1, gpus: 0 }),
+  resources: resourcesSchema.default({ cpus: 1, gpus: 0, gpuPacking: 'measure' }),
   search: searchSchema.default({ algorithm: 'random', seed: 0, space: {}, replicates: 1 }),
   scheduler: schedulerSchema.default({ type: 'fifo' }),
   budget: budgetSchema.default(budgetSchema.parse({})),

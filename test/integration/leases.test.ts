@@ -54,7 +54,13 @@ function fakeWorker(coordinator: Coordinator, id: string) {
     result: (attemptId: string, metrics: Record<string, number>) =>
       connection.onMessage({
         body: 'result',
-        result: { attempt_id: attemptId, attempt_token: tokens.get(attemptId) ?? '', metrics, info_json: '{}' },
+        result: {
+          attempt_id: attemptId,
+          attempt_token: tokens.get(attemptId) ?? '',
+          metrics,
+          info_json: '{}',
+          peak_gpu_memory_bytes: '0',
+        },
       }),
   };
 }
@@ -106,7 +112,11 @@ describe('leases', () => {
       assert.equal(second.attempt, 2);
       // From here on the worker heartbeats like a real one, so attempt 2 keeps its lease.
       const heartbeats = setInterval(
-        () => a.connection.onMessage({ body: 'heartbeat', heartbeat: { running_attempt_ids: [second.attempt_id!] } }),
+        () =>
+          a.connection.onMessage({
+            body: 'heartbeat',
+            heartbeat: { running_attempt_ids: [second.attempt_id!], gpu_memory: [] },
+          }),
         20,
       );
       a.result(first.attempt_id!, { val_score: 1 });

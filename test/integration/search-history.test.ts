@@ -75,6 +75,7 @@ describe('the search history seen by the algorithm', () => {
                     retryable: false,
                     kind: '',
                     evidence: '',
+                    peak_gpu_memory_bytes: '0',
                   },
                 })
               : connection.onMessage({
@@ -84,6 +85,7 @@ describe('the search history seen by the algorithm', () => {
                     attempt_token: assign.attempt_token!,
                     metrics: { score: Math.sin(5 * x) + Number(assign.trial_number) / 100 },
                     info_json: '{}',
+                    peak_gpu_memory_bytes: '0',
                   },
                 }),
           );

@@ -108,6 +108,7 @@ const result = (attemptId: string, token?: string): WorkerMessage__Output =>
       attempt_token: tokenOf(attemptId, token),
       metrics: { acc: 1 },
       info_json: '{"x":1}',
+      peak_gpu_memory_bytes: '0',
     },
   }) as WorkerMessage__Output;
 

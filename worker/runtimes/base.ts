@@ -17,6 +17,10 @@ export interface AttemptContext {
   seed: number;
   /** GPU ids assigned by the worker (empty on CPU). */
   gpuIds: string[];
+  /** The attempt's share of each of gpuIds, bytes (0: the GPUs are its own, whole). */
+  gpuMemoryBytes?: number;
+  /** Told the attempt mark of the programs it starts (command runtime), so the worker can measure their GPU memory. */
+  onProcesses?(mark: string): void;
   /** Aborted when the coordinator stops the attempt (cancel, prune) or the worker's grace time is over. */
   signal: AbortSignal;
   /**

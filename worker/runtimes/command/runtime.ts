@@ -81,6 +81,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     if (ctx.signal.aborted) throw stopError(ctx.signal);
 
     const mark = newMark();
+    ctx.onProcesses?.(mark);
     const limits = {
       ...(ctx.limits?.maxMemoryBytes !== undefined ? { maxMemoryBytes: ctx.limits.maxMemoryBytes } : {}),
       ...(ctx.limits?.maxProcs !== undefined ? { maxProcs: ctx.limits.maxProcs } : {}),
@@ -98,6 +99,8 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       TRELLIS_CHECKPOINT_DIR: checkpointDir,
       TRELLIS_CHECKPOINT_EVERY: String(checkpointEvery),
       CUDA_VISIBLE_DEVICES: ctx.gpuIds.join(','),
+      TRELLIS_GPU: ctx.gpuIds.join(','),
+      TRELLIS_GPU_MEMORY: String(ctx.gpuMemoryBytes ?? 0),
       // Set last: a spec cannot choose it; how the worker finds this attempt's processes (limits.ts).
       [MARK_VARIABLE]: mark,
     };

@@ -18,6 +18,7 @@ export interface Assignment {
   'checkpoint_step'?: (number);
   'attempt_token'?: (string);
   'checkpoint_step64'?: (number | string | Long);
+  'gpu_memory_bytes'?: (number | string | Long);
 }
 
 export interface Assignment__Output {
@@ -36,4 +37,5 @@ export interface Assignment__Output {
   'checkpoint_step': (number);
   'attempt_token': (string);
   'checkpoint_step64': (string);
+  'gpu_memory_bytes': (string);
 }

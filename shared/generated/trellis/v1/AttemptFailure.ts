@@ -1,5 +1,6 @@
 // Original file: proto/trellis/v1/worker.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface AttemptFailure {
   'attempt_id'?: (string);
@@ -8,6 +9,7 @@ export interface AttemptFailure {
   'kind'?: (string);
   'evidence'?: (string);
   'attempt_token'?: (string);
+  'peak_gpu_memory_bytes'?: (number | string | Long);
 }
 
 export interface AttemptFailure__Output {
@@ -17,4 +19,5 @@ export interface AttemptFailure__Output {
   'kind': (string);
   'evidence': (string);
   'attempt_token': (string);
+  'peak_gpu_memory_bytes': (string);
 }

@@ -1,11 +1,13 @@
 // Original file: proto/trellis/v1/worker.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface AttemptResult {
   'attempt_id'?: (string);
   'metrics'?: ({[key: string]: number | string});
   'info_json'?: (string);
   'attempt_token'?: (string);
+  'peak_gpu_memory_bytes'?: (number | string | Long);
 }
 
 export interface AttemptResult__Output {
@@ -13,4 +15,5 @@ export interface AttemptResult__Output {
   'metrics': ({[key: string]: number});
   'info_json': (string);
   'attempt_token': (string);
+  'peak_gpu_memory_bytes': (string);
 }

@@ -58,10 +58,22 @@ class Hello(_message.Message):
     def __init__(self, worker_id: _Optional[str] = ..., slots: _Optional[_Union[Slots, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., runtimes: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., running_attempt_ids: _Optional[_Iterable[str]] = ..., attempt_tokens: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Heartbeat(_message.Message):
-    __slots__ = ("running_attempt_ids",)
+    __slots__ = ("running_attempt_ids", "gpu_memory")
     RUNNING_ATTEMPT_IDS_FIELD_NUMBER: _ClassVar[int]
+    GPU_MEMORY_FIELD_NUMBER: _ClassVar[int]
     running_attempt_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, running_attempt_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    gpu_memory: _containers.RepeatedCompositeFieldContainer[GpuMemory]
+    def __init__(self, running_attempt_ids: _Optional[_Iterable[str]] = ..., gpu_memory: _Optional[_Iterable[_Union[GpuMemory, _Mapping]]] = ...) -> None: ...
+
+class GpuMemory(_message.Message):
+    __slots__ = ("id", "total_bytes", "used_bytes")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    total_bytes: int
+    used_bytes: int
+    def __init__(self, id: _Optional[str] = ..., total_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("attempt_id", "step", "metrics", "step64", "step_refused", "attempt_token")
@@ -87,7 +99,7 @@ class Progress(_message.Message):
     def __init__(self, attempt_id: _Optional[str] = ..., step: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., step64: _Optional[int] = ..., step_refused: _Optional[str] = ..., attempt_token: _Optional[str] = ...) -> None: ...
 
 class AttemptResult(_message.Message):
-    __slots__ = ("attempt_id", "metrics", "info_json", "attempt_token")
+    __slots__ = ("attempt_id", "metrics", "info_json", "attempt_token", "peak_gpu_memory_bytes")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -99,27 +111,31 @@ class AttemptResult(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     INFO_JSON_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PEAK_GPU_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     metrics: _containers.ScalarMap[str, float]
     info_json: str
     attempt_token: str
-    def __init__(self, attempt_id: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., info_json: _Optional[str] = ..., attempt_token: _Optional[str] = ...) -> None: ...
+    peak_gpu_memory_bytes: int
+    def __init__(self, attempt_id: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., info_json: _Optional[str] = ..., attempt_token: _Optional[str] = ..., peak_gpu_memory_bytes: _Optional[int] = ...) -> None: ...
 
 class AttemptFailure(_message.Message):
-    __slots__ = ("attempt_id", "error", "retryable", "kind", "evidence", "attempt_token")
+    __slots__ = ("attempt_id", "error", "retryable", "kind", "evidence", "attempt_token", "peak_gpu_memory_bytes")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PEAK_GPU_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     error: str
     retryable: bool
     kind: str
     evidence: str
     attempt_token: str
-    def __init__(self, attempt_id: _Optional[str] = ..., error: _Optional[str] = ..., retryable: bool = ..., kind: _Optional[str] = ..., evidence: _Optional[str] = ..., attempt_token: _Optional[str] = ...) -> None: ...
+    peak_gpu_memory_bytes: int
+    def __init__(self, attempt_id: _Optional[str] = ..., error: _Optional[str] = ..., retryable: bool = ..., kind: _Optional[str] = ..., evidence: _Optional[str] = ..., attempt_token: _Optional[str] = ..., peak_gpu_memory_bytes: _Optional[int] = ...) -> None: ...
 
 class AttemptStopped(_message.Message):
     __slots__ = ("attempt_id", "reason", "attempt_token")
@@ -204,7 +220,7 @@ class Welcome(_message.Message):
     def __init__(self, lease_ms: _Optional[int] = ..., heartbeat_ms: _Optional[int] = ...) -> None: ...
 
 class Assignment(_message.Message):
-    __slots__ = ("attempt_id", "experiment_id", "trial_id", "trial_number", "attempt", "runtime", "config_json", "params_json", "seed", "gpu_ids", "cpus", "checkpoint_artifact_id", "checkpoint_step", "checkpoint_step64", "attempt_token")
+    __slots__ = ("attempt_id", "experiment_id", "trial_id", "trial_number", "attempt", "runtime", "config_json", "params_json", "seed", "gpu_ids", "cpus", "checkpoint_artifact_id", "checkpoint_step", "checkpoint_step64", "attempt_token", "gpu_memory_bytes")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -220,6 +236,7 @@ class Assignment(_message.Message):
     CHECKPOINT_STEP_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_STEP64_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    GPU_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     experiment_id: str
     trial_id: str
@@ -235,7 +252,8 @@ class Assignment(_message.Message):
     checkpoint_step: int
     checkpoint_step64: int
     attempt_token: str
-    def __init__(self, attempt_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., trial_id: _Optional[str] = ..., trial_number: _Optional[int] = ..., attempt: _Optional[int] = ..., runtime: _Optional[str] = ..., config_json: _Optional[str] = ..., params_json: _Optional[str] = ..., seed: _Optional[int] = ..., gpu_ids: _Optional[_Iterable[str]] = ..., cpus: _Optional[float] = ..., checkpoint_artifact_id: _Optional[str] = ..., checkpoint_step: _Optional[int] = ..., checkpoint_step64: _Optional[int] = ..., attempt_token: _Optional[str] = ...) -> None: ...
+    gpu_memory_bytes: int
+    def __init__(self, attempt_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., trial_id: _Optional[str] = ..., trial_number: _Optional[int] = ..., attempt: _Optional[int] = ..., runtime: _Optional[str] = ..., config_json: _Optional[str] = ..., params_json: _Optional[str] = ..., seed: _Optional[int] = ..., gpu_ids: _Optional[_Iterable[str]] = ..., cpus: _Optional[float] = ..., checkpoint_artifact_id: _Optional[str] = ..., checkpoint_step: _Optional[int] = ..., checkpoint_step64: _Optional[int] = ..., attempt_token: _Optional[str] = ..., gpu_memory_bytes: _Optional[int] = ...) -> None: ...
 
 class Stop(_message.Message):
     __slots__ = ("attempt_id", "reason", "attempt_ids")
