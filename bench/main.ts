@@ -14,9 +14,11 @@ import { runSuggest } from './suggest.js';
 import { runSearch } from './search.js';
 import { runIngest } from './ingest.js';
 import { runPareto } from './pareto.js';
+import { runScale } from './scale.js';
+import { runMillion } from './million.js';
 import { runTfBackends } from './tf-backends.js';
 
-const SUITES = ['dispatch', 'suggest', 'search', 'ingest', 'pareto', 'tf-backends'] as const;
+const SUITES = ['dispatch', 'suggest', 'search', 'ingest', 'pareto', 'scale', 'million', 'tf-backends'] as const;
 type Suite = (typeof SUITES)[number];
 
 function positiveInt(name: string) {
@@ -49,6 +51,14 @@ interface CliOptions {
   remoteReports: number;
   window: number;
   paretoTrials: number;
+  workers: string;
+  slots: number;
+  trialMs: number;
+  reportMs: number;
+  rounds: number;
+  procs: number;
+  total: number;
+  every: number;
 }
 
 async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unknown>> {
@@ -79,6 +89,17 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
       return runIngest({ attempts: o.attempts, reports: o.reports, remoteReports: o.remoteReports, window: o.window });
     case 'pareto':
       return runPareto({ seeds: o.seeds, trials: o.paretoTrials, peers: o.peers });
+    case 'scale':
+      return runScale({
+        workers: o.workers.split(',').map((s) => positiveInt('--workers')(s.trim())),
+        slots: o.slots,
+        trialMs: o.trialMs,
+        reportMs: o.reportMs,
+        rounds: o.rounds,
+        procs: o.procs,
+      });
+    case 'million':
+      return runMillion({ total: o.total, every: o.every });
     case 'tf-backends':
       return runTfBackends({ reps: o.reps });
   }
@@ -176,6 +197,36 @@ const program = new Command()
     )
       .argParser(positiveInt('--window'))
       .default(8),
+  )
+  .addOption(new Option('--workers <list>', 'scale: simulated worker counts, run in turn').default('10,100,1000'))
+  .addOption(new Option('--slots <n>', 'scale: slots per worker').argParser(positiveInt('--slots')).default(4))
+  .addOption(
+    new Option('--trial-ms <ms>', 'scale: length of each trial').argParser(positiveInt('--trial-ms')).default(5000),
+  )
+  .addOption(
+    new Option('--report-ms <ms>', 'scale: a metric report every this often per trial')
+      .argParser(positiveInt('--report-ms'))
+      .default(100),
+  )
+  .addOption(
+    new Option('--rounds <n>', 'scale: trials per slot (the sweep has workers × slots × rounds trials)')
+      .argParser(positiveInt('--rounds'))
+      .default(4),
+  )
+  .addOption(
+    new Option('--procs <n>', 'scale: processes holding the simulated workers')
+      .argParser(positiveInt('--procs'))
+      .default(4),
+  )
+  .addOption(
+    new Option('--total <n>', 'million: no-op trials in one in-process sweep')
+      .argParser(positiveInt('--total'))
+      .default(1_000_000),
+  )
+  .addOption(
+    new Option('--every <n>', 'million: sample rate, RSS and cache sizes every this many trials')
+      .argParser(positiveInt('--every'))
+      .default(10_000),
   )
   .action(async (suiteName: string, o: CliOptions) => {
     if (!(SUITES as readonly string[]).includes(suiteName)) {

@@ -213,6 +213,11 @@ export class Coordinator {
     return result;
   }
 
+  /** The per-trial cache sizes of a running sweep's runner (benchmarks, bound tests); undefined when none runs. */
+  cacheSizes(id: string): Record<string, number> | undefined {
+    return this.runners.get(id)?.cacheSizes();
+  }
+
   async get(id: string): Promise<ExperimentDoc> {
     this.assertRunning();
     const experiment = await this.store.getExperiment(requireId(id, this.limits));

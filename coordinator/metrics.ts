@@ -28,6 +28,9 @@ import {
   type TrialStatus,
 } from '../shared/states.js';
 
+/** Ended trial ids remembered to ignore late events about them. */
+export const RECENTLY_ENDED = 10_000;
+
 export class CoordinatorMetrics implements CoordinatorObserver {
   readonly registry = new Registry();
   private coordinator: Coordinator | undefined;
@@ -35,8 +38,14 @@ export class CoordinatorMetrics implements CoordinatorObserver {
   private readonly metricReports: Counter;
   private readonly dispatchLatency: Histogram;
   private readonly storeOps: Histogram<'op'>;
-  /** Last known status of each trial (an id and a status: small even for long-lived coordinators). */
+  /**
+   * Last known status of each trial not yet ended; ended trials are only counted by status, so a
+   * long-lived coordinator holds O(running trials) here. The most recently ended ids are kept so
+   * that an older event arriving late cannot move one back.
+   */
   private readonly trials = new Map<string, TrialStatus>();
+  private readonly endedCounts = new Map<TrialStatus, number>();
+  private readonly recentlyEnded = new Set<string>();
   private readonly detach: (() => void)[] = [];
 
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -49,6 +58,7 @@ export class CoordinatorMetrics implements CoordinatorObserver {
       registers,
       collect: () => {
         const counts = new Map<TrialStatus, number>(TRIAL_STATUSES.map((s) => [s, 0]));
+        for (const [status, n] of this.endedCounts) counts.set(status, n);
         for (const status of this.trials.values()) counts.set(status, (counts.get(status) ?? 0) + 1);
         const gauge = this.registry.getSingleMetric('trellis_trials') as Gauge<'status'>;
         for (const [status, n] of counts) gauge.set({ status }, n);
@@ -148,7 +158,7 @@ export class CoordinatorMetrics implements CoordinatorObserver {
   async seed(store: Store): Promise<void> {
     for (const experiment of await store.listExperiments({ status: ['pending', 'running'] })) {
       for (const trial of await store.listTrials(experiment.id)) {
-        if (!this.trials.has(trial.id)) this.trials.set(trial.id, trial.status);
+        if (!this.trials.has(trial.id) && !this.recentlyEnded.has(trial.id)) this.trialStatus(trial.id, trial.status);
       }
     }
   }
@@ -159,8 +169,22 @@ export class CoordinatorMetrics implements CoordinatorObserver {
 
   private trialStatus(trialId: string, status: TrialStatus): void {
     // A terminal status is final: a re-published older event must not move the trial back.
-    const known = this.trials.get(trialId);
-    if (!TRIAL_STATUSES.includes(status) || (known && isTerminal('trial', known))) return;
-    this.trials.set(trialId, status);
+    if (!TRIAL_STATUSES.includes(status) || this.recentlyEnded.has(trialId)) return;
+    if (!isTerminal('trial', status)) {
+      this.trials.set(trialId, status);
+      return;
+    }
+    this.trials.delete(trialId);
+    this.endedCounts.set(status, (this.endedCounts.get(status) ?? 0) + 1);
+    this.recentlyEnded.add(trialId);
+    if (this.recentlyEnded.size > RECENTLY_ENDED) {
+      const oldest = this.recentlyEnded.values().next().value;
+      if (oldest !== undefined) this.recentlyEnded.delete(oldest);
+    }
+  }
+
+  /** Entries held per trial: trials not yet ended, recently ended ids (for the bound's test). */
+  get sizes(): { live: number; recentlyEnded: number } {
+    return { live: this.trials.size, recentlyEnded: this.recentlyEnded.size };
   }
 }

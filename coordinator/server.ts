@@ -31,6 +31,7 @@ import type { Authenticator } from './auth/tokens.js';
 import { Callers, peerHost, type FlowStats } from './flow/callers.js';
 import { flowLimitsFromEnv, type FlowLimits } from './flow/limits.js';
 import { UploadGuard } from './flow/uploads.js';
+import { ArtifactStreams } from './artifacts/streams.js';
 import { serveWatch } from './flow/watch.js';
 import { pacedReader } from './flow/reports.js';
 
@@ -147,6 +148,36 @@ export async function startServer(
    * gRPC codes. A PERMISSION_DENIED from the handler (ownership, artifacts) is audited as a
    * denial; a failed submit or cancel as that call with its status.
    */
+  /** A failed call's status (the one mapping); a PERMISSION_DENIED is audited as a denial. */
+  const failed = (who: Identity | undefined, method: string, peer: string, err: unknown): grpc.ServiceError => {
+    const mapped = toGrpcError(err);
+    if (mapped.code === grpc.status.INTERNAL) log.error({ err }, 'request failed');
+    if (who && mapped.code === grpc.status.PERMISSION_DENIED) {
+      audit.record({
+        identity: who.name,
+        role: who.role,
+        method,
+        peer,
+        kind: 'denied',
+        outcome: 'PERMISSION_DENIED',
+        reason: mapped.details ?? '',
+      });
+    }
+    return mapped as grpc.ServiceError;
+  };
+  const artifactStreams = new ArtifactStreams({
+    leases: coordinator.leases,
+    store: coordinator.store,
+    limits,
+    log,
+    admit: (call, method) => {
+      const who = gate(call, method);
+      callers.admitCall(callerOf(who, call), method);
+      return who;
+    },
+    failed,
+  });
+
   const unary =
     <Req, Res>(
       method: string,
@@ -422,6 +453,11 @@ export async function startServer(
       const artifact = await coordinator.getArtifact(who, req.artifact_id, attempt);
       return { data: artifact.data, kind: artifact.kind };
     }),
+    PutArtifactStream: artifactStreams.put,
+    GetArtifactStream: artifactStreams.get,
+    GetArtifactUploadStatus: unary('WorkerService.GetArtifactUploadStatus', async (req, who) =>
+      artifactStreams.status(req, who),
+    ),
   };
 
   server.addService(proto.trellis.v1.ExperimentService.service, experiments);
@@ -455,6 +491,8 @@ export async function startServer(
     close: (graceMs = 2000) =>
       (closing ??= new Promise<void>((resolve) => {
         setHealth('NOT_SERVING');
+        // Partial uploads die with the server (a new one starts with an empty staging area).
+        artifactStreams.close().catch((err: unknown) => log.warn({ err }, 'staging area not removed'));
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();

@@ -102,6 +102,11 @@ const schema = z.object({
   TRELLIS_UPLOAD_DEADLINE_MS: wholeAtLeast(100, 'milliseconds').default(600_000),
   TRELLIS_UPLOAD_MAX_BYTES: wholeAtLeast(1024, 'bytes').default(256 * 1024 * 1024),
   TRELLIS_UPLOADS_MAX_BYTES: wholeAtLeast(1024, 'bytes').default(512 * 1024 * 1024),
+  // -- the coordinator: streamed artifacts (coordinator/artifacts/staging.ts)
+  TRELLIS_ARTIFACT_MAX_BYTES: wholeAtLeast(1024, 'bytes').default(64 * 1024 ** 3),
+  TRELLIS_ARTIFACT_STAGING_DIR: z.string().optional(),
+  TRELLIS_ARTIFACT_STAGING_MAX_BYTES: wholeAtLeast(1024, 'bytes').default(16 * 1024 ** 3),
+  TRELLIS_ARTIFACT_STAGING_TTL_MS: wholeAtLeast(1000, 'milliseconds').default(3_600_000),
   // -- workers
   TRELLIS_WORKER_ID: z
     .string()

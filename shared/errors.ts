@@ -76,6 +76,18 @@ export class ResourceExhaustedError extends TrellisError {
   }
 }
 
+/** Bytes are not what was announced (a streamed artifact's size or sha256): nothing was published. */
+export class DataLossError extends TrellisError {
+  override readonly name = 'DataLossError';
+  override readonly code = grpc.status.DATA_LOSS;
+}
+
+/** A concurrent call holds what this one needs (a second call on an upload in progress); retry later. */
+export class AbortedError extends TrellisError {
+  override readonly name = 'AbortedError';
+  override readonly code = grpc.status.ABORTED;
+}
+
 /** Trailer of a watch stream ended for reading too slowly: the from_seq to resume with. */
 export const RESUME_FROM_SEQ_KEY = 'trellis-resume-from-seq';
 
@@ -88,6 +100,8 @@ const BY_CODE = new Map<grpc.status, (message: string) => TrellisError>([
   [grpc.status.PERMISSION_DENIED, (m) => new PermissionDeniedError(m)],
   [grpc.status.DEADLINE_EXCEEDED, (m) => new DeadlineExceededError(m)],
   [grpc.status.RESOURCE_EXHAUSTED, (m) => new ResourceExhaustedError(m)],
+  [grpc.status.DATA_LOSS, (m) => new DataLossError(m)],
+  [grpc.status.ABORTED, (m) => new AbortedError(m)],
 ]);
 
 function isServiceError(err: unknown): err is grpc.ServiceError {

@@ -22,6 +22,7 @@ import {
   StoppedError,
   type AttemptContext,
   type Checkpoint,
+  type FileCheckpoint,
   type WorkerLimits,
 } from './runtimes/base.js';
 import { getRuntime } from './runtimes/registry.js';
@@ -277,14 +278,29 @@ export class AttemptRunner {
             ...stepOnWire(checkpoint.step),
             data: checkpoint.data,
           });
-          this.link.send({
-            checkpoint: {
-              attempt_id: a.attempt_id,
-              attempt_token: a.attempt_token,
-              artifact_id: response.artifact_id,
-              ...stepOnWire(checkpoint.step),
-            },
+          this.announceCheckpoint(a, response.artifact_id, checkpoint.step);
+        },
+        loadFile: async (path: string): Promise<FileCheckpoint | undefined> => {
+          if (!a.checkpoint_artifact_id) return undefined;
+          const got = await this.link.downloadFile(
+            { artifactId: a.checkpoint_artifact_id, attemptId: a.attempt_id, attemptToken: a.attempt_token, path },
+            attempt.controller.signal,
+          );
+          const step = stepFromWire(a.checkpoint_step, a.checkpoint_step64);
+          attempt.lastStep = Math.max(attempt.lastStep, step);
+          return { step, path, size: got.size, sha256: got.sha256 };
+        },
+        saveFile: async (checkpoint: FileCheckpoint): Promise<void> => {
+          const artifactId = await this.link.uploadFile({
+            attemptId: a.attempt_id,
+            attemptToken: a.attempt_token,
+            kind: 'checkpoint',
+            step: checkpoint.step,
+            path: checkpoint.path,
+            size: checkpoint.size,
+            sha256: checkpoint.sha256,
           });
+          this.announceCheckpoint(a, artifactId, checkpoint.step);
         },
       },
       log: (line) => log.info({ line: cutLine(line) }, 'trial log'),
@@ -293,6 +309,18 @@ export class AttemptRunner {
       gpuMemoryBytes: Number(a.gpu_memory_bytes ?? 0),
       onProcesses: (mark) => this.policy.gpuMeter?.track(a.attempt_id, mark),
     };
+  }
+
+  /** Tells the coordinator the trial's latest checkpoint (stored as `artifactId`). */
+  private announceCheckpoint(a: Assignment__Output, artifactId: string, step: number): void {
+    this.link.send({
+      checkpoint: {
+        attempt_id: a.attempt_id,
+        attempt_token: a.attempt_token,
+        artifact_id: artifactId,
+        ...stepOnWire(step),
+      },
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * The worker's connection to the coordinator: one bidirectional `WorkerService.Connect` stream at
- * a time, opened again with jittered exponential backoff when it ends, and the two unary artifact
- * calls. It knows nothing about running attempts; the agent tells it what to say hello with and
+ * a time, opened again with jittered exponential backoff when it ends, the two unary artifact
+ * calls and the streamed ones (shared/artifact-transfer.ts). It knows nothing about running attempts; the agent tells it what to say hello with and
  * hears about welcomes, assignments and stops.
  *
  * Delivery: `send` writes to the open stream, or keeps the message in a bounded outbox until the
@@ -19,6 +19,13 @@ import type { CoordinatorMessage__Output } from '../shared/generated/trellis/v1/
 import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignment.js';
 import type { Hello } from '../shared/generated/trellis/v1/Hello.js';
 import { tokenInterceptors } from '../shared/token-metadata.js';
+import {
+  downloadFile,
+  uploadFile,
+  type Downloaded,
+  type DownloadRequest,
+  type UploadRequest,
+} from '../shared/artifact-transfer.js';
 import { channelCredentials, transportHint, usesTls, type ClientTls } from '../shared/tls.js';
 
 const OUTBOX_LIMIT = 10_000;
@@ -47,6 +54,8 @@ export interface ConnectionOptions {
   onStop(attemptId: string, reason: string): void;
   /** An operator drained this worker (DrainWorker): shut down as on SIGTERM. */
   onDrain?(reason: string): void;
+  /** Extra gRPC channel options (a benchmark gives each simulated worker its own connection this way). */
+  channelOptions?: grpc.ChannelOptions;
   /** Backoff bounds for reconnecting (defaults 100 ms and 5 s). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -56,6 +65,10 @@ export interface ConnectionOptions {
 export interface CoordinatorLink {
   send(message: WorkerMessage): void;
   unary<T>(method: 'GetArtifact' | 'PutArtifact', request: object): Promise<T>;
+  /** Sends a file as an artifact in chunks (PutArtifactStream), resuming after a broken call. */
+  uploadFile(request: UploadRequest, signal?: AbortSignal): Promise<string>;
+  /** Reads an artifact into a file in chunks (GetArtifactStream), resuming; sha256 checked. */
+  downloadFile(request: DownloadRequest, signal?: AbortSignal): Promise<Downloaded>;
 }
 
 export class CoordinatorConnection implements CoordinatorLink {
@@ -89,6 +102,7 @@ export class CoordinatorConnection implements CoordinatorLink {
       'grpc.max_send_message_length': 256 * 1024 * 1024,
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
+      ...options.channelOptions,
       interceptors: tokenInterceptors(options.token),
     }) as unknown as WorkerServiceClient;
   }
@@ -146,6 +160,25 @@ export class CoordinatorConnection implements CoordinatorLink {
           cb: (e: grpc.ServiceError | null, v?: T) => void,
         ) => void
       )(request, { deadline }, (err, value) => (err ? reject(err) : resolve(value as T)));
+    });
+  }
+
+  uploadFile(request: UploadRequest, signal?: AbortSignal): Promise<string> {
+    return uploadFile(this.client, request, {
+      ...(signal ? { signal } : {}),
+      onResume: (err, offset) =>
+        this.log.warn({ err: err.message, offset, kind: request.kind }, 'artifact upload broken; resuming'),
+    });
+  }
+
+  downloadFile(request: DownloadRequest, signal?: AbortSignal): Promise<Downloaded> {
+    return downloadFile(this.client, request, {
+      ...(signal ? { signal } : {}),
+      onResume: (err, offset) =>
+        this.log.warn(
+          { err: err.message, offset, artifactId: request.artifactId },
+          'artifact download broken; resuming',
+        ),
     });
   }
 

@@ -48,6 +48,9 @@ export const METHOD_ROLES: Readonly<Record<string, readonly Role[]>> = {
   'WorkerService.PutArtifact': WORKER,
   // Workers for their attempts; submitters their own experiments' (coordinator/auth/artifacts.ts).
   'WorkerService.GetArtifact': ['worker', 'admin', 'submitter'],
+  'WorkerService.PutArtifactStream': WORKER,
+  'WorkerService.GetArtifactUploadStatus': WORKER,
+  'WorkerService.GetArtifactStream': ['worker', 'admin', 'submitter'],
   // Server reflection describes the API to anyone authenticated (health needs no token).
   'ServerReflection.ServerReflectionInfo': ANY,
 };

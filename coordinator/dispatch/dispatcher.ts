@@ -60,6 +60,8 @@ interface Waiter {
   reason?: string;
   /** performance.now() when the attempt started waiting. */
   since: number;
+  /** Its reason was judged against the current set of accepting workers. */
+  judged?: boolean;
 }
 
 /** What waiting and running attempts ask for, summed (the autoscaling signal); `pending`: the waiting part. */
@@ -71,6 +73,19 @@ export interface Demand {
 
 export class Dispatcher {
   private readonly workers = new Map<string, ConnectedWorker>();
+  /**
+   * Indexes that keep each dispatch and release O(1) in the number of workers (issue 15: 1,000
+   * workers): the workers that hold each attempt, the accepting workers with a free CPU (only
+   * they can take a request: every request asks for CPUs), and the accepting workers' capacities
+   * (rebuilt only when a worker comes, goes or stops accepting).
+   */
+  private readonly holders = new Map<string, Set<ConnectedWorker>>();
+  private readonly roomy = new Set<ConnectedWorker>();
+  /** Attempts holding slots, per experiment (fair share between experiments). */
+  private readonly runningByGroup = new Map<string, number>();
+  /** CPUs and GPUs advertised by the connected workers of each identity (advertisedBy). */
+  private readonly advertised = new Map<string, { cpus: number; gpus: number }>();
+  private accepting: WorkerCapacity[] | undefined;
   private waiting: Waiter[] = [];
   private readonly placedListeners = new Set<(waitedMs: number) => void>();
 
@@ -87,6 +102,7 @@ export class Dispatcher {
   ): void {
     const previous = this.workers.get(capacity.id);
     if (previous?.connected && previous.session !== session) previous.session.end();
+    if (previous?.connected) this.advertise(previous, -1);
     const worker: ConnectedWorker = {
       identity,
       capacity: { ...capacity, usedCpus: 0, usedGpus: new Set(), usedMemoryBytes: 0, running: 0 },
@@ -98,8 +114,17 @@ export class Dispatcher {
       lastHeartbeatAt: Date.now(),
     };
     // A reconnect keeps what the old session held: those attempts still run on that machine.
-    if (previous) for (const [attemptId, hold] of previous.holds) this.applyHold(worker, attemptId, hold);
+    if (previous) {
+      this.roomy.delete(previous);
+      for (const [attemptId, hold] of previous.holds) {
+        this.holders.get(attemptId)?.delete(previous);
+        this.applyHold(worker, attemptId, hold);
+      }
+    }
     this.workers.set(capacity.id, worker);
+    this.advertise(worker, 1);
+    this.updateRoom(worker);
+    this.workersChanged();
     this.pump();
   }
 
@@ -118,22 +143,34 @@ export class Dispatcher {
 
   /** CPUs and GPUs the connected workers of `identity` advertise, other than `exceptWorkerId`. */
   advertisedBy(identity: string, exceptWorkerId: string): { cpus: number; gpus: number } {
-    const total = { cpus: 0, gpus: 0 };
-    for (const worker of this.workers.values()) {
-      if (worker.identity !== identity || !worker.connected || worker.capacity.id === exceptWorkerId) continue;
-      total.cpus += worker.capacity.cpus;
-      total.gpus += worker.capacity.gpus.length;
+    const total = { ...(this.advertised.get(identity) ?? { cpus: 0, gpus: 0 }) };
+    const except = this.workers.get(exceptWorkerId);
+    if (except?.connected && except.identity === identity) {
+      total.cpus -= except.capacity.cpus;
+      total.gpus -= except.capacity.gpus.length;
     }
     return total;
+  }
+
+  /** Adds (sign 1) or removes (−1) a connected worker's capacity from its identity's total. */
+  private advertise(worker: ConnectedWorker, sign: 1 | -1): void {
+    const total = this.advertised.get(worker.identity) ?? { cpus: 0, gpus: 0 };
+    total.cpus += sign * worker.capacity.cpus;
+    total.gpus += sign * worker.capacity.gpus.length;
+    if (total.cpus === 0 && total.gpus === 0) this.advertised.delete(worker.identity);
+    else this.advertised.set(worker.identity, total);
   }
 
   removeWorker(workerId: string, session: WorkerSession): void {
     const worker = this.workers.get(workerId);
     if (worker && worker.session === session) {
+      if (worker.connected) this.advertise(worker, -1);
       worker.capacity.accepting = false;
       worker.connected = false;
       // Keep the entry (holds stay until their leases are settled) but send nothing more to it.
       worker.session = { send: () => undefined, end: () => undefined };
+      this.updateRoom(worker);
+      this.workersChanged();
       this.pump();
     }
   }
@@ -203,7 +240,11 @@ export class Dispatcher {
 
   setAccepting(workerId: string, accepting: boolean): void {
     const worker = this.workers.get(workerId);
-    if (worker) worker.capacity.accepting = accepting;
+    if (worker) {
+      worker.capacity.accepting = accepting;
+      this.updateRoom(worker);
+    }
+    this.workersChanged();
     this.pump();
   }
 
@@ -252,13 +293,21 @@ export class Dispatcher {
   }
 
   release(attemptId: string): void {
-    for (const worker of this.workers.values()) {
+    for (const worker of this.holders.get(attemptId) ?? []) {
       const hold = worker.holds.get(attemptId);
       if (!hold) continue;
       worker.holds.delete(attemptId);
       applyHold(worker.capacity, hold, -1);
+      this.countRunning(hold, -1);
+      this.updateRoom(worker);
     }
+    this.holders.delete(attemptId);
     this.pump();
+  }
+
+  /** Entries of the per-attempt index (for the bound's test: it holds only attempts that hold slots). */
+  get heldAttempts(): number {
+    return this.holders.size;
   }
 
   /** Requests that no connected worker could ever run (for a warning). */
@@ -329,14 +378,47 @@ export class Dispatcher {
   private applyHold(worker: ConnectedWorker, attemptId: string, hold: Hold): void {
     worker.holds.set(attemptId, hold);
     applyHold(worker.capacity, hold);
+    this.countRunning(hold, 1);
+    let set = this.holders.get(attemptId);
+    if (!set) this.holders.set(attemptId, (set = new Set()));
+    set.add(worker);
+    this.updateRoom(worker);
+  }
+
+  /** Keeps `runningByGroup` (the fair-share order's input) without a scan over every hold. */
+  private countRunning(hold: Hold, sign: 1 | -1): void {
+    const group = hold.group ?? '';
+    const count = (this.runningByGroup.get(group) ?? 0) + sign;
+    if (count > 0) this.runningByGroup.set(group, count);
+    else this.runningByGroup.delete(group);
+  }
+
+  /** Keeps `roomy` true to the worker's state: accepting, connected, with a CPU free. */
+  private updateRoom(worker: ConnectedWorker): void {
+    const c = worker.capacity;
+    if (worker.connected && c.accepting && c.cpus - c.usedCpus > 1e-9 && this.workers.get(c.id) === worker)
+      this.roomy.add(worker);
+    else this.roomy.delete(worker);
+  }
+
+  /** A worker came, went or changed whether it accepts: every waiter's reason is judged again. */
+  private workersChanged(): void {
+    this.accepting = undefined;
+    for (const waiter of this.waiting) waiter.judged = false;
   }
 
   private pump(): void {
     if (this.waiting.length === 0) return;
     this.placeWaiting();
-    const accepting = [...this.workers.values()].filter((w) => w.capacity.accepting).map((w) => w.capacity);
+    // A reason depends only on what the accepting workers could ever run, not on their load:
+    // judged once per waiter, and again when the set of accepting workers changes.
+    let accepting = this.accepting;
     for (const waiter of this.waiting) {
-      if (!waiter.onReason) continue;
+      if (!waiter.onReason || waiter.judged) continue;
+      waiter.judged = true;
+      accepting ??= this.accepting = [...this.workers.values()]
+        .filter((w) => w.capacity.accepting)
+        .map((w) => w.capacity);
       const reason = neverFitsReason(accepting, waiter.request);
       if (reason === waiter.reason) continue;
       waiter.reason = reason;
@@ -345,15 +427,10 @@ export class Dispatcher {
   }
 
   private placeWaiting(): void {
-    const running = new Map<string, number>();
-    for (const worker of this.workers.values()) {
-      for (const hold of worker.holds.values()) {
-        const group = hold.group ?? '';
-        running.set(group, (running.get(group) ?? 0) + 1);
-      }
-    }
-    const capacities = [...this.workers.values()].map((w) => w.capacity);
-    const { placed } = placeAll(capacities, this.waiting, running);
+    // Only workers with a free CPU can take anything (every request asks for CPUs).
+    if (this.roomy.size === 0) return;
+    const capacities = [...this.roomy].map((w) => w.capacity);
+    const { placed } = placeAll(capacities, this.waiting, this.runningByGroup);
     if (placed.length === 0) return;
     const byKey = new Map(this.waiting.map((w) => [w.key, w]));
     const done = new Set<string>();

@@ -193,18 +193,20 @@ export function placeAll(
   running: ReadonlyMap<string, number>,
 ): { placed: { key: string; placement: Placement }[]; left: string[] } {
   const copies = workers.map(cloneCapacity);
+  const byId = new Map(copies.map((c) => [c.id, c]));
   const placed: { key: string; placement: Placement }[] = [];
   const left: string[] = [];
+  // Room only shrinks during a pass: a request (one object per sweep) that found no worker finds
+  // none for its next waiter either, so it is tried once per pass, not once per waiter.
+  const unplaced = new Set<SlotRequest>();
   for (const w of fairOrder(waiting, running)) {
-    const placement = place(copies, w.request);
+    const placement = unplaced.has(w.request) ? undefined : place(copies, w.request);
     if (!placement) {
+      unplaced.add(w.request);
       left.push(w.key);
       continue;
     }
-    applyHold(
-      copies.find((c) => c.id === placement.workerId)!,
-      holdOf(w.request, placement),
-    );
+    applyHold(byId.get(placement.workerId)!, holdOf(w.request, placement));
     placed.push({ key: w.key, placement });
   }
   return { placed, left };

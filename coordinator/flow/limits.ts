@@ -24,6 +24,14 @@ export interface FlowLimits {
   uploadMaxBytes: number;
   /** Bytes of all uploads in flight together. */
   uploadsMaxBytes: number;
+  /** Bytes of one streamed artifact (PutArtifactStream). */
+  artifactMaxBytes: number;
+  /** Where partial streamed uploads wait for their rest (undefined: a fresh folder under the OS temp dir). */
+  stagingDir?: string;
+  /** Bytes all partial streamed uploads may reserve together. */
+  stagingMaxBytes: number;
+  /** A partial streamed upload untouched for this long is deleted. */
+  stagingTtlMs: number;
 }
 
 export function flowLimitsFromEnv(): FlowLimits {
@@ -38,5 +46,9 @@ export function flowLimitsFromEnv(): FlowLimits {
     uploadDeadlineMs: e.TRELLIS_UPLOAD_DEADLINE_MS,
     uploadMaxBytes: e.TRELLIS_UPLOAD_MAX_BYTES,
     uploadsMaxBytes: e.TRELLIS_UPLOADS_MAX_BYTES,
+    artifactMaxBytes: e.TRELLIS_ARTIFACT_MAX_BYTES,
+    ...(e.TRELLIS_ARTIFACT_STAGING_DIR ? { stagingDir: e.TRELLIS_ARTIFACT_STAGING_DIR } : {}),
+    stagingMaxBytes: e.TRELLIS_ARTIFACT_STAGING_MAX_BYTES,
+    stagingTtlMs: e.TRELLIS_ARTIFACT_STAGING_TTL_MS,
   };
 }

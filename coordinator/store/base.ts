@@ -1,5 +1,7 @@
 import type { TrellisEvent } from '../../shared/events.js';
 import type { ExperimentStatus, TrialStatus } from '../../shared/states.js';
+import type { Readable } from 'node:stream';
+import type { ExpectedArtifact } from './artifact-stream.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
 
 /** An experiment without its spec (lists). */
@@ -98,6 +100,19 @@ export interface Store {
    */
   putArtifact(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta>;
   getArtifact(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined>;
+  /**
+   * Stores a blob of any size from a stream, never holding it whole: `open()` gives its bytes
+   * from the start (called again when the store retries). The store hashes while it writes and
+   * publishes only when size and sha256 are `expected` (DataLossError otherwise, nothing stored);
+   * readers see the whole artifact or none. Same-id rules as putArtifact.
+   */
+  putArtifactFrom(
+    meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>,
+    open: () => Readable,
+    expected: ExpectedArtifact,
+  ): Promise<ArtifactMeta>;
+  /** The artifact's meta and its bytes from `offset` as a stream (read in chunks); undefined when missing. */
+  openArtifact(id: string, offset?: number): Promise<{ meta: ArtifactMeta; stream: Readable } | undefined>;
 }
 
 /** Raised when the store cannot be reached (mapped to gRPC UNAVAILABLE). */

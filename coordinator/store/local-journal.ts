@@ -8,7 +8,9 @@
  * the journal refuses every later one: memory would be ahead of the disk.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { constants as fsConstants, createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import type { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { takeLock } from './local-lock.js';
@@ -118,6 +120,31 @@ export class Journal {
       await fh.close();
     }
     await fsp.rename(tmp, path);
+  }
+
+  /**
+   * Streams an artifact's bytes through `verify` into a temporary name, then renames it into
+   * place: a failed or wrong stream leaves nothing under the artifact's name.
+   */
+  async putFileFrom(id: string, source: Readable, verify: Transform): Promise<void> {
+    const path = this.artifactPath(id);
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await pipeline(source, verify, createWriteStream(tmp, { flags: 'wx' }));
+      if (this.options.durable) {
+        const fh = await fsp.open(tmp, 'r');
+        await fh.sync().finally(() => fh.close());
+      }
+      await fsp.rename(tmp, path);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** An artifact's bytes from `offset`, read in 1 MiB chunks. */
+  openFile(id: string, offset = 0): Readable {
+    return createReadStream(this.artifactPath(id), { start: offset, highWaterMark: 1 << 20 });
   }
 
   readFile(id: string): Promise<Buffer> {

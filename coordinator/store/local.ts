@@ -28,6 +28,8 @@ import { createHash } from 'node:crypto';
 import type { TrellisEvent } from '../../shared/events.js';
 import type { ExperimentStatus } from '../../shared/states.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
+import type { Readable } from 'node:stream';
+import { VerifyingStream, type ExpectedArtifact } from './artifact-stream.js';
 import type { ExperimentExpect, ExperimentSummary, Store, TrialExpect } from './base.js';
 import { assertOutboxEvent } from './base.js';
 import { encode, Journal } from './local-journal.js';
@@ -349,6 +351,41 @@ export class LocalStore implements Store {
     this.data.artifacts.set(stored.id, stored);
     await this.journal.write([encode({ t: 'artifact', d: stored })]);
     return clone(stored);
+  }
+
+  async putArtifactFrom(
+    meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>,
+    open: () => Readable,
+    expected: ExpectedArtifact,
+  ): Promise<ArtifactMeta> {
+    this.assertOpen();
+    if (!meta.id) throw new TypeError('putArtifactFrom: id must be a non-empty string');
+    const same = (existing: ArtifactMeta): ArtifactMeta => {
+      if (existing.sha256 !== expected.sha256) throw new Error(`artifact ${meta.id} already exists with other content`);
+      return clone(existing);
+    };
+    const existing = this.data.artifacts.get(meta.id);
+    if (existing) return same(existing);
+    await this.journal.putFileFrom(meta.id, open(), new VerifyingStream(meta.id, expected));
+    this.assertOpen();
+    const raced = this.data.artifacts.get(meta.id);
+    if (raced) return same(raced);
+    const stored: ArtifactMeta = {
+      ...clone(meta),
+      size: expected.size,
+      sha256: expected.sha256,
+      createdAt: Date.now(),
+    };
+    this.data.artifacts.set(stored.id, stored);
+    await this.journal.write([encode({ t: 'artifact', d: stored })]);
+    return clone(stored);
+  }
+
+  async openArtifact(id: string, offset = 0): Promise<{ meta: ArtifactMeta; stream: Readable } | undefined> {
+    this.assertOpen();
+    const meta = this.data.artifacts.get(id);
+    if (!meta) return undefined;
+    return { meta: clone(meta), stream: this.journal.openFile(id, offset) };
   }
 
   async getArtifact(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined> {

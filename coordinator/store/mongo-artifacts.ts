@@ -6,10 +6,17 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GridFSBucket, type Db, type Document } from 'mongodb';
+import { GridFSBucket, type Binary, type Db, type Document } from 'mongodb';
+import { DataLossError } from '../../shared/errors.js';
 import type { ArtifactMeta } from '../../shared/types.js';
+import { VerifyingStream, type ExpectedArtifact } from './artifact-stream.js';
 import { decodeKeys, encodeKeys, type Raw } from './mongo-documents.js';
 import { isDuplicateKey } from './mongo-errors.js';
+
+/** GridFS chunk size of streamed artifacts (under MongoDB's 16 MB document limit, few round trips). */
+const STREAM_CHUNK_BYTES = 1 << 20;
+/** GridFS chunks per cursor batch when reading a stream (a few MiB in memory at most). */
+const READ_BATCH_CHUNKS = 4;
 
 export class ArtifactFiles {
   private readonly bucket: GridFSBucket;
@@ -40,6 +47,85 @@ export class ArtifactFiles {
       return sameArtifact(raced, sha256);
     }
     return artifactFromRaw({ _id: meta.id, length: data.length, metadata: encodeKeys(rest) });
+  }
+
+  /**
+   * Streams `source` through `verify` into GridFS (1 MiB chunks). GridFS writes the files
+   * document last, on end: a verify error ends the pipeline before it, so readers (who look the
+   * files document up first) never see a partial artifact; the chunks written are removed.
+   */
+  async putFrom(
+    meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>,
+    source: Readable,
+    expected: ExpectedArtifact,
+  ): Promise<ArtifactMeta> {
+    const files = this.db.collection<Raw>('artifacts.files');
+    const existing = await files.findOne({ _id: meta.id });
+    if (existing) {
+      source.destroy();
+      return sameArtifact(existing, expected.sha256);
+    }
+    const chunks = this.db.collection('artifacts.chunks');
+    await chunks.deleteMany({ files_id: meta.id });
+    const stored: ArtifactMeta = {
+      ...structuredClone(meta),
+      size: expected.size,
+      sha256: expected.sha256,
+      createdAt: Date.now(),
+    };
+    const { id: _id, size: _size, ...rest } = stored;
+    const upload = this.bucket.openUploadStream(meta.id, {
+      id: meta.id as never,
+      chunkSizeBytes: STREAM_CHUNK_BYTES,
+      metadata: encodeKeys(rest) as Document,
+    });
+    try {
+      await pipeline(source, new VerifyingStream(meta.id, expected), upload);
+    } catch (err) {
+      if (isDuplicateKey(err)) {
+        const raced = await files.findOne({ _id: meta.id });
+        if (raced) return sameArtifact(raced, expected.sha256);
+      }
+      await chunks.deleteMany({ files_id: meta.id }).catch(() => undefined);
+      throw err;
+    }
+    return artifactFromRaw({ _id: meta.id, length: expected.size, metadata: encodeKeys(rest) });
+  }
+
+  /**
+   * The artifact's meta and a stream of its chunks from `offset`; undefined when missing. Read
+   * with a cursor of a few chunks per batch (the driver's download stream takes 101 per first
+   * batch: 101 MiB at 1 MiB chunks), pulled only as fast as the stream is read.
+   */
+  async open(id: string, offset = 0): Promise<{ meta: ArtifactMeta; stream: Readable } | undefined> {
+    const file = await this.db.collection<Raw>('artifacts.files').findOne({ _id: id });
+    if (!file) return undefined;
+    const meta = artifactFromRaw(file);
+    const chunkSize = Number(file.chunkSize);
+    const start = Math.min(offset, meta.size);
+    const chunks = this.db.collection('artifacts.chunks');
+    async function* read(): AsyncGenerator<Buffer> {
+      if (start >= meta.size) return;
+      const last = Math.ceil(meta.size / chunkSize);
+      let n = Math.floor(start / chunkSize);
+      let skip = start - n * chunkSize;
+      const cursor = chunks.find({ files_id: id, n: { $gte: n } }, { batchSize: READ_BATCH_CHUNKS }).sort({ n: 1 });
+      try {
+        for await (const doc of cursor) {
+          if (doc.n !== n) throw new DataLossError(`artifact ${id}: GridFS chunk ${n} is missing`);
+          const bytes = (doc.data as Binary).buffer;
+          const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+          n += 1;
+          yield skip > 0 ? data.subarray(skip) : data;
+          skip = 0;
+          if (n === last) break;
+        }
+      } finally {
+        await cursor.close();
+      }
+      if (n !== last) throw new DataLossError(`artifact ${id}: GridFS holds ${n} of its ${last} chunks`);
+    }
+    return { meta, stream: Readable.from(read(), { objectMode: false, highWaterMark: 1 }) };
   }
 
   async get(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined> {

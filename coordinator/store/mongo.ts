@@ -28,6 +28,8 @@ import type { ExperimentExpect, ExperimentSummary, Store, TrialExpect } from './
 import { assertOutboxEvent } from './base.js';
 import { matchesStatus } from './documents.js';
 import { ArtifactFiles } from './mongo-artifacts.js';
+import type { ExpectedArtifact } from './artifact-stream.js';
+import type { Readable } from 'node:stream';
 import { InsertBatcher } from './mongo-batch.js';
 import { CompareAndSet } from './mongo-cas.js';
 import {
@@ -448,6 +450,19 @@ export class MongoStore implements Store {
   async putArtifact(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
     if (!meta.id) throw new TypeError('putArtifact: id must be a non-empty string');
     return this.run(() => this.artifactFiles().put(meta, data));
+  }
+
+  async putArtifactFrom(
+    meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>,
+    open: () => Readable,
+    expected: ExpectedArtifact,
+  ): Promise<ArtifactMeta> {
+    if (!meta.id) throw new TypeError('putArtifactFrom: id must be a non-empty string');
+    return this.run(() => this.artifactFiles().putFrom(meta, open(), expected));
+  }
+
+  async openArtifact(id: string, offset = 0): Promise<{ meta: ArtifactMeta; stream: Readable } | undefined> {
+    return this.run(() => this.artifactFiles().open(id, offset));
   }
 
   async getArtifact(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined> {

@@ -10,11 +10,12 @@
  *
  * `BestTracker` keeps the same answer incrementally, so a sweep of N trials does O(N) work for
  * its leaderboard instead of O(N²): it relies on trials reaching succeeded or pruned once and
- * never changing after (both are terminal).
+ * never changing after (both are terminal), and it holds O(running configurations), not O(N).
  */
 import { primaryObjective, type Objective, type SweepSpec } from '../../shared/spec/schema.js';
 import type { BestTrial, TrialDoc } from '../../shared/types.js';
 import { configOfTrial, summarise } from '../search/replicates.js';
+import { isTerminal } from '../../shared/states.js';
 
 /** The best trial of `trials`, computed from scratch. */
 export function computeBest(trials: readonly TrialDoc[], spec: SweepSpec): BestTrial | undefined {
@@ -60,26 +61,42 @@ function describeGroup(group: readonly TrialDoc[], metric: string, k: number): B
 interface Group {
   members: TrialDoc[];
   sum: number;
+  /** Every trial of the configuration has ended: its mean can no longer change. */
+  final: boolean;
 }
 
-/** One pool (succeeded or pruned) of configurations, with its best kept up to date. */
+/**
+ * One pool (succeeded or pruned) of configurations, with its best kept up to date. Once the best
+ * configuration is final, every other final one is dominated for good and is dropped, so the pool
+ * holds the best plus the configurations still running (memory constant in the sweep's length).
+ */
 class Pool {
   readonly groups = new Map<number, Group>();
   private bestConfig: number | undefined;
   /** The best group gained a member, so its mean may have fallen below another's. */
   private stale = false;
+  /** Final configurations not yet dropped. */
+  private finals: number[] = [];
 
   constructor(private readonly sign: number) {}
 
   add(config: number, trial: TrialDoc, value: number): void {
     let group = this.groups.get(config);
-    if (!group) this.groups.set(config, (group = { members: [], sum: 0 }));
+    if (!group) this.groups.set(config, (group = { members: [], sum: 0, final: false }));
     group.members.push(trial);
     group.sum += value;
     if (this.stale) return;
     if (this.bestConfig === undefined) this.bestConfig = config;
     else if (config === this.bestConfig) this.stale = group.members.length > 1;
     else if (this.better(config, this.bestConfig)) this.bestConfig = config;
+  }
+
+  /** Every trial of `config` has ended (whatever their status). */
+  finalize(config: number): void {
+    const group = this.groups.get(config);
+    if (!group) return;
+    group.final = true;
+    this.finals.push(config);
   }
 
   best(): Group | undefined {
@@ -90,7 +107,13 @@ class Pool {
         if (this.bestConfig === undefined || this.better(config, this.bestConfig)) this.bestConfig = config;
       }
     }
-    return this.bestConfig === undefined ? undefined : this.groups.get(this.bestConfig);
+    if (this.bestConfig === undefined) return undefined;
+    const best = this.groups.get(this.bestConfig)!;
+    if (best.final && this.finals.length > 0) {
+      for (const config of this.finals) if (config !== this.bestConfig) this.groups.delete(config);
+      this.finals = [this.bestConfig];
+    }
+    return best;
   }
 
   private better(a: number, b: number): boolean {
@@ -105,12 +128,31 @@ class Pool {
   }
 }
 
+/** A set of trial numbers, one bit each. */
+class NumberSet {
+  private bits = new Uint8Array(1024);
+  has(n: number): boolean {
+    return n >> 3 < this.bits.length && (this.bits[n >> 3]! & (1 << (n & 7))) !== 0;
+  }
+  add(n: number): void {
+    if (n >> 3 >= this.bits.length) {
+      const grown = new Uint8Array(Math.max(this.bits.length * 2, (n >> 3) + 1));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    this.bits[n >> 3]! |= 1 << (n & 7);
+  }
+}
+
 export class BestTracker {
   private readonly metric: string;
   private readonly replicates: number;
   private readonly succeeded: Pool;
   private readonly pruned: Pool;
-  private readonly counted = new Set<string>();
+  /** Terminal trials seen (one bit per trial number: repeats are ignored). */
+  private readonly counted = new NumberSet();
+  /** Per configuration not yet final, how many of its trials have ended. */
+  private readonly ended = new Map<number, number>();
 
   constructor(objective: Objective, replicates: number) {
     this.metric = objective.metric;
@@ -120,19 +162,36 @@ export class BestTracker {
     this.pruned = new Pool(sign);
   }
 
+  /** Configurations held (both pools), and configurations with some but not all trials ended. */
+  get sizes(): { groups: number; partlyEnded: number } {
+    return { groups: this.succeeded.groups.size + this.pruned.groups.size, partlyEnded: this.ended.size };
+  }
+
   /** Takes a trial's latest state into account; non-terminal states and repeats are ignored. */
   observe(trial: TrialDoc): void {
-    if (trial.status !== 'succeeded' && trial.status !== 'pruned') return;
-    if (this.counted.has(trial.id)) return;
-    this.counted.add(trial.id);
+    if (!isTerminal('trial', trial.status)) return;
+    if (this.counted.has(trial.number)) return;
+    this.counted.add(trial.number);
+    const config = configOfTrial(trial.number, this.replicates);
     const value = trial.metrics[this.metric];
-    if (value === undefined || !Number.isFinite(value)) return;
-    const pool = trial.status === 'succeeded' ? this.succeeded : this.pruned;
-    pool.add(configOfTrial(trial.number, this.replicates), trial, value);
+    if ((trial.status === 'succeeded' || trial.status === 'pruned') && value !== undefined && Number.isFinite(value)) {
+      (trial.status === 'succeeded' ? this.succeeded : this.pruned).add(config, trial, value);
+    }
+    const ended = (this.ended.get(config) ?? 0) + 1;
+    if (ended < this.replicates) {
+      this.ended.set(config, ended);
+      return;
+    }
+    this.ended.delete(config);
+    this.succeeded.finalize(config);
+    this.pruned.finalize(config);
   }
 
   best(): BestTrial | undefined {
-    const group = this.succeeded.best() ?? this.pruned.best();
+    // Both pools are asked, so that each drops its dominated configurations.
+    const succeeded = this.succeeded.best();
+    const pruned = this.pruned.best();
+    const group = succeeded ?? pruned;
     return group ? describeGroup(group.members, this.metric, this.replicates) : undefined;
   }
 }

@@ -39,10 +39,17 @@ export class ParetoTracker {
     this.counted.add(trial.id);
     if (!this.objectives.every((o) => Number.isFinite(trial.metrics[o.metric]))) return;
     const config = configOfTrial(trial.number, Math.max(1, this.replicates));
+    // A slim copy: the trial writer drops ended trial documents, and the front needs only these.
+    const metrics = Object.fromEntries(this.objectives.map((o) => [o.metric, trial.metrics[o.metric]!]));
+    const slim = { id: trial.id, number: trial.number, params: trial.params, metrics } as TrialDoc;
     const group = this.groups.get(config);
-    if (group) group.push(trial);
-    else this.groups.set(config, [trial]);
+    if (group) group.push(slim);
+    else this.groups.set(config, [slim]);
     this.dirty = true;
+  }
+
+  get groupCount(): number {
+    return this.groups.size;
   }
 
   front(): ParetoFront | undefined {
@@ -128,6 +135,11 @@ export class SweepLeaderboard {
   observe(trial: TrialDoc): void {
     this.single?.observe(trial);
     this.pareto?.observe(trial);
+  }
+
+  /** Entries held (the runner's cacheSizes): configuration groups, and best.ts's partly ended ones. */
+  get sizes(): { groups: number; partlyEnded: number } {
+    return this.single?.sizes ?? { groups: this.pareto!.groupCount, partlyEnded: 0 };
   }
 
   changes(stored: { best?: BestTrial; pareto?: ParetoFront }): { best: BestTrial; pareto?: ParetoFront } | undefined {

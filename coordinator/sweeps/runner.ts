@@ -11,6 +11,7 @@
  * Trials are created lazily, one per lane at a time: a sweep of `budget.trials: 100000` holds
  * and stores no more trials at submit than one of 10 (at most `concurrency` not yet finished).
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { objectivesOf, primaryObjective, type SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
@@ -33,7 +34,7 @@ import { SearchHistory } from './history.js';
 import type { AttemptOutcome, OutcomeDecision } from './outcome.js';
 import { ProgressHandler } from './progress.js';
 import { reconcileEvents } from './reconcile.js';
-import { TrialWriter } from './trial-writer.js';
+import { RETAIN_TERMINAL, TrialWriter } from './trial-writer.js';
 import { AttemptTimeouts, UserErrorStreak, timedOut, workerFailure } from './failures.js';
 import { DEFAULT_RETRY } from '../../shared/spec/retry.js';
 import { quarantine } from '../experiments/quarantine.js';
@@ -109,12 +110,20 @@ export class SweepRunner implements AttemptRouter {
     this.request = slotRequestOf(spec);
     this.gpu = new GpuPacking(spec, this.request, experiment.id);
     this.leaderboard = new SweepLeaderboard(spec);
-    this.writer = new TrialWriter(experiment.id, ctx.store, ctx.events, (trial) => {
-      this.leaderboard.observe(trial);
-      this.history.markStale(trial.number);
-    });
+    // PBT's exploit reads a donor's checkpoint from any trial, ended or not: it keeps them all.
+    const retain = spec.scheduler.type === 'pbt' ? Infinity : RETAIN_TERMINAL;
+    this.writer = new TrialWriter(
+      experiment.id,
+      ctx.store,
+      ctx.events,
+      (trial) => {
+        this.leaderboard.observe(trial);
+        this.history.observe(trial);
+      },
+      retain,
+    );
     const enabled = this.search.usesHistory !== false;
-    this.history = new SearchHistory(objectivesOf(spec.trial), replicates, enabled, (n) => this.writer.get(n));
+    this.history = new SearchHistory(objectivesOf(spec.trial), replicates, enabled);
     this.progress = new ProgressHandler({
       writer: this.writer,
       scheduler: this.scheduler,
@@ -125,10 +134,26 @@ export class SweepRunner implements AttemptRouter {
       log: this.log,
     });
     this.userErrors = new UserErrorStreak((spec.budget.retry ?? DEFAULT_RETRY).user_error.failExperimentAfter);
+    // Each lane waiting for a slot listens on the abort signal (until its slot is granted).
+    setMaxListeners(lanes + 10, this.abort.signal);
   }
 
   get id(): string {
     return this.experiment.id;
+  }
+
+  /** Entries in this runner's per-trial caches (benchmarks and the bound tests read them). */
+  cacheSizes(): Record<string, number> {
+    const history = this.history.sizes;
+    const best = this.leaderboard.sizes;
+    return {
+      trials: this.writer.size,
+      running: this.running.size,
+      historyMembers: history.members,
+      historyCurves: history.curves,
+      bestGroups: best.groups,
+      bestPartlyEnded: best.partlyEnded,
+    };
   }
 
   /** Starts (or resumes after a restart) and resolves when the experiment is terminal. */
@@ -225,7 +250,12 @@ export class SweepRunner implements AttemptRouter {
     const config = configOfTrial(number, k);
     const firstOfConfig = trialsOfConfig(config, k)[0]!;
     let params: Params | undefined;
-    if (number !== firstOfConfig) params = this.writer.get(firstOfConfig)?.params;
+    // A replicate takes its configuration's params (from the store once that trial left memory).
+    if (number !== firstOfConfig) {
+      params =
+        this.writer.get(firstOfConfig)?.params ??
+        (await this.ctx.store.getTrial(`${this.id}-t${firstOfConfig}`))?.params;
+    }
     params ??= this.search.suggest(config, this.history.observations());
     if (!params) {
       this.nextNumber = number; // exhausted (grid): the number stays free, nothing is skipped
@@ -494,10 +524,9 @@ export class SweepRunner implements AttemptRouter {
 
   private async finish(): Promise<void> {
     if (this.abort.signal.aborted) return;
-    const trials = [...this.writer.all()];
-    const ok = trials.some((t) => t.status === 'succeeded' || t.status === 'pruned');
+    const { trials, anyOk: ok } = this.writer.totals;
     const status = ok ? 'succeeded' : 'failed';
-    const error = ok ? undefined : trials.length === 0 ? 'no trial was created' : `all ${trials.length} trials failed`;
+    const error = ok ? undefined : trials === 0 ? 'no trial was created' : `all ${trials} trials failed`;
     await this.updateBest();
     const updated = await this.ctx.store.updateExperiment(
       this.id,
@@ -511,7 +540,7 @@ export class SweepRunner implements AttemptRouter {
       experimentId: this.id,
       payload: { status, ...(error ? { error } : {}), ...(updated.best ? { best: updated.best } : {}) },
     });
-    this.log.info({ status, trials: trials.length }, 'experiment finished');
+    this.log.info({ status, trials }, 'experiment finished');
   }
 
   /** Keeps the stored copy of the experiment (a sweep's document stays a sweep's). */

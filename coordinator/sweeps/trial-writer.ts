@@ -10,7 +10,7 @@
  */
 import type { AttemptDoc, TrialDoc } from '../../shared/types.js';
 import type { Params } from '../../shared/spec/space.js';
-import { assertTransition } from '../../shared/states.js';
+import { assertTransition, isTerminal } from '../../shared/states.js';
 import type { Store, TrialExpect } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
 import {
@@ -33,8 +33,20 @@ export interface MetricReport {
  */
 export const SUMMARY_EVERY_MS = 1000;
 
+/**
+ * Terminal trials kept in memory after they end (the most recent ones), so that the cost per
+ * trial and the memory stay constant however long a sweep runs: non-terminal trials are always
+ * kept, the rest are read from the store when needed. PBT keeps them all (a donor's checkpoint).
+ */
+export const RETAIN_TERMINAL = 1000;
+
 export class TrialWriter {
+  /** Every non-terminal trial, and the most recent `retainTerminal` terminal ones (Map order = age). */
   private readonly trials = new Map<number, TrialDoc>();
+  private readonly terminal = new Set<number>();
+  /** Trials taken in (created or loaded), and whether one succeeded or was pruned, for the sweep's end. */
+  private taken = 0;
+  private anyOk = false;
   private readonly chains = new Map<string, Promise<unknown>>();
   /** Trials whose in-memory summary is newer than the stored one, with the timer that stores it. */
   private readonly unsaved = new Map<number, NodeJS.Timeout>();
@@ -44,22 +56,31 @@ export class TrialWriter {
     private readonly store: Store,
     private readonly events: EventLog,
     private readonly onChange: (trial: TrialDoc) => void,
+    private readonly retainTerminal: number = RETAIN_TERMINAL,
   ) {}
 
   get(number: number): TrialDoc | undefined {
     return this.trials.get(number);
   }
 
+  /** The trials held in memory: every non-terminal one and the most recent terminal ones. */
   all(): IterableIterator<TrialDoc> {
     return this.trials.values();
   }
 
+  /** Trials held in memory now (bounded: non-terminal ones + `retainTerminal`). */
   get size(): number {
     return this.trials.size;
   }
 
+  /** Every trial taken in so far (held or not), and whether any succeeded or was pruned. */
+  get totals(): { trials: number; anyOk: boolean } {
+    return { trials: this.taken, anyOk: this.anyOk };
+  }
+
   /** Takes in a trial read from the store (after a restart); writes nothing. */
   load(trial: TrialDoc): void {
+    if (!this.trials.has(trial.number)) this.taken++;
     this.put(trial);
   }
 
@@ -80,6 +101,7 @@ export class TrialWriter {
     const inserted = await this.store.insertTrial(trial);
     const stored = inserted ? trial : await this.store.getTrial(trial.id);
     if (!stored) throw new Error(`trial ${trial.id} could not be created`);
+    if (!this.trials.has(stored.number)) this.taken++;
     this.put(stored);
     return stored;
   }
@@ -278,8 +300,30 @@ export class TrialWriter {
   }
 
   private put(trial: TrialDoc): void {
-    this.trials.set(trial.number, trial);
+    const { number } = trial;
+    if (isTerminal('trial', trial.status)) {
+      if (trial.status === 'succeeded' || trial.status === 'pruned') this.anyOk = true;
+      // Re-inserted at the end: the Map's order is the order trials ended in.
+      this.trials.delete(number);
+      this.terminal.add(number);
+    }
+    this.trials.set(number, trial);
     this.onChange(trial);
+    if (this.terminal.size > this.retainTerminal) this.evict();
+  }
+
+  /**
+   * Drops the oldest terminal trials beyond `retainTerminal`. It stops at one with a write still
+   * in flight (dropped by a later call), so each call costs O(dropped), never a scan of all.
+   */
+  private evict(): void {
+    for (const number of this.terminal) {
+      if (this.terminal.size <= this.retainTerminal) return;
+      const trial = this.trials.get(number);
+      if (trial && this.chains.has(trial.id)) return;
+      this.terminal.delete(number);
+      this.trials.delete(number);
+    }
   }
 
   /** An update of a running trial's current attempt; false when it is no longer that. */

@@ -4,6 +4,8 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { ListValue as _google_protobuf_ListValue, ListValue__Output as _google_protobuf_ListValue__Output } from './google/protobuf/ListValue.js';
 import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from './google/protobuf/Struct.js';
 import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf_Value__Output } from './google/protobuf/Value.js';
+import type { ArtifactDownloadHeader as _trellis_v1_ArtifactDownloadHeader, ArtifactDownloadHeader__Output as _trellis_v1_ArtifactDownloadHeader__Output } from './trellis/v1/ArtifactDownloadHeader.js';
+import type { ArtifactUploadHeader as _trellis_v1_ArtifactUploadHeader, ArtifactUploadHeader__Output as _trellis_v1_ArtifactUploadHeader__Output } from './trellis/v1/ArtifactUploadHeader.js';
 import type { Assignment as _trellis_v1_Assignment, Assignment__Output as _trellis_v1_Assignment__Output } from './trellis/v1/Assignment.js';
 import type { Attempt as _trellis_v1_Attempt, Attempt__Output as _trellis_v1_Attempt__Output } from './trellis/v1/Attempt.js';
 import type { AttemptFailure as _trellis_v1_AttemptFailure, AttemptFailure__Output as _trellis_v1_AttemptFailure__Output } from './trellis/v1/AttemptFailure.js';
@@ -27,6 +29,10 @@ import type { ExportMetricsRequest as _trellis_v1_ExportMetricsRequest, ExportMe
 import type { ExportMetricsResponse as _trellis_v1_ExportMetricsResponse, ExportMetricsResponse__Output as _trellis_v1_ExportMetricsResponse__Output } from './trellis/v1/ExportMetricsResponse.js';
 import type { GetArtifactRequest as _trellis_v1_GetArtifactRequest, GetArtifactRequest__Output as _trellis_v1_GetArtifactRequest__Output } from './trellis/v1/GetArtifactRequest.js';
 import type { GetArtifactResponse as _trellis_v1_GetArtifactResponse, GetArtifactResponse__Output as _trellis_v1_GetArtifactResponse__Output } from './trellis/v1/GetArtifactResponse.js';
+import type { GetArtifactStreamRequest as _trellis_v1_GetArtifactStreamRequest, GetArtifactStreamRequest__Output as _trellis_v1_GetArtifactStreamRequest__Output } from './trellis/v1/GetArtifactStreamRequest.js';
+import type { GetArtifactStreamResponse as _trellis_v1_GetArtifactStreamResponse, GetArtifactStreamResponse__Output as _trellis_v1_GetArtifactStreamResponse__Output } from './trellis/v1/GetArtifactStreamResponse.js';
+import type { GetArtifactUploadStatusRequest as _trellis_v1_GetArtifactUploadStatusRequest, GetArtifactUploadStatusRequest__Output as _trellis_v1_GetArtifactUploadStatusRequest__Output } from './trellis/v1/GetArtifactUploadStatusRequest.js';
+import type { GetArtifactUploadStatusResponse as _trellis_v1_GetArtifactUploadStatusResponse, GetArtifactUploadStatusResponse__Output as _trellis_v1_GetArtifactUploadStatusResponse__Output } from './trellis/v1/GetArtifactUploadStatusResponse.js';
 import type { GetAttemptLogRequest as _trellis_v1_GetAttemptLogRequest, GetAttemptLogRequest__Output as _trellis_v1_GetAttemptLogRequest__Output } from './trellis/v1/GetAttemptLogRequest.js';
 import type { GetAttemptLogResponse as _trellis_v1_GetAttemptLogResponse, GetAttemptLogResponse__Output as _trellis_v1_GetAttemptLogResponse__Output } from './trellis/v1/GetAttemptLogResponse.js';
 import type { GetExperimentRequest as _trellis_v1_GetExperimentRequest, GetExperimentRequest__Output as _trellis_v1_GetExperimentRequest__Output } from './trellis/v1/GetExperimentRequest.js';
@@ -47,6 +53,7 @@ import type { ParetoPoint as _trellis_v1_ParetoPoint, ParetoPoint__Output as _tr
 import type { Progress as _trellis_v1_Progress, Progress__Output as _trellis_v1_Progress__Output } from './trellis/v1/Progress.js';
 import type { PutArtifactRequest as _trellis_v1_PutArtifactRequest, PutArtifactRequest__Output as _trellis_v1_PutArtifactRequest__Output } from './trellis/v1/PutArtifactRequest.js';
 import type { PutArtifactResponse as _trellis_v1_PutArtifactResponse, PutArtifactResponse__Output as _trellis_v1_PutArtifactResponse__Output } from './trellis/v1/PutArtifactResponse.js';
+import type { PutArtifactStreamRequest as _trellis_v1_PutArtifactStreamRequest, PutArtifactStreamRequest__Output as _trellis_v1_PutArtifactStreamRequest__Output } from './trellis/v1/PutArtifactStreamRequest.js';
 import type { Slots as _trellis_v1_Slots, Slots__Output as _trellis_v1_Slots__Output } from './trellis/v1/Slots.js';
 import type { Stop as _trellis_v1_Stop, Stop__Output as _trellis_v1_Stop__Output } from './trellis/v1/Stop.js';
 import type { SubmitExperimentRequest as _trellis_v1_SubmitExperimentRequest, SubmitExperimentRequest__Output as _trellis_v1_SubmitExperimentRequest__Output } from './trellis/v1/SubmitExperimentRequest.js';
@@ -75,6 +82,8 @@ export interface ProtoGrpcType {
   }
   trellis: {
     v1: {
+      ArtifactDownloadHeader: MessageTypeDefinition<_trellis_v1_ArtifactDownloadHeader, _trellis_v1_ArtifactDownloadHeader__Output>
+      ArtifactUploadHeader: MessageTypeDefinition<_trellis_v1_ArtifactUploadHeader, _trellis_v1_ArtifactUploadHeader__Output>
       Assignment: MessageTypeDefinition<_trellis_v1_Assignment, _trellis_v1_Assignment__Output>
       Attempt: MessageTypeDefinition<_trellis_v1_Attempt, _trellis_v1_Attempt__Output>
       AttemptFailure: MessageTypeDefinition<_trellis_v1_AttemptFailure, _trellis_v1_AttemptFailure__Output>
@@ -100,6 +109,10 @@ export interface ProtoGrpcType {
       ExportMetricsResponse: MessageTypeDefinition<_trellis_v1_ExportMetricsResponse, _trellis_v1_ExportMetricsResponse__Output>
       GetArtifactRequest: MessageTypeDefinition<_trellis_v1_GetArtifactRequest, _trellis_v1_GetArtifactRequest__Output>
       GetArtifactResponse: MessageTypeDefinition<_trellis_v1_GetArtifactResponse, _trellis_v1_GetArtifactResponse__Output>
+      GetArtifactStreamRequest: MessageTypeDefinition<_trellis_v1_GetArtifactStreamRequest, _trellis_v1_GetArtifactStreamRequest__Output>
+      GetArtifactStreamResponse: MessageTypeDefinition<_trellis_v1_GetArtifactStreamResponse, _trellis_v1_GetArtifactStreamResponse__Output>
+      GetArtifactUploadStatusRequest: MessageTypeDefinition<_trellis_v1_GetArtifactUploadStatusRequest, _trellis_v1_GetArtifactUploadStatusRequest__Output>
+      GetArtifactUploadStatusResponse: MessageTypeDefinition<_trellis_v1_GetArtifactUploadStatusResponse, _trellis_v1_GetArtifactUploadStatusResponse__Output>
       GetAttemptLogRequest: MessageTypeDefinition<_trellis_v1_GetAttemptLogRequest, _trellis_v1_GetAttemptLogRequest__Output>
       GetAttemptLogResponse: MessageTypeDefinition<_trellis_v1_GetAttemptLogResponse, _trellis_v1_GetAttemptLogResponse__Output>
       GetExperimentRequest: MessageTypeDefinition<_trellis_v1_GetExperimentRequest, _trellis_v1_GetExperimentRequest__Output>
@@ -120,6 +133,7 @@ export interface ProtoGrpcType {
       Progress: MessageTypeDefinition<_trellis_v1_Progress, _trellis_v1_Progress__Output>
       PutArtifactRequest: MessageTypeDefinition<_trellis_v1_PutArtifactRequest, _trellis_v1_PutArtifactRequest__Output>
       PutArtifactResponse: MessageTypeDefinition<_trellis_v1_PutArtifactResponse, _trellis_v1_PutArtifactResponse__Output>
+      PutArtifactStreamRequest: MessageTypeDefinition<_trellis_v1_PutArtifactStreamRequest, _trellis_v1_PutArtifactStreamRequest__Output>
       Slots: MessageTypeDefinition<_trellis_v1_Slots, _trellis_v1_Slots__Output>
       Stop: MessageTypeDefinition<_trellis_v1_Stop, _trellis_v1_Stop__Output>
       SubmitExperimentRequest: MessageTypeDefinition<_trellis_v1_SubmitExperimentRequest, _trellis_v1_SubmitExperimentRequest__Output>

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 
 import { MongoClient } from 'mongodb';
 
@@ -704,6 +705,96 @@ function storeContract(backend: Backend): void {
       const after = await h.store.getArtifact(id);
       assert.deepEqual(after?.meta, meta);
       assert.ok(after?.data.equals(data));
+    });
+
+    it('streamed artifacts: in from a stream (verified), out from any offset, nothing published when wrong', async () => {
+      const data = randomBytes(3 * 1024 * 1024 + 4321); // several 1 MiB GridFS chunks and a tail
+      const sha256 = createHash('sha256').update(data).digest('hex');
+      const id = uniqueName('stream');
+      // Uneven pieces: the store must not depend on how the bytes arrive.
+      const pieces = (bytes: Buffer) => () => {
+        const out: Buffer[] = [];
+        for (let at = 0; at < bytes.length; at += 700_001) out.push(bytes.subarray(at, at + 700_001));
+        return Readable.from(out);
+      };
+      const meta = await h.store.putArtifactFrom(
+        { id, experimentId: 'exp-1', trialId: 'trial-1', kind: 'checkpoint', meta: { step: 9 } },
+        pieces(data),
+        { size: data.length, sha256 },
+      );
+      assert.equal(meta.size, data.length);
+      assert.equal(meta.sha256, sha256);
+      // The unary read sees the same artifact.
+      assert.ok((await h.store.getArtifact(id))?.data.equals(data));
+      const read = async (offset: number): Promise<Buffer> => {
+        const opened = await h.store.openArtifact(id, offset);
+        assert.ok(opened);
+        assert.deepEqual(opened.meta, meta);
+        const parts: Buffer[] = [];
+        for await (const part of opened.stream) parts.push(part as Buffer);
+        return Buffer.concat(parts);
+      };
+      assert.ok((await read(0)).equals(data));
+      for (const offset of [1, 1024 * 1024, 1024 * 1024 + 1, data.length - 1]) {
+        assert.ok((await read(offset)).equals(data.subarray(offset)), `from offset ${offset}`);
+      }
+      assert.equal((await read(data.length)).length, 0);
+      assert.equal(await h.store.openArtifact('no-such-artifact'), undefined);
+      // Same id, same bytes: the stored meta; other bytes: refused.
+      assert.deepEqual(
+        await h.store.putArtifactFrom({ id, experimentId: 'exp-1', kind: 'checkpoint' }, pieces(data), {
+          size: data.length,
+          sha256,
+        }),
+        meta,
+      );
+      const other = Buffer.from('other');
+      await assert.rejects(
+        h.store.putArtifactFrom({ id, experimentId: 'exp-1', kind: 'checkpoint' }, pieces(other), {
+          size: other.length,
+          sha256: createHash('sha256').update(other).digest('hex'),
+        }),
+      );
+      // Wrong sha256, too many and too few bytes: DataLossError, and no artifact under the id.
+      const wrong = [
+        { size: data.length, sha256: createHash('sha256').update('x').digest('hex') },
+        { size: data.length - 1, sha256 },
+        { size: data.length + 1, sha256 },
+      ];
+      for (const [i, expected] of wrong.entries()) {
+        const bad = `${id}-bad-${i}`;
+        await assert.rejects(
+          h.store.putArtifactFrom({ id: bad, experimentId: 'exp-1', kind: 'checkpoint' }, pieces(data), expected),
+          (err: Error) => err.name === 'DataLossError',
+        );
+        assert.equal(await h.store.getArtifact(bad), undefined, `nothing published for ${JSON.stringify(expected)}`);
+        assert.equal(await h.store.openArtifact(bad), undefined);
+      }
+      // A stream that fails half-way publishes nothing either.
+      const broken = `${id}-broken`;
+      await assert.rejects(
+        h.store.putArtifactFrom(
+          { id: broken, experimentId: 'exp-1', kind: 'checkpoint' },
+          () =>
+            Readable.from(
+              (async function* () {
+                yield data.subarray(0, 1024 * 1024);
+                throw new Error('connection lost');
+              })(),
+            ),
+          { size: data.length, sha256 },
+        ),
+        /connection lost/,
+      );
+      assert.equal(await h.store.getArtifact(broken), undefined);
+      // And then the same id goes in whole.
+      await h.store.putArtifactFrom({ id: broken, experimentId: 'exp-1', kind: 'checkpoint' }, pieces(data), {
+        size: data.length,
+        sha256,
+      });
+      assert.ok((await h.store.getArtifact(broken))?.data.equals(data));
+      await h.reopen();
+      assert.ok((await read(5)).equals(data.subarray(5)), 'after a reopen');
     });
 
     it('a restarted store sees everything that was resolved', async () => {

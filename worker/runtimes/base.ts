@@ -35,6 +35,14 @@ export interface AttemptContext {
   checkpoint: {
     load(): Promise<Checkpoint | undefined>;
     save(checkpoint: Checkpoint): Promise<void>;
+    /**
+     * The same, streamed to and from files (checkpoints of any size; never held in memory):
+     * loadFile writes the latest checkpoint into `path` (sha256 checked) and gives its step;
+     * saveFile sends the file. The worker always provides both; a context without them (a test
+     * harness) gets the buffer calls through fileCheckpoints (command/checkpoints.ts).
+     */
+    loadFile?(path: string): Promise<FileCheckpoint | undefined>;
+    saveFile?(checkpoint: FileCheckpoint): Promise<void>;
   };
   /** Free-form log line for the trial (goes to the worker's log, bound to the trial). */
   log(line: string): void;
@@ -68,6 +76,14 @@ export interface Checkpoint {
   /** Last step (epoch) included in the checkpoint; a resumed attempt continues at step + 1. */
   step: number;
   data: Buffer;
+}
+
+/** A checkpoint in a file: its step, and the file's size and sha256. */
+export interface FileCheckpoint {
+  step: number;
+  path: string;
+  size: number;
+  sha256: string;
 }
 
 export interface RunResult {

@@ -12,10 +12,10 @@ import { mkdir, readFile, readdir, stat, lstat, writeFile, chmod } from 'node:fs
 import { setTimeout as delay } from 'node:timers/promises';
 import { join, posix, resolve, sep } from 'node:path';
 
-const MAGIC = Buffer.from('TRELLIS-CKPT\x01\n', 'latin1');
-const KIND_END = 0;
-const KIND_FILE = 1;
-const KIND_DIR = 2;
+export const MAGIC = Buffer.from('TRELLIS-CKPT\x01\n', 'latin1');
+export const KIND_END = 0;
+export const KIND_FILE = 1;
+export const KIND_DIR = 2;
 
 /** A packed checkpoint directory. `stable` is false when the tree changed while it was read. */
 export interface PackedDirectory {
@@ -91,7 +91,7 @@ export async function snapshotDirectory(dir: string, tries = 4): Promise<PackedD
 }
 
 /** Paths, kinds, sizes, nanosecond mtimes and inodes of everything under dir, in sorted order. */
-async function treeSignature(dir: string): Promise<string> {
+export async function treeSignature(dir: string): Promise<string> {
   const lines: string[] = [];
   const walk = async (absolute: string, relative: string): Promise<void> => {
     const names = await ifPresent(readdir(absolute));
@@ -113,7 +113,7 @@ async function treeSignature(dir: string): Promise<string> {
 }
 
 /** The promise's value, or undefined when it failed because the path no longer exists. */
-async function ifPresent<T>(pending: Promise<T>): Promise<T | undefined> {
+export async function ifPresent<T>(pending: Promise<T>): Promise<T | undefined> {
   try {
     return await pending;
   } catch (err) {
@@ -147,19 +147,7 @@ export async function unpackArchive(data: Buffer, dir: string): Promise<number> 
     need(nameLength);
     const path = data.subarray(offset, offset + nameLength).toString('utf8');
     offset += nameLength;
-    const normal = posix.normalize(path);
-    if (
-      path.length === 0 ||
-      path.includes('\0') ||
-      path.includes('\\') ||
-      posix.isAbsolute(path) ||
-      normal !== path ||
-      normal.split('/').some((part) => part === '..' || part === '.' || part === '')
-    ) {
-      throw new Error(`checkpoint archive has an unsafe path ${JSON.stringify(path)}`);
-    }
-    const target = resolve(root, ...normal.split('/'));
-    if (!target.startsWith(root + sep)) throw new Error(`checkpoint archive path escapes the directory: ${path}`);
+    const target = safeTarget(root, path);
     if (kind === KIND_DIR) {
       await mkdir(target, { recursive: true });
       await chmod(target, (mode & 0o777) | 0o700);
@@ -177,4 +165,22 @@ export async function unpackArchive(data: Buffer, dir: string): Promise<number> 
   }
   if (offset !== data.length) throw new Error('checkpoint archive has trailing bytes');
   return files;
+}
+
+/** Where an archive entry's path lands under root; throws on anything unsafe (absolute, '..', NUL...). */
+export function safeTarget(root: string, path: string): string {
+  const normal = posix.normalize(path);
+  if (
+    path.length === 0 ||
+    path.includes('\0') ||
+    path.includes('\\') ||
+    posix.isAbsolute(path) ||
+    normal !== path ||
+    normal.split('/').some((part) => part === '..' || part === '.' || part === '')
+  ) {
+    throw new Error(`checkpoint archive has an unsafe path ${JSON.stringify(path)}`);
+  }
+  const target = resolve(root, ...normal.split('/'));
+  if (!target.startsWith(root + sep)) throw new Error(`checkpoint archive path escapes the directory: ${path}`);
+  return target;
 }

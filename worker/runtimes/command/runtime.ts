@@ -76,7 +76,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
 
     const log = (line: string): void => ctx.log(line);
     const checkpointEvery = config.checkpointEvery ?? 1;
-    const checkpoints = new CheckpointKeeper(checkpointDir, checkpointEvery, ctx.checkpoint, log);
+    const checkpoints = new CheckpointKeeper(checkpointDir, checkpointEvery, ctx.checkpoint, log, workspace.dir);
     const resumeStep = await checkpoints.restore();
     if (ctx.signal.aborted) throw stopError(ctx.signal);
 

@@ -322,3 +322,83 @@ class GetArtifactResponse(_message.Message):
     data: bytes
     kind: str
     def __init__(self, data: _Optional[bytes] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class ArtifactUploadHeader(_message.Message):
+    __slots__ = ("attempt_id", "attempt_token", "kind", "step", "upload_id", "total_size", "sha256", "offset")
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    attempt_id: str
+    attempt_token: str
+    kind: str
+    step: int
+    upload_id: str
+    total_size: int
+    sha256: str
+    offset: int
+    def __init__(self, attempt_id: _Optional[str] = ..., attempt_token: _Optional[str] = ..., kind: _Optional[str] = ..., step: _Optional[int] = ..., upload_id: _Optional[str] = ..., total_size: _Optional[int] = ..., sha256: _Optional[str] = ..., offset: _Optional[int] = ...) -> None: ...
+
+class PutArtifactStreamRequest(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: ArtifactUploadHeader
+    chunk: bytes
+    def __init__(self, header: _Optional[_Union[ArtifactUploadHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class GetArtifactUploadStatusRequest(_message.Message):
+    __slots__ = ("attempt_id", "attempt_token", "upload_id")
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    attempt_id: str
+    attempt_token: str
+    upload_id: str
+    def __init__(self, attempt_id: _Optional[str] = ..., attempt_token: _Optional[str] = ..., upload_id: _Optional[str] = ...) -> None: ...
+
+class GetArtifactUploadStatusResponse(_message.Message):
+    __slots__ = ("received_bytes", "total_size", "artifact_id")
+    RECEIVED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
+    received_bytes: int
+    total_size: int
+    artifact_id: str
+    def __init__(self, received_bytes: _Optional[int] = ..., total_size: _Optional[int] = ..., artifact_id: _Optional[str] = ...) -> None: ...
+
+class GetArtifactStreamRequest(_message.Message):
+    __slots__ = ("artifact_id", "attempt_id", "attempt_token", "offset")
+    ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    artifact_id: str
+    attempt_id: str
+    attempt_token: str
+    offset: int
+    def __init__(self, artifact_id: _Optional[str] = ..., attempt_id: _Optional[str] = ..., attempt_token: _Optional[str] = ..., offset: _Optional[int] = ...) -> None: ...
+
+class ArtifactDownloadHeader(_message.Message):
+    __slots__ = ("kind", "size", "sha256", "offset")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    size: int
+    sha256: str
+    offset: int
+    def __init__(self, kind: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., offset: _Optional[int] = ...) -> None: ...
+
+class GetArtifactStreamResponse(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: ArtifactDownloadHeader
+    chunk: bytes
+    def __init__(self, header: _Optional[_Union[ArtifactDownloadHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...

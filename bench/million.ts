@@ -1,0 +1,153 @@
+/**
+ * The million-trial run (issue 15 §4): one in-process no-op sweep of `total` trials on a
+ * Coordinator over a LocalStore (temp directory, no fsync) and LocalBus, with the in-process
+ * fake worker of `inprocess-sweep.ts` (16 slots, each assignment answered on the next turn).
+ * Every `every` ended trials it samples the window's rate, the process's RSS and heap, and the
+ * runner's per-trial cache sizes; the first and last deciles of the samples are compared.
+ *
+ * LocalStore keeps every record in memory by design (it is the embedded system of record, and
+ * reads are served from memory), so the RSS of this process includes the store's growth; the
+ * samples carry the store's record counts so that growth can be told apart from the coordinator's.
+ * With MONGODB_URI set the sweep runs on MongoStore instead: the records then live in the database
+ * server's process, and this process's RSS is the coordinator's own.
+ */
+import { readFileSync } from 'node:fs';
+import { connectFakeWorker, startLocalCoordinator, sweepSpec, tempDir } from './harness.js';
+import { LocalStore } from '../coordinator/store/local.js';
+import { createStore } from '../coordinator/store/registry.js';
+import { env } from '../shared/env.js';
+import { mean, progress, round } from './common.js';
+import { join } from 'node:path';
+
+export interface MillionOptions {
+  total: number;
+  every: number;
+}
+
+interface Sample {
+  trials: number;
+  seconds: number;
+  window_trials_per_second: number;
+  rss_mb: number;
+  heap_used_mb: number;
+  caches: Record<string, number>;
+  store_records: Record<string, number>;
+}
+
+function rssBytes(pid: number | 'self' = 'self'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+  return Number(kb ?? 0) * 1024;
+}
+
+/** LocalStore's in-memory record counts (what its memory grows with). */
+function storeRecords(store: LocalStore): Record<string, number> {
+  // The bench reads the store's private state on purpose: the store has no API for its size.
+  const data = (
+    store as unknown as {
+      data: {
+        trials: Map<unknown, unknown>;
+        events: Map<unknown, { bySeq: Map<unknown, unknown> }>;
+        metrics: Map<unknown, unknown>;
+      };
+    }
+  ).data;
+  let events = 0;
+  for (const log of data.events.values()) events += log.bySeq.size;
+  return { trials: data.trials.size, events, metric_trials: data.metrics.size };
+}
+
+function decile(
+  samples: readonly Sample[],
+  which: 'first' | 'last',
+): { trials_per_second: number; rss_mb: number; heap_used_mb: number } {
+  const n = Math.max(1, Math.floor(samples.length / 10));
+  const part = which === 'first' ? samples.slice(0, n) : samples.slice(-n);
+  return {
+    trials_per_second: round(mean(part.map((s) => s.window_trials_per_second)), 1),
+    rss_mb: round(mean(part.map((s) => s.rss_mb)), 1),
+    heap_used_mb: round(mean(part.map((s) => s.heap_used_mb)), 1),
+  };
+}
+
+export async function runMillion(options: MillionOptions): Promise<Record<string, unknown>> {
+  const temp = tempDir('million');
+  // MongoStore when MONGODB_URI is set (the store then lives in its own process), else LocalStore.
+  const store = createStore({ ...env(), dir: join(temp.dir, 'store'), TRELLIS_DURABLE: false });
+  const local = await startLocalCoordinator({ store });
+  const coordinator = local.coordinator;
+  connectFakeWorker(coordinator, {
+    id: 'fake-0',
+    cpus: 16,
+    onAssign: (assignment, worker) =>
+      setImmediate(() =>
+        worker.post({
+          body: 'result',
+          result: { attempt_id: assignment.attempt_id ?? '', metrics: { score: 1 }, info_json: '' },
+        }),
+      ),
+  });
+  const samples: Sample[] = [];
+  const t0 = performance.now();
+  let ended = 0;
+  let windowStart = t0;
+  let experimentId = '';
+  let created = 0;
+  const off = coordinator.events.onStored((event) => {
+    if (event.type !== 'trial.state' || event.payload.status !== 'succeeded') return;
+    ended++;
+    if (ended % options.every !== 0) return;
+    const t = performance.now();
+    const memory = process.memoryUsage();
+    samples.push({
+      trials: ended,
+      seconds: round((t - t0) / 1000, 2),
+      window_trials_per_second: round(options.every / ((t - windowStart) / 1000), 1),
+      rss_mb: round(rssBytes() / 2 ** 20, 1),
+      heap_used_mb: round(memory.heapUsed / 2 ** 20, 1),
+      caches: coordinator.cacheSizes(experimentId) ?? {},
+      store_records: store instanceof LocalStore ? storeRecords(store) : {},
+    });
+    windowStart = t;
+    const last = samples.at(-1)!;
+    progress(
+      `${ended} trials, ${last.window_trials_per_second}/s, rss ${last.rss_mb} MB, heap ${last.heap_used_mb} MB, caches ${JSON.stringify(last.caches)}`,
+    );
+  });
+  try {
+    const spec = sweepSpec({ name: 'million', trials: options.total, concurrency: 16 });
+    const { experiment } = await coordinator.submit(spec);
+    experimentId = experiment.id;
+    await coordinator.idle();
+    const done = await coordinator.get(experiment.id);
+    if (done.status !== 'succeeded') throw new Error(`million sweep ended ${done.status}: ${done.error ?? ''}`);
+    created = done.kind === 'Sweep' ? done.trialsCreated : ended;
+  } finally {
+    off();
+    await local.close();
+    temp.remove();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const first = decile(samples, 'first');
+  const last = decile(samples, 'last');
+  return {
+    store:
+      store instanceof LocalStore
+        ? 'LocalStore (no fsync), in this process'
+        : 'MongoStore (MONGODB_URI), another process',
+    trials: created,
+    // Succeeded events stored before the bench stopped listening (the last few may come later).
+    succeeded_events_seen: ended,
+    every: options.every,
+    seconds: round(seconds, 1),
+    trials_per_second: round(created / seconds, 1),
+    first_decile: first,
+    last_decile: last,
+    last_over_first: {
+      trials_per_second: round(last.trials_per_second / first.trials_per_second, 3),
+      rss: round(last.rss_mb / first.rss_mb, 3),
+      heap_used: round(last.heap_used_mb / first.heap_used_mb, 3),
+    },
+    samples,
+  };
+}

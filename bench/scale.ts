@@ -1,0 +1,268 @@
+/**
+ * `npm run bench -- scale` (issue 15 §3): one coordinator and N simulated workers over real gRPC
+ * connections, for each N of `--workers` (default 10, 100, 1000).
+ *
+ * The coordinator runs in this process (Coordinator on a LocalStore without fsync and a LocalBus,
+ * the real gRPC server with tokens), so its CPU and RSS are this process's, read from /proc. The
+ * workers live in `--procs` forked processes (bench/scale-workers.ts), each holding N/procs real
+ * worker connections (worker/connection.ts) with `--slots` slots each. The sweep has N × slots
+ * lanes and N × slots × `--rounds` trials; every trial reports a metric every `--report-ms` and
+ * its result after `--trial-ms`.
+ *
+ * Tokens: one worker token per 100 workers (`rack-K`, role worker, max slots 100 × slots), so the
+ * default per-caller limits hold unchanged: TRELLIS_STREAMS_PER_CALLER (100 streams per token)
+ * and TRELLIS_CALLS_PER_SECOND (workers make no unary calls here). Nothing in the environment is
+ * changed. The request limit on lanes (maxConcurrency, 1,024) is raised to N × slots.
+ *
+ * Figures per N: trials/s; assignment latency (trial created, i.e. ready for a slot, → the
+ * assignment received by its worker; wall clocks of the same machine, in ms), all trials and
+ * the steady state (trials created after the first round); report → stored (the metric's
+ * `sent_at` → its `trial.metric` event stored, after its row); coordinator CPU (cores, ms per
+ * trial, µs per report) and RSS (peak of samples every 500 ms).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Coordinator } from '../coordinator/coordinator.js';
+import { LocalStore } from '../coordinator/store/local.js';
+import { LocalBus } from '../coordinator/bus/local.js';
+import { startServer } from '../coordinator/server.js';
+import { StaticTokens } from '../coordinator/auth/tokens.js';
+import { DEFAULT_LIMITS, resolveLimits } from '../shared/limits.js';
+import { benchLogger, benchLogLevel, tempDir, waitForWorkers } from './harness.js';
+import { percentile, progress, round } from './common.js';
+
+export interface ScaleOptions {
+  workers: number[];
+  slots: number;
+  trialMs: number;
+  reportMs: number;
+  rounds: number;
+  procs: number;
+}
+
+const CHILD = fileURLToPath(new URL('./scale-workers.js', import.meta.url));
+const WORKERS_PER_TOKEN = 100;
+
+/** utime + stime of this process in ms (10 ms ticks), and its RSS in bytes. */
+function selfUsage(): { cpuMs: number; rss: number } {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = readFileSync('/proc/self/status', 'utf8');
+  return {
+    cpuMs: (Number(f[11]) + Number(f[12])) * 10,
+    rss: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024,
+  };
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`scale bench: ${what} not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+async function runOne(n: number, o: ScaleOptions): Promise<Record<string, unknown>> {
+  const temp = tempDir('scale');
+  const log = benchLogger();
+  // One sweep with a lane per slot: the default limit of 1,024 lanes is raised to N × slots,
+  // as an operator would with `trellis coordinator --limits` (shared/limits.ts).
+  const coordinator = new Coordinator({
+    store: new LocalStore(join(temp.dir, 'store'), { durable: false }),
+    bus: new LocalBus(),
+    log,
+    limits: resolveLimits({ maxConcurrency: Math.max(DEFAULT_LIMITS.maxConcurrency, n * o.slots) }),
+  });
+  await coordinator.start();
+  const tokens = new StaticTokens();
+  const racks = Math.ceil(n / WORKERS_PER_TOKEN);
+  const rackTokens = Array.from({ length: racks }, (_, k) =>
+    tokens.issue(`rack-${k}`, 'worker', WORKERS_PER_TOKEN * o.slots),
+  );
+  const server = await startServer(coordinator, '127.0.0.1:0', log, { auth: tokens });
+  const children: ChildProcess[] = [];
+  const delivered = new Map<string, number>();
+  const reportLatency: number[] = [];
+  let reportsStored = 0;
+  const off = coordinator.events.onStored((event) => {
+    if (event.type !== 'trial.metric') return;
+    reportsStored++;
+    const sentAt = (event.payload.values as Record<string, number> | undefined)?.sent_at;
+    if (sentAt !== undefined) reportLatency.push(Date.now() - sentAt);
+  });
+  try {
+    const procs = Math.min(o.procs, n);
+    const connected = waitForWorkers(coordinator, n, 180_000);
+    const exits: Promise<void>[] = [];
+    for (let p = 0; p < procs; p++) {
+      const workers = [];
+      for (let i = p; i < n; i += procs) {
+        workers.push({ id: `sim-${i}`, token: rackTokens[Math.floor(i / WORKERS_PER_TOKEN)]! });
+      }
+      const child = fork(
+        CHILD,
+        [
+          JSON.stringify({
+            address: server.address,
+            reportMs: o.reportMs,
+            trialMs: o.trialMs,
+            slots: o.slots,
+            logLevel: benchLogLevel(),
+            workers,
+          }),
+        ],
+        { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+      );
+      child.on('message', (message: { delivered?: [string, number][] }) => {
+        for (const [trialId, at] of message.delivered ?? []) delivered.set(trialId, at);
+      });
+      exits.push(new Promise((resolve) => child.once('exit', () => resolve())));
+      children.push(child);
+    }
+    const t0Connect = performance.now();
+    await connected;
+    progress(`N=${n}: ${n} workers connected in ${round((performance.now() - t0Connect) / 1000, 1)} s`);
+
+    const lanes = n * o.slots;
+    const trials = lanes * o.rounds;
+    const spec = JSON.stringify({
+      apiVersion: 'trellis/v1',
+      kind: 'Sweep',
+      name: `scale-${n}`,
+      // The simulated workers do not run the command; they report and finish on their own clock.
+      trial: { runtime: 'command', command: ['/bin/true'], objective: { metric: 'score', mode: 'max' } },
+      resources: { cpus: 1 },
+      search: { algorithm: 'random', seed: 1, space: { x: { uniform: [0, 1] } } },
+      budget: { trials, concurrency: lanes, maxAttempts: 1 },
+    });
+    const rssPeak = { bytes: selfUsage().rss };
+    const sampler = setInterval(() => (rssPeak.bytes = Math.max(rssPeak.bytes, selfUsage().rss)), 500);
+    const before = selfUsage();
+    const t0 = performance.now();
+    const { experiment } = await coordinator.submit(spec);
+    await coordinator.idle();
+    const seconds = (performance.now() - t0) / 1000;
+    const after = selfUsage();
+    clearInterval(sampler);
+    rssPeak.bytes = Math.max(rssPeak.bytes, after.rss);
+    const done = await coordinator.get(experiment.id);
+    if (done.status !== 'succeeded') throw new Error(`scale sweep ended ${done.status}: ${done.error ?? ''}`);
+
+    // Let the children's last delivery batches arrive (they flush every 250 ms).
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const docs = await coordinator.trials(experiment.id);
+    const firstRoundEnd = Math.min(...docs.map((t) => t.createdAt)) + o.trialMs;
+    const all: number[] = [];
+    const steady: number[] = [];
+    for (const trial of docs) {
+      const at = delivered.get(trial.id);
+      if (at === undefined) continue;
+      all.push(at - trial.createdAt);
+      if (trial.createdAt >= firstRoundEnd) steady.push(at - trial.createdAt);
+    }
+    const cpuMs = after.cpuMs - before.cpuMs;
+    const result = {
+      workers: n,
+      slots: n * o.slots,
+      procs,
+      tokens: racks,
+      trials: docs.length,
+      assignments_seen: all.length,
+      seconds: round(seconds, 1),
+      trials_per_second: round(docs.length / seconds, 1),
+      ideal_trials_per_second: round(lanes / (o.trialMs / 1000), 1),
+      assignment_ms: {
+        p50: round(percentile(all, 0.5), 1),
+        p99: round(percentile(all, 0.99), 1),
+        steady_p50: round(percentile(steady, 0.5), 1),
+        steady_p99: round(percentile(steady, 0.99), 1),
+        steady_count: steady.length,
+      },
+      reports_stored: reportsStored,
+      reports_per_second: round(reportsStored / seconds, 1),
+      report_to_stored_ms: {
+        p50: round(percentile(reportLatency, 0.5), 1),
+        p99: round(percentile(reportLatency, 0.99), 1),
+      },
+      coordinator: {
+        cpu_cores: round(cpuMs / 1000 / seconds, 3),
+        cpu_ms_per_trial: round(cpuMs / docs.length, 3),
+        cpu_us_per_report: reportsStored > 0 ? round((cpuMs * 1000) / reportsStored, 1) : null,
+        rss_mb: round(rssPeak.bytes / 2 ** 20, 1),
+      },
+    };
+    progress(`N=${n}: ${JSON.stringify(result)}`);
+    for (const child of children) child.send({ close: true });
+    await within(Promise.all(exits), 60_000, 'the simulated workers to close');
+    return result;
+  } finally {
+    off();
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await server.close();
+    await coordinator.close();
+    temp.remove();
+  }
+}
+
+/** Ratio of a per-unit cost between consecutive sizes (≤ ~1 is linear or better). */
+function growth(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (let i = 1; i < rows.length; i++) {
+    const a = rows[i - 1] as {
+      workers: number;
+      coordinator: { cpu_ms_per_trial: number; cpu_us_per_report: number | null; rss_mb: number };
+      assignment_ms: { steady_p99: number };
+    };
+    const b = rows[i] as typeof a;
+    out.push({
+      from: a.workers,
+      to: b.workers,
+      workers_ratio: b.workers / a.workers,
+      cpu_per_trial_ratio: round(b.coordinator.cpu_ms_per_trial / a.coordinator.cpu_ms_per_trial, 3),
+      cpu_per_report_ratio:
+        a.coordinator.cpu_us_per_report && b.coordinator.cpu_us_per_report
+          ? round(b.coordinator.cpu_us_per_report / a.coordinator.cpu_us_per_report, 3)
+          : null,
+      rss_ratio: round(b.coordinator.rss_mb / a.coordinator.rss_mb, 3),
+      steady_assignment_p99_ratio: round(b.assignment_ms.steady_p99 / a.assignment_ms.steady_p99, 3),
+    });
+  }
+  return out;
+}
+
+export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>> {
+  const rows: Record<string, unknown>[] = [];
+  for (const n of o.workers) rows.push(await runOne(n, o));
+  const largest = rows.at(-1) as {
+    workers: number;
+    assignment_ms: { steady_p99: number };
+    coordinator: { rss_mb: number };
+  };
+  return {
+    settings: {
+      slots_per_worker: o.slots,
+      trial_ms: o.trialMs,
+      report_ms: o.reportMs,
+      rounds: o.rounds,
+      procs: o.procs,
+      workers_per_token: WORKERS_PER_TOKEN,
+      store: 'LocalStore (no fsync) + LocalBus, coordinator in the bench process',
+    },
+    rows,
+    growth: growth(rows),
+    goals: {
+      [`assignment p99 (steady) at ${largest.workers} workers ≤ 50 ms`]: {
+        value: largest.assignment_ms.steady_p99,
+        target: 50,
+        met: largest.assignment_ms.steady_p99 <= 50,
+      },
+      [`coordinator RSS at ${largest.workers} workers ≤ 1 GiB`]: {
+        value: largest.coordinator.rss_mb,
+        target: 1024,
+        met: largest.coordinator.rss_mb <= 1024,
+      },
+    },
+  };
+}
