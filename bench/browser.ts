@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { env } from '../shared/env.js';
 
 export const CHROMIUM = env().TRELLIS_CHROMIUM;
@@ -48,4 +48,69 @@ export async function launchBrowser(): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** What a page holds after a full garbage collection, from Chrome (DOM nodes: detached ones included). */
+export interface PageMemory {
+  heap_mb: number;
+  dom_nodes: number;
+  attached_elements: number;
+}
+
+export async function memoryOf(page: Page): Promise<PageMemory> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send('HeapProfiler.collectGarbage');
+    await cdp.send('Performance.enable');
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    const get = (name: string): number => metrics.find((m) => m.name === name)?.value ?? NaN;
+    const attached = await page.evaluate(
+      () =>
+        (
+          globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }
+        ).document.querySelectorAll('*').length,
+    );
+    return {
+      heap_mb: Math.round((get('JSHeapUsedSize') / 2 ** 20) * 100) / 100,
+      dom_nodes: get('Nodes'),
+      attached_elements: attached,
+    };
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/**
+ * A heap snapshot's self sizes summed: `data_mb` is everything the page's objects hold (JS objects,
+ * strings, arrays, DOM and other native objects), `code_mb` the compiled code V8 keeps for the
+ * functions that ran. JSHeapUsedSize counts both; a page that has run its live path for a while
+ * holds more compiled code than a fresh one without holding more data, so leaks are judged on
+ * `data_mb`.
+ */
+export async function snapshotOf(page: Page): Promise<{ data_mb: number; code_mb: number }> {
+  const cdp = await page.context().newCDPSession(page);
+  const chunks: string[] = [];
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', (e) => chunks.push(e.chunk));
+  try {
+    await cdp.send('HeapProfiler.collectGarbage');
+    await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  } finally {
+    await cdp.detach();
+  }
+  const snapshot = JSON.parse(chunks.join('')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+  };
+  const { node_fields: fields, node_types: types } = snapshot.snapshot.meta;
+  const type = fields.indexOf('type');
+  const size = fields.indexOf('self_size');
+  const code = types[0].indexOf('code');
+  let data = 0;
+  let compiled = 0;
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    if (snapshot.nodes[i + type] === code) compiled += snapshot.nodes[i + size]!;
+    else data += snapshot.nodes[i + size]!;
+  }
+  const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 100) / 100;
+  return { data_mb: mb(data), code_mb: mb(compiled) };
 }

@@ -16,7 +16,7 @@ import { startEmbedded } from '../cli/embedded.js';
 import { LocalStore } from '../coordinator/store/local.js';
 import { LocalBus } from '../coordinator/bus/local.js';
 import { createLogger } from '../shared/log.js';
-import { launchBrowser } from './browser.js';
+import { launchBrowser, memoryOf, snapshotOf } from './browser.js';
 import { machine, progress, ROOT } from './common.js';
 
 function numberArg(flag: string, fallback: number): number {
@@ -29,7 +29,8 @@ function numberArg(flag: string, fallback: number): number {
 const MINUTES = numberArg('--minutes', 60);
 const SAMPLE_MS = numberArg('--sample-seconds', 60) * 1000;
 const STEPS = 100;
-const STEP_MS = 100;
+/** `--step-ms`: shorter steps finish more trials in a short soak (100 in the hour-long run). */
+const STEP_MS = numberArg('--step-ms', 100);
 
 /** A trial: STEPS reports of a decaying loss, one every STEP_MS. */
 const PROGRAM = `
@@ -51,24 +52,6 @@ interface Sample {
   attached_elements: number;
   trials_done: number;
   page_agrees: boolean;
-}
-
-async function heapOf(page: Page): Promise<{ heap_mb: number; dom_nodes: number; attached_elements: number }> {
-  const cdp = await page.context().newCDPSession(page);
-  try {
-    await cdp.send('HeapProfiler.collectGarbage');
-    await cdp.send('Performance.enable');
-    const { metrics } = await cdp.send('Performance.getMetrics');
-    const get = (name: string): number => metrics.find((m) => m.name === name)?.value ?? NaN;
-    const attached = await page.evaluate(() => document.querySelectorAll('*').length);
-    return {
-      heap_mb: Math.round((get('JSHeapUsedSize') / 2 ** 20) * 10) / 10,
-      dom_nodes: get('Nodes'),
-      attached_elements: attached,
-    };
-  } finally {
-    await cdp.detach();
-  }
 }
 
 async function main(): Promise<void> {
@@ -132,7 +115,7 @@ async function main(): Promise<void> {
           () => true,
           () => false,
         );
-      const heap = await heapOf(page);
+      const heap = await memoryOf(page);
       samples.push({ minute: (Date.now() - started) / 60_000, ...heap, trials_done: done, page_agrees: agrees });
       progress(`soak: ${JSON.stringify(samples[samples.length - 1])}`);
     }
@@ -144,11 +127,11 @@ async function main(): Promise<void> {
       finalDone,
       { timeout: 30_000 },
     );
-    const longLived = await heapOf(page);
+    const longLived = { ...(await memoryOf(page)), ...(await snapshotOf(page)) };
     const fresh = await browser.context.newPage();
     await fresh.goto(url);
     await fresh.waitForSelector('body[data-complete="1"] [data-page="sweep"]');
-    const freshHeap = await heapOf(fresh);
+    const freshHeap = { ...(await memoryOf(fresh)), ...(await snapshotOf(fresh)) };
     const rowsOf = (p: Page) =>
       p.evaluate(() => Number(document.querySelector('[data-chart="leaderboard"]')?.getAttribute('data-rows')));
     const result = {
@@ -163,6 +146,8 @@ async function main(): Promise<void> {
       long_lived_page: longLived,
       fresh_page_same_data: freshHeap,
       heap_ratio_long_lived_to_fresh: Math.round((longLived.heap_mb / freshHeap.heap_mb) * 100) / 100,
+      heap_data_ratio_long_lived_to_fresh: Math.round((longLived.data_mb / freshHeap.data_mb) * 100) / 100,
+      dom_nodes_ratio_long_lived_to_fresh: Math.round((longLived.dom_nodes / freshHeap.dom_nodes) * 100) / 100,
       leaderboard_rows: { long_lived: await rowsOf(page), fresh: await rowsOf(fresh) },
     };
     const text = JSON.stringify(result, null, 2);

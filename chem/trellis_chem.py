@@ -11,6 +11,9 @@ Subcommands (each prints JSON lines the command runtime reads: metrics, then {"o
   label     Energies and forces of one shard of a geometries file at one level of theory
             (`cheap` = HF/STO-3G, `accurate` = MP2/cc-pVDZ). Labels are cached one file per
             (method, geometry hash) under <cache>/labels/, so a re-run recomputes nothing.
+  seed-cache  Writes the labels held in a data set back into the label cache (each geometry hash
+            verified against its positions, and against a geometries file when one is given), so
+            the labels of a shipped data set are never recomputed.
   assemble  Reads the geometries and both levels' labels from the cache and writes the data set
             (gzip'd JSON, see chem/README.md) with provenance; outputs {dataset, sha256}.
 
@@ -242,16 +245,103 @@ def cmd_label(a):
     idx = [i for i in range(start, min(start + n, len(g['positions']))) if (i - start) % a.shards == a.shard]
     computed = cached = 0
     t0 = time.time()
+    labels = []
     for k, i in enumerate(idx):
         h = geometry_hash(g['species'], g['positions'][i])
         if h != g['hashes'][i]:
             fail(f'geometry {i}: hash mismatch (file edited?)')
-        _, fresh = label_one(a.cache, a.level, g['species'], g['positions'][i], h)
+        lab, fresh = label_one(a.cache, a.level, g['species'], g['positions'][i], h)
+        labels.append((i, lab))
         computed += fresh
         cached += not fresh
         emit({'step': k + 1, 'computed': computed, 'cached': cached, 'seconds': time.time() - t0})
     emit({'final': True, 'labelled': len(idx), 'computed': computed, 'cached': cached})
-    emit({'outputs': {'level': LEVELS[a.level]['id'], 'shard': a.shard, 'labelled': len(idx), 'computed': computed}})
+    # The labels themselves are stage outputs, so they reach the store with the trial that made
+    # them (the worker turns an output over 64 KiB into an artifact): parts of LABELS_PER_PART,
+    # each well under the command runtime's 1 MiB line, each with its provenance.
+    geometries_sha = hashlib.sha256(json.dumps(g['hashes']).encode()).hexdigest()
+    parts = [labels[j:j + LABELS_PER_PART] for j in range(0, len(labels), LABELS_PER_PART)]
+    for n, part in enumerate(parts):
+        emit({'outputs': {f'labels{n}': labels_part(a.level, geometries_sha, part)}})
+    emit({'outputs': {'level': LEVELS[a.level]['id'], 'shard': a.shard, 'labelled': len(idx), 'computed': computed,
+                      'labelParts': len(parts)}})
+
+
+LABELS_PER_PART = 400  # ~0.7 kB per label as JSON: ~280 kB per output line
+
+
+def labels_part(level, geometries_sha, part):
+    """One output part: the labels of geometries `indices`, with their provenance."""
+    provs = []
+    for _, lab in part:
+        if lab['provenance'] not in provs:
+            provs.append(lab['provenance'])
+    return {
+        'format': 'trellis-labels/v1', 'level': LEVELS[level]['id'],
+        'units': {'energy': 'hartree', 'gradient': 'hartree/bohr'},
+        'geometries': geometries_sha,
+        'indices': [i for i, _ in part],
+        'hashes': [lab['hash'] for _, lab in part],
+        'energies': [lab['energy_hartree'] for _, lab in part],
+        'gradients': [lab['gradient_hartree_bohr'] for _, lab in part],
+        # Distinct provenances, and each label's index into them (labels from the cache may
+        # come from another PySCF version, or be seeded from a data set).
+        'provenance': provs,
+        'provenanceOf': [provs.index(lab['provenance']) for _, lab in part],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# seed-cache
+
+# The precision a data set stores its labels with (assemble rounds to these): a label seeded
+# from a data set is that close to the computed one, and says so in its provenance.
+SEEDED_PRECISION = {'energy_kcal_mol': 1e-6, 'force_kcal_mol_angstrom': 1e-4}
+
+
+def cmd_seed_cache(a):
+    d = read_json(a.from_)
+    if d.get('format') != 'trellis-mlff-dataset/v1':
+        fail(f'--from {a.from_}: format {d.get("format")!r} is not trellis-mlff-dataset/v1')
+    species = d['species']
+    geo = None
+    if a.geometries:
+        geo = read_json(a.geometries)
+        if geo['species'] != species:
+            fail(f'--geometries {a.geometries}: species {geo["species"]} differ from the data set\'s {species}')
+    with open(a.from_, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    counts = {}
+    for level, spec in LEVELS.items():
+        lv = d['levels'].get(level)
+        if lv is None:
+            continue
+        if lv['id'] != spec['id']:
+            fail(f'data set level {level} is {lv["id"]}, this program computes {spec["id"]}')
+        seeded = present = 0
+        for k, (i, pos, h) in enumerate(zip(lv['indices'], lv['positions'], lv['hashes'])):
+            if geometry_hash(species, pos) != h:
+                fail(f'{level} frame {k} (geometry {i}): stored hash {h[:12]} does not match its positions')
+            if geo is not None and (i >= len(geo['hashes']) or geo['hashes'][i] != h):
+                fail(f'{level} frame {k}: geometry {i} of {a.geometries} is not the data set\'s ({h[:12]});'
+                     ' sampled with other parameters?')
+            path = label_path(a.cache, level, h)
+            if os.path.exists(path):
+                present += 1  # a computed (or earlier seeded) label is never overwritten
+                continue
+            write_json_atomic(path, {
+                'hash': h, 'level': spec['id'],
+                'energy_hartree': lv['energies'][k] / HARTREE_KCAL + lv['referenceEnergyHartree'],
+                'gradient_hartree_bohr': [[-f * BOHR_ANG / HARTREE_KCAL for f in row] for row in lv['forces'][k]],
+                'provenance': {'method': lv['method'], 'basis': lv['basis'], 'program': lv['program'],
+                               'version': lv['version'],
+                               'seededFrom': {'dataset': os.path.basename(a.from_), 'sha256': digest,
+                                              'precision': SEEDED_PRECISION}},
+            })
+            seeded += 1
+        counts[level] = {'seeded': seeded, 'present': present}
+    emit({'final': True, **{f'{lvl}_{k}': v for lvl, c in counts.items() for k, v in c.items()}})
+    emit({'outputs': {'seeded': sum(c['seeded'] for c in counts.values()), 'sha256': digest}})
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,10 +424,14 @@ def main(argv=None):
     asm.add_argument('--out', required=True)
     asm.add_argument('--partial', action='store_true',
                      help='accurate: only the frames of the range labelled so far (records their indices)')
-    for sp in (s, lb, asm):
+    sc = sub.add_parser('seed-cache', help='write the labels of a data set into the label cache')
+    sc.add_argument('--from', dest='from_', required=True, help='a trellis-mlff-dataset/v1 file')
+    sc.add_argument('--geometries', default=geo,
+                    help='also require each frame to be this geometries file\'s frame of the same index')
+    for sp in (s, lb, asm, sc):
         sp.add_argument('--cache', default=argparse.SUPPRESS)
     a = p.parse_args(argv)
-    {'sample': cmd_sample, 'label': cmd_label, 'assemble': cmd_assemble}[a.cmd](a)
+    {'sample': cmd_sample, 'label': cmd_label, 'assemble': cmd_assemble, 'seed-cache': cmd_seed_cache}[a.cmd](a)
 
 
 if __name__ == '__main__':

@@ -40,6 +40,8 @@ const TEMPLATES = {
       },
       { stage: 'uniform-finetune', label: 'uniform-finetune (uniform pretrain → fine-tune)' },
       { stage: 'baseline', label: 'baseline (accurate only, scratch)' },
+      // Only with `scoreMatchingArm: true`; arms no run has are left out of the report.
+      { stage: 'sm-finetune', label: 'sm-finetune (score-matching pretrain → fine-tune)', optional: true },
     ],
     metrics: ['test_force_mae', 'test_energy_mae'],
     better: 'lower',
@@ -48,6 +50,9 @@ const TEMPLATES = {
       ['finetune', 'baseline'],
       ['uniform-finetune', 'baseline'],
       ['finetune', 'uniform-finetune'],
+      ['sm-finetune', 'baseline'],
+      ['sm-finetune', 'uniform-finetune'],
+      ['finetune', 'sm-finetune'],
     ],
     /** The full claimed ordering, best first. */
     ordering: ['finetune', 'uniform-finetune', 'baseline'],
@@ -58,6 +63,7 @@ const TEMPLATES = {
       ['bias', 'min_weight'],
       ['pretrain', 'test_force_mae'],
       ['uniform-pretrain', 'test_force_mae'],
+      ['sm-pretrain', 'test_force_mae'],
     ],
   },
   useful: {
@@ -377,6 +383,49 @@ async function main() {
 
   const runs = [];
   const startedAll = performance.now();
+  /** The aggregate of `runs` (optional arms only when some run has them); writes --out files. */
+  const report = (runs, partial) => {
+    const totalWallS = (performance.now() - startedAll) / 1000;
+    const absent = new Set(
+      cfg.arms.filter((a) => a.optional && !runs.some((r) => r.arms[a.stage])).map((a) => a.stage),
+    );
+    const shown = {
+      ...cfg,
+      arms: cfg.arms.filter((a) => !absent.has(a.stage)),
+      comparisons: cfg.comparisons.filter(([a, b]) => !absent.has(a) && !absent.has(b)),
+    };
+    const command = [
+      'node scripts/reproduce.mjs',
+      shellQuote(target),
+      '--seeds',
+      opts.seeds.join(','),
+      ...(Object.keys(opts.params).length ? ['--params', shellQuote(JSON.stringify(opts.params))] : []),
+      ...(opts.workers !== 2 ? ['--workers', String(opts.workers)] : []),
+      ...(opts.cache ? [] : ['--no-cache']),
+    ].join(' ');
+    const result = {
+      label: partial ? `${label} (partial: ${runs.length} of ${opts.seeds.length} seeds)` : label,
+      template: baseSpec.template,
+      baseSpec: basePath,
+      params,
+      seeds: runs.map((r) => r.seed),
+      workers: opts.workers,
+      better: cfg.better,
+      command,
+      totalWallS,
+      agg: aggregate(shown, runs),
+      runs,
+      ...(partial ? { partial: true } : {}),
+    };
+    const md = markdown(result, shown);
+    if (opts.out) {
+      mkdirSync(dirname(resolve(opts.out)), { recursive: true });
+      writeFileSync(`${opts.out}.json`, `${JSON.stringify(result, null, 2)}\n`);
+      writeFileSync(`${opts.out}.md`, md);
+      if (!partial) process.stderr.write(`wrote ${opts.out}.json and ${opts.out}.md\n`);
+    }
+    return { result, md };
+  };
   for (const seed of opts.seeds) {
     const spec = { ...baseSpec, name: `${baseSpec.name ?? baseSpec.template}-s${seed}`, params: { ...params, seed } };
     const stateDir = join(dir, `seed-${seed}`);
@@ -404,38 +453,11 @@ async function main() {
     process.stderr.write(
       `  seed ${seed}: ${run.error ? `FAILED (${run.error})` : cfg.arms.map((a) => `${a.stage} ${fmt(run.arms[a.stage]?.[primary])}`).join(', ')} [${r.wallS.toFixed(1)} s]\n`,
     );
+    // After every seed but the last, PREFIX.json/.md hold the seeds done so far (marked
+    // partial), so a study stopped early keeps what it measured.
+    if (opts.out && runs.length < opts.seeds.length) report(runs, true);
   }
-  const totalWallS = (performance.now() - startedAll) / 1000;
-
-  const command = [
-    'node scripts/reproduce.mjs',
-    shellQuote(target),
-    '--seeds',
-    opts.seeds.join(','),
-    ...(Object.keys(opts.params).length ? ['--params', shellQuote(JSON.stringify(opts.params))] : []),
-    ...(opts.workers !== 2 ? ['--workers', String(opts.workers)] : []),
-    ...(opts.cache ? [] : ['--no-cache']),
-  ].join(' ');
-  const result = {
-    label,
-    template: baseSpec.template,
-    baseSpec: basePath,
-    params,
-    seeds: opts.seeds,
-    workers: opts.workers,
-    better: cfg.better,
-    command,
-    totalWallS,
-    agg: aggregate(cfg, runs),
-    runs,
-  };
-  const md = markdown(result, cfg);
-  if (opts.out) {
-    mkdirSync(dirname(resolve(opts.out)), { recursive: true });
-    writeFileSync(`${opts.out}.json`, `${JSON.stringify(result, null, 2)}\n`);
-    writeFileSync(`${opts.out}.md`, md);
-    process.stderr.write(`wrote ${opts.out}.json and ${opts.out}.md\n`);
-  }
+  const { result, md } = report(runs, false);
   process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : md);
   if (runs.some((r) => r.error)) process.exitCode = 1;
 }

@@ -48,6 +48,8 @@ export function toDashTrial(doc: TrialDoc): DashTrial {
  * steps (null where the metric was not reported at that step).
  */
 export interface DashCurves {
+  /** The experiment's last event seq these curves reflect (the API's binary answer says it). */
+  seq?: number;
   metrics: string[];
   steps: Record<number, number[]>;
   values: Record<string, Record<number, (number | null)[]>>;

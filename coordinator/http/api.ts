@@ -7,6 +7,7 @@ import type { Coordinator } from '../coordinator.js';
 import { InvalidArgumentError, NotFoundError } from '../../shared/errors.js';
 import {
   curvesOf,
+  objectiveOf,
   replicatesOf,
   toDashExperiment,
   toDashTrial,
@@ -17,30 +18,25 @@ import {
   type DashTrialDetail,
   type DashWorker,
 } from '../../shared/dashboard.js';
-import { encodeCurves } from '../../shared/curves-codec.js';
+import { CurvesCache } from './curves-cache.js';
 import type { ExperimentStatus } from '../../shared/states.js';
 import type { ExperimentDoc, MetricDoc, TrialDoc } from '../../shared/types.js';
 
 type DashChild = { experiment: DashExperiment; trials: DashTrial[] };
 
 const STATUSES: readonly ExperimentStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelled'];
+/** A sweep page's first curves carry every metric up to this many trials, the objective's only above. */
+export const FIRST_ALL = 500;
 /** The list shows the newest experiments only. */
 export const LIST_LIMIT = 500;
-/** Metric reads in flight at once while gathering curves. */
-const METRIC_READS = 16;
-/** Encoded curves kept (least recently used dropped first), and their total size. */
-const CURVES_CACHED = 4;
-const CURVES_CACHE_BYTES = 128 * 1024 * 1024;
 
 export class DashboardApi {
-  /**
-   * Binary curves by `experiment|metrics`, valid while the experiment's last event seq is the one
-   * they were read at: every stored metric is followed by its `trial.metric` event, so an unchanged
-   * seq means unchanged curves. A finished sweep's page then opens without re-reading its metrics.
-   */
-  private readonly curvesCache = new Map<string, { seq: number; bytes: Uint8Array }>();
+  /** Curves read once per experiment and kept up to date from its event log (curves-cache.ts). */
+  readonly curvesCache: CurvesCache;
 
-  constructor(private readonly coordinator: Coordinator) {}
+  constructor(private readonly coordinator: Coordinator) {
+    this.curvesCache = new CurvesCache(coordinator.store);
+  }
 
   async experiments(query: URLSearchParams): Promise<{ experiments: DashExperiment[]; truncated: boolean }> {
     const status = (query.get('status') ?? '').split(',').filter(Boolean);
@@ -80,33 +76,31 @@ export class DashboardApi {
     };
   }
 
-  /** Curves of every trial; `metrics=a,b` limits the values carried (default: all). */
+  /**
+   * Curves of every trial; `metrics=a,b` limits the values carried (default: all), `first=1` carries
+   * what a sweep page loads first (every metric up to FIRST_ALL trials, else the objective's only),
+   * so the page can ask for its curves before it has read the experiment.
+   */
   async curves(id: string, query: URLSearchParams): Promise<DashCurves> {
-    const trials = await this.coordinator.trials(requireId(id));
-    const only = query.get('metrics')?.split(',').filter(Boolean);
-    return curvesOf(await this.metricRows(trials), only);
+    return this.curvesCache.curves(id, await this.carried(id, query));
   }
 
-  /** The same curves in the binary form of shared/curves-codec.ts. */
-  async curvesBinary(id: string, query: URLSearchParams): Promise<Uint8Array> {
-    const key = `${requireId(id)}|${query.get('metrics') ?? '*'}`;
-    const seq = await this.coordinator.store.lastEventSeq(id);
-    const hit = this.curvesCache.get(key);
-    if (hit && hit.seq === seq) {
-      this.curvesCache.delete(key);
-      this.curvesCache.set(key, hit);
-      return hit.bytes;
-    }
-    const bytes = encodeCurves(await this.curves(id, query));
-    this.curvesCache.set(key, { seq, bytes });
-    let total = 0;
-    for (const entry of this.curvesCache.values()) total += entry.bytes.length;
-    for (const [k, entry] of this.curvesCache) {
-      if (this.curvesCache.size <= CURVES_CACHED && total <= CURVES_CACHE_BYTES) break;
-      this.curvesCache.delete(k);
-      total -= entry.bytes.length;
-    }
-    return bytes;
+  /**
+   * The same curves in the binary form of shared/curves-codec.ts, with the event seq they reflect
+   * (sent as `x-trellis-seq`: a page follows the events from there).
+   */
+  async curvesBinary(id: string, query: URLSearchParams): Promise<{ bytes: Uint8Array; seq: number }> {
+    return this.curvesCache.binary(id, await this.carried(id, query));
+  }
+
+  private async carried(id: string, query: URLSearchParams): Promise<string[] | undefined> {
+    const doc = await this.coordinator.get(requireId(id)); // NOT_FOUND for an unknown experiment
+    const first = query.get('first');
+    if (first !== null && first !== '1')
+      throw new InvalidArgumentError([`first: must be 1, got ${first.slice(0, 20)}`]);
+    if (first === null) return query.get('metrics')?.split(',').filter(Boolean);
+    if (doc.trialsCreated <= FIRST_ALL) return undefined;
+    return [objectiveOf(doc.spec as Record<string, unknown>).metric];
   }
 
   async trial(id: string): Promise<{ trial: DashTrialDetail; experiment: DashExperiment; curves: DashCurves }> {
@@ -161,12 +155,9 @@ export class DashboardApi {
 
   private async metricRows(trials: readonly TrialDoc[]): Promise<{ trialNumber: number; doc: MetricDoc }[]> {
     const rows: { trialNumber: number; doc: MetricDoc }[] = [];
-    for (let i = 0; i < trials.length; i += METRIC_READS) {
-      const batch = trials.slice(i, i + METRIC_READS);
-      const lists = await Promise.all(batch.map((t) => this.coordinator.store.listMetrics(t.id)));
-      lists.forEach((docs, j) => {
-        for (const doc of docs) rows.push({ trialNumber: batch[j]!.number, doc });
-      });
+    for (const trial of trials) {
+      for (const doc of await this.coordinator.store.listMetrics(trial.id))
+        rows.push({ trialNumber: trial.number, doc });
     }
     return rows;
   }

@@ -121,7 +121,10 @@ export async function startHttpServer(
       if (id && parts.length === 3) return sendJson(res, await api.experiment(id));
       if (id && sub === 'curves' && parts.length === 4) {
         const format = url.searchParams.get('format') ?? 'json';
-        if (format === 'f32') return sendBytes(res, await api.curvesBinary(id, url.searchParams));
+        if (format === 'f32') {
+          const { bytes, seq } = await api.curvesBinary(id, url.searchParams);
+          return sendBytes(res, bytes, { 'x-trellis-seq': String(seq) });
+        }
         if (format !== 'json') throw new HttpError(400, `format: must be json or f32, got ${format.slice(0, 20)}`);
         return sendJson(res, await api.curves(id, url.searchParams));
       }
@@ -280,8 +283,8 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function sendBytes(res: ServerResponse, body: Uint8Array): void {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
+function sendBytes(res: ServerResponse, body: Uint8Array, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store', ...headers });
   res.end(body);
 }
 

@@ -11,7 +11,8 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +58,16 @@ async function runStage(
   const config = trialSchema.parse({ ...trial, env });
   const result = await commandRuntime.run({ ...ctx, config, params: shard === undefined ? {} : { shard } });
   return { result, reports };
+}
+
+/** One part of a label stage's `labelsN` outputs (chem/trellis_chem.py labels_part). */
+interface LabelsPart {
+  level: string;
+  indices: number[];
+  hashes: string[];
+  energies: number[];
+  provenance: { method: string; seededFrom?: unknown }[];
+  provenanceOf: number[];
 }
 
 function pyscf(script: string): unknown {
@@ -184,5 +195,80 @@ describe('chem labelling stages (PySCF)', () => {
     await runStage('assemble', geometries);
     assert.deepEqual(loadChemDataset(out).levels, d.levels);
     assert.ok(before.length > 0);
+
+    // The labels are the label stage's outputs too (what reaches the store with the trial):
+    // shard 0 has geometries 0 and 2, shard 1 geometry 1, each with the cached values.
+    const parts = again.map((c) => (c.result.info.outputs as Record<string, LabelsPart>).labels0!);
+    assert.deepEqual(
+      parts.map((p) => p.indices),
+      [[0, 2], [1]],
+    );
+    for (const p of parts) {
+      assert.equal(p.level, 'hf/sto-3g');
+      p.indices.forEach((i, k) => {
+        const cached = JSON.parse(
+          readFileSync(join(cache, 'labels', 'hf_sto-3g', p.hashes[k]!.slice(0, 2), `${p.hashes[k]}.json`), 'utf8'),
+        ) as { energy_hartree: number };
+        assert.equal(p.hashes[k], d.levels.cheap.hashes[i]);
+        assert.equal(p.energies[k], cached.energy_hartree);
+        assert.equal(p.provenance[p.provenanceOf[k]!]!.method, 'HF');
+      });
+    }
+  });
+
+  it('seed-cache writes the labels of a data set into a fresh cache (hashes verified), so labelling recomputes nothing', () => {
+    assert.ok(geometries, 'needs the data set of the test above');
+    const fresh = mkdtempSync(join(tmpdir(), 'trellis-chem-seed-'));
+    const program = (cacheDir: string, ...args: string[]) =>
+      spawnSync(python, [join(root, 'chem', 'trellis_chem.py'), '--cache', cacheDir, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, OMP_NUM_THREADS: '1' },
+      });
+    const seeded = program(fresh, 'seed-cache', '--from', out, '--geometries', geometries);
+    assert.equal(seeded.status, 0, seeded.stderr);
+    assert.match(seeded.stdout, /"cheap_seeded": 3, "cheap_present": 0, "accurate_seeded": 1/);
+    // Labelling the same geometries in the seeded cache computes nothing and yields the data set's values.
+    const labelled = program(fresh, 'label', '--geometries', geometries, '--level', 'cheap', '--count', '3');
+    assert.equal(labelled.status, 0, labelled.stderr);
+    assert.match(labelled.stdout, /"computed": 0, "cached": 3/);
+    const d = loadChemDataset(out);
+    const part = (
+      JSON.parse(
+        labelled.stdout
+          .trim()
+          .split('\n')
+          .find((l) => l.includes('"labels0"'))!,
+      ) as {
+        outputs: { labels0: LabelsPart };
+      }
+    ).outputs.labels0;
+    const ref = (d.levels.cheap as unknown as { referenceEnergyHartree: number }).referenceEnergyHartree;
+    part.energies.forEach((e, k) =>
+      assert.ok(Math.abs((e - ref) * 627.509474 - d.levels.cheap.energies[k]!) < 1e-6, `energy ${k}`),
+    );
+    assert.ok(part.provenance[0]!.seededFrom, 'a seeded label says so in its provenance');
+    // Seeding again overwrites nothing.
+    const again = program(fresh, 'seed-cache', '--from', out, '--geometries', geometries);
+    assert.match(again.stdout, /"cheap_seeded": 0, "cheap_present": 3/);
+    // A geometries file whose frames 0 and 1 are swapped is refused, naming the frame.
+    const geo = JSON.parse(readFileSync(geometries, 'utf8')) as { positions: unknown[]; hashes: string[] };
+    [geo.positions[0], geo.positions[1]] = [geo.positions[1], geo.positions[0]];
+    [geo.hashes[0], geo.hashes[1]] = [geo.hashes[1]!, geo.hashes[0]!];
+    const swapped = join(fresh, 'swapped.json');
+    writeFileSync(swapped, JSON.stringify(geo));
+    const empty = () => mkdtempSync(join(tmpdir(), 'trellis-chem-seed-'));
+    const refused = program(empty(), 'seed-cache', '--from', out, '--geometries', swapped);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /cheap frame 0: geometry 0 of .* is not the data set's/);
+    // A data set whose positions no longer match their hashes is refused.
+    const raw = JSON.parse(gunzipSync(readFileSync(out)).toString('utf8')) as {
+      levels: { accurate: { positions: number[][][] } };
+    };
+    raw.levels.accurate.positions[0]![0]![0]! += 0.001;
+    const edited = join(fresh, 'edited.json.gz');
+    writeFileSync(edited, gzipSync(JSON.stringify(raw)));
+    const tampered = program(empty(), 'seed-cache', '--from', edited);
+    assert.equal(tampered.status, 2);
+    assert.match(tampered.stderr, /accurate frame 0 \(geometry \d+\): stored hash \w+ does not match its positions/);
   });
 });

@@ -126,6 +126,7 @@ describe('the coordinator HTTP API', () => {
     const curves = await json<DashCurves>(base, `/api/experiments/${sweepId}/curves?metrics=score`);
     const binary = await fetch(new URL(`/api/experiments/${sweepId}/curves?metrics=score&format=f32`, base));
     assert.equal(binary.headers.get('content-type'), 'application/octet-stream', await binary.clone().text());
+    assert.equal(Number(binary.headers.get('x-trellis-seq')), page.seq, 'says the event seq the curves reflect');
     const decoded = decodeCurves(await binary.arrayBuffer());
     assert.deepEqual(decoded.steps, curves.steps, 'the binary form carries the same steps');
     for (const [n, ys] of Object.entries(curves.values.score!)) {
@@ -136,6 +137,10 @@ describe('the coordinator HTTP API', () => {
       );
     }
     assert.deepEqual(Object.keys(curves.values), ['score']);
+    // A small sweep's first curves carry every metric (a large one's the objective's only).
+    const first = await json<DashCurves>(base, `/api/experiments/${sweepId}/curves?first=1`);
+    assert.deepEqual(Object.keys(first.values), first.metrics);
+    assert.deepEqual(first.values.score, curves.values.score);
     const rows = await client.exportMetrics(sweepId);
     assert.deepEqual(
       curves.metrics,
@@ -181,6 +186,7 @@ describe('the coordinator HTTP API', () => {
       [`/api/experiments/${sweepId}/events?after=-1`, {}, 400, /after \/ Last-Event-ID: must be an integer >= 0/],
       ['/api/experiments/no-such-id', {}, 404, /experiment no-such-id not found/],
       ['/api/experiments/bad%20id', {}, 400, /id: must be 1-200 letters/],
+      [`/api/experiments/${sweepId}/curves?first=2`, {}, 400, /first: must be 1, got 2/],
       ['/api/nothing', {}, 404, /no such endpoint/],
       [`/api/experiments?name=${'x'.repeat(3000)}`, {}, 414, /URL longer than 2048/],
       [

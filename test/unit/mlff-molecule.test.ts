@@ -144,7 +144,8 @@ describe('ethanol data set and stages', () => {
     assert.deepEqual([d.levels.cheap.method, d.levels.cheap.basis], ['HF', 'sto-3g']);
     assert.deepEqual([d.levels.accurate.method, d.levels.accurate.basis], ['MP2', 'cc-pvdz']);
     assert.ok(d.levels.cheap.frames >= 1000, `${d.levels.cheap.frames} cheap frames`);
-    assert.ok(d.levels.accurate.frames >= 100, `${d.levels.accurate.frames} accurate frames`);
+    // 40 test + 10 validation + a 200-frame budget (docs/reproductions.md).
+    assert.ok(d.levels.accurate.frames >= 250, `${d.levels.accurate.frames} accurate frames`);
     assert.equal(
       new Set([...d.levels.cheap.hashes, ...d.levels.accurate.hashes]).size,
       d.levels.cheap.frames + d.levels.accurate.frames,
@@ -244,5 +245,23 @@ describe('ethanol data set and stages', () => {
       params: { system: 'ethanol', labels: 'compute' },
     });
     assert.throws(() => asteroidTemplate.expand({ system: 'morse-toy', labels: 'compute' }), /params\.labels/);
+  });
+
+  it('scoreMatchingArm adds score-matching pretrain → fine-tune beside the bias-aware arm', () => {
+    const stages = asteroidTemplate.expand({ system: 'ethanol', accurateFrames: 25, scoreMatchingArm: true });
+    const byName = new Map(stages.map((s) => [s.name as string, s]));
+    assert.deepEqual(stages.map((s) => s.name).slice(-2), ['sm-pretrain', 'sm-finetune']);
+    const options = (name: string) => (byName.get(name)!.params as { options: Record<string, unknown> }).options;
+    assert.equal(options('sm-pretrain').pretrainLoss, 'score-matching');
+    assert.equal(options('pretrain').pretrainLoss, undefined, 'the bias-aware arm is unchanged');
+    assert.equal(options('sm-finetune').init, '${stages.sm-pretrain.outputs.checkpoint}');
+    // The fine-tuning is the same training as the other arms' (data, budget, seed), from another start.
+    const { init: _a, ...sm } = options('sm-finetune');
+    const { init: _b, ...bias } = options('finetune');
+    assert.deepEqual(sm, bias);
+    assert.throws(
+      () => asteroidTemplate.expand({ system: 'ethanol', pretrainLoss: 'score-matching', scoreMatchingArm: true }),
+      /params\.scoreMatchingArm/,
+    );
   });
 });

@@ -72,12 +72,15 @@ export function boot(source: Source, home?: string): void {
       let next: () => void;
       if (parts[0] === 'exp' && parts[1]) {
         // Read once: the page that draws it gets this read (a 10,000-trial sweep is megabytes).
+        // A sweep's first curves are asked for at the same time (a pipeline's are not used).
+        const curves = source.firstCurves(parts[1]);
+        curves.catch(() => undefined); // a failure is reported where the sweep page awaits it
         const page = await source.experiment(parts[1]);
         timings['fetch.experiment'] = performance.now();
         next =
           page.experiment.kind === 'Pipeline'
             ? await pipelinePage(source, parts[1], main, page)
-            : await sweepPage(source, parts[1], main, page);
+            : await sweepPage(source, parts[1], main, page, curves);
       } else if (parts[0] === 'trial' && parts[1]) next = await trialPage(source, parts[1], main);
       else if (parts[0] === 'workers') next = await workersPage(source, main);
       else next = await experimentsPage(source, main, new URLSearchParams(queryText ?? ''));

@@ -43,6 +43,11 @@ export interface Source {
   experiment(id: string): Promise<ExperimentPage>;
   /** Curves of every trial; `metrics` limits the values carried (the names of all are listed). */
   curves(id: string, metrics?: string[]): Promise<DashCurves>;
+  /**
+   * The curves a sweep page draws first (every metric of a small sweep, the objective's of a large
+   * one), asked for with the experiment rather than after it.
+   */
+  firstCurves(id: string): Promise<DashCurves>;
   trial(id: string): Promise<{ trial: DashTrialDetail; experiment: DashExperiment; curves: DashCurves }>;
   workers(): Promise<{ workers: DashWorker[] }>;
   /** An attempt's program output (`trellis logs`); undefined where there is none to read (a report). */
@@ -95,9 +100,14 @@ export class ApiSource implements Source {
   experiment(id: string) {
     return getJson<ExperimentPage>(`/api/experiments/${encodeURIComponent(id)}`);
   }
-  async curves(id: string, metrics?: string[]) {
+  curves(id: string, metrics?: string[]) {
+    return this.binaryCurves(id, metrics ? `&metrics=${metrics.map(encodeURIComponent).join(',')}` : '');
+  }
+  firstCurves(id: string) {
+    return this.binaryCurves(id, '&first=1');
+  }
+  private async binaryCurves(id: string, q: string) {
     // Binary (shared/curves-codec.ts): a fifth of the JSON's size and no parse of every number.
-    const q = metrics ? `&metrics=${metrics.map(encodeURIComponent).join(',')}` : '';
     const path = `/api/experiments/${encodeURIComponent(id)}/curves?format=f32${q}`;
     const res = await fetch(path, { headers: { accept: 'application/octet-stream' } });
     if (res.status === 401) throw new SignInNeeded('sign in to see this dashboard');
@@ -105,7 +115,10 @@ export class ApiSource implements Source {
       const body = (await res.json().catch(() => ({}))) as { error?: string };
       throw new Error(body.error ?? `${path}: HTTP ${res.status}`);
     }
-    return decodeCurves(await res.arrayBuffer());
+    const curves = decodeCurves(await res.arrayBuffer());
+    const seq = Number(res.headers.get('x-trellis-seq'));
+    if (Number.isInteger(seq) && seq >= 0) curves.seq = seq;
+    return curves;
   }
   trial(id: string) {
     return getJson<{ trial: DashTrialDetail; experiment: DashExperiment; curves: DashCurves }>(
@@ -166,6 +179,9 @@ export class SnapshotSource implements Source {
     return { experiment: entry.experiment, trials, seq: 0, ...(children.length ? { children } : {}) };
   }
   async curves(id: string) {
+    return this.entry(id).curves;
+  }
+  async firstCurves(id: string) {
     return this.entry(id).curves;
   }
   async trial(id: string) {

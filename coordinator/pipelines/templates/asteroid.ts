@@ -7,7 +7,9 @@
  * pseudo-labels) and fine-tuned on the accurate frames. Arms: `finetune` (ASTEROID),
  * `baseline` (accurate only, from scratch — the same run as the teacher, so the stage cache
  * serves it), `uniform-finetune` (all weights 1). With `pretrainLoss: score-matching` the
- * pretraining uses the unlabeled cheap frames (sliced score matching) instead.
+ * pretraining uses the unlabeled cheap frames (sliced score matching) instead; with
+ * `scoreMatchingArm: true` the score-matching arm runs beside the bias-aware one, as stages
+ * `sm-pretrain` → `sm-finetune` of the same run (same seed, data and test set as every arm).
  */
 import { z } from 'zod';
 import { mlffModelShape } from '../../../shared/catalogue/tasks/mlff.js';
@@ -48,6 +50,8 @@ const paramsSchema = z.strictObject({
   atoms: z.number().int().min(2).max(32).optional(),
   temperature: z.number().positive().optional(),
   pretrainLoss: z.enum(['bias-aware', 'score-matching']).default('bias-aware'),
+  /** Also the score-matching arm (`sm-pretrain` → `sm-finetune`) beside the bias-aware one. */
+  scoreMatchingArm: z.boolean().default(false),
 });
 
 export const asteroidTemplate: PipelineTemplate = {
@@ -65,6 +69,11 @@ export const asteroidTemplate: PipelineTemplate = {
     if (!toy && (p.atoms || p.temperature)) {
       throw new TemplateError([
         'params.atoms: atoms and temperature apply to morse-toy; a molecule takes them from its data set',
+      ]);
+    }
+    if (p.scoreMatchingArm && p.pretrainLoss === 'score-matching') {
+      throw new TemplateError([
+        'params.scoreMatchingArm: the score-matching arm is already the main arm with pretrainLoss: score-matching',
       ]);
     }
     if (p.labels === 'compute' && p.labelling.molecule !== p.system) {
@@ -165,6 +174,12 @@ export const asteroidTemplate: PipelineTemplate = {
         init: '${stages.uniform-pretrain.outputs.checkpoint}',
       }),
     );
+    if (p.scoreMatchingArm) {
+      stages.push(train('sm-pretrain', [], { ...cheap, pretrainLoss: 'score-matching' }));
+      stages.push(
+        train('sm-finetune', ['sm-pretrain'], { ...accurate, init: '${stages.sm-pretrain.outputs.checkpoint}' }),
+      );
+    }
     return stages;
   },
 };

@@ -14,8 +14,13 @@ export class Leaderboard {
   readonly el: HTMLElement;
   private readonly table = h('table', { class: 'grid leaderboard' });
   private readonly more = h('button', { class: 'more' }, 'show more');
-  /** Rows by configuration; `stale` rows are redrawn when next shown (most of 10k never are). */
+  /**
+   * Rows by configuration; `stale` rows are redrawn when next shown (most of 10k never are). A row
+   * holds elements only while shown: one that leaves the page is emptied, so a page open for
+   * hours holds the rows it shows, not every row it ever showed.
+   */
   private readonly rows = new Map<number, Entry>();
+  private shown = new Set<Entry>();
   private filter: Set<number> | undefined;
   private sort: SortKey = 'objective';
   private limit = 100;
@@ -95,12 +100,15 @@ export class Leaderboard {
   private put(config: number, members: DashTrial[]): void {
     const row = rowOf(config, members, this.objective.metric);
     const known = this.rows.get(config);
-    const el = known?.el ?? h('tbody', { 'data-config': config });
-    this.rows.set(config, { row, el, open: known?.open ?? false, stale: true });
+    if (known) {
+      known.row = row;
+      known.stale = true;
+    } else this.rows.set(config, { row, el: undefined, open: false, stale: true });
   }
 
   private draw(entry: Entry): void {
     entry.stale = false;
+    entry.el ??= h('tbody', { 'data-config': entry.row.config });
     counted('leaderboard.row');
     const { row } = entry;
     const first = row.trials[0]!;
@@ -170,14 +178,18 @@ export class Leaderboard {
     const ranked =
       this.sort === 'objective' ? rankRows(list, this.objective.mode) : list.sort((a, b) => a.config - b.config);
     const shown = ranked.slice(0, this.limit);
-    const wanted = shown.map((r) => this.rows.get(r.config)!.el);
-    const wantedSet = new Set(wanted);
-    for (const el of [...this.table.tBodies]) if (!wantedSet.has(el)) el.remove();
-    let cursor = this.table.tHead?.nextSibling ?? null;
-    for (const r of shown) {
-      const entry = this.rows.get(r.config)!;
-      if (entry.stale) this.draw(entry);
+    const entries = shown.map((r) => this.rows.get(r.config)!);
+    const next = new Set(entries);
+    for (const entry of this.shown) {
+      if (next.has(entry) || !entry.el) continue;
+      entry.el.remove();
+      entry.el = undefined;
+      entry.stale = true;
     }
+    this.shown = next;
+    let cursor = this.table.tHead?.nextSibling ?? null;
+    for (const entry of entries) if (entry.stale) this.draw(entry);
+    const wanted = entries.map((e) => e.el!);
     wanted.forEach((el, i) => {
       const rank = el.querySelector('td.rank');
       if (rank && rank.textContent !== String(i + 1)) rank.textContent = String(i + 1);
@@ -192,7 +204,8 @@ export class Leaderboard {
 
 interface Entry {
   row: Row;
-  el: HTMLTableSectionElement;
+  /** Only while shown. */
+  el: HTMLTableSectionElement | undefined;
   open: boolean;
   stale: boolean;
 }

@@ -23,11 +23,11 @@ export async function sweepPage(
   id: string,
   root: HTMLElement,
   first?: ExperimentPage,
+  firstCurves?: Promise<DashCurves>,
 ): Promise<() => void> {
   const page = first ?? (await source.experiment(id));
   // Small sweeps load every metric; large ones the objective's first, another when picked.
-  const all = page.trials.length <= 500;
-  const curves = await source.curves(id, all ? undefined : [objectiveOf(page.experiment.spec).metric]);
+  const curves = await (firstCurves ?? source.firstCurves(id));
   timings['fetch.curves'] = performance.now();
   const view = new SweepView(page.experiment, page.trials, curves, new CancelControl(source, id), async (metric) => {
     const more = await source.curves(id, [metric]);
@@ -36,7 +36,10 @@ export async function sweepPage(
   });
   root.replaceChildren(view.el);
   view.mount();
-  const stop = source.live ? source.follow(id, page.seq, (event) => view.apply(event)) : () => undefined;
+  // The curves may be older than the experiment (they were asked for at the same time): follow
+  // from the older of the two; replayed events are applied again harmlessly (a point replaces).
+  const from = Math.min(page.seq, curves.seq ?? page.seq);
+  const stop = source.live ? source.follow(id, from, (event) => view.apply(event)) : () => undefined;
   return () => {
     stop();
     view.stop();
