@@ -13,11 +13,12 @@ import { runDispatch } from './dispatch.js';
 import { runSuggest } from './suggest.js';
 import { runSearch } from './search.js';
 import { runIngest } from './ingest.js';
+import { runPareto } from './pareto.js';
 import { runScale } from './scale.js';
 import { runMillion } from './million.js';
 import { runTfBackends } from './tf-backends.js';
 
-const SUITES = ['dispatch', 'suggest', 'search', 'ingest', 'scale', 'million', 'tf-backends'] as const;
+const SUITES = ['dispatch', 'suggest', 'search', 'ingest', 'pareto', 'scale', 'million', 'tf-backends'] as const;
 type Suite = (typeof SUITES)[number];
 
 function positiveInt(name: string) {
@@ -49,6 +50,7 @@ interface CliOptions {
   reports: number;
   remoteReports: number;
   window: number;
+  paretoTrials: number;
   workers: string;
   slots: number;
   trialMs: number;
@@ -85,6 +87,8 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
       });
     case 'ingest':
       return runIngest({ attempts: o.attempts, reports: o.reports, remoteReports: o.remoteReports, window: o.window });
+    case 'pareto':
+      return runPareto({ seeds: o.seeds, trials: o.paretoTrials, peers: o.peers });
     case 'scale':
       return runScale({
         workers: o.workers.split(',').map((s) => positiveInt('--workers')(s.trim())),
@@ -150,7 +154,14 @@ const program = new Command()
       .default(2),
   )
   .addOption(new Option('--sizes <list>', 'suggest: finished-trial counts').default('100,1000,2000'))
-  .addOption(new Option('--seeds <n>', 'search: seeds per method').argParser(positiveInt('--seeds')).default(10))
+  .addOption(
+    new Option('--pareto-trials <n>', 'pareto: trials per run (ZDT1/ZDT2)')
+      .argParser(positiveInt('--pareto-trials'))
+      .default(300),
+  )
+  .addOption(
+    new Option('--seeds <n>', 'search, pareto: seeds per method').argParser(positiveInt('--seeds')).default(10),
+  )
   .addOption(new Option('--budget <epochs>', 'search: epochs per run').argParser(positiveInt('--budget')).default(600))
   .addOption(
     new Option('--max-epochs <n>', 'search: epochs of a full trial').argParser(positiveInt('--max-epochs')).default(27),

@@ -12,6 +12,7 @@ import type { ExperimentView } from '../shared/convert.js';
 import { env } from '../shared/env.js';
 import type { TrellisEvent } from '../shared/events.js';
 import { leaderboard, pipelineSummary, ProgressView, runDocument } from './render.js';
+import { objectiveOf } from '../shared/dashboard.js';
 
 /** Bad flags or arguments: exit code 2. */
 export class UsageError extends Error {
@@ -155,12 +156,12 @@ export async function followAndReport(
 ): Promise<number> {
   const spec = experiment.spec as {
     budget?: { trials?: number };
-    trial?: { epochs?: number; objective?: { metric?: string } };
+    trial?: { epochs?: number };
   };
   const view = new ProgressView(
     spec.budget?.trials ?? 0,
     spec.trial?.epochs ?? 1,
-    spec.trial?.objective?.metric ?? 'val_accuracy',
+    objectiveOf(experiment.spec).metric,
     !quiet,
   );
   let final: ExperimentView;

@@ -6,7 +6,9 @@
 import cliProgress from 'cli-progress';
 import type { ExperimentView, TrialView } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
-import type { StageState } from '../shared/types.js';
+import type { ParetoFront, StageState } from '../shared/types.js';
+import { objectiveOf } from '../shared/dashboard.js';
+import { frontLines } from './pareto-render.js';
 
 export interface RunDocument {
   experiment: { id: string; name: string; kind: string; status: string; owner?: string; error?: string };
@@ -31,6 +33,8 @@ export interface RunDocument {
     ci?: number;
     replicates?: number;
   } | null;
+  /** Multi-objective sweeps: the Pareto front and its hypervolume. */
+  pareto?: ParetoFront;
   stages?: Record<string, unknown>;
 }
 
@@ -57,6 +61,7 @@ export function runDocument(experiment: ExperimentView, trials: TrialView[]): Ru
             : {}),
         }
       : null,
+    ...(experiment.pareto ? { pareto: experiment.pareto } : {}),
     ...(experiment.stages ? { stages: stagesDocument(experiment.stages as Record<string, StageState>) } : {}),
   };
 }
@@ -194,11 +199,7 @@ function table(rows: string[][]): string {
 
 /** Trials ranked by the objective, best first. */
 export function leaderboard(experiment: ExperimentView, trials: TrialView[]): string {
-  const objective = (experiment.spec.trial as { objective?: { metric: string; mode: string } } | undefined)
-    ?.objective ?? {
-    metric: 'val_accuracy',
-    mode: 'max',
-  };
+  const objective = objectiveOf(experiment.spec);
   const sign = objective.mode === 'max' ? -1 : 1;
   const ranked = [...trials].sort((a, b) => {
     const va = a.metrics[objective.metric];
@@ -222,7 +223,8 @@ export function leaderboard(experiment: ExperimentView, trials: TrialView[]): st
     ]),
   );
   const lines = [`${experiment.name} (${experiment.id}): ${experiment.status}`, table(rows)];
-  if (experiment.best) {
+  if (experiment.pareto) lines.push(...frontLines(experiment.pareto));
+  else if (experiment.best) {
     const ci =
       experiment.best.ci !== undefined
         ? ` ± ${formatValue(experiment.best.ci)} (95% CI over ${experiment.best.replicates} seeds)`

@@ -8,6 +8,7 @@ import { isFinalEvent, type TrellisEvent } from '../shared/events.js';
 import { ProgressView } from './render.js';
 import { env } from '../shared/env.js';
 import { callerOptions } from './common.js';
+import { objectiveOf } from '../shared/dashboard.js';
 
 export interface WatchOptions {
   coordinator: string;
@@ -50,12 +51,12 @@ export async function watchEvents(id: string, options: WatchOptions): Promise<nu
       const experiment = await client.get(id);
       const spec = experiment.spec as {
         budget?: { trials?: number };
-        trial?: { epochs?: number; objective?: { metric?: string } };
+        trial?: { epochs?: number };
       };
       totals = {
         trials: spec.budget?.trials ?? 0,
         epochs: spec.trial?.epochs ?? 1,
-        metric: spec.trial?.objective?.metric ?? 'val_accuracy',
+        metric: objectiveOf(experiment.spec).metric,
       };
       status = experiment.status;
       if (!options.fromStart && ['succeeded', 'failed', 'cancelled'].includes(status)) {

@@ -7,7 +7,8 @@ import { stepFromWire, stepOnWire } from './steps.js';
 import type { Experiment, Experiment__Output } from './generated/trellis/v1/Experiment.js';
 import type { Trial, Trial__Output } from './generated/trellis/v1/Trial.js';
 import type { Event, Event__Output } from './generated/trellis/v1/Event.js';
-import type { ExperimentDoc, TrialDoc, BestTrial } from './types.js';
+import type { ExperimentDoc, TrialDoc, BestTrial, ParetoFront } from './types.js';
+import { paretoFromProto, paretoToProto } from './convert-pareto.js';
 import type { TrellisEvent, EventType } from './events.js';
 import type { ExperimentStatus, TrialStatus } from './states.js';
 import type { Params } from './spec/space.js';
@@ -101,6 +102,7 @@ export function experimentToProto(doc: ExperimentDoc): Experiment {
           replicates: doc.best.replicates ?? 0,
         }
       : null,
+    pareto: doc.pareto ? paretoToProto(doc.pareto) : null,
     error: doc.error ?? '',
     stages_json: json(doc.stages),
     stages: toStruct(doc.stages as Record<string, unknown> | undefined),
@@ -119,6 +121,8 @@ export interface ExperimentView {
   updatedAt: number;
   trialsCreated: number;
   best?: BestTrial;
+  /** Multi-objective sweeps: the Pareto front and its hypervolume. */
+  pareto?: ParetoFront;
   error?: string;
   stages?: Record<string, unknown>;
   /** Who submitted it (absent for experiments stored before owners were recorded). */
@@ -147,6 +151,7 @@ export function experimentFromProto(p: Experiment__Output): ExperimentView {
           },
         }
       : {}),
+    ...(p.pareto && p.pareto.metrics.length > 0 ? { pareto: paretoFromProto(p.pareto) } : {}),
     ...(p.error ? { error: p.error } : {}),
     ...(p.stages || p.stages_json ? { stages: structOr(p.stages, p.stages_json, {}) } : {}),
     ...(p.owner ? { owner: p.owner } : {}),

@@ -166,12 +166,19 @@ export interface Objective {
   mode: 'min' | 'max';
 }
 
+/**
+ * The objective of a stored spec; for a multi-objective sweep (a list) the first one — what
+ * views that rank by one number show (the front itself is the experiment's `pareto`).
+ */
 export function objectiveOf(spec: Record<string, unknown>): Objective {
-  const trial = spec.trial as { objective?: { metric?: string; mode?: string } } | undefined;
-  return {
-    metric: trial?.objective?.metric ?? 'val_accuracy',
-    mode: trial?.objective?.mode === 'min' ? 'min' : 'max',
-  };
+  return objectivesOfSpec(spec)[0]!;
+}
+
+/** Every objective of a stored spec (one for a single-objective sweep). */
+export function objectivesOfSpec(spec: Record<string, unknown>): Objective[] {
+  const raw = (spec.trial as { objective?: unknown } | undefined)?.objective;
+  const list = (Array.isArray(raw) ? raw : [raw]) as ({ metric?: string; mode?: string } | undefined)[];
+  return list.map((o) => ({ metric: o?.metric ?? 'val_accuracy', mode: o?.mode === 'min' ? 'min' : 'max' }));
 }
 
 export function replicatesOf(spec: object): number {

@@ -14,6 +14,35 @@ export interface BestTrial {
   replicates?: number;
 }
 
+/** One member of a multi-objective sweep's Pareto front (a configuration; its seeds' means). */
+export interface ParetoPoint {
+  /** The configuration's first trial. */
+  trialId: string;
+  number: number;
+  params: Params;
+  /** Each objective's value (the mean over seeds with replicates), in `trial.objective` order. */
+  values: number[];
+  /** With replicates: each objective's 95% confidence half-width, and the number of seeds. */
+  ci?: number[];
+  replicates?: number;
+}
+
+/** A multi-objective sweep's leaderboard (coordinator/sweeps/pareto-front.ts). */
+export interface ParetoFront {
+  metrics: string[];
+  modes: ('max' | 'min')[];
+  /** The non-dominated configurations, best first on the first objective. */
+  points: ParetoPoint[];
+  /** The hypervolume's reference point, in the metrics' own units. */
+  reference: number[];
+  /** `spec`: trial.objectiveReference; `nadir`: the worst value of each objective measured. */
+  referenceSource: 'spec' | 'nadir';
+  /** The volume the front dominates up to `reference` (exact, shared/pareto.ts). */
+  hypervolume: number;
+  /** Configurations measured (every objective finite) that the front was chosen from. */
+  configurations: number;
+}
+
 interface ExperimentBase {
   id: string;
   name: string;
@@ -25,6 +54,8 @@ interface ExperimentBase {
   /** Trials created so far; the next trial number. Never reused, never skipped. */
   trialsCreated: number;
   best?: BestTrial;
+  /** Multi-objective sweeps: the Pareto front (`best` is then its best member on the first objective). */
+  pareto?: ParetoFront;
   error?: string;
   /** Pipelines: per-stage state (see coordinator/pipelines/engine.ts). */
   stages?: Record<string, StageState>;

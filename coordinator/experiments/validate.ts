@@ -5,7 +5,7 @@
  * code — task config, loss names and params (the one check of loss params before a trial runs). Throws InvalidArgumentError
  * with every problem found, each naming its path.
  */
-import { sweepSpecSchema, type SweepSpec } from '../../shared/spec/schema.js';
+import { objectivesOf, sweepSpecSchema, type SweepSpec } from '../../shared/spec/schema.js';
 import { formatIssues, parseSpecText, SpecError } from '../../shared/spec/load.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { createSearch } from '../search/registry.js';
@@ -131,10 +131,12 @@ export function validateSweep(raw: unknown, options: ValidateOptions = {}): Swee
   const taskObjective = spec.trial.runtime === 'tfjs' ? defaultObjectiveOf(spec.trial.task) : undefined;
   if (rawTrial?.objective === undefined && taskObjective) spec.trial.objective = { ...taskObjective };
 
+  const objectives = objectivesOf(spec.trial);
+  issues.push(...objectiveIssues(spec, objectives.length));
   const { algorithm, seed, space, replicates: _replicates, ...searchSettings } = spec.search;
   let gridSize: number | undefined;
   try {
-    const search = createSearch(algorithm, { space, seed, settings: searchSettings });
+    const search = createSearch(algorithm, { space, seed, settings: searchSettings, objectives: objectives.length });
     if ('size' in search && typeof search.size === 'number') gridSize = search.size;
   } catch (err) {
     issues.push(messageOf(err));
@@ -155,6 +157,30 @@ export function validateSweep(raw: unknown, options: ValidateOptions = {}): Swee
   issues.push(...validateLossSpace(spec));
   if (issues.length > 0) throw new InvalidArgumentError(issues);
   return spec;
+}
+
+/**
+ * Multi-objective rules: the reference point has one value per objective, and no scheduler
+ * that ranks trials by one number (ASHA, Hyperband, median, PBT) runs a multi-objective sweep —
+ * refused rather than silently pruning on one objective (README "Multi-objective search").
+ */
+function objectiveIssues(spec: SweepSpec, count: number): string[] {
+  const issues: string[] = [];
+  const reference = spec.trial.objectiveReference;
+  if (reference && reference.length !== count) {
+    issues.push(
+      count === 1
+        ? 'trial.objectiveReference: only for a list of objectives (trial.objective has one)'
+        : `trial.objectiveReference: needs ${count} values, one per objective, got ${reference.length}`,
+    );
+  }
+  if (count > 1 && spec.scheduler.type !== 'fifo') {
+    issues.push(
+      `scheduler.type: ${spec.scheduler.type} ranks trials by one number and trial.objective lists ${count} objectives; ` +
+        'a multi-objective sweep runs every trial to the end (allowed: fifo)',
+    );
+  }
+  return issues;
 }
 
 /** Every loss a sweep can pick must exist, and every swept `loss.X` must be a param of one. */

@@ -21,6 +21,11 @@ export interface TrialObservation {
   failure?: 'diverged' | 'infeasible';
   /** Objective value, already oriented so that larger is better (mode applied once). */
   value?: number;
+  /**
+   * Multi-objective sweeps: every objective's value, oriented like `value` (larger is better),
+   * in the order of `trial.objective`; `value` is then the first of them. Absent otherwise.
+   */
+  values?: number[];
   /** Intermediate objective values by step, oriented like `value` (for multi-fidelity use). */
   intermediate?: Record<number, number>;
 }
@@ -34,6 +39,8 @@ export interface SearchOptions {
    * present; any other unknown key is an error naming it.
    */
   settings: Record<string, unknown>;
+  /** How many objectives the sweep has (`trial.objective` as a list); default 1. */
+  objectives?: number;
 }
 
 /**

@@ -2,12 +2,16 @@
 import { InvalidArgumentError } from '../../shared/errors.js';
 import type { SearchAlgorithm, SearchFactory, SearchOptions } from './base.js';
 import { createGrid } from './grid.js';
+import { createMotpe } from './motpe.js';
+import { createNsga2 } from './nsga2.js';
 import { createRandom } from './random.js';
 import { createSobol } from './sobol.js';
 import { createTpe } from './tpe.js';
 
 const FACTORIES: ReadonlyMap<string, SearchFactory> = new Map([
   ['grid', createGrid],
+  ['motpe', createMotpe],
+  ['nsga2', createNsga2],
   ['random', createRandom],
   ['sobol', createSobol],
   ['tpe', createTpe],
@@ -19,7 +23,7 @@ export function searchAlgorithmNames(): string[] {
 
 /**
  * Creates an algorithm, validating its settings. Throws an InvalidArgumentError naming the
- * field: `search.algorithm: unknown algorithm "X"; allowed: grid, random, sobol, tpe`, or the
+ * field: `search.algorithm: unknown algorithm "X"; allowed: grid, motpe, nsga2, random, sobol, tpe`, or the
  * setting (`search.startup: must be an integer >= 1, got 0`).
  */
 export function createSearch(name: string, options: SearchOptions): SearchAlgorithm {

@@ -57,6 +57,10 @@ export const setting = {
       fallback,
     );
   },
+  /** A number with no default: absent means the plug-in computes one (documented there). */
+  optionalNumber(rule: NumberRule = {}) {
+    return bounded(z.number({ error: says('must be a finite number') }), rule, says(ruleText(rule, false))).optional();
+  },
   boolean(fallback: boolean) {
     return z.boolean({ error: says('must be true or false') }).default(fallback);
   },

@@ -31,6 +31,7 @@ import { defaultGamma, defaultWeights, ParzenEstimator } from './parzen.js';
 import { randomParams } from './random.js';
 import { rngFor } from './rng.js';
 import { parseSettings, setting } from './settings.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
 
 /** The most `candidates` TPE accepts at all (see the limit maxCandidates, default 10,000). */
 export const TPE_MAX_CANDIDATES = 100_000;
@@ -42,8 +43,8 @@ export interface TpeSettings {
   priorWeight: number;
 }
 
-/** How one parameter maps between its values and the estimators' internal space. */
-interface Dim {
+/** How one parameter maps between its values and the estimators' internal space (nsga2 uses it too). */
+export interface Dim {
   name: string;
   domain: Domain;
   spec: DimSpec;
@@ -52,7 +53,7 @@ interface Dim {
   toValue(x: number): ParamValue;
 }
 
-function makeDim(name: string, domain: Domain): Dim {
+export function makeDim(name: string, domain: Domain): Dim {
   switch (domain.kind) {
     case 'choice':
       return {
@@ -214,9 +215,13 @@ function countEqual(sorted: Float64Array, x: number): number {
   return n;
 }
 
+/** How TPE divides the history into its good and bad sets (single- or multi-objective). */
+export type SplitRule = (number: number, history: readonly TrialObservation[], constantLiar: boolean) => Split;
+
 export class TpeSearch implements SearchAlgorithm {
-  readonly name = 'tpe';
+  readonly name: string;
   readonly settings: TpeSettings;
+  private readonly split: SplitRule;
   private readonly space: Space;
   private readonly seed: number;
   private readonly order: string[];
@@ -225,7 +230,12 @@ export class TpeSearch implements SearchAlgorithm {
   private readonly joint: Dim[];
   private readonly parzen: ParzenParameters;
 
-  constructor(options: SearchOptions) {
+  constructor(
+    options: SearchOptions,
+    variant: { name: string; split: SplitRule } = { name: 'tpe', split: splitTrials },
+  ) {
+    this.name = variant.name;
+    this.split = variant.split;
     this.settings = parseSettings(
       'search',
       {
@@ -251,7 +261,7 @@ export class TpeSearch implements SearchAlgorithm {
   }
 
   suggest(number: number, history: readonly TrialObservation[]): Params {
-    const split = splitTrials(number, history, this.settings.constantLiar);
+    const split = this.split(number, history, this.settings.constantLiar);
     if (split.finished < this.settings.startup) return randomParams(this.space, this.seed, number, 'tpe.startup');
     const params: Params = {};
     if (this.joint.length > 0) this.sampleGroup(number, this.joint, split, params);
@@ -316,5 +326,12 @@ export class TpeSearch implements SearchAlgorithm {
 }
 
 export function createTpe(options: SearchOptions): SearchAlgorithm {
+  const objectives = options.objectives ?? 1;
+  if (objectives > 1) {
+    throw new InvalidArgumentError([
+      `search.algorithm: tpe optimises one objective and trial.objective lists ${objectives}; ` +
+        'use motpe (multi-objective TPE) or nsga2, or random, sobol or grid',
+    ]);
+  }
   return new TpeSearch(options);
 }

@@ -4,7 +4,7 @@
  * worker.
  */
 import { stepOnWire } from '../../shared/steps.js';
-import type { SweepSpec } from '../../shared/spec/schema.js';
+import { objectivesOf, type SweepSpec } from '../../shared/spec/schema.js';
 import { resolveTrialConfig } from '../../shared/spec/resolve.js';
 import type { AttemptDoc, TrialDoc } from '../../shared/types.js';
 import type { CoordinatorMessage } from '../../shared/generated/trellis/v1/CoordinatorMessage.js';
@@ -18,7 +18,7 @@ import { collectArtifactRefs } from '../../shared/artifact-refs.js';
 
 export function searchOf(spec: SweepSpec): SearchAlgorithm {
   const { algorithm, seed, space, replicates: _replicates, ...settings } = spec.search;
-  return createSearch(algorithm, { space, seed, settings });
+  return createSearch(algorithm, { space, seed, settings, objectives: objectivesOf(spec.trial).length });
 }
 
 export function schedulerOf(spec: SweepSpec): Scheduler {

@@ -1,5 +1,7 @@
 /**
- * The best trial of a sweep, by its objective.
+ * The best trial of a sweep, by its objective (the first one of a multi-objective sweep: there
+ * `best` is the Pareto front's member best on it, for clients that read one trial; the front
+ * itself is pareto-front.ts's).
  *
  * Rule (`computeBest`, the reference): succeeded trials with a finite objective first; only when
  * there are none, pruned ones (they ran at lower fidelity). Without replicates the best value
@@ -10,16 +12,14 @@
  * its leaderboard instead of O(N²): it relies on trials reaching succeeded or pruned once and
  * never changing after (both are terminal), and it holds O(running configurations), not O(N).
  */
-import type { SweepSpec } from '../../shared/spec/schema.js';
+import { primaryObjective, type Objective, type SweepSpec } from '../../shared/spec/schema.js';
 import type { BestTrial, TrialDoc } from '../../shared/types.js';
 import { configOfTrial, summarise } from '../search/replicates.js';
 import { isTerminal } from '../../shared/states.js';
 
-type Objective = Pick<SweepSpec['trial']['objective'], 'metric' | 'mode'>;
-
 /** The best trial of `trials`, computed from scratch. */
 export function computeBest(trials: readonly TrialDoc[], spec: SweepSpec): BestTrial | undefined {
-  const { metric, mode } = spec.trial.objective;
+  const { metric, mode } = primaryObjective(spec.trial);
   const sign = mode === 'max' ? 1 : -1;
   const k = spec.search.replicates;
   const pool = trials.filter((t) => t.status === 'succeeded' && Number.isFinite(t.metrics[metric]));

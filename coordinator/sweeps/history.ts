@@ -25,6 +25,8 @@ interface Member {
   status: TrialDoc['status'];
   /** The raw objective value, when the trial has one. */
   value: number | undefined;
+  /** Multi-objective: every objective's raw value (when all are finite). */
+  values?: number[];
   failureKind: string | undefined;
 }
 
@@ -41,15 +43,21 @@ export class SearchHistory {
   private readonly metric: string;
   /** +1 to maximise the objective, −1 to minimise it. */
   private readonly sign: number;
+  /** Multi-objective: every objective (metric, sign); undefined for a single objective. */
+  private readonly many: { metric: string; sign: number }[] | undefined;
 
   /** `enabled`: false when the search algorithm ignores the history (nothing is kept). */
   constructor(
-    objective: Pick<Objective, 'metric' | 'mode'>,
+    objective: Objective | readonly Objective[],
     private readonly replicates: number,
     private readonly enabled: boolean,
   ) {
-    this.metric = objective.metric;
-    this.sign = objective.mode === 'max' ? 1 : -1;
+    const list: readonly Objective[] = Array.isArray(objective)
+      ? (objective as readonly Objective[])
+      : [objective as Objective];
+    this.metric = list[0]!.metric;
+    this.sign = list[0]!.mode === 'max' ? 1 : -1;
+    if (list.length > 1) this.many = list.map((o) => ({ metric: o.metric, sign: o.mode === 'max' ? 1 : -1 }));
   }
 
   /** Entries held: trial summaries, configurations' params, learning curves (for the bound's test). */
@@ -62,9 +70,11 @@ export class SearchHistory {
     if (!this.enabled) return;
     const config = configOfTrial(trial.number, this.replicates);
     if (trial.number === trialsOfConfig(config, this.replicates)[0]) this.params.set(config, trial.params);
+    const values = this.many?.map((o) => trial.metrics[o.metric]);
     this.members.set(trial.number, {
       status: trial.status,
       value: trial.metrics[this.metric],
+      ...(values?.every((v) => Number.isFinite(v)) ? { values: values as number[] } : {}),
       failureKind: trial.attempts.at(-1)?.failureKind,
     });
     if (this.curveDone(trial)) this.curves.delete(trial.number);
@@ -115,7 +125,17 @@ export class SearchHistory {
     const params = this.params.get(config);
     if (group.length === 0 || !params) return undefined;
     const first = this.members.get(numbers[0]!) ?? group[0]!;
-    const done = group.filter((t) => t.status === 'succeeded' && t.value !== undefined);
+    const { many } = this;
+    if (many) {
+      // Multi-objective: `values` holds each objective's mean (oriented), over the seeds that
+      // reported all of them; `value` the first's, for rules that need one number.
+      const all = group.filter((t) => t.status === 'succeeded' && t.values !== undefined);
+      if (all.length > 0) {
+        const values = many.map((o, i) => (o.sign * all.reduce((s, t) => s + t.values![i]!, 0)) / all.length);
+        return { number: config, params, state: 'complete', value: values[0]!, values };
+      }
+    }
+    const done = many ? [] : group.filter((t) => t.status === 'succeeded' && t.value !== undefined);
     if (done.length > 0) {
       const mean = done.reduce((s, t) => s + t.value!, 0) / done.length;
       return { number: config, params, state: 'complete', value: mean * sign };

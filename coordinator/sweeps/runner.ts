@@ -13,7 +13,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import type { SweepSpec } from '../../shared/spec/schema.js';
+import { objectivesOf, primaryObjective, type SweepSpec } from '../../shared/spec/schema.js';
 import type { Params } from '../../shared/spec/space.js';
 import type { AttemptDoc, ExperimentDoc, SweepDoc, TrialDoc } from '../../shared/types.js';
 import { isTerminal } from '../../shared/states.js';
@@ -29,7 +29,7 @@ import { configOfTrial, seedOfTrial, trialsOfConfig } from '../search/replicates
 import type { Scheduler } from '../schedulers/base.js';
 import { artifactsOfAttempt, assignmentOf, attemptOf, schedulerOf, searchOf, slotRequestOf } from './assignment.js';
 import { newAttemptToken } from '../dispatch/attempt-token.js';
-import { BestTracker } from './best.js';
+import { SweepLeaderboard } from './pareto-front.js';
 import { SearchHistory } from './history.js';
 import type { AttemptOutcome, OutcomeDecision } from './outcome.js';
 import { ProgressHandler } from './progress.js';
@@ -70,7 +70,7 @@ export class SweepRunner implements AttemptRouter {
   private readonly scheduler: Scheduler;
   private readonly writer: TrialWriter;
   private readonly history: SearchHistory;
-  private readonly bestTracker: BestTracker;
+  private readonly leaderboard: SweepLeaderboard;
   private readonly progress: ProgressHandler;
   private readonly running = new Map<string, Running>();
   /** budget.trialTimeout: stops an attempt that runs too long; it fails as `timeout`. */
@@ -103,13 +103,13 @@ export class SweepRunner implements AttemptRouter {
       throw new Error(`budget.concurrency: ${lanes} is not a whole number from 1 to ${MAX_LANES}`);
     }
     this.log = ctx.log.child({ experimentId: experiment.id });
-    this.sign = spec.trial.objective.mode === 'max' ? 1 : -1;
+    this.sign = primaryObjective(spec.trial).mode === 'max' ? 1 : -1;
     const replicates = spec.search.replicates;
     this.search = searchOf(spec);
     this.scheduler = schedulerOf(spec);
     this.request = slotRequestOf(spec);
     this.gpu = new GpuPacking(spec, this.request, experiment.id);
-    this.bestTracker = new BestTracker(spec.trial.objective, replicates);
+    this.leaderboard = new SweepLeaderboard(spec);
     // PBT's exploit reads a donor's checkpoint from any trial, ended or not: it keeps them all.
     const retain = spec.scheduler.type === 'pbt' ? Infinity : RETAIN_TERMINAL;
     this.writer = new TrialWriter(
@@ -117,18 +117,18 @@ export class SweepRunner implements AttemptRouter {
       ctx.store,
       ctx.events,
       (trial) => {
-        this.bestTracker.observe(trial);
+        this.leaderboard.observe(trial);
         this.history.observe(trial);
       },
       retain,
     );
     const enabled = this.search.usesHistory !== false;
-    this.history = new SearchHistory(spec.trial.objective, replicates, enabled);
+    this.history = new SearchHistory(objectivesOf(spec.trial), replicates, enabled);
     this.progress = new ProgressHandler({
       writer: this.writer,
       scheduler: this.scheduler,
       history: this.history,
-      objective: spec.trial.objective,
+      objective: primaryObjective(spec.trial),
       trialOf: (attemptId) => this.running.get(attemptId),
       stop: (attemptId, reason, outcome) => this.stopAndSettle(attemptId, reason, outcome),
       log: this.log,
@@ -145,7 +145,7 @@ export class SweepRunner implements AttemptRouter {
   /** Entries in this runner's per-trial caches (benchmarks and the bound tests read them). */
   cacheSizes(): Record<string, number> {
     const history = this.history.sizes;
-    const best = this.bestTracker.sizes;
+    const best = this.leaderboard.sizes;
     return {
       trials: this.writer.size,
       running: this.running.size,
@@ -394,7 +394,7 @@ export class SweepRunner implements AttemptRouter {
           this.running.delete(attemptId);
           break;
         case 'complete': {
-          const value = trial.metrics[this.spec.trial.objective.metric];
+          const value = trial.metrics[primaryObjective(this.spec.trial).metric];
           const sample = { number: trial.number, params: trial.params };
           this.scheduler.onTrialComplete(sample, value === undefined ? undefined : value * this.sign);
           break;
@@ -549,9 +549,9 @@ export class SweepRunner implements AttemptRouter {
   }
 
   private async updateBest(): Promise<void> {
-    const best = this.bestTracker.best();
-    if (!best || JSON.stringify(best) === JSON.stringify(this.experiment.best)) return;
-    const updated = await this.ctx.store.updateExperiment(this.id, {}, { best, updatedAt: Date.now() });
+    const changes = this.leaderboard.changes(this.experiment);
+    if (!changes) return;
+    const updated = await this.ctx.store.updateExperiment(this.id, {}, { ...changes, updatedAt: Date.now() });
     if (updated) this.keep(updated);
   }
 }

@@ -8,6 +8,8 @@ import type { Attempt as _trellis_v1_Attempt, Attempt__Output as _trellis_v1_Att
 import type { Best as _trellis_v1_Best, Best__Output as _trellis_v1_Best__Output } from './trellis/v1/Best.js';
 import type { Event as _trellis_v1_Event, Event__Output as _trellis_v1_Event__Output } from './trellis/v1/Event.js';
 import type { Experiment as _trellis_v1_Experiment, Experiment__Output as _trellis_v1_Experiment__Output } from './trellis/v1/Experiment.js';
+import type { ParetoFront as _trellis_v1_ParetoFront, ParetoFront__Output as _trellis_v1_ParetoFront__Output } from './trellis/v1/ParetoFront.js';
+import type { ParetoPoint as _trellis_v1_ParetoPoint, ParetoPoint__Output as _trellis_v1_ParetoPoint__Output } from './trellis/v1/ParetoPoint.js';
 import type { Trial as _trellis_v1_Trial, Trial__Output as _trellis_v1_Trial__Output } from './trellis/v1/Trial.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -31,6 +33,8 @@ export interface ProtoGrpcType {
       Event: MessageTypeDefinition<_trellis_v1_Event, _trellis_v1_Event__Output>
       Experiment: MessageTypeDefinition<_trellis_v1_Experiment, _trellis_v1_Experiment__Output>
       ExperimentStatus: EnumTypeDefinition
+      ParetoFront: MessageTypeDefinition<_trellis_v1_ParetoFront, _trellis_v1_ParetoFront__Output>
+      ParetoPoint: MessageTypeDefinition<_trellis_v1_ParetoPoint, _trellis_v1_ParetoPoint__Output>
       Trial: MessageTypeDefinition<_trellis_v1_Trial, _trellis_v1_Trial__Output>
       TrialStatus: EnumTypeDefinition
       WorkerStatus: EnumTypeDefinition

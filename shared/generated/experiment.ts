@@ -48,6 +48,8 @@ import type { ListTrialsResponse as _trellis_v1_ListTrialsResponse, ListTrialsRe
 import type { ListWorkersRequest as _trellis_v1_ListWorkersRequest, ListWorkersRequest__Output as _trellis_v1_ListWorkersRequest__Output } from './trellis/v1/ListWorkersRequest.js';
 import type { ListWorkersResponse as _trellis_v1_ListWorkersResponse, ListWorkersResponse__Output as _trellis_v1_ListWorkersResponse__Output } from './trellis/v1/ListWorkersResponse.js';
 import type { MetricRow as _trellis_v1_MetricRow, MetricRow__Output as _trellis_v1_MetricRow__Output } from './trellis/v1/MetricRow.js';
+import type { ParetoFront as _trellis_v1_ParetoFront, ParetoFront__Output as _trellis_v1_ParetoFront__Output } from './trellis/v1/ParetoFront.js';
+import type { ParetoPoint as _trellis_v1_ParetoPoint, ParetoPoint__Output as _trellis_v1_ParetoPoint__Output } from './trellis/v1/ParetoPoint.js';
 import type { Progress as _trellis_v1_Progress, Progress__Output as _trellis_v1_Progress__Output } from './trellis/v1/Progress.js';
 import type { PutArtifactRequest as _trellis_v1_PutArtifactRequest, PutArtifactRequest__Output as _trellis_v1_PutArtifactRequest__Output } from './trellis/v1/PutArtifactRequest.js';
 import type { PutArtifactResponse as _trellis_v1_PutArtifactResponse, PutArtifactResponse__Output as _trellis_v1_PutArtifactResponse__Output } from './trellis/v1/PutArtifactResponse.js';
@@ -126,6 +128,8 @@ export interface ProtoGrpcType {
       ListWorkersRequest: MessageTypeDefinition<_trellis_v1_ListWorkersRequest, _trellis_v1_ListWorkersRequest__Output>
       ListWorkersResponse: MessageTypeDefinition<_trellis_v1_ListWorkersResponse, _trellis_v1_ListWorkersResponse__Output>
       MetricRow: MessageTypeDefinition<_trellis_v1_MetricRow, _trellis_v1_MetricRow__Output>
+      ParetoFront: MessageTypeDefinition<_trellis_v1_ParetoFront, _trellis_v1_ParetoFront__Output>
+      ParetoPoint: MessageTypeDefinition<_trellis_v1_ParetoPoint, _trellis_v1_ParetoPoint__Output>
       Progress: MessageTypeDefinition<_trellis_v1_Progress, _trellis_v1_Progress__Output>
       PutArtifactRequest: MessageTypeDefinition<_trellis_v1_PutArtifactRequest, _trellis_v1_PutArtifactRequest__Output>
       PutArtifactResponse: MessageTypeDefinition<_trellis_v1_PutArtifactResponse, _trellis_v1_PutArtifactResponse__Output>

@@ -177,6 +177,38 @@ export const objectiveSchema = z.strictObject({
   mode: z.enum(['max', 'min']).default('max'),
 });
 
+/** Multi-objective search takes 2 to 4 objectives (hypervolume and NSGA-II stay cheap there). */
+export const MAX_OBJECTIVES = 4;
+
+/**
+ * `trial.objective`: one {metric, mode} (a single-objective sweep), or a list of 2 to 4 with
+ * distinct metrics (a multi-objective sweep: the leaderboard becomes the Pareto front).
+ */
+const objectiveListSchema = z
+  .array(objectiveSchema)
+  .min(2, {
+    error: `a list of objectives needs 2 to ${MAX_OBJECTIVES} entries (one objective: give it as {metric, mode})`,
+  })
+  .max(MAX_OBJECTIVES, { error: `a list of objectives has at most ${MAX_OBJECTIVES} entries` })
+  .refine((list) => new Set(list.map((o) => o.metric)).size === list.length, {
+    error: 'each objective must name a different metric',
+  });
+
+/** The problems of the branch the input's shape picks (a union alone answers "Invalid input"). */
+function objectiveError(iss: { input?: unknown; errors?: { message: string; path: PropertyKey[] }[][] }): string {
+  if (!Array.isArray(iss.input) && (typeof iss.input !== 'object' || iss.input === null)) {
+    return `must be {metric, mode} or a list of 2 to ${MAX_OBJECTIVES} of them`;
+  }
+  const branch = iss.errors?.[Array.isArray(iss.input) ? 1 : 0] ?? [];
+  const shown = branch.map((e) => {
+    const path = e.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    return path ? `${path.replace(/^\./, '')}: ${e.message}` : e.message;
+  });
+  return shown.length > 0 ? shown.join('; ') : 'must be {metric, mode} or a list of them';
+}
+
+export const objectivesSchema = z.union([objectiveSchema, objectiveListSchema], { error: objectiveError });
+
 /** An environment variable name (the worker's, for `{fromWorkerEnv: NAME}`). */
 const envName = z
   .string()
@@ -193,7 +225,17 @@ export const trialSchema = z.strictObject({
   optimizer: z.enum(['adam', 'sgd', 'rmsprop']).default('adam'),
   weightDecay: z.number().min(0).default(0),
   loss: lossSpecSchema.default('ce'),
-  objective: objectiveSchema.default({ metric: 'val_accuracy', mode: 'max' }),
+  objective: objectivesSchema.default({ metric: 'val_accuracy', mode: 'max' }),
+  /**
+   * Multi-objective only: the hypervolume's reference point, one value per objective in the
+   * metrics' own units (worse than every point that should count). Default: the nadir of the
+   * configurations measured so far (shared/pareto.ts `nadir`).
+   */
+  objectiveReference: z
+    .array(z.number().finite(), { error: 'must be a list of numbers, one per objective' })
+    .min(2, { error: `must be 2 to ${MAX_OBJECTIVES} numbers, one per objective` })
+    .max(MAX_OBJECTIVES, { error: `must be 2 to ${MAX_OBJECTIVES} numbers, one per objective` })
+    .optional(),
   split: z
     .strictObject({ validation: fraction.default(0.15), test: fraction.default(0.15) })
     .default({ validation: 0.15, test: 0.15 }),
@@ -292,6 +334,19 @@ export type SweepSpec = z.output<typeof sweepSpecSchema>;
 export type TrialConfig = z.output<typeof trialSchema>;
 export type Resources = z.output<typeof resourcesSchema>;
 export type Objective = z.output<typeof objectiveSchema>;
+
+/** The objectives of a trial config, as a list (one entry for a single-objective sweep). */
+export function objectivesOf(trial: { objective: Objective | Objective[] }): Objective[] {
+  return Array.isArray(trial.objective) ? trial.objective : [trial.objective];
+}
+
+/**
+ * The one objective of rules that need a single number (the trial's learning curve, the
+ * legacy `best`, a scheduler's ranking): the first of the list.
+ */
+export function primaryObjective(trial: { objective: Objective | Objective[] }): Objective {
+  return objectivesOf(trial)[0]!;
+}
 export type DatasetSpec = z.output<typeof datasetSchema>;
 export type ModelSpec = z.output<typeof modelSchema>;
 export type LossSpec = z.output<typeof lossSpecSchema>;

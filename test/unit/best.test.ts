@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { SweepSpec } from '../../shared/spec/schema.js';
+import { primaryObjective, type SweepSpec } from '../../shared/spec/schema.js';
 import type { TrialDoc } from '../../shared/types.js';
 import type { TrialStatus } from '../../shared/states.js';
 import { BestTracker, computeBest } from '../../coordinator/sweeps/best.js';
@@ -73,7 +73,7 @@ describe('best trial', () => {
         ),
         (mode, replicates, steps) => {
           const spec = specOf(mode, replicates);
-          const tracker = new BestTracker(spec.trial.objective, replicates);
+          const tracker = new BestTracker(primaryObjective(spec.trial), replicates);
           const docs: TrialDoc[] = [];
           const arrivals = steps.map((step, number) => ({ ...step, number })).sort((a, b) => a.arrival - b.arrival);
           for (const step of arrivals) {

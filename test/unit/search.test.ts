@@ -66,13 +66,13 @@ function sweep(alg: SearchAlgorithm, trials: number, objective: (p: Params) => n
 
 describe('search registry', () => {
   it('lists the algorithms', () => {
-    assert.deepEqual(searchAlgorithmNames(), ['grid', 'random', 'sobol', 'tpe']);
+    assert.deepEqual(searchAlgorithmNames(), ['grid', 'motpe', 'nsga2', 'random', 'sobol', 'tpe']);
   });
 
   it('rejects an unknown algorithm with the allowed names', () => {
     assert.equal(
       messageOf(() => create('bayes', MIXED)),
-      'search.algorithm: unknown algorithm "bayes"; allowed: grid, random, sobol, tpe',
+      'search.algorithm: unknown algorithm "bayes"; allowed: grid, motpe, nsga2, random, sobol, tpe',
     );
   });
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { validateSweep as validateSpec, validateSpecText } from '../../coordinator/experiments/validate.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { resolveTrialConfig } from '../../shared/spec/resolve.js';
+import { objectivesOf, primaryObjective } from '../../shared/spec/schema.js';
 import { pruneLossParams } from '../../coordinator/experiments/loss-params.js';
 
 const good = {
@@ -43,10 +44,30 @@ describe('spec validation', () => {
   it('accepts a good spec and fills defaults', () => {
     const spec = validateSpec(good);
     assert.equal(spec.trial.batchSize, 64);
-    assert.equal(spec.trial.objective.metric, 'val_accuracy');
+    assert.equal(primaryObjective(spec.trial).metric, 'val_accuracy');
     assert.equal(spec.budget.maxAttempts, 3);
     assert.equal(spec.scheduler.type, 'fifo');
     assert.deepEqual(spec.search.space.lr, { kind: 'loguniform', low: 1e-4, high: 1e-1 });
+  });
+
+  it('accepts a list of objectives with nsga2 and motpe; random, sobol and grid need no objective', () => {
+    for (const algorithm of ['nsga2', 'motpe', 'random', 'sobol', 'grid']) {
+      const spec = validateSpec(
+        withPatch((s) => {
+          s.trial.objective = [
+            { metric: 'test_accuracy', mode: 'max' },
+            { metric: 'group_gap', mode: 'min' },
+          ];
+          s.trial.objectiveReference = [0, 1];
+          s.search.algorithm = algorithm;
+        }),
+      );
+      assert.deepEqual(objectivesOf(spec.trial), [
+        { metric: 'test_accuracy', mode: 'max' },
+        { metric: 'group_gap', mode: 'min' },
+      ]);
+      assert.equal(primaryObjective(spec.trial).metric, 'test_accuracy');
+    }
   });
 
   it('accepts YAML text', () => {
@@ -133,6 +154,51 @@ trial: { runtime: command, command: [echo, hi] }
       /^trial\.command: required when trial\.runtime is command$/,
     ],
     ['zero concurrency', (s) => (s.budget.concurrency = 0), /^budget\.concurrency: /],
+    [
+      'a one-entry objective list',
+      (s) => (s.trial.objective = [{ metric: 'val_accuracy' }]),
+      /^trial\.objective: a list of objectives needs 2 to 4 entries \(one objective: give it as \{metric, mode\}\)$/,
+    ],
+    [
+      'five objectives',
+      (s) => (s.trial.objective = ['a', 'b', 'c', 'd', 'e'].map((metric) => ({ metric }))),
+      /^trial\.objective: a list of objectives has at most 4 entries$/,
+    ],
+    [
+      'a repeated objective metric',
+      (s) => (s.trial.objective = [{ metric: 'a' }, { metric: 'a', mode: 'min' }]),
+      /^trial\.objective: each objective must name a different metric$/,
+    ],
+    [
+      'a bad mode inside the list',
+      (s) => (s.trial.objective = [{ metric: 'a' }, { metric: 'b', mode: 'up' }]),
+      /^trial\.objective: \[1\]\.mode: Invalid option/,
+    ],
+    [
+      'an objective that is a string',
+      (s) => (s.trial.objective = 'acc'),
+      /^trial\.objective: must be \{metric, mode\}/,
+    ],
+    [
+      'tpe on two objectives',
+      (s) => ((s.trial.objective = [{ metric: 'a' }, { metric: 'b' }]), (s.search.algorithm = 'tpe')),
+      /^search\.algorithm: tpe optimises one objective and trial\.objective lists 2; use motpe/,
+    ],
+    [
+      'asha on two objectives',
+      (s) => ((s.trial.objective = [{ metric: 'a' }, { metric: 'b' }]), (s.scheduler = { type: 'asha' })),
+      /^scheduler\.type: asha ranks trials by one number and trial\.objective lists 2 objectives; .*\(allowed: fifo\)$/,
+    ],
+    [
+      'a reference point of the wrong length',
+      (s) => ((s.trial.objective = [{ metric: 'a' }, { metric: 'b' }]), (s.trial.objectiveReference = [0, 0, 0])),
+      /^trial\.objectiveReference: needs 2 values, one per objective, got 3$/,
+    ],
+    [
+      'a reference point for one objective',
+      (s) => (s.trial.objectiveReference = [0, 0]),
+      /^trial\.objectiveReference: only for a list of objectives/,
+    ],
   ];
   for (const [what, patch, expected] of bad) {
     it(`rejects ${what}, naming the field`, () => {

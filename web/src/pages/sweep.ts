@@ -13,6 +13,7 @@ import { HistoryChart, ImportanceChart, SlicesChart } from '../charts/analysis.j
 import { Leaderboard } from './leaderboard.js';
 import { CancelControl } from './cancel.js';
 import { groupMetrics, objectiveOf, replicatesOf } from '../stats.js';
+import { objectivesOfSpec } from '../../../shared/dashboard.js';
 import type { ExperimentPage, Source } from '../source.js';
 import type { DashCurves, DashExperiment, DashTrial } from '../../../shared/dashboard.js';
 import type { TrellisEvent } from '../../../shared/events.js';
@@ -83,6 +84,10 @@ class SweepView {
       { class: 'page sweep', 'data-page': 'sweep' },
       this.header,
       this.cancel.el,
+      // Multi-objective sweeps: the board ranks by the first objective; the front is in the CLI.
+      objectivesOfSpec(experiment.spec).length > 1
+        ? h('p', { class: 'note' }, `multi-objective: ranked by ${objective.metric}; see the front in trellis report`)
+        : '',
       this.leaderboard.el,
       h('div', { class: 'two' }, this.curves.el, this.history.el),
       this.parallel.el,

@@ -21,6 +21,7 @@ import {
   type RunResult,
   type Runtime,
 } from '../base.js';
+import { objectivesOf } from '../../../shared/spec/schema.js';
 import { substitute, type SubstitutionContext } from './args.js';
 import { CheckpointKeeper } from './checkpoints.js';
 import { ProgramOutput } from './output.js';
@@ -115,7 +116,9 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     ctx.preempt?.addEventListener('abort', preempt, { once: true });
     if (ctx.preempt?.aborted) preempt();
     const scanner = new FailureScanner();
-    const objective = config.objective?.metric;
+    // Divergence is watched on the first objective; a multi-objective trial must report them all.
+    const objectives = config.objective ? objectivesOf(config).map((o) => o.metric) : [];
+    const objective = objectives[0];
     const output = new ProgramOutput({
       resumeStep,
       objective,
@@ -219,7 +222,8 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     const { malformed } = output;
     // A program that exits 0 without its objective would make a "succeeded" trial with no result.
     // A pipeline stage that prints `outputs` is judged by its outputs instead.
-    if (objective && output.finalMetrics[objective] === undefined && Object.keys(output.stageOutputs).length === 0) {
+    const unreported = objectives.find((metric) => output.finalMetrics[metric] === undefined);
+    if (unreported && Object.keys(output.stageOutputs).length === 0) {
       await checkpoints.settled();
       const malformedNote =
         malformed.count > 0
@@ -227,8 +231,8 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
           : '';
       const shown = output.tail.length > 0 ? output.tail.join('\n') : '(no output)';
       throw new PermanentRunError(
-        `${program} exited 0 but never reported the objective metric "${objective}" (trial.objective.metric; ` +
-          `print a line such as {"${objective}": 0.5, "step": 1} or {"metrics": {"${objective}": 0.5}})` +
+        `${program} exited 0 but never reported the objective metric "${unreported}" (trial.objective; ` +
+          `print a line such as {"${unreported}": 0.5, "step": 1} or {"metrics": {"${unreported}": 0.5}})` +
           `${malformedNote}; last ${output.tail.length} lines of output:\n${shown}`,
       );
     }

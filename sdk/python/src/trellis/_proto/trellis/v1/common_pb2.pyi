@@ -91,8 +91,42 @@ class Best(_message.Message):
     params: _struct_pb2.Struct
     def __init__(self, trial_id: _Optional[str] = ..., number: _Optional[int] = ..., params_json: _Optional[str] = ..., metric: _Optional[str] = ..., value: _Optional[float] = ..., ci: _Optional[float] = ..., replicates: _Optional[int] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
+class ParetoPoint(_message.Message):
+    __slots__ = ("trial_id", "number", "params", "values", "ci", "replicates")
+    TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    CI_FIELD_NUMBER: _ClassVar[int]
+    REPLICATES_FIELD_NUMBER: _ClassVar[int]
+    trial_id: str
+    number: int
+    params: _struct_pb2.Struct
+    values: _containers.RepeatedScalarFieldContainer[float]
+    ci: _containers.RepeatedScalarFieldContainer[float]
+    replicates: int
+    def __init__(self, trial_id: _Optional[str] = ..., number: _Optional[int] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., values: _Optional[_Iterable[float]] = ..., ci: _Optional[_Iterable[float]] = ..., replicates: _Optional[int] = ...) -> None: ...
+
+class ParetoFront(_message.Message):
+    __slots__ = ("metrics", "modes", "points", "reference", "reference_source", "hypervolume", "configurations")
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    MODES_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    HYPERVOLUME_FIELD_NUMBER: _ClassVar[int]
+    CONFIGURATIONS_FIELD_NUMBER: _ClassVar[int]
+    metrics: _containers.RepeatedScalarFieldContainer[str]
+    modes: _containers.RepeatedScalarFieldContainer[str]
+    points: _containers.RepeatedCompositeFieldContainer[ParetoPoint]
+    reference: _containers.RepeatedScalarFieldContainer[float]
+    reference_source: str
+    hypervolume: float
+    configurations: int
+    def __init__(self, metrics: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., points: _Optional[_Iterable[_Union[ParetoPoint, _Mapping]]] = ..., reference: _Optional[_Iterable[float]] = ..., reference_source: _Optional[str] = ..., hypervolume: _Optional[float] = ..., configurations: _Optional[int] = ...) -> None: ...
+
 class Experiment(_message.Message):
-    __slots__ = ("id", "name", "kind", "status", "spec_json", "created_at_ms", "updated_at_ms", "trials_created", "best", "error", "stages_json", "owner", "spec", "stages", "state")
+    __slots__ = ("id", "name", "kind", "status", "spec_json", "created_at_ms", "updated_at_ms", "trials_created", "best", "error", "stages_json", "owner", "spec", "stages", "state", "pareto")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +142,7 @@ class Experiment(_message.Message):
     SPEC_FIELD_NUMBER: _ClassVar[int]
     STAGES_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    PARETO_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     kind: str
@@ -123,7 +158,8 @@ class Experiment(_message.Message):
     spec: _struct_pb2.Struct
     stages: _struct_pb2.Struct
     state: ExperimentStatus
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[str] = ..., spec_json: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., trials_created: _Optional[int] = ..., best: _Optional[_Union[Best, _Mapping]] = ..., error: _Optional[str] = ..., stages_json: _Optional[str] = ..., owner: _Optional[str] = ..., spec: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., stages: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., state: _Optional[_Union[ExperimentStatus, str]] = ...) -> None: ...
+    pareto: ParetoFront
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[str] = ..., spec_json: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., trials_created: _Optional[int] = ..., best: _Optional[_Union[Best, _Mapping]] = ..., error: _Optional[str] = ..., stages_json: _Optional[str] = ..., owner: _Optional[str] = ..., spec: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., stages: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., state: _Optional[_Union[ExperimentStatus, str]] = ..., pareto: _Optional[_Union[ParetoFront, _Mapping]] = ...) -> None: ...
 
 class Attempt(_message.Message):
     __slots__ = ("n", "id", "worker_id", "status", "started_at_ms", "ended_at_ms", "error", "failure_kind", "state", "failure_evidence")
