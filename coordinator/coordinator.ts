@@ -13,19 +13,16 @@ import { retrying } from './store/retrying.js';
 import { Dispatcher, type WorkerSession } from './dispatch/dispatcher.js';
 import { LeaseTable } from './dispatch/leases.js';
 import { ResumeGate, WorkerSessionHandler, type WorkerConnection } from './dispatch/worker-session.js';
-import { SweepRunner } from './sweeps/runner.js';
-import { validateSpec, validateSpecTextAsync, type ValidatedSpec } from './experiments/validate.js';
-import { PipelineRunner } from './pipelines/engine.js';
-import { codeVersion } from '../shared/version.js';
+import { validateSpecTextAsync, type ValidatedSpec } from './experiments/validate.js';
+import { ExperimentRunners } from './experiment-runners.js';
+import { LeaseExpiry } from './lease-expiry.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '../shared/errors.js';
 import { isTerminal, type ExperimentStatus } from '../shared/states.js';
 import type { TrellisEvent } from '../shared/events.js';
 import type { ExperimentDoc, TrialDoc } from '../shared/types.js';
 import { workerViews, type WorkerView } from './workers-view.js';
-import { mapArtifactRefs } from '../shared/artifact-refs.js';
 import { env } from '../shared/env.js';
 import { AttemptLogs } from './attempt-logs.js';
-import { quarantine } from './experiments/quarantine.js';
 import { DEFAULT_LIMITS, idIssue, requestIdIssue, type Limits } from '../shared/limits.js';
 import { Audit } from './auth/audit.js';
 import type { Identity } from './auth/policy.js';
@@ -70,12 +67,12 @@ export class Coordinator {
   readonly limits: Limits;
   /** The audit trail (auth/audit.ts): the server and worker sessions record into it. */
   readonly audit: Audit;
-  private readonly stuckAfterMs: number;
+  /** The lease timer's work (lease-expiry.ts). */
+  private readonly expiry: LeaseExpiry;
   private readonly log: Logger;
   private readonly observer: CoordinatorObserver | undefined;
-  private readonly runners = new Map<string, SweepRunner>();
-  private readonly pipelines = new Map<string, PipelineRunner>();
-  private readonly runs = new Set<Promise<void>>();
+  /** The runners of the experiments being driven (experiment-runners.ts). */
+  private readonly runners: ExperimentRunners;
   private state: State = 'created';
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -84,7 +81,6 @@ export class Coordinator {
   /** The store as the coordinator's own bookkeeping sees it: waits out outages. */
   private readonly patient: Store;
   private readonly lifetime = new AbortController();
-  private readonly warnedUnplaceable = new Set<string>();
   /** Closed until the attempts running before a restart hold leases again. */
   private readonly resumed = new ResumeGate();
 
@@ -101,7 +97,24 @@ export class Coordinator {
     this.events = new EventLog(this.patient, this.bus, this.log);
     this.logs = new AttemptLogs(this.patient, this.leases, this.log);
     this.audit = new Audit(this.events, this.log);
-    this.stuckAfterMs = options.stuckAfterMs ?? 0;
+    this.runners = new ExperimentRunners({
+      store: this.patient,
+      events: this.events,
+      dispatcher: this.dispatcher,
+      leases: this.leases,
+      log: this.log,
+      observer: this.observer,
+      limits: this.limits,
+      create: (spec, requestId, parentId, owner) => this.create(spec, requestId, parentId, owner),
+      cancel: (id) => this.cancel(id),
+    });
+    this.expiry = new LeaseExpiry({
+      leases: this.leases,
+      dispatcher: this.dispatcher,
+      log: this.log,
+      stuckAfterMs: options.stuckAfterMs ?? 0,
+      attemptsOf: (experimentId) => this.runners.sweep(experimentId)?.attempts,
+    });
   }
 
   get status(): State {
@@ -121,14 +134,14 @@ export class Coordinator {
       const republished = await this.events.republishPending();
       if (republished > 0) this.log.info({ republished }, 're-published events stored before a restart');
       const unfinished = await this.store.listExperiments({ status: ['pending', 'running'] });
-      for (const experiment of unfinished) this.startRunner(experiment);
+      for (const experiment of unfinished) this.runners.start(experiment);
       // Workers' hellos wait for this (see ResumeGate): their attempts must be leased again.
-      await Promise.all([...this.runners.values()].map((runner) => runner.ready));
+      await this.runners.ready();
       this.resumed.open();
       if (unfinished.length > 0) this.log.info({ experiments: unfinished.length }, 'resumed unfinished experiments');
       const tick = Math.max(25, Math.min(1000, Math.floor(this.leases.leaseMs / 4)));
       // Ref'd on purpose: a running coordinator keeps its process alive; close() clears it.
-      this.leaseTimer = setInterval(() => this.expireLeases(), tick);
+      this.leaseTimer = setInterval(() => this.expiry.tick(), tick);
       this.setState('running');
     })();
     return this.starting;
@@ -207,7 +220,7 @@ export class Coordinator {
         experimentId: doc.id,
         payload: { status: 'pending', name: doc.name, kind: doc.kind },
       });
-      this.startRunner(result.experiment);
+      this.runners.start(result.experiment);
       this.log.info({ experimentId: doc.id, name: doc.name }, 'experiment submitted');
     }
     return result;
@@ -215,7 +228,7 @@ export class Coordinator {
 
   /** The per-trial cache sizes of a running sweep's runner (benchmarks, bound tests); undefined when none runs. */
   cacheSizes(id: string): Record<string, number> | undefined {
-    return this.runners.get(id)?.cacheSizes();
+    return this.runners.sweep(id)?.cacheSizes();
   }
 
   async get(id: string): Promise<ExperimentDoc> {
@@ -256,7 +269,7 @@ export class Coordinator {
         `experiment ${id} is already ${experiment.status}; only pending or running experiments can be cancelled`,
       );
     }
-    const runner = this.runners.get(id) ?? this.pipelines.get(id);
+    const runner = this.runners.get(id);
     const cancelled = runner
       ? await runner.cancel()
       : await this.store.updateExperiment(
@@ -300,7 +313,7 @@ export class Coordinator {
       {
         dispatcher: this.dispatcher,
         leases: this.leases,
-        route: (experimentId) => this.runners.get(experimentId),
+        route: (experimentId) => this.runners.sweep(experimentId)?.attempts,
         gate: this.resumed,
         store: this.patient,
         events: this.events,
@@ -355,109 +368,11 @@ export class Coordinator {
   }
 
   /** Resolves when every runner started so far has finished (for embedded runs and tests). */
-  async idle(): Promise<void> {
-    while (this.runs.size > 0) await Promise.all([...this.runs]);
+  idle(): Promise<void> {
+    return this.runners.idle();
   }
 
   // ---------------------------------------------------------------- internals
-
-  /**
-   * Starts the experiment's runner. A runner that cannot even be built from the stored document
-   * (a rule added since it was stored, a corrupt spec) fails the experiment and quarantines it
-   * instead of failing start-up: the coordinator never crash-loops on stored data.
-   */
-  private startRunner(experiment: ExperimentDoc): void {
-    if (this.runners.has(experiment.id) || this.pipelines.has(experiment.id)) return;
-    try {
-      this.buildRunner(experiment);
-    } catch (err) {
-      const run = quarantine(experiment.id, err, { store: this.patient, events: this.events, log: this.log }).finally(
-        () => this.runs.delete(run),
-      );
-      this.runs.add(run);
-    }
-  }
-
-  private buildRunner(experiment: ExperimentDoc): void {
-    if (experiment.kind === 'Pipeline') {
-      const pipeline = new PipelineRunner(experiment, {
-        store: this.patient,
-        events: this.events,
-        log: this.log,
-        codeVersion: codeVersion(),
-        submitChild: async (spec, requestId, parentId) => {
-          // Large outputs arrive as {"$artifact": id} (resolved on the worker). Validate a copy in
-          // which they read as pending references, which task validators leave alone; store the
-          // spec (defaults filled in) with the references intact.
-          validateSpec(
-            mapArtifactRefs(spec, (id) => `\${artifact.${id}}`),
-            { limits: this.limits },
-          );
-          const validated = validateSpec(spec, { skipTaskChecks: true, limits: this.limits });
-          // A stage's experiment belongs to whoever owns the pipeline.
-          return (await this.create(validated, requestId, parentId, experiment.owner)).experiment;
-        },
-        waitForExperiment: (id) => this.events.waitForEnd(id),
-        cancelExperiment: async (id) => {
-          await this.cancel(id).catch(() => undefined);
-        },
-      });
-      this.pipelines.set(experiment.id, pipeline);
-      const run = pipeline.run().finally(() => {
-        this.runs.delete(run);
-        this.pipelines.delete(experiment.id);
-      });
-      this.runs.add(run);
-      return;
-    }
-    const runner = new SweepRunner(experiment, {
-      store: this.patient,
-      events: this.events,
-      dispatcher: this.dispatcher,
-      leases: this.leases,
-      log: this.log,
-      observer: this.observer,
-    });
-    this.runners.set(experiment.id, runner);
-    const run = runner.run().finally(() => {
-      this.runs.delete(run);
-      this.runners.delete(experiment.id);
-    });
-    this.runs.add(run);
-  }
-
-  /** Warns (once per kind of request) about attempts that no connected worker could ever run. */
-  private warnUnplaceable(): void {
-    for (const request of this.dispatcher.unplaceable()) {
-      const key = JSON.stringify(request);
-      if (this.warnedUnplaceable.has(key)) continue;
-      this.warnedUnplaceable.add(key);
-      this.log.warn(
-        { request },
-        'trials are waiting for resources that no connected worker has (runtime, labels, cpus, gpus or memory)',
-      );
-    }
-  }
-
-  private expireLeases(): void {
-    this.warnUnplaceable();
-    const now = Date.now();
-    for (const lease of this.leases.takeExpired(now)) {
-      this.log.warn({ attemptId: lease.attemptId, workerId: lease.workerId }, 'lease expired; attempt lost');
-      this.runners.get(lease.experimentId)?.lose(lease.attemptId, `lease expired on worker ${lease.workerId}`);
-      this.dispatcher.release(lease.attemptId);
-    }
-    if (this.stuckAfterMs <= 0) return;
-    for (const lease of this.leases.stuck(now, this.stuckAfterMs)) {
-      const reason =
-        `stuck: no progress report for ${Math.round((now - lease.lastProgressAt) / 1000)} s on worker ${lease.workerId}, ` +
-        `which still heartbeats (limit --stuck-after ${this.stuckAfterMs / 1000} s); stopped and retried`;
-      this.log.warn({ attemptId: lease.attemptId, workerId: lease.workerId, identity: lease.identity }, reason);
-      // Counted from now again, so a runner that is not (yet) settling it is not told twice a tick.
-      this.leases.progressed(lease.attemptId, now);
-      this.runners.get(lease.experimentId)?.stuck(lease.attemptId, reason);
-    }
-  }
 
   /** Connected workers as the dispatcher sees them, with the stored ones it no longer holds. */
   async workers(): Promise<WorkerView[]> {

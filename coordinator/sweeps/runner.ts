@@ -2,7 +2,9 @@
  * SweepRunner: drives one Sweep experiment from pending to a terminal state. It wires the
  * parts that live next to it: the outcome table (outcome.ts), the one writer of trials
  * (trial-writer.ts), the search history (history.ts), best tracking (best.ts), progress
- * batching (progress.ts) and event reconciliation after a restart (reconcile.ts).
+ * batching (progress.ts), the next trial's document (new-trial.ts), the leased attempts and
+ * their workers' messages (running-attempts.ts) and event reconciliation after a restart
+ * (reconcile.ts).
  *
  * Trials run in `budget.concurrency` lanes. A lane takes the next unfinished trial found after a
  * restart, else creates the next trial (asking the search algorithm for params at that moment,
@@ -14,20 +16,17 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { objectivesOf, primaryObjective, type SweepSpec } from '../../shared/spec/schema.js';
-import type { Params } from '../../shared/spec/space.js';
-import type { AttemptDoc, ExperimentDoc, SweepDoc, TrialDoc } from '../../shared/types.js';
+import type { ExperimentDoc, SweepDoc, TrialDoc } from '../../shared/types.js';
 import { isTerminal } from '../../shared/states.js';
 import type { Store } from '../store/base.js';
 import type { EventLog } from '../event-log.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { LeaseTable } from '../dispatch/leases.js';
 import type { CoordinatorObserver } from '../observer.js';
-import type { AttemptRouter } from '../dispatch/worker-session.js';
-import type { Hold, SlotRequest } from '../dispatch/slots.js';
+import type { SlotRequest } from '../dispatch/slots.js';
 import type { SearchAlgorithm } from '../search/base.js';
-import { configOfTrial, seedOfTrial, trialsOfConfig } from '../search/replicates.js';
 import type { Scheduler } from '../schedulers/base.js';
-import { artifactsOfAttempt, assignmentOf, attemptOf, schedulerOf, searchOf, slotRequestOf } from './assignment.js';
+import { assignmentOf, attemptOf, schedulerOf, searchOf, slotRequestOf } from './assignment.js';
 import { newAttemptToken } from '../dispatch/attempt-token.js';
 import { SweepLeaderboard } from './pareto-front.js';
 import { SearchHistory } from './history.js';
@@ -35,10 +34,12 @@ import type { AttemptOutcome, OutcomeDecision } from './outcome.js';
 import { ProgressHandler } from './progress.js';
 import { reconcileEvents } from './reconcile.js';
 import { RETAIN_TERMINAL, TrialWriter } from './trial-writer.js';
-import { AttemptTimeouts, UserErrorStreak, timedOut, workerFailure } from './failures.js';
+import { AttemptTimeouts, UserErrorStreak, timedOut } from './failures.js';
 import { DEFAULT_RETRY } from '../../shared/spec/retry.js';
 import { quarantine } from '../experiments/quarantine.js';
 import { GpuPacking } from './gpu-packing.js';
+import { newTrial } from './new-trial.js';
+import { RunningAttempts } from './running-attempts.js';
 
 /** The most lanes (budget.concurrency) a runner starts, whatever a stored spec says. */
 export const MAX_LANES = 100_000;
@@ -52,17 +53,11 @@ export interface RunnerContext {
   observer?: CoordinatorObserver | undefined;
 }
 
-interface Running {
-  trialId: string;
-  number: number;
-  settle: (outcome: AttemptOutcome) => void;
-}
-
 class Cancelled extends Error {
   override readonly name = 'Cancelled';
 }
 
-export class SweepRunner implements AttemptRouter {
+export class SweepRunner {
   readonly spec: SweepSpec;
   /** The lanes, once started (cancel waits for them). */
   private lanes: Promise<void> | undefined;
@@ -72,14 +67,14 @@ export class SweepRunner implements AttemptRouter {
   private readonly history: SearchHistory;
   private readonly leaderboard: SweepLeaderboard;
   private readonly progress: ProgressHandler;
-  private readonly running = new Map<string, Running>();
+  /** The attempts holding a lease; the worker session routes this experiment's messages there. */
+  readonly attempts: RunningAttempts;
   /** budget.trialTimeout: stops an attempt that runs too long; it fails as `timeout`. */
   private readonly timeouts = new AttemptTimeouts((attemptId, seconds) =>
-    this.stopAndSettle(attemptId, 'trial timeout', timedOut(seconds)),
+    this.attempts.stopAndSettle(attemptId, 'trial timeout', timedOut(seconds)),
   );
   /** budget.retry.user_error.failExperimentAfter: user errors in a row fail the experiment. */
   private readonly userErrors: UserErrorStreak;
-  private readonly resumedOutcomes = new Map<number, Promise<AttemptOutcome>>();
   private readonly abort = new AbortController();
   private readonly request: SlotRequest;
   /** GPU memory shares: declared, or learned per configuration family (gpu-packing.ts). */
@@ -129,9 +124,18 @@ export class SweepRunner implements AttemptRouter {
       scheduler: this.scheduler,
       history: this.history,
       objective: primaryObjective(spec.trial),
-      trialOf: (attemptId) => this.running.get(attemptId),
-      stop: (attemptId, reason, outcome) => this.stopAndSettle(attemptId, reason, outcome),
+      trialOf: (attemptId) => this.attempts.get(attemptId),
+      stop: (attemptId, reason, outcome) => this.attempts.stopAndSettle(attemptId, reason, outcome),
       log: this.log,
+    });
+    this.attempts = new RunningAttempts({
+      ...ctx,
+      experimentId: experiment.id,
+      spec,
+      writer: this.writer,
+      gpu: this.gpu,
+      log: this.log,
+      onProgress: (attemptId, step, metrics) => this.progress.report(attemptId, step, metrics),
     });
     this.userErrors = new UserErrorStreak((spec.budget.retry ?? DEFAULT_RETRY).user_error.failExperimentAfter);
     // Each lane waiting for a slot listens on the abort signal (until its slot is granted).
@@ -148,7 +152,7 @@ export class SweepRunner implements AttemptRouter {
     const best = this.leaderboard.sizes;
     return {
       trials: this.writer.size,
-      running: this.running.size,
+      running: this.attempts.size,
       historyMembers: history.members,
       historyCurves: history.curves,
       bestGroups: best.groups,
@@ -163,9 +167,7 @@ export class SweepRunner implements AttemptRouter {
         // No poison pill: no new trials, running attempts stopped, the experiment failed and
         // never resumed (coordinator/experiments/quarantine.ts).
         this.abort.abort(new Cancelled('experiment runner failed'));
-        for (const attemptId of [...this.running.keys()]) {
-          this.stopAndSettle(attemptId, 'experiment failed', { kind: 'cancelled' });
-        }
+        this.attempts.cancelAll('experiment failed');
         await quarantine(this.id, err, this.ctx);
       })
       .finally(() => this.markReady());
@@ -188,8 +190,7 @@ export class SweepRunner implements AttemptRouter {
     // worker's hello is handled, so a worker that reconnects keeps its attempt.
     const resumed = this.experiment.status === 'running';
     if (resumed) {
-      for (const trial of existing)
-        if (trial.status === 'running') this.resumedOutcomes.set(trial.number, this.awaitResumed(trial));
+      for (const trial of existing) if (trial.status === 'running') this.attempts.resume(trial);
     }
     this.markReady();
 
@@ -232,7 +233,7 @@ export class SweepRunner implements AttemptRouter {
       while (!isTerminal('trial', trial.status)) {
         if (this.abort.signal.aborted) return true;
         const outcome: AttemptOutcome =
-          trial.status === 'running' ? await this.resumedOutcome(trial) : await this.dispatchAttempt(trial);
+          trial.status === 'running' ? await this.attempts.resumedOutcome(trial) : await this.dispatchAttempt(trial);
         const { id, number } = trial;
         trial = await this.writer.withTrial(id, () => this.settle(number, outcome));
       }
@@ -246,35 +247,21 @@ export class SweepRunner implements AttemptRouter {
   private async createTrial(): Promise<TrialDoc | undefined> {
     if (this.nextNumber >= this.spec.budget.trials) return undefined;
     const number = this.nextNumber++;
-    const { replicates: k, seed: searchSeed } = this.spec.search;
-    const config = configOfTrial(number, k);
-    const firstOfConfig = trialsOfConfig(config, k)[0]!;
-    let params: Params | undefined;
-    // A replicate takes its configuration's params (from the store once that trial left memory).
-    if (number !== firstOfConfig) {
-      params =
-        this.writer.get(firstOfConfig)?.params ??
-        (await this.ctx.store.getTrial(`${this.id}-t${firstOfConfig}`))?.params;
-    }
-    params ??= this.search.suggest(config, this.history.observations());
-    if (!params) {
+    const { writer, search, history } = this;
+    const trial = await newTrial(number, {
+      ...this.ctx,
+      experimentId: this.id,
+      spec: this.spec,
+      writer,
+      search,
+      history,
+    });
+    if (!trial) {
       this.nextNumber = number; // exhausted (grid): the number stays free, nothing is skipped
       return undefined;
     }
-    const now = Date.now();
-    const stored = await this.writer.create({
-      id: `${this.id}-t${number}`,
-      experimentId: this.id,
-      number,
-      status: 'pending',
-      params,
-      seed: seedOfTrial(number, { searchSeed, replicates: k, params, fixedSeed: this.spec.trial.seed }),
-      attempts: [],
-      metrics: {},
-      ...(k > 1 ? { config } : {}),
-      createdAt: now,
-      updatedAt: now,
-    });
+    const now = trial.createdAt;
+    const stored = await this.writer.create(trial);
     await this.ctx.store.updateExperiment(this.id, {}, { trialsCreated: this.nextNumber, updatedAt: now });
     this.scheduler.onTrialAdd({ number, params: stored.params });
     this.writer.emitState(stored);
@@ -303,15 +290,15 @@ export class SweepRunner implements AttemptRouter {
       this.log.warn({ trialId: pending.id }, 'lease claim lost; trial is not ours');
       throw new Cancelled();
     }
-    const outcome = this.lease(claimed, attempt, now);
+    const outcome = this.attempts.lease(claimed, attempt, now);
     const gpuTotal = this.ctx.dispatcher.gpuTotal(placement.workerId, placement.gpuIds[0]);
     this.gpu.onPlaced(attempt, pending.number, pending.params, request, gpuTotal);
     this.timeouts.start(attemptId, this.spec.budget.trialTimeout);
     this.writer.emitState(claimed);
     const assignment = assignmentOf(this.spec, claimed, attempt, request, token);
     const sent = this.ctx.dispatcher.send(placement.workerId, assignment);
-    if (!sent) this.lose(attemptId, 'worker went away before the assignment was sent');
-    if (this.abort.signal.aborted) this.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
+    if (!sent) this.attempts.lose(attemptId, 'worker went away before the assignment was sent');
+    if (this.abort.signal.aborted) this.attempts.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
     return outcome;
   }
 
@@ -323,44 +310,6 @@ export class SweepRunner implements AttemptRouter {
         if (stored && reason) this.log.warn({ trialId: pending.id, reason }, 'trial cannot be placed');
       })
       .catch((err: unknown) => this.log.warn({ err, trialId: pending.id }, 'pending reason not recorded'));
-  }
-
-  private resumedOutcome(trial: TrialDoc): Promise<AttemptOutcome> {
-    const outcome = this.resumedOutcomes.get(trial.number) ?? this.awaitResumed(trial);
-    this.resumedOutcomes.delete(trial.number);
-    return outcome;
-  }
-
-  /** A trial found running after a restart: its worker may come back within the lease. */
-  private awaitResumed(trial: TrialDoc): Promise<AttemptOutcome> {
-    const attempt = trial.attempts[trial.attempts.length - 1];
-    if (!attempt || attempt.status !== 'running') {
-      return Promise.resolve({ kind: 'lost', reason: 'no running attempt recorded' });
-    }
-    return this.lease(trial, attempt, Date.now());
-  }
-
-  /**
-   * Leases the attempt to its worker, bound to the identity and token hash stored on it, with
-   * the artifacts it may read; resolves with the attempt's outcome.
-   */
-  private lease(trial: TrialDoc, attempt: AttemptDoc, now: number): Promise<AttemptOutcome> {
-    const { id: trialId, number } = trial;
-    const attemptId = attempt.id;
-    const outcome = new Promise<AttemptOutcome>((settle) => this.running.set(attemptId, { trialId, number, settle }));
-    this.ctx.leases.grant(
-      {
-        attemptId,
-        trialId,
-        experimentId: this.id,
-        workerId: attempt.workerId,
-        identity: attempt.identity ?? '',
-        tokenHash: attempt.tokenHash ?? '',
-        artifacts: artifactsOfAttempt(this.spec, trial),
-      },
-      now,
-    );
-    return outcome;
   }
 
   /** Applies an attempt's outcome (inside the trial's chain); returns the trial as stored afterwards. */
@@ -389,9 +338,7 @@ export class SweepRunner implements AttemptRouter {
     for (const effect of decision.effects) {
       switch (effect.kind) {
         case 'release':
-          this.ctx.leases.release(attemptId);
-          this.ctx.dispatcher.release(attemptId);
-          this.running.delete(attemptId);
+          this.attempts.release(attemptId);
           break;
         case 'complete': {
           const value = trial.metrics[primaryObjective(this.spec.trial).metric];
@@ -407,85 +354,6 @@ export class SweepRunner implements AttemptRouter {
           break;
       }
     }
-  }
-
-  // ---- messages from workers (routed by the worker session through the lease table) ----
-
-  onProgress(attemptId: string, step: number, metrics: Record<string, number>): void {
-    this.progress.report(attemptId, step, metrics);
-  }
-
-  onStepRefused(attemptId: string, reason: string): void {
-    const running = this.running.get(attemptId);
-    if (!running) return;
-    this.log.warn({ attemptId, reason }, 'metric report refused for its step');
-    void this.writer
-      .withTrial(running.trialId, () => this.writer.recordStepRefused(running.number, reason))
-      .catch((err: unknown) => this.log.error({ err, attemptId }, 'step warning not recorded'));
-  }
-
-  onCheckpoint(attemptId: string, artifactId: string, step: number): void {
-    const running = this.running.get(attemptId);
-    if (!running) return;
-    void this.writer
-      .withTrial(running.trialId, () => this.writer.recordCheckpoint(running.number, artifactId, step))
-      .catch((err: unknown) => this.log.error({ err, attemptId }, 'checkpoint not recorded'));
-  }
-
-  onResult(attemptId: string, metrics: Record<string, number>, info: Record<string, unknown>): void {
-    this.running.get(attemptId)?.settle({ kind: 'succeeded', metrics, info });
-  }
-
-  onFailure(attemptId: string, error: string, retryable: boolean, failureKind?: string, evidence?: string): void {
-    this.running
-      .get(attemptId)
-      ?.settle({ kind: 'failed', error, failure: workerFailure(retryable, failureKind, evidence) });
-  }
-
-  onStopped(attemptId: string, reason: string): void {
-    if (reason === 'handed_back') this.running.get(attemptId)?.settle({ kind: 'handed_back' });
-    if (reason === 'preempted') {
-      const workerId = this.ctx.leases.get(attemptId)?.workerId ?? 'its worker';
-      this.running.get(attemptId)?.settle({ kind: 'preempted', reason: `${workerId} was drained` });
-    }
-    // "stopped" confirms a stop we asked for; the outcome was settled when we asked.
-  }
-
-  lose(attemptId: string, reason: string): void {
-    this.running.get(attemptId)?.settle({ kind: 'lost', reason });
-  }
-
-  /**
-   * No progress report for too long on a worker that heartbeats: stop it there. The program hung
-   * (its worker is fine), so it ends as a `timeout` failure under budget.retry.timeout — not as
-   * `lost`, which a lost worker's attempt is and which costs no attempt.
-   */
-  stuck(attemptId: string, reason: string): void {
-    this.stopAndSettle(attemptId, reason, {
-      kind: 'failed',
-      error: reason,
-      failure: { kind: 'timeout', evidence: reason },
-    });
-  }
-
-  /** What a running attempt holds on its worker (to rebuild the hold when the worker reconnects). */
-  resourcesOfAttempt(attemptId: string): Hold {
-    const running = this.running.get(attemptId);
-    return this.gpu.holdOf(running && this.writer.get(running.number)?.attempts.find((a) => a.id === attemptId));
-  }
-
-  onGpuPeak(attemptId: string, bytes: number): void {
-    this.gpu.peak(attemptId, bytes);
-  }
-
-  private stopAttempt(attemptId: string, reason: string): void {
-    const lease = this.ctx.leases.get(attemptId);
-    if (lease) this.ctx.dispatcher.send(lease.workerId, { stop: { attempt_id: attemptId, reason } });
-  }
-
-  private stopAndSettle(attemptId: string, reason: string, outcome: AttemptOutcome): void {
-    this.stopAttempt(attemptId, reason);
-    this.running.get(attemptId)?.settle(outcome);
   }
 
   /** Cancels: no new trials, running ones are told to stop, pending ones end cancelled. */
@@ -510,7 +378,7 @@ export class SweepRunner implements AttemptRouter {
     // Lanes see the abort before their next trial and return at once (no new trials).
     this.abort.abort(new Cancelled(`experiment ${status}`));
     this.timeouts.clearAll();
-    for (const attemptId of [...this.running.keys()]) this.stopAndSettle(attemptId, status, { kind: 'cancelled' });
+    this.attempts.cancelAll(status);
     // Running trials are settled by their jobs; wait for those, then cancel what is still pending.
     await this.lanes;
     await this.writer.cancelPending();
