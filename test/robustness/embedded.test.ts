@@ -12,7 +12,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI_PATH } from '../../cli/embedded.js';
@@ -232,7 +232,12 @@ describe('trellis worker --exit-with-parent', () => {
         10_000,
         'the worker pid from sh',
       );
-      await waitUntil(() => readFileSync(log, 'utf8').includes('worker started'), 30_000, 'the worker to start');
+      // sh prints the pid as soon as it forks, possibly before the child has opened its log.
+      await waitUntil(
+        () => existsSync(log) && readFileSync(log, 'utf8').includes('worker started'),
+        30_000,
+        'the worker to start',
+      );
       assert.equal(processEnded(worker), false, 'the worker runs while its parent lives');
       sh.kill('SIGKILL');
       await waitUntil(() => processEnded(worker!), 15_000, `orphaned worker ${worker} to exit`);
