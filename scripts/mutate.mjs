@@ -49,7 +49,7 @@ const MUTATIONS = [
     id: 'insert-count-from-n',
     finding: 'issue 18 (mongo-java-server counts)',
     what: "insertIgnoringDuplicates trusts the server's n (mongo-java-server counts refused documents)",
-    file: 'coordinator/store/mongo.js',
+    file: 'coordinator/store/mongo-batch.js',
     find: 'return docs.length - refused;',
     replace: 'return err.insertedCount;',
     tests: ['contract/store.contract.test.js'],

@@ -162,7 +162,7 @@ export interface WorkerDoc {
   slots: { cpus: number; gpus: string[]; memoryBytes: number };
   labels: Record<string, string>;
   runtimes: string[];
-  /** Hello, then heartbeats (throttled, LAST_SEEN_EVERY_MS in dispatch/worker-session.ts), and the disconnect. */
+  /** Hello, then heartbeats (throttled, LAST_SEEN_EVERY_MS in dispatch/worker-record.ts), and the disconnect. */
   lastSeenAt: number;
   /** The worker said it is shutting down (status `draining`). */
   draining?: boolean;

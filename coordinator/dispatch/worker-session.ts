@@ -38,9 +38,9 @@ import type { Hold, WorkerCapacity } from './slots.js';
 import type { GpuMemory__Output } from '../../shared/generated/trellis/v1/GpuMemory.js';
 import { bytesOf, gpuTotalsOf, gpuUsedOf } from './gpu-reports.js';
 import { stepFromWire, stepProblem } from '../../shared/steps.js';
+import { capacityOf, WorkerRecord, type Hello } from './worker-record.js';
 
-/** How often a heartbeat may move workers.lastSeenAt in the store (per worker). */
-export const LAST_SEEN_EVERY_MS = 5_000;
+export { capacityOf, LAST_SEEN_EVERY_MS } from './worker-record.js';
 
 /** Most attempt ids one Stop names (a heartbeat's reply stays one bounded message). */
 export const STOP_IDS_PER_REPLY = 1000;
@@ -109,29 +109,13 @@ export interface WorkerSessionContext {
 /** The identity of a session on a coordinator without tokens. */
 const NO_AUTH: Identity = { name: 'anonymous', role: 'admin' };
 
-type Hello = NonNullable<WorkerMessage__Output['hello']>;
-
-/** The capacity a worker announces in its hello. */
-export function capacityOf(hello: Hello): WorkerDoc['slots'] {
-  return {
-    cpus: hello.slots?.cpus ?? 1,
-    gpus: (hello.slots?.gpus ?? []).map((g) => g.id),
-    memoryBytes: Number(hello.slots?.memory_bytes ?? 0),
-  };
-}
-
 export class WorkerSessionHandler implements WorkerConnection {
   private workerId: string | undefined;
   private log: Logger;
   /** Messages waiting for the resume gate, in arrival order. */
   private backlog: WorkerMessage__Output[] | undefined;
-  /** When a heartbeat last moved this worker's lastSeenAt (see LAST_SEEN_EVERY_MS). */
-  private lastSeenWritten = 0;
-  /**
-   * The worker record this session last wrote: heartbeats and state changes update it without
-   * reading every worker's record from the store (O(workers) per heartbeat at 1,000 workers).
-   */
-  private stored: WorkerDoc | undefined;
+  /** The worker's record in the store and its `worker.state` events. */
+  private readonly records: WorkerRecord;
   /** Messages rejected since the last warning about them, and when that was. */
   private rejected = 0;
   private rejectWarnedAt = 0;
@@ -146,6 +130,7 @@ export class WorkerSessionHandler implements WorkerConnection {
     private readonly identity: Identity = NO_AUTH,
   ) {
     this.log = log;
+    this.records = new WorkerRecord(ctx, () => this.log);
   }
 
   onMessage(message: WorkerMessage__Output): void {
@@ -165,7 +150,7 @@ export class WorkerSessionHandler implements WorkerConnection {
     this.backlog = undefined; // messages of a session that already ended are not handled
     if (!this.workerId || this.refused) return;
     this.ctx.dispatcher.removeWorker(this.workerId, this.session);
-    void this.record(this.workerId, 'disconnected');
+    void this.records.record(this.workerId, 'disconnected');
     this.log.info('worker disconnected');
   }
 
@@ -216,7 +201,7 @@ export class WorkerSessionHandler implements WorkerConnection {
       case 'draining':
         if (!this.workerId) return;
         this.ctx.dispatcher.setDraining(this.workerId);
-        void this.record(this.workerId, 'draining');
+        void this.records.record(this.workerId, 'draining');
         this.log.info('worker draining');
         return;
       default:
@@ -271,7 +256,7 @@ export class WorkerSessionHandler implements WorkerConnection {
       welcome: { lease_ms: String(leases.leaseMs), heartbeat_ms: String(this.ctx.heartbeatMs) },
     });
     dispatcher.setAccepting(workerId, true);
-    void this.record(workerId, 'connected', hello, slots);
+    void this.records.record(workerId, 'connected', hello, slots);
     this.log.info({ slots, runtimes: hello.runtimes }, 'worker connected');
   }
 
@@ -285,7 +270,7 @@ export class WorkerSessionHandler implements WorkerConnection {
     const workerId = this.workerId;
     if (!workerId) return;
     this.ctx.dispatcher.touch(workerId);
-    this.recordSeen(workerId);
+    this.records.seen(workerId);
     const unknown: string[] = [];
     for (const attemptId of this.ctx.leases.renew(workerId, runningAttemptIds, Date.now())) {
       // Leased to this worker but past its expiry: the lease timer ends it as lost.
@@ -418,67 +403,6 @@ export class WorkerSessionHandler implements WorkerConnection {
       });
     }
     return { ...slots, cpus, gpus };
-  }
-
-  /**
-   * Heartbeats move workers.lastSeenAt, at most once per LAST_SEEN_EVERY_MS per worker: the
-   * store sees a write per worker every few seconds, not one per heartbeat.
-   */
-  private recordSeen(workerId: string, now = Date.now()): void {
-    if (now - this.lastSeenWritten < LAST_SEEN_EVERY_MS) return;
-    this.lastSeenWritten = now;
-    void this.known(workerId)
-      .then(async (known) => {
-        if (known && known.status !== 'disconnected') await this.write({ ...known, lastSeenAt: now });
-      })
-      .catch((err: unknown) => this.log.warn({ err, workerId }, 'worker lastSeenAt not recorded'));
-  }
-
-  /** This worker's record: the one this session wrote, else read from the store. */
-  private async known(workerId: string): Promise<WorkerDoc | undefined> {
-    return this.stored ?? (await this.ctx.store.listWorkers()).find((w) => w.id === workerId);
-  }
-
-  private async write(doc: WorkerDoc): Promise<void> {
-    await this.ctx.store.upsertWorker(doc);
-    this.stored = doc;
-  }
-
-  /** Stores the worker's record and emits its `worker.state` event; a failure is only logged. */
-  private async record(
-    workerId: string,
-    status: 'connected' | 'draining' | 'disconnected',
-    hello?: Hello,
-    slots?: WorkerDoc['slots'],
-  ): Promise<void> {
-    const { events } = this.ctx;
-    try {
-      if (hello) {
-        await this.write({
-          id: workerId,
-          status,
-          slots: slots ?? capacityOf(hello),
-          labels: hello.labels ?? {},
-          runtimes: hello.runtimes ?? [],
-          lastSeenAt: Date.now(),
-          draining: false,
-        });
-      } else {
-        const known = await this.known(workerId);
-        if (known) {
-          await this.write({
-            ...known,
-            status,
-            // A drained worker stays marked draining once gone, until its next hello.
-            draining: status === 'draining' || (status === 'disconnected' && known.draining === true),
-            lastSeenAt: Date.now(),
-          });
-        }
-      }
-      events.emit({ type: 'worker.state', workerId, payload: { status } });
-    } catch (err) {
-      this.log.warn({ err, workerId }, 'worker state not recorded');
-    }
   }
 }
 

@@ -4,6 +4,7 @@
  * (up to `maxDocs`), instead of one round trip per call. Inserts are idempotent on `_id`: a
  * document whose `_id` exists is refused by the unique index and counted as not new, so a
  * call's result is the number of its documents that were new, as if it had been alone.
+ * `insertIgnoringDuplicates` is the same insert for one call, without batching (events).
  */
 import { MongoBulkWriteError, type Collection } from 'mongodb';
 import type { Raw } from './mongo-documents.js';
@@ -85,5 +86,25 @@ export class InsertBatcher {
     } catch (err) {
       for (const call of calls) call.reject(err);
     }
+  }
+}
+
+/**
+ * Inserts `docs` unordered, skipping those whose `_id` exists; returns how many were new.
+ * An unordered insert attempts every document and reports one write error per document it
+ * refused, so the count is `docs - errors`. The server's `n` (the driver's insertedCount) is not
+ * used: mongo-java-server counts refused documents in it as well (docs/testing.md).
+ */
+export async function insertIgnoringDuplicates(col: Collection<Raw>, docs: Raw[]): Promise<number> {
+  try {
+    const res = await col.insertMany(docs, { ordered: false });
+    return res.insertedCount;
+  } catch (err) {
+    if (err instanceof MongoBulkWriteError && isDuplicateKey(err)) {
+      const refused = Array.isArray(err.writeErrors) ? err.writeErrors.length : 1;
+      return docs.length - refused;
+    }
+    if (docs.length === 1 && isDuplicateKey(err)) return 0;
+    throw err;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * MongoStore's keyset pages (base.ts `list*Page`): a range query on an indexed sort key with a
  * limit of `limit + 1` (the extra document only says whether more follow), so the server reads
- * and sends one page whatever the collection holds. Indexes used (mongo.ts INDEXES):
+ * and sends one page whatever the collection holds. Indexes used (mongo-schema.ts INDEXES):
  * experiments `createdAt_id` and `status_createdAt`, trials `experimentId_number_unique`,
  * metrics `trialId_step_attempt`, trials `experimentId_status` for the counts.
  *

@@ -8,17 +8,10 @@
  *
  * Next door: mongo-documents.ts (stored documents: escaped keys, tagged non-finite numbers),
  * mongo-cas.ts (the two compare-and-set modes), mongo-batch.ts (metric rows in shared bulk
- * inserts), mongo-errors.ts (duplicate keys, outages).
+ * inserts; events inserted skipping duplicates), mongo-errors.ts (duplicate keys, outages),
+ * mongo-schema.ts (indexes, schema version), mongo-options.ts (options, defaults, checks).
  */
-import {
-  MongoBulkWriteError,
-  MongoClient,
-  type Collection,
-  type Db,
-  type Document,
-  type Filter,
-  type W,
-} from 'mongodb';
+import { MongoClient, type Collection, type Db, type Document, type Filter, type W } from 'mongodb';
 
 import type { TrellisEvent } from '../../shared/events.js';
 import { eventId } from '../../shared/events.js';
@@ -40,7 +33,7 @@ import { matchesStatus } from './documents.js';
 import { ArtifactFiles } from './mongo-artifacts.js';
 import type { ExpectedArtifact } from './artifact-stream.js';
 import type { Readable } from 'node:stream';
-import { InsertBatcher } from './mongo-batch.js';
+import { InsertBatcher, insertIgnoringDuplicates } from './mongo-batch.js';
 import { CompareAndSet } from './mongo-cas.js';
 import {
   addStatus,
@@ -54,69 +47,14 @@ import {
 } from './mongo-documents.js';
 import { isDuplicateKey, mapError } from './mongo-errors.js';
 import { experimentsPage, metricsPage, trialCounts, trialsPage } from './mongo-pages.js';
+import { resolveOptions, type MongoStoreOptions } from './mongo-options.js';
+import { checkSchemaVersion, createIndexes } from './mongo-schema.js';
+
+export type { MongoStoreOptions } from './mongo-options.js';
+export { INDEXES, SCHEMA_VERSION } from './mongo-schema.js';
 
 /** Fields of a running trial's metric summary (TrialWriter), written without a claim. */
 const SUMMARY_FIELDS = new Set(['metrics', 'lastStep', 'updatedAt']);
-
-/** Version of the collections' layout, kept in `meta` ({ _id: 'schema', version }). */
-export const SCHEMA_VERSION = 1;
-
-export interface MongoStoreOptions {
-  /** Connection string. Required (createStore passes $MONGODB_URI). */
-  uri?: string;
-  /** Database name. Default: 'trellis'. */
-  db?: string;
-  /** Write concern `w`: 'majority' or a number of members. Default: 'majority'. */
-  writeConcern?: W;
-  /** How long an operation waits for a reachable server before StoreUnavailableError. Default 2000 ms. */
-  serverSelectionTimeoutMS?: number;
-  /** Socket connect timeout. Default 2000 ms. */
-  connectTimeoutMS?: number;
-  /**
-   * How compare-and-set updates are made: 'native' (findOneAndUpdate, atomic on MongoDB),
-   * 'claims' (revision claims, for servers whose findAndModify is not atomic: FerretDB v1), or
-   * 'auto': claims on FerretDB, native otherwise. Default: 'auto'.
-   */
-  cas?: 'native' | 'claims' | 'auto';
-  /**
-   * CA bundle (PEM) for a server over TLS (MONGODB_TLS_CA_FILE); turns TLS on. Credentials and
-   * other TLS settings go in the connection string (`mongodb://user:pass@host/?tls=true`).
-   */
-  tlsCAFile?: string;
-  /** Claims mode: a claim older than this is taken to be left by a crashed writer. Default 10 s. */
-  staleClaimMs?: number;
-}
-
-interface IndexSpec {
-  key: Record<string, 1 | -1>;
-  name: string;
-  unique?: boolean;
-}
-
-/** Every index the store needs, created at start (see docs/schema.md). */
-export const INDEXES: Record<string, IndexSpec[]> = {
-  experiments: [
-    { key: { requestId: 1 }, name: 'requestId_unique', unique: true },
-    { key: { status: 1, createdAt: -1 }, name: 'status_createdAt' },
-    { key: { createdAt: -1, _id: -1 }, name: 'createdAt_id' },
-  ],
-  trials: [
-    { key: { experimentId: 1, number: 1 }, name: 'experimentId_number_unique', unique: true },
-    { key: { status: 1 }, name: 'status' },
-    { key: { experimentId: 1, status: 1 }, name: 'experimentId_status' },
-  ],
-  metrics: [
-    { key: { trialId: 1, attempt: 1, step: 1 }, name: 'trialId_attempt_step_unique', unique: true },
-    { key: { trialId: 1, step: 1 }, name: 'trialId_step' },
-    { key: { trialId: 1, step: 1, attempt: -1 }, name: 'trialId_step_attempt' },
-    { key: { experimentId: 1 }, name: 'experimentId' },
-  ],
-  events: [
-    { key: { experimentId: 1, seq: 1 }, name: 'experimentId_seq_unique', unique: true },
-    { key: { published: 1, experimentId: 1, seq: 1 }, name: 'published_experimentId_seq' },
-  ],
-  'artifacts.files': [{ key: { 'metadata.experimentId': 1 }, name: 'metadata_experimentId' }],
-};
 
 export class MongoStore implements Store {
   readonly kind = 'mongo';
@@ -146,32 +84,15 @@ export class MongoStore implements Store {
   }
 
   constructor(options: MongoStoreOptions = {}) {
-    const uri = options.uri;
-    if (!uri) throw new TypeError('MongoStore: no connection string (pass uri, e.g. from MONGODB_URI)');
-    this.uri = uri;
-    this.dbName = options.db ?? 'trellis';
-    if (!/^[^/\\. "$*<>:|?]{1,63}$/.test(this.dbName)) {
-      throw new TypeError(
-        `MongoStore: database name ${JSON.stringify(this.dbName)} is not valid (1-63 characters, none of /\\. "$*<>:|?)`,
-      );
-    }
-    this.writeConcern = options.writeConcern ?? 'majority';
-    this.serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? 2000;
-    this.connectTimeoutMS = options.connectTimeoutMS ?? 2000;
-    this.tlsCAFile = options.tlsCAFile;
-    const cas = options.cas ?? 'auto';
-    if (cas !== 'native' && cas !== 'claims' && cas !== 'auto')
-      throw new TypeError(`MongoStore: cas is ${JSON.stringify(cas)}, but must be native, claims or auto`);
-    this.casOption = cas;
-    const staleClaimMs = options.staleClaimMs ?? 10_000;
-    if (!(staleClaimMs > 0))
-      throw new TypeError(`MongoStore: staleClaimMs is ${options.staleClaimMs}, but must be > 0`);
-    this.cas = new CompareAndSet(() => this.database(), staleClaimMs);
-    if (!(this.serverSelectionTimeoutMS > 0)) {
-      throw new TypeError(
-        `MongoStore: serverSelectionTimeoutMS is ${options.serverSelectionTimeoutMS}, but must be > 0`,
-      );
-    }
+    const resolved = resolveOptions(options);
+    this.uri = resolved.uri;
+    this.dbName = resolved.dbName;
+    this.writeConcern = resolved.writeConcern;
+    this.serverSelectionTimeoutMS = resolved.serverSelectionTimeoutMS;
+    this.connectTimeoutMS = resolved.connectTimeoutMS;
+    this.tlsCAFile = resolved.tlsCAFile;
+    this.casOption = resolved.cas;
+    this.cas = new CompareAndSet(() => this.database(), resolved.staleClaimMs);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -203,13 +124,7 @@ export class MongoStore implements Store {
     this.client = client;
     await client.connect();
     const db = client.db(this.dbName);
-    await Promise.all(
-      Object.entries(INDEXES).map(async ([collection, specs]) => {
-        // One index per command: FerretDB v1.24 drops the connection (a server-side panic) on a
-        // createIndexes with several indexes that all exist already, i.e. on every restart.
-        for (const { key, ...options } of specs) await db.collection(collection).createIndex(key, options);
-      }),
-    );
+    await createIndexes(db);
     if (this.casOption === 'auto') {
       const info = await db.admin().command({ buildInfo: 1 });
       this.cas.mode = typeof info.ferretdbVersion === 'string' ? 'claims' : 'native';
@@ -218,18 +133,7 @@ export class MongoStore implements Store {
     }
     // Claims older than an hour are debris of writers that died after writing.
     await db.collection<{ _id: string; at: number }>('cas').deleteMany({ at: { $lt: Date.now() - 3_600_000 } });
-    const meta = db.collection<{ _id: string; version: number; createdAt: number }>('meta');
-    try {
-      await meta.insertOne({ _id: 'schema', version: SCHEMA_VERSION, createdAt: Date.now() });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-    }
-    const schema = await meta.findOne({ _id: 'schema' });
-    if (schema && schema.version > SCHEMA_VERSION) {
-      throw new Error(
-        `MongoStore: database ${this.dbName} has schema version ${schema.version}; this build knows up to ${SCHEMA_VERSION} (upgrade trellis)`,
-      );
-    }
+    await checkSchemaVersion(db, this.dbName);
     this.db = db;
     this.artifacts = new ArtifactFiles(db);
     this.started = true;
@@ -500,25 +404,5 @@ export class MongoStore implements Store {
 
   async getArtifact(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined> {
     return this.run(() => this.artifactFiles().get(id));
-  }
-}
-
-/**
- * Inserts `docs` unordered, skipping those whose `_id` exists; returns how many were new.
- * An unordered insert attempts every document and reports one write error per document it
- * refused, so the count is `docs - errors`. The server's `n` (the driver's insertedCount) is not
- * used: mongo-java-server counts refused documents in it as well (docs/testing.md).
- */
-async function insertIgnoringDuplicates(col: Collection<Raw>, docs: Raw[]): Promise<number> {
-  try {
-    const res = await col.insertMany(docs, { ordered: false });
-    return res.insertedCount;
-  } catch (err) {
-    if (err instanceof MongoBulkWriteError && isDuplicateKey(err)) {
-      const refused = Array.isArray(err.writeErrors) ? err.writeErrors.length : 1;
-      return docs.length - refused;
-    }
-    if (docs.length === 1 && isDuplicateKey(err)) return 0;
-    throw err;
   }
 }
