@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { GridFSBucket, type Binary, type Db, type Document } from 'mongodb';
 import { DataLossError } from '../../shared/errors.js';
 import type { ArtifactMeta } from '../../shared/types.js';
@@ -86,6 +87,9 @@ export class ArtifactFiles {
         const raced = await files.findOne({ _id: meta.id });
         if (raced) return sameArtifact(raced, expected.sha256);
       }
+      // A chunk insert still in flight would land after the delete and collide with the next
+      // upload of this id: let the driver's inserts settle first.
+      await insertsSettled(upload);
       await chunks.deleteMany({ files_id: meta.id }).catch(() => undefined);
       throw err;
     }
@@ -134,6 +138,22 @@ export class ArtifactFiles {
     const chunks: Buffer[] = [];
     for await (const chunk of this.bucket.openDownloadStream(id as never)) chunks.push(chunk as Buffer);
     return { meta: artifactFromRaw(file), data: Buffer.concat(chunks) };
+  }
+}
+
+/** How long a failed upload waits for its in-flight chunk inserts before removing its chunks. */
+const SETTLE_MS = 30_000;
+
+/**
+ * Resolves when the upload stream has no chunk insert in flight. The driver counts them in the
+ * write stream's `state.outstandingRequests` and emits no event when they end (a destroyed
+ * stream does not wait for them), so this polls that count, with a deadline.
+ */
+async function insertsSettled(upload: object): Promise<void> {
+  const state = (upload as { state?: { outstandingRequests?: unknown } }).state;
+  const deadline = Date.now() + SETTLE_MS;
+  while (typeof state?.outstandingRequests === 'number' && state.outstandingRequests > 0 && Date.now() < deadline) {
+    await delay(5);
   }
 }
 
