@@ -20,8 +20,9 @@
 #
 # Idempotent: cached steps are skipped; step 3-5 are cheap (seconds plus one compile), so rerun it
 # after `npm ci` (which reinstalls node_modules without the binding). Needs python3 with pip,
-# g++, Linux x86_64. Selection stays explicit: TRELLIS_TF_BACKEND=tensorflow (README "Native
-# TensorFlow").
+# g++, Linux x86_64. Running it is the opt-in: afterwards workers with TRELLIS_TF_BACKEND unset
+# take native (the fastest backend that loads, recorded on every trial), and
+# TRELLIS_TF_BACKEND=tensorflow forces it (README "Native TensorFlow").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
