@@ -20,6 +20,7 @@ import { TrellisClient } from '../../client/index.js';
 import { loadProto, type WorkerServiceClient } from '../../shared/proto.js';
 import { cleanEnv, cli, startCoordinatorProcess } from '../helpers/secure.js';
 import { within } from '../helpers/deadline.js';
+import { waitUntil } from '../helpers/services.js';
 
 const WORKER_MAX = 64 * 1024;
 const CALLS_PER_SECOND = 10;
@@ -150,7 +151,13 @@ describe('robustness: message sizes before decode, HTTP request rate (real coord
         err.code === grpc.status.RESOURCE_EXHAUSTED || err.code === grpc.status.CANCELLED,
         `${err.code} ${err.message}`,
       );
-      assert.match(coordinator.log(), /"bytes":10\d{5},"limit":65536,"msg":"message refused"/);
+      // The client can see the end of its stream before the coordinator's log line has come
+      // through its stdout pipe: wait for the line (with a deadline), do not read once.
+      await waitUntil(
+        () => /"bytes":10\d{5},"limit":65536,"msg":"message refused"/.test(coordinator.log()),
+        10_000,
+        'the coordinator to log the refused 1 MB heartbeat',
+      );
     } finally {
       (workers as unknown as grpc.Client).close();
     }
