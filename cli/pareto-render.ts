@@ -4,6 +4,7 @@
  */
 import type { ExperimentView } from '../shared/convert.js';
 import type { ParetoFront } from '../shared/types.js';
+import { FRONT_LIMIT } from '../shared/pareto.js';
 
 function num(value: number): string {
   if (Number.isInteger(value)) return String(value);
@@ -36,10 +37,13 @@ function rows(front: ParetoFront): string[][] {
 
 function summary(front: ParetoFront): string {
   const seeds = front.points.some((p) => p.replicates !== undefined) ? '; values are means over seeds ± 95% CI' : '';
+  const thinned = front.thinned
+    ? `; ${front.thinned} more non-dominated configurations thinned out (the front keeps at most ${FRONT_LIMIT}, the most crowded go first)`
+    : '';
   return (
     `Pareto front: ${front.points.length} of ${front.configurations} configurations; ` +
     `hypervolume ${num(front.hypervolume)} (reference ${front.reference.map(num).join(', ')}, ` +
-    `${front.referenceSource === 'spec' ? 'trial.objectiveReference' : 'nadir of the measured configurations'})${seeds}`
+    `${front.referenceSource === 'spec' ? 'trial.objectiveReference' : 'nadir of the measured configurations'})${seeds}${thinned}`
   );
 }
 
