@@ -47,6 +47,24 @@ function summary(front: ParetoFront): string {
   );
 }
 
+/**
+ * What a multi-objective sweep without a front says instead of staying silent: which
+ * objectives no succeeded trial reported (a typo in a metric name, a split without groups).
+ */
+export function noFrontLine(
+  objectives: readonly { metric: string }[],
+  trials: readonly { status: string; metrics: Record<string, number> }[],
+): string {
+  const succeeded = trials.filter((t) => t.status === 'succeeded');
+  if (succeeded.length === 0) return 'Pareto front: none yet (no trial has succeeded)';
+  const never = objectives.filter((o) => !succeeded.some((t) => Number.isFinite(t.metrics[o.metric])));
+  const why =
+    never.length > 0
+      ? `no succeeded trial reported ${never.map((o) => o.metric).join(', ')}`
+      : 'no succeeded trial reported every objective';
+  return `Pareto front: none: ${why} (of ${succeeded.length} succeeded)`;
+}
+
 /** The lines the sweep leaderboard ends with. */
 export function frontLines(front: ParetoFront): string[] {
   const table = [header(front), ...rows(front)];
