@@ -89,8 +89,11 @@ class Evaluator {
   }
 }
 
+/** NSGA-II's population: the spec's, on both sides (Optuna's default 50 would leave 32 trials random). */
+const POPULATION = (spec.search as { population?: number }).population ?? 50;
+
 function settingsOf(algorithm: string): Record<string, unknown> {
-  return algorithm === 'nsga2' ? { population: (spec.search as { population?: number }).population } : {};
+  return algorithm === 'nsga2' ? { population: POPULATION } : {};
 }
 
 async function trellisRun(algorithm: string, seed: number, trials: number): Promise<Run> {
@@ -138,7 +141,7 @@ async function peerRun(sampler: string, seed: number, trials: number): Promise<R
       '--trials',
       String(trials),
       '--population',
-      String(settingsOf('nsga2').population),
+      String(POPULATION),
       '--space',
       JSON.stringify(spec.search.space),
       '--objectives',
@@ -203,12 +206,15 @@ export async function runParetoFairness(o: FairnessOptions): Promise<Record<stri
         ]
       : []),
   ];
-  const tasks = methods.flatMap((m) =>
-    seeds.map((seed) => async () => {
+  // Seed-major order: a run stopped early still has every method on its first seeds.
+  const tasks = seeds.flatMap((seed) =>
+    methods.map((m) => async () => {
       const r = await m.run(seed);
-      progress(
-        `fairness ${m.label} seed ${seed}: ${'points' in r ? `hv ${round(volume(r.points as number[][]), 4)}` : JSON.stringify(r)}`,
-      );
+      const line =
+        'points' in r
+          ? `hv ${round(volume(r.points as number[][]), 4)} test hv ${round(volume(r.test as number[][]), 4)}`
+          : JSON.stringify(r);
+      progress(`fairness ${m.label} seed ${seed}: ${line}`);
       return { label: m.label, result: r };
     }),
   );
@@ -252,8 +258,8 @@ export async function runParetoFairness(o: FairnessOptions): Promise<Record<stri
       seeds,
       reference: REFERENCE,
       jobs: o.jobs,
-      trellis: `in-process, sequential: nsga2 (population ${settingsOf('nsga2').population}, other settings default), motpe (defaults), random`,
-      optuna: `ask/tell, sequential: NSGAIISampler(population_size=${settingsOf('nsga2').population}, seed), TPESampler(seed) with two objectives`,
+      trellis: `in-process, sequential: nsga2 (population ${POPULATION}, other settings default), motpe (defaults), random`,
+      optuna: `ask/tell, sequential: NSGAIISampler(population_size=${POPULATION}, seed), TPESampler(seed) with two objectives`,
       evaluator:
         'bench/fairness-trial.ts: the worker tfjs classify task, the same training seed for every configuration',
     },
