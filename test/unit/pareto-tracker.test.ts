@@ -11,6 +11,7 @@ import { computeFront, ParetoTracker } from '../../coordinator/sweeps/pareto-fro
 import { dominates, FRONT_LIMIT, toMinimise } from '../../shared/pareto.js';
 import type { ParetoFront, TrialDoc } from '../../shared/types.js';
 import { configOfTrial } from '../../coordinator/search/replicates.js';
+import { noFrontLine } from '../../cli/pareto-render.js';
 
 const FC = { seed: 20261130, numRuns: 150 };
 const objectives = [
@@ -155,5 +156,20 @@ describe('pareto tracker: bounded past its limit', () => {
   it('refuses a limit below 2, and the default limit is the documented one', () => {
     assert.throws(() => new ParetoTracker(objectives, 1, undefined, 1), /front limit must be an integer ≥ 2, got 1/);
     assert.equal(FRONT_LIMIT, 256);
+  });
+});
+
+describe('pareto: a multi-objective leaderboard without a front says why', () => {
+  it('names the objective no succeeded trial reported, or that none succeeded', () => {
+    const trials: { status: string; metrics: Record<string, number> }[] = [
+      { status: 'succeeded', metrics: { val_accuracy: 0.9 } },
+      { status: 'failed', metrics: { val_accuracy: 0.8, val_group_gap: 0.1 } },
+    ];
+    const objectives = [{ metric: 'val_accuracy' }, { metric: 'val_group_gap' }];
+    assert.equal(
+      noFrontLine(objectives, trials),
+      'Pareto front: none: no succeeded trial reported val_group_gap (of 1 succeeded)',
+    );
+    assert.equal(noFrontLine(objectives, [trials[1]!]), 'Pareto front: none yet (no trial has succeeded)');
   });
 });
