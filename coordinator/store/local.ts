@@ -44,16 +44,9 @@ import type {
 import { assertOutboxEvent, budgetOnly, checkPageLimit } from './base.js';
 import { mergedPage } from './local-index.js';
 import { encode, Journal } from './local-journal.js';
-import {
-  byStepLatestFirst,
-  compareEvents,
-  eventKey,
-  LocalState,
-  newestFirst,
-  trialKey,
-  withoutSpec,
-} from './local-records.js';
-import { JournalCorruptError, scanJournal } from './local-scan.js';
+import { compareEvents, LocalState, newestFirst, withoutSpec } from './local-records.js';
+import { JournalCorruptError, scanJournal, type JournalScan } from './local-scan.js';
+import { addRow, byStepLatestFirst, type Hot } from './local-trials.js';
 import { applyPatch, clone, cloneMetric, matchesStatus } from './documents.js';
 
 export interface LocalStoreOptions {
@@ -87,7 +80,7 @@ export class LocalStore implements Store {
   private startPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
 
-  private readonly data = new LocalState();
+  private readonly data: LocalState;
   readonly reads: ReadCounter = { rows: 0 };
   private readonly visit = (): void => {
     this.reads.rows++;
@@ -107,8 +100,12 @@ export class LocalStore implements Store {
     this.journal = new Journal(
       dir,
       { durable: options.durable ?? false, lock: options.lock ?? true, compactAfterBytes, warn: this.warn },
-      () => this.data.snapshotLines(),
+      (out, old) => this.data.snapshot(out, old),
     );
+    this.data = new LocalState({
+      source: () => this.journal.source,
+      write: (lines, placed) => this.journal.write(lines, placed),
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -127,7 +124,12 @@ export class LocalStore implements Store {
     this.state = 'starting';
     try {
       // Any problem but a torn final write refuses the whole journal: never half a store.
-      const scan = scanJournal(await this.journal.open(), this.journal.path);
+      const bytes = await this.journal.open();
+      let scan: JournalScan | undefined;
+      this.data.replay(bytes, (apply) => {
+        scan = scanJournal(bytes, this.journal.path, apply);
+      });
+      if (!scan) throw new Error('LocalStore: the journal was not scanned');
       if (scan.problems.length > 0) throw new JournalCorruptError(scan, this.dir);
       if (scan.torn) {
         this.warn('dropped a torn final write', {
@@ -136,8 +138,8 @@ export class LocalStore implements Store {
           reason: scan.torn.reason,
         });
       }
-      this.data.replay(scan);
       await this.journal.rewrite();
+      await this.data.replayed();
     } catch (err) {
       await this.journal.close();
       throw err;
@@ -255,14 +257,21 @@ export class LocalStore implements Store {
 
   async insertTrial(doc: TrialDoc): Promise<boolean> {
     this.assertOpen();
-    if (this.data.trials.has(doc.id) || this.data.trialByNumber.has(trialKey(doc.experimentId, doc.number))) {
+    const trials = this.data.trials;
+    if (trials.get(doc.id) || trials.has(doc.experimentId, doc.number)) {
       await this.journal.write([]);
       return false;
     }
     const stored = clone(doc);
-    this.data.indexTrial(stored);
-    await this.journal.write([encode({ t: 'trial', d: stored })]);
+    await this.writeTrial(trials.set(stored), stored);
     return true;
+  }
+
+  /** Journals a trial's new document; it stays hot until the line is written. */
+  private writeTrial(hot: Hot, doc: TrialDoc): Promise<void> {
+    const trials = this.data.trials;
+    trials.queued([hot]);
+    return this.journal.write([encode({ t: 'trial', d: doc })], (offsets) => trials.placed([hot], [doc], offsets));
   }
 
   async getTrial(id: string): Promise<TrialDoc | undefined> {
@@ -273,29 +282,35 @@ export class LocalStore implements Store {
 
   async listTrials(experimentId: string): Promise<TrialDoc[]> {
     this.assertOpen();
-    const index = this.data.trialsByExperiment.get(experimentId);
-    if (!index) return [];
-    this.reads.rows += index.size;
-    return [...index.values()].map(({ id }) => clone(this.data.trials.get(id)!));
+    const out: TrialDoc[] = [];
+    for (const doc of this.data.trials.byNumber(experimentId)) {
+      this.reads.rows++;
+      out.push(clone(doc));
+    }
+    return out;
   }
 
   async listTrialsPage(experimentId: string, query: { afterNumber?: number; limit: number }): Promise<Page<TrialDoc>> {
     this.assertOpen();
     checkPageLimit(query.limit);
-    const index = this.data.trialsByExperiment.get(experimentId);
-    if (!index) return { items: [], more: false };
-    const after = query.afterNumber === undefined ? undefined : { number: query.afterNumber, id: '' };
-    const page = mergedPage([index], (a, b) => a.number - b.number, after, query.limit, this.visit);
-    return { items: page.items.map(({ id }) => clone(this.data.trials.get(id)!)), more: page.more };
+    const items: TrialDoc[] = [];
+    for (const doc of this.data.trials.byNumber(experimentId, query.afterNumber)) {
+      this.visit();
+      if (items.length === query.limit) return { items, more: true };
+      items.push(clone(doc));
+    }
+    return { items, more: false };
   }
 
   async trialCounts(experimentIds: string[]): Promise<Map<string, TrialCounts>> {
     this.assertOpen();
-    return new Map(experimentIds.map((id) => [id, { ...this.data.trialCounts.get(id) }]));
+    return new Map(experimentIds.map((id) => [id, { ...this.data.trials.counts.get(id) }]));
   }
 
   async updateTrial(id: string, expect: TrialExpect, patch: Partial<TrialDoc>): Promise<TrialDoc | undefined> {
     this.assertOpen();
+    // Read (from memory or, for a finished trial, the journal), checked and applied in one
+    // synchronous step: the compare-and-set is atomic within the process.
     const doc = this.data.trials.get(id);
     if (!doc || !matchesStatus(doc.status, expect.status)) return undefined;
     if (expect.attemptCount !== undefined && doc.attempts.length !== expect.attemptCount) return undefined;
@@ -303,8 +318,7 @@ export class LocalStore implements Store {
     if (patch.experimentId !== undefined && patch.experimentId !== doc.experimentId) return undefined;
     if (patch.number !== undefined && patch.number !== doc.number) return undefined;
     const next = applyPatch(doc, patch);
-    this.data.indexTrial(next);
-    await this.journal.write([encode({ t: 'trial', d: next })]);
+    await this.writeTrial(this.data.trials.set(next), next);
     return clone(next);
   }
 
@@ -312,32 +326,53 @@ export class LocalStore implements Store {
 
   async appendMetrics(docs: MetricDoc[]): Promise<number> {
     this.assertOpen();
+    const trials = this.data.trials;
     const lines: string[] = [];
+    const touched = new Set<Hot>();
     for (const doc of docs) {
+      const { hot, rows } = trials.rowsToAdd(doc.trialId);
       const stored = cloneMetric(doc);
-      if (this.data.insertMetric(stored)) lines.push(encode({ t: 'metric', d: stored }));
+      if (!addRow(rows, stored)) continue;
+      lines.push(encode({ t: 'metric', d: stored }));
+      if (hot) {
+        hot.dirty = true;
+        hot.version++;
+        touched.add(hot);
+      }
     }
-    await this.journal.write(lines);
+    trials.queued(touched);
+    await this.journal.write(lines, (offsets) => trials.placed(touched, [], offsets));
     return lines.length;
   }
 
   async listMetrics(trialId: string): Promise<MetricDoc[]> {
     this.assertOpen();
-    const byKey = this.data.metrics.get(trialId);
-    if (!byKey) return [];
-    this.reads.rows += byKey.size;
-    return [...byKey.values()].map(cloneMetric).sort((a, b) => a.attempt - b.attempt || a.step - b.step);
+    const trials = this.data.trials;
+    const rows = trials.memoryRows(trialId);
+    let out: MetricDoc[];
+    if (rows) {
+      this.reads.rows += rows.byKey.size;
+      out = [...rows.byKey.values()].map(cloneMetric);
+    } else {
+      const doc = trials.get(trialId);
+      out = doc ? [...trials.blockRows(doc, this.visit)] : [];
+    }
+    return out.sort((a, b) => a.attempt - b.attempt || a.step - b.step);
   }
 
   async listMetricsPage(trialId: string, query: { afterStep?: number; limit: number }): Promise<Page<MetricDoc>> {
     this.assertOpen();
     checkPageLimit(query.limit);
-    const attempts = this.data.metricsByAttempt.get(trialId);
-    if (!attempts) return { items: [], more: false };
+    const trials = this.data.trials;
+    const rows = trials.memoryRows(trialId);
+    if (!rows) {
+      const doc = trials.get(trialId);
+      return doc ? trials.blockPage(doc, query.afterStep, query.limit, this.visit) : { items: [], more: false };
+    }
     // After every attempt's rows of `afterStep`: the lowest attempt sorts last within a step.
     const after = query.afterStep === undefined ? undefined : { step: query.afterStep, attempt: -Infinity };
     const page = mergedPage(
-      [...attempts.values()],
+      [...rows.byAttempt.values()],
       byStepLatestFirst,
       after as MetricDoc | undefined,
       query.limit,
@@ -352,38 +387,53 @@ export class LocalStore implements Store {
     this.assertOpen();
     for (const e of events) assertOutboxEvent(e);
     const lines: string[] = [];
+    const stored: TrellisEvent[] = [];
     for (const e of events) {
-      const stored = clone(e);
-      if (this.data.insertEvent(stored)) lines.push(encode({ t: 'event', d: stored }));
+      const copy = clone(e);
+      if (!this.data.events.insert(copy)) continue;
+      stored.push(copy);
+      lines.push(encode({ t: 'event', d: copy }));
     }
-    await this.journal.write(lines);
+    await this.journal.write(lines, (offsets) => this.data.events.placed(stored, offsets));
   }
 
   async listEvents(experimentId: string, fromSeq = 1): Promise<TrellisEvent[]> {
     this.assertOpen();
-    const log = this.data.events.get(experimentId);
-    if (!log) return [];
-    const out: TrellisEvent[] = [];
-    for (const [seq, e] of log.bySeq) if (seq >= fromSeq) out.push(e);
-    return out.sort((a, b) => a.seq - b.seq).map(clone);
+    return this.data.events.list(experimentId, fromSeq, this.visit).map(clone);
   }
 
   async lastEventSeq(experimentId: string): Promise<number> {
     this.assertOpen();
-    return this.data.events.get(experimentId)?.last ?? 0;
+    return this.data.events.last(experimentId);
   }
 
   async unpublishedEvents(limit = 1000): Promise<TrellisEvent[]> {
     this.assertOpen();
-    const all = [...this.data.unpublished.values()].sort(compareEvents);
+    const all = [...this.data.events.unpublished.values()].sort(compareEvents);
     return all.slice(0, Math.max(0, limit)).map(clone);
   }
 
   async markPublished(experimentId: string, seqs: number[]): Promise<void> {
     this.assertOpen();
-    const done: number[] = [];
-    for (const s of seqs) if (this.data.unpublished.delete(eventKey(experimentId, s))) done.push(s);
+    const done = this.data.events.publish(experimentId, seqs);
     await this.journal.write(done.length > 0 ? [encode({ t: 'pub', e: experimentId, s: done })] : []);
+  }
+
+  /** What memory holds per kind of record (the bounded-memory tests and the million bench read it). */
+  memory(): Record<string, number> {
+    const trials = this.data.trials.footprint();
+    const events = this.data.events.footprint();
+    return {
+      hot_trials: trials.hot,
+      trial_slots: trials.slots,
+      odd_trial_ids: trials.oddIds,
+      orphan_metric_trials: trials.orphanTrials,
+      events_held: events.held,
+      event_block_slots: events.blockSlots,
+      experiments: this.data.experiments.size,
+      workers: this.data.workers.size,
+      artifacts: this.data.artifacts.size,
+    };
   }
 
   // ---------------------------------------------------------------- workers
