@@ -5,13 +5,13 @@
  * Every `every` ended trials it samples the window's rate, the process's RSS and heap, and the
  * runner's per-trial cache sizes; the first and last deciles of the samples are compared.
  *
- * LocalStore keeps every record in memory by design (it is the embedded system of record, and
- * reads are served from memory), so the RSS of this process includes the store's growth; the
- * samples carry the store's record counts so that growth can be told apart from the coordinator's.
+ * LocalStore keeps a bounded working set (finished trials and published events live only in its
+ * journal, found by 8-byte offset slots); the samples carry what it holds (LocalStore.memory())
+ * so that its share of the RSS can be told apart from the coordinator's.
  * With MONGODB_URI set the sweep runs on MongoStore instead: the records then live in the database
  * server's process, and this process's RSS is the coordinator's own.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { connectFakeWorker, startLocalCoordinator, sweepSpec, tempDir } from './harness.js';
 import { LocalStore } from '../coordinator/store/local.js';
 import { createStore } from '../coordinator/store/registry.js';
@@ -32,6 +32,8 @@ interface Sample {
   heap_used_mb: number;
   caches: Record<string, number>;
   store_records: Record<string, number>;
+  /** LocalStore's journal on disk (it grows until a compaction rewrites it). */
+  journal_mb?: number;
 }
 
 function rssBytes(pid: number | 'self' = 'self'): number {
@@ -40,21 +42,9 @@ function rssBytes(pid: number | 'self' = 'self'): number {
   return Number(kb ?? 0) * 1024;
 }
 
-/** LocalStore's in-memory record counts (what its memory grows with). */
+/** What LocalStore holds in memory, by kind (LocalStore.memory()). */
 function storeRecords(store: LocalStore): Record<string, number> {
-  // The bench reads the store's private state on purpose: the store has no API for its size.
-  const data = (
-    store as unknown as {
-      data: {
-        trials: Map<unknown, unknown>;
-        events: Map<unknown, { bySeq: Map<unknown, unknown> }>;
-        metrics: Map<unknown, unknown>;
-      };
-    }
-  ).data;
-  let events = 0;
-  for (const log of data.events.values()) events += log.bySeq.size;
-  return { trials: data.trials.size, events, metric_trials: data.metrics.size };
+  return store.memory();
 }
 
 function decile(
@@ -107,6 +97,9 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
       heap_used_mb: round(memory.heapUsed / 2 ** 20, 1),
       caches: coordinator.cacheSizes(experimentId) ?? {},
       store_records: store instanceof LocalStore ? storeRecords(store) : {},
+      ...(store instanceof LocalStore
+        ? { journal_mb: round(statSync(join(store.dir, 'journal.jsonl')).size / 2 ** 20, 1) }
+        : {}),
     });
     windowStart = t;
     const last = samples.at(-1)!;

@@ -163,8 +163,12 @@ export function lineStartFrom(source: ByteSource, position: number, floor: numbe
   }
 }
 
-/** Every line in [start, end), in order, with its offset. */
-export function* linesIn(source: ByteSource, start: number, end: number): IterableIterator<{ text: string; at: number }> {
+/** Every line in [start, end), in order, with its offset and the next line's. */
+export function* linesIn(
+  source: ByteSource,
+  start: number,
+  end: number,
+): IterableIterator<{ text: string; at: number; next: number }> {
   const CHUNK = 1 << 20;
   let at = start;
   let carry: Buffer | undefined;
@@ -179,11 +183,11 @@ export function* linesIn(source: ByteSource, start: number, end: number): Iterab
     for (;;) {
       const nl = data.indexOf(0x0a, from);
       if (nl < 0) break;
-      yield { text: data.toString('utf8', from, nl), at: base + from };
+      yield { text: data.toString('utf8', from, nl), at: base + from, next: base + nl + 1 };
       from = nl + 1;
     }
     carry = from < data.length ? data.subarray(from) : undefined;
     carryAt = base + from;
   }
-  if (carry && carry.length > 0) yield { text: carry.toString('utf8'), at: carryAt };
+  if (carry && carry.length > 0) yield { text: carry.toString('utf8'), at: carryAt, next: carryAt + carry.length };
 }

@@ -14,7 +14,7 @@ import { EventTable } from './local-events.js';
 import { SortedIndex } from './local-index.js';
 import { encode, type Placed, type SnapshotOut } from './local-journal.js';
 import { FORMAT, FORMAT_VERSION, type RECORD_KINDS } from './local-schema.js';
-import { parseLine, TrialTable, type TrialRef } from './local-trials.js';
+import { parseLine, TrialTable } from './local-trials.js';
 
 export { byStepLatestFirst, trialKey } from './local-trials.js';
 export { eventKey } from './local-events.js';
@@ -112,6 +112,7 @@ export class LocalState {
       }
     });
     abandon();
+    this.trials.replayEnd();
     this.replaySource = undefined;
   }
 
@@ -175,27 +176,24 @@ export class LocalState {
     for (const d of this.artifacts.values()) out.line(encode({ t: 'artifact', d }));
     const trials = this.trials.relocation();
     const events = this.events.relocation();
-    let block: { ref: TrialRef; start: number; left: number } | undefined;
+    const live = this.trials.liveLines();
+    let blockStart = NaN;
     let sinceYield = 0;
-    for (const { text, at } of linesIn(old, 0, old.size)) {
-      if (++sinceYield >= 2000) {
+    for (const { text, at, next } of linesIn(old, 0, old.size)) {
+      if (++sinceYield >= 5000) {
         sinceYield = 0;
         await out.drain();
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       if (text.startsWith('{"t":"trial"')) {
-        const doc = parseLine(text).d as TrialDoc;
-        if (this.trials.coldLineAt(doc, at)) trials.trial(doc, out.line(text));
+        const cold = live.trial(at);
+        if (cold) trials.trial(cold.ref, out.line(text), cold.code);
       } else if (text.startsWith('{"t":"metric"')) {
-        const rec = parseLine(text);
-        const ref = this.trials.blockLineAt((rec.d as MetricDoc).trialId, at);
-        if (!ref) continue;
+        const block = live.block(at);
+        if (!block) continue;
         const written = out.line(text);
-        if (rec.b !== undefined) block = { ref, start: written, left: rec.b };
-        if (block && --block.left === 0) {
-          trials.block(block.ref, block.start, out.bytes);
-          block = undefined;
-        }
+        if (at === block.start) blockStart = written;
+        if (next === block.end) trials.block(block.ref, blockStart, out.bytes);
       } else if (text.startsWith('{"t":"event"')) {
         const event = parseLine(text).d as TrellisEvent;
         events.event(event, out.line(this.events.snapshotLine(event)));

@@ -94,6 +94,8 @@ export class TrialTable {
   private readonly odd = new Map<string, { e: string; n: number }>();
   readonly orphans = new Map<string, Rows>();
   readonly counts = new Map<string, TrialCounts>();
+  /** Replay only: sealed blocks read before their trial's line. */
+  private readonly earlyBlocks = new Map<string, { start: number; end: number; rows: MetricDoc[] }>();
   /** While replaying at start-up nothing is written: finished trials go cold after the first snapshot. */
   replaying = false;
 
@@ -325,8 +327,11 @@ export class TrialTable {
 
   /** A trial line read at start-up (at `offset`). */
   replayTrial(doc: TrialDoc, offset: number): void {
+    const early = this.earlyBlocks.get(doc.id);
+    this.earlyBlocks.delete(doc.id);
     const h = this.set(doc);
     h.offset = offset;
+    if (early) this.setBlock(doc, early.start, early.end);
     if (isTerminal('trial', doc.status) && !h.dirty && h.rows === undefined) this.evict(h, offset);
   }
 
@@ -334,7 +339,8 @@ export class TrialTable {
   replayBlock(trialId: string, rows: MetricDoc[], start: number, end: number): void {
     const doc = this.get(trialId);
     if (!doc) {
-      for (const r of rows) this.replayRow(r);
+      // A trial updated after its rows were sealed has its latest line after the block.
+      this.earlyBlocks.set(trialId, { start, end, rows });
       return;
     }
     this.setBlock(doc, start, end);
@@ -345,31 +351,48 @@ export class TrialTable {
     if (isTerminal('trial', h.doc.status)) this.evict(h, h.offset);
   }
 
+  /** The end of a replay: blocks of trials that never came are rows of unknown trials. */
+  replayEnd(): void {
+    for (const { rows } of this.earlyBlocks.values()) for (const r of rows) this.replayRow(r);
+    this.earlyBlocks.clear();
+  }
+
   /** A row read at start-up outside a sealed block. */
   replayRow(row: MetricDoc): void {
     const { hot, rows } = this.rowsToAdd(row.trialId);
     if (addRow(rows, row) && hot) hot.dirty = true;
   }
 
-  /** Whether a trial line at `offset` of the journal being compacted is the trial's current cold line. */
-  coldLineAt(doc: TrialDoc, offset: number): boolean {
-    const v = this.exps.get(doc.experimentId)?.at.get(doc.number) ?? NaN;
-    return v >= 0 && Math.floor(v / STATUS_BITS) === offset;
-  }
-
-  /** Whether a metric line at `offset` lies in its trial's sealed block (then it stays at compaction). */
-  blockLineAt(trialId: string, offset: number): TrialRef | undefined {
-    // No read: a line inside a block's range is that block's (an id only locates the block).
-    const hot = this.hot.get(trialId);
-    const ref = hot ? { experimentId: hot.doc.experimentId, number: hot.doc.number } : this.locateRef(trialId);
-    if (!ref) return undefined;
-    const b = this.block(ref);
-    return b && offset >= b.start && offset < b.end ? ref : undefined;
-  }
-
-  private locateRef(id: string): TrialRef | undefined {
-    const at = this.locate(id);
-    return at && { experimentId: at.e, number: at.n };
+  /**
+   * The live lines of the journal as it is now, in offset order, for a compaction's pass: each
+   * cold trial's current line and each sealed block. Taken once at the start of the pass (no
+   * trial goes cold while it runs: the writer waits for it); no line is parsed to decide.
+   */
+  liveLines(): LiveLines {
+    const trials: { at: number; ref: TrialRef; code: number }[] = [];
+    const blocks: { start: number; end: number; ref: TrialRef }[] = [];
+    for (const [experimentId, x] of this.exps) {
+      for (const [number, v] of x.at.entries()) {
+        if (v >= 0) trials.push({ at: Math.floor(v / STATUS_BITS), ref: { experimentId, number }, code: v % STATUS_BITS });
+      }
+      for (const [number, start] of x.mStart.entries())
+        blocks.push({ start, end: x.mEnd.get(number), ref: { experimentId, number } });
+    }
+    trials.sort((a, b) => a.at - b.at);
+    blocks.sort((a, b) => a.start - b.start);
+    let t = 0;
+    let k = 0;
+    return {
+      trial: (at) => {
+        while (t < trials.length && trials[t]!.at < at) t++;
+        return trials[t]?.at === at ? trials[t] : undefined;
+      },
+      block: (at) => {
+        while (k < blocks.length && blocks[k]!.end <= at) k++;
+        const b = blocks[k];
+        return b && b.start <= at ? b : undefined;
+      },
+    };
   }
 
   /** A fresh set of slots for the new file; `commit` swaps them in (hot trials stay hot). */
@@ -382,7 +405,7 @@ export class TrialTable {
     };
     const hotAt = new Map<Hot, { doc: TrialDoc; offset: number }>();
     return {
-      trial: (doc, offset) => exp(doc.experimentId).at.set(doc.number, offset * STATUS_BITS + CODE.get(doc.status)!),
+      trial: (ref, offset, code) => exp(ref.experimentId).at.set(ref.number, offset * STATUS_BITS + code),
       block: (doc, start, end) => {
         exp(doc.experimentId).mStart.set(doc.number, start);
         exp(doc.experimentId).mEnd.set(doc.number, end);
@@ -418,8 +441,15 @@ export interface TrialRef {
   number: number;
 }
 
+export interface LiveLines {
+  /** The cold trial whose current line is at `at` (calls in increasing `at`). */
+  trial(at: number): { ref: TrialRef; code: number } | undefined;
+  /** The sealed block holding the line at `at` (calls in increasing `at`). */
+  block(at: number): { start: number; end: number; ref: TrialRef } | undefined;
+}
+
 export interface Relocation {
-  trial(doc: TrialDoc, offset: number): void;
+  trial(ref: TrialRef, offset: number, code: number): void;
   block(doc: TrialRef, start: number, end: number): void;
   hot(h: Hot, offset: number): void;
   commit(): void;
