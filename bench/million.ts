@@ -17,7 +17,18 @@ import { LocalStore } from '../coordinator/store/local.js';
 import { createStore } from '../coordinator/store/registry.js';
 import { env } from '../shared/env.js';
 import { mean, progress, round } from './common.js';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/**
+ * A full collection after each sample's RSS is read: the heap that is still live after it is
+ * what the run holds (heapUsed before it includes garbage not yet collected, and RSS includes
+ * the room V8 has grown its heap to). Its time is left out of the windows' rates.
+ */
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
 
 export interface MillionOptions {
   total: number;
@@ -30,6 +41,11 @@ interface Sample {
   window_trials_per_second: number;
   rss_mb: number;
   heap_used_mb: number;
+  /** Heap still used after a full collection (forced right after RSS and heapUsed were read). */
+  live_heap_mb: number;
+  gc_ms: number;
+  /** The machine's 1-minute load average (2 cores, shared). */
+  load1: number;
   caches: Record<string, number>;
   store_records: Record<string, number>;
   /** LocalStore's journal on disk (it grows until a compaction rewrites it). */
@@ -50,13 +66,14 @@ function storeRecords(store: LocalStore): Record<string, number> {
 function decile(
   samples: readonly Sample[],
   which: 'first' | 'last',
-): { trials_per_second: number; rss_mb: number; heap_used_mb: number } {
+): { trials_per_second: number; rss_mb: number; heap_used_mb: number; live_heap_mb: number } {
   const n = Math.max(1, Math.floor(samples.length / 10));
   const part = which === 'first' ? samples.slice(0, n) : samples.slice(-n);
   return {
     trials_per_second: round(mean(part.map((s) => s.window_trials_per_second)), 1),
     rss_mb: round(mean(part.map((s) => s.rss_mb)), 1),
     heap_used_mb: round(mean(part.map((s) => s.heap_used_mb)), 1),
+    live_heap_mb: round(mean(part.map((s) => s.live_heap_mb)), 1),
   };
 }
 
@@ -89,22 +106,28 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
     if (ended % options.every !== 0) return;
     const t = performance.now();
     const memory = process.memoryUsage();
+    const rss = rssBytes();
+    collect();
+    const collected = performance.now();
     samples.push({
       trials: ended,
       seconds: round((t - t0) / 1000, 2),
       window_trials_per_second: round(options.every / ((t - windowStart) / 1000), 1),
-      rss_mb: round(rssBytes() / 2 ** 20, 1),
+      rss_mb: round(rss / 2 ** 20, 1),
       heap_used_mb: round(memory.heapUsed / 2 ** 20, 1),
+      live_heap_mb: round(process.memoryUsage().heapUsed / 2 ** 20, 1),
+      gc_ms: round(collected - t, 1),
+      load1: round(loadavg()[0]!, 2),
       caches: coordinator.cacheSizes(experimentId) ?? {},
       store_records: store instanceof LocalStore ? storeRecords(store) : {},
       ...(store instanceof LocalStore
         ? { journal_mb: round(statSync(join(store.dir, 'journal.jsonl')).size / 2 ** 20, 1) }
         : {}),
     });
-    windowStart = t;
+    windowStart = performance.now();
     const last = samples.at(-1)!;
     progress(
-      `${ended} trials, ${last.window_trials_per_second}/s, rss ${last.rss_mb} MB, heap ${last.heap_used_mb} MB, caches ${JSON.stringify(last.caches)}`,
+      `${ended} trials, ${last.window_trials_per_second}/s, rss ${last.rss_mb} MB, heap ${last.heap_used_mb} MB, live heap ${last.live_heap_mb} MB, journal ${last.journal_mb ?? '-'} MB, store ${JSON.stringify(last.store_records)}`,
     );
   });
   try {
@@ -140,6 +163,7 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
       trials_per_second: round(last.trials_per_second / first.trials_per_second, 3),
       rss: round(last.rss_mb / first.rss_mb, 3),
       heap_used: round(last.heap_used_mb / first.heap_used_mb, 3),
+      live_heap: round(last.live_heap_mb / first.live_heap_mb, 3),
     },
     samples,
   };

@@ -7,10 +7,11 @@
  */
 import type { TrellisEvent } from '../../shared/events.js';
 import { linesIn, SeqSet, Slots, type ByteSource } from './local-cold.js';
-import { encode } from './local-journal.js';
 import { parseLine } from './local-trials.js';
 
 const BLOCK_SHIFT = 10;
+/** How an event record marked published ends (encode writes `{"t":"event","d":{…},"p":true}`). */
+const PUBLISHED = ',"p":true}';
 
 interface ExpEvents {
   last: number;
@@ -104,11 +105,10 @@ export class EventTable {
     return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   }
 
-  /** The event line for a snapshot (published or not, as memory says). */
-  snapshotLine(event: TrellisEvent): string {
-    return this.unpublished.has(eventKey(event.experimentId!, event.seq))
-      ? encode({ t: 'event', d: event })
-      : encode({ t: 'event', d: event, p: true });
+  /** The event's line (`text`, as journaled) for a snapshot: marked published unless memory holds it unpublished. */
+  snapshotLine(event: TrellisEvent, text: string): string {
+    if (this.unpublished.has(eventKey(event.experimentId!, event.seq)) || text.endsWith(PUBLISHED)) return text;
+    return text.slice(0, -1) + PUBLISHED;
   }
 
   /** Fresh block offsets for the new file; `commit` swaps them in. */

@@ -195,8 +195,9 @@ export class LocalState {
         if (at === block.start) blockStart = written;
         if (next === block.end) trials.block(block.ref, blockStart, out.bytes);
       } else if (text.startsWith('{"t":"event"')) {
-        const event = parseLine(text).d as TrellisEvent;
-        events.event(event, out.line(this.events.snapshotLine(event)));
+        // seq and experimentId only: a plain parse (no reviver) is enough and several times faster.
+        const event = (JSON.parse(text) as { d: TrellisEvent }).d;
+        events.event(event, out.line(this.events.snapshotLine(event, text)));
       }
     }
     for (const h of this.trials.hot.values()) {

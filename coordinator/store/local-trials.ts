@@ -296,7 +296,12 @@ export class TrialTable {
    * A page of a trial's sealed rows after `afterStep`: the first row of a later step found by
    * bisection over the block's bytes (a line or two read per probe), then `limit + 1` rows read.
    */
-  blockPage(doc: TrialDoc, afterStep: number | undefined, limit: number, visit: () => void): { items: MetricDoc[]; more: boolean } {
+  blockPage(
+    doc: TrialDoc,
+    afterStep: number | undefined,
+    limit: number,
+    visit: () => void,
+  ): { items: MetricDoc[]; more: boolean } {
     const b = this.block(doc);
     if (!b) return { items: [], more: false };
     const source = this.host.source();
@@ -373,7 +378,8 @@ export class TrialTable {
     const blocks: { start: number; end: number; ref: TrialRef }[] = [];
     for (const [experimentId, x] of this.exps) {
       for (const [number, v] of x.at.entries()) {
-        if (v >= 0) trials.push({ at: Math.floor(v / STATUS_BITS), ref: { experimentId, number }, code: v % STATUS_BITS });
+        if (v >= 0)
+          trials.push({ at: Math.floor(v / STATUS_BITS), ref: { experimentId, number }, code: v % STATUS_BITS });
       }
       for (const [number, start] of x.mStart.entries())
         blocks.push({ start, end: x.mEnd.get(number), ref: { experimentId, number } });

@@ -23,13 +23,11 @@
  * This file holds the records and the store's semantics; local-journal.ts moves the lines and
  * bytes (the lock, the journal writer, snapshots, artifact files).
  */
-import { createHash } from 'node:crypto';
-
 import type { TrellisEvent } from '../../shared/events.js';
 import type { ExperimentStatus } from '../../shared/states.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
 import type { Readable } from 'node:stream';
-import { VerifyingStream, type ExpectedArtifact } from './artifact-stream.js';
+import type { ExpectedArtifact } from './artifact-stream.js';
 import type {
   ExperimentExpect,
   ExperimentPageQuery,
@@ -41,10 +39,12 @@ import type {
   TrialCounts,
   TrialExpect,
 } from './base.js';
-import { assertOutboxEvent, budgetOnly, checkPageLimit } from './base.js';
+import { assertOutboxEvent, checkPageLimit } from './base.js';
+import { LocalArtifacts } from './local-artifacts.js';
+import { LocalExperiments } from './local-experiments.js';
 import { mergedPage } from './local-index.js';
 import { encode, Journal } from './local-journal.js';
-import { compareEvents, LocalState, newestFirst, withoutSpec } from './local-records.js';
+import { compareEvents, LocalState } from './local-records.js';
 import { JournalCorruptError, scanJournal, type JournalScan } from './local-scan.js';
 import { addRow, byStepLatestFirst, type Hot } from './local-trials.js';
 import { applyPatch, clone, cloneMetric, matchesStatus } from './documents.js';
@@ -81,6 +81,8 @@ export class LocalStore implements Store {
   private closePromise: Promise<void> | undefined;
 
   private readonly data: LocalState;
+  private readonly experiments: LocalExperiments;
+  private readonly artifacts: LocalArtifacts;
   readonly reads: ReadCounter = { rows: 0 };
   private readonly visit = (): void => {
     this.reads.rows++;
@@ -106,6 +108,8 @@ export class LocalStore implements Store {
       source: () => this.journal.source,
       write: (lines, placed) => this.journal.write(lines, placed),
     });
+    this.experiments = new LocalExperiments(this.journal, this.data, this.visit);
+    this.artifacts = new LocalArtifacts(this.journal, this.data.artifacts, () => this.assertOpen());
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -172,22 +176,7 @@ export class LocalStore implements Store {
 
   async createExperiment(doc: ExperimentDoc): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     this.assertOpen();
-    const existingId = this.data.experimentByRequest.get(doc.requestId);
-    if (existingId !== undefined) {
-      await this.journal.write([]);
-      return { experiment: clone(this.data.experiments.get(existingId)!), created: false };
-    }
-    if (this.data.experiments.has(doc.id))
-      throw new Error(`experiment id ${doc.id} already exists with another requestId`);
-    const stored = clone(doc);
-    this.data.setExperiment(stored);
-    this.data.experimentByRequest.set(stored.requestId, stored.id);
-    // The spec is written once, in its own record; updates journal the rest of the document.
-    await this.journal.write([
-      encode({ t: 'spec', e: stored.id, d: stored.spec }),
-      encode({ t: 'exp', d: withoutSpec(stored) }),
-    ]);
-    return { experiment: clone(stored), created: true };
+    return this.experiments.create(doc);
   }
 
   async getExperiment(id: string): Promise<ExperimentDoc | undefined> {
@@ -198,37 +187,17 @@ export class LocalStore implements Store {
 
   async listExperiments(filter: { status?: ExperimentStatus[] } = {}): Promise<ExperimentDoc[]> {
     this.assertOpen();
-    const statuses = filter.status;
-    const out: ExperimentDoc[] = [];
-    for (const doc of this.data.experiments.values())
-      if (!statuses || statuses.includes(doc.status)) out.push(clone(doc));
-    return out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return this.experiments.list(filter);
   }
 
   async listExperimentsPage(query: ExperimentPageQuery): Promise<Page<ListedExperiment>> {
     this.assertOpen();
-    checkPageLimit(query.limit);
-    const indexes = query.status
-      ? [...new Set(query.status)].flatMap((s) => this.data.experimentsByStatus.get(s) ?? [])
-      : [this.data.experimentOrder];
-    const page = mergedPage(indexes, newestFirst, query.after, query.limit, this.visit);
-    const items = page.items.map(({ id }): ListedExperiment => {
-      const doc = this.data.experiments.get(id)!;
-      const summary: ListedExperiment = clone(withoutSpec(doc));
-      if (query.spec === 'full') summary.spec = clone(doc.spec);
-      else if (query.spec === 'budget') summary.spec = budgetOnly(doc.spec);
-      return summary;
-    });
-    return { items, more: page.more };
+    return this.experiments.page(query);
   }
 
   async listExperimentSummaries(filter: { status?: ExperimentStatus[] } = {}): Promise<ExperimentSummary[]> {
     this.assertOpen();
-    const statuses = filter.status;
-    const out: ExperimentDoc[] = [];
-    for (const doc of this.data.experiments.values()) if (!statuses || statuses.includes(doc.status)) out.push(doc);
-    out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-    return out.map((doc) => clone(withoutSpec(doc)));
+    return this.experiments.summaries(filter);
   }
 
   async updateExperiment(
@@ -237,20 +206,7 @@ export class LocalStore implements Store {
     patch: Partial<ExperimentDoc>,
   ): Promise<ExperimentDoc | undefined> {
     this.assertOpen();
-    const doc = this.data.experiments.get(id);
-    if (!doc || !matchesStatus(doc.status, expect.status)) return undefined;
-    if (expect.trialsCreated !== undefined && doc.trialsCreated !== expect.trialsCreated) return undefined;
-    const next = applyPatch(doc, patch);
-    this.data.setExperiment(next);
-    if (next.requestId !== doc.requestId) {
-      this.data.experimentByRequest.delete(doc.requestId);
-      this.data.experimentByRequest.set(next.requestId, id);
-    }
-    await this.journal.write([
-      ...(next.spec !== doc.spec ? [encode({ t: 'spec', e: id, d: next.spec })] : []),
-      encode({ t: 'exp', d: withoutSpec(next) }),
-    ]);
-    return clone(next);
+    return this.experiments.update(id, expect, patch);
   }
 
   // ---------------------------------------------------------------- trials
@@ -452,71 +408,27 @@ export class LocalStore implements Store {
 
   // ---------------------------------------------------------------- artifacts
 
-  async putArtifact(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
+  putArtifact(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
     this.assertOpen();
-    if (!meta.id) throw new TypeError('putArtifact: id must be a non-empty string');
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    const existing = this.data.artifacts.get(meta.id);
-    if (existing) {
-      if (existing.sha256 !== sha256) throw new Error(`artifact ${meta.id} already exists with other content`);
-      await this.journal.write([]);
-      return clone(existing);
-    }
-    await this.journal.putFile(meta.id, data);
-    this.assertOpen();
-    // A concurrent put of the same id may have won while the file was written.
-    const raced = this.data.artifacts.get(meta.id);
-    if (raced) {
-      if (raced.sha256 !== sha256) throw new Error(`artifact ${meta.id} already exists with other content`);
-      await this.journal.write([]);
-      return clone(raced);
-    }
-    const stored: ArtifactMeta = { ...clone(meta), size: data.length, sha256, createdAt: Date.now() };
-    this.data.artifacts.set(stored.id, stored);
-    await this.journal.write([encode({ t: 'artifact', d: stored })]);
-    return clone(stored);
+    return this.artifacts.put(meta, data);
   }
 
-  async putArtifactFrom(
+  putArtifactFrom(
     meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>,
     open: () => Readable,
     expected: ExpectedArtifact,
   ): Promise<ArtifactMeta> {
     this.assertOpen();
-    if (!meta.id) throw new TypeError('putArtifactFrom: id must be a non-empty string');
-    const same = (existing: ArtifactMeta): ArtifactMeta => {
-      if (existing.sha256 !== expected.sha256) throw new Error(`artifact ${meta.id} already exists with other content`);
-      return clone(existing);
-    };
-    const existing = this.data.artifacts.get(meta.id);
-    if (existing) return same(existing);
-    await this.journal.putFileFrom(meta.id, open(), new VerifyingStream(meta.id, expected));
-    this.assertOpen();
-    const raced = this.data.artifacts.get(meta.id);
-    if (raced) return same(raced);
-    const stored: ArtifactMeta = {
-      ...clone(meta),
-      size: expected.size,
-      sha256: expected.sha256,
-      createdAt: Date.now(),
-    };
-    this.data.artifacts.set(stored.id, stored);
-    await this.journal.write([encode({ t: 'artifact', d: stored })]);
-    return clone(stored);
+    return this.artifacts.putFrom(meta, open, expected);
   }
 
   async openArtifact(id: string, offset = 0): Promise<{ meta: ArtifactMeta; stream: Readable } | undefined> {
     this.assertOpen();
-    const meta = this.data.artifacts.get(id);
-    if (!meta) return undefined;
-    return { meta: clone(meta), stream: this.journal.openFile(id, offset) };
+    return this.artifacts.open(id, offset);
   }
 
-  async getArtifact(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined> {
+  getArtifact(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined> {
     this.assertOpen();
-    const meta = this.data.artifacts.get(id);
-    if (!meta) return undefined;
-    const data = await this.journal.readFile(id);
-    return { meta: clone(meta), data };
+    return this.artifacts.get(id);
   }
 }

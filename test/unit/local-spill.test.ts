@@ -63,7 +63,14 @@ async function live(store: LocalStore, n: number): Promise<void> {
     updatedAt: n,
   };
   assert.equal(await store.insertTrial(doc), true);
-  const attempt: AttemptDoc = { n: 1, id: `${id}-a1`, workerId: 'w', status: 'running', startedAt: n, leaseExpiresAt: n };
+  const attempt: AttemptDoc = {
+    n: 1,
+    id: `${id}-a1`,
+    workerId: 'w',
+    status: 'running',
+    startedAt: n,
+    leaseExpiresAt: n,
+  };
   assert.ok(await store.updateTrial(id, { status: 'pending' }, { status: 'running', attempts: [attempt] }));
   const rows: MetricDoc[] = [];
   for (let step = 1; step <= STEPS; step++) rows.push(row(n, 1, step));
@@ -129,7 +136,10 @@ describe('LocalStore: bounded working set', () => {
     assert.equal(t7?.status, 'succeeded');
     assert.deepEqual(t7?.metrics, { loss: 7 });
     assert.deepEqual(await store.listMetrics(`${EXP}-t7`), expectedRows(7));
-    assert.deepEqual((await store.listTrials(EXP)).map((t) => t.number), Array.from({ length: 3000 }, (_, i) => i));
+    assert.deepEqual(
+      (await store.listTrials(EXP)).map((t) => t.number),
+      Array.from({ length: 3000 }, (_, i) => i),
+    );
     assert.deepEqual(await store.trialCounts([EXP]), new Map([[EXP, { succeeded: 3000 }]]));
     const events = await store.listEvents(EXP, 8995);
     assert.deepEqual(
