@@ -14,7 +14,7 @@ import { EventTable } from './local-events.js';
 import { SortedIndex } from './local-index.js';
 import { encode, type Placed, type SnapshotOut } from './local-journal.js';
 import { FORMAT, FORMAT_VERSION, type RECORD_KINDS } from './local-schema.js';
-import { parseLine, TrialTable } from './local-trials.js';
+import { TrialTable } from './local-trials.js';
 
 export { byStepLatestFirst, trialKey } from './local-trials.js';
 export { eventKey } from './local-events.js';

@@ -18,20 +18,17 @@
 import type { MetricDoc, TrialDoc } from '../../shared/types.js';
 import { isTerminal, TRIAL_STATUSES, type TrialStatus } from '../../shared/states.js';
 import type { TrialCounts } from './base.js';
-import { lineAt, lineStartFrom, linesIn, Slots, type ByteSource } from './local-cold.js';
-import { SortedIndex } from './local-index.js';
-import { encode, reviveNumbers, type Placed } from './local-journal.js';
+import { lineAt, Slots, type ByteSource } from './local-cold.js';
+import { encode, type Placed } from './local-journal.js';
+import { addRow, blockPage, byStepLatestFirst, newRows, parseLine, readBlock, type Rows } from './local-rows.js';
+
+export { addRow, byStepLatestFirst, parseLine, type Rows } from './local-rows.js';
 
 export interface TrialHost {
   /** The journal's bytes (the file, or its bytes in memory while replaying). */
   source(): ByteSource;
   /** Appends lines (sealed blocks); the journal remembers a failure and refuses later calls. */
   write(lines: string[], placed?: Placed): Promise<void>;
-}
-
-export interface Rows {
-  byKey: Map<string, MetricDoc>;
-  byAttempt: Map<number, SortedIndex<MetricDoc>>;
 }
 
 export interface Hot {
@@ -60,30 +57,6 @@ const STATUS_BITS = 16;
 
 export function trialKey(experimentId: string, number: number): string {
   return `${experimentId}\0${number}`;
-}
-
-/** Step ascending, then the latest attempt first (base.ts listMetricsPage). */
-export function byStepLatestFirst(a: { step: number; attempt: number }, b: { step: number; attempt: number }): number {
-  return a.step - b.step || b.attempt - a.attempt;
-}
-
-export function newRows(): Rows {
-  return { byKey: new Map(), byAttempt: new Map() };
-}
-
-/** Adds a row unless its (attempt, step) is there; true when added. */
-export function addRow(rows: Rows, doc: MetricDoc): boolean {
-  const key = `${doc.attempt}:${doc.step}`;
-  if (rows.byKey.has(key)) return false;
-  rows.byKey.set(key, doc);
-  let steps = rows.byAttempt.get(doc.attempt);
-  if (!steps) rows.byAttempt.set(doc.attempt, (steps = new SortedIndex<MetricDoc>(byStepLatestFirst)));
-  steps.upsert(doc);
-  return true;
-}
-
-export function parseLine(text: string): { t: string; d: unknown; b?: number; p?: boolean } {
-  return JSON.parse(text, reviveNumbers) as { t: string; d: unknown; b?: number; p?: boolean };
 }
 
 export class TrialTable {
@@ -283,19 +256,12 @@ export class TrialTable {
   }
 
   /** Every row of a trial's sealed block, in block order. */
-  *blockRows(doc: TrialDoc, visit: () => void = () => undefined): IterableIterator<MetricDoc> {
+  blockRows(doc: TrialDoc, visit: () => void = () => undefined): MetricDoc[] {
     const b = this.block(doc);
-    if (!b) return;
-    for (const { text } of linesIn(this.host.source(), b.start, b.end)) {
-      visit();
-      yield parseLine(text).d as MetricDoc;
-    }
+    return b ? readBlock(this.host.source(), b, visit) : [];
   }
 
-  /**
-   * A page of a trial's sealed rows after `afterStep`: the first row of a later step found by
-   * bisection over the block's bytes (a line or two read per probe), then `limit + 1` rows read.
-   */
+  /** A page of a trial's sealed rows after `afterStep` (local-rows.ts). */
   blockPage(
     doc: TrialDoc,
     afterStep: number | undefined,
@@ -303,29 +269,7 @@ export class TrialTable {
     visit: () => void,
   ): { items: MetricDoc[]; more: boolean } {
     const b = this.block(doc);
-    if (!b) return { items: [], more: false };
-    const source = this.host.source();
-    let lo = b.start;
-    let hi = b.end;
-    const stepAt = (p: number): { step: number; next: number } => {
-      const line = lineAt(source, p);
-      visit();
-      return { step: (parseLine(line.text).d as MetricDoc).step, next: line.next };
-    };
-    while (afterStep !== undefined && lo < hi) {
-      const p = lineStartFrom(source, lo + Math.floor((hi - lo) / 2), lo);
-      const probe = p < hi ? p : lo;
-      const { step, next } = stepAt(probe);
-      if (step > afterStep) hi = probe;
-      else lo = next;
-    }
-    const items: MetricDoc[] = [];
-    for (const { text } of linesIn(source, lo, b.end)) {
-      visit();
-      if (items.length === limit) return { items, more: true };
-      items.push(parseLine(text).d as MetricDoc);
-    }
-    return { items, more: false };
+    return b ? blockPage(this.host.source(), b, afterStep, limit, visit) : { items: [], more: false };
   }
 
   // ------------------------------------------------------------ replay and snapshots

@@ -13,14 +13,19 @@
  *   LOCK            the process that has the directory open (pid, start time, boot id, host:
  *                   local-lock.ts).
  *
- * The state lives in memory; every mutation is applied there synchronously (so compare-and-set
- * is atomic within the process) and its journal line is appended through one serial writer that
- * groups every line queued while the previous write was in flight into one write. A call
+ * Memory holds a bounded working set: experiments, workers, artifact metas, unfinished trials and
+ * unpublished events. Finished trials, their sealed metric blocks and published events are read
+ * back from the journal by offset (local-trials.ts, local-events.ts, local-cold.ts). Every
+ * mutation is applied synchronously, a read of a finished trial included (a sync pread), so
+ * compare-and-set is atomic within the process; its journal line is appended through one
+ * serial writer that groups every line queued while the previous write was in flight into one
+ * write. A call
  * resolves once its lines are written (and fsynced with `durable: true`). Start-up reads the
  * journal through local-scan.ts: a torn last line (process killed mid-write) is dropped with a
  * warning; anything else unreadable refuses to start (JournalCorruptError, naming file and line).
  *
- * This file holds the records and the store's semantics; local-journal.ts moves the lines and
+ * This file holds the store's semantics; local-records.ts the state and its snapshots,
+ * local-experiments.ts and local-artifacts.ts those parts; local-journal.ts moves the lines and
  * bytes (the lock, the journal writer, snapshots, artifact files).
  */
 import type { TrellisEvent } from '../../shared/events.js';
@@ -311,7 +316,7 @@ export class LocalStore implements Store {
       out = [...rows.byKey.values()].map(cloneMetric);
     } else {
       const doc = trials.get(trialId);
-      out = doc ? [...trials.blockRows(doc, this.visit)] : [];
+      out = doc ? trials.blockRows(doc, this.visit) : [];
     }
     return out.sort((a, b) => a.attempt - b.attempt || a.step - b.step);
   }
