@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -135,10 +135,13 @@ describe('command-runtime launchers: one contract', () => {
 });
 
 describe('the spawner', () => {
-  it('creates and removes an attempt directory (0700, checkpoint/, params.json)', async () => {
-    const workspace = await createWorkspace('attempt/../x', '{"lr":0.1}');
+  it('creates and removes an attempt directory (0700, checkpoint/, params.json 0600)', async () => {
+    const workspace = createWorkspace('attempt/../x', '{"lr":0.1}');
     try {
       assert.match(workspace.dir, /trellis-attempt____x-[0-9a-f]{12}$/);
+      assert.equal(statSync(workspace.dir).mode & 0o777, 0o700);
+      assert.equal(statSync(workspace.checkpointDir).mode & 0o777, 0o700);
+      assert.equal(statSync(workspace.paramsFile).mode & 0o777, 0o600);
       assert.equal(readFileSync(workspace.paramsFile, 'utf8'), '{"lr":0.1}');
       assert.ok(existsSync(workspace.checkpointDir));
     } finally {

@@ -8,14 +8,13 @@
  *   `S id program nargs args... KEY=VALUE...` starts a program in a session (process group)
  *   of its own, stdin /dev/null, stdout and stderr piped; `K id signo` signals the group of a
  *   program not yet reaped; `D id` closes a program's output pipes (a process left its group
- *   holding them open); `W id dir params` creates an attempt's directory (mode 0700, failing
- *   if it exists), its `checkpoint/` and `params.json`; `Z id dir` removes a directory tree
- *   (symlinks are removed, never followed).
+ *   holding them open); `Z id dir` removes a directory tree (symlinks are removed, never
+ *   followed).
  * - spawner → worker, on stdout: frames `OP id LEN\n` + LEN bytes: `R` ready (once, id 0),
  *   `P` spawned (pid), `F` could not start (errno), `O`/`E` stdout/stderr bytes,
  *   `X` exited (`code signal leftovers`: the group's other processes were SIGKILLed when
- *   leftovers is 1), `C` a stream reached end-of-file (`1` or `2`), `W`/`Z` the errno of a
- *   `W`/`Z` request (0: done).
+ *   leftovers is 1), `C` a stream reached end-of-file (`1` or `2`), `Z` the errno of a `Z`
+ *   request (0: done).
  * A program's exit and its pipes' end-of-file are separate events, as with child_process.
  * When stdin reaches end-of-file (the worker is gone, however it died) and argv[0] is 1, every
  * program still running is SIGKILLed with its group, then the spawner exits: it is the reaper
@@ -121,12 +120,6 @@ sub request {
   } elsif ($op eq 'K') {
     my $k = $kid{$id};
     kill(-$f[0], $k->{pid}) if $k && !$k->{exited} && $f[0] =~ /^\d+$/;
-  } elsif ($op eq 'W') {
-    my ($dir, $params) = @f;
-    my $fh;
-    my $ok = mkdir($dir, 0700) && mkdir("$dir/checkpoint", 0700) && open($fh, '>:raw', "$dir/params.json")
-      && (print $fh $params) && close($fh);
-    out('W', $id, $ok ? 0 : $! + 0);
   } elsif ($op eq 'Z') {
     rmtree($f[0]);
     out('Z', $id, -e $f[0] ? $! + 0 || 1 : 0);
