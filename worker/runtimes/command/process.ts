@@ -9,7 +9,6 @@ import { PermanentRunError, StoppedError } from '../base.js';
 import { launchInProcess, type LaunchedProgram, type ProgramEvents } from './launch.js';
 import { LineSplitter } from './output.js';
 import { workerSpawner } from './spawner.js';
-import { reapWithWorker } from './reaper.js';
 import { killMarked } from './limits.js';
 import { forkCount } from './pid-window.js';
 import { dispatchTrace } from '../../../shared/dispatch-trace.js';
@@ -71,7 +70,6 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
   const stderrSplitter = new LineSplitter(s.onStderrLine);
 
   let launched: LaunchedProgram | undefined;
-  let reaped: ReturnType<typeof reapWithWorker> | undefined;
   let pid: number | undefined;
   let running = false;
   let stopping = false;
@@ -104,9 +102,8 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
         if (s.attemptId) dispatchTrace.mark(s.attemptId, 'spawned');
         pid = programPid;
         running = true;
-        // The spawner kills its programs' groups if the worker dies; the reaper also kills what
-        // carries the mark (a process that left the group). In process, launch.ts registers both.
-        if (typeof spawner === 'object' && s.mark) reaped = reapWithWorker(programPid, s.mark);
+        // If the worker dies, the spawner kills its programs' groups and what carries their marks
+        // (a process that left the group); in process, launch.ts registers both with the reaper.
         signal.addEventListener('abort', onAbort, { once: true });
         if (signal.aborted) onAbort();
       },
@@ -123,7 +120,6 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
         const window = pid !== undefined && forks !== undefined ? { pid, forks } : undefined;
         const escaped = s.mark ? killMarked(s.mark, window) : 0;
         if (escaped > 0) log(`killed ${escaped} process(es) of ${program} that had left its process group`);
-        reaped?.release();
         drainTimer = setTimeout(() => {
           log(
             `output of ${program} still open ${PIPE_DRAIN_MS / 1000}s after exit (a process left its group?): closing it`,
