@@ -30,6 +30,8 @@ export interface DispatchOptions {
   raySleepTrials: number;
   optunaProcs: number;
   peers: boolean;
+  /** false: Ray Tune is skipped (`--no-ray`), Optuna still runs. */
+  ray?: boolean;
 }
 
 const WORKERS = 2;
@@ -232,8 +234,9 @@ export async function runDispatch(options: DispatchOptions): Promise<Record<stri
         300_000,
       ),
     );
-    progress('dispatch: Ray Tune (slow on 2 cores)');
-    peers.ray_tune = peerSummary(
+    if (options.ray === false) peers.ray_tune = { missing: 'skipped (--no-ray)' };
+    else progress('dispatch: Ray Tune (slow on 2 cores)');
+    peers.ray_tune ??= peerSummary(
       await runPeer(
         'dispatch.py',
         [
