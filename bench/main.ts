@@ -34,6 +34,7 @@ interface CliOptions {
   json?: boolean;
   save?: boolean;
   peers: boolean;
+  ray: boolean;
   trials: number;
   sleepTrials: number;
   reps: number;
@@ -76,6 +77,7 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
         raySleepTrials: o.raySleepTrials,
         optunaProcs: o.optunaProcs,
         peers: o.peers,
+        ray: o.ray,
       });
     case 'suggest':
       return runSuggest({ sizes: o.sizes.split(',').map((s) => positiveInt('--sizes')(s.trim())), peers: o.peers });
@@ -127,6 +129,7 @@ const program = new Command()
   .option('--json', 'print only the JSON document on stdout')
   .option('--save', 'also write the document to bench/results/SUITE.json')
   .option('--no-peers', 'skip Optuna and Ray Tune')
+  .option('--no-ray', 'dispatch: skip Ray Tune only (Optuna alone in bench/.venv is enough)')
   .addOption(new Option('--trials <n>', 'dispatch: no-op trials').argParser(positiveInt('--trials')).default(200))
   .addOption(
     new Option('--sleep-trials <n>', 'dispatch: 1 s trials (16 concurrent)')
