@@ -6,7 +6,7 @@
  * 2 usage. See bench/README.md.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { machine, progress, ROOT } from './common.js';
 import { runDispatch } from './dispatch.js';
@@ -59,6 +59,9 @@ interface CliOptions {
   procs: number;
   total: number;
   every: number;
+  pin: boolean;
+  idleMs?: number;
+  out?: string;
 }
 
 async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unknown>> {
@@ -97,6 +100,8 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
         reportMs: o.reportMs,
         rounds: o.rounds,
         procs: o.procs,
+        pin: o.pin,
+        ...(o.idleMs !== undefined ? { idleMs: o.idleMs } : {}),
       });
     case 'million':
       return runMillion({ total: o.total, every: o.every });
@@ -120,6 +125,7 @@ const program = new Command()
   .argument('<suite>', `one of ${SUITES.join(', ')}`)
   .option('--json', 'print only the JSON document on stdout')
   .option('--save', 'also write the document to bench/results/SUITE.json')
+  .option('--out <file>', 'also write the document to this file (its folder is created)')
   .option('--no-peers', 'skip Optuna and Ray Tune')
   .addOption(new Option('--trials <n>', 'dispatch: no-op trials').argParser(positiveInt('--trials')).default(200))
   .addOption(
@@ -219,6 +225,17 @@ const program = new Command()
       .default(4),
   )
   .addOption(
+    new Option('--pin', 'scale: coordinator on CPU 0, simulated workers on the other CPUs (taskset; > 2 CPUs)').default(
+      false,
+    ),
+  )
+  .addOption(
+    new Option(
+      '--idle-ms <ms>',
+      'scale: idle phase before each sweep (CPU per heartbeat); default one heartbeat interval',
+    ).argParser(positiveInt('--idle-ms')),
+  )
+  .addOption(
     new Option('--total <n>', 'million: no-op trials in one in-process sweep')
       .argParser(positiveInt('--total'))
       .default(1_000_000),
@@ -249,6 +266,11 @@ const program = new Command()
       mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
       writeFileSync(join(ROOT, 'bench', 'results', `${suite}.json`), text + '\n');
       progress(`saved bench/results/${suite}.json`);
+    }
+    if (o.out) {
+      mkdirSync(dirname(resolve(o.out)), { recursive: true });
+      writeFileSync(o.out, text + '\n');
+      progress(`wrote ${o.out}`);
     }
     if (o.json) process.stdout.write(JSON.stringify(doc) + '\n');
     else process.stdout.write(`${summary(doc)}${text}\n`);

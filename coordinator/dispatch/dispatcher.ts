@@ -175,8 +175,16 @@ export class Dispatcher {
     }
   }
 
+  private touches = 0;
+
+  /** Heartbeats handled since start (the scale bench's CPU per heartbeat). */
+  get heartbeats(): number {
+    return this.touches;
+  }
+
   /** A heartbeat arrived from the worker. */
   touch(workerId: string, now = Date.now()): void {
+    this.touches++;
     const worker = this.workers.get(workerId);
     if (worker) worker.lastHeartbeatAt = now;
   }
