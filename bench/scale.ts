@@ -66,17 +66,30 @@ function selfUsage(): { cpuMs: number; rss: number } {
   };
 }
 
-/** What `--pin` does on this machine: the CPU lists, or why it does not pin. */
+/** The CPU ids this process may run on (/proc/self/status Cpus_allowed_list, e.g. "0-3,8"). */
+export function allowedCpus(status = readFileSync('/proc/self/status', 'utf8')): number[] {
+  const list = /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1];
+  if (!list) return Array.from({ length: availableParallelism() }, (_, i) => i);
+  return list.split(',').flatMap((part) => {
+    const [a, b] = part.split('-').map(Number) as [number, number | undefined];
+    return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i);
+  });
+}
+
+/**
+ * What `--pin` does on this machine: the coordinator on the first allowed CPU, the workers on
+ * the others; or why it does not pin (not asked, 2 CPUs or fewer).
+ */
 export function pinPlan(pin: boolean): { coordinator: string; workers: string } | { unpinned: string } {
   if (!pin) return { unpinned: 'not asked (--pin)' };
-  const cpus = availableParallelism();
-  if (cpus <= 2) return { unpinned: `only ${cpus} CPUs available (--pin needs more than 2)` };
+  const cpus = allowedCpus();
+  if (cpus.length <= 2) return { unpinned: `only ${cpus.length} CPUs available (--pin needs more than 2)` };
   try {
     execFileSync('taskset', ['-V'], { stdio: 'ignore' });
   } catch {
     throw new Error('--pin needs taskset (util-linux) on the PATH; it was not found');
   }
-  return { coordinator: '0', workers: `1-${cpus - 1}` };
+  return { coordinator: String(cpus[0]), workers: cpus.slice(1).join(',') };
 }
 
 /** Sets the CPU list of every thread of `pid` (threads started later inherit it). */
