@@ -168,7 +168,25 @@ export function fitsNow(worker: WorkerCapacity, request: SlotRequest): boolean {
   return fitNow(worker, request) !== undefined;
 }
 
-/** Whether `a` is a better choice than `b` for a new attempt: fewer running, more free CPUs, lower id. */
+/** What orders workers for a new attempt (see `place`). */
+export interface Load {
+  running: number;
+  free: number;
+  id: string;
+}
+
+export function loadOf(worker: WorkerCapacity): Load {
+  return { running: worker.running, free: worker.cpus - worker.usedCpus, id: worker.id };
+}
+
+/** Negative when `a` comes first for a new attempt: fewer running, more free CPUs, lower id. */
+export function compareLoad(a: Load, b: Load): number {
+  if (a.running !== b.running) return a.running - b.running;
+  if (a.free !== b.free) return b.free - a.free;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Whether `a` is a better choice than `b` for a new attempt (`compareLoad` without allocating). */
 function lessLoaded(a: WorkerCapacity, b: WorkerCapacity): boolean {
   if (a.running !== b.running) return a.running < b.running;
   const freeA = a.cpus - a.usedCpus;
@@ -179,9 +197,14 @@ function lessLoaded(a: WorkerCapacity, b: WorkerCapacity): boolean {
 /**
  * The index in `workers` of the one `place` picks, and its GPUs. A worker is checked for fit only
  * when it would beat the best so far (the order is total: ids are unique), so a pass over 1,000
- * idle workers checks a handful of them, not all (issue 15 §3).
+ * idle workers checks a handful of them, not all (issue 15 §3). `sorted`: `workers` is in
+ * `compareLoad` order, so the first that fits is the one.
  */
-function pick(workers: readonly WorkerCapacity[], request: SlotRequest): { index: number; gpus: string[] } | undefined {
+function pick(
+  workers: readonly WorkerCapacity[],
+  request: SlotRequest,
+  sorted = false,
+): { index: number; gpus: string[] } | undefined {
   let best = -1;
   let bestGpus: string[] = [];
   for (let i = 0; i < workers.length; i++) {
@@ -189,6 +212,7 @@ function pick(workers: readonly WorkerCapacity[], request: SlotRequest): { index
     if (best >= 0 && !lessLoaded(worker, workers[best]!)) continue;
     const gpus = fitNow(worker, request);
     if (!gpus) continue;
+    if (sorted) return { index: i, gpus };
     best = i;
     bestGpus = gpus;
   }
@@ -240,32 +264,52 @@ export function applyHold(worker: WorkerCapacity, hold: Hold, sign: 1 | -1 = 1):
  * the keys left waiting. `running`: attempts each group holds now. The dispatcher applies the
  * same holds to its own capacities. `workers` is never changed: a worker is copied when a
  * placement first lands on it (copying every worker per pass cost O(workers) per dispatch).
+ * `sorted`: `workers` is in `compareLoad` order (the dispatcher's RoomOrder), so each placement
+ * takes the first worker it fits.
  */
 export function placeAll(
   workers: readonly WorkerCapacity[],
   waiting: readonly Queued[],
   running: ReadonlyMap<string, number>,
+  sorted = false,
 ): { placed: { key: string; placement: Placement }[]; left: string[] } {
   const placed: { key: string; placement: Placement }[] = [];
   const left: string[] = [];
   if (waiting.length === 0) return { placed, left };
-  // Copy on write: index i of `view` is the copy of workers[i] once something was placed on it.
+  // Copy on write: a worker is copied (into `view`, in its place) when something is placed on it.
   const view = workers.slice();
+  const copies = new Map<string, WorkerCapacity>();
   // Room only shrinks during a pass: a request that found no worker finds none for an equal
   // request after it either, so each shape is tried once per pass, not once per waiter.
   const unplaced = new Set<string>();
   for (const w of waiting.length === 1 ? waiting : fairOrder(waiting, running)) {
-    const picked = unplaced.has(shapeOf(w.request)) ? undefined : pick(view, w.request);
+    const picked = unplaced.has(shapeOf(w.request)) ? undefined : pick(view, w.request, sorted);
     if (!picked) {
       unplaced.add(shapeOf(w.request));
       left.push(w.key);
       continue;
     }
     const i = picked.index;
-    if (view[i] === workers[i]) view[i] = cloneCapacity(workers[i]!);
-    const placement = { workerId: view[i]!.id, gpuIds: picked.gpus };
-    applyHold(view[i]!, holdOf(w.request, placement));
+    const copy = copies.get(view[i]!.id) ?? cloneCapacity(view[i]!);
+    copies.set(copy.id, copy);
+    const placement = { workerId: copy.id, gpuIds: picked.gpus };
+    applyHold(copy, holdOf(w.request, placement));
     placed.push({ key: w.key, placement });
+    if (!sorted) {
+      view[i] = copy;
+      continue;
+    }
+    // Keep `view` in load order: the copy moves back past the workers now less loaded.
+    view.splice(i, 1);
+    const load = loadOf(copy);
+    let lo = i;
+    let hi = view.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareLoad(loadOf(view[mid]!), load) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    view.splice(lo, 0, copy);
   }
   return { placed, left };
 }

@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   applyHold,
+  compareLoad,
   couldEverFit,
+  loadOf,
   holdOf,
   placeAll,
   type SlotRequest,
@@ -17,6 +19,7 @@ import {
 } from '../../coordinator/dispatch/slots.js';
 import { fairOrder, pickGpus } from '../../coordinator/dispatch/gpu-placement.js';
 import { allowedCpus } from '../../bench/scale.js';
+import { RoomOrder } from '../../coordinator/dispatch/room-order.js';
 
 /** The rule written plainly: every worker copied, every worker checked, one by one. */
 function reference(
@@ -106,9 +109,18 @@ describe('placeAll over a large pool', () => {
             },
           }));
           const { placed, left } = placeAll(workers, waiting, new Map());
+          const expected = reference(workers, waiting);
           assert.deepEqual(
             placed.map((p) => ({ key: p.key, ...p.placement })),
-            reference(workers, waiting),
+            expected,
+          );
+          // The dispatcher's way: workers kept in load order (RoomOrder), first fit taken.
+          const order = new RoomOrder();
+          for (const w of workers) order.set(w);
+          const sorted = placeAll(order.workers, waiting, new Map(), true);
+          assert.deepEqual(
+            sorted.placed.map((p) => ({ key: p.key, ...p.placement })),
+            expected,
           );
           assert.equal(placed.length + left.length, waiting.length);
           assert.equal(
@@ -138,6 +150,58 @@ describe('placeAll over a large pool', () => {
       perWorker.set(p.placement.workerId, (perWorker.get(p.placement.workerId) ?? 0) + 1);
     }
     assert.deepEqual(new Set(perWorker.values()), new Set([4]));
+  });
+});
+
+describe('RoomOrder', () => {
+  it('keeps its workers in load order through any sequence of load changes and removals', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            worker: fc.integer({ min: 0, max: 19 }),
+            op: fc.constantFrom('hold', 'release', 'delete'),
+          }),
+          { maxLength: 200 },
+        ),
+        (ops) => {
+          const workers = pool(
+            Array.from({ length: 20 }, (_, i) => ({
+              cpus: 1 + (i % 4),
+              gpus: 0,
+              label: 'a',
+              runtime: 'c',
+              running: 0,
+            })),
+          );
+          const order = new RoomOrder();
+          const listed = new Set<WorkerCapacity>();
+          for (const w of workers) {
+            order.set(w);
+            listed.add(w);
+          }
+          for (const { worker, op } of ops) {
+            const w = workers[worker]!;
+            if (op === 'delete') {
+              order.delete(w);
+              listed.delete(w);
+              continue;
+            }
+            const sign = op === 'hold' ? 1 : -1;
+            if (sign < 0 && w.running === 0) continue;
+            applyHold(w, { cpus: 1, gpuIds: [], memoryBytes: 0 }, sign);
+            order.set(w);
+            listed.add(w);
+          }
+          const expected = [...listed].sort((a, b) => compareLoad(loadOf(a), loadOf(b)));
+          assert.deepEqual(
+            order.workers.map((w) => w.id),
+            expected.map((w) => w.id),
+          );
+          assert.equal(order.size, listed.size);
+        },
+      ),
+    );
   });
 });
 
