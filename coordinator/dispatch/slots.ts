@@ -144,7 +144,7 @@ const EVER_SHAPES = 64;
 function couldEverFitCached(worker: WorkerCapacity, request: SlotRequest): boolean {
   const shape = shapeOf(request);
   let known = everFits.get(worker);
-  if (!known) everFits.set(worker, (known = new Map()));
+  if (!known) everFits.set(worker, (known = new Map<string, boolean>()));
   let fits = known.get(shape);
   if (fits === undefined) {
     if (known.size >= EVER_SHAPES) known.clear();
