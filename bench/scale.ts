@@ -345,7 +345,8 @@ export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>
       [`assignment p99 (steady) at ${largest.workers} workers ≤ 50 ms`]: {
         value: largest.assignment_ms.steady_p99,
         target: 50,
-        met: largest.assignment_ms.steady_p99 <= 50,
+        // No steady state (one round): not shown, not met.
+        met: Number.isFinite(largest.assignment_ms.steady_p99) ? largest.assignment_ms.steady_p99 <= 50 : null,
       },
       [`coordinator RSS at ${largest.workers} workers ≤ 1 GiB`]: {
         value: largest.coordinator.rss_mb,
@@ -361,7 +362,10 @@ export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>
           rss: g.rss_ratio,
         })),
         target: 'per-unit ≤ 2, rss ≤ workers ratio',
-        met: steps.length > 0 && steps.every((g) => Math.max(...perUnit(g)) <= 2 && g.rss_ratio <= g.workers_ratio),
+        met:
+          steps.length === 0
+            ? null
+            : steps.every((g) => Math.max(...perUnit(g)) <= 2 && g.rss_ratio <= g.workers_ratio),
       },
     },
   };
