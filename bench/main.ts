@@ -6,7 +6,7 @@
  * 2 usage. See bench/README.md.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { machine, progress, ROOT } from './common.js';
 import { runDispatch } from './dispatch.js';
@@ -64,6 +64,9 @@ interface CliOptions {
   procs: number;
   total: number;
   every: number;
+  pin: boolean;
+  idleMs?: number;
+  out?: string;
 }
 
 async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unknown>> {
@@ -105,6 +108,8 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
         reportMs: o.reportMs,
         rounds: o.rounds,
         procs: o.procs,
+        pin: o.pin,
+        ...(o.idleMs !== undefined ? { idleMs: o.idleMs } : {}),
       });
     case 'million':
       return runMillion({ total: o.total, every: o.every });
@@ -128,6 +133,7 @@ const program = new Command()
   .argument('<suite>', `one of ${SUITES.join(', ')}`)
   .option('--json', 'print only the JSON document on stdout')
   .option('--save', 'also write the document to bench/results/SUITE.json')
+  .option('--out <file>', 'also write the document to this file (its folder is created)')
   .option('--no-peers', 'skip Optuna and Ray Tune')
   .option('--no-ray', 'dispatch: skip Ray Tune only (Optuna alone in bench/.venv is enough)')
   .addOption(new Option('--trials <n>', 'dispatch: no-op trials').argParser(positiveInt('--trials')).default(200))
@@ -243,6 +249,17 @@ const program = new Command()
       .default(4),
   )
   .addOption(
+    new Option('--pin', 'scale: coordinator on CPU 0, simulated workers on the other CPUs (taskset; > 2 CPUs)').default(
+      false,
+    ),
+  )
+  .addOption(
+    new Option(
+      '--idle-ms <ms>',
+      'scale: idle phase before each sweep (CPU per heartbeat); default one heartbeat interval',
+    ).argParser(positiveInt('--idle-ms')),
+  )
+  .addOption(
     new Option('--total <n>', 'million: no-op trials in one in-process sweep')
       .argParser(positiveInt('--total'))
       .default(1_000_000),
@@ -274,6 +291,11 @@ const program = new Command()
       const file = suite === 'pareto' && o.task === 'fairness' ? 'pareto-fairness' : suite;
       writeFileSync(join(ROOT, 'bench', 'results', `${file}.json`), text + '\n');
       progress(`saved bench/results/${file}.json`);
+    }
+    if (o.out) {
+      mkdirSync(dirname(resolve(o.out)), { recursive: true });
+      writeFileSync(o.out, text + '\n');
+      progress(`wrote ${o.out}`);
     }
     if (o.json) process.stdout.write(JSON.stringify(doc) + '\n');
     else process.stdout.write(`${summary(doc)}${text}\n`);
