@@ -33,8 +33,26 @@ export const MAX_ABOVE = 1000;
 /** Outbox documents per `$or` query when listing unpublished events. */
 const EXPERIMENTS_PER_QUERY = 100;
 
+/** Experiments whose `through` this instance remembers (the oldest is forgotten first). */
+const REMEMBERED = 10_000;
+
 export class OutboxMarks {
+  /**
+   * `through` of experiments as this instance last read or wrote it. It can only be behind the
+   * stored one (`through` only grows), so a run of seqs that starts at or below it + 1 and has
+   * no hole can move `through` up with one `$max`, without reading the document first: every
+   * seq between the stored `through` and the run's end is then published. The event log's
+   * marks are such runs, so each costs one round trip.
+   */
+  private readonly known = new Map<string, number>();
+
   constructor(private readonly db: () => Db) {}
+
+  private remember(experimentId: string, through: number): void {
+    this.known.delete(experimentId);
+    this.known.set(experimentId, through);
+    if (this.known.size > REMEMBERED) this.known.delete(this.known.keys().next().value!);
+  }
 
   private outbox(): Collection<OutboxDoc> {
     return this.db().collection<OutboxDoc>('outbox');
@@ -42,6 +60,17 @@ export class OutboxMarks {
 
   async markPublished(experimentId: string, seqs: number[]): Promise<void> {
     const col = this.outbox();
+    const known = this.known.get(experimentId);
+    const run = holeless(seqs);
+    if (known !== undefined && run && run.from <= known + 1) {
+      if (run.to <= known) return;
+      const res = await col.updateOne({ _id: experimentId }, { $max: { through: run.to } });
+      if (res.matchedCount === 1) {
+        this.remember(experimentId, run.to);
+        return;
+      }
+      // The document is gone (the database was dropped): the full path below.
+    }
     const doc = await col.findOne({ _id: experimentId });
     let through = doc?.through ?? 0;
     const above = new Set((doc?.above ?? []).filter((s) => s > through));
@@ -57,8 +86,10 @@ export class OutboxMarks {
         .collection<Raw>('events')
         .updateMany({ experimentId, seq: { $in: overflow }, published: false }, { $set: { published: true } });
     }
-    if (doc && through === doc.through && sameList(kept, doc.above)) return;
-    await col.updateOne({ _id: experimentId }, { $max: { through }, $set: { above: kept } }, { upsert: true });
+    if (!(doc && through === doc.through && sameList(kept, doc.above))) {
+      await col.updateOne({ _id: experimentId }, { $max: { through }, $set: { above: kept } }, { upsert: true });
+    }
+    this.remember(experimentId, through);
   }
 
   /**
@@ -90,6 +121,18 @@ export class OutboxMarks {
     );
     return found.slice(0, limit);
   }
+}
+
+/** `seqs` as the run from..to when they are whole numbers without a hole (any order, repeats allowed). */
+function holeless(seqs: number[]): { from: number; to: number } | undefined {
+  let from = Infinity;
+  let to = -Infinity;
+  for (const s of seqs) {
+    if (!Number.isSafeInteger(s)) return undefined;
+    from = Math.min(from, s);
+    to = Math.max(to, s);
+  }
+  return seqs.length > 0 && new Set(seqs).size === to - from + 1 ? { from, to } : undefined;
 }
 
 function sameList(a: number[], b: number[]): boolean {

@@ -29,7 +29,8 @@ function event(experimentId: string, seq: number): TrellisEvent {
 const seqsOf = (events: TrellisEvent[]): number[] => events.map((e) => e.seq);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-function outboxContract(backend: Backend): void {
+/** `peers`: the backend opens a second instance on the same data (MongoStore; a LocalStore directory has one writer). */
+function outboxContract(backend: Backend, peers: boolean): void {
   describe(`Store outbox marks: ${backend.name}`, () => {
     let h: Harness;
     beforeEach(async () => {
@@ -68,6 +69,26 @@ function outboxContract(backend: Backend): void {
       assert.deepEqual(await h.store.unpublishedEvents(), []);
     });
 
+    const withPeers = peers ? it : undefined;
+    withPeers?.(
+      'two store instances marking batches in turn (each remembering its own view) leave only the unmarked tail',
+      async () => {
+        const other = await h.peer!();
+        const a = uniqueName('exp-a');
+        await h.store.appendEvents(range(1, 40).map((s) => event(a, s)));
+        await h.store.markPublished(a, range(1, 5));
+        await other.markPublished(a, range(6, 10));
+        await h.store.markPublished(a, range(11, 15)); // its view says 5; the stored one 10
+        await other.markPublished(a, range(16, 20)); // its view says 10; the stored one 15
+        await h.store.markPublished(a, range(3, 8)); // below what is stored: no change
+        assert.deepEqual(seqsOf(await h.store.unpublishedEvents()), range(21, 40));
+        assert.deepEqual(seqsOf(await other.unpublishedEvents()), range(21, 40));
+        await other.markPublished(a, [30]);
+        await h.store.markPublished(a, range(21, 29));
+        assert.deepEqual(seqsOf(await other.unpublishedEvents()), range(31, 40));
+      },
+    );
+
     it(`marks out of order, more than ${MAX_ABOVE} above a gap, are all kept; closing the gap publishes all`, async () => {
       const a = uniqueName('exp-a');
       const last = MAX_ABOVE + 300;
@@ -90,9 +111,9 @@ function outboxContract(backend: Backend): void {
   });
 }
 
-outboxContract(localBackend);
-outboxContract(mongoBackend('FerretDB', 'claims'));
-outboxContract(mongoBackend('mongo-java-server', 'native'));
+outboxContract(localBackend, false);
+outboxContract(mongoBackend('FerretDB', 'claims'), true);
+outboxContract(mongoBackend('mongo-java-server', 'native'), true);
 
 describe('MongoStore outbox: events marked by earlier builds', () => {
   it('an event whose own published flag is true stays published; one without stays unpublished', async () => {
