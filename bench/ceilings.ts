@@ -17,7 +17,14 @@
  */
 import { MongoClient, type Collection, type Document } from 'mongodb';
 import { connect } from '@nats-io/transport-node';
-import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
 import { encodeKeys } from '../coordinator/store/mongo-documents.js';
 import { eventId } from '../shared/events.js';
 import { INDEXES } from '../coordinator/store/mongo.js';
@@ -171,21 +178,53 @@ export async function natsCeiling(servers: string, messages: number): Promise<Re
       payload: { step: i, attempt: 1, values: { loss: 1 / (i + 1), accuracy: 1 - 1 / (i + 2) } },
     });
     const runs: Record<string, number> = {};
-    for (const window of [256, 1024]) {
+    const subscribed: Record<string, number> = {};
+    /** Publishes `messages` events, `window` in flight; with `consumer`, until it has them all. */
+    const publishRate = async (name: string, window: number, consumer: boolean): Promise<number> => {
+      const target = `${subject}.${name}`;
+      let delivered: Promise<void> = Promise.resolve();
+      let stop: (() => void) | undefined;
+      if (consumer) {
+        // A live ordered consumer in the same process, as the ingest suite's subscriber is.
+        const sub = await (
+          await js.consumers.get(stream, { filter_subjects: [target], deliver_policy: DeliverPolicy.All })
+        ).consume({ max_messages: 256 });
+        stop = () => void sub.stop();
+        delivered = (async () => {
+          let got = 0;
+          for await (const m of sub) {
+            JSON.parse(m.string());
+            if (++got >= messages) return;
+          }
+        })();
+      }
       const t0 = performance.now();
       for (let i = 0; i < messages; i += window) {
         const sends: Promise<unknown>[] = [];
         for (let k = i; k < Math.min(messages, i + window); k++) {
-          sends.push(js.publish(`${subject}.w${window}`, JSON.stringify(event(k)), { msgID: `w${window}-${k}` }));
+          sends.push(js.publish(target, JSON.stringify(event(k)), { msgID: `${name}-${k}` }));
         }
         await Promise.all(sends);
       }
-      const rate = messages / ((performance.now() - t0) / 1000);
-      runs[`window_${window}`] = round(rate);
-      progress(`ingest: raw NATS JetStream publish, ${window} in flight: ${rate.toFixed(0)} msgs/s`);
+      await delivered;
+      stop?.();
+      return messages / ((performance.now() - t0) / 1000);
+    };
+    for (const window of [256, 1024]) {
+      runs[`window_${window}`] = round(await publishRate(`w${window}`, window, false));
+      progress(`ingest: raw NATS JetStream publish, ${window} in flight: ${runs[`window_${window}`]} msgs/s`);
     }
+    subscribed.window_256 = round(await publishRate('s256', 256, true));
+    progress(
+      `ingest: raw NATS JetStream publish, 256 in flight, with a live consumer: ${subscribed.window_256} msgs/s`,
+    );
     await jsm.streams.delete(stream);
-    return { messages, messages_per_second: Math.max(...Object.values(runs)), runs };
+    return {
+      messages,
+      messagesper_second: Math.max(...Object.values(runs)),
+      with_live_consumer_per_second: subscribed.window_256,
+      runs: { ...runs, with_live_consumer: subscribed },
+    };
   } finally {
     await nc.close();
   }
@@ -245,10 +284,12 @@ export async function againstCeilings(
   const storeRate = num(mongo.trellis, 'reports_per_second');
   const rowsCeiling = meanOf(mongo.before, mongo.after, 'docs_per_second');
   const volumeCeiling = meanOf(mongo.before, mongo.after, 'rows_and_events_per_second');
-  const natsCeilingRate = meanOf(nats.before, nats.after, 'messages_per_second');
+  const natsCeilingRate = meanOf(nats.before, nats.after, 'messagesper_second');
   const storeFraction = ratio(storeRate, rowsCeiling);
   const volumeFraction = ratio(storeRate, volumeCeiling);
+  const natsConsumedRate = meanOf(nats.before, nats.after, 'with_live_consumer_per_second');
   const busFraction = ratio(num(nats.trellis, 'reports_per_second'), natsCeilingRate);
+  const busConsumedFraction = ratio(num(nats.trellis, 'reports_per_second'), natsConsumedRate);
   const openP99 = (openLoop.stored_latency_ms as { p99?: number } | undefined)?.p99;
   const sustained = num(openLoop, 'reports_per_second');
   const goal = (value: number | null, what: string): Record<string, unknown> => ({
@@ -270,6 +311,7 @@ export async function againstCeilings(
         rows_docs_per_second: rowsCeiling,
         rows_and_events_reports_per_second: volumeCeiling,
         nats_messages_per_second: natsCeilingRate,
+        nats_with_live_consumer_per_second: natsConsumedRate,
       },
     },
     goals: {
@@ -284,6 +326,10 @@ export async function againstCeilings(
       bus_half_of_ceiling: goal(
         busFraction,
         'NatsBus reports/s (closed loop, LocalStore) ÷ raw async JetStream publishes/s (mean of before and after), same server',
+      ),
+      bus_half_of_ceiling_with_consumer: goal(
+        busConsumedFraction,
+        'NatsBus reports/s ÷ raw async JetStream publishes/s (256 in flight) delivered to a live consumer in the same process, as the suite counts Trellis (mean of before and after)',
       ),
       stored_p99_at_1000_per_s: {
         value: openP99 ?? null,
