@@ -221,7 +221,7 @@ export async function natsCeiling(servers: string, messages: number): Promise<Re
     await jsm.streams.delete(stream);
     return {
       messages,
-      messagesper_second: Math.max(...Object.values(runs)),
+      messages_per_second: Math.max(...Object.values(runs)),
       with_live_consumer_per_second: subscribed.window_256,
       runs: { ...runs, with_live_consumer: subscribed },
     };
@@ -284,7 +284,7 @@ export async function againstCeilings(
   const storeRate = num(mongo.trellis, 'reports_per_second');
   const rowsCeiling = meanOf(mongo.before, mongo.after, 'docs_per_second');
   const volumeCeiling = meanOf(mongo.before, mongo.after, 'rows_and_events_per_second');
-  const natsCeilingRate = meanOf(nats.before, nats.after, 'messagesper_second');
+  const natsCeilingRate = meanOf(nats.before, nats.after, 'messages_per_second');
   const storeFraction = ratio(storeRate, rowsCeiling);
   const volumeFraction = ratio(storeRate, volumeCeiling);
   const natsConsumedRate = meanOf(nats.before, nats.after, 'with_live_consumer_per_second');
