@@ -187,7 +187,7 @@ export async function natsCeiling(servers: string, messages: number): Promise<Re
       if (consumer) {
         // A live ordered consumer in the same process, as the ingest suite's subscriber is.
         const sub = await (
-          await js.consumers.get(stream, { filter_subjects: [target], deliver_policy: DeliverPolicy.All })
+          await js.consumers.get(stream, { filter_subjects: target, deliver_policy: DeliverPolicy.All })
         ).consume({ max_messages: 256 });
         stop = () => void sub.stop();
         delivered = (async () => {
