@@ -70,7 +70,7 @@ function outboxContract(backend: Backend, peers: boolean): void {
     });
 
     const withPeers = peers ? it : undefined;
-    withPeers?.(
+    void withPeers?.(
       'two store instances marking batches in turn (each remembering its own view) leave only the unmarked tail',
       async () => {
         const other = await h.peer!();

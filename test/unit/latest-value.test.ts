@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { LatestValueWriter } from '../../coordinator/sweeps/latest-value.js';
 
 /** A write that waits until the test lets it finish. */
-function gatedWrites(): { writes: number[]; writer: LatestValueWriter; finish(err?: Error): void } {
+function gatedWrites(): { writes: number[]; writer: LatestValueWriter; finish: (err?: Error) => void } {
   const writes: number[] = [];
   const gates: ((err?: Error) => void)[] = [];
   const writer = new LatestValueWriter(
