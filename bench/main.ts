@@ -14,6 +14,7 @@ import { runSuggest } from './suggest.js';
 import { runSearch } from './search.js';
 import { runIngest } from './ingest.js';
 import { runPareto } from './pareto.js';
+import { runParetoFairness } from './pareto-fairness.js';
 import { runScale } from './scale.js';
 import { runMillion } from './million.js';
 import { runTfBackends } from './tf-backends.js';
@@ -51,6 +52,9 @@ interface CliOptions {
   remoteReports: number;
   window: number;
   paretoTrials: number;
+  task: string;
+  fairnessTrials: number;
+  jobs: number;
   workers: string;
   slots: number;
   trialMs: number;
@@ -88,7 +92,9 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
     case 'ingest':
       return runIngest({ attempts: o.attempts, reports: o.reports, remoteReports: o.remoteReports, window: o.window });
     case 'pareto':
-      return runPareto({ seeds: o.seeds, trials: o.paretoTrials, peers: o.peers });
+      return o.task === 'fairness'
+        ? runParetoFairness({ seeds: o.seeds, trials: o.fairnessTrials, peers: o.peers, jobs: o.jobs })
+        : runPareto({ seeds: o.seeds, trials: o.paretoTrials, peers: o.peers });
     case 'scale':
       return runScale({
         workers: o.workers.split(',').map((s) => positiveInt('--workers')(s.trim())),
@@ -158,6 +164,21 @@ const program = new Command()
     new Option('--pareto-trials <n>', 'pareto: trials per run (ZDT1/ZDT2)')
       .argParser(positiveInt('--pareto-trials'))
       .default(300),
+  )
+  .addOption(
+    new Option('--task <name>', 'pareto: zdt (ZDT1/ZDT2) or fairness (examples/fairness-pareto.yaml, trained)')
+      .choices(['zdt', 'fairness'])
+      .default('zdt'),
+  )
+  .addOption(
+    new Option('--fairness-trials <n>', 'pareto --task fairness: trials per run')
+      .argParser(positiveInt('--fairness-trials'))
+      .default(40),
+  )
+  .addOption(
+    new Option('--jobs <n>', 'pareto --task fairness: runs (method, seed) at once, each sequential')
+      .argParser(positiveInt('--jobs'))
+      .default(2),
   )
   .addOption(
     new Option('--seeds <n>', 'search, pareto: seeds per method').argParser(positiveInt('--seeds')).default(10),
@@ -247,8 +268,9 @@ const program = new Command()
     const text = JSON.stringify(doc, null, 2);
     if (o.save) {
       mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-      writeFileSync(join(ROOT, 'bench', 'results', `${suite}.json`), text + '\n');
-      progress(`saved bench/results/${suite}.json`);
+      const file = suite === 'pareto' && o.task === 'fairness' ? 'pareto-fairness' : suite;
+      writeFileSync(join(ROOT, 'bench', 'results', `${file}.json`), text + '\n');
+      progress(`saved bench/results/${file}.json`);
     }
     if (o.json) process.stdout.write(JSON.stringify(doc) + '\n');
     else process.stdout.write(`${summary(doc)}${text}\n`);
