@@ -34,7 +34,7 @@ import { NatsBus } from '../coordinator/bus/nats.js';
 import type { MetricDoc } from '../shared/types.js';
 import { connectFakeWorker, startLocalCoordinator, sweepSpec, tempDir, type FakeWorker } from './harness.js';
 import { percentile, progress, ratio, round, ROOT } from './common.js';
-import { mongoCeiling, natsCeiling } from './ceilings.js';
+import { againstCeilings } from './ceilings.js';
 import { env as processEnv } from '../shared/env.js';
 
 export interface IngestOptions {
@@ -363,7 +363,11 @@ export async function runIngest(options: IngestOptions): Promise<Record<string, 
   const closed = await run(1);
   const windowed = window > 1 ? await run(window) : undefined;
   const services =
-    env.MONGODB_URI && env.NATS_URL ? await againstCeilings(env, options.attempts, remoteReports, window) : undefined;
+    env.MONGODB_URI && env.NATS_URL
+      ? await againstCeilings(env, options.attempts, remoteReports, (reports, parts, w, rate) =>
+          remoteMeasure(env, options.attempts, reports, w ?? window, parts, rate),
+        )
+      : undefined;
   const rate = (r: Record<string, unknown> | undefined): number | undefined =>
     r?.reports_per_second as number | undefined;
   return {
@@ -386,69 +390,5 @@ export async function runIngest(options: IngestOptions): Promise<Record<string, 
         : {}),
     },
     goals: services?.goals ?? {},
-  };
-}
-
-/** Open loop at this rate (reports/s) for OPEN_LOOP_SECONDS: the stored-latency goal's load. */
-const OPEN_LOOP_RATE = 1000;
-const OPEN_LOOP_SECONDS = 5;
-
-/**
- * MongoStore alone (LocalBus) and NatsBus alone (LocalStore), closed loop, against the raw
- * clients' ceilings on the same servers; then MongoStore + NatsBus in an open loop at
- * OPEN_LOOP_RATE reports/s for the stored p99.
- */
-async function againstCeilings(
-  env: { MONGODB_URI?: string; NATS_URL?: string },
-  attempts: number,
-  reports: number,
-  window: number,
-): Promise<{ runs: Record<string, unknown>; ceilings: Record<string, unknown>; goals: Record<string, unknown> }> {
-  const mongoStore = await remoteMeasure(env, attempts, reports, window, { mongo: true, nats: false });
-  const natsBus = await remoteMeasure(env, attempts, reports, window, { mongo: false, nats: true });
-  const openLoop = await remoteMeasure(
-    env,
-    attempts,
-    OPEN_LOOP_RATE * OPEN_LOOP_SECONDS,
-    1,
-    { mongo: true, nats: true },
-    OPEN_LOOP_RATE,
-  );
-  const mongo = await mongoCeiling(env.MONGODB_URI!, reports, attempts).catch((err: unknown) => ({
-    error: String(err),
-  }));
-  const nats = await natsCeiling(env.NATS_URL!, reports).catch((err: unknown) => ({ error: String(err) }));
-  const num = (r: Record<string, unknown>, key: string): number | undefined =>
-    typeof r[key] === 'number' ? r[key] : undefined;
-  const storeFraction = ratio(num(mongoStore, 'reports_per_second'), num(mongo, 'docs_per_second'));
-  const busFraction = ratio(num(natsBus, 'reports_per_second'), num(nats, 'messages_per_second'));
-  const openP99 = (openLoop.stored_latency_ms as { p99?: number } | undefined)?.p99;
-  const sustained = num(openLoop, 'reports_per_second');
-  return {
-    runs: { mongo_store_local_bus: mongoStore, local_store_nats_bus: natsBus, open_loop_mongo_nats: openLoop },
-    ceilings: { mongo_raw_insert_many: mongo, nats_raw_async_publish: nats },
-    goals: {
-      store_half_of_ceiling: {
-        value: storeFraction,
-        target: '>= 0.5',
-        met: storeFraction === null ? null : storeFraction >= 0.5,
-        what: 'MongoStore reports/s (closed loop, LocalBus) ÷ raw insertMany docs/s, same server, same documents',
-      },
-      bus_half_of_ceiling: {
-        value: busFraction,
-        target: '>= 0.5',
-        met: busFraction === null ? null : busFraction >= 0.5,
-        what: 'NatsBus reports/s (closed loop, LocalStore) ÷ raw async JetStream publishes/s, same server',
-      },
-      stored_p99_at_1000_per_s: {
-        value: openP99 ?? null,
-        target: '<= 250 ms',
-        met:
-          openP99 === undefined
-            ? null
-            : openP99 <= 250 && sustained !== undefined && sustained >= OPEN_LOOP_RATE * 0.95,
-        what: `report → metric row stored, p99, MongoStore + NatsBus, open loop at ${OPEN_LOOP_RATE}/s (met only if the rate was sustained)`,
-      },
-    },
   };
 }

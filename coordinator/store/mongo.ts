@@ -9,7 +9,8 @@
  * Next door: mongo-documents.ts (stored documents: escaped keys, tagged non-finite numbers),
  * mongo-cas.ts (the two compare-and-set modes), mongo-batch.ts (metric rows in shared bulk
  * inserts; events inserted skipping duplicates), mongo-errors.ts (duplicate keys, outages),
- * mongo-schema.ts (indexes, schema version), mongo-options.ts (options, defaults, checks).
+ * mongo-schema.ts (indexes, schema version), mongo-options.ts (options, defaults, checks),
+ * mongo-outbox.ts (which stored events are published).
  */
 import { MongoClient, type Collection, type Db, type Document, type Filter, type W } from 'mongodb';
 
@@ -35,6 +36,7 @@ import type { ExpectedArtifact } from './artifact-stream.js';
 import type { Readable } from 'node:stream';
 import { InsertBatcher, insertIgnoringDuplicates } from './mongo-batch.js';
 import { CompareAndSet } from './mongo-cas.js';
+import { OutboxMarks } from './mongo-outbox.js';
 import {
   addStatus,
   encodeKeys,
@@ -75,6 +77,8 @@ export class MongoStore implements Store {
   private readonly cas: CompareAndSet;
   /** Metric rows of concurrent appendMetrics calls go out in shared bulk inserts. */
   private readonly metricRows = new InsertBatcher(() => this.col('metrics'));
+  /** Which stored events are published: one outbox document per experiment (mongo-outbox.ts). */
+  private readonly outbox = new OutboxMarks(() => this.database());
   readonly reads: ReadCounter = { rows: 0 };
   private readonly pageCol = (name: 'experiments' | 'trials' | 'metrics'): Collection<Raw> => this.col(name);
 
@@ -350,24 +354,12 @@ export class MongoStore implements Store {
 
   async unpublishedEvents(limit = 1000): Promise<TrellisEvent[]> {
     if (limit <= 0) return [];
-    return this.run(async () => {
-      const docs = await this.col('events')
-        .find({ published: false })
-        .sort({ experimentId: 1, seq: 1 })
-        .limit(limit)
-        .toArray();
-      return docs.map(eventFromRaw);
-    });
+    return this.run(async () => (await this.outbox.unpublished(limit)).map(eventFromRaw));
   }
 
   async markPublished(experimentId: string, seqs: number[]): Promise<void> {
     if (seqs.length === 0) return;
-    await this.run(() =>
-      this.col('events').updateMany(
-        { experimentId, seq: { $in: seqs }, published: false },
-        { $set: { published: true } },
-      ),
-    );
+    await this.run(() => this.outbox.markPublished(experimentId, seqs));
   }
 
   // ---------------------------------------------------------------- workers

@@ -41,6 +41,7 @@ import { GpuPacking } from './gpu-packing.js';
 import { newTrial } from './new-trial.js';
 import { RunningAttempts } from './running-attempts.js';
 import { dispatchTrace, stamp } from '../../shared/dispatch-trace.js';
+import { LatestValueWriter } from './latest-value.js';
 
 /** The most lanes (budget.concurrency) a runner starts, whatever a stored spec says. */
 export const MAX_LANES = 100_000;
@@ -83,6 +84,10 @@ export class SweepRunner {
   private readonly sign: number;
   private readonly log: Logger;
   private nextNumber = 0;
+  /** The experiment's `trialsCreated`, written by one writer for all lanes (latest-value.ts). */
+  private readonly trialsCreated = new LatestValueWriter(async (count) => {
+    await this.ctx.store.updateExperiment(this.id, {}, { trialsCreated: count, updatedAt: Date.now() });
+  });
   private done: Promise<void> | undefined;
   private markReady: () => void = () => undefined;
   private readonly readyPromise = new Promise<void>((resolve) => (this.markReady = resolve));
@@ -264,9 +269,8 @@ export class SweepRunner {
       this.nextNumber = number; // exhausted (grid): the number stays free, nothing is skipped
       return undefined;
     }
-    const now = trial.createdAt;
     const stored = await this.writer.create(trial);
-    await this.ctx.store.updateExperiment(this.id, {}, { trialsCreated: this.nextNumber, updatedAt: now });
+    await this.trialsCreated.store(number + 1);
     this.scheduler.onTrialAdd({ number, params: stored.params });
     this.writer.emitState(stored);
     return stored;
