@@ -3,12 +3,12 @@
  * Reproduce a pipeline template's comparison over several seeds.
  *
  *   node scripts/reproduce.mjs asteroid|useful|SPEC.yaml [--seeds 1,2,3,4,5] [--params JSON]
- *        [--workers 2] [--dir DIR] [--out PREFIX] [--json] [--no-cache] [--label TEXT]
+ *        [--workers 2] [--parallel 1] [--dir DIR] [--out PREFIX] [--json] [--no-cache] [--label TEXT]
  *
  * For each seed it writes the spec (the example `examples/pipelines/<template>.yaml`, or SPEC,
  * with `--params` merged over its params and `seed` set) to a temporary JSON file and runs
  * `node dist/cli/main.js run SPEC --json --workers N --dir DIR/seed-S` as a child process (one
- * run at a time; MONGODB_URI and NATS_URL are removed from its environment so the embedded
+ * run at a time, or --parallel K at once on a machine with the cores for it; MONGODB_URI and NATS_URL are removed from its environment so the embedded
  * coordinator is used). Every seed gets its own state directory, so no stage is served from a
  * previous seed's cache (within one run the ASTEROID baseline is the teacher's cached result,
  * by design). It then prints mean ± sd (sample sd, n − 1) per arm and metric, paired
@@ -86,7 +86,7 @@ function usage(message, code = 2) {
   if (message) process.stderr.write(`reproduce: ${message}\n`);
   process.stderr.write(
     'usage: node scripts/reproduce.mjs asteroid|useful|SPEC.yaml [--seeds 1,2,3,4,5] [--params JSON]\n' +
-      '       [--workers 2] [--dir DIR] [--out PREFIX] [--json] [--no-cache] [--label TEXT]\n',
+      '       [--workers 2] [--parallel 1] [--dir DIR] [--out PREFIX] [--json] [--no-cache] [--label TEXT]\n',
   );
   process.exit(code);
 }
@@ -96,6 +96,7 @@ function parseArgs(argv) {
     seeds: [1, 2, 3, 4, 5],
     params: {},
     workers: 2,
+    parallel: 1,
     dir: undefined,
     out: undefined,
     json: false,
@@ -133,6 +134,10 @@ function parseArgs(argv) {
       case '--workers':
         opts.workers = Number(value());
         if (!Number.isInteger(opts.workers) || opts.workers < 1) usage('--workers must be a positive integer');
+        break;
+      case '--parallel':
+        opts.parallel = Number(value());
+        if (!Number.isInteger(opts.parallel) || opts.parallel < 1) usage('--parallel must be a positive integer');
         break;
       case '--dir':
         opts.dir = value();
@@ -344,7 +349,7 @@ function markdown(result, config) {
   }
   lines.push('');
   lines.push(
-    `Wall time per run: ${pm(agg.wall, 1)} s (total ${fmt(result.totalWallS, 1)} s, ${result.workers} workers).`,
+    `Wall time per run: ${pm(agg.wall, 1)} s (total ${fmt(result.totalWallS, 1)} s, ${result.workers} workers${(result.parallel ?? 1) > 1 ? ` per run, ${result.parallel} runs at once` : ''}).`,
   );
   lines.push('');
   lines.push('Command:');
@@ -401,6 +406,7 @@ async function main() {
       opts.seeds.join(','),
       ...(Object.keys(opts.params).length ? ['--params', shellQuote(JSON.stringify(opts.params))] : []),
       ...(opts.workers !== 2 ? ['--workers', String(opts.workers)] : []),
+      ...(opts.parallel !== 1 ? ['--parallel', String(opts.parallel)] : []),
       ...(opts.cache ? [] : ['--no-cache']),
     ].join(' ');
     const result = {
@@ -410,6 +416,7 @@ async function main() {
       params,
       seeds: runs.map((r) => r.seed),
       workers: opts.workers,
+      parallel: opts.parallel,
       better: cfg.better,
       command,
       totalWallS,
@@ -426,7 +433,8 @@ async function main() {
     }
     return { result, md };
   };
-  for (const seed of opts.seeds) {
+  /** Runs one seed in its own state directory; its result joins `runs` (kept in seed order). */
+  const runSeed = async (seed) => {
     const spec = { ...baseSpec, name: `${baseSpec.name ?? baseSpec.template}-s${seed}`, params: { ...params, seed } };
     const stateDir = join(dir, `seed-${seed}`);
     mkdirSync(stateDir, { recursive: true });
@@ -449,14 +457,21 @@ async function main() {
     }
     if (run.error) run.stderrTail = r.stderrTail;
     runs.push(run);
+    runs.sort((a, b) => opts.seeds.indexOf(a.seed) - opts.seeds.indexOf(b.seed));
     const primary = cfg.metrics[0];
     process.stderr.write(
       `  seed ${seed}: ${run.error ? `FAILED (${run.error})` : cfg.arms.map((a) => `${a.stage} ${fmt(run.arms[a.stage]?.[primary])}`).join(', ')} [${r.wallS.toFixed(1)} s]\n`,
     );
-    // After every seed but the last, PREFIX.json/.md hold the seeds done so far (marked
-    // partial), so a study stopped early keeps what it measured.
+    // Until the last seed is in, PREFIX.json/.md hold the seeds done so far (marked partial),
+    // so a study stopped early keeps what it measured.
     if (opts.out && runs.length < opts.seeds.length) report(runs, true);
-  }
+  };
+  // --parallel K: K seeds at once, each a separate `trellis run` with its own workers.
+  const queue = [...opts.seeds];
+  const lanes = Array.from({ length: Math.min(opts.parallel, queue.length) }, async () => {
+    for (let seed = queue.shift(); seed !== undefined; seed = queue.shift()) await runSeed(seed);
+  });
+  await Promise.all(lanes);
   const { result, md } = report(runs, false);
   process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : md);
   if (runs.some((r) => r.error)) process.exitCode = 1;

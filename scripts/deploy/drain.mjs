@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { check, cli, watch } from './scenario.mjs';
+import { check, cli, trainerSweep, watch } from './scenario.mjs';
 import { waitForLog } from './podman.mjs';
 
 /**
@@ -27,22 +27,11 @@ export async function drainScenario(d) {
     const spec = join(dir, 'drain.json');
     writeFileSync(
       spec,
-      JSON.stringify({
-        apiVersion: 'trellis/v1',
-        kind: 'Sweep',
-        name: 'deploy-drain',
-        trial: {
-          runtime: 'command',
-          command: ['node', '/fixtures/trainer.mjs'],
-          objective: { metric: 'val_score', mode: 'max' },
-          stopGraceSeconds: 5,
-        },
-        search: {
-          algorithm: 'grid',
-          space: { x: { choice: [0.4] }, steps: { choice: [10] }, delay: { choice: [400] } },
-        },
-        budget: { trials: 1, concurrency: 1, maxAttempts: 1 },
-      }),
+      trainerSweep(
+        'deploy-drain',
+        { algorithm: 'grid', space: { x: { choice: [0.4] }, steps: { choice: [10] }, delay: { choice: [400] } } },
+        { trials: 1, concurrency: 1, maxAttempts: 1 },
+      ),
     );
     const env = { NATS_URL: d.natsUrl };
     const id = JSON.parse(await cli(['submit', spec, '--coordinator', d.coordinator, '--json'], {})).experiment.id;

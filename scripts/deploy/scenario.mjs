@@ -70,6 +70,23 @@ export function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
 }
 
+/** A sweep spec (JSON text) of the fixture trainer the worker images carry at /fixtures. */
+export function trainerSweep(name, search, budget) {
+  return JSON.stringify({
+    apiVersion: 'trellis/v1',
+    kind: 'Sweep',
+    name,
+    trial: {
+      runtime: 'command',
+      command: ['node', '/fixtures/trainer.mjs'],
+      objective: { metric: 'val_score', mode: 'max' },
+      stopGraceSeconds: 5,
+    },
+    search,
+    budget,
+  });
+}
+
 /**
  * @param {object} d
  * @param {string} d.coordinator     host:port of the coordinator's gRPC, from the host
@@ -91,23 +108,15 @@ export async function runScenario(d) {
     const spec = join(dir, 'sweep.json');
     writeFileSync(
       spec,
-      JSON.stringify({
-        apiVersion: 'trellis/v1',
-        kind: 'Sweep',
-        name: 'deploy-test',
-        trial: {
-          runtime: 'command',
-          command: ['node', '/fixtures/trainer.mjs'],
-          objective: { metric: 'val_score', mode: 'max' },
-          stopGraceSeconds: 5,
-        },
-        search: {
+      trainerSweep(
+        'deploy-test',
+        {
           algorithm: 'random',
           seed: 7,
           space: { x: { uniform: [0, 1] }, steps: { choice: [STEPS] }, delay: { choice: [400] } },
         },
-        budget: { trials: TRIALS, concurrency: 2, maxAttempts: 3 },
-      }),
+        { trials: TRIALS, concurrency: 2, maxAttempts: 3 },
+      ),
     );
     const env = { NATS_URL: d.natsUrl };
     const submitted = JSON.parse(await cli(['submit', spec, '--coordinator', d.coordinator, '--json'], {}));
