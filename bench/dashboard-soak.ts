@@ -148,6 +148,9 @@ async function main(): Promise<void> {
       heap_ratio_long_lived_to_fresh: Math.round((longLived.heap_mb / freshHeap.heap_mb) * 100) / 100,
       heap_data_ratio_long_lived_to_fresh: Math.round((longLived.data_mb / freshHeap.data_mb) * 100) / 100,
       dom_nodes_ratio_long_lived_to_fresh: Math.round((longLived.dom_nodes / freshHeap.dom_nodes) * 100) / 100,
+      // From the heap snapshots: DOM nodes still reachable (detached ones kept alive included).
+      snapshot_dom_nodes_ratio_long_lived_to_fresh:
+        Math.round((longLived.snapshot_dom_nodes / freshHeap.snapshot_dom_nodes) * 100) / 100,
       leaderboard_rows: { long_lived: await rowsOf(page), fresh: await rowsOf(fresh) },
     };
     const text = JSON.stringify(result, null, 2);
