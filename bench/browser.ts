@@ -3,12 +3,14 @@
  * and browser tests: headless, sandbox off (tests run as root), no background networking, a fresh
  * profile per launch. scripts/test.mjs installs chromium when missing and sets TRELLIS_CHROMIUM.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { env } from '../shared/env.js';
+import { ASSETS_DIR } from '../coordinator/http/server.js';
 
 export const CHROMIUM = env().TRELLIS_CHROMIUM;
 /** Where the browser tests write their screenshots (docs/screenshots holds a few committed ones). */
@@ -138,4 +140,27 @@ export async function snapshotOf(page: Page): Promise<SnapshotMemory> {
   }
   const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 100) / 100;
   return { data_mb: mb(data), code_mb: mb(compiled), snapshot_dom_nodes: dom, detached_nodes: detached };
+}
+
+/**
+ * The dashboard bundle the coordinator serves (dist/web/app.js), refused when it is older than a
+ * source it is built from (web/src, shared/): `node dist/bench/…` does not rebuild it, and a stale
+ * bundle measures old code (the 45-minute soak of 2026-11-30 served one built before the
+ * leaderboard fix). Returns its hash and build time for the result.
+ */
+export function freshBundle(root: string): { sha256: string; built: string } {
+  const bundle = join(ASSETS_DIR, 'app.js');
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
+  const built = statSync(bundle).mtimeMs;
+  const newer = [join(root, 'web', 'src'), join(root, 'shared')].flatMap((dir) =>
+    readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .map((file) => join(dir, file))
+      .filter((file) => /\.(ts|css)$/.test(file) && statSync(file).mtimeMs > built)
+      .map((file) => relative(root, file)),
+  );
+  if (newer.length > 0) {
+    throw new Error(`${bundle} is older than ${newer.slice(0, 3).join(', ')}: run npm run build`);
+  }
+  const sha256 = createHash('sha256').update(readFileSync(bundle)).digest('hex').slice(0, 16);
+  return { sha256, built: new Date(built).toISOString() };
 }

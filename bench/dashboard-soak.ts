@@ -16,7 +16,7 @@ import { startEmbedded } from '../cli/embedded.js';
 import { LocalStore } from '../coordinator/store/local.js';
 import { LocalBus } from '../coordinator/bus/local.js';
 import { createLogger } from '../shared/log.js';
-import { launchBrowser, memoryOf, snapshotOf } from './browser.js';
+import { freshBundle, launchBrowser, memoryOf, snapshotOf } from './browser.js';
 import { machine, progress, ROOT } from './common.js';
 
 function numberArg(flag: string, fallback: number): number {
@@ -55,6 +55,7 @@ interface Sample {
 }
 
 async function main(): Promise<void> {
+  const bundle = freshBundle(ROOT);
   const dir = mkdtempSync(join(tmpdir(), 'trellis-soak-'));
   const log = createLogger('bench', 'warn');
   const cluster = await startEmbedded({
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: machine(),
       minutes: MINUTES,
+      bundle,
       workload: `a sweep of ${STEPS}-step command trials, a metric every ${STEP_MS} ms, 2 at a time`,
       trials_done: finalDone,
       samples,
