@@ -18,6 +18,8 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PEERS_DIR = join(ROOT, 'bench', 'peers');
 export const VENV_PYTHON = join(ROOT, 'bench', '.venv', 'bin', 'python');
 export const SETUP_HINT = 'run bench/peers/setup';
+/** The spec of the `pareto --task fairness` suite and of its evaluator (bench/fairness-trial.ts). */
+export const FAIRNESS_SPEC = 'examples/fairness-pareto.yaml';
 
 /** A peer's figures, or why there are none. */
 export type PeerResult = Record<string, unknown> & { missing?: string; error?: string };

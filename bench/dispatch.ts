@@ -18,6 +18,8 @@
  */
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { connectFakeWorker, runSweep, startEmbeddedCluster, startLocalCoordinator, sweepSpec } from './harness.js';
+import { dispatchTrace } from '../shared/dispatch-trace.js';
+import { resetTrace, traceBreakdown } from './dispatch-trace.js';
 import { median, peerNumber, progress, ratio, round, runPeer, type PeerResult } from './common.js';
 
 export interface DispatchOptions {
@@ -28,6 +30,8 @@ export interface DispatchOptions {
   raySleepTrials: number;
   optunaProcs: number;
   peers: boolean;
+  /** false: Ray Tune is skipped (`--no-ray`), Optuna still runs. */
+  ray?: boolean;
 }
 
 const WORKERS = 2;
@@ -68,25 +72,37 @@ async function attemptStats(coordinator: Coordinator, experimentId: string): Pro
 async function embeddedRuns(
   options: DispatchOptions,
   durable: boolean,
-): Promise<{ command: Throughput; overhead?: Record<string, unknown> }> {
+): Promise<{ command: Throughput & { trace: Record<string, unknown> }; overhead?: Record<string, unknown> }> {
   const label = durable ? ' (durable store)' : '';
   progress(`dispatch: embedded cluster (${WORKERS} worker processes × ${CPUS_PER_WORKER} slots)${label}`);
-  const cluster = await startEmbeddedCluster({ workers: WORKERS, cpusPerWorker: CPUS_PER_WORKER, durable });
+  // The dispatch trace costs a few stamps per attempt (a Map entry here, ~15 numbers in each result).
+  dispatchTrace.enable();
+  const cluster = await startEmbeddedCluster({
+    workers: WORKERS,
+    cpusPerWorker: CPUS_PER_WORKER,
+    durable,
+    trace: true,
+  });
   try {
     const coordinator = cluster.embedded.coordinator;
     await runSweep(coordinator, sweepSpec({ name: 'warmup', trials: 32, concurrency: CONCURRENCY }));
     const runs: number[] = [];
+    let trace: Record<string, unknown> = {};
     for (let r = 0; r < options.reps; r++) {
-      const { seconds } = await runSweep(
+      resetTrace();
+      const { seconds, experimentId } = await runSweep(
         coordinator,
         sweepSpec({ name: `noop-${r}`, trials: options.trials, concurrency: CONCURRENCY }),
       );
       progress(`dispatch: command runtime${label}, ${options.trials} no-op trials in ${seconds.toFixed(2)} s`);
       runs.push(seconds);
+      // The breakdown of the median run's kind: the last run's (runs are alike; one is enough).
+      if (r === options.reps - 1) trace = await traceBreakdown(coordinator, experimentId);
     }
-    if (durable) return { command: throughput(options.trials, runs) };
+    if (durable) return { command: { ...throughput(options.trials, runs), trace } };
+    resetTrace();
     const ideal = Math.ceil(options.sleepTrials / CONCURRENCY) * SLEEP_S;
-    const { seconds, experimentId } = await runSweep(
+    const { seconds, experimentId, start, end } = await runSweep(
       coordinator,
       sweepSpec({
         name: 'sleep',
@@ -100,7 +116,7 @@ async function embeddedRuns(
       `dispatch: command runtime, ${options.sleepTrials} × sleep ${SLEEP_S} in ${seconds.toFixed(2)} s (ideal ${ideal} s)`,
     );
     return {
-      command: throughput(options.trials, runs),
+      command: { ...throughput(options.trials, runs), trace },
       overhead: {
         trials: options.sleepTrials,
         concurrency: CONCURRENCY,
@@ -108,6 +124,7 @@ async function embeddedRuns(
         ideal_seconds: ideal,
         overhead_ratio: round(seconds / ideal),
         ...(await attemptStats(coordinator, experimentId)),
+        trace: await traceBreakdown(coordinator, experimentId, { start, end }),
       },
     };
   } finally {
@@ -217,8 +234,9 @@ export async function runDispatch(options: DispatchOptions): Promise<Record<stri
         300_000,
       ),
     );
-    progress('dispatch: Ray Tune (slow on 2 cores)');
-    peers.ray_tune = peerSummary(
+    if (options.ray === false) peers.ray_tune = { missing: 'skipped (--no-ray)' };
+    else progress('dispatch: Ray Tune (slow on 2 cores)');
+    peers.ray_tune ??= peerSummary(
       await runPeer(
         'dispatch.py',
         [

@@ -24,6 +24,7 @@ import { env } from '../shared/env.js';
 import type { CoordinatorMessage } from '../shared/generated/trellis/v1/CoordinatorMessage.js';
 import type { WorkerMessage, WorkerMessage__Output } from '../shared/generated/trellis/v1/WorkerMessage.js';
 import type { Assignment } from '../shared/generated/trellis/v1/Assignment.js';
+import { stamp } from '../shared/dispatch-trace.js';
 
 /** Log level of the benchmarked processes: TRELLIS_LOG_LEVEL, else warn (what the tests use). */
 export function benchLogLevel(): string {
@@ -156,6 +157,8 @@ export async function startEmbeddedCluster(options: {
   workers: number;
   cpusPerWorker: number;
   durable?: boolean;
+  /** Workers stamp their attempts' dispatch stages into the results (TRELLIS_DISPATCH_TRACE). */
+  trace?: boolean;
 }): Promise<EmbeddedCluster> {
   const temp = tempDir('embedded');
   const log = benchLogger();
@@ -166,7 +169,7 @@ export async function startEmbeddedCluster(options: {
     cpusPerWorker: options.cpusPerWorker,
     store: new LocalStore(join(temp.dir, 'store'), { durable: options.durable ?? false }),
     bus: new LocalBus(),
-    workerEnv: { TRELLIS_LOG_LEVEL: benchLogLevel() },
+    workerEnv: { TRELLIS_LOG_LEVEL: benchLogLevel(), ...(options.trace ? { TRELLIS_DISPATCH_TRACE: '1' } : {}) },
   });
   const connected = waitForWorkers(embedded.coordinator, options.workers);
   for (let i = 0; i < options.workers; i++) embedded.spawnWorker(`bench-${i}`);
@@ -209,17 +212,22 @@ export function sweepSpec(options: SweepOptions): string {
   });
 }
 
-/** Submits a sweep, waits until the coordinator is idle; returns wall seconds and the experiment id. */
+/**
+ * Submits a sweep, waits until the coordinator is idle; returns wall seconds, the experiment id,
+ * and the start and end as wall-clock stamps (shared/dispatch-trace.ts).
+ */
 export async function runSweep(
   coordinator: Coordinator,
   spec: string,
-): Promise<{ seconds: number; experimentId: string }> {
+): Promise<{ seconds: number; experimentId: string; start: number; end: number }> {
+  const start = stamp();
   const t0 = performance.now();
   const { experiment } = await coordinator.submit(spec);
   await coordinator.idle();
   const seconds = (performance.now() - t0) / 1000;
+  const end = stamp();
   const done = await coordinator.get(experiment.id);
   if (done.status !== 'succeeded')
     throw new Error(`benchmark sweep ${experiment.id} ended ${done.status}: ${done.error ?? ''}`);
-  return { seconds, experimentId: experiment.id };
+  return { seconds, experimentId: experiment.id, start, end };
 }

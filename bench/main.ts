@@ -6,7 +6,7 @@
  * 2 usage. See bench/README.md.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { machine, progress, ROOT } from './common.js';
 import { runDispatch } from './dispatch.js';
@@ -14,6 +14,7 @@ import { runSuggest } from './suggest.js';
 import { runSearch } from './search.js';
 import { runIngest } from './ingest.js';
 import { runPareto } from './pareto.js';
+import { runParetoFairness } from './pareto-fairness.js';
 import { runScale } from './scale.js';
 import { runMillion } from './million.js';
 import { runTfBackends } from './tf-backends.js';
@@ -33,6 +34,7 @@ interface CliOptions {
   json?: boolean;
   save?: boolean;
   peers: boolean;
+  ray: boolean;
   trials: number;
   sleepTrials: number;
   reps: number;
@@ -51,6 +53,9 @@ interface CliOptions {
   remoteReports: number;
   window: number;
   paretoTrials: number;
+  task: string;
+  fairnessTrials: number;
+  jobs: number;
   workers: string;
   slots: number;
   trialMs: number;
@@ -59,6 +64,9 @@ interface CliOptions {
   procs: number;
   total: number;
   every: number;
+  pin: boolean;
+  idleMs?: number;
+  out?: string;
 }
 
 async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unknown>> {
@@ -72,6 +80,7 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
         raySleepTrials: o.raySleepTrials,
         optunaProcs: o.optunaProcs,
         peers: o.peers,
+        ray: o.ray,
       });
     case 'suggest':
       return runSuggest({ sizes: o.sizes.split(',').map((s) => positiveInt('--sizes')(s.trim())), peers: o.peers });
@@ -88,7 +97,9 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
     case 'ingest':
       return runIngest({ attempts: o.attempts, reports: o.reports, remoteReports: o.remoteReports, window: o.window });
     case 'pareto':
-      return runPareto({ seeds: o.seeds, trials: o.paretoTrials, peers: o.peers });
+      return o.task === 'fairness'
+        ? runParetoFairness({ seeds: o.seeds, trials: o.fairnessTrials, peers: o.peers, jobs: o.jobs })
+        : runPareto({ seeds: o.seeds, trials: o.paretoTrials, peers: o.peers });
     case 'scale':
       return runScale({
         workers: o.workers.split(',').map((s) => positiveInt('--workers')(s.trim())),
@@ -97,6 +108,8 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
         reportMs: o.reportMs,
         rounds: o.rounds,
         procs: o.procs,
+        pin: o.pin,
+        ...(o.idleMs !== undefined ? { idleMs: o.idleMs } : {}),
       });
     case 'million':
       return runMillion({ total: o.total, every: o.every });
@@ -120,7 +133,9 @@ const program = new Command()
   .argument('<suite>', `one of ${SUITES.join(', ')}`)
   .option('--json', 'print only the JSON document on stdout')
   .option('--save', 'also write the document to bench/results/SUITE.json')
+  .option('--out <file>', 'also write the document to this file (its folder is created)')
   .option('--no-peers', 'skip Optuna and Ray Tune')
+  .option('--no-ray', 'dispatch: skip Ray Tune only (Optuna alone in bench/.venv is enough)')
   .addOption(new Option('--trials <n>', 'dispatch: no-op trials').argParser(positiveInt('--trials')).default(200))
   .addOption(
     new Option('--sleep-trials <n>', 'dispatch: 1 s trials (16 concurrent)')
@@ -158,6 +173,21 @@ const program = new Command()
     new Option('--pareto-trials <n>', 'pareto: trials per run (ZDT1/ZDT2)')
       .argParser(positiveInt('--pareto-trials'))
       .default(300),
+  )
+  .addOption(
+    new Option('--task <name>', 'pareto: zdt (ZDT1/ZDT2) or fairness (examples/fairness-pareto.yaml, trained)')
+      .choices(['zdt', 'fairness'])
+      .default('zdt'),
+  )
+  .addOption(
+    new Option('--fairness-trials <n>', 'pareto --task fairness: trials per run')
+      .argParser(positiveInt('--fairness-trials'))
+      .default(40),
+  )
+  .addOption(
+    new Option('--jobs <n>', 'pareto --task fairness: runs (method, seed) at once, each sequential')
+      .argParser(positiveInt('--jobs'))
+      .default(2),
   )
   .addOption(
     new Option('--seeds <n>', 'search, pareto: seeds per method').argParser(positiveInt('--seeds')).default(10),
@@ -219,6 +249,17 @@ const program = new Command()
       .default(4),
   )
   .addOption(
+    new Option('--pin', 'scale: coordinator on CPU 0, simulated workers on the other CPUs (taskset; > 2 CPUs)').default(
+      false,
+    ),
+  )
+  .addOption(
+    new Option(
+      '--idle-ms <ms>',
+      'scale: idle phase before each sweep (CPU per heartbeat); default one heartbeat interval',
+    ).argParser(positiveInt('--idle-ms')),
+  )
+  .addOption(
     new Option('--total <n>', 'million: no-op trials in one in-process sweep')
       .argParser(positiveInt('--total'))
       .default(1_000_000),
@@ -247,8 +288,14 @@ const program = new Command()
     const text = JSON.stringify(doc, null, 2);
     if (o.save) {
       mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-      writeFileSync(join(ROOT, 'bench', 'results', `${suite}.json`), text + '\n');
-      progress(`saved bench/results/${suite}.json`);
+      const file = suite === 'pareto' && o.task === 'fairness' ? 'pareto-fairness' : suite;
+      writeFileSync(join(ROOT, 'bench', 'results', `${file}.json`), text + '\n');
+      progress(`saved bench/results/${file}.json`);
+    }
+    if (o.out) {
+      mkdirSync(dirname(resolve(o.out)), { recursive: true });
+      writeFileSync(o.out, text + '\n');
+      progress(`wrote ${o.out}`);
     }
     if (o.json) process.stdout.write(JSON.stringify(doc) + '\n');
     else process.stdout.write(`${summary(doc)}${text}\n`);

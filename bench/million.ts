@@ -5,19 +5,30 @@
  * Every `every` ended trials it samples the window's rate, the process's RSS and heap, and the
  * runner's per-trial cache sizes; the first and last deciles of the samples are compared.
  *
- * LocalStore keeps every record in memory by design (it is the embedded system of record, and
- * reads are served from memory), so the RSS of this process includes the store's growth; the
- * samples carry the store's record counts so that growth can be told apart from the coordinator's.
+ * LocalStore keeps a bounded working set (finished trials and published events live only in its
+ * journal, found by 8-byte offset slots); the samples carry what it holds (LocalStore.memory())
+ * so that its share of the RSS can be told apart from the coordinator's.
  * With MONGODB_URI set the sweep runs on MongoStore instead: the records then live in the database
  * server's process, and this process's RSS is the coordinator's own.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { connectFakeWorker, startLocalCoordinator, sweepSpec, tempDir } from './harness.js';
 import { LocalStore } from '../coordinator/store/local.js';
 import { createStore } from '../coordinator/store/registry.js';
 import { env } from '../shared/env.js';
 import { mean, progress, round } from './common.js';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/**
+ * A full collection after each sample's RSS is read: the heap that is still live after it is
+ * what the run holds (heapUsed before it includes garbage not yet collected, and RSS includes
+ * the room V8 has grown its heap to). Its time is left out of the windows' rates.
+ */
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
 
 export interface MillionOptions {
   total: number;
@@ -30,8 +41,15 @@ interface Sample {
   window_trials_per_second: number;
   rss_mb: number;
   heap_used_mb: number;
+  /** Heap still used after a full collection (forced right after RSS and heapUsed were read). */
+  live_heap_mb: number;
+  gc_ms: number;
+  /** The machine's 1-minute load average (2 cores, shared). */
+  load1: number;
   caches: Record<string, number>;
   store_records: Record<string, number>;
+  /** LocalStore's journal on disk (it grows until a compaction rewrites it). */
+  journal_mb?: number;
 }
 
 function rssBytes(pid: number | 'self' = 'self'): number {
@@ -40,33 +58,22 @@ function rssBytes(pid: number | 'self' = 'self'): number {
   return Number(kb ?? 0) * 1024;
 }
 
-/** LocalStore's in-memory record counts (what its memory grows with). */
+/** What LocalStore holds in memory, by kind (LocalStore.memory()). */
 function storeRecords(store: LocalStore): Record<string, number> {
-  // The bench reads the store's private state on purpose: the store has no API for its size.
-  const data = (
-    store as unknown as {
-      data: {
-        trials: Map<unknown, unknown>;
-        events: Map<unknown, { bySeq: Map<unknown, unknown> }>;
-        metrics: Map<unknown, unknown>;
-      };
-    }
-  ).data;
-  let events = 0;
-  for (const log of data.events.values()) events += log.bySeq.size;
-  return { trials: data.trials.size, events, metric_trials: data.metrics.size };
+  return store.memory();
 }
 
 function decile(
   samples: readonly Sample[],
   which: 'first' | 'last',
-): { trials_per_second: number; rss_mb: number; heap_used_mb: number } {
+): { trials_per_second: number; rss_mb: number; heap_used_mb: number; live_heap_mb: number } {
   const n = Math.max(1, Math.floor(samples.length / 10));
   const part = which === 'first' ? samples.slice(0, n) : samples.slice(-n);
   return {
     trials_per_second: round(mean(part.map((s) => s.window_trials_per_second)), 1),
     rss_mb: round(mean(part.map((s) => s.rss_mb)), 1),
     heap_used_mb: round(mean(part.map((s) => s.heap_used_mb)), 1),
+    live_heap_mb: round(mean(part.map((s) => s.live_heap_mb)), 1),
   };
 }
 
@@ -99,19 +106,28 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
     if (ended % options.every !== 0) return;
     const t = performance.now();
     const memory = process.memoryUsage();
+    const rss = rssBytes();
+    collect();
+    const collected = performance.now();
     samples.push({
       trials: ended,
       seconds: round((t - t0) / 1000, 2),
       window_trials_per_second: round(options.every / ((t - windowStart) / 1000), 1),
-      rss_mb: round(rssBytes() / 2 ** 20, 1),
+      rss_mb: round(rss / 2 ** 20, 1),
       heap_used_mb: round(memory.heapUsed / 2 ** 20, 1),
+      live_heap_mb: round(process.memoryUsage().heapUsed / 2 ** 20, 1),
+      gc_ms: round(collected - t, 1),
+      load1: round(loadavg()[0]!, 2),
       caches: coordinator.cacheSizes(experimentId) ?? {},
       store_records: store instanceof LocalStore ? storeRecords(store) : {},
+      ...(store instanceof LocalStore
+        ? { journal_mb: round(statSync(join(store.dir, 'journal.jsonl')).size / 2 ** 20, 1) }
+        : {}),
     });
-    windowStart = t;
+    windowStart = performance.now();
     const last = samples.at(-1)!;
     progress(
-      `${ended} trials, ${last.window_trials_per_second}/s, rss ${last.rss_mb} MB, heap ${last.heap_used_mb} MB, caches ${JSON.stringify(last.caches)}`,
+      `${ended} trials, ${last.window_trials_per_second}/s, rss ${last.rss_mb} MB, heap ${last.heap_used_mb} MB, live heap ${last.live_heap_mb} MB, journal ${last.journal_mb ?? '-'} MB, store ${JSON.stringify(last.store_records)}`,
     );
   });
   try {
@@ -147,6 +163,7 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
       trials_per_second: round(last.trials_per_second / first.trials_per_second, 3),
       rss: round(last.rss_mb / first.rss_mb, 3),
       heap_used: round(last.heap_used_mb / first.heap_used_mb, 3),
+      live_heap: round(last.live_heap_mb / first.live_heap_mb, 3),
     },
     samples,
   };

@@ -18,10 +18,17 @@
  * assignment received by its worker; wall clocks of the same machine, in ms), all trials and
  * the steady state (trials created after the first round); report → stored (the metric's
  * `sent_at` → its `trial.metric` event stored, after its row); coordinator CPU (cores, ms per
- * trial, µs per report) and RSS (peak of samples every 500 ms).
+ * trial, µs per report) and RSS (peak of samples every 500 ms). Before the sweep, an idle phase
+ * (`--idle-ms`, default one heartbeat interval): the workers connected, no trials; the
+ * coordinator's CPU over the heartbeats it handled is its CPU per heartbeat.
+ *
+ * `--pin` (more than 2 CPUs and `taskset` needed): the coordinator (this process, all its
+ * threads) runs on CPU 0 and the simulated workers' processes on CPUs 1..n-1, so the workers
+ * never take the coordinator's core. With 2 CPUs or fewer it runs unpinned and says so.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Coordinator } from '../coordinator/coordinator.js';
@@ -40,20 +47,54 @@ export interface ScaleOptions {
   reportMs: number;
   rounds: number;
   procs: number;
+  /** Pin the coordinator to CPU 0 and the workers to the other CPUs (more than 2 CPUs). */
+  pin: boolean;
+  /** Idle phase before each sweep, ms (undefined: one heartbeat interval). */
+  idleMs?: number;
 }
 
 const CHILD = fileURLToPath(new URL('./scale-workers.js', import.meta.url));
 const WORKERS_PER_TOKEN = 100;
 
-/** utime + stime of this process in ms (10 ms ticks), and its RSS in bytes. */
+/** CPU time of this process (all threads, user + system) in ms, and its RSS in bytes (from /proc). */
 function selfUsage(): { cpuMs: number; rss: number } {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpu = process.cpuUsage();
   const status = readFileSync('/proc/self/status', 'utf8');
   return {
-    cpuMs: (Number(f[11]) + Number(f[12])) * 10,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     rss: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024,
   };
+}
+
+/** The CPU ids this process may run on (/proc/self/status Cpus_allowed_list, e.g. "0-3,8"). */
+export function allowedCpus(status = readFileSync('/proc/self/status', 'utf8')): number[] {
+  const list = /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1];
+  if (!list) return Array.from({ length: availableParallelism() }, (_, i) => i);
+  return list.split(',').flatMap((part) => {
+    const [a, b] = part.split('-').map(Number) as [number, number | undefined];
+    return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i);
+  });
+}
+
+/**
+ * What `--pin` does on this machine: the coordinator on the first allowed CPU, the workers on
+ * the others; or why it does not pin (not asked, 2 CPUs or fewer).
+ */
+export function pinPlan(pin: boolean): { coordinator: string; workers: string } | { unpinned: string } {
+  if (!pin) return { unpinned: 'not asked (--pin)' };
+  const cpus = allowedCpus();
+  if (cpus.length <= 2) return { unpinned: `only ${cpus.length} CPUs available (--pin needs more than 2)` };
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('--pin needs taskset (util-linux) on the PATH; it was not found');
+  }
+  return { coordinator: String(cpus[0]), workers: cpus.slice(1).join(',') };
+}
+
+/** Sets the CPU list of every thread of `pid` (threads started later inherit it). */
+function pinProcess(pid: number, list: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
 }
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -64,7 +105,8 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
-async function runOne(n: number, o: ScaleOptions): Promise<Record<string, unknown>> {
+async function runOne(n: number, o: ScaleOptions, plan: ReturnType<typeof pinPlan>): Promise<Record<string, unknown>> {
+  const loadStart = loadavg().map((l) => round(l, 2));
   const temp = tempDir('scale');
   const log = benchLogger();
   // One sweep with a lane per slot: the default limit of 1,024 lanes is raised to N × slots,
@@ -120,10 +162,27 @@ async function runOne(n: number, o: ScaleOptions): Promise<Record<string, unknow
       });
       exits.push(new Promise((resolve) => child.once('exit', () => resolve())));
       children.push(child);
+      if ('workers' in plan && child.pid !== undefined) pinProcess(child.pid, plan.workers);
     }
     const t0Connect = performance.now();
     await connected;
     progress(`N=${n}: ${n} workers connected in ${round((performance.now() - t0Connect) / 1000, 1)} s`);
+
+    // Idle phase: connected workers heartbeating, no trials.
+    const idleMs = o.idleMs ?? coordinator.heartbeatMs;
+    const idleBefore = { usage: selfUsage(), beats: coordinator.dispatcher.heartbeats };
+    await new Promise((resolve) => setTimeout(resolve, idleMs));
+    const idleCpuMs = selfUsage().cpuMs - idleBefore.usage.cpuMs;
+    const beats = coordinator.dispatcher.heartbeats - idleBefore.beats;
+    const idle = {
+      ms: idleMs,
+      heartbeat_ms: coordinator.heartbeatMs,
+      heartbeats: beats,
+      cpu_ms: round(idleCpuMs, 1),
+      cpu_us_per_heartbeat: beats > 0 ? round((idleCpuMs * 1000) / beats, 1) : null,
+      rss_mb: round(selfUsage().rss / 2 ** 20, 1),
+    };
+    progress(`N=${n}: idle ${JSON.stringify(idle)}`);
 
     const lanes = n * o.slots;
     const trials = lanes * o.rounds;
@@ -165,6 +224,7 @@ async function runOne(n: number, o: ScaleOptions): Promise<Record<string, unknow
     const cpuMs = after.cpuMs - before.cpuMs;
     const result = {
       workers: n,
+      load_avg: { start: loadStart, end: loadavg().map((l) => round(l, 2)) },
       slots: n * o.slots,
       procs,
       tokens: racks,
@@ -192,6 +252,7 @@ async function runOne(n: number, o: ScaleOptions): Promise<Record<string, unknow
         cpu_us_per_report: reportsStored > 0 ? round((cpuMs * 1000) / reportsStored, 1) : null,
         rss_mb: round(rssPeak.bytes / 2 ** 20, 1),
       },
+      idle,
     };
     progress(`N=${n}: ${JSON.stringify(result)}`);
     for (const child of children) child.send({ close: true });
@@ -207,15 +268,35 @@ async function runOne(n: number, o: ScaleOptions): Promise<Record<string, unknow
 }
 
 /** Ratio of a per-unit cost between consecutive sizes (≤ ~1 is linear or better). */
-function growth(rows: Record<string, unknown>[]): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
+interface Growth {
+  from: number;
+  to: number;
+  workers_ratio: number;
+  cpu_per_trial_ratio: number;
+  cpu_per_report_ratio: number | null;
+  cpu_per_heartbeat_ratio: number | null;
+  rss_ratio: number;
+  steady_assignment_p99_ratio: number;
+}
+
+/** The per-unit CPU ratios of one step that were measured. */
+function perUnit(g: Growth): number[] {
+  return [g.cpu_per_trial_ratio, g.cpu_per_report_ratio, g.cpu_per_heartbeat_ratio].filter(
+    (r): r is number => r !== null,
+  );
+}
+
+function growth(rows: Record<string, unknown>[]): Growth[] {
+  const out: Growth[] = [];
   for (let i = 1; i < rows.length; i++) {
     const a = rows[i - 1] as {
       workers: number;
       coordinator: { cpu_ms_per_trial: number; cpu_us_per_report: number | null; rss_mb: number };
       assignment_ms: { steady_p99: number };
+      idle: { cpu_us_per_heartbeat: number | null };
     };
     const b = rows[i] as typeof a;
+    const perBeat = [a.idle.cpu_us_per_heartbeat, b.idle.cpu_us_per_heartbeat];
     out.push({
       from: a.workers,
       to: b.workers,
@@ -225,6 +306,7 @@ function growth(rows: Record<string, unknown>[]): Record<string, unknown>[] {
         a.coordinator.cpu_us_per_report && b.coordinator.cpu_us_per_report
           ? round(b.coordinator.cpu_us_per_report / a.coordinator.cpu_us_per_report, 3)
           : null,
+      cpu_per_heartbeat_ratio: perBeat[0] && perBeat[1] ? round(perBeat[1] / perBeat[0], 3) : null,
       rss_ratio: round(b.coordinator.rss_mb / a.coordinator.rss_mb, 3),
       steady_assignment_p99_ratio: round(b.assignment_ms.steady_p99 / a.assignment_ms.steady_p99, 3),
     });
@@ -233,8 +315,14 @@ function growth(rows: Record<string, unknown>[]): Record<string, unknown>[] {
 }
 
 export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>> {
+  const plan = pinPlan(o.pin);
+  if ('coordinator' in plan) pinProcess(process.pid, plan.coordinator);
+  progress(
+    `scale: ${'unpinned' in plan ? `unpinned: ${plan.unpinned}` : `coordinator on CPU ${plan.coordinator}, workers on CPUs ${plan.workers}`}`,
+  );
   const rows: Record<string, unknown>[] = [];
-  for (const n of o.workers) rows.push(await runOne(n, o));
+  for (const n of o.workers) rows.push(await runOne(n, o, plan));
+  const steps = growth(rows);
   const largest = rows.at(-1) as {
     workers: number;
     assignment_ms: { steady_p99: number };
@@ -247,21 +335,37 @@ export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>
       report_ms: o.reportMs,
       rounds: o.rounds,
       procs: o.procs,
+      pinning: plan,
       workers_per_token: WORKERS_PER_TOKEN,
       store: 'LocalStore (no fsync) + LocalBus, coordinator in the bench process',
     },
     rows,
-    growth: growth(rows),
+    growth: steps,
     goals: {
       [`assignment p99 (steady) at ${largest.workers} workers ≤ 50 ms`]: {
         value: largest.assignment_ms.steady_p99,
         target: 50,
-        met: largest.assignment_ms.steady_p99 <= 50,
+        // No steady state (one round): not shown, not met.
+        met: Number.isFinite(largest.assignment_ms.steady_p99) ? largest.assignment_ms.steady_p99 <= 50 : null,
       },
       [`coordinator RSS at ${largest.workers} workers ≤ 1 GiB`]: {
         value: largest.coordinator.rss_mb,
         target: 1024,
         met: largest.coordinator.rss_mb <= 1024,
+      },
+      // Linear in N: the costs per unit of work (trial, report, heartbeat) stay flat, and RSS
+      // grows no faster than N. "Flat" allows 2× per 10× step for this machine's noise.
+      'no figure worse than linear in N (per-unit CPU ratio ≤ 2 per 10× step, RSS ratio ≤ workers ratio)': {
+        value: steps.map((g) => ({
+          step: `${String(g.from)}→${String(g.to)}`,
+          worst_per_unit: Math.max(...perUnit(g)),
+          rss: g.rss_ratio,
+        })),
+        target: 'per-unit ≤ 2, rss ≤ workers ratio',
+        met:
+          steps.length === 0
+            ? null
+            : steps.every((g) => Math.max(...perUnit(g)) <= 2 && g.rss_ratio <= g.workers_ratio),
       },
     },
   };

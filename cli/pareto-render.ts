@@ -4,6 +4,7 @@
  */
 import type { ExperimentView } from '../shared/convert.js';
 import type { ParetoFront } from '../shared/types.js';
+import { FRONT_LIMIT } from '../shared/pareto.js';
 
 function num(value: number): string {
   if (Number.isInteger(value)) return String(value);
@@ -36,11 +37,32 @@ function rows(front: ParetoFront): string[][] {
 
 function summary(front: ParetoFront): string {
   const seeds = front.points.some((p) => p.replicates !== undefined) ? '; values are means over seeds ± 95% CI' : '';
+  const thinned = front.thinned
+    ? `; ${front.thinned} more non-dominated configurations thinned out (the front keeps at most ${FRONT_LIMIT}, the most crowded go first)`
+    : '';
   return (
     `Pareto front: ${front.points.length} of ${front.configurations} configurations; ` +
     `hypervolume ${num(front.hypervolume)} (reference ${front.reference.map(num).join(', ')}, ` +
-    `${front.referenceSource === 'spec' ? 'trial.objectiveReference' : 'nadir of the measured configurations'})${seeds}`
+    `${front.referenceSource === 'spec' ? 'trial.objectiveReference' : 'nadir of the measured configurations'})${seeds}${thinned}`
   );
+}
+
+/**
+ * What a multi-objective sweep without a front says instead of staying silent: which
+ * objectives no succeeded trial reported (a typo in a metric name, a split without groups).
+ */
+export function noFrontLine(
+  objectives: readonly { metric: string }[],
+  trials: readonly { status: string; metrics: Record<string, number> }[],
+): string {
+  const succeeded = trials.filter((t) => t.status === 'succeeded');
+  if (succeeded.length === 0) return 'Pareto front: none yet (no trial has succeeded)';
+  const never = objectives.filter((o) => !succeeded.some((t) => Number.isFinite(t.metrics[o.metric])));
+  const why =
+    never.length > 0
+      ? `no succeeded trial reported ${never.map((o) => o.metric).join(', ')}`
+      : 'no succeeded trial reported every objective';
+  return `Pareto front: none: ${why} (of ${succeeded.length} succeeded)`;
 }
 
 /** The lines the sweep leaderboard ends with. */

@@ -7,8 +7,8 @@ import cliProgress from 'cli-progress';
 import type { ExperimentView, TrialView } from '../shared/convert.js';
 import type { TrellisEvent } from '../shared/events.js';
 import type { ParetoFront, StageState } from '../shared/types.js';
-import { objectiveOf } from '../shared/dashboard.js';
-import { frontLines } from './pareto-render.js';
+import { objectiveOf, objectivesOfSpec } from '../shared/dashboard.js';
+import { frontLines, noFrontLine } from './pareto-render.js';
 
 export interface RunDocument {
   experiment: { id: string; name: string; kind: string; status: string; owner?: string; error?: string };
@@ -223,7 +223,9 @@ export function leaderboard(experiment: ExperimentView, trials: TrialView[]): st
     ]),
   );
   const lines = [`${experiment.name} (${experiment.id}): ${experiment.status}`, table(rows)];
+  const objectives = objectivesOfSpec(experiment.spec);
   if (experiment.pareto) lines.push(...frontLines(experiment.pareto));
+  else if (objectives.length > 1) lines.push(noFrontLine(objectives, trials));
   else if (experiment.best) {
     const ci =
       experiment.best.ci !== undefined

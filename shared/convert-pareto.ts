@@ -20,6 +20,7 @@ export function paretoToProto(front: ParetoFront): ParetoFrontProto {
     reference_source: front.referenceSource,
     hypervolume: front.hypervolume,
     configurations: front.configurations,
+    thinned: front.thinned ?? 0,
   };
 }
 
@@ -38,5 +39,6 @@ export function paretoFromProto(p: ParetoFront__Output): ParetoFront {
     referenceSource: p.reference_source === 'spec' ? 'spec' : 'nadir',
     hypervolume: p.hypervolume,
     configurations: p.configurations,
+    ...(p.thinned > 0 ? { thinned: p.thinned } : {}),
   };
 }

@@ -120,6 +120,8 @@ const schema = z.object({
     .optional(),
   TRELLIS_REAPER: flag('kill the programs of a worker that dies').default(true),
   TRELLIS_SPAWNER: flag("start programs from a helper process, off the worker's event loop").default(true),
+  /** Benchmarks: the worker stamps each attempt's dispatch stages into its result (shared/dispatch-trace.ts). */
+  TRELLIS_DISPATCH_TRACE: flag("stamp each attempt's dispatch stages into its result").default(false),
   TRELLIS_TF_BACKEND: z
     .string()
     .transform((value) => value.trim().toLowerCase())

@@ -9,6 +9,12 @@
 
 export type Point = readonly number[];
 
+/**
+ * The most final non-dominated configurations a sweep's Pareto front keeps; past it the most
+ * crowded are thinned out and counted (coordinator/sweeps/pareto-front.ts, ParetoFront.thinned).
+ */
+export const FRONT_LIMIT = 256;
+
 /** The point with `max` objectives negated, so that smaller is better everywhere. */
 export function toMinimise(values: readonly number[], modes: readonly ('max' | 'min')[]): number[] {
   return values.map((v, i) => (modes[i] === 'max' ? -v : v));

@@ -41,6 +41,11 @@ export interface ParetoFront {
   hypervolume: number;
   /** Configurations measured (every objective finite) that the front was chosen from. */
   configurations: number;
+  /**
+   * Non-dominated configurations dropped because the front reached its limit (the most crowded
+   * first; coordinator/sweeps/pareto-front.ts FRONT_LIMIT); absent when none was.
+   */
+  thinned?: number;
 }
 
 interface ExperimentBase {

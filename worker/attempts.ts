@@ -28,6 +28,8 @@ import {
 import { getRuntime } from './runtimes/registry.js';
 import { AttemptOutputStream } from './output-stream.js';
 import { cutLine } from '../shared/bounded-log.js';
+import { env } from '../shared/env.js';
+import { dispatchTrace } from '../shared/dispatch-trace.js';
 
 /** Outputs whose JSON is longer than this travel as artifacts (see storeLargeOutputs). */
 const OUTPUT_INLINE_LIMIT = 64 * 1024;
@@ -83,7 +85,9 @@ export class AttemptRunner {
     private readonly link: CoordinatorLink,
     private readonly log: Logger,
     private readonly policy: RuntimePolicy,
-  ) {}
+  ) {
+    if (env().TRELLIS_DISPATCH_TRACE) dispatchTrace.enable();
+  }
 
   get running(): string[] {
     return [...this.attempts.keys()];
@@ -99,6 +103,7 @@ export class AttemptRunner {
   /** Starts an assigned attempt; a duplicate is ignored; one that comes while `accepting` is false is handed back. */
   assign(assignment: Assignment__Output, accepting: boolean): void {
     if (this.attempts.has(assignment.attempt_id)) return;
+    dispatchTrace.mark(assignment.attempt_id, 'assigned');
     if (!accepting) {
       this.link.send({
         stopped: {
@@ -115,6 +120,7 @@ export class AttemptRunner {
     this.attempts.set(assignment.attempt_id, attempt);
     attempt.done = this.run(attempt).finally(() => {
       this.attempts.delete(assignment.attempt_id);
+      dispatchTrace.take(assignment.attempt_id);
       this.policy.gpuMeter?.finish(assignment.attempt_id);
     });
   }
@@ -162,6 +168,7 @@ export class AttemptRunner {
     const output = new AttemptOutputStream(a.attempt_id, (message) => this.link.send(message));
     // Every message and artifact call about the attempt shows its token (the coordinator's check).
     const token = a.attempt_token;
+    let cleanup: Promise<void> | undefined;
     try {
       const ctx = this.contextFor(attempt, log, output);
       const refused = refusal(this.policy, a.runtime, ctx.config.command);
@@ -170,6 +177,9 @@ export class AttemptRunner {
       ctx.config = (await this.resolveArtifactRefs(ctx.config, a)) as typeof ctx.config;
       log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt started');
       const result = await runtime.run(ctx);
+      cleanup = result.cleanup?.catch((err: unknown) =>
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'attempt clean-up failed'),
+      );
       output.finish();
       if (attempt.controller.signal.aborted) throw attempt.controller.signal.reason;
       if (result.info.outputs && typeof result.info.outputs === 'object') {
@@ -186,6 +196,7 @@ export class AttemptRunner {
             workerId: this.workerId,
             codeVersion: codeVersion(),
             durationMs: Date.now() - started,
+            ...traceOf(a.attempt_id),
           }),
         },
       });
@@ -217,6 +228,9 @@ export class AttemptRunner {
         },
       });
       log.warn({ err: message, retryable, kind: failure.kind }, 'attempt failed');
+    } finally {
+      // The attempt is over (and the worker may shut down) once its clean-up is done too.
+      await cleanup;
     }
   }
 
@@ -379,6 +393,14 @@ function failureOf(err: unknown, message: string, retryable: boolean): Failure {
   if (err instanceof ClassifiedRunError) return err.failure;
   if (err instanceof DivergedError) return { kind: 'diverged', evidence: message.slice(0, 500) };
   return classifyError(message, !retryable);
+}
+
+/** The attempt's dispatch stamps (TRELLIS_DISPATCH_TRACE), `result_sent` now; nothing when off. */
+function traceOf(attemptId: string): { trace?: Record<string, number> } {
+  if (!dispatchTrace.enabled) return {};
+  dispatchTrace.mark(attemptId, 'result_sent');
+  const trace = dispatchTrace.take(attemptId);
+  return trace ? { trace } : {};
 }
 
 function finiteOnly(metrics: Record<string, number>): Record<string, number> {

@@ -18,6 +18,7 @@ import {
   type WorkerCapacity,
 } from './slots.js';
 import { cloneCapacity } from './gpu-placement.js';
+import { RoomOrder } from './room-order.js';
 
 export interface WorkerSession {
   send(message: CoordinatorMessage): void;
@@ -80,7 +81,7 @@ export class Dispatcher {
    * (rebuilt only when a worker comes, goes or stops accepting).
    */
   private readonly holders = new Map<string, Set<ConnectedWorker>>();
-  private readonly roomy = new Set<ConnectedWorker>();
+  private readonly roomy = new RoomOrder();
   /** Attempts holding slots, per experiment (fair share between experiments). */
   private readonly runningByGroup = new Map<string, number>();
   /** CPUs and GPUs advertised by the connected workers of each identity (advertisedBy). */
@@ -115,7 +116,7 @@ export class Dispatcher {
     };
     // A reconnect keeps what the old session held: those attempts still run on that machine.
     if (previous) {
-      this.roomy.delete(previous);
+      this.roomy.delete(previous.capacity);
       for (const [attemptId, hold] of previous.holds) {
         this.holders.get(attemptId)?.delete(previous);
         this.applyHold(worker, attemptId, hold);
@@ -175,8 +176,12 @@ export class Dispatcher {
     }
   }
 
+  /** Heartbeats handled since start (read by the scale bench: CPU per heartbeat). */
+  heartbeats = 0;
+
   /** A heartbeat arrived from the worker. */
   touch(workerId: string, now = Date.now()): void {
+    this.heartbeats++;
     const worker = this.workers.get(workerId);
     if (worker) worker.lastHeartbeatAt = now;
   }
@@ -397,8 +402,8 @@ export class Dispatcher {
   private updateRoom(worker: ConnectedWorker): void {
     const c = worker.capacity;
     if (worker.connected && c.accepting && c.cpus - c.usedCpus > 1e-9 && this.workers.get(c.id) === worker)
-      this.roomy.add(worker);
-    else this.roomy.delete(worker);
+      this.roomy.set(c);
+    else this.roomy.delete(c);
   }
 
   /** A worker came, went or changed whether it accepts: every waiter's reason is judged again. */
@@ -429,8 +434,7 @@ export class Dispatcher {
   private placeWaiting(): void {
     // Only workers with a free CPU can take anything (every request asks for CPUs).
     if (this.roomy.size === 0) return;
-    const capacities = [...this.roomy].map((w) => w.capacity);
-    const { placed } = placeAll(capacities, this.waiting, this.runningByGroup);
+    const { placed } = placeAll(this.roomy.workers, this.waiting, this.runningByGroup, true);
     if (placed.length === 0) return;
     const byKey = new Map(this.waiting.map((w) => [w.key, w]));
     const done = new Set<string>();

@@ -116,16 +116,107 @@ export function neverFitsReason(workers: readonly WorkerCapacity[], request: Slo
   );
 }
 
+/**
+ * What decides where a request fits (all but its fairness group), as one string: requests are
+ * built per attempt, so equal requests are different objects. Requests are never changed once
+ * made (the cache relies on it).
+ */
+const shapes = new WeakMap<SlotRequest, string>();
+function shapeOf(request: SlotRequest): string {
+  let shape = shapes.get(request);
+  if (shape === undefined) {
+    const labels = Object.entries(request.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const { cpus, gpus, memoryBytes, runtime, gpuMemoryBytes } = request;
+    shape = JSON.stringify([cpus, gpus, memoryBytes, runtime, gpuMemoryBytes ?? 0, labels]);
+    shapes.set(request, shape);
+  }
+  return shape;
+}
+
+/**
+ * `couldEverFit` per worker capacity and request shape: it reads only what a worker advertised
+ * in its hello (runtimes, labels, sizes), which never changes for a capacity object. A pass over
+ * 1,000 workers then costs a few comparisons per worker (issue 15 §3). At most EVER_SHAPES
+ * shapes are kept per worker (learned GPU shares make many).
+ */
+const everFits = new WeakMap<WorkerCapacity, Map<string, boolean>>();
+const EVER_SHAPES = 64;
+function couldEverFitCached(worker: WorkerCapacity, request: SlotRequest): boolean {
+  const shape = shapeOf(request);
+  let known = everFits.get(worker);
+  if (!known) everFits.set(worker, (known = new Map<string, boolean>()));
+  let fits = known.get(shape);
+  if (fits === undefined) {
+    if (known.size >= EVER_SHAPES) known.clear();
+    fits = couldEverFit(worker, request);
+    known.set(shape, fits);
+  }
+  return fits;
+}
+
 /** The GPUs the request gets on the worker now, or undefined when it does not fit there now. */
 function fitNow(worker: WorkerCapacity, request: SlotRequest): string[] | undefined {
-  if (!worker.accepting || !couldEverFit(worker, request)) return undefined;
+  // The cheap checks on free room first: most workers of a large pool are full (issue 15 §3).
+  if (!worker.accepting) return undefined;
   if (request.cpus > worker.cpus - worker.usedCpus + 1e-9) return undefined;
   if (worker.memoryBytes > 0 && request.memoryBytes > worker.memoryBytes - worker.usedMemoryBytes) return undefined;
+  if (!couldEverFitCached(worker, request)) return undefined;
   return pickGpus(worker, request);
 }
 
 export function fitsNow(worker: WorkerCapacity, request: SlotRequest): boolean {
   return fitNow(worker, request) !== undefined;
+}
+
+/** What orders workers for a new attempt (see `place`). */
+export interface Load {
+  running: number;
+  free: number;
+  id: string;
+}
+
+export function loadOf(worker: WorkerCapacity): Load {
+  return { running: worker.running, free: worker.cpus - worker.usedCpus, id: worker.id };
+}
+
+/** Negative when `a` comes first for a new attempt: fewer running, more free CPUs, lower id. */
+export function compareLoad(a: Load, b: Load): number {
+  if (a.running !== b.running) return a.running - b.running;
+  if (a.free !== b.free) return b.free - a.free;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Whether `a` is a better choice than `b` for a new attempt (`compareLoad` without allocating). */
+function lessLoaded(a: WorkerCapacity, b: WorkerCapacity): boolean {
+  if (a.running !== b.running) return a.running < b.running;
+  const freeA = a.cpus - a.usedCpus;
+  const freeB = b.cpus - b.usedCpus;
+  return freeA !== freeB ? freeA > freeB : a.id < b.id;
+}
+
+/**
+ * The index in `workers` of the one `place` picks, and its GPUs. A worker is checked for fit only
+ * when it would beat the best so far (the order is total: ids are unique), so a pass over 1,000
+ * idle workers checks a handful of them, not all (issue 15 §3). `sorted`: `workers` is in
+ * `compareLoad` order, so the first that fits is the one.
+ */
+function pick(
+  workers: readonly WorkerCapacity[],
+  request: SlotRequest,
+  sorted = false,
+): { index: number; gpus: string[] } | undefined {
+  let best = -1;
+  let bestGpus: string[] = [];
+  for (let i = 0; i < workers.length; i++) {
+    const worker = workers[i]!;
+    if (best >= 0 && !lessLoaded(worker, workers[best]!)) continue;
+    const gpus = fitNow(worker, request);
+    if (!gpus) continue;
+    if (sorted) return { index: i, gpus };
+    best = i;
+    bestGpus = gpus;
+  }
+  return best < 0 ? undefined : { index: best, gpus: bestGpus };
 }
 
 /**
@@ -134,23 +225,9 @@ export function fitsNow(worker: WorkerCapacity, request: SlotRequest): boolean {
  * (whole GPUs: the lowest free ids; shares: best fit).
  */
 export function place(workers: Iterable<WorkerCapacity>, request: SlotRequest): Placement | undefined {
-  let best: WorkerCapacity | undefined;
-  let bestGpus: string[] = [];
-  for (const worker of workers) {
-    const gpus = fitNow(worker, request);
-    if (!gpus) continue;
-    if (
-      !best ||
-      worker.running < best.running ||
-      (worker.running === best.running &&
-        (worker.cpus - worker.usedCpus > best.cpus - best.usedCpus ||
-          (worker.cpus - worker.usedCpus === best.cpus - best.usedCpus && worker.id < best.id)))
-    ) {
-      best = worker;
-      bestGpus = gpus;
-    }
-  }
-  return best && { workerId: best.id, gpuIds: bestGpus };
+  const list = Array.isArray(workers) ? (workers as WorkerCapacity[]) : [...workers];
+  const picked = pick(list, request);
+  return picked && { workerId: list[picked.index]!.id, gpuIds: picked.gpus };
 }
 
 /** The hold a placed request takes. */
@@ -185,29 +262,54 @@ export function applyHold(worker: WorkerCapacity, hold: Hold, sign: 1 | -1 = 1):
  * Places what it can of `waiting` (oldest first) on copies of `workers`, in fair order
  * (gpu-placement.ts `fairOrder`), each with `place`; returns the placements in the order made and
  * the keys left waiting. `running`: attempts each group holds now. The dispatcher applies the
- * same holds to its own capacities.
+ * same holds to its own capacities. `workers` is never changed: a worker is copied when a
+ * placement first lands on it (copying every worker per pass cost O(workers) per dispatch).
+ * `sorted`: `workers` is in `compareLoad` order (the dispatcher's RoomOrder), so each placement
+ * takes the first worker it fits.
  */
 export function placeAll(
   workers: readonly WorkerCapacity[],
   waiting: readonly Queued[],
   running: ReadonlyMap<string, number>,
+  sorted = false,
 ): { placed: { key: string; placement: Placement }[]; left: string[] } {
-  const copies = workers.map(cloneCapacity);
-  const byId = new Map(copies.map((c) => [c.id, c]));
   const placed: { key: string; placement: Placement }[] = [];
   const left: string[] = [];
-  // Room only shrinks during a pass: a request (one object per sweep) that found no worker finds
-  // none for its next waiter either, so it is tried once per pass, not once per waiter.
-  const unplaced = new Set<SlotRequest>();
-  for (const w of fairOrder(waiting, running)) {
-    const placement = unplaced.has(w.request) ? undefined : place(copies, w.request);
-    if (!placement) {
-      unplaced.add(w.request);
+  if (waiting.length === 0) return { placed, left };
+  // Copy on write: a worker is copied (into `view`, in its place) when something is placed on it.
+  const view = workers.slice();
+  const copies = new Map<string, WorkerCapacity>();
+  // Room only shrinks during a pass: a request that found no worker finds none for an equal
+  // request after it either, so each shape is tried once per pass, not once per waiter.
+  const unplaced = new Set<string>();
+  for (const w of waiting.length === 1 ? waiting : fairOrder(waiting, running)) {
+    const picked = unplaced.has(shapeOf(w.request)) ? undefined : pick(view, w.request, sorted);
+    if (!picked) {
+      unplaced.add(shapeOf(w.request));
       left.push(w.key);
       continue;
     }
-    applyHold(byId.get(placement.workerId)!, holdOf(w.request, placement));
+    const i = picked.index;
+    const copy = copies.get(view[i]!.id) ?? cloneCapacity(view[i]!);
+    copies.set(copy.id, copy);
+    const placement = { workerId: copy.id, gpuIds: picked.gpus };
+    applyHold(copy, holdOf(w.request, placement));
     placed.push({ key: w.key, placement });
+    if (!sorted) {
+      view[i] = copy;
+      continue;
+    }
+    // Keep `view` in load order: the copy moves back past the workers now less loaded.
+    view.splice(i, 1);
+    const load = loadOf(copy);
+    let lo = i;
+    let hi = view.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareLoad(loadOf(view[mid]!), load) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    view.splice(lo, 0, copy);
   }
   return { placed, left };
 }

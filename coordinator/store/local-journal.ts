@@ -8,11 +8,19 @@
  * the journal refuses every later one: memory would be ahead of the disk.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants, createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  createReadStream,
+  createWriteStream,
+  openSync,
+  promises as fsp,
+} from 'node:fs';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BufferSource, FileSource, type ByteSource } from './local-cold.js';
 import { takeLock } from './local-lock.js';
 
 export const JOURNAL = 'journal.jsonl';
@@ -25,11 +33,57 @@ export interface JournalOptions {
   warn: (message: string, fields: Record<string, unknown>) => void;
 }
 
+/** Told where a write's lines landed in the journal: each line's byte offset, in order. */
+export type Placed = (offsets: number[]) => void;
+
+/**
+ * A snapshot being written: `line` appends one (returns its offset in the new file), `drain`
+ * lets the bytes out once enough are buffered (the producer awaits it now and then).
+ */
+export class SnapshotOut {
+  private parts: string[] = [];
+  private buffered = 0;
+  bytes = 0;
+  constructor(private readonly fh: FileHandle) {}
+
+  line(text: string): number {
+    const at = this.bytes;
+    const n = Buffer.byteLength(text) + 1;
+    this.parts.push(text);
+    this.bytes += n;
+    this.buffered += n;
+    return at;
+  }
+
+  async drain(): Promise<void> {
+    if (this.buffered >= 1 << 20) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const data = this.parts.join('\n') + '\n';
+    this.parts = [];
+    this.buffered = 0;
+    await this.fh.write(data, null, 'utf8');
+  }
+}
+
+/**
+ * Writes the whole state into `out` (reading what lives only on disk from `old`, the journal
+ * as it is) and returns what to do once the new file has replaced the old one: the state's
+ * offsets then point into the new file.
+ */
+export type Snapshot = (out: SnapshotOut, old: ByteSource) => Promise<() => void>;
+
 export class Journal {
   readonly path: string;
   private handle: FileHandle | undefined;
   private unlock: (() => Promise<void>) | undefined;
-  private pendingLines: string[] = [];
+  /** A read-only descriptor of the journal as it is now (sync line reads by offset). */
+  private readFd: number | undefined;
+  /** Bytes written to the journal (its end; offsets of appended lines start here). */
+  private size = 0;
+  private pending: { lines: string[]; placed?: Placed }[] = [];
   private pendingWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private flushScheduled = false;
   private chain: Promise<void> = Promise.resolve();
@@ -41,8 +95,8 @@ export class Journal {
   constructor(
     private readonly dir: string,
     private readonly options: JournalOptions,
-    /** The whole state as journal lines (a header first), for a snapshot. */
-    private readonly snapshot: () => string[],
+    /** Writes the whole state as journal lines (a header first), for a snapshot. */
+    private readonly snapshot: Snapshot,
   ) {
     this.path = join(dir, JOURNAL);
   }
@@ -52,7 +106,10 @@ export class Journal {
     await fsp.mkdir(join(this.dir, 'artifacts'), { recursive: true });
     if (this.options.lock) this.unlock = await takeLock(this.dir, this.options.warn);
     try {
-      return await fsp.readFile(this.path);
+      const data = await fsp.readFile(this.path);
+      this.readFd = openSync(this.path, 'r');
+      this.size = data.length;
+      return data;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
         await this.close();
@@ -68,25 +125,43 @@ export class Journal {
    */
   async rewrite(): Promise<void> {
     const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const body = this.snapshot().join('\n') + '\n';
     const fh = await fsp.open(tmp, 'w');
+    const out = new SnapshotOut(fh);
+    let commit: () => void;
     try {
-      await fh.writeFile(body, 'utf8');
+      commit = await this.snapshot(out, this.source);
+      await out.flush();
       await fh.sync();
-    } finally {
-      await fh.close();
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true });
+      throw err;
     }
+    await fh.close();
     await fsp.rename(tmp, this.path);
     await syncDir(this.dir);
+    const handle = await fsp.open(this.path, 'a');
     await this.handle?.close().catch(() => undefined);
-    this.handle = await fsp.open(this.path, 'a');
-    this.snapshotBytes = Buffer.byteLength(body);
+    this.handle = handle;
+    // Reads by offset switch to the new file in the same synchronous step as the offsets.
+    const oldFd = this.readFd;
+    this.readFd = openSync(this.path, 'r');
+    if (oldFd !== undefined) closeSync(oldFd);
+    this.size = out.bytes;
+    this.snapshotBytes = out.bytes;
     this.bytesSinceSnapshot = 0;
+    commit();
+  }
+
+  /** The journal's bytes as written so far, for sync reads by offset. */
+  get source(): ByteSource {
+    const fd = this.readFd;
+    return fd === undefined ? new BufferSource(Buffer.alloc(0)) : new FileSource(fd, () => this.size);
   }
 
   /** Queues lines for the journal; resolves when they are written. An empty batch is a barrier. */
-  write(lines: string[]): Promise<void> {
-    for (const l of lines) this.pendingLines.push(l);
+  write(lines: string[], placed?: Placed): Promise<void> {
+    if (lines.length > 0) this.pending.push(placed ? { lines, placed } : { lines });
     return new Promise<void>((resolve, reject) => {
       this.pendingWaiters.push({ resolve, reject });
       if (!this.flushScheduled) {
@@ -100,9 +175,11 @@ export class Journal {
   async close(): Promise<void> {
     await this.chain.catch(() => undefined);
     // Lines queued after the chain settled (none can be, but be safe) are flushed too.
-    if (this.pendingLines.length > 0 || this.pendingWaiters.length > 0) await this.flush().catch(() => undefined);
+    if (this.pending.length > 0 || this.pendingWaiters.length > 0) await this.flush().catch(() => undefined);
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
+    if (this.readFd !== undefined) closeSync(this.readFd);
+    this.readFd = undefined;
     const unlock = this.unlock;
     this.unlock = undefined;
     await unlock?.();
@@ -160,18 +237,34 @@ export class Journal {
 
   private async flush(): Promise<void> {
     this.flushScheduled = false;
-    const lines = this.pendingLines;
+    const batch = this.pending;
     const waiters = this.pendingWaiters;
-    this.pendingLines = [];
+    this.pending = [];
     this.pendingWaiters = [];
     try {
       if (this.failure) throw this.failure;
-      if (lines.length > 0) {
+      if (batch.length > 0) {
+        // Each line's offset, for the writes that asked where their lines landed.
+        let at = this.size;
+        const offsets: number[][] = [];
+        const lines: string[] = [];
+        for (const { lines: some } of batch) {
+          const mine: number[] = [];
+          for (const l of some) {
+            mine.push(at);
+            at += Buffer.byteLength(l) + 1;
+            lines.push(l);
+          }
+          offsets.push(mine);
+        }
         const data = lines.join('\n') + '\n';
         if (!this.handle) throw new Error('LocalStore: journal is not open');
         await fsp.appendFile(this.handle, data, 'utf8');
         if (this.options.durable) await this.handle.datasync();
-        this.bytesSinceSnapshot += Buffer.byteLength(data);
+        if (this.readFd === undefined) this.readFd = openSync(this.path, 'r');
+        this.size = at;
+        this.bytesSinceSnapshot += at - (offsets[0]?.[0] ?? at);
+        for (let i = 0; i < batch.length; i++) batch[i]!.placed?.(offsets[i]!);
         if (
           this.bytesSinceSnapshot > this.options.compactAfterBytes &&
           this.bytesSinceSnapshot > 2 * this.snapshotBytes

@@ -1,16 +1,23 @@
 /**
- * LocalStore's records: the in-memory state with its indexes, what each journal record does to it
+ * LocalStore's records: the state with its indexes, what each journal record does to it
  * (replaying is idempotent, so a record may appear twice harmlessly), and the state written back
- * as a snapshot. No I/O here: local-journal.ts reads and writes the lines.
+ * as a snapshot. Experiments, workers and artifact metas live in memory; trials and metric rows
+ * (local-trials.ts) and events (local-events.ts) keep a bounded working set and read the rest
+ * back from the journal by offset. local-journal.ts moves the lines.
  */
 import type { TrellisEvent } from '../../shared/events.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
-import type { ExperimentStatus, TrialStatus } from '../../shared/states.js';
-import type { ExperimentKey, TrialCounts } from './base.js';
+import type { ExperimentStatus } from '../../shared/states.js';
+import type { ExperimentKey } from './base.js';
+import { BufferSource, linesIn, type ByteSource } from './local-cold.js';
+import { EventTable } from './local-events.js';
 import { SortedIndex } from './local-index.js';
-import { encode } from './local-journal.js';
-import type { JournalScan } from './local-scan.js';
+import { encode, type Placed, type SnapshotOut } from './local-journal.js';
 import { FORMAT, FORMAT_VERSION, type RECORD_KINDS } from './local-schema.js';
+import { TrialTable } from './local-trials.js';
+
+export { byStepLatestFirst, trialKey } from './local-trials.js';
+export { eventKey } from './local-events.js';
 
 export type Record_ =
   | { t: 'header'; format: string; version: number }
@@ -19,7 +26,7 @@ export type Record_ =
   | { t: 'trial'; d: TrialDoc }
   | { t: 'worker'; d: WorkerDoc }
   | { t: 'artifact'; d: ArtifactMeta }
-  | { t: 'metric'; d: MetricDoc }
+  | { t: 'metric'; d: MetricDoc; b?: number }
   | { t: 'event'; d: TrellisEvent; p?: boolean }
   | { t: 'pub'; e: string; s: number[] };
 
@@ -38,41 +45,86 @@ export function withoutSpec(doc: ExperimentDoc): WithoutSpec {
   return rest;
 }
 
-interface EventLog {
-  bySeq: Map<number, TrellisEvent>;
-  last: number;
+/** What the state needs of the journal: its bytes for reads by offset, and appends. */
+export interface StateHost {
+  source(): ByteSource;
+  write(lines: string[], placed?: Placed): Promise<void>;
 }
+
+const NO_JOURNAL: StateHost = {
+  source: () => new BufferSource(Buffer.alloc(0)),
+  write: () => Promise.reject(new Error('LocalStore: this state has no journal')),
+};
 
 export class LocalState {
   readonly experiments = new Map<string, ExperimentDoc>();
   readonly experimentByRequest = new Map<string, string>();
   /** Specs read from `spec` records whose experiment record has not been read yet (replay only). */
   private readonly specs = new Map<string, ExperimentDoc['spec']>();
-  readonly trials = new Map<string, TrialDoc>();
-  readonly trialByNumber = new Map<string, string>();
-  /** Each experiment's trials by number (keyset pages of trials). */
-  readonly trialsByExperiment = new Map<string, SortedIndex<TrialKey>>();
-  /** Each experiment's trials counted by status (the dashboard's progress without reading trials). */
-  readonly trialCounts = new Map<string, TrialCounts>();
   /** Experiments newest first, all of them and per status (keyset pages of experiments). */
   readonly experimentOrder = new SortedIndex<ExperimentKey>(newestFirst);
   readonly experimentsByStatus = new Map<ExperimentStatus, SortedIndex<ExperimentKey>>();
-  readonly metrics = new Map<string, Map<string, MetricDoc>>();
-  /** Each trial's rows per attempt, by step (keyset pages of metrics). */
-  readonly metricsByAttempt = new Map<string, Map<number, SortedIndex<MetricDoc>>>();
-  readonly events = new Map<string, EventLog>();
-  /** Keyed `${experimentId}\0${seq}`. */
-  readonly unpublished = new Map<string, TrellisEvent>();
+  readonly trials: TrialTable;
+  readonly events: EventTable;
   readonly workers = new Map<string, WorkerDoc>();
   readonly artifacts = new Map<string, ArtifactMeta>();
+  /** At start-up, the journal's bytes in memory (reads by offset go there until the first snapshot). */
+  private replaySource: ByteSource | undefined;
 
-  /** Applies every record of a scanned journal (local-scan.ts); the caller refused its problems. */
-  replay(scan: JournalScan): void {
-    for (const { record } of scan.records) this.apply(record);
+  constructor(private readonly host: StateHost = NO_JOURNAL) {
+    const source = (): ByteSource => this.replaySource ?? host.source();
+    this.trials = new TrialTable({ source, write: (lines, placed) => host.write(lines, placed) });
+    this.events = new EventTable(source);
   }
 
-  /** Applies one journal record to the in-memory state (idempotent). */
-  private apply(rec: Record_): void {
+  /**
+   * Applies every record of a journal's bytes, as `feed` hands them over (local-scan.ts), each
+   * at its offset in `data`. Finished trials stay hot until `replayed` (nothing is written while replaying).
+   */
+  replay(data: Buffer, feed: (apply: (entry: { record: Record_; raw: Buffer }) => void) => void): void {
+    this.trials.replaying = true;
+    this.replaySource = new BufferSource(data);
+    const base = data.byteOffset;
+    let block: { trialId: string; rows: MetricDoc[]; start: number; end: number; left: number } | undefined;
+    const abandon = (): void => {
+      // A block cut short (a torn end): its rows are plain rows.
+      for (const r of block?.rows ?? []) this.trials.replayRow(r);
+      block = undefined;
+    };
+    feed(({ record: rec, raw }) => {
+      const at = raw.byteOffset - base;
+      const end = at + raw.length + 1;
+      if (block && !(rec.t === 'metric' && rec.b === undefined && rec.d.trialId === block.trialId)) abandon();
+      if (rec.t !== 'metric') {
+        this.apply(rec, at);
+        return;
+      }
+      if (rec.b !== undefined) block = { trialId: rec.d.trialId, rows: [], start: at, end, left: rec.b };
+      if (!block) {
+        this.trials.replayRow(rec.d);
+        return;
+      }
+      block.rows.push(rec.d);
+      block.end = end;
+      if (--block.left === 0) {
+        this.trials.replayBlock(block.trialId, block.rows, block.start, block.end);
+        block = undefined;
+      }
+    });
+    abandon();
+    this.trials.replayEnd();
+    this.replaySource = undefined;
+  }
+
+  /** After the first snapshot: finished trials go cold (sealing rows where needed); resolves when written. */
+  async replayed(): Promise<void> {
+    this.trials.replaying = false;
+    for (const h of [...this.trials.hot.values()]) this.trials.settle(h);
+    await this.host.write([]);
+  }
+
+  /** Applies one journal record (not a metric row: replay handles those) at `offset` (idempotent). */
+  private apply(rec: Exclude<Record_, { t: 'metric' }>, offset: number): void {
     switch (rec.t) {
       case 'header': // checked by local-schema.ts
         return;
@@ -90,7 +142,7 @@ export class LocalState {
         return;
       }
       case 'trial':
-        this.indexTrial(rec.d);
+        this.trials.replayTrial(rec.d, offset);
         return;
       case 'worker':
         this.workers.set(rec.d.id, rec.d);
@@ -98,38 +150,66 @@ export class LocalState {
       case 'artifact':
         this.artifacts.set(rec.d.id, rec.d);
         return;
-      case 'metric':
-        this.insertMetric(rec.d);
-        return;
       case 'event':
-        if (this.insertEvent(rec.d) && rec.p) this.unpublished.delete(eventKey(rec.d.experimentId!, rec.d.seq));
+        this.events.replay(rec.d, offset, rec.p === true);
         return;
       case 'pub':
-        for (const s of rec.s) this.unpublished.delete(eventKey(rec.e, s));
+        this.events.publish(rec.e, rec.s);
         return;
       default:
         throw new Error(`LocalStore: unknown journal record ${JSON.stringify((rec as { t: unknown }).t)}`);
     }
   }
 
-  /** The whole state as journal lines, the header first. */
-  snapshotLines(): string[] {
-    const out: string[] = [encode({ t: 'header', format: FORMAT, version: FORMAT_VERSION })];
+  /**
+   * Writes the whole state into `out`: what memory holds, and the live lines of `old` (finished
+   * trials' current lines, sealed metric blocks, events) copied in their order, so that blocks
+   * stay whole. Yields to the event loop as it goes; the returned function swaps in the offsets.
+   */
+  async snapshot(out: SnapshotOut, old: ByteSource): Promise<() => void> {
+    out.line(encode({ t: 'header', format: FORMAT, version: FORMAT_VERSION }));
     for (const d of this.experiments.values()) {
-      out.push(encode({ t: 'spec', e: d.id, d: d.spec }));
-      out.push(encode({ t: 'exp', d: withoutSpec(d) }));
+      out.line(encode({ t: 'spec', e: d.id, d: d.spec }));
+      out.line(encode({ t: 'exp', d: withoutSpec(d) }));
     }
-    for (const d of this.trials.values()) out.push(encode({ t: 'trial', d }));
-    for (const d of this.workers.values()) out.push(encode({ t: 'worker', d }));
-    for (const d of this.artifacts.values()) out.push(encode({ t: 'artifact', d }));
-    for (const byKey of this.metrics.values()) for (const d of byKey.values()) out.push(encode({ t: 'metric', d }));
-    for (const [exp, log] of this.events) {
-      for (const seq of [...log.bySeq.keys()].sort((a, b) => a - b)) {
-        const d = log.bySeq.get(seq)!;
-        out.push(encode(this.unpublished.has(eventKey(exp, seq)) ? { t: 'event', d } : { t: 'event', d, p: true }));
+    for (const d of this.workers.values()) out.line(encode({ t: 'worker', d }));
+    for (const d of this.artifacts.values()) out.line(encode({ t: 'artifact', d }));
+    const trials = this.trials.relocation();
+    const events = this.events.relocation();
+    const live = this.trials.liveLines();
+    let blockStart = NaN;
+    let sinceYield = 0;
+    for (const { text, at, next } of linesIn(old, 0, old.size)) {
+      if (++sinceYield >= 5000) {
+        sinceYield = 0;
+        await out.drain();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      if (text.startsWith('{"t":"trial"')) {
+        const cold = live.trial(at);
+        if (cold) trials.trial(cold.ref, out.line(text), cold.code);
+      } else if (text.startsWith('{"t":"metric"')) {
+        const block = live.block(at);
+        if (!block) continue;
+        const written = out.line(text);
+        if (at === block.start) blockStart = written;
+        if (next === block.end) trials.block(block.ref, blockStart, out.bytes);
+      } else if (text.startsWith('{"t":"event"')) {
+        // seq and experimentId only: a plain parse (no reviver) is enough and several times faster.
+        const event = (JSON.parse(text) as { d: TrellisEvent }).d;
+        events.event(event, out.line(this.events.snapshotLine(event, text)));
       }
     }
-    return out;
+    for (const h of this.trials.hot.values()) {
+      trials.hot(h, out.line(encode({ t: 'trial', d: h.doc })));
+      for (const d of h.rows?.byKey.values() ?? []) out.line(encode({ t: 'metric', d }));
+    }
+    for (const rows of this.trials.orphans.values())
+      for (const d of rows.byKey.values()) out.line(encode({ t: 'metric', d }));
+    return () => {
+      trials.commit();
+      events.commit();
+    };
   }
 
   /** Stores an experiment (new or updated) and keeps its place in the status indexes. */
@@ -148,84 +228,11 @@ export class LocalState {
     if (!byStatus) this.experimentsByStatus.set(doc.status, (byStatus = new SortedIndex(newestFirst)));
     byStatus.upsert(key);
   }
-
-  /** Stores a trial (new or updated): its number and status indexes follow. */
-  indexTrial(doc: TrialDoc): void {
-    const before = this.trials.get(doc.id);
-    this.trials.set(doc.id, doc);
-    let counts = this.trialCounts.get(doc.experimentId);
-    if (!counts) this.trialCounts.set(doc.experimentId, (counts = {}));
-    if (before) {
-      if (before.status === doc.status) return;
-      count(this.trialCounts.get(before.experimentId), before.status, -1);
-      count(counts, doc.status, 1);
-      return;
-    }
-    count(counts, doc.status, 1);
-    this.trialByNumber.set(trialKey(doc.experimentId, doc.number), doc.id);
-    let index = this.trialsByExperiment.get(doc.experimentId);
-    if (!index) this.trialsByExperiment.set(doc.experimentId, (index = new SortedIndex(byNumber)));
-    index.upsert({ number: doc.number, id: doc.id });
-  }
-
-  insertMetric(doc: MetricDoc): boolean {
-    let byKey = this.metrics.get(doc.trialId);
-    if (!byKey) this.metrics.set(doc.trialId, (byKey = new Map<string, MetricDoc>()));
-    const key = `${doc.attempt}:${doc.step}`;
-    if (byKey.has(key)) return false;
-    byKey.set(key, doc);
-    let attempts = this.metricsByAttempt.get(doc.trialId);
-    if (!attempts) this.metricsByAttempt.set(doc.trialId, (attempts = new Map<number, SortedIndex<MetricDoc>>()));
-    let steps = attempts.get(doc.attempt);
-    if (!steps) attempts.set(doc.attempt, (steps = new SortedIndex<MetricDoc>(byStepLatestFirst)));
-    steps.upsert(doc);
-    return true;
-  }
-
-  insertEvent(event: TrellisEvent): boolean {
-    const exp = event.experimentId!;
-    let log = this.events.get(exp);
-    if (!log) this.events.set(exp, (log = { bySeq: new Map(), last: 0 }));
-    if (log.bySeq.has(event.seq)) return false;
-    log.bySeq.set(event.seq, event);
-    if (event.seq > log.last) log.last = event.seq;
-    this.unpublished.set(eventKey(exp, event.seq), event);
-    return true;
-  }
-}
-
-export interface TrialKey {
-  number: number;
-  id: string;
-}
-
-function byNumber(a: TrialKey, b: TrialKey): number {
-  return a.number - b.number;
 }
 
 /** Newest first: createdAt descending, then id descending (base.ts listExperiments). */
 export function newestFirst(a: ExperimentKey, b: ExperimentKey): number {
   return b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
-}
-
-/** Step ascending, then the latest attempt first (base.ts listMetricsPage). */
-export function byStepLatestFirst(a: { step: number; attempt: number }, b: { step: number; attempt: number }): number {
-  return a.step - b.step || b.attempt - a.attempt;
-}
-
-function count(counts: TrialCounts | undefined, status: TrialStatus, by: number): void {
-  if (!counts) return;
-  const n = (counts[status] ?? 0) + by;
-  if (n > 0) counts[status] = n;
-  else delete counts[status];
-}
-
-export function trialKey(experimentId: string, number: number): string {
-  return `${experimentId}\0${number}`;
-}
-
-export function eventKey(experimentId: string, seq: number): string {
-  return `${experimentId}\0${seq}`;
 }
 
 export function compareEvents(a: TrellisEvent, b: TrellisEvent): number {

@@ -82,7 +82,7 @@ export async function repairStore(
     // What is written back must load: scan and replay it before it replaces the journal.
     const check = scanJournal(body, path);
     if (check.problems.length > 0 || check.torn) throw new Error(`repair would write an unreadable journal (${path})`);
-    new LocalState().replay(check);
+    new LocalState().replay(body, (apply) => check.records.forEach(apply));
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeDurably(tmp, body, 'w');
     await fsp.rename(tmp, path);

@@ -38,7 +38,15 @@ export interface JournalScan {
 const RECORD_START = Buffer.from('{"t":"');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function scanJournal(data: Buffer, path: string): JournalScan {
+/**
+ * With `onRecord`, each readable record goes to it as it is read (in order) instead of into
+ * `records`: start-up replays a large journal without holding every record at once.
+ */
+export function scanJournal(
+  data: Buffer,
+  path: string,
+  onRecord?: (entry: { line: number; record: Record_; raw: Buffer }) => void,
+): JournalScan {
   const scan: JournalScan = { path, lines: 0, records: [], problems: [] };
   let start = 0;
   let line = 0;
@@ -48,7 +56,7 @@ export function scanJournal(data: Buffer, path: string): JournalScan {
     const raw = data.subarray(start, end);
     line++;
     const last = nl === -1;
-    const problem = readLine(raw, line, scan);
+    const problem = readLine(raw, line, scan, onRecord);
     if (problem) {
       const entry = { line, reason: problem.reason, raw };
       if (last && line > 1 && problem.unparsable && raw.subarray(0, RECORD_START.length).equals(RECORD_START)) {
@@ -64,7 +72,12 @@ export function scanJournal(data: Buffer, path: string): JournalScan {
   return scan;
 }
 
-function readLine(raw: Buffer, line: number, scan: JournalScan): { reason: string; unparsable?: boolean } | undefined {
+function readLine(
+  raw: Buffer,
+  line: number,
+  scan: JournalScan,
+  onRecord?: (entry: { line: number; record: Record_; raw: Buffer }) => void,
+): { reason: string; unparsable?: boolean } | undefined {
   if (raw.length === 0) return { reason: 'empty line (the journal writer never writes one)' };
   let text: string;
   try {
@@ -85,7 +98,8 @@ function readLine(raw: Buffer, line: number, scan: JournalScan): { reason: strin
     return { reason: `the first line is not the journal's header (it is a ${record.t} record)` };
   }
   if (line > 1 && record.t === 'header') return { reason: 'a header record after the first line' };
-  scan.records.push({ line, record, raw });
+  if (onRecord) onRecord({ line, record, raw });
+  else scan.records.push({ line, record, raw });
   return undefined;
 }
 

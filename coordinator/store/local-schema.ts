@@ -14,8 +14,12 @@ import { z } from 'zod';
 import { ATTEMPT_STATUSES, EXPERIMENT_STATUSES, STAGE_STATUSES, TRIAL_STATUSES } from '../../shared/states.js';
 
 export const FORMAT = 'trellis-local-store';
-/** v2: specs are their own records (`spec`), written once; `exp` records carry no spec. v1 still reads. */
-export const FORMAT_VERSION = 2;
+/**
+ * v2: specs are their own records (`spec`), written once; `exp` records carry no spec.
+ * v3: a finished trial's metric rows are written again as a sealed block, whose first `metric`
+ * record carries `b`, the block's row count (local-trials.ts). v1 and v2 still read.
+ */
+export const FORMAT_VERSION = 3;
 
 /** Any number, NaN and ±Infinity included (zod's number refuses them). */
 const num = z.custom<number>((v) => typeof v === 'number', { message: 'expected a number' });
@@ -120,7 +124,7 @@ export const RECORD = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('trial'), d: trial }),
   z.strictObject({ t: z.literal('worker'), d: worker }),
   z.strictObject({ t: z.literal('artifact'), d: artifact }),
-  z.strictObject({ t: z.literal('metric'), d: metric }),
+  z.strictObject({ t: z.literal('metric'), d: metric, b: z.number().int().min(1).optional() }),
   z.strictObject({ t: z.literal('event'), d: event, p: z.boolean().optional() }),
   z.strictObject({ t: z.literal('pub'), e: id, s: z.array(z.number().int().min(1)) }),
 ]);

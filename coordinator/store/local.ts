@@ -13,23 +13,26 @@
  *   LOCK            the process that has the directory open (pid, start time, boot id, host:
  *                   local-lock.ts).
  *
- * The state lives in memory; every mutation is applied there synchronously (so compare-and-set
- * is atomic within the process) and its journal line is appended through one serial writer that
- * groups every line queued while the previous write was in flight into one write. A call
+ * Memory holds a bounded working set: experiments, workers, artifact metas, unfinished trials and
+ * unpublished events. Finished trials, their sealed metric blocks and published events are read
+ * back from the journal by offset (local-trials.ts, local-events.ts, local-cold.ts). Every
+ * mutation is applied synchronously, a read of a finished trial included (a sync pread), so
+ * compare-and-set is atomic within the process; its journal line is appended through one
+ * serial writer that groups every line queued while the previous write was in flight into one
+ * write. A call
  * resolves once its lines are written (and fsynced with `durable: true`). Start-up reads the
  * journal through local-scan.ts: a torn last line (process killed mid-write) is dropped with a
  * warning; anything else unreadable refuses to start (JournalCorruptError, naming file and line).
  *
- * This file holds the records and the store's semantics; local-journal.ts moves the lines and
+ * This file holds the store's semantics; local-records.ts the state and its snapshots,
+ * local-experiments.ts and local-artifacts.ts those parts; local-journal.ts moves the lines and
  * bytes (the lock, the journal writer, snapshots, artifact files).
  */
-import { createHash } from 'node:crypto';
-
 import type { TrellisEvent } from '../../shared/events.js';
 import type { ExperimentStatus } from '../../shared/states.js';
 import type { ArtifactMeta, ExperimentDoc, MetricDoc, TrialDoc, WorkerDoc } from '../../shared/types.js';
 import type { Readable } from 'node:stream';
-import { VerifyingStream, type ExpectedArtifact } from './artifact-stream.js';
+import type { ExpectedArtifact } from './artifact-stream.js';
 import type {
   ExperimentExpect,
   ExperimentPageQuery,
@@ -41,19 +44,14 @@ import type {
   TrialCounts,
   TrialExpect,
 } from './base.js';
-import { assertOutboxEvent, budgetOnly, checkPageLimit } from './base.js';
+import { assertOutboxEvent, checkPageLimit } from './base.js';
+import { LocalArtifacts } from './local-artifacts.js';
+import { LocalExperiments } from './local-experiments.js';
 import { mergedPage } from './local-index.js';
 import { encode, Journal } from './local-journal.js';
-import {
-  byStepLatestFirst,
-  compareEvents,
-  eventKey,
-  LocalState,
-  newestFirst,
-  trialKey,
-  withoutSpec,
-} from './local-records.js';
-import { JournalCorruptError, scanJournal } from './local-scan.js';
+import { compareEvents, LocalState } from './local-records.js';
+import { JournalCorruptError, scanJournal, type JournalScan } from './local-scan.js';
+import { addRow, byStepLatestFirst, type Hot } from './local-trials.js';
 import { applyPatch, clone, cloneMetric, matchesStatus } from './documents.js';
 
 export interface LocalStoreOptions {
@@ -87,7 +85,9 @@ export class LocalStore implements Store {
   private startPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
 
-  private readonly data = new LocalState();
+  private readonly data: LocalState;
+  private readonly experiments: LocalExperiments;
+  private readonly artifacts: LocalArtifacts;
   readonly reads: ReadCounter = { rows: 0 };
   private readonly visit = (): void => {
     this.reads.rows++;
@@ -107,8 +107,14 @@ export class LocalStore implements Store {
     this.journal = new Journal(
       dir,
       { durable: options.durable ?? false, lock: options.lock ?? true, compactAfterBytes, warn: this.warn },
-      () => this.data.snapshotLines(),
+      (out, old) => this.data.snapshot(out, old),
     );
+    this.data = new LocalState({
+      source: () => this.journal.source,
+      write: (lines, placed) => this.journal.write(lines, placed),
+    });
+    this.experiments = new LocalExperiments(this.journal, this.data, this.visit);
+    this.artifacts = new LocalArtifacts(this.journal, this.data.artifacts, () => this.assertOpen());
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -127,7 +133,12 @@ export class LocalStore implements Store {
     this.state = 'starting';
     try {
       // Any problem but a torn final write refuses the whole journal: never half a store.
-      const scan = scanJournal(await this.journal.open(), this.journal.path);
+      const bytes = await this.journal.open();
+      let scan: JournalScan | undefined;
+      this.data.replay(bytes, (apply) => {
+        scan = scanJournal(bytes, this.journal.path, apply);
+      });
+      if (!scan) throw new Error('LocalStore: the journal was not scanned');
       if (scan.problems.length > 0) throw new JournalCorruptError(scan, this.dir);
       if (scan.torn) {
         this.warn('dropped a torn final write', {
@@ -136,8 +147,8 @@ export class LocalStore implements Store {
           reason: scan.torn.reason,
         });
       }
-      this.data.replay(scan);
       await this.journal.rewrite();
+      await this.data.replayed();
     } catch (err) {
       await this.journal.close();
       throw err;
@@ -170,22 +181,7 @@ export class LocalStore implements Store {
 
   async createExperiment(doc: ExperimentDoc): Promise<{ experiment: ExperimentDoc; created: boolean }> {
     this.assertOpen();
-    const existingId = this.data.experimentByRequest.get(doc.requestId);
-    if (existingId !== undefined) {
-      await this.journal.write([]);
-      return { experiment: clone(this.data.experiments.get(existingId)!), created: false };
-    }
-    if (this.data.experiments.has(doc.id))
-      throw new Error(`experiment id ${doc.id} already exists with another requestId`);
-    const stored = clone(doc);
-    this.data.setExperiment(stored);
-    this.data.experimentByRequest.set(stored.requestId, stored.id);
-    // The spec is written once, in its own record; updates journal the rest of the document.
-    await this.journal.write([
-      encode({ t: 'spec', e: stored.id, d: stored.spec }),
-      encode({ t: 'exp', d: withoutSpec(stored) }),
-    ]);
-    return { experiment: clone(stored), created: true };
+    return this.experiments.create(doc);
   }
 
   async getExperiment(id: string): Promise<ExperimentDoc | undefined> {
@@ -196,37 +192,17 @@ export class LocalStore implements Store {
 
   async listExperiments(filter: { status?: ExperimentStatus[] } = {}): Promise<ExperimentDoc[]> {
     this.assertOpen();
-    const statuses = filter.status;
-    const out: ExperimentDoc[] = [];
-    for (const doc of this.data.experiments.values())
-      if (!statuses || statuses.includes(doc.status)) out.push(clone(doc));
-    return out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return this.experiments.list(filter);
   }
 
   async listExperimentsPage(query: ExperimentPageQuery): Promise<Page<ListedExperiment>> {
     this.assertOpen();
-    checkPageLimit(query.limit);
-    const indexes = query.status
-      ? [...new Set(query.status)].flatMap((s) => this.data.experimentsByStatus.get(s) ?? [])
-      : [this.data.experimentOrder];
-    const page = mergedPage(indexes, newestFirst, query.after, query.limit, this.visit);
-    const items = page.items.map(({ id }): ListedExperiment => {
-      const doc = this.data.experiments.get(id)!;
-      const summary: ListedExperiment = clone(withoutSpec(doc));
-      if (query.spec === 'full') summary.spec = clone(doc.spec);
-      else if (query.spec === 'budget') summary.spec = budgetOnly(doc.spec);
-      return summary;
-    });
-    return { items, more: page.more };
+    return this.experiments.page(query);
   }
 
   async listExperimentSummaries(filter: { status?: ExperimentStatus[] } = {}): Promise<ExperimentSummary[]> {
     this.assertOpen();
-    const statuses = filter.status;
-    const out: ExperimentDoc[] = [];
-    for (const doc of this.data.experiments.values()) if (!statuses || statuses.includes(doc.status)) out.push(doc);
-    out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-    return out.map((doc) => clone(withoutSpec(doc)));
+    return this.experiments.summaries(filter);
   }
 
   async updateExperiment(
@@ -235,34 +211,28 @@ export class LocalStore implements Store {
     patch: Partial<ExperimentDoc>,
   ): Promise<ExperimentDoc | undefined> {
     this.assertOpen();
-    const doc = this.data.experiments.get(id);
-    if (!doc || !matchesStatus(doc.status, expect.status)) return undefined;
-    if (expect.trialsCreated !== undefined && doc.trialsCreated !== expect.trialsCreated) return undefined;
-    const next = applyPatch(doc, patch);
-    this.data.setExperiment(next);
-    if (next.requestId !== doc.requestId) {
-      this.data.experimentByRequest.delete(doc.requestId);
-      this.data.experimentByRequest.set(next.requestId, id);
-    }
-    await this.journal.write([
-      ...(next.spec !== doc.spec ? [encode({ t: 'spec', e: id, d: next.spec })] : []),
-      encode({ t: 'exp', d: withoutSpec(next) }),
-    ]);
-    return clone(next);
+    return this.experiments.update(id, expect, patch);
   }
 
   // ---------------------------------------------------------------- trials
 
   async insertTrial(doc: TrialDoc): Promise<boolean> {
     this.assertOpen();
-    if (this.data.trials.has(doc.id) || this.data.trialByNumber.has(trialKey(doc.experimentId, doc.number))) {
+    const trials = this.data.trials;
+    if (trials.get(doc.id) || trials.has(doc.experimentId, doc.number)) {
       await this.journal.write([]);
       return false;
     }
     const stored = clone(doc);
-    this.data.indexTrial(stored);
-    await this.journal.write([encode({ t: 'trial', d: stored })]);
+    await this.writeTrial(trials.set(stored), stored);
     return true;
+  }
+
+  /** Journals a trial's new document; it stays hot until the line is written. */
+  private writeTrial(hot: Hot, doc: TrialDoc): Promise<void> {
+    const trials = this.data.trials;
+    trials.queued([hot]);
+    return this.journal.write([encode({ t: 'trial', d: doc })], (offsets) => trials.placed([hot], [doc], offsets));
   }
 
   async getTrial(id: string): Promise<TrialDoc | undefined> {
@@ -273,29 +243,35 @@ export class LocalStore implements Store {
 
   async listTrials(experimentId: string): Promise<TrialDoc[]> {
     this.assertOpen();
-    const index = this.data.trialsByExperiment.get(experimentId);
-    if (!index) return [];
-    this.reads.rows += index.size;
-    return [...index.values()].map(({ id }) => clone(this.data.trials.get(id)!));
+    const out: TrialDoc[] = [];
+    for (const doc of this.data.trials.byNumber(experimentId)) {
+      this.reads.rows++;
+      out.push(clone(doc));
+    }
+    return out;
   }
 
   async listTrialsPage(experimentId: string, query: { afterNumber?: number; limit: number }): Promise<Page<TrialDoc>> {
     this.assertOpen();
     checkPageLimit(query.limit);
-    const index = this.data.trialsByExperiment.get(experimentId);
-    if (!index) return { items: [], more: false };
-    const after = query.afterNumber === undefined ? undefined : { number: query.afterNumber, id: '' };
-    const page = mergedPage([index], (a, b) => a.number - b.number, after, query.limit, this.visit);
-    return { items: page.items.map(({ id }) => clone(this.data.trials.get(id)!)), more: page.more };
+    const items: TrialDoc[] = [];
+    for (const doc of this.data.trials.byNumber(experimentId, query.afterNumber)) {
+      this.visit();
+      if (items.length === query.limit) return { items, more: true };
+      items.push(clone(doc));
+    }
+    return { items, more: false };
   }
 
   async trialCounts(experimentIds: string[]): Promise<Map<string, TrialCounts>> {
     this.assertOpen();
-    return new Map(experimentIds.map((id) => [id, { ...this.data.trialCounts.get(id) }]));
+    return new Map(experimentIds.map((id) => [id, { ...this.data.trials.counts.get(id) }]));
   }
 
   async updateTrial(id: string, expect: TrialExpect, patch: Partial<TrialDoc>): Promise<TrialDoc | undefined> {
     this.assertOpen();
+    // Read (from memory or, for a finished trial, the journal), checked and applied in one
+    // synchronous step: the compare-and-set is atomic within the process.
     const doc = this.data.trials.get(id);
     if (!doc || !matchesStatus(doc.status, expect.status)) return undefined;
     if (expect.attemptCount !== undefined && doc.attempts.length !== expect.attemptCount) return undefined;
@@ -303,8 +279,7 @@ export class LocalStore implements Store {
     if (patch.experimentId !== undefined && patch.experimentId !== doc.experimentId) return undefined;
     if (patch.number !== undefined && patch.number !== doc.number) return undefined;
     const next = applyPatch(doc, patch);
-    this.data.indexTrial(next);
-    await this.journal.write([encode({ t: 'trial', d: next })]);
+    await this.writeTrial(this.data.trials.set(next), next);
     return clone(next);
   }
 
@@ -312,32 +287,53 @@ export class LocalStore implements Store {
 
   async appendMetrics(docs: MetricDoc[]): Promise<number> {
     this.assertOpen();
+    const trials = this.data.trials;
     const lines: string[] = [];
+    const touched = new Set<Hot>();
     for (const doc of docs) {
+      const { hot, rows } = trials.rowsToAdd(doc.trialId);
       const stored = cloneMetric(doc);
-      if (this.data.insertMetric(stored)) lines.push(encode({ t: 'metric', d: stored }));
+      if (!addRow(rows, stored)) continue;
+      lines.push(encode({ t: 'metric', d: stored }));
+      if (hot) {
+        hot.dirty = true;
+        hot.version++;
+        touched.add(hot);
+      }
     }
-    await this.journal.write(lines);
+    trials.queued(touched);
+    await this.journal.write(lines, (offsets) => trials.placed(touched, [], offsets));
     return lines.length;
   }
 
   async listMetrics(trialId: string): Promise<MetricDoc[]> {
     this.assertOpen();
-    const byKey = this.data.metrics.get(trialId);
-    if (!byKey) return [];
-    this.reads.rows += byKey.size;
-    return [...byKey.values()].map(cloneMetric).sort((a, b) => a.attempt - b.attempt || a.step - b.step);
+    const trials = this.data.trials;
+    const rows = trials.memoryRows(trialId);
+    let out: MetricDoc[];
+    if (rows) {
+      this.reads.rows += rows.byKey.size;
+      out = [...rows.byKey.values()].map(cloneMetric);
+    } else {
+      const doc = trials.get(trialId);
+      out = doc ? trials.blockRows(doc, this.visit) : [];
+    }
+    return out.sort((a, b) => a.attempt - b.attempt || a.step - b.step);
   }
 
   async listMetricsPage(trialId: string, query: { afterStep?: number; limit: number }): Promise<Page<MetricDoc>> {
     this.assertOpen();
     checkPageLimit(query.limit);
-    const attempts = this.data.metricsByAttempt.get(trialId);
-    if (!attempts) return { items: [], more: false };
+    const trials = this.data.trials;
+    const rows = trials.memoryRows(trialId);
+    if (!rows) {
+      const doc = trials.get(trialId);
+      return doc ? trials.blockPage(doc, query.afterStep, query.limit, this.visit) : { items: [], more: false };
+    }
     // After every attempt's rows of `afterStep`: the lowest attempt sorts last within a step.
     const after = query.afterStep === undefined ? undefined : { step: query.afterStep, attempt: -Infinity };
     const page = mergedPage(
-      [...attempts.values()],
+      [...rows.byAttempt.values()],
       byStepLatestFirst,
       after as MetricDoc | undefined,
       query.limit,
@@ -352,38 +348,53 @@ export class LocalStore implements Store {
     this.assertOpen();
     for (const e of events) assertOutboxEvent(e);
     const lines: string[] = [];
+    const stored: TrellisEvent[] = [];
     for (const e of events) {
-      const stored = clone(e);
-      if (this.data.insertEvent(stored)) lines.push(encode({ t: 'event', d: stored }));
+      const copy = clone(e);
+      if (!this.data.events.insert(copy)) continue;
+      stored.push(copy);
+      lines.push(encode({ t: 'event', d: copy }));
     }
-    await this.journal.write(lines);
+    await this.journal.write(lines, (offsets) => this.data.events.placed(stored, offsets));
   }
 
   async listEvents(experimentId: string, fromSeq = 1): Promise<TrellisEvent[]> {
     this.assertOpen();
-    const log = this.data.events.get(experimentId);
-    if (!log) return [];
-    const out: TrellisEvent[] = [];
-    for (const [seq, e] of log.bySeq) if (seq >= fromSeq) out.push(e);
-    return out.sort((a, b) => a.seq - b.seq).map(clone);
+    return this.data.events.list(experimentId, fromSeq, this.visit).map(clone);
   }
 
   async lastEventSeq(experimentId: string): Promise<number> {
     this.assertOpen();
-    return this.data.events.get(experimentId)?.last ?? 0;
+    return this.data.events.last(experimentId);
   }
 
   async unpublishedEvents(limit = 1000): Promise<TrellisEvent[]> {
     this.assertOpen();
-    const all = [...this.data.unpublished.values()].sort(compareEvents);
+    const all = [...this.data.events.unpublished.values()].sort(compareEvents);
     return all.slice(0, Math.max(0, limit)).map(clone);
   }
 
   async markPublished(experimentId: string, seqs: number[]): Promise<void> {
     this.assertOpen();
-    const done: number[] = [];
-    for (const s of seqs) if (this.data.unpublished.delete(eventKey(experimentId, s))) done.push(s);
+    const done = this.data.events.publish(experimentId, seqs);
     await this.journal.write(done.length > 0 ? [encode({ t: 'pub', e: experimentId, s: done })] : []);
+  }
+
+  /** What memory holds per kind of record (the bounded-memory tests and the million bench read it). */
+  memory(): Record<string, number> {
+    const trials = this.data.trials.footprint();
+    const events = this.data.events.footprint();
+    return {
+      hot_trials: trials.hot,
+      trial_slots: trials.slots,
+      odd_trial_ids: trials.oddIds,
+      orphan_metric_trials: trials.orphanTrials,
+      events_held: events.held,
+      event_block_slots: events.blockSlots,
+      experiments: this.data.experiments.size,
+      workers: this.data.workers.size,
+      artifacts: this.data.artifacts.size,
+    };
   }
 
   // ---------------------------------------------------------------- workers
@@ -402,71 +413,27 @@ export class LocalStore implements Store {
 
   // ---------------------------------------------------------------- artifacts
 
-  async putArtifact(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
+  putArtifact(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
     this.assertOpen();
-    if (!meta.id) throw new TypeError('putArtifact: id must be a non-empty string');
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    const existing = this.data.artifacts.get(meta.id);
-    if (existing) {
-      if (existing.sha256 !== sha256) throw new Error(`artifact ${meta.id} already exists with other content`);
-      await this.journal.write([]);
-      return clone(existing);
-    }
-    await this.journal.putFile(meta.id, data);
-    this.assertOpen();
-    // A concurrent put of the same id may have won while the file was written.
-    const raced = this.data.artifacts.get(meta.id);
-    if (raced) {
-      if (raced.sha256 !== sha256) throw new Error(`artifact ${meta.id} already exists with other content`);
-      await this.journal.write([]);
-      return clone(raced);
-    }
-    const stored: ArtifactMeta = { ...clone(meta), size: data.length, sha256, createdAt: Date.now() };
-    this.data.artifacts.set(stored.id, stored);
-    await this.journal.write([encode({ t: 'artifact', d: stored })]);
-    return clone(stored);
+    return this.artifacts.put(meta, data);
   }
 
-  async putArtifactFrom(
+  putArtifactFrom(
     meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>,
     open: () => Readable,
     expected: ExpectedArtifact,
   ): Promise<ArtifactMeta> {
     this.assertOpen();
-    if (!meta.id) throw new TypeError('putArtifactFrom: id must be a non-empty string');
-    const same = (existing: ArtifactMeta): ArtifactMeta => {
-      if (existing.sha256 !== expected.sha256) throw new Error(`artifact ${meta.id} already exists with other content`);
-      return clone(existing);
-    };
-    const existing = this.data.artifacts.get(meta.id);
-    if (existing) return same(existing);
-    await this.journal.putFileFrom(meta.id, open(), new VerifyingStream(meta.id, expected));
-    this.assertOpen();
-    const raced = this.data.artifacts.get(meta.id);
-    if (raced) return same(raced);
-    const stored: ArtifactMeta = {
-      ...clone(meta),
-      size: expected.size,
-      sha256: expected.sha256,
-      createdAt: Date.now(),
-    };
-    this.data.artifacts.set(stored.id, stored);
-    await this.journal.write([encode({ t: 'artifact', d: stored })]);
-    return clone(stored);
+    return this.artifacts.putFrom(meta, open, expected);
   }
 
   async openArtifact(id: string, offset = 0): Promise<{ meta: ArtifactMeta; stream: Readable } | undefined> {
     this.assertOpen();
-    const meta = this.data.artifacts.get(id);
-    if (!meta) return undefined;
-    return { meta: clone(meta), stream: this.journal.openFile(id, offset) };
+    return this.artifacts.open(id, offset);
   }
 
-  async getArtifact(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined> {
+  getArtifact(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined> {
     this.assertOpen();
-    const meta = this.data.artifacts.get(id);
-    if (!meta) return undefined;
-    const data = await this.journal.readFile(id);
-    return { meta: clone(meta), data };
+    return this.artifacts.get(id);
   }
 }

@@ -129,7 +129,7 @@ class Pool {
 }
 
 /** A set of trial numbers, one bit each. */
-class NumberSet {
+export class NumberSet {
   private bits = new Uint8Array(1024);
   has(n: number): boolean {
     return n >> 3 < this.bits.length && (this.bits[n >> 3]! & (1 << (n & 7))) !== 0;

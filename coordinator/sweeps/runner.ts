@@ -40,6 +40,7 @@ import { quarantine } from '../experiments/quarantine.js';
 import { GpuPacking } from './gpu-packing.js';
 import { newTrial } from './new-trial.js';
 import { RunningAttempts } from './running-attempts.js';
+import { dispatchTrace, stamp } from '../../shared/dispatch-trace.js';
 
 /** The most lanes (budget.concurrency) a runner starts, whatever a stored spec says. */
 export const MAX_LANES = 100_000;
@@ -208,24 +209,25 @@ export class SweepRunner {
     if (resumed) await reconcileEvents(this.id, existing, { ...this.ctx, writer: this.writer, log: this.log });
 
     const unfinished = existing.filter((trial) => !isTerminal('trial', trial.status)).map((trial) => trial.number);
-    const lanes = Array.from({ length: this.spec.budget.concurrency }, () => this.lane(unfinished));
+    const lanes = Array.from({ length: this.spec.budget.concurrency }, (_, lane) => this.lane(unfinished, lane));
     this.lanes = Promise.allSettled(lanes).then(() => undefined);
     await Promise.all(lanes);
     await this.finish();
   }
 
   /** One lane: unfinished trials first, then new ones until the budget (or a grid) is used up. */
-  private async lane(unfinished: number[]): Promise<void> {
+  private async lane(unfinished: number[], lane: number): Promise<void> {
     while (!this.abort.signal.aborted) {
       const number = unfinished.shift();
-      if (number !== undefined) await this.runTrial(number);
-      else if (!(await this.runTrial(undefined))) return;
+      if (number !== undefined) await this.runTrial(number, lane);
+      else if (!(await this.runTrial(undefined, lane))) return;
     }
   }
 
   /** The job of one trial: create it (unless resuming), then run attempts until it is terminal. False: no trial. */
-  private async runTrial(number: number | undefined): Promise<boolean> {
+  private async runTrial(number: number | undefined, lane: number): Promise<boolean> {
     if (this.abort.signal.aborted) return false;
+    const asked = dispatchTrace.enabled ? stamp() : 0;
     const first = number === undefined ? await this.createTrial() : this.writer.get(number);
     if (!first) return false;
     let trial: TrialDoc = first;
@@ -233,7 +235,9 @@ export class SweepRunner {
       while (!isTerminal('trial', trial.status)) {
         if (this.abort.signal.aborted) return true;
         const outcome: AttemptOutcome =
-          trial.status === 'running' ? await this.attempts.resumedOutcome(trial) : await this.dispatchAttempt(trial);
+          trial.status === 'running'
+            ? await this.attempts.resumedOutcome(trial)
+            : await this.dispatchAttempt(trial, { lane, asked });
         const { id, number } = trial;
         trial = await this.writer.withTrial(id, () => this.settle(number, outcome));
       }
@@ -268,15 +272,22 @@ export class SweepRunner {
     return stored;
   }
 
-  private async dispatchAttempt(pending: TrialDoc): Promise<AttemptOutcome> {
+  /** `trace`: the lane, and when it asked for the trial (the dispatch trace's stamps). */
+  private async dispatchAttempt(pending: TrialDoc, trace: { lane: number; asked: number }): Promise<AttemptOutcome> {
     const n = pending.attempts.length + 1;
     const attemptId = `${pending.id}-a${n}`;
+    if (dispatchTrace.enabled) {
+      dispatchTrace.mark(attemptId, 'lane', trace.lane);
+      dispatchTrace.mark(attemptId, 'trial_asked', trace.asked);
+      dispatchTrace.mark(attemptId, 'trial_ready');
+    }
     const request = this.gpu.requestFor(pending.number, pending.params);
     const placement = await this.ctx.dispatcher
       .waitForSlot(attemptId, request, this.abort.signal, (reason) => this.setPendingReason(pending, reason))
       .catch(() => {
         throw new Cancelled();
       });
+    dispatchTrace.mark(attemptId, 'slot');
     const now = Date.now();
     // Bound to the identity of the worker it was placed on; only the token's hash is stored.
     const { token, hash } = newAttemptToken();
@@ -290,6 +301,7 @@ export class SweepRunner {
       this.log.warn({ trialId: pending.id }, 'lease claim lost; trial is not ours');
       throw new Cancelled();
     }
+    dispatchTrace.mark(attemptId, 'claimed');
     const outcome = this.attempts.lease(claimed, attempt, now);
     const gpuTotal = this.ctx.dispatcher.gpuTotal(placement.workerId, placement.gpuIds[0]);
     this.gpu.onPlaced(attempt, pending.number, pending.params, request, gpuTotal);
@@ -297,6 +309,7 @@ export class SweepRunner {
     this.writer.emitState(claimed);
     const assignment = assignmentOf(this.spec, claimed, attempt, request, token);
     const sent = this.ctx.dispatcher.send(placement.workerId, assignment);
+    dispatchTrace.mark(attemptId, 'sent');
     if (!sent) this.attempts.lose(attemptId, 'worker went away before the assignment was sent');
     if (this.abort.signal.aborted) this.attempts.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
     return outcome;
@@ -318,6 +331,7 @@ export class SweepRunner {
     const { trial, decision } = await this.writer.settle(number, outcome, policy);
     if (!decision) return trial; // pruned/cancelled already applied
     const attempt = trial.attempts.at(-1)!;
+    dispatchTrace.mark(attempt.id, 'settled');
     this.timeouts.clear(attempt.id);
     const more = (this.spec.budget.retry ?? DEFAULT_RETRY).oom.then === 'more gpu memory';
     const gpuNote = this.gpu.ended(attempt.id, outcome.kind === 'succeeded', decision.failure?.kind, more);

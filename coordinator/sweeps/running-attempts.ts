@@ -17,6 +17,7 @@ import { workerFailure } from './failures.js';
 import type { GpuPacking } from './gpu-packing.js';
 import type { AttemptOutcome } from './outcome.js';
 import type { TrialWriter } from './trial-writer.js';
+import { dispatchTrace } from '../../shared/dispatch-trace.js';
 
 export interface RunningAttempt {
   trialId: string;
@@ -127,6 +128,7 @@ export class RunningAttempts implements AttemptRouter {
   }
 
   onResult(attemptId: string, metrics: Record<string, number>, info: Record<string, unknown>): void {
+    dispatchTrace.mark(attemptId, 'result_received');
     this.running.get(attemptId)?.settle({ kind: 'succeeded', metrics, info });
   }
 

@@ -39,6 +39,16 @@ registerBuiltinDataset({
   shape: [8, 8, 1],
 });
 
+registerBuiltinDataset({
+  name: 'spurious',
+  description:
+    'synthetic grouped binary task with a spurious attribute (Waterbirds-style; scripts/gen-spurious.mjs): 4 groups y{0,1}_a{0,1}, minority groups 5% each',
+  train: 'datasets/spurious/train.csv',
+  test: 'datasets/spurious/test.csv',
+  label: 'label',
+  group: 'group',
+});
+
 export function builtinDatasetNames(): string[] {
   return [...builtins.keys()].sort();
 }

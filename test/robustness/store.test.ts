@@ -130,7 +130,7 @@ describe('LocalStore journal: anything but a torn final write refuses start-up, 
     lines[0] = lines[0]!.replace(/"version":\d+/, '"version":99');
     writeFileSync(journal, lines.join('\n'));
     await refused(
-      /journal\.jsonl:1: header says format "trellis-local-store" version 99; this build reads trellis-local-store versions 1..2/,
+      /journal\.jsonl:1: header says format "trellis-local-store" version 99; this build reads trellis-local-store versions 1..3/,
     );
   });
 

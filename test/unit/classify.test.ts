@@ -338,6 +338,17 @@ describe('classify: other models and data', () => {
     const groupValues = [m['test_group_accuracy.A']!, m['test_group_accuracy.B']!];
     assert.equal(m.test_worst_group_accuracy, Math.min(...groupValues));
     assert.ok(Math.abs(m.test_group_gap! - (Math.max(...groupValues) - Math.min(...groupValues))) < 1e-12);
+    // The validation split's group figures every epoch (a sweep may select on them): the worst
+    // group is at most the overall accuracy (a weighted mean of the groups'), the gap in [0, 1].
+    assert.equal(h.reports.length, 3);
+    for (const { step, metrics } of h.reports) {
+      const worst = metrics.val_worst_group_accuracy!;
+      assert.ok(worst >= 0 && worst <= metrics.val_accuracy! + 1e-12, `epoch ${step}: worst ${worst}`);
+      assert.ok(
+        metrics.val_group_gap! >= 0 && metrics.val_group_gap! <= 1,
+        `epoch ${step}: gap ${metrics.val_group_gap}`,
+      );
+    }
   });
 
   it('ignores a checkpoint it cannot use and starts from epoch 1', async () => {

@@ -258,7 +258,7 @@ describe('command runtime: params and environment', () => {
         attemptNumber: 2,
         trial: { env: { FIXTURE_LR: 'lr=${params.lr}', CUDA_VISIBLE_DEVICES: '5' } },
       });
-      await commandRuntime.run(attempt.ctx);
+      const result = await commandRuntime.run(attempt.ctx);
       assert.ok(attempt.logs.includes('reported'));
       const report = JSON.parse(await readFile(out, 'utf8')) as {
         args: string[];
@@ -287,6 +287,9 @@ describe('command runtime: params and environment', () => {
       const checkpointDir = report.env.TRELLIS_CHECKPOINT_DIR!;
       const paramsFile = report.env.TRELLIS_PARAMS_FILE!;
       assert.ok(checkpointDir.length > 0 && paramsFile.length > 0);
+      // The directory goes after the result (the worker sends the result, then awaits cleanup).
+      assert.ok(result.cleanup, 'the removal of the temp dir is left to cleanup');
+      await result.cleanup;
       assert.ok(!existsSync(paramsFile), 'the params file is removed after the run');
       assert.ok(!existsSync(dirname(checkpointDir)), 'the per-attempt temp dir is removed after the run');
     } finally {

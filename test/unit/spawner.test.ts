@@ -6,9 +6,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import {
   launchInProcess,
   type LaunchedProgram,
@@ -19,6 +23,10 @@ import { spawnerPid, workerSpawner } from '../../worker/runtimes/command/spawner
 import { supervise } from '../../worker/runtimes/command/process.js';
 import { createWorkspace, removeWorkspace } from '../../worker/runtimes/command/workspace.js';
 import { processEnded, waitUntil } from '../helpers/services.js';
+
+const SPAWNER_HOST = fileURLToPath(new URL('../../../test/fixtures/programs/spawner-host.mjs', import.meta.url));
+const PROCESS_URL = new URL('../../worker/runtimes/command/process.js', import.meta.url).href;
+const SPAWNER_URL = new URL('../../worker/runtimes/command/spawner.js', import.meta.url).href;
 
 interface Seen {
   events: string[];
@@ -135,10 +143,13 @@ describe('command-runtime launchers: one contract', () => {
 });
 
 describe('the spawner', () => {
-  it('creates and removes an attempt directory (0700, checkpoint/, params.json)', async () => {
-    const workspace = await createWorkspace('attempt/../x', '{"lr":0.1}');
+  it('creates and removes an attempt directory (0700, checkpoint/, params.json 0600)', async () => {
+    const workspace = createWorkspace('attempt/../x', '{"lr":0.1}');
     try {
       assert.match(workspace.dir, /trellis-attempt____x-[0-9a-f]{12}$/);
+      assert.equal(statSync(workspace.dir).mode & 0o777, 0o700);
+      assert.equal(statSync(workspace.checkpointDir).mode & 0o777, 0o700);
+      assert.equal(statSync(workspace.paramsFile).mode & 0o777, 0o600);
       assert.equal(readFileSync(workspace.paramsFile, 'utf8'), '{"lr":0.1}');
       assert.ok(existsSync(workspace.checkpointDir));
     } finally {
@@ -170,5 +181,26 @@ describe('the spawner', () => {
     await waitUntil(() => processEnded(programPid!), 10_000, 'the program to be killed');
     const second = await spawnerPid();
     assert.ok(second !== undefined && second !== first, 'a new spawner');
+  });
+
+  it('its worker killed outright: the program and a process that left its group (by its mark) are killed, the spawner exits', async () => {
+    const host = spawn(process.execPath, [SPAWNER_HOST, PROCESS_URL, SPAWNER_URL], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(createInterface({ input: host.stdout! }), 'line')) as [string];
+    const pids = JSON.parse(line) as { program: number; escaped: number; spawner: number; reaper: number | null };
+    try {
+      assert.ok([pids.program, pids.escaped, pids.spawner].every(Number.isInteger), line);
+      assert.equal(pids.reaper, null, 'no separate reaper process: the spawner reaps its programs');
+      assert.ok(!processEnded(pids.program) && !processEnded(pids.escaped) && !processEnded(pids.spawner));
+      host.kill('SIGKILL');
+      await once(host, 'exit');
+      await waitUntil(() => processEnded(pids.program), 10_000, 'the program to be killed');
+      await waitUntil(() => processEnded(pids.escaped), 10_000, 'the escaped (setsid) process to be killed');
+      await waitUntil(() => processEnded(pids.spawner), 10_000, 'the spawner to exit');
+    } finally {
+      for (const pid of [pids.program, pids.escaped, pids.spawner])
+        if (!processEnded(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 });

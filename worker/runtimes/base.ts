@@ -91,6 +91,11 @@ export interface RunResult {
   metrics: Record<string, number>;
   /** Facts about the run recorded with the trial: backend, dropped rows, durations... */
   info: Record<string, unknown>;
+  /**
+   * Work left after the result (removing the attempt's temp directory): the worker sends the
+   * result first, then waits for it before the attempt is over; a failure of it is logged.
+   */
+  cleanup?: Promise<void>;
 }
 
 /** A training runtime: `tfjs` (built-in tasks) or `command` (any program). */

@@ -374,6 +374,15 @@ export async function runClassify(ctx: AttemptContext, backend: TaskBackend): Pr
         const val = await evaluate(tf, model, data.validation, d, k);
         metrics.val_loss = val.loss;
         metrics.val_accuracy = accuracy(data.validation.y, val.predictions);
+        // Grouped data: the group figures per epoch too, so a sweep can select on them (a
+        // fairness objective on the validation split, not the test split).
+        if (data.validation.groups && data.groupNames) {
+          const names = data.groupNames;
+          const groups = Array.from(data.validation.groups, (g) => names[g]!);
+          const result = groupAccuracies(data.validation.y, val.predictions, groups);
+          metrics.val_worst_group_accuracy = result.worst;
+          metrics.val_group_gap = result.gap;
+        }
       }
       await finishEpoch(ctx, epoch, metrics, epochTimes, epochStart, () =>
         saveCheckpoint(ctx, model, optimizer, loss, rng, epoch),

@@ -62,9 +62,17 @@ export class CheckpointKeeper {
   /** Unpacks the trial's latest checkpoint into the directory; its step, or undefined when there is none. */
   async restore(): Promise<number | undefined> {
     const archive = join(this.scratch, 'restore.ckpt');
+    let restored: FileCheckpoint | undefined;
     try {
-      const restored = await this.store.loadFile(archive);
-      if (!restored) return undefined;
+      restored = await this.store.loadFile(archive);
+    } catch (err) {
+      await rm(archive, { force: true }); // a partial download
+      throw err;
+    }
+    // No checkpoint: nothing was written, nothing to remove (no file-system call on the way to
+    // the program's start).
+    if (!restored) return undefined;
+    try {
       try {
         const files = await unpackArchiveFile(archive, this.dir);
         this.log(

@@ -18,10 +18,18 @@
  * the reaper, reaper.ts) find and SIGKILL every process carrying the mark when the attempt
  * ends. A program that execs itself with a scrubbed environment escapes this: the process group
  * and the reaper remain for that case. Without /proc (macOS) only the process group is used.
+ *
+ * Reading every process's environ costs milliseconds on a busy machine (one file per process),
+ * at every program's exit. Every process carrying the mark descends from the program, so its
+ * pid was handed out after the program's: when the kernel cannot have gone once round its pids
+ * since then (fewer forks since, by /proc/stat's `processes`, than half of pid_max), only the
+ * pids from the program's to the last one handed out (ns_last_pid), cyclically, are read
+ * (`PidWindow`). Otherwise, or without those files, every process is.
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { pidsSince, type PidWindow } from './pid-window.js';
 
 export const MARK_VARIABLE = 'TRELLIS_ATTEMPT_MARK';
 
@@ -30,18 +38,21 @@ export function newMark(): string {
   return randomUUID();
 }
 
-/** Pids of live processes whose initial environment carries `mark` (none without /proc). */
-export function markedPids(mark: string): number[] {
-  let entries: string[];
+/**
+ * Pids of live processes whose initial environment carries `mark` (none without /proc); with
+ * `window` (the program's pid and the fork count before it started), only those it allows.
+ */
+export function markedPids(mark: string, window?: PidWindow): number[] {
+  let entries: string[] | number[] | undefined = window ? pidsSince(window) : undefined;
   try {
-    entries = readdirSync('/proc');
+    entries ??= readdirSync('/proc');
   } catch {
     return [];
   }
   const needle = Buffer.from(`${MARK_VARIABLE}=${mark}\0`);
   const pids: number[] = [];
   for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (typeof entry === 'string' && !/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     if (pid === process.pid) continue;
     try {
@@ -63,10 +74,10 @@ function isZombie(pid: number): boolean {
 }
 
 /** SIGKILLs every process carrying `mark`, again until none is left (bounded); how many were killed. */
-export function killMarked(mark: string, rounds = 20): number {
+export function killMarked(mark: string, window?: PidWindow, rounds = 20): number {
   let killed = 0;
   for (let round = 0; round < rounds; round++) {
-    const pids = markedPids(mark);
+    const pids = markedPids(mark, window);
     if (pids.length === 0) break;
     for (const pid of pids) {
       try {

@@ -9,8 +9,9 @@ import { PermanentRunError, StoppedError } from '../base.js';
 import { launchInProcess, type LaunchedProgram, type ProgramEvents } from './launch.js';
 import { LineSplitter } from './output.js';
 import { workerSpawner } from './spawner.js';
-import { reapWithWorker } from './reaper.js';
 import { killMarked } from './limits.js';
+import { forkCount } from './pid-window.js';
+import { dispatchTrace } from '../../../shared/dispatch-trace.js';
 
 /** After the program exits, how long its output pipes may stay open (a process that left its group). */
 const PIPE_DRAIN_MS = 5000;
@@ -35,6 +36,8 @@ export interface Supervision {
   args: string[];
   env: NodeJS.ProcessEnv;
   signal: AbortSignal;
+  /** For the dispatch trace (shared/dispatch-trace.ts). */
+  attemptId?: string;
   /** Between SIGTERM and SIGKILL on abort. */
   graceMs: number;
   /** Each line of output; `cutBytes` > 0 when the line was longer than MAX_LINE_CHARS and cut. */
@@ -67,7 +70,6 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
   const stderrSplitter = new LineSplitter(s.onStderrLine);
 
   let launched: LaunchedProgram | undefined;
-  let reaped: ReturnType<typeof reapWithWorker> | undefined;
   let pid: number | undefined;
   let running = false;
   let stopping = false;
@@ -97,11 +99,11 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
     };
     const events: ProgramEvents = {
       spawned: (programPid) => {
+        if (s.attemptId) dispatchTrace.mark(s.attemptId, 'spawned');
         pid = programPid;
         running = true;
-        // The spawner kills its programs' groups if the worker dies; the reaper also kills what
-        // carries the mark (a process that left the group). In process, launch.ts registers both.
-        if (typeof spawner === 'object' && s.mark) reaped = reapWithWorker(programPid, s.mark);
+        // If the worker dies, the spawner kills its programs' groups and what carries their marks
+        // (a process that left the group); in process, launch.ts registers both with the reaper.
         signal.addEventListener('abort', onAbort, { once: true });
         if (signal.aborted) onAbort();
       },
@@ -109,13 +111,15 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
       stdout: (chunk) => stdoutSplitter.push(chunk),
       stderr: (chunk) => stderrSplitter.push(chunk),
       exited: (code, exitSignal, leftovers) => {
+        if (s.attemptId) dispatchTrace.mark(s.attemptId, 'exited');
         running = false;
         exited = { code, signal: exitSignal };
         if (killTimer) clearTimeout(killTimer);
         if (leftovers) log(`killed processes left in the process group of ${program} (pid ${pid})`);
-        const escaped = s.mark ? killMarked(s.mark) : 0;
+        // Only pids handed out since the program's can carry its mark (pid-window.ts).
+        const window = pid !== undefined && forks !== undefined ? { pid, forks } : undefined;
+        const escaped = s.mark ? killMarked(s.mark, window) : 0;
         if (escaped > 0) log(`killed ${escaped} process(es) of ${program} that had left its process group`);
-        reaped?.release();
         drainTimer = setTimeout(() => {
           log(
             `output of ${program} still open ${PIPE_DRAIN_MS / 1000}s after exit (a process left its group?): closing it`,
@@ -124,11 +128,17 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
           finish({ kind: 'exit', ...exited! });
         }, PIPE_DRAIN_MS);
       },
-      closed: () => finish({ kind: 'exit', ...exited! }),
+      closed: () => {
+        if (s.attemptId) dispatchTrace.mark(s.attemptId, 'closed');
+        finish({ kind: 'exit', ...exited! });
+      },
       lost: (reason) => finish({ kind: 'lost', reason }),
       note: log,
     };
     const request = { program, args: s.args, env: s.env, ...(s.mark ? { mark: s.mark } : {}) };
+    if (s.attemptId) dispatchTrace.mark(s.attemptId, 'spawn_asked');
+    // Read before the program's pid is handed out: the bound of the pids its processes can have.
+    const forks = s.mark ? forkCount() : undefined;
     try {
       launched = typeof spawner === 'object' ? spawner.launch(request, events) : launchInProcess(request, events);
     } catch (err) {

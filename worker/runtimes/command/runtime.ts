@@ -28,6 +28,7 @@ import { ProgramOutput } from './output.js';
 import { spawnFailure, stopError, supervise } from './process.js';
 import { killMarked, limitedCommand, limitsNote, MARK_VARIABLE, markedPids, newMark } from './limits.js';
 import { createWorkspace, removeWorkspace } from './workspace.js';
+import { dispatchTrace } from '../../../shared/dispatch-trace.js';
 
 /** Lines of stderr quoted in the error of a failed run. */
 const STDERR_TAIL_LINES = 20;
@@ -70,7 +71,9 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
 
   // `trial.options` (free-form values, e.g. a pipeline stage's resolved inputs) come with the params.
   const paramsJson = JSON.stringify({ ...(ctx.config.options ?? {}), ...ctx.params });
-  const workspace = await createWorkspace(ctx.attemptId, paramsJson);
+  const workspace = createWorkspace(ctx.attemptId, paramsJson);
+  dispatchTrace.mark(ctx.attemptId, 'workspace');
+  let result: RunResult;
   try {
     const { checkpointDir, paramsFile } = workspace;
 
@@ -154,6 +157,7 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       mark,
       env,
       signal: stop.signal,
+      attemptId: ctx.attemptId,
       graceMs: Math.max(0, (config.stopGraceSeconds ?? 10) * 1000),
       onStdoutLine: (line, cutBytes) => {
         scanner.observe(line);
@@ -244,10 +248,14 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
     if (resumeStep !== undefined) info.resumedFromStep = resumeStep;
     if (Object.keys(output.stageOutputs).length > 0) info.outputs = output.stageOutputs;
     if (malformed.count > 0) info.malformedLines = { count: malformed.count, first: malformed.first };
-    return { metrics: output.finalMetrics, info };
-  } finally {
+    result = { metrics: output.finalMetrics, info };
+  } catch (err) {
     await removeWorkspace(workspace);
+    throw err;
   }
+  // Everything is saved: the result goes out while the directory is removed (off the way from
+  // this program's exit to the next program's start).
+  return { ...result, cleanup: removeWorkspace(workspace) };
 }
 
 export const commandRuntime: Runtime = {

@@ -8,18 +8,19 @@
  *   `S id program nargs args... KEY=VALUE...` starts a program in a session (process group)
  *   of its own, stdin /dev/null, stdout and stderr piped; `K id signo` signals the group of a
  *   program not yet reaped; `D id` closes a program's output pipes (a process left its group
- *   holding them open); `W id dir params` creates an attempt's directory (mode 0700, failing
- *   if it exists), its `checkpoint/` and `params.json`; `Z id dir` removes a directory tree
- *   (symlinks are removed, never followed).
+ *   holding them open); `Z id dir` removes a directory tree (symlinks are removed, never
+ *   followed).
  * - spawner → worker, on stdout: frames `OP id LEN\n` + LEN bytes: `R` ready (once, id 0),
  *   `P` spawned (pid), `F` could not start (errno), `O`/`E` stdout/stderr bytes,
  *   `X` exited (`code signal leftovers`: the group's other processes were SIGKILLed when
- *   leftovers is 1), `C` a stream reached end-of-file (`1` or `2`), `W`/`Z` the errno of a
- *   `W`/`Z` request (0: done).
+ *   leftovers is 1), `C` a stream reached end-of-file (`1` or `2`), `Z` the errno of a `Z`
+ *   request (0: done).
  * A program's exit and its pipes' end-of-file are separate events, as with child_process.
  * When stdin reaches end-of-file (the worker is gone, however it died) and argv[0] is 1, every
- * program still running is SIGKILLed with its group, then the spawner exits: it is the reaper
- * for the programs it started.
+ * program still running is SIGKILLed with its group, and every process carrying the
+ * TRELLIS_ATTEMPT_MARK of a program it still knows (limits.ts: one that left the group), then
+ * the spawner exits: it is the reaper for the programs it started (reaper.ts serves only
+ * programs spawned on the worker's event loop).
  */
 export const SPAWNER_SOURCE = String.raw`
 use strict; use warnings; use POSIX ();
@@ -28,7 +29,7 @@ $SIG{$_} = 'IGNORE' for qw(INT TERM HUP PIPE);
 my $chld = 0;
 $SIG{CHLD} = sub { $chld = 1 };
 binmode STDIN; binmode STDOUT;
-my (%kid, %byfd, %bypid);
+my (%kid, %byfd, %bypid, %bystatus);
 my $in = '';
 sub out {
   my ($op, $id, $data) = @_;
@@ -53,6 +54,8 @@ sub reap {
     my $st = $?;
     my $id = delete $bypid{$pid};
     next unless defined $id;
+    # Its exec's outcome first: P (or F, and nothing more) always comes before X.
+    next if $kid{$id}{status} && !started($id, 1);
     my $left = kill('-KILL', $pid) ? 1 : 0;
     my ($code, $sig) = ($st & 127) ? (-1, $st & 127) : ($st >> 8, 0);
     $kid{$id}{exited} = 1;
@@ -79,6 +82,19 @@ sub start {
     POSIX::_exit(127);
   }
   close $ow; close $ew; close $sw;
+  # Not waited for here: the status pipe reaches end-of-file when the exec succeeds (it is
+  # close-on-exec) or carries the exec's errno; the loop reads it (started), so the spawner
+  # forks the next program while this one execs.
+  $kid{$id} = { pid => $pid, exited => 0, open => 2, status => $sr, out => $or, err => $er,
+    mark => $env->{TRELLIS_ATTEMPT_MARK} };
+  $bypid{$pid} = $id;
+  $bystatus{fileno $sr} = $id;
+}
+sub started {
+  my ($id, $reaped) = @_;
+  my $k = $kid{$id};
+  my $sr = delete $k->{status};
+  delete $bystatus{fileno $sr};
   my $status = '';
   while (1) {
     my $n = sysread($sr, my $buf, 64);
@@ -87,17 +103,34 @@ sub start {
     $status .= $buf;
   }
   close $sr;
+  my ($or, $er) = (delete $k->{out}, delete $k->{err});
   if ($status ne '') {
-    waitpid($pid, 0);
+    waitpid($k->{pid}, 0) unless $reaped;
+    delete $bypid{$k->{pid}};
+    delete $kid{$id};
     close $or; close $er;
     out('F', $id, $status);
-    return;
+    return 0;
   }
-  $kid{$id} = { pid => $pid, exited => 0, open => 2 };
-  $bypid{$pid} = $id;
   $byfd{fileno $or} = [$id, 1, $or];
   $byfd{fileno $er} = [$id, 2, $er];
-  out('P', $id, $pid);
+  out('P', $id, $k->{pid});
+  return 1;
+}
+sub killmarks {
+  my @needles = map { "TRELLIS_ATTEMPT_MARK=$_\0" } @_;
+  return 0 unless @needles;
+  my $found = 0;
+  opendir(my $dh, '/proc') or return 0;
+  for my $p (grep { /^\d+$/ && $_ != $$ } readdir $dh) {
+    open(my $fh, '<:raw', "/proc/$p/environ") or next;
+    my $e = do { local $/; <$fh> };
+    close $fh;
+    next unless defined $e;
+    for my $n (@needles) { if (index($e, $n) >= 0) { $found++ if kill('KILL', $p); last; } }
+  }
+  closedir $dh;
+  return $found;
 }
 sub rmtree {
   my $path = shift;
@@ -121,12 +154,6 @@ sub request {
   } elsif ($op eq 'K') {
     my $k = $kid{$id};
     kill(-$f[0], $k->{pid}) if $k && !$k->{exited} && $f[0] =~ /^\d+$/;
-  } elsif ($op eq 'W') {
-    my ($dir, $params) = @f;
-    my $fh;
-    my $ok = mkdir($dir, 0700) && mkdir("$dir/checkpoint", 0700) && open($fh, '>:raw', "$dir/params.json")
-      && (print $fh $params) && close($fh);
-    out('W', $id, $ok ? 0 : $! + 0);
   } elsif ($op eq 'Z') {
     rmtree($f[0]);
     out('Z', $id, -e $f[0] ? $! + 0 || 1 : 0);
@@ -141,9 +168,13 @@ while (1) {
   reap();
   my $rin = '';
   vec($rin, 0, 1) = 1;
-  vec($rin, $_, 1) = 1 for keys %byfd;
+  vec($rin, $_, 1) = 1 for keys %byfd, keys %bystatus;
   my $n = select(my $rout = $rin, undef, undef, %bypid ? 0.05 : undef);
   next if $n <= 0;
+  # Starts first, so that a program's P comes before its output.
+  for my $fd (keys %bystatus) {
+    started($bystatus{$fd}, 0) if vec($rout, $fd, 1) && $bystatus{$fd};
+  }
   for my $fd (keys %byfd) {
     next unless vec($rout, $fd, 1);
     my ($id, $stream, $fh) = @{ $byfd{$fd} };
@@ -158,7 +189,13 @@ while (1) {
     my $r = sysread(STDIN, $in, 65536, length $in);
     next if !defined $r && $!{EINTR};
     if (!$r) {
-      if ($reap) { kill('-KILL', $kid{$_}{pid}) for grep { !$kid{$_}{exited} } keys %kid; }
+      if ($reap) {
+        # A program still exec'ing may not lead its own group yet: its pid is killed too.
+        for (grep { !$kid{$_}{exited} } keys %kid) { kill('-KILL', $kid{$_}{pid}); kill('KILL', $kid{$_}{pid}); }
+        # Then what carries a program's mark (a process that left its group), until none is left.
+        my @marks = grep { defined } map { $kid{$_}{mark} } keys %kid;
+        for (1 .. 20) { last unless killmarks(@marks); }
+      }
       exit 0;
     }
     while ($in =~ /^(\d+)\n/) {

@@ -6,7 +6,7 @@
  * output) stands still. Instead, each worker starts one small helper, the spawner
  * (spawner-source.ts, Perl), on first use; it forks and execs programs on request and relays
  * their output and exit over one pipe each way. The worker's side of a start is one pipe
- * write. The spawner is also the reaper of its programs: it sees end-of-file on its stdin when
+ * write. It also removes attempts' temp directories (workspace.ts). The spawner is also the reaper of its programs: it sees end-of-file on its stdin when
  * the worker dies, however it dies, and SIGKILLs the groups still running (`TRELLIS_REAPER`).
  *
  * `TRELLIS_SPAWNER=0` turns it off. If it cannot start (no `perl`), programs are spawned on
@@ -47,7 +47,7 @@ interface Running {
 
 export class Spawner {
   private readonly programs = new Map<number, Running>();
-  /** Requests waiting for their `W`/`Z` reply: the errno (0: done). */
+  /** Requests waiting for their `Z` reply: the errno (0: done). */
   private readonly replies = new Map<number, (errno: number) => void>();
   private nextId = 1;
   private pending = Buffer.alloc(0);
@@ -134,12 +134,6 @@ export class Spawner {
         if (this.programs.has(id)) this.send(['D', String(id)]);
       },
     };
-  }
-
-  /** Creates an attempt's directory with `checkpoint/` and `params.json` (see spawner-source.ts). */
-  async createWorkspace(dir: string, paramsJson: string): Promise<void> {
-    const errno = await this.ask(['W', '', dir, paramsJson]);
-    if (errno !== 0) throw errnoError(errno, `cannot create ${dir}`);
   }
 
   /** Removes a directory tree. */

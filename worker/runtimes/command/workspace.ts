@@ -1,11 +1,17 @@
 /**
  * An attempt's temp directory: `checkpoint/` and `params.json` inside, created before the
- * program starts and removed after everything is saved. Done by the worker's spawner when it
- * runs (a few direct system calls there, none on the worker's event loop or thread pool), else
- * with node:fs.
+ * program starts and removed after everything is saved.
+ *
+ * Created here with three direct system calls (mkdir, mkdir, one small write; tens of
+ * microseconds), on the worker's thread: cheaper on the way to the program's start than any
+ * hop to another thread or process, which costs a wake-up and, on a loaded machine, a wait
+ * for a CPU (bench/README.md, "dispatch"). Removed by the worker's spawner when it runs (the
+ * tree the program left may be large: never on the worker's thread), else with node:fs; the
+ * command runtime removes it after the attempt's result has gone out (RunResult.cleanup).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { workerSpawner } from './spawner.js';
@@ -20,18 +26,13 @@ export interface Workspace {
  * Creates the directory of an attempt under the system temp directory: a fresh name (like
  * mkdtemp: 12 random hex digits, mode 0700, refused if it exists).
  */
-export async function createWorkspace(attemptId: string, paramsJson: string): Promise<Workspace> {
+export function createWorkspace(attemptId: string, paramsJson: string): Workspace {
   const safe = attemptId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40);
   const dir = join(tmpdir(), `trellis-${safe}-${randomBytes(6).toString('hex')}`);
   const workspace = { dir, checkpointDir: join(dir, 'checkpoint'), paramsFile: join(dir, 'params.json') };
-  const spawner = await workerSpawner();
-  if (typeof spawner === 'object') {
-    await spawner.createWorkspace(dir, paramsJson);
-    return workspace;
-  }
-  await mkdir(dir, { mode: 0o700 });
-  await mkdir(workspace.checkpointDir, { mode: 0o700 });
-  await writeFile(workspace.paramsFile, paramsJson);
+  mkdirSync(dir, { mode: 0o700 });
+  mkdirSync(workspace.checkpointDir, { mode: 0o700 });
+  writeFileSync(workspace.paramsFile, paramsJson, { mode: 0o600 });
   return workspace;
 }
 

@@ -10,6 +10,7 @@ export interface ParetoFront {
   'reference_source'?: (string);
   'hypervolume'?: (number | string);
   'configurations'?: (number);
+  'thinned'?: (number);
 }
 
 export interface ParetoFront__Output {
@@ -20,4 +21,5 @@ export interface ParetoFront__Output {
   'reference_source': (string);
   'hypervolume': (number);
   'configurations': (number);
+  'thinned': (number);
 }

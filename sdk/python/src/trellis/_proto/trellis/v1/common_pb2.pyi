@@ -108,7 +108,7 @@ class ParetoPoint(_message.Message):
     def __init__(self, trial_id: _Optional[str] = ..., number: _Optional[int] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., values: _Optional[_Iterable[float]] = ..., ci: _Optional[_Iterable[float]] = ..., replicates: _Optional[int] = ...) -> None: ...
 
 class ParetoFront(_message.Message):
-    __slots__ = ("metrics", "modes", "points", "reference", "reference_source", "hypervolume", "configurations")
+    __slots__ = ("metrics", "modes", "points", "reference", "reference_source", "hypervolume", "configurations", "thinned")
     METRICS_FIELD_NUMBER: _ClassVar[int]
     MODES_FIELD_NUMBER: _ClassVar[int]
     POINTS_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +116,7 @@ class ParetoFront(_message.Message):
     REFERENCE_SOURCE_FIELD_NUMBER: _ClassVar[int]
     HYPERVOLUME_FIELD_NUMBER: _ClassVar[int]
     CONFIGURATIONS_FIELD_NUMBER: _ClassVar[int]
+    THINNED_FIELD_NUMBER: _ClassVar[int]
     metrics: _containers.RepeatedScalarFieldContainer[str]
     modes: _containers.RepeatedScalarFieldContainer[str]
     points: _containers.RepeatedCompositeFieldContainer[ParetoPoint]
@@ -123,7 +124,8 @@ class ParetoFront(_message.Message):
     reference_source: str
     hypervolume: float
     configurations: int
-    def __init__(self, metrics: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., points: _Optional[_Iterable[_Union[ParetoPoint, _Mapping]]] = ..., reference: _Optional[_Iterable[float]] = ..., reference_source: _Optional[str] = ..., hypervolume: _Optional[float] = ..., configurations: _Optional[int] = ...) -> None: ...
+    thinned: int
+    def __init__(self, metrics: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., points: _Optional[_Iterable[_Union[ParetoPoint, _Mapping]]] = ..., reference: _Optional[_Iterable[float]] = ..., reference_source: _Optional[str] = ..., hypervolume: _Optional[float] = ..., configurations: _Optional[int] = ..., thinned: _Optional[int] = ...) -> None: ...
 
 class Experiment(_message.Message):
     __slots__ = ("id", "name", "kind", "status", "spec_json", "created_at_ms", "updated_at_ms", "trials_created", "best", "error", "stages_json", "owner", "spec", "stages", "state", "pareto")
