@@ -16,7 +16,7 @@ import { startEmbedded } from '../cli/embedded.js';
 import { LocalStore } from '../coordinator/store/local.js';
 import { LocalBus } from '../coordinator/bus/local.js';
 import { createLogger } from '../shared/log.js';
-import { launchBrowser, memoryOf, snapshotOf } from './browser.js';
+import { freshBundle, launchBrowser, memoryOf, snapshotOf } from './browser.js';
 import { machine, progress, ROOT } from './common.js';
 
 function numberArg(flag: string, fallback: number): number {
@@ -55,6 +55,7 @@ interface Sample {
 }
 
 async function main(): Promise<void> {
+  const bundle = freshBundle(ROOT);
   const dir = mkdtempSync(join(tmpdir(), 'trellis-soak-'));
   const log = createLogger('bench', 'warn');
   const cluster = await startEmbedded({
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: machine(),
       minutes: MINUTES,
+      bundle,
       workload: `a sweep of ${STEPS}-step command trials, a metric every ${STEP_MS} ms, 2 at a time`,
       trials_done: finalDone,
       samples,
@@ -148,6 +150,9 @@ async function main(): Promise<void> {
       heap_ratio_long_lived_to_fresh: Math.round((longLived.heap_mb / freshHeap.heap_mb) * 100) / 100,
       heap_data_ratio_long_lived_to_fresh: Math.round((longLived.data_mb / freshHeap.data_mb) * 100) / 100,
       dom_nodes_ratio_long_lived_to_fresh: Math.round((longLived.dom_nodes / freshHeap.dom_nodes) * 100) / 100,
+      // From the heap snapshots: DOM nodes still reachable (detached ones kept alive included).
+      snapshot_dom_nodes_ratio_long_lived_to_fresh:
+        Math.round((longLived.snapshot_dom_nodes / freshHeap.snapshot_dom_nodes) * 100) / 100,
       leaderboard_rows: { long_lived: await rowsOf(page), fresh: await rowsOf(fresh) },
     };
     const text = JSON.stringify(result, null, 2);

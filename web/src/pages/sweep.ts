@@ -39,6 +39,7 @@ export async function sweepPage(
   // The curves may be older than the experiment (they were asked for at the same time): follow
   // from the older of the two; replayed events are applied again harmlessly (a point replaces).
   const from = Math.min(page.seq, curves.seq ?? page.seq);
+  view.el.dataset.seq = String(from);
   const stop = source.live ? source.follow(id, from, (event) => view.apply(event)) : () => undefined;
   return () => {
     stop();
@@ -62,6 +63,8 @@ class SweepView {
   private frame = 0;
   private heavyTimer: ReturnType<typeof setTimeout> | undefined;
   private lastHeavy = 0;
+  /** The last event seq applied; drawn as `data-seq` by the next flush (tests wait for it). */
+  private seq = 0;
 
   constructor(
     private experiment: DashExperiment,
@@ -115,6 +118,7 @@ class SweepView {
   }
 
   apply(event: TrellisEvent): void {
+    this.seq = Math.max(this.seq, event.seq);
     if (event.type === 'experiment.state') {
       this.experiment = {
         ...this.experiment,
@@ -200,6 +204,7 @@ class SweepView {
     this.leaderboard.update(this.touched);
     this.touched.clear();
     this.curves.flush();
+    this.el.dataset.seq = String(this.seq);
     if (this.finishedChanged) {
       this.finishedChanged = false;
       const wait = Math.max(0, 1000 - (Date.now() - this.lastHeavy));
