@@ -17,7 +17,7 @@
  * Peers (bench/peers/dispatch.py): Optuna (journal file, several processes) and Ray Tune.
  */
 import type { Coordinator } from '../coordinator/coordinator.js';
-import { connectFakeWorker, runSweep, startEmbeddedCluster, startLocalCoordinator, sweepSpec } from './harness.js';
+import { connectInstantWorker, runSweep, startEmbeddedCluster, startLocalCoordinator, sweepSpec } from './harness.js';
 import { dispatchTrace } from '../shared/dispatch-trace.js';
 import { resetTrace, traceBreakdown } from './dispatch-trace.js';
 import { median, peerNumber, progress, ratio, round, runPeer, type PeerResult } from './common.js';
@@ -140,19 +140,7 @@ async function inProcessRun(
 ): Promise<{ seconds: number; stats: Record<string, number> }> {
   const local = await startLocalCoordinator({ durable });
   try {
-    connectFakeWorker(local.coordinator, {
-      id: 'fake-0',
-      cpus: CONCURRENCY,
-      onAssign: (assignment, worker) => {
-        const answer = (): void =>
-          worker.post({
-            body: 'result',
-            result: { attempt_id: assignment.attempt_id ?? '', metrics: { score: 1 }, info_json: '' },
-          });
-        if (delayMs > 0) setTimeout(answer, delayMs);
-        else setImmediate(answer);
-      },
-    });
+    connectInstantWorker(local.coordinator, CONCURRENCY, delayMs);
     const { seconds, experimentId } = await runSweep(local.coordinator, spec);
     return { seconds, stats: await attemptStats(local.coordinator, experimentId) };
   } finally {

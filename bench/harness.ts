@@ -117,6 +117,26 @@ export function connectFakeWorker(
   return worker;
 }
 
+/**
+ * A fake worker that answers every assignment with a success (`score: 1`): on the next
+ * event-loop turn, or after `delayMs`. The no-op workload of the in-process benchmarks.
+ */
+export function connectInstantWorker(coordinator: Coordinator, cpus: number, delayMs = 0): FakeWorker {
+  return connectFakeWorker(coordinator, {
+    id: 'fake-0',
+    cpus,
+    onAssign: (assignment, worker) => {
+      const answer = (): void =>
+        worker.post({
+          body: 'result',
+          result: { attempt_id: assignment.attempt_id ?? '', metrics: { score: 1 }, info_json: '' },
+        });
+      if (delayMs > 0) setTimeout(answer, delayMs);
+      else setImmediate(answer);
+    },
+  });
+}
+
 /** The message with its attempt's token filled in (when it is about an attempt and has none). */
 function withToken(message: WorkerMessage, tokens: ReadonlyMap<string, string>): WorkerMessage {
   for (const key of ['progress', 'result', 'failure', 'stopped', 'checkpoint'] as const) {

@@ -9,7 +9,7 @@
  * trials, seconds, trials/s, and how many MaxListenersExceededWarnings the process raised.
  * See bench/README.md ("Hot spots found and fixed") for how the before/after runs were made.
  */
-import { connectFakeWorker, runSweep, startLocalCoordinator, sweepSpec } from './harness.js';
+import { connectInstantWorker, runSweep, startLocalCoordinator, sweepSpec } from './harness.js';
 
 const [trialsArg = '5000', algorithm = 'random'] = process.argv.slice(2);
 const trials = Number(trialsArg);
@@ -23,17 +23,7 @@ process.on('warning', (warning) => {
 });
 
 const local = await startLocalCoordinator({});
-connectFakeWorker(local.coordinator, {
-  id: 'fake-0',
-  cpus: 16,
-  onAssign: (assignment, worker) =>
-    setImmediate(() =>
-      worker.post({
-        body: 'result',
-        result: { attempt_id: assignment.attempt_id ?? '', metrics: { score: 1 }, info_json: '' },
-      }),
-    ),
-});
+connectInstantWorker(local.coordinator, 16);
 await runSweep(local.coordinator, sweepSpec({ name: 'warmup', trials: 64, concurrency: 16, algorithm }));
 const { seconds } = await runSweep(local.coordinator, sweepSpec({ name: 'noop', trials, concurrency: 16, algorithm }));
 await local.close();

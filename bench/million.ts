@@ -12,7 +12,7 @@
  * server's process, and this process's RSS is the coordinator's own.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { connectFakeWorker, startLocalCoordinator, sweepSpec, tempDir } from './harness.js';
+import { connectInstantWorker, startLocalCoordinator, sweepSpec, tempDir } from './harness.js';
 import { LocalStore } from '../coordinator/store/local.js';
 import { createStore } from '../coordinator/store/registry.js';
 import { env } from '../shared/env.js';
@@ -83,17 +83,7 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
   const store = createStore({ ...env(), dir: join(temp.dir, 'store'), TRELLIS_DURABLE: false });
   const local = await startLocalCoordinator({ store });
   const coordinator = local.coordinator;
-  connectFakeWorker(coordinator, {
-    id: 'fake-0',
-    cpus: 16,
-    onAssign: (assignment, worker) =>
-      setImmediate(() =>
-        worker.post({
-          body: 'result',
-          result: { attempt_id: assignment.attempt_id ?? '', metrics: { score: 1 }, info_json: '' },
-        }),
-      ),
-  });
+  connectInstantWorker(coordinator, 16);
   const samples: Sample[] = [];
   const t0 = performance.now();
   let ended = 0;
