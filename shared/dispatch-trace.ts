@@ -29,14 +29,15 @@ export class DispatchTrace {
   }
 
   /** Records `stage` of an attempt now (or `value`, for a number that is not a time: a lane). */
-  mark(attemptId: string, stage: string, value: number = stamp()): void {
-    if (!this.on) return;
+  mark(attemptId: string, stage: string, value?: number): void {
+    if (!this.on) return; // before reading the clock: free when off
+
     let entry = this.entries.get(attemptId);
     if (!entry) {
       if (this.entries.size >= MAX_ENTRIES) return;
       this.entries.set(attemptId, (entry = {}));
     }
-    entry[stage] = value;
+    entry[stage] = value ?? stamp();
   }
 
   /** One attempt's stages, forgotten here. */
