@@ -8,8 +8,9 @@
  * were allocated between the two and are still live. Each is charged to its owner: the first
  * object up its (first strong) retainer chain that was already live in A, named with the edge it
  * hangs from. The owners holding the most new bytes are printed with their own retainer path, so a
- * per-trial Set or Map shows up as "Set (its table) <- runner.seen <- ...". A second table sums
- * all of B's and A's objects by type and constructor name.
+ * per-trial Set or Map shows up as "Set (its table) <- runner.seen <- ...". A bounded cache that
+ * replaces its entries shows up there too (its entries are new): the second table, B's objects
+ * minus A's summed by type and constructor name, tells net growth from churn.
  */
 import { readFileSync } from 'node:fs';
 
