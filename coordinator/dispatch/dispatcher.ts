@@ -3,7 +3,8 @@
  * a slot. A waiting attempt is placed as soon as a worker with room for it exists (whole GPUs or
  * a share of one by memory: gpu-placement.ts), waiting attempts taking turns between
  * experiments (fair share, gpu-placement.ts `fairOrder`); its resources stay reserved until
- * `release`.
+ * `release`. A waiter of a prefetching sweep that finds no room may be queued behind a running
+ * attempt of its experiment instead (prefetch.ts); `release` of that attempt starts it.
  */
 import type { CoordinatorMessage } from '../../shared/generated/trellis/v1/CoordinatorMessage.js';
 import {
@@ -19,6 +20,7 @@ import {
 } from './slots.js';
 import { cloneCapacity } from './gpu-placement.js';
 import { RoomOrder } from './room-order.js';
+import { PrefetchTable, successorGpus } from './prefetch.js';
 
 export interface WorkerSession {
   send(message: CoordinatorMessage): void;
@@ -63,6 +65,16 @@ interface Waiter {
   since: number;
   /** Its reason was judged against the current set of accepting workers. */
   judged?: boolean;
+  /** May be queued behind a running attempt of its group (prefetch.ts). */
+  prefetch?: boolean;
+  /** At most this many attempts of its group hold slots at once (a prefetching sweep's concurrency). */
+  cap?: number;
+}
+
+/** How a waiter may be placed (waitForSlot): see Waiter. */
+export interface SlotOptions {
+  prefetch?: boolean;
+  cap?: number;
 }
 
 /** What waiting and running attempts ask for, summed (the autoscaling signal); `pending`: the waiting part. */
@@ -89,6 +101,8 @@ export class Dispatcher {
   private accepting: WorkerCapacity[] | undefined;
   private waiting: Waiter[] = [];
   private readonly placedListeners = new Set<(waitedMs: number) => void>();
+  /** Attempts queued behind running ones (prefetch), and the running ones that may host one. */
+  private readonly prefetch = new PrefetchTable();
 
   /**
    * Adds or replaces a worker session. Holds (from a reconnect) are re-applied by the caller.
@@ -219,7 +233,7 @@ export class Dispatcher {
     if (!worker?.connected) return undefined;
     this.setDraining(workerId);
     worker.session.send({ drain: { reason } });
-    return [...worker.holds.keys()];
+    return [...worker.holds.keys(), ...this.prefetch.onWorker(workerId)];
   }
 
   snapshot(): WorkerSnapshot[] {
@@ -266,6 +280,7 @@ export class Dispatcher {
     request: SlotRequest,
     signal?: AbortSignal,
     onReason?: (reason: string | undefined) => void,
+    options: SlotOptions = {},
   ): Promise<Placement> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason as Error);
@@ -283,6 +298,8 @@ export class Dispatcher {
         },
         reject,
         ...(onReason ? { onReason } : {}),
+        ...(options.prefetch ? { prefetch: true } : {}),
+        ...(options.cap !== undefined ? { cap: options.cap } : {}),
         since: performance.now(),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -294,20 +311,53 @@ export class Dispatcher {
   /** Records that `attemptId` holds resources on the worker (a reconnect or a resumed attempt). */
   hold(workerId: string, attemptId: string, hold: Hold): void {
     const worker = this.workers.get(workerId);
-    if (worker && !worker.holds.has(attemptId)) this.applyHold(worker, attemptId, hold);
+    // A queued attempt holds nothing until its host is released (a reconnect names it too).
+    if (worker && !worker.holds.has(attemptId) && !this.prefetch.get(attemptId))
+      this.applyHold(worker, attemptId, hold);
   }
 
+  /**
+   * The attempt gives back what it holds. A queued one leaves its queue (it never starts, its
+   * host may take another); a running one's queued successor starts in its place.
+   */
   release(attemptId: string): void {
+    const dropped = this.prefetch.drop(attemptId);
+    if (dropped) {
+      const host = this.workers.get(dropped.workerId);
+      const hold = host?.holds.get(dropped.host);
+      if (host?.capacity.prefetch && hold) this.prefetch.addHost(hold.group ?? '', dropped.host, dropped.workerId);
+      this.pump();
+      return;
+    }
     for (const worker of this.holders.get(attemptId) ?? []) {
       const hold = worker.holds.get(attemptId);
       if (!hold) continue;
       worker.holds.delete(attemptId);
+      this.prefetch.removeHost(hold.group ?? '', attemptId);
       applyHold(worker.capacity, hold, -1);
       this.countRunning(hold, -1);
       this.updateRoom(worker);
     }
     this.holders.delete(attemptId);
+    const next = this.prefetch.take(attemptId);
+    const worker = next && this.workers.get(next.entry.workerId);
+    if (next && worker) {
+      this.applyHold(worker, next.attemptId, next.entry.hold);
+      next.entry.onStart?.();
+    }
     this.pump();
+  }
+
+  /** Whether the attempt is queued behind another (prefetch) and has not started. */
+  isQueued(attemptId: string): boolean {
+    return this.prefetch.get(attemptId) !== undefined;
+  }
+
+  /** Runs `fn` when the attempt starts: now unless it is queued; never if it is released while queued. */
+  whenStarted(attemptId: string, fn: () => void): void {
+    const queued = this.prefetch.get(attemptId);
+    if (queued) queued.onStart = fn;
+    else fn();
   }
 
   /** Entries of the per-attempt index (for the bound's test: it holds only attempts that hold slots). */
@@ -387,6 +437,8 @@ export class Dispatcher {
     let set = this.holders.get(attemptId);
     if (!set) this.holders.set(attemptId, (set = new Set()));
     set.add(worker);
+    if (worker.capacity.prefetch && !hold.gpuMemoryBytes)
+      this.prefetch.addHost(hold.group ?? '', attemptId, worker.capacity.id);
     this.updateRoom(worker);
   }
 
@@ -432,21 +484,64 @@ export class Dispatcher {
   }
 
   private placeWaiting(): void {
-    // Only workers with a free CPU can take anything (every request asks for CPUs).
-    if (this.roomy.size === 0) return;
-    const { placed } = placeAll(this.roomy.workers, this.waiting, this.runningByGroup, true);
-    if (placed.length === 0) return;
-    const byKey = new Map(this.waiting.map((w) => [w.key, w]));
     const done = new Set<string>();
+    // Only workers with a free CPU can take anything (every request asks for CPUs).
+    const eligible = this.roomy.size === 0 ? [] : this.underCap();
+    const { placed } = placeAll(this.roomy.workers, eligible, this.runningByGroup, true);
+    const byKey = placed.length > 0 ? new Map(this.waiting.map((w) => [w.key, w])) : undefined;
     for (const { key, placement } of placed) {
-      const waiter = byKey.get(key)!;
+      const waiter = byKey!.get(key)!;
       this.applyHold(this.workers.get(placement.workerId)!, key, holdOf(waiter.request, placement));
       done.add(key);
-      if (waiter.reason !== undefined) waiter.onReason?.(undefined);
-      waiter.resolve(placement);
-      const waitedMs = performance.now() - waiter.since;
-      for (const listener of this.placedListeners) listener(waitedMs);
+      this.placed(waiter, placement);
     }
-    this.waiting = this.waiting.filter((w) => !done.has(w.key));
+    // What found no room (or is over its group's cap) may queue behind a running attempt.
+    if (this.prefetch.hasHosts) {
+      for (const waiter of this.waiting)
+        if (waiter.prefetch && !done.has(waiter.key) && this.queue(waiter)) done.add(waiter.key);
+    }
+    if (done.size > 0) this.waiting = this.waiting.filter((w) => !done.has(w.key));
+  }
+
+  private placed(waiter: Waiter, placement: Placement): void {
+    if (waiter.reason !== undefined) waiter.onReason?.(undefined);
+    waiter.resolve(placement);
+    const waitedMs = performance.now() - waiter.since;
+    for (const listener of this.placedListeners) listener(waitedMs);
+  }
+
+  /** The waiters that may take a slot now: a capped group's oldest, up to what its cap leaves. */
+  private underCap(): Waiter[] {
+    if (!this.waiting.some((w) => w.cap !== undefined)) return this.waiting;
+    const taken = new Map<string, number>();
+    return this.waiting.filter((w) => {
+      if (w.cap === undefined) return true;
+      const group = w.request.group ?? '';
+      const count = taken.get(group) ?? this.runningByGroup.get(group) ?? 0;
+      if (count >= w.cap) return false;
+      taken.set(group, count + 1);
+      return true;
+    });
+  }
+
+  /** Queues the waiter behind the oldest running attempt of its group it can follow exactly; false: none. */
+  private queue(waiter: Waiter): boolean {
+    const group = waiter.request.group ?? '';
+    for (const [host, workerId] of this.prefetch.candidates(group)) {
+      const worker = this.workers.get(workerId);
+      const hold = worker?.holds.get(host);
+      if (!worker || !hold) {
+        this.prefetch.removeHost(group, host);
+        continue;
+      }
+      const gpuIds = successorGpus(hold, waiter.request);
+      if (!gpuIds || !worker.connected || !worker.capacity.accepting || !worker.capacity.prefetch) continue;
+      if (!couldEverFit(worker.capacity, waiter.request)) continue;
+      const placement: Placement = { workerId, gpuIds, after: host };
+      this.prefetch.queue(waiter.key, group, { workerId, host, hold: holdOf(waiter.request, placement) });
+      this.placed(waiter, placement);
+      return true;
+    }
+    return false;
   }
 }

@@ -12,6 +12,11 @@
  * in the store) → send the assignment → wait for the attempt's outcome → requeue or finish.
  * Trials are created lazily, one per lane at a time: a sweep of `budget.trials: 100000` holds
  * and stores no more trials at submit than one of 10 (at most `concurrency` not yet finished).
+ *
+ * With `budget.prefetch` there are twice as many lanes, but at most `concurrency` attempts hold
+ * slots (the dispatcher's cap); a lane that finds the cap reached queues its attempt behind a
+ * running one of this sweep (coordinator/dispatch/prefetch.ts), and its timeout starts when it
+ * does.
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
@@ -214,7 +219,10 @@ export class SweepRunner {
     if (resumed) await reconcileEvents(this.id, existing, { ...this.ctx, writer: this.writer, log: this.log });
 
     const unfinished = existing.filter((trial) => !isTerminal('trial', trial.status)).map((trial) => trial.number);
-    const lanes = Array.from({ length: this.spec.budget.concurrency }, (_, lane) => this.lane(unfinished, lane));
+    const { concurrency, prefetch } = this.spec.budget;
+    const lanes = Array.from({ length: prefetch ? 2 * concurrency : concurrency }, (_, lane) =>
+      this.lane(unfinished, lane),
+    );
     this.lanes = Promise.allSettled(lanes).then(() => undefined);
     await Promise.all(lanes);
     await this.finish();
@@ -286,8 +294,15 @@ export class SweepRunner {
       dispatchTrace.mark(attemptId, 'trial_ready');
     }
     const request = this.gpu.requestFor(pending.number, pending.params);
+    const { prefetch, concurrency } = this.spec.budget;
     const placement = await this.ctx.dispatcher
-      .waitForSlot(attemptId, request, this.abort.signal, (reason) => this.setPendingReason(pending, reason))
+      .waitForSlot(
+        attemptId,
+        request,
+        this.abort.signal,
+        (reason) => this.setPendingReason(pending, reason),
+        prefetch ? { prefetch, cap: concurrency } : {},
+      )
       .catch(() => {
         throw new Cancelled();
       });
@@ -306,12 +321,20 @@ export class SweepRunner {
       throw new Cancelled();
     }
     dispatchTrace.mark(attemptId, 'claimed');
-    const outcome = this.attempts.lease(claimed, attempt, now);
+    const queued = this.ctx.dispatcher.isQueued(attemptId);
+    const outcome = this.attempts.lease(claimed, attempt, now, queued);
     const gpuTotal = this.ctx.dispatcher.gpuTotal(placement.workerId, placement.gpuIds[0]);
     this.gpu.onPlaced(attempt, pending.number, pending.params, request, gpuTotal);
-    this.timeouts.start(attemptId, this.spec.budget.trialTimeout);
+    // A queued attempt's clock starts when it does (its host was released), not while it waits.
+    this.ctx.dispatcher.whenStarted(attemptId, () => {
+      if (queued) {
+        this.ctx.leases.started(attemptId, Date.now());
+        dispatchTrace.mark(attemptId, 'promoted');
+      }
+      this.timeouts.start(attemptId, this.spec.budget.trialTimeout);
+    });
     this.writer.emitState(claimed);
-    const assignment = assignmentOf(this.spec, claimed, attempt, request, token);
+    const assignment = assignmentOf(this.spec, claimed, attempt, request, token, placement.after);
     const sent = this.ctx.dispatcher.send(placement.workerId, assignment);
     dispatchTrace.mark(attemptId, 'sent');
     if (!sent) this.attempts.lose(attemptId, 'worker went away before the assignment was sent');
