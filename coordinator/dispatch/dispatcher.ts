@@ -9,7 +9,6 @@
 import type { CoordinatorMessage } from '../../shared/generated/trellis/v1/CoordinatorMessage.js';
 import {
   applyHold,
-  couldEverFit,
   holdOf,
   neverFitsReason,
   placeAll,
@@ -18,40 +17,22 @@ import {
   type SlotRequest,
   type WorkerCapacity,
 } from './slots.js';
-import { cloneCapacity } from './gpu-placement.js';
+import {
+  countsOf,
+  demandOf,
+  snapshotOf,
+  unplaceableOf,
+  usageOf,
+  type ConnectedWorker,
+  type Demand,
+  type WorkerSession,
+  type WorkerSnapshot,
+  type WorkerUsage,
+} from './worker-views.js';
 import { RoomOrder } from './room-order.js';
-import { PrefetchTable, successorGpus } from './prefetch.js';
 
-export interface WorkerSession {
-  send(message: CoordinatorMessage): void;
-  /** Ends the stream from the coordinator's side. */
-  end(): void;
-  /** Ends the stream with an error status (a refused hello, a forged attempt token); default: `end`. */
-  fail?(err: Error): void;
-}
-
-interface ConnectedWorker {
-  capacity: WorkerCapacity;
-  session: WorkerSession;
-  /** attempt id → what it holds on this worker. */
-  holds: Map<string, Hold>;
-  /** False once the session ended (the entry stays while holds are settled). */
-  connected: boolean;
-  draining: boolean;
-  version: string;
-  lastHeartbeatAt: number;
-  /** The authenticated identity of the session (token name): a worker id belongs to one identity. */
-  identity: string;
-}
-
-/** What ListWorkers shows of a worker the dispatcher holds. */
-export interface WorkerSnapshot {
-  capacity: WorkerCapacity;
-  connected: boolean;
-  draining: boolean;
-  version: string;
-  lastHeartbeatAt: number;
-}
+export type { Demand, WorkerSession, WorkerSnapshot, WorkerUsage } from './worker-views.js';
+import { PrefetchTable, underCap } from './prefetch.js';
 
 interface Waiter {
   key: string;
@@ -75,13 +56,6 @@ interface Waiter {
 export interface SlotOptions {
   prefetch?: boolean;
   cap?: number;
-}
-
-/** What waiting and running attempts ask for, summed (the autoscaling signal); `pending`: the waiting part. */
-export interface Demand {
-  cpu: number;
-  gpu: number;
-  pending: { cpu: number; gpu: number };
 }
 
 export class Dispatcher {
@@ -237,13 +211,7 @@ export class Dispatcher {
   }
 
   snapshot(): WorkerSnapshot[] {
-    return [...this.workers.values()].map((w) => ({
-      capacity: cloneCapacity(w.capacity),
-      connected: w.connected,
-      draining: w.draining,
-      version: w.version,
-      lastHeartbeatAt: w.lastHeartbeatAt,
-    }));
+    return snapshotOf(this.workers.values());
   }
 
   /** Total memory of one GPU of a worker, bytes (0: unknown). */
@@ -367,28 +335,12 @@ export class Dispatcher {
 
   /** Requests that no connected worker could ever run (for a warning). */
   unplaceable(): SlotRequest[] {
-    const connected = [...this.workers.values()].filter((w) => w.capacity.accepting).map((w) => w.capacity);
-    if (connected.length === 0) return [];
-    return this.waiting.filter((w) => !connected.some((c) => couldEverFit(c, w.request))).map((w) => w.request);
+    return unplaceableOf(this.workers.values(), this.waiting);
   }
 
   /** What each known worker uses now, and the attempts it runs (read-only, for the dashboard). */
-  usage(): {
-    id: string;
-    usedCpus: number;
-    usedGpus: string[];
-    running: number;
-    accepting: boolean;
-    attempts: string[];
-  }[] {
-    return [...this.workers.values()].map((w) => ({
-      id: w.capacity.id,
-      usedCpus: w.capacity.usedCpus,
-      usedGpus: [...w.capacity.usedGpus],
-      running: w.capacity.running,
-      accepting: w.capacity.accepting,
-      attempts: [...w.holds.keys()],
-    }));
+  usage(): WorkerUsage[] {
+    return usageOf(this.workers.values());
   }
 
   get waitingCount(): number {
@@ -397,31 +349,12 @@ export class Dispatcher {
 
   /** Slots demanded by attempts waiting for a worker plus those running (held) on one. */
   demand(): Demand {
-    const demand: Demand = { cpu: 0, gpu: 0, pending: { cpu: 0, gpu: 0 } };
-    for (const w of this.waiting) {
-      demand.pending.cpu += w.request.cpus;
-      demand.pending.gpu += w.request.gpus;
-    }
-    demand.cpu = demand.pending.cpu;
-    demand.gpu = demand.pending.gpu;
-    for (const worker of this.workers.values()) {
-      for (const hold of worker.holds.values()) {
-        demand.cpu += hold.cpus;
-        demand.gpu += hold.gpuIds.length;
-      }
-    }
-    return demand;
+    return demandOf(this.workers.values(), this.waiting);
   }
 
   /** Workers by state: accepting work, connected but not accepting (draining), stream ended. */
   workerCounts(): { connected: number; draining: number; disconnected: number } {
-    const counts = { connected: 0, draining: 0, disconnected: 0 };
-    for (const worker of this.workers.values()) {
-      if (!worker.connected) counts.disconnected += 1;
-      else if (worker.capacity.accepting) counts.connected += 1;
-      else counts.draining += 1;
-    }
-    return counts;
+    return countsOf(this.workers.values());
   }
 
   /** Called with how long each attempt waited for its slot (ms). Returns an unsubscribe. */
@@ -486,7 +419,7 @@ export class Dispatcher {
   private placeWaiting(): void {
     const done = new Set<string>();
     // Only workers with a free CPU can take anything (every request asks for CPUs).
-    const eligible = this.roomy.size === 0 ? [] : this.underCap();
+    const eligible = this.roomy.size === 0 ? [] : underCap(this.waiting, this.runningByGroup);
     const { placed } = placeAll(this.roomy.workers, eligible, this.runningByGroup, true);
     const byKey = placed.length > 0 ? new Map(this.waiting.map((w) => [w.key, w])) : undefined;
     for (const { key, placement } of placed) {
@@ -497,8 +430,13 @@ export class Dispatcher {
     }
     // What found no room (or is over its group's cap) may queue behind a running attempt.
     if (this.prefetch.hasHosts) {
-      for (const waiter of this.waiting)
-        if (waiter.prefetch && !done.has(waiter.key) && this.queue(waiter)) done.add(waiter.key);
+      for (const waiter of this.waiting) {
+        if (!waiter.prefetch || done.has(waiter.key)) continue;
+        const placement = this.prefetch.place(waiter.key, waiter.request, this.workers);
+        if (!placement) continue;
+        this.placed(waiter, placement);
+        done.add(waiter.key);
+      }
     }
     if (done.size > 0) this.waiting = this.waiting.filter((w) => !done.has(w.key));
   }
@@ -508,40 +446,5 @@ export class Dispatcher {
     waiter.resolve(placement);
     const waitedMs = performance.now() - waiter.since;
     for (const listener of this.placedListeners) listener(waitedMs);
-  }
-
-  /** The waiters that may take a slot now: a capped group's oldest, up to what its cap leaves. */
-  private underCap(): Waiter[] {
-    if (!this.waiting.some((w) => w.cap !== undefined)) return this.waiting;
-    const taken = new Map<string, number>();
-    return this.waiting.filter((w) => {
-      if (w.cap === undefined) return true;
-      const group = w.request.group ?? '';
-      const count = taken.get(group) ?? this.runningByGroup.get(group) ?? 0;
-      if (count >= w.cap) return false;
-      taken.set(group, count + 1);
-      return true;
-    });
-  }
-
-  /** Queues the waiter behind the oldest running attempt of its group it can follow exactly; false: none. */
-  private queue(waiter: Waiter): boolean {
-    const group = waiter.request.group ?? '';
-    for (const [host, workerId] of this.prefetch.candidates(group)) {
-      const worker = this.workers.get(workerId);
-      const hold = worker?.holds.get(host);
-      if (!worker || !hold) {
-        this.prefetch.removeHost(group, host);
-        continue;
-      }
-      const gpuIds = successorGpus(hold, waiter.request);
-      if (!gpuIds || !worker.connected || !worker.capacity.accepting || !worker.capacity.prefetch) continue;
-      if (!couldEverFit(worker.capacity, waiter.request)) continue;
-      const placement: Placement = { workerId, gpuIds, after: host };
-      this.prefetch.queue(waiter.key, group, { workerId, host, hold: holdOf(waiter.request, placement) });
-      this.placed(waiter, placement);
-      return true;
-    }
-    return false;
   }
 }

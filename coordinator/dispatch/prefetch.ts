@@ -14,7 +14,8 @@
  *    loses it with its lease; the runner then requeues it without counting an attempt (it never
  *    started), see RunningAttempts.lose.
  */
-import type { Hold, SlotRequest } from './slots.js';
+import { couldEverFit, holdOf, type Hold, type Placement, type SlotRequest } from './slots.js';
+import type { ConnectedWorker } from './worker-views.js';
 
 export interface QueuedAttempt {
   workerId: string;
@@ -56,7 +57,7 @@ export class PrefetchTable {
   addHost(group: string, attemptId: string, workerId: string): void {
     if (this.successors.has(attemptId)) return;
     let hosts = this.hosts.get(group);
-    if (!hosts) this.hosts.set(group, (hosts = new Map()));
+    if (!hosts) this.hosts.set(group, (hosts = new Map<string, string>()));
     hosts.set(attemptId, workerId);
   }
 
@@ -103,8 +104,51 @@ export class PrefetchTable {
     return { attemptId, entry };
   }
 
+  /**
+   * Queues `key` behind the oldest running attempt of its group it can follow exactly, on a
+   * connected, accepting prefetch worker; returns its placement, or undefined when there is none.
+   */
+  place(key: string, request: SlotRequest, workers: ReadonlyMap<string, ConnectedWorker>): Placement | undefined {
+    const group = request.group ?? '';
+    for (const [host, workerId] of this.candidates(group)) {
+      const worker = workers.get(workerId);
+      const hold = worker?.holds.get(host);
+      if (!worker || !hold) {
+        this.removeHost(group, host);
+        continue;
+      }
+      const gpuIds = successorGpus(hold, request);
+      if (!gpuIds || !worker.connected || !worker.capacity.accepting || !worker.capacity.prefetch) continue;
+      if (!couldEverFit(worker.capacity, request)) continue;
+      const placement: Placement = { workerId, gpuIds, after: host };
+      this.queue(key, group, { workerId, host, hold: holdOf(request, placement) });
+      return placement;
+    }
+    return undefined;
+  }
+
   /** The attempts queued on a worker (a drain names them with its running ones). */
   onWorker(workerId: string): string[] {
     return [...this.queued].filter(([, q]) => q.workerId === workerId).map(([id]) => id);
   }
+}
+
+/**
+ * The waiters that may take a slot now: all without a cap, and a capped group's oldest up to
+ * what its cap leaves (`running`: attempts each group holds now).
+ */
+export function underCap<T extends { request: SlotRequest; cap?: number }>(
+  waiting: T[],
+  running: ReadonlyMap<string, number>,
+): T[] {
+  if (!waiting.some((w) => w.cap !== undefined)) return waiting;
+  const taken = new Map<string, number>();
+  return waiting.filter((w) => {
+    if (w.cap === undefined) return true;
+    const group = w.request.group ?? '';
+    const count = taken.get(group) ?? running.get(group) ?? 0;
+    if (count >= w.cap) return false;
+    taken.set(group, count + 1);
+    return true;
+  });
 }
