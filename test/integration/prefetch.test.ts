@@ -155,6 +155,39 @@ describe('prefetch: an attempt queued behind a running one', () => {
     }
   });
 
+  it('goes back unstarted when its worker is drained, and runs once elsewhere', async () => {
+    const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
+    const cluster = await startCluster({ workers: 0, leaseMs: 1500 });
+    const client = new TrellisClient(cluster.address);
+    try {
+      cluster.spawnWorker('pf-d');
+      cluster.spawnWorker('pf-e');
+      await waitUntil(() => cluster.coordinator.dispatcher.workerCounts().connected === 2, WAIT, 'two workers');
+      const { experiment } = await client.submit(spec(markers, 2, 1));
+      const queued = await heldQueued(cluster, experiment.id, 1);
+      const named = await client.drainWorker(queued.workerId);
+      assert.ok(named.includes(queued.attemptId), 'the drain names the queued attempt');
+      for (const n of [0, 1]) writeFileSync(join(markers, `${n}.go`), '');
+      await cluster.waitForEvent(
+        (e) => e.type === 'experiment.state' && e.experimentId === experiment.id && e.payload.status === 'succeeded',
+        WAIT,
+      );
+      const second = (await trials(cluster, experiment.id))[1]!;
+      assert.deepEqual(
+        second.attempts.map((a) => [a.status, a.workerId === queued.workerId]),
+        [
+          ['handed_back', true],
+          ['succeeded', false],
+        ],
+      );
+      assert.equal(startsOf(markers, 1), 1, 'its program ran once, on the other worker');
+    } finally {
+      client.close();
+      await cluster.stop();
+      rmSync(markers, { recursive: true, force: true });
+    }
+  });
+
   it('is dropped unrun when the sweep is cancelled', async () => {
     const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
     const cluster = await startCluster({ workers: 0, leaseMs: 1500 });
