@@ -89,6 +89,8 @@ export class SweepRunner {
   private readonly sign: number;
   private readonly log: Logger;
   private nextNumber = 0;
+  /** Prefetch: the lanes whose partner waits for their first assignment, and its start. */
+  private readonly firstSent = new Map<number, () => void>();
   /** The experiment's `trialsCreated`, written by one writer for all lanes (latest-value.ts). */
   private readonly trialsCreated = new LatestValueWriter(async (count) => {
     await this.ctx.store.updateExperiment(this.id, {}, { trialsCreated: count, updatedAt: Date.now() });
@@ -220,12 +222,27 @@ export class SweepRunner {
 
     const unfinished = existing.filter((trial) => !isTerminal('trial', trial.status)).map((trial) => trial.number);
     const { concurrency, prefetch } = this.spec.budget;
-    const lanes = Array.from({ length: prefetch ? 2 * concurrency : concurrency }, (_, lane) =>
-      this.lane(unfinished, lane),
+    // A prefetch lane starts once its partner lane's first assignment is out (or that lane is
+    // done): creating the extra trials at submit would delay the first programs' start.
+    const partners = Array.from(
+      { length: prefetch ? concurrency : 0 },
+      (_, lane) => new Promise<void>((resolve) => this.firstSent.set(lane, resolve)),
+    );
+    const lanes = Array.from({ length: concurrency + partners.length }, (_, lane) =>
+      lane < concurrency
+        ? this.lane(unfinished, lane).finally(() => this.sentFirst(lane))
+        : partners[lane - concurrency]!.then(() => this.lane(unfinished, lane)),
     );
     this.lanes = Promise.allSettled(lanes).then(() => undefined);
     await Promise.all(lanes);
     await this.finish();
+  }
+
+  /** Lane `lane` sent its first assignment (or ended): its prefetch partner starts. */
+  private sentFirst(lane: number): void {
+    const start = this.firstSent.get(lane);
+    this.firstSent.delete(lane);
+    start?.();
   }
 
   /** One lane: unfinished trials first, then new ones until the budget (or a grid) is used up. */
@@ -337,6 +354,7 @@ export class SweepRunner {
     const assignment = assignmentOf(this.spec, claimed, attempt, request, token, placement.after);
     const sent = this.ctx.dispatcher.send(placement.workerId, assignment);
     dispatchTrace.mark(attemptId, 'sent');
+    this.sentFirst(trace.lane);
     if (!sent) this.attempts.lose(attemptId, 'worker went away before the assignment was sent');
     if (this.abort.signal.aborted) this.attempts.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
     return outcome;
