@@ -25,20 +25,9 @@ import {
 } from '../coordinator/dispatch/slots.js';
 import { shareOf } from '../coordinator/sweeps/gpu-packing.js';
 import { machine, ROOT } from './common.js';
+import { mulberry32 as rng } from '../shared/hash.js';
 
 const GiB = 2 ** 30;
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Trial {
   key: string;

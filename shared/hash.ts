@@ -25,3 +25,20 @@ export function fnv1a(input: string | Uint8Array): number {
   }
   return h >>> 0;
 }
+
+/**
+ * mulberry32: a tiny seeded generator of uniform numbers in [0, 1), for synthetic data in
+ * benchmarks and tests (the search algorithms use `coordinator/search/rng.ts`). The same seed
+ * gives the same sequence; scripts/gen-spurious.mjs keeps its own copy, since the shipped data
+ * set was generated with it by a plain script.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

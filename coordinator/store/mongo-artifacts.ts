@@ -6,8 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as delay } from 'node:timers/promises';
-import { GridFSBucket, type Binary, type Db, type Document } from 'mongodb';
+import { Binary, GridFSBucket, ObjectId, type Db, type Document } from 'mongodb';
 import { DataLossError } from '../../shared/errors.js';
 import type { ArtifactMeta } from '../../shared/types.js';
 import { VerifyingStream, type ExpectedArtifact } from './artifact-stream.js';
@@ -21,12 +20,25 @@ const READ_BATCH_CHUNKS = 4;
 
 export class ArtifactFiles {
   private readonly bucket: GridFSBucket;
+  /**
+   * Uploads of one id run one after another in this process. Each upload first removes the
+   * chunks a dead upload of its id left behind; run side by side (a worker re-sending after a
+   * broken connection while the first stream still drains), the second would remove the
+   * first's chunks. Only one coordinator writes a store at a time, so a per-process queue is
+   * enough; the unique (files_id, n) index turns anything else into a refused upload, never a
+   * torn artifact.
+   */
+  private readonly uploads = new Map<string, Promise<unknown>>();
 
   constructor(private readonly db: Db) {
     this.bucket = new GridFSBucket(db, { bucketName: 'artifacts' });
   }
 
-  async put(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
+  put(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
+    return this.oneAtATime(meta.id, () => this.putNow(meta, data));
+  }
+
+  private async putNow(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
     const sha256 = createHash('sha256').update(data).digest('hex');
     const files = this.db.collection<Raw>('artifacts.files');
     const existing = await files.findOne({ _id: meta.id });
@@ -51,11 +63,22 @@ export class ArtifactFiles {
   }
 
   /**
-   * Streams `source` through `verify` into GridFS (1 MiB chunks). GridFS writes the files
-   * document last, on end: a verify error ends the pipeline before it, so readers (who look the
-   * files document up first) never see a partial artifact; the chunks written are removed.
+   * Streams `source` through `verify` into GridFS (1 MiB chunks), written here rather than by the
+   * driver's upload stream so that this code knows when no chunk insert is in flight: one at a
+   * time, each awaited. The files document is written last: a verify error ends the upload
+   * before it, so readers (who look the files document up first) never see a partial artifact,
+   * and the chunks written are removed. The unique index on (files_id, n) (mongo-schema.ts) makes
+   * a concurrent upload of the same id fail with a duplicate key instead of interleaving chunks.
    */
-  async putFrom(
+  putFrom(
+    meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>,
+    source: Readable,
+    expected: ExpectedArtifact,
+  ): Promise<ArtifactMeta> {
+    return this.oneAtATime(meta.id, () => this.putFromNow(meta, source, expected));
+  }
+
+  private async putFromNow(
     meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>,
     source: Readable,
     expected: ExpectedArtifact,
@@ -75,25 +98,45 @@ export class ArtifactFiles {
       createdAt: Date.now(),
     };
     const { id: _id, size: _size, ...rest } = stored;
-    const upload = this.bucket.openUploadStream(meta.id, {
-      id: meta.id as never,
-      chunkSizeBytes: STREAM_CHUNK_BYTES,
+    const filesDoc = {
+      _id: meta.id,
+      length: expected.size,
+      chunkSize: STREAM_CHUNK_BYTES,
+      uploadDate: new Date(stored.createdAt),
+      filename: meta.id,
       metadata: encodeKeys(rest) as Document,
-    });
+    };
+    let n = 0;
+    const insertChunk = (data: Buffer): Promise<unknown> =>
+      chunks.insertOne({ _id: new ObjectId(), files_id: meta.id, n: n++, data: new Binary(data) });
     try {
-      await pipeline(source, new VerifyingStream(meta.id, expected), upload);
+      await pipeline(source, new VerifyingStream(meta.id, expected), async (verified: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunkedBy(verified, STREAM_CHUNK_BYTES)) await insertChunk(chunk);
+      });
+      await files.insertOne(filesDoc as unknown as Raw);
     } catch (err) {
       if (isDuplicateKey(err)) {
         const raced = await files.findOne({ _id: meta.id });
         if (raced) return sameArtifact(raced, expected.sha256);
       }
-      // A chunk insert still in flight would land after the delete and collide with the next
-      // upload of this id: let the driver's inserts settle first.
-      await insertsSettled(upload);
       await chunks.deleteMany({ files_id: meta.id }).catch(() => undefined);
       throw err;
     }
-    return artifactFromRaw({ _id: meta.id, length: expected.size, metadata: encodeKeys(rest) });
+    return artifactFromRaw(filesDoc);
+  }
+
+  private async oneAtATime<T>(id: string, upload: () => Promise<T>): Promise<T> {
+    const run = (this.uploads.get(id) ?? Promise.resolve()).then(upload, upload);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.uploads.set(id, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.uploads.get(id) === settled) this.uploads.delete(id);
+    }
   }
 
   /**
@@ -141,20 +184,23 @@ export class ArtifactFiles {
   }
 }
 
-/** How long a failed upload waits for its in-flight chunk inserts before removing its chunks. */
-const SETTLE_MS = 30_000;
-
-/**
- * Resolves when the upload stream has no chunk insert in flight. The driver counts them in the
- * write stream's `state.outstandingRequests` and emits no event when they end (a destroyed
- * stream does not wait for them), so this polls that count, with a deadline.
- */
-async function insertsSettled(upload: object): Promise<void> {
-  const state = (upload as { state?: { outstandingRequests?: unknown } }).state;
-  const deadline = Date.now() + SETTLE_MS;
-  while (typeof state?.outstandingRequests === 'number' && state.outstandingRequests > 0 && Date.now() < deadline) {
-    await delay(5);
+/** The bytes of `input` in pieces of exactly `size` bytes, the last one shorter (GridFS chunks). */
+async function* chunkedBy(input: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const piece of input) {
+    pending.push(piece);
+    pendingBytes += piece.length;
+    if (pendingBytes < size) continue;
+    let joined = Buffer.concat(pending, pendingBytes);
+    while (joined.length >= size) {
+      yield joined.subarray(0, size);
+      joined = joined.subarray(size);
+    }
+    pending = joined.length > 0 ? [joined] : [];
+    pendingBytes = joined.length;
   }
+  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
 }
 
 function artifactFromRaw(file: Document): ArtifactMeta {

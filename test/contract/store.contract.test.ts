@@ -710,6 +710,31 @@ function storeContract(backend: Backend): void {
       assert.ok((await read(5)).equals(data.subarray(5)), 'after a reopen');
     });
 
+    it('two streamed uploads of one id at once: one artifact, whole, and both callers get its meta', async () => {
+      const data = randomBytes(2 * 1024 * 1024 + 17);
+      const sha256 = createHash('sha256').update(data).digest('hex');
+      const id = uniqueName('twice');
+      const upload = () =>
+        h.store.putArtifactFrom(
+          { id, experimentId: 'exp-1', kind: 'checkpoint' },
+          () => Readable.from([data.subarray(0, 1_500_000), data.subarray(1_500_000)]),
+          { size: data.length, sha256 },
+        );
+      const results = await Promise.allSettled([upload(), upload()]);
+      // Same id, same bytes: the second is told of the artifact the first stored.
+      const metas = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      assert.equal(metas.length, 2, `both uploads succeed: ${JSON.stringify(results)}`);
+      assert.deepEqual(metas[0], metas[1]);
+      assert.equal(metas[0]!.sha256, sha256);
+      // Whatever the interleaving, the stored artifact is the whole, untorn data.
+      assert.ok((await h.store.getArtifact(id))?.data.equals(data));
+      const opened = await h.store.openArtifact(id, 0);
+      assert.ok(opened);
+      const parts: Buffer[] = [];
+      for await (const part of opened.stream) parts.push(part as Buffer);
+      assert.ok(Buffer.concat(parts).equals(data));
+    });
+
     it('a restarted store sees everything that was resolved', async () => {
       const exp = experiment({ status: 'running', trialsCreated: 2 });
       await h.store.createExperiment(exp);
