@@ -103,8 +103,6 @@ export class SeqSet {
 export interface ByteSource {
   /** Reads up to `length` bytes at `position`; fewer at the end. */
   read(position: number, length: number): Buffer;
-  /** Reads up to `length` bytes at `position` into `into` at `offset`; returns how many (fewer at the end). */
-  readInto(into: Buffer, offset: number, length: number, position: number): number;
   /** Bytes readable (the journal's written end). */
   readonly size: number;
 }
@@ -113,9 +111,6 @@ export class BufferSource implements ByteSource {
   constructor(private readonly data: Buffer) {}
   read(position: number, length: number): Buffer {
     return this.data.subarray(position, Math.min(this.data.length, position + length));
-  }
-  readInto(into: Buffer, offset: number, length: number, position: number): number {
-    return this.data.copy(into, offset, position, Math.min(this.data.length, position + length));
   }
   get size(): number {
     return this.data.length;
@@ -128,18 +123,15 @@ export class FileSource implements ByteSource {
     private readonly getSize: () => number,
   ) {}
   read(position: number, length: number): Buffer {
-    const buf = Buffer.allocUnsafe(Math.max(0, Math.min(this.size, position + length) - position));
-    return buf.subarray(0, this.readInto(buf, 0, buf.length, position));
-  }
-  readInto(into: Buffer, offset: number, length: number, position: number): number {
-    const want = Math.max(0, Math.min(this.size, position + length) - position);
+    const end = Math.min(this.size, position + length);
+    const buf = Buffer.allocUnsafe(Math.max(0, end - position));
     let done = 0;
-    while (done < want) {
-      const n = readSync(this.fd, into, offset + done, want - done, position + done);
+    while (done < buf.length) {
+      const n = readSync(this.fd, buf, done, buf.length - done, position + done);
       if (n === 0) break;
       done += n;
     }
-    return done;
+    return buf.subarray(0, done);
   }
   get size(): number {
     return this.getSize();
@@ -171,63 +163,31 @@ export function lineStartFrom(source: ByteSource, position: number, floor: numbe
   }
 }
 
-/**
- * Scratch buffers for reading and writing the journal in MiB pieces (a compaction's pass, a
- * block read), kept for reuse. A fresh MiB buffer per piece was freed and allocated again
- * hundreds of times per compaction; glibc then serves such sizes from its heap and keeps the
- * freed pages: the process's RSS stepped up at each compaction and stayed there (the million
- * run). Borrowed and returned around each use; at most two are kept.
- */
-const SCRATCH_BYTES = 2 << 20;
-const scratchPool: Buffer[] = [];
-
-export function borrowScratch(atLeast = SCRATCH_BYTES): Buffer {
-  const i = scratchPool.findIndex((b) => b.length >= atLeast);
-  if (i >= 0) return scratchPool.splice(i, 1)[0]!;
-  return Buffer.allocUnsafeSlow(Math.max(atLeast, SCRATCH_BYTES));
-}
-
-export function returnScratch(buf: Buffer): void {
-  if (buf.length !== SCRATCH_BYTES || scratchPool.length >= 2) return; // grown ones go
-  scratchPool.push(buf);
-}
-
 /** Every line in [start, end), in order, with its offset and the next line's. */
 export function* linesIn(
   source: ByteSource,
   start: number,
   end: number,
 ): IterableIterator<{ text: string; at: number; next: number }> {
-  let window = borrowScratch();
-  /** Bytes of an unfinished line kept at the front of `window`. */
-  let carried = 0;
+  const CHUNK = 1 << 20;
   let at = start;
-  try {
-    while (at < end) {
-      if (carried === window.length) {
-        // A line longer than the window: a bigger one (not kept after).
-        const grown = Buffer.allocUnsafeSlow(window.length * 2);
-        window.copy(grown, 0, 0, carried);
-        returnScratch(window);
-        window = grown;
-      }
-      const n = source.readInto(window, carried, Math.min(window.length - carried, end - at), at);
-      if (n === 0) break;
-      const base = at - carried;
-      at += n;
-      const filled = window.subarray(0, carried + n);
-      let from = 0;
-      for (;;) {
-        const nl = filled.indexOf(0x0a, from);
-        if (nl < 0) break;
-        yield { text: filled.toString('utf8', from, nl), at: base + from, next: base + nl + 1 };
-        from = nl + 1;
-      }
-      carried = filled.length - from;
-      if (carried > 0 && from > 0) filled.copy(window, 0, from);
+  let carry: Buffer | undefined;
+  let carryAt = start;
+  while (at < end) {
+    const buf = source.read(at, Math.min(CHUNK, end - at));
+    if (buf.length === 0) break;
+    const data: Buffer = carry ? Buffer.concat([carry, buf]) : buf;
+    const base = carry ? carryAt : at;
+    at += buf.length;
+    let from = 0;
+    for (;;) {
+      const nl = data.indexOf(0x0a, from);
+      if (nl < 0) break;
+      yield { text: data.toString('utf8', from, nl), at: base + from, next: base + nl + 1 };
+      from = nl + 1;
     }
-    if (carried > 0) yield { text: window.toString('utf8', 0, carried), at: at - carried, next: at };
-  } finally {
-    returnScratch(window);
+    carry = from < data.length ? data.subarray(from) : undefined;
+    carryAt = base + from;
   }
+  if (carry && carry.length > 0) yield { text: carry.toString('utf8'), at: carryAt, next: carryAt + carry.length };
 }

@@ -20,7 +20,7 @@ import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BufferSource, FileSource, borrowScratch, returnScratch, type ByteSource } from './local-cold.js';
+import { BufferSource, FileSource, type ByteSource } from './local-cold.js';
 import { takeLock } from './local-lock.js';
 
 export const JOURNAL = 'journal.jsonl';
@@ -64,16 +64,7 @@ export class SnapshotOut {
     const data = this.parts.join('\n') + '\n';
     this.parts = [];
     this.buffered = 0;
-    // Encoded into a reused buffer: a string write allocates and frees one per call (local-cold.ts).
-    const length = Buffer.byteLength(data);
-    const buf = borrowScratch(length);
-    try {
-      buf.write(data, 0, length, 'utf8');
-      let done = 0;
-      while (done < length) done += (await this.fh.write(buf, done, length - done, null)).bytesWritten;
-    } finally {
-      returnScratch(buf);
-    }
+    await this.fh.write(data, null, 'utf8');
   }
 }
 
