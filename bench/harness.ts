@@ -66,10 +66,11 @@ export async function startLocalCoordinator(
 export interface FakeWorker {
   id: string;
   connection: WorkerConnection;
-  /** Sends a message to the coordinator as if it came over the worker's stream. */
   /** Posts a message as the worker; an attempt's message gets the attempt token of its assignment, as a real worker's does. */
   post(message: WorkerMessage & { body: NonNullable<WorkerMessage__Output['body']> }): void;
   disconnect(): void;
+  /** Attempt tokens held now: one per attempt assigned and not yet reported ended. */
+  heldTokens(): number;
 }
 
 /**
@@ -99,8 +100,15 @@ export function connectFakeWorker(
   worker = {
     id: options.id,
     connection,
-    post: (message) => connection.onMessage(withToken(message, tokens) as WorkerMessage__Output),
+    post: (message) => {
+      connection.onMessage(withToken(message, tokens) as WorkerMessage__Output);
+      // A real worker forgets an attempt's token once it reported the attempt's end; kept, the
+      // map grew by one entry per trial (~140 B) and the million run charged it to the coordinator.
+      const ended = message.result ?? message.failure ?? message.stopped;
+      if (ended) tokens.delete(ended.attempt_id ?? '');
+    },
     disconnect: () => connection.onClose(),
+    heldTokens: () => tokens.size,
   };
   worker.post({
     body: 'hello',
@@ -210,6 +218,8 @@ export interface SweepOptions {
   command?: string[];
   algorithm?: string;
   seed?: number;
+  /** budget.prefetch: each running attempt's successor queued on its worker ahead of time. */
+  prefetch?: boolean;
 }
 
 /** A command-runtime sweep over one float parameter (what every dispatch workload uses). */
@@ -228,7 +238,12 @@ export function sweepSpec(options: SweepOptions): string {
     },
     resources: { cpus: 1 },
     search: { algorithm: options.algorithm ?? 'random', seed: options.seed ?? 1, space: { x: { uniform: [0, 1] } } },
-    budget: { trials: options.trials, concurrency: options.concurrency, maxAttempts: 1 },
+    budget: {
+      trials: options.trials,
+      concurrency: options.concurrency,
+      maxAttempts: 1,
+      ...(options.prefetch ? { prefetch: true } : {}),
+    },
   });
 }
 

@@ -43,6 +43,13 @@ interface Sample {
   heap_used_mb: number;
   /** Heap still used after a full collection (forced right after RSS and heapUsed were read). */
   live_heap_mb: number;
+  /**
+   * After the same collection: the heap V8 keeps committed (RSS counts it; V8 gives pages back
+   * slowly after a peak such as a journal compaction's garbage) and memory outside the JS heap.
+   */
+  heap_total_mb: number;
+  external_mb: number;
+  array_buffers_mb: number;
   gc_ms: number;
   /** The machine's 1-minute load average (2 cores, shared). */
   load1: number;
@@ -66,7 +73,13 @@ function storeRecords(store: LocalStore): Record<string, number> {
 function decile(
   samples: readonly Sample[],
   which: 'first' | 'last',
-): { trials_per_second: number; rss_mb: number; heap_used_mb: number; live_heap_mb: number } {
+): {
+  trials_per_second: number;
+  rss_mb: number;
+  heap_used_mb: number;
+  live_heap_mb: number;
+  heap_total_mb: number;
+} {
   const n = Math.max(1, Math.floor(samples.length / 10));
   const part = which === 'first' ? samples.slice(0, n) : samples.slice(-n);
   return {
@@ -74,6 +87,7 @@ function decile(
     rss_mb: round(mean(part.map((s) => s.rss_mb)), 1),
     heap_used_mb: round(mean(part.map((s) => s.heap_used_mb)), 1),
     live_heap_mb: round(mean(part.map((s) => s.live_heap_mb)), 1),
+    heap_total_mb: round(mean(part.map((s) => s.heap_total_mb)), 1),
   };
 }
 
@@ -99,13 +113,17 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
     const rss = rssBytes();
     collect();
     const collected = performance.now();
+    const after = process.memoryUsage();
     samples.push({
       trials: ended,
       seconds: round((t - t0) / 1000, 2),
       window_trials_per_second: round(options.every / ((t - windowStart) / 1000), 1),
       rss_mb: round(rss / 2 ** 20, 1),
       heap_used_mb: round(memory.heapUsed / 2 ** 20, 1),
-      live_heap_mb: round(process.memoryUsage().heapUsed / 2 ** 20, 1),
+      live_heap_mb: round(after.heapUsed / 2 ** 20, 1),
+      heap_total_mb: round(after.heapTotal / 2 ** 20, 1),
+      external_mb: round(after.external / 2 ** 20, 1),
+      array_buffers_mb: round(after.arrayBuffers / 2 ** 20, 1),
       gc_ms: round(collected - t, 1),
       load1: round(loadavg()[0]!, 2),
       caches: coordinator.cacheSizes(experimentId) ?? {},
@@ -117,7 +135,7 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
     windowStart = performance.now();
     const last = samples.at(-1)!;
     progress(
-      `${ended} trials, ${last.window_trials_per_second}/s, rss ${last.rss_mb} MB, heap ${last.heap_used_mb} MB, live heap ${last.live_heap_mb} MB, journal ${last.journal_mb ?? '-'} MB, store ${JSON.stringify(last.store_records)}`,
+      `${ended} trials, ${last.window_trials_per_second}/s, rss ${last.rss_mb} MB, heap ${last.heap_used_mb} MB, live heap ${last.live_heap_mb} MB (of ${last.heap_total_mb} committed), external ${last.external_mb} MB, journal ${last.journal_mb ?? '-'} MB, store ${JSON.stringify(last.store_records)}`,
     );
   });
   try {
@@ -154,6 +172,7 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
       rss: round(last.rss_mb / first.rss_mb, 3),
       heap_used: round(last.heap_used_mb / first.heap_used_mb, 3),
       live_heap: round(last.live_heap_mb / first.live_heap_mb, 3),
+      heap_total: round(last.heap_total_mb / first.heap_total_mb, 3),
     },
     samples,
   };

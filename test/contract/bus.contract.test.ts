@@ -8,7 +8,7 @@ import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 
 import type { EventBus, SubscribeOptions } from '../../coordinator/bus/base.js';
-import { LocalBus } from '../../coordinator/bus/local.js';
+import { LOCAL_BUS_HISTORY_LIMIT, LocalBus } from '../../coordinator/bus/local.js';
 import { NatsBus } from '../../coordinator/bus/nats.js';
 import { createBus } from '../../coordinator/bus/registry.js';
 import type { TrellisEvent } from '../../shared/events.js';
@@ -383,6 +383,18 @@ describe('LocalBus: bounded history', () => {
       assert.deepEqual(tail.of('b'), []);
     } finally {
       controller.abort();
+      await bus.close();
+    }
+  });
+
+  it('holds at most 10,000 events by default (a held event costs ~800 B of heap)', async () => {
+    const bus = new LocalBus();
+    await bus.start();
+    try {
+      for (const seq of range(1, 12_000)) await bus.publish(ev('a', seq));
+      assert.equal(bus.historySize, 10_000);
+      assert.equal(LOCAL_BUS_HISTORY_LIMIT, 10_000);
+    } finally {
       await bus.close();
     }
   });
