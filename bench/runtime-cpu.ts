@@ -10,7 +10,8 @@
  * once, after a 64-program warm-up. CPU from /proc (10 ms ticks): this process, and its
  * children (the spawner, with the programs it reaped). Linux only. Prints one JSON line.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { processCpu } from './common.js';
 import { commandRuntime } from '../worker/runtimes/command/runtime.js';
 import type { AttemptContext } from '../worker/runtimes/base.js';
 
@@ -21,27 +22,12 @@ if (!Number.isInteger(programs) || programs < 1 || !Number.isInteger(concurrent)
   process.exit(2);
 }
 
-/** utime + stime (ms) of a process, and of the children it waited for. */
-function cpuOf(pid: number): { self: number; children: number; ppid: number } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return {
-      ppid: Number(f[1]),
-      self: (Number(f[11]) + Number(f[12])) * 10,
-      children: (Number(f[13]) + Number(f[14])) * 10,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
 function sample(): { worker: number; spawner_and_programs: number } {
   const helpers = readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
-    .map((d) => cpuOf(Number(d)))
+    .map((d) => processCpu(Number(d)))
     .filter((s) => s?.ppid === process.pid);
-  const self = cpuOf(process.pid)!;
+  const self = processCpu(process.pid)!;
   return {
     worker: self.self,
     // Programs reaped here (no spawner) count with the helpers: the same work, another process.
