@@ -7,7 +7,7 @@
  * library is not installed prints `{"missing": "..."}`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -168,4 +168,26 @@ export function runPeer(
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A process's CPU from /proc/PID/stat: its parent, and ms of its own CPU and of the children it waited for. */
+export interface ProcessCpu {
+  ppid: number;
+  self: number;
+  children: number;
+}
+
+/** Undefined when the process is gone (or there is no /proc). */
+export function processCpu(pid: number): ProcessCpu | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return {
+      ppid: Number(f[1]),
+      self: (Number(f[11]) + Number(f[12])) * 10,
+      children: (Number(f[13]) + Number(f[14])) * 10,
+    };
+  } catch {
+    return undefined;
+  }
 }

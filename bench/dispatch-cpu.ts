@@ -11,6 +11,7 @@
  * or reaper, with the programs they reaped). Linux only. Prints one JSON line.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { processCpu } from './common.js';
 import { runSweep, startEmbeddedCluster, sweepSpec } from './harness.js';
 import { env } from '../shared/env.js';
 
@@ -20,32 +21,11 @@ if (!Number.isInteger(trials) || trials < 1) {
   process.exit(2);
 }
 
-interface Stat {
-  ppid: number;
-  /** ms of CPU of the process itself, and of its children it waited for. */
-  self: number;
-  children: number;
-}
-
-function stat(pid: number): Stat | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return {
-      ppid: Number(f[1]),
-      self: (Number(f[11]) + Number(f[12])) * 10,
-      children: (Number(f[13]) + Number(f[14])) * 10,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
 function childrenOf(ppid: number): number[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .map(Number)
-    .filter((pid) => stat(pid)?.ppid === ppid);
+    .filter((pid) => processCpu(pid)?.ppid === ppid);
 }
 
 const cluster = await startEmbeddedCluster({ workers: 2, cpusPerWorker: 8 });
@@ -60,10 +40,10 @@ try {
     }
   });
   const sample = (): Record<string, number> => {
-    const w = workers.map((pid) => stat(pid)!);
-    const helpers = workers.flatMap(childrenOf).map((pid) => stat(pid)!);
+    const w = workers.map((pid) => processCpu(pid)!);
+    const helpers = workers.flatMap(childrenOf).map((pid) => processCpu(pid)!);
     return {
-      coordinator: stat(process.pid)!.self,
+      coordinator: processCpu(process.pid)!.self,
       workers: w.reduce((sum, s) => sum + s.self, 0),
       reaped_by_workers: w.reduce((sum, s) => sum + s.children, 0),
       helpers_and_their_programs: helpers.reduce((sum, s) => sum + s.self + s.children, 0),

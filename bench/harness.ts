@@ -218,6 +218,8 @@ export interface SweepOptions {
   command?: string[];
   algorithm?: string;
   seed?: number;
+  /** budget.prefetch: each running attempt's successor queued on its worker ahead of time. */
+  prefetch?: boolean;
 }
 
 /** A command-runtime sweep over one float parameter (what every dispatch workload uses). */
@@ -236,7 +238,12 @@ export function sweepSpec(options: SweepOptions): string {
     },
     resources: { cpus: 1 },
     search: { algorithm: options.algorithm ?? 'random', seed: options.seed ?? 1, space: { x: { uniform: [0, 1] } } },
-    budget: { trials: options.trials, concurrency: options.concurrency, maxAttempts: 1 },
+    budget: {
+      trials: options.trials,
+      concurrency: options.concurrency,
+      maxAttempts: 1,
+      ...(options.prefetch ? { prefetch: true } : {}),
+    },
   });
 }
 

@@ -46,11 +46,14 @@ export class LeaseExpiry {
     const { leases, dispatcher, log, stuckAfterMs } = this.ctx;
     this.warnUnplaceable();
     const now = Date.now();
-    for (const lease of leases.takeExpired(now)) {
+    const expired = leases.takeExpired(now);
+    for (const lease of expired) {
       log.warn({ attemptId: lease.attemptId, workerId: lease.workerId }, 'lease expired; attempt lost');
       this.ctx.attemptsOf(lease.experimentId)?.lose(lease.attemptId, `lease expired on worker ${lease.workerId}`);
-      dispatcher.release(lease.attemptId);
     }
+    // Released after all are judged: releasing a running one first would start the attempt
+    // queued behind it (prefetch), which then would count as lost instead of never started.
+    for (const lease of expired) dispatcher.release(lease.attemptId);
     if (stuckAfterMs <= 0) return;
     for (const lease of leases.stuck(now, stuckAfterMs)) {
       const reason =

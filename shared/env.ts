@@ -200,7 +200,15 @@ export function env(): TrellisEnv {
   return parsed;
 }
 
-/** A copy of this process's whole environment, for a child process to inherit. */
+let inherited: Readonly<NodeJS.ProcessEnv> | undefined;
+
+/**
+ * A copy of this process's whole environment, for a child process to inherit: taken on the
+ * first call, like `env()` (Trellis never changes its own environment), and copied from that
+ * plain object afterwards. Spreading `process.env` asks the C library for every variable,
+ * ~50 µs per program started.
+ */
 export function inheritedEnv(): NodeJS.ProcessEnv {
-  return { ...process.env };
+  inherited ??= Object.freeze({ ...process.env });
+  return { ...inherited };
 }

@@ -195,6 +195,8 @@ export class WorkerAgent {
       running_attempt_ids: this.runningAttempts,
       // With their tokens: the coordinator gives back only attempts this identity holds.
       attempt_tokens: this.attempts.tokens(),
+      // It holds an assignment queued behind a running attempt (Assignment.after_attempt_id).
+      prefetch: true,
     };
   }
 }

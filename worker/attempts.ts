@@ -3,6 +3,10 @@
  * controller the coordinator's stop (or the worker's shutdown) fires. Reports, checkpoints and
  * the outcome (result, failure, stopped) go out through the connection (connection.ts), which
  * delivers them across reconnects.
+ *
+ * Prefetch (Assignment.after_attempt_id, worker/queued.ts): an assignment that follows a running
+ * attempt is held and started the moment that attempt's outcome is sent; a drain hands held ones
+ * back, a stop drops them, and neither ever starts them.
  */
 import type { GpuMeter } from './gpus/meter.js';
 import { stepFromWire, stepOnWire, stepProblem } from '../shared/steps.js';
@@ -30,6 +34,7 @@ import { AttemptOutputStream } from './output-stream.js';
 import { cutLine } from '../shared/bounded-log.js';
 import { env } from '../shared/env.js';
 import { dispatchTrace } from '../shared/dispatch-trace.js';
+import { QueuedAssignments } from './queued.js';
 
 /** Outputs whose JSON is longer than this travel as artifacts (see storeLargeOutputs). */
 const OUTPUT_INLINE_LIMIT = 64 * 1024;
@@ -43,6 +48,8 @@ interface RunningAttempt {
   preempt: AbortController;
   done: Promise<void>;
   lastStep: number;
+  /** Its outcome went out: an attempt queued behind it starts now. */
+  ended?: boolean;
 }
 
 /** The worker operator's last line of defence: which runtimes, and which programs, it runs. */
@@ -79,6 +86,10 @@ export function refusal(
 
 export class AttemptRunner {
   private readonly attempts = new Map<string, RunningAttempt>();
+  /** Assignments held until the attempt they follow ends (prefetch). */
+  private readonly queued = new QueuedAssignments();
+  /** Set by a drain: held assignments go back, none starts. */
+  private handingBack = false;
 
   constructor(
     private readonly workerId: string,
@@ -89,31 +100,53 @@ export class AttemptRunner {
     if (env().TRELLIS_DISPATCH_TRACE) dispatchTrace.enable();
   }
 
+  /** Running and held attempts: heartbeats renew both leases, a hello re-adopts both. */
   get running(): string[] {
-    return [...this.attempts.keys()];
+    return [...this.attempts.keys(), ...this.queued.ids()];
   }
 
-  /** attempt id → attempt token of the running attempts (sent with a hello after a reconnect). */
+  /** attempt id → attempt token of the running and held attempts (sent with a hello after a reconnect). */
   tokens(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [id, attempt] of this.attempts) out[id] = attempt.assignment.attempt_token;
+    for (const a of this.queued.all()) out[a.attempt_id] = a.attempt_token;
     return out;
   }
 
-  /** Starts an assigned attempt; a duplicate is ignored; one that comes while `accepting` is false is handed back. */
+  /**
+   * Starts an assigned attempt, or holds it until the attempt it follows ends here; a duplicate
+   * is ignored; one that comes while `accepting` is false is handed back.
+   */
   assign(assignment: Assignment__Output, accepting: boolean): void {
-    if (this.attempts.has(assignment.attempt_id)) return;
+    if (this.attempts.has(assignment.attempt_id) || this.queued.has(assignment.attempt_id)) return;
     dispatchTrace.mark(assignment.attempt_id, 'assigned');
-    if (!accepting) {
-      this.link.send({
-        stopped: {
-          attempt_id: assignment.attempt_id,
-          reason: 'handed_back',
-          attempt_token: assignment.attempt_token,
-        },
-      });
+    if (!accepting || this.handingBack) return this.handBackOne(assignment);
+    const host = this.attempts.get(assignment.after_attempt_id);
+    if (host && !host.ended) {
+      dispatchTrace.mark(assignment.attempt_id, 'queued');
+      this.queued.hold(host.assignment.attempt_id, assignment);
       return;
     }
+    this.start(assignment);
+  }
+
+  private handBackOne(assignment: Assignment__Output): void {
+    this.link.send({
+      stopped: { attempt_id: assignment.attempt_id, reason: 'handed_back', attempt_token: assignment.attempt_token },
+    });
+  }
+
+  /** The attempt's outcome went out: the one held behind it starts (or goes back in a drain). */
+  private ended(attempt: RunningAttempt): void {
+    attempt.ended = true;
+    const next = this.queued.take(attempt.assignment.attempt_id);
+    if (!next) return;
+    if (this.handingBack) this.handBackOne(next);
+    else this.start(next);
+  }
+
+  private start(assignment: Assignment__Output): void {
+    dispatchTrace.mark(assignment.attempt_id, 'started');
     const controller = new AbortController();
     const preempt = new AbortController();
     const attempt: RunningAttempt = { assignment, controller, preempt, done: Promise.resolve(), lastStep: -Infinity };
@@ -127,6 +160,12 @@ export class AttemptRunner {
 
   /** The coordinator's stop (cancel, prune): aborts the attempt, which reports `stopped`. */
   stop(attemptId: string, reason: string): void {
+    const held = this.queued.drop(attemptId);
+    if (held) {
+      this.log.info({ attemptId, reason }, 'dropping a held attempt before it started');
+      this.link.send({ stopped: { attempt_id: attemptId, reason: 'stopped', attempt_token: held.attempt_token } });
+      return;
+    }
     const attempt = this.attempts.get(attemptId);
     if (!attempt) return;
     this.log.info({ attemptId, reason }, 'stopping attempt');
@@ -139,6 +178,7 @@ export class AttemptRunner {
    * each went back to the coordinator as `preempted`.
    */
   async preemptAll(graceMs: number): Promise<boolean> {
+    this.handBackHeld();
     for (const attempt of this.attempts.values()) attempt.preempt.abort(new StoppedError(PREEMPTED));
     return Promise.race([
       Promise.all(this.pending()).then(() => true),
@@ -148,11 +188,18 @@ export class AttemptRunner {
 
   /** Grace time over: aborts every attempt still running as `preempted` (requeued at once), waiting a little for them. */
   async handBack(): Promise<void> {
+    this.handBackHeld();
     for (const attempt of this.attempts.values()) attempt.controller.abort(new StoppedError(PREEMPTED));
     await Promise.race([
       Promise.all(this.pending()),
       new Promise((resolve) => setTimeout(resolve, HAND_BACK_WAIT_MS).unref()),
     ]);
+  }
+
+  /** A drain: every held assignment goes back unstarted (requeued at once, costing no attempt). */
+  private handBackHeld(): void {
+    this.handingBack = true;
+    for (const assignment of this.queued.takeAll()) this.handBackOne(assignment);
   }
 
   private pending(): Promise<void>[] {
@@ -229,6 +276,8 @@ export class AttemptRunner {
       });
       log.warn({ err: message, retryable, kind: failure.kind }, 'attempt failed');
     } finally {
+      // Its outcome is out: what was held behind it starts before the clean-up.
+      this.ended(attempt);
       // The attempt is over (and the worker may shut down) once its clean-up is done too.
       await cleanup;
     }

@@ -17,6 +17,7 @@
 import type { TrellisEvent } from '../../shared/events.js';
 import { eventId } from '../../shared/events.js';
 import type { EventBus, SubscribeOptions } from './base.js';
+import { clonePlain } from '../../shared/clone.js';
 
 export interface LocalBusOptions {
   /** How many recent worker-event ids are remembered for de-duplication. Default 10 000. */
@@ -82,7 +83,7 @@ export class LocalBus implements EventBus {
 
   async publish(event: TrellisEvent): Promise<void> {
     if (this.closed) throw new Error('LocalBus: closed');
-    const stored = structuredClone(event);
+    const stored = clonePlain(event);
     if (stored.experimentId !== undefined) {
       let h = this.history.get(stored.experimentId);
       if (!h) this.history.set(stored.experimentId, (h = { events: [], head: 0, seqs: new Set(), droppedThrough: 0 }));

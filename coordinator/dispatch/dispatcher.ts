@@ -3,12 +3,12 @@
  * a slot. A waiting attempt is placed as soon as a worker with room for it exists (whole GPUs or
  * a share of one by memory: gpu-placement.ts), waiting attempts taking turns between
  * experiments (fair share, gpu-placement.ts `fairOrder`); its resources stay reserved until
- * `release`.
+ * `release`. A waiter of a prefetching sweep that finds no room may be queued behind a running
+ * attempt of its experiment instead (prefetch.ts); `release` of that attempt starts it.
  */
 import type { CoordinatorMessage } from '../../shared/generated/trellis/v1/CoordinatorMessage.js';
 import {
   applyHold,
-  couldEverFit,
   holdOf,
   neverFitsReason,
   placeAll,
@@ -17,39 +17,22 @@ import {
   type SlotRequest,
   type WorkerCapacity,
 } from './slots.js';
-import { cloneCapacity } from './gpu-placement.js';
+import {
+  countsOf,
+  demandOf,
+  snapshotOf,
+  unplaceableOf,
+  usageOf,
+  type ConnectedWorker,
+  type Demand,
+  type WorkerSession,
+  type WorkerSnapshot,
+  type WorkerUsage,
+} from './worker-views.js';
 import { RoomOrder } from './room-order.js';
 
-export interface WorkerSession {
-  send(message: CoordinatorMessage): void;
-  /** Ends the stream from the coordinator's side. */
-  end(): void;
-  /** Ends the stream with an error status (a refused hello, a forged attempt token); default: `end`. */
-  fail?(err: Error): void;
-}
-
-interface ConnectedWorker {
-  capacity: WorkerCapacity;
-  session: WorkerSession;
-  /** attempt id → what it holds on this worker. */
-  holds: Map<string, Hold>;
-  /** False once the session ended (the entry stays while holds are settled). */
-  connected: boolean;
-  draining: boolean;
-  version: string;
-  lastHeartbeatAt: number;
-  /** The authenticated identity of the session (token name): a worker id belongs to one identity. */
-  identity: string;
-}
-
-/** What ListWorkers shows of a worker the dispatcher holds. */
-export interface WorkerSnapshot {
-  capacity: WorkerCapacity;
-  connected: boolean;
-  draining: boolean;
-  version: string;
-  lastHeartbeatAt: number;
-}
+export type { Demand, WorkerSession, WorkerSnapshot, WorkerUsage } from './worker-views.js';
+import { PrefetchTable, underCap } from './prefetch.js';
 
 interface Waiter {
   key: string;
@@ -63,13 +46,16 @@ interface Waiter {
   since: number;
   /** Its reason was judged against the current set of accepting workers. */
   judged?: boolean;
+  /** May be queued behind a running attempt of its group (prefetch.ts). */
+  prefetch?: boolean;
+  /** At most this many attempts of its group hold slots at once (a prefetching sweep's concurrency). */
+  cap?: number;
 }
 
-/** What waiting and running attempts ask for, summed (the autoscaling signal); `pending`: the waiting part. */
-export interface Demand {
-  cpu: number;
-  gpu: number;
-  pending: { cpu: number; gpu: number };
+/** How a waiter may be placed (waitForSlot): see Waiter. */
+export interface SlotOptions {
+  prefetch?: boolean;
+  cap?: number;
 }
 
 export class Dispatcher {
@@ -89,6 +75,8 @@ export class Dispatcher {
   private accepting: WorkerCapacity[] | undefined;
   private waiting: Waiter[] = [];
   private readonly placedListeners = new Set<(waitedMs: number) => void>();
+  /** Attempts queued behind running ones (prefetch), and the running ones that may host one. */
+  private readonly prefetch = new PrefetchTable();
 
   /**
    * Adds or replaces a worker session. Holds (from a reconnect) are re-applied by the caller.
@@ -219,17 +207,11 @@ export class Dispatcher {
     if (!worker?.connected) return undefined;
     this.setDraining(workerId);
     worker.session.send({ drain: { reason } });
-    return [...worker.holds.keys()];
+    return [...worker.holds.keys(), ...this.prefetch.onWorker(workerId)];
   }
 
   snapshot(): WorkerSnapshot[] {
-    return [...this.workers.values()].map((w) => ({
-      capacity: cloneCapacity(w.capacity),
-      connected: w.connected,
-      draining: w.draining,
-      version: w.version,
-      lastHeartbeatAt: w.lastHeartbeatAt,
-    }));
+    return snapshotOf(this.workers.values());
   }
 
   /** Total memory of one GPU of a worker, bytes (0: unknown). */
@@ -266,6 +248,7 @@ export class Dispatcher {
     request: SlotRequest,
     signal?: AbortSignal,
     onReason?: (reason: string | undefined) => void,
+    options: SlotOptions = {},
   ): Promise<Placement> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason as Error);
@@ -283,6 +266,8 @@ export class Dispatcher {
         },
         reject,
         ...(onReason ? { onReason } : {}),
+        ...(options.prefetch ? { prefetch: true } : {}),
+        ...(options.cap !== undefined ? { cap: options.cap } : {}),
         since: performance.now(),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -294,20 +279,53 @@ export class Dispatcher {
   /** Records that `attemptId` holds resources on the worker (a reconnect or a resumed attempt). */
   hold(workerId: string, attemptId: string, hold: Hold): void {
     const worker = this.workers.get(workerId);
-    if (worker && !worker.holds.has(attemptId)) this.applyHold(worker, attemptId, hold);
+    // A queued attempt holds nothing until its host is released (a reconnect names it too).
+    if (worker && !worker.holds.has(attemptId) && !this.prefetch.get(attemptId))
+      this.applyHold(worker, attemptId, hold);
   }
 
+  /**
+   * The attempt gives back what it holds. A queued one leaves its queue (it never starts, its
+   * host may take another); a running one's queued successor starts in its place.
+   */
   release(attemptId: string): void {
+    const dropped = this.prefetch.drop(attemptId);
+    if (dropped) {
+      const host = this.workers.get(dropped.workerId);
+      const hold = host?.holds.get(dropped.host);
+      if (host?.capacity.prefetch && hold) this.prefetch.addHost(hold.group ?? '', dropped.host, dropped.workerId);
+      this.pump();
+      return;
+    }
     for (const worker of this.holders.get(attemptId) ?? []) {
       const hold = worker.holds.get(attemptId);
       if (!hold) continue;
       worker.holds.delete(attemptId);
+      this.prefetch.removeHost(hold.group ?? '', attemptId);
       applyHold(worker.capacity, hold, -1);
       this.countRunning(hold, -1);
       this.updateRoom(worker);
     }
     this.holders.delete(attemptId);
+    const next = this.prefetch.take(attemptId);
+    const worker = next && this.workers.get(next.entry.workerId);
+    if (next && worker) {
+      this.applyHold(worker, next.attemptId, next.entry.hold);
+      next.entry.onStart?.();
+    }
     this.pump();
+  }
+
+  /** Whether the attempt is queued behind another (prefetch) and has not started. */
+  isQueued(attemptId: string): boolean {
+    return this.prefetch.get(attemptId) !== undefined;
+  }
+
+  /** Runs `fn` when the attempt starts: now unless it is queued; never if it is released while queued. */
+  whenStarted(attemptId: string, fn: () => void): void {
+    const queued = this.prefetch.get(attemptId);
+    if (queued) queued.onStart = fn;
+    else fn();
   }
 
   /** Entries of the per-attempt index (for the bound's test: it holds only attempts that hold slots). */
@@ -317,28 +335,12 @@ export class Dispatcher {
 
   /** Requests that no connected worker could ever run (for a warning). */
   unplaceable(): SlotRequest[] {
-    const connected = [...this.workers.values()].filter((w) => w.capacity.accepting).map((w) => w.capacity);
-    if (connected.length === 0) return [];
-    return this.waiting.filter((w) => !connected.some((c) => couldEverFit(c, w.request))).map((w) => w.request);
+    return unplaceableOf(this.workers.values(), this.waiting);
   }
 
   /** What each known worker uses now, and the attempts it runs (read-only, for the dashboard). */
-  usage(): {
-    id: string;
-    usedCpus: number;
-    usedGpus: string[];
-    running: number;
-    accepting: boolean;
-    attempts: string[];
-  }[] {
-    return [...this.workers.values()].map((w) => ({
-      id: w.capacity.id,
-      usedCpus: w.capacity.usedCpus,
-      usedGpus: [...w.capacity.usedGpus],
-      running: w.capacity.running,
-      accepting: w.capacity.accepting,
-      attempts: [...w.holds.keys()],
-    }));
+  usage(): WorkerUsage[] {
+    return usageOf(this.workers.values());
   }
 
   get waitingCount(): number {
@@ -347,31 +349,12 @@ export class Dispatcher {
 
   /** Slots demanded by attempts waiting for a worker plus those running (held) on one. */
   demand(): Demand {
-    const demand: Demand = { cpu: 0, gpu: 0, pending: { cpu: 0, gpu: 0 } };
-    for (const w of this.waiting) {
-      demand.pending.cpu += w.request.cpus;
-      demand.pending.gpu += w.request.gpus;
-    }
-    demand.cpu = demand.pending.cpu;
-    demand.gpu = demand.pending.gpu;
-    for (const worker of this.workers.values()) {
-      for (const hold of worker.holds.values()) {
-        demand.cpu += hold.cpus;
-        demand.gpu += hold.gpuIds.length;
-      }
-    }
-    return demand;
+    return demandOf(this.workers.values(), this.waiting);
   }
 
   /** Workers by state: accepting work, connected but not accepting (draining), stream ended. */
   workerCounts(): { connected: number; draining: number; disconnected: number } {
-    const counts = { connected: 0, draining: 0, disconnected: 0 };
-    for (const worker of this.workers.values()) {
-      if (!worker.connected) counts.disconnected += 1;
-      else if (worker.capacity.accepting) counts.connected += 1;
-      else counts.draining += 1;
-    }
-    return counts;
+    return countsOf(this.workers.values());
   }
 
   /** Called with how long each attempt waited for its slot (ms). Returns an unsubscribe. */
@@ -387,6 +370,8 @@ export class Dispatcher {
     let set = this.holders.get(attemptId);
     if (!set) this.holders.set(attemptId, (set = new Set()));
     set.add(worker);
+    if (worker.capacity.prefetch && !hold.gpuMemoryBytes)
+      this.prefetch.addHost(hold.group ?? '', attemptId, worker.capacity.id);
     this.updateRoom(worker);
   }
 
@@ -432,21 +417,34 @@ export class Dispatcher {
   }
 
   private placeWaiting(): void {
-    // Only workers with a free CPU can take anything (every request asks for CPUs).
-    if (this.roomy.size === 0) return;
-    const { placed } = placeAll(this.roomy.workers, this.waiting, this.runningByGroup, true);
-    if (placed.length === 0) return;
-    const byKey = new Map(this.waiting.map((w) => [w.key, w]));
     const done = new Set<string>();
+    // Only workers with a free CPU can take anything (every request asks for CPUs).
+    const eligible = this.roomy.size === 0 ? [] : underCap(this.waiting, this.runningByGroup);
+    const { placed } = placeAll(this.roomy.workers, eligible, this.runningByGroup, true);
+    const byKey = placed.length > 0 ? new Map(this.waiting.map((w) => [w.key, w])) : undefined;
     for (const { key, placement } of placed) {
-      const waiter = byKey.get(key)!;
+      const waiter = byKey!.get(key)!;
       this.applyHold(this.workers.get(placement.workerId)!, key, holdOf(waiter.request, placement));
       done.add(key);
-      if (waiter.reason !== undefined) waiter.onReason?.(undefined);
-      waiter.resolve(placement);
-      const waitedMs = performance.now() - waiter.since;
-      for (const listener of this.placedListeners) listener(waitedMs);
+      this.placed(waiter, placement);
     }
-    this.waiting = this.waiting.filter((w) => !done.has(w.key));
+    // What found no room (or is over its group's cap) may queue behind a running attempt.
+    if (this.prefetch.hasHosts) {
+      for (const waiter of this.waiting) {
+        if (!waiter.prefetch || done.has(waiter.key)) continue;
+        const placement = this.prefetch.place(waiter.key, waiter.request, this.workers);
+        if (!placement) continue;
+        this.placed(waiter, placement);
+        done.add(waiter.key);
+      }
+    }
+    if (done.size > 0) this.waiting = this.waiting.filter((w) => !done.has(w.key));
+  }
+
+  private placed(waiter: Waiter, placement: Placement): void {
+    if (waiter.reason !== undefined) waiter.onReason?.(undefined);
+    waiter.resolve(placement);
+    const waitedMs = performance.now() - waiter.since;
+    for (const listener of this.placedListeners) listener(waitedMs);
   }
 }

@@ -23,8 +23,10 @@ export interface Lease {
   /** Artifact ids the attempt may read: its resolved inputs and the checkpoint it resumes from. */
   artifacts: ReadonlySet<string>;
   expiresAt: number;
-  /** Last progress report or checkpoint (or the grant): what stuck detection measures from. */
+  /** Last progress report or checkpoint (or the grant, or its start): what stuck detection measures from. */
   lastProgressAt: number;
+  /** Queued behind another attempt on its worker (prefetch): not started, so never stuck. */
+  queued?: boolean;
 }
 
 export type LeaseGrant = Omit<Lease, 'expiresAt' | 'lastProgressAt' | 'artifacts'> & {
@@ -73,6 +75,14 @@ export class LeaseTable {
     return unknown;
   }
 
+  /** A queued attempt started (its host ended): stuck detection measures from now. */
+  started(attemptId: string, now: number): void {
+    const lease = this.leases.get(attemptId);
+    if (!lease?.queued) return;
+    delete lease.queued;
+    lease.lastProgressAt = now;
+  }
+
   /** A progress report or checkpoint of the attempt arrived: it is not stuck. */
   progressed(attemptId: string, now: number): void {
     const lease = this.leases.get(attemptId);
@@ -119,7 +129,7 @@ export class LeaseTable {
   stuck(now: number, stuckMs: number): Lease[] {
     const out: Lease[] = [];
     for (const lease of this.leases.values()) {
-      if (lease.expiresAt > now && now - lease.lastProgressAt >= stuckMs) out.push(lease);
+      if (lease.expiresAt > now && !lease.queued && now - lease.lastProgressAt >= stuckMs) out.push(lease);
     }
     return out;
   }

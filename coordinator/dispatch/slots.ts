@@ -50,11 +50,15 @@ export interface WorkerCapacity {
   gpuForeign?: Record<string, number>;
   /** GPU id → sum of the shares (gpuMemoryBytes) of the attempts placed on it. */
   gpuCommitted?: Map<string, number>;
+  /** The worker holds a queued assignment per running attempt (its hello's `prefetch`). */
+  prefetch?: boolean;
 }
 
 export interface Placement {
   workerId: string;
   gpuIds: string[];
+  /** Queued behind this running attempt on the worker (prefetch.ts); absent: it starts at once. */
+  after?: string;
 }
 
 /** What an attempt holds on its worker (gpuMemoryBytes > 0: a share of each of gpuIds; else whole GPUs). */

@@ -236,6 +236,7 @@ export class WorkerSessionHandler implements WorkerConnection {
       runtimes: hello.runtimes ?? [],
       accepting: false,
       gpuTotals: gpuTotalsOf(hello.slots?.gpus ?? []),
+      ...(hello.prefetch ? { prefetch: true } : {}),
     };
     dispatcher.addWorker(capacity, this.session, hello.version ?? '', this.identity.name);
     // A reconnect: keep the attempts whose lease is still valid and bound to this identity and

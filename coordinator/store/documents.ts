@@ -3,6 +3,7 @@
  * compare-and-set, and the patch semantics of base.ts (a shallow merge where `undefined`
  * removes a field and `id` never changes).
  */
+import { clonePlain } from '../../shared/clone.js';
 
 /** True when `expected` is absent, equals status, or (a list) includes it. */
 export function matchesStatus(status: unknown, expected: string | readonly string[] | undefined): boolean {
@@ -10,8 +11,9 @@ export function matchesStatus(status: unknown, expected: string | readonly strin
   return Array.isArray(expected) ? expected.includes(status as string) : status === expected;
 }
 
+/** A deep copy of a document (shared/clone.ts: structuredClone's result, several times faster). */
 export function clone<T>(value: T): T {
-  return structuredClone(value);
+  return clonePlain(value);
 }
 
 /**

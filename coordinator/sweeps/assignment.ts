@@ -79,6 +79,7 @@ export function assignmentOf(
   attempt: AttemptDoc,
   request: SlotRequest,
   attemptToken: string,
+  after?: string,
 ): CoordinatorMessage {
   const config = pruneLossParams(resolveTrialConfig(spec.trial, trial.params));
   return {
@@ -100,6 +101,7 @@ export function assignmentOf(
       ),
       attempt_token: attemptToken,
       gpu_memory_bytes: String(attempt.gpuMemoryBytes ?? 0),
+      ...(after ? { after_attempt_id: after } : {}),
     },
   };
 }

@@ -12,6 +12,11 @@
  * in the store) → send the assignment → wait for the attempt's outcome → requeue or finish.
  * Trials are created lazily, one per lane at a time: a sweep of `budget.trials: 100000` holds
  * and stores no more trials at submit than one of 10 (at most `concurrency` not yet finished).
+ *
+ * With `budget.prefetch` there are twice as many lanes, but at most `concurrency` attempts hold
+ * slots (the dispatcher's cap); a lane that finds the cap reached queues its attempt behind a
+ * running one of this sweep (coordinator/dispatch/prefetch.ts), and its timeout starts when it
+ * does.
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
@@ -84,6 +89,8 @@ export class SweepRunner {
   private readonly sign: number;
   private readonly log: Logger;
   private nextNumber = 0;
+  /** Prefetch: the lanes whose partner waits for their first assignment, and its start. */
+  private readonly firstSent = new Map<number, () => void>();
   /** The experiment's `trialsCreated`, written by one writer for all lanes (latest-value.ts). */
   private readonly trialsCreated = new LatestValueWriter(async (count) => {
     await this.ctx.store.updateExperiment(this.id, {}, { trialsCreated: count, updatedAt: Date.now() });
@@ -214,10 +221,28 @@ export class SweepRunner {
     if (resumed) await reconcileEvents(this.id, existing, { ...this.ctx, writer: this.writer, log: this.log });
 
     const unfinished = existing.filter((trial) => !isTerminal('trial', trial.status)).map((trial) => trial.number);
-    const lanes = Array.from({ length: this.spec.budget.concurrency }, (_, lane) => this.lane(unfinished, lane));
+    const { concurrency, prefetch } = this.spec.budget;
+    // A prefetch lane starts once its partner lane's first assignment is out (or that lane is
+    // done): creating the extra trials at submit would delay the first programs' start.
+    const partners = Array.from(
+      { length: prefetch ? concurrency : 0 },
+      (_, lane) => new Promise<void>((resolve) => this.firstSent.set(lane, resolve)),
+    );
+    const lanes = Array.from({ length: concurrency + partners.length }, (_, lane) =>
+      lane < concurrency
+        ? this.lane(unfinished, lane).finally(() => this.sentFirst(lane))
+        : partners[lane - concurrency]!.then(() => this.lane(unfinished, lane)),
+    );
     this.lanes = Promise.allSettled(lanes).then(() => undefined);
     await Promise.all(lanes);
     await this.finish();
+  }
+
+  /** Lane `lane` sent its first assignment (or ended): its prefetch partner starts. */
+  private sentFirst(lane: number): void {
+    const start = this.firstSent.get(lane);
+    this.firstSent.delete(lane);
+    start?.();
   }
 
   /** One lane: unfinished trials first, then new ones until the budget (or a grid) is used up. */
@@ -286,8 +311,15 @@ export class SweepRunner {
       dispatchTrace.mark(attemptId, 'trial_ready');
     }
     const request = this.gpu.requestFor(pending.number, pending.params);
+    const { prefetch, concurrency } = this.spec.budget;
     const placement = await this.ctx.dispatcher
-      .waitForSlot(attemptId, request, this.abort.signal, (reason) => this.setPendingReason(pending, reason))
+      .waitForSlot(
+        attemptId,
+        request,
+        this.abort.signal,
+        (reason) => this.setPendingReason(pending, reason),
+        prefetch ? { prefetch, cap: concurrency } : {},
+      )
       .catch(() => {
         throw new Cancelled();
       });
@@ -306,14 +338,23 @@ export class SweepRunner {
       throw new Cancelled();
     }
     dispatchTrace.mark(attemptId, 'claimed');
-    const outcome = this.attempts.lease(claimed, attempt, now);
+    const queued = this.ctx.dispatcher.isQueued(attemptId);
+    const outcome = this.attempts.lease(claimed, attempt, now, queued);
     const gpuTotal = this.ctx.dispatcher.gpuTotal(placement.workerId, placement.gpuIds[0]);
     this.gpu.onPlaced(attempt, pending.number, pending.params, request, gpuTotal);
-    this.timeouts.start(attemptId, this.spec.budget.trialTimeout);
+    // A queued attempt's clock starts when it does (its host was released), not while it waits.
+    this.ctx.dispatcher.whenStarted(attemptId, () => {
+      if (queued) {
+        this.ctx.leases.started(attemptId, Date.now());
+        dispatchTrace.mark(attemptId, 'promoted');
+      }
+      this.timeouts.start(attemptId, this.spec.budget.trialTimeout);
+    });
     this.writer.emitState(claimed);
-    const assignment = assignmentOf(this.spec, claimed, attempt, request, token);
+    const assignment = assignmentOf(this.spec, claimed, attempt, request, token, placement.after);
     const sent = this.ctx.dispatcher.send(placement.workerId, assignment);
     dispatchTrace.mark(attemptId, 'sent');
+    this.sentFirst(trace.lane);
     if (!sent) this.attempts.lose(attemptId, 'worker went away before the assignment was sent');
     if (this.abort.signal.aborted) this.attempts.stopAndSettle(attemptId, 'cancelled', { kind: 'cancelled' });
     return outcome;

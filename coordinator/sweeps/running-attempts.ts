@@ -83,7 +83,7 @@ export class RunningAttempts implements AttemptRouter {
    * Leases the attempt to its worker, bound to the identity and token hash stored on it, with
    * the artifacts it may read; resolves with the attempt's outcome.
    */
-  lease(trial: TrialDoc, attempt: AttemptDoc, now: number): Promise<AttemptOutcome> {
+  lease(trial: TrialDoc, attempt: AttemptDoc, now: number, queued = false): Promise<AttemptOutcome> {
     const { id: trialId, number } = trial;
     const attemptId = attempt.id;
     const outcome = new Promise<AttemptOutcome>((settle) => this.running.set(attemptId, { trialId, number, settle }));
@@ -96,6 +96,7 @@ export class RunningAttempts implements AttemptRouter {
         identity: attempt.identity ?? '',
         tokenHash: attempt.tokenHash ?? '',
         artifacts: artifactsOfAttempt(this.ctx.spec, trial),
+        ...(queued ? { queued: true } : {}),
       },
       now,
     );
@@ -147,8 +148,15 @@ export class RunningAttempts implements AttemptRouter {
     // "stopped" confirms a stop we asked for; the outcome was settled when we asked.
   }
 
+  /**
+   * The attempt's worker went away (lease expired, stream gone). One still queued there behind
+   * another (prefetch) never started: it goes back to pending without costing an attempt.
+   */
   lose(attemptId: string, reason: string): void {
-    this.running.get(attemptId)?.settle({ kind: 'lost', reason });
+    const outcome: AttemptOutcome = this.ctx.dispatcher.isQueued(attemptId)
+      ? { kind: 'requeued', reason: `${reason}; it was queued there and had not started` }
+      : { kind: 'lost', reason };
+    this.running.get(attemptId)?.settle(outcome);
   }
 
   /**

@@ -1,4 +1,5 @@
 /** Merging a trial's params into the spec's trial block. */
+import { clonePlain } from '../clone.js';
 import type { TrialConfig } from './schema.js';
 import type { Params } from './space.js';
 
@@ -8,7 +9,7 @@ import type { Params } from './space.js';
  * other than the chosen one are left out by the runtime's loss resolution, not here.
  */
 export function resolveTrialConfig(trial: TrialConfig, params: Params): TrialConfig {
-  const config = structuredClone(trial) as unknown as Record<string, unknown>;
+  const config = clonePlain(trial) as unknown as Record<string, unknown>;
   const keys = Object.keys(params).sort((a, b) => a.split('.').length - b.split('.').length || a.localeCompare(b));
   for (const key of keys) {
     const parts = key.split('.');

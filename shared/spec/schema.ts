@@ -310,6 +310,12 @@ export const budgetSchema = z.strictObject({
   maxAttempts: positiveInt.default(3),
   /** Per failure kind: retries and whether they count (shared/spec/retry.ts). */
   retry: retrySchema.default(retrySchema.parse({})),
+  /**
+   * Prefetch (issue 15 §5): each running attempt may have the sweep's next attempt queued behind
+   * it on its worker, started there the moment it ends. `concurrency` attempts still run at once;
+   * up to as many more trials exist (queued), so the search suggests each one result earlier.
+   */
+  prefetch: z.boolean().default(false),
   /** Seconds one attempt may run before it is stopped and fails as `timeout`; absent = no limit. */
   trialTimeout: z
     .number()

@@ -37,6 +37,7 @@ function fakeWorker(coordinator: Coordinator, id: string) {
     hello: {
       worker_id: id,
       slots: { cpus: 1, gpus: [], memory_bytes: '0' },
+      prefetch: false,
       labels: {},
       runtimes: ['command'],
       version: 'test',

@@ -97,6 +97,7 @@ describe('the search history seen by the algorithm', () => {
         hello: {
           worker_id: 'w',
           slots: { cpus: 1, gpus: [], memory_bytes: '0' },
+          prefetch: false,
           labels: {},
           runtimes: ['command'],
           version: 'test',

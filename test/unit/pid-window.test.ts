@@ -6,7 +6,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { forkCount, pidRanges, pidsSince } from '../../worker/runtimes/command/pid-window.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { forkCount, pidRanges, pidsSince, readProc } from '../../worker/runtimes/command/pid-window.js';
 
 describe('pid window', () => {
   const pidMax = 32768;
@@ -45,5 +48,25 @@ describe('pid window', () => {
     assert.ok(window, 'a window (no wrap of the pid space in this short time)');
     assert.ok(window.includes(program) && window.includes(grandchild), 'both pids are in the window');
     assert.ok(!window.includes(1), 'pid 1 (older than the program) is not');
+  });
+
+  it('reads /proc files whole into its reused buffer, as readFileSync does', () => {
+    assert.deepEqual(
+      Buffer.from(readProc('/proc/self/stat')).subarray(0, 20),
+      readFileSync('/proc/self/stat').subarray(0, 20),
+    );
+    assert.equal(readProc('/proc/self/environ').toString('latin1'), readFileSync('/proc/self/environ', 'latin1'));
+    // Bigger than the buffer it starts with (16 KiB), then a small one: each read is whole.
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-readproc-'));
+    try {
+      const big = Buffer.from('x'.repeat(100_000) + 'end');
+      writeFileSync(join(dir, 'big'), big);
+      assert.ok(readProc(join(dir, 'big')).equals(big));
+      writeFileSync(join(dir, 'small'), 'abc');
+      assert.equal(readProc(join(dir, 'small')).toString(), 'abc');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.throws(() => readProc('/proc/999999999/environ'), { code: 'ENOENT' });
   });
 });

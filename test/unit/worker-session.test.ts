@@ -79,6 +79,7 @@ function hello(workerId: string, running: string[] = [], cpus = 4): WorkerMessag
     hello: {
       worker_id: workerId,
       slots: { cpus, gpus: [], memory_bytes: '0' },
+      prefetch: false,
       labels: {},
       runtimes: ['command'],
       version: 'test',

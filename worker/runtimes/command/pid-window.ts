@@ -9,7 +9,7 @@
  * every fork and clone since boot (in every namespace: never fewer than this namespace's), so
  * a count taken before the program started bounds how many were handed out.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 
 export interface PidWindow {
   /** The program's pid. */
@@ -23,9 +23,37 @@ const MAX_LISTED = 512;
 
 let pidMax: number | undefined;
 
+/** Reused by readProc; grown to the largest file read. */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * The whole of a /proc file (its size shows as 0, so readFileSync reads it in fresh 64 KiB
+ * buffers: several per program exit, and the external memory they churn through made the
+ * worker's garbage collector run several times a second). Read into one reused buffer instead:
+ * the result is a view of it, valid until the next call. Throws as readFileSync does.
+ */
+export function readProc(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === scratch.length) {
+        const bigger = Buffer.allocUnsafe(scratch.length * 2);
+        scratch.copy(bigger, 0, 0, length);
+        scratch = bigger;
+      }
+      const n = readSync(fd, scratch, length, scratch.length - length, null);
+      if (n === 0) return scratch.subarray(0, length);
+      length += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readNumber(path: string): number | undefined {
   try {
-    const n = Number(readFileSync(path, 'latin1').trim());
+    const n = Number(readProc(path).toString('latin1').trim());
     return Number.isSafeInteger(n) && n > 0 ? n : undefined;
   } catch {
     return undefined;
@@ -35,7 +63,7 @@ function readNumber(path: string): number | undefined {
 /** /proc/stat's `processes` (forks since boot), or undefined without it. */
 export function forkCount(): number | undefined {
   try {
-    const match = /^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'));
+    const match = /^processes (\d+)$/m.exec(readProc('/proc/stat').toString('latin1'));
     return match ? Number(match[1]) : undefined;
   } catch {
     return undefined;

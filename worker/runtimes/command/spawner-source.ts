@@ -31,13 +31,18 @@ $SIG{CHLD} = sub { $chld = 1 };
 binmode STDIN; binmode STDOUT;
 my (%kid, %byfd, %bypid, %bystatus);
 my $in = '';
+# Frames are gathered and written once per turn of the loop (flush, before it waits): one pipe
+# write and one wake-up of the worker for a program's P, output, C and X that came together.
+my $obuf = '';
 sub out {
   my ($op, $id, $data) = @_;
-  my $m = "$op $id " . length($data) . "\n" . $data;
-  while (length $m) {
-    my $n = syswrite(STDOUT, $m);
+  $obuf .= "$op $id " . length($data) . "\n" . $data;
+}
+sub flush {
+  while (length $obuf) {
+    my $n = syswrite(STDOUT, $obuf);
     if (!defined $n) { next if $!{EINTR}; exit 0; }
-    substr($m, 0, $n) = '';
+    substr($obuf, 0, $n) = '';
   }
 }
 sub done { my $id = shift; my $k = $kid{$id}; delete $kid{$id} if $k && $k->{exited} && !$k->{open}; }
@@ -169,6 +174,7 @@ while (1) {
   my $rin = '';
   vec($rin, 0, 1) = 1;
   vec($rin, $_, 1) = 1 for keys %byfd, keys %bystatus;
+  flush();
   my $n = select(my $rout = $rin, undef, undef, %bypid ? 0.05 : undef);
   next if $n <= 0;
   # Starts first, so that a program's P comes before its output.

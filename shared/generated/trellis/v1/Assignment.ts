@@ -19,6 +19,7 @@ export interface Assignment {
   'attempt_token'?: (string);
   'checkpoint_step64'?: (number | string | Long);
   'gpu_memory_bytes'?: (number | string | Long);
+  'after_attempt_id'?: (string);
 }
 
 export interface Assignment__Output {
@@ -38,4 +39,5 @@ export interface Assignment__Output {
   'attempt_token': (string);
   'checkpoint_step64': (string);
   'gpu_memory_bytes': (string);
+  'after_attempt_id': (string);
 }

@@ -10,6 +10,7 @@ export interface Hello {
   'version'?: (string);
   'running_attempt_ids'?: (string)[];
   'attempt_tokens'?: ({[key: string]: string});
+  'prefetch'?: (boolean);
 }
 
 export interface Hello__Output {
@@ -20,4 +21,5 @@ export interface Hello__Output {
   'version': (string);
   'running_attempt_ids': (string)[];
   'attempt_tokens': ({[key: string]: string});
+  'prefetch': (boolean);
 }

@@ -26,7 +26,7 @@ class Slots(_message.Message):
     def __init__(self, cpus: _Optional[float] = ..., gpus: _Optional[_Iterable[_Union[Gpu, _Mapping]]] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
 
 class Hello(_message.Message):
-    __slots__ = ("worker_id", "slots", "labels", "runtimes", "version", "running_attempt_ids", "attempt_tokens")
+    __slots__ = ("worker_id", "slots", "labels", "runtimes", "version", "running_attempt_ids", "attempt_tokens", "prefetch")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class Hello(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     RUNNING_ATTEMPT_IDS_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    PREFETCH_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     slots: Slots
     labels: _containers.ScalarMap[str, str]
@@ -55,7 +56,8 @@ class Hello(_message.Message):
     version: str
     running_attempt_ids: _containers.RepeatedScalarFieldContainer[str]
     attempt_tokens: _containers.ScalarMap[str, str]
-    def __init__(self, worker_id: _Optional[str] = ..., slots: _Optional[_Union[Slots, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., runtimes: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., running_attempt_ids: _Optional[_Iterable[str]] = ..., attempt_tokens: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    prefetch: bool
+    def __init__(self, worker_id: _Optional[str] = ..., slots: _Optional[_Union[Slots, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., runtimes: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., running_attempt_ids: _Optional[_Iterable[str]] = ..., attempt_tokens: _Optional[_Mapping[str, str]] = ..., prefetch: bool = ...) -> None: ...
 
 class Heartbeat(_message.Message):
     __slots__ = ("running_attempt_ids", "gpu_memory")
@@ -220,7 +222,7 @@ class Welcome(_message.Message):
     def __init__(self, lease_ms: _Optional[int] = ..., heartbeat_ms: _Optional[int] = ...) -> None: ...
 
 class Assignment(_message.Message):
-    __slots__ = ("attempt_id", "experiment_id", "trial_id", "trial_number", "attempt", "runtime", "config_json", "params_json", "seed", "gpu_ids", "cpus", "checkpoint_artifact_id", "checkpoint_step", "checkpoint_step64", "attempt_token", "gpu_memory_bytes")
+    __slots__ = ("attempt_id", "experiment_id", "trial_id", "trial_number", "attempt", "runtime", "config_json", "params_json", "seed", "gpu_ids", "cpus", "checkpoint_artifact_id", "checkpoint_step", "checkpoint_step64", "attempt_token", "gpu_memory_bytes", "after_attempt_id")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -237,6 +239,7 @@ class Assignment(_message.Message):
     CHECKPOINT_STEP64_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     GPU_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    AFTER_ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     experiment_id: str
     trial_id: str
@@ -253,7 +256,8 @@ class Assignment(_message.Message):
     checkpoint_step64: int
     attempt_token: str
     gpu_memory_bytes: int
-    def __init__(self, attempt_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., trial_id: _Optional[str] = ..., trial_number: _Optional[int] = ..., attempt: _Optional[int] = ..., runtime: _Optional[str] = ..., config_json: _Optional[str] = ..., params_json: _Optional[str] = ..., seed: _Optional[int] = ..., gpu_ids: _Optional[_Iterable[str]] = ..., cpus: _Optional[float] = ..., checkpoint_artifact_id: _Optional[str] = ..., checkpoint_step: _Optional[int] = ..., checkpoint_step64: _Optional[int] = ..., attempt_token: _Optional[str] = ..., gpu_memory_bytes: _Optional[int] = ...) -> None: ...
+    after_attempt_id: str
+    def __init__(self, attempt_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., trial_id: _Optional[str] = ..., trial_number: _Optional[int] = ..., attempt: _Optional[int] = ..., runtime: _Optional[str] = ..., config_json: _Optional[str] = ..., params_json: _Optional[str] = ..., seed: _Optional[int] = ..., gpu_ids: _Optional[_Iterable[str]] = ..., cpus: _Optional[float] = ..., checkpoint_artifact_id: _Optional[str] = ..., checkpoint_step: _Optional[int] = ..., checkpoint_step64: _Optional[int] = ..., attempt_token: _Optional[str] = ..., gpu_memory_bytes: _Optional[int] = ..., after_attempt_id: _Optional[str] = ...) -> None: ...
 
 class Stop(_message.Message):
     __slots__ = ("attempt_id", "reason", "attempt_ids")

@@ -1,0 +1,220 @@
+/**
+ * Prefetch (budget.prefetch, issue 15 §5) with real worker processes: the next attempt is queued
+ * behind a running one on its worker and starts when that one ends; a worker killed with an
+ * attempt queued on it gets it run once elsewhere at no attempt's cost; a cancel drops it unrun.
+ *
+ * The program (fixtures/integration/gated.mjs) runs until the test creates its `.go` file, so a
+ * running attempt is held as long as the test needs. That the worker holds the queued one is
+ * seen through its lease: only a worker that holds it names it in its heartbeats, which renews it.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TrellisClient } from '../../client/index.js';
+import { exited, startCluster, type Cluster } from '../helpers/cluster.js';
+import { waitUntil } from '../helpers/services.js';
+import type { TrialDoc } from '../../shared/types.js';
+
+const GATED = fileURLToPath(new URL('../../../test/fixtures/integration/gated.mjs', import.meta.url));
+const WAIT = 30_000;
+
+function spec(markers: string, trials: number, maxAttempts = 3): string {
+  return JSON.stringify({
+    apiVersion: 'trellis/v1',
+    kind: 'Sweep',
+    name: 'prefetch',
+    trial: {
+      runtime: 'command',
+      command: [process.execPath, GATED],
+      objective: { metric: 'score', mode: 'max' },
+      stopGraceSeconds: 1,
+    },
+    search: { algorithm: 'random', space: { markers: { choice: [markers] } } },
+    budget: { trials, concurrency: 1, maxAttempts, prefetch: true },
+  });
+}
+
+async function trials(cluster: Cluster, experimentId: string): Promise<TrialDoc[]> {
+  return (await cluster.coordinator.store.listTrials(experimentId)).sort((a, b) => a.number - b.number);
+}
+
+/**
+ * Waits until trial `number`'s first attempt is queued behind another on its worker, and that
+ * worker holds it (its heartbeat renewed the lease). Returns the attempt's id and worker.
+ */
+async function heldQueued(
+  cluster: Cluster,
+  experimentId: string,
+  number: number,
+): Promise<{ attemptId: string; workerId: string }> {
+  const { coordinator } = cluster;
+  const attempt = await waitUntil(
+    async () => {
+      const attempt = (await trials(cluster, experimentId))[number]?.attempts[0];
+      return attempt && coordinator.leases.get(attempt.id) && attempt;
+    },
+    WAIT,
+    `trial ${number}'s first attempt`,
+  );
+  assert.ok(coordinator.dispatcher.isQueued(attempt.id), 'queued behind the running attempt');
+  const granted = coordinator.leases.get(attempt.id)!.expiresAt;
+  await waitUntil(
+    () => (coordinator.leases.get(attempt.id)?.expiresAt ?? 0) > granted,
+    WAIT,
+    'the worker to name the queued attempt in a heartbeat',
+  );
+  return { attemptId: attempt.id, workerId: attempt.workerId };
+}
+
+const startsOf = (markers: string, n: number): number =>
+  existsSync(join(markers, `${n}.started`))
+    ? readFileSync(join(markers, `${n}.started`), 'utf8')
+        .trim()
+        .split('\n').length
+    : 0;
+
+describe('prefetch: an attempt queued behind a running one', () => {
+  it('is held on its worker and starts there when the running one ends, never beside it', async () => {
+    const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
+    const cluster = await startCluster({ workers: 0, leaseMs: 1500, workerEnv: { TRELLIS_DISPATCH_TRACE: '1' } });
+    const client = new TrellisClient(cluster.address);
+    try {
+      cluster.spawnWorker('pf-1');
+      const { experiment } = await client.submit(spec(markers, 3));
+      await heldQueued(cluster, experiment.id, 1);
+      // One slot: the queued attempt's program has not started while the first one runs.
+      assert.equal(startsOf(markers, 1), 0);
+      for (const n of [0, 1, 2]) writeFileSync(join(markers, `${n}.go`), '');
+      await cluster.waitForEvent(
+        (e) => e.type === 'experiment.state' && e.experimentId === experiment.id && e.payload.status === 'succeeded',
+        WAIT,
+      );
+      const done = await trials(cluster, experiment.id);
+      assert.deepEqual(
+        done.map((t) => t.attempts.map((a) => a.status)),
+        [['succeeded'], ['succeeded'], ['succeeded']],
+      );
+      for (const n of [1, 2]) {
+        const trace = done[n]!.info?.trace as Record<string, number> | undefined;
+        assert.ok(trace?.queued !== undefined, `trial ${n} was held on its worker (trace: ${JSON.stringify(trace)})`);
+        assert.ok(trace.started! >= trace.queued!, 'started after it was held');
+        // The slot never ran two programs at once: each started after the one before it ended.
+        const started = Number(readFileSync(join(markers, `${n}.started`), 'utf8').split(' ')[1]);
+        assert.ok(started >= Number(readFileSync(join(markers, `${n - 1}.ended`), 'utf8')));
+        assert.equal(startsOf(markers, n), 1);
+      }
+    } finally {
+      client.close();
+      await cluster.stop();
+      rmSync(markers, { recursive: true, force: true });
+    }
+  });
+
+  it('runs once elsewhere when its worker is killed, costing no attempt', async () => {
+    const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
+    const cluster = await startCluster({ workers: 0, leaseMs: 1500 });
+    const client = new TrellisClient(cluster.address);
+    try {
+      const workers = new Map(
+        [cluster.spawnWorker('pf-a'), cluster.spawnWorker('pf-b')].map((w, i) => [['pf-a', 'pf-b'][i]!, w]),
+      );
+      await waitUntil(() => cluster.coordinator.dispatcher.workerCounts().connected === 2, WAIT, 'two workers');
+      // maxAttempts 1: a queued attempt lost with its worker must not use up the trial's attempts.
+      const { experiment } = await client.submit(spec(markers, 2, 1));
+      const queued = await heldQueued(cluster, experiment.id, 1);
+      const victim = workers.get(queued.workerId)!;
+      victim.kill('SIGKILL');
+      await exited(victim);
+      // Nothing of trial 1 ran on the killed worker; let both run to their end on the other one.
+      assert.equal(startsOf(markers, 1), 0);
+      for (const n of [0, 1]) writeFileSync(join(markers, `${n}.go`), '');
+      await cluster.waitForEvent(
+        (e) => e.type === 'experiment.state' && e.experimentId === experiment.id && e.payload.status === 'succeeded',
+        WAIT,
+      );
+      const done = await trials(cluster, experiment.id);
+      const second = done[1]!;
+      assert.equal(second.status, 'succeeded');
+      assert.deepEqual(
+        second.attempts.map((a) => a.status),
+        ['handed_back', 'succeeded'],
+      );
+      assert.equal(second.attempts[0]!.workerId, queued.workerId);
+      assert.notEqual(second.attempts[1]!.workerId, queued.workerId);
+      assert.match(second.attempts[0]!.error ?? '', /queued there and had not started/);
+      // Its program ran exactly once, on the surviving worker.
+      assert.equal(startsOf(markers, 1), 1);
+      assert.equal(done[0]!.status, 'succeeded');
+    } finally {
+      client.close();
+      await cluster.stop();
+      rmSync(markers, { recursive: true, force: true });
+    }
+  });
+
+  it('goes back unstarted when its worker is drained, and runs once elsewhere', async () => {
+    const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
+    const cluster = await startCluster({ workers: 0, leaseMs: 1500 });
+    const client = new TrellisClient(cluster.address);
+    try {
+      cluster.spawnWorker('pf-d');
+      cluster.spawnWorker('pf-e');
+      await waitUntil(() => cluster.coordinator.dispatcher.workerCounts().connected === 2, WAIT, 'two workers');
+      const { experiment } = await client.submit(spec(markers, 2, 1));
+      const queued = await heldQueued(cluster, experiment.id, 1);
+      const named = await client.drainWorker(queued.workerId);
+      assert.ok(named.includes(queued.attemptId), 'the drain names the queued attempt');
+      for (const n of [0, 1]) writeFileSync(join(markers, `${n}.go`), '');
+      await cluster.waitForEvent(
+        (e) => e.type === 'experiment.state' && e.experimentId === experiment.id && e.payload.status === 'succeeded',
+        WAIT,
+      );
+      const second = (await trials(cluster, experiment.id))[1]!;
+      assert.deepEqual(
+        second.attempts.map((a) => [a.status, a.workerId === queued.workerId]),
+        [
+          ['handed_back', true],
+          ['succeeded', false],
+        ],
+      );
+      assert.equal(startsOf(markers, 1), 1, 'its program ran once, on the other worker');
+    } finally {
+      client.close();
+      await cluster.stop();
+      rmSync(markers, { recursive: true, force: true });
+    }
+  });
+
+  it('is dropped unrun when the sweep is cancelled', async () => {
+    const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
+    const cluster = await startCluster({ workers: 0, leaseMs: 1500 });
+    const client = new TrellisClient(cluster.address);
+    try {
+      cluster.spawnWorker('pf-c');
+      const { experiment } = await client.submit(spec(markers, 2));
+      const queued = await heldQueued(cluster, experiment.id, 1);
+      await client.cancel(experiment.id);
+      // The worker says so in its log when it drops a held assignment (it never starts it then).
+      const log = join(cluster.dir, 'logs', 'worker-0.log');
+      await waitUntil(
+        () => existsSync(log) && readFileSync(log, 'utf8').includes('dropping a held attempt before it started'),
+        WAIT,
+        'the worker to drop the queued attempt',
+      );
+      const done = await trials(cluster, experiment.id);
+      assert.deepEqual(
+        done[1]!.attempts.map((a) => [a.id, a.status]),
+        [[queued.attemptId, 'cancelled']],
+      );
+      assert.equal(startsOf(markers, 1), 0);
+      assert.equal(cluster.coordinator.dispatcher.isQueued(queued.attemptId), false);
+    } finally {
+      client.close();
+      await cluster.stop();
+      rmSync(markers, { recursive: true, force: true });
+    }
+  });
+});
