@@ -50,6 +50,10 @@ interface Sample {
   /** Every DOM node the page holds (Chrome's count, detached ones included) and those in the document. */
   dom_nodes: number;
   attached_elements: number;
+  /** From a heap snapshot (bench/browser.ts): all data, V8's objects among it, compiled code. */
+  data_mb: number;
+  js_mb: number;
+  code_mb: number;
   trials_done: number;
   page_agrees: boolean;
 }
@@ -117,7 +121,16 @@ async function main(): Promise<void> {
           () => false,
         );
       const heap = await memoryOf(page);
-      samples.push({ minute: (Date.now() - started) / 60_000, ...heap, trials_done: done, page_agrees: agrees });
+      const { data_mb, js_mb, code_mb } = await snapshotOf(page);
+      samples.push({
+        minute: (Date.now() - started) / 60_000,
+        ...heap,
+        data_mb,
+        js_mb,
+        code_mb,
+        trials_done: done,
+        page_agrees: agrees,
+      });
       progress(`soak: ${JSON.stringify(samples[samples.length - 1])}`);
     }
 
@@ -149,6 +162,8 @@ async function main(): Promise<void> {
       fresh_page_same_data: freshHeap,
       heap_ratio_long_lived_to_fresh: Math.round((longLived.heap_mb / freshHeap.heap_mb) * 100) / 100,
       heap_data_ratio_long_lived_to_fresh: Math.round((longLived.data_mb / freshHeap.data_mb) * 100) / 100,
+      js_ratio_long_lived_to_fresh: Math.round((longLived.js_mb / freshHeap.js_mb) * 1000) / 1000,
+      js_extra_bytes_per_trial: Math.round(((longLived.js_mb - freshHeap.js_mb) * 2 ** 20) / Math.max(1, finalDone)),
       dom_nodes_ratio_long_lived_to_fresh: Math.round((longLived.dom_nodes / freshHeap.dom_nodes) * 100) / 100,
       // From the heap snapshots: DOM nodes still reachable (detached ones kept alive included).
       snapshot_dom_nodes_ratio_long_lived_to_fresh:

@@ -44,6 +44,13 @@ export function toDashTrial(doc: TrialDoc): DashTrial {
 }
 
 /**
+ * A sweep page's first curves carry every metric up to this many trials, the objective's only
+ * above (the API's `curves?first=1`); a page left open drops the other metrics' values when its
+ * sweep grows past it, so it holds what a fresh load holds.
+ */
+export const FIRST_ALL = 500;
+
+/**
  * Learning curves, columnar: `steps[n]` are trial n's steps (ascending, each once — the latest
  * attempt's report wins, as in ExportMetrics), `values[metric][n]` the values at those
  * steps (null where the metric was not reported at that step).

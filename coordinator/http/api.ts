@@ -7,6 +7,7 @@ import type { Coordinator } from '../coordinator.js';
 import { InvalidArgumentError, NotFoundError } from '../../shared/errors.js';
 import {
   budgetOf,
+  FIRST_ALL,
   curvesOf,
   objectiveOf,
   progressOfCounts,
@@ -28,8 +29,6 @@ import type { ExperimentDoc, MetricDoc, TrialDoc } from '../../shared/types.js';
 type DashChild = { experiment: DashExperiment; trials: DashTrial[] };
 
 const STATUSES: readonly ExperimentStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelled'];
-/** A sweep page's first curves carry every metric up to this many trials, the objective's only above. */
-export const FIRST_ALL = 500;
 /** The list shows the newest experiments only. */
 export const LIST_LIMIT = 500;
 /** Experiments a name filter looks through at most (newest first); past them the list is `truncated`. */

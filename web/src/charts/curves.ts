@@ -67,6 +67,11 @@ export class CurvesChart {
     this.el.dataset.chart = 'curves';
   }
 
+  /** The metric drawn. */
+  get shown(): string {
+    return this.metric;
+  }
+
   /** Draws from scratch (after mounting, or when the metric or the step range changes). */
   rebuild(): void {
     if (!this.chosen && !this.hasData(this.metric)) {

@@ -13,7 +13,7 @@ import { HistoryChart, ImportanceChart, SlicesChart } from '../charts/analysis.j
 import { Leaderboard } from './leaderboard.js';
 import { CancelControl } from './cancel.js';
 import { groupMetrics, objectiveOf, replicatesOf } from '../stats.js';
-import { objectivesOfSpec } from '../../../shared/dashboard.js';
+import { FIRST_ALL, objectivesOfSpec } from '../../../shared/dashboard.js';
 import type { ExperimentPage, Source } from '../source.js';
 import type { DashCurves, DashExperiment, DashTrial } from '../../../shared/dashboard.js';
 import type { TrellisEvent } from '../../../shared/events.js';
@@ -65,6 +65,9 @@ class SweepView {
   private lastHeavy = 0;
   /** The last event seq applied; drawn as `data-seq` by the next flush (tests wait for it). */
   private seq = 0;
+  private readonly objective: string;
+  /** The sweep has grown past FIRST_ALL trials and the curves kept the shown metrics' values only. */
+  private trimmed = false;
 
   constructor(
     private experiment: DashExperiment,
@@ -75,6 +78,7 @@ class SweepView {
   ) {
     for (const t of trials) this.trials.set(t.number, t);
     const objective = objectiveOf(experiment.spec);
+    this.objective = objective.metric;
     const k = replicatesOf(experiment.spec);
     this.leaderboard = new Leaderboard(this.trials, objective, k);
     this.curves = new CurvesChart(data, this.trials, objective.metric, load);
@@ -159,7 +163,11 @@ class SweepView {
       if (p.attempt !== undefined) trial.attemptCount = Math.max(trial.attemptCount, p.attempt);
       trial.updatedAt = event.time;
       this.trials.set(n, trial);
-      if (trial.status !== 'running' && trial.status !== 'pending') this.finishedChanged = true;
+      if (trial.status !== 'running' && trial.status !== 'pending') {
+        this.finishedChanged = true;
+        this.compact(n);
+      }
+      if (!known) this.trim();
       this.touched.add(n);
       this.curves.touch(n);
     } else if (event.type === 'trial.metric' && event.trialNumber !== undefined) {
@@ -195,6 +203,33 @@ class SweepView {
       this.data.metrics.push(m);
       this.data.values[m] = { [n]: steps.map((s) => (s === step ? values[m]! : null)) };
     }
+  }
+
+  /**
+   * A finished trial's curve arrays copied at their exact length. Grown a step at a time they keep
+   * spare capacity (V8 grows an array to 1.5x + 16 elements), about 250 bytes per 100-step array,
+   * which the arrays of a fresh load, made at their length, do not: a page left open held ~750
+   * bytes more per finished trial (heap snapshots by bench/dashboard-heap-diff.ts).
+   */
+  private compact(n: number): void {
+    const steps = this.data.steps[n];
+    if (steps) this.data.steps[n] = steps.slice();
+    for (const byTrial of Object.values(this.data.values)) {
+      const ys = byTrial[n];
+      if (ys) byTrial[n] = ys.slice();
+    }
+  }
+
+  /**
+   * Past FIRST_ALL trials a fresh load carries the objective's values only (others are fetched
+   * when picked): a page opened on a smaller sweep drops the values of the metrics it does not
+   * show when the sweep grows past it, as a fresh load of the same sweep would not hold them.
+   */
+  private trim(): void {
+    if (this.trimmed || this.trials.size <= FIRST_ALL) return;
+    this.trimmed = true;
+    const keep = new Set([this.objective, this.curves.shown]);
+    for (const m of Object.keys(this.data.values)) if (!keep.has(m)) delete this.data.values[m];
   }
 
   private flush(): void {
