@@ -15,9 +15,9 @@ export interface ColdSlots {
 
 /**
  * A compaction's live lines, sorted by offset, as columns of typed arrays (about 21 bytes a cold
- * trial and 28 a block, no object per trial: at 1,000,000 trials an array of objects was
- * ~100 MB of heap held for the whole pass). `trial(at)` and `block(at)` are called with
- * increasing offsets and return an index into the columns, or -1.
+ * trial and 28 a block, no object per trial; an array of objects held ~145 MB more heap at the
+ * peak of a compaction of 1,000,000 trials: bench/compaction-peak.ts). `trial(at)` and
+ * `block(at)` are called with increasing offsets and return an index into the columns, or -1.
  */
 export class LiveLines {
   private t = 0;
@@ -53,12 +53,14 @@ function byOffset(keys: Float64Array): Uint32Array {
   return order.sort((a, b) => keys[a]! - keys[b]!);
 }
 
+/** `values` in `order` (a copy; the unsorted column becomes garbage). */
 function permute<T extends Float64Array | Uint32Array | Uint8Array>(values: T, order: Uint32Array): T {
   const out = new (values.constructor as new (n: number) => T)(values.length);
   for (let i = 0; i < order.length; i++) out[i] = values[order[i]!]!;
   return out;
 }
 
+/** The live lines of `exps` (cold slots hold `offset * statusBits + code`; hot ones are < 0). */
 export function liveLinesOf(exps: ReadonlyMap<string, ColdSlots>, statusBits: number): LiveLines {
   const experimentIds: string[] = [];
   let trials = 0;
