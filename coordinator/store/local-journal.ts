@@ -15,6 +15,7 @@ import {
   createWriteStream,
   openSync,
   promises as fsp,
+  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -108,7 +109,7 @@ export class Journal {
 
   /** Creates the directory, takes the LOCK and returns the journal's bytes (empty when there is none yet). */
   async open(): Promise<Buffer> {
-    await fsp.mkdir(join(this.dir, 'artifacts'), { recursive: true });
+    await fsp.mkdir(join(this.dir, 'artifacts', 'meta'), { recursive: true });
     if (this.options.lock) this.unlock = await takeLock(this.dir, this.options.warn);
     try {
       const data = await fsp.readFile(this.path);
@@ -248,11 +249,47 @@ export class Journal {
     return fsp.readFile(this.artifactPath(id));
   }
 
+  /**
+   * An artifact's meta (JSON) in `artifacts/meta/`, beside its bytes: written after them (a
+   * temporary name, then a rename), so it is what makes the artifact visible; read back with
+   * one small synchronous read. Undefined when there is none.
+   */
+  readMeta(id: string): unknown {
+    try {
+      return JSON.parse(readFileSync(this.metaPath(id), 'utf8'), reviveNumbers) as unknown;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async putMeta(id: string, meta: unknown): Promise<void> {
+    const path = this.metaPath(id);
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      writeFileSync(tmp, encode(meta), { flag: 'wx' });
+      if (this.options.durable) {
+        const fh = await fsp.open(tmp, 'r');
+        await fh.sync().finally(() => fh.close());
+      }
+      renameSync(tmp, path);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    if (this.options.durable) {
+      // The renames of the bytes and of the meta reach the disk before the put returns.
+      await syncDir(join(this.dir, 'artifacts'));
+      await syncDir(join(this.dir, 'artifacts', 'meta'));
+    }
+  }
+
+  private metaPath(id: string): string {
+    return join(this.dir, 'artifacts', 'meta', artifactName(id));
+  }
+
   private artifactPath(id: string): string {
-    // A prefix keeps '.' and '..' harmless; long ids become their hash.
-    const encoded = encodeURIComponent(id);
-    const name = encoded.length <= 200 ? `a-${encoded}` : `h-${createHash('sha256').update(id).digest('hex')}`;
-    return join(this.dir, 'artifacts', name);
+    return join(this.dir, 'artifacts', artifactName(id));
   }
 
   private async flush(): Promise<void> {
@@ -330,4 +367,10 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh?.close().catch(() => undefined);
   }
+}
+
+/** An artifact's file name: a prefix keeps '.' and '..' harmless; long ids become their hash. */
+function artifactName(id: string): string {
+  const encoded = encodeURIComponent(id);
+  return encoded.length <= 200 ? `a-${encoded}` : `h-${createHash('sha256').update(id).digest('hex')}`;
 }

@@ -1,7 +1,8 @@
 /**
  * LocalStore's records: the state with its indexes, what each journal record does to it
  * (replaying is idempotent, so a record may appear twice harmlessly), and the state written back
- * as a snapshot. Experiments, workers and artifact metas live in memory; trials and metric rows
+ * as a snapshot. Experiments and workers live in memory (artifact metas of an older journal's
+ * `artifact` records only until start migrates them to files); trials and metric rows
  * (local-trials.ts) and events (local-events.ts) keep a bounded working set and read the rest
  * back from the journal by offset. local-journal.ts moves the lines.
  */

@@ -4,17 +4,18 @@
  * Layout of the directory:
  *   journal.jsonl   one JSON document per line: a snapshot of the whole state (written at start
  *                   and whenever the journal has grown well past it), then appended records.
- *                   Documents (experiments, trials, workers, artifact metas) are full upserts,
+ *                   Documents (experiments, trials, workers) are full upserts,
  *                   except that an experiment's spec is written once, in its own `spec` record
  *                   (an update of its state or progress does not repeat it);
  *                   metrics and events are inserts; `pub` lines mark events published.
  *                   Replaying is idempotent, so a record may appear twice harmlessly.
- *   artifacts/      one file per artifact, written to a temporary name then renamed.
+ *   artifacts/      one file per artifact, written to a temporary name then renamed; its meta
+ *                   in artifacts/meta/, written the same way after it (local-artifacts.ts).
  *   LOCK            the process that has the directory open (pid, start time, boot id, host:
  *                   local-lock.ts).
  *
- * Memory holds a bounded working set: experiments, workers, artifact metas, unfinished trials and
- * unpublished events. Finished trials, their sealed metric blocks and published events are read
+ * Memory holds a bounded working set: experiments, workers, unfinished trials and unpublished
+ * events. Finished trials, their sealed metric blocks and published events are read
  * back from the journal by offset (local-trials.ts, local-events.ts, local-cold.ts). Every
  * mutation is applied synchronously, a read of a finished trial included (a sync pread), so
  * compare-and-set is atomic within the process; its journal line is appended through one
@@ -114,7 +115,7 @@ export class LocalStore implements Store {
       write: (lines, placed) => this.journal.write(lines, placed),
     });
     this.experiments = new LocalExperiments(this.journal, this.data, this.visit);
-    this.artifacts = new LocalArtifacts(this.journal, this.data.artifacts, () => this.assertOpen());
+    this.artifacts = new LocalArtifacts(this.journal, () => this.assertOpen());
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -147,6 +148,8 @@ export class LocalStore implements Store {
           reason: scan.torn.reason,
         });
       }
+      // Metas of an older journal's `artifact` records become files before the snapshot drops them.
+      await this.artifacts.migrate(this.data.artifacts);
       await this.journal.rewrite();
       await this.data.replayed();
     } catch (err) {

@@ -12,6 +12,7 @@ import type { ArtifactMeta } from '../../shared/types.js';
 import { VerifyingStream, type ExpectedArtifact } from './artifact-stream.js';
 import { decodeKeys, encodeKeys, type Raw } from './mongo-documents.js';
 import { isDuplicateKey } from './mongo-errors.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 /** GridFS chunk size of streamed artifacts (under MongoDB's 16 MB document limit, few round trips). */
 const STREAM_CHUNK_BYTES = 1 << 20;
@@ -28,14 +29,14 @@ export class ArtifactFiles {
    * enough; the unique (files_id, n) index turns anything else into a refused upload, never a
    * torn artifact.
    */
-  private readonly uploads = new Map<string, Promise<unknown>>();
+  private readonly uploads = new KeyedQueue();
 
   constructor(private readonly db: Db) {
     this.bucket = new GridFSBucket(db, { bucketName: 'artifacts' });
   }
 
   put(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
-    return this.oneAtATime(meta.id, () => this.putNow(meta, data));
+    return this.uploads.run(meta.id, () => this.putNow(meta, data));
   }
 
   private async putNow(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
@@ -75,7 +76,7 @@ export class ArtifactFiles {
     source: Readable,
     expected: ExpectedArtifact,
   ): Promise<ArtifactMeta> {
-    return this.oneAtATime(meta.id, () => this.putFromNow(meta, source, expected));
+    return this.uploads.run(meta.id, () => this.putFromNow(meta, source, expected));
   }
 
   private async putFromNow(
@@ -123,20 +124,6 @@ export class ArtifactFiles {
       throw err;
     }
     return artifactFromRaw(filesDoc);
-  }
-
-  private async oneAtATime<T>(id: string, upload: () => Promise<T>): Promise<T> {
-    const run = (this.uploads.get(id) ?? Promise.resolve()).then(upload, upload);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.uploads.set(id, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.uploads.get(id) === settled) this.uploads.delete(id);
-    }
   }
 
   /**
