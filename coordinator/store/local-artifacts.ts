@@ -32,7 +32,7 @@ export class LocalArtifacts {
     legacy.clear();
   }
 
-  put(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
+  async put(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
     if (!meta.id) throw new TypeError('putArtifact: id must be a non-empty string');
     const sha256 = createHash('sha256').update(data).digest('hex');
     return this.puts.run(meta.id, async () => {
@@ -44,7 +44,7 @@ export class LocalArtifacts {
     });
   }
 
-  putFrom(
+  async putFrom(
     meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>,
     open: () => Readable,
     expected: ExpectedArtifact,
