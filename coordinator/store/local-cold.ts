@@ -63,6 +63,12 @@ export class Slots {
     while (s < sparse.length) yield sparse[s++]!;
   }
 
+  /** Calls `visit` with every (key, value), in no particular order (no object per entry). */
+  forEach(visit: (key: number, value: number) => void): void {
+    for (let k = 0; k < this.top; k++) if (!Number.isNaN(this.values[k]!)) visit(k, this.values[k]!);
+    for (const [k, v] of this.sparse) visit(k, v);
+  }
+
   /** Every (key, value), in no particular order. */
   *entries(): IterableIterator<[number, number]> {
     for (let k = 0; k < this.top; k++) if (!Number.isNaN(this.values[k]!)) yield [k, this.values[k]!];

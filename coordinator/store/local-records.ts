@@ -187,14 +187,18 @@ export class LocalState {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       if (text.startsWith('{"t":"trial"')) {
-        const cold = live.trial(at);
-        if (cold) trials.trial(cold.ref, out.line(text), cold.code);
+        const i = live.trial(at);
+        if (i >= 0) {
+          const t = live.trials;
+          trials.trial(live.experimentIds[t.exp[i]!]!, t.number[i]!, out.line(text), t.code[i]!);
+        }
       } else if (text.startsWith('{"t":"metric"')) {
-        const block = live.block(at);
-        if (!block) continue;
+        const k = live.block(at);
+        if (k < 0) continue;
+        const b = live.blocks;
         const written = out.line(text);
-        if (at === block.start) blockStart = written;
-        if (next === block.end) trials.block(block.ref, blockStart, out.bytes);
+        if (at === b.start[k]) blockStart = written;
+        if (next === b.end[k]) trials.block(live.experimentIds[b.exp[k]!]!, b.number[k]!, blockStart, out.bytes);
       } else if (text.startsWith('{"t":"event"')) {
         // seq and experimentId only: a plain parse (no reviver) is enough and several times faster.
         const event = (JSON.parse(text) as { d: TrellisEvent }).d;

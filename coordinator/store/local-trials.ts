@@ -20,9 +20,11 @@ import { isTerminal, TRIAL_STATUSES, type TrialStatus } from '../../shared/state
 import type { TrialCounts } from './base.js';
 import { lineAt, Slots, type ByteSource } from './local-cold.js';
 import { encode, type Placed } from './local-journal.js';
+import { liveLinesOf, type LiveLines } from './local-live.js';
 import { addRow, blockPage, byStepLatestFirst, newRows, parseLine, readBlock, type Rows } from './local-rows.js';
 
 export { addRow, byStepLatestFirst, parseLine, type Rows } from './local-rows.js';
+export { LiveLines } from './local-live.js';
 
 export interface TrialHost {
   /** The journal's bytes (the file, or its bytes in memory while replaying). */
@@ -318,31 +320,7 @@ export class TrialTable {
    * trial goes cold while it runs: the writer waits for it); no line is parsed to decide.
    */
   liveLines(): LiveLines {
-    const trials: { at: number; ref: TrialRef; code: number }[] = [];
-    const blocks: { start: number; end: number; ref: TrialRef }[] = [];
-    for (const [experimentId, x] of this.exps) {
-      for (const [number, v] of x.at.entries()) {
-        if (v >= 0)
-          trials.push({ at: Math.floor(v / STATUS_BITS), ref: { experimentId, number }, code: v % STATUS_BITS });
-      }
-      for (const [number, start] of x.mStart.entries())
-        blocks.push({ start, end: x.mEnd.get(number), ref: { experimentId, number } });
-    }
-    trials.sort((a, b) => a.at - b.at);
-    blocks.sort((a, b) => a.start - b.start);
-    let t = 0;
-    let k = 0;
-    return {
-      trial: (at) => {
-        while (t < trials.length && trials[t]!.at < at) t++;
-        return trials[t]?.at === at ? trials[t] : undefined;
-      },
-      block: (at) => {
-        while (k < blocks.length && blocks[k]!.end <= at) k++;
-        const b = blocks[k];
-        return b && b.start <= at ? b : undefined;
-      },
-    };
+    return liveLinesOf(this.exps, STATUS_BITS);
   }
 
   /** A fresh set of slots for the new file; `commit` swaps them in (hot trials stay hot). */
@@ -355,10 +333,11 @@ export class TrialTable {
     };
     const hotAt = new Map<Hot, { doc: TrialDoc; offset: number }>();
     return {
-      trial: (ref, offset, code) => exp(ref.experimentId).at.set(ref.number, offset * STATUS_BITS + code),
-      block: (doc, start, end) => {
-        exp(doc.experimentId).mStart.set(doc.number, start);
-        exp(doc.experimentId).mEnd.set(doc.number, end);
+      trial: (experimentId, number, offset, code) => exp(experimentId).at.set(number, offset * STATUS_BITS + code),
+      block: (experimentId, number, start, end) => {
+        const x = exp(experimentId);
+        x.mStart.set(number, start);
+        x.mEnd.set(number, end);
       },
       hot: (h, offset) => hotAt.set(h, { doc: h.doc, offset }),
       commit: () => {
@@ -391,16 +370,9 @@ export interface TrialRef {
   number: number;
 }
 
-export interface LiveLines {
-  /** The cold trial whose current line is at `at` (calls in increasing `at`). */
-  trial(at: number): { ref: TrialRef; code: number } | undefined;
-  /** The sealed block holding the line at `at` (calls in increasing `at`). */
-  block(at: number): { start: number; end: number; ref: TrialRef } | undefined;
-}
-
 export interface Relocation {
-  trial(ref: TrialRef, offset: number, code: number): void;
-  block(doc: TrialRef, start: number, end: number): void;
+  trial(experimentId: string, number: number, offset: number, code: number): void;
+  block(experimentId: string, number: number, start: number, end: number): void;
   hot(h: Hot, offset: number): void;
   commit(): void;
 }

@@ -1,0 +1,137 @@
+/**
+ * `node dist/bench/compaction-peak.js [--trials N] [--json FILE]`: the memory one LocalStore
+ * journal compaction takes (issue 15 §4). Fills a LocalStore (temp directory, no fsync) with N
+ * finished trials, each with one published `trial.state` event (the million run's journal holds
+ * about this per trial), collects garbage, then runs one compaction (the snapshot rewrite the
+ * writer runs when the journal has grown) while a 1 ms timer samples the heap and RSS (the pass
+ * yields every 5,000 lines, so the timer runs during it). Reports the peak above the baseline.
+ */
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Command } from 'commander';
+import { LocalStore } from '../coordinator/store/local.js';
+import type { Journal } from '../coordinator/store/local-journal.js';
+import { machine, progress } from './common.js';
+
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+const MB = 2 ** 20;
+
+async function fill(store: LocalStore, trials: number): Promise<void> {
+  await store.createExperiment({
+    id: 'e',
+    name: 'bench',
+    kind: 'Sweep',
+    status: 'running',
+    spec: { apiVersion: 'trellis/v1' } as never,
+    requestId: 'r',
+    createdAt: 1,
+    updatedAt: 1,
+    trialsCreated: 0,
+  });
+  const BATCH = 1000;
+  for (let from = 0; from < trials; from += BATCH) {
+    const writes: Promise<unknown>[] = [];
+    const seqs: number[] = [];
+    for (let n = from; n < Math.min(trials, from + BATCH); n++) {
+      writes.push(
+        store.insertTrial({
+          id: `e-t${n}`,
+          experimentId: 'e',
+          number: n,
+          status: 'succeeded',
+          params: { lr: 0.01, layers: n % 7 },
+          seed: n,
+          attempts: [],
+          metrics: { loss: 1 / (n + 1) },
+          createdAt: n,
+          updatedAt: n,
+        }),
+      );
+      seqs.push(n + 1);
+    }
+    writes.push(
+      store.appendEvents(
+        seqs.map((seq) => ({
+          seq,
+          type: 'trial.state',
+          time: seq,
+          experimentId: 'e',
+          trialNumber: seq - 1,
+          payload: { status: 'succeeded', params: { lr: 0.01 }, attempt: 1, workerId: 'w1', metrics: { loss: 0.5 } },
+        })),
+      ),
+    );
+    await Promise.all(writes);
+    await store.markPublished('e', seqs);
+  }
+}
+
+async function main(): Promise<void> {
+  const o = new Command('compaction-peak')
+    .option('--trials <n>', 'finished trials in the store', (v) => Number(v), 370_000)
+    .option('--json <file>', 'also write the result here')
+    .parse()
+    .opts<{ trials: number; json?: string }>();
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-compaction-'));
+  try {
+    // No compaction while filling: the one measured is the one run below.
+    const store = new LocalStore(dir, { compactAfterBytes: 2 ** 40 });
+    await store.start();
+    progress(`filling ${o.trials} finished trials`);
+    await fill(store, o.trials);
+    const journalBytes = statSync(join(dir, 'journal.jsonl')).size;
+    // The writer's compaction, called directly (nothing else is writing: the store is idle).
+    const journal = (store as unknown as { journal: Journal }).journal;
+    collect();
+    collect();
+    const base = process.memoryUsage();
+    let peakHeap = base.heapUsed;
+    let peakRss = base.rss;
+    let peakExternal = base.external;
+    let samples = 0;
+    const timer = setInterval(() => {
+      const m = process.memoryUsage();
+      samples++;
+      peakHeap = Math.max(peakHeap, m.heapUsed);
+      peakRss = Math.max(peakRss, m.rss);
+      peakExternal = Math.max(peakExternal, m.external);
+    }, 1);
+    const t = performance.now();
+    await journal.rewrite();
+    const ms = performance.now() - t;
+    clearInterval(timer);
+    const end = process.memoryUsage();
+    peakHeap = Math.max(peakHeap, end.heapUsed);
+    peakRss = Math.max(peakRss, end.rss);
+    const memory = store.memory();
+    await store.close();
+    const round = (v: number): number => Math.round(v * 10) / 10;
+    const doc = {
+      suite: 'compaction-peak',
+      machine: machine(),
+      load1: round(loadavg()[0]!),
+      trials: o.trials,
+      journal_mb: round(journalBytes / MB),
+      compaction_ms: Math.round(ms),
+      samples,
+      base_heap_used_mb: round(base.heapUsed / MB),
+      peak_heap_used_mb: round(peakHeap / MB),
+      peak_heap_over_base_mb: round((peakHeap - base.heapUsed) / MB),
+      base_rss_mb: round(base.rss / MB),
+      peak_rss_mb: round(peakRss / MB),
+      peak_rss_over_base_mb: round((peakRss - base.rss) / MB),
+      peak_external_over_base_mb: round((peakExternal - base.external) / MB),
+      store_records: memory,
+    };
+    process.stdout.write(`${JSON.stringify(doc)}\n`);
+    if (o.json) writeFileSync(o.json, `${JSON.stringify(doc, null, 2)}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
