@@ -12,6 +12,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inheritedEnv } from '../shared/env.js';
+import type { ExperimentDoc } from '../shared/types.js';
 
 /** The repository root (this file runs from dist/bench/). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -190,4 +191,19 @@ export function processCpu(pid: number): ProcessCpu | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A minimal running sweep document, for benchmarks that write a store directly. */
+export function runningSweepDoc(id: string): ExperimentDoc {
+  return {
+    id,
+    name: 'bench',
+    kind: 'Sweep',
+    status: 'running',
+    spec: { apiVersion: 'trellis/v1' } as never,
+    requestId: `r-${id}`,
+    createdAt: 1,
+    updatedAt: 1,
+    trialsCreated: 0,
+  } as ExperimentDoc;
 }

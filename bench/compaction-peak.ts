@@ -14,24 +14,14 @@ import { runInNewContext } from 'node:vm';
 import { Command } from 'commander';
 import { LocalStore } from '../coordinator/store/local.js';
 import type { Journal } from '../coordinator/store/local-journal.js';
-import { machine, progress } from './common.js';
+import { machine, progress, runningSweepDoc } from './common.js';
 
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as () => void;
 const MB = 2 ** 20;
 
 async function fill(store: LocalStore, trials: number): Promise<void> {
-  await store.createExperiment({
-    id: 'e',
-    name: 'bench',
-    kind: 'Sweep',
-    status: 'running',
-    spec: { apiVersion: 'trellis/v1' } as never,
-    requestId: 'r',
-    createdAt: 1,
-    updatedAt: 1,
-    trialsCreated: 0,
-  });
+  await store.createExperiment(runningSweepDoc('e'));
   const BATCH = 1000;
   for (let from = 0; from < trials; from += BATCH) {
     const writes: Promise<unknown>[] = [];

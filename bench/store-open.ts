@@ -17,7 +17,7 @@ import { Command } from 'commander';
 import { LocalStore } from '../coordinator/store/local.js';
 import { reviveNumbers } from '../coordinator/store/local-journal.js';
 import { scanJournal } from '../coordinator/store/local-scan.js';
-import { machine, progress, ROOT } from './common.js';
+import { ROOT, machine, progress, runningSweepDoc } from './common.js';
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -36,17 +36,7 @@ async function main(): Promise<void> {
     progress(`writing a journal of ${o.records} records`);
     const store = new LocalStore(dir);
     await store.start();
-    await store.createExperiment({
-      id: 'e',
-      name: 'bench',
-      kind: 'Sweep',
-      status: 'running',
-      spec: { apiVersion: 'trellis/v1' } as never,
-      requestId: 'r',
-      createdAt: 1,
-      updatedAt: 1,
-      trialsCreated: 0,
-    });
+    await store.createExperiment(runningSweepDoc('e'));
     let seq = 0;
     for (let step = 0; 2 * step < o.records; step++) {
       const trialId = `e-t${Math.floor(step / 50)}`;
