@@ -5,14 +5,10 @@
  *
  *   node dist/bench/artifact-memory.js [N=20000]
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import { LocalStore } from '../coordinator/store/local.js';
 import { tempDir } from './harness.js';
-
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
+import { collectGarbage } from './common.js';
 
 const total = Number(process.argv[2] ?? '20000');
 if (!Number.isInteger(total) || total < 1) {
@@ -21,8 +17,8 @@ if (!Number.isInteger(total) || total < 1) {
 }
 
 const heapUsed = (): number => {
-  collect();
-  collect();
+  collectGarbage();
+  collectGarbage();
   return process.memoryUsage().heapUsed;
 };
 

@@ -10,6 +10,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { inheritedEnv } from '../shared/env.js';
 import type { ExperimentDoc } from '../shared/types.js';
@@ -206,4 +208,15 @@ export function runningSweepDoc(id: string): ExperimentDoc {
     updatedAt: 1,
     trialsCreated: 0,
   } as ExperimentDoc;
+}
+
+let gc: (() => void) | undefined;
+
+/** A full garbage collection now (V8's `gc`, exposed on first use), for heap figures of live data only. */
+export function collectGarbage(): void {
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
 }

@@ -9,15 +9,11 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { Command } from 'commander';
 import { LocalStore } from '../coordinator/store/local.js';
 import type { Journal } from '../coordinator/store/local-journal.js';
-import { machine, progress, runningSweepDoc } from './common.js';
+import { collectGarbage, machine, progress, runningSweepDoc } from './common.js';
 
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
 const MB = 2 ** 20;
 
 async function fill(store: LocalStore, trials: number): Promise<void> {
@@ -76,8 +72,8 @@ async function main(): Promise<void> {
     const journalBytes = statSync(join(dir, 'journal.jsonl')).size;
     // The writer's compaction, called directly (nothing else is writing: the store is idle).
     const journal = (store as unknown as { journal: Journal }).journal;
-    collect();
-    collect();
+    collectGarbage();
+    collectGarbage();
     const base = process.memoryUsage();
     let peakHeap = base.heapUsed;
     let peakRss = base.rss;

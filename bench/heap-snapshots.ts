@@ -9,14 +9,11 @@
  * DIR/at-N.heapsnapshot; `node scripts/heap-diff.mjs A B` then says what grew between two.
  */
 import { connectInstantWorker, startLocalCoordinator, sweepSpec, tempDir } from './harness.js';
+import { collectGarbage } from './common.js';
 import { createStore } from '../coordinator/store/registry.js';
 import { env } from '../shared/env.js';
 import { join } from 'node:path';
-import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
+import { writeHeapSnapshot } from 'node:v8';
 
 const [dir, totalArg, ...atArgs] = process.argv.slice(2);
 const total = Number(totalArg);
@@ -35,7 +32,7 @@ const off = local.coordinator.events.onStored((event) => {
   if (event.type !== 'trial.state' || event.payload.status !== 'succeeded') return;
   ended++;
   if (!at.has(ended)) return;
-  collect();
+  collectGarbage();
   const file = writeHeapSnapshot(join(dir, `at-${ended}.heapsnapshot`));
   process.stderr.write(
     `${ended} trials: live heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MB, ${file}\n`,

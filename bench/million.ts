@@ -16,19 +16,9 @@ import { connectInstantWorker, startLocalCoordinator, sweepSpec, tempDir } from 
 import { LocalStore } from '../coordinator/store/local.js';
 import { createStore } from '../coordinator/store/registry.js';
 import { env } from '../shared/env.js';
-import { mean, progress, round } from './common.js';
+import { collectGarbage, mean, progress, round } from './common.js';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
-/**
- * A full collection after each sample's RSS is read: the heap that is still live after it is
- * what the run holds (heapUsed before it includes garbage not yet collected, and RSS includes
- * the room V8 has grown its heap to). Its time is left out of the windows' rates.
- */
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
 
 export interface MillionOptions {
   total: number;
@@ -111,7 +101,10 @@ export async function runMillion(options: MillionOptions): Promise<Record<string
     const t = performance.now();
     const memory = process.memoryUsage();
     const rss = rssBytes();
-    collect();
+    // A full collection after the sample's RSS is read: the heap still live after it is what the
+    // run holds (heapUsed before it includes garbage not yet collected, and RSS the room V8 has
+    // grown its heap to). Its time is left out of the windows' rates.
+    collectGarbage();
     const collected = performance.now();
     const after = process.memoryUsage();
     samples.push({

@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import type { ArtifactMeta } from '../../shared/types.js';
 import { VerifyingStream, type ExpectedArtifact } from './artifact-stream.js';
 import { clone } from './documents.js';
-import { KeyedQueue } from './keyed-queue.js';
+import { KeyedQueue } from '../../shared/keyed-queue.js';
 import type { Journal } from './local-journal.js';
 
 export class LocalArtifacts {

@@ -6,13 +6,13 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Binary, GridFSBucket, ObjectId, type Db, type Document } from 'mongodb';
+import { Binary, ObjectId, type Db, type Document } from 'mongodb';
 import { DataLossError } from '../../shared/errors.js';
 import type { ArtifactMeta } from '../../shared/types.js';
 import { VerifyingStream, type ExpectedArtifact } from './artifact-stream.js';
 import { decodeKeys, encodeKeys, type Raw } from './mongo-documents.js';
 import { isDuplicateKey } from './mongo-errors.js';
-import { KeyedQueue } from './keyed-queue.js';
+import { KeyedQueue } from '../../shared/keyed-queue.js';
 
 /** GridFS chunk size of streamed artifacts (under MongoDB's 16 MB document limit, few round trips). */
 const STREAM_CHUNK_BYTES = 1 << 20;
@@ -20,7 +20,6 @@ const STREAM_CHUNK_BYTES = 1 << 20;
 const READ_BATCH_CHUNKS = 4;
 
 export class ArtifactFiles {
-  private readonly bucket: GridFSBucket;
   /**
    * Uploads of one id run one after another in this process. Each upload first removes the
    * chunks a dead upload of its id left behind; run side by side (a worker re-sending after a
@@ -31,36 +30,12 @@ export class ArtifactFiles {
    */
   private readonly uploads = new KeyedQueue();
 
-  constructor(private readonly db: Db) {
-    this.bucket = new GridFSBucket(db, { bucketName: 'artifacts' });
-  }
+  constructor(private readonly db: Db) {}
 
+  /** A whole artifact in memory: the streamed path below, its hash taken here (not again on the way). */
   put(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
-    return this.uploads.run(meta.id, () => this.putNow(meta, data));
-  }
-
-  private async putNow(meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>, data: Buffer): Promise<ArtifactMeta> {
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    const files = this.db.collection<Raw>('artifacts.files');
-    const existing = await files.findOne({ _id: meta.id });
-    if (existing) return sameArtifact(existing, sha256);
-    // Chunks of an upload that died before its files document was written.
-    await this.db.collection('artifacts.chunks').deleteMany({ files_id: meta.id });
-    const stored: ArtifactMeta = { ...structuredClone(meta), size: data.length, sha256, createdAt: Date.now() };
-    const { id: _id, size: _size, ...rest } = stored;
-    const upload = this.bucket.openUploadStream(meta.id, {
-      id: meta.id as never,
-      metadata: encodeKeys(rest) as Document,
-    });
-    try {
-      await pipeline(Readable.from([data]), upload);
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      const raced = await files.findOne({ _id: meta.id });
-      if (!raced) throw err;
-      return sameArtifact(raced, sha256);
-    }
-    return artifactFromRaw({ _id: meta.id, length: data.length, metadata: encodeKeys(rest) });
+    const expected = { size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+    return this.uploads.run(meta.id, () => this.putFromNow(meta, Readable.from([data]), expected, false));
   }
 
   /**
@@ -76,13 +51,14 @@ export class ArtifactFiles {
     source: Readable,
     expected: ExpectedArtifact,
   ): Promise<ArtifactMeta> {
-    return this.uploads.run(meta.id, () => this.putFromNow(meta, source, expected));
+    return this.uploads.run(meta.id, () => this.putFromNow(meta, source, expected, true));
   }
 
   private async putFromNow(
     meta: Omit<ArtifactMeta, 'size' | 'sha256' | 'createdAt'>,
     source: Readable,
     expected: ExpectedArtifact,
+    verify: boolean,
   ): Promise<ArtifactMeta> {
     const files = this.db.collection<Raw>('artifacts.files');
     const existing = await files.findOne({ _id: meta.id });
@@ -111,9 +87,11 @@ export class ArtifactFiles {
     const insertChunk = (data: Buffer): Promise<unknown> =>
       chunks.insertOne({ _id: new ObjectId(), files_id: meta.id, n: n++, data: new Binary(data) });
     try {
-      await pipeline(source, new VerifyingStream(meta.id, expected), async (verified: AsyncIterable<Buffer>) => {
-        for await (const chunk of chunkedBy(verified, STREAM_CHUNK_BYTES)) await insertChunk(chunk);
-      });
+      const sink = async (bytes: AsyncIterable<Buffer>): Promise<void> => {
+        for await (const chunk of chunkedBy(bytes, STREAM_CHUNK_BYTES)) await insertChunk(chunk);
+      };
+      if (verify) await pipeline(source, new VerifyingStream(meta.id, expected), sink);
+      else await pipeline(source, sink);
       await files.insertOne(filesDoc as unknown as Raw);
     } catch (err) {
       if (isDuplicateKey(err)) {
@@ -163,11 +141,11 @@ export class ArtifactFiles {
   }
 
   async get(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | undefined> {
-    const file = await this.db.collection<Raw>('artifacts.files').findOne({ _id: id });
-    if (!file) return undefined;
+    const opened = await this.open(id);
+    if (!opened) return undefined;
     const chunks: Buffer[] = [];
-    for await (const chunk of this.bucket.openDownloadStream(id as never)) chunks.push(chunk as Buffer);
-    return { meta: artifactFromRaw(file), data: Buffer.concat(chunks) };
+    for await (const chunk of opened.stream) chunks.push(chunk as Buffer);
+    return { meta: opened.meta, data: Buffer.concat(chunks) };
   }
 }
 

@@ -38,7 +38,7 @@ export const INDEXES: Record<string, IndexSpec[]> = {
     { key: { published: 1, experimentId: 1, seq: 1 }, name: 'published_experimentId_seq' },
   ],
   'artifacts.files': [{ key: { 'metadata.experimentId': 1 }, name: 'metadata_experimentId' }],
-  // GridFS's own index (the driver's name): streamed uploads write their chunks themselves.
+  // GridFS's own index (the driver's name): MongoStore writes its chunks itself (mongo-artifacts.ts).
   'artifacts.chunks': [{ key: { files_id: 1, n: 1 }, name: 'files_id_1_n_1', unique: true }],
 };
 

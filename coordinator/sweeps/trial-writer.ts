@@ -20,6 +20,7 @@ import {
   type OutcomeDecision,
   type OutcomePolicy,
 } from './outcome.js';
+import { KeyedQueue } from '../../shared/keyed-queue.js';
 
 export interface MetricReport {
   step: number;
@@ -47,7 +48,7 @@ export class TrialWriter {
   /** Trials taken in (created or loaded), and whether one succeeded or was pruned, for the sweep's end. */
   private taken = 0;
   private anyOk = false;
-  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly chains = new KeyedQueue();
   /** Trials whose in-memory summary is newer than the stored one, with the timer that stores it. */
   private readonly unsaved = new Map<number, NodeJS.Timeout>();
 
@@ -86,14 +87,7 @@ export class TrialWriter {
 
   /** Runs `fn` after every earlier write to this trial has finished (its chain). */
   withTrial<T>(trialId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.chains.get(trialId) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.chains.set(trialId, tail);
-    void tail.then(() => {
-      if (this.chains.get(trialId) === tail) this.chains.delete(trialId);
-    });
-    return next;
+    return this.chains.run(trialId, fn);
   }
 
   /** Stores a new pending trial (or takes the one a previous try already stored) and emits it. */
