@@ -30,6 +30,15 @@ function positiveInt(name: string) {
   };
 }
 
+function fraction(name: string) {
+  return (value: string): number => {
+    const f = Number(value);
+    if (!(f >= 0 && f < 1))
+      throw new InvalidArgumentError(`${name} must be a number from 0 up to (not including) 1, got ${value}`);
+    return f;
+  };
+}
+
 interface CliOptions {
   json?: boolean;
   save?: boolean;
@@ -61,6 +70,7 @@ interface CliOptions {
   trialMs: number;
   reportMs: number;
   rounds: number;
+  trialJitter: number;
   procs: number;
   total: number;
   every: number;
@@ -107,6 +117,7 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
         trialMs: o.trialMs,
         reportMs: o.reportMs,
         rounds: o.rounds,
+        trialJitter: o.trialJitter,
         procs: o.procs,
         pin: o.pin,
         ...(o.idleMs !== undefined ? { idleMs: o.idleMs } : {}),
@@ -232,6 +243,14 @@ const program = new Command()
   .addOption(new Option('--slots <n>', 'scale: slots per worker').argParser(positiveInt('--slots')).default(4))
   .addOption(
     new Option('--trial-ms <ms>', 'scale: length of each trial').argParser(positiveInt('--trial-ms')).default(5000),
+  )
+  .addOption(
+    new Option(
+      '--trial-jitter <fraction>',
+      'scale: each trial lasts --trial-ms × a uniform draw from [1 − F, 1 + F] (0: all alike, so they end in bursts)',
+    )
+      .argParser(fraction('--trial-jitter'))
+      .default(0),
   )
   .addOption(
     new Option('--report-ms <ms>', 'scale: a metric report every this often per trial')

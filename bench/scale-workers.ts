@@ -5,20 +5,23 @@
  * coordinator's interval, reconnects, outcome redelivery), with a fake runtime in place of
  * programs: an assigned attempt reports a metric every `reportMs` (step, `loss`, and `sent_at`,
  * the wall-clock ms it was sent, for the report → stored latency) and its result after
- * `trialMs`, all with the assignment's attempt token.
+ * `trialMs` (× a uniform draw from [1 − trialJitter, 1 + trialJitter]), all with the
+ * assignment's attempt token.
  *
- * Input: one JSON argument, {address, reportMs, trialMs, slots, workers: [{id, token}]}.
+ * Input: one JSON argument, {address, reportMs, trialMs, trialJitter, slots, workers: [{id, token}]}.
  * Output over IPC to the parent: {delivered: [[trialId, wall ms], ...]} every 250 ms (the moment
  * each assignment reached its worker), then {connected: n} once, and {closed: true} on close.
  */
 import { CoordinatorConnection } from '../worker/connection.js';
 import { createLogger } from '../shared/log.js';
 import type { Assignment__Output } from '../shared/generated/trellis/v1/Assignment.js';
+import { fnv1a, mulberry32 } from '../shared/hash.js';
 
 interface Config {
   address: string;
   reportMs: number;
   trialMs: number;
+  trialJitter: number;
   slots: number;
   logLevel: string;
   workers: { id: string; token: string }[];
@@ -26,6 +29,9 @@ interface Config {
 
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
 const log = createLogger('scale-worker', config.logLevel);
+// Trial lengths: seeded by this process's first worker id, so a run repeats its draws.
+const random = mulberry32(fnv1a(config.workers[0]?.id ?? ''));
+const trialLength = (): number => Math.round(config.trialMs * (1 + config.trialJitter * (2 * random() - 1)));
 const send = (message: object): void => {
   process.send?.(message);
 };
@@ -94,7 +100,7 @@ const connections = config.workers.map(({ id, token }, index) => {
       connection.send({
         result: { attempt_id: attemptId, attempt_token: token, metrics: { score: Math.random() }, info_json: '' },
       });
-    }, config.trialMs);
+    }, trialLength());
     running.set(attemptId, { token, timer, done });
   };
   const off = connection.onConnected(() => {

@@ -7,7 +7,11 @@
  * workers live in `--procs` forked processes (bench/scale-workers.ts), each holding N/procs real
  * worker connections (worker/connection.ts) with `--slots` slots each. The sweep has N × slots
  * lanes and N × slots × `--rounds` trials; every trial reports a metric every `--report-ms` and
- * its result after `--trial-ms`.
+ * its result after `--trial-ms`, or, with `--trial-jitter J`, after a length drawn uniformly
+ * from `--trial-ms` × [1 − J, 1 + J] (same mean, so the same ideal rate). Without jitter every
+ * slot's trials end together round after round, and the assignment latency measures how long
+ * the coordinator takes to work off a burst of N × slots results, creations and assignments;
+ * with it, trials end spread out as on a real cluster (whose trials never last exactly alike).
  *
  * Tokens: one worker token per 100 workers (`rack-K`, role worker, max slots 100 × slots), so the
  * default per-caller limits hold unchanged: TRELLIS_STREAMS_PER_CALLER (100 streams per token)
@@ -16,7 +20,10 @@
  *
  * Figures per N: trials/s; assignment latency (trial created, i.e. ready for a slot, → the
  * assignment received by its worker; wall clocks of the same machine, in ms), all trials and
- * the steady state (trials created after the first round); report → stored (the metric's
+ * the steady state (trials created after the first trial ended), with where the steady
+ * state's time went (`assignment_breakdown`: created → the lane's dispatch → a slot → the
+ * claim stored → sent → received, p50 and p99 of each; the dispatch trace's stamps, on for
+ * this run); report → stored (the metric's
  * `sent_at` → its `trial.metric` event stored, after its row); coordinator CPU (cores, ms per
  * trial, µs per report) and RSS (peak of samples every 500 ms). Before the sweep, an idle phase
  * (`--idle-ms`, default one heartbeat interval): the workers connected, no trials; the
@@ -29,6 +36,7 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Coordinator } from '../coordinator/coordinator.js';
@@ -39,6 +47,7 @@ import { StaticTokens } from '../coordinator/auth/tokens.js';
 import { DEFAULT_LIMITS, resolveLimits } from '../shared/limits.js';
 import { benchLogger, benchLogLevel, tempDir, waitForWorkers } from './harness.js';
 import { percentile, progress, round } from './common.js';
+import { dispatchTrace } from '../shared/dispatch-trace.js';
 
 export interface ScaleOptions {
   workers: number[];
@@ -46,6 +55,8 @@ export interface ScaleOptions {
   trialMs: number;
   reportMs: number;
   rounds: number;
+  /** Trial lengths are drawn from trialMs × [1 − trialJitter, 1 + trialJitter] (0: all alike). */
+  trialJitter: number;
   procs: number;
   /** Pin the coordinator to CPU 0 and the workers to the other CPUs (more than 2 CPUs). */
   pin: boolean;
@@ -150,6 +161,7 @@ async function runOne(n: number, o: ScaleOptions, plan: ReturnType<typeof pinPla
             address: server.address,
             reportMs: o.reportMs,
             trialMs: o.trialMs,
+            trialJitter: o.trialJitter,
             slots: o.slots,
             logLevel: benchLogLevel(),
             workers,
@@ -198,6 +210,8 @@ async function runOne(n: number, o: ScaleOptions, plan: ReturnType<typeof pinPla
     });
     const rssPeak = { bytes: selfUsage().rss };
     const sampler = setInterval(() => (rssPeak.bytes = Math.max(rssPeak.bytes, selfUsage().rss)), 500);
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const before = selfUsage();
     const t0 = performance.now();
     const { experiment } = await coordinator.submit(spec);
@@ -205,6 +219,7 @@ async function runOne(n: number, o: ScaleOptions, plan: ReturnType<typeof pinPla
     const seconds = (performance.now() - t0) / 1000;
     const after = selfUsage();
     clearInterval(sampler);
+    loopDelay.disable();
     rssPeak.bytes = Math.max(rssPeak.bytes, after.rss);
     const done = await coordinator.get(experiment.id);
     if (done.status !== 'succeeded') throw new Error(`scale sweep ended ${done.status}: ${done.error ?? ''}`);
@@ -212,7 +227,8 @@ async function runOne(n: number, o: ScaleOptions, plan: ReturnType<typeof pinPla
     // Let the children's last delivery batches arrive (they flush every 250 ms).
     await new Promise((resolve) => setTimeout(resolve, 600));
     const docs = await coordinator.trials(experiment.id);
-    const firstRoundEnd = Math.min(...docs.map((t) => t.createdAt)) + o.trialMs;
+    // The first trial that can have ended: later trials are the steady state's.
+    const firstRoundEnd = Math.min(...docs.map((t) => t.createdAt)) + o.trialMs * (1 - o.trialJitter);
     const all: number[] = [];
     const steady: number[] = [];
     for (const trial of docs) {
@@ -221,6 +237,11 @@ async function runOne(n: number, o: ScaleOptions, plan: ReturnType<typeof pinPla
       all.push(at - trial.createdAt);
       if (trial.createdAt >= firstRoundEnd) steady.push(at - trial.createdAt);
     }
+    const breakdown = assignmentBreakdown(
+      docs.filter((t) => t.createdAt >= firstRoundEnd),
+      dispatchTrace.takeAll(),
+      delivered,
+    );
     const cpuMs = after.cpuMs - before.cpuMs;
     const result = {
       workers: n,
@@ -240,6 +261,7 @@ async function runOne(n: number, o: ScaleOptions, plan: ReturnType<typeof pinPla
         steady_p99: round(percentile(steady, 0.99), 1),
         steady_count: steady.length,
       },
+      assignment_breakdown: breakdown,
       reports_stored: reportsStored,
       reports_per_second: round(reportsStored / seconds, 1),
       report_to_stored_ms: {
@@ -251,6 +273,12 @@ async function runOne(n: number, o: ScaleOptions, plan: ReturnType<typeof pinPla
         cpu_ms_per_trial: round(cpuMs / docs.length, 3),
         cpu_us_per_report: reportsStored > 0 ? round((cpuMs * 1000) / reportsStored, 1) : null,
         rss_mb: round(rssPeak.bytes / 2 ** 20, 1),
+        // How late its event loop ran timers (10 ms resolution): stalls that every message waits out.
+        event_loop_delay_ms: {
+          p50: round(loopDelay.percentile(50) / 1e6, 1),
+          p99: round(loopDelay.percentile(99) / 1e6, 1),
+          max: round(loopDelay.max / 1e6, 1),
+        },
       },
       idle,
     };
@@ -315,6 +343,7 @@ function growth(rows: Record<string, unknown>[]): Growth[] {
 }
 
 export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>> {
+  dispatchTrace.enable(); // the stamps behind assignment_breakdown (in-process coordinator)
   const plan = pinPlan(o.pin);
   if ('coordinator' in plan) pinProcess(process.pid, plan.coordinator);
   progress(
@@ -332,6 +361,7 @@ export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>
     settings: {
       slots_per_worker: o.slots,
       trial_ms: o.trialMs,
+      trial_jitter: o.trialJitter,
       report_ms: o.reportMs,
       rounds: o.rounds,
       procs: o.procs,
@@ -369,4 +399,35 @@ export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>
       },
     },
   };
+}
+
+/**
+ * Where a steady-state assignment's time went, from the dispatch trace's stamps of each trial's
+ * first attempt: created → its lane dispatches it (the trial stored, `trialsCreated` stored) →
+ * a slot → the claim stored → sent → received by its worker. p50 and p99 per step, ms.
+ */
+function assignmentBreakdown(
+  trials: readonly { id: string; createdAt: number }[],
+  stamps: Map<string, Record<string, number>>,
+  delivered: Map<string, number>,
+): Record<string, { p50: number; p99: number }> {
+  const steps: [string, (t: { createdAt: number }, s: Record<string, number>, at?: number) => number | undefined][] = [
+    ['created → dispatching', (t, s) => s.trial_ready! - t.createdAt],
+    ['dispatching → slot', (_t, s) => s.slot! - s.trial_ready!],
+    ['slot → claimed', (_t, s) => s.claimed! - s.slot!],
+    ['claimed → sent', (_t, s) => s.sent! - s.claimed!],
+    ['sent → received', (_t, s, at) => (at === undefined ? undefined : at - s.sent!)],
+  ];
+  const values = new Map<string, number[]>(steps.map(([name]) => [name, []]));
+  for (const trial of trials) {
+    const s = stamps.get(`${trial.id}-a1`);
+    if (!s) continue;
+    for (const [name, of] of steps) {
+      const v = of(trial, s, delivered.get(trial.id));
+      if (v !== undefined && Number.isFinite(v)) values.get(name)!.push(v);
+    }
+  }
+  return Object.fromEntries(
+    [...values].map(([name, v]) => [name, { p50: round(percentile(v, 0.5), 2), p99: round(percentile(v, 0.99), 2) }]),
+  );
 }
