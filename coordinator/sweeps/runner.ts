@@ -258,7 +258,8 @@ export class SweepRunner {
   private async runTrial(number: number | undefined, lane: number): Promise<boolean> {
     if (this.abort.signal.aborted) return false;
     const asked = dispatchTrace.enabled ? stamp() : 0;
-    const first = number === undefined ? await this.createTrial() : this.writer.get(number);
+    const created = number === undefined ? await this.createTrial() : undefined;
+    const first = created ? created.trial : number === undefined ? undefined : this.writer.get(number);
     if (!first) return false;
     let trial: TrialDoc = first;
     try {
@@ -268,6 +269,8 @@ export class SweepRunner {
           trial.status === 'running'
             ? await this.attempts.resumedOutcome(trial)
             : await this.dispatchAttempt(trial, { lane, asked });
+        // Long stored by now; a failure to store the count ends the lane as it did before.
+        await created?.counted;
         const { id, number } = trial;
         trial = await this.writer.withTrial(id, () => this.settle(number, outcome));
       }
@@ -278,7 +281,13 @@ export class SweepRunner {
     return true;
   }
 
-  private async createTrial(): Promise<TrialDoc | undefined> {
+  /**
+   * A new trial, stored. `counted`: the experiment's `trialsCreated` write, started once the
+   * trial is stored (so a restart never finds the count ahead of the trials) but not waited
+   * for before the trial is dispatched: one store round trip less between a free slot and its
+   * next assignment. The caller awaits it before settling the trial.
+   */
+  private async createTrial(): Promise<{ trial: TrialDoc; counted: Promise<void> } | undefined> {
     if (this.nextNumber >= this.spec.budget.trials) return undefined;
     const number = this.nextNumber++;
     const { writer, search, history } = this;
@@ -295,10 +304,12 @@ export class SweepRunner {
       return undefined;
     }
     const stored = await this.writer.create(trial);
-    await this.trialsCreated.store(number + 1);
+    const counted = this.trialsCreated.store(number + 1);
+    // Handled here too, so a failure while the lane is still dispatching is not unhandled.
+    counted.catch(() => undefined);
     this.scheduler.onTrialAdd({ number, params: stored.params });
     this.writer.emitState(stored);
-    return stored;
+    return { trial: stored, counted };
   }
 
   /** `trace`: the lane, and when it asked for the trial (the dispatch trace's stamps). */
