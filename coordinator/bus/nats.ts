@@ -4,7 +4,8 @@
  * - One stream, TRELLIS_EVENTS, on `trellis.v1.>` (file storage), created or updated at start.
  *   Retention (max age, max bytes) is set only when configured (TRELLIS_EVENTS_MAX_AGE,
  *   TRELLIS_EVENTS_MAX_BYTES): a restart without them keeps what an operator set on the stream.
- * - `publish` waits for the stream's acknowledgement and sends `eventId(event)` as the message
+ * - `publish` waits for the stream's acknowledgement (nats-publisher.ts: JetStream's publish
+ *   protocol without the client's per-message costs) and sends `eventId(event)` as the message
  *   id, so a re-publish within the stream's duplicate window (10 minutes by default) is dropped
  *   by the server; subscribers also drop an experiment event whose seq they already delivered,
  *   which covers re-publishes after the window.
@@ -36,6 +37,7 @@ import {
 import type { TrellisEvent } from '../../shared/events.js';
 import { eventId, SUBJECT_ROOT, subjectOf, subjectToken } from '../../shared/events.js';
 import type { EventBus, SubscribeOptions } from './base.js';
+import { AckedPublisher, AckTimeoutError, NoStreamError, PublishRefusedError } from './nats-publisher.js';
 import { BusUnavailableError } from './base.js';
 import {
   natsAuthOptions,
@@ -86,6 +88,7 @@ export class NatsBus implements EventBus {
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
+  private publisher: AckedPublisher | undefined;
   private startPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
   private closed = false;
@@ -127,6 +130,8 @@ export class NatsBus implements EventBus {
       this.nc = undefined;
       this.js = undefined;
       this.jsm = undefined;
+      this.publisher?.close();
+      this.publisher = undefined;
       await nc?.close().catch(() => undefined);
       throw isRetryable(err) || (err instanceof Error && /ECONNREFUSED|CONNECTION_REFUSED/i.test(err.message))
         ? new BusUnavailableError(`NATS is unreachable at ${this.servers.join(',')}: ${(err as Error).message}`, {
@@ -165,6 +170,7 @@ export class NatsBus implements EventBus {
     await ensureStream(jsm, config);
     this.jsm = jsm;
     this.js = jetstream(nc, { timeout: this.ackTimeoutMs });
+    this.publisher = new AckedPublisher(nc);
   }
 
   async close(): Promise<void> {
@@ -174,6 +180,8 @@ export class NatsBus implements EventBus {
       if (this.startPromise) await this.startPromise.catch(() => undefined);
       for (const m of this.active) m.stop();
       this.active.clear();
+      this.publisher?.close();
+      this.publisher = undefined;
       const nc = this.nc;
       this.nc = undefined;
       this.js = undefined;
@@ -183,26 +191,28 @@ export class NatsBus implements EventBus {
     return this.closePromise;
   }
 
-  private client(): { js: JetStreamClient; jsm: JetStreamManager } {
+  private client(): { js: JetStreamClient; jsm: JetStreamManager; publisher: AckedPublisher } {
     if (this.closed) throw new Error('NatsBus: closed');
-    if (!this.js || !this.jsm) throw new Error('NatsBus: not started');
-    return { js: this.js, jsm: this.jsm };
+    if (!this.js || !this.jsm || !this.publisher) throw new Error('NatsBus: not started');
+    return { js: this.js, jsm: this.jsm, publisher: this.publisher };
   }
 
   // ---------------------------------------------------------------- publish
 
   async publish(event: TrellisEvent): Promise<void> {
-    const { js } = this.client();
+    const { publisher } = this.client();
     const subject = subjectOf(event);
     const payload = JSON.stringify(event);
     const msgID = eventId(event);
     const deadline = Date.now() + this.publishTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        await js.publish(subject, payload, {
+        await publisher.publish(
+          subject,
+          payload,
           msgID,
-          timeout: Math.max(1, Math.min(this.ackTimeoutMs, deadline - Date.now())),
-        });
+          Math.max(1, Math.min(this.ackTimeoutMs, deadline - Date.now())),
+        );
         return;
       } catch (err) {
         if (this.closed) throw new Error('NatsBus: closed while publishing', { cause: err });
@@ -374,6 +384,8 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
 }
 
 function isRetryable(err: unknown): boolean {
+  if (err instanceof AckTimeoutError || err instanceof NoStreamError) return true;
+  if (err instanceof PublishRefusedError) return err.code === 503;
   if (err instanceof TimeoutError || err instanceof NoRespondersError || err instanceof ConnectionError) return true;
   if (err instanceof RequestError) return true;
   if (err instanceof JetStreamApiError) return err.code === 503;
