@@ -15,6 +15,7 @@ import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { inheritedEnv } from '../shared/env.js';
 import type { ExperimentDoc } from '../shared/types.js';
+import type { Store } from '../coordinator/store/base.js';
 
 /** The repository root (this file runs from dist/bench/). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -219,4 +220,48 @@ export function collectGarbage(): void {
     gc = runInNewContext('gc') as () => void;
   }
   gc();
+}
+
+/**
+ * Fills a store with `trials` finished trials of experiment `e`, each with one published
+ * `trial.state` event (about what the million run's journal holds per trial), 1,000 at a time.
+ */
+export async function fillFinishedTrials(store: Store, trials: number): Promise<void> {
+  await store.createExperiment(runningSweepDoc('e'));
+  const BATCH = 1000;
+  for (let from = 0; from < trials; from += BATCH) {
+    const writes: Promise<unknown>[] = [];
+    const seqs: number[] = [];
+    for (let n = from; n < Math.min(trials, from + BATCH); n++) {
+      writes.push(
+        store.insertTrial({
+          id: `e-t${n}`,
+          experimentId: 'e',
+          number: n,
+          status: 'succeeded',
+          params: { lr: 0.01, layers: n % 7 },
+          seed: n,
+          attempts: [],
+          metrics: { loss: 1 / (n + 1) },
+          createdAt: n,
+          updatedAt: n,
+        }),
+      );
+      seqs.push(n + 1);
+    }
+    writes.push(
+      store.appendEvents(
+        seqs.map((seq) => ({
+          seq,
+          type: 'trial.state',
+          time: seq,
+          experimentId: 'e',
+          trialNumber: seq - 1,
+          payload: { status: 'succeeded', params: { lr: 0.01 }, attempt: 1, workerId: 'w1', metrics: { loss: 0.5 } },
+        })),
+      ),
+    );
+    await Promise.all(writes);
+    await store.markPublished('e', seqs);
+  }
 }

@@ -12,49 +12,9 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { LocalStore } from '../coordinator/store/local.js';
 import type { Journal } from '../coordinator/store/local-journal.js';
-import { collectGarbage, machine, progress, runningSweepDoc } from './common.js';
+import { collectGarbage, fillFinishedTrials, machine, progress } from './common.js';
 
 const MB = 2 ** 20;
-
-async function fill(store: LocalStore, trials: number): Promise<void> {
-  await store.createExperiment(runningSweepDoc('e'));
-  const BATCH = 1000;
-  for (let from = 0; from < trials; from += BATCH) {
-    const writes: Promise<unknown>[] = [];
-    const seqs: number[] = [];
-    for (let n = from; n < Math.min(trials, from + BATCH); n++) {
-      writes.push(
-        store.insertTrial({
-          id: `e-t${n}`,
-          experimentId: 'e',
-          number: n,
-          status: 'succeeded',
-          params: { lr: 0.01, layers: n % 7 },
-          seed: n,
-          attempts: [],
-          metrics: { loss: 1 / (n + 1) },
-          createdAt: n,
-          updatedAt: n,
-        }),
-      );
-      seqs.push(n + 1);
-    }
-    writes.push(
-      store.appendEvents(
-        seqs.map((seq) => ({
-          seq,
-          type: 'trial.state',
-          time: seq,
-          experimentId: 'e',
-          trialNumber: seq - 1,
-          payload: { status: 'succeeded', params: { lr: 0.01 }, attempt: 1, workerId: 'w1', metrics: { loss: 0.5 } },
-        })),
-      ),
-    );
-    await Promise.all(writes);
-    await store.markPublished('e', seqs);
-  }
-}
 
 async function main(): Promise<void> {
   const o = new Command('compaction-peak')
@@ -68,7 +28,7 @@ async function main(): Promise<void> {
     const store = new LocalStore(dir, { compactAfterBytes: 2 ** 40 });
     await store.start();
     progress(`filling ${o.trials} finished trials`);
-    await fill(store, o.trials);
+    await fillFinishedTrials(store, o.trials);
     const journalBytes = statSync(join(dir, 'journal.jsonl')).size;
     // The writer's compaction, called directly (nothing else is writing: the store is idle).
     const journal = (store as unknown as { journal: Journal }).journal;

@@ -7,6 +7,7 @@
  */
 import type { TrellisEvent } from '../../shared/events.js';
 import { linesIn, SeqSet, Slots, type ByteSource } from './local-cold.js';
+import type { Moved } from './local-journal.js';
 import { parseLine } from './local-trials.js';
 
 const BLOCK_SHIFT = 10;
@@ -112,7 +113,7 @@ export class EventTable {
   }
 
   /** Fresh block offsets for the new file; `commit` swaps them in. */
-  relocation(): { event(event: TrellisEvent, offset: number): void; commit(): void } {
+  relocation(): { event(event: TrellisEvent, offset: number): void; commit(moved: Moved): void } {
     const next = new Map<string, Slots>();
     return {
       event: (event, offset) => {
@@ -122,8 +123,17 @@ export class EventTable {
         const min = slots.get(block);
         if (!(min <= offset)) slots.set(block, offset);
       },
-      commit: () => {
-        for (const [e, x] of this.exps) x.blockMin = next.get(e) ?? new Slots();
+      commit: ({ from, by }) => {
+        for (const [e, x] of this.exps) {
+          const blockMin = next.get(e) ?? new Slots();
+          // Events written while the snapshot was made: copied after it.
+          x.blockMin.forEach((block, min) => {
+            if (min < from) return;
+            const moved = min + by;
+            if (!(blockMin.get(block) <= moved)) blockMin.set(block, moved);
+          });
+          x.blockMin = blockMin;
+        }
       },
     };
   }

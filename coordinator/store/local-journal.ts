@@ -16,6 +16,7 @@ import {
   openSync,
   promises as fsp,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -76,11 +77,31 @@ export class SnapshotOut {
 }
 
 /**
- * Writes the whole state into `out` (reading what lives only on disk from `old`, the journal
- * as it is) and returns what to do once the new file has replaced the old one: the state's
- * offsets then point into the new file.
+ * Where the lines written while a snapshot was being made went: each offset at or past `from`
+ * (in the old journal) is now `by` bytes further (in the new file, after the snapshot).
  */
-export type Snapshot = (out: SnapshotOut, old: ByteSource) => Promise<() => void>;
+export interface Moved {
+  from: number;
+  by: number;
+}
+
+/**
+ * Writes the whole state into `out` (reading what lives only on disk from `old`, the journal
+ * as it was when the snapshot began) and returns what to do once the new file has replaced the
+ * old one: the state's offsets then point into the new file. Lines may be appended to the old
+ * journal meanwhile; they are copied after the snapshot, and `commit` moves their offsets.
+ */
+export type Snapshot = (out: SnapshotOut, old: ByteSource) => Promise<(moved: Moved) => void>;
+
+/** A snapshot written to its temporary file, waiting to replace the journal. */
+interface Built {
+  tmp: string;
+  fh: FileHandle;
+  out: SnapshotOut;
+  commit: (moved: Moved) => void;
+  /** The journal's size when the snapshot began: lines from here on are copied after it. */
+  from: number;
+}
 
 export class Journal {
   readonly path: string;
@@ -96,6 +117,10 @@ export class Journal {
   private chain: Promise<void> = Promise.resolve();
   private bytesSinceSnapshot = 0;
   private snapshotBytes = 0;
+  /** A compaction while running (compactBehind): at most one. */
+  private compaction: Promise<void> | undefined;
+  /** Compactions that replaced the journal while running (not the one at start). */
+  compactions = 0;
   /** The first failed write; every later write is refused with it. */
   failure: Error | undefined;
 
@@ -128,24 +153,86 @@ export class Journal {
 
   /**
    * Rewrites the journal as a snapshot of the state (temporary file, fsync, rename) and reopens
-   * it for appending. Runs at start and inside the writer chain.
+   * it for appending. At start, before anything else writes.
    */
   async rewrite(): Promise<void> {
+    await this.install(await this.build());
+  }
+
+  /**
+   * The compaction while running. The snapshot is made while writes go on to the old journal
+   * (a rewrite that held them up stopped every store write for its whole length: seconds at a
+   * million trials); then, in the writer chain, what was appended meanwhile is copied after it
+   * and the new file replaces the journal. A failure before the replacement leaves the journal
+   * as it was (and is told through `warn`); one after it refuses every later write.
+   */
+  private async compactBehind(): Promise<void> {
+    let built: Built;
+    try {
+      built = await this.build();
+    } catch (err) {
+      this.options.warn('compaction failed; the journal stays as it is', { error: (err as Error).message });
+      return;
+    }
+    const installed = this.chain.then(() => this.install(built));
+    const done = installed.then(
+      () => {
+        this.compactions++;
+      },
+      (err: unknown) => {
+        if (err instanceof NotReplaced) {
+          this.options.warn('compaction failed; the journal stays as it is', { error: err.message });
+          return;
+        }
+        // The new file is the journal, but the state's offsets could not follow it.
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
+      },
+    );
+    this.chain = done;
+    await done;
+  }
+
+  /** Resolves once the compaction running now, if any, has replaced the journal (or given up). */
+  async compacted(): Promise<void> {
+    await this.compaction;
+  }
+
+  /** Writes the snapshot into a temporary file (removed again if that fails). */
+  private async build(): Promise<Built> {
+    const from = this.size;
     const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const fh = await fsp.open(tmp, 'w');
     const out = new SnapshotOut(fh);
-    let commit: () => void;
     try {
-      commit = await this.snapshot(out, this.source);
+      const fd = this.readFd;
+      // The journal as it is now: lines appended while the snapshot is made are not its business.
+      const old = fd === undefined ? new BufferSource(Buffer.alloc(0)) : new FileSource(fd, () => from);
+      const commit = await this.snapshot(out, old);
       await out.flush();
-      await fh.sync();
+      return { tmp, fh, out, commit, from };
     } catch (err) {
       await fh.close().catch(() => undefined);
       await fsp.rm(tmp, { force: true });
       throw err;
     }
-    await fh.close();
-    await fsp.rename(tmp, this.path);
+  }
+
+  /**
+   * Copies what was appended since the snapshot began after it, makes the file the journal and
+   * moves the state's offsets. Nothing may be written to the journal meanwhile (the writer chain).
+   */
+  private async install({ tmp, fh, out, commit, from }: Built): Promise<void> {
+    const tail = this.size - from;
+    try {
+      if (tail > 0) await copyRange(this.readFd!, from, tail, fh);
+      await fh.sync();
+      await fh.close();
+      await fsp.rename(tmp, this.path);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true });
+      throw new NotReplaced((err as Error).message, { cause: err });
+    }
     await syncDir(this.dir);
     const handle = await fsp.open(this.path, 'a');
     await this.handle?.close().catch(() => undefined);
@@ -154,10 +241,10 @@ export class Journal {
     const oldFd = this.readFd;
     this.readFd = openSync(this.path, 'r');
     if (oldFd !== undefined) closeSync(oldFd);
-    this.size = out.bytes;
+    this.size = out.bytes + tail;
     this.snapshotBytes = out.bytes;
-    this.bytesSinceSnapshot = 0;
-    commit();
+    this.bytesSinceSnapshot = tail;
+    commit({ from, by: out.bytes - from });
   }
 
   /** The journal's bytes as written so far, for sync reads by offset. */
@@ -185,6 +272,7 @@ export class Journal {
 
   /** Waits for queued writes, closes the file and gives the LOCK back. */
   async close(): Promise<void> {
+    await this.compaction;
     await this.chain.catch(() => undefined);
     // Lines queued after the chain settled (none can be, but be safe) are flushed too.
     if (this.pending.length > 0 || this.pendingWaiters.length > 0) await this.flush().catch(() => undefined);
@@ -333,10 +421,11 @@ export class Journal {
         this.bytesSinceSnapshot += at - (offsets[0]?.[0] ?? at);
         for (let i = 0; i < batch.length; i++) batch[i]!.placed?.(offsets[i]!);
         if (
+          !this.compaction &&
           this.bytesSinceSnapshot > this.options.compactAfterBytes &&
           this.bytesSinceSnapshot > 2 * this.snapshotBytes
         ) {
-          await this.rewrite();
+          this.compaction = this.compactBehind().finally(() => (this.compaction = undefined));
         }
       }
       for (const w of waiters) w.resolve();
@@ -365,6 +454,20 @@ export function reviveNumbers(_key: string, v: unknown): unknown {
     if (typeof tagged === 'string' && Object.keys(v).length === 1) return Number(tagged);
   }
   return v;
+}
+
+/** A snapshot that did not replace the journal: it is as it was (the temporary file is gone). */
+class NotReplaced extends Error {}
+
+/** Appends `length` bytes of the file `fd` from `position` to `out`, 1 MiB at a time. */
+async function copyRange(fd: number, position: number, length: number, out: FileHandle): Promise<void> {
+  const buf = Buffer.allocUnsafe(Math.min(length, 1 << 20));
+  for (let done = 0; done < length;) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), position + done);
+    if (n === 0) throw new Error(`journal ended ${length - done} bytes early while copying its tail`);
+    await out.write(buf, 0, n);
+    done += n;
+  }
 }
 
 /** Resolves in the check phase of this turn of the event loop (after its I/O callbacks). */

@@ -13,7 +13,7 @@ import type { ExperimentKey } from './base.js';
 import { BufferSource, linesIn, type ByteSource } from './local-cold.js';
 import { EventTable } from './local-events.js';
 import { SortedIndex } from './local-index.js';
-import { encode, type Placed, type SnapshotOut } from './local-journal.js';
+import { encode, type Moved, type Placed, type SnapshotOut } from './local-journal.js';
 import { FORMAT, FORMAT_VERSION, type RECORD_KINDS } from './local-schema.js';
 import { TrialTable } from './local-trials.js';
 
@@ -167,7 +167,7 @@ export class LocalState {
    * trials' current lines, sealed metric blocks, events) copied in their order, so that blocks
    * stay whole. Yields to the event loop as it goes; the returned function swaps in the offsets.
    */
-  async snapshot(out: SnapshotOut, old: ByteSource): Promise<() => void> {
+  async snapshot(out: SnapshotOut, old: ByteSource): Promise<(moved: Moved) => void> {
     out.line(encode({ t: 'header', format: FORMAT, version: FORMAT_VERSION }));
     for (const d of this.experiments.values()) {
       out.line(encode({ t: 'spec', e: d.id, d: d.spec }));
@@ -211,9 +211,9 @@ export class LocalState {
     }
     for (const rows of this.trials.orphans.values())
       for (const d of rows.byKey.values()) out.line(encode({ t: 'metric', d }));
-    return () => {
-      trials.commit();
-      events.commit();
+    return (moved) => {
+      trials.commit(moved);
+      events.commit(moved);
     };
   }
 

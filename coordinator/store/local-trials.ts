@@ -19,7 +19,7 @@ import type { MetricDoc, TrialDoc } from '../../shared/types.js';
 import { isTerminal, TRIAL_STATUSES, type TrialStatus } from '../../shared/states.js';
 import type { TrialCounts } from './base.js';
 import { lineAt, Slots, type ByteSource } from './local-cold.js';
-import { encode, type Placed } from './local-journal.js';
+import { encode, type Moved, type Placed } from './local-journal.js';
 import { liveLinesOf, type LiveLines } from './local-live.js';
 import { addRow, blockPage, byStepLatestFirst, newRows, parseLine, readBlock, type Rows } from './local-rows.js';
 
@@ -340,15 +340,28 @@ export class TrialTable {
         x.mEnd.set(number, end);
       },
       hot: (h, offset) => hotAt.set(h, { doc: h.doc, offset }),
-      commit: () => {
+      commit: ({ from, by }) => {
         for (const [e, x] of this.exps) {
           const n = exp(e);
-          // Trials that turned hot while the snapshot was written keep their hot slot.
-          for (const [k, v] of x.at.entries()) if (v < 0) n.at.set(k, v);
+          x.at.forEach((k, v) => {
+            // Trials that turned hot while the snapshot was written keep their hot slot; those
+            // written while it was made have their line copied after it.
+            if (v < 0) n.at.set(k, v);
+            else if (v >= from * STATUS_BITS) n.at.set(k, v + by * STATUS_BITS);
+          });
+          x.mStart.forEach((k, start) => {
+            if (start < from) return;
+            n.mStart.set(k, start + by);
+            n.mEnd.set(k, x.mEnd.get(k) + by);
+          });
         }
         this.exps.clear();
         for (const [e, x] of next) this.exps.set(e, x);
         for (const h of this.hot.values()) {
+          if (h.offset >= from) {
+            h.offset += by;
+            continue;
+          }
           const at = hotAt.get(h);
           h.offset = at && at.doc === h.doc ? at.offset : NaN;
         }
@@ -374,7 +387,7 @@ export interface Relocation {
   trial(experimentId: string, number: number, offset: number, code: number): void;
   block(experimentId: string, number: number, start: number, end: number): void;
   hot(h: Hot, offset: number): void;
-  commit(): void;
+  commit(moved: Moved): void;
 }
 
 function statusOf(slot: number): TrialStatus {

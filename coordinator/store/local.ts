@@ -384,6 +384,11 @@ export class LocalStore implements Store {
   }
 
   /** What memory holds per kind of record (the bounded-memory tests and the million bench read it). */
+  /** Resolves once a compaction of the journal running now, if any, is done (tests, benches). */
+  compacted(): Promise<void> {
+    return this.journal.compacted();
+  }
+
   memory(): Record<string, number> {
     const trials = this.data.trials.footprint();
     const events = this.data.events.footprint();
@@ -397,6 +402,7 @@ export class LocalStore implements Store {
       experiments: this.data.experiments.size,
       workers: this.data.workers.size,
       artifacts: this.data.artifacts.size,
+      journal_compactions: this.journal.compactions,
     };
   }
 

@@ -186,6 +186,84 @@ describe('LocalStore: bounded working set', () => {
     await store.close();
   });
 
+  it(
+    'keeps writing while a compaction is made, and keeps what was written meanwhile',
+    { timeout: 120_000 },
+    async () => {
+      const store = new LocalStore(tmp.dir, { compactAfterBytes: 64 * 1024 });
+      await store.start();
+      await store.createExperiment(experiment());
+      // The snapshot's file writes (the only FileHandle.write calls here: without fsync the
+      // journal is appended with writeSync) are held at the first one until the test lets go.
+      const fh = await (await import('node:fs/promises')).open(join(tmp.dir, 'probe'), 'w');
+      const proto = Object.getPrototypeOf(fh) as { write: (this: unknown, ...args: unknown[]) => Promise<unknown> };
+      await fh.close();
+      const write = proto.write;
+      let letGo!: () => void;
+      const gate = new Promise<void>((resolve) => (letGo = resolve));
+      let held!: () => void;
+      const holding = new Promise<void>((resolve) => (held = resolve));
+      let first = true;
+      proto.write = async function (this: unknown, ...args: unknown[]) {
+        if (first) {
+          first = false;
+          held();
+          await gate;
+        }
+        return write.apply(this, args);
+      };
+      try {
+        await runTrials(store, 0, 200);
+        await holding; // a compaction's snapshot is being written, and waits
+        const before = store.memory().journal_compactions;
+        // Trials created, finished and gone cold, a cold trial updated, while it waits: a
+        // compaction that held up the journal would never let these finish.
+        await runTrials(store, 200, 400); // events from seq 601 on: block 1 (seq 1,024 on) begins meanwhile
+        const changed = await store.updateTrial(`${EXP}-t3`, { status: 'succeeded' }, { error: 'during' });
+        assert.equal(changed?.error, 'during');
+        assert.equal(store.memory().journal_compactions, before, 'the compaction is still held');
+      } finally {
+        proto.write = write;
+        letGo();
+      }
+      await store.compacted();
+      assert.ok((store.memory().journal_compactions ?? 0) >= 1);
+      await runTrials(store, 400, 420); // and after it
+      const snapshot = async (s: LocalStore) => ({
+        t3: await s.getTrial(`${EXP}-t3`),
+        t150: await s.getTrial(`${EXP}-t150`),
+        t250: await s.getTrial(`${EXP}-t250`),
+        t399: await s.getTrial(`${EXP}-t399`),
+        rows: await s.listMetrics(`${EXP}-t250`),
+        rows150: await s.listMetrics(`${EXP}-t150`),
+        page: await s.listTrialsPage(EXP, { afterNumber: 196, limit: 8 }),
+        events: (await s.listEvents(EXP, 1)).length,
+        fromBlock1: (await s.listEvents(EXP, 1030)).map((e) => e.seq),
+        counts: await s.trialCounts([EXP]),
+      });
+      const seen = await snapshot(store);
+      assert.equal(seen.t3?.error, 'during');
+      assert.equal(seen.t250?.status, 'succeeded');
+      assert.equal(seen.t399?.number, 399);
+      assert.deepEqual(seen.rows, expectedRows(250));
+      assert.deepEqual(seen.rows150, expectedRows(150));
+      assert.deepEqual(
+        seen.page.items.map((t) => t.number),
+        [197, 198, 199, 200, 201, 202, 203, 204],
+      );
+      assert.equal(seen.events, 420 * 3);
+      assert.deepEqual(
+        seen.fromBlock1,
+        Array.from({ length: 420 * 3 - 1029 }, (_, i) => 1030 + i),
+      );
+      await store.close();
+      const again = new LocalStore(tmp.dir);
+      await again.start();
+      assert.deepEqual(await snapshot(again), seen);
+      await again.close();
+    },
+  );
+
   it('keeps everything through compactions while running, a restart and a crash-free reopen', async () => {
     const journal = join(tmp.dir, 'journal.jsonl');
     const store = new LocalStore(tmp.dir, { compactAfterBytes: 64 * 1024 });
