@@ -209,6 +209,8 @@ export class Journal {
       const old = fd === undefined ? new BufferSource(Buffer.alloc(0)) : new FileSource(fd, () => from);
       const commit = await this.snapshot(out, old);
       await out.flush();
+      // On disk before writes are held for the replacement: then only the tail is left to sync.
+      await fh.sync();
       return { tmp, fh, out, commit, from };
     } catch (err) {
       await fh.close().catch(() => undefined);
@@ -224,8 +226,10 @@ export class Journal {
   private async install({ tmp, fh, out, commit, from }: Built): Promise<void> {
     const tail = this.size - from;
     try {
-      if (tail > 0) await copyRange(this.readFd!, from, tail, fh);
-      await fh.sync();
+      if (tail > 0) {
+        await copyRange(this.readFd!, from, tail, fh);
+        await fh.sync();
+      }
       await fh.close();
       await fsp.rename(tmp, this.path);
     } catch (err) {

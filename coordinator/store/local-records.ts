@@ -181,7 +181,7 @@ export class LocalState {
     let blockStart = NaN;
     let sinceYield = 0;
     for (const { text, at, next } of linesIn(old, 0, old.size)) {
-      if (++sinceYield >= 5000) {
+      if (++sinceYield >= 1000) {
         sinceYield = 0;
         await out.drain();
         await new Promise<void>((resolve) => setImmediate(resolve));
