@@ -4,7 +4,7 @@
  * finished trials, each with one published `trial.state` event (the million run's journal holds
  * about this per trial), collects garbage, then runs one compaction (the snapshot rewrite the
  * writer runs when the journal has grown) while a 1 ms timer samples the heap and RSS (the pass
- * yields every 5,000 lines, so the timer runs during it). Reports the peak above the baseline.
+ * yields every 1,000 lines, so the timer runs during it). Reports the peak above the baseline.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
