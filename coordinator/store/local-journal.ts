@@ -3,9 +3,12 @@
  * rewritten as a snapshot, appended to through one serial writer) and the artifact files. What
  * the journal's records mean is local.ts's business; this module only moves lines and bytes.
  *
- * The writer groups every line queued while the previous write was in flight into one write; a
- * `write` resolves once its lines are written (and fsynced with `durable`). After a failed write
- * the journal refuses every later one: memory would be ahead of the disk.
+ * The writer groups lines into one write: without `durable`, every line queued in one turn of
+ * the event loop (one synchronous write at its end); with it, every line queued while the
+ * previous write and its fsync were in flight. A `write` resolves once its lines are written
+ * (and fsynced with `durable`). After a failed write the journal refuses every later one:
+ * memory would be ahead of the disk. Compactions while running go on behind the writes
+ * (compactBehind).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -226,6 +229,9 @@ export class Journal {
   private async install({ tmp, fh, out, commit, from }: Built): Promise<void> {
     const tail = this.size - from;
     try {
+      // A write failed meanwhile: memory is ahead of the disk, and a snapshot of it must not
+      // become the journal.
+      if (this.failure) throw this.failure;
       if (tail > 0) {
         await copyRange(this.readFd!, from, tail, fh);
         await fh.sync();

@@ -178,6 +178,10 @@ export class LocalState {
     const trials = this.trials.relocation();
     const events = this.events.relocation();
     const live = this.trials.liveLines();
+    // Hot trials are not among the live lines: those still hot at the end are written from
+    // memory, and those that went cold meanwhile (writes go on during a compaction) as well,
+    // since their latest line may be before the point the copied tail starts from.
+    const hotAtStart = [...this.trials.hot.values()];
     let blockStart = NaN;
     let sinceYield = 0;
     for (const { text, at, next } of linesIn(old, 0, old.size)) {
@@ -208,6 +212,10 @@ export class LocalState {
     for (const h of this.trials.hot.values()) {
       trials.hot(h, out.line(encode({ t: 'trial', d: h.doc })));
       for (const d of h.rows?.byKey.values() ?? []) out.line(encode({ t: 'metric', d }));
+    }
+    for (const h of hotAtStart) {
+      if (!this.trials.wentCold(h)) continue;
+      trials.cold(h, out.line(encode({ t: 'trial', d: h.doc })));
     }
     for (const rows of this.trials.orphans.values())
       for (const d of rows.byKey.values()) out.line(encode({ t: 'metric', d }));

@@ -319,6 +319,12 @@ export class TrialTable {
    * cold trial's current line and each sealed block. Taken once at the start of the pass (no
    * trial goes cold while it runs: the writer waits for it); no line is parsed to decide.
    */
+  /** The trial `h` held is no longer hot but cold (finished, its line written), not gone. */
+  wentCold(h: Hot): boolean {
+    if (this.hot.get(h.doc.id) === h) return false;
+    return (this.exps.get(h.doc.experimentId)?.at.get(h.doc.number) ?? NaN) >= 0;
+  }
+
   liveLines(): LiveLines {
     return liveLinesOf(this.exps, STATUS_BITS);
   }
@@ -340,6 +346,7 @@ export class TrialTable {
         x.mEnd.set(number, end);
       },
       hot: (h, offset) => hotAt.set(h, { doc: h.doc, offset }),
+      cold: (h, offset) => exp(h.doc.experimentId).at.set(h.doc.number, offset * STATUS_BITS + CODE.get(h.doc.status)!),
       commit: ({ from, by }) => {
         for (const [e, x] of this.exps) {
           const n = exp(e);
@@ -354,6 +361,14 @@ export class TrialTable {
             n.mStart.set(k, start + by);
             n.mEnd.set(k, x.mEnd.get(k) + by);
           });
+        }
+        // Trials the snapshot wrote as hot that went cold after it, at a line before the copied
+        // tail: the snapshot's line of that same document is theirs now.
+        for (const [h, at] of hotAt) {
+          if (this.hot.get(h.doc.id) === h || at.doc !== h.doc) continue;
+          const v = this.exps.get(h.doc.experimentId)?.at.get(h.doc.number) ?? NaN;
+          if (v >= 0 && v < from * STATUS_BITS)
+            exp(h.doc.experimentId).at.set(h.doc.number, at.offset * STATUS_BITS + CODE.get(h.doc.status)!);
         }
         this.exps.clear();
         for (const [e, x] of next) this.exps.set(e, x);
@@ -387,6 +402,8 @@ export interface Relocation {
   trial(experimentId: string, number: number, offset: number, code: number): void;
   block(experimentId: string, number: number, start: number, end: number): void;
   hot(h: Hot, offset: number): void;
+  /** A trial hot when the snapshot began and gone cold since: its latest line is at `offset`. */
+  cold(h: Hot, offset: number): void;
   commit(moved: Moved): void;
 }
 
