@@ -314,17 +314,18 @@ export class TrialTable {
     if (addRow(rows, row) && hot) hot.dirty = true;
   }
 
-  /**
-   * The live lines of the journal as it is now, in offset order, for a compaction's pass: each
-   * cold trial's current line and each sealed block. Taken once at the start of the pass (no
-   * trial goes cold while it runs: the writer waits for it); no line is parsed to decide.
-   */
   /** The trial `h` held is no longer hot but cold (finished, its line written), not gone. */
   wentCold(h: Hot): boolean {
     if (this.hot.get(h.doc.id) === h) return false;
     return (this.exps.get(h.doc.experimentId)?.at.get(h.doc.number) ?? NaN) >= 0;
   }
 
+  /**
+   * The live lines of the journal as it is now, in offset order, for a compaction's pass: each
+   * cold trial's current line and each sealed block. Taken once at the start of the pass; trials
+   * that go cold while it runs (writes go on) are the snapshot's to catch (LocalState.snapshot
+   * and the relocation's `cold` and `commit`). No line is parsed to decide.
+   */
   liveLines(): LiveLines {
     return liveLinesOf(this.exps, STATUS_BITS);
   }

@@ -383,12 +383,12 @@ export class LocalStore implements Store {
     await this.journal.write(done.length > 0 ? [encode({ t: 'pub', e: experimentId, s: done })] : []);
   }
 
-  /** What memory holds per kind of record (the bounded-memory tests and the million bench read it). */
   /** Resolves once a compaction of the journal running now, if any, is done (tests, benches). */
   compacted(): Promise<void> {
     return this.journal.compacted();
   }
 
+  /** What memory holds per kind of record (the bounded-memory tests and the million bench read it). */
   memory(): Record<string, number> {
     const trials = this.data.trials.footprint();
     const events = this.data.events.footprint();
