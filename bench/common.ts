@@ -197,7 +197,7 @@ export function processCpu(pid: number): ProcessCpu | undefined {
 }
 
 /** A minimal running sweep document, for benchmarks that write a store directly. */
-export function runningSweepDoc(id: string): ExperimentDoc {
+export function runningSweepDoc(id: string, fields: Partial<ExperimentDoc> = {}): ExperimentDoc {
   return {
     id,
     name: 'bench',
@@ -208,7 +208,18 @@ export function runningSweepDoc(id: string): ExperimentDoc {
     createdAt: 1,
     updatedAt: 1,
     trialsCreated: 0,
+    ...fields,
   } as ExperimentDoc;
+}
+
+/** A `--flag VALUE` of this process's arguments: a number > 0 (whole with `integer`), else `fallback`. */
+export function numberArg(flag: string, fallback: number, integer = false): number {
+  const at = process.argv.indexOf(flag);
+  if (at < 0) return fallback;
+  const value = Number(process.argv[at + 1]);
+  if (!(integer ? Number.isInteger(value) : Number.isFinite(value)) || value <= 0)
+    throw new Error(`${flag}: must be ${integer ? 'an integer' : 'a number'} > 0`);
+  return value;
 }
 
 let gc: (() => void) | undefined;

@@ -18,15 +18,7 @@ import { startHttpServer } from '../coordinator/http/server.js';
 import { createLogger } from '../shared/log.js';
 import { freshBundle, heapSnapshot, launchBrowser, type HeapSnapshot } from './browser.js';
 import { SoakSweep, waitFor } from './soak-sweep.js';
-import { machine, ROOT } from './common.js';
-
-function numberArg(flag: string, fallback: number): number {
-  const at = process.argv.indexOf(flag);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag}: must be an integer > 0`);
-  return value;
-}
+import { machine, numberArg, ROOT } from './common.js';
 
 /** V8's own objects (not Blink's native ones, not compiled code): what the page's script holds. */
 const JS = /^(?!native:|code$)/;
@@ -59,9 +51,9 @@ async function settled(page: Page, sweep: SoakSweep, lines: number): Promise<Tot
 }
 
 async function main(): Promise<void> {
-  const first = numberArg('--first', 200);
-  const more = numberArg('--more', 300);
-  const top = numberArg('--top', 25);
+  const first = numberArg('--first', 200, true);
+  const more = numberArg('--more', 300, true);
+  const top = numberArg('--top', 25, true);
   const bundle = freshBundle(ROOT);
   const dir = mkdtempSync(join(tmpdir(), 'trellis-heap-diff-'));
   const log = createLogger('bench', 'warn');

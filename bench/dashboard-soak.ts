@@ -17,15 +17,8 @@ import { LocalStore } from '../coordinator/store/local.js';
 import { LocalBus } from '../coordinator/bus/local.js';
 import { createLogger } from '../shared/log.js';
 import { freshBundle, launchBrowser, memoryOf, snapshotOf } from './browser.js';
-import { machine, progress, ROOT } from './common.js';
+import { machine, numberArg, progress, ROOT } from './common.js';
 
-function numberArg(flag: string, fallback: number): number {
-  const at = process.argv.indexOf(flag);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${flag}: must be a number > 0`);
-  return value;
-}
 const MINUTES = numberArg('--minutes', 60);
 const SAMPLE_MS = numberArg('--sample-seconds', 60) * 1000;
 const STEPS = 100;

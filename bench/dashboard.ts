@@ -20,7 +20,7 @@ import { validateSpec } from '../coordinator/experiments/validate.js';
 import { createLogger } from '../shared/log.js';
 import type { MetricDoc, SweepDoc, TrialDoc } from '../shared/types.js';
 import { launchBrowser } from './browser.js';
-import { machine, progress, ROOT } from './common.js';
+import { machine, progress, ROOT, runningSweepDoc } from './common.js';
 
 /** `--trials N` and `--steps N` (defaults 10,000 and 100). */
 function countArg(flag: string, fallback: number): number {
@@ -201,17 +201,16 @@ async function populate(coordinator: Coordinator, id: string): Promise<void> {
     budget: { trials: TRIALS, concurrency: 8 },
   });
   const now = Date.now();
-  await coordinator.store.createExperiment({
-    id,
-    name: 'bench-10k',
-    kind: 'Sweep',
-    status: 'running',
-    spec: spec as SweepDoc['spec'],
-    requestId: id,
-    createdAt: now,
-    updatedAt: now,
-    trialsCreated: TRIALS,
-  });
+  await coordinator.store.createExperiment(
+    runningSweepDoc(id, {
+      name: 'bench-10k',
+      spec: spec as SweepDoc['spec'],
+      requestId: id,
+      createdAt: now,
+      updatedAt: now,
+      trialsCreated: TRIALS,
+    }),
+  );
   let seed = 12345;
   const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let n = 0; n < TRIALS; n++) {

@@ -11,6 +11,7 @@ import type { Coordinator } from '../coordinator/coordinator.js';
 import { validateSpec } from '../coordinator/experiments/validate.js';
 import type { SweepDoc } from '../shared/types.js';
 import type { Params } from '../shared/spec/space.js';
+import { runningSweepDoc } from './common.js';
 
 export const STEPS = 100;
 /** Steps each running trial reports between two waits for the page (two draws per trial). */
@@ -81,17 +82,9 @@ export class SoakSweep {
       budget: { trials: budget, concurrency: 2 },
     });
     const now = Date.now();
-    await coordinator.store.createExperiment({
-      id,
-      name: id,
-      kind: 'Sweep',
-      status: 'running',
-      spec: spec as SweepDoc['spec'],
-      requestId: id,
-      createdAt: now,
-      updatedAt: now,
-      trialsCreated: 0,
-    });
+    await coordinator.store.createExperiment(
+      runningSweepDoc(id, { name: id, spec: spec as SweepDoc['spec'], requestId: id, createdAt: now, updatedAt: now }),
+    );
     return new SoakSweep(coordinator, id);
   }
 
