@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from 'commander';
 import { inheritedEnv } from '../shared/env.js';
 import type { ExperimentDoc } from '../shared/types.js';
 import type { Store } from '../coordinator/store/base.js';
@@ -275,4 +276,13 @@ export async function fillFinishedTrials(store: Store, trials: number): Promise<
     await Promise.all(writes);
     await store.markPublished('e', seqs);
   }
+}
+
+/** A commander parser of an integer >= 1 for option `name` (a clear error otherwise). */
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be an integer >= 1, got ${value}`);
+    return n;
+  };
 }

@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { LocalStore } from '../coordinator/store/local.js';
 import type { Journal } from '../coordinator/store/local-journal.js';
-import { collectGarbage, fillFinishedTrials, machine, progress } from './common.js';
+import { collectGarbage, fillFinishedTrials, machine, positiveInt, progress } from './common.js';
 
 const MB = 2 ** 20;
 
 async function main(): Promise<void> {
   const o = new Command('compaction-peak')
-    .option('--trials <n>', 'finished trials in the store', (v) => Number(v), 370_000)
+    .option('--trials <n>', 'finished trials in the store', positiveInt('--trials'), 370_000)
     .option('--json <file>', 'also write the result here')
     .parse()
     .opts<{ trials: number; json?: string }>();

@@ -12,11 +12,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { LocalStore } from '../coordinator/store/local.js';
-import { fillFinishedTrials, machine, percentile, progress, round } from './common.js';
+import { fillFinishedTrials, machine, percentile, positiveInt, progress, round } from './common.js';
 
 async function main(): Promise<void> {
   const o = new Command('compaction-stall')
-    .option('--trials <n>', 'finished trials in the store', (v) => Number(v), 200_000)
+    .option('--trials <n>', 'finished trials in the store', positiveInt('--trials'), 200_000)
     .option('--json <file>', 'also write the result here')
     .parse()
     .opts<{ trials: number; json?: string }>();

@@ -8,7 +8,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { machine, progress, ROOT } from './common.js';
+import { machine, positiveInt, progress, ROOT } from './common.js';
 import { runDispatch } from './dispatch.js';
 import { runSuggest } from './suggest.js';
 import { runSearch } from './search.js';
@@ -21,14 +21,6 @@ import { runTfBackends } from './tf-backends.js';
 
 const SUITES = ['dispatch', 'suggest', 'search', 'ingest', 'pareto', 'scale', 'million', 'tf-backends'] as const;
 type Suite = (typeof SUITES)[number];
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be an integer >= 1, got ${value}`);
-    return n;
-  };
-}
 
 function fraction(name: string) {
   return (value: string): number => {
@@ -65,7 +57,7 @@ interface CliOptions {
   task: string;
   fairnessTrials: number;
   jobs: number;
-  workers: string;
+  workers: number[];
   slots: number;
   trialMs: number;
   reportMs: number;
@@ -112,7 +104,7 @@ async function runSuite(suite: Suite, o: CliOptions): Promise<Record<string, unk
         : runPareto({ seeds: o.seeds, trials: o.paretoTrials, peers: o.peers });
     case 'scale':
       return runScale({
-        workers: o.workers.split(',').map((s) => positiveInt('--workers')(s.trim())),
+        workers: o.workers,
         slots: o.slots,
         trialMs: o.trialMs,
         reportMs: o.reportMs,
@@ -239,7 +231,11 @@ const program = new Command()
       .argParser(positiveInt('--window'))
       .default(8),
   )
-  .addOption(new Option('--workers <list>', 'scale: simulated worker counts, run in turn').default('10,100,1000'))
+  .addOption(
+    new Option('--workers <list>', 'scale: simulated worker counts, run in turn')
+      .argParser((list) => list.split(',').map((s) => positiveInt('--workers')(s.trim())))
+      .default([10, 100, 1000], '10,100,1000'),
+  )
   .addOption(new Option('--slots <n>', 'scale: slots per worker').argParser(positiveInt('--slots')).default(4))
   .addOption(
     new Option('--trial-ms <ms>', 'scale: length of each trial').argParser(positiveInt('--trial-ms')).default(5000),
