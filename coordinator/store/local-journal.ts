@@ -27,6 +27,8 @@ import {
 } from 'node:fs';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+// Resolves in the check phase of this turn of the event loop, after its I/O callbacks.
+import { setImmediate as endOfTurn } from 'node:timers/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BufferSource, FileSource, type ByteSource } from './local-cold.js';
@@ -498,11 +500,6 @@ async function copyRange(fd: number, position: number, length: number, out: File
     await out.write(buf, 0, n);
     done += n;
   }
-}
-
-/** Resolves in the check phase of this turn of the event loop (after its I/O callbacks). */
-function endOfTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** writeSync until every byte is written (a regular file takes them all at once, but be sure). */
