@@ -27,8 +27,6 @@ import {
 } from 'node:fs';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-// Resolves in the check phase of this turn of the event loop, after its I/O callbacks.
-import { setImmediate as endOfTurn } from 'node:timers/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BufferSource, FileSource, type ByteSource } from './local-cold.js';
@@ -37,6 +35,11 @@ import { takeLock } from './local-lock.js';
 export const JOURNAL = 'journal.jsonl';
 /** Artifacts up to this size, without fsync, are written synchronously (putFile). */
 const SMALL_FILE_BYTES = 64 * 1024;
+/**
+ * Without fsync, a batch waits for the end of the event loop's turn at most this long while
+ * more lines keep coming: then it is written once the current callback is done.
+ */
+const HURRY_MS = 2;
 
 export interface JournalOptions {
   durable: boolean;
@@ -119,6 +122,10 @@ export class Journal {
   private pending: { lines: string[]; placed?: Placed }[] = [];
   private pendingWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private flushScheduled = false;
+  /** When the batch now pending began (performance.now()), and its early write, if asked. */
+  private batchStartedAt = 0;
+  private hurried = false;
+  private writeNow: (() => void) | undefined;
   private chain: Promise<void> = Promise.resolve();
   private bytesSinceSnapshot = 0;
   private snapshotBytes = 0;
@@ -275,9 +282,16 @@ export class Journal {
         // Without fsync the write is one synchronous call at the end of this turn of the event
         // loop: every line queued in this turn goes in it, and the writers hear back in the same
         // turn, not after a thread-pool round trip and another turn.
-        this.chain = this.chain.then(() =>
-          this.options.durable ? this.flush() : endOfTurn().then(() => this.flush()),
-        );
+        if (this.options.durable) this.chain = this.chain.then(() => this.flush());
+        else {
+          this.batchStartedAt = performance.now();
+          this.chain = this.chain.then(() => this.endOfTurn()).then(() => this.flush());
+        }
+      } else if (!this.hurried && !this.options.durable && performance.now() - this.batchStartedAt > HURRY_MS) {
+        // A long turn (many I/O callbacks, a collection): its first writers would wait for all
+        // of it. The batch goes out when this callback is done instead.
+        this.hurried = true;
+        process.nextTick(() => this.writeNow?.());
       }
     });
   }
@@ -398,8 +412,22 @@ export class Journal {
     return join(this.dir, 'artifacts', artifactName(id));
   }
 
+  /** Resolves in the check phase of this turn (after its I/O callbacks), or earlier when hurried. */
+  private endOfTurn(): Promise<void> {
+    if (this.hurried) return Promise.resolve(); // hurried before the chain got here
+    return new Promise<void>((resolve) => {
+      const timer = setImmediate(resolve);
+      this.writeNow = () => {
+        clearImmediate(timer);
+        resolve();
+      };
+    });
+  }
+
   private async flush(): Promise<void> {
     this.flushScheduled = false;
+    this.hurried = false;
+    this.writeNow = undefined;
     const batch = this.pending;
     const waiters = this.pendingWaiters;
     this.pending = [];
