@@ -25,6 +25,7 @@ import { flowLimitsFromEnv, type FlowLimits } from './flow/limits.js';
 import { UploadGuard } from './flow/uploads.js';
 import { MessageGuard } from './flow/messages.js';
 import { ArtifactStreams, MAX_CHUNK_BYTES } from './artifacts/streams.js';
+import { PauseHolds, Slices, slicedReader } from './flow/slices.js';
 import { pacedReader } from './flow/reports.js';
 import { experimentService } from './experiment-service.js';
 
@@ -184,6 +185,8 @@ export async function startServer(
     interceptors: [messages.interceptor],
   });
 
+  // Worker messages of every stream, handled in slices of the event loop (flow/slices.ts).
+  const slices = new Slices();
   const experiments = experimentService(coordinator, { unary, gate, callerOf, callers, log });
 
   const workers: WorkerServiceHandlers = {
@@ -237,19 +240,24 @@ export async function startServer(
         log,
         who,
       );
+      // Messages are handled in the server's slices (flow/slices.ts), in order, the close last.
       // Each worker stream reads at most `reportsPerSecond` messages (bursts of twice that);
       // past that the stream is paused, so HTTP/2 flow control slows the sender: nothing is dropped.
-      call.on(
-        'data',
-        pacedReader(call, limits.reportsPerSecond, callers.stats, log, (message: WorkerMessage__Output) =>
-          connection.onMessage(message),
-        ),
+      const pauses = new PauseHolds(call);
+      const paced = pacedReader(
+        { pause: () => pauses.hold('rate'), resume: () => pauses.release('rate'), getPeer: () => call.getPeer() },
+        limits.reportsPerSecond,
+        callers.stats,
+        log,
+        (message: WorkerMessage__Output) => connection.onMessage(message),
       );
+      const reader = slicedReader(slices, pauses, paced, () => connection.onClose());
+      call.on('data', reader.data);
       const closed = (): void => {
         release();
         if (ended) return;
         ended = true;
-        connection.onClose();
+        reader.close();
       };
       call.on('end', () => {
         closed();
