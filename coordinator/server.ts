@@ -205,7 +205,7 @@ export async function startServer(
       const connection = coordinator.connectWorker(
         {
           send: (message) => {
-            if (ended) return;
+            if (ended) return false;
             // A worker that does not read its stream is disconnected before its replies pile up.
             if (!call.write(message) && call.writableLength > WORKER_BACKLOG) {
               callers.stats.slowWorkers++;
@@ -222,7 +222,9 @@ export async function startServer(
                   ),
                 ),
               );
+              return false;
             }
+            return true;
           },
           end: () => {
             if (!ended) {

@@ -238,8 +238,7 @@ export class Dispatcher {
   send(workerId: string, message: CoordinatorMessage): boolean {
     const worker = this.workers.get(workerId);
     if (!worker) return false;
-    worker.session.send(message);
-    return true;
+    return worker.session.send(message) !== false;
   }
 
   /** Waits until the request fits a worker, then reserves it under `key` (the attempt id). */

@@ -8,7 +8,11 @@ import { cloneCapacity } from './gpu-placement.js';
 import { couldEverFit, type Hold, type SlotRequest, type WorkerCapacity } from './slots.js';
 
 export interface WorkerSession {
-  send(message: CoordinatorMessage): void;
+  /**
+   * False: the stream has ended (its close may still be queued behind its messages,
+   * flow/slices.ts) and the message will never reach the worker. Anything else: sent.
+   */
+  send(message: CoordinatorMessage): boolean | void;
   /** Ends the stream from the coordinator's side. */
   end(): void;
   /** Ends the stream with an error status (a refused hello, a forged attempt token); default: `end`. */

@@ -121,7 +121,7 @@ describe('dispatcher', () => {
     const sent: unknown[] = [];
     dispatcher.addWorker(
       { id: 'w', cpus: 2, gpus: [], memoryBytes: 0, labels: {}, runtimes: ['tfjs'], accepting: true },
-      { send: (m) => sent.push(m), end: () => undefined },
+      { send: (m) => void sent.push(m), end: () => undefined },
     );
     const order: string[] = [];
     const waits = ['a', 'b', 'c'].map((key) => dispatcher.waitForSlot(key, request).then(() => order.push(key)));
@@ -141,5 +141,23 @@ describe('dispatcher', () => {
     abort.abort(new Error('cancelled'));
     await assert.rejects(waiting, /cancelled/);
     assert.equal(dispatcher.waitingCount, 0);
+  });
+
+  it('says a message was not sent when the stream under the session has ended', () => {
+    // The stream's close can still wait behind its messages (flow/slices.ts): until then the
+    // worker is listed, and an assignment sent to it must count as not sent (the runner then
+    // loses the attempt at once, at no attempt's cost) rather than vanish.
+    const dispatcher = new Dispatcher();
+    let ended = false;
+    const sent: unknown[] = [];
+    dispatcher.addWorker(
+      { id: 'w', cpus: 2, gpus: [], memoryBytes: 0, labels: {}, runtimes: ['command'], accepting: true },
+      { send: (m) => (ended ? false : (sent.push(m), true)), end: () => undefined },
+    );
+    assert.equal(dispatcher.send('w', { drain: { reason: 'first' } }), true);
+    ended = true;
+    assert.equal(dispatcher.send('w', { drain: { reason: 'second' } }), false);
+    assert.equal(dispatcher.send('nobody', { drain: { reason: 'third' } }), false);
+    assert.equal(sent.length, 1);
   });
 });
