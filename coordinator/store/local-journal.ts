@@ -45,6 +45,8 @@ export interface JournalOptions {
   durable: boolean;
   lock: boolean;
   compactAfterBytes: number;
+  /** How old a batch may grow in a long turn before it is hurried (default HURRY_MS; tests). */
+  hurryMs?: number;
   /** Told what was recovered without an error: a stale LOCK taken over, a torn last line dropped. */
   warn: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -287,7 +289,11 @@ export class Journal {
           this.batchStartedAt = performance.now();
           this.chain = this.chain.then(() => this.endOfTurn()).then(() => this.flush());
         }
-      } else if (!this.hurried && !this.options.durable && performance.now() - this.batchStartedAt > HURRY_MS) {
+      } else if (
+        !this.hurried &&
+        !this.options.durable &&
+        performance.now() - this.batchStartedAt > (this.options.hurryMs ?? HURRY_MS)
+      ) {
         // A long turn (many I/O callbacks, a collection): its first writers would wait for all
         // of it. The batch goes out when this callback is done instead.
         this.hurried = true;
