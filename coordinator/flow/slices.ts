@@ -4,9 +4,9 @@
  * Why: Node's HTTP/2 sends what a turn wrote only at the end of that turn (its check phase).
  * At a thousand workers one turn reads hundreds of worker streams at once and, handling each
  * message as it was read, ran for tens of milliseconds: an assignment made early in such a turn
- * waited for all the rest of it before it went out (bench/README.md, "scale", 2026-12-01). Here
- * the reads only queue their messages; a slice handles them in arrival order for at most
- * SLICE_MS and then ends the turn, so what it sent goes out before the next slice starts.
+ * waited for all the rest of it before it went out (bench/README.md, "scale", 2026-12-01
+ * (later)). Here the reads only queue their messages; a slice handles them in arrival order for
+ * at most SLICE_MS and then ends the turn, so what it sent goes out before the next slice starts.
  *
  * Bounded: a stream with MAX_QUEUED_PER_STREAM messages waiting is paused (HTTP/2 flow control
  * then slows its sender, as the report-rate pacing does) until its messages have been handled.
