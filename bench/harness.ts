@@ -93,6 +93,7 @@ export function connectFakeWorker(
       if (message.assign) tokens.set(message.assign.attempt_id ?? '', message.assign.attempt_token ?? '');
       if (message.assign) options.onAssign(message.assign, worker);
       else if (message.stop) options.onStop?.(message.stop.attempt_id ?? '');
+      return true;
     },
     end() {},
   };

@@ -157,7 +157,7 @@ export class Dispatcher {
       worker.capacity.accepting = false;
       worker.connected = false;
       // Keep the entry (holds stay until their leases are settled) but send nothing more to it.
-      worker.session = { send: () => undefined, end: () => undefined };
+      worker.session = { send: () => false, end: () => undefined };
       this.updateRoom(worker);
       this.workersChanged();
       this.pump();
@@ -238,7 +238,7 @@ export class Dispatcher {
   send(workerId: string, message: CoordinatorMessage): boolean {
     const worker = this.workers.get(workerId);
     if (!worker) return false;
-    return worker.session.send(message) !== false;
+    return worker.session.send(message);
   }
 
   /** Waits until the request fits a worker, then reserves it under `key` (the attempt id). */

@@ -9,10 +9,10 @@ import { couldEverFit, type Hold, type SlotRequest, type WorkerCapacity } from '
 
 export interface WorkerSession {
   /**
-   * False: the stream has ended (its close may still be queued behind its messages,
-   * flow/slices.ts) and the message will never reach the worker. Anything else: sent.
+   * True: the message is on its way to the worker. False: the stream has ended (its close may
+   * still be queued behind its messages, flow/slices.ts) and the message will never reach it.
    */
-  send(message: CoordinatorMessage): boolean | void;
+  send(message: CoordinatorMessage): boolean;
   /** Ends the stream from the coordinator's side. */
   end(): void;
   /** Ends the stream with an error status (a refused hello, a forged attempt token); default: `end`. */

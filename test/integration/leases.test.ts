@@ -24,11 +24,12 @@ function fakeWorker(coordinator: Coordinator, id: string) {
   const tokens = new Map<string, string>();
   const connection = coordinator.connectWorker({
     send: (message: CoordinatorMessage) => {
-      if (!message.assign) return;
+      if (!message.assign) return true;
       tokens.set(message.assign.attempt_id ?? '', message.assign.attempt_token ?? '');
       const waiter = waiters.shift();
       if (waiter) waiter(message.assign);
       else assignments.push(message.assign);
+      return true;
     },
     end: () => undefined,
   });

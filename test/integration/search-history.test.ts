@@ -59,7 +59,7 @@ describe('the search history seen by the algorithm', () => {
       const connection = coordinator.connectWorker({
         send: (message) => {
           const assign = message.assign;
-          if (!assign) return;
+          if (!assign) return true;
           const attemptId = assign.attempt_id!;
           const x = (JSON.parse(assign.params_json!) as { x: number }).x;
           sentSeeds.set(Number(assign.trial_number), String(assign.seed));
@@ -89,6 +89,7 @@ describe('the search history seen by the algorithm', () => {
                   },
                 }),
           );
+          return true;
         },
         end: () => undefined,
       });

@@ -41,7 +41,7 @@ function connectWorker(coordinator: Coordinator, steps: number): void {
   const connection = coordinator.connectWorker({
     send(message) {
       const a = message.assign;
-      if (!a) return;
+      if (!a) return true;
       const attempt = { attempt_id: a.attempt_id ?? '', attempt_token: a.attempt_token ?? '' };
       setImmediate(() => {
         for (let step = 1; step <= steps; step++) {
@@ -55,6 +55,7 @@ function connectWorker(coordinator: Coordinator, steps: number): void {
           result: { ...attempt, metrics: { score: Math.random() }, info_json: '' },
         } as unknown as WorkerMessage__Output);
       });
+      return true;
     },
     end() {},
   });

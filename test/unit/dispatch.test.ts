@@ -121,7 +121,7 @@ describe('dispatcher', () => {
     const sent: unknown[] = [];
     dispatcher.addWorker(
       { id: 'w', cpus: 2, gpus: [], memoryBytes: 0, labels: {}, runtimes: ['tfjs'], accepting: true },
-      { send: (m) => void sent.push(m), end: () => undefined },
+      { send: (m) => sent.push(m) > 0, end: () => undefined },
     );
     const order: string[] = [];
     const waits = ['a', 'b', 'c'].map((key) => dispatcher.waitForSlot(key, request).then(() => order.push(key)));

@@ -217,7 +217,7 @@ describe('GPU placement (pure, property-tested)', () => {
       running: _r,
       ...capacity
     } = worker('w', [16 * GiB, 16 * GiB]);
-    d.addWorker(capacity, { send: () => undefined, end: () => undefined });
+    d.addWorker(capacity, { send: () => true, end: () => undefined });
     const placements = await Promise.all([0, 1, 2, 3].map((i) => d.waitForSlot(`a${i}`, request('e', 6 * GiB))));
     assert.deepEqual(placements.map((p) => p.gpuIds[0]).sort(), ['0', '0', '1', '1']);
     let fifth: string | undefined;

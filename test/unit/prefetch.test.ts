@@ -11,7 +11,7 @@ import type { Placement, SlotRequest } from '../../coordinator/dispatch/slots.js
 import { LeaseTable } from '../../coordinator/dispatch/leases.js';
 import { within } from '../helpers/deadline.js';
 
-const session = { send: () => undefined, end: () => undefined };
+const session = { send: () => true, end: () => undefined };
 
 function cluster(prefetch: boolean, gpus: string[] = []): Dispatcher {
   const dispatcher = new Dispatcher();

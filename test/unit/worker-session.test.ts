@@ -152,7 +152,7 @@ describe('worker session: routing by the lease table', () => {
       const failed: Error[] = [];
       let ended = false;
       const session = {
-        send: (m: CoordinatorMessage) => void sent.push(m),
+        send: (m: CoordinatorMessage) => sent.push(m) > 0,
         end: () => (ended = true),
         fail: (e: Error) => failed.push(e),
       };
