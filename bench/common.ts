@@ -7,8 +7,8 @@
  * library is not installed prints `{"missing": "..."}`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -17,6 +17,7 @@ import { InvalidArgumentError } from 'commander';
 import { inheritedEnv } from '../shared/env.js';
 import type { ExperimentDoc } from '../shared/types.js';
 import type { Store } from '../coordinator/store/base.js';
+import { LocalStore } from '../coordinator/store/local.js';
 
 /** The repository root (this file runs from dist/bench/). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -232,6 +233,25 @@ export function collectGarbage(): void {
     gc = runInNewContext('gc') as () => void;
   }
   gc();
+}
+
+/**
+ * A LocalStore in a fresh temporary directory (`prefix`), holding `trials` finished trials
+ * (fillFinishedTrials) and compacting never by itself: the compaction benches start the one
+ * they measure. The caller removes `dir`; it is removed here if the filling fails.
+ */
+export async function filledLocalStore(prefix: string, trials: number): Promise<{ dir: string; store: LocalStore }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    const store = new LocalStore(dir, { compactAfterBytes: 2 ** 40 });
+    await store.start();
+    progress(`filling ${trials} finished trials`);
+    await fillFinishedTrials(store, trials);
+    return { dir, store };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /**

@@ -6,13 +6,12 @@
  * writer runs when the journal has grown) while a 1 ms timer samples the heap and RSS (the pass
  * yields every 1,000 lines, so the timer runs during it). Reports the peak above the baseline.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { LocalStore } from '../coordinator/store/local.js';
 import type { Journal } from '../coordinator/store/local-journal.js';
-import { collectGarbage, fillFinishedTrials, machine, positiveInt, progress } from './common.js';
+import { collectGarbage, filledLocalStore, machine, positiveInt } from './common.js';
 
 const MB = 2 ** 20;
 
@@ -22,13 +21,9 @@ async function main(): Promise<void> {
     .option('--json <file>', 'also write the result here')
     .parse()
     .opts<{ trials: number; json?: string }>();
-  const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-compaction-'));
+  // No compaction while filling: the one measured is the one run below.
+  const { dir, store } = await filledLocalStore('trellis-bench-compaction-', o.trials);
   try {
-    // No compaction while filling: the one measured is the one run below.
-    const store = new LocalStore(dir, { compactAfterBytes: 2 ** 40 });
-    await store.start();
-    progress(`filling ${o.trials} finished trials`);
-    await fillFinishedTrials(store, o.trials);
     const journalBytes = statSync(join(dir, 'journal.jsonl')).size;
     // The writer's compaction, called directly (nothing else is writing: the store is idle).
     const journal = (store as unknown as { journal: Journal }).journal;

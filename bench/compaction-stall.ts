@@ -7,12 +7,11 @@
  * compaction's length and each write's latency (p50, p99, max), so builds compare by running
  * this with each: the same file works against any build that has LocalStore.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { LocalStore } from '../coordinator/store/local.js';
-import { fillFinishedTrials, machine, percentile, positiveInt, progress, round } from './common.js';
+import { filledLocalStore, machine, percentile, positiveInt, round } from './common.js';
 
 async function main(): Promise<void> {
   const o = new Command('compaction-stall')
@@ -20,12 +19,8 @@ async function main(): Promise<void> {
     .option('--json <file>', 'also write the result here')
     .parse()
     .opts<{ trials: number; json?: string }>();
-  const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-stall-'));
+  const { dir, store } = await filledLocalStore('trellis-bench-stall-', o.trials);
   try {
-    const store = new LocalStore(dir, { compactAfterBytes: 2 ** 40 });
-    await store.start();
-    progress(`filling ${o.trials} finished trials`);
-    await fillFinishedTrials(store, o.trials);
     const journalPath = join(dir, 'journal.jsonl');
     const journalBytes = statSync(journalPath).size;
     const inode = statSync(journalPath).ino;
