@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { inheritedEnv } from '../shared/env.js';
 import type { ExperimentDoc } from '../shared/types.js';
 import type { Store } from '../coordinator/store/base.js';
@@ -233,6 +233,11 @@ export function collectGarbage(): void {
     gc = runInNewContext('gc') as () => void;
   }
   gc();
+}
+
+/** A standalone bench's command line: bad input is a clear error and exit code 2 (--help: 0). */
+export function benchCommand(name: string): Command {
+  return new Command(name).exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 }
 
 /**

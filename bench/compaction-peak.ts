@@ -9,14 +9,13 @@
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import type { Journal } from '../coordinator/store/local-journal.js';
-import { collectGarbage, filledLocalStore, machine, positiveInt } from './common.js';
+import { benchCommand, collectGarbage, filledLocalStore, machine, positiveInt } from './common.js';
 
 const MB = 2 ** 20;
 
 async function main(): Promise<void> {
-  const o = new Command('compaction-peak')
+  const o = benchCommand('compaction-peak')
     .option('--trials <n>', 'finished trials in the store', positiveInt('--trials'), 370_000)
     .option('--json <file>', 'also write the result here')
     .parse()

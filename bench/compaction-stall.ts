@@ -10,11 +10,10 @@
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { filledLocalStore, machine, percentile, positiveInt, round } from './common.js';
+import { benchCommand, filledLocalStore, machine, percentile, positiveInt, round } from './common.js';
 
 async function main(): Promise<void> {
-  const o = new Command('compaction-stall')
+  const o = benchCommand('compaction-stall')
     .option('--trials <n>', 'finished trials in the store', positiveInt('--trials'), 200_000)
     .option('--json <file>', 'also write the result here')
     .parse()

@@ -13,11 +13,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { LocalStore } from '../coordinator/store/local.js';
 import { reviveNumbers } from '../coordinator/store/local-journal.js';
 import { scanJournal } from '../coordinator/store/local-scan.js';
-import { ROOT, machine, progress, runningSweepDoc } from './common.js';
+import { ROOT, benchCommand, machine, positiveInt, progress, runningSweepDoc } from './common.js';
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -25,9 +24,9 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const o = new Command('store-open')
-    .option('--records <n>', 'journal records', (v) => Number(v), 200_000)
-    .option('--reps <n>', 'timed runs of each measure', (v) => Number(v), 5)
+  const o = benchCommand('store-open')
+    .option('--records <n>', 'journal records', positiveInt('--records'), 200_000)
+    .option('--reps <n>', 'timed runs of each measure', positiveInt('--reps'), 5)
     .option('--save', 'write bench/results/store-open.json')
     .parse()
     .opts<{ records: number; reps: number; save?: boolean }>();
