@@ -12,10 +12,10 @@
  * and `exit_to_spawn` = B.spawned − A.exited is the slot's idle time between two programs.
  *
  * With prefetch (budget.prefetch) B was queued on A's worker behind A and starts there when A's
- * outcome is sent: the pairs are B and the attempt it followed (on B's worker, the latest whose
- * `result_sent` is at or before B's `started`: both happen in one synchronous step there), and
- * the stages are A.exited → A.closed → A.result_sent → B.started → B.workspace → B.spawn_asked →
- * B.spawned (`prefetch`); B's that found A already ended and started at once are counted apart.
+ * program exits: the pairs are B and the attempt it followed (on B's worker, the latest whose
+ * `exited` is at or before B's `started`: both happen in one synchronous step there), and the
+ * stages are A.exited → B.started → B.spawn_asked → B.spawned (`prefetch`; B's workspace was
+ * made while A ran); B's that found A already ended and started at once are counted apart.
  */
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { dispatchTrace } from '../shared/dispatch-trace.js';
@@ -39,13 +39,13 @@ const PATH: ReadonlyArray<readonly [string, 'A' | 'B', string]> = [
   ['B.spawned', 'B', 'spawned'],
 ];
 
-/** The path of a prefetched pair: B was held on A's worker and started when A's outcome went out. */
+/**
+ * The path of a prefetched pair: B was held on A's worker and started when A's program exited
+ * (its slot released; A's output, result and clean-up go on beside B's start).
+ */
 const PREFETCH_PATH: ReadonlyArray<readonly [string, 'A' | 'B', string]> = [
   ['A.exited', 'A', 'exited'],
-  ['A.closed', 'A', 'closed'],
-  ['A.result_sent', 'A', 'result_sent'],
   ['B.started', 'B', 'started'],
-  ['B.workspace', 'B', 'workspace'],
   ['B.spawn_asked', 'B', 'spawn_asked'],
   ['B.spawned', 'B', 'spawned'],
 ];
@@ -79,15 +79,18 @@ function stepsOf(
   };
 }
 
-/** Prefetched pairs: each queued B with the attempt on its worker whose outcome started it. */
+/**
+ * Prefetched pairs: each queued B with the attempt on its worker whose exit started it, the
+ * latest to exit there at or before B's start (B starts in the same synchronous step).
+ */
 function prefetchPairs(all: (Stamps & { workerId?: string })[]): { A: Stamps; B: Stamps }[] {
   const pairs: { A: Stamps; B: Stamps }[] = [];
   for (const B of all) {
     if (B.queued === undefined || B.started === undefined) continue;
     let A: Stamps | undefined;
     for (const s of all) {
-      if (s === B || s.workerId !== B.workerId || s.result_sent === undefined || s.result_sent > B.started) continue;
-      if (!A || s.result_sent > A.result_sent!) A = s;
+      if (s === B || s.workerId !== B.workerId || s.exited === undefined || s.exited > B.started) continue;
+      if (!A || s.exited > A.exited!) A = s;
     }
     if (A) pairs.push({ A, B });
   }

@@ -5,8 +5,10 @@
  * delivers them across reconnects.
  *
  * Prefetch (Assignment.after_attempt_id, worker/queued.ts): an assignment that follows a running
- * attempt is held and started the moment that attempt's outcome is sent; a drain hands held ones
- * back, a stop drops them, and neither ever starts them.
+ * attempt is held, and prepared at once by a runtime that can (Runtime.preparesAhead: its temp
+ * directory made, its checkpoint fetched); it starts the moment that attempt releases its slot
+ * (its program exited) or its outcome is sent, whichever comes first. A drain hands held ones
+ * back, a stop drops them (what was prepared is removed), and neither ever starts them.
  */
 import type { GpuMeter } from './gpus/meter.js';
 import { stepFromWire, stepOnWire, stepProblem } from '../shared/steps.js';
@@ -35,6 +37,7 @@ import { cutLine } from '../shared/bounded-log.js';
 import { env } from '../shared/env.js';
 import { dispatchTrace } from '../shared/dispatch-trace.js';
 import { QueuedAssignments } from './queued.js';
+import { HeldSlot } from './held-slot.js';
 
 /** Outputs whose JSON is longer than this travel as artifacts (see storeLargeOutputs). */
 const OUTPUT_INLINE_LIMIT = 64 * 1024;
@@ -48,8 +51,26 @@ interface RunningAttempt {
   preempt: AbortController;
   done: Promise<void>;
   lastStep: number;
-  /** Its outcome went out: an attempt queued behind it starts now. */
+  /** Its slot is free (released by its runtime, or its outcome went out): one held behind it starts now. */
   ended?: boolean;
+  /** When it started (for a held attempt: when its slot became free, not when it was prepared). */
+  startedAt: number;
+  /** A held attempt prepared ahead of its turn: opens when its slot is free. */
+  slot?: HeldSlot;
+  /** Opens when its runtime began its work (its program was spawned) or it ended. */
+  begun: Deferred;
+  /** The coordinator was already told how it ended (a held attempt dropped or handed back): run() tells nothing. */
+  told?: boolean;
+}
+
+/** A promise opened from outside (an attempt's start of work). */
+class Deferred {
+  readonly opened: Promise<void>;
+  open!: () => void;
+
+  constructor() {
+    this.opened = new Promise<void>((resolve) => (this.open = resolve));
+  }
 }
 
 /** The worker operator's last line of defence: which runtimes, and which programs, it runs. */
@@ -88,6 +109,8 @@ export class AttemptRunner {
   private readonly attempts = new Map<string, RunningAttempt>();
   /** Assignments held until the attempt they follow ends (prefetch). */
   private readonly queued = new QueuedAssignments();
+  /** Held attempts being prepared (or prepared) ahead of their turn, by attempt id. */
+  private readonly preparing = new Map<string, RunningAttempt>();
   /** Set by a drain: held assignments go back, none starts. */
   private handingBack = false;
 
@@ -125,9 +148,39 @@ export class AttemptRunner {
     if (host && !host.ended) {
       dispatchTrace.mark(assignment.attempt_id, 'queued');
       this.queued.hold(host.assignment.attempt_id, assignment);
+      void this.prepare(assignment, host);
       return;
     }
     this.start(assignment);
+  }
+
+  /**
+   * Runs a held attempt up to its slot when its runtime prepares ahead; it waits there until
+   * its host releases the slot (ended), or is dropped or handed back (forget).
+   */
+  private async prepare(assignment: Assignment__Output, host: RunningAttempt): Promise<void> {
+    const runtime = await getRuntime(assignment.runtime).catch(() => undefined);
+    // After the host's own start: preparing competes for the CPU with nothing on its way.
+    await host.begun.opened;
+    // Still held (not dropped meanwhile), and worth preparing: else it starts as it comes.
+    if (!runtime?.preparesAhead || !this.queued.has(assignment.attempt_id)) return;
+    const attempt = this.newAttempt(assignment);
+    attempt.slot = new HeldSlot();
+    const { slot } = attempt;
+    attempt.controller.signal.addEventListener('abort', () => slot.refuse(attempt.controller.signal.reason), {
+      once: true,
+    });
+    this.preparing.set(assignment.attempt_id, attempt);
+    this.launch(attempt);
+  }
+
+  /** A held attempt that will not start here: its preparation stops, and tells the coordinator nothing. */
+  private forget(attemptId: string, why: string): void {
+    const prepared = this.preparing.get(attemptId);
+    if (!prepared) return;
+    // It stays in `preparing` until its run() has removed what it prepared (pending()).
+    prepared.told = true;
+    prepared.controller.abort(new StoppedError(why));
   }
 
   private handBackOne(assignment: Assignment__Output): void {
@@ -136,25 +189,61 @@ export class AttemptRunner {
     });
   }
 
-  /** The attempt's outcome went out: the one held behind it starts (or goes back in a drain). */
+  /**
+   * The attempt's slot is free (its runtime released it, or its outcome went out): the one held
+   * behind it starts (or goes back in a drain). Once per attempt.
+   */
   private ended(attempt: RunningAttempt): void {
+    if (attempt.ended) return;
     attempt.ended = true;
     const next = this.queued.take(attempt.assignment.attempt_id);
     if (!next) return;
-    if (this.handingBack) this.handBackOne(next);
-    else this.start(next);
+    if (this.handingBack) {
+      this.handBackOne(next);
+      this.forget(next.attempt_id, 'handed back before it started');
+      return;
+    }
+    const prepared = this.preparing.get(next.attempt_id);
+    if (!prepared) return this.start(next);
+    // Its program starts in this step (the gate's await is the only one left before its spawn).
+    dispatchTrace.mark(next.attempt_id, 'started');
+    this.preparing.delete(next.attempt_id);
+    this.attempts.set(next.attempt_id, prepared);
+    prepared.startedAt = Date.now();
+    prepared.slot!.open();
   }
 
   private start(assignment: Assignment__Output): void {
     dispatchTrace.mark(assignment.attempt_id, 'started');
-    const controller = new AbortController();
-    const preempt = new AbortController();
-    const attempt: RunningAttempt = { assignment, controller, preempt, done: Promise.resolve(), lastStep: -Infinity };
+    const attempt = this.newAttempt(assignment);
     this.attempts.set(assignment.attempt_id, attempt);
+    this.launch(attempt);
+  }
+
+  private newAttempt(assignment: Assignment__Output): RunningAttempt {
+    return {
+      assignment,
+      controller: new AbortController(),
+      preempt: new AbortController(),
+      done: Promise.resolve(),
+      lastStep: -Infinity,
+      startedAt: Date.now(),
+      begun: new Deferred(),
+    };
+  }
+
+  private launch(attempt: RunningAttempt): void {
+    const id = attempt.assignment.attempt_id;
     attempt.done = this.run(attempt).finally(() => {
-      this.attempts.delete(assignment.attempt_id);
-      dispatchTrace.take(assignment.attempt_id);
-      this.policy.gpuMeter?.finish(assignment.attempt_id);
+      attempt.begun.open();
+      this.attempts.delete(id);
+      // A held attempt whose preparation failed never starts: the coordinator has its failure.
+      if (this.preparing.get(id) === attempt) {
+        this.preparing.delete(id);
+        if (!attempt.told) this.queued.drop(id);
+      }
+      dispatchTrace.take(id);
+      this.policy.gpuMeter?.finish(id);
     });
   }
 
@@ -164,6 +253,7 @@ export class AttemptRunner {
     if (held) {
       this.log.info({ attemptId, reason }, 'dropping a held attempt before it started');
       this.link.send({ stopped: { attempt_id: attemptId, reason: 'stopped', attempt_token: held.attempt_token } });
+      this.forget(attemptId, 'dropped before it started');
       return;
     }
     const attempt = this.attempts.get(attemptId);
@@ -199,17 +289,20 @@ export class AttemptRunner {
   /** A drain: every held assignment goes back unstarted (requeued at once, costing no attempt). */
   private handBackHeld(): void {
     this.handingBack = true;
-    for (const assignment of this.queued.takeAll()) this.handBackOne(assignment);
+    for (const assignment of this.queued.takeAll()) {
+      this.handBackOne(assignment);
+      this.forget(assignment.attempt_id, 'handed back before it started');
+    }
   }
 
+  /** Running attempts, and held ones still removing what was prepared for them. */
   private pending(): Promise<void>[] {
-    return [...this.attempts.values()].map((a) => a.done);
+    return [...this.attempts.values(), ...this.preparing.values()].map((a) => a.done);
   }
 
   private async run(attempt: RunningAttempt): Promise<void> {
     const a = attempt.assignment;
     const log = this.log.child({ attemptId: a.attempt_id, trialId: a.trial_id });
-    const started = Date.now();
     // The program's output, kept bounded and sent before the outcome (so the log is complete
     // when the coordinator ends the attempt).
     const output = new AttemptOutputStream(a.attempt_id, (message) => this.link.send(message));
@@ -222,7 +315,12 @@ export class AttemptRunner {
       if (refused) throw new PermanentRunError(refused);
       const runtime = await getRuntime(a.runtime);
       ctx.config = (await this.resolveArtifactRefs(ctx.config, a)) as typeof ctx.config;
-      log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt started');
+      if (attempt.slot) {
+        log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt prepared; it starts when the one ahead ends');
+        if (runtime.preparesAhead) ctx.slot = attempt.slot;
+        // Not prepared by the runtime itself: nothing of it runs before its turn.
+        else await attempt.slot.opened();
+      } else log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt started');
       const result = await runtime.run(ctx);
       cleanup = result.cleanup?.catch((err: unknown) =>
         log.warn({ err: err instanceof Error ? err.message : String(err) }, 'attempt clean-up failed'),
@@ -242,14 +340,18 @@ export class AttemptRunner {
             ...result.info,
             workerId: this.workerId,
             codeVersion: codeVersion(),
-            durationMs: Date.now() - started,
+            durationMs: Date.now() - attempt.startedAt,
             ...traceOf(a.attempt_id),
           }),
         },
       });
-      log.info({ metrics: result.metrics, ms: Date.now() - started }, 'attempt succeeded');
+      log.info({ metrics: result.metrics, ms: Date.now() - attempt.startedAt }, 'attempt succeeded');
     } catch (err) {
       output.finish();
+      if (attempt.told) {
+        log.info('held attempt dropped before it started; what was prepared for it is removed');
+        return;
+      }
       const reason: unknown = attempt.controller.signal.aborted ? attempt.controller.signal.reason : undefined;
       if (reason instanceof StoppedError || err instanceof StoppedError) {
         const why = reason instanceof StoppedError ? reason.message : (err as Error).message;
@@ -276,7 +378,8 @@ export class AttemptRunner {
       });
       log.warn({ err: message, retryable, kind: failure.kind }, 'attempt failed');
     } finally {
-      // Its outcome is out: what was held behind it starts before the clean-up.
+      // Its outcome is out: what was held behind it starts now (unless its runtime released the
+      // slot earlier), before the clean-up.
       this.ended(attempt);
       // The attempt is over (and the worker may shut down) once its clean-up is done too.
       await cleanup;
@@ -288,6 +391,8 @@ export class AttemptRunner {
     const config = JSON.parse(a.config_json) as TrialConfig;
     const params = JSON.parse(a.params_json || '{}') as Params;
     return {
+      began: () => attempt.begun.open(),
+      released: () => this.ended(attempt),
       experimentId: a.experiment_id,
       trialId: a.trial_id,
       trialNumber: a.trial_number,

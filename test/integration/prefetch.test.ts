@@ -1,7 +1,9 @@
 /**
  * Prefetch (budget.prefetch, issue 15 §5) with real worker processes: the next attempt is queued
- * behind a running one on its worker and starts when that one ends; a worker killed with an
- * attempt queued on it gets it run once elsewhere at no attempt's cost; a cancel drops it unrun.
+ * behind a running one on its worker, prepared there while that one runs, and started the moment
+ * that one's program exits; a worker killed with an attempt queued on it gets it run once
+ * elsewhere at no attempt's cost; a cancel or a drain drops it unrun, and what was prepared for
+ * it is removed.
  *
  * The program (fixtures/integration/gated.mjs) runs until the test creates its `.go` file, so a
  * running attempt is held as long as the test needs. That the worker holds the queued one is
@@ -9,7 +11,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +71,29 @@ async function heldQueued(
   return { attemptId: attempt.id, workerId: attempt.workerId };
 }
 
+/**
+ * Waits until the worker logged that it prepared the held attempt: its temp directory was made
+ * in the same synchronous step, before the line was written.
+ */
+async function preparedOn(cluster: Cluster, workerLog: number, attemptId: string): Promise<void> {
+  const log = join(cluster.dir, 'logs', `worker-${workerLog}.log`);
+  await waitUntil(
+    () =>
+      existsSync(log) &&
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .some((line) => line.includes(attemptId) && line.includes('attempt prepared')),
+    WAIT,
+    `the worker to prepare ${attemptId}`,
+  );
+}
+
+/** The temp directories a worker made for an attempt (command/workspace.ts names them after it). */
+const workspacesOf = (tmp: string, attemptId: string): string[] =>
+  readdirSync(tmp).filter((name) =>
+    name.startsWith(`trellis-${attemptId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-`),
+  );
+
 const startsOf = (markers: string, n: number): number =>
   existsSync(join(markers, `${n}.started`))
     ? readFileSync(join(markers, `${n}.started`), 'utf8')
@@ -84,7 +109,8 @@ describe('prefetch: an attempt queued behind a running one', () => {
     try {
       cluster.spawnWorker('pf-1');
       const { experiment } = await client.submit(spec(markers, 3));
-      await heldQueued(cluster, experiment.id, 1);
+      const held = await heldQueued(cluster, experiment.id, 1);
+      await preparedOn(cluster, 0, held.attemptId);
       // One slot: the queued attempt's program has not started while the first one runs.
       assert.equal(startsOf(markers, 1), 0);
       for (const n of [0, 1, 2]) writeFileSync(join(markers, `${n}.go`), '');
@@ -106,6 +132,18 @@ describe('prefetch: an attempt queued behind a running one', () => {
         assert.ok(started >= Number(readFileSync(join(markers, `${n - 1}.ended`), 'utf8')));
         assert.equal(startsOf(markers, n), 1);
       }
+      // Trial 1 was prepared while trial 0 ran, and its program was asked for in the step that
+      // saw trial 0's program exit: before trial 0's outcome went out.
+      const [ahead, next] = [done[0]!.info?.trace, done[1]!.info?.trace] as Record<string, number>[];
+      assert.ok(
+        next!.workspace! < ahead!.exited!,
+        `prepared while the one ahead ran (${JSON.stringify({ ahead, next })})`,
+      );
+      assert.ok(next!.started! >= ahead!.exited!, 'started after the one ahead exited');
+      assert.ok(
+        next!.spawn_asked! <= ahead!.result_sent!,
+        "its program asked for before the one ahead's result went out",
+      );
     } finally {
       client.close();
       await cluster.stop();
@@ -157,7 +195,8 @@ describe('prefetch: an attempt queued behind a running one', () => {
 
   it('goes back unstarted when its worker is drained, and runs once elsewhere', async () => {
     const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
-    const cluster = await startCluster({ workers: 0, leaseMs: 1500 });
+    const workerTmp = mkdtempSync(join(tmpdir(), 'trellis-prefetch-tmp-'));
+    const cluster = await startCluster({ workers: 0, leaseMs: 1500, workerEnv: { TMPDIR: workerTmp } });
     const client = new TrellisClient(cluster.address);
     try {
       cluster.spawnWorker('pf-d');
@@ -165,6 +204,8 @@ describe('prefetch: an attempt queued behind a running one', () => {
       await waitUntil(() => cluster.coordinator.dispatcher.workerCounts().connected === 2, WAIT, 'two workers');
       const { experiment } = await client.submit(spec(markers, 2, 1));
       const queued = await heldQueued(cluster, experiment.id, 1);
+      await preparedOn(cluster, queued.workerId === 'pf-d' ? 0 : 1, queued.attemptId);
+      assert.equal(workspacesOf(workerTmp, queued.attemptId).length, 1, 'its workspace was made ahead of its turn');
       const named = await client.drainWorker(queued.workerId);
       assert.ok(named.includes(queued.attemptId), 'the drain names the queued attempt');
       for (const n of [0, 1]) writeFileSync(join(markers, `${n}.go`), '');
@@ -181,21 +222,33 @@ describe('prefetch: an attempt queued behind a running one', () => {
         ],
       );
       assert.equal(startsOf(markers, 1), 1, 'its program ran once, on the other worker');
+      // What the drained worker prepared for it is gone (the second attempt's own was removed
+      // after its result).
+      await waitUntil(
+        () => workspacesOf(workerTmp, queued.attemptId).length === 0,
+        WAIT,
+        "the handed-back attempt's workspace to be removed",
+      );
     } finally {
       client.close();
       await cluster.stop();
       rmSync(markers, { recursive: true, force: true });
+      rmSync(workerTmp, { recursive: true, force: true });
     }
   });
 
   it('is dropped unrun when the sweep is cancelled', async () => {
     const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
-    const cluster = await startCluster({ workers: 0, leaseMs: 1500 });
+    // The worker's own temp directory: the prepared attempt's workspace is seen there.
+    const workerTmp = mkdtempSync(join(tmpdir(), 'trellis-prefetch-tmp-'));
+    const cluster = await startCluster({ workers: 0, leaseMs: 1500, workerEnv: { TMPDIR: workerTmp } });
     const client = new TrellisClient(cluster.address);
     try {
       cluster.spawnWorker('pf-c');
       const { experiment } = await client.submit(spec(markers, 2));
       const queued = await heldQueued(cluster, experiment.id, 1);
+      await preparedOn(cluster, 0, queued.attemptId);
+      assert.equal(workspacesOf(workerTmp, queued.attemptId).length, 1, 'its workspace was made ahead of its turn');
       await client.cancel(experiment.id);
       // The worker says so in its log when it drops a held assignment (it never starts it then).
       const log = join(cluster.dir, 'logs', 'worker-0.log');
@@ -211,10 +264,16 @@ describe('prefetch: an attempt queued behind a running one', () => {
       );
       assert.equal(startsOf(markers, 1), 0);
       assert.equal(cluster.coordinator.dispatcher.isQueued(queued.attemptId), false);
+      await waitUntil(
+        () => workspacesOf(workerTmp, queued.attemptId).length === 0,
+        WAIT,
+        "the dropped attempt's workspace to be removed",
+      );
     } finally {
       client.close();
       await cluster.stop();
       rmSync(markers, { recursive: true, force: true });
+      rmSync(workerTmp, { recursive: true, force: true });
     }
   });
 });

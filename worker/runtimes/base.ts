@@ -53,6 +53,28 @@ export interface AttemptContext {
   output?(line: string, cutBytes: number): void;
   /** What the worker's operator allows this attempt (absent: the defaults; see WorkerLimits). */
   limits?: WorkerLimits;
+  /** The attempt's work began (the command runtime: its program was spawned). Optional for a runtime. */
+  began?(): void;
+  /**
+   * The attempt no longer uses its slot, though its outcome is not out yet (the command runtime:
+   * its program exited and every process it left was killed). An attempt held behind it
+   * (prefetch) starts now, off the way of this one's output, result and clean-up. Optional for a
+   * runtime: the runner releases the slot anyway once the outcome is sent (or the attempt ends).
+   */
+  released?(): void;
+  /** For a held attempt prepared ahead of its turn (Runtime.preparesAhead). Absent: the slot is its own already. */
+  slot?: Slot;
+}
+
+/** The slot of a held attempt (prefetch), prepared ahead of its turn. */
+export interface Slot {
+  /**
+   * `start` runs synchronously in the step that frees the slot (at once when it is free
+   * already), so the attempt's work begins with nothing queued before it; `refused` runs
+   * instead, with the stop's reason, when the attempt is dropped or handed back first. One of
+   * them runs, once.
+   */
+  take(start: () => void, refused: (reason: unknown) => void): void;
 }
 
 /** Where dataset files may come from and how large they may be (worker/data/sandbox.ts). */
@@ -101,6 +123,13 @@ export interface RunResult {
 /** A training runtime: `tfjs` (built-in tasks) or `command` (any program). */
 export interface Runtime {
   readonly name: string;
+  /**
+   * It prepares a held attempt (prefetch) ahead of its turn: run() is called while the attempt
+   * ahead still runs, does what needs no slot (a temp directory, a checkpoint's download) and
+   * takes `ctx.slot` before it uses the slot's CPUs, memory or GPUs. Otherwise the runner waits
+   * for the slot before it calls run().
+   */
+  readonly preparesAhead?: boolean;
   run(ctx: AttemptContext): Promise<RunResult>;
 }
 

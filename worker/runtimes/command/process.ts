@@ -5,10 +5,10 @@
  * group killed when it exits (and, by the attempt's mark, what left the group: limits.ts), and
  * the group and mark reaped if the worker dies meanwhile.
  */
-import { PermanentRunError, StoppedError } from '../base.js';
+import { PermanentRunError, StoppedError, type Slot } from '../base.js';
 import { launchInProcess, type LaunchedProgram, type ProgramEvents } from './launch.js';
 import { LineSplitter } from './output.js';
-import { workerSpawner } from './spawner.js';
+import { knownSpawner, workerSpawner } from './spawner.js';
 import { killMarked } from './limits.js';
 import { forkCount } from './pid-window.js';
 import { dispatchTrace } from '../../../shared/dispatch-trace.js';
@@ -49,6 +49,15 @@ export interface Supervision {
    * processes carrying it that left the process group (setsid, double fork) are killed too.
    */
   mark?: string;
+  /**
+   * A held attempt's slot (prefetch): everything is made ready, and the program is asked for in
+   * the step that frees the slot. Refused: supervise rejects with the reason, nothing started.
+   */
+  slot?: Slot;
+  /** The program was spawned. */
+  onSpawned?: () => void;
+  /** The program exited and what it left (its group, its mark) was killed: its slot is free. */
+  onExited?: () => void;
 }
 
 export type Outcome =
@@ -62,9 +71,12 @@ export type Outcome =
  * were closed PIPE_DRAIN_MS after the exit); `stopped` is true when the abort signal stopped it.
  * Only a program that cannot be spawned at all rejects (PermanentRunError).
  */
-export async function supervise(s: Supervision): Promise<{ outcome: Outcome; stopped: boolean }> {
+export async function supervise(
+  s: Supervision,
+): Promise<{ outcome: Outcome; stopped: boolean; /** When the program was asked for (ms). */ askedAt: number }> {
   const { program, signal, log } = s;
-  const spawner = await workerSpawner();
+  const known = knownSpawner();
+  const spawner = known !== null ? known : await workerSpawner();
   if (typeof spawner === 'string') log(`note: ${spawner}; ${program} is spawned on the worker's event loop`);
   const stdoutSplitter = new LineSplitter(s.onStdoutLine);
   const stderrSplitter = new LineSplitter(s.onStderrLine);
@@ -74,6 +86,7 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
   let running = false;
   let stopping = false;
   let killTimer: NodeJS.Timeout | undefined;
+  let askedAt = Date.now();
   const onAbort = (): void => {
     if (stopping || !running) return;
     stopping = true;
@@ -106,6 +119,7 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
         // (a process that left the group); in process, launch.ts registers both with the reaper.
         signal.addEventListener('abort', onAbort, { once: true });
         if (signal.aborted) onAbort();
+        s.onSpawned?.();
       },
       failed: (error) => finish({ kind: 'error', error }),
       stdout: (chunk) => stdoutSplitter.push(chunk),
@@ -120,6 +134,7 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
         const window = pid !== undefined && forks !== undefined ? { pid, forks } : undefined;
         const escaped = s.mark ? killMarked(s.mark, window) : 0;
         if (escaped > 0) log(`killed ${escaped} process(es) of ${program} that had left its process group`);
+        s.onExited?.();
         drainTimer = setTimeout(() => {
           log(
             `output of ${program} still open ${PIPE_DRAIN_MS / 1000}s after exit (a process left its group?): closing it`,
@@ -136,20 +151,26 @@ export async function supervise(s: Supervision): Promise<{ outcome: Outcome; sto
       note: log,
     };
     const request = { program, args: s.args, env: s.env, ...(s.mark ? { mark: s.mark } : {}) };
-    if (s.attemptId) dispatchTrace.mark(s.attemptId, 'spawn_asked');
-    // Read before the program's pid is handed out: the bound of the pids its processes can have.
-    const forks = s.mark ? forkCount() : undefined;
-    try {
-      launched = typeof spawner === 'object' ? spawner.launch(request, events) : launchInProcess(request, events);
-    } catch (err) {
-      rejectOutcome(new PermanentRunError(`cannot start ${JSON.stringify(program)}: ${describe(err)}`));
-    }
+    let forks: number | undefined;
+    const ask = (): void => {
+      askedAt = Date.now();
+      if (s.attemptId) dispatchTrace.mark(s.attemptId, 'spawn_asked');
+      // Read before the program's pid is handed out: the bound of the pids its processes can have.
+      forks = s.mark ? forkCount() : undefined;
+      try {
+        launched = typeof spawner === 'object' ? spawner.launch(request, events) : launchInProcess(request, events);
+      } catch (err) {
+        rejectOutcome(new PermanentRunError(`cannot start ${JSON.stringify(program)}: ${describe(err)}`));
+      }
+    };
+    if (s.slot) s.slot.take(ask, rejectOutcome);
+    else ask();
   });
   signal.removeEventListener('abort', onAbort);
   if (killTimer) clearTimeout(killTimer);
   stdoutSplitter.end();
   stderrSplitter.end();
-  return { outcome, stopped: stopping };
+  return { outcome, stopped: stopping, askedAt };
 }
 
 /** The error for a program that could not be spawned: permanent when retrying cannot help. */

@@ -134,31 +134,39 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
       checkpoint: (step) => checkpoints.requested(step),
     });
     const stderrTail: string[] = [];
-    const started = Date.now();
     // --max-procs: the kernel's RLIMIT_NPROC is per user (and not enforced for root), so the
     // attempt's own processes are also counted, by its mark; too many stop it at once.
     let limitHit: string | undefined;
     const maxProcs = limits.maxProcs;
-    const procsWatch =
-      maxProcs === undefined
-        ? undefined
-        : setInterval(() => {
-            const count = markedPids(mark).length;
-            if (count <= maxProcs || limitHit) return;
-            limitHit = `${program} ran ${count} processes at once, more than this worker's --max-procs ${maxProcs}; stopped`;
-            log(limitHit);
-            killMarked(mark);
-            stop.abort(new PermanentRunError(limitHit));
-          }, PROCS_CHECK_MS);
+    let procsWatch: NodeJS.Timeout | undefined;
+    // From the program's start (a held attempt waits for its slot before that).
+    const watchProcs = (): void => {
+      if (maxProcs === undefined) return;
+      procsWatch = setInterval(() => {
+        const count = markedPids(mark).length;
+        if (count <= maxProcs || limitHit) return;
+        limitHit = `${program} ran ${count} processes at once, more than this worker's --max-procs ${maxProcs}; stopped`;
+        log(limitHit);
+        killMarked(mark);
+        stop.abort(new PermanentRunError(limitHit));
+      }, PROCS_CHECK_MS);
+    };
     const launch = limitedCommand(program, argv.slice(1), limits);
-    const { outcome, stopped } = await supervise({
+    // A held attempt (prefetch) is ready here: its program is asked for in the step that frees its slot.
+    const { outcome, stopped, askedAt } = await supervise({
       program: launch.program,
       args: launch.args,
       mark,
       env,
       signal: stop.signal,
       attemptId: ctx.attemptId,
+      ...(ctx.slot ? { slot: ctx.slot } : {}),
       graceMs: Math.max(0, (config.stopGraceSeconds ?? 10) * 1000),
+      onSpawned: () => {
+        watchProcs();
+        ctx.began?.();
+      },
+      onExited: () => ctx.released?.(),
       onStdoutLine: (line, cutBytes) => {
         scanner.observe(line);
         ctx.output?.(line, cutBytes);
@@ -174,11 +182,12 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
         if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
       },
       log,
+    }).finally(() => {
+      ctx.signal.removeEventListener('abort', forward);
+      ctx.preempt?.removeEventListener('abort', preempt);
+      if (procsWatch) clearInterval(procsWatch);
     });
-    ctx.signal.removeEventListener('abort', forward);
-    ctx.preempt?.removeEventListener('abort', preempt);
-    if (procsWatch) clearInterval(procsWatch);
-    const durationMs = Date.now() - started;
+    const durationMs = Date.now() - askedAt;
 
     if (outcome.kind === 'error') throw spawnFailure(program, outcome.error);
     if (outcome.kind === 'lost') {
@@ -260,5 +269,6 @@ async function run(ctx: AttemptContext): Promise<RunResult> {
 
 export const commandRuntime: Runtime = {
   name: 'command',
+  preparesAhead: true,
   run,
 };

@@ -261,7 +261,9 @@ export class Spawner {
 }
 
 type SpawnerState =
-  { kind: 'off' } | { kind: 'starting'; ready: Promise<Spawner | string> } | { kind: 'failed'; reason: string };
+  | { kind: 'off' }
+  | { kind: 'starting'; ready: Promise<Spawner | string>; settled?: Spawner | string }
+  | { kind: 'failed'; reason: string };
 
 let state: SpawnerState | undefined;
 
@@ -274,16 +276,19 @@ export async function workerSpawner(): Promise<Spawner | string | undefined> {
     const config = env();
     if (!config.TRELLIS_SPAWNER) state = { kind: 'off' };
     else {
-      const current: SpawnerState = {
+      const current: SpawnerState & { kind: 'starting' } = {
         kind: 'starting',
         ready: Spawner.start(config.TRELLIS_REAPER, () => {
           // A spawner that dies after starting is replaced for the next program.
           if (state === current) state = undefined;
-        }).catch((err: unknown) => {
-          const reason = `spawner unavailable: ${err instanceof Error ? err.message : String(err)}`;
-          if (state === current) state = { kind: 'failed', reason };
-          return reason;
-        }),
+        }).then(
+          (spawner) => (current.settled = spawner),
+          (err: unknown) => {
+            const reason = `spawner unavailable: ${err instanceof Error ? err.message : String(err)}`;
+            if (state === current) state = { kind: 'failed', reason };
+            return reason;
+          },
+        ),
       };
       state = current;
     }
@@ -291,6 +296,17 @@ export async function workerSpawner(): Promise<Spawner | string | undefined> {
   if (state.kind === 'off') return undefined;
   if (state.kind === 'failed') return state.reason;
   return state.ready;
+}
+
+/**
+ * What workerSpawner() gives, when that is known without waiting (null: not yet). A program
+ * that starts the moment its slot is free (prefetch) goes out in the same turn.
+ */
+export function knownSpawner(): Spawner | string | undefined | null {
+  if (!state) return null;
+  if (state.kind === 'off') return undefined;
+  if (state.kind === 'failed') return state.reason;
+  return state.settled ?? null;
 }
 
 /** The spawner's pid (tests), or undefined when none is running. */
