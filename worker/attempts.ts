@@ -205,7 +205,7 @@ export class AttemptRunner {
     }
     const prepared = this.preparing.get(next.attempt_id);
     if (!prepared) return this.start(next);
-    // Its program starts in this step (the gate's await is the only one left before its spawn).
+    // Its program is asked for in this step: the slot runs the runtime's start synchronously.
     dispatchTrace.mark(next.attempt_id, 'started');
     this.preparing.delete(next.attempt_id);
     this.attempts.set(next.attempt_id, prepared);

@@ -94,6 +94,25 @@ const workspacesOf = (tmp: string, attemptId: string): string[] =>
     name.startsWith(`trellis-${attemptId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-`),
   );
 
+/** The worker's spawner (its Perl child, worker/runtimes/command/spawner.ts). */
+function spawnerOf(workerPid: number): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid ...
+      const [comm, rest] = [
+        stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+        stat.slice(stat.lastIndexOf(')') + 2),
+      ];
+      if (comm === 'perl' && Number(rest.split(' ')[1]) === workerPid) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error(`worker ${workerPid} has no spawner`);
+}
+
 const startsOf = (markers: string, n: number): number =>
   existsSync(join(markers, `${n}.started`))
     ? readFileSync(join(markers, `${n}.started`), 'utf8')
@@ -144,6 +163,39 @@ describe('prefetch: an attempt queued behind a running one', () => {
         next!.spawn_asked! <= ahead!.result_sent!,
         "its program asked for before the one ahead's result went out",
       );
+    } finally {
+      client.close();
+      await cluster.stop();
+      rmSync(markers, { recursive: true, force: true });
+    }
+  });
+
+  it("starts on a fresh spawner when the worker's spawner died while it waited", async () => {
+    const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
+    const cluster = await startCluster({ workers: 0, leaseMs: 1500 });
+    const client = new TrellisClient(cluster.address);
+    try {
+      const worker = cluster.spawnWorker('pf-s');
+      const { experiment } = await client.submit(spec(markers, 2, 2));
+      const held = await heldQueued(cluster, experiment.id, 1);
+      await preparedOn(cluster, 0, held.attemptId);
+      // The running program dies with the spawner; the prepared one was made ready with it.
+      process.kill(spawnerOf(worker.pid!), 'SIGKILL');
+      await waitUntil(() => startsOf(markers, 1) === 1, WAIT, 'the held attempt to start');
+      for (const n of [0, 1]) writeFileSync(join(markers, `${n}.go`), '');
+      await cluster.waitForEvent(
+        (e) => e.type === 'experiment.state' && e.experimentId === experiment.id && e.payload.status === 'succeeded',
+        WAIT,
+      );
+      const done = await trials(cluster, experiment.id);
+      assert.deepEqual(
+        done[1]!.attempts.map((a) => [a.id, a.status]),
+        [[held.attemptId, 'succeeded']],
+        'the held attempt ran on the new spawner, first time',
+      );
+      assert.equal(done[0]!.attempts[0]!.status, 'failed', 'the running one was lost with the spawner');
+      assert.match(done[0]!.attempts[0]!.error ?? '', /spawner/);
+      assert.equal(done[0]!.status, 'succeeded');
     } finally {
       client.close();
       await cluster.stop();

@@ -69,7 +69,8 @@ export type Outcome =
 /**
  * Runs the program to its end. Resolves when it has exited and its output is read (or the pipes
  * were closed PIPE_DRAIN_MS after the exit); `stopped` is true when the abort signal stopped it.
- * Only a program that cannot be spawned at all rejects (PermanentRunError).
+ * Only a program that cannot be spawned at all rejects (PermanentRunError), and a held attempt
+ * whose slot was refused (with the refusal's reason; nothing was started).
  */
 export async function supervise(
   s: Supervision,
@@ -152,19 +153,25 @@ export async function supervise(
     };
     const request = { program, args: s.args, env: s.env, ...(s.mark ? { mark: s.mark } : {}) };
     let forks: number | undefined;
-    const ask = (): void => {
+    const launchWith = (launcher: Awaited<ReturnType<typeof workerSpawner>>): void => {
       askedAt = Date.now();
       if (s.attemptId) dispatchTrace.mark(s.attemptId, 'spawn_asked');
       // Read before the program's pid is handed out: the bound of the pids its processes can have.
       forks = s.mark ? forkCount() : undefined;
       try {
-        launched = typeof spawner === 'object' ? spawner.launch(request, events) : launchInProcess(request, events);
+        launched = typeof launcher === 'object' ? launcher.launch(request, events) : launchInProcess(request, events);
       } catch (err) {
         rejectOutcome(new PermanentRunError(`cannot start ${JSON.stringify(program)}: ${describe(err)}`));
       }
     };
+    // The spawner as it is now: one that died while a held attempt waited has been replaced.
+    const ask = (): void => {
+      const now = knownSpawner();
+      if (now !== null) launchWith(now);
+      else void workerSpawner().then(launchWith, rejectOutcome);
+    };
     if (s.slot) s.slot.take(ask, rejectOutcome);
-    else ask();
+    else launchWith(spawner);
   });
   signal.removeEventListener('abort', onAbort);
   if (killTimer) clearTimeout(killTimer);
