@@ -81,22 +81,26 @@ function isZombie(pid: number): boolean {
   }
 }
 
-/** SIGKILLs every process carrying `mark`, again until none is left (bounded); how many were killed. */
+/**
+ * SIGKILLs every process carrying `mark`, again while a round finds one forked during the last
+ * (bounded); how many processes were killed. One already killed (dying, not yet a zombie) is
+ * neither killed nor counted again, and alone is no reason for another round.
+ */
 export function killMarked(mark: string, window?: PidWindow, rounds = 20): number {
-  let killed = 0;
+  const killed = new Set<number>();
   for (let round = 0; round < rounds; round++) {
-    const pids = markedPids(mark, window);
-    if (pids.length === 0) break;
-    for (const pid of pids) {
+    const fresh = markedPids(mark, window).filter((pid) => !killed.has(pid));
+    if (fresh.length === 0) break;
+    for (const pid of fresh) {
       try {
         process.kill(pid, 'SIGKILL');
-        killed++;
+        killed.add(pid);
       } catch {
         // Already gone.
       }
     }
   }
-  return killed;
+  return killed.size;
 }
 
 export interface ProgramLimits {
