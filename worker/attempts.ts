@@ -165,7 +165,12 @@ export class AttemptRunner {
     // Still held (not dropped meanwhile), and worth preparing: else it starts as it comes.
     if (!runtime?.preparesAhead || !this.queued.has(assignment.attempt_id)) return;
     const attempt = this.newAttempt(assignment);
-    attempt.slot = new HeldSlot();
+    attempt.slot = new HeldSlot(() =>
+      this.log.info(
+        { attemptId: assignment.attempt_id, trialId: assignment.trial_id },
+        'attempt prepared; it starts when the one ahead ends',
+      ),
+    );
     const { slot } = attempt;
     attempt.controller.signal.addEventListener('abort', () => slot.refuse(attempt.controller.signal.reason), {
       once: true,
@@ -316,7 +321,7 @@ export class AttemptRunner {
       const runtime = await getRuntime(a.runtime);
       ctx.config = (await this.resolveArtifactRefs(ctx.config, a)) as typeof ctx.config;
       if (attempt.slot) {
-        log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt prepared; it starts when the one ahead ends');
+        log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'preparing a held attempt');
         if (runtime.preparesAhead) ctx.slot = attempt.slot;
         // Not prepared by the runtime itself: nothing of it runs before its turn.
         else await attempt.slot.opened();

@@ -12,11 +12,15 @@ export class HeldSlot implements Slot {
   private state: State = { kind: 'held' };
   private waiter: { start: () => void; refused: (reason: unknown) => void } | undefined;
 
+  /** `onWaiting`: the attempt is ready and waits at its slot (taken while still held). */
+  constructor(private readonly onWaiting?: () => void) {}
+
   take(start: () => void, refused: (reason: unknown) => void): void {
     if (this.waiter) throw new Error('a slot is taken once');
     if (this.state.kind === 'open') return start();
     if (this.state.kind === 'refused') return refused(this.state.reason);
     this.waiter = { start, refused };
+    this.onWaiting?.();
   }
 
   /** For a runtime that does not prepare ahead: resolves (or rejects) as take would call. */

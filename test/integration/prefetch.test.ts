@@ -72,8 +72,8 @@ async function heldQueued(
 }
 
 /**
- * Waits until the worker logged that it prepared the held attempt: its temp directory was made
- * in the same synchronous step, before the line was written.
+ * Waits until the worker logged that the held attempt is prepared: its temp directory made, its
+ * program's request built on the spawner it had then, waiting at its slot.
  */
 async function preparedOn(cluster: Cluster, workerLog: number, attemptId: string): Promise<void> {
   const log = join(cluster.dir, 'logs', `worker-${workerLog}.log`);

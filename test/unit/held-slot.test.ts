@@ -66,6 +66,23 @@ describe('held slot', () => {
     assert.deepEqual(calls, ['cannot start']);
   });
 
+  it('says when an attempt waits at it, and only then', () => {
+    const waiting: string[] = [];
+    const held = new HeldSlot(() => waiting.push('held'));
+    held.take(
+      () => undefined,
+      () => undefined,
+    );
+    assert.deepEqual(waiting, ['held']);
+    const open = new HeldSlot(() => waiting.push('open'));
+    open.open();
+    open.take(
+      () => undefined,
+      () => undefined,
+    );
+    assert.deepEqual(waiting, ['held'], 'a slot already open is not waited at');
+  });
+
   it('is taken once', () => {
     const slot = new HeldSlot();
     const r = recorder();
