@@ -44,7 +44,15 @@ export interface FloodOptions {
 }
 
 export interface FloodResult {
-  getExperiment: { calls: number; failed: number; p50Ms: number; p99Ms: number; maxMs: number };
+  getExperiment: {
+    calls: number;
+    failed: number;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    /** Which call was the slowest (0: the first made while the experiment ran). */
+    maxAt: number;
+  };
   rssMb: { baseline: number; peak: number; growth: number };
   honestReports: { sent: number; stored: number };
   experiment: { status: string; trials: { status: string; error?: string | undefined }[] };
@@ -371,6 +379,7 @@ export async function runFlood(options: FloodOptions): Promise<FloodResult> {
         p50Ms: round(percentile(sorted, 50)),
         p99Ms: round(percentile(sorted, 99)),
         maxMs: round(sorted.at(-1) ?? NaN),
+        maxAt: latencies.indexOf(sorted.at(-1)!),
       },
       rssMb: { baseline: round(baseline), peak: round(peak), growth: round(peak - baseline) },
       honestReports: { sent: options.reports, stored },
