@@ -194,8 +194,15 @@ export class RunningAttempts implements AttemptRouter {
     this.running.get(attemptId)?.settle(outcome);
   }
 
-  /** Stops every running attempt on its worker; each ends `cancelled`. */
+  /**
+   * Stops every running attempt on its worker; each ends `cancelled`. Queued (prefetched) ones
+   * are told first: a worker starts a held attempt the moment the one ahead of it exits, so its
+   * stop must not come after the one that ends the attempt ahead (one stream keeps the order).
+   */
   cancelAll(reason: string): void {
-    for (const attemptId of [...this.running.keys()]) this.stopAndSettle(attemptId, reason, { kind: 'cancelled' });
+    const ids = [...this.running.keys()];
+    const queued = ids.filter((id) => this.ctx.dispatcher.isQueued(id));
+    const started = ids.filter((id) => !this.ctx.dispatcher.isQueued(id));
+    for (const attemptId of [...queued, ...started]) this.stopAndSettle(attemptId, reason, { kind: 'cancelled' });
   }
 }
