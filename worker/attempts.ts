@@ -320,12 +320,9 @@ export class AttemptRunner {
       if (refused) throw new PermanentRunError(refused);
       const runtime = await getRuntime(a.runtime);
       ctx.config = (await this.resolveArtifactRefs(ctx.config, a)) as typeof ctx.config;
-      if (attempt.slot) {
-        log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'preparing a held attempt');
-        if (runtime.preparesAhead) ctx.slot = attempt.slot;
-        // Not prepared by the runtime itself: nothing of it runs before its turn.
-        else await attempt.slot.opened();
-      } else log.info({ runtime: a.runtime, gpus: a.gpu_ids }, 'attempt started');
+      // Only a runtime that prepares ahead gets a slot (prepare): it takes it before its start.
+      if (attempt.slot) ctx.slot = attempt.slot;
+      log.info({ runtime: a.runtime, gpus: a.gpu_ids }, attempt.slot ? 'preparing a held attempt' : 'attempt started');
       const result = await runtime.run(ctx);
       cleanup = result.cleanup?.catch((err: unknown) =>
         log.warn({ err: err instanceof Error ? err.message : String(err) }, 'attempt clean-up failed'),

@@ -23,11 +23,6 @@ export class HeldSlot implements Slot {
     this.onWaiting?.();
   }
 
-  /** For a runtime that does not prepare ahead: resolves (or rejects) as take would call. */
-  opened(): Promise<void> {
-    return new Promise<void>((resolve, reject) => this.take(resolve, reject));
-  }
-
   /** The slot is free: the waiting start runs now (one that throws is refused with its error). */
   open(): void {
     if (this.state.kind !== 'held') return;

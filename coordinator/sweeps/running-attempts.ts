@@ -200,9 +200,9 @@ export class RunningAttempts implements AttemptRouter {
    * stop must not come after the one that ends the attempt ahead (one stream keeps the order).
    */
   cancelAll(reason: string): void {
-    const ids = [...this.running.keys()];
-    const queued = ids.filter((id) => this.ctx.dispatcher.isQueued(id));
-    const started = ids.filter((id) => !this.ctx.dispatcher.isQueued(id));
+    const queued: string[] = [];
+    const started: string[] = [];
+    for (const id of this.running.keys()) (this.ctx.dispatcher.isQueued(id) ? queued : started).push(id);
     for (const attemptId of [...queued, ...started]) this.stopAndSettle(attemptId, reason, { kind: 'cancelled' });
   }
 }

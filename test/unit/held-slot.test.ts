@@ -89,15 +89,4 @@ describe('held slot', () => {
     slot.take(r.start, r.refused);
     assert.throws(() => slot.take(r.start, r.refused), /taken once/);
   });
-
-  it('opened() resolves on open and rejects on a refusal (a runtime that does not prepare ahead)', async () => {
-    const a = new HeldSlot();
-    const opened = a.opened();
-    a.open();
-    await opened;
-    const b = new HeldSlot();
-    const refused = b.opened();
-    b.refuse(new Error('dropped'));
-    await assert.rejects(refused, /dropped/);
-  });
 });

@@ -126,8 +126,8 @@ export interface Runtime {
   /**
    * It prepares a held attempt (prefetch) ahead of its turn: run() is called while the attempt
    * ahead still runs, does what needs no slot (a temp directory, a checkpoint's download) and
-   * takes `ctx.slot` before it uses the slot's CPUs, memory or GPUs. Otherwise the runner waits
-   * for the slot before it calls run().
+   * takes `ctx.slot` before it uses the slot's CPUs, memory or GPUs. Otherwise a held attempt
+   * is not prepared: run() is called when its slot is free.
    */
   readonly preparesAhead?: boolean;
   run(ctx: AttemptContext): Promise<RunResult>;
