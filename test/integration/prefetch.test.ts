@@ -120,12 +120,32 @@ const startsOf = (markers: string, n: number): number =>
         .split('\n').length
     : 0;
 
+/**
+ * Runs `body` on a cluster with no worker yet (each test spawns its own), with a client, a folder
+ * for the program's markers and the workers' own temp directory (their TMPDIR: the workspaces
+ * of the attempts they prepare are seen there); removes all of them afterwards.
+ */
+async function onCluster(
+  workerEnv: Record<string, string>,
+  body: (c: { cluster: Cluster; client: TrellisClient; markers: string; workerTmp: string }) => Promise<void>,
+): Promise<void> {
+  const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
+  const workerTmp = mkdtempSync(join(tmpdir(), 'trellis-prefetch-tmp-'));
+  const cluster = await startCluster({ workers: 0, leaseMs: 1500, workerEnv: { TMPDIR: workerTmp, ...workerEnv } });
+  const client = new TrellisClient(cluster.address);
+  try {
+    await body({ cluster, client, markers, workerTmp });
+  } finally {
+    client.close();
+    await cluster.stop();
+    rmSync(markers, { recursive: true, force: true });
+    rmSync(workerTmp, { recursive: true, force: true });
+  }
+}
+
 describe('prefetch: an attempt queued behind a running one', () => {
   it('is held on its worker and starts there when the running one ends, never beside it', async () => {
-    const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
-    const cluster = await startCluster({ workers: 0, leaseMs: 1500, workerEnv: { TRELLIS_DISPATCH_TRACE: '1' } });
-    const client = new TrellisClient(cluster.address);
-    try {
+    await onCluster({ TRELLIS_DISPATCH_TRACE: '1' }, async ({ cluster, client, markers }) => {
       cluster.spawnWorker('pf-1');
       const { experiment } = await client.submit(spec(markers, 3));
       const held = await heldQueued(cluster, experiment.id, 1);
@@ -163,18 +183,11 @@ describe('prefetch: an attempt queued behind a running one', () => {
         next!.spawn_asked! <= ahead!.result_sent!,
         "its program asked for before the one ahead's result went out",
       );
-    } finally {
-      client.close();
-      await cluster.stop();
-      rmSync(markers, { recursive: true, force: true });
-    }
+    });
   });
 
   it("starts on a fresh spawner when the worker's spawner died while it waited", async () => {
-    const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
-    const cluster = await startCluster({ workers: 0, leaseMs: 1500 });
-    const client = new TrellisClient(cluster.address);
-    try {
+    await onCluster({}, async ({ cluster, client, markers }) => {
       const worker = cluster.spawnWorker('pf-s');
       const { experiment } = await client.submit(spec(markers, 2, 2));
       const held = await heldQueued(cluster, experiment.id, 1);
@@ -196,18 +209,11 @@ describe('prefetch: an attempt queued behind a running one', () => {
       assert.equal(done[0]!.attempts[0]!.status, 'failed', 'the running one was lost with the spawner');
       assert.match(done[0]!.attempts[0]!.error ?? '', /spawner/);
       assert.equal(done[0]!.status, 'succeeded');
-    } finally {
-      client.close();
-      await cluster.stop();
-      rmSync(markers, { recursive: true, force: true });
-    }
+    });
   });
 
   it('runs once elsewhere when its worker is killed, costing no attempt', async () => {
-    const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
-    const cluster = await startCluster({ workers: 0, leaseMs: 1500 });
-    const client = new TrellisClient(cluster.address);
-    try {
+    await onCluster({}, async ({ cluster, client, markers }) => {
       const workers = new Map(
         [cluster.spawnWorker('pf-a'), cluster.spawnWorker('pf-b')].map((w, i) => [['pf-a', 'pf-b'][i]!, w]),
       );
@@ -238,19 +244,11 @@ describe('prefetch: an attempt queued behind a running one', () => {
       // Its program ran exactly once, on the surviving worker.
       assert.equal(startsOf(markers, 1), 1);
       assert.equal(done[0]!.status, 'succeeded');
-    } finally {
-      client.close();
-      await cluster.stop();
-      rmSync(markers, { recursive: true, force: true });
-    }
+    });
   });
 
   it('goes back unstarted when its worker is drained, and runs once elsewhere', async () => {
-    const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
-    const workerTmp = mkdtempSync(join(tmpdir(), 'trellis-prefetch-tmp-'));
-    const cluster = await startCluster({ workers: 0, leaseMs: 1500, workerEnv: { TMPDIR: workerTmp } });
-    const client = new TrellisClient(cluster.address);
-    try {
+    await onCluster({}, async ({ cluster, client, markers, workerTmp }) => {
       cluster.spawnWorker('pf-d');
       cluster.spawnWorker('pf-e');
       await waitUntil(() => cluster.coordinator.dispatcher.workerCounts().connected === 2, WAIT, 'two workers');
@@ -281,21 +279,11 @@ describe('prefetch: an attempt queued behind a running one', () => {
         WAIT,
         "the handed-back attempt's workspace to be removed",
       );
-    } finally {
-      client.close();
-      await cluster.stop();
-      rmSync(markers, { recursive: true, force: true });
-      rmSync(workerTmp, { recursive: true, force: true });
-    }
+    });
   });
 
   it('is dropped unrun when the sweep is cancelled', async () => {
-    const markers = mkdtempSync(join(tmpdir(), 'trellis-prefetch-'));
-    // The worker's own temp directory: the prepared attempt's workspace is seen there.
-    const workerTmp = mkdtempSync(join(tmpdir(), 'trellis-prefetch-tmp-'));
-    const cluster = await startCluster({ workers: 0, leaseMs: 1500, workerEnv: { TMPDIR: workerTmp } });
-    const client = new TrellisClient(cluster.address);
-    try {
+    await onCluster({}, async ({ cluster, client, markers, workerTmp }) => {
       cluster.spawnWorker('pf-c');
       const { experiment } = await client.submit(spec(markers, 2));
       const queued = await heldQueued(cluster, experiment.id, 1);
@@ -321,11 +309,6 @@ describe('prefetch: an attempt queued behind a running one', () => {
         WAIT,
         "the dropped attempt's workspace to be removed",
       );
-    } finally {
-      client.close();
-      await cluster.stop();
-      rmSync(markers, { recursive: true, force: true });
-      rmSync(workerTmp, { recursive: true, force: true });
-    }
+    });
   });
 });
