@@ -35,9 +35,31 @@ export function benchLogger(): Logger {
   return createLogger('bench', benchLogLevel());
 }
 
-export function tempDir(prefix: string): { dir: string; remove(): void } {
+/** Temp directories whose removal waits for this process's exit (tempDir's `atExit`). */
+const removedAtExit: string[] = [];
+
+/**
+ * A temp directory for one run. With `atExit`, remove() leaves it until this process exits:
+ * deleting its thousands of files (an attempt log per trial) between two runs made the next
+ * run's file creations several times slower for about 30 s on a file system that skips
+ * recently deleted inodes when it allocates (ext4 without a journal, as on the machine these
+ * figures come from; bench/README.md, "dispatch", session 9).
+ */
+export function tempDir(prefix: string, options: { atExit?: boolean } = {}): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), `trellis-bench-${prefix}-`));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const removeNow = (): void => rmSync(dir, { recursive: true, force: true });
+  if (!options.atExit) return { dir, remove: removeNow };
+  return {
+    dir,
+    remove: () => {
+      if (removedAtExit.length === 0) {
+        process.once('exit', () => {
+          for (const path of removedAtExit) rmSync(path, { recursive: true, force: true });
+        });
+      }
+      removedAtExit.push(dir);
+    },
+  };
 }
 
 export interface LocalCoordinator {
@@ -189,7 +211,7 @@ export async function startEmbeddedCluster(options: {
   /** Workers stamp their attempts' dispatch stages into the results (TRELLIS_DISPATCH_TRACE). */
   trace?: boolean;
 }): Promise<EmbeddedCluster> {
-  const temp = tempDir('embedded');
+  const temp = tempDir('embedded', { atExit: true });
   const log = benchLogger();
   const embedded = await startEmbedded({
     dir: temp.dir,

@@ -6,7 +6,20 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -25,6 +38,8 @@ import { createWorkspace, removeWorkspace } from '../../worker/runtimes/command/
 import { processEnded, waitUntil } from '../helpers/services.js';
 
 const SPAWNER_HOST = fileURLToPath(new URL('../../../test/fixtures/programs/spawner-host.mjs', import.meta.url));
+const WORKSPACE_HOST = fileURLToPath(new URL('../../../test/fixtures/programs/workspace-host.mjs', import.meta.url));
+const WORKSPACE_URL = new URL('../../worker/runtimes/command/workspace.js', import.meta.url).href;
 const PROCESS_URL = new URL('../../worker/runtimes/command/process.js', import.meta.url).href;
 const SPAWNER_URL = new URL('../../worker/runtimes/command/spawner.js', import.meta.url).href;
 
@@ -159,6 +174,105 @@ describe('the spawner', () => {
       await removeWorkspace(workspace);
     }
     assert.ok(!existsSync(workspace.dir), 'removed');
+  });
+
+  it("empties an ended attempt's directory and renames it into the next one's: no inode made, nothing of the last attempt left, no link followed", async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'trellis-outside-'));
+    try {
+      writeFileSync(join(outside, 'victim'), 'keep me');
+      const first = createWorkspace('first', '{"lr":0.1}');
+      const inodes = [first.dir, first.checkpointDir, first.paramsFile].map((path) => statSync(path).ino);
+      // What a program may leave: files, a tree, links out, its checkpoints, loose modes.
+      writeFileSync(join(first.dir, 'scratch.bin'), 'x');
+      mkdirSync(join(first.dir, 'tree', 'deeper'), { recursive: true });
+      writeFileSync(join(first.dir, 'tree', 'deeper', 'f'), 'x');
+      symlinkSync(outside, join(first.dir, 'link-to-outside'));
+      symlinkSync(join(outside, 'victim'), join(first.checkpointDir, 'victim-link'));
+      writeFileSync(join(first.checkpointDir, 'step-3.ckpt'), 'weights');
+      chmodSync(first.dir, 0o777);
+      chmodSync(first.checkpointDir, 0o755);
+      await removeWorkspace(first);
+      assert.ok(!existsSync(first.dir), 'gone from its own name');
+
+      const second = createWorkspace('second', '{"lr":0.2}');
+      try {
+        assert.deepEqual(
+          [second.dir, second.checkpointDir, second.paramsFile].map((path) => statSync(path).ino),
+          inodes,
+          'the same directory, checkpoint/ and params.json, renamed',
+        );
+        assert.deepEqual(readdirSync(second.dir).sort(), ['checkpoint', 'params.json']);
+        assert.deepEqual(readdirSync(second.checkpointDir), []);
+        assert.equal(readFileSync(second.paramsFile, 'utf8'), '{"lr":0.2}');
+        assert.equal(statSync(second.dir).mode & 0o777, 0o700);
+        assert.equal(statSync(second.checkpointDir).mode & 0o777, 0o700);
+        assert.equal(statSync(second.paramsFile).mode & 0o777, 0o600);
+        assert.equal(readFileSync(join(outside, 'victim'), 'utf8'), 'keep me', 'no link was followed');
+      } finally {
+        await removeWorkspace(second);
+      }
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("never writes the next attempt's params through a params.json that a program made a symlink or a hard link", async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'trellis-outside-'));
+    try {
+      for (const make of [symlinkSync, linkSync]) {
+        const victim = join(outside, `victim-${make.name}`);
+        writeFileSync(victim, 'keep me');
+        const first = createWorkspace('first', '{"lr":0.1}');
+        unlinkSync(first.paramsFile);
+        make(victim, first.paramsFile);
+        await removeWorkspace(first);
+        const second = createWorkspace('second', '{"lr":0.2}');
+        try {
+          assert.equal(readFileSync(second.paramsFile, 'utf8'), '{"lr":0.2}');
+          assert.equal(statSync(second.paramsFile).nlink, 1, make.name);
+          assert.equal(readFileSync(victim, 'utf8'), 'keep me', `${make.name}: the file it pointed at is untouched`);
+        } finally {
+          await removeWorkspace(second);
+        }
+      }
+      // The directory itself replaced by a symlink: the link goes, what it points at stays.
+      const first = createWorkspace('first', '{}');
+      rmSync(first.dir, { recursive: true });
+      symlinkSync(outside, first.dir);
+      await removeWorkspace(first);
+      assert.ok(!existsSync(first.dir));
+      assert.ok(existsSync(join(outside, 'victim-symlinkSync')), 'nothing removed through the link');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('killed, the emptied directories it kept are removed by the worker', async () => {
+    await removeWorkspace(createWorkspace('kept', '{}'));
+    const kept = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith(`trellis-free-${process.pid}-`));
+    assert.ok(kept().length >= 1, 'one kept at least');
+    const pid = await spawnerPid();
+    process.kill(pid!, 'SIGKILL');
+    await waitUntil(() => kept().length === 0, 10_000, 'the kept directories to be removed');
+  });
+
+  it('removes the emptied directories it keeps when it exits (its worker gone, however)', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'trellis-host-tmp-'));
+    const host = spawn(process.execPath, [WORKSPACE_HOST, WORKSPACE_URL, SPAWNER_URL], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, TMPDIR: tmp },
+    });
+    try {
+      const [line] = (await once(createInterface({ input: host.stdout! }), 'line')) as [string];
+      const { spawner } = JSON.parse(line) as { spawner: number };
+      assert.equal(readdirSync(tmp).filter((name) => name.startsWith('trellis-free-')).length, 1, 'one kept');
+      host.kill('SIGKILL');
+      await waitUntil(() => processEnded(spawner), 10_000, 'the spawner to exit');
+      assert.deepEqual(readdirSync(tmp), [], 'nothing left in its TMPDIR');
+    } finally {
+      host.kill('SIGKILL');
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('killed while a program runs: the program is killed, its run ends with the reason, a new spawner starts', async () => {

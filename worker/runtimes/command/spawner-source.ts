@@ -9,22 +9,25 @@
  *   of its own, stdin /dev/null, stdout and stderr piped; `K id signo` signals the group of a
  *   program not yet reaped; `D id` closes a program's output pipes (a process left its group
  *   holding them open); `Z id dir` removes a directory tree (symlinks are removed, never
- *   followed).
+ *   followed); `Y id dir free` empties an attempt's temp directory for the next attempt and
+ *   renames it to `free` (recycle, below), or removes it as `Z` does when it cannot.
  * - spawner → worker, on stdout: frames `OP id LEN\n` + LEN bytes: `R` ready (once, id 0),
  *   `P` spawned (pid), `F` could not start (errno), `O`/`E` stdout/stderr bytes,
  *   `X` exited (`code signal leftovers`: the group's other processes were SIGKILLed when
- *   leftovers is 1), `C` a stream reached end-of-file (`1` or `2`), `Z` the errno of a `Z`
- *   request (0: done).
+ *   leftovers is 1), `C` a stream reached end-of-file (`1` or `2`), `Z` the answer to a `Z`
+ *   or `Y` request: the errno (0: done; for `Y`, -1: removed, not kept).
  * A program's exit and its pipes' end-of-file are separate events, as with child_process.
  * When stdin reaches end-of-file (the worker is gone, however it died) and argv[0] is 1, every
  * program still running is SIGKILLed with its group, and every process carrying the
  * TRELLIS_ATTEMPT_MARK of a program it still knows (limits.ts: one that left the group), then
  * the spawner exits: it is the reaper for the programs it started (reaper.ts serves only
- * programs spawned on the worker's event loop).
+ * programs spawned on the worker's event loop). Before it exits it removes the directories
+ * still waiting for reuse: those whose names begin with argv[1] (the worker's prefix for them).
  */
 export const SPAWNER_SOURCE = String.raw`
 use strict; use warnings; use POSIX ();
 my $reap = ($ARGV[0] // '1') eq '1';
+my $freeprefix = $ARGV[1] // '';
 $SIG{$_} = 'IGNORE' for qw(INT TERM HUP PIPE);
 my $chld = 0;
 $SIG{CHLD} = sub { $chld = 1 };
@@ -140,11 +143,49 @@ sub killmarks {
 sub rmtree {
   my $path = shift;
   if (-l $path || !-d _) { unlink $path; return; }
-  opendir(my $dh, $path) or return;
+  rmtree("$path/$_") for entries($path);
+  rmdir $path;
+}
+# A directory's entries: () when it cannot be read.
+sub entries {
+  my $dir = shift;
+  opendir(my $dh, $dir) or return ();
   my @entries = grep { $_ ne '.' && $_ ne '..' } readdir $dh;
   closedir $dh;
-  rmtree("$path/$_") for @entries;
-  rmdir $path;
+  return @entries;
+}
+sub isempty {
+  my $dir = shift;
+  opendir(my $dh, $dir) or return 0;
+  my @entries = grep { $_ ne '.' && $_ ne '..' } readdir $dh;
+  closedir $dh;
+  return !@entries;
+}
+# An attempt's temp directory made ready for the next attempt, so that it creates no inode:
+# everything the program left goes, but params.json (a regular file with one link, emptied) and
+# checkpoint/ (a directory, emptied) stay; modes are reset; then it is renamed to $free. Symlinks
+# are never followed. 0 when it is kept; anything else left, or anything unlike what the worker
+# made: removed as by Z, answered -1 (or Z's errno).
+sub recycle {
+  my ($dir, $free) = @_;
+  if (lstat($dir) && -d _) {
+    for my $e (entries($dir)) {
+      my $p = "$dir/$e";
+      my @st = lstat $p;
+      next if $e eq 'params.json' && -f _ && $st[3] == 1;
+      if ($e eq 'checkpoint' && -d _) { rmtree("$p/$_") for entries($p); next; }
+      rmtree($p);
+    }
+    my @left = sort(entries($dir));
+    my $ckpt = "$dir/checkpoint";
+    if (join('/', @left) eq 'checkpoint/params.json' && lstat($ckpt) && -d _ && isempty($ckpt)
+      && truncate("$dir/params.json", 0) && chmod(0600, "$dir/params.json") && chmod(0700, $ckpt)
+      && chmod(0700, $dir) && rename($dir, $free)) {
+      return 0;
+    }
+  }
+  rmtree($dir);
+  return -e $dir ? $! + 0 || 1 : -1;
 }
 sub request {
   my @f = split /\0/, shift, -1;
@@ -162,6 +203,8 @@ sub request {
   } elsif ($op eq 'Z') {
     rmtree($f[0]);
     out('Z', $id, -e $f[0] ? $! + 0 || 1 : 0);
+  } elsif ($op eq 'Y') {
+    out('Z', $id, recycle($f[0], $f[1]));
   } elsif ($op eq 'D') {
     for my $fd (grep { $byfd{$_}[0] eq $id } keys %byfd) { closefd($fd); }
     done($id);
@@ -201,6 +244,10 @@ while (1) {
         # Then what carries a program's mark (a process that left its group), until none is left.
         my @marks = grep { defined } map { $kid{$_}{mark} } keys %kid;
         for (1 .. 20) { last unless killmarks(@marks); }
+      }
+      if ($freeprefix =~ m{^(.*)/([^/]+)$}) {
+        my ($parent, $stem) = ($1, $2);
+        rmtree("$parent/$_") for grep { index($_, $stem) == 0 } entries($parent);
       }
       exit 0;
     }

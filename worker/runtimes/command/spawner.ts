@@ -6,7 +6,7 @@
  * output) stands still. Instead, each worker starts one small helper, the spawner
  * (spawner-source.ts, Perl), on first use; it forks and execs programs on request and relays
  * their output and exit over one pipe each way. The worker's side of a start is one pipe
- * write. It also removes attempts' temp directories (workspace.ts). The spawner is also the reaper of its programs: it sees end-of-file on its stdin when
+ * write. It also removes attempts' temp directories, or empties them for reuse (workspace.ts). The spawner is also the reaper of its programs: it sees end-of-file on its stdin when
  * the worker dies, however it dies, and SIGKILLs the groups still running (`TRELLIS_REAPER`).
  *
  * `TRELLIS_SPAWNER=0` turns it off. If it cannot start (no `perl`), programs are spawned on
@@ -15,7 +15,10 @@
  * next program starts a new spawner.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { env } from '../../../shared/env.js';
 import { killGroup, type LaunchedProgram, type LaunchRequest, type ProgramEvents } from './launch.js';
@@ -23,6 +26,8 @@ import { SPAWNER_SOURCE } from './spawner-source.js';
 
 /** How long the spawner may take to say it is ready before the worker gives up on it. */
 const READY_TIMEOUT_MS = 10_000;
+/** Emptied temp directories kept for reuse, at most (more are removed). */
+const MAX_FREE_WORKSPACES = 64;
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, no]) => [no, name]));
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
@@ -55,10 +60,15 @@ export class Spawner {
   private readonly stdout: Socket;
   private dead: string | undefined;
   private ready = false;
+  /** Emptied attempt directories waiting for the next attempt (recycleWorkspace). */
+  private readonly free: string[] = [];
+  private freeCount = 0;
 
   private constructor(
     private readonly child: ChildProcess,
     private readonly onDead: (spawner: Spawner) => void,
+    /** The names of the emptied directories begin with it; the spawner removes those left when it exits. */
+    private readonly freePrefix: string,
   ) {
     this.stdin = child.stdin!;
     this.stdout = child.stdout as Socket;
@@ -68,10 +78,11 @@ export class Spawner {
   static start(reap: boolean, onDead: (spawner: Spawner) => void): Promise<Spawner> {
     return new Promise((resolve, reject) => {
       let child: ChildProcess;
+      const freePrefix = join(tmpdir(), `trellis-free-${process.pid}-${randomBytes(4).toString('hex')}-`);
       try {
         // A session of its own, like the reaper: a terminal's Ctrl-C to the worker's group does
         // not reach it, and it outlives the worker just long enough to reap the programs.
-        child = spawn('perl', ['-e', SPAWNER_SOURCE, reap ? '1' : '0'], {
+        child = spawn('perl', ['-e', SPAWNER_SOURCE, reap ? '1' : '0', freePrefix], {
           detached: true,
           stdio: ['pipe', 'pipe', 'inherit'],
         });
@@ -79,7 +90,7 @@ export class Spawner {
         reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      const spawner = new Spawner(child, onDead);
+      const spawner = new Spawner(child, onDead, freePrefix);
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         fail(`it did not answer within ${READY_TIMEOUT_MS / 1000}s`);
@@ -140,6 +151,29 @@ export class Spawner {
   async removeWorkspace(dir: string): Promise<void> {
     const errno = await this.ask(['Z', '', dir]);
     if (errno !== 0) throw errnoError(errno, `cannot remove ${dir}`);
+  }
+
+  /**
+   * Empties an attempt's temp directory for the next attempt (takeWorkspace), keeping its
+   * `checkpoint/` and `params.json`: a new attempt then creates no inode, where making and
+   * removing three per attempt costs a file system like ext4 without a journal more CPU than
+   * the rest of the attempt (bench/README.md, "dispatch"). Removed instead when it holds
+   * anything the spawner will not keep (spawner-source.ts, recycle) or enough are waiting.
+   */
+  async recycleWorkspace(dir: string): Promise<void> {
+    if (this.free.length >= MAX_FREE_WORKSPACES) return this.removeWorkspace(dir);
+    const name = `${this.freePrefix}${this.freeCount++}`;
+    const errno = await this.ask(['Y', '', dir, name]);
+    if (errno > 0) throw errnoError(errno, `cannot remove ${dir}`);
+    if (errno === 0) {
+      if (this.dead) await rm(name, { recursive: true, force: true });
+      else this.free.push(name);
+    }
+  }
+
+  /** An emptied directory to rename into an attempt's (its `checkpoint/` and empty `params.json` inside), if one waits. */
+  takeWorkspace(): string | undefined {
+    return this.free.pop();
   }
 
   private ask(fields: string[]): Promise<number> {
@@ -251,6 +285,8 @@ export class Spawner {
     this.programs.clear();
     this.replies.clear();
     this.stdout.unref();
+    // It cannot remove them at its exit any more; an error here leaves an empty directory.
+    for (const dir of this.free.splice(0)) void rm(dir, { recursive: true, force: true }).catch(() => undefined);
     // A request without its answer: EPIPE-like, so the caller's fallback or error names it.
     for (const reply of replies) reply(constants.errno.EPIPE);
     for (const running of programs) {
