@@ -249,7 +249,8 @@ describe('the spawner', () => {
 
   it('killed, the emptied directories it kept are removed by the worker', async () => {
     await removeWorkspace(createWorkspace('kept', '{}'));
-    const kept = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith(`trellis-free-${process.pid}-`));
+    const kept = (): string[] =>
+      readdirSync(tmpdir()).filter((name) => name.startsWith(`trellis-free-${process.pid}-`));
     assert.ok(kept().length >= 1, 'one kept at least');
     const pid = await spawnerPid();
     process.kill(pid!, 'SIGKILL');
