@@ -227,6 +227,11 @@ function peerSummary(peer: PeerResult): PeerResult {
   };
 }
 
+/** A sleep run's wall within 1.02 × its ideal. */
+function withinOverhead(run: Record<string, unknown>): boolean {
+  return (run.seconds as number) <= (run.ideal_seconds as number) * 1.02;
+}
+
 export async function runDispatch(options: DispatchOptions): Promise<Record<string, unknown>> {
   const inprocess = await inProcessNoop(options, false);
   const inprocessDurable = await inProcessNoop(options, true);
@@ -347,11 +352,13 @@ export async function runDispatch(options: DispatchOptions): Promise<Record<stri
       2,
       'command runtime ÷ Optuna with fsync disabled (neither syncs the disk)',
     ),
-    overhead_1_02: { value: overheadRatio, target: '<= 1.02', met: overheadRatio <= 1.02, what: 'without prefetch' },
+    // Met from the seconds (to the millisecond), not from the ratio rounded to 4 digits: 4.081 s
+    // of an ideal 4 is 1.0203, which rounds to 1.020.
+    overhead_1_02: { value: overheadRatio, target: '<= 1.02', met: withinOverhead(overhead), what: 'without prefetch' },
     overhead_1_02_prefetch: {
       value: prefetchRatio,
       target: '<= 1.02',
-      met: prefetchRatio === null ? null : prefetchRatio <= 1.02,
+      met: embedded.overhead_prefetch ? withinOverhead(embedded.overhead_prefetch) : null,
       what: 'with budget.prefetch',
     },
   };
